@@ -1,0 +1,79 @@
+/**
+ * Canonical bytes for everything that is hashed or signed (log entries,
+ * signed statements, study specs): deterministic CBOR (RFC 8949 §4.2.1).
+ *
+ * - Map keys sorted bytewise (RFC 8949 order), integers and lengths in their
+ *   shortest form, every non-integer number as a 64-bit float.
+ * - `undefined` is refused: an absent field must be absent, not undefined.
+ * - Decoding is strict and then re-encodes: bytes that decode but are not the
+ *   one canonical form of their value (unsorted keys, a float16, duplicate
+ *   keys, trailing bytes) are refused. So one value has exactly one encoding
+ *   and one hash, and nobody can make a second valid encoding of an entry.
+ *
+ * Values are plain: null, boolean, number (safe integer or finite float),
+ * bigint, string, Uint8Array, arrays and string-keyed objects of these.
+ */
+import { decode, encode, rfc8949EncodeOptions, type EncodeOptions, type DecodeOptions } from 'cborg'
+import { CanonicalEncodingError } from '../errors.ts'
+
+export type CanonicalValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly CanonicalValue[]
+  | { readonly [key: string]: CanonicalValue }
+
+const ENCODE_OPTIONS: EncodeOptions = {
+  ...rfc8949EncodeOptions,
+  float64: true,
+  typeEncoders: {
+    undefined: () => {
+      throw new CanonicalEncodingError('undefined is not encodable; omit the field instead')
+    },
+    number: (n: unknown) => {
+      if (typeof n === 'number' && !Number.isFinite(n)) throw new CanonicalEncodingError(`non-finite number ${n} is not encodable`)
+      return null // fall through to the default encoder
+    },
+  },
+}
+
+const DECODE_OPTIONS: DecodeOptions = {
+  strict: true,
+  rejectDuplicateMapKeys: true,
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowIndefinite: false,
+  allowBigInt: true,
+}
+
+/** Encodes a value into its one canonical byte form. */
+export function encodeCanonical(value: CanonicalValue): Uint8Array {
+  return encode(value, ENCODE_OPTIONS)
+}
+
+/**
+ * Decodes canonical bytes. Throws `CanonicalEncodingError` when the bytes are
+ * malformed or are not the canonical encoding of the value they decode to.
+ */
+export function decodeCanonical(bytes: Uint8Array): CanonicalValue {
+  let value: CanonicalValue
+  try {
+    value = decode(bytes, DECODE_OPTIONS) as CanonicalValue
+  } catch (err) {
+    throw new CanonicalEncodingError(`malformed CBOR: ${(err as Error).message}`)
+  }
+  const again = encodeCanonical(value)
+  if (!equalBytes(again, bytes)) throw new CanonicalEncodingError(`bytes are not canonical (${bytes.length} bytes, canonical form has ${again.length})`)
+  return value
+}
+
+/** Constant-time-irrelevant byte equality (hashes and encodings are public). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

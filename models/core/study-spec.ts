@@ -1,0 +1,148 @@
+/**
+ * What a study learns: the model, the input schema, the local training recipe
+ * and the aggregation strategy. The coordinator validates it on load, logs it
+ * in the `study-created` entry, and sends it to every site at hello time, so a
+ * site prepares its records with exactly the schema the hub declared.
+ *
+ * Validation is done with zod so that every error names the offending field
+ * path (`study.training.learningRate: must be > 0`).
+ */
+import { z } from 'zod'
+import type { TensorShape } from './weights.ts'
+
+const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be a short identifier (letters, digits, _ . -)')
+
+export const MissingPolicySchema = z.enum(['drop-row', 'impute-mean', 'impute-zero'])
+export type MissingPolicy = z.infer<typeof MissingPolicySchema>
+
+const NumericFeatureSchema = z.strictObject({
+  name,
+  type: z.literal('numeric'),
+  /** Source column; defaults to `name`. */
+  column: z.string().min(1).optional(),
+  /** Overrides the schema-wide missing-value policy for this feature. */
+  missing: MissingPolicySchema.optional(),
+})
+
+const CategoricalFeatureSchema = z.strictObject({
+  name,
+  type: z.literal('categorical'),
+  column: z.string().min(1).optional(),
+  /** Category values as written in the source (compared after trimming; numbers compared numerically). */
+  categories: z.array(z.string().min(1)).min(2),
+  /** Drop the first category's indicator (as pandas `drop_first`), which avoids a collinear column. */
+  dropFirst: z.boolean().default(false),
+  missing: MissingPolicySchema.optional(),
+})
+
+export const FeatureSchema = z.discriminatedUnion('type', [NumericFeatureSchema, CategoricalFeatureSchema])
+export type FeatureSpec = z.infer<typeof FeatureSchema>
+
+export const LabelSchema = z.strictObject({
+  column: z.string().min(1),
+  /** Source values that mean the positive class (1); every other non-missing value is 0. */
+  positive: z.array(z.string().min(1)).min(1),
+})
+export type LabelSpec = z.infer<typeof LabelSchema>
+
+export const DataSchemaSchema = z.strictObject({
+  /** Column names for files without a header row, in file order. */
+  columns: z.array(z.string().min(1)).min(1).optional(),
+  /** Cell values that mean "missing". */
+  missingTokens: z.array(z.string()).default(['', '?', 'NA', 'NaN']),
+  /** What to do with a missing feature value, unless the feature overrides it. Missing labels always drop the row. */
+  missing: MissingPolicySchema.default('drop-row'),
+  /**
+   * Standardise input columns with the site's own training-split mean and
+   * sample std (ddof 1): (x - mean) / (std + 1e-9). `numeric` touches numeric
+   * features only; `all` also the one-hot indicators (FLamby's heart protocol).
+   */
+  standardize: z.enum(['none', 'numeric', 'all']).default('numeric'),
+  features: z.array(FeatureSchema).min(1),
+  label: LabelSchema,
+})
+export type DataSchema = z.infer<typeof DataSchemaSchema>
+
+export const ModelSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('logreg') }),
+  z.strictObject({
+    kind: z.literal('mlp'),
+    hidden: z.array(z.number().int().positive().max(4096)).min(1).max(8),
+    activation: z.enum(['relu', 'tanh']).default('relu'),
+  }),
+])
+export type ModelSpec = z.infer<typeof ModelSpecSchema>
+
+export const TrainingSchema = z.strictObject({
+  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+  learningRate: z.number().positive().max(10),
+  batchSize: z.number().int().positive().max(65536),
+  /** Optimiser steps per round; batches cycle through reshuffled epochs (FLamby's "local steps"). */
+  localSteps: z.number().int().positive().max(1_000_000),
+})
+export type TrainingSpec = z.infer<typeof TrainingSchema>
+
+export const StrategySpecSchema = z.discriminatedUnion('name', [
+  z.strictObject({
+    name: z.literal('fedavg'),
+    /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedAvg). */
+    serverLearningRate: z.number().positive().max(10).default(1),
+  }),
+])
+export type StrategySpec = z.infer<typeof StrategySpecSchema>
+
+export const StudySpecSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'),
+  title: z.string().max(200).default(''),
+  model: ModelSpecSchema,
+  data: DataSchemaSchema,
+  training: TrainingSchema,
+  strategy: StrategySpecSchema,
+  /** Number of rounds to commit before the study is complete. */
+  rounds: z.number().int().positive().max(100_000),
+  /** Fewest accepted updates that may be aggregated when the deadline passes. */
+  minSites: z.number().int().positive(),
+  /** How long a round collects updates before it closes with what it has. */
+  roundDeadlineMs: z.number().int().positive().max(86_400_000),
+  /** How long the hub waits for sites to evaluate a committed model. */
+  evaluationDeadlineMs: z.number().int().positive().max(86_400_000).default(60_000),
+  /** Seed of the deterministic initial model. */
+  seed: z.number().int().nonnegative().max(2 ** 31 - 1).default(0),
+})
+export type StudySpec = z.infer<typeof StudySpecSchema>
+export type StudySpecInput = z.input<typeof StudySpecSchema>
+
+/** Width of the model input a schema produces: 1 per numeric, one indicator per kept category. */
+export function inputWidth(data: DataSchema): number {
+  let n = 0
+  for (const f of data.features) n += f.type === 'numeric' ? 1 : f.categories.length - (f.dropFirst ? 1 : 0)
+  return n
+}
+
+/** Names of the model inputs in order, e.g. `age`, `cp=2`. */
+export function inputNames(data: DataSchema): string[] {
+  const out: string[] = []
+  for (const f of data.features) {
+    if (f.type === 'numeric') out.push(f.name)
+    else f.categories.slice(f.dropFirst ? 1 : 0).forEach((c) => out.push(`${f.name}=${c}`))
+  }
+  return out
+}
+
+/**
+ * The ordered tensor shapes of a model. This order is the canonical layer
+ * order (kernel then bias, layer by layer), the same order TF.js reports for a
+ * sequential stack of dense layers.
+ */
+export function modelShapes(model: ModelSpec, inputDim: number): TensorShape[] {
+  const widths = model.kind === 'logreg' ? [1] : [...model.hidden, 1]
+  const out: TensorShape[] = []
+  let fanIn = inputDim
+  widths.forEach((units, i) => {
+    const layer = i === widths.length - 1 ? 'output' : `hidden_${i}`
+    out.push({ name: `${layer}/kernel`, shape: [fanIn, units] })
+    out.push({ name: `${layer}/bias`, shape: [units] })
+    fanIn = units
+  })
+  return out
+}
