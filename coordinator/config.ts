@@ -1,0 +1,80 @@
+/**
+ * The research hub's config file (`hub.json`): the study, who may take part,
+ * where the coordinator listens and keeps its log. Validated on load; every
+ * error names the file and the field path, e.g.
+ * `hub.json: study.training.learningRate: Too small: expected number to be >0`.
+ * Relative paths are resolved against the config file's folder, so a config
+ * means the same thing from any working directory.
+ */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { z } from 'zod'
+import { StudySpecSchema, type StudySpec } from '../models/index.ts'
+import { CoordinatorConfigError } from './errors.ts'
+
+const hexKey = z.string().regex(/^[0-9a-f]{64}$/i, 'must be a 64-hex-digit Ed25519 public key')
+const siteId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -')
+
+export const HubConfigSchema = z
+  .strictObject({
+    study: StudySpecSchema,
+    /** host:port to bind; port 0 picks a free one (printed on start). */
+    listen: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:50051'),
+    /** Folder of the coordinator's LevelDB (its log and blobs). */
+    dataDir: z.string().min(1),
+    /** The coordinator's Ed25519 key file: it signs every log entry. */
+    keyFile: z.string().min(1),
+    /** Public key allowed to start rounds; defaults to the coordinator's own. */
+    hubPublicKey: hexKey.optional(),
+    sites: z
+      .array(z.strictObject({ id: siteId, publicKey: hexKey }))
+      .min(1, 'enroll at least one site'),
+    /** Open the next round by itself once the previous one is evaluated (no hub command needed). */
+    autoAdvance: z.boolean().default(false),
+    /** Largest accepted clock skew of a signed hub request. */
+    maxRequestAgeMs: z.number().int().positive().default(300_000),
+  })
+  .superRefine((cfg, ctx) => {
+    const ids = new Set<string>()
+    const keys = new Set<string>()
+    cfg.sites.forEach((s, i) => {
+      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'id'], message: `duplicate site id "${s.id}"` })
+      if (keys.has(s.publicKey.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['sites', i, 'publicKey'], message: 'key already enrolled for another site' })
+      ids.add(s.id)
+      keys.add(s.publicKey.toLowerCase())
+    })
+    if (cfg.study.minSites > cfg.sites.length)
+      ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
+  })
+
+export type HubConfig = z.infer<typeof HubConfigSchema>
+export type HubConfigInput = z.input<typeof HubConfigSchema>
+export type { StudySpec }
+
+/** Validates a config value; `source` names it in errors. Paths are resolved against `baseDir`. */
+export function parseHubConfig(value: unknown, source: string, baseDir: string): HubConfig {
+  const result = HubConfigSchema.safeParse(value)
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    throw new CoordinatorConfigError(lines.join('\n'))
+  }
+  const cfg = result.data
+  return { ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), keyFile: path.resolve(baseDir, cfg.keyFile) }
+}
+
+/** Reads and validates a hub config file. */
+export async function loadHubConfig(file: string): Promise<HubConfig> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new CoordinatorConfigError(`${file}: cannot read: ${(err as Error).message}`, { cause: err })
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new CoordinatorConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err })
+  }
+  return parseHubConfig(value, path.basename(file), path.dirname(path.resolve(file)))
+}

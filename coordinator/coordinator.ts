@@ -1,0 +1,103 @@
+/**
+ * Composition of the coordinator process: the study's log in LevelDB, the
+ * round runner that folds and extends it, and the gRPC server that sites and
+ * the hub talk to. `startCoordinator` is what the CLI and the tests call.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js'
+import { pino, type Logger } from 'pino'
+import { Ledger, loadSigner, openLevelStorage, parsePublicKey, type Signer } from '../ledger/index.ts'
+import { federationService } from '../protos/index.ts'
+import type { HubConfig } from './config.ts'
+import { createFederationHandlers } from './grpc/service.ts'
+import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
+import { SessionTable } from './sessions.ts'
+import { TaskBroker } from './task-broker.ts'
+
+export interface CoordinatorOptions {
+  /** Logger; defaults to pino at `info` on stderr. */
+  readonly logger?: Logger
+  /** The signing key; defaults to loading `config.keyFile`. */
+  readonly signer?: Signer
+  /** Clock override (tests). */
+  readonly now?: () => number
+}
+
+export interface RunningCoordinator {
+  /** host:port actually bound (port 0 resolved). */
+  readonly address: string
+  readonly port: number
+  readonly runner: RoundRunner
+  readonly ledger: Ledger
+  /** Resolves when the study has completed (its final evaluation is logged). */
+  readonly completed: Promise<void>
+  on<E extends keyof RoundRunnerEvents>(event: E, listener: (...args: RoundRunnerEvents[E]) => void): void
+  close(): Promise<void>
+}
+
+export async function startCoordinator(config: HubConfig, options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
+  const logger = options.logger ?? pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'info' }, pino.destination(2))
+  const signer = options.signer ?? (await loadSigner(config.keyFile))
+  const now = options.now ?? Date.now
+  const storage = await openLevelStorage(config.dataDir)
+  const ledger = await Ledger.open(storage)
+  let runner: RoundRunner
+  try {
+    runner = await RoundRunner.open(
+      { ledger, signer, logger, now },
+      {
+        study: config.study,
+        sites: config.sites.map((s) => ({ id: s.id, publicKey: parsePublicKey(s.publicKey, `site "${s.id}" publicKey`) })),
+        hubKey: config.hubPublicKey ? parsePublicKey(config.hubPublicKey, 'hubPublicKey') : signer.publicKey,
+        autoAdvance: config.autoAdvance,
+        maxRequestAgeMs: config.maxRequestAgeMs,
+      },
+    )
+  } catch (err) {
+    await ledger.close()
+    throw err
+  }
+  const broker = new TaskBroker()
+  runner.on('task', (siteId, task) => broker.send(siteId, task))
+  const completed = new Promise<void>((resolve) => {
+    if (runner.state.completed) resolve()
+    runner.on('study-completed', () => resolve())
+  })
+
+  const server = new Server()
+  server.addService(
+    federationService(),
+    createFederationHandlers({
+      runner,
+      sessions: new SessionTable(now),
+      broker,
+      logger,
+      coordinatorKey: signer.publicKey,
+      now,
+      maxHelloAgeMs: config.maxRequestAgeMs,
+    }),
+  )
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  )
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
+  const address = `${host}:${port}`
+  logger.info({ address, study: runner.state.studyId, entries: ledger.length }, 'coordinator listening')
+
+  let closing: Promise<void> | undefined
+  return {
+    address,
+    port,
+    runner,
+    ledger,
+    completed,
+    on: (event, listener) => void runner.on(event, listener),
+    close: () =>
+      (closing ??= (async () => {
+        broker.endAll()
+        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+        server.forceShutdown()
+        await runner.close()
+        await ledger.close()
+      })()),
+  }
+}

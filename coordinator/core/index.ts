@@ -1,0 +1,9 @@
+/**
+ * The coordinator's pure core: lineage records, the study state folded from
+ * the log, admission checks and round rules. No I/O, no clock, no TF.js, so
+ * the auditor can import it and replay exactly what the coordinator did.
+ */
+export * from './lineage.ts'
+export * from './study-state.ts'
+export * from './update-checks.ts'
+export * from './round-rules.ts'

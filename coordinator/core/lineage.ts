@@ -1,0 +1,141 @@
+/**
+ * The lineage records: what the coordinator writes into the log for a study,
+ * one entry kind per event, and how to read them back. The ledger itself only
+ * knows `kind` strings and canonical bodies; this module gives them meaning,
+ * and the auditor reads the log through it too, so both sides agree on every
+ * field.
+ *
+ * Design rules, so later features fit without a format break:
+ * - A participant's own signed statement (update envelope, evaluation, round
+ *   start) is embedded verbatim, so its signature stays checkable.
+ * - Every blob a round depends on is named by SHA-256: the parent model, each
+ *   input delta, the new model. A replay needs nothing else.
+ * - A round commit lists its inputs sorted by site id, which is also the
+ *   aggregation order, and names the strategy with all of its parameters.
+ * - Bodies are maps, so new optional fields (consent roots, rewards, privacy
+ *   budget, secure-aggregation transcripts) can be added without breaking old
+ *   readers; unknown keys are refused only inside the fixed v1 shapes below.
+ */
+import { z } from 'zod'
+import type { CanonicalValue, SignedStatement } from '../../ledger/index.ts'
+import { LineageRecordError } from '../errors.ts'
+
+export const ENTRY_KINDS = {
+  STUDY_CREATED: 'study-created',
+  SITE_ENROLLED: 'site-enrolled',
+  ROUND_OPENED: 'round-opened',
+  UPDATE_ACCEPTED: 'update-accepted',
+  UPDATE_REJECTED: 'update-rejected',
+  ROUND_COMMITTED: 'round-committed',
+  ROUND_ABANDONED: 'round-abandoned',
+  EVALUATION_REPORTED: 'evaluation-reported',
+  STUDY_COMPLETED: 'study-completed',
+} as const
+export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
+
+const hash = z.instanceof(Uint8Array).refine((b) => b.length === 32, 'must be a 32-byte hash')
+const key = z.instanceof(Uint8Array).refine((b) => b.length === 32, 'must be a 32-byte Ed25519 public key')
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const signed = z.strictObject({ body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) })
+const metrics = z.record(z.string(), z.number())
+const params = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
+
+const BODY_SCHEMAS = {
+  [ENTRY_KINDS.STUDY_CREATED]: z.strictObject({
+    study: z.string(),
+    /** The validated study spec, as canonical CBOR of its JSON-shaped value. */
+    spec: z.instanceof(Uint8Array),
+    genesis: hash,
+    hub: key,
+  }),
+  [ENTRY_KINDS.SITE_ENROLLED]: z.strictObject({ site: z.string(), key }),
+  [ENTRY_KINDS.ROUND_OPENED]: z.strictObject({
+    round: count,
+    base: hash,
+    deadline: count,
+    seed: count,
+    request: signed,
+  }),
+  [ENTRY_KINDS.UPDATE_ACCEPTED]: z.strictObject({
+    round: count,
+    site: z.string(),
+    envelope: signed,
+    delta: hash,
+    examples: count,
+  }),
+  [ENTRY_KINDS.UPDATE_REJECTED]: z.strictObject({
+    round: count,
+    site: z.string(),
+    code: z.string(),
+    reason: z.string(),
+    envelope: hash,
+  }),
+  [ENTRY_KINDS.ROUND_COMMITTED]: z.strictObject({
+    round: count,
+    parent: hash,
+    model: hash,
+    inputs: z.array(z.strictObject({ site: z.string(), delta: hash, examples: count, envelope: hash })),
+    strategy: z.strictObject({ name: z.string(), params }),
+    metrics,
+  }),
+  [ENTRY_KINDS.ROUND_ABANDONED]: z.strictObject({ round: count, reason: z.string(), accepted: count }),
+  [ENTRY_KINDS.EVALUATION_REPORTED]: z.strictObject({
+    round: count,
+    site: z.string(),
+    model: hash,
+    report: signed,
+  }),
+  [ENTRY_KINDS.STUDY_COMPLETED]: z.strictObject({ rounds: count, model: hash }),
+} as const
+
+export type LineageBody<K extends EntryKind> = z.infer<(typeof BODY_SCHEMAS)[K]>
+
+export type StudyCreatedBody = LineageBody<'study-created'>
+export type SiteEnrolledBody = LineageBody<'site-enrolled'>
+export type RoundOpenedBody = LineageBody<'round-opened'>
+export type UpdateAcceptedBody = LineageBody<'update-accepted'>
+export type UpdateRejectedBody = LineageBody<'update-rejected'>
+export type RoundCommittedBody = LineageBody<'round-committed'>
+export type RoundAbandonedBody = LineageBody<'round-abandoned'>
+export type EvaluationReportedBody = LineageBody<'evaluation-reported'>
+export type StudyCompletedBody = LineageBody<'study-completed'>
+
+/** A decoded lineage entry: its sequence number, kind, time and typed body. */
+export type LineageRecord = {
+  [K in EntryKind]: { readonly seq: number; readonly timeMs: number; readonly kind: K; readonly body: LineageBody<K> }
+}[EntryKind]
+
+export function isEntryKind(kind: string): kind is EntryKind {
+  return Object.hasOwn(BODY_SCHEMAS, kind)
+}
+
+/** Reads a log entry's body as the record of its kind; throws naming the entry and field. */
+export function readLineageRecord(entry: { seq: number; kind: string; timeMs: number; body: CanonicalValue }): LineageRecord {
+  if (!isEntryKind(entry.kind)) throw new LineageRecordError(`entry ${entry.seq}: unknown kind "${entry.kind}"`, entry.seq)
+  const result = BODY_SCHEMAS[entry.kind].safeParse(entry.body)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new LineageRecordError(
+      `entry ${entry.seq} (${entry.kind}): field ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`,
+      entry.seq,
+    )
+  }
+  return { seq: entry.seq, timeMs: entry.timeMs, kind: entry.kind, body: result.data } as LineageRecord
+}
+
+/** The canonical value of a body, validated against its kind so the writer can never log a malformed record. */
+export function lineageBody<K extends EntryKind>(kind: K, body: LineageBody<K>): CanonicalValue {
+  const result = BODY_SCHEMAS[kind].safeParse(body)
+  if (!result.success) throw new LineageRecordError(`new ${kind} entry: ${result.error.issues[0]?.message ?? 'invalid'}`, -1)
+  return result.data as CanonicalValue
+}
+
+/** A signed statement in the log's embedded form. */
+export function embedStatement(s: SignedStatement): { body: Uint8Array; sig: Uint8Array } {
+  return { body: s.body, sig: s.signature }
+}
+
+/** The inverse of `embedStatement`. */
+export function unembedStatement(s: { body: Uint8Array; sig: Uint8Array }): SignedStatement {
+  return { body: s.body, signature: s.sig }
+}

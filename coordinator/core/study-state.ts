@@ -1,0 +1,223 @@
+/**
+ * The state of a study, derived only from its log: which sites are enrolled,
+ * which rounds were opened, which updates were accepted, which models were
+ * committed and evaluated. The coordinator rebuilds it on start by folding the
+ * log (so a restart loses nothing the log acknowledged) and the auditor folds
+ * the same records to know what to re-derive.
+ *
+ * `apply` enforces the round state machine: an entry that could not have been
+ * written by a correct coordinator (an update for a round that is not open, a
+ * second commit, a gap in round numbers) throws `LineageRecordError` naming
+ * the entry. Pure: no I/O, no clock; it mutates only its own fields.
+ */
+import { decodeStatement, sha256, toHex } from '../../ledger/index.ts'
+import { LineageRecordError } from '../errors.ts'
+import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody } from './lineage.ts'
+
+export type RoundStatus = 'collecting' | 'committed' | 'abandoned'
+
+export interface AcceptedUpdate {
+  readonly seq: number
+  readonly site: string
+  readonly envelopeHash: Uint8Array
+  readonly delta: Uint8Array
+  readonly examples: number
+  readonly metrics: Readonly<Record<string, number>>
+}
+
+export interface EvaluationRecord {
+  readonly seq: number
+  readonly site: string
+  readonly examples: number
+  readonly metrics: Readonly<Record<string, number>>
+  readonly timeMs: number
+}
+
+export interface RejectionRecord {
+  readonly seq: number
+  readonly site: string
+  readonly code: string
+  readonly reason: string
+}
+
+export interface RoundRecord {
+  readonly round: number
+  readonly base: Uint8Array
+  readonly openedMs: number
+  readonly deadlineMs: number
+  readonly seed: number
+  status: RoundStatus
+  readonly accepted: Map<string, AcceptedUpdate>
+  readonly rejected: RejectionRecord[]
+  commit?: { readonly seq: number; readonly timeMs: number; readonly body: RoundCommittedBody }
+  abandonReason?: string
+}
+
+export class StudyState {
+  studyId = ''
+  spec: Uint8Array = new Uint8Array()
+  genesis: Uint8Array = new Uint8Array()
+  hubKey: Uint8Array = new Uint8Array()
+  created = false
+  completed = false
+  readonly sites = new Map<string, Uint8Array>()
+  readonly rounds = new Map<number, RoundRecord>()
+  /** Evaluations by round (0 = initial model), then by site. */
+  readonly evaluations = new Map<number, Map<string, EvaluationRecord>>()
+  /** Hex hashes of every signed statement already taken in (replay detection). */
+  readonly seenStatements = new Set<string>()
+  lastRound = 0
+  committedRounds = 0
+  entries = 0
+
+  /** The open round, if one is collecting. */
+  get openRound(): RoundRecord | undefined {
+    const r = this.rounds.get(this.lastRound)
+    return r?.status === 'collecting' ? r : undefined
+  }
+
+  /** Hash of the newest committed model, or the initial one. */
+  get currentModel(): Uint8Array {
+    for (let r = this.lastRound; r >= 1; r--) {
+      const rec = this.rounds.get(r)
+      if (rec?.commit) return rec.commit.body.model
+    }
+    return this.genesis
+  }
+
+  /** Round number of the newest committed model (0 for the initial one). */
+  get currentModelRound(): number {
+    for (let r = this.lastRound; r >= 1; r--) if (this.rounds.get(r)?.commit) return r
+    return 0
+  }
+
+  /** The model a round produced (0: the initial model), if committed. */
+  modelOfRound(round: number): Uint8Array | undefined {
+    if (round === 0) return this.created ? this.genesis : undefined
+    return this.rounds.get(round)?.commit?.body.model
+  }
+
+  /** True when `hash` is a model of this study's lineage. */
+  isLineageModel(hash: Uint8Array): boolean {
+    const hex = toHex(hash)
+    if (this.created && toHex(this.genesis) === hex) return true
+    for (const r of this.rounds.values()) if (r.commit && toHex(r.commit.body.model) === hex) return true
+    return false
+  }
+
+  apply(record: LineageRecord): void {
+    const fail = (why: string): never => {
+      throw new LineageRecordError(`entry ${record.seq} (${record.kind}): ${why}`, record.seq)
+    }
+    if (!this.created && record.kind !== ENTRY_KINDS.STUDY_CREATED) fail('the log must start with study-created')
+    if (this.completed) fail('entry after study-completed')
+    this.entries++
+    switch (record.kind) {
+      case ENTRY_KINDS.STUDY_CREATED: {
+        if (this.created) fail('a second study-created')
+        this.created = true
+        this.studyId = record.body.study
+        this.spec = record.body.spec
+        this.genesis = record.body.genesis
+        this.hubKey = record.body.hub
+        return
+      }
+      case ENTRY_KINDS.SITE_ENROLLED: {
+        if (this.sites.has(record.body.site)) fail(`site "${record.body.site}" enrolled twice`)
+        this.sites.set(record.body.site, record.body.key)
+        return
+      }
+      case ENTRY_KINDS.ROUND_OPENED: {
+        const b = record.body
+        if (this.openRound) fail(`round ${b.round} opened while round ${this.lastRound} is open`)
+        if (b.round !== this.lastRound + 1) fail(`round ${b.round} opened after round ${this.lastRound}`)
+        if (toHex(b.base) !== toHex(this.currentModel)) fail(`round ${b.round} base is not the current model`)
+        this.lastRound = b.round
+        this.rounds.set(b.round, {
+          round: b.round,
+          base: b.base,
+          openedMs: record.timeMs,
+          deadlineMs: b.deadline,
+          seed: b.seed,
+          status: 'collecting',
+          accepted: new Map(),
+          rejected: [],
+        })
+        this.seenStatements.add(toHex(sha256(b.request.body)))
+        return
+      }
+      case ENTRY_KINDS.UPDATE_ACCEPTED: {
+        const b = record.body
+        const round = this.openRound
+        if (!round || round.round !== b.round) fail(`update for round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
+        if (!this.sites.has(b.site)) fail(`update from unenrolled site "${b.site}"`)
+        if (round!.accepted.has(b.site)) fail(`second update from "${b.site}" in round ${b.round}`)
+        const envelopeHash = sha256(b.envelope.body)
+        round!.accepted.set(b.site, {
+          seq: record.seq,
+          site: b.site,
+          envelopeHash,
+          delta: b.delta,
+          examples: b.examples,
+          metrics: decodeStatement('update', b.envelope.body).metrics,
+        })
+        this.seenStatements.add(toHex(envelopeHash))
+        return
+      }
+      case ENTRY_KINDS.UPDATE_REJECTED: {
+        const b = record.body
+        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason })
+        this.seenStatements.add(toHex(b.envelope))
+        return
+      }
+      case ENTRY_KINDS.ROUND_COMMITTED: {
+        const b = record.body
+        const round = this.openRound
+        if (!round || round.round !== b.round) fail(`commit of round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
+        if (toHex(b.parent) !== toHex(round!.base)) fail(`round ${b.round} parent is not the round's base model`)
+        const sites = b.inputs.map((i) => i.site)
+        const sorted = [...sites].sort(compareSiteIds)
+        if (sites.some((s, i) => s !== sorted[i] || (i > 0 && s === sorted[i - 1]))) fail('inputs are not sorted by site id without duplicates')
+        for (const input of b.inputs) {
+          const acc = round!.accepted.get(input.site)
+          if (!acc) fail(`input from "${input.site}" has no accepted update`)
+          if (toHex(acc!.delta) !== toHex(input.delta) || acc!.examples !== input.examples) fail(`input from "${input.site}" differs from its accepted update`)
+        }
+        round!.status = 'committed'
+        round!.commit = { seq: record.seq, timeMs: record.timeMs, body: b }
+        this.committedRounds++
+        return
+      }
+      case ENTRY_KINDS.ROUND_ABANDONED: {
+        const round = this.openRound
+        if (!round || round.round !== record.body.round) fail(`abandons round ${record.body.round}, which is not open`)
+        round!.status = 'abandoned'
+        round!.abandonReason = record.body.reason
+        return
+      }
+      case ENTRY_KINDS.EVALUATION_REPORTED: {
+        const b = record.body
+        const model = this.modelOfRound(b.round)
+        if (!model || toHex(model) !== toHex(b.model)) fail(`evaluation of round ${b.round} names a model that round did not produce`)
+        let byRound = this.evaluations.get(b.round)
+        if (!byRound) this.evaluations.set(b.round, (byRound = new Map()))
+        if (byRound.has(b.site)) fail(`second evaluation from "${b.site}" for round ${b.round}`)
+        const report = decodeStatement('evaluation', b.report.body)
+        byRound.set(b.site, { seq: record.seq, site: b.site, examples: report.examples, metrics: report.metrics, timeMs: record.timeMs })
+        this.seenStatements.add(toHex(sha256(b.report.body)))
+        return
+      }
+      case ENTRY_KINDS.STUDY_COMPLETED: {
+        if (this.openRound) fail('study completed while a round is open')
+        this.completed = true
+        return
+      }
+    }
+  }
+}
+
+/** Site ids sort by UTF-16 code units: the aggregation order everywhere. */
+export function compareSiteIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+

@@ -1,0 +1,105 @@
+/**
+ * The admission checks of signed statements, in the order they are made and
+ * without I/O: who signed (enrolled site, valid strict signature), for what
+ * (this study, the open round, its base model), whether it was seen before,
+ * and whether its declared size fits. The shell calls these before it reads a
+ * single delta byte, so a bad upload is refused before it costs bandwidth.
+ * Each failure is a typed error naming the site, round and both values.
+ */
+import { decodeStatement, statementHash, toHex, verifyStatement, type EvaluationStatement, type RoundStartStatement, type SignedStatement, type UpdateEnvelope } from '../../ledger/index.ts'
+import {
+  DuplicateUpdateError,
+  NotHubError,
+  RoundStateError,
+  SignatureInvalidError,
+  StaleRequestError,
+  StatementRejectedError,
+  StudyMismatchError,
+  UnknownSiteError,
+  UpdateReplayedError,
+  UpdateTooLargeError,
+  WrongBaseModelError,
+  WrongRoundError,
+} from '../errors.ts'
+import type { StudyState } from './study-state.ts'
+
+function decode<T extends 'update' | 'evaluation' | 'round-start' | 'hello'>(type: T, signed: SignedStatement) {
+  try {
+    return decodeStatement(type, signed.body)
+  } catch (err) {
+    throw new StatementRejectedError((err as Error).message, { cause: err })
+  }
+}
+
+function siteKey(state: StudyState, site: string): Uint8Array {
+  const key = state.sites.get(site)
+  if (!key) throw new UnknownSiteError(`site "${site}" is not enrolled in study "${state.studyId}"`)
+  return key
+}
+
+function checkSignature(key: Uint8Array, signed: SignedStatement, who: string): void {
+  if (!verifyStatement(key, signed)) throw new SignatureInvalidError(`${who}: signature does not verify under the enrolled key`)
+}
+
+function checkStudy(state: StudyState, study: string, who: string): void {
+  if (study !== state.studyId) throw new StudyMismatchError(`${who}: study "${study}", want "${state.studyId}"`)
+}
+
+/** Authenticates a site's hello: enrolled, signed, this study, fresh. Returns the site id. */
+export function checkHello(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number): string {
+  const hello = decode('hello', signed)
+  const key = siteKey(state, hello.site)
+  checkSignature(key, signed, `hello from "${hello.site}"`)
+  checkStudy(state, hello.study, `hello from "${hello.site}"`)
+  if (Math.abs(nowMs - hello.time) > maxAgeMs) throw new StaleRequestError(`hello from "${hello.site}": signed at ${hello.time}, now ${nowMs}: more than ${maxAgeMs} ms apart`)
+  return hello.site
+}
+
+/**
+ * Admits an update envelope before any delta byte is read.
+ * `maxDeltaBytes` is the exact canonical size of a delta of the study model.
+ */
+export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, maxDeltaBytes: number): UpdateEnvelope {
+  const env = decode('update', signed)
+  const who = `update from "${env.site}" for round ${env.round}`
+  const key = siteKey(state, env.site)
+  checkSignature(key, signed, who)
+  checkStudy(state, env.study, who)
+  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`${who}: this signed envelope was already received`)
+  const open = state.openRound
+  if (!open) throw new WrongRoundError(`${who}: no round is open (last round ${state.lastRound})`)
+  if (env.round !== open.round) throw new WrongRoundError(`${who}: round ${env.round}, want ${open.round}`)
+  if (open.accepted.has(env.site)) throw new DuplicateUpdateError(`${who}: an update from this site was already accepted for round ${open.round}`)
+  if (toHex(env.base) !== toHex(open.base)) throw new WrongBaseModelError(`${who}: base model ${toHex(env.base).slice(0, 16)}…, want ${toHex(open.base).slice(0, 16)}…`)
+  if (env.size > maxDeltaBytes) throw new UpdateTooLargeError(`${who}: declares ${env.size} bytes, the study model's delta is ${maxDeltaBytes} bytes`)
+  return env
+}
+
+/** Admits a site's evaluation report of a committed model (round 0: the initial model). */
+export function checkEvaluation(state: StudyState, signed: SignedStatement): EvaluationStatement {
+  const ev = decode('evaluation', signed)
+  const who = `evaluation from "${ev.site}" of round ${ev.round}`
+  const key = siteKey(state, ev.site)
+  checkSignature(key, signed, who)
+  checkStudy(state, ev.study, who)
+  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`${who}: this signed report was already received`)
+  const model = state.modelOfRound(ev.round)
+  if (!model) throw new WrongRoundError(`${who}: round ${ev.round} has no committed model`)
+  if (toHex(model) !== toHex(ev.model)) throw new WrongBaseModelError(`${who}: model ${toHex(ev.model).slice(0, 16)}…, round ${ev.round} produced ${toHex(model).slice(0, 16)}…`)
+  if (state.evaluations.get(ev.round)?.has(ev.site)) throw new DuplicateUpdateError(`${who}: already reported`)
+  return ev
+}
+
+/** Admits the hub's signed request to open the next round. */
+export function checkRoundStart(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number, targetRounds: number): RoundStartStatement {
+  const req = decode('round-start', signed)
+  if (!verifyStatement(state.hubKey, signed)) throw new NotHubError(`round start for round ${req.round}: not signed by the research hub's key`)
+  checkStudy(state, req.study, `round start for round ${req.round}`)
+  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`round start for round ${req.round}: this request was already received`)
+  if (Math.abs(nowMs - req.time) > maxAgeMs) throw new StaleRequestError(`round start for round ${req.round}: signed at ${req.time}, now ${nowMs}`)
+  if (state.completed || state.committedRounds >= targetRounds) throw new RoundStateError(`study "${state.studyId}" is complete (${state.committedRounds} of ${targetRounds} rounds committed)`)
+  const open = state.openRound
+  if (open) throw new RoundStateError(`round ${open.round} is still open`)
+  if (req.round !== state.lastRound + 1) throw new WrongRoundError(`round start for round ${req.round}, want ${state.lastRound + 1}`)
+  return req
+}

@@ -1,0 +1,195 @@
+/**
+ * The Federation service handlers. Each decodes its request, calls the round
+ * runner (which owns every check and every state change), and encodes the
+ * answer; errors leave through `toServiceError`. Nothing here decides policy.
+ */
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
+import type { Logger } from 'pino'
+import { statementHash, type SignedStatement } from '../../ledger/index.ts'
+import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
+import { checkHello } from '../core/index.ts'
+import { CoordinatorError, UpdateTooLargeError, UploadProtocolError } from '../errors.ts'
+import type { RoundRunner } from '../round-runner.ts'
+import type { SessionTable } from '../sessions.ts'
+import type { TaskBroker } from '../task-broker.ts'
+import { toServiceError } from './status.ts'
+
+export interface FederationServiceComponents {
+  readonly runner: RoundRunner
+  readonly sessions: SessionTable
+  readonly broker: TaskBroker
+  readonly logger: Logger
+  readonly coordinatorKey: Uint8Array
+  readonly now: () => number
+  readonly maxHelloAgeMs: number
+}
+
+function signedFrom(msg: SignedStatement__Output | null | undefined): SignedStatement {
+  if (!msg) throw new UploadProtocolError('missing signed statement')
+  return { body: new Uint8Array(msg.body), signature: new Uint8Array(msg.signature) }
+}
+
+function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req: Req) => Promise<Res> | Res) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          if (!(err instanceof CoordinatorError)) c.logger.error({ err, rpc: name }, 'handler failed')
+          callback(toServiceError(err))
+        },
+      )
+  }
+}
+
+/** Errors of an authenticated site about its own update: these go into the log as rejections. */
+const LOGGED_REJECTIONS = new Set(['COORD_WRONG_ROUND', 'COORD_WRONG_BASE_MODEL', 'COORD_DUPLICATE_UPDATE', 'COORD_UPDATE_TOO_LARGE'])
+
+export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
+  const { runner, sessions, broker } = c
+  return {
+    Hello: unary(c, 'Hello', (req) => {
+      const siteId = checkHello(runner.state, signedFrom(req.hello), c.now(), c.maxHelloAgeMs)
+      c.logger.info({ site: siteId }, 'site hello')
+      return {
+        studyId: runner.state.studyId,
+        studySpec: runner.state.spec,
+        sessionToken: sessions.issue(siteId),
+        currentRound: String(runner.state.lastRound),
+        coordinatorKey: c.coordinatorKey,
+      }
+    }),
+
+    Tasks: (call) => {
+      let siteId: string
+      try {
+        siteId = sessions.siteOf(call.request.sessionToken)
+      } catch (err) {
+        call.destroy(toServiceError(err) as Error)
+        return
+      }
+      broker.attach(siteId, call)
+      for (const task of runner.pendingTasks(siteId)) broker.send(siteId, task)
+    },
+
+    DownloadModel: (call) => {
+      Promise.resolve()
+        .then(async () => {
+          sessions.siteOf(call.request.sessionToken)
+          const bytes = await runner.modelBytes(new Uint8Array(call.request.modelHash))
+          for (let offset = 0; offset < bytes.length || offset === 0; offset += WIRE_CHUNK_BYTES) {
+            const data = bytes.subarray(offset, offset + WIRE_CHUNK_BYTES)
+            if (!call.write({ totalBytes: String(bytes.length), offset: String(offset), data })) await new Promise((r) => call.once('drain', r))
+            if (bytes.length === 0) break
+          }
+          call.end()
+        })
+        .catch((err: unknown) => call.destroy(toServiceError(err) as Error))
+    },
+
+    UploadUpdate: (call, callback) => {
+      let signed: SignedStatement | undefined
+      let declared = 0
+      let received = 0
+      const chunks: Uint8Array[] = []
+      let settled = false
+      const fail = (err: unknown) => {
+        if (settled) return
+        settled = true
+        if (signed && err instanceof CoordinatorError && LOGGED_REJECTIONS.has(err.code)) void runner.rejectUpdate(signed, err)
+        callback(toServiceError(err))
+      }
+      call.on('data', (msg: UpdateChunk__Output) => {
+        if (settled) return
+        try {
+          if (msg.part === 'envelope') {
+            if (signed) throw new UploadProtocolError('a second envelope in one upload')
+            signed = signedFrom(msg.envelope)
+            declared = runner.admitEnvelope(signed).size
+          } else if (msg.part === 'data') {
+            if (!signed) throw new UploadProtocolError('delta bytes before the envelope')
+            received += msg.data?.length ?? 0
+            if (received > declared) throw new UpdateTooLargeError(`upload exceeds the ${declared} bytes its envelope declares (received ${received} so far)`)
+            chunks.push(new Uint8Array(msg.data!))
+          } else throw new UploadProtocolError('an upload chunk with neither envelope nor data')
+        } catch (err) {
+          fail(err)
+        }
+      })
+      call.on('end', () => {
+        if (settled) return
+        if (!signed) return fail(new UploadProtocolError('upload ended without an envelope'))
+        const bytes = Buffer.concat(chunks)
+        runner.acceptUpdate(signed, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)).then(
+          (r) => {
+            if (settled) return
+            settled = true
+            callback(null, { round: String(r.round), envelopeHash: statementHash(signed!), logSeq: String(r.seq) })
+          },
+          (err: unknown) => {
+            if (!(err instanceof CoordinatorError)) c.logger.error({ err }, 'upload failed')
+            // acceptUpdate logs its own rejections; only map the error here.
+            if (!settled) {
+              settled = true
+              callback(toServiceError(err))
+            }
+          },
+        )
+      })
+      call.on('error', (err) => c.logger.debug({ err }, 'upload stream error'))
+    },
+
+    ReportEvaluation: unary(c, 'ReportEvaluation', async (req) => {
+      const r = await runner.acceptEvaluation(signedFrom(req))
+      return { logSeq: String(r.seq) }
+    }),
+
+    StartRound: unary(c, 'StartRound', async (req) => {
+      const r = await runner.startRound(signedFrom(req))
+      return { round: String(r.round), baseModelHash: r.base, logSeq: String(r.seq) }
+    }),
+
+    RoundStatus: unary(c, 'RoundStatus', (req): RoundStatusResponse => roundStatus(runner, Number(req.fromRound || 0))),
+  }
+}
+
+/** The public progress report of a study (also what the demo's table prints). */
+export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResponse {
+  const s = runner.state
+  const rounds: RoundSummary[] = []
+  const evaluationsOf = (round: number) =>
+    [...(s.evaluations.get(round)?.values() ?? [])]
+      .sort((a, b) => (a.site < b.site ? -1 : 1))
+      .map((e) => ({ siteId: e.site, examples: String(e.examples), metrics: { ...e.metrics } }))
+  if (fromRound <= 0)
+    rounds.push({ round: '0', state: 'initial', modelHash: s.genesis, evaluations: evaluationsOf(0), sites: [], examples: '0', rejected: [] })
+  for (const r of [...s.rounds.values()].filter((x) => x.round >= Math.max(1, fromRound)).sort((a, b) => a.round - b.round)) {
+    const commit = r.commit?.body
+    const state = r.status === 'committed' && runner.isEvaluated(r.round) ? 'evaluated' : r.status
+    rounds.push({
+      round: String(r.round),
+      state,
+      baseModelHash: r.base,
+      modelHash: commit?.model ?? new Uint8Array(),
+      sites: commit ? commit.inputs.map((i) => i.site) : [...r.accepted.keys()].sort(),
+      examples: String(commit?.metrics['examples'] ?? [...r.accepted.values()].reduce((n, a) => n + a.examples, 0)),
+      trainLoss: commit?.metrics['trainLoss'] ?? 0,
+      evaluations: evaluationsOf(r.round),
+      openedMs: String(r.openedMs),
+      committedMs: String(r.commit?.timeMs ?? 0),
+      rejected: r.rejected.map((x) => `${x.site}: ${x.code}`),
+    })
+  }
+  return {
+    studyId: s.studyId,
+    roundsTarget: String(runner.init.study.rounds),
+    committedRounds: String(s.committedRounds),
+    done: s.completed,
+    rounds,
+    genesisModelHash: s.genesis,
+    logLength: String(runner.logLength),
+    logHead: runner.logHead,
+  }
+}
+

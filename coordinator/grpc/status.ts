@@ -1,0 +1,51 @@
+/**
+ * The one mapper from errors to gRPC statuses. Every handler error leaves
+ * through `toServiceError`: the status code says what kind of failure it is,
+ * `details` carries `CODE: message`, and the `fl-error-code` trailer carries
+ * the stable code alone so clients branch on it, never on message text.
+ */
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js'
+import { CoordinatorError } from '../errors.ts'
+
+export const ERROR_CODE_METADATA_KEY = 'fl-error-code'
+
+const STATUS_BY_CODE: Readonly<Record<string, status>> = {
+  COORD_UNKNOWN_SITE: status.PERMISSION_DENIED,
+  COORD_NOT_HUB: status.PERMISSION_DENIED,
+  COORD_BAD_SIGNATURE: status.UNAUTHENTICATED,
+  COORD_SESSION_INVALID: status.UNAUTHENTICATED,
+  COORD_STALE_REQUEST: status.FAILED_PRECONDITION,
+  COORD_STUDY_MISMATCH: status.FAILED_PRECONDITION,
+  COORD_WRONG_ROUND: status.FAILED_PRECONDITION,
+  COORD_ROUND_STATE: status.FAILED_PRECONDITION,
+  COORD_WRONG_BASE_MODEL: status.FAILED_PRECONDITION,
+  COORD_UPDATE_REPLAYED: status.ALREADY_EXISTS,
+  COORD_DUPLICATE_UPDATE: status.ALREADY_EXISTS,
+  COORD_UPDATE_TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  COORD_DELTA_INTEGRITY: status.INVALID_ARGUMENT,
+  COORD_DELTA_SHAPE: status.INVALID_ARGUMENT,
+  COORD_NON_FINITE: status.INVALID_ARGUMENT,
+  COORD_STATEMENT_INVALID: status.INVALID_ARGUMENT,
+  COORD_UPLOAD_PROTOCOL: status.INVALID_ARGUMENT,
+  COORD_MODEL_NOT_FOUND: status.NOT_FOUND,
+}
+
+/** Maps any error to a gRPC ServiceError. Unknown errors become INTERNAL without leaking their text. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const metadata = new Metadata()
+  if (err instanceof CoordinatorError) {
+    metadata.set(ERROR_CODE_METADATA_KEY, err.code)
+    return { code: STATUS_BY_CODE[err.code] ?? status.FAILED_PRECONDITION, details: `${err.code}: ${err.message}`, metadata }
+  }
+  metadata.set(ERROR_CODE_METADATA_KEY, 'COORD_INTERNAL')
+  return { code: status.INTERNAL, details: 'COORD_INTERNAL: internal error (see the coordinator log)', metadata }
+}
+
+/** The stable error code a client received, from the trailer (or the details prefix). */
+export function errorCodeOf(err: unknown): string | undefined {
+  const e = err as Partial<ServiceError> | undefined
+  const fromMeta = e?.metadata?.get(ERROR_CODE_METADATA_KEY)?.[0]
+  if (typeof fromMeta === 'string') return fromMeta
+  const m = /^([A-Z][A-Z0-9_]+): /.exec(e?.details ?? '')
+  return m?.[1]
+}

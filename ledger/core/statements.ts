@@ -1,0 +1,151 @@
+/**
+ * Signed statements: the small records a participant signs with its own key
+ * and hands to another (site → coordinator, hub → coordinator). The
+ * coordinator embeds the signed bytes verbatim in log entries, so an auditor
+ * can check, years later, that a site really declared this delta hash for this
+ * base model in this round, without trusting the coordinator's word for it.
+ *
+ * Bytes are canonical CBOR (see canonical.ts); the signature covers
+ * `STATEMENT_SIGNING_CONTEXT ‖ 0x00 ‖ body`, a context distinct from the log
+ * entries' own, so a signed statement can never be replayed as an entry.
+ *
+ * Every statement carries its type `t`, so one kind can never be mistaken for
+ * another, and a nonce or round, so none can be replayed into another context.
+ */
+import { z } from 'zod'
+import { decodeCanonical, encodeCanonical, type CanonicalValue } from './canonical.ts'
+import { sha256 } from './hash.ts'
+import { verifySignature, type Signer } from './signature.ts'
+import { StatementInvalidError } from '../errors.ts'
+
+export const STATEMENT_SIGNING_CONTEXT = 'fedlineage/statement/v1'
+
+/** A statement's canonical bytes and the Ed25519 signature over them. */
+export interface SignedStatement {
+  readonly body: Uint8Array
+  readonly signature: Uint8Array
+}
+
+const bytes = (length: number) =>
+  z.instanceof(Uint8Array).refine((b) => b.length === length, { message: `must be ${length} bytes` })
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const id = z.string().min(1).max(128)
+const metrics = z.record(z.string().min(1).max(64), z.number().refine(Number.isFinite, 'must be finite'))
+
+const HelloSchema = z.strictObject({
+  t: z.literal('hello'),
+  study: id,
+  site: id,
+  time: count,
+  nonce: bytes(16),
+})
+
+const RoundStartSchema = z.strictObject({
+  t: z.literal('round-start'),
+  study: id,
+  round: count.min(1),
+  time: count,
+  nonce: bytes(16),
+})
+
+const UpdateEnvelopeSchema = z.strictObject({
+  t: z.literal('update'),
+  study: id,
+  round: count.min(1),
+  site: id,
+  /** SHA-256 of the global model the delta was trained from. */
+  base: bytes(32),
+  /** SHA-256 of the delta's canonical weight bytes. */
+  delta: bytes(32),
+  /** Byte length of the delta's canonical encoding. */
+  size: count,
+  /** Number of local training examples (the FedAvg weight). */
+  examples: count.min(1),
+  metrics,
+  nonce: bytes(16),
+  time: count,
+  /**
+   * Reserved extension point for what later rounds carry (consent root and
+   * count, DP noise parameters, secure-aggregation masks' commitments): a map
+   * whose keys are claimed by the feature that writes them.
+   */
+  ext: z.record(z.string(), z.custom<CanonicalValue>()).optional(),
+})
+
+const EvaluationSchema = z.strictObject({
+  t: z.literal('evaluation'),
+  study: id,
+  /** The round whose committed model was evaluated; 0 is the initial model. */
+  round: count,
+  site: id,
+  model: bytes(32),
+  examples: count,
+  metrics,
+  time: count,
+})
+
+export type HelloStatement = z.infer<typeof HelloSchema>
+export type RoundStartStatement = z.infer<typeof RoundStartSchema>
+export type UpdateEnvelope = z.infer<typeof UpdateEnvelopeSchema>
+export type EvaluationStatement = z.infer<typeof EvaluationSchema>
+export type Statement = HelloStatement | RoundStartStatement | UpdateEnvelope | EvaluationStatement
+
+const SCHEMAS = {
+  hello: HelloSchema,
+  'round-start': RoundStartSchema,
+  update: UpdateEnvelopeSchema,
+  evaluation: EvaluationSchema,
+} as const
+export type StatementType = keyof typeof SCHEMAS
+type StatementOf<T extends StatementType> = z.infer<(typeof SCHEMAS)[T]>
+
+/** The bytes a statement signature covers. */
+export function statementSigningMessage(body: Uint8Array): Uint8Array {
+  const context = new TextEncoder().encode(STATEMENT_SIGNING_CONTEXT)
+  const out = new Uint8Array(context.length + 1 + body.length)
+  out.set(context, 0)
+  out.set(body, context.length + 1)
+  return out
+}
+
+/** Encodes and signs a statement. Throws StatementInvalidError when it does not match its schema. */
+export function signStatement(signer: Signer, statement: Statement): SignedStatement {
+  const parsed = parseStatement(statement.t, statement)
+  const body = encodeCanonical(parsed as CanonicalValue)
+  return { body, signature: signer.sign(statementSigningMessage(body)) }
+}
+
+/**
+ * Decodes a statement of the expected type from its canonical bytes.
+ * Does NOT check the signature: the caller first learns who claims to have
+ * signed it (`site`), looks up that key, then calls `verifyStatement`.
+ */
+export function decodeStatement<T extends StatementType>(type: T, body: Uint8Array): StatementOf<T> {
+  let value: CanonicalValue
+  try {
+    value = decodeCanonical(body)
+  } catch (err) {
+    throw new StatementInvalidError(`${type} statement: ${(err as Error).message}`, { cause: err })
+  }
+  return parseStatement(type, value)
+}
+
+/** True when `signature` is a valid strict Ed25519 signature of the statement by `publicKey`. */
+export function verifyStatement(publicKey: Uint8Array, signed: SignedStatement): boolean {
+  return verifySignature(publicKey, statementSigningMessage(signed.body), signed.signature)
+}
+
+/** SHA-256 of a statement's canonical bytes: its identity for replay detection. */
+export function statementHash(signed: SignedStatement): Uint8Array {
+  return sha256(signed.body)
+}
+
+function parseStatement<T extends StatementType>(type: T, value: unknown): StatementOf<T> {
+  const result = SCHEMAS[type].safeParse(value)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)'
+    throw new StatementInvalidError(`${type} statement: field ${where}: ${issue?.message ?? 'invalid'}`)
+  }
+  return result.data as StatementOf<T>
+}

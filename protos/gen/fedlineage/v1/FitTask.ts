@@ -1,0 +1,20 @@
+// Original file: protos/federation.proto
+
+
+export interface FitTask {
+  'round'?: (string);
+  'baseModelHash'?: (Buffer | Uint8Array | string);
+  'seed'?: (string);
+  'deadlineMs'?: (string);
+  'deltaSizeBytes'?: (string);
+  'baseRound'?: (string);
+}
+
+export interface FitTask__Output {
+  'round': (string);
+  'baseModelHash': (Buffer);
+  'seed': (string);
+  'deadlineMs': (string);
+  'deltaSizeBytes': (string);
+  'baseRound': (string);
+}

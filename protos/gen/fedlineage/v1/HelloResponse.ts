@@ -1,0 +1,18 @@
+// Original file: protos/federation.proto
+
+
+export interface HelloResponse {
+  'studyId'?: (string);
+  'studySpec'?: (Buffer | Uint8Array | string);
+  'sessionToken'?: (Buffer | Uint8Array | string);
+  'currentRound'?: (string);
+  'coordinatorKey'?: (Buffer | Uint8Array | string);
+}
+
+export interface HelloResponse__Output {
+  'studyId': (string);
+  'studySpec': (Buffer);
+  'sessionToken': (Buffer);
+  'currentRound': (string);
+  'coordinatorKey': (Buffer);
+}

@@ -1,0 +1,10 @@
+// Original file: protos/federation.proto
+
+
+export interface RoundStatusRequest {
+  'fromRound'?: (string);
+}
+
+export interface RoundStatusRequest__Output {
+  'fromRound': (string);
+}

@@ -1,0 +1,25 @@
+// Original file: protos/federation.proto
+
+import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from '../../fedlineage/v1/RoundSummary.ts';
+
+export interface RoundStatusResponse {
+  'studyId'?: (string);
+  'roundsTarget'?: (string);
+  'committedRounds'?: (string);
+  'done'?: (boolean);
+  'rounds'?: (_fedlineage_v1_RoundSummary)[];
+  'logLength'?: (string);
+  'logHead'?: (Buffer | Uint8Array | string);
+  'genesisModelHash'?: (Buffer | Uint8Array | string);
+}
+
+export interface RoundStatusResponse__Output {
+  'studyId': (string);
+  'roundsTarget': (string);
+  'committedRounds': (string);
+  'done': (boolean);
+  'rounds': (_fedlineage_v1_RoundSummary__Output)[];
+  'logLength': (string);
+  'logHead': (Buffer);
+  'genesisModelHash': (Buffer);
+}

@@ -1,0 +1,33 @@
+// Original file: protos/federation.proto
+
+import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from '../../fedlineage/v1/SiteMetric.ts';
+
+export interface RoundSummary {
+  'round'?: (string);
+  'state'?: (string);
+  'baseModelHash'?: (Buffer | Uint8Array | string);
+  'modelHash'?: (Buffer | Uint8Array | string);
+  'sites'?: (string)[];
+  'examples'?: (string);
+  'trainLoss'?: (number | string);
+  'evaluations'?: (_fedlineage_v1_SiteMetric)[];
+  'openedMs'?: (string);
+  'committedMs'?: (string);
+  'evaluatedMs'?: (string);
+  'rejected'?: (string)[];
+}
+
+export interface RoundSummary__Output {
+  'round': (string);
+  'state': (string);
+  'baseModelHash': (Buffer);
+  'modelHash': (Buffer);
+  'sites': (string)[];
+  'examples': (string);
+  'trainLoss': (number);
+  'evaluations': (_fedlineage_v1_SiteMetric__Output)[];
+  'openedMs': (string);
+  'committedMs': (string);
+  'evaluatedMs': (string);
+  'rejected': (string)[];
+}
