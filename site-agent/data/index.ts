@@ -4,6 +4,9 @@
  * DataSchema says (`prepareSplits`, pure). Records never leave the site; only
  * models trained on these Datasets do.
  *
+ * Also synthetic cardiology cohorts (`generateCohort`, `DEMO_SITES`,
+ * `SYNTHETIC_SCHEMA`), so the demo and the tests run without real patient data.
+ *
  * Re-exported by `site-agent/index.ts`; other folders import from there.
  */
 export { readCsvRecords } from './csv-source.ts'
@@ -11,3 +14,6 @@ export type { RawTable } from './raw-table.ts'
 export { requiredColumns } from './raw-table.ts'
 export type { DataReport, PreparedData, SplitSpec } from './prepare.ts'
 export { STANDARDIZE_EPSILON, cellMatches, parseNumber, prepareSplits } from './prepare.ts'
+export type { ChestPain, CohortInit, CohortRow, DemoSite } from './synthetic-cohort.ts'
+export { CHEST_PAIN_TYPES, COHORT_COLUMNS, DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, generateCohort } from './synthetic-cohort.ts'
+export { writeSyntheticSite } from './synthetic-files.ts'
