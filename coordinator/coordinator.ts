@@ -90,7 +90,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     runner,
     ledger,
     completed,
-    on: (event, listener) => void runner.on(event, listener),
+    on: (event, listener) => void runner.on(event, listener as never),
     close: () =>
       (closing ??= (async () => {
         broker.endAll()

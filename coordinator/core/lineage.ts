@@ -33,10 +33,10 @@ export const ENTRY_KINDS = {
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
-const hash = z.instanceof(Uint8Array).refine((b) => b.length === 32, 'must be a 32-byte hash')
-const key = z.instanceof(Uint8Array).refine((b) => b.length === 32, 'must be a 32-byte Ed25519 public key')
+const hash = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === 32, 'must be a 32-byte hash')
+const key = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === 32, 'must be a 32-byte Ed25519 public key')
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
-const signed = z.strictObject({ body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) })
+const signed = z.strictObject({ body: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'), sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes') })
 const metrics = z.record(z.string(), z.number())
 const params = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
 
@@ -44,7 +44,7 @@ const BODY_SCHEMAS = {
   [ENTRY_KINDS.STUDY_CREATED]: z.strictObject({
     study: z.string(),
     /** The validated study spec, as canonical CBOR of its JSON-shaped value. */
-    spec: z.instanceof(Uint8Array),
+    spec: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'),
     genesis: hash,
     hub: key,
   }),

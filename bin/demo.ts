@@ -1,0 +1,190 @@
+/**
+ * `fedlineage demo` (what `npm start` runs): a real federation on this
+ * machine. One coordinator and four hospital site agents run as separate
+ * processes on 127.0.0.1, each site on its own synthetic cohort; this process
+ * plays the research hub, starting each round with a signed request and
+ * printing a live table; at the end it verifies the coordinator's log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { Command } from 'commander'
+import { HubClient, formatRoundHeader, formatRoundRow, roundRow, type HubConfigInput } from '../coordinator/index.ts'
+import { loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
+import { DEMO_SITES, SYNTHETIC_SCHEMA, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
+
+const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
+const STUDY_ID = 'cardio-risk-demo'
+
+export interface DemoOptions {
+  readonly rounds: number
+  readonly dir?: string
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run a real federation on 127.0.0.1: a coordinator and four site agents as separate processes')
+    .option('--rounds <n>', 'rounds of FedAvg', (v) => Number.parseInt(v, 10), 5)
+    .option('--dir <dir>', 'working folder for keys, data, configs, logs and the ledger (default: a new temp folder)')
+    .action(async (opts: DemoOptions) => {
+      await runDemo(opts)
+    })
+}
+
+function launch(args: string[], logFile: string): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDLINEAGE_LOG_LEVEL: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'info' } })
+  const log = createWriteStream(logFile)
+  child.stdout!.pipe(log, { end: false })
+  child.stderr!.pipe(log, { end: false })
+  return child
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve(null)
+    }, timeoutMs)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve(code)
+    })
+  })
+}
+
+/** Resolves with the address the coordinator prints once it listens. */
+function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`coordinator did not start within ${timeoutMs} ms`)), timeoutMs)
+    const lines = createInterface({ input: child.stdout! })
+    lines.on('line', (line) => {
+      const m = /^coordinator listening on (\S+)/.exec(line)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`coordinator exited with code ${code} before listening`)))
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const started = Date.now()
+  const dir = opts.dir ? path.resolve(opts.dir) : await mkdtemp(path.join(os.tmpdir(), 'fedlineage-demo-'))
+  await mkdir(path.join(dir, 'keys'), { recursive: true })
+  await mkdir(path.join(dir, 'data'), { recursive: true })
+  await mkdir(path.join(dir, 'logs'), { recursive: true })
+  process.stdout.write(`fedlineage demo in ${dir}\n`)
+
+  // 1. Identities: the hub (which also signs the log) and one key per hospital.
+  const hub = await writeIdentity(path.join(dir, 'keys'), 'hub', { force: true })
+  const sites = await Promise.all(
+    DEMO_SITES.map(async (site) => ({ site, identity: await writeIdentity(path.join(dir, 'keys'), site.siteId, { force: true }), csv: (await writeSyntheticSite(path.join(dir, 'data'), site)).trainCsv })),
+  )
+
+  // 2. The study, as the hub defines it.
+  const hubConfig: HubConfigInput = {
+    study: {
+      id: STUDY_ID,
+      title: 'Cardiovascular risk, four hospitals (synthetic cohorts)',
+      model: { kind: 'mlp', hidden: [16], activation: 'relu' },
+      data: SYNTHETIC_SCHEMA,
+      training: { optimizer: 'adam', learningRate: 0.01, batchSize: 32, localSteps: 40 },
+      strategy: { name: 'fedavg', serverLearningRate: 1 },
+      rounds: opts.rounds,
+      minSites: 3,
+      roundDeadlineMs: 60_000,
+      evaluationDeadlineMs: 30_000,
+      seed: 7,
+    },
+    listen: '127.0.0.1:0',
+    dataDir: 'ledger',
+    keyFile: 'keys/hub.key',
+    sites: sites.map((s) => ({ id: s.site.siteId, publicKey: s.identity.publicKeyHex })),
+  }
+  await writeFile(path.join(dir, 'hub.json'), JSON.stringify(hubConfig, null, 2))
+
+  const children: ChildProcess[] = []
+  const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'))
+  process.once('SIGINT', () => {
+    killAll()
+    process.exit(130)
+  })
+  try {
+    // 3. The coordinator, then the four sites, each its own process.
+    const coordinator = launch(['coordinator', '--config', path.join(dir, 'hub.json')], path.join(dir, 'logs', 'coordinator.log'))
+    children.push(coordinator)
+    const address = await listeningAddress(coordinator, 30_000)
+    process.stdout.write(`coordinator listening on ${address}; starting ${sites.length} site agents\n`)
+    for (const s of sites) {
+      const siteConfig: SiteConfigInput = {
+        siteId: s.site.siteId,
+        study: STUDY_ID,
+        coordinator: address,
+        keyFile: path.relative(dir, s.identity.keyFile),
+        data: { file: path.relative(dir, s.csv), validationFraction: 0.25, splitSeed: 11 },
+      }
+      const file = path.join(dir, `site-${s.site.siteId}.json`)
+      await writeFile(file, JSON.stringify(siteConfig, null, 2))
+      children.push(launch(['site', '--config', file], path.join(dir, 'logs', `site-${s.site.siteId}.log`)))
+    }
+
+    // 4. This process is the hub: start each round, print it once evaluated.
+    const client = new HubClient(address)
+    const hubSigner = await loadSigner(hub.keyFile)
+    process.stdout.write('\n' + formatRoundHeader() + '\n')
+    let printed = -1
+    const printReady = async (): Promise<{ done: boolean; lastEvaluated: number }> => {
+      const status = await client.status()
+      let lastEvaluated = -1
+      for (const r of status.rounds) {
+        const round = Number(r.round)
+        const ready = round === 0 ? r.evaluations.length >= sites.length || status.rounds.length > 1 && status.rounds[1]!.state !== 'collecting' : r.state === 'evaluated'
+        if (!ready) break
+        lastEvaluated = round
+        if (round > printed) {
+          process.stdout.write(formatRoundRow(roundRow(r)) + '\n')
+          printed = round
+        }
+      }
+      return { done: status.done, lastEvaluated }
+    }
+    for (let round = 1; round <= opts.rounds; round++) {
+      await client.startNextRound(hubSigner)
+      for (;;) {
+        const { lastEvaluated } = await printReady()
+        if (lastEvaluated >= round) break
+        if (coordinator.exitCode !== null) throw new Error('the coordinator exited; see logs/coordinator.log')
+        await sleep(100)
+      }
+    }
+    while (!(await printReady()).done) await sleep(100)
+    client.close()
+
+    // 5. Sites leave on their own once told the study is done; then stop the coordinator.
+    const siteCodes = await Promise.all(children.slice(1).map((c) => exited(c, 30_000)))
+    coordinator.kill('SIGTERM')
+    await exited(coordinator, 15_000)
+    if (siteCodes.some((c) => c !== 0)) process.stdout.write(`warning: site agents exited with ${siteCodes.join(', ')}; see ${path.join(dir, 'logs')}\n`)
+
+    // 6. Anyone holding the log can check it: chain, signatures, head.
+    const storage = await openLevelStorage(path.join(dir, 'ledger'))
+    try {
+      const verified = await verifyLog(storage)
+      process.stdout.write(`\nlog verified: ${verified.entries} entries, head ${toHex(verified.headHash)}\n`)
+    } finally {
+      await storage.close()
+    }
+    process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Inspect: npx fedlineage log verify --db ${path.join(dir, 'ledger')}\n`)
+  } finally {
+    killAll()
+  }
+}

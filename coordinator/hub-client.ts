@@ -1,0 +1,53 @@
+/**
+ * The research hub's side: start the next round with a request signed by the
+ * hub key, and read the study's progress. Used by `fedlineage round start`,
+ * `fedlineage status` and the demo.
+ */
+import { randomBytes } from 'node:crypto'
+import { signStatement, type Signer } from '../ledger/index.ts'
+import { createFederationClient, type FederationClient, type RoundStatusResponse__Output, type StartRoundResponse__Output } from '../protos/index.ts'
+import type { ServiceError } from '@grpc/grpc-js'
+import { CoordinatorError } from './errors.ts'
+import { errorCodeOf } from './grpc/status.ts'
+
+/** A refusal from a remote coordinator, carrying its stable code. */
+export class RemoteCoordinatorError extends CoordinatorError {
+  static override readonly code = 'COORD_REMOTE_ERROR'
+  constructor(
+    message: string,
+    readonly remoteCode: string | undefined,
+  ) {
+    super(message)
+  }
+}
+
+function remote(err: ServiceError | null): RemoteCoordinatorError {
+  return new RemoteCoordinatorError(err?.details || err?.message || 'no response', errorCodeOf(err))
+}
+
+export class HubClient {
+  private readonly client: FederationClient
+  constructor(readonly address: string) {
+    this.client = createFederationClient(address)
+  }
+
+  status(timeoutMs = 10_000): Promise<RoundStatusResponse__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.RoundStatus({}, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))),
+    )
+  }
+
+  /** Signs and sends a request to open the round after the last one. */
+  async startNextRound(signer: Signer, timeoutMs = 10_000): Promise<StartRoundResponse__Output> {
+    const status = await this.status(timeoutMs)
+    const last = status.rounds.reduce((m, r) => Math.max(m, Number(r.round)), 0)
+    const request = signStatement(signer, { t: 'round-start', study: status.studyId, round: last + 1, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) })
+    return new Promise((resolve, reject) =>
+      this.client.StartRound(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))),
+    )
+  }
+
+  close(): void {
+    this.client.close()
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The research hub's coordinator: defines a study, enrolls sites by public
+ * key, runs rounds (open → collect until quorum or deadline → aggregate →
+ * commit → evaluate) and writes every step into the study's lineage log.
+ *
+ * - `startCoordinator(config)`: the gRPC server, round runner and log, composed.
+ * - `RoundRunner`: the round loop over a `Ledger` (usable without gRPC).
+ * - `HubClient`: the hub's signed round starts and status reads.
+ * - `loadHubConfig` / `parseHubConfig`: the validated `hub.json`.
+ * - `./core/index.ts`: pure lineage records, state fold, checks and round rules
+ *   (what the auditor replays with).
+ */
+export { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './coordinator.ts'
+export { RoundRunner, type RoundRunnerComponents, type RoundRunnerInit, type RoundRunnerEvents, type SiteTask } from './round-runner.ts'
+export { HubClient, RemoteCoordinatorError } from './hub-client.ts'
+export { HubConfigSchema, loadHubConfig, parseHubConfig, type HubConfig, type HubConfigInput } from './config.ts'
+export { roundStatus } from './grpc/service.ts'
+export { errorCodeOf, toServiceError, ERROR_CODE_METADATA_KEY } from './grpc/status.ts'
+export { formatRoundHeader, formatRoundRow, formatRoundTable, roundRow, type RoundRow } from './round-table.ts'
+export { registerCoordinatorCommands } from './cli.ts'
+export * from './errors.ts'
+export * from './core/index.ts'

@@ -1,0 +1,66 @@
+/**
+ * The per-round table the hub reads: round, sites, examples, mean train loss,
+ * validation accuracy and AUC (example-weighted over the sites' signed
+ * evaluations), model hash prefix and seconds from open to commit.
+ */
+import type { RoundSummary__Output } from '../protos/index.ts'
+
+export interface RoundRow {
+  readonly round: number
+  readonly state: string
+  readonly sites: number
+  readonly examples: number
+  readonly trainLoss: number | undefined
+  readonly valLoss: number | undefined
+  readonly valAccuracy: number | undefined
+  readonly valAuc: number | undefined
+  readonly model: string
+  readonly seconds: number | undefined
+}
+
+function weighted(s: RoundSummary__Output, metric: string): number | undefined {
+  let sum = 0
+  let n = 0
+  for (const e of s.evaluations) {
+    const v = e.metrics[metric]
+    if (v === undefined || !Number.isFinite(v)) continue
+    sum += v * Number(e.examples)
+    n += Number(e.examples)
+  }
+  return n > 0 ? sum / n : undefined
+}
+
+export function roundRow(s: RoundSummary__Output): RoundRow {
+  const round = Number(s.round)
+  const committed = Number(s.committedMs)
+  return {
+    round,
+    state: s.state,
+    sites: round === 0 ? s.evaluations.length : s.sites.length,
+    examples: Number(s.examples),
+    trainLoss: round === 0 || !s.trainLoss ? undefined : s.trainLoss,
+    valLoss: weighted(s, 'loss'),
+    valAccuracy: weighted(s, 'accuracy'),
+    valAuc: weighted(s, 'auc'),
+    model: Buffer.from(s.modelHash).toString('hex').slice(0, 12),
+    seconds: committed > 0 ? (committed - Number(s.openedMs)) / 1000 : undefined,
+  }
+}
+
+const COLUMNS = ['round', 'sites', 'examples', 'train loss', 'val loss', 'val acc', 'val AUC', 'model', 'seconds'] as const
+const WIDTHS = [5, 5, 8, 10, 8, 7, 7, 12, 7]
+
+export function formatRoundHeader(): string {
+  const head = COLUMNS.map((c, i) => c.padStart(WIDTHS[i]!)).join('  ')
+  return `${head}\n${'-'.repeat(head.length)}`
+}
+
+export function formatRoundRow(r: RoundRow): string {
+  const num = (v: number | undefined, digits: number) => (v === undefined ? '—' : v.toFixed(digits))
+  const cells = [String(r.round), String(r.sites), String(r.examples), num(r.trainLoss, 4), num(r.valLoss, 4), num(r.valAccuracy, 3), num(r.valAuc, 3), r.model, num(r.seconds, 2)]
+  return cells.map((c, i) => c.padStart(WIDTHS[i]!)).join('  ')
+}
+
+export function formatRoundTable(rounds: readonly RoundSummary__Output[]): string {
+  return [formatRoundHeader(), ...rounds.map((r) => formatRoundRow(roundRow(r)))].join('\n')
+}

@@ -1,0 +1,48 @@
+/**
+ * The pure half of the ledger: canonical bytes, hashes, Ed25519, and the log
+ * entry format. No I/O, no clock, no randomness; safe to import from any
+ * consumer that must stay I/O-free (the auditor's replay, browsers, tests).
+ * Key generation and storage live in the shell (`ledger/index.ts`).
+ */
+export { decodeCanonical, encodeCanonical, equalBytes, type CanonicalValue } from './canonical.ts'
+export {
+  ENTRY_KIND_PATTERN,
+  ENTRY_SIGNING_CONTEXT,
+  ENTRY_VERSION,
+  HASH_LENGTH_BYTES,
+  PUBLIC_KEY_LENGTH_BYTES,
+  SEED_LENGTH_BYTES,
+  SIGNATURE_LENGTH_BYTES,
+  SIGNING_CONTEXT_SEPARATOR,
+} from './constants.ts'
+export {
+  GENESIS_PREV_HASH,
+  checkEntryLink,
+  decodeEntry,
+  encodeEntry,
+  entryHash,
+  entrySigningMessage,
+  signEntry,
+  verifyEntry,
+  type AppendedEntry,
+  type Entry,
+  type EntryDraft,
+  type EntryExpectation,
+} from './entry.ts'
+export { asPlainBytes, fromHex, sha256, toHex } from './hash.ts'
+export { isCanonicalScalar, signerFromSeed, verifySignature, verifySignatureAsync, type Signer } from './signature.ts'
+export {
+  STATEMENT_SIGNING_CONTEXT,
+  decodeStatement,
+  signStatement,
+  statementHash,
+  statementSigningMessage,
+  verifyStatement,
+  type EvaluationStatement,
+  type HelloStatement,
+  type RoundStartStatement,
+  type SignedStatement,
+  type Statement,
+  type StatementType,
+  type UpdateEnvelope,
+} from './statements.ts'

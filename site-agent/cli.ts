@@ -1,0 +1,7 @@
+/** The site agent's commands of the `fedlineage` CLI. */
+import type { Command } from 'commander'
+import { registerSiteCommand } from './commands/site.ts'
+
+export function registerSiteAgentCommands(program: Command): void {
+  registerSiteCommand(program)
+}

@@ -1,0 +1,49 @@
+/** `fedlineage site --config site.json`: run a hospital's site agent until the study is done. */
+import type { Command } from 'commander'
+import { pino } from 'pino'
+import { loadSigner } from '../../ledger/index.ts'
+import { SiteAgent, type SiteAgentEvent } from '../agent.ts'
+import { loadSiteConfig } from '../config.ts'
+
+function describe(siteId: string, e: SiteAgentEvent): string | undefined {
+  const p = `[${siteId}]`
+  switch (e.type) {
+    case 'joined':
+      return `${p} joined study ${e.study}: ${e.train} training and ${e.validation} validation records (${e.report.dropped.total} dropped), TF.js backend ${e.backend}`
+    case 'trained':
+      return `${p} round ${e.round}: ${e.steps} local steps on ${e.examples} records, train loss ${e.trainLoss.toFixed(4)} (${(e.durationMs / 1000).toFixed(2)} s)`
+    case 'uploaded':
+      return `${p} round ${e.round}: signed delta accepted${e.logSeq >= 0 ? ` (log entry ${e.logSeq})` : ' (already logged)'}`
+    case 'update-refused':
+      return `${p} round ${e.round}: update refused: ${e.code ?? ''} ${e.message}`
+    case 'evaluated':
+      return `${p} model of round ${e.round}: validation ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`
+    case 'reconnecting':
+      return `${p} reconnecting: ${e.reason}`
+    case 'done':
+      return `${p} study done after ${e.rounds} rounds; final model ${e.model.slice(0, 16)}`
+  }
+}
+
+export function registerSiteCommand(program: Command): void {
+  program
+    .command('site')
+    .description('run a site agent: train on local records, send signed deltas, report evaluations')
+    .requiredOption('--config <file>', 'site config (site id, study, coordinator address, key file, data)')
+    .option('--quiet', 'print only errors')
+    .action(async (opts: { config: string; quiet?: boolean }) => {
+      const config = await loadSiteConfig(opts.config)
+      const signer = await loadSigner(config.keyFile)
+      const logger = pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'warn' }, pino.destination(2))
+      const agent = new SiteAgent({ signer, logger }, config)
+      if (!opts.quiet)
+        agent.onEvent((e) => {
+          const line = describe(config.siteId, e)
+          if (line) process.stdout.write(line + '\n')
+        })
+      const abort = new AbortController()
+      process.once('SIGTERM', () => abort.abort())
+      process.once('SIGINT', () => abort.abort())
+      await agent.run(abort.signal)
+    })
+}

@@ -1,0 +1,61 @@
+/**
+ * A site's config file (`site.json`): who the site is, which study it agreed
+ * to join, where the coordinator is, and where its local records are. Paths
+ * are resolved against the config file's folder. Errors name file and field.
+ */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { z } from 'zod'
+import { SiteConfigError } from './errors.ts'
+
+const DataSourceSchema = z.union([
+  z.strictObject({
+    /** One CSV; a stratified, seeded split holds out a validation part. */
+    file: z.string().min(1),
+    validationFraction: z.number().gt(0).lt(1).default(0.2),
+    splitSeed: z.number().int().nonnegative().default(1),
+  }),
+  z.strictObject({
+    /** Separate train and validation CSVs (e.g. FLamby's fixed split). */
+    train: z.string().min(1),
+    validation: z.string().min(1),
+  }),
+])
+
+export const SiteConfigSchema = z.strictObject({
+  siteId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -'),
+  /** The study this site agreed to join; the agent refuses any other. */
+  study: z.string().min(1),
+  coordinator: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
+  keyFile: z.string().min(1),
+  data: DataSourceSchema,
+  /** TF.js backend: auto tries tfjs-node, then WASM, then plain JS. */
+  backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
+  /** How long to keep retrying an unreachable coordinator before giving up. */
+  reconnectTimeoutMs: z.number().int().positive().default(120_000),
+})
+
+export type SiteConfig = z.infer<typeof SiteConfigSchema>
+export type SiteConfigInput = z.input<typeof SiteConfigSchema>
+export type SiteDataSource = SiteConfig['data']
+
+export function parseSiteConfig(value: unknown, source: string, baseDir: string): SiteConfig {
+  const result = SiteConfigSchema.safeParse(value)
+  if (!result.success) {
+    throw new SiteConfigError(result.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n'))
+  }
+  const cfg = result.data
+  const abs = (p: string) => path.resolve(baseDir, p)
+  const data: SiteDataSource = 'file' in cfg.data ? { ...cfg.data, file: abs(cfg.data.file) } : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
+  return { ...cfg, keyFile: abs(cfg.keyFile), data }
+}
+
+export async function loadSiteConfig(file: string): Promise<SiteConfig> {
+  let value: unknown
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'))
+  } catch (err) {
+    throw new SiteConfigError(`${file}: ${(err as Error).message}`, { cause: err })
+  }
+  return parseSiteConfig(value, path.basename(file), path.dirname(path.resolve(file)))
+}

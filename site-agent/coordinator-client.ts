@@ -1,0 +1,100 @@
+/**
+ * The site's side of the Federation service, as promises and async
+ * iterables. It knows the wire (chunking, the envelope-first upload, status
+ * trailers) and nothing of training; errors come back as
+ * `SiteRequestRejectedError` carrying the coordinator's stable code.
+ */
+import { status, type ServiceError } from '@grpc/grpc-js'
+import { equalBytes, sha256, toHex, type SignedStatement } from '../ledger/index.ts'
+import { createFederationClient, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type Task__Output } from '../protos/index.ts'
+import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
+
+/** The coordinator's stable error code from a gRPC error (trailer, else the details prefix). */
+export function remoteCodeOf(err: unknown): string | undefined {
+  const e = err as Partial<ServiceError> | undefined
+  const fromMeta = e?.metadata?.get('fl-error-code')?.[0]
+  if (typeof fromMeta === 'string') return fromMeta
+  return /^([A-Z][A-Z0-9_]+): /.exec(e?.details ?? '')?.[1]
+}
+
+/** True for failures that a retry after reconnecting can cure (coordinator down or restarting). */
+export function isTransient(err: unknown): boolean {
+  const code = (err as Partial<ServiceError> | undefined)?.code
+  if (remoteCodeOf(err) === 'COORD_SESSION_INVALID') return true
+  return code === status.UNAVAILABLE || code === status.CANCELLED || code === status.DEADLINE_EXCEEDED || code === status.UNKNOWN || code === status.INTERNAL
+}
+
+function rejected(what: string, err: unknown): SiteRequestRejectedError | unknown {
+  const e = err as Partial<ServiceError>
+  if (isTransient(err)) return err
+  return new SiteRequestRejectedError(`${what}: ${e.details ?? e.message ?? String(err)}`, remoteCodeOf(err), { cause: err })
+}
+
+export class CoordinatorClient {
+  private readonly client: FederationClient
+
+  constructor(readonly address: string) {
+    this.client = createFederationClient(address)
+  }
+
+  close(): void {
+    this.client.close()
+  }
+
+  hello(hello: SignedStatement, timeoutMs = 10_000): Promise<HelloResponse__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.Hello({ hello }, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('hello', err)) : resolve(res))),
+    )
+  }
+
+  /** The site's task stream; ends when the coordinator ends it, throws when the connection breaks. */
+  async *tasks(sessionToken: Uint8Array): AsyncGenerator<Task__Output> {
+    const call = this.client.Tasks({ sessionToken })
+    try {
+      for await (const task of call as AsyncIterable<Task__Output>) yield task
+    } catch (err) {
+      throw rejected('task stream', err)
+    } finally {
+      call.cancel()
+    }
+  }
+
+  /** Downloads a model and checks it hashes to what was asked for. */
+  async downloadModel(sessionToken: Uint8Array, modelHash: Uint8Array): Promise<Uint8Array> {
+    const call = this.client.DownloadModel({ sessionToken, modelHash }, { deadline: Date.now() + 120_000 })
+    const parts: Buffer[] = []
+    let total = -1
+    try {
+      for await (const chunk of call as AsyncIterable<{ totalBytes: string; offset: string; data: Buffer }>) {
+        total = Number(chunk.totalBytes)
+        parts.push(chunk.data)
+      }
+    } catch (err) {
+      throw rejected(`download of model ${toHex(modelHash).slice(0, 16)}…`, err)
+    }
+    const bytes = new Uint8Array(Buffer.concat(parts))
+    if (bytes.length !== total) throw new SiteModelIntegrityError(`model ${toHex(modelHash).slice(0, 16)}…: received ${bytes.length} bytes, announced ${total}`)
+    if (!equalBytes(sha256(bytes), modelHash)) throw new SiteModelIntegrityError(`model ${toHex(modelHash).slice(0, 16)}…: downloaded bytes hash to ${toHex(sha256(bytes)).slice(0, 16)}…`)
+    return bytes
+  }
+
+  /** Uploads a signed envelope and then the delta bytes, in chunks under gRPC's message limit. */
+  uploadUpdate(envelope: SignedStatement, delta: Uint8Array, timeoutMs = 120_000): Promise<{ round: number; logSeq: number }> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(rejected('upload', err)) : resolve({ round: Number(res.round), logSeq: Number(res.logSeq) }),
+      )
+      call.write({ envelope })
+      for (let offset = 0; offset < delta.length; offset += WIRE_CHUNK_BYTES) call.write({ data: delta.subarray(offset, offset + WIRE_CHUNK_BYTES) })
+      call.end()
+    })
+  }
+
+  reportEvaluation(report: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+    return new Promise((resolve, reject) =>
+      this.client.ReportEvaluation(report, { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(rejected('evaluation report', err)) : resolve({ logSeq: Number(res.logSeq) }),
+      ),
+    )
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The hospital's site agent: joins one study, prepares local records with the
+ * study's schema, trains with TF.js and sends back only signed weight deltas
+ * and signed validation metrics over gRPC. No record leaves the site.
+ *
+ * - `SiteAgent`: the agent (task loop, training, upload, evaluation, reconnect).
+ * - `loadSiteConfig` / `parseSiteConfig`: the validated `site.json`.
+ * - The local data pipeline and synthetic cohorts (`./data/index.ts`).
+ * - `registerSiteAgentCommands`: the `fedlineage site` command.
+ */
+export { SiteAgent, type SiteAgentComponents, type SiteAgentEvent, type SiteRunSummary } from './agent.ts'
+export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
+export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'
+export * from './data/index.ts'
+export * from './errors.ts'
+export { registerSiteAgentCommands } from './cli.ts'

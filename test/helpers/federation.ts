@@ -1,0 +1,105 @@
+/**
+ * A real federation for integration tests: synthetic hospital CSVs in a temp
+ * dir, Ed25519 identities, a coordinator on 127.0.0.1:0 with its LevelDB in
+ * the temp dir, and in-process site agents over real gRPC. Every helper
+ * registers its own cleanup with vitest's `onTestFinished`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pino } from 'pino'
+import { onTestFinished } from 'vitest'
+import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
+import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
+import { DEMO_SITES, SYNTHETIC_SCHEMA, SiteAgent, parseSiteConfig, writeSyntheticSite, type SiteAgentEvent, type SiteRunSummary } from '../../site-agent/index.ts'
+import type { StudySpecInput } from '../../models/index.ts'
+
+export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
+
+/** A deterministic test identity: the seed is SHA-256-free and readable, e.g. seed byte 1 for the hub. */
+export function testSigner(n: number): Signer {
+  return signerFromSeed(new Uint8Array(32).fill(n))
+}
+
+export async function tempDir(prefix = 'fedlineage-test-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
+  onTestFinished(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+  return dir
+}
+
+export interface TestSite {
+  readonly id: string
+  readonly signer: Signer
+  readonly csv: string
+}
+
+export interface TestFederation {
+  readonly dir: string
+  readonly hub: Signer
+  readonly sites: readonly TestSite[]
+  readonly config: HubConfig
+  coordinator: RunningCoordinator
+  /** Starts (or restarts, same data dir) the coordinator. */
+  restartCoordinator(): Promise<RunningCoordinator>
+  /** Runs a site agent in this process until the study is done. */
+  runSite(site: TestSite, onEvent?: (e: SiteAgentEvent) => void): Promise<SiteRunSummary>
+}
+
+export const TEST_STUDY: StudySpecInput = {
+  id: 'test-study',
+  model: { kind: 'logreg' },
+  data: SYNTHETIC_SCHEMA,
+  training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 16, localSteps: 20 },
+  strategy: { name: 'fedavg' },
+  rounds: 3,
+  minSites: 2,
+  roundDeadlineMs: 30_000,
+  evaluationDeadlineMs: 10_000,
+  seed: 3,
+}
+
+export async function createFederation(opts: { siteCount?: number; study?: Partial<StudySpecInput>; autoAdvance?: boolean } = {}): Promise<TestFederation> {
+  const dir = await tempDir()
+  const hub = testSigner(1)
+  const sites: TestSite[] = []
+  for (const [i, site] of DEMO_SITES.slice(0, opts.siteCount ?? 3).entries()) {
+    const { trainCsv } = await writeSyntheticSite(dir, site)
+    sites.push({ id: site.siteId, signer: testSigner(10 + i), csv: trainCsv })
+  }
+  const input: HubConfigInput = {
+    study: { ...TEST_STUDY, ...opts.study },
+    listen: '127.0.0.1:0',
+    dataDir: path.join(dir, 'ledger'),
+    keyFile: path.join(dir, 'unused.key'),
+    sites: sites.map((s) => ({ id: s.id, publicKey: toHex(s.signer.publicKey) })),
+    autoAdvance: opts.autoAdvance ?? true,
+  }
+  const config = parseHubConfig(input, 'test hub config', dir)
+  const start = () => startCoordinator(config, { signer: hub, logger: quietLogger })
+  const fed: TestFederation = {
+    dir,
+    hub,
+    sites,
+    config,
+    coordinator: await start(),
+    async restartCoordinator() {
+      await fed.coordinator.close()
+      fed.coordinator = await start()
+      return fed.coordinator
+    },
+    runSite(site, onEvent) {
+      const cfg = parseSiteConfig(
+        { siteId: site.id, study: config.study.id, coordinator: fed.coordinator.address, keyFile: 'unused.key', data: { file: site.csv, validationFraction: 0.25, splitSeed: 5 }, backend: 'auto', reconnectTimeoutMs: 30_000 },
+        'test site config',
+        dir,
+      )
+      const agent = new SiteAgent({ signer: site.signer, logger: quietLogger }, cfg)
+      if (onEvent) agent.onEvent(onEvent)
+      return agent.run()
+    },
+  }
+  onTestFinished(() => fed.coordinator.close())
+  return fed
+}
