@@ -1,0 +1,31 @@
+/**
+ * The pure core of `models/`: the arithmetic of weights with no TF.js and no
+ * I/O, for consumers that must stay that way (the auditor, the coordinator's
+ * aggregation, the ledger's callers).
+ *
+ * - `weights.ts`, `study-spec.ts`, `dataset.ts`: the plain data model.
+ * - `canonical.ts`: the one byte encoding of weights and its SHA-256.
+ * - `delta.ts`: delta/apply and the checks on received updates.
+ * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one rounding).
+ * - `strategy.ts`: the Strategy interface and `createStrategy`.
+ * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
+ * - `metrics.ts`: accuracy, ROC AUC, log loss.
+ */
+export * from './weights.ts'
+export * from './study-spec.ts'
+export * from './dataset.ts'
+export * from './constants.ts'
+export { encodeWeights, decodeWeights, encodedSize, hashBytes, hashWeights, toHex, fromHex } from './canonical.ts'
+export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
+export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
+export {
+  createStrategy,
+  type Strategy,
+  type RoundPlan,
+  type RoundFailure,
+  type AggregateResult,
+} from './strategy.ts'
+export { initialWeights } from './init.ts'
+export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
+export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
+export * from '../errors.ts'
