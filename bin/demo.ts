@@ -147,7 +147,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       let lastEvaluated = -1
       for (const r of status.rounds) {
         const round = Number(r.round)
-        const ready = round === 0 ? r.evaluations.length >= sites.length || status.rounds.length > 1 && status.rounds[1]!.state !== 'collecting' : r.state === 'evaluated'
+        const ready = round === 0 ? r.evaluations.length >= sites.length || status.rounds.length > 1 : r.state === 'evaluated'
         if (!ready) break
         lastEvaluated = round
         if (round > printed) {
@@ -157,6 +157,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       }
       return { done: status.done, lastEvaluated }
     }
+    // Round 0: every site has joined and scored the initial model.
+    for (const until = Date.now() + 120_000; (await printReady()).lastEvaluated < 0; await sleep(100))
+      if (Date.now() > until || coordinator.exitCode !== null) throw new Error(`sites did not all join; see ${path.join(dir, 'logs')}`)
     for (let round = 1; round <= opts.rounds; round++) {
       await client.startNextRound(hubSigner)
       for (;;) {

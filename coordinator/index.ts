@@ -11,7 +11,7 @@
  *   (what the auditor replays with).
  */
 export { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './coordinator.ts'
-export { RoundRunner, type RoundRunnerComponents, type RoundRunnerInit, type RoundRunnerEvents, type SiteTask } from './round-runner.ts'
+export { RoundRunner, type RoundRunnerComponents, type RoundRunnerInit, type RoundRunnerEvents, type SiteTask, type CoordinatorPhase } from './round-runner.ts'
 export { HubClient, RemoteCoordinatorError } from './hub-client.ts'
 export { HubConfigSchema, loadHubConfig, parseHubConfig, type HubConfig, type HubConfigInput } from './config.ts'
 export { roundStatus } from './grpc/service.ts'

@@ -93,7 +93,12 @@ export interface RoundRunnerEvents {
   'round-abandoned': [round: number, reason: string]
   'round-evaluated': [round: number]
   'study-completed': [rounds: number]
+  /** Where the coordinator's time goes, per round: for `bench:round` and metrics. */
+  timing: [round: number, phase: CoordinatorPhase, ms: number]
 }
+
+/** verify: admission and byte checks of an update; log: durable appends; aggregate: decode, strategy and encode of a commit. */
+export type CoordinatorPhase = 'verify' | 'log' | 'aggregate'
 
 export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   readonly state = new StudyState()
@@ -249,6 +254,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
    */
   acceptUpdate(signed: SignedStatement, deltaBytes: Uint8Array): Promise<{ round: number; seq: number }> {
     return this.serial(async () => {
+      const t0 = performance.now()
       const env = checkUpdateEnvelope(this.state, signed, this.deltaSizeBytes)
       try {
         this.checkDelta(env, deltaBytes)
@@ -256,10 +262,13 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
         await this.logRejection(env, signed, err as CoordinatorError)
         throw err
       }
+      const t1 = performance.now()
       const seq = await this.appendAndApply(
         [this.draft(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })],
         [deltaBytes],
       )
+      this.emit('timing', env.round, 'verify', t1 - t0)
+      this.emit('timing', env.round, 'log', performance.now() - t1)
       this.log.info({ round: env.round, site: env.site, examples: env.examples, seq }, 'update accepted')
       await this.closeIfDueLocked()
       return { round: env.round, seq }
@@ -327,6 +336,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   }
 
   private async commit(open: RoundRecord): Promise<void> {
+    const t0 = performance.now()
     const parent = await this.model(open.base)
     const updates: WeightedUpdate[] = []
     const inputs: LineageBody<'round-committed'>['inputs'] = []
@@ -340,10 +350,13 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     const trainLoss = weightedMean(updates.map((u, i) => [open.accepted.get(u.siteId)!.metrics['trainLoss'] ?? NaN, updates[i]!.exampleCount]))
     const metrics: Record<string, number> = { ...derived.metrics, examples: updates.reduce((n, u) => n + u.exampleCount, 0) }
     if (Number.isFinite(trainLoss)) metrics['trainLoss'] = trainLoss
+    const t1 = performance.now()
     await this.appendAndApply(
       [this.draft(ENTRY_KINDS.ROUND_COMMITTED, { round: open.round, parent: open.base, model: derived.hash, inputs, strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } }, metrics })],
       [modelBytes],
     )
+    this.emit('timing', open.round, 'aggregate', t1 - t0)
+    this.emit('timing', open.round, 'log', performance.now() - t1)
     this.modelCache.set(toHex(derived.hash), derived.weights)
     this.log.info({ round: open.round, model: toHex(derived.hash).slice(0, 16), sites: inputs.length }, 'round committed')
     this.emit('round-committed', open.round, derived.hash)
@@ -418,7 +431,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     if (s.completed) return [{ kind: 'done', rounds: s.committedRounds, model: s.currentModel }]
     const tasks: SiteTask[] = []
     const latest = s.currentModelRound
-    if (latest > 0 && !this.evaluatedRounds.has(latest) && !s.evaluations.get(latest)?.has(siteId))
+    // A site that joins scores the current model first: for round 0 this is
+    // the baseline every later round is compared against.
+    if ((latest === 0 || !this.evaluatedRounds.has(latest)) && !s.evaluations.get(latest)?.has(siteId))
       tasks.push({ kind: 'evaluate', round: latest, model: s.currentModel, deadlineMs: this.evaluationDeadline(latest) })
     const open = s.openRound
     if (open && !open.accepted.has(siteId)) tasks.push(this.fitTask(open))

@@ -39,7 +39,7 @@ import { SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMis
 export type SiteAgentEvent =
   | { readonly type: 'joined'; readonly study: string; readonly train: number; readonly validation: number; readonly report: DataReport; readonly backend: string }
   | { readonly type: 'trained'; readonly round: number; readonly trainLoss: number; readonly examples: number; readonly steps: number; readonly durationMs: number }
-  | { readonly type: 'uploaded'; readonly round: number; readonly logSeq: number }
+  | { readonly type: 'uploaded'; readonly round: number; readonly logSeq: number; readonly bytes: number; readonly durationMs: number }
   | { readonly type: 'update-refused'; readonly round: number; readonly code: string | undefined; readonly message: string }
   | { readonly type: 'evaluated'; readonly round: number; readonly metrics: Readonly<Record<string, number>> }
   | { readonly type: 'reconnecting'; readonly reason: string }
@@ -207,13 +207,14 @@ export class SiteAgent {
       })
       this.pending = { round, base: toHex(base), envelope, delta }
     }
+    const started = performance.now()
     try {
       const receipt = await this.client.uploadUpdate(this.pending.envelope, this.pending.delta)
       this.accepted++
-      this.emit({ type: 'uploaded', round, logSeq: receipt.logSeq })
+      this.emit({ type: 'uploaded', round, logSeq: receipt.logSeq, bytes: this.pending.delta.length, durationMs: performance.now() - started })
     } catch (err) {
       if (!(err instanceof SiteRequestRejectedError)) throw err // transient: keep `pending` and re-send after reconnecting
-      if (err.remoteCode && ALREADY_HAVE.has(err.remoteCode)) this.emit({ type: 'uploaded', round, logSeq: -1 })
+      if (err.remoteCode && ALREADY_HAVE.has(err.remoteCode)) this.emit({ type: 'uploaded', round, logSeq: -1, bytes: this.pending.delta.length, durationMs: performance.now() - started })
       else {
         this.emit({ type: 'update-refused', round, code: err.remoteCode, message: err.message })
         this.log.warn({ round, code: err.remoteCode, err: err.message }, 'update refused')
@@ -226,6 +227,8 @@ export class SiteAgent {
   /** Scores a global model on the local validation split and reports it, once per round. */
   private async ensureEvaluated(round: number, modelHash: Uint8Array): Promise<void> {
     if (this.evaluated.has(round)) return
+    // A site with no validation records has nothing to report; it still trains.
+    if (this.data!.validation.count === 0) return void this.evaluated.add(round)
     const spec = this.spec!
     const result = await evaluateModel(spec.model, await this.model(modelHash), this.data!.validation)
     const metrics: Record<string, number> = { loss: result.loss, accuracy: result.accuracy }
