@@ -1,0 +1,25 @@
+/**
+ * `models/`: everything about the learned model, for the coordinator (which
+ * aggregates) and the site agent (which trains and evaluates).
+ *
+ * Two layers:
+ * - `core/` — pure arithmetic of weights, no TF.js, no I/O: the canonical
+ *   encoding and hash, delta/apply, deterministic FedAvg, the Strategy
+ *   interface, the seeded initial model, metrics. Re-exported here; consumers
+ *   that must stay TF.js-free (the auditor) import `models/core/index.ts`.
+ * - this folder — the TF.js shell: backend selection, building a network from
+ *   a `ModelSpec`, local training and evaluation. Only this folder imports
+ *   `@tensorflow/*`, and no TF.js type crosses this surface except the
+ *   `tf.Sequential` inside `DenseModel`.
+ *
+ * Typical site round: `trainLocal({ model, training, global, data, seed })`,
+ * then `computeDelta(result.weights, global)`, `encodeWeights(delta)`; the
+ * coordinator `decodeWeights(bytes, modelShapes(...))`, `assertFinite`, and
+ * `createStrategy(spec).aggregateRound(...)`.
+ */
+export * from './core/index.ts'
+export { TF_BACKEND_ENV, PREDICT_BATCH_ROWS, TRAIN_YIELD_INTERVAL_MS } from './constants.ts'
+export { initBackend, backendName, type BackendPreference } from './backend.ts'
+export { buildModel, setModelWeights, getModelWeights, disposeModel, type DenseModel } from './tf-model.ts'
+export { trainLocal, type TrainInit, type TrainResult } from './train.ts'
+export { evaluateModel, predictProbabilities, type EvaluationResult } from './evaluate.ts'
