@@ -12,6 +12,11 @@
  *
  * Values are plain: null, boolean, number (safe integer or finite float),
  * bigint, string, Uint8Array, arrays and string-keyed objects of these.
+ * Anything else (Map, Date, other typed arrays, strings with lone UTF-16
+ * surrogates, bigints outside 64 bits) is refused at encode time, so that
+ * whatever encodes also decodes. Two lossy corners are by design: -0 encodes
+ * as the integer 0, and a bigint in the safe-integer range decodes as a number
+ * (both have one encoding, which is what hashing needs).
  */
 import { decode, encode, rfc8949EncodeOptions, type EncodeOptions, type DecodeOptions } from 'cborg'
 import { CanonicalEncodingError } from '../errors.ts'
@@ -26,16 +31,34 @@ export type CanonicalValue =
   | readonly CanonicalValue[]
   | { readonly [key: string]: CanonicalValue }
 
+// In unicode mode a well-formed surrogate pair is one code point, so this only
+// matches lone surrogates, which TextEncoder would silently turn into U+FFFD
+// (two different strings, one encoding).
+const LONE_SURROGATE = /\p{Cs}/u
+
+function refuse(what: string, instead: string): () => never {
+  return () => {
+    throw new CanonicalEncodingError(`${what} is not encodable; ${instead}`)
+  }
+}
+
+// cborg would encode these, but decodeCanonical refuses them (tags, non-string
+// keys): refusing them here keeps "encodes" and "decodes" the same set.
+const REFUSED_TYPES = ['Map', 'Set', 'DataView', 'Date', 'Tagged', 'Uint8ClampedArray', 'Uint16Array', 'Uint32Array', 'Int8Array', 'Int16Array', 'Int32Array', 'BigUint64Array', 'BigInt64Array', 'Float32Array', 'Float64Array'] as const
+
 const ENCODE_OPTIONS: EncodeOptions = {
   ...rfc8949EncodeOptions,
   float64: true,
   typeEncoders: {
-    undefined: () => {
-      throw new CanonicalEncodingError('undefined is not encodable; omit the field instead')
-    },
+    ...Object.fromEntries(REFUSED_TYPES.map((t) => [t, refuse(`a ${t}`, 'use a plain object, an array or a Uint8Array')])),
+    undefined: refuse('undefined', 'omit the field instead'),
     number: (n: unknown) => {
       if (typeof n === 'number' && !Number.isFinite(n)) throw new CanonicalEncodingError(`non-finite number ${n} is not encodable`)
       return null // fall through to the default encoder
+    },
+    string: (s: unknown) => {
+      if (typeof s === 'string' && LONE_SURROGATE.test(s)) throw new CanonicalEncodingError(`string ${JSON.stringify(s)} has a lone UTF-16 surrogate and is not encodable`)
+      return null
     },
   },
 }
@@ -52,7 +75,14 @@ const DECODE_OPTIONS: DecodeOptions = {
 
 /** Encodes a value into its one canonical byte form. */
 export function encodeCanonical(value: CanonicalValue): Uint8Array {
-  return encode(value, ENCODE_OPTIONS)
+  try {
+    return encode(value, ENCODE_OPTIONS)
+  } catch (err) {
+    // cborg throws plain Errors (unsupported type, bigint out of range): give
+    // callers the one coded error this module promises.
+    if (err instanceof CanonicalEncodingError) throw err
+    throw new CanonicalEncodingError(`not encodable: ${(err as Error).message}`, { cause: err })
+  }
 }
 
 /**
