@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest'
+import {
+  ENTRY_SIGNING_CONTEXT,
+  GENESIS_PREV_HASH,
+  decodeCanonical,
+  decodeEntry,
+  encodeCanonical,
+  encodeEntry,
+  entryHash,
+  entrySigningMessage,
+  sha256,
+  signEntry,
+  signerFromSeed,
+  toHex,
+  verifyEntry,
+  verifySignature,
+  type CanonicalValue,
+  type EntryDraft,
+} from '../../../ledger/core/index.ts'
+
+const alice = signerFromSeed(new Uint8Array(32).fill(1))
+const bob = signerFromSeed(new Uint8Array(32).fill(2))
+const draft: EntryDraft = { kind: 'round-result', timeMs: 1_700_000_000_123, body: { round: 3, site: 'eu-3', delta: new Uint8Array(32).fill(7), loss: 0.25 } }
+const prev = sha256(new TextEncoder().encode('entry 6'))
+
+/** Entry 7 by alice after `prev`, and its CBOR map with the short keys. */
+function entry7() {
+  const signed = signEntry(alice, 7, prev, draft)
+  const map = decodeCanonical(signed.bytes) as { readonly [key: string]: CanonicalValue }
+  return { signed, map }
+}
+
+/** Canonical bytes of entry 7's map with `changes` applied (undefined deletes a field). */
+function mutated(changes: Record<string, CanonicalValue | undefined>): Uint8Array {
+  const map: Record<string, CanonicalValue> = { ...entry7().map }
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete map[key]
+    else map[key] = value
+  }
+  return encodeCanonical(map)
+}
+
+describe('signEntry / decodeEntry', () => {
+  it('round-trips: decode(sign(draft)) is the entry, and re-encodes to the same bytes', () => {
+    // Prepare / Execute
+    const { entry, bytes, hash } = signEntry(alice, 7, prev, draft)
+    const decoded = decodeEntry(bytes)
+    // Assert
+    expect(decoded).toEqual(entry)
+    expect(decoded).toMatchObject({ version: 1, seq: 7, kind: draft.kind, timeMs: draft.timeMs, body: draft.body, prevHash: prev, author: alice.publicKey })
+    expect(encodeEntry(decoded)).toEqual(bytes)
+    expect(hash).toEqual(sha256(bytes))
+    expect(entryHash(bytes)).toEqual(hash)
+  })
+
+  it('lays out the map in canonical key order: v, seq, sig, body, kind, prev, time, author', () => {
+    // Prepare / Execute
+    const { bytes } = signEntry(alice, 0, GENESIS_PREV_HASH, draft)
+    // Assert: a8 (map of 8) | 61 76 01 ("v": 1) | 63 736571 00 ("seq": 0) | 63 736967 5840 ("sig": 64 bytes)
+    expect(toHex(bytes.subarray(0, 15))).toBe('a8' + '617601' + '63736571' + '00' + '63736967' + '5840')
+    const keys = Object.keys(decodeCanonical(bytes) as object)
+    expect(keys.sort()).toEqual(['author', 'body', 'kind', 'prev', 'seq', 'sig', 'time', 'v'])
+  })
+
+  it('signs context ‖ 0x00 ‖ the unsigned map, and only that (domain separation)', () => {
+    // Prepare
+    const { entry } = signEntry(alice, 7, prev, draft)
+    const { sig: _sig, ...unsigned } = entry7().map
+    const unsignedBytes = encodeCanonical(unsigned)
+    const context = new TextEncoder().encode(ENTRY_SIGNING_CONTEXT)
+    // Execute
+    const message = entrySigningMessage(entry)
+    // Assert
+    expect(ENTRY_SIGNING_CONTEXT).toBe('fedlineage/entry/v1')
+    expect(message).toEqual(Uint8Array.from([...context, 0x00, ...unsignedBytes]))
+    expect(verifySignature(alice.publicKey, message, entry.signature)).toBe(true)
+    expect(verifySignature(alice.publicKey, unsignedBytes, entry.signature)).toBe(false)
+  })
+
+  it('is deterministic: same inputs, same bytes', () => {
+    expect(signEntry(alice, 7, prev, draft).bytes).toEqual(signEntry(alice, 7, prev, draft).bytes)
+  })
+
+  it('uses 32 zero bytes as the genesis prev hash', () => {
+    expect(GENESIS_PREV_HASH).toEqual(new Uint8Array(32))
+  })
+
+  it.each([
+    { desc: 'an upper-case kind', change: { kind: 'Round' }, field: 'kind' },
+    { desc: 'an empty kind', change: { kind: '' }, field: 'kind' },
+    { desc: 'a fractional time', change: { timeMs: 1.5 }, field: 'time' },
+    { desc: 'a body with undefined inside', change: { body: { a: undefined } as unknown as CanonicalValue }, field: 'body' },
+  ])('refuses to sign a draft with $desc (LEDGER_ENTRY_MALFORMED naming $field)', ({ change, field }) => {
+    expect(() => signEntry(alice, 7, prev, { ...draft, ...change } as EntryDraft)).toThrow(expect.objectContaining({ code: 'LEDGER_ENTRY_MALFORMED', field, seq: 7 }))
+  })
+
+  it('refuses to sign with a 31-byte prev hash', () => {
+    expect(() => signEntry(alice, 7, prev.subarray(1), draft)).toThrow(expect.objectContaining({ code: 'LEDGER_ENTRY_MALFORMED', field: 'prev' }))
+  })
+})
+
+describe('decodeEntry rejections name the field', () => {
+  it.each([
+    { desc: 'version 2', change: { v: 2 }, field: 'v' },
+    { desc: 'no version', change: { v: undefined }, field: 'v' },
+    { desc: 'a negative seq', change: { seq: -1 }, field: 'seq' },
+    { desc: 'a fractional seq', change: { seq: 1.5 }, field: 'seq' },
+    { desc: 'a seq beyond 2^53', change: { seq: 2n ** 60n }, field: 'seq' },
+    { desc: 'a string seq', change: { seq: '7' }, field: 'seq' },
+    { desc: 'a 31-byte prev', change: { prev: new Uint8Array(31) }, field: 'prev' },
+    { desc: 'a text prev', change: { prev: '00'.repeat(32) }, field: 'prev' },
+    { desc: 'no prev', change: { prev: undefined }, field: 'prev' },
+    { desc: 'an upper-case kind', change: { kind: 'Round-result' }, field: 'kind' },
+    { desc: 'a kind starting with a digit', change: { kind: '1round' }, field: 'kind' },
+    { desc: 'a 65-character kind', change: { kind: `a${'b'.repeat(64)}` }, field: 'kind' },
+    { desc: 'a numeric kind', change: { kind: 5 }, field: 'kind' },
+    { desc: 'a fractional time', change: { time: 0.5 }, field: 'time' },
+    { desc: 'a text time', change: { time: '2024-01-01' }, field: 'time' },
+    { desc: 'no body', change: { body: undefined }, field: 'body' },
+    { desc: 'a 33-byte author', change: { author: new Uint8Array(33) }, field: 'author' },
+    { desc: 'no author', change: { author: undefined }, field: 'author' },
+    { desc: 'a 63-byte sig', change: { sig: new Uint8Array(63) }, field: 'sig' },
+    { desc: 'no sig', change: { sig: undefined }, field: 'sig' },
+    { desc: 'an extra field', change: { extra: 1 }, field: '"extra"' },
+  ])('$desc -> field $field', ({ change, field }) => {
+    // Prepare
+    const bytes = mutated(change)
+    // Execute / Assert
+    expect(() => decodeEntry(bytes, 7)).toThrow(expect.objectContaining({ code: 'LEDGER_ENTRY_MALFORMED', name: 'LedgerEntryMalformedError', field, seq: 7, message: expect.stringMatching(new RegExp(`^entry 7: ${field.replace(/"/g, '\\"')} `)) }))
+  })
+
+  it('a 64-character kind is still fine', () => {
+    const bytes = mutated({ kind: `a${'b'.repeat(63)}` })
+    expect(decodeEntry(bytes).kind).toHaveLength(64)
+  })
+
+  it.each([
+    { desc: 'an array', bytes: encodeCanonical([1, 2]), field: 'entry' },
+    { desc: 'a number', bytes: encodeCanonical(7), field: 'entry' },
+    { desc: 'trailing bytes', bytes: Uint8Array.from([...entry7().signed.bytes, 0]), field: 'encoding' },
+    { desc: 'a truncated entry', bytes: entry7().signed.bytes.subarray(0, 50), field: 'encoding' },
+    { desc: 'a non-canonical map header (a8 as b8 08)', bytes: Uint8Array.from([0xb8, 0x08, ...entry7().signed.bytes.subarray(1)]), field: 'encoding' },
+  ])('$desc -> field $field', ({ bytes, field }) => {
+    expect(() => decodeEntry(bytes, 7)).toThrow(expect.objectContaining({ code: 'LEDGER_ENTRY_MALFORMED', field, seq: 7 }))
+  })
+
+  it("labels the error with the entry's own seq when the caller gives none", () => {
+    expect(() => decodeEntry(mutated({ kind: 'X' }))).toThrow(expect.objectContaining({ seq: 7, message: expect.stringMatching(/^entry 7: kind /) }))
+  })
+})
+
+describe('verifyEntry', () => {
+  it('accepts the entry at its position and returns its hash', () => {
+    // Prepare
+    const { signed } = entry7()
+    // Execute
+    const hash = verifyEntry(signed.entry, signed.bytes, { seq: 7, prevHash: prev, trustedAuthors: [bob.publicKey, alice.publicKey] })
+    // Assert
+    expect(hash).toEqual(signed.hash)
+  })
+
+  it.each([
+    { desc: 'another position', expected: { seq: 8, prevHash: prev }, code: 'LEDGER_SEQ_GAP', seq: 8 },
+    { desc: 'another prev hash', expected: { seq: 7, prevHash: GENESIS_PREV_HASH }, code: 'LEDGER_CHAIN_BROKEN', seq: 7 },
+    { desc: 'an untrusted author', expected: { seq: 7, prevHash: prev, trustedAuthors: [bob.publicKey] }, code: 'LEDGER_UNTRUSTED_AUTHOR', seq: 7 },
+    { desc: 'an empty trusted set', expected: { seq: 7, prevHash: prev, trustedAuthors: [] }, code: 'LEDGER_UNTRUSTED_AUTHOR', seq: 7 },
+  ])('rejects $desc with $code', ({ expected, code, seq }) => {
+    const { signed } = entry7()
+    expect(() => verifyEntry(signed.entry, signed.bytes, expected)).toThrow(expect.objectContaining({ code, seq, message: expect.stringMatching(new RegExp(`^entry ${seq}: `)) }))
+  })
+
+  it('reports both hashes when the chain is broken', () => {
+    const { signed } = entry7()
+    expect(() => verifyEntry(signed.entry, signed.bytes, { seq: 7, prevHash: GENESIS_PREV_HASH })).toThrow(expect.objectContaining({ expected: GENESIS_PREV_HASH, calculated: prev }))
+  })
+
+  it.each([
+    { desc: 'a changed body', change: { body: { round: 4 } } },
+    { desc: 'a changed time', change: { time: draft.timeMs + 1 } },
+    { desc: 'a changed kind', change: { kind: 'round-resulr' } },
+    { desc: "another author's key", change: { author: bob.publicKey } },
+    { desc: "another entry's signature", change: { sig: signEntry(alice, 8, prev, draft).entry.signature } },
+  ])('rejects $desc with LEDGER_SIGNATURE_INVALID', ({ change }) => {
+    // Prepare
+    const bytes = mutated(change)
+    const entry = decodeEntry(bytes, 7)
+    // Execute / Assert
+    expect(() => verifyEntry(entry, bytes, { seq: 7, prevHash: prev })).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID', seq: 7, message: expect.stringMatching(/^entry 7: /) }))
+  })
+})
