@@ -20,8 +20,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'csv-parse/sync'
-// TODO(boundary): import from '../../models/index.ts' once models/ has its index.
-import type { StudySpecInput } from '../../models/core/study-spec.ts'
+import type { StudySpecInput } from '../../models/core/index.ts'
 
 export type HeartCenterId = 0 | 1 | 2 | 3
 

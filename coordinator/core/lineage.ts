@@ -17,7 +17,7 @@
  *   readers; unknown keys are refused only inside the fixed v1 shapes below.
  */
 import { z } from 'zod'
-import type { CanonicalValue, SignedStatement } from '../../ledger/index.ts'
+import type { CanonicalValue, SignedStatement } from '../../ledger/core/index.ts'
 import { LineageRecordError } from '../errors.ts'
 
 export const ENTRY_KINDS = {

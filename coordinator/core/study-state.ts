@@ -10,7 +10,7 @@
  * second commit, a gap in round numbers) throws `LineageRecordError` naming
  * the entry. Pure: no I/O, no clock; it mutates only its own fields.
  */
-import { decodeStatement, sha256, toHex } from '../../ledger/index.ts'
+import { decodeStatement, sha256, toHex } from '../../ledger/core/index.ts'
 import { LineageRecordError } from '../errors.ts'
 import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody } from './lineage.ts'
 

@@ -6,7 +6,7 @@
  * single delta byte, so a bad upload is refused before it costs bandwidth.
  * Each failure is a typed error naming the site, round and both values.
  */
-import { decodeStatement, statementHash, toHex, verifyStatement, type EvaluationStatement, type RoundStartStatement, type SignedStatement, type UpdateEnvelope } from '../../ledger/index.ts'
+import { decodeStatement, statementHash, toHex, verifyStatement, type EvaluationStatement, type RoundStartStatement, type SignedStatement, type UpdateEnvelope } from '../../ledger/core/index.ts'
 import {
   DuplicateUpdateError,
   NotHubError,

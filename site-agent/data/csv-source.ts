@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { CsvError, parse } from 'csv-parse'
 // TODO(boundary): import from '../../models/index.ts' once models/ has its index.
-import type { DataSchema } from '../../models/core/study-spec.ts'
+import type { DataSchema } from '../../models/core/index.ts'
 import { SiteDataError } from '../errors.ts'
 import { type RawTable, requiredColumns, resolveColumns } from './raw-table.ts'
 

@@ -24,9 +24,9 @@
  * column, categorical features as one indicator per kept category.
  */
 // TODO(boundary): import from '../../models/index.ts' once models/ has its index.
-import type { Dataset } from '../../models/core/dataset.ts'
-import type { DataSchema, MissingPolicy } from '../../models/core/study-spec.ts'
-import { inputNames, inputWidth } from '../../models/core/study-spec.ts'
+import type { Dataset } from '../../models/core/index.ts'
+import type { DataSchema, MissingPolicy } from '../../models/core/index.ts'
+import { inputNames, inputWidth } from '../../models/core/index.ts'
 import { SiteConfigError, SiteDataEmptyError, SiteDataError } from '../errors.ts'
 import { mulberry32, shuffled } from './random.ts'
 import { type RawTable, requiredColumns, resolveColumns, rowLocation } from './raw-table.ts'

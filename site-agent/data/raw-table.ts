@@ -5,7 +5,7 @@
  * lets preparation report the exact text of a bad cell.
  */
 // TODO(boundary): import from '../../models/index.ts' once models/ has its index.
-import type { DataSchema } from '../../models/core/study-spec.ts'
+import type { DataSchema } from '../../models/core/index.ts'
 import { SiteColumnMissingError, type SiteDataLocation } from '../errors.ts'
 
 export interface RawTable {

@@ -18,7 +18,7 @@
  * empty cell) so the missing-value policy is exercised.
  */
 // TODO(boundary): import from '../../models/index.ts' once models/ has its index.
-import type { StudySpecInput } from '../../models/core/study-spec.ts'
+import type { StudySpecInput } from '../../models/core/index.ts'
 import { SiteConfigError } from '../errors.ts'
 import { gaussian, hashSeed, mulberry32, type Uniform } from './random.ts'
 

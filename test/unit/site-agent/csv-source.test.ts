@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 // TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
-import { type DataSchema, DataSchemaSchema } from '../../../models/core/study-spec.ts'
-import { SiteColumnMissingError, SiteDataError } from '../../../site-agent/errors.ts'
-import { readCsvRecords } from '../../../site-agent/data/index.ts'
+import { type DataSchema, DataSchemaSchema } from '../../../models/core/index.ts'
+import { SiteColumnMissingError, SiteDataError } from '../../../site-agent/index.ts'
+import { readCsvRecords } from '../../../site-agent/index.ts'
 
 const schema: DataSchema = DataSchemaSchema.parse({
   features: [{ name: 'age', type: 'numeric' }, { name: 'cp', type: 'categorical', categories: ['1', '2'] }],

@@ -8,9 +8,9 @@ import {
   FlambyDataMismatchError, FlambyOutDirError, HEART_CSV_COLUMNS, HEART_DISEASE_SCHEMA, type HeartCenter, prepareHeartDiseaseCenters,
 } from '../../../bench/flamby/heart-disease.ts'
 // TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
-import { DataSchemaSchema, inputNames } from '../../../models/core/study-spec.ts'
-import type { Dataset } from '../../../models/core/dataset.ts'
-import { type PreparedData, prepareSplits, readCsvRecords } from '../../../site-agent/data/index.ts'
+import { DataSchemaSchema, inputNames } from '../../../models/core/index.ts'
+import type { Dataset } from '../../../models/core/index.ts'
+import { type PreparedData, prepareSplits, readCsvRecords } from '../../../site-agent/index.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 /** The shared, read-only copy of the UCI files and FLamby's split (see its README); absent on most machines. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 // TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
-import { type DataSchema, DataSchemaSchema, type StudySpecInput, inputNames } from '../../../models/core/study-spec.ts'
-import type { Dataset } from '../../../models/core/dataset.ts'
-import { SiteColumnMissingError, SiteConfigError, SiteDataEmptyError, SiteDataError } from '../../../site-agent/errors.ts'
-import { type RawTable, type SplitSpec, cellMatches, parseNumber, prepareSplits } from '../../../site-agent/data/index.ts'
+import { type DataSchema, DataSchemaSchema, type StudySpecInput, inputNames } from '../../../models/core/index.ts'
+import type { Dataset } from '../../../models/core/index.ts'
+import { SiteColumnMissingError, SiteConfigError, SiteDataEmptyError, SiteDataError } from '../../../site-agent/index.ts'
+import { type RawTable, type SplitSpec, cellMatches, parseNumber, prepareSplits } from '../../../site-agent/index.ts'
 
 /** A RawTable from inline CSV text: first line the header, no quoting. */
 function table(text: string, sourcePath = 'site.csv'): RawTable {

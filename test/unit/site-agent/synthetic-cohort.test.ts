@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 // TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
-import { DataSchemaSchema, inputNames } from '../../../models/core/study-spec.ts'
-import type { Dataset } from '../../../models/core/dataset.ts'
-import { SiteConfigError } from '../../../site-agent/errors.ts'
+import { DataSchemaSchema, inputNames } from '../../../models/core/index.ts'
+import type { Dataset } from '../../../models/core/index.ts'
+import { SiteConfigError } from '../../../site-agent/index.ts'
 import {
   CHEST_PAIN_TYPES, COHORT_COLUMNS, type CohortRow, DEMO_SITES, type PreparedData, type RawTable, SYNTHETIC_SCHEMA,
   cohortToCsv, generateCohort, prepareSplits, readCsvRecords, writeSyntheticSite,
-} from '../../../site-agent/data/index.ts'
+} from '../../../site-agent/index.ts'
 
 const schema = DataSchemaSchema.parse(SYNTHETIC_SCHEMA)
 

@@ -1,0 +1,126 @@
+/**
+ * The import graph of STYLE.md §1, checked on every test run: each folder
+ * reaches another only through its `index.ts` (or its `core/index.ts`), only
+ * along the allowed edges, only `models/` touches TF.js, and `core/` folders
+ * stay free of I/O so the auditor can replay with them.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const CODE_FOLDERS = ['protos', 'models', 'ledger', 'coordinator', 'site-agent', 'auditor'] as const
+type Folder = (typeof CODE_FOLDERS)[number]
+
+/** Which of our folders each folder may import (through their public surfaces). */
+const ALLOWED: Record<Folder, readonly string[]> = {
+  protos: [],
+  models: [],
+  ledger: [],
+  coordinator: ['models', 'ledger', 'protos'],
+  'site-agent': ['models', 'ledger', 'protos'],
+  auditor: ['ledger', 'models/core', 'coordinator/core'],
+}
+
+/** Modules a pure `core/` file may import besides its own folder's core and errors. */
+const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg'])
+
+function tsFiles(dir: string): string[] {
+  const out: string[] = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'gen' || e.name.startsWith('.')) continue
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...tsFiles(p))
+    else if (e.name.endsWith('.ts')) out.push(p)
+  }
+  return out
+}
+
+function importsOf(file: string): string[] {
+  const src = readFileSync(file, 'utf8')
+  const specs: string[] = []
+  for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/g)) specs.push(m[1]!)
+  for (const m of src.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]!)
+  return specs
+}
+
+const rel = (p: string) => path.relative(ROOT, p).split(path.sep).join('/')
+
+interface Edge {
+  from: string
+  spec: string
+  target: string
+}
+
+function edges(): Edge[] {
+  const out: Edge[] = []
+  for (const top of [...CODE_FOLDERS, 'bin', 'bench', 'test']) {
+    let files: string[] = []
+    try {
+      files = tsFiles(path.join(ROOT, top))
+    } catch {
+      continue
+    }
+    for (const file of files)
+      for (const spec of importsOf(file))
+        out.push({ from: rel(file), spec, target: spec.startsWith('.') ? rel(path.resolve(path.dirname(file), spec)) : spec })
+  }
+  return out
+}
+
+const folderOf = (p: string) => p.split('/')[0]!
+const ALL = edges()
+
+describe('module boundaries (STYLE.md §1)', () => {
+  it('finds the code it checks', () => {
+    expect(ALL.length).toBeGreaterThan(100)
+  })
+
+  it('crosses folders only through index.ts or core/index.ts, and only along allowed edges', () => {
+    const bad: string[] = []
+    for (const e of ALL) {
+      if (!e.spec.startsWith('.')) continue
+      const from = folderOf(e.from)
+      const to = folderOf(e.target)
+      if (from === to) continue
+      // bench/ has no public surface: its helpers are scripts that tests may exercise directly.
+      const surface = to === 'bench' || e.target === `${to}/index.ts` || e.target === `${to}/core/index.ts`
+      if (!surface) bad.push(`${e.from} imports ${e.target}: go through ${to}/index.ts`)
+      if ((CODE_FOLDERS as readonly string[]).includes(from)) {
+        const allowed = ALLOWED[from as Folder]
+        const ok = allowed.includes(to) || (e.target.endsWith('/core/index.ts') && allowed.includes(`${to}/core`))
+        if (!ok) bad.push(`${e.from} imports ${e.target}: ${from} may not depend on ${to}`)
+      }
+    }
+    expect(bad).toEqual([])
+  })
+
+  // Tests and benches may use TF.js directly (a baseline to compare with, tensor-leak checks); product code may not.
+  it('keeps TF.js inside models/', () => {
+    const bad = ALL.filter((e) => e.spec.startsWith('@tensorflow/') && !['models', 'test', 'bench'].includes(folderOf(e.from))).map((e) => `${e.from} imports ${e.spec}`)
+    expect(bad).toEqual([])
+  })
+
+  it('keeps core/ folders pure: no I/O modules, no shell files', () => {
+    const bad: string[] = []
+    for (const e of ALL) {
+      const m = /^([a-z-]+)\/core\//.exec(e.from)
+      if (!m) continue
+      if (!e.spec.startsWith('.')) {
+        if (!CORE_ALLOWED_PACKAGES.has(e.spec)) bad.push(`${e.from} imports ${e.spec}`)
+        continue
+      }
+      const sameCore = e.target.startsWith(`${m[1]}/core/`)
+      const ownErrors = e.target === `${m[1]}/errors.ts` || e.target === `${m[1]}/constants.ts`
+      const otherCore = /^[a-z-]+\/core\/index\.ts$/.test(e.target)
+      if (!sameCore && !ownErrors && !otherCore) bad.push(`${e.from} imports ${e.target}`)
+    }
+    expect(bad).toEqual([])
+  })
+
+  it('keeps the ledger free of the coordinator and of TF.js', () => {
+    const bad = ALL.filter((e) => folderOf(e.from) === 'ledger' && (folderOf(e.target) === 'coordinator' || e.spec.includes('tensorflow'))).map((e) => `${e.from} imports ${e.spec}`)
+    expect(bad).toEqual([])
+  })
+})
