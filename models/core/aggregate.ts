@@ -24,6 +24,7 @@
 import { DuplicateSiteError, EmptyAggregationError, InvalidExampleCountError, InvalidModelInputError } from '../errors.ts'
 import { assertFinite, assertShapes } from './delta.ts'
 import type { Tensor, TensorShape, Weights } from './weights.ts'
+import { sizeOfShape } from './weights.ts'
 
 /** One site's contribution to a round: its delta (`local - global`) and how many examples produced it. */
 export interface WeightedUpdate {
@@ -143,16 +144,18 @@ export function fedAvg(global: Weights, updates: readonly WeightedUpdate[], serv
  * in `fedAvg`, laid out as `shapes`. For strategies that post-process the
  * mean (server optimizers such as FedAdam use it as a pseudo-gradient).
  * `fedAvg` does not go through it: that would round to float32 twice.
- * Same preconditions as `fedAvg`, minus the global model.
+ * Same preconditions and errors as `fedAvg`, minus the global model.
  */
 export function weightedMeanDelta(shapes: readonly TensorShape[], updates: readonly WeightedUpdate[]): Weights {
   const { sorted, totalExamples } = prepare(shapes, updates)
   const tensors = shapes.map((s, t): Tensor => {
-    const size = sorted[0]!.delta.tensors[t]!.values.length
+    const size = sizeOfShape(s.shape)
     const acc = accumulate(sorted, t, size)
     const out = new Float32Array(size)
     for (let j = 0; j < size; j++) out[j] = acc[j]! / totalExamples
     return { name: s.name, shape: s.shape, values: out }
   })
-  return { tensors }
+  const result: Weights = { tensors }
+  assertFinite(result, 'mean delta')
+  return result
 }

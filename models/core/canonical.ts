@@ -169,7 +169,7 @@ export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape
   if (length < PREAMBLE_BYTES) throw truncated('preamble', PREAMBLE_BYTES, 0, length)
   for (let i = 0; i < WEIGHTS_MAGIC.length; i++) {
     if (bytes[i] !== WEIGHTS_MAGIC[i]) {
-      throw new ModelEncodingError(`bad magic ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('')}, want 464c5731 ("FLW1")`)
+      throw new ModelEncodingError(`bad magic ${toHex(bytes.subarray(0, 4))}, want ${toHex(WEIGHTS_MAGIC)} ("FLW1")`)
     }
   }
   const count = view.getUint32(4, true)

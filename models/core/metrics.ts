@@ -50,7 +50,8 @@ export function rocAuc(probs: Numbers, labels: Numbers): number {
   for (let i = 0; i < n; i++) positives += labels[i]!
   const negatives = n - positives
   if (positives === 0 || negatives === 0 || hasNaN(probs)) return NaN
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[a]! - probs[b]!)
+  // Compared, not subtracted: Infinity - Infinity would make the comparator inconsistent.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (probs[a]! < probs[b]! ? -1 : probs[a]! > probs[b]! ? 1 : 0))
   let positiveRankSum = 0
   for (let start = 0; start < n; ) {
     let end = start + 1

@@ -1,25 +1,28 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
+  BackendUnavailableError,
   InvalidModelInputError,
   ModelShapeMismatchError,
+  TF_BACKEND_ENV,
+  backendName,
   buildModel,
   disposeModel,
   evaluateModel,
   getModelWeights,
+  hashWeights,
   initBackend,
   initialWeights,
   mulberry32,
   predictProbabilities,
   setModelWeights,
   toHex,
-  hashWeights,
+  trainLocal,
   type Dataset,
   type ModelSpec,
   type TrainingSpec,
   type Weights,
 } from '../../../models/index.ts'
-import { trainLocal } from '../../../models/index.ts'
 
 /** Two Gaussian-ish clouds split by the line x0 + 2·x1 = 0.5, labels exact (separable). */
 function separable(count: number, seed: number): Dataset {
@@ -189,5 +192,33 @@ describe('evaluateModel', () => {
     expect(result.accuracy).toBe(1)
     expect(result.auc).toBe(1)
     expect(result.examples).toBe(5)
+  })
+})
+
+describe('initBackend', () => {
+  it('is idempotent and reports the active backend', async () => {
+    // Prepare
+    const first = await initBackend()
+    // Execute
+    const again = await initBackend('auto')
+    // Assert
+    expect(again).toBe(first)
+    expect(backendName()).toBe(first)
+    expect(['tensorflow', 'wasm', 'cpu']).toContain(first)
+  })
+
+  it('lets FEDLINEAGE_TF_BACKEND override the argument, refusing unknown names', async () => {
+    // Prepare
+    const saved = process.env[TF_BACKEND_ENV]
+    process.env[TF_BACKEND_ENV] = 'gpu-please'
+    // Execute
+    const run = initBackend('cpu')
+    // Assert
+    try {
+      await expect(run).rejects.toThrow(BackendUnavailableError)
+    } finally {
+      if (saved === undefined) delete process.env[TF_BACKEND_ENV]
+      else process.env[TF_BACKEND_ENV] = saved
+    }
   })
 })
