@@ -1,0 +1,108 @@
+/**
+ * One seed of the benchmark: a fresh coordinator (own LevelDB in a temp
+ * dir) and four in-process site agents over gRPC on 127.0.0.1, run until
+ * the study completes; then the final model's test accuracies as the sites
+ * reported them in the log, checked against our own evaluation of the model
+ * blob in the log.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { parseHubConfig, startCoordinator, type HubConfig } from '../../coordinator/index.ts'
+import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
+import { SiteAgent, parseSiteConfig } from '../../site-agent/index.ts'
+import type { HeartCenter } from './heart-disease.ts'
+import { evaluateFinalModel } from './check.ts'
+import { heartStudy, siteIdOf } from './protocol.ts'
+import { weightedMean } from '../support/stats.ts'
+
+export interface SeedResult {
+  readonly seed: number
+  /** Example-weighted mean of the four centers' test accuracies. */
+  readonly pooledTest: number
+  /** Test accuracy per center, in center order 0-3. */
+  readonly clientTests: readonly number[]
+  /** Wall time from coordinator start to study completion. */
+  readonly seconds: number
+  readonly finalModelHash: string
+  readonly logEntries: number
+}
+
+export interface RunSeedInit {
+  readonly centers: readonly HeartCenter[]
+  readonly seed: number
+  readonly rounds: number
+  /** Parent of this seed's temp dir (the LevelDB log). */
+  readonly workDir: string
+  /** Called once per evaluated round (1..rounds). */
+  readonly onRound?: (round: number) => void
+}
+
+const silent = pino({ level: 'silent' })
+/** Fixed bench identities: the hub is seed byte 1, center i is 10 + i. */
+const signer = (n: number): Signer => signerFromSeed(new Uint8Array(32).fill(n))
+
+export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
+  const dir = await mkdtemp(join(init.workDir, `seed-${init.seed}-`))
+  const hub = signer(1)
+  const sites = init.centers.map((center) => ({ center, id: siteIdOf(center), signer: signer(10 + center.centerId) }))
+  const config: HubConfig = parseHubConfig(
+    {
+      study: heartStudy(init.seed, init.rounds),
+      listen: '127.0.0.1:0',
+      dataDir: join(dir, 'ledger'),
+      keyFile: join(dir, 'unused.key'),
+      sites: sites.map((s) => ({ id: s.id, publicKey: toHex(s.signer.publicKey) })),
+      autoAdvance: true,
+    },
+    `bench hub config (seed ${init.seed})`,
+    dir,
+  )
+
+  const started = performance.now()
+  const coordinator = await startCoordinator(config, { signer: hub, logger: silent })
+  try {
+    coordinator.on('round-evaluated', (round) => {
+      if (round > 0) init.onRound?.(round)
+    })
+    const agents = sites.map((s) => {
+      const cfg = parseSiteConfig(
+        { siteId: s.id, study: config.study.id, coordinator: coordinator.address, keyFile: 'unused.key', data: { train: s.center.trainCsv, validation: s.center.testCsv }, backend: 'auto' },
+        `bench site config (${s.id})`,
+        dir,
+      )
+      return new SiteAgent({ signer: s.signer, logger: silent }, cfg)
+    })
+    await Promise.all([...agents.map((a) => a.run()), coordinator.completed])
+    const seconds = (performance.now() - started) / 1000
+
+    const state = coordinator.runner.state
+    const final = state.evaluations.get(init.rounds)
+    const reported = sites.map((s) => {
+      const e = final?.get(s.id)
+      if (!e || e.metrics['accuracy'] === undefined) throw new Error(`seed ${init.seed}: no round-${init.rounds} accuracy from site "${s.id}" in the log`)
+      return { examples: e.examples, accuracy: e.metrics['accuracy'] }
+    })
+
+    // Independent check: decode the final model from the log and evaluate it ourselves.
+    const own = await evaluateFinalModel(coordinator.ledger, state.currentModel, config.study, init.centers)
+    reported.forEach((r, i) => {
+      const o = own[i]!
+      if (o.examples !== r.examples || o.accuracy !== r.accuracy) {
+        throw new Error(`seed ${init.seed} site "${sites[i]!.id}": reported accuracy ${r.accuracy} on ${r.examples} examples, own evaluation of the logged model gives ${o.accuracy} on ${o.examples}`)
+      }
+    })
+
+    return {
+      seed: init.seed,
+      pooledTest: weightedMean(reported.map((r) => ({ value: r.accuracy, weight: r.examples }))),
+      clientTests: reported.map((r) => r.accuracy),
+      seconds,
+      finalModelHash: toHex(state.currentModel),
+      logEntries: coordinator.ledger.length,
+    }
+  } finally {
+    await coordinator.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
