@@ -1,0 +1,111 @@
+/**
+ * Bench: where a round's time goes — local training, upload, the
+ * coordinator's verification, aggregation and durable logging — at 4 and 16
+ * sites, and the coordinator's share of the round (goal ≤ 5 %).
+ *
+ * Each scale is a real federation in this one process: the coordinator on
+ * 127.0.0.1:0 over real gRPC with its LevelDB log in a temp dir, and n site
+ * agents on fixed-seed synthetic cohorts training a 64-64 MLP with TF.js
+ * (`round/federation.ts`). Per round:
+ * - wall: `round-opened` to `round-committed` at the coordinator;
+ * - train: Σ (and max) of the sites' `trained.durationMs`. The agents share
+ *   this process's event loop, so their training runs one after another and
+ *   the round's wall time holds the sum, not the max;
+ * - upload: Σ of the sites' upload RPC times minus the coordinator's phases
+ *   inside them (an RPC returns after its verify + log; the last one after
+ *   the aggregate and commit log too);
+ * - verify, aggregate, log: the coordinator's `timing` events;
+ * - coordinator overhead: (verify + aggregate + log) / wall.
+ * The baseline in the same run (`round/baseline.ts`): bare `trainLocal` site
+ * after site and bare `fedAvg` on the same deltas, without RPC, checks or log.
+ *
+ * Usage: npm run bench:round [-- --rounds N] [-- --sites 4,16]
+ * Writes bench/results/round.json. Medians skip round 1 (warm-up).
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { backendName, encodedSize, inputWidth, modelShapes, parameterCount, StudySpecSchema, type StudySpecInput } from '../models/index.ts'
+import { SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
+import { measureBaseline } from './round/baseline.ts'
+import { BENCH_SITES, MAX_SITES } from './round/cohorts.ts'
+import { runScale } from './round/federation.ts'
+import { OVERHEAD_GOAL_PCT, WARMUP_ROUNDS, printTables, roundNumbers, summarise, type ScaleSummary } from './round/report.ts'
+import { benchEnvironment } from './support/environment.ts'
+import { benchProgress } from './support/progress.ts'
+import { stableJson } from './support/stable-json.ts'
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, sites: { type: 'string', default: '4,16' } } })
+const rounds = Number(args.rounds)
+const scales = args.sites.split(',').map(Number)
+if (!Number.isInteger(rounds) || rounds <= WARMUP_ROUNDS) throw new Error(`--rounds must be an integer > ${WARMUP_ROUNDS}, got ${args.rounds}`)
+for (const n of scales) if (!Number.isInteger(n) || n < 1 || n > MAX_SITES) throw new Error(`--sites: each scale must be 1 to ${MAX_SITES}, got ${args.sites}`)
+
+const study: Omit<StudySpecInput, 'minSites'> = {
+  id: 'bench-round',
+  model: { kind: 'mlp', hidden: [64, 64] },
+  data: SYNTHETIC_SCHEMA,
+  training: { optimizer: 'sgd', learningRate: 0.05, batchSize: 32, localSteps: 20 },
+  strategy: { name: 'fedavg' },
+  rounds,
+  roundDeadlineMs: 300_000,
+  evaluationDeadlineMs: 300_000,
+  seed: 7,
+}
+const spec = StudySpecSchema.parse({ ...study, minSites: 1 })
+const shapes = modelShapes(spec.model, inputWidth(spec.data))
+
+const started = performance.now()
+// Per scale: the federation's rounds, then the same rounds again bare.
+const progress = benchProgress(2 * rounds * scales.length, 'bench:round')
+const summaries: ScaleSummary[] = []
+for (const sites of scales) {
+  const run = await runScale({ sites, study, onRound: (r) => progress.tick(`${sites} sites, round ${r}/${rounds}`) })
+  try {
+    const baseline = await measureBaseline(run, (r) => progress.tick(`${sites} sites, baseline round ${r}/${rounds}`))
+    summaries.push(summarise(sites, parameterCount(shapes), encodedSize(shapes), run.rounds.map((e, i) => roundNumbers(e, baseline[i]!))))
+  } finally {
+    await run.close()
+  }
+}
+progress.stop()
+const runtimeS = (performance.now() - started) / 1000
+
+const environment = { ...benchEnvironment(), tfBackend: backendName() ?? 'unknown' }
+console.log(`bench:round — ${rounds} rounds per scale, medians over rounds ${WARMUP_ROUNDS + 1}-${rounds} (round 1 is warm-up), MLP 64-64, sgd, batch 32, 20 local steps, FedAvg`)
+console.log(`Node ${environment.node} · ${environment.cpu} · TF.js backend ${environment.tfBackend} · runtime ${runtimeS.toFixed(1)} s`)
+console.log('All sites run in this process: train is the sum of sequentially executed site training (max in brackets), and the round wall time contains that sum.')
+printTables(summaries)
+for (const s of summaries) {
+  const m = s.median
+  console.log(
+    `${s.sites} sites: coordinator ${m.coordinatorMs.toFixed(1)} ms of ${m.wallMs.toFixed(0)} ms (${m.overheadPct.toFixed(2)} %, goal ≤ ${OVERHEAD_GOAL_PCT} % ${s.goalMet ? 'met' : 'NOT met'}): ` +
+      `verify ${m.verifyMs.toFixed(1)}, aggregate ${m.aggregateMs.toFixed(1)} (bare fedAvg ${m.bareFedAvgMs.toFixed(2)}), log ${m.logMs.toFixed(1)} (updates ${m.logUpdatesMs.toFixed(1)} + commit ${m.logCommitMs.toFixed(1)})`,
+  )
+}
+
+const result = {
+  bench: 'round',
+  date: new Date().toISOString(),
+  runtimeSeconds: runtimeS,
+  environment,
+  config: {
+    rounds,
+    warmupRounds: WARMUP_ROUNDS,
+    scales,
+    overheadGoalPct: OVERHEAD_GOAL_PCT,
+    study: { model: spec.model, training: spec.training, strategy: spec.strategy, seed: spec.seed },
+    sites: BENCH_SITES.slice(0, Math.max(...scales)).map((s) => s.cohort),
+    notes: [
+      'All site agents and the coordinator run in one Node process: train is the sum of sequentially executed site training, and wall contains it.',
+      'upload = Σ upload RPC time as the sites saw it minus the coordinator phases inside those RPCs; it includes gRPC, queueing and event-loop contention with in-process training.',
+      'overheadPct = (verify + aggregate + log) / wall. tailMs = verify + log of the last update, aggregate and commit log (what no site training overlaps); parallelOverheadPct = tail / (max train + tail).',
+      'Baseline (bare*) on the same rounds: trainLocal per site one after another, fedAvg once per round on the logged deltas; addedMs = coordinator time - bare fedAvg.',
+      'Medians per metric over rounds after the warm-up, each taken separately.',
+    ],
+  },
+  results: summaries,
+}
+const dir = new URL('./results/', import.meta.url)
+await mkdir(dir, { recursive: true })
+await writeFile(new URL('round.json', dir), stableJson(result))
+console.log('wrote bench/results/round.json')

@@ -1,0 +1,147 @@
+/**
+ * One scale of the bench: a real federation in this process (coordinator on
+ * 127.0.0.1:0 over real gRPC, LevelDB in a temp dir, n site agents training
+ * with TF.js) run for the study's rounds, with every round's timings taken
+ * from the coordinator's and the sites' events.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pino } from 'pino'
+import { parseHubConfig, startCoordinator, type HubConfig, type RunningCoordinator } from '../../coordinator/index.ts'
+import { signerFromSeed, toHex } from '../../ledger/index.ts'
+import type { StudySpecInput } from '../../models/index.ts'
+import { SiteAgent, parseSiteConfig, type SiteAgentEvent } from '../../site-agent/index.ts'
+import { BENCH_SITES, writeCohorts } from './cohorts.ts'
+
+/** What one round cost, as the events reported it (ms, except bytes). */
+export interface RoundEvents {
+  readonly round: number
+  /** `round-opened` to `round-committed`. */
+  wallMs: number
+  /** Per site, in site order: `trained.durationMs`. */
+  readonly trainMs: number[]
+  /** Per site: `uploaded.durationMs`, the upload RPC as the site saw it. */
+  readonly uploadMs: number[]
+  uploadBytes: number
+  verifyMs: number
+  aggregateMs: number
+  /** Appends of `update-accepted` entries with their delta blobs. */
+  logUpdatesMs: number
+  /** The `round-committed` append with the model blob. */
+  logCommitMs: number
+  /** verify + log of the last accepted update, then aggregate + commit log: the coordinator's work no site training can overlap. */
+  tailMs: number
+}
+
+export interface ScaleRun {
+  readonly config: HubConfig
+  readonly csvFiles: readonly string[]
+  readonly rounds: readonly RoundEvents[]
+  readonly coordinator: RunningCoordinator
+  /** Stops the coordinator and removes the temp dir. */
+  close(): Promise<void>
+}
+
+export interface ScaleOptions {
+  readonly sites: number
+  readonly study: Omit<StudySpecInput, 'minSites'>
+  readonly onRound?: (round: number) => void
+}
+
+const silent = pino({ level: 'silent' })
+/** Each site holds out a stratified quarter of its records for validation (fixed seed). */
+export const SITE_SPLIT = { kind: 'fraction', validationFraction: 0.25, seed: 5 } as const
+
+/** Runs the study to completion at `sites` sites; the coordinator stays open for the baseline until `close()`. */
+export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-bench-round-'))
+  const sites = BENCH_SITES.slice(0, opts.sites)
+  const csvFiles = await writeCohorts(dir, opts.sites)
+  const hub = signerFromSeed(new Uint8Array(32).fill(1))
+  const config = parseHubConfig(
+    {
+      study: { ...opts.study, minSites: opts.sites },
+      listen: '127.0.0.1:0',
+      dataDir: path.join(dir, 'ledger'),
+      keyFile: path.join(dir, 'unused.key'),
+      sites: sites.map((s) => ({ id: s.cohort.siteId, publicKey: toHex(s.signer.publicKey) })),
+      autoAdvance: true,
+    },
+    'bench hub config',
+    dir,
+  )
+
+  const rounds = new Map<number, RoundEvents & { opened: number; lastUpdate: number }>()
+  const at = (round: number) => {
+    let r = rounds.get(round)
+    if (!r) {
+      r = { round, wallMs: NaN, trainMs: sites.map(() => NaN), uploadMs: sites.map(() => NaN), uploadBytes: 0, verifyMs: 0, aggregateMs: 0, logUpdatesMs: 0, logCommitMs: 0, tailMs: 0, opened: NaN, lastUpdate: 0 }
+      rounds.set(round, r)
+    }
+    return r
+  }
+
+  // The coordinator opens round 1 as it starts (autoAdvance), possibly before
+  // the listeners attach; round 1 is the warm-up round and is not summarised.
+  const coordinator = await startCoordinator(config, { signer: hub, logger: silent })
+  coordinator.on('round-opened', (round) => void (at(round).opened = performance.now()))
+  coordinator.on('round-committed', (round) => {
+    const r = at(round)
+    r.wallMs = performance.now() - r.opened
+    opts.onRound?.(round)
+  })
+  const lastPhase = new Map<number, string>()
+  coordinator.on('timing', (round, phase, ms) => {
+    const r = at(round)
+    if (phase === 'verify') {
+      r.verifyMs += ms
+      r.lastUpdate = ms
+    } else if (phase === 'aggregate') {
+      r.aggregateMs += ms
+      r.tailMs = r.lastUpdate + ms
+    } else if (lastPhase.get(round) === 'aggregate') {
+      r.logCommitMs += ms
+      r.tailMs += ms
+    } else {
+      r.logUpdatesMs += ms
+      r.lastUpdate += ms
+    }
+    lastPhase.set(round, phase)
+  })
+
+  const runs = sites.map((site, i) => {
+    const cfg = parseSiteConfig(
+      { siteId: site.cohort.siteId, study: config.study.id, coordinator: coordinator.address, keyFile: 'unused.key', data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed }, backend: 'auto', reconnectTimeoutMs: 30_000 },
+      'bench site config',
+      dir,
+    )
+    const agent = new SiteAgent({ signer: site.signer, logger: silent }, cfg)
+    agent.onEvent((e: SiteAgentEvent) => {
+      if (e.type === 'trained') at(e.round).trainMs[i] = e.durationMs
+      else if (e.type === 'uploaded') {
+        at(e.round).uploadMs[i] = e.durationMs
+        at(e.round).uploadBytes += e.bytes
+      } else if (e.type === 'update-refused') throw new Error(`bench: ${site.cohort.siteId}'s update for round ${e.round} was refused: ${e.message}`)
+    })
+    return agent.run()
+  })
+  try {
+    await Promise.all([...runs, coordinator.completed])
+  } catch (err) {
+    await coordinator.close()
+    await rm(dir, { recursive: true, force: true })
+    throw err
+  }
+
+  return {
+    config,
+    csvFiles,
+    rounds: [...rounds.values()].sort((a, b) => a.round - b.round).map(({ opened: _o, lastUpdate: _l, ...r }) => r),
+    coordinator,
+    async close() {
+      await coordinator.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

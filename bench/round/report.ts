@@ -1,0 +1,123 @@
+/**
+ * Per-round numbers and their medians for one scale, and the printed tables.
+ * Medians are over rounds 2..N: round 1 is the warm-up (agents joining, JIT,
+ * TF.js kernels compiling) and is kept in the raw numbers only.
+ */
+import { median } from '../support/median.ts'
+import type { RoundBaseline } from './baseline.ts'
+import type { RoundEvents } from './federation.ts'
+
+export const WARMUP_ROUNDS = 1
+export const OVERHEAD_GOAL_PCT = 5
+
+export interface RoundNumbers {
+  readonly round: number
+  readonly wallMs: number
+  readonly trainSumMs: number
+  readonly trainMaxMs: number
+  /** Σ upload RPC time minus the coordinator phases those RPCs contained. */
+  readonly uploadMs: number
+  readonly uploadRpcSumMs: number
+  readonly verifyMs: number
+  readonly aggregateMs: number
+  readonly logMs: number
+  readonly logUpdatesMs: number
+  readonly logCommitMs: number
+  readonly coordinatorMs: number
+  readonly overheadPct: number
+  readonly tailMs: number
+  /** tail / (slowest site's training + tail): the share if every site trained on its own machine. */
+  readonly parallelOverheadPct: number
+  readonly bareTrainSumMs: number
+  readonly bareFedAvgMs: number
+  readonly bareRoundMs: number
+  /** coordinator − bare FedAvg: what checks, decoding, hashing and the durable log add. */
+  readonly addedMs: number
+  readonly bareMatchesCommit: boolean
+}
+
+export interface ScaleSummary {
+  readonly sites: number
+  readonly parameters: number
+  readonly deltaBytes: number
+  readonly rounds: readonly RoundNumbers[]
+  readonly median: Readonly<Record<Exclude<keyof RoundNumbers, 'round' | 'bareMatchesCommit'>, number>>
+  readonly goalMet: boolean
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
+
+export function roundNumbers(e: RoundEvents, b: RoundBaseline): RoundNumbers {
+  const logMs = e.logUpdatesMs + e.logCommitMs
+  const coordinatorMs = e.verifyMs + e.aggregateMs + logMs
+  const trainMaxMs = Math.max(...e.trainMs)
+  const uploadRpcSumMs = sum(e.uploadMs)
+  const bareTrainSumMs = sum(b.trainMs)
+  return {
+    round: e.round,
+    wallMs: e.wallMs,
+    trainSumMs: sum(e.trainMs),
+    trainMaxMs,
+    // Each upload RPC returns after its verify + log; the last one also after aggregate + commit log.
+    uploadMs: uploadRpcSumMs - coordinatorMs,
+    uploadRpcSumMs,
+    verifyMs: e.verifyMs,
+    aggregateMs: e.aggregateMs,
+    logMs,
+    logUpdatesMs: e.logUpdatesMs,
+    logCommitMs: e.logCommitMs,
+    coordinatorMs,
+    overheadPct: (100 * coordinatorMs) / e.wallMs,
+    tailMs: e.tailMs,
+    parallelOverheadPct: (100 * e.tailMs) / (trainMaxMs + e.tailMs),
+    bareTrainSumMs,
+    bareFedAvgMs: b.fedAvgMs,
+    bareRoundMs: bareTrainSumMs + b.fedAvgMs,
+    addedMs: coordinatorMs - b.fedAvgMs,
+    bareMatchesCommit: b.matchesCommit,
+  }
+}
+
+export function summarise(sites: number, parameters: number, deltaBytes: number, rounds: readonly RoundNumbers[]): ScaleSummary {
+  const measured = rounds.slice(WARMUP_ROUNDS)
+  const m = (k: keyof ScaleSummary['median']) => median(measured.map((r) => r[k]))
+  const keys = Object.keys(rounds[0]!).filter((k) => k !== 'round' && k !== 'bareMatchesCommit') as (keyof ScaleSummary['median'])[]
+  const med = Object.fromEntries(keys.map((k) => [k, m(k)])) as ScaleSummary['median']
+  return { sites, parameters, deltaBytes, rounds, median: med, goalMet: med.overheadPct <= OVERHEAD_GOAL_PCT }
+}
+
+const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+const pct = (x: number) => `${x.toFixed(2)} %`
+
+export function printTables(scales: readonly ScaleSummary[]): void {
+  console.table(
+    scales.map((s) => ({
+      sites: s.sites,
+      params: s.parameters,
+      'delta bytes': s.deltaBytes,
+      'round wall ms': ms(s.median.wallMs),
+      'train ms Σ (max)': `${ms(s.median.trainSumMs)} (${ms(s.median.trainMaxMs)})`,
+      'upload ms': ms(s.median.uploadMs),
+      'verify ms': ms(s.median.verifyMs),
+      'aggregate ms': ms(s.median.aggregateMs),
+      'log ms': ms(s.median.logMs),
+      'coord overhead': pct(s.median.overheadPct),
+      [`≤${OVERHEAD_GOAL_PCT}% met`]: s.goalMet ? 'yes' : 'NO',
+    })),
+  )
+  console.log('Baseline, same run: the same rounds with no RPC, checks or log (bare TF.js training, site after site, then fedAvg on the same deltas)')
+  console.table(
+    scales.map((s) => ({
+      sites: s.sites,
+      'bare round ms': ms(s.median.bareRoundMs),
+      'bare train Σ ms': ms(s.median.bareTrainSumMs),
+      'bare fedAvg ms': ms(s.median.bareFedAvgMs),
+      'our coord ms': ms(s.median.coordinatorMs),
+      'added over fedAvg ms': ms(s.median.addedMs),
+      'bare aggr. share': pct((100 * s.median.bareFedAvgMs) / s.median.bareRoundMs),
+      'coord tail ms': ms(s.median.tailMs),
+      'tail / (max train + tail)': pct(s.median.parallelOverheadPct),
+      'fedAvg = committed': s.rounds.every((r) => r.bareMatchesCommit) ? 'yes' : 'NO',
+    })),
+  )
+}
