@@ -189,6 +189,16 @@ export class LedgerLockedError extends LedgerError {
   }
 }
 
+/** A directory that holds no ledger database, opened by a tool that must not create one. */
+export class LedgerDatabaseMissingError extends LedgerError {
+  static override readonly code = 'LEDGER_DATABASE_MISSING'
+  readonly dir: string
+  constructor(dir: string, options?: ErrorOptions) {
+    super(`no ledger database in ${dir}; a coordinator creates one in its dataDir`, options)
+    this.dir = dir
+  }
+}
+
 /** A storage failure other than a lock: I/O, a corrupt LevelDB, an unreadable head record. */
 export class LedgerStorageError extends LedgerError {
   static override readonly code = 'LEDGER_STORAGE'

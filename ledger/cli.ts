@@ -1,0 +1,24 @@
+/**
+ * The ledger's commands, for the fedlineage program to register:
+ *
+ *   keygen --out DIR [--name NAME] [--force]
+ *   log verify --db DIR [--author HEX...]
+ *
+ * One command per file in commands/. Commands throw typed errors; the
+ * program's top-level handler (runCommand in cli-support.ts) prints them.
+ */
+import type { Command } from 'commander'
+import { processIo, type CliIo } from './cli-support.ts'
+import { registerKeygenCommand } from './commands/keygen.ts'
+import { registerLogVerifyCommand } from './commands/log-verify.ts'
+
+/**
+ * Adds the ledger's commands to `program`. `log` is shared with other
+ * folders' log subcommands: an existing `log` command is reused.
+ */
+export function registerLedgerCommands(program: Command, io: CliIo = processIo()): Command {
+  registerKeygenCommand(program, io)
+  const log = program.commands.find((c) => c.name() === 'log') ?? program.command('log').description('inspect and verify the lineage log')
+  registerLogVerifyCommand(log, io)
+  return program
+}

@@ -1,0 +1,67 @@
+/**
+ * `fedlineage log verify --db DIR [--author HEX...]`: verifies every entry of
+ * the log in a coordinator's data dir (see verifyLog) and prints
+ * `log verified: K entries, head <hash>`. Shows a progress bar on stderr for
+ * long logs when stderr is a terminal.
+ */
+import { SingleBar, Presets } from 'cli-progress'
+import type { Command } from 'commander'
+import type { CliIo } from '../cli-support.ts'
+import { toHex } from '../core/hash.ts'
+import { LedgerInvalidArgumentError } from '../errors.ts'
+import { parsePublicKey } from '../identity.ts'
+import { openLevelStorage } from '../storage.ts'
+import { verifyLog } from '../verify.ts'
+
+export interface LogVerifyOptions {
+  readonly db: string
+  /** Trusted authors; undefined trusts any author (signatures are still checked). */
+  readonly trustedAuthors: readonly Uint8Array[] | undefined
+}
+
+/** Below this many entries verification takes well under a second: no bar. */
+export const PROGRESS_BAR_MIN_ENTRIES = 10_000
+
+/** Commander's raw options, checked once into LogVerifyOptions. */
+export function parseLogVerifyOptions(raw: Record<string, unknown>): LogVerifyOptions {
+  const { db, author } = raw
+  if (typeof db !== 'string' || db.length === 0) throw new LedgerInvalidArgumentError('--db: a directory is required')
+  if (author === undefined) return { db, trustedAuthors: undefined }
+  if (!Array.isArray(author)) throw new LedgerInvalidArgumentError('--author: want one or more public keys')
+  return { db, trustedAuthors: author.map((hex: unknown, i) => parsePublicKey(String(hex), `--author #${i + 1}`)) }
+}
+
+export async function logVerify(options: LogVerifyOptions, io: CliIo): Promise<void> {
+  const storage = await openLevelStorage(options.db, { createIfMissing: false })
+  let bar: SingleBar | undefined
+  try {
+    const result = await verifyLog(storage, {
+      trustedAuthors: options.trustedAuthors,
+      onProgress: (done, total) => {
+        if (io.stderr.isTTY !== true || total < PROGRESS_BAR_MIN_ENTRIES) return
+        if (bar === undefined) {
+          bar = new SingleBar({ stream: io.stderr, format: 'verifying [{bar}] {value}/{total} entries, eta {eta_formatted}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
+          bar.start(total, done)
+        } else {
+          bar.update(done)
+        }
+      },
+    })
+    bar?.stop()
+    bar = undefined
+    io.stdout.write(`log verified: ${result.entries} entries, head ${toHex(result.headHash)}\n`)
+  } finally {
+    bar?.stop()
+    await storage.close()
+  }
+}
+
+/** Adds `verify` under the `log` command (via `.command()`, so it inherits exitOverride and output settings). */
+export function registerLogVerifyCommand(log: Command, io: CliIo): Command {
+  return log
+    .command('verify')
+    .description('verify every entry of a ledger: encoding, chain, signatures, authors, head')
+    .requiredOption('--db <dir>', "the ledger's LevelDB directory (the coordinator's data dir)")
+    .option('--author <hex...>', 'trusted author public keys (64 hex digits each); any other author fails')
+    .action((raw: Record<string, unknown>) => logVerify(parseLogVerifyOptions(raw), io))
+}

@@ -1,0 +1,72 @@
+/**
+ * @packageDocumentation
+ *
+ * The lineage log: an append-only, signed, hash-chained record of everything
+ * a federated study did (enrolments, rounds, the models they produced), kept
+ * so that anyone holding a copy can check it without trusting whoever kept it.
+ *
+ * **Entries.** An entry is a small canonical-CBOR map `{ v, seq, prev, kind,
+ * time, body, author, sig }` (core/entry.ts). `kind` says what `body` is;
+ * the ledger never interprets bodies: it deals in bytes, hashes, keys and
+ * canonical values, and knows nothing of models or rounds.
+ *
+ * **Chain.** `prev` of entry n is the SHA-256 of entry n-1's bytes (32 zero
+ * bytes for entry 0), so the head hash commits to the whole history: change
+ * one byte anywhere and every later hash changes.
+ *
+ * **Signatures.** Each entry is signed with its author's Ed25519 key over a
+ * domain-separated message (`ENTRY_SIGNING_CONTEXT ‖ 0x00 ‖ unsigned bytes`),
+ * verified strictly (non-canonical S is refused). Keys live in key files
+ * (identity.ts, `fedlineage keygen`).
+ *
+ * **Blobs.** Large payloads (model weights, deltas) are stored beside the log
+ * under their SHA-256 and named by hash in entry bodies. An append stores an
+ * entry and its blobs in one durable batch, and reads re-hash blobs.
+ *
+ * **Verification.** `verifyLog` (and `fedlineage log verify --db DIR`)
+ * re-checks every entry from 0 to the stored head and reports the first
+ * failure with its `seq`.
+ *
+ * **Next.** A Merkle tree over the entries (RFC 6962: leaf =
+ * SHA-256(0x00 ‖ entry bytes)) with signed checkpoints, inclusion and
+ * consistency proofs; then replication of entries and blobs between peers
+ * over libp2p (`ledgerSync()`), each received entry verified before storing.
+ *
+ * ```ts
+ * const ledger = await Ledger.open(await openLevelStorage(dataDir))
+ * const signer = await loadSigner(keyFile)
+ * const weightsHash = sha256(weights)
+ * await ledger.append(signer, [{ kind: 'model-published', timeMs: Date.now(), body: { weights: weightsHash } }], [weights])
+ * await ledger.close()
+ * ```
+ *
+ * Outside the ledger folder, import this file (I/O) or `core/index.ts`
+ * (pure: encoding, hashing, signatures, entry format) only.
+ */
+export { Ledger } from './ledger.ts'
+export { openLevelStorage, LevelLedgerStorage, type LedgerHead, type LedgerStorage, type LedgerWriteBatch, type LevelStorageInit, type StoredBlob, type StoredEntry } from './storage.ts'
+export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
+export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
+export { registerLedgerCommands } from './cli.ts'
+export { EXIT_FAILURE, UNCODED_ERROR, errorCode, formatCliError, processIo, runCommand, type CliIo, type RunCommandInit } from './cli-support.ts'
+export {
+  CanonicalEncodingError,
+  IdentityFileError,
+  LedgerBlobCorruptError,
+  LedgerBlobMissingError,
+  LedgerChainBrokenError,
+  LedgerClosedError,
+  LedgerDatabaseMissingError,
+  LedgerEntryMalformedError,
+  LedgerError,
+  LedgerHeadMismatchError,
+  LedgerInvalidArgumentError,
+  LedgerLockedError,
+  LedgerNotFoundError,
+  LedgerSeqGapError,
+  LedgerSignatureInvalidError,
+  LedgerStorageError,
+  LedgerUntrustedAuthorError,
+  StatementInvalidError,
+} from './errors.ts'
+export * from './core/index.ts'

@@ -1,0 +1,245 @@
+/**
+ * Where the ledger keeps its bytes. `LedgerStorage` is the narrow interface
+ * the Ledger and verifyLog use; `openLevelStorage` implements it on LevelDB.
+ *
+ * On-disk layout (LevelDB, utf8 keys, raw byte values). Changing it is a
+ * breaking change of the on-disk format:
+ *
+ *   entry/<seq as 16 lowercase hex digits>   entry bytes (canonical CBOR, see core/entry.ts)
+ *   blob/<SHA-256 as 64 lowercase hex digits> blob bytes
+ *   meta/head                                canonical CBOR { length, head }: the entry
+ *                                            count and the hash of the last entry
+ *
+ * The seq is zero-padded so that key order is log order. Every write is one
+ * LevelDB batch with `sync: true`: once `writeBatch` resolves, the entries,
+ * their blobs and the new head are on disk together or not at all.
+ */
+import { stat } from 'node:fs/promises'
+import path from 'node:path'
+import { Level } from 'level'
+import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
+import { HASH_LENGTH_BYTES } from './core/constants.ts'
+import { GENESIS_PREV_HASH } from './core/entry.ts'
+import { asPlainBytes, toHex } from './core/hash.ts'
+import { LedgerClosedError, LedgerDatabaseMissingError, LedgerLockedError, LedgerStorageError } from './errors.ts'
+
+/** Length of the log and hash of its last entry (GENESIS_PREV_HASH when empty). */
+export interface LedgerHead {
+  readonly length: number
+  readonly headHash: Uint8Array
+}
+
+/** Entry bytes at a position. */
+export interface StoredEntry {
+  readonly seq: number
+  readonly bytes: Uint8Array
+}
+
+/** Blob bytes under their SHA-256. */
+export interface StoredBlob {
+  readonly hash: Uint8Array
+  readonly bytes: Uint8Array
+}
+
+/** One atomic write. `head` is omitted by writes that add only blobs. */
+export interface LedgerWriteBatch {
+  readonly entries: readonly StoredEntry[]
+  readonly head?: LedgerHead | undefined
+  readonly blobs: readonly StoredBlob[]
+}
+
+/**
+ * What the ledger needs from storage. Storage does not interpret bytes: it
+ * neither hashes nor decodes; the Ledger and verifyLog check what it returns.
+ */
+export interface LedgerStorage {
+  /** The stored head; `{ length: 0, headHash: GENESIS_PREV_HASH }` for a new store. */
+  readHead(): Promise<LedgerHead>
+  /** Entry bytes at `seq`, or undefined. */
+  readEntry(seq: number): Promise<Uint8Array | undefined>
+  /** Stored entries with `from <= seq < to`, in seq order. Missing positions are skipped, not filled. */
+  readEntries(from: number, to: number): AsyncIterable<StoredEntry>
+  /** Writes entries, blobs and head atomically and durably (resolves only once synced). */
+  writeBatch(batch: LedgerWriteBatch): Promise<void>
+  /** Blob bytes stored under `hash`, or undefined. */
+  readBlob(hash: Uint8Array): Promise<Uint8Array | undefined>
+  hasBlob(hash: Uint8Array): Promise<boolean>
+  /** Releases the store (and its lock). Idempotent. */
+  close(): Promise<void>
+}
+
+/** Options of openLevelStorage. */
+export interface LevelStorageInit {
+  /** Create the database when `dir` holds none (default true). Read-only tools pass false. */
+  readonly createIfMissing?: boolean
+}
+
+const ENTRY_PREFIX = 'entry/'
+const BLOB_PREFIX = 'blob/'
+const HEAD_KEY = 'meta/head'
+/** Every LevelDB database directory has this file. */
+const LEVELDB_CURRENT_FILE = 'CURRENT'
+const SEQ_HEX_DIGITS = 16
+const ENTRY_KEY = /^entry\/([0-9a-f]{16})$/
+// Entries per native iterator call: large enough to amortise the hop into
+// LevelDB's thread, small enough to keep the first entry quick.
+const READ_BATCH_ENTRIES = 512
+
+/** The key of entry `seq`. Requires a non-negative safe integer. */
+function entryKey(seq: number): string {
+  return ENTRY_PREFIX + seq.toString(16).padStart(SEQ_HEX_DIGITS, '0')
+}
+
+function blobKey(hash: Uint8Array): string {
+  return BLOB_PREFIX + toHex(hash)
+}
+
+function encodeHead(head: LedgerHead): Uint8Array {
+  return encodeCanonical({ length: head.length, head: head.headHash })
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false
+    throw new LedgerStorageError(`cannot stat ${file}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+function abandonedReadFailed(): void {
+  // Deliberately nothing: see readEntries.
+}
+
+function hasCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code
+}
+
+/** LedgerStorage on a LevelDB directory. Open it with openLevelStorage. */
+export class LevelLedgerStorage implements LedgerStorage {
+  readonly dir: string
+  readonly #db: Level<string, Uint8Array>
+  #closed = false
+
+  private constructor(dir: string, db: Level<string, Uint8Array>) {
+    this.dir = dir
+    this.#db = db
+  }
+
+  /** @internal use openLevelStorage */
+  static async open(dir: string, init: LevelStorageInit = {}): Promise<LevelLedgerStorage> {
+    // LevelDB reports a missing database only as message text; check for its
+    // CURRENT file instead, so the error can have a code of its own.
+    if (init.createIfMissing === false && !(await isFile(path.join(dir, LEVELDB_CURRENT_FILE)))) throw new LedgerDatabaseMissingError(dir)
+    const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    try {
+      await db.open({ createIfMissing: init.createIfMissing ?? true })
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause
+      if (hasCode(err, 'LEVEL_DATABASE_NOT_OPEN') && hasCode(cause, 'LEVEL_LOCKED')) throw new LedgerLockedError(dir, { cause: err })
+      const detail = cause instanceof Error ? cause.message : (err as Error).message
+      throw new LedgerStorageError(`cannot open ledger database ${dir}: ${detail}`, { cause: err })
+    }
+    return new LevelLedgerStorage(dir, db)
+  }
+
+  async readHead(): Promise<LedgerHead> {
+    const bytes = await this.#get(HEAD_KEY)
+    if (bytes === undefined) return { length: 0, headHash: GENESIS_PREV_HASH }
+    let value
+    try {
+      value = decodeCanonical(bytes)
+    } catch (err) {
+      throw new LedgerStorageError(`${this.dir}: head record is not canonical CBOR`, { cause: err })
+    }
+    const record = value as { length?: unknown; head?: unknown } | null
+    const length = record?.length
+    const headHash = record?.head
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0 || !(headHash instanceof Uint8Array) || headHash.length !== HASH_LENGTH_BYTES) {
+      throw new LedgerStorageError(`${this.dir}: head record is not { length, head } with a 32-byte head`)
+    }
+    return { length, headHash }
+  }
+
+  readEntry(seq: number): Promise<Uint8Array | undefined> {
+    return this.#get(entryKey(seq))
+  }
+
+  async *readEntries(from: number, to: number): AsyncIterable<StoredEntry> {
+    this.#assertOpen()
+    if (to <= from) return
+    const iterator = this.#db.iterator({ gte: entryKey(from), lt: entryKey(to) })
+    // Ask for the next batch before handing out the current one, so LevelDB
+    // reads while the consumer decodes and verifies.
+    let pending: Promise<[string, Uint8Array][]> | undefined = iterator.nextv(READ_BATCH_ENTRIES)
+    try {
+      for (;;) {
+        const batch: [string, Uint8Array][] = await pending
+        if (batch.length === 0) {
+          pending = undefined
+          return
+        }
+        pending = iterator.nextv(READ_BATCH_ENTRIES)
+        for (const [key, value] of batch) {
+          const match = ENTRY_KEY.exec(key)
+          if (match === null) throw new LedgerStorageError(`${this.dir}: unexpected key ${JSON.stringify(key)} among entries`)
+          yield { seq: Number.parseInt(match[1] as string, 16), bytes: asPlainBytes(value) }
+        }
+      }
+    } finally {
+      // When the consumer stops early, nobody will read the batch already
+      // requested; close() waits for it, and its failure, if any, is moot.
+      pending?.catch(abandonedReadFailed)
+      await iterator.close()
+    }
+  }
+
+  async writeBatch(batch: LedgerWriteBatch): Promise<void> {
+    this.#assertOpen()
+    const ops: { type: 'put'; key: string; value: Uint8Array }[] = []
+    for (const blob of batch.blobs) ops.push({ type: 'put', key: blobKey(blob.hash), value: blob.bytes })
+    for (const entry of batch.entries) ops.push({ type: 'put', key: entryKey(entry.seq), value: entry.bytes })
+    if (batch.head !== undefined) ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(batch.head) })
+    if (ops.length === 0) return
+    try {
+      await this.#db.batch(ops, { sync: true })
+    } catch (err) {
+      throw new LedgerStorageError(`${this.dir}: writing ${batch.entries.length} entries and ${batch.blobs.length} blobs failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  readBlob(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#get(blobKey(hash))
+  }
+
+  async hasBlob(hash: Uint8Array): Promise<boolean> {
+    this.#assertOpen()
+    return this.#db.has(blobKey(hash))
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#db.close()
+  }
+
+  async #get(key: string): Promise<Uint8Array | undefined> {
+    this.#assertOpen()
+    const value = await this.#db.get(key)
+    return value === undefined ? undefined : asPlainBytes(value)
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LedgerClosedError()
+  }
+}
+
+/**
+ * Opens (creating unless `init.createIfMissing === false`) the LevelDB ledger
+ * store in `dir`. Throws `LedgerLockedError` when another process, or another
+ * open in this one, holds it; `LedgerDatabaseMissingError` when there is none
+ * and it may not create one; `LedgerStorageError` for anything else.
+ */
+export function openLevelStorage(dir: string, init?: LevelStorageInit): Promise<LevelLedgerStorage> {
+  return LevelLedgerStorage.open(dir, init)
+}
