@@ -23,8 +23,9 @@
  * Writes bench/results/round.json. Medians skip round 1 (warm-up).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { backendName, encodedSize, inputWidth, modelShapes, parameterCount, StudySpecSchema, type StudySpecInput } from '../models/index.ts'
+import { TRAIN_YIELD_INTERVAL_MS, backendName, encodedSize, inputWidth, modelShapes, parameterCount, StudySpecSchema, type StudySpecInput } from '../models/index.ts'
 import { SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
 import { measureBaseline } from './round/baseline.ts'
 import { BENCH_SITES, MAX_SITES } from './round/cohorts.ts'
@@ -55,6 +56,8 @@ const spec = StudySpecSchema.parse({ ...study, minSites: 1 })
 const shapes = modelShapes(spec.model, inputWidth(spec.data))
 
 const started = performance.now()
+// Other work on the machine shows up in every number here; recorded so a noisy run can be recognised.
+const loadBefore = loadavg()
 // Per scale: the federation's rounds, then the same rounds again bare.
 const progress = benchProgress(2 * rounds * scales.length, 'bench:round')
 const summaries: ScaleSummary[] = []
@@ -70,17 +73,24 @@ for (const sites of scales) {
 progress.stop()
 const runtimeS = (performance.now() - started) / 1000
 
-const environment = { ...benchEnvironment(), tfBackend: backendName() ?? 'unknown' }
+const loadAverage = { before: loadBefore.map((x) => +x.toFixed(2)), after: loadavg().map((x) => +x.toFixed(2)) }
+const environment = { ...benchEnvironment(), tfBackend: backendName() ?? 'unknown', loadAverage }
 console.log(`bench:round — ${rounds} rounds per scale, medians over rounds ${WARMUP_ROUNDS + 1}-${rounds} (round 1 is warm-up), MLP 64-64, sgd, batch 32, 20 local steps, FedAvg`)
-console.log(`Node ${environment.node} · ${environment.cpu} · TF.js backend ${environment.tfBackend} · runtime ${runtimeS.toFixed(1)} s`)
+console.log(`Node ${environment.node} · ${environment.cpu} · TF.js backend ${environment.tfBackend} · runtime ${runtimeS.toFixed(1)} s · load average (1/5/15 min) ${loadAverage.before.join('/')} before, ${loadAverage.after.join('/')} after`)
 console.log('All sites run in this process: train is the sum of sequentially executed site training (max in brackets), and the round wall time contains that sum.')
 printTables(summaries)
 for (const s of summaries) {
   const m = s.median
   console.log(
     `${s.sites} sites: coordinator ${m.coordinatorMs.toFixed(1)} ms of ${m.wallMs.toFixed(0)} ms (${m.overheadPct.toFixed(2)} %, goal ≤ ${OVERHEAD_GOAL_PCT} % ${s.goalMet ? 'met' : 'NOT met'}): ` +
-      `verify ${m.verifyMs.toFixed(1)}, aggregate ${m.aggregateMs.toFixed(1)} (bare fedAvg ${m.bareFedAvgMs.toFixed(2)}), log ${m.logMs.toFixed(1)} (updates ${m.logUpdatesMs.toFixed(1)} + commit ${m.logCommitMs.toFixed(1)})`,
+      `verify ${m.verifyMs.toFixed(1)}, aggregate ${m.aggregateMs.toFixed(1)} (bare fedAvg ${m.bareFedAvgMs.toFixed(2)}), ` +
+      `log ${m.logMs.toFixed(1)} (${s.sites} update appends ${m.logUpdatesMs.toFixed(1)} = ${(m.logUpdatesMs / s.sites).toFixed(2)} each, commit ${m.logCommitMs.toFixed(1)})`,
   )
+  if (m.trainSumMs > m.bareTrainSumMs * 1.2)
+    console.log(
+      `  note: in-federation train Σ ${m.trainSumMs.toFixed(0)} ms vs bare ${m.bareTrainSumMs.toFixed(0)} ms — a site's trainLocal yields to the event loop (every ${TRAIN_YIELD_INTERVAL_MS} ms and when reading its loss), ` +
+        'so other sites\' training and RPCs run inside its measured duration; the bare figure is the clean sequential sum.',
+    )
 }
 
 const result = {
@@ -97,6 +107,7 @@ const result = {
     sites: BENCH_SITES.slice(0, Math.max(...scales)).map((s) => s.cohort),
     notes: [
       'All site agents and the coordinator run in one Node process: train is the sum of sequentially executed site training, and wall contains it.',
+      "trainSumMs comes from the sites' trained.durationMs; a site's training yields to the event loop, so it can include other sites' interleaved work (then it exceeds bareTrainSumMs, the clean sequential sum).",
       'upload = Σ upload RPC time as the sites saw it minus the coordinator phases inside those RPCs; it includes gRPC, queueing and event-loop contention with in-process training.',
       'overheadPct = (verify + aggregate + log) / wall. tailMs = verify + log of the last update, aggregate and commit log (what no site training overlaps); parallelOverheadPct = tail / (max train + tail).',
       'Baseline (bare*) on the same rounds: trainLocal per site one after another, fedAvg once per round on the logged deltas; addedMs = coordinator time - bare fedAvg.',

@@ -97,13 +97,17 @@ export function printTables(scales: readonly ScaleSummary[]): void {
       'delta bytes': s.deltaBytes,
       'round wall ms': ms(s.median.wallMs),
       'train ms Σ (max)': `${ms(s.median.trainSumMs)} (${ms(s.median.trainMaxMs)})`,
-      'upload ms': ms(s.median.uploadMs),
+      'upload ms (Σ RPC, net)': ms(s.median.uploadMs),
       'verify ms': ms(s.median.verifyMs),
       'aggregate ms': ms(s.median.aggregateMs),
       'log ms': ms(s.median.logMs),
       'coord overhead': pct(s.median.overheadPct),
       [`≤${OVERHEAD_GOAL_PCT}% met`]: s.goalMet ? 'yes' : 'NO',
     })),
+  )
+  console.log(
+    'Medians per column over the measured rounds (they need not add up). upload = Σ of the sites\' upload RPC times minus the coordinator phases inside them;\n' +
+      'with every agent on this one event loop an RPC waits behind other sites\' training, so it measures that contention, not data movement, and can exceed the wall time.',
   )
   console.log('Baseline, same run: the same rounds with no RPC, checks or log (bare TF.js training, site after site, then fedAvg on the same deltas)')
   console.table(
