@@ -19,7 +19,7 @@ export interface LogVerifyOptions {
   readonly trustedAuthors: readonly Uint8Array[] | undefined
 }
 
-/** Below this many entries verification takes well under a second: no bar. */
+/** Below this many entries verification takes a couple of seconds at most: no bar. */
 export const PROGRESS_BAR_MIN_ENTRIES = 10_000
 
 /** Commander's raw options, checked once into LogVerifyOptions. */
