@@ -1,0 +1,89 @@
+/**
+ * `fedlineage audit --db DIR [--report FILE] [--coordinator-key HEX]`:
+ * replays a study's lineage log offline, from a local LevelDB replica, and
+ * re-derives every committed model (see replay.ts). Prints the summary on
+ * stdout, writes the JSON report when asked (also when the audit fails, since
+ * that is when it is read), and exits 0 only when every check holds;
+ * otherwise the failure's `AuditError` reaches the program's top-level
+ * handler, which prints `AUDIT_…: entry N (kind): …` and exits non-zero.
+ * A progress bar runs on stderr when it is a terminal.
+ */
+import { writeFile } from 'node:fs/promises'
+import { Presets, SingleBar } from 'cli-progress'
+import type { Command } from 'commander'
+import { parsePublicKey, type CliIo } from '../../ledger/index.ts'
+import type { AuditReport } from '../core/index.ts'
+import { AuditInvalidArgumentError } from '../errors.ts'
+import { replayLog } from '../replay.ts'
+import { openAuditSource, type AuditSourceSpec } from '../source.ts'
+import { formatAuditSummary } from '../summary.ts'
+
+/** The audit command's options, checked once. */
+export interface AuditCommandOptions {
+  readonly source: AuditSourceSpec
+  /** Where to write the JSON report; undefined writes none. */
+  readonly reportFile: string | undefined
+  /** The coordinator's key, obtained out of band; undefined trusts the log's first author. */
+  readonly coordinatorKey: Uint8Array | undefined
+}
+
+/** Commander's raw options, checked into AuditCommandOptions. Throws `AuditInvalidArgumentError`. */
+export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOptions {
+  const { db, report, coordinatorKey } = raw
+  if (typeof db !== 'string' || db.length === 0) throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
+  if (report !== undefined && (typeof report !== 'string' || report.length === 0)) throw new AuditInvalidArgumentError('--report: a file name is required (`--report audit.json`)')
+  let key: Uint8Array | undefined
+  if (coordinatorKey !== undefined) {
+    try {
+      key = parsePublicKey(String(coordinatorKey), '--coordinator-key')
+    } catch (err) {
+      throw new AuditInvalidArgumentError(`${(err as Error).message}; use the coordinator's .pub file content`, undefined, { cause: err })
+    }
+  }
+  return { source: { kind: 'db', dir: db }, reportFile: report as string | undefined, coordinatorKey: key }
+}
+
+/**
+ * Runs the audit the options describe, prints the summary and writes the
+ * report. Resolves with the report when the log holds; throws the
+ * `AuditError` of its first failure otherwise (after printing and writing).
+ */
+export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise<AuditReport> {
+  const opened = await openAuditSource(options.source)
+  let bar: SingleBar | undefined
+  try {
+    const { report, error } = await replayLog(opened.source, {
+      trustedCoordinatorKey: options.coordinatorKey,
+      onProgress: (done, total) => {
+        if (io.stderr.isTTY !== true || total === 0) return
+        if (bar === undefined) {
+          bar = new SingleBar({ stream: io.stderr, format: 'auditing [{bar}] {value}/{total} entries, eta {eta}s', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
+          bar.start(total, done)
+        }
+        bar.update(done)
+      },
+    })
+    bar?.stop()
+    bar = undefined
+    io.stdout.write(`${formatAuditSummary(report)}\n`)
+    if (options.reportFile !== undefined) await writeFile(options.reportFile, `${JSON.stringify(report, null, 2)}\n`)
+    if (error !== undefined) throw error
+    return report
+  } finally {
+    bar?.stop()
+    await opened.close()
+  }
+}
+
+/** Adds `audit` to `program`. */
+export function registerAuditCommand(program: Command, io: CliIo): Command {
+  return program
+    .command('audit')
+    .description('replay a lineage log offline: chain, signatures, signed statements, and every committed model re-derived bit for bit')
+    .requiredOption('--db <dir>', "the log's LevelDB directory (a coordinator's data dir, or a copy; not while the coordinator runs)")
+    .option('--report <file>', 'also write the audit report as JSON to this file')
+    .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")
+    .action(async (raw: Record<string, unknown>) => {
+      await runAudit(parseAuditOptions(raw), io)
+    })
+}

@@ -1,0 +1,142 @@
+/**
+ * The audit report: what was checked, as plain JSON-friendly data (hashes and
+ * keys as lowercase hex), built from the study state the replay folded.
+ *
+ * A report describes the log up to its first failure: `entries` counts the
+ * entries that passed every check and `head` is the hash of the last of them;
+ * `lineage` lists only models the audit re-derived (or, for the genesis,
+ * recomputed). A round whose commit failed its replay still shows the model the
+ * log claims, with `rederived: false`.
+ *
+ * Pure: no I/O.
+ */
+import { GENESIS_PREV_HASH, toHex } from '../../ledger/core/index.ts'
+import { compareSiteIds, type RoundStatus, type StudyState } from '../../coordinator/core/index.ts'
+import { AuditMismatchError, type AuditError, type AuditValue } from '../errors.ts'
+
+/** One round of the study, as the log records it. */
+export interface AuditRoundReport {
+  readonly round: number
+  readonly status: RoundStatus
+  /** The base model the round trained from (its commit's parent). */
+  readonly parent: string
+  /** The committed model, or null for a round still collecting or abandoned. */
+  readonly model: string | null
+  /** Sites whose updates the round aggregated (committed) or accepted so far, in aggregation order. */
+  readonly sites: readonly string[]
+  /** Total training examples behind those updates. */
+  readonly examples: number
+  /** True when the audit re-derived the committed model bit for bit from the logged parent and deltas. */
+  readonly rederived: boolean
+}
+
+/** One enrolled site's part in the study. */
+export interface AuditSiteReport {
+  readonly id: string
+  /** Updates accepted into rounds. */
+  readonly updates: number
+  /** Signed evaluation reports (round 0 is the initial model). */
+  readonly evaluations: number
+  /** Updates the coordinator refused and logged as rejected. */
+  readonly rejected: number
+}
+
+/** Where and why the audit stopped. `expected`/`calculated` are set for mismatches. */
+export interface AuditFailure {
+  readonly seq: number
+  readonly code: string
+  readonly message: string
+  /** What the log claims (hex for hashes and keys). */
+  readonly expected?: string
+  /** What the audit computed. */
+  readonly calculated?: string
+}
+
+export interface AuditReport {
+  /** True when every entry passed every check. */
+  readonly ok: boolean
+  readonly study: string
+  /** Entries that passed every check: the whole log when `ok`. */
+  readonly entries: number
+  /** Hash of the last entry that passed (32 zero bytes when none did). */
+  readonly head: string
+  /** The key that signed every entry (the author of `study-created`). */
+  readonly coordinatorKey: string
+  /** True when the log ends with `study-completed`. */
+  readonly completed: boolean
+  readonly rounds: readonly AuditRoundReport[]
+  /** The model lineage: the genesis model, then each re-derived committed model in round order. */
+  readonly lineage: readonly string[]
+  readonly sites: readonly AuditSiteReport[]
+  readonly failure?: AuditFailure
+}
+
+/** What the replay established so far: the input of buildAuditReport. */
+export interface AuditProgress {
+  readonly state: StudyState
+  readonly entries: number
+  readonly head: Uint8Array | undefined
+  readonly coordinatorKey: Uint8Array | undefined
+  /** Rounds whose commits re-derived. */
+  readonly rederived: ReadonlySet<number>
+  /** Genesis, then each re-derived model. */
+  readonly lineage: readonly Uint8Array[]
+}
+
+function text(value: AuditValue): string {
+  return value instanceof Uint8Array ? toHex(value) : String(value)
+}
+
+/** The JSON form of an audit finding. Requires `error.seq` to be set. */
+export function auditFailure(error: AuditError): AuditFailure {
+  const failure = { seq: error.seq ?? 0, code: error.code, message: error.message }
+  if (!(error instanceof AuditMismatchError)) return failure
+  return { ...failure, expected: text(error.expected), calculated: text(error.calculated) }
+}
+
+function roundReport(state: StudyState, round: number, rederived: boolean): AuditRoundReport {
+  const r = state.rounds.get(round)!
+  const inputs = r.commit
+    ? r.commit.body.inputs.map((i) => ({ site: i.site, examples: i.examples }))
+    : [...r.accepted.values()].map((a) => ({ site: a.site, examples: a.examples })).sort((a, b) => compareSiteIds(a.site, b.site))
+  return {
+    round,
+    status: r.status,
+    parent: toHex(r.base),
+    model: r.commit ? toHex(r.commit.body.model) : null,
+    sites: inputs.map((i) => i.site),
+    examples: inputs.reduce((n, i) => n + i.examples, 0),
+    rederived,
+  }
+}
+
+function siteReport(state: StudyState, id: string): AuditSiteReport {
+  let updates = 0
+  let rejected = 0
+  for (const r of state.rounds.values()) {
+    if (r.accepted.has(id)) updates++
+    rejected += r.rejected.filter((x) => x.site === id).length
+  }
+  let evaluations = 0
+  for (const byRound of state.evaluations.values()) if (byRound.has(id)) evaluations++
+  return { id, updates, evaluations, rejected }
+}
+
+/** The report of an audit that got as far as `progress`, and failed with `failure` if given. */
+export function buildAuditReport(progress: AuditProgress, failure?: AuditError): AuditReport {
+  const { state } = progress
+  const rounds = [...state.rounds.keys()].sort((a, b) => a - b).map((round) => roundReport(state, round, progress.rederived.has(round)))
+  const sites = [...state.sites.keys()].sort(compareSiteIds).map((id) => siteReport(state, id))
+  const report: AuditReport = {
+    ok: failure === undefined,
+    study: state.studyId,
+    entries: progress.entries,
+    head: toHex(progress.head ?? GENESIS_PREV_HASH),
+    coordinatorKey: progress.coordinatorKey ? toHex(progress.coordinatorKey) : '',
+    completed: state.completed,
+    rounds,
+    lineage: progress.lineage.map(toHex),
+    sites,
+  }
+  return failure === undefined ? report : { ...report, failure: auditFailure(failure) }
+}

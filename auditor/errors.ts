@@ -1,0 +1,208 @@
+/**
+ * Errors of the auditor. One class per condition; `name` is the class name
+ * and `code` a stable `AUDIT_`-prefixed identifier that the report, logs and
+ * exit codes map from. Code branches on `code` or `instanceof`, never on
+ * messages.
+ *
+ * Every finding about the log carries `seq`, the position of the first entry
+ * that does not hold, and its message starts `entry <seq> (<kind>): ` (just
+ * `entry <seq>: ` when the entry is unreadable, so its kind is unknown).
+ * Mismatches also carry `expected` (what the log claims) and `calculated`
+ * (what the audit re-derived or re-hashed), as in Merkle's RootMismatchError.
+ */
+
+/** A value a mismatch reports: a hash or key (bytes), a count, or a text. */
+export type AuditValue = Uint8Array | number | string
+
+export class AuditError extends Error {
+  static readonly code: string = 'AUDIT_ERROR'
+  readonly code: string
+  /** Position of the offending entry; undefined for errors that are not about one entry (arguments). */
+  readonly seq: number | undefined
+  constructor(message: string, seq?: number, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = (new.target as typeof AuditError).code
+    this.seq = seq
+  }
+}
+
+/** A failing check with both values: what the log says and what the audit got. */
+export abstract class AuditMismatchError extends AuditError {
+  /** What the log claims. */
+  readonly expected: AuditValue
+  /** What the audit computed (re-derived, re-hashed, or read from a signed statement). */
+  readonly calculated: AuditValue
+  constructor(message: string, seq: number, expected: AuditValue, calculated: AuditValue, options?: ErrorOptions) {
+    super(message, seq, options)
+    this.expected = expected
+    this.calculated = calculated
+  }
+}
+
+/** `entry 12 (round-committed)`, or `entry 12` when the kind is unknown. */
+export function entryLabel(seq: number, kind?: string): string {
+  return kind === undefined ? `entry ${seq}` : `entry ${seq} (${kind})`
+}
+
+/** Lowercase hex, duplicated from ledger/core so that this file stays a leaf. */
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+/** How a mismatch prints a value: hashes and keys in full hex, numbers and texts as they are. */
+export function formatValue(value: AuditValue): string {
+  return value instanceof Uint8Array ? hex(value) : typeof value === 'string' ? JSON.stringify(value) : String(value)
+}
+
+// ---- the chain: bytes, order, signatures, author --------------------------------------------
+
+/** The source holds no entries: there is no study to audit. */
+export class AuditLogEmptyError extends AuditError {
+  static override readonly code = 'AUDIT_LOG_EMPTY'
+  constructor() {
+    super('entry 0: the log has no entries, so there is no study to audit', 0)
+  }
+}
+
+/** Entry bytes that are not a canonical, well-formed entry. */
+export class AuditEntryMalformedError extends AuditError {
+  static override readonly code = 'AUDIT_ENTRY_MALFORMED'
+}
+
+/** An entry missing from its position, or stored at a position other than its own `seq`. */
+export class AuditSeqGapError extends AuditError {
+  static override readonly code = 'AUDIT_SEQ_GAP'
+}
+
+/** An entry whose `prev` is not the hash of the entry before it. */
+export class AuditChainBrokenError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_CHAIN_BROKEN'
+}
+
+/** An entry signature that is not a valid strict RFC 8032 signature by its author (including S ≥ L). */
+export class AuditSignatureInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_SIGNATURE_INVALID'
+}
+
+/** An entry authored by a key other than the coordinator's (the author of `study-created`, or the pinned key). */
+export class AuditAuthorUntrustedError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_AUTHOR_UNTRUSTED'
+}
+
+/** The source's head disagrees with its last entry, or entries are stored past it. */
+export class AuditHeadMismatchError extends AuditError {
+  static override readonly code = 'AUDIT_HEAD_MISMATCH'
+}
+
+// ---- the records and the state machine ---------------------------------------------------------
+
+/** An entry whose kind or body is not a lineage record. */
+export class AuditRecordInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_RECORD_INVALID'
+}
+
+/** A record a correct coordinator could not have written at this point (the state fold refuses it). */
+export class AuditStateInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_STATE_INVALID'
+}
+
+/** The study spec in `study-created` does not parse, or is not in its canonical parsed form. */
+export class AuditSpecInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_SPEC_INVALID'
+}
+
+/** `study-created.genesis` is not the hash of the initial model the spec determines. */
+export class AuditGenesisMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_GENESIS_MISMATCH'
+}
+
+// ---- embedded signed statements -------------------------------------------------------------------
+
+/** An embedded statement (round start, update envelope, evaluation) that does not decode as its type. */
+export class AuditStatementInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_STATEMENT_INVALID'
+}
+
+/** An embedded statement whose signature does not verify under the key it must be signed with. */
+export class AuditStatementSignatureError extends AuditError {
+  static override readonly code = 'AUDIT_STATEMENT_SIGNATURE_INVALID'
+  /** The key the statement must verify under (the hub's or the enrolled site's). */
+  readonly key: Uint8Array
+  constructor(message: string, seq: number, key: Uint8Array) {
+    super(message, seq)
+    this.key = key
+  }
+}
+
+/**
+ * A field of a signed statement that disagrees with the entry embedding it.
+ * `expected` is the entry's value, `calculated` the signed statement's.
+ */
+export class AuditStatementMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_STATEMENT_MISMATCH'
+  readonly field: string
+  constructor(message: string, seq: number, field: string, expected: AuditValue, calculated: AuditValue) {
+    super(message, seq, expected, calculated)
+    this.field = field
+  }
+}
+
+// ---- blobs and models -----------------------------------------------------------------------------
+
+/** A blob the log names (a model or a delta) that the source does not hold. */
+export class AuditBlobMissingError extends AuditError {
+  static override readonly code = 'AUDIT_BLOB_MISSING'
+  readonly hash: Uint8Array
+  constructor(message: string, seq: number, hash: Uint8Array, options?: ErrorOptions) {
+    super(message, seq, options)
+    this.hash = hash
+  }
+}
+
+/** A blob whose bytes do not hash to the name the log gives it (swapped or corrupted). */
+export class AuditBlobMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_BLOB_MISMATCH'
+}
+
+/** A blob that hashes correctly but is not a finite weights encoding of the study's model layout. */
+export class AuditBlobInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_BLOB_INVALID'
+}
+
+/** A commit whose strategy or parameters differ from the study spec's. `expected` is the spec's, `calculated` the log's. */
+export class AuditStrategyMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_STRATEGY_MISMATCH'
+}
+
+/** The aggregation could not be re-run at all (the models core refused its inputs). */
+export class AuditRederivationError extends AuditError {
+  static override readonly code = 'AUDIT_REDERIVATION_FAILED'
+}
+
+/** A committed model hash that differs from the one re-derived from the logged parent and deltas. */
+export class AuditModelMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_MODEL_MISMATCH'
+  readonly round: number
+  constructor(message: string, seq: number, round: number, expected: Uint8Array, calculated: Uint8Array) {
+    super(message, seq, expected, calculated)
+    this.round = round
+  }
+}
+
+/** A commit's logged aggregation metric that differs from the re-derived one. */
+export class AuditMetricsMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_METRICS_MISMATCH'
+  readonly metric: string
+  constructor(message: string, seq: number, metric: string, expected: AuditValue, calculated: AuditValue) {
+    super(message, seq, expected, calculated)
+    this.metric = metric
+  }
+}
+
+// ---- the command line -------------------------------------------------------------------------------
+
+/** A bad command-line argument (a missing `--db`, a malformed key). */
+export class AuditInvalidArgumentError extends AuditError {
+  static override readonly code = 'AUDIT_INVALID_ARGUMENT'
+}

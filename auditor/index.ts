@@ -1,0 +1,52 @@
+/**
+ * @packageDocumentation
+ *
+ * The auditor: replays a study's lineage log and proves, or refutes, that
+ * every global model in it is what the logged inputs produce, without
+ * trusting whoever kept the log.
+ *
+ * **What is checked** (replay.ts), entry by entry, stopping at the first
+ * failure with its `seq` and an `AUDIT_*` code:
+ * - the chain: canonical bytes, seq, prev hash, strict Ed25519 (S < L), and a
+ *   single author, the coordinator (optionally pinned by its known key);
+ * - the state machine: every record folds into `StudyState` as the
+ *   coordinator's own restart does;
+ * - the initial model: the genesis hash is the spec's seeded initial weights;
+ * - every embedded signed statement: the hub's round starts, the sites'
+ *   update envelopes (delta hash, examples, base model, size) and evaluation
+ *   reports, each under the right key and agreeing with its entry;
+ * - every committed round: the spec's strategy and parameters, every blob
+ *   re-hashed, and the model re-derived with `deriveRoundModel`, the function
+ *   the coordinator committed with, to the same hash and metrics.
+ *
+ * **Boundaries.** The auditor imports `ledger/`, `models/core/` and
+ * `coordinator/core/` only: no TF.js, no gRPC, no coordinator shell. The
+ * aggregation and encoding it replays with are the coordinator's own, never a
+ * re-implementation, so a replay can only disagree when the log does.
+ *
+ * **Sources.** `auditLog` reads any `AuditSource` (length, scan, getBlob): a
+ * `Ledger` over a local LevelDB replica today, a libp2p replica next.
+ *
+ * ```ts
+ * const { source, close } = await openAuditSource({ kind: 'db', dir: 'hub-ledger' })
+ * try {
+ *   const report = await auditLog(source, { trustedCoordinatorKey })
+ *   console.log(formatAuditSummary(report))   // ends `audit passed: 3 rounds re-derived, …`
+ * } finally {
+ *   await close()
+ * }
+ * ```
+ *
+ * `fedlineage audit --db DIR [--report FILE] [--coordinator-key HEX]` does the
+ * same from the command line (`registerAuditorCommands`).
+ *
+ * Outside the auditor folder, import this file or `core/index.ts` (the pure
+ * checks and the report type) only.
+ */
+export { auditLog, replayLog, type AuditInit, type AuditOutcome, type AuditSource, type AuditSourceEntry } from './replay.ts'
+export { openAuditSource, openLevelAuditSource, type AuditSourceSpec, type OpenedAuditSource } from './source.ts'
+export { formatAuditSummary, formatAuditVerdict } from './summary.ts'
+export { registerAuditorCommands } from './cli.ts'
+export { parseAuditOptions, runAudit, type AuditCommandOptions } from './commands/audit.ts'
+export { HASH_PREFIX_HEX_DIGITS } from './constants.ts'
+export * from './core/index.ts'

@@ -1,0 +1,411 @@
+/**
+ * The audit: replays a study's lineage log from its first entry to its head
+ * and checks that every byte of it is what an honest coordinator would have
+ * written, stopping at the first entry that is not.
+ *
+ * For each entry, in log order:
+ *
+ * 1. **Chain.** The bytes decode canonically, sit at their own `seq`, link to
+ *    the entry before by `prev`, carry a strict RFC 8032 signature (S < L),
+ *    and are signed by the coordinator: the author of `study-created`, or
+ *    `init.trustedCoordinatorKey` when pinned. (`verifyEntry` from ledger/core.)
+ * 2. **Record and state.** The body reads as its lineage record
+ *    (`readLineageRecord`) and folds into the study state (`StudyState.apply`),
+ *    which refuses sequences a correct coordinator cannot write.
+ * 3. **Per kind** (core/, with the functions the coordinator used):
+ *    - `study-created`: the spec parses and is logged in its parsed form; the
+ *      genesis hash is the spec's seeded initial model; the genesis blob hashes to it.
+ *    - `round-opened`: rounds left, the round seed, the hub's signed request.
+ *    - `update-accepted`: the site's signed envelope agrees with the entry and
+ *      the round's base; the delta blob hashes to its name, has the declared
+ *      size, and decodes to finite weights of the study's layout.
+ *    - `round-committed` / `round-abandoned`: the closing rule; for a commit,
+ *      the logged strategy is the spec's, every accepted update is an input,
+ *      and `deriveRoundModel` on the parent and deltas gives the logged model
+ *      hash and metrics; the stored model blob hashes to it.
+ *    - `evaluation-reported`: the site's signed report agrees with the entry.
+ *    - `study-completed`: the round count and final model.
+ *
+ * Trust: nothing the source says is taken on its word. Only each entry's
+ * `bytes` are used (the source's decoded `entry` and `hash` are ignored), and
+ * every blob is re-hashed after `getBlob`. A `Ledger` is a source, and so will
+ * be a replica fetched over libp2p.
+ *
+ * Verdicts and errors: a finding about the log ends the audit with a report
+ * whose `failure` names the entry and an `AUDIT_*` code. Anything else (the
+ * source's storage failing, a bug) is thrown.
+ */
+import {
+  GENESIS_PREV_HASH,
+  LedgerError,
+  LedgerUntrustedAuthorError,
+  decodeCanonical,
+  decodeEntry,
+  decodeStatement,
+  equalBytes,
+  sha256,
+  verifyEntry,
+  type CanonicalValue,
+  type Entry,
+  type LedgerChainBrokenError,
+} from '../ledger/index.ts'
+import {
+  ENTRY_KINDS,
+  StudyState,
+  readLineageRecord,
+  type LineageRecord,
+  type RoundRecord,
+} from '../coordinator/core/index.ts'
+import {
+  ModelError,
+  assertFinite,
+  decodeWeights,
+  inputWidth,
+  modelShapes,
+  type StudySpec,
+  type TensorShape,
+  type Weights,
+} from '../models/core/index.ts'
+import {
+  buildAuditReport,
+  checkCompletion,
+  checkDeltaSize,
+  checkEvaluationReport,
+  checkGenesis,
+  checkRoundClose,
+  checkRoundOpening,
+  checkRoundRequest,
+  checkStrategy,
+  checkStudySpec,
+  checkUpdateEnvelope,
+  commitUpdates,
+  rederiveRound,
+  type AuditProgress,
+  type AuditReport,
+} from './core/index.ts'
+import {
+  AuditAuthorUntrustedError,
+  AuditBlobInvalidError,
+  AuditBlobMismatchError,
+  AuditBlobMissingError,
+  AuditChainBrokenError,
+  AuditEntryMalformedError,
+  AuditError,
+  AuditHeadMismatchError,
+  AuditLogEmptyError,
+  AuditRecordInvalidError,
+  AuditRederivationError,
+  AuditSeqGapError,
+  AuditSignatureInvalidError,
+  AuditSpecInvalidError,
+  AuditStateInvalidError,
+  AuditStatementInvalidError,
+  entryLabel,
+  hex,
+} from './errors.ts'
+
+/** One entry as a source hands it out. The audit uses `bytes` only. */
+export interface AuditSourceEntry {
+  readonly entry: Entry
+  readonly bytes: Uint8Array
+  readonly hash: Uint8Array
+}
+
+/**
+ * Where the audit reads a log from: a `Ledger` over a local LevelDB replica
+ * today, a replica fetched over libp2p tomorrow. Nothing it returns is trusted.
+ */
+export interface AuditSource {
+  /** Number of entries held; the audit covers `[0, length)` as of its start. */
+  readonly length: number
+  /** Entries `[from, to)` in seq order. Throwing a `LedgerError` with a `seq` is reported as that entry's failure. */
+  scan(from?: number, to?: number): AsyncIterable<AuditSourceEntry>
+  /**
+   * The blob stored under `hash`. Rejects with an error whose `code` is
+   * `LEDGER_BLOB_MISSING` when the source does not hold it (`LEDGER_BLOB_CORRUPT`
+   * when it knows its copy is bad); any other rejection aborts the audit.
+   */
+  getBlob(hash: Uint8Array): Promise<Uint8Array>
+}
+
+/** Options of auditLog. */
+export interface AuditInit {
+  /**
+   * The coordinator's public key, obtained out of band. When given, entry 0
+   * must be signed by it too; otherwise the log's own first author is taken
+   * as the coordinator and only consistency is proven.
+   */
+  readonly trustedCoordinatorKey?: Uint8Array | undefined
+  /** Called with (entries done, entries in the log) at the start and after each entry. */
+  readonly onProgress?: ((done: number, total: number) => void) | undefined
+}
+
+/** A report, and the error behind its failure (for callers that rethrow it, like the CLI). */
+export interface AuditOutcome {
+  readonly report: AuditReport
+  readonly error: AuditError | undefined
+}
+
+/**
+ * Audits the log in `source` (see the module doc) and resolves with the
+ * report; `report.ok` is false and `report.failure` names the first failing
+ * entry when the log does not hold. Rejects only when the source itself fails
+ * (I/O), not when the log is wrong.
+ */
+export async function auditLog(source: AuditSource, init: AuditInit = {}): Promise<AuditReport> {
+  return (await replayLog(source, init)).report
+}
+
+/** auditLog, also returning the typed `AuditError` behind a failure. */
+export async function replayLog(source: AuditSource, init: AuditInit = {}): Promise<AuditOutcome> {
+  const total = source.length
+  const replay = new Replay(source, init.trustedCoordinatorKey)
+  init.onProgress?.(0, total)
+  try {
+    if (total === 0) throw new AuditLogEmptyError()
+    for await (const { bytes } of source.scan(0, total)) {
+      // Past `total` the source broke its contract; the audit covers [0, total) only.
+      if (replay.entries === total) break
+      await replay.entry(bytes)
+      init.onProgress?.(replay.entries, total)
+    }
+    if (replay.entries < total) throw new AuditSeqGapError(`entry ${replay.entries}: missing, the source ended after ${replay.entries} of its ${total} entries`, replay.entries)
+  } catch (err) {
+    const error = toAuditError(err, replay.entries, replay.kind)
+    if (error === undefined) throw err
+    return { report: buildAuditReport(replay, error), error }
+  }
+  return { report: buildAuditReport(replay), error: undefined }
+}
+
+/** The replay's state between entries. `AuditProgress` is what the report is built from. */
+class Replay implements AuditProgress {
+  readonly state = new StudyState()
+  readonly rederived = new Set<number>()
+  readonly lineage: Uint8Array[] = []
+  entries = 0
+  head: Uint8Array | undefined
+  coordinatorKey: Uint8Array | undefined
+  /** Kind of the entry being checked, once its bytes decoded. */
+  kind: string | undefined
+  #spec: StudySpec | undefined
+  #shapes: readonly TensorShape[] = []
+  /** The newest verified model (genesis or the last re-derived commit): the next round's parent. */
+  #current: { readonly hash: Uint8Array; readonly weights: Weights } | undefined
+  /** Decoded deltas of the open round's accepted updates, by site. */
+  #deltas = new Map<string, Weights>()
+
+  constructor(
+    private readonly source: AuditSource,
+    private readonly pinnedKey: Uint8Array | undefined,
+  ) {}
+
+  async entry(bytes: Uint8Array): Promise<void> {
+    const seq = this.entries
+    this.kind = undefined
+    const entry = decodeEntry(bytes, seq)
+    this.kind = entry.kind
+    const coordinator = this.coordinatorKey ?? this.pinnedKey
+    let hash: Uint8Array
+    try {
+      hash = verifyEntry(entry, bytes, { seq, prevHash: this.head ?? GENESIS_PREV_HASH, trustedAuthors: coordinator && [coordinator] })
+    } catch (err) {
+      if (!(err instanceof LedgerUntrustedAuthorError) || coordinator === undefined) throw err
+      const whose = this.coordinatorKey === undefined ? 'pinned coordinator key' : 'coordinator key (the author of study-created)'
+      throw new AuditAuthorUntrustedError(`${entryLabel(seq, entry.kind)}: signed by ${hex(entry.author)}, want the ${whose} ${hex(coordinator)}`, seq, coordinator, entry.author, { cause: err })
+    }
+    this.coordinatorKey ??= entry.author
+    let record: LineageRecord
+    try {
+      record = readLineageRecord(entry)
+    } catch (err) {
+      if (!hasCode(err, LINEAGE_RECORD_INVALID)) throw err
+      throw new AuditRecordInvalidError((err as Error).message, seq, { cause: err })
+    }
+    await this.check(record)
+    this.head = hash
+    this.entries++
+  }
+
+  private get spec(): StudySpec {
+    // Set by the study-created check; the fold refuses any other first entry.
+    return this.#spec!
+  }
+
+  private apply(record: LineageRecord): void {
+    try {
+      this.state.apply(record)
+    } catch (err) {
+      if (!hasCode(err, LINEAGE_RECORD_INVALID)) throw err
+      throw new AuditStateInvalidError((err as Error).message, record.seq, { cause: err })
+    }
+  }
+
+  private async check(record: LineageRecord): Promise<void> {
+    const { seq } = record
+    const state = this.state
+    switch (record.kind) {
+      case ENTRY_KINDS.STUDY_CREATED: {
+        this.apply(record)
+        const spec = checkStudySpec(seq, record.body, this.decodeSpec(seq, record.body.spec))
+        const genesis = checkGenesis(seq, record.body, spec)
+        await this.blob(seq, record.body.genesis, 'the initial model')
+        this.#spec = spec
+        this.#shapes = modelShapes(spec.model, inputWidth(spec.data))
+        this.#current = { hash: record.body.genesis, weights: genesis }
+        this.lineage.push(record.body.genesis)
+        return
+      }
+      case ENTRY_KINDS.ROUND_OPENED: {
+        this.apply(record)
+        checkRoundOpening(seq, state, this.spec, record.body)
+        checkRoundRequest(seq, state, record.body, decodeStatement('round-start', record.body.request.body))
+        this.#deltas = new Map()
+        return
+      }
+      case ENTRY_KINDS.UPDATE_ACCEPTED: {
+        this.apply(record)
+        const envelope = decodeStatement('update', record.body.envelope.body)
+        checkUpdateEnvelope(seq, state, record.body, envelope)
+        const what = `the delta of site "${record.body.site}"`
+        const bytes = await this.blob(seq, record.body.delta, what)
+        checkDeltaSize(seq, record.body, envelope, bytes.length)
+        this.#deltas.set(record.body.site, this.weights(seq, bytes, what, true))
+        return
+      }
+      case ENTRY_KINDS.ROUND_COMMITTED: {
+        const open = this.openRoundSnapshot()
+        this.apply(record)
+        const body = record.body
+        checkRoundClose(seq, open!, state.sites.size, this.spec.minSites, record)
+        checkStrategy(seq, this.spec, body)
+        const parent = await this.model(seq, body.parent, `the parent model of round ${body.round}`)
+        const updates = commitUpdates(seq, state.rounds.get(body.round)!, body, this.#deltas)
+        let derived
+        try {
+          derived = rederiveRound(seq, this.spec.strategy, body, parent, updates)
+        } catch (err) {
+          if (!(err instanceof ModelError)) throw err
+          throw new AuditRederivationError(`${entryLabel(seq, record.kind)}: round ${body.round} cannot be re-derived: ${err.message}`, seq, { cause: err })
+        }
+        await this.blob(seq, body.model, `the model of round ${body.round}`)
+        this.#current = { hash: derived.hash, weights: derived.weights }
+        this.#deltas = new Map()
+        this.rederived.add(body.round)
+        this.lineage.push(derived.hash)
+        return
+      }
+      case ENTRY_KINDS.ROUND_ABANDONED: {
+        const open = this.openRoundSnapshot()
+        this.apply(record)
+        checkRoundClose(seq, open!, state.sites.size, this.spec.minSites, record)
+        this.#deltas = new Map()
+        return
+      }
+      case ENTRY_KINDS.EVALUATION_REPORTED: {
+        this.apply(record)
+        checkEvaluationReport(seq, state, record.body, decodeStatement('evaluation', record.body.report.body))
+        return
+      }
+      case ENTRY_KINDS.STUDY_COMPLETED: {
+        this.apply(record)
+        checkCompletion(seq, state, record.body)
+        return
+      }
+      case ENTRY_KINDS.SITE_ENROLLED:
+      case ENTRY_KINDS.UPDATE_REJECTED:
+        this.apply(record)
+        return
+    }
+  }
+
+  /** The open round as it is before a closing record applies (which the fold refuses when none is open). */
+  private openRoundSnapshot(): RoundRecord | undefined {
+    const open = this.state.openRound
+    return open && { ...open }
+  }
+
+  private decodeSpec(seq: number, bytes: Uint8Array): CanonicalValue {
+    try {
+      return decodeCanonical(bytes)
+    } catch (err) {
+      if (!(err instanceof LedgerError)) throw err
+      throw new AuditSpecInvalidError(`${entryLabel(seq, ENTRY_KINDS.STUDY_CREATED)}: the study spec is not canonical CBOR: ${err.message}`, seq, { cause: err })
+    }
+  }
+
+  /** The blob named `hash`, fetched from the source and re-hashed. `what` names it in errors. */
+  private async blob(seq: number, hash: Uint8Array, what: string): Promise<Uint8Array> {
+    const at = entryLabel(seq, this.kind)
+    let bytes: Uint8Array
+    try {
+      bytes = await this.source.getBlob(hash)
+    } catch (err) {
+      if (hasCode(err, 'LEDGER_BLOB_MISSING')) throw new AuditBlobMissingError(`${at}: ${what} ${hex(hash)} is not stored`, seq, hash, { cause: err })
+      if (!hasCode(err, 'LEDGER_BLOB_CORRUPT')) throw err
+      const calculated = (err as { calculated?: unknown }).calculated
+      const got = calculated instanceof Uint8Array ? hex(calculated) : 'other bytes'
+      throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', { cause: err })
+    }
+    const calculated = sha256(bytes)
+    if (!equalBytes(calculated, hash)) throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${hex(calculated)}`, seq, hash, calculated)
+    return bytes
+  }
+
+  /** Decodes a verified blob as weights of the study's layout; deltas must also be finite. */
+  private weights(seq: number, bytes: Uint8Array, what: string, finite: boolean): Weights {
+    try {
+      const weights = decodeWeights(bytes, this.#shapes)
+      if (finite) assertFinite(weights, what)
+      return weights
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err
+      throw new AuditBlobInvalidError(`${entryLabel(seq, this.kind)}: ${what} is not a valid weights encoding of the study model: ${err.message}`, seq, { cause: err })
+    }
+  }
+
+  /** A model of the lineage: the last verified one from memory, any other fetched, re-hashed and decoded. */
+  private async model(seq: number, hash: Uint8Array, what: string): Promise<Weights> {
+    if (this.#current !== undefined && equalBytes(this.#current.hash, hash)) return this.#current.weights
+    return this.weights(seq, await this.blob(seq, hash, what), what, false)
+  }
+}
+
+/** The code of coordinator/core's LineageRecordError (not exported through coordinator/core/index.ts). */
+const LINEAGE_RECORD_INVALID = 'COORD_LINEAGE_RECORD_INVALID'
+
+function hasCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code
+}
+
+/**
+ * The audit finding an error amounts to, or undefined when it is not one
+ * (storage I/O, a bug), in which case the audit rethrows it. `seq` and `kind`
+ * name the entry being checked when the error does not carry its own `seq`.
+ */
+function toAuditError(err: unknown, seq: number, kind: string | undefined): AuditError | undefined {
+  if (err instanceof AuditError) return err
+  if (!(err instanceof LedgerError)) return undefined
+  const own = (err as { seq?: unknown }).seq
+  const at = typeof own === 'number' ? own : seq
+  const options = { cause: err }
+  switch (err.code) {
+    case 'LEDGER_ENTRY_MALFORMED':
+    case 'LEDGER_NON_CANONICAL':
+      return new AuditEntryMalformedError(err.message, at, options)
+    case 'LEDGER_SEQ_GAP':
+      return new AuditSeqGapError(err.message, at, options)
+    case 'LEDGER_CHAIN_BROKEN': {
+      const { expected, calculated } = err as LedgerChainBrokenError
+      return new AuditChainBrokenError(err.message, at, expected, calculated, options)
+    }
+    case 'LEDGER_SIGNATURE_INVALID':
+      return new AuditSignatureInvalidError(err.message, at, options)
+    case 'LEDGER_HEAD_MISMATCH':
+      return new AuditHeadMismatchError(err.message, at, options)
+    case 'LEDGER_STATEMENT_INVALID':
+      return new AuditStatementInvalidError(`${entryLabel(at, kind)}: embedded ${err.message}`, at, options)
+    default:
+      return undefined
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Where an audit reads its log from, chosen from the command line. Each kind
+ * opens to an `AuditSource` plus the means to release it; the audit itself
+ * never knows which kind it got, and trusts none of them (see replay.ts).
+ *
+ * - `db`: a local LevelDB replica (a coordinator's data dir, or a copy of it),
+ *   opened read-only in effect: never created, never written.
+ * - `peer` (next): a replica fetched from a coordinator or mirror over libp2p.
+ */
+import { Ledger, openLevelStorage } from '../ledger/index.ts'
+import type { AuditSource } from './replay.ts'
+
+/** A log to audit, as the command line names it. */
+export type AuditSourceSpec = { readonly kind: 'db'; readonly dir: string }
+
+/** An open source and how to release it. */
+export interface OpenedAuditSource {
+  readonly source: AuditSource
+  /** Where the log comes from, for messages: `LevelDB hub-ledger`. */
+  readonly description: string
+  close(): Promise<void>
+}
+
+/**
+ * The Ledger in LevelDB directory `dir`. Refuses to create one
+ * (`LEDGER_STORAGE`) and fails with `LEDGER_LOCKED` while a coordinator holds it.
+ */
+export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSource> {
+  const ledger = await Ledger.open(await openLevelStorage(dir, { createIfMissing: false }))
+  return { source: ledger, description: `LevelDB ${dir}`, close: () => ledger.close() }
+}
+
+/** Opens the source `spec` names. */
+export function openAuditSource(spec: AuditSourceSpec): Promise<OpenedAuditSource> {
+  switch (spec.kind) {
+    case 'db':
+      return openLevelAuditSource(spec.dir)
+  }
+}

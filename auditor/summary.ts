@@ -1,0 +1,67 @@
+/**
+ * The human-readable form of an `AuditReport`, as `fedlineage audit` prints
+ * it: the study, a table of rounds, a table of sites, the model lineage from
+ * genesis to head with hash prefixes, and one final verdict line:
+ *
+ *   audit passed: 3 rounds re-derived, 60 entries, head 0fdf4a54…
+ *   audit FAILED at entry 41: AUDIT_MODEL_MISMATCH: entry 41 (round-committed): …
+ *
+ * Pure: a report in, a string out (no trailing newline).
+ */
+import type { AuditReport } from './core/index.ts'
+import { HASH_PREFIX_HEX_DIGITS, LINEAGE_ARROW } from './constants.ts'
+
+const NONE = '—'
+
+function short(hash: string | null): string {
+  return hash === null || hash === '' ? NONE : hash.slice(0, HASH_PREFIX_HEX_DIGITS)
+}
+
+/** Rows under a header, each column right-aligned except those listed in `left`, with a dashed rule. */
+function table(header: readonly string[], rows: readonly (readonly string[])[], left: ReadonlySet<number>): string[] {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
+  const line = (cells: readonly string[]) => cells.map((cell, c) => (left.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()
+  const head = line(header)
+  return [head, '-'.repeat(head.length), ...rows.map(line)]
+}
+
+/** The verdict line alone. */
+export function formatAuditVerdict(report: AuditReport): string {
+  if (report.failure !== undefined) return `audit FAILED at entry ${report.failure.seq}: ${report.failure.code}: ${report.failure.message}`
+  const rederived = report.rounds.filter((r) => r.rederived).length
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived, ${report.entries} entries, head ${report.head}`
+}
+
+/** The whole summary (see the module doc). */
+export function formatAuditSummary(report: AuditReport): string {
+  const out: string[] = []
+  if (report.study !== '') {
+    const committed = report.rounds.filter((r) => r.status === 'committed').length
+    const state = report.completed ? 'completed' : 'in progress'
+    out.push(`study "${report.study}": ${report.sites.length} sites, ${committed} of ${report.rounds.length} rounds committed, ${state}`)
+    out.push(`coordinator key ${report.coordinatorKey}`, '')
+    if (report.rounds.length > 0) {
+      const rows = report.rounds.map((r) => [
+        String(r.round),
+        r.status,
+        String(r.sites.length),
+        String(r.examples),
+        short(r.parent),
+        short(r.model),
+        r.status !== 'committed' ? NONE : r.rederived ? 'yes' : 'NO',
+      ])
+      out.push(...table(['round', 'status', 'sites', 'examples', 'parent', 'model', 're-derived'], rows, new Set([1, 4, 5, 6])), '')
+    }
+    if (report.sites.length > 0) {
+      const rows = report.sites.map((s) => [s.id, String(s.updates), String(s.evaluations), String(s.rejected)])
+      out.push(...table(['site', 'updates', 'evaluations', 'rejected'], rows, new Set([0])), '')
+    }
+    if (report.lineage.length > 0) {
+      const rounds = report.rounds.filter((r) => r.rederived).map((r) => `round ${r.round}`)
+      const steps = report.lineage.map((hash, i) => `${short(hash)} (${i === 0 ? 'genesis' : rounds[i - 1] ?? '?'})`)
+      out.push(`lineage: ${steps.join(LINEAGE_ARROW)}`, '')
+    }
+  }
+  out.push(formatAuditVerdict(report))
+  return out.join('\n')
+}
