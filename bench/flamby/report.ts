@@ -9,17 +9,25 @@ import type { FlambyReference } from './reference.ts'
 import type { SeedResult } from './run-seed.ts'
 
 export interface StrategyResult {
+  /** Mean over seeds of the example-weighted mean of the client test accuracies. */
   readonly pooledTestMean: number
   /** Sample std (ddof 1) over seeds; NaN (written as null) for a single seed. */
   readonly pooledTestStd: number
+  /** FLamby's "Pooled Test" definition (pooled train statistics), mean and sample std over seeds. */
+  readonly pooledTestPooledNormMean: number
+  readonly pooledTestPooledNormStd: number
   readonly clientTestMeans: readonly number[]
   readonly seeds: readonly SeedResult[]
   readonly flamby: {
+    /** FLamby's "Pooled Test" (pooled train statistics), as published. */
     readonly pooledTestMean: number
     /** As published: population std (ddof 0). */
     readonly pooledTestStd: number
     /** Sample std (ddof 1) of FLamby's five per-seed pooled accuracies. */
     readonly pooledTestStdSample: number
+    /** Our `pooledTest` definition applied to FLamby's per-seed client accuracies. */
+    readonly exampleWeightedClientTestMean: number
+    readonly exampleWeightedClientTestStd: number
     readonly clientTestMeans: readonly number[]
   }
   readonly protocol: string
@@ -31,12 +39,16 @@ export function summarize(seeds: readonly SeedResult[], reference: FlambyReferen
   return {
     pooledTestMean: mean(seeds.map((s) => s.pooledTest)),
     pooledTestStd: std(seeds.map((s) => s.pooledTest), 1),
+    pooledTestPooledNormMean: mean(seeds.map((s) => s.pooledTestPooledNorm)),
+    pooledTestPooledNormStd: std(seeds.map((s) => s.pooledTestPooledNorm), 1),
     clientTestMeans: Array.from({ length: clients }, (_, c) => mean(seeds.map((s) => s.clientTests[c]!))),
     seeds,
     flamby: {
       pooledTestMean: reference.pooledTestMean,
       pooledTestStd: reference.pooledTestStd,
       pooledTestStdSample: reference.pooledTestStdSample,
+      exampleWeightedClientTestMean: reference.exampleWeightedClientTestMean,
+      exampleWeightedClientTestStd: reference.exampleWeightedClientTestStd,
       clientTestMeans: reference.clientTestMeans,
     },
     protocol,
@@ -44,25 +56,40 @@ export function summarize(seeds: readonly SeedResult[], reference: FlambyReferen
   }
 }
 
-const f4 = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : '   -  ')
+const f4 = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : '  -   ')
+const spread = (m: number, s: number): string => `${f4(m)} ± ${f4(s)}`
 
 /** The table printed at the end of a run. */
 export function formatTable(title: string, result: StrategyResult, reference: FlambyReference): string {
   const clients = result.clientTestMeans.length
-  const head = ['seed'.padEnd(8), 'pooled test'.padEnd(17), ...Array.from({ length: clients }, (_, c) => `client ${c}`.padEnd(16)), 'seconds'].join(' ')
-  const rows = result.seeds.map((s) => [String(s.seed).padEnd(8), f4(s.pooledTest).padEnd(17), ...s.clientTests.map((a) => f4(a).padEnd(16)), s.seconds.toFixed(1).padStart(7)].join(' '))
-  const spread = (values: readonly number[]) => `${f4(mean(values))} ± ${f4(std(values, 1))}`
-  const ours = [
-    'mean±sd'.padEnd(8),
-    spread(result.seeds.map((s) => s.pooledTest)).padEnd(17),
-    ...Array.from({ length: clients }, (_, c) => spread(result.seeds.map((s) => s.clientTests[c]!)).padEnd(16)),
-    mean(result.seeds.map((s) => s.seconds)).toFixed(1).padStart(7),
-  ].join(' ')
-  const flamby = [
-    'FLamby'.padEnd(8),
-    `${f4(reference.pooledTestMean)} ± ${f4(reference.pooledTestStdSample)}`.padEnd(17),
-    ...reference.clientTestMeans.map((a) => f4(a).padEnd(16)),
-  ].join(' ')
+  const line = (cells: readonly string[], widths: readonly number[]) => cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ')
+  const widths = [8, 17, 17, ...Array.from({ length: clients }, () => 16), 7]
+  const head = line(['seed', 'pooled test', 'pooled (FLamby)', ...Array.from({ length: clients }, (_, c) => `client ${c}`), 'seconds'], widths)
+  const rows = result.seeds.map((s) => line([String(s.seed), f4(s.pooledTest), f4(s.pooledTestPooledNorm), ...s.clientTests.map(f4), s.seconds.toFixed(1)], widths))
+  const column = (pick: (s: SeedResult) => number) => {
+    const values = result.seeds.map(pick)
+    return spread(mean(values), std(values, 1))
+  }
+  const ours = line(
+    [
+      'mean±sd',
+      column((s) => s.pooledTest),
+      column((s) => s.pooledTestPooledNorm),
+      ...Array.from({ length: clients }, (_, c) => column((s) => s.clientTests[c]!)),
+      mean(result.seeds.map((s) => s.seconds)).toFixed(1),
+    ],
+    widths,
+  )
+  const flamby = line(
+    [
+      'FLamby',
+      spread(reference.exampleWeightedClientTestMean, reference.exampleWeightedClientTestStd),
+      spread(reference.pooledTestMean, reference.pooledTestStdSample),
+      ...reference.clientTestMeans.map(f4),
+      '',
+    ],
+    widths,
+  )
   const rule = '─'.repeat(head.length)
   return [
     title,
@@ -74,7 +101,9 @@ export function formatTable(title: string, result: StrategyResult, reference: Fl
     ours,
     flamby,
     rule,
-    `std: sample std over seeds (ddof 1). FLamby ${reference.method}, ${reference.seeds} seeds; its summary file gives ± ${f4(reference.pooledTestStd)}, the population std (ddof 0).`,
+    `pooled test: Σ client accuracy · test rows / Σ test rows (each center standardised with its own train statistics, as the sites do).`,
+    `pooled (FLamby): FLamby's "Pooled Test", all 254 test rows standardised with the pooled train statistics; FLamby's published ${f4(reference.pooledTestMean)} is this one.`,
+    `± is the sample std over seeds (ddof 1). FLamby ${reference.method}, ${reference.seeds} seeds; its summary file's ± ${f4(reference.pooledTestStd)} is the population std (ddof 0).`,
     `Node ${result.environment.node} · ${result.environment.cpu} · TF.js backend ${result.environment.backend}`,
   ].join('\n')
 }

@@ -12,7 +12,7 @@ import { parseHubConfig, startCoordinator, type HubConfig } from '../../coordina
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
 import { SiteAgent, parseSiteConfig } from '../../site-agent/index.ts'
 import type { HeartCenter } from './heart-disease.ts'
-import { evaluateFinalModel } from './check.ts'
+import { evaluatePerCenter, evaluatePooledNormalisation, loggedModel } from './check.ts'
 import { heartStudy, siteIdOf } from './protocol.ts'
 import { weightedMean } from '../support/stats.ts'
 
@@ -20,6 +20,8 @@ export interface SeedResult {
   readonly seed: number
   /** Example-weighted mean of the four centers' test accuracies. */
   readonly pooledTest: number
+  /** FLamby's "Pooled Test": all test rows standardised with the pooled train statistics (see check.ts). */
+  readonly pooledTestPooledNorm: number
   /** Test accuracy per center, in center order 0-3. */
   readonly clientTests: readonly number[]
   /** Wall time from coordinator start to study completion. */
@@ -74,7 +76,7 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
       return new SiteAgent({ signer: s.signer, logger: silent }, cfg)
     })
     await Promise.all([...agents.map((a) => a.run()), coordinator.completed])
-    const seconds = (performance.now() - started) / 1000
+    const seconds = Math.round(performance.now() - started) / 1000
 
     const state = coordinator.runner.state
     const final = state.evaluations.get(init.rounds)
@@ -85,7 +87,8 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
     })
 
     // Independent check: decode the final model from the log and evaluate it ourselves.
-    const own = await evaluateFinalModel(coordinator.ledger, state.currentModel, config.study, init.centers)
+    const weights = await loggedModel(coordinator.ledger, state.currentModel, config.study)
+    const own = await evaluatePerCenter(weights, config.study, init.centers)
     reported.forEach((r, i) => {
       const o = own[i]!
       if (o.examples !== r.examples || o.accuracy !== r.accuracy) {
@@ -96,6 +99,7 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
     return {
       seed: init.seed,
       pooledTest: weightedMean(reported.map((r) => ({ value: r.accuracy, weight: r.examples }))),
+      pooledTestPooledNorm: (await evaluatePooledNormalisation(weights, config.study, init.centers)).accuracy,
       clientTests: reported.map((r) => r.accuracy),
       seconds,
       finalModelHash: toHex(state.currentModel),
