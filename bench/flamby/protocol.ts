@@ -43,7 +43,7 @@ export function protocolDescription(rounds: number): string {
     `FedAvg weighted by train examples, ${rounds} rounds × 100 local SGD steps (lr 0.001, batch 4, batches cycle through reshuffled epochs);`,
     `all 4 sites every round; run through the real coordinator and 4 site agents over gRPC on 127.0.0.1 with a LevelDB lineage log.`,
     `Metrics: accuracy (p > 0.5) of the final model on each center's test split as the sites report it in the log (re-checked from the logged model);`,
-    `pooledTest = example-weighted mean of the 4 client accuracies; pooledTestPooledNorm = FLamby's "Pooled Test" definition, all 254 test rows standardised with the pooled train statistics.`,
+    `pooledTest = FLamby's "Pooled Test" definition (all 254 test rows standardised with the pooled train statistics), comparable with FLamby's published number; pooledTestSiteNorm = example-weighted mean of the 4 client accuracies, each center standardised with its own statistics.`,
     `flamby: FedAvg100 from FLamby's summary_mean_over_5_seeds.csv (its pooledTest is the pooled-norm definition, its std ddof 0), plus the example-weighted client mean from its per-seed files.`,
   ].join(' ')
 }

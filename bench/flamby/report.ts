@@ -9,13 +9,16 @@ import type { FlambyReference } from './reference.ts'
 import type { SeedResult } from './run-seed.ts'
 
 export interface StrategyResult {
-  /** Mean over seeds of the example-weighted mean of the client test accuracies. */
+  /**
+   * FLamby's "Pooled Test" definition, so it compares with FLamby's published
+   * number: the final model on all 254 test rows standardised with the pooled
+   * train statistics. Mean and sample std (ddof 1; NaN, written null, for one seed) over seeds.
+   */
   readonly pooledTestMean: number
-  /** Sample std (ddof 1) over seeds; NaN (written as null) for a single seed. */
   readonly pooledTestStd: number
-  /** FLamby's "Pooled Test" definition (pooled train statistics), mean and sample std over seeds. */
-  readonly pooledTestPooledNormMean: number
-  readonly pooledTestPooledNormStd: number
+  /** The sites' own view: example-weighted mean of the client test accuracies (each center standardised with its own statistics). */
+  readonly pooledTestSiteNormMean: number
+  readonly pooledTestSiteNormStd: number
   readonly clientTestMeans: readonly number[]
   readonly seeds: readonly SeedResult[]
   readonly flamby: {
@@ -39,8 +42,8 @@ export function summarize(seeds: readonly SeedResult[], reference: FlambyReferen
   return {
     pooledTestMean: mean(seeds.map((s) => s.pooledTest)),
     pooledTestStd: std(seeds.map((s) => s.pooledTest), 1),
-    pooledTestPooledNormMean: mean(seeds.map((s) => s.pooledTestPooledNorm)),
-    pooledTestPooledNormStd: std(seeds.map((s) => s.pooledTestPooledNorm), 1),
+    pooledTestSiteNormMean: mean(seeds.map((s) => s.pooledTestSiteNorm)),
+    pooledTestSiteNormStd: std(seeds.map((s) => s.pooledTestSiteNorm), 1),
     clientTestMeans: Array.from({ length: clients }, (_, c) => mean(seeds.map((s) => s.clientTests[c]!))),
     seeds,
     flamby: {
@@ -64,8 +67,8 @@ export function formatTable(title: string, result: StrategyResult, reference: Fl
   const clients = result.clientTestMeans.length
   const line = (cells: readonly string[], widths: readonly number[]) => cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ')
   const widths = [8, 17, 17, ...Array.from({ length: clients }, () => 16), 7]
-  const head = line(['seed', 'pooled test', 'pooled (FLamby)', ...Array.from({ length: clients }, (_, c) => `client ${c}`), 'seconds'], widths)
-  const rows = result.seeds.map((s) => line([String(s.seed), f4(s.pooledTest), f4(s.pooledTestPooledNorm), ...s.clientTests.map(f4), s.seconds.toFixed(1)], widths))
+  const head = line(['seed', 'pooled test', 'pooled (sites)', ...Array.from({ length: clients }, (_, c) => `client ${c}`), 'seconds'], widths)
+  const rows = result.seeds.map((s) => line([String(s.seed), f4(s.pooledTest), f4(s.pooledTestSiteNorm), ...s.clientTests.map(f4), s.seconds.toFixed(1)], widths))
   const column = (pick: (s: SeedResult) => number) => {
     const values = result.seeds.map(pick)
     return spread(mean(values), std(values, 1))
@@ -74,7 +77,7 @@ export function formatTable(title: string, result: StrategyResult, reference: Fl
     [
       'mean±sd',
       column((s) => s.pooledTest),
-      column((s) => s.pooledTestPooledNorm),
+      column((s) => s.pooledTestSiteNorm),
       ...Array.from({ length: clients }, (_, c) => column((s) => s.clientTests[c]!)),
       mean(result.seeds.map((s) => s.seconds)).toFixed(1),
     ],
@@ -83,8 +86,8 @@ export function formatTable(title: string, result: StrategyResult, reference: Fl
   const flamby = line(
     [
       'FLamby',
-      spread(reference.exampleWeightedClientTestMean, reference.exampleWeightedClientTestStd),
       spread(reference.pooledTestMean, reference.pooledTestStdSample),
+      spread(reference.exampleWeightedClientTestMean, reference.exampleWeightedClientTestStd),
       ...reference.clientTestMeans.map(f4),
       '',
     ],
@@ -101,8 +104,8 @@ export function formatTable(title: string, result: StrategyResult, reference: Fl
     ours,
     flamby,
     rule,
-    `pooled test: Σ client accuracy · test rows / Σ test rows (each center standardised with its own train statistics, as the sites do).`,
-    `pooled (FLamby): FLamby's "Pooled Test", all 254 test rows standardised with the pooled train statistics; FLamby's published ${f4(reference.pooledTestMean)} is this one.`,
+    `pooled test: FLamby's "Pooled Test" definition, all 254 test rows standardised with the pooled train statistics; FLamby's published ${f4(reference.pooledTestMean)} is this one.`,
+    `pooled (sites): Σ client accuracy · test rows / Σ test rows, each center standardised with its own train statistics, as the sites see it.`,
     `± is the sample std over seeds (ddof 1). FLamby ${reference.method}, ${reference.seeds} seeds; its summary file's ± ${f4(reference.pooledTestStd)} is the population std (ddof 0).`,
     `Node ${result.environment.node} · ${result.environment.cpu} · TF.js backend ${result.environment.backend}`,
   ].join('\n')

@@ -21,7 +21,7 @@ export interface SeedResult {
   /** Example-weighted mean of the four centers' test accuracies. */
   readonly pooledTest: number
   /** FLamby's "Pooled Test": all test rows standardised with the pooled train statistics (see check.ts). */
-  readonly pooledTestPooledNorm: number
+  readonly pooledTestSiteNorm: number
   /** Test accuracy per center, in center order 0-3. */
   readonly clientTests: readonly number[]
   /** Wall time from coordinator start to study completion. */
@@ -98,8 +98,8 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
 
     return {
       seed: init.seed,
-      pooledTest: weightedMean(reported.map((r) => ({ value: r.accuracy, weight: r.examples }))),
-      pooledTestPooledNorm: (await evaluatePooledNormalisation(weights, config.study, init.centers)).accuracy,
+      pooledTest: (await evaluatePooledNormalisation(weights, config.study, init.centers)).accuracy,
+      pooledTestSiteNorm: weightedMean(reported.map((r) => ({ value: r.accuracy, weight: r.examples }))),
       clientTests: reported.map((r) => r.accuracy),
       seconds,
       finalModelHash: toHex(state.currentModel),
