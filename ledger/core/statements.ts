@@ -27,7 +27,7 @@ export interface SignedStatement {
 }
 
 const bytes = (length: number) =>
-  z.instanceof(Uint8Array).refine((b) => b.length === length, { message: `must be ${length} bytes` })
+  z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const id = z.string().min(1).max(128)
 const metrics = z.record(z.string().min(1).max(64), z.number().refine(Number.isFinite, 'must be finite'))
