@@ -46,3 +46,28 @@ export {
   type StatementType,
   type UpdateEnvelope,
 } from './statements.ts'
+export { EMPTY_COMPACT_RANGE, appendLeaf, appendLeaves, compactRangeFrom, compactRangeOf, rootOfRange, type CompactRange, type NodeVisitor } from './compact-range.ts'
+export {
+  LEAF_HASH_PREFIX,
+  NODE_HASH_PREFIX,
+  RFC6962_SHA256,
+  consistencyProof,
+  consistencyProofFrom,
+  consistencyProofNodes,
+  hashChildren,
+  hashLeaf,
+  inclusionProof,
+  inclusionProofFrom,
+  inclusionProofNodes,
+  rangeNodes,
+  rootFrom,
+  rootFromConsistencyProof,
+  rootFromInclusionProof,
+  rootOf,
+  verifyConsistency,
+  verifyInclusion,
+  type Hasher,
+  type NodeId,
+  type NodeReader,
+} from './merkle.ts'
+export { HashWrongLengthError, ProofIndexOutOfRangeError, ProofSizeOutOfRangeError, ProofWrongLengthError, RootMismatchError } from './merkle-errors.ts'
