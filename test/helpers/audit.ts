@@ -23,6 +23,7 @@ import { afterAll } from 'vitest'
 import { openLevelAuditSource, replayLog, type AuditInit, type AuditOutcome, type AuditSource } from '../../auditor/index.ts'
 import {
   ENTRY_KINDS,
+  StudyState,
   deriveRoundModel,
   embedStatement,
   lineageBody,
@@ -225,7 +226,7 @@ export function memorySource(entries: readonly AppendedEntry[], blobs: readonly 
     length: entries.length,
     blobs: map,
     async *scan(from = 0, to = entries.length) {
-      for (let i = from; i < to; i++) yield entries[i]!
+      for (let i = from; i < Math.min(to, entries.length); i++) yield entries[i]!
     },
     async getBlob(hash) {
       const bytes = map.get(toHex(hash))
@@ -252,6 +253,13 @@ export function findRecord<K extends EntryKind>(records: readonly LineageRecord[
   const found = records.find((r): r is RecordOf<K> => r.kind === kind && where(r as RecordOf<K>))
   if (found === undefined) throw new Error(`no ${kind} record matches`)
   return found
+}
+
+/** The study state after folding the first `count` drafts (all by default), as the replay does. */
+export function foldDrafts(drafts: readonly EntryDraft[], count = drafts.length): StudyState {
+  const state = new StudyState()
+  for (const record of draftRecords(drafts.slice(0, count))) state.apply(record)
+  return state
 }
 
 /** Reads drafts back as records (seq = index), for findRecord over a synthetic study. */

@@ -1,0 +1,327 @@
+/**
+ * auditor/replay.ts over an in-memory AuditSource (the narrow interface is
+ * the only thing stubbed): the honest synthetic log passes, and the audit
+ * trusts nothing the source says. A source that skips verification, lies in
+ * its decoded fields, hands out other blob bytes or ends early is caught by
+ * the audit itself.
+ */
+import { describe, expect, it } from 'vitest'
+import { auditLog, replayLog, type AuditSource } from '../../../auditor/index.ts'
+import { embedStatement, type LineageRecord } from '../../../coordinator/core/index.ts'
+import { decodeEntry, decodeStatement, encodeCanonical, encodeEntry, entryHash, sha256, signStatement, toHex, type AppendedEntry, type EntryDraft } from '../../../ledger/index.ts'
+import { encodeWeights, type Weights } from '../../../models/core/index.ts'
+import {
+  draftRecords,
+  findRecord,
+  memorySource,
+  signLog,
+  syntheticDelta,
+  syntheticStudy,
+  withBody,
+  withMalleatedSignature,
+  type SyntheticStudy,
+} from '../../helpers/audit.ts'
+import { testSigner } from '../../helpers/ledger.ts'
+
+function honest(study: SyntheticStudy = syntheticStudy()) {
+  const entries = signLog(study.coordinator, study.drafts)
+  return { study, entries, records: draftRecords(study.drafts), source: memorySource(entries, study.blobs) }
+}
+
+/** The study with site `siteIndex`'s round-`round` delta replaced by `bytes`, its envelope re-signed by the site. */
+function withDelta(study: SyntheticStudy, round: number, siteIndex: number, bytes: Uint8Array): SyntheticStudy {
+  const site = study.sites[siteIndex]!
+  const records = draftRecords(study.drafts)
+  const update = findRecord(records, 'update-accepted', (r) => r.body.round === round && r.body.site === site.id)
+  const commit = findRecord(records, 'round-committed', (r) => r.body.round === round)
+  const envelope = signStatement(site.signer, { ...decodeStatement('update', update.body.envelope.body), delta: sha256(bytes), size: bytes.length })
+  const drafts = [...study.drafts]
+  drafts[update.seq] = withBody(drafts[update.seq]!, { envelope: embedStatement(envelope), delta: sha256(bytes) })
+  const inputs = commit.body.inputs.map((i) => (i.site === site.id ? { ...i, delta: sha256(bytes), envelope: sha256(envelope.body) } : i))
+  drafts[commit.seq] = withBody(drafts[commit.seq]!, { inputs })
+  return { ...study, drafts, blobs: [...study.blobs, bytes] }
+}
+
+function replaceDraft(study: SyntheticStudy, seq: number, draft: EntryDraft): SyntheticStudy {
+  const drafts = [...study.drafts]
+  drafts[seq] = draft
+  return { ...study, drafts }
+}
+
+function commitOf(records: readonly LineageRecord[], round: number) {
+  return findRecord(records, 'round-committed', (r) => r.body.round === round)
+}
+
+describe('auditLog over an honest log', () => {
+  it('passes and re-derives every round', async () => {
+    // Prepare
+    const { source, entries } = honest()
+
+    // Execute
+    const report = await auditLog(source)
+
+    // Assert
+    expect(report.ok).toBe(true)
+    expect(report.entries).toBe(entries.length)
+    expect(report.head).toBe(toHex(entries.at(-1)!.hash))
+    expect(report.rounds.map((r) => r.rederived)).toEqual([true, true])
+    expect(report.lineage).toHaveLength(3)
+  })
+
+  it('passes a log that ends in an abandoned round and an unfinished study', async () => {
+    // Prepare: round 2 opened, one update accepted, then abandoned at its deadline (minSites 2).
+    const base = syntheticStudy({ rounds: 2 })
+    const records = draftRecords(base.drafts)
+    const secondUpdate = findRecord(records, 'update-accepted', (r) => r.body.round === 2 && r.body.site === base.sites[1]!.id)
+    const drafts: EntryDraft[] = [...base.drafts.slice(0, secondUpdate.seq), { kind: 'round-abandoned', timeMs: 1_800_000_000_000, body: { round: 2, reason: 'deadline passed with 1 accepted updates', accepted: 1 } }]
+    const { source } = honest({ ...base, drafts })
+
+    // Execute
+    const report = await auditLog(source)
+
+    // Assert
+    expect(report.ok).toBe(true)
+    expect(report.completed).toBe(false)
+    expect(report.rounds.map((r) => [r.round, r.status, r.rederived])).toEqual([[1, 'committed', true], [2, 'abandoned', false]])
+  })
+
+  it('reports progress from 0 to every entry', async () => {
+    // Prepare
+    const { source, entries } = honest()
+    const calls: number[] = []
+
+    // Execute
+    await auditLog(source, { onProgress: (done, total) => calls.push(done * 1000 + total) })
+
+    // Assert
+    expect(calls).toEqual(Array.from({ length: entries.length + 1 }, (_, i) => i * 1000 + entries.length))
+  })
+
+  it('passes with the coordinator key pinned, and fails at entry 0 with the hub\'s key pinned instead', async () => {
+    // Prepare
+    const { source, study } = honest()
+
+    // Execute
+    const pinned = await auditLog(source, { trustedCoordinatorKey: study.coordinator.publicKey })
+    const wrong = await auditLog(source, { trustedCoordinatorKey: study.hub.publicKey })
+
+    // Assert
+    expect(pinned.ok).toBe(true)
+    expect(wrong.failure).toMatchObject({ seq: 0, code: 'AUDIT_AUTHOR_UNTRUSTED' })
+  })
+})
+
+describe('auditLog trusts nothing the source says', () => {
+  it('re-checks every signature itself: an S + L signature the source handed out fails', async () => {
+    // Prepare
+    const { entries, records, study } = honest()
+    const k = commitOf(records, 1).seq
+    const bytes = withMalleatedSignature(entries[k]!.entry)
+    const tampered = [...entries.slice(0, k), { ...entries[k]!, bytes }, ...signLog(study.coordinator, study.drafts.slice(k + 1), k + 1, entryHash(bytes))]
+
+    // Execute
+    const report = await auditLog(memorySource(tampered, study.blobs))
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: k, code: 'AUDIT_SIGNATURE_INVALID' })
+  })
+
+  it('ignores the source\'s decoded entry and hash and reads only the bytes', async () => {
+    // Prepare
+    const { entries, study } = honest()
+    const lying: AppendedEntry[] = entries.map((e, i) => ({ bytes: e.bytes, entry: entries[0]!.entry, hash: entries[(i + 1) % entries.length]!.hash }))
+
+    // Execute
+    const report = await auditLog(memorySource(lying, study.blobs))
+
+    // Assert
+    expect(report.ok).toBe(true)
+  })
+
+  it.each([
+    { desc: 'an entry from a log chained differently', code: 'AUDIT_CHAIN_BROKEN', swap: (e: AppendedEntry[], s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: signLog(s.coordinator, [s.drafts[k]!], k, sha256(new Uint8Array([1])))[0]!.bytes }) },
+    { desc: 'bytes with a trailing byte', code: 'AUDIT_ENTRY_MALFORMED', swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: Uint8Array.from([...e[k]!.bytes, 0]) }) },
+    { desc: 'the next entry in place of this one', code: 'AUDIT_SEQ_GAP', swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => e[k + 1]! },
+    { desc: 'an entry with a flipped signature bit', code: 'AUDIT_SIGNATURE_INVALID', swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: flipLastSignatureBit(e[k]!.bytes) }) },
+  ])('refuses $desc: $code at that entry', async ({ code, swap }) => {
+    // Prepare
+    const { entries, study } = honest()
+    const k = 7
+    const tampered = entries.map((e, i) => (i === k ? swap(entries, study, k) : e))
+
+    // Execute
+    const report = await auditLog(memorySource(tampered, study.blobs))
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: k, code })
+    expect(report.entries).toBe(k)
+    expect(report.head).toBe(toHex(entries[k - 1]!.hash))
+  })
+
+  it('re-hashes every blob: other bytes handed out for a delta fail at its update', async () => {
+    // Prepare
+    const { source, records, study } = honest()
+    const update = findRecord(records, 'update-accepted', (r) => r.body.round === 2 && r.body.site === study.sites[2]!.id)
+    source.blobs.set(toHex(update.body.delta), encodeWeights(syntheticDelta(study.shapes, 2, 0)))
+
+    // Execute
+    const report = await auditLog(source)
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: update.seq, code: 'AUDIT_BLOB_MISMATCH', expected: toHex(update.body.delta) })
+  })
+
+  it('fails at the first entry a source holding fewer than its length never yields: AUDIT_SEQ_GAP', async () => {
+    // Prepare
+    const { entries, study } = honest()
+    const short: AuditSource = { ...memorySource(entries.slice(0, 10), study.blobs), length: entries.length }
+
+    // Execute
+    const report = await auditLog(short)
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: 10, code: 'AUDIT_SEQ_GAP' })
+  })
+
+  it('fails an empty source: AUDIT_LOG_EMPTY', async () => {
+    // Execute
+    const report = await auditLog(memorySource([], []))
+
+    // Assert
+    expect(report).toMatchObject({ ok: false, entries: 0, study: '', failure: { seq: 0, code: 'AUDIT_LOG_EMPTY' } })
+  })
+
+  it('fails a blob the source does not hold: AUDIT_BLOB_MISSING', async () => {
+    // Prepare
+    const { source, records } = honest()
+    const commit = commitOf(records, 2)
+    source.blobs.delete(toHex(commit.body.model))
+
+    // Execute
+    const { report, error } = await replayLog(source)
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: commit.seq, code: 'AUDIT_BLOB_MISSING' })
+    expect(error?.seq).toBe(commit.seq)
+  })
+
+  it('rejects, rather than reporting a verdict, when the source itself fails', async () => {
+    // Prepare
+    const { source } = honest()
+    const broken: AuditSource = { length: source.length, scan: (from, to) => source.scan(from, to), getBlob: () => Promise.reject(Object.assign(new Error('disk on fire'), { code: 'EIO' })) }
+
+    // Execute / Assert
+    await expect(auditLog(broken)).rejects.toMatchObject({ code: 'EIO' })
+  })
+})
+
+describe('auditLog refuses what an honest coordinator cannot write', () => {
+  it.each([
+    {
+      desc: 'an entry kind the lineage does not know',
+      code: 'AUDIT_RECORD_INVALID',
+      edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => replaceDraft(s, 4, { kind: 'model-published', timeMs: 1, body: { model: findRecord(r, 'study-created').body.genesis } }),
+      seq: () => 4,
+    },
+    {
+      desc: 'a body missing a field',
+      code: 'AUDIT_RECORD_INVALID',
+      edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => {
+        const { examples: _, ...body } = findRecord(r, 'update-accepted').body
+        return replaceDraft(s, findRecord(r, 'update-accepted').seq, { kind: 'update-accepted', timeMs: 1, body: body as never })
+      },
+      seq: (r: readonly LineageRecord[]) => findRecord(r, 'update-accepted').seq,
+    },
+    {
+      desc: 'a second round opened while one is open',
+      code: 'AUDIT_STATE_INVALID',
+      edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => replaceDraft(s, findRecord(r, 'update-accepted').seq, s.drafts[findRecord(r, 'round-opened').seq]!),
+      seq: (r: readonly LineageRecord[]) => findRecord(r, 'update-accepted').seq,
+    },
+    {
+      desc: 'an envelope that is not an update statement',
+      code: 'AUDIT_STATEMENT_INVALID',
+      edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => {
+        const u = findRecord(r, 'update-accepted')
+        return replaceDraft(s, u.seq, withBody(s.drafts[u.seq]!, { envelope: { body: encodeCanonical({ t: 'hello' }), sig: u.body.envelope.sig } }))
+      },
+      seq: (r: readonly LineageRecord[]) => findRecord(r, 'update-accepted').seq,
+    },
+    {
+      desc: 'a round start signed by the coordinator instead of the hub',
+      code: 'AUDIT_STATEMENT_SIGNATURE_INVALID',
+      edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => {
+        const o = findRecord(r, 'round-opened', (x) => x.body.round === 2)
+        const request = signStatement(s.coordinator, decodeStatement('round-start', o.body.request.body))
+        return replaceDraft(s, o.seq, withBody(s.drafts[o.seq]!, { request: embedStatement(request) }))
+      },
+      seq: (r: readonly LineageRecord[]) => findRecord(r, 'round-opened', (x) => x.body.round === 2).seq,
+    },
+    {
+      desc: 'a completion naming another final model',
+      code: 'AUDIT_STATE_INVALID',
+      edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => replaceDraft(s, s.drafts.length - 1, withBody(s.drafts.at(-1)!, { model: commitOf(r, 1).body.model })),
+      seq: (_r: readonly LineageRecord[], s: SyntheticStudy) => s.drafts.length - 1,
+    },
+  ])('refuses $desc: $code', async ({ code, edit, seq }) => {
+    // Prepare
+    const study = syntheticStudy()
+    const records = draftRecords(study.drafts)
+    const tampered = edit(study, records)
+
+    // Execute
+    const report = await auditLog(memorySource(signLog(tampered.coordinator, tampered.drafts), tampered.blobs))
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: seq(records, study), code })
+  })
+
+  it.each([
+    { desc: 'a non-finite value', delta: (s: SyntheticStudy): Weights => ({ tensors: s.shapes.map((t, i) => ({ ...t, values: new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(i === 0 ? Number.NaN : 0) })) }) },
+    { desc: 'another layout', delta: (): Weights => ({ tensors: [{ name: 'output/kernel', shape: [2, 1], values: new Float32Array(2) }] }) },
+  ])('refuses a site-signed delta with $desc: AUDIT_BLOB_INVALID at its update', async ({ delta }) => {
+    // Prepare
+    const base = syntheticStudy()
+    const study = withDelta(base, 1, 0, encodeWeights(delta(base)))
+    const update = findRecord(draftRecords(study.drafts), 'update-accepted', (r) => r.body.round === 1 && r.body.site === study.sites[0]!.id)
+
+    // Execute
+    const report = await auditLog(memorySource(signLog(study.coordinator, study.drafts), study.blobs))
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: update.seq, code: 'AUDIT_BLOB_INVALID' })
+  })
+
+  it('refuses a commit the models core cannot re-derive (an aggregate past float32): AUDIT_REDERIVATION_FAILED', async () => {
+    // Prepare: at serverLearningRate 10, one site's 3e38 delta pushes the model past the float32 range.
+    const base = syntheticStudy({ study: { strategy: { name: 'fedavg', serverLearningRate: 10 } } })
+    const huge: Weights = { tensors: base.shapes.map((t) => ({ ...t, values: new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(3e38) })) }
+    const study = withDelta(base, 1, 2, encodeWeights(huge))
+
+    // Execute
+    const report = await auditLog(memorySource(signLog(study.coordinator, study.drafts), study.blobs))
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: commitOf(draftRecords(study.drafts), 1).seq, code: 'AUDIT_REDERIVATION_FAILED' })
+  })
+
+  it('refuses a signature by another key than the coordinator\'s mid-log: AUDIT_AUTHOR_UNTRUSTED', async () => {
+    // Prepare
+    const { entries, study } = honest()
+    const k = 9
+    const tampered = [...entries.slice(0, k), ...signLog(testSigner(5), study.drafts.slice(k), k, entries[k - 1]!.hash)]
+
+    // Execute
+    const report = await auditLog(memorySource(tampered, study.blobs))
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: k, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(study.coordinator.publicKey), calculated: toHex(testSigner(5).publicKey) })
+  })
+})
+
+function flipLastSignatureBit(bytes: Uint8Array): Uint8Array {
+  const entry = decodeEntry(bytes)
+  const signature = Uint8Array.from(entry.signature)
+  signature[0]! ^= 1
+  return encodeEntry({ ...entry, signature })
+}
