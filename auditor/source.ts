@@ -23,7 +23,7 @@ export interface OpenedAuditSource {
 
 /**
  * The Ledger in LevelDB directory `dir`. Refuses to create one
- * (`LEDGER_STORAGE`) and fails with `LEDGER_LOCKED` while a coordinator holds it.
+ * (`LEDGER_DATABASE_MISSING`) and fails with `LEDGER_LOCKED` while a coordinator holds it.
  */
 export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSource> {
   const ledger = await Ledger.open(await openLevelStorage(dir, { createIfMissing: false }))
