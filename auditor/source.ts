@@ -18,7 +18,8 @@ export interface OpenedAuditSource {
   readonly source: AuditSource
   /** Where the log comes from, for messages: `LevelDB hub-ledger`. */
   readonly description: string
-  close(): Promise<void>
+  /** Releases the source (a LevelDB lock, a connection); safe to call detached from the object. */
+  readonly close: () => Promise<void>
 }
 
 /**
