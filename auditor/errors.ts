@@ -7,8 +7,11 @@
  * Every finding about the log carries `seq`, the position of the first entry
  * that does not hold, and its message starts `entry <seq> (<kind>): ` (just
  * `entry <seq>: ` when the entry is unreadable, so its kind is unknown).
- * Mismatches also carry `expected` (what the log claims) and `calculated`
- * (what the audit re-derived or re-hashed), as in Merkle's RootMismatchError.
+ * Mismatches also carry `expected` and `calculated`, as in Merkle's
+ * RootMismatchError, always the same way round: `expected` is what the log
+ * claims (an entry's field, a blob's name, a commit's model) and `calculated`
+ * is what the audit established on its own (a re-hash, a re-derivation, the
+ * spec, the signed statement, the coordinator's key).
  */
 
 /** A value a mismatch reports: a hash or key (bytes), a count, or a text. */
@@ -31,7 +34,7 @@ export class AuditError extends Error {
 export abstract class AuditMismatchError extends AuditError {
   /** What the log claims. */
   readonly expected: AuditValue
-  /** What the audit computed (re-derived, re-hashed, or read from a signed statement). */
+  /** What the audit established on its own (re-derived, re-hashed, or read from the spec or a signed statement). */
   readonly calculated: AuditValue
   constructor(message: string, seq: number, expected: AuditValue, calculated: AuditValue, options?: ErrorOptions) {
     super(message, seq, options)
@@ -75,7 +78,7 @@ export class AuditSeqGapError extends AuditError {
   static override readonly code = 'AUDIT_SEQ_GAP'
 }
 
-/** An entry whose `prev` is not the hash of the entry before it. */
+/** An entry whose `prev` (`expected`) is not the hash of the entry before it (`calculated`). */
 export class AuditChainBrokenError extends AuditMismatchError {
   static override readonly code = 'AUDIT_CHAIN_BROKEN'
 }
@@ -85,7 +88,7 @@ export class AuditSignatureInvalidError extends AuditError {
   static override readonly code = 'AUDIT_SIGNATURE_INVALID'
 }
 
-/** An entry authored by a key other than the coordinator's (the author of `study-created`, or the pinned key). */
+/** An entry authored (`expected`) by a key other than the coordinator's (`calculated`: the author of `study-created`, or the pinned key). */
 export class AuditAuthorUntrustedError extends AuditMismatchError {
   static override readonly code = 'AUDIT_AUTHOR_UNTRUSTED'
 }
@@ -170,7 +173,7 @@ export class AuditBlobInvalidError extends AuditError {
   static override readonly code = 'AUDIT_BLOB_INVALID'
 }
 
-/** A commit whose strategy or parameters differ from the study spec's. `expected` is the spec's, `calculated` the log's. */
+/** A commit whose strategy or parameters (`expected`) differ from the study spec's (`calculated`), both as JSON `{name, params}`. */
 export class AuditStrategyMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_STRATEGY_MISMATCH'
 }

@@ -212,7 +212,7 @@ class Replay implements AuditProgress {
     } catch (err) {
       if (!(err instanceof LedgerUntrustedAuthorError) || coordinator === undefined) throw err
       const whose = this.coordinatorKey === undefined ? 'pinned coordinator key' : 'coordinator key (the author of study-created)'
-      throw new AuditAuthorUntrustedError(`${entryLabel(seq, entry.kind)}: signed by ${hex(entry.author)}, want the ${whose} ${hex(coordinator)}`, seq, coordinator, entry.author, { cause: err })
+      throw new AuditAuthorUntrustedError(`${entryLabel(seq, entry.kind)}: signed by ${hex(entry.author)}, want the ${whose} ${hex(coordinator)}`, seq, entry.author, coordinator, { cause: err })
     }
     this.coordinatorKey ??= entry.author
     let record: LineageRecord
@@ -396,8 +396,9 @@ function toAuditError(err: unknown, seq: number, kind: string | undefined): Audi
     case 'LEDGER_SEQ_GAP':
       return new AuditSeqGapError(err.message, at, options)
     case 'LEDGER_CHAIN_BROKEN': {
-      const { expected, calculated } = err as LedgerChainBrokenError
-      return new AuditChainBrokenError(err.message, at, expected, calculated, options)
+      // The ledger's `expected` is the hash of the entry before (ours: calculated), its `calculated` the recorded prev (ours: expected).
+      const chain = err as LedgerChainBrokenError
+      return new AuditChainBrokenError(err.message, at, chain.calculated, chain.expected, options)
     }
     case 'LEDGER_SIGNATURE_INVALID':
       return new AuditSignatureInvalidError(err.message, at, options)

@@ -104,7 +104,7 @@ export function checkStrategy(seq: number, spec: StudySpec, body: RoundCommitted
   const want = describeStrategy(study.name, study.parameters)
   const got = describeStrategy(body.strategy.name, body.strategy.params)
   const fail = (why: string): never => {
-    throw new AuditStrategyMismatchError(`${at}: ${why}: logged ${got}, the study spec says ${want}`, seq, want, got)
+    throw new AuditStrategyMismatchError(`${at}: ${why}: logged ${got}, the study spec says ${want}`, seq, got, want)
   }
   const parsed = StrategySpecSchema.safeParse({ ...body.strategy.params, name: body.strategy.name })
   if (!parsed.success || Object.hasOwn(body.strategy.params, 'name')) fail('the logged strategy is not a strategy spec')

@@ -115,7 +115,7 @@ describe('audit of an honest federation', () => {
 
     // Assert
     expect(pinned.report.ok).toBe(true)
-    expect(other.report.failure).toMatchObject({ seq: 0, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(testSigner(2).publicKey), calculated: toHex(log.coordinator.publicKey) })
+    expect(other.report.failure).toMatchObject({ seq: 0, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(log.coordinator.publicKey), calculated: toHex(testSigner(2).publicKey) })
   })
 
   it('reports progress from 0 to every entry', async () => {
@@ -241,8 +241,8 @@ describe('audit of a dishonest copy', () => {
 
     // Assert
     expect(report.failure).toMatchObject({ seq: c.seq, code: 'AUDIT_STRATEGY_MISMATCH' })
-    expect(report.failure?.calculated).toContain('"serverLearningRate":0.5')
-    expect(report.failure?.expected).toContain('"serverLearningRate":1')
+    expect(report.failure?.expected).toContain('"serverLearningRate":0.5')
+    expect(report.failure?.calculated).toContain('"serverLearningRate":1')
   })
 
   it('(c) an entry deleted from the store leaves a gap: AUDIT_SEQ_GAP at its position', async () => {
@@ -279,8 +279,8 @@ describe('audit of a dishonest copy', () => {
     expect(report.failure).toMatchObject({
       seq: dropped.seq,
       code: 'AUDIT_CHAIN_BROKEN',
-      expected: toHex(log.entries[dropped.seq - 1]!.hash),
-      calculated: toHex(log.entries[dropped.seq]!.hash),
+      expected: toHex(log.entries[dropped.seq]!.hash),
+      calculated: toHex(log.entries[dropped.seq - 1]!.hash),
     })
     expect(error).toBeInstanceOf(AuditChainBrokenError)
   })
@@ -358,7 +358,7 @@ describe('audit of a dishonest copy', () => {
     const { report } = await auditDir(log.dir)
 
     // Assert
-    expect(report.failure).toMatchObject({ seq: opened.seq, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(log.coordinator.publicKey), calculated: toHex(testSigner(7).publicKey) })
+    expect(report.failure).toMatchObject({ seq: opened.seq, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(testSigner(7).publicKey), calculated: toHex(log.coordinator.publicKey) })
   })
 
   it('a genesis hash that is not the spec\'s initial model fails at entry 0: AUDIT_GENESIS_MISMATCH', async () => {

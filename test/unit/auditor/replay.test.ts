@@ -315,7 +315,7 @@ describe('auditLog refuses what an honest coordinator cannot write', () => {
     const report = await auditLog(memorySource(tampered, study.blobs))
 
     // Assert
-    expect(report.failure).toMatchObject({ seq: k, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(study.coordinator.publicKey), calculated: toHex(testSigner(5).publicKey) })
+    expect(report.failure).toMatchObject({ seq: k, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(testSigner(5).publicKey), calculated: toHex(study.coordinator.publicKey) })
   })
 })
 
