@@ -28,6 +28,7 @@ import {
   type Ledger,
   type SignedStatement,
   type Signer,
+  type SignedCheckpoint,
 } from '../ledger/index.ts'
 import {
   assertFinite,
@@ -93,6 +94,8 @@ export interface RoundRunnerEvents {
   'round-abandoned': [round: number, reason: string]
   'round-evaluated': [round: number]
   'study-completed': [rounds: number]
+  /** A signed checkpoint of the log after each append (for replication). */
+  checkpoint: [checkpoint: SignedCheckpoint]
   /** Where the coordinator's time goes, per round: for `bench:round` and metrics. */
   timing: [round: number, phase: CoordinatorPhase, ms: number]
 }
@@ -189,9 +192,16 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return { kind, timeMs: this.now(), body: lineageBody(kind, body) }
   }
 
+  /**
+   * Appends entries (and the blobs they name) with a signed checkpoint of the
+   * new log in one durable batch, folds them into the state, and announces
+   * the checkpoint (replication gossips it to every replica).
+   */
   private async appendAndApply(drafts: readonly EntryDraft[], blobs: readonly Uint8Array[] = []): Promise<number> {
-    const appended = await this.ledger.append(this.components.signer, drafts, blobs)
+    const origin = this.state.created ? this.state.studyId : this.init.study.id
+    const { appended, checkpoint } = await this.ledger.appendWithCheckpoint(this.components.signer, drafts, blobs, { origin, timeMs: this.now() })
     for (const a of appended) this.state.apply(readLineageRecord(a.entry))
+    this.emit('checkpoint', checkpoint)
     return appended[appended.length - 1]!.entry.seq
   }
 

@@ -43,8 +43,8 @@
  * Outside the ledger folder, import this file (I/O) or `core/index.ts`
  * (pure: encoding, hashing, signatures, entry format) only.
  */
-export { Ledger } from './ledger.ts'
-export { openLevelStorage, LevelLedgerStorage, type LedgerHead, type LedgerStorage, type LedgerWriteBatch, type LevelStorageInit, type StoredBlob, type StoredEntry } from './storage.ts'
+export { Ledger, type ReplicationInit } from './ledger.ts'
+export { openLevelStorage, LevelLedgerStorage, type LedgerHead, type LedgerStorage, type LedgerWriteBatch, type LevelStorageInit, type StoredBlob, type StoredEntry, type StoredNode, type StoredRecord } from './storage.ts'
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
 export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'

@@ -18,8 +18,53 @@ import {
   LedgerSeqGapError,
   LedgerSignatureInvalidError,
 } from './errors.ts'
-import type { LedgerHead, LedgerStorage } from './storage.ts'
+import type { LedgerHead, LedgerStorage, StoredNode } from './storage.ts'
 import { readVerifiedEntries } from './verify.ts'
+import { EMPTY_COMPACT_RANGE, appendLeaf, compactRangeFrom, rootOfRange, type CompactRange } from './core/compact-range.ts'
+import {
+  RFC6962_SHA256,
+  consistencyProofFrom,
+  consistencyProofNodes,
+  hashLeaf,
+  inclusionProofFrom,
+  inclusionProofNodes,
+  rangeNodes,
+  verifyConsistency,
+  type NodeId,
+  type NodeReader,
+} from './core/merkle.ts'
+import {
+  decodeMisbehaviourProof,
+  decodeSignedCheckpoint,
+  encodeMisbehaviourProof,
+  encodeSignedCheckpoint,
+  openCheckpoint,
+  readCheckpoint,
+  signCheckpoint,
+  verifyCosignature,
+  type Cosignature,
+  type MisbehaviourProof,
+  type SignedCheckpoint,
+} from './core/checkpoint.ts'
+import { CheckpointInvalidError, CheckpointRootMismatchError } from './core/checkpoint-errors.ts'
+import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
+import { toHex } from './core/hash.ts'
+import { LedgerChainBrokenError, LedgerUntrustedAuthorError } from './errors.ts'
+
+const HASHER = RFC6962_SHA256
+const CHECKPOINT_RECORD = 'cp/'
+const COSIGNATURE_RECORD = 'cs/'
+const MISBEHAVIOUR_RECORD = 'mb/'
+const sizeKey = (size: number) => size.toString(16).padStart(16, '0')
+const nodeId = (level: number, index: number) => `${level}/${index}`
+
+/** What a replica checks replicated entries against. */
+export interface ReplicationInit {
+  /** The only key allowed to author entries and sign checkpoints. */
+  readonly coordinatorKey: Uint8Array
+  /** The log's origin (the study id) that checkpoints must name. */
+  readonly origin: string
+}
 
 /**
  * One log over one storage. Appends are serialised: concurrent callers each
@@ -36,11 +81,13 @@ export class Ledger {
   // so seq and prev are read and advanced by one write at a time.
   #tail: Promise<void> = Promise.resolve()
   #closed = false
+  #range: CompactRange
 
-  private constructor(storage: LedgerStorage, head: LedgerHead) {
+  private constructor(storage: LedgerStorage, head: LedgerHead, range: CompactRange) {
     this.#storage = storage
     this.#length = head.length
     this.#headHash = head.headHash
+    this.#range = range
   }
 
   /**
@@ -63,7 +110,8 @@ export class Ledger {
       if (beyond !== undefined) {
         throw new LedgerHeadMismatchError(head.length, head.headHash, entryHash(beyond), `is stored past the head (the head says the log has ${head.length} entries)`)
       }
-      return new Ledger(storage, head)
+      const range = head.range ? { size: head.length, hashes: head.range } : head.length === 0 ? EMPTY_COMPACT_RANGE : await rebuildTree(storage, head)
+      return new Ledger(storage, head, range)
     } catch (err) {
       await storage.close()
       throw err
@@ -88,25 +136,57 @@ export class Ledger {
    * `LedgerEntryMalformedError` for an invalid draft (nothing is written).
    */
   append(signer: Signer, drafts: readonly EntryDraft[], blobs: readonly Uint8Array[] = []): Promise<AppendedEntry[]> {
+    return this.#enqueue(async () => (await this.#appendLocked(signer, drafts, blobs)).appended)
+  }
+
+  /**
+   * As `append`, and signs a checkpoint of the extended log, stored in the
+   * same durable batch: the entries and the commitment to them land together,
+   * so a replica is never announced a checkpoint the log does not hold.
+   */
+  appendWithCheckpoint(
+    signer: Signer,
+    drafts: readonly EntryDraft[],
+    blobs: readonly Uint8Array[],
+    checkpoint: { readonly origin: string; readonly timeMs: number },
+  ): Promise<{ appended: AppendedEntry[]; checkpoint: SignedCheckpoint }> {
     return this.#enqueue(async () => {
-      let seq = this.#length
-      let prevHash = this.#headHash
-      const appended: AppendedEntry[] = []
-      for (const draft of drafts) {
-        const next = signEntry(signer, seq, prevHash, draft)
-        appended.push(next)
-        prevHash = next.hash
-        seq++
-      }
-      await this.#storage.writeBatch({
-        entries: appended.map((a) => ({ seq: a.entry.seq, bytes: a.bytes })),
-        head: appended.length > 0 ? { length: seq, headHash: prevHash } : undefined,
-        blobs: blobs.map((bytes) => ({ hash: sha256(bytes), bytes })),
-      })
-      this.#length = seq
-      this.#headHash = prevHash
-      return appended
+      const r = await this.#appendLocked(signer, drafts, blobs, checkpoint)
+      return { appended: r.appended, checkpoint: r.checkpoint! }
     })
+  }
+
+  async #appendLocked(
+    signer: Signer,
+    drafts: readonly EntryDraft[],
+    blobs: readonly Uint8Array[],
+    checkpoint?: { readonly origin: string; readonly timeMs: number },
+  ): Promise<{ appended: AppendedEntry[]; checkpoint?: SignedCheckpoint }> {
+    let seq = this.#length
+    let prevHash = this.#headHash
+    let range = this.#range
+    const nodes: StoredNode[] = []
+    const visit = (level: number, index: number, hash: Uint8Array) => void nodes.push({ level, index, hash })
+    const appended: AppendedEntry[] = []
+    for (const draft of drafts) {
+      const next = signEntry(signer, seq, prevHash, draft)
+      appended.push(next)
+      range = appendLeaf(HASHER, range, hashLeaf(next.bytes), visit)
+      prevHash = next.hash
+      seq++
+    }
+    const signed = checkpoint ? signCheckpoint(signer, { origin: checkpoint.origin, size: seq, root: rootOfRange(HASHER, range), timeMs: checkpoint.timeMs }) : undefined
+    await this.#storage.writeBatch({
+      entries: appended.map((a) => ({ seq: a.entry.seq, bytes: a.bytes })),
+      head: appended.length > 0 ? { length: seq, headHash: prevHash, range: range.hashes } : undefined,
+      blobs: blobs.map((bytes) => ({ hash: sha256(bytes), bytes })),
+      nodes,
+      records: signed ? [{ key: CHECKPOINT_RECORD + sizeKey(seq), value: encodeSignedCheckpoint(signed) }] : [],
+    })
+    this.#length = seq
+    this.#headHash = prevHash
+    this.#range = range
+    return signed ? { appended, checkpoint: signed } : { appended }
   }
 
   /**
@@ -187,6 +267,211 @@ export class Ledger {
     return this.#storage.hasBlob(hash)
   }
 
+  // ---- Merkle tree (RFC 6962): leaf = SHA-256(0x00 ‖ entry bytes) ------------------
+
+  /** The Merkle root of the first `size` entries. Requires `0 <= size <= length`. */
+  async root(size: number = this.#length): Promise<Uint8Array> {
+    this.#assertOpen()
+    this.#assertSize(size)
+    if (size === this.#length) return rootOfRange(HASHER, this.#range)
+    const reader = await this.#nodeReader(rangeNodes(0, size))
+    return rootOfRange(HASHER, compactRangeFrom(HASHER, reader, size))
+  }
+
+  /** The stored leaf hash of entry `seq` (what inclusion proofs prove). */
+  async leafHash(seq: number): Promise<Uint8Array> {
+    this.#assertOpen()
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#length) throw new LedgerNotFoundError(seq, this.#length)
+    const reader = await this.#nodeReader([{ level: 0, index: seq }])
+    return reader(0, seq)
+  }
+
+  /** Inclusion proof of entry `index` in the tree of `size` entries. Requires `0 <= index < size <= length`. */
+  async inclusionProof(index: number, size: number = this.#length): Promise<Uint8Array[]> {
+    this.#assertOpen()
+    this.#assertSize(size)
+    return inclusionProofFrom(HASHER, await this.#nodeReader(inclusionProofNodes(index, size)), index, size)
+  }
+
+  /** Consistency proof from the tree of `size1` entries to that of `size2`. Requires `0 <= size1 <= size2 <= length`. */
+  async consistencyProof(size1: number, size2: number = this.#length): Promise<Uint8Array[]> {
+    this.#assertOpen()
+    this.#assertSize(size2)
+    return consistencyProofFrom(HASHER, await this.#nodeReader(consistencyProofNodes(size1, size2)), size1, size2)
+  }
+
+  async #nodeReader(ids: readonly NodeId[], extra?: ReadonlyMap<string, Uint8Array>): Promise<NodeReader> {
+    const wanted = ids.filter((id) => !extra?.has(nodeId(id.level, id.index)))
+    const values = await this.#storage.readNodes(wanted)
+    const map = new Map(extra)
+    wanted.forEach((id, i) => {
+      const v = values[i]
+      if (v !== undefined) map.set(nodeId(id.level, id.index), v)
+    })
+    return (level, index) => {
+      const hash = map.get(nodeId(level, index))
+      if (hash === undefined) throw new LedgerSeqGapError(index << level, undefined, `Merkle node (level ${level}, index ${index}) is missing from storage`)
+      return hash
+    }
+  }
+
+  #assertSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.#length) throw new LedgerInvalidArgumentError(`tree size ${size} is not within the log's ${this.#length} entries`)
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------
+
+  /** Signs and stores a checkpoint of the log as it is now (the coordinator's commitment). */
+  checkpoint(signer: Signer, origin: string, timeMs: number): Promise<SignedCheckpoint> {
+    return this.#enqueue(async () => {
+      const signed = signCheckpoint(signer, { origin, size: this.#length, root: rootOfRange(HASHER, this.#range), timeMs })
+      await this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: CHECKPOINT_RECORD + sizeKey(this.#length), value: encodeSignedCheckpoint(signed) }] })
+      return signed
+    })
+  }
+
+  /** The stored checkpoint of tree size `size`, if any. */
+  async checkpointAt(size: number): Promise<SignedCheckpoint | undefined> {
+    this.#assertOpen()
+    const bytes = await this.#storage.readRecord(CHECKPOINT_RECORD + sizeKey(size))
+    return bytes === undefined ? undefined : decodeSignedCheckpoint(bytes)
+  }
+
+  /** Every stored checkpoint, smallest size first. */
+  async checkpoints(): Promise<SignedCheckpoint[]> {
+    this.#assertOpen()
+    const out: SignedCheckpoint[] = []
+    for await (const r of this.#storage.readRecords(CHECKPOINT_RECORD)) out.push(decodeSignedCheckpoint(r.value))
+    return out
+  }
+
+  /** The newest stored checkpoint. */
+  async latestCheckpoint(): Promise<SignedCheckpoint | undefined> {
+    const all = await this.checkpoints()
+    return all[all.length - 1]
+  }
+
+  /** Stores a witness's cosignature of the stored checkpoint of `size`, after checking it. */
+  async addCosignature(size: number, cosig: Cosignature): Promise<void> {
+    const cp = await this.checkpointAt(size)
+    if (!cp) throw new CheckpointInvalidError(`no checkpoint of size ${size} to cosign`)
+    if (!verifyCosignature(cp, cosig)) throw new CheckpointInvalidError(`cosignature by ${toHex(cosig.witness).slice(0, 16)}… of the checkpoint of size ${size} does not verify`)
+    const value = encodeCanonical({ witness: cosig.witness, sig: cosig.signature, time: cosig.timeMs })
+    await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: `${COSIGNATURE_RECORD}${sizeKey(size)}/${toHex(cosig.witness)}`, value }] }))
+  }
+
+  /** The cosignatures stored for the checkpoint of `size`. */
+  async cosignatures(size: number): Promise<Cosignature[]> {
+    this.#assertOpen()
+    const out: Cosignature[] = []
+    for await (const r of this.#storage.readRecords(`${COSIGNATURE_RECORD}${sizeKey(size)}/`)) {
+      const v = decodeCanonical(r.value) as { witness: Uint8Array; sig: Uint8Array; time: number }
+      out.push({ witness: v.witness, signature: v.sig, timeMs: v.time })
+    }
+    return out
+  }
+
+  // ---- replication -----------------------------------------------------------------
+
+  /**
+   * Appends entries received from another replica, verified before anything
+   * is stored: they continue this log (seq and prev hash), each is authored
+   * and validly signed by the coordinator, the Merkle root of the extended
+   * log equals the signed checkpoint's root, and that root is consistent with
+   * the newest checkpoint already stored. Stores entries, tree nodes, head and
+   * checkpoint in one batch; stores nothing on failure.
+   * An empty `entries` only checks and stores a checkpoint of the current size.
+   */
+  appendReplicated(entries: readonly Uint8Array[], checkpoint: SignedCheckpoint, init: ReplicationInit): Promise<void> {
+    return this.#enqueue(async () => {
+      const cp = openCheckpoint(checkpoint, init.coordinatorKey, init.origin)
+      const first = this.#length
+      if (cp.size !== first + entries.length) throw new LedgerInvalidArgumentError(`entries [${first}, ${first + entries.length}) do not end at the checkpoint's size ${cp.size}`)
+      let prevHash = this.#headHash
+      let range = this.#range
+      const nodes: StoredNode[] = []
+      const fresh = new Map<string, Uint8Array>()
+      const visit = (level: number, index: number, hash: Uint8Array) => {
+        nodes.push({ level, index, hash })
+        fresh.set(nodeId(level, index), hash)
+      }
+      const stored: { seq: number; bytes: Uint8Array }[] = []
+      entries.forEach((bytes, i) => {
+        const seq = first + i
+        const entry = decodeEntry(bytes, seq)
+        if (entry.seq !== seq) throw new LedgerSeqGapError(seq, entry.seq, `seq field is ${entry.seq}, want ${seq}`)
+        if (!equalBytes(entry.prevHash, prevHash)) throw new LedgerChainBrokenError(seq, prevHash, entry.prevHash)
+        if (!equalBytes(entry.author, init.coordinatorKey)) throw new LedgerUntrustedAuthorError(seq, entry.author)
+        if (!verifySignature(entry.author, entrySigningMessage(entry), entry.signature)) throw new LedgerSignatureInvalidError(seq, entry.author)
+        range = appendLeaf(HASHER, range, hashLeaf(bytes), visit)
+        prevHash = entryHash(bytes)
+        stored.push({ seq, bytes })
+      })
+      const root = rootOfRange(HASHER, range)
+      if (!equalBytes(root, cp.root)) throw new CheckpointRootMismatchError(`entries [0, ${cp.size}) have root ${toHex(root).slice(0, 16)}…, the signed checkpoint says ${toHex(cp.root).slice(0, 16)}…`, cp.root, root)
+      const previous = await this.#latestCheckpointUnqueued()
+      if (previous) {
+        const prev = readCheckpoint(previous)
+        if (prev.size <= cp.size) {
+          const proof = consistencyProofFrom(HASHER, await this.#nodeReader(consistencyProofNodes(prev.size, cp.size), fresh), prev.size, cp.size)
+          verifyConsistency(HASHER, prev.size, cp.size, proof, prev.root, cp.root)
+        }
+      }
+      await this.#storage.writeBatch({
+        entries: stored,
+        head: stored.length > 0 ? { length: cp.size, headHash: prevHash, range: range.hashes } : undefined,
+        blobs: [],
+        nodes,
+        records: [{ key: CHECKPOINT_RECORD + sizeKey(cp.size), value: encodeSignedCheckpoint(checkpoint) }],
+      })
+      this.#length = cp.size
+      this.#headHash = prevHash
+      this.#range = range
+    })
+  }
+
+  async #latestCheckpointUnqueued(): Promise<SignedCheckpoint | undefined> {
+    let last: SignedCheckpoint | undefined
+    for await (const r of this.#storage.readRecords(CHECKPOINT_RECORD)) last = decodeSignedCheckpoint(r.value)
+    return last
+  }
+
+  /**
+   * Replaces a damaged stored entry with `bytes`, which must be the entry the
+   * tree committed to: its leaf hash equals the stored Merkle leaf of `seq`.
+   */
+  async repairEntry(seq: number, bytes: Uint8Array): Promise<void> {
+    const leaf = await this.leafHash(seq)
+    const calculated = hashLeaf(bytes)
+    if (!equalBytes(leaf, calculated)) throw new LedgerChainBrokenError(seq, leaf, calculated)
+    decodeEntry(bytes, seq)
+    await this.#enqueue(() => this.#storage.writeBatch({ entries: [{ seq, bytes }], blobs: [] }))
+  }
+
+  /** Stores `bytes` as the blob `hash` only if they hash to it (a copy fetched from a peer). */
+  async putBlobVerified(hash: Uint8Array, bytes: Uint8Array): Promise<void> {
+    assertHash(hash)
+    const calculated = sha256(bytes)
+    if (!equalBytes(calculated, hash)) throw new LedgerBlobCorruptError(hash, calculated)
+    await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [{ hash, bytes }] }))
+  }
+
+  // ---- misbehaviour --------------------------------------------------------------------
+
+  /** Stores a proof of coordinator misbehaviour (the caller verified it). Idempotent. */
+  async recordMisbehaviour(proof: MisbehaviourProof): Promise<void> {
+    const value = encodeMisbehaviourProof(proof)
+    await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: MISBEHAVIOUR_RECORD + toHex(sha256(value)), value }] }))
+  }
+
+  /** Every stored proof of misbehaviour. */
+  async misbehaviour(): Promise<MisbehaviourProof[]> {
+    this.#assertOpen()
+    const out: MisbehaviourProof[] = []
+    for await (const r of this.#storage.readRecords(MISBEHAVIOUR_RECORD)) out.push(decodeMisbehaviourProof(r.value))
+    return out
+  }
+
   /** Waits for queued appends, then closes the storage. Later calls throw `LedgerClosedError`. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -206,6 +491,26 @@ export class Ledger {
   #assertOpen(): void {
     if (this.#closed) throw new LedgerClosedError()
   }
+}
+
+/**
+ * Builds the Merkle tree of a store written before the tree existed: reads
+ * every entry once, stores every node and the compact range with the head.
+ */
+async function rebuildTree(storage: LedgerStorage, head: LedgerHead): Promise<CompactRange> {
+  let range = EMPTY_COMPACT_RANGE
+  let nodes: StoredNode[] = []
+  const visit = (level: number, index: number, hash: Uint8Array) => void nodes.push({ level, index, hash })
+  for await (const { bytes } of storage.readEntries(0, head.length)) {
+    range = appendLeaf(HASHER, range, hashLeaf(bytes), visit)
+    if (nodes.length > 4096) {
+      await storage.writeBatch({ entries: [], blobs: [], nodes })
+      nodes = []
+    }
+  }
+  if (range.size !== head.length) throw new LedgerSeqGapError(range.size, undefined, `the store holds ${range.size} entries, its head says ${head.length}`)
+  await storage.writeBatch({ entries: [], blobs: [], nodes, head: { ...head, range: range.hashes } })
+  return range
 }
 
 function writeSettled(): void {

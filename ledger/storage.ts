@@ -27,6 +27,25 @@ import { LedgerClosedError, LedgerDatabaseMissingError, LedgerLockedError, Ledge
 export interface LedgerHead {
   readonly length: number
   readonly headHash: Uint8Array
+  /**
+   * The Merkle tree's compact range at `length`: the roots of its perfect
+   * subtrees, left to right. Kept with the head so an append never reads the
+   * tree back. Absent only in stores written before the tree existed.
+   */
+  readonly range?: readonly Uint8Array[] | undefined
+}
+
+/** A perfect Merkle subtree's hash: 2^level leaves starting at leaf index·2^level. */
+export interface StoredNode {
+  readonly level: number
+  readonly index: number
+  readonly hash: Uint8Array
+}
+
+/** A small keyed record beside the log (checkpoints, cosignatures, misbehaviour proofs). */
+export interface StoredRecord {
+  readonly key: string
+  readonly value: Uint8Array
 }
 
 /** Entry bytes at a position. */
@@ -46,6 +65,8 @@ export interface LedgerWriteBatch {
   readonly entries: readonly StoredEntry[]
   readonly head?: LedgerHead | undefined
   readonly blobs: readonly StoredBlob[]
+  readonly nodes?: readonly StoredNode[] | undefined
+  readonly records?: readonly StoredRecord[] | undefined
 }
 
 /**
@@ -64,6 +85,12 @@ export interface LedgerStorage {
   /** Blob bytes stored under `hash`, or undefined. */
   readBlob(hash: Uint8Array): Promise<Uint8Array | undefined>
   hasBlob(hash: Uint8Array): Promise<boolean>
+  /** Merkle node hashes, in the order asked (undefined where not stored). */
+  readNodes(ids: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]>
+  /** A record by key, or undefined. */
+  readRecord(key: string): Promise<Uint8Array | undefined>
+  /** Records whose key starts with `prefix`, in key order. */
+  readRecords(prefix: string): AsyncIterable<StoredRecord>
   /** Releases the store (and its lock). Idempotent. */
   close(): Promise<void>
 }
@@ -77,6 +104,8 @@ export interface LevelStorageInit {
 const ENTRY_PREFIX = 'entry/'
 const BLOB_PREFIX = 'blob/'
 const HEAD_KEY = 'meta/head'
+const NODE_PREFIX = 'node/'
+const RECORD_PREFIX = 'rec/'
 /** Every LevelDB database directory has this file. */
 const LEVELDB_CURRENT_FILE = 'CURRENT'
 const SEQ_HEX_DIGITS = 16
@@ -90,12 +119,16 @@ function entryKey(seq: number): string {
   return ENTRY_PREFIX + seq.toString(16).padStart(SEQ_HEX_DIGITS, '0')
 }
 
+function nodeKey(level: number, index: number): string {
+  return `${NODE_PREFIX}${level.toString(16).padStart(2, '0')}/${index.toString(16).padStart(SEQ_HEX_DIGITS, '0')}`
+}
+
 function blobKey(hash: Uint8Array): string {
   return BLOB_PREFIX + toHex(hash)
 }
 
 function encodeHead(head: LedgerHead): Uint8Array {
-  return encodeCanonical({ length: head.length, head: head.headHash })
+  return encodeCanonical(head.range === undefined ? { length: head.length, head: head.headHash } : { length: head.length, head: head.headHash, range: [...head.range] })
 }
 
 async function isFile(file: string): Promise<boolean> {
@@ -152,13 +185,17 @@ export class LevelLedgerStorage implements LedgerStorage {
     } catch (err) {
       throw new LedgerStorageError(`${this.dir}: head record is not canonical CBOR`, { cause: err })
     }
-    const record = value as { length?: unknown; head?: unknown } | null
+    const record = value as { length?: unknown; head?: unknown; range?: unknown } | null
     const length = record?.length
     const headHash = record?.head
+    const range = record?.range
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0 || !(headHash instanceof Uint8Array) || headHash.length !== HASH_LENGTH_BYTES) {
       throw new LedgerStorageError(`${this.dir}: head record is not { length, head } with a 32-byte head`)
     }
-    return { length, headHash }
+    if (range !== undefined && (!Array.isArray(range) || range.some((h) => !(h instanceof Uint8Array) || h.length !== HASH_LENGTH_BYTES))) {
+      throw new LedgerStorageError(`${this.dir}: head record's compact range is not a list of 32-byte hashes`)
+    }
+    return range === undefined ? { length, headHash } : { length, headHash, range: range as Uint8Array[] }
   }
 
   readEntry(seq: number): Promise<Uint8Array | undefined> {
@@ -199,6 +236,8 @@ export class LevelLedgerStorage implements LedgerStorage {
     const ops: { type: 'put'; key: string; value: Uint8Array }[] = []
     for (const blob of batch.blobs) ops.push({ type: 'put', key: blobKey(blob.hash), value: blob.bytes })
     for (const entry of batch.entries) ops.push({ type: 'put', key: entryKey(entry.seq), value: entry.bytes })
+    for (const node of batch.nodes ?? []) ops.push({ type: 'put', key: nodeKey(node.level, node.index), value: node.hash })
+    for (const record of batch.records ?? []) ops.push({ type: 'put', key: RECORD_PREFIX + record.key, value: record.value })
     if (batch.head !== undefined) ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(batch.head) })
     if (ops.length === 0) return
     try {
@@ -215,6 +254,23 @@ export class LevelLedgerStorage implements LedgerStorage {
   async hasBlob(hash: Uint8Array): Promise<boolean> {
     this.#assertOpen()
     return this.#db.has(blobKey(hash))
+  }
+
+  async readNodes(ids: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]> {
+    this.#assertOpen()
+    if (ids.length === 0) return []
+    const values = await this.#db.getMany(ids.map((id) => nodeKey(id.level, id.index)))
+    return values.map((v) => (v === undefined ? undefined : asPlainBytes(v)))
+  }
+
+  readRecord(key: string): Promise<Uint8Array | undefined> {
+    return this.#get(RECORD_PREFIX + key)
+  }
+
+  async *readRecords(prefix: string): AsyncIterable<StoredRecord> {
+    this.#assertOpen()
+    const gte = RECORD_PREFIX + prefix
+    for await (const [key, value] of this.#db.iterator({ gte, lt: gte + '\uffff' })) yield { key: key.slice(RECORD_PREFIX.length), value: asPlainBytes(value) }
   }
 
   async close(): Promise<void> {

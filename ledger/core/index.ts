@@ -71,3 +71,23 @@ export {
   type NodeReader,
 } from './merkle.ts'
 export { HashWrongLengthError, ProofIndexOutOfRangeError, ProofSizeOutOfRangeError, ProofWrongLengthError, RootMismatchError } from './merkle-errors.ts'
+export {
+  CHECKPOINT_SIGNING_CONTEXT,
+  COSIGNATURE_SIGNING_CONTEXT,
+  cosignCheckpoint,
+  decodeMisbehaviourProof,
+  decodeSignedCheckpoint,
+  encodeMisbehaviourProof,
+  encodeSignedCheckpoint,
+  openCheckpoint,
+  readCheckpoint,
+  signCheckpoint,
+  splitViewProof,
+  verifyCosignature,
+  verifyMisbehaviourProof,
+  type Checkpoint,
+  type Cosignature,
+  type MisbehaviourProof,
+  type SignedCheckpoint,
+} from './checkpoint.ts'
+export { CheckpointInvalidError, CheckpointRootMismatchError, MisbehaviourProofInvalidError } from './checkpoint-errors.ts'
