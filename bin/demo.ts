@@ -186,7 +186,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     } finally {
       await storage.close()
     }
-    process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Inspect: npx fedlineage log verify --db ${path.join(dir, 'ledger')}\n`)
+    // 7. An auditor, as a separate process, re-derives every model from the log.
+    const audit = spawn(process.execPath, [BIN, 'audit', '--db', path.join(dir, 'ledger'), '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let auditOut = ''
+    audit.stdout!.on('data', (d: Buffer) => (auditOut += d.toString()))
+    audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))
+    const auditCode = await exited(audit, 120_000)
+    const verdict = auditOut.trim().split('\n').filter((l) => /^audit |^AUDIT_/.test(l)).pop() ?? `auditor exited with ${auditCode}`
+    process.stdout.write(`${verdict}\n`)
+    if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'audit.json')}`)
+    process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Inspect: npx fedlineage audit --db ${path.join(dir, 'ledger')}\n`)
   } finally {
     killAll()
   }

@@ -4,6 +4,7 @@
  * their commands (`<role>/cli.ts`); this file only wires them together.
  */
 import { Command, CommanderError } from 'commander'
+import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
 import { registerLedgerCommands } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
@@ -19,9 +20,11 @@ registerDemoCommand(program)
 registerCoordinatorCommands(program)
 registerSiteAgentCommands(program)
 registerLedgerCommands(program)
+registerAuditorCommands(program)
 
 /** Exit status by error code: 2 for bad input or config, 1 for everything else. */
 function exitStatus(code: string): number {
+  if (code.startsWith('AUDIT_')) return 1 // an audit that finds a fault is a verdict, never a usage error
   return /CONFIG_INVALID|_MALFORMED$|IDENTITY_INVALID/.test(code) ? 2 : 1
 }
 
