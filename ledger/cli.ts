@@ -3,6 +3,8 @@
  *
  *   keygen --out DIR [--name NAME] [--force]
  *   log verify --db DIR [--author HEX...]
+ *   log prove --db DIR --seq N [--size S] [--out FILE]
+ *   log check-proof --proof FILE [--coordinator-key HEX]
  *
  * One command per file in commands/. Commands throw typed errors; the
  * program's top-level handler (runCommand in cli-support.ts) prints them.
@@ -11,6 +13,8 @@ import type { Command } from 'commander'
 import { processIo, type CliIo } from './cli-support.ts'
 import { registerKeygenCommand } from './commands/keygen.ts'
 import { registerLogVerifyCommand } from './commands/log-verify.ts'
+import { registerLogProveCommand } from './commands/log-prove.ts'
+import { registerLogCheckProofCommand } from './commands/log-check-proof.ts'
 
 /**
  * Adds the ledger's commands to `program`. `log` is shared with other
@@ -20,5 +24,7 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
   registerKeygenCommand(program, io)
   const log = program.commands.find((c) => c.name() === 'log') ?? program.command('log').description('inspect and verify the lineage log')
   registerLogVerifyCommand(log, io)
+  registerLogProveCommand(log, io)
+  registerLogCheckProofCommand(log, io)
   return program
 }

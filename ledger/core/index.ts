@@ -91,3 +91,4 @@ export {
   type SignedCheckpoint,
 } from './checkpoint.ts'
 export { CheckpointInvalidError, CheckpointRootMismatchError, MisbehaviourProofInvalidError } from './checkpoint-errors.ts'
+export { INCLUSION_BUNDLE_FORMAT, checkInclusionBundle, makeInclusionBundle, type CheckedInclusion, type InclusionBundle } from './proof-bundle.ts'
