@@ -183,6 +183,8 @@ export class StudyState {
           if (!acc) fail(`input from "${input.site}" has no accepted update`)
           if (toHex(acc!.delta) !== toHex(input.delta) || acc!.examples !== input.examples) fail(`input from "${input.site}" differs from its accepted update`)
         }
+        // A commit aggregates every accepted update: leaving one out would drop a site's work silently.
+        if (b.inputs.length !== round!.accepted.size) fail(`commits ${b.inputs.length} inputs, but ${round!.accepted.size} updates were accepted`)
         round!.status = 'committed'
         round!.commit = { seq: record.seq, timeMs: record.timeMs, body: b }
         this.committedRounds++
@@ -191,6 +193,7 @@ export class StudyState {
       case ENTRY_KINDS.ROUND_ABANDONED: {
         const round = this.openRound
         if (!round || round.round !== record.body.round) fail(`abandons round ${record.body.round}, which is not open`)
+        if (record.body.accepted !== round!.accepted.size) fail(`says ${record.body.accepted} updates were accepted, the log holds ${round!.accepted.size}`)
         round!.status = 'abandoned'
         round!.abandonReason = record.body.reason
         return
@@ -199,6 +202,7 @@ export class StudyState {
         const b = record.body
         const model = this.modelOfRound(b.round)
         if (!model || toHex(model) !== toHex(b.model)) fail(`evaluation of round ${b.round} names a model that round did not produce`)
+        if (!this.sites.has(b.site)) fail(`evaluation from unenrolled site "${b.site}"`)
         let byRound = this.evaluations.get(b.round)
         if (!byRound) this.evaluations.set(b.round, (byRound = new Map()))
         if (byRound.has(b.site)) fail(`second evaluation from "${b.site}" for round ${b.round}`)
@@ -209,6 +213,8 @@ export class StudyState {
       }
       case ENTRY_KINDS.STUDY_COMPLETED: {
         if (this.openRound) fail('study completed while a round is open')
+        if (record.body.rounds !== this.committedRounds) fail(`says ${record.body.rounds} rounds, the log committed ${this.committedRounds}`)
+        if (toHex(record.body.model) !== toHex(this.currentModel)) fail('names another final model than the last committed one')
         this.completed = true
         return
       }
