@@ -210,7 +210,7 @@ export function signConsent(signer: Signer, record: ConsentRecord): SignedConsen
   if (!equalBytes(parsed.signer, signer.publicKey)) {
     throw new ConsentInvalidError(SUBJECTS[parsed.t], 'signer', `is ${toHex(parsed.signer)}, but the signing key is ${toHex(signer.publicKey)}`)
   }
-  const body = encodeCanonical(parsed as unknown as CanonicalValue)
+  const body = asPlainBytes(encodeCanonical(parsed as unknown as CanonicalValue))
   return { body, signature: signer.sign(consentSigningMessage(body)) }
 }
 
@@ -268,7 +268,7 @@ function requireSignedShape(subject: string, signed: SignedConsent): void {
  */
 export function encodeSignedConsent(signed: SignedConsent): Uint8Array {
   requireSignedShape('signed consent', signed)
-  return encodeCanonical({ body: signed.body, signature: signed.signature })
+  return asPlainBytes(encodeCanonical({ body: signed.body, signature: signed.signature }))
 }
 
 /** Inverse of `encodeSignedConsent`. Checks the shape, not the signature. Throws ConsentInvalidError. */
