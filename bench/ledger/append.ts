@@ -31,17 +31,31 @@ import {
   type EntryDraft,
 } from '../../ledger/index.ts'
 import { COORDINATOR, HEAD_KEY, cycle, entryKey, headValue, nodeKey, openRawLevel, tempDir } from './fixtures.ts'
-import { latency, perSecond, round2, type LatencySummary } from './timing.ts'
+import { latency, perSecond, profilePieces, round2, type LatencySummary } from './timing.ts'
 
 export const APPEND_GOAL_PER_SECOND = 20_000
+/** Rounds of the cost-split profile; the median round per piece is reported. */
+const SPLIT_REPS = 5
+
+export interface WriteStats {
+  readonly ms: number
+  readonly perSecond: number
+  readonly usPerEntry: number
+  readonly call: LatencySummary
+}
 
 export interface AppendRow {
   readonly batch: number
   readonly entries: number
   /** Mean size of the entries appended, bytes. */
   readonly entryBytes: number
-  readonly ledger: { readonly ms: number; readonly perSecond: number; readonly usPerEntry: number; readonly call: LatencySummary }
-  readonly rawLevelDb: { readonly ms: number; readonly perSecond: number; readonly usPerEntry: number; readonly opsPerEntry: number; readonly call: LatencySummary }
+  /** LevelDB puts per entry (entry, Merkle nodes, head). */
+  readonly opsPerEntry: number
+  readonly ledger: WriteStats
+  /** Baseline: the same puts as one `db.batch(ops, { sync: true })` per call, as LevelLedgerStorage writes. */
+  readonly rawLevelDb: WriteStats
+  /** The same puts through LevelDB's chained batch (`db.batch().put()….write({ sync: true })`). */
+  readonly rawLevelDbChained: WriteStats
   /** Share of the ledger's time that the raw write of the same bytes takes. */
   readonly storageSharePct: number
 }
@@ -62,6 +76,8 @@ export interface CostSplit {
   /** Raw LevelDB sync batch of the same bytes, per entry, at `writeBatch` entries per call. */
   readonly writeUs: number
   readonly writeBatch: number
+  /** The same write as a chained batch: what the storage could cost. */
+  readonly writeChainedUs: number
   readonly sumUs: number
   /** Ledger.append per entry at that batch size. */
   readonly appendUs: number
@@ -87,29 +103,18 @@ export interface AppendInit {
 
 /** Steps reported to onStep. */
 export function appendSteps(init: Pick<AppendInit, 'plan'>): number {
-  return 1 + 2 * init.plan.length + 1
+  return 1 + init.plan.length + 1
 }
 
 export async function runAppend(init: AppendInit): Promise<AppendResult> {
   // Warm-up (JIT, LevelDB's native threads), not reported.
-  const warm = await measureLedger(init.pool, 256, 4096)
-  await measureRaw(warm.appended, 256)
+  await measureBatchSize(init.pool, 256, 4096)
   init.onStep('append warm-up')
 
   const rows: AppendRow[] = []
   for (const { batch, entries } of init.plan) {
-    const ledger = await measureLedger(init.pool, batch, entries)
-    init.onStep(`Ledger.append batch ${batch}`)
-    const raw = await measureRaw(ledger.appended, batch)
-    init.onStep(`raw LevelDB batch ${batch}`)
-    rows.push({
-      batch,
-      entries,
-      entryBytes: Math.round(ledger.appended.reduce((n, a) => n + a.bytes.length, 0) / entries),
-      ledger: { ms: round2(ledger.ms), perSecond: perSecond(entries, ledger.ms), usPerEntry: round2((ledger.ms * 1000) / entries), call: latency(ledger.callsMs) },
-      rawLevelDb: { ms: round2(raw.ms), perSecond: perSecond(entries, raw.ms), usPerEntry: round2((raw.ms * 1000) / entries), opsPerEntry: round2(raw.ops / entries), call: latency(raw.callsMs) },
-      storageSharePct: round2((100 * raw.ms) / ledger.ms),
-    })
+    rows.push(await measureBatchSize(init.pool, batch, entries))
+    init.onStep(`batch ${batch}: Ledger.append and raw LevelDB`)
   }
 
   const largest = rows[rows.length - 1]!
@@ -119,84 +124,83 @@ export async function runAppend(init: AppendInit): Promise<AppendResult> {
   return { rows, split, goalPerSecond: APPEND_GOAL_PER_SECOND, bestPerSecond, goalMet: bestPerSecond >= APPEND_GOAL_PER_SECOND }
 }
 
-async function measureLedger(pool: readonly EntryDraft[], batch: number, entries: number): Promise<{ ms: number; callsMs: number[]; appended: AppendedEntry[] }> {
-  const batches: EntryDraft[][] = []
-  for (let i = 0; i < entries; i += batch) batches.push(cycle(pool, i, Math.min(batch, entries - i)))
-  const { dir, remove } = await tempDir(`append-${batch}`)
-  try {
-    const ledger = await Ledger.open(await openLevelStorage(dir))
-    const appended: AppendedEntry[] = []
-    const callsMs: number[] = []
-    try {
-      const t0 = performance.now()
-      for (const drafts of batches) {
-        const c0 = performance.now()
-        const out = await ledger.append(COORDINATOR, drafts)
-        callsMs.push(performance.now() - c0)
-        for (const a of out) appended.push(a)
-      }
-      return { ms: performance.now() - t0, callsMs, appended }
-    } finally {
-      await ledger.close()
-    }
-  } finally {
-    await remove()
-  }
-}
-
 type PutOp = { type: 'put'; key: string; value: Uint8Array }
 
-/**
- * The key/value pairs Ledger.append wrote for `appended`, in calls of
- * `batch` entries: entry bytes, every Merkle node completed, and the head,
- * in the order LevelLedgerStorage.writeBatch puts them. Computed here,
- * outside the timer.
- */
-function ledgerOps(appended: readonly AppendedEntry[], batch: number): PutOp[][] {
-  const out: PutOp[][] = []
-  let range = EMPTY_COMPACT_RANGE
-  for (let i = 0; i < appended.length; i += batch) {
-    const slice = appended.slice(i, i + batch)
-    const entries: PutOp[] = []
-    const nodes: PutOp[] = []
-    for (const a of slice) {
-      entries.push({ type: 'put', key: entryKey(a.entry.seq), value: a.bytes })
-      range = appendLeaf(RFC6962_SHA256, range, hashLeaf(a.bytes), (level, index, hash) => void nodes.push({ type: 'put', key: nodeKey(level, index), value: hash }))
-    }
-    const last = slice[slice.length - 1]!
-    out.push([...entries, ...nodes, { type: 'put', key: HEAD_KEY, value: headValue(last.entry.seq + 1, last.hash, range.hashes) }])
-  }
-  return out
+function stats(entries: number, callsMs: readonly number[]): WriteStats {
+  const ms = callsMs.reduce((a, b) => a + b, 0)
+  return { ms: round2(ms), perSecond: perSecond(entries, ms), usPerEntry: round2((ms * 1000) / entries), call: latency(callsMs) }
 }
 
-async function measureRaw(appended: readonly AppendedEntry[], batch: number): Promise<{ ms: number; callsMs: number[]; ops: number }> {
-  const batches = ledgerOps(appended, batch)
-  const { dir, remove } = await tempDir(`raw-${batch}`)
+/**
+ * One batch size, three stores in fresh temp dirs, interleaved call by call
+ * so that all three see the same disk and machine: `Ledger.append` of the
+ * next `batch` drafts; then the very key/value pairs it wrote (entry bytes,
+ * every Merkle node completed, the head, in LevelLedgerStorage's order),
+ * recomputed from its output outside the timers, as one raw array batch and
+ * as one raw chained batch, both `sync: true`. Throughput is entries over
+ * the sum of each store's call times.
+ */
+async function measureBatchSize(pool: readonly EntryDraft[], batch: number, entries: number): Promise<AppendRow> {
+  const batches: EntryDraft[][] = []
+  for (let i = 0; i < entries; i += batch) batches.push(cycle(pool, i, Math.min(batch, entries - i)))
+  const dirs = await Promise.all([tempDir(`append-${batch}`), tempDir(`raw-${batch}`), tempDir(`chained-${batch}`)])
   try {
-    const db = await openRawLevel(dir)
-    const callsMs: number[] = []
+    const ledger = await Ledger.open(await openLevelStorage(dirs[0].dir))
+    const raw = await openRawLevel(dirs[1].dir)
+    const chained = await openRawLevel(dirs[2].dir)
+    const ledgerMs: number[] = []
+    const rawMs: number[] = []
+    const chainedMs: number[] = []
+    let range = EMPTY_COMPACT_RANGE
+    let bytes = 0
+    let ops = 0
     try {
-      const t0 = performance.now()
-      for (const ops of batches) {
+      for (const drafts of batches) {
         const c0 = performance.now()
-        await db.batch(ops, { sync: true })
-        callsMs.push(performance.now() - c0)
+        const appended = await ledger.append(COORDINATOR, drafts)
+        ledgerMs.push(performance.now() - c0)
+
+        const puts: PutOp[] = []
+        const nodes: PutOp[] = []
+        for (const a of appended) {
+          bytes += a.bytes.length
+          puts.push({ type: 'put', key: entryKey(a.entry.seq), value: a.bytes })
+          range = appendLeaf(RFC6962_SHA256, range, hashLeaf(a.bytes), (level, index, hash) => void nodes.push({ type: 'put', key: nodeKey(level, index), value: hash }))
+        }
+        const last = appended[appended.length - 1]!
+        puts.push(...nodes, { type: 'put', key: HEAD_KEY, value: headValue(last.entry.seq + 1, last.hash, range.hashes) })
+        ops += puts.length
+
+        const r0 = performance.now()
+        await raw.batch(puts, { sync: true })
+        rawMs.push(performance.now() - r0)
+
+        const h0 = performance.now()
+        const chain = chained.batch()
+        for (const op of puts) chain.put(op.key, op.value)
+        await chain.write({ sync: true })
+        chainedMs.push(performance.now() - h0)
       }
-      return { ms: performance.now() - t0, callsMs, ops: batches.reduce((n, b) => n + b.length, 0) }
     } finally {
-      await db.close()
+      await ledger.close()
+      await raw.close()
+      await chained.close()
+    }
+    const ledgerStats = stats(entries, ledgerMs)
+    const rawStats = stats(entries, rawMs)
+    return {
+      batch,
+      entries,
+      entryBytes: Math.round(bytes / entries),
+      opsPerEntry: round2(ops / entries),
+      ledger: ledgerStats,
+      rawLevelDb: rawStats,
+      rawLevelDbChained: stats(entries, chainedMs),
+      storageSharePct: round2((100 * rawStats.ms) / ledgerStats.ms),
     }
   } finally {
-    await remove()
+    await Promise.all(dirs.map((d) => d.remove()))
   }
-}
-
-/** µs per item of `fn` over `count` items, after one untimed pass over the first 256 (JIT). */
-function usPer(count: number, fn: (i: number) => unknown): number {
-  for (let i = 0; i < Math.min(256, count); i++) fn(i)
-  const t0 = performance.now()
-  for (let i = 0; i < count; i++) fn(i)
-  return ((performance.now() - t0) * 1000) / count
 }
 
 function costSplit(pool: readonly EntryDraft[], sample: number, largest: AppendRow): CostSplit {
@@ -208,22 +212,27 @@ function costSplit(pool: readonly EntryDraft[], sample: number, largest: AppendR
     signed.push(a)
     prev = a.hash
   }
-  const signEntryUs = usPer(sample, (i) => signEntry(COORDINATOR, i, signed[i]!.entry.prevHash, drafts[i]!))
   const messages = signed.map((a) => entrySigningMessage(a.entry))
-  const signUs = usPer(sample, (i) => COORDINATOR.sign(messages[i]!))
-  const encodeUs = usPer(sample, (i) => {
-    entrySigningMessage(signed[i]!.entry)
-    return encodeEntry(signed[i]!.entry)
-  })
-  const chainHashUs = usPer(sample, (i) => entryHash(signed[i]!.bytes))
-  // Chained over the sample, as the ledger does; the pass count is what usPer runs.
+  // The Merkle piece is chained over the sample, as the ledger does; it restarts at item 0 of every pass.
   let range = EMPTY_COMPACT_RANGE
-  const nodes: unknown[] = []
-  const merkleUs = usPer(sample, (i) => {
-    if (i === 0) range = EMPTY_COMPACT_RANGE
-    range = appendLeaf(RFC6962_SHA256, range, hashLeaf(signed[i]!.bytes), (level, index, hash) => void nodes.push({ level, index, hash }))
-    if (nodes.length > 65536) nodes.length = 0
+  let nodes: unknown[] = []
+  const us = profilePieces(sample, SPLIT_REPS, {
+    signEntry: (i) => signEntry(COORDINATOR, i, signed[i]!.entry.prevHash, drafts[i]!),
+    sign: (i) => COORDINATOR.sign(messages[i]!),
+    encode: (i) => {
+      entrySigningMessage(signed[i]!.entry)
+      return encodeEntry(signed[i]!.entry)
+    },
+    chainHash: (i) => entryHash(signed[i]!.bytes),
+    merkle: (i) => {
+      if (i === 0) {
+        range = EMPTY_COMPACT_RANGE
+        nodes = []
+      }
+      range = appendLeaf(RFC6962_SHA256, range, hashLeaf(signed[i]!.bytes), (level, index, hash) => void nodes.push({ level, index, hash }))
+    },
   })
+  const { signEntry: signEntryUs, sign: signUs, encode: encodeUs, chainHash: chainHashUs, merkle: merkleUs } = us
   const writeUs = largest.rawLevelDb.usPerEntry
   const sumUs = signEntryUs + merkleUs + writeUs
   return {
@@ -236,6 +245,7 @@ function costSplit(pool: readonly EntryDraft[], sample: number, largest: AppendR
     merkleUs: round2(merkleUs),
     writeUs: round2(writeUs),
     writeBatch: largest.batch,
+    writeChainedUs: largest.rawLevelDbChained.usPerEntry,
     sumUs: round2(sumUs),
     appendUs: largest.ledger.usPerEntry,
     otherUs: round2(largest.ledger.usPerEntry - sumUs),

@@ -46,3 +46,24 @@ export async function timed<T>(fn: () => Promise<T> | T): Promise<{ value: T; ms
   const value = await fn()
   return { value, ms: performance.now() - t0 }
 }
+
+/**
+ * µs per item of each piece over items 0..count-1: `reps` rounds, every piece
+ * once per round in turn (so a burst of noise from elsewhere on the machine
+ * hits one round, not one piece), the median round per piece. One untimed
+ * pass over the first 256 items first (JIT).
+ */
+export function profilePieces<K extends string>(count: number, reps: number, pieces: Record<K, (i: number) => unknown>): Record<K, number> {
+  const names = Object.keys(pieces) as K[]
+  for (const name of names) for (let i = 0; i < Math.min(256, count); i++) pieces[name](i)
+  const samples = new Map<K, number[]>(names.map((n) => [n, []]))
+  for (let r = 0; r < reps; r++) {
+    for (const name of names) {
+      const fn = pieces[name]
+      const t0 = performance.now()
+      for (let i = 0; i < count; i++) fn(i)
+      samples.get(name)!.push(((performance.now() - t0) * 1000) / count)
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, median(samples.get(n)!)])) as Record<K, number>
+}
