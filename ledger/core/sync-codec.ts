@@ -95,6 +95,17 @@ export function splitFrames(buffer: Uint8Array, maxFrameBytes: number): SplitFra
   return { frames, rest: buffer.subarray(offset) }
 }
 
+/**
+ * The size of the frame `buffer` starts with, prefix included, once its
+ * length prefix has arrived (the payload need not have); undefined before.
+ * A receiver waits for that many bytes before cutting. Throws as splitFrames
+ * does for a bad prefix.
+ */
+export function frameSize(buffer: Uint8Array, maxFrameBytes: number): number | undefined {
+  const prefix = readLengthPrefix(buffer, 0, maxFrameBytes)
+  return prefix === undefined ? undefined : prefix.prefixBytes + prefix.length
+}
+
 /** The payload length at `offset`, or undefined when the prefix has not fully arrived. */
 function readLengthPrefix(buffer: Uint8Array, offset: number, maxFrameBytes: number): { length: number; prefixBytes: number } | undefined {
   let length = 0

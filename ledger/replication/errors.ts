@@ -20,6 +20,16 @@ export class SyncProtocolError extends LedgerError {
   }
 }
 
+/** A stream that ended in the middle of a frame. */
+export class SyncFrameTruncatedError extends LedgerError {
+  static override readonly code = 'LEDGER_SYNC_FRAME_TRUNCATED'
+  readonly bufferedBytes: number
+  constructor(bufferedBytes: number) {
+    super(`stream ended inside a frame (${bufferedBytes} bytes of it arrived)`)
+    this.bufferedBytes = bufferedBytes
+  }
+}
+
 /**
  * A peer answered with an error frame. `remoteCode` is the peer's error code
  * (what it would have thrown), `remoteMessage` its message.
@@ -106,15 +116,42 @@ export class RemoteBlobTooLargeError extends LedgerError {
   }
 }
 
+/** A peer whose log does not (yet) reach what we need from it: entry `size - 1`, or a checkpoint of `size`. */
+export class SyncPeerBehindError extends LedgerError {
+  static override readonly code = 'LEDGER_SYNC_PEER_BEHIND'
+  readonly peer: string
+  readonly expected: number
+  readonly calculated: number
+  constructor(peer: string, expected: number, calculated: number) {
+    super(`peer ${peer}: its log reaches size ${calculated}, want ${expected}`)
+    this.peer = peer
+    this.expected = expected
+    this.calculated = calculated
+  }
+}
+
+/** A peer that holds no good copy of a blob (it answered not-found). */
+export class RemoteBlobMissingError extends LedgerError {
+  static override readonly code = 'LEDGER_REMOTE_BLOB_MISSING'
+  readonly peer: string
+  readonly hash: Uint8Array
+  constructor(peer: string, hash: Uint8Array) {
+    super(`peer ${peer}: has no good copy of blob ${toHex(hash)}`)
+    this.peer = peer
+    this.hash = hash
+  }
+}
+
 /**
- * No connected peer had a good copy of something we need: `what` names it
- * (`blob <hash>`, `entry 12`); `causes` holds each peer's failure.
+ * No connected peer could give us something we need: `what` names it
+ * (`blob <hash>`, `entry 12`); `causes` holds each peer's failure, in the
+ * order they were asked.
  */
 export class ReplicaUnavailableError extends LedgerError {
   static override readonly code = 'LEDGER_REPLICA_UNAVAILABLE'
   readonly causes: readonly Error[]
   constructor(what: string, causes: readonly Error[]) {
-    super(`${what}: none of ${causes.length} peers had a good copy${causes.length > 0 ? ` (${causes.map((c) => c.message).join('; ')})` : ''}`, { cause: causes[0] })
+    super(`${what}: none of the ${causes.length} peers asked could provide it${causes.length > 0 ? ` (${causes.map((c) => c.message).join('; ')})` : ''}`, { cause: causes[0] })
     this.causes = causes
   }
 }
@@ -136,5 +173,31 @@ export class ReplicaDialError extends LedgerError {
   constructor(peers: readonly string[], causes: readonly Error[]) {
     super(`could not dial any of ${peers.length} peers: ${causes.map((c) => c.message).join('; ')}`, { cause: causes[0] })
     this.peers = peers
+  }
+}
+
+/**
+ * A stored entry that reads back as a valid entry but not the one the tree
+ * committed to: its leaf hash (`calculated`) differs from the stored Merkle
+ * leaf (`expected`).
+ */
+export class StoredEntryLeafMismatchError extends LedgerError {
+  static override readonly code = 'LEDGER_ENTRY_LEAF_MISMATCH'
+  readonly seq: number
+  readonly expected: Uint8Array
+  readonly calculated: Uint8Array
+  constructor(seq: number, expected: Uint8Array, calculated: Uint8Array) {
+    super(`entry ${seq}: leaf hash is ${toHex(calculated)}, the stored tree says ${toHex(expected)}`)
+    this.seq = seq
+    this.expected = expected
+    this.calculated = calculated
+  }
+}
+
+/** Work cut short because the service (its libp2p node) stopped. */
+export class LedgerSyncStoppedError extends LedgerError {
+  static override readonly code = 'LEDGER_SYNC_STOPPED'
+  constructor() {
+    super('ledger sync stopped: its libp2p node is stopping')
   }
 }

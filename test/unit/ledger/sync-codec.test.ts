@@ -18,6 +18,7 @@ import {
   encodeSyncFrame,
   encodeSyncRequest,
   errorFrame,
+  frameSize,
   sha256,
   signCheckpoint,
   signerFromSeed,
@@ -109,6 +110,16 @@ describe('encodeFrame / splitFrames', () => {
     const firstByte = Uint8Array.of(0xff)
     // Execute / Assert
     expect(() => splitFrames(firstByte, 100)).toThrow(expect.objectContaining({ code: 'LEDGER_SYNC_FRAME_TOO_LARGE', expected: 100, calculated: 127 }))
+  })
+
+  it('tells the size of the next frame once its prefix is in, before its payload', () => {
+    // Prepare
+    const frame = encodeFrame(new Uint8Array(300))
+    // Execute / Assert: ac 02 is 300, so the frame is 302 bytes
+    expect(frameSize(frame.subarray(0, 1), 1024)).toBeUndefined()
+    expect(frameSize(frame.subarray(0, 2), 1024)).toBe(302)
+    expect(frameSize(frame, 1024)).toBe(302)
+    expect(() => frameSize(frame.subarray(0, 2), 299)).toThrow(expect.objectContaining({ code: 'LEDGER_SYNC_FRAME_TOO_LARGE' }))
   })
 
   it.each([

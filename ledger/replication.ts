@@ -1,0 +1,257 @@
+/**
+ * @packageDocumentation
+ *
+ * Replication of the lineage log between participants over libp2p: every
+ * site, auditor and the coordinator keeps a full copy, checks every entry
+ * before storing it, and catches a coordinator that shows different logs to
+ * different participants.
+ *
+ * **Service.** `ledgerSync(init)` is a libp2p service factory. Compose it
+ * beside gossipsub (under the name `pubsub`) and identify; the ledger stays
+ * the caller's, and so does the node:
+ *
+ * ```ts
+ * const node = await createLibp2p({
+ *   addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+ *   transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()],
+ *   services: {
+ *     identify: identify(),
+ *     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+ *     ledgerSync: ledgerSync({ ledger, origin: 'study-7', coordinatorKey }),
+ *   },
+ * })
+ * node.services.ledgerSync.addEventListener('misbehaviour', (e) => alarm(e.detail))
+ * ```
+ *
+ * or let `createReplicaNode` (replication/node.ts) build exactly that.
+ *
+ * **Protocols** (ids in replication/constants.ts, messages in core/sync-codec.ts;
+ * every stream has one deadline and frames of at most MAX_FRAME_BYTES):
+ * - `/fl/ledger-sync/1.0.0`: `{ origin, from, to }` → the server's latest
+ *   signed checkpoint, then entries `[from, min(to, its size))` with each
+ *   stored checkpoint they reach right after its last entry, then an end
+ *   frame. The client checks each entry as it arrives (position, chain link,
+ *   coordinator signature) and hands the entries up to each checkpoint to
+ *   `Ledger.appendReplicated`, which checks the Merkle root against the signed
+ *   checkpoint and its consistency with the newest stored one before storing
+ *   anything. So a sync interrupted at any point has stored whole verified
+ *   checkpoints, and resumes from the local length: no gap, no duplicate.
+ * - `/fl/blob/1.0.0`: a SHA-256 → the blob in chunks, or not-found. The
+ *   client re-hashes before storing.
+ * - `/fl/checkpoint/1.0.0`: the server's latest checkpoint and a consistency
+ *   proof from the client's size, verified (core/merkle.ts) before the client
+ *   pulls anything. Used when a peer connects.
+ *
+ * **Gossip.** Topic `/fl/checkpoints/<origin>` carries signed checkpoints
+ * (the coordinator's `announce`); `/fl/misbehaviour/<origin>` carries proofs.
+ * Topic validators refuse, and so never forward, a checkpoint not signed by
+ * the coordinator key and a proof that `verifyMisbehaviourProof` refuses: a
+ * forged proof cannot frame an honest coordinator. A valid checkpoint is
+ * compared with every checkpoint of the same size this replica stores or has
+ * seen; different roots make a split-view proof, which is stored
+ * (`recordMisbehaviour`), gossiped and emitted. A checkpoint newer than the
+ * local log starts a pull from the peer that forwarded it (then any other).
+ * A pull that finds the peer's entries do not continue ours compares our last
+ * entry with the peer's: two coordinator-signed entries with one seq make a
+ * forked-entry proof.
+ *
+ * **Repair.** `verifyAndRepair()` re-reads every entry and checks it against
+ * the stored Merkle leaf, re-hashes every stored blob the entries name, and
+ * replaces what is damaged with a copy from a peer that matches the leaf
+ * (entries) or the hash (blobs).
+ */
+import type { AbortOptions, ComponentLogger, Connection, PeerId, StreamHandler, StreamHandlerOptions, Topology, TypedEventTarget } from '@libp2p/interface'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { MisbehaviourProof, SignedCheckpoint } from './core/checkpoint.ts'
+import type { Signer } from './core/signature.ts'
+import type { Ledger } from './ledger.ts'
+import { LedgerSyncService } from './replication/ledger-sync.ts'
+
+export {
+  BLOB_CHUNK_BYTES,
+  BLOB_PROTOCOL,
+  CHECKPOINT_PROTOCOL,
+  CHECKPOINT_TOPIC_PREFIX,
+  LEDGER_SYNC_PROTOCOL,
+  MAX_BLOB_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_SYNC_ENTRIES,
+  MISBEHAVIOUR_TOPIC_PREFIX,
+  STREAM_TIMEOUT_MS,
+} from './replication/constants.ts'
+export {
+  LedgerSyncStoppedError,
+  PeerKeyFileError,
+  RemoteBlobCorruptError,
+  RemoteBlobMissingError,
+  RemoteBlobTooLargeError,
+  ReplicaDialError,
+  ReplicaUnavailableError,
+  StoredEntryLeafMismatchError,
+  SyncFrameTruncatedError,
+  SyncNoPeersError,
+  SyncOriginMismatchError,
+  SyncPeerBehindError,
+  SyncProtocolError,
+  SyncRemoteError,
+  SyncStalledError,
+} from './replication/errors.ts'
+export { checkpointTopic, misbehaviourTopic, normaliseProof, proofId } from './replication/gossip.ts'
+export { createReplicaNode, loadOrCreatePeerKey, type ReplicaNode, type ReplicaNodeInit, type ReplicaServices } from './replication/node.ts'
+
+/** Options of `ledgerSync`. */
+export interface LedgerSyncInit {
+  /** This participant's copy of the log. The service reads and appends to it; opening and closing it stay the caller's. */
+  readonly ledger: Ledger
+  /** The log's origin (the study id): what checkpoints must name and requests must ask for. */
+  readonly origin: string
+  /** The coordinator's raw Ed25519 public key: the only key that may author entries and sign checkpoints. */
+  readonly coordinatorKey: Uint8Array
+  /**
+   * The coordinator's signer, on the coordinator's own node only. With it,
+   * `announce()` signs a fresh checkpoint, and the service never pulls
+   * entries from peers (the coordinator's log is the source).
+   */
+  readonly signer?: Signer | undefined
+  /** Where to log (default: the node's component logger). */
+  readonly logger?: ComponentLogger | undefined
+  /** Deadline of one stream, request and response (default STREAM_TIMEOUT_MS). */
+  readonly streamTimeoutMs?: number | undefined
+  /** Most entries per sync stream, both ways (default MAX_SYNC_ENTRIES). */
+  readonly maxSyncEntries?: number | undefined
+  /** Largest blob accepted from a peer (default MAX_BLOB_BYTES). */
+  readonly maxBlobBytes?: number | undefined
+  /** Ask every peer that connects for its checkpoint and pull when it is ahead (default true). */
+  readonly syncOnConnect?: boolean | undefined
+}
+
+/** The registrar calls the service makes (a subset of libp2p's Registrar). */
+export interface LedgerSyncRegistrar {
+  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+  unhandle(protocol: string, options?: AbortOptions): Promise<void>
+  register(protocol: string, topology: Topology, options?: AbortOptions): Promise<string>
+  unregister(id: string): void
+}
+
+/** The connection-manager calls the service makes (a subset of libp2p's ConnectionManager). */
+export interface LedgerSyncConnectionManager {
+  openConnection(peer: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions): Promise<Connection>
+  getConnections(peerId?: PeerId): Connection[]
+}
+
+/** The gossipsub calls the service makes. */
+export type LedgerSyncPubSub = Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'publish' | 'topicValidators' | 'addEventListener' | 'removeEventListener'>
+
+/** What `ledgerSync` needs from the node: exactly these, so a unit test can stub them. */
+export interface LedgerSyncComponents {
+  readonly registrar: LedgerSyncRegistrar
+  readonly connectionManager: LedgerSyncConnectionManager
+  readonly logger: ComponentLogger
+  /** Gossipsub, composed under the service name `pubsub`. */
+  readonly pubsub: LedgerSyncPubSub
+}
+
+/** A gossip message the topic validators refused (it is neither delivered nor forwarded). */
+export interface GossipRejection {
+  readonly topic: string
+  /** The peer that forwarded it to us. */
+  readonly peer: PeerId
+  readonly error: Error
+}
+
+/** Events of the service. */
+export interface LedgerSyncEvents {
+  /** The local log grew to `detail` entries (a verified checkpoint was stored with its entries). */
+  synced: CustomEvent<number>
+  /** A proof of coordinator misbehaviour was verified and stored for the first time. */
+  misbehaviour: CustomEvent<MisbehaviourProof>
+  /** A gossip message was refused: a checkpoint not signed by the coordinator, a bogus proof. */
+  rejected: CustomEvent<GossipRejection>
+}
+
+/** Options of `verifyAndRepair`. */
+export interface VerifyAndRepairOptions extends AbortOptions {
+  /**
+   * Blobs that must be stored, beyond those the scan finds: a missing one is
+   * fetched. (The scan checks every stored blob whose hash appears as a
+   * 32-byte string in an entry body; it cannot tell a missing blob from a
+   * digest that never was one.)
+   */
+  readonly blobs?: readonly Uint8Array[] | undefined
+}
+
+/** Something `verifyAndRepair` found damaged and could not repair. */
+export interface RepairFailure {
+  /** The entry, when an entry could not be repaired. */
+  readonly seq?: number | undefined
+  /** The blob's hash, when a blob could not be repaired. */
+  readonly hash?: Uint8Array | undefined
+  readonly error: Error
+}
+
+/** What `verifyAndRepair` checked and repaired. */
+export interface RepairReport {
+  readonly checkedEntries: number
+  readonly checkedBlobs: number
+  /** Seqs of entries replaced by a peer's copy that matches the stored Merkle leaf. */
+  readonly repairedEntries: readonly number[]
+  /** Hashes of blobs replaced (or fetched) from a peer's copy that hashes right. */
+  readonly repairedBlobs: readonly Uint8Array[]
+  readonly failures: readonly RepairFailure[]
+}
+
+/** The service: `node.services.ledgerSync`. */
+export interface LedgerSync extends TypedEventTarget<LedgerSyncEvents> {
+  /** The origin this service replicates. */
+  readonly origin: string
+
+  /**
+   * Gossips a signed checkpoint on the checkpoint topic and resolves with it.
+   * Without an argument: on the coordinator (init.signer), signs and stores a
+   * checkpoint of the log as it is now; elsewhere, re-announces the latest
+   * stored one. Throws `CheckpointInvalidError` for a checkpoint others
+   * would refuse, `LedgerInvalidArgumentError` when there is nothing to announce.
+   */
+  announce(checkpoint?: SignedCheckpoint, options?: AbortOptions): Promise<SignedCheckpoint>
+
+  /**
+   * Pulls from `peer` until the local log has caught up with the peer's
+   * latest checkpoint (or the peer has none newer). Resolves with the local
+   * log's size. Throws what the peer or the ledger refused (`SyncProtocolError`,
+   * `SyncRemoteError`, `SyncStalledError`, the ledger's verification errors);
+   * whatever was stored before the failure stays stored and is verified.
+   */
+  syncWith(peer: PeerId | Multiaddr, options?: AbortOptions): Promise<number>
+
+  /**
+   * The peer's latest signed checkpoint, verified: signed by the coordinator
+   * for this origin and, when it is larger than the local log, proved
+   * consistent with it (`RootMismatchError` when it is not: the peer holds a
+   * fork). Undefined when the peer has no checkpoint.
+   */
+  checkpointOf(peer: PeerId | Multiaddr, options?: AbortOptions): Promise<SignedCheckpoint | undefined>
+
+  /**
+   * Fetches the blob `hash` from connected peers, one after another, checks
+   * that the bytes hash to it, stores them (replacing a damaged local copy)
+   * and resolves with them. Throws `SyncNoPeersError` or
+   * `ReplicaUnavailableError` (each peer's failure in `causes`).
+   */
+  fetchBlob(hash: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
+
+  /**
+   * Checks the whole local log and the blobs it names, and repairs what is
+   * damaged from connected peers (see the module doc). Never throws for
+   * damage: what it cannot repair is in `failures`.
+   */
+  verifyAndRepair(options?: VerifyAndRepairOptions): Promise<RepairReport>
+}
+
+/**
+ * The libp2p service factory: `services: { ledgerSync: ledgerSync(init) }`.
+ * Needs gossipsub under the service name `pubsub`.
+ */
+export function ledgerSync(init: LedgerSyncInit): (components: LedgerSyncComponents) => LedgerSync {
+  return (components) => new LedgerSyncService(components, init)
+}

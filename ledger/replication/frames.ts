@@ -1,0 +1,132 @@
+/**
+ * Frames over a libp2p stream: the I/O half of core/sync-codec.ts. Reading
+ * collects the stream's messages and cuts them with `splitFrames`; writing
+ * sends `encodeFrame(payload)` and waits for the stream to drain when its
+ * buffer is full. Neither interprets payloads.
+ *
+ * Memory is bounded both ways. A reader that holds more than two frames'
+ * worth of unread bytes pauses the stream (Yamux then stops granting the
+ * sender window), and resumes once the consumer has caught up; a writer
+ * waits for `drain`. So a peer that sends faster than we verify slows down
+ * instead of filling our memory.
+ */
+import type { AbortOptions, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import { encodeFrame, frameSize, splitFrames } from '../core/sync-codec.ts'
+import { SyncFrameTruncatedError } from './errors.ts'
+
+/** Reads whole frames from a stream, one at a time. Nothing else may listen for the stream's messages meanwhile. */
+export class FrameReader {
+  readonly #stream: Stream
+  readonly #maxFrameBytes: number
+  readonly #highWaterBytes: number
+  /** Received bytes not yet cut into frames, in order. */
+  #chunks: Uint8Array[] = []
+  #bufferedBytes = 0
+  /** Size of the next whole frame once its prefix is in; cutting waits for that many bytes. */
+  #nextFrameBytes = 0
+  #frames: Uint8Array[] = []
+  #ended = false
+  #error: Error | undefined
+  #wake: (() => void) | undefined
+
+  constructor(stream: Stream, maxFrameBytes: number) {
+    this.#stream = stream
+    this.#maxFrameBytes = maxFrameBytes
+    this.#highWaterBytes = 2 * maxFrameBytes + 16
+    this.#ended = stream.readableEnded
+    stream.addEventListener('message', this.#onMessage)
+    stream.addEventListener('end', this.#onEnd)
+    stream.addEventListener('close', this.#onClose)
+  }
+
+  /**
+   * The next frame's payload, or undefined once the remote closed its end on
+   * a frame boundary. Throws `SyncFrameTooLargeError` or
+   * `SyncFrameMalformedError` for a bad prefix, `SyncFrameTruncatedError`
+   * when the stream ends inside a frame, and the stream's error when it is
+   * reset or aborted (abort the stream to stop a read).
+   */
+  async next(): Promise<Uint8Array | undefined> {
+    for (;;) {
+      const frame = this.#frames.shift()
+      if (frame !== undefined) return frame
+      if (this.#bufferedBytes > 0 && this.#bufferedBytes >= this.#nextFrameBytes) {
+        this.#cut()
+        continue
+      }
+      if (this.#error !== undefined) throw this.#error
+      if (this.#ended) {
+        if (this.#bufferedBytes > 0) throw new SyncFrameTruncatedError(this.#bufferedBytes)
+        return undefined
+      }
+      // We need more bytes than we hold: never wait while paused.
+      if (this.#stream.readStatus === 'paused') this.#stream.resume()
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve
+      })
+    }
+  }
+
+  /** Stops listening to the stream. */
+  release(): void {
+    this.#stream.removeEventListener('message', this.#onMessage)
+    this.#stream.removeEventListener('end', this.#onEnd)
+    this.#stream.removeEventListener('close', this.#onClose)
+    this.#notify()
+  }
+
+  #cut(): void {
+    const buffer = this.#chunks.length === 1 ? (this.#chunks[0] as Uint8Array) : concat(this.#chunks, this.#bufferedBytes)
+    const { frames, rest } = splitFrames(buffer, this.#maxFrameBytes)
+    this.#frames = [...frames]
+    // A rest that is all of the buffer stays as it is; a short tail of a large buffer is copied so the buffer can go.
+    this.#chunks = rest.length === 0 ? [] : [frames.length === 0 ? rest : Uint8Array.from(rest)]
+    this.#bufferedBytes = rest.length
+    this.#nextFrameBytes = rest.length === 0 ? 0 : (frameSize(rest, this.#maxFrameBytes) ?? rest.length + 1)
+    if (this.#bufferedBytes <= this.#highWaterBytes && this.#stream.readStatus === 'paused') this.#stream.resume()
+  }
+
+  readonly #onMessage = (evt: StreamMessageEvent): void => {
+    const chunk = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()
+    this.#chunks.push(chunk)
+    this.#bufferedBytes += chunk.length
+    if (this.#bufferedBytes > this.#highWaterBytes && this.#stream.readStatus === 'readable') this.#stream.pause()
+    this.#notify()
+  }
+
+  readonly #onEnd = (): void => {
+    this.#ended = true
+    this.#notify()
+  }
+
+  readonly #onClose = (evt: StreamCloseEvent): void => {
+    if (evt.error !== undefined) this.#error ??= evt.error
+    // Bytes still in the stream's buffer are delivered when we resume it; the 'end' event follows.
+    if (evt.error !== undefined || this.#stream.readBufferLength === 0) this.#ended = true
+    this.#notify()
+  }
+
+  #notify(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+}
+
+/**
+ * Sends one frame and, when the stream asks for it, waits for its buffer to
+ * drain before resolving, so a fast sender never queues a whole log in memory.
+ */
+export async function sendFrame(stream: Stream, payload: Uint8Array, options: AbortOptions): Promise<void> {
+  if (!stream.send(encodeFrame(payload))) await stream.onDrain(options)
+}
+
+function concat(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const out = new Uint8Array(totalBytes)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}

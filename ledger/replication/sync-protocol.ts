@@ -1,0 +1,212 @@
+/**
+ * `/fl/ledger-sync/1.0.0`: both ends. The server streams entries and the
+ * checkpoints that commit to them; the client checks each frame's place in
+ * the response and each entry (position, chain link, coordinator signature)
+ * as it arrives, and hands the entries up to each checkpoint to the ledger,
+ * which verifies the Merkle root before storing anything.
+ *
+ * Both functions run on a stream the caller opened or accepted, under the
+ * caller's deadline; they never close or abort it.
+ */
+import type { AbortOptions, Stream } from '@libp2p/interface'
+import { openCheckpoint, readCheckpoint, type Checkpoint, type SignedCheckpoint } from '../core/checkpoint.ts'
+import { checkEntryLink, decodeEntry, entryHash } from '../core/entry.ts'
+import { decodeSyncFrame, decodeSyncRequest, encodeSyncFrame, encodeSyncRequest, errorFrame, type SyncFrame } from '../core/sync-codec.ts'
+import { LedgerError } from '../errors.ts'
+import type { Ledger } from '../ledger.ts'
+import { LEDGER_SYNC_PROTOCOL } from './constants.ts'
+import { SyncOriginMismatchError, SyncProtocolError, SyncRemoteError } from './errors.ts'
+import { sendFrame, type FrameReader } from './frames.ts'
+
+/** What the server side needs. */
+export interface SyncServerContext {
+  readonly ledger: Ledger
+  readonly origin: string
+  /** Most entries one response carries. */
+  readonly maxSyncEntries: number
+}
+
+/**
+ * Answers one sync request. A request the server cannot serve (another
+ * origin, a malformed request, a damaged local entry) is answered with an
+ * error frame naming the error's code; the stream then ends normally.
+ */
+export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: FrameReader, options: AbortOptions): Promise<void> {
+  const send = (frame: SyncFrame): Promise<void> => sendFrame(stream, encodeSyncFrame(frame), options)
+  try {
+    const payload = await reader.next()
+    if (payload === undefined) return // the peer closed without asking
+    const request = decodeSyncRequest(payload)
+    if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
+    const head = await ctx.ledger.latestCheckpoint()
+    await send({ type: 'head', checkpoint: head })
+    const headSize = head === undefined ? 0 : readCheckpoint(head).size
+    const end = Math.max(request.from, Math.min(request.to, headSize, request.from + ctx.maxSyncEntries))
+    if (request.from < end) {
+      // Every stored checkpoint the entries reach is sent right after its last entry.
+      const waypoints = new Map<number, SignedCheckpoint>()
+      for (const cp of await ctx.ledger.checkpoints()) {
+        const size = readCheckpoint(cp).size
+        if (size > request.from && size <= end) waypoints.set(size, cp)
+      }
+      for await (const { entry, bytes } of ctx.ledger.scan(request.from, end)) {
+        await send({ type: 'entry', bytes })
+        const waypoint = waypoints.get(entry.seq + 1)
+        if (waypoint !== undefined) await send({ type: 'checkpoint', checkpoint: waypoint })
+      }
+    }
+    await send({ type: 'end', size: end })
+  } catch (err) {
+    // Tell the peer why (it will ask someone else), unless the stream itself failed.
+    if (!(err instanceof LedgerError) || stream.writeStatus !== 'writable') throw err
+    await send(errorFrame(err.code, err.message))
+  }
+}
+
+/** What a client does with a response, frame by frame. */
+export interface SyncResponseHandler {
+  /** The server's latest checkpoint (first frame). */
+  head(checkpoint: SignedCheckpoint | undefined): Promise<void>
+  /** Entry `seq` (in order from the request's `from`). */
+  entry(bytes: Uint8Array, seq: number): Promise<void> | void
+  /** A stored checkpoint of size `size`: the entries so far end there. */
+  checkpoint(checkpoint: SignedCheckpoint, size: number): Promise<void>
+}
+
+/**
+ * Sends a request and reads the response to its end frame, passing each
+ * frame to `handler` after checking it is where the protocol puts it.
+ * Resolves with the size the entries end at. Throws `SyncRemoteError` for an
+ * error frame and `SyncProtocolError` for a frame out of place, more entries
+ * than asked for, or a stream that ends before the end frame.
+ */
+export async function requestSync(
+  stream: Stream,
+  reader: FrameReader,
+  request: { readonly origin: string; readonly from: number; readonly to: number },
+  peer: string,
+  handler: SyncResponseHandler,
+  options: AbortOptions,
+): Promise<number> {
+  const fail = (problem: string): never => {
+    throw new SyncProtocolError(peer, LEDGER_SYNC_PROTOCOL, problem)
+  }
+  await sendFrame(stream, encodeSyncRequest(request), options)
+  let next = request.from
+  let first = true
+  for (;;) {
+    const payload = await reader.next()
+    if (payload === undefined) return fail(`stream ended before the end frame (after entry ${next - 1})`)
+    const frame = decodeSyncFrame(payload)
+    if (frame.type === 'error') throw new SyncRemoteError(peer, LEDGER_SYNC_PROTOCOL, frame.code, frame.message)
+    if (first !== (frame.type === 'head')) fail(first ? `first frame is ${frame.type}, want head` : 'a second head frame')
+    first = false
+    switch (frame.type) {
+      case 'head':
+        await handler.head(frame.checkpoint)
+        break
+      case 'entry':
+        if (next >= request.to) fail(`sent entry ${next}, but [${request.from}, ${request.to}) was asked for`)
+        await handler.entry(frame.bytes, next)
+        next++
+        break
+      case 'checkpoint': {
+        const size = readCheckpoint(frame.checkpoint).size
+        if (size !== next) fail(`sent a checkpoint of size ${size} after entry ${next - 1}, want size ${next}`)
+        await handler.checkpoint(frame.checkpoint, size)
+        break
+      }
+      case 'end':
+        if (frame.size !== next) fail(`end frame says size ${frame.size}, but the entries end at ${next}`)
+        return next
+    }
+  }
+}
+
+/** What a pull needs. */
+export interface PullContext {
+  readonly ledger: Ledger
+  readonly origin: string
+  readonly coordinatorKey: Uint8Array
+  readonly maxSyncEntries: number
+  /** Sees the server's verified head checkpoint before any entry (split-view check). */
+  observe(signed: SignedCheckpoint, checkpoint: Checkpoint): Promise<void>
+  /** Called after each checkpoint is stored with its entries, with the new local size. */
+  stored(size: number): void
+}
+
+/** The outcome of one pull round. */
+export interface PullRound {
+  /** The server's latest checkpoint, verified; undefined when it has none. */
+  readonly head: Checkpoint | undefined
+  /** The local size after the round. */
+  readonly size: number
+}
+
+/**
+ * One round of pulling: asks for `[length, length + maxSyncEntries)`,
+ * checks each entry's position, chain link and author as it arrives, and at
+ * each checkpoint stores the entries before it with `appendReplicated`,
+ * which verifies their signatures, the Merkle root against the signed
+ * checkpoint and its consistency with the stored one before storing.
+ * Entries after the last checkpoint of the response are dropped, to be
+ * fetched again next round. Stops storing once `options.signal` aborts.
+ */
+export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameReader, peer: string, options: AbortOptions): Promise<PullRound> {
+  const trust = { coordinatorKey: ctx.coordinatorKey, origin: ctx.origin }
+  const from = ctx.ledger.length
+  let prevHash = ctx.ledger.headHash
+  let batch: Uint8Array[] = []
+  let head: Checkpoint | undefined
+  await requestSync(
+    stream,
+    reader,
+    { origin: ctx.origin, from, to: from + ctx.maxSyncEntries },
+    peer,
+    {
+      async head(signed) {
+        if (signed === undefined) return
+        head = openCheckpoint(signed, ctx.coordinatorKey, ctx.origin)
+        await ctx.observe(signed, head)
+      },
+      entry(bytes, seq) {
+        // Position, chain link and author now, so a forked or foreign entry stops the pull at
+        // once; the signatures and the Merkle root are checked by appendReplicated, before storing.
+        checkEntryLink(decodeEntry(bytes, seq), { seq, prevHash, trustedAuthors: [ctx.coordinatorKey] })
+        prevHash = entryHash(bytes)
+        batch.push(bytes)
+      },
+      async checkpoint(signed, size) {
+        options.signal?.throwIfAborted()
+        await ctx.ledger.appendReplicated(batch, signed, trust)
+        batch = []
+        ctx.stored(size)
+      },
+    },
+    options,
+  )
+  return { head, size: ctx.ledger.length }
+}
+
+/**
+ * Entry `seq` as the peer holds it (undefined when its checkpoints do not
+ * reach it), unverified: the caller compares it with what it trusts.
+ */
+export async function fetchEntry(origin: string, stream: Stream, reader: FrameReader, peer: string, seq: number, options: AbortOptions): Promise<Uint8Array | undefined> {
+  let found: Uint8Array | undefined
+  await requestSync(
+    stream,
+    reader,
+    { origin, from: seq, to: seq + 1 },
+    peer,
+    {
+      head: async () => {},
+      entry: (bytes) => {
+        found = bytes
+      },
+      checkpoint: async () => {},
+    },
+    options,
+  )
+  return found
+}
