@@ -1,0 +1,163 @@
+/**
+ * Reward pools split into integer credit units: a round's pool across sites
+ * in proportion to their contribution scores (`contribution.ts`), and a
+ * site's amount across its patients. Balances are `bigint` credit units end
+ * to end; no float ever touches an amount, so the auditor's replay of a split
+ * is exact, on any machine.
+ *
+ * Scores are floats, so they cross into integers once, at a fixed scale:
+ * `scoreToUnits(s)` = round-half-even(s × 10^9), computed exactly from the
+ * binary value of `s` (no float multiplication, so no float rounding can
+ * differ). A score below 0.5·10^-9 therefore weighs nothing.
+ *
+ * The split is the largest-remainder (Hamilton) method:
+ * 1. with weights w_i and W = Σ w_i, site i first gets ⌊pool·w_i / W⌋;
+ * 2. the L = pool − Σ⌊…⌋ units left over (L < number of sites) go one each to
+ *    the L largest remainders (pool·w_i mod W), equal remainders in site-id
+ *    code-unit order (lowest id first).
+ * Amounts therefore sum to exactly the pool, each is its exact quota rounded
+ * down or up, a larger weight never gets less, and a zero weight gets 0.
+ * When every weight is 0 (or there are no sites) nothing is paid: every
+ * amount is 0 and the whole pool is returned as `unallocated`, for the caller
+ * to carry over or refund; otherwise `unallocated` is 0.
+ */
+import { RewardInputError } from './reward-errors.ts'
+
+/** Score units per score point: scores are fixed-point with 9 decimal digits. */
+export const SCORE_UNITS_PER_POINT = 1_000_000_000n
+
+export interface RewardAllocation {
+  readonly siteId: string
+  /** Credit units. */
+  readonly amount: bigint
+}
+
+export interface RewardSplit {
+  /** One per score, sorted by site id. */
+  readonly allocations: readonly RewardAllocation[]
+  /** The part of the pool nobody received: the whole pool when every score is 0, else 0. */
+  readonly unallocated: bigint
+}
+
+export interface PatientAllocation {
+  readonly pseudonym: string
+  readonly amount: bigint
+}
+
+export interface PatientSplit {
+  /** One per patient, sorted by pseudonym. */
+  readonly allocations: readonly PatientAllocation[]
+  /** The whole amount when every weight is 0, else 0. */
+  readonly unallocated: bigint
+}
+
+/**
+ * round-half-even(score × 10^9) as a bigint, exact: the finite binary64
+ * `score` is m·2^e exactly, so the result is m·10^9·2^e rounded to an integer
+ * with ties to even, in integer arithmetic. Requires a finite score >= 0
+ * (`RewardInputError`).
+ */
+export function scoreToUnits(score: number): bigint {
+  if (typeof score !== 'number' || !Number.isFinite(score) || score < 0) {
+    throw new RewardInputError(`score ${score}, want a finite number >= 0`)
+  }
+  if (score === 0) return 0n
+  const view = new DataView(new ArrayBuffer(8))
+  view.setFloat64(0, score)
+  const high = view.getUint32(0)
+  const biasedExponent = (high >>> 20) & 0x7ff
+  const fraction = (BigInt(high & 0xfffff) << 32n) | BigInt(view.getUint32(4))
+  // Normal: (2^52 + fraction)·2^(E−1075); subnormal: fraction·2^−1074.
+  const mantissa = biasedExponent === 0 ? fraction : fraction | (1n << 52n)
+  const exponent = (biasedExponent === 0 ? 1 : biasedExponent) - 1075
+  const scaled = mantissa * SCORE_UNITS_PER_POINT
+  if (exponent >= 0) return scaled << BigInt(exponent)
+  const divisor = 1n << BigInt(-exponent)
+  const quotient = scaled / divisor
+  const twiceRemainder = 2n * (scaled % divisor)
+  if (twiceRemainder > divisor || (twiceRemainder === divisor && (quotient & 1n) === 1n)) return quotient + 1n
+  return quotient
+}
+
+interface Share {
+  readonly key: string
+  readonly weight: bigint
+}
+
+/** Hamilton apportionment of `total` over `shares` (distinct keys, weights >= 0), in the order given. */
+function largestRemainder(total: bigint, shares: readonly Share[]): { amounts: bigint[]; unallocated: bigint } {
+  let weightSum = 0n
+  for (const s of shares) weightSum += s.weight
+  if (weightSum === 0n) return { amounts: shares.map(() => 0n), unallocated: total }
+  const amounts: bigint[] = []
+  const remainders: bigint[] = []
+  let given = 0n
+  for (const s of shares) {
+    const product = total * s.weight
+    const floor = product / weightSum
+    amounts.push(floor)
+    remainders.push(product % weightSum)
+    given += floor
+  }
+  const leftover = Number(total - given) // < shares.length
+  const order = shares.map((_, i) => i)
+  order.sort((a, b) => {
+    const ra = remainders[a]!
+    const rb = remainders[b]!
+    if (ra !== rb) return ra > rb ? -1 : 1
+    const ka = shares[a]!.key
+    const kb = shares[b]!.key
+    return ka < kb ? -1 : ka > kb ? 1 : 0
+  })
+  for (let j = 0; j < leftover; j++) amounts[order[j]!]! += 1n
+  return { amounts, unallocated: 0n }
+}
+
+function checkAmount(name: string, value: bigint): void {
+  if (typeof value !== 'bigint' || value < 0n) throw new RewardInputError(`${name} ${String(value)}, want a bigint >= 0`)
+}
+
+function sortedByKey<T>(items: readonly T[], key: (t: T) => string, what: string): T[] {
+  const sorted = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+  for (let i = 1; i < sorted.length; i++) {
+    if (key(sorted[i]!) === key(sorted[i - 1]!)) throw new RewardInputError(`${what} "${key(sorted[i]!)}" listed more than once`)
+  }
+  return sorted
+}
+
+/**
+ * Splits `pool` credit units across sites in proportion to
+ * `scoreToUnits(payable)`, by largest remainder (module doc). Requires
+ * `pool >= 0n`, distinct site ids and finite `payable >= 0`
+ * (`RewardInputError`). Σ amounts + unallocated = pool, always.
+ */
+export function splitRewardPool(pool: bigint, scores: readonly { readonly siteId: string; readonly payable: number }[]): RewardSplit {
+  checkAmount('pool', pool)
+  const sorted = sortedByKey(scores, (s) => s.siteId, 'site')
+  const shares = sorted.map((s): Share => {
+    if (typeof s.payable !== 'number' || !Number.isFinite(s.payable) || s.payable < 0) {
+      throw new RewardInputError(`site "${s.siteId}": payable score ${s.payable}, want a finite number >= 0`)
+    }
+    return { key: s.siteId, weight: scoreToUnits(s.payable) }
+  })
+  const { amounts, unallocated } = largestRemainder(pool, shares)
+  return { allocations: sorted.map((s, i) => ({ siteId: s.siteId, amount: amounts[i]! })), unallocated }
+}
+
+/**
+ * Passes a site's `amount` through to its patients pro rata to integer
+ * `weight`s (e.g. records contributed), by the same largest-remainder method,
+ * ties in pseudonym code-unit order. Requires `amount >= 0n`, distinct
+ * pseudonyms and weights >= 0n (`RewardInputError`). Σ amounts + unallocated
+ * = amount, always.
+ */
+export function splitToPatients(amount: bigint, weights: readonly { readonly pseudonym: string; readonly weight: bigint }[]): PatientSplit {
+  checkAmount('amount', amount)
+  const sorted = sortedByKey(weights, (w) => w.pseudonym, 'pseudonym')
+  for (const w of sorted) checkAmount(`pseudonym "${w.pseudonym}": weight`, w.weight)
+  const split = largestRemainder(
+    amount,
+    sorted.map((w) => ({ key: w.pseudonym, weight: w.weight })),
+  )
+  return { allocations: sorted.map((w, i) => ({ pseudonym: w.pseudonym, amount: split.amounts[i]! })), unallocated: split.unallocated }
+}
