@@ -25,6 +25,14 @@ export const MISBEHAVIOUR_TOPIC_PREFIX = '/fl/misbehaviour/'
  */
 export const MAX_FRAME_BYTES = 1024 * 1024
 
+/**
+ * Bytes a paused stream may still receive before libp2p resets it. Pausing
+ * only stops granting the sender more window; what it was already granted
+ * still arrives: up to 16 MiB with Yamux's defaults (its window grows with
+ * throughput). libp2p's default of 4 MiB would reset a fast sync.
+ */
+export const STREAM_READ_BUFFER_BYTES = 32 * 1024 * 1024
+
 /** Blob bytes per chunk frame (the frame adds a few bytes of CBOR). */
 export const BLOB_CHUNK_BYTES = 256 * 1024
 

@@ -6,9 +6,10 @@
  *
  * Memory is bounded both ways. A reader that holds more than two frames'
  * worth of unread bytes pauses the stream (Yamux then stops granting the
- * sender window), and resumes once the consumer has caught up; a writer
- * waits for `drain`. So a peer that sends faster than we verify slows down
- * instead of filling our memory.
+ * sender window, so at most the window already granted still arrives), and
+ * resumes once the consumer has caught up; a writer waits for `drain`. So a
+ * peer that sends faster than we verify slows down instead of filling our
+ * memory.
  */
 import type { AbortOptions, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { encodeFrame, frameSize, splitFrames } from '../core/sync-codec.ts'
@@ -29,10 +30,15 @@ export class FrameReader {
   #error: Error | undefined
   #wake: (() => void) | undefined
 
-  constructor(stream: Stream, maxFrameBytes: number) {
+  /**
+   * @param maxFrameBytes the largest payload accepted
+   * @param readBufferBytes what the stream may buffer while paused (see STREAM_READ_BUFFER_BYTES); raised to, never lowered
+   */
+  constructor(stream: Stream, maxFrameBytes: number, readBufferBytes: number) {
     this.#stream = stream
     this.#maxFrameBytes = maxFrameBytes
     this.#highWaterBytes = 2 * maxFrameBytes + 16
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, readBufferBytes)
     this.#ended = stream.readableEnded
     stream.addEventListener('message', this.#onMessage)
     stream.addEventListener('end', this.#onEnd)

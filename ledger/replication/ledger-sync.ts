@@ -34,6 +34,7 @@ import {
   MAX_SYNC_ENTRIES,
   MAX_SYNC_ROUNDS,
   SEEN_CHECKPOINTS,
+  STREAM_READ_BUFFER_BYTES,
   STREAM_TIMEOUT_MS,
 } from './constants.ts'
 import { LedgerSyncStoppedError, RemoteBlobMissingError, ReplicaUnavailableError, StoredEntryLeafMismatchError, SyncNoPeersError, SyncPeerBehindError, SyncStalledError } from './errors.ts'
@@ -427,7 +428,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
       const task = (async () => {
         const onAbort = (): void => stream.abort(signal.reason as Error)
         signal.addEventListener('abort', onAbort, { once: true })
-        const reader = new FrameReader(stream, MAX_FRAME_BYTES)
+        const reader = new FrameReader(stream, MAX_FRAME_BYTES, STREAM_READ_BUFFER_BYTES)
         try {
           await serve(stream, reader, { signal })
         } catch (err) {
@@ -458,7 +459,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
     const stream = await connection.newStream(protocol, { signal })
     const onAbort = (): void => stream.abort(signal.reason as Error)
     signal.addEventListener('abort', onAbort, { once: true })
-    const reader = new FrameReader(stream, MAX_FRAME_BYTES)
+    const reader = new FrameReader(stream, MAX_FRAME_BYTES, STREAM_READ_BUFFER_BYTES)
     try {
       return await use(stream, reader, label, { signal })
     } catch (err) {

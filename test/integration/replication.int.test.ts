@@ -118,7 +118,7 @@ describe('log replication over libp2p', () => {
     const sizes: number[] = []
     resumed.sync.addEventListener('synced', (e) => sizes.push(e.detail))
     await resumed.node.dial(coordinator.node.getMultiaddrs()[0]!)
-    await waitForSize(resumed, total)
+    await waitForSize(resumed, total, 45_000)
 
     // Assert: the interruption kept whole checkpoints only, and the resumed sync continued from there
     expect(interruptedAt).toBeGreaterThan(0)
@@ -128,6 +128,21 @@ describe('log replication over libp2p', () => {
     expect(sizes).toEqual([...sizes].sort((x, y) => x - y))
     expect(new Set(sizes).size).toBe(sizes.length)
     await expectSameLog(resumed, coordinator)
+  })
+
+  it('slows a sender down rather than overflowing: 12 MB of entries, more than libp2p buffers unread', async () => {
+    // Prepare: 60 entries of 200 kB, a checkpoint every 10 (the replica writes while they keep coming)
+    const source = await createLedger()
+    const drafts = Array.from({ length: 60 }, (_, i): EntryDraft => ({ kind: 'large-record', timeMs: i, body: { n: i, pad: new Uint8Array(200_000).fill(i) } }))
+    await appendCheckpointed(source, drafts, { perCheckpoint: 10 })
+    const coordinator = await startCoordinator(source)
+
+    // Execute
+    const replica = await startReplica({ peers: [coordinator] })
+
+    // Assert
+    await waitForSize(replica, 60)
+    await expectSameLog(replica, coordinator)
   })
 
   it('detects a flipped byte in an entry and a blob, and repairs both from another replica', async () => {
