@@ -34,6 +34,8 @@ export function readFhirTime(value: unknown, bound: 'start' | 'end'): Read<numbe
   if (m === null) return fail(`is ${JSON.stringify(value)}, want a FHIR dateTime (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff]±hh:mm|Z)`)
   const [, y, mo, d, h, mi, s, fraction, zone] = m
   const year = Number(y)
+  // Checked before any Date arithmetic, which would read years 0-99 as 1900-1999.
+  if (year < 1970) return fail(`is ${JSON.stringify(value)}, which is before 1970-01-01T00:00:00Z`)
   const month = mo === undefined ? 1 : Number(mo)
   const day = d === undefined ? 1 : Number(d)
   if (month < 1 || month > 12) return fail(`is ${JSON.stringify(value)}: month ${mo} is not 01-12`)

@@ -116,6 +116,26 @@ describe('signConsent / verifyConsent', () => {
     expect(decodeConsent(rev.body, 'consent-revocation').time).toBe(T0 + 10 * DAY_MS)
   })
 
+  it('encodes a receipt as the canonical CBOR map, keys in RFC 8949 order (known answer built by hand)', () => {
+    // Prepare: map(7); keys by encoded length, then bytewise: t, study, signer, purposes, pseudonym, validFrom, validUntil.
+    const text = (s: string) => Buffer.concat([Buffer.from([0x60 + s.length]), Buffer.from(s, 'utf8')]).toString('hex')
+    const bytes32 = (b: Uint8Array) => `5820${toHex(b)}`
+    const want = [
+      'a7',
+      text('t') + text('consent'),
+      text('study') + text('cardio-risk'),
+      text('signer') + bytes32(authority.publicKey),
+      text('purposes') + '81' + text('HRESCH'),
+      text('pseudonym') + bytes32(p(0x40)),
+      text('validFrom') + '1b' + T0.toString(16).padStart(16, '0'), // uint64: 1704067200000 ms
+      text('validUntil') + 'f6', // null
+    ].join('')
+    // Execute
+    const signed = signConsent(authority, receipt({ validUntil: null }))
+    // Assert
+    expect(toHex(signed.body)).toBe(want)
+  })
+
   it('signs over the consent context, not the bare body', () => {
     const signed = signConsent(authority, receipt())
     const message = consentSigningMessage(signed.body)
