@@ -29,6 +29,18 @@ export const HubConfigSchema = z
     sites: z
       .array(z.strictObject({ id: siteId, publicKey: hexKey }))
       .min(1, 'enroll at least one site'),
+    /** The coordinator's libp2p replica of the log: sites and auditors sync from it. */
+    p2p: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Multiaddrs to listen on; loopback and a free port by default. */
+        listen: z.array(z.string().min(1)).default(['/ip4/127.0.0.1/tcp/0']),
+        /** Other replicas to dial (multiaddrs with /p2p/<peer id>). */
+        peers: z.array(z.string().min(1)).default([]),
+        /** The node's persistent libp2p identity; default `<dataDir>.p2p.key`. */
+        peerKeyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
     /** Open the next round by itself once the previous one is evaluated (no hub command needed). */
     autoAdvance: z.boolean().default(false),
     /** Largest accepted clock skew of a signed hub request. */
@@ -59,7 +71,13 @@ export function parseHubConfig(value: unknown, source: string, baseDir: string):
     throw new CoordinatorConfigError(lines.join('\n'))
   }
   const cfg = result.data
-  return { ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), keyFile: path.resolve(baseDir, cfg.keyFile) }
+  const dataDir = path.resolve(baseDir, cfg.dataDir)
+  return {
+    ...cfg,
+    dataDir,
+    keyFile: path.resolve(baseDir, cfg.keyFile),
+    p2p: { ...cfg.p2p, peerKeyFile: cfg.p2p.peerKeyFile ? path.resolve(baseDir, cfg.p2p.peerKeyFile) : `${dataDir}.p2p.key` },
+  }
 }
 
 /** Reads and validates a hub config file. */

@@ -5,7 +5,7 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
-import { Ledger, loadSigner, openLevelStorage, parsePublicKey, type Signer } from '../ledger/index.ts'
+import { Ledger, createReplicaNode, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { federationService } from '../protos/index.ts'
 import type { HubConfig } from './config.ts'
 import { createFederationHandlers } from './grpc/service.ts'
@@ -28,6 +28,10 @@ export interface RunningCoordinator {
   readonly port: number
   readonly runner: RoundRunner
   readonly ledger: Ledger
+  /** The log replica's libp2p node (undefined when p2p is disabled). */
+  readonly replica: ReplicaNode | undefined
+  /** Its multiaddrs, with /p2p/<peer id>: where other replicas sync from. */
+  readonly p2pAddrs: readonly string[]
   /** Resolves when the study has completed (its final evaluation is logged). */
   readonly completed: Promise<void>
   on<E extends keyof RoundRunnerEvents>(event: E, listener: (...args: RoundRunnerEvents[E]) => void): void
@@ -56,6 +60,29 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     await ledger.close()
     throw err
   }
+  let replica: ReplicaNode | undefined
+  if (config.p2p.enabled) {
+    try {
+      replica = await createReplicaNode({
+        ledger,
+        origin: runner.state.studyId,
+        coordinatorKey: signer.publicKey,
+        signer,
+        listen: config.p2p.listen,
+        peers: config.p2p.peers,
+        privateKey: await loadOrCreatePeerKey(config.p2p.peerKeyFile!),
+      })
+    } catch (err) {
+      await runner.close()
+      await ledger.close()
+      throw err
+    }
+    const sync = replica.services.ledgerSync
+    // Gossip every checkpoint the runner signs; a replica that misses one catches up at the next.
+    runner.on('checkpoint', (cp) => void sync.announce(cp).catch((err: unknown) => logger.warn({ err }, 'checkpoint announcement failed')))
+    void sync.announce().catch(() => undefined)
+  }
+  const p2pAddrs = replica ? replica.getMultiaddrs().map((a) => a.toString()) : []
   const broker = new TaskBroker()
   runner.on('task', (siteId, task) => broker.send(siteId, task))
   const completed = new Promise<void>((resolve) => {
@@ -72,6 +99,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       broker,
       logger,
       coordinatorKey: signer.publicKey,
+      p2pAddrs,
       now,
       maxHelloAgeMs: config.maxRequestAgeMs,
     }),
@@ -81,7 +109,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   )
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
   const address = `${host}:${port}`
-  logger.info({ address, study: runner.state.studyId, entries: ledger.length }, 'coordinator listening')
+  logger.info({ address, p2p: p2pAddrs, study: runner.state.studyId, entries: ledger.length }, 'coordinator listening')
 
   let closing: Promise<void> | undefined
   return {
@@ -89,6 +117,8 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     port,
     runner,
     ledger,
+    replica,
+    p2pAddrs,
     completed,
     on: (event, listener) => void runner.on(event, listener as never),
     close: () =>
@@ -96,6 +126,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         broker.endAll()
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
         server.forceShutdown()
+        await replica?.stop()
         await runner.close()
         await ledger.close()
       })()),

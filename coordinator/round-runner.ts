@@ -29,6 +29,7 @@ import {
   type SignedStatement,
   type Signer,
   type SignedCheckpoint,
+  type Cosignature,
 } from '../ledger/index.ts'
 import {
   assertFinite,
@@ -60,7 +61,7 @@ import {
   type LineageBody,
   type RoundRecord,
 } from './core/index.ts'
-import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError, CoordinatorError, StudyMismatchError, ModelNotFoundError } from './errors.ts'
+import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError, CoordinatorError, StudyMismatchError, ModelNotFoundError, SignatureInvalidError } from './errors.ts'
 import type { UpdateEnvelope } from '../ledger/index.ts'
 
 /** Work the coordinator hands a site over its task stream. */
@@ -431,6 +432,23 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     })
     // Runs after the current transition: queued, not awaited, to keep the queue acyclic.
     void this.startRound(request).catch((err: unknown) => this.log.error({ err }, 'auto-advance failed'))
+  }
+
+  // ---- witnesses ----------------------------------------------------------------
+
+  /**
+   * Keeps a site's cosignature of a checkpoint it verified on its own
+   * replica. Only an enrolled site may witness, with its enrolled key.
+   */
+  async addCosignature(siteId: string, size: number, cosig: Cosignature): Promise<number> {
+    const key = this.state.sites.get(siteId)
+    if (!key || !equalBytes(key, cosig.witness)) throw new SignatureInvalidError(`cosignature from "${siteId}": witness key is not the site's enrolled key`)
+    try {
+      await this.ledger.addCosignature(size, cosig)
+    } catch (err) {
+      throw new SignatureInvalidError(`cosignature from "${siteId}" of size ${size}: ${(err as Error).message}`, { cause: err })
+    }
+    return size
   }
 
   // ---- tasks for (re)connecting sites ------------------------------------------

@@ -70,3 +70,4 @@ export {
   StatementInvalidError,
 } from './errors.ts'
 export * from './core/index.ts'
+export * from './replication.ts'

@@ -67,3 +67,5 @@ export type { RoundStatusResponse, RoundStatusResponse__Output } from './gen/fed
 export type { RoundSummary, RoundSummary__Output } from './gen/fedlineage/v1/RoundSummary.ts'
 export type { SiteMetric, SiteMetric__Output } from './gen/fedlineage/v1/SiteMetric.ts'
 export { grpc }
+export type { CosignatureRequest, CosignatureRequest__Output } from './gen/fedlineage/v1/CosignatureRequest.ts'
+export type { CosignatureReceipt, CosignatureReceipt__Output } from './gen/fedlineage/v1/CosignatureReceipt.ts'

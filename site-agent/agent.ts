@@ -34,6 +34,7 @@ import type { SiteConfig } from './config.ts'
 import { CoordinatorClient, isTransient } from './coordinator-client.ts'
 import { readCsvRecords, prepareSplits, type DataReport } from './data/index.ts'
 import { hashSeed } from './data/random.ts'
+import { SiteReplica } from './replica.ts'
 import { SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
 
 export type SiteAgentEvent =
@@ -43,7 +44,8 @@ export type SiteAgentEvent =
   | { readonly type: 'update-refused'; readonly round: number; readonly code: string | undefined; readonly message: string }
   | { readonly type: 'evaluated'; readonly round: number; readonly metrics: Readonly<Record<string, number>> }
   | { readonly type: 'reconnecting'; readonly reason: string }
-  | { readonly type: 'done'; readonly rounds: number; readonly model: string }
+  | { readonly type: 'replicating'; readonly peers: readonly string[] }
+  | { readonly type: 'done'; readonly rounds: number; readonly model: string; readonly replicaEntries: number | undefined }
 
 export interface SiteAgentComponents {
   readonly signer: Signer
@@ -51,6 +53,8 @@ export interface SiteAgentComponents {
 }
 
 export interface SiteRunSummary {
+  /** Entries in the site's verified replica of the log at the end (undefined without p2p). */
+  readonly replicaEntries: number | undefined
   readonly rounds: number
   readonly finalModel: string
   readonly updatesAccepted: number
@@ -74,6 +78,8 @@ export class SiteAgent {
   /** A trained update not yet acknowledged, kept to re-send instead of retraining. */
   private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array } | undefined
   private accepted = 0
+  private replica: SiteReplica | undefined
+  private coordinatorPeers: string[] = []
   private listeners: ((e: SiteAgentEvent) => void)[] = []
 
   constructor(
@@ -123,6 +129,7 @@ export class SiteAgent {
         backoffMs = Math.min(backoffMs * 2, 2000)
       }
     } finally {
+      if (this.replica) await this.replica.finish([]).catch(() => undefined)
       this.client.close()
     }
   }
@@ -139,6 +146,28 @@ export class SiteAgent {
     if (res.studyId !== this.config.study) throw new SiteStudyMismatchError(`coordinator runs study "${res.studyId}", this site joined "${this.config.study}"`)
     this.token = new Uint8Array(res.sessionToken)
     if (!this.spec) await this.join(StudySpecSchema.parse(decodeCanonical(new Uint8Array(res.studySpec))))
+    await this.replicate(res.p2pAddrs, new Uint8Array(res.coordinatorKey))
+  }
+
+  /** Starts (once) or refreshes the site's replica of the log from the coordinator's libp2p addresses. */
+  private async replicate(addrs: readonly string[], coordinatorKey: Uint8Array): Promise<void> {
+    const p2p = this.config.p2p
+    if (!p2p.enabled || addrs.length === 0) return
+    this.coordinatorPeers = [...addrs]
+    if (this.replica) return this.replica.addPeers(addrs)
+    const peers = [...addrs, ...p2p.peers]
+    this.replica = await SiteReplica.start({
+      dataDir: p2p.dataDir!,
+      peerKeyFile: p2p.peerKeyFile!,
+      listen: p2p.listen,
+      peers,
+      origin: this.config.study,
+      coordinatorKey,
+      witness: this.components.signer,
+      logger: this.log,
+      submitCosignature: (size, cosig) => this.client.submitCosignature(this.token, size, cosig),
+    })
+    this.emit({ type: 'replicating', peers })
   }
 
   /** First contact: load and prepare the local records with the study's schema. */
@@ -165,8 +194,10 @@ export class SiteAgent {
     } else if (task.kind === 'evaluate' && task.evaluate) {
       await this.ensureEvaluated(Number(task.evaluate.round), new Uint8Array(task.evaluate.modelHash))
     } else if (task.kind === 'done' && task.done) {
-      const summary = { rounds: Number(task.done.rounds), finalModel: toHex(task.done.finalModelHash), updatesAccepted: this.accepted, evaluations: this.evaluated.size }
-      this.emit({ type: 'done', rounds: summary.rounds, model: summary.finalModel })
+      const replicaEntries = this.replica ? await this.replica.finish(this.coordinatorPeers) : undefined
+      this.replica = undefined
+      const summary = { rounds: Number(task.done.rounds), finalModel: toHex(task.done.finalModelHash), updatesAccepted: this.accepted, evaluations: this.evaluated.size, replicaEntries }
+      this.emit({ type: 'done', rounds: summary.rounds, model: summary.finalModel, replicaEntries })
       return summary
     }
     return undefined

@@ -31,6 +31,19 @@ export const SiteConfigSchema = z.strictObject({
   data: DataSourceSchema,
   /** TF.js backend: auto tries tfjs-node, then WASM, then plain JS. */
   backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
+  /** The site's replica of the lineage log, synced over libp2p from the coordinator. */
+  p2p: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      listen: z.array(z.string().min(1)).default(['/ip4/127.0.0.1/tcp/0']),
+      /** Replicas to dial besides the coordinator's (which the site learns at hello). */
+      peers: z.array(z.string().min(1)).default([]),
+      /** LevelDB folder of the replica; default `<siteId>-replica` beside the config. */
+      dataDir: z.string().min(1).optional(),
+      /** Persistent libp2p identity; default `<dataDir>.p2p.key`. */
+      peerKeyFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** How long to keep retrying an unreachable coordinator before giving up. */
   reconnectTimeoutMs: z.number().int().positive().default(120_000),
 })
@@ -47,7 +60,9 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
   const cfg = result.data
   const abs = (p: string) => path.resolve(baseDir, p)
   const data: SiteDataSource = 'file' in cfg.data ? { ...cfg.data, file: abs(cfg.data.file) } : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
-  return { ...cfg, keyFile: abs(cfg.keyFile), data }
+  const replicaDir = abs(cfg.p2p.dataDir ?? `${cfg.siteId}-replica`)
+  const p2p = { ...cfg.p2p, dataDir: replicaDir, peerKeyFile: cfg.p2p.peerKeyFile ? abs(cfg.p2p.peerKeyFile) : `${replicaDir}.p2p.key` }
+  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p }
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

@@ -90,6 +90,16 @@ export class CoordinatorClient {
     })
   }
 
+  submitCosignature(sessionToken: Uint8Array, size: number, cosig: { witness: Uint8Array; signature: Uint8Array; timeMs: number }, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.client.SubmitCosignature(
+        { sessionToken, size: String(size), witness: cosig.witness, signature: cosig.signature, timeMs: String(cosig.timeMs) },
+        { deadline: Date.now() + timeoutMs },
+        (err) => (err ? reject(rejected('cosignature', err)) : resolve()),
+      ),
+    )
+  }
+
   reportEvaluation(report: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
       this.client.ReportEvaluation(report, { deadline: Date.now() + timeoutMs }, (err, res) =>

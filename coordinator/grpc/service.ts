@@ -20,6 +20,8 @@ export interface FederationServiceComponents {
   readonly broker: TaskBroker
   readonly logger: Logger
   readonly coordinatorKey: Uint8Array
+  /** The coordinator replica's libp2p addresses, handed to sites at hello. */
+  readonly p2pAddrs: readonly string[]
   readonly now: () => number
   readonly maxHelloAgeMs: number
 }
@@ -58,7 +60,14 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         sessionToken: sessions.issue(siteId),
         currentRound: String(runner.state.lastRound),
         coordinatorKey: c.coordinatorKey,
+        p2pAddrs: [...c.p2pAddrs],
       }
+    }),
+
+    SubmitCosignature: unary(c, 'SubmitCosignature', async (req) => {
+      const siteId = sessions.siteOf(req.sessionToken)
+      const size = await runner.addCosignature(siteId, Number(req.size), { witness: new Uint8Array(req.witness), signature: new Uint8Array(req.signature), timeMs: Number(req.timeMs) })
+      return { size: String(size) }
     }),
 
     Tasks: (call) => {

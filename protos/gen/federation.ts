@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { CosignatureReceipt as _fedlineage_v1_CosignatureReceipt, CosignatureReceipt__Output as _fedlineage_v1_CosignatureReceipt__Output } from './fedlineage/v1/CosignatureReceipt.ts';
+import type { CosignatureRequest as _fedlineage_v1_CosignatureRequest, CosignatureRequest__Output as _fedlineage_v1_CosignatureRequest__Output } from './fedlineage/v1/CosignatureRequest.ts';
 import type { DownloadModelRequest as _fedlineage_v1_DownloadModelRequest, DownloadModelRequest__Output as _fedlineage_v1_DownloadModelRequest__Output } from './fedlineage/v1/DownloadModelRequest.ts';
 import type { EvaluateTask as _fedlineage_v1_EvaluateTask, EvaluateTask__Output as _fedlineage_v1_EvaluateTask__Output } from './fedlineage/v1/EvaluateTask.ts';
 import type { EvaluationReceipt as _fedlineage_v1_EvaluationReceipt, EvaluationReceipt__Output as _fedlineage_v1_EvaluationReceipt__Output } from './fedlineage/v1/EvaluationReceipt.ts';
@@ -28,6 +30,8 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   fedlineage: {
     v1: {
+      CosignatureReceipt: MessageTypeDefinition<_fedlineage_v1_CosignatureReceipt, _fedlineage_v1_CosignatureReceipt__Output>
+      CosignatureRequest: MessageTypeDefinition<_fedlineage_v1_CosignatureRequest, _fedlineage_v1_CosignatureRequest__Output>
       DownloadModelRequest: MessageTypeDefinition<_fedlineage_v1_DownloadModelRequest, _fedlineage_v1_DownloadModelRequest__Output>
       EvaluateTask: MessageTypeDefinition<_fedlineage_v1_EvaluateTask, _fedlineage_v1_EvaluateTask__Output>
       EvaluationReceipt: MessageTypeDefinition<_fedlineage_v1_EvaluationReceipt, _fedlineage_v1_EvaluationReceipt__Output>

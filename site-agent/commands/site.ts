@@ -20,8 +20,10 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
       return `${p} model of round ${e.round}: validation ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`
     case 'reconnecting':
       return `${p} reconnecting: ${e.reason}`
+    case 'replicating':
+      return `${p} replicating the lineage log from ${e.peers.length} peer(s)`
     case 'done':
-      return `${p} study done after ${e.rounds} rounds; final model ${e.model.slice(0, 16)}`
+      return `${p} study done after ${e.rounds} rounds; final model ${e.model.slice(0, 16)}${e.replicaEntries === undefined ? '' : `; verified replica holds ${e.replicaEntries} log entries`}`
   }
 }
 

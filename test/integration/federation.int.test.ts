@@ -25,6 +25,12 @@ describe('federation over gRPC', () => {
     expect(state.committedRounds).toBe(3)
     for (const s of summaries) expect(s.finalModel).toBe(toHex(state.currentModel))
 
+    // Every site ends with a verified replica of the whole log, and witnessed it.
+    const logLength = fed.coordinator.ledger.length
+    for (const s of summaries) expect(s.replicaEntries).toBe(logLength)
+    const witnesses = await fed.coordinator.ledger.cosignatures(logLength)
+    expect(witnesses.length).toBeGreaterThan(0)
+
     // Validation loss (example-weighted over the sites' signed reports) falls from round 0 to the last round.
     const valLoss = (round: number) => {
       const evals = [...(state.evaluations.get(round)?.values() ?? [])]

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CosignatureReceipt as _fedlineage_v1_CosignatureReceipt, CosignatureReceipt__Output as _fedlineage_v1_CosignatureReceipt__Output } from '../../fedlineage/v1/CosignatureReceipt.ts';
+import type { CosignatureRequest as _fedlineage_v1_CosignatureRequest, CosignatureRequest__Output as _fedlineage_v1_CosignatureRequest__Output } from '../../fedlineage/v1/CosignatureRequest.ts';
 import type { DownloadModelRequest as _fedlineage_v1_DownloadModelRequest, DownloadModelRequest__Output as _fedlineage_v1_DownloadModelRequest__Output } from '../../fedlineage/v1/DownloadModelRequest.ts';
 import type { EvaluationReceipt as _fedlineage_v1_EvaluationReceipt, EvaluationReceipt__Output as _fedlineage_v1_EvaluationReceipt__Output } from '../../fedlineage/v1/EvaluationReceipt.ts';
 import type { HelloRequest as _fedlineage_v1_HelloRequest, HelloRequest__Output as _fedlineage_v1_HelloRequest__Output } from '../../fedlineage/v1/HelloRequest.ts';
@@ -58,6 +60,15 @@ export interface FederationClient extends grpc.Client {
   startRound(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StartRoundResponse__Output>): grpc.ClientUnaryCall;
   startRound(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StartRoundResponse__Output>): grpc.ClientUnaryCall;
   
+  SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  submitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  submitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  submitCosignature(argument: _fedlineage_v1_CosignatureRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  submitCosignature(argument: _fedlineage_v1_CosignatureRequest, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  
   Tasks(argument: _fedlineage_v1_TasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
   Tasks(argument: _fedlineage_v1_TasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
   tasks(argument: _fedlineage_v1_TasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
@@ -85,6 +96,8 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
   
   StartRound: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StartRoundResponse>;
   
+  SubmitCosignature: grpc.handleUnaryCall<_fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt>;
+  
   Tasks: grpc.handleServerStreamingCall<_fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task>;
   
   UploadUpdate: grpc.handleClientStreamingCall<_fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt>;
@@ -97,6 +110,7 @@ export interface FederationDefinition extends grpc.ServiceDefinition {
   ReportEvaluation: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_EvaluationReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_EvaluationReceipt__Output>
   RoundStatus: MethodDefinition<_fedlineage_v1_RoundStatusRequest, _fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusRequest__Output, _fedlineage_v1_RoundStatusResponse__Output>
   StartRound: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StartRoundResponse, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StartRoundResponse__Output>
+  SubmitCosignature: MethodDefinition<_fedlineage_v1_CosignatureRequest, _fedlineage_v1_CosignatureReceipt, _fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt__Output>
   Tasks: MethodDefinition<_fedlineage_v1_TasksRequest, _fedlineage_v1_Task, _fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task__Output>
   UploadUpdate: MethodDefinition<_fedlineage_v1_UpdateChunk, _fedlineage_v1_UploadReceipt, _fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt__Output>
 }

@@ -7,6 +7,7 @@ export interface HelloResponse {
   'sessionToken'?: (Buffer | Uint8Array | string);
   'currentRound'?: (string);
   'coordinatorKey'?: (Buffer | Uint8Array | string);
+  'p2pAddrs'?: (string)[];
 }
 
 export interface HelloResponse__Output {
@@ -15,4 +16,5 @@ export interface HelloResponse__Output {
   'sessionToken': (Buffer);
   'currentRound': (string);
   'coordinatorKey': (Buffer);
+  'p2pAddrs': (string)[];
 }
