@@ -14,6 +14,7 @@ import type { Ledger } from '../ledger.ts'
 import { CHECKPOINT_PROTOCOL } from './constants.ts'
 import { SyncOriginMismatchError, SyncProtocolError, SyncRemoteError } from './errors.ts'
 import { sendFrame, type FrameReader } from './frames.ts'
+import { newestCheckpoint } from './sync-protocol.ts'
 
 /** What both ends need. */
 export interface CheckpointContext {
@@ -32,7 +33,7 @@ export async function serveCheckpoint(ctx: CheckpointContext, stream: Stream, re
     if (payload === undefined) return
     const request = decodeCheckpointRequest(payload)
     if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
-    const latest = await ctx.ledger.latestCheckpoint()
+    const latest = await newestCheckpoint(ctx.ledger)
     const size = latest === undefined ? 0 : readCheckpoint(latest).size
     const proof = request.from > 0 && request.from < size ? await ctx.ledger.consistencyProof(request.from, size) : []
     await send({ type: 'checkpoint', checkpoint: latest, proof })

@@ -40,7 +40,7 @@ import {
 import { LedgerSyncStoppedError, RemoteBlobMissingError, ReplicaUnavailableError, StoredEntryLeafMismatchError, SyncNoPeersError, SyncPeerBehindError, SyncStalledError } from './errors.ts'
 import { FrameReader } from './frames.ts'
 import { checkpointTopic, misbehaviourTopic, normaliseProof, openGossipedCheckpoint, openGossipedProof, proofId, type GossipTrust } from './gossip.ts'
-import { fetchEntry, pullRound, serveSync } from './sync-protocol.ts'
+import { fetchEntry, newestCheckpoint, pullRound, serveSync } from './sync-protocol.ts'
 
 type Target = PeerId | Multiaddr
 
@@ -151,7 +151,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
 
   async announce(checkpoint?: SignedCheckpoint, options: AbortOptions = {}): Promise<SignedCheckpoint> {
     options.signal?.throwIfAborted()
-    const signed = checkpoint ?? (this.#init.signer !== undefined ? await this.#ledger.checkpoint(this.#init.signer, this.origin, Date.now()) : await this.#ledger.latestCheckpoint())
+    const signed = checkpoint ?? (this.#init.signer !== undefined ? await this.#ledger.checkpoint(this.#init.signer, this.origin, Date.now()) : await newestCheckpoint(this.#ledger))
     if (signed === undefined) throw new LedgerInvalidArgumentError('announce: no checkpoint given and none stored')
     openCheckpoint(signed, this.#trust.coordinatorKey, this.origin)
     await this.#components.pubsub.publish(this.#checkpointTopic, encodeSignedCheckpoint(signed))
@@ -411,7 +411,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
       },
       source,
     )
-    const latest = await this.#ledger.latestCheckpoint()
+    const latest = await newestCheckpoint(this.#ledger)
     if (latest !== undefined) await this.#components.pubsub.publish(this.#checkpointTopic, encodeSignedCheckpoint(latest))
   }
 

@@ -26,6 +26,36 @@ export interface SyncServerContext {
   readonly maxSyncEntries: number
 }
 
+/** Below this many entries, a response looks up each size's checkpoint; above, it lists them all once. */
+const POINT_LOOKUP_ENTRIES = 1024
+
+/**
+ * The newest stored checkpoint. It is nearly always the one of the log's own
+ * size (the coordinator checkpoints every append, a replica stores entries
+ * only with a checkpoint), which is one read; otherwise all are listed.
+ */
+export async function newestCheckpoint(ledger: Ledger): Promise<SignedCheckpoint | undefined> {
+  return (await ledger.checkpointAt(ledger.length)) ?? (await ledger.latestCheckpoint())
+}
+
+/** The stored checkpoints of sizes in `(from, to]`, by size. */
+async function checkpointsWithin(ledger: Ledger, from: number, to: number): Promise<Map<number, SignedCheckpoint>> {
+  const found = new Map<number, SignedCheckpoint>()
+  if (to - from <= POINT_LOOKUP_ENTRIES) {
+    const sizes = Array.from({ length: to - from }, (_, i) => from + 1 + i)
+    const checkpoints = await Promise.all(sizes.map((size) => ledger.checkpointAt(size)))
+    checkpoints.forEach((cp, i) => {
+      if (cp !== undefined) found.set(sizes[i] as number, cp)
+    })
+    return found
+  }
+  for (const cp of await ledger.checkpoints()) {
+    const size = readCheckpoint(cp).size
+    if (size > from && size <= to) found.set(size, cp)
+  }
+  return found
+}
+
 /**
  * Answers one sync request. A request the server cannot serve (another
  * origin, a malformed request, a damaged local entry) is answered with an
@@ -38,17 +68,13 @@ export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: 
     if (payload === undefined) return // the peer closed without asking
     const request = decodeSyncRequest(payload)
     if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
-    const head = await ctx.ledger.latestCheckpoint()
+    const head = await newestCheckpoint(ctx.ledger)
     await send({ type: 'head', checkpoint: head })
     const headSize = head === undefined ? 0 : readCheckpoint(head).size
     const end = Math.max(request.from, Math.min(request.to, headSize, request.from + ctx.maxSyncEntries))
     if (request.from < end) {
       // Every stored checkpoint the entries reach is sent right after its last entry.
-      const waypoints = new Map<number, SignedCheckpoint>()
-      for (const cp of await ctx.ledger.checkpoints()) {
-        const size = readCheckpoint(cp).size
-        if (size > request.from && size <= end) waypoints.set(size, cp)
-      }
+      const waypoints = await checkpointsWithin(ctx.ledger, request.from, end)
       for await (const { entry, bytes } of ctx.ledger.scan(request.from, end)) {
         await send({ type: 'entry', bytes })
         const waypoint = waypoints.get(entry.seq + 1)
