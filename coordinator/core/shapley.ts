@@ -12,7 +12,7 @@
 import { mulberry32, nextUint32, shuffleIndices } from '../../models/core/index.ts'
 import { ShapleyTooManySitesError } from './reward-errors.ts'
 
-/** A transferable-utility game. `value` must be pure; it is called at most once per coalition by the algorithms' callers' cache. */
+/** A transferable-utility game. `value` must be pure; the algorithms may ask for a coalition more than once, so callers cache it (`contribution.ts` does). */
 export interface CoalitionGame {
   readonly players: number
   /** v(S) for `coalition` in ascending order, never empty. */
