@@ -31,11 +31,13 @@
  *   signed checkpoint, then entries `[from, min(to, its size))` with each
  *   stored checkpoint they reach right after its last entry, then an end
  *   frame. The client checks each entry as it arrives (position, chain link,
- *   coordinator signature) and hands the entries up to each checkpoint to
- *   `Ledger.appendReplicated`, which checks the Merkle root against the signed
- *   checkpoint and its consistency with the newest stored one before storing
- *   anything. So a sync interrupted at any point has stored whole verified
- *   checkpoints, and resumes from the local length: no gap, no duplicate.
+ *   author) and each checkpoint (signature, split view), and every ~1024
+ *   entries and at the end hands the entries up to the latest checkpoint to
+ *   `Ledger.appendReplicated`, which checks their signatures, the Merkle
+ *   root against the signed checkpoint and its consistency with the newest
+ *   stored one before storing anything. So a sync interrupted at any point
+ *   has stored whole verified checkpoints, and resumes from the local
+ *   length: no gap, no duplicate.
  * - `/fl/blob/1.0.0`: a SHA-256 → the blob in chunks, or not-found. The
  *   client re-hashes before storing.
  * - `/fl/checkpoint/1.0.0`: the server's latest checkpoint and a consistency
@@ -50,7 +52,10 @@
  * compared with every checkpoint of the same size this replica stores or has
  * seen; different roots make a split-view proof, which is stored
  * (`recordMisbehaviour`), gossiped and emitted. A checkpoint newer than the
- * local log starts a pull from the peer that forwarded it (then any other).
+ * local log starts a pull from the peer that forwarded it (then any other);
+ * having stored it, the replica announces it too (gossip forwards a
+ * checkpoint before the forwarder holds its entries), and a checkpoint it
+ * already verified and holds is ignored rather than forwarded again.
  * A pull that finds the peer's entries do not continue ours compares our last
  * entry with the peer's: two coordinator-signed entries with one seq make a
  * forked-entry proof.
@@ -73,6 +78,7 @@ export {
   BLOB_PROTOCOL,
   CHECKPOINT_PROTOCOL,
   CHECKPOINT_TOPIC_PREFIX,
+  DISCOVER_ANY_ORIGIN,
   LEDGER_SYNC_PROTOCOL,
   MAX_BLOB_BYTES,
   MAX_FRAME_BYTES,
@@ -98,6 +104,7 @@ export {
   SyncStalledError,
 } from './replication/errors.ts'
 export { checkpointTopic, misbehaviourTopic, normaliseProof, proofId } from './replication/gossip.ts'
+export { discoverLog, type DiscoveredLog } from './replication/discover.ts'
 export { createReplicaNode, loadOrCreatePeerKey, type ReplicaNode, type ReplicaNodeInit, type ReplicaServices } from './replication/node.ts'
 
 /** Options of `ledgerSync`. */

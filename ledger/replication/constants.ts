@@ -47,6 +47,15 @@ export const MAX_BLOB_BYTES = 1024 * 1024 * 1024
  */
 export const MAX_SYNC_ENTRIES = 65_536
 
+/**
+ * A pull stores (one durable write) once this many entries have gathered at
+ * a checkpoint, and at the response's last checkpoint. Live, each pull brings
+ * one checkpoint and stores it; catching up, it stores every ~1024 entries
+ * rather than at each of the coordinator's checkpoints. The checkpoints in
+ * between are still checked for split views, just not kept.
+ */
+export const STORE_EVERY_ENTRIES = 1024
+
 /** One deadline for a whole stream (request and response), by default. */
 export const STREAM_TIMEOUT_MS = 60_000
 
@@ -65,3 +74,6 @@ export const SEEN_CHECKPOINTS = 1024
 
 /** Stop pulling from a peer after this many sync rounds in one call (a peer that keeps growing). */
 export const MAX_SYNC_ROUNDS = 1024
+
+/** The origin a discovery request names: "whatever log you serve" (answered by the checkpoint protocol only). */
+export const DISCOVER_ANY_ORIGIN = '*'

@@ -16,7 +16,7 @@ import { equalBytes, type CanonicalValue } from '../core/canonical.ts'
 import { encodeMisbehaviourProof, encodeSignedCheckpoint, openCheckpoint, splitViewProof, verifyMisbehaviourProof, type Checkpoint, type MisbehaviourProof, type SignedCheckpoint } from '../core/checkpoint.ts'
 import { HASH_LENGTH_BYTES } from '../core/constants.ts'
 import { hashLeaf } from '../core/merkle.ts'
-import { toHex } from '../core/hash.ts'
+import { sha256, toHex } from '../core/hash.ts'
 import { LedgerBlobMissingError, LedgerChainBrokenError, LedgerClosedError, LedgerError, LedgerInvalidArgumentError, LedgerStorageError } from '../errors.ts'
 import type { Ledger } from '../ledger.ts'
 import type { LedgerSync, LedgerSyncComponents, LedgerSyncEvents, LedgerSyncInit, RepairFailure, RepairReport, VerifyAndRepairOptions } from '../replication.ts'
@@ -34,6 +34,7 @@ import {
   MAX_SYNC_ENTRIES,
   MAX_SYNC_ROUNDS,
   SEEN_CHECKPOINTS,
+  STORE_EVERY_ENTRIES,
   STREAM_READ_BUFFER_BYTES,
   STREAM_TIMEOUT_MS,
 } from './constants.ts'
@@ -61,6 +62,8 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
   readonly #misbehaviourTopic: string
   /** Verified checkpoints seen (stored or not), by size, oldest first; bounded by SEEN_CHECKPOINTS. */
   readonly #seen = new Map<number, SignedCheckpoint>()
+  /** Gossiped checkpoints already verified: hex SHA-256 of their wire bytes → size; bounded by SEEN_CHECKPOINTS. */
+  readonly #verified = new Map<string, number>()
   /** Ids of proofs already stored (see proofId). */
   readonly #knownProofs = new Set<string>()
   /** Work in flight, awaited by stop(). */
@@ -248,6 +251,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
               origin: this.origin,
               coordinatorKey: this.#trust.coordinatorKey,
               maxSyncEntries: this.#maxSyncEntries,
+              storeEveryEntries: STORE_EVERY_ENTRIES,
               observe: (signed, checkpoint) => this.#observe(signed, checkpoint),
               stored: (size) => this.safeDispatchEvent('synced', { detail: size }),
             },
@@ -361,7 +365,21 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
 
   // ---- gossip -------------------------------------------------------------------------------
 
-  readonly #validateCheckpoint = (peer: PeerId, message: Message): TopicValidatorResult => this.#validate(peer, message, () => openGossipedCheckpoint(message.data, this.#trust))
+  /**
+   * A checkpoint we verified before and already hold (a peer re-announcing
+   * what it has just pulled) is ignored: neither delivered nor forwarded,
+   * and no signature checked again.
+   */
+  readonly #validateCheckpoint = (peer: PeerId, message: Message): TopicValidatorResult => {
+    const id = toHex(sha256(message.data))
+    const size = this.#verified.get(id)
+    if (size !== undefined && size <= this.#ledger.length) return TopicValidatorResult.Ignore
+    return this.#validate(peer, message, () => {
+      const { checkpoint } = openGossipedCheckpoint(message.data, this.#trust)
+      this.#verified.set(id, checkpoint.size)
+      if (this.#verified.size > SEEN_CHECKPOINTS) this.#verified.delete(this.#verified.keys().next().value as string)
+    })
+  }
 
   readonly #validateProof = (peer: PeerId, message: Message): TopicValidatorResult => this.#validate(peer, message, () => openGossipedProof(message.data, this.#trust))
 

@@ -155,9 +155,14 @@ export interface PullContext {
   readonly origin: string
   readonly coordinatorKey: Uint8Array
   readonly maxSyncEntries: number
-  /** Sees the server's verified head checkpoint before any entry (split-view check). */
+  /**
+   * Entries to gather before storing at the next checkpoint (each store is a
+   * durable write); the response's last checkpoint is stored in any case.
+   */
+  readonly storeEveryEntries: number
+  /** Sees each verified checkpoint of the response before its entries are stored (split-view check). */
   observe(signed: SignedCheckpoint, checkpoint: Checkpoint): Promise<void>
-  /** Called after each checkpoint is stored with its entries, with the new local size. */
+  /** Called after each store, with the new local size. */
   stored(size: number): void
 }
 
@@ -171,19 +176,33 @@ export interface PullRound {
 
 /**
  * One round of pulling: asks for `[length, length + maxSyncEntries)`,
- * checks each entry's position, chain link and author as it arrives, and at
- * each checkpoint stores the entries before it with `appendReplicated`,
- * which verifies their signatures, the Merkle root against the signed
- * checkpoint and its consistency with the stored one before storing.
- * Entries after the last checkpoint of the response are dropped, to be
- * fetched again next round. Stops storing once `options.signal` aborts.
+ * checks each entry's position, chain link and author as it arrives, and
+ * stores entries with `appendReplicated` up to a checkpoint once
+ * `storeEveryEntries` have gathered, and up to the response's last
+ * checkpoint at its end. `appendReplicated` verifies their signatures, the
+ * Merkle root against the signed checkpoint and its consistency with the
+ * stored one before storing anything. Entries after the last checkpoint of
+ * the response are dropped, to be fetched again next round, and so is
+ * everything not stored when the stream fails or `options.signal` aborts.
  */
 export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameReader, peer: string, options: AbortOptions): Promise<PullRound> {
   const trust = { coordinatorKey: ctx.coordinatorKey, origin: ctx.origin }
   const from = ctx.ledger.length
   let prevHash = ctx.ledger.headHash
+  /** Entries received and not stored yet, from the local length on. */
   let batch: Uint8Array[] = []
+  /** The latest checkpoint received, covering the first `covered` entries of `batch`. */
+  let pending: { signed: SignedCheckpoint; covered: number } | undefined
   let head: Checkpoint | undefined
+  const store = async (): Promise<void> => {
+    if (pending === undefined) return
+    options.signal?.throwIfAborted()
+    const { signed, covered } = pending
+    await ctx.ledger.appendReplicated(batch.slice(0, covered), signed, trust)
+    batch = batch.slice(covered)
+    pending = undefined
+    ctx.stored(ctx.ledger.length)
+  }
   await requestSync(
     stream,
     reader,
@@ -202,15 +221,15 @@ export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameR
         prevHash = entryHash(bytes)
         batch.push(bytes)
       },
-      async checkpoint(signed, size) {
-        options.signal?.throwIfAborted()
-        await ctx.ledger.appendReplicated(batch, signed, trust)
-        batch = []
-        ctx.stored(size)
+      async checkpoint(signed) {
+        await ctx.observe(signed, openCheckpoint(signed, ctx.coordinatorKey, ctx.origin))
+        pending = { signed, covered: batch.length }
+        if (batch.length >= ctx.storeEveryEntries) await store()
       },
     },
     options,
   )
+  await store()
   return { head, size: ctx.ledger.length }
 }
 
