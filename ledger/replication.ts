@@ -84,6 +84,8 @@ export {
   MAX_FRAME_BYTES,
   MAX_SYNC_ENTRIES,
   MISBEHAVIOUR_TOPIC_PREFIX,
+  STORE_EVERY_ENTRIES,
+  STREAM_READ_BUFFER_BYTES,
   STREAM_TIMEOUT_MS,
 } from './replication/constants.ts'
 export {
