@@ -11,7 +11,7 @@ import { RootMismatchError } from '../core/merkle-errors.ts'
 import { decodeCheckpointFrame, decodeCheckpointRequest, encodeCheckpointFrame, encodeCheckpointRequest, errorFrame, type CheckpointFrame } from '../core/sync-codec.ts'
 import { LedgerError } from '../errors.ts'
 import type { Ledger } from '../ledger.ts'
-import { CHECKPOINT_PROTOCOL } from './constants.ts'
+import { CHECKPOINT_PROTOCOL, DISCOVER_ANY_ORIGIN } from './constants.ts'
 import { SyncOriginMismatchError, SyncProtocolError, SyncRemoteError } from './errors.ts'
 import { sendFrame, type FrameReader } from './frames.ts'
 import { newestCheckpoint } from './sync-protocol.ts'
@@ -32,7 +32,7 @@ export async function serveCheckpoint(ctx: CheckpointContext, stream: Stream, re
     const payload = await reader.next()
     if (payload === undefined) return
     const request = decodeCheckpointRequest(payload)
-    if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
+    if (request.origin !== ctx.origin && request.origin !== DISCOVER_ANY_ORIGIN) throw new SyncOriginMismatchError(ctx.origin, request.origin)
     const latest = await newestCheckpoint(ctx.ledger)
     const size = latest === undefined ? 0 : readCheckpoint(latest).size
     const proof = request.from > 0 && request.from < size ? await ctx.ledger.consistencyProof(request.from, size) : []
