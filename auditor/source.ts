@@ -5,13 +5,16 @@
  *
  * - `db`: a local LevelDB replica (a coordinator's data dir, or a copy of it),
  *   opened read-only in effect: never created, never written.
- * - `peer` (next): a replica fetched from a coordinator or mirror over libp2p.
+ * - `peer`: a fresh replica synced from any participant over libp2p (peer-source.ts).
  */
 import { Ledger, openLevelStorage } from '../ledger/index.ts'
 import type { AuditSource } from './replay.ts'
+import { openPeerAuditSource } from './peer-source.ts'
 
 /** A log to audit, as the command line names it. */
-export type AuditSourceSpec = { readonly kind: 'db'; readonly dir: string }
+export type AuditSourceSpec =
+  | { readonly kind: 'db'; readonly dir: string }
+  | { readonly kind: 'peer'; readonly peer: string; readonly study?: string | undefined; readonly coordinatorKey?: Uint8Array | undefined; readonly replicaDir?: string | undefined }
 
 /** An open source and how to release it. */
 export interface OpenedAuditSource {
@@ -36,5 +39,7 @@ export function openAuditSource(spec: AuditSourceSpec): Promise<OpenedAuditSourc
   switch (spec.kind) {
     case 'db':
       return openLevelAuditSource(spec.dir)
+    case 'peer':
+      return openPeerAuditSource(spec)
   }
 }

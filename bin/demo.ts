@@ -58,16 +58,19 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
   })
 }
 
-/** Resolves with the address the coordinator prints once it listens. */
-function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<string> {
+/** Resolves with the gRPC address and the log replica's multiaddr the coordinator prints once it listens. */
+function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<{ grpc: string; replica: string }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`coordinator did not start within ${timeoutMs} ms`)), timeoutMs)
     const lines = createInterface({ input: child.stdout! })
+    let grpc: string | undefined
     lines.on('line', (line) => {
-      const m = /^coordinator listening on (\S+)/.exec(line)
-      if (m) {
+      const g = /^coordinator listening on (\S+)/.exec(line)
+      if (g) grpc = g[1]
+      const r = /^log replica on (\S+)/.exec(line)
+      if (r && grpc) {
         clearTimeout(timer)
-        resolve(m[1]!)
+        resolve({ grpc, replica: r[1]! })
       }
     })
     child.once('exit', (code) => reject(new Error(`coordinator exited with code ${code} before listening`)))
@@ -122,8 +125,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // 3. The coordinator, then the four sites, each its own process.
     const coordinator = launch(['coordinator', '--config', path.join(dir, 'hub.json')], path.join(dir, 'logs', 'coordinator.log'))
     children.push(coordinator)
-    const address = await listeningAddress(coordinator, 30_000)
-    process.stdout.write(`coordinator listening on ${address}; starting ${sites.length} site agents\n`)
+    const { grpc: address, replica } = await listeningAddress(coordinator, 30_000)
+    process.stdout.write(`coordinator listening on ${address}, log replica on ${replica}; starting ${sites.length} site agents\n`)
     for (const s of sites) {
       const siteConfig: SiteConfigInput = {
         siteId: s.site.siteId,
@@ -172,13 +175,22 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     while (!(await printReady()).done) await sleep(100)
     client.close()
 
-    // 5. Sites leave on their own once told the study is done; then stop the coordinator.
-    const siteCodes = await Promise.all(children.slice(1).map((c) => exited(c, 30_000)))
-    coordinator.kill('SIGTERM')
-    await exited(coordinator, 15_000)
+    // 5. Sites leave on their own once told the study is done, each with a verified replica of the log.
+    const siteCodes = await Promise.all(children.slice(1).map((c) => exited(c, 60_000)))
     if (siteCodes.some((c) => c !== 0)) process.stdout.write(`warning: site agents exited with ${siteCodes.join(', ')}; see ${path.join(dir, 'logs')}\n`)
 
-    // 6. Anyone holding the log can check it: chain, signatures, head.
+    // 6. An auditor, as a separate process that knows only the replica's multiaddr, joins as a
+    //    fresh replica, syncs the log and the blobs over libp2p, and re-derives every model.
+    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let auditOut = ''
+    audit.stdout!.on('data', (d: Buffer) => (auditOut += d.toString()))
+    audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))
+    const auditCode = await exited(audit, 120_000)
+    await writeFile(path.join(dir, 'logs', 'audit.log'), auditOut)
+    coordinator.kill('SIGTERM')
+    await exited(coordinator, 15_000)
+
+    // 7. Anyone holding a copy of the log can check it offline too: chain, signatures, head.
     const storage = await openLevelStorage(path.join(dir, 'ledger'))
     try {
       const verified = await verifyLog(storage)
@@ -186,15 +198,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     } finally {
       await storage.close()
     }
-    // 7. An auditor, as a separate process, re-derives every model from the log.
-    const audit = spawn(process.execPath, [BIN, 'audit', '--db', path.join(dir, 'ledger'), '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let auditOut = ''
-    audit.stdout!.on('data', (d: Buffer) => (auditOut += d.toString()))
-    audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))
-    const auditCode = await exited(audit, 120_000)
-    const verdict = auditOut.trim().split('\n').filter((l) => /^audit |^AUDIT_/.test(l)).pop() ?? `auditor exited with ${auditCode}`
+    const verdict = auditOut.trim().split('\n').filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l)).pop() ?? `auditor exited with ${auditCode}`
     process.stdout.write(`${verdict}\n`)
-    if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'audit.json')}`)
+    if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'logs', 'audit.log')}`)
     process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Inspect: npx fedlineage audit --db ${path.join(dir, 'ledger')}\n`)
   } finally {
     killAll()

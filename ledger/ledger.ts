@@ -47,6 +47,7 @@ import {
   type SignedCheckpoint,
 } from './core/checkpoint.ts'
 import { CheckpointInvalidError, CheckpointRootMismatchError } from './core/checkpoint-errors.ts'
+import { RootMismatchError } from './core/merkle-errors.ts'
 import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
 import { toHex } from './core/hash.ts'
 import { LedgerChainBrokenError, LedgerUntrustedAuthorError } from './errors.ts'
@@ -345,10 +346,10 @@ export class Ledger {
     return out
   }
 
-  /** The newest stored checkpoint. */
+  /** The newest stored checkpoint (the one of the greatest size): one seek, however many are stored. */
   async latestCheckpoint(): Promise<SignedCheckpoint | undefined> {
-    const all = await this.checkpoints()
-    return all[all.length - 1]
+    this.#assertOpen()
+    return this.#latestCheckpointUnqueued()
   }
 
   /** Stores a witness's cosignature of the stored checkpoint of `size`, after checking it. */
@@ -431,9 +432,8 @@ export class Ledger {
   }
 
   async #latestCheckpointUnqueued(): Promise<SignedCheckpoint | undefined> {
-    let last: SignedCheckpoint | undefined
-    for await (const r of this.#storage.readRecords(CHECKPOINT_RECORD)) last = decodeSignedCheckpoint(r.value)
-    return last
+    const last = await this.#storage.readLastRecord(CHECKPOINT_RECORD)
+    return last === undefined ? undefined : decodeSignedCheckpoint(last.value)
   }
 
   /**
@@ -443,7 +443,7 @@ export class Ledger {
   async repairEntry(seq: number, bytes: Uint8Array): Promise<void> {
     const leaf = await this.leafHash(seq)
     const calculated = hashLeaf(bytes)
-    if (!equalBytes(leaf, calculated)) throw new LedgerChainBrokenError(seq, leaf, calculated)
+    if (!equalBytes(leaf, calculated)) throw new RootMismatchError(`entry ${seq}: replacement bytes`, 'leaf', leaf, calculated)
     decodeEntry(bytes, seq)
     await this.#enqueue(() => this.#storage.writeBatch({ entries: [{ seq, bytes }], blobs: [] }))
   }

@@ -91,6 +91,8 @@ export interface LedgerStorage {
   readRecord(key: string): Promise<Uint8Array | undefined>
   /** Records whose key starts with `prefix`, in key order. */
   readRecords(prefix: string): AsyncIterable<StoredRecord>
+  /** The record with the greatest key that starts with `prefix`, if any (one seek, whatever the count). */
+  readLastRecord(prefix: string): Promise<StoredRecord | undefined>
   /** Releases the store (and its lock). Idempotent. */
   close(): Promise<void>
 }
@@ -271,6 +273,13 @@ export class LevelLedgerStorage implements LedgerStorage {
     this.#assertOpen()
     const gte = RECORD_PREFIX + prefix
     for await (const [key, value] of this.#db.iterator({ gte, lt: gte + '\uffff' })) yield { key: key.slice(RECORD_PREFIX.length), value: asPlainBytes(value) }
+  }
+
+  async readLastRecord(prefix: string): Promise<StoredRecord | undefined> {
+    this.#assertOpen()
+    const gte = RECORD_PREFIX + prefix
+    for await (const [key, value] of this.#db.iterator({ gte, lt: gte + '\uffff', reverse: true, limit: 1 })) return { key: key.slice(RECORD_PREFIX.length), value: asPlainBytes(value) }
+    return undefined
   }
 
   async close(): Promise<void> {

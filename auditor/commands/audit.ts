@@ -1,5 +1,5 @@
 /**
- * `fedlineage audit --db DIR [--report FILE] [--coordinator-key HEX]`:
+ * `fedlineage audit (--db DIR | --peer MULTIADDR [--study ID]) [--report FILE] [--coordinator-key HEX]`:
  * replays a study's lineage log offline, from a local LevelDB replica, and
  * re-derives every committed model (see replay.ts). Prints the summary on
  * stdout, writes the JSON report when asked (also when the audit fails, since
@@ -29,8 +29,10 @@ export interface AuditCommandOptions {
 
 /** Commander's raw options, checked into AuditCommandOptions. Throws `AuditInvalidArgumentError`. */
 export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOptions {
-  const { db, report, coordinatorKey } = raw
-  if (typeof db !== 'string' || db.length === 0) throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
+  const { db, peer, study, report, coordinatorKey } = raw
+  if ((db === undefined) === (peer === undefined))
+    throw new AuditInvalidArgumentError('give exactly one of --db DIR (a local replica) or --peer MULTIADDR (sync over libp2p): `fedlineage audit --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3…`')
+  if (db !== undefined && (typeof db !== 'string' || db.length === 0)) throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
   if (report !== undefined && (typeof report !== 'string' || report.length === 0)) throw new AuditInvalidArgumentError('--report: a file name is required (`--report audit.json`)')
   let key: Uint8Array | undefined
   if (coordinatorKey !== undefined) {
@@ -40,7 +42,11 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
       throw new AuditInvalidArgumentError(`${(err as Error).message}; use the coordinator's .pub file content`, undefined, { cause: err })
     }
   }
-  return { source: { kind: 'db', dir: db }, reportFile: report as string | undefined, coordinatorKey: key }
+  const source: AuditSourceSpec =
+    peer !== undefined
+      ? { kind: 'peer', peer: String(peer), study: study === undefined ? undefined : String(study), coordinatorKey: key, replicaDir: raw['replicaDir'] === undefined ? undefined : String(raw['replicaDir']) }
+      : { kind: 'db', dir: String(db) }
+  return { source, reportFile: report as string | undefined, coordinatorKey: key }
 }
 
 /**
@@ -80,7 +86,10 @@ export function registerAuditCommand(program: Command, io: CliIo): Command {
   return program
     .command('audit')
     .description('replay a lineage log offline: chain, signatures, signed statements, and every committed model re-derived bit for bit')
-    .requiredOption('--db <dir>', "the log's LevelDB directory (a coordinator's data dir, or a copy; not while the coordinator runs)")
+    .option('--db <dir>', "the log's LevelDB directory (a coordinator's data dir, or a copy; not while the coordinator runs)")
+    .option('--peer <multiaddr>', 'join as a fresh replica and sync the log and its blobs from this libp2p peer (any participant)')
+    .option('--study <id>', 'with --peer: the study to audit (default: the one the peer serves)')
+    .option('--replica-dir <dir>', 'with --peer: keep the synced replica here (default: a temp dir, removed after)')
     .option('--report <file>', 'also write the audit report as JSON to this file')
     .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")
     .action(async (raw: Record<string, unknown>) => {

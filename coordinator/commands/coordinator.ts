@@ -14,6 +14,7 @@ export function registerCoordinatorCommand(program: Command): void {
       const coordinator = await startCoordinator(config)
       // The demo and scripts read this line to learn the bound port; keep its shape stable.
       process.stdout.write(`coordinator listening on ${coordinator.address} (study ${coordinator.runner.state.studyId}, log ${coordinator.ledger.length} entries)\n`)
+      for (const addr of coordinator.p2pAddrs) process.stdout.write(`log replica on ${addr}\n`)
       coordinator.on('round-committed', (round, model) => process.stdout.write(`round ${round} committed: model ${Buffer.from(model).toString('hex').slice(0, 16)}\n`))
       const stop = async () => {
         await coordinator.close()

@@ -92,3 +92,31 @@ export {
 } from './checkpoint.ts'
 export { CheckpointInvalidError, CheckpointRootMismatchError, MisbehaviourProofInvalidError } from './checkpoint-errors.ts'
 export { INCLUSION_BUNDLE_FORMAT, checkInclusionBundle, makeInclusionBundle, type CheckedInclusion, type InclusionBundle } from './proof-bundle.ts'
+export {
+  MAX_ERROR_MESSAGE_LENGTH,
+  decodeBlobFrame,
+  decodeBlobRequest,
+  decodeCheckpointFrame,
+  decodeCheckpointRequest,
+  decodeSyncFrame,
+  decodeSyncRequest,
+  encodeBlobFrame,
+  encodeBlobRequest,
+  encodeCheckpointFrame,
+  encodeCheckpointRequest,
+  encodeFrame,
+  encodeSyncFrame,
+  encodeSyncRequest,
+  errorFrame,
+  frameSize,
+  splitFrames,
+  type BlobFrame,
+  type BlobRequest,
+  type CheckpointFrame,
+  type CheckpointRequest,
+  type ErrorFrame,
+  type SplitFrames,
+  type SyncFrame,
+  type SyncRequest,
+} from './sync-codec.ts'
+export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.ts'

@@ -90,7 +90,7 @@ describe('ledger Merkle tree', () => {
     const good = (await f.ledger.get(2)).bytes
     const other = signEntry(f.signer, 2, (await f.ledger.get(1)).hash, { kind: 'test-record', timeMs: 1, body: { n: -1 } })
     // Execute + Assert
-    await expect(f.ledger.repairEntry(2, other.bytes)).rejects.toMatchObject({ code: 'LEDGER_CHAIN_BROKEN' })
+    await expect(f.ledger.repairEntry(2, other.bytes)).rejects.toMatchObject({ code: 'LEDGER_ROOT_MISMATCH' })
     await f.ledger.repairEntry(2, good)
     expect(encodeEntry((await f.ledger.get(2)).entry)).toEqual(good)
   })

@@ -1,0 +1,67 @@
+/**
+ * The `peer` audit source: join as a fresh replica and sync the log and the
+ * blobs it names over libp2p only. The audit trusts nothing the peer says:
+ * every entry is verified as it is stored (chain, coordinator signature,
+ * Merkle root against the signed checkpoint) and again by the replay, and
+ * every blob is re-hashed. The coordinator key comes from `--coordinator-key`
+ * or, trusted on first use, from the peer's newest signed checkpoint; the
+ * report names it so a reader can compare it with the published one.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { Ledger, createReplicaNode, discoverLog, openLevelStorage, toHex } from '../ledger/index.ts'
+import { AuditInvalidArgumentError } from './errors.ts'
+import type { AuditSource } from './replay.ts'
+import type { OpenedAuditSource } from './source.ts'
+
+export interface PeerSourceInit {
+  readonly peer: string
+  /** The study (log origin) to audit; discovered from the peer when absent. */
+  readonly study?: string | undefined
+  readonly coordinatorKey?: Uint8Array | undefined
+  /** Where to keep the replica; a temp dir (removed on close) when absent. */
+  readonly replicaDir?: string | undefined
+  readonly onSynced?: (entries: number) => void
+}
+
+export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedAuditSource & { readonly coordinatorKey: Uint8Array; readonly origin: string }> {
+  const discovered = await discoverLog(init.peer, init.coordinatorKey)
+  if (init.study !== undefined && init.study !== discovered.origin) throw new AuditInvalidArgumentError(`--study ${init.study}: peer ${init.peer} serves the log of "${discovered.origin}"`)
+  const dir = init.replicaDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fedlineage-audit-')))
+  const ledger = await Ledger.open(await openLevelStorage(dir))
+  const cleanup = async () => {
+    await ledger.close()
+    if (init.replicaDir === undefined) await rm(dir, { recursive: true, force: true })
+  }
+  let node
+  try {
+    node = await createReplicaNode({ ledger, origin: discovered.origin, coordinatorKey: discovered.coordinatorKey, peers: [init.peer], syncOnConnect: false })
+    await node.services.ledgerSync.syncWith(multiaddr(init.peer))
+  } catch (err) {
+    await node?.stop()
+    await cleanup()
+    throw err
+  }
+  init.onSynced?.(ledger.length)
+  const sync = node.services.ledgerSync
+  const source: AuditSource = {
+    get length() {
+      return ledger.length
+    },
+    scan: (from, to) => ledger.scan(from, to),
+    // Blobs come from the local replica when already fetched, else from the peers (re-hashed, then kept).
+    getBlob: async (hash) => ((await ledger.hasBlob(hash)) ? ledger.getBlob(hash) : sync.fetchBlob(hash)),
+  }
+  return {
+    source,
+    description: `libp2p peer ${init.peer} (study ${discovered.origin}, coordinator key ${toHex(discovered.coordinatorKey).slice(0, 16)}…)`,
+    coordinatorKey: discovered.coordinatorKey,
+    origin: discovered.origin,
+    close: async () => {
+      await node.stop()
+      await cleanup()
+    },
+  }
+}
