@@ -206,6 +206,15 @@ export class AuditMetricsMismatchError extends AuditMismatchError {
 // ---- the command line -------------------------------------------------------------------------------
 
 /** A bad command-line argument (a missing `--db`, a malformed key). */
+/**
+ * The replica holds a verified proof that the coordinator signed two
+ * conflicting views of the log (split view or forked entry): whatever the
+ * replayed copy says, the coordinator's log cannot be trusted.
+ */
+export class AuditEquivocationError extends AuditError {
+  static override readonly code = 'AUDIT_COORDINATOR_EQUIVOCATED'
+}
+
 export class AuditInvalidArgumentError extends AuditError {
   static override readonly code = 'AUDIT_INVALID_ARGUMENT'
 }

@@ -45,6 +45,7 @@
  */
 export { auditLog, replayLog, type AuditInit, type AuditOutcome, type AuditSource, type AuditSourceEntry } from './replay.ts'
 export { openAuditSource, openLevelAuditSource, type AuditSourceSpec, type OpenedAuditSource } from './source.ts'
+export { openPeerAuditSource, type PeerSourceInit } from './peer-source.ts'
 export { formatAuditSummary, formatAuditVerdict } from './summary.ts'
 export { registerAuditorCommands } from './cli.ts'
 export { parseAuditOptions, runAudit, type AuditCommandOptions } from './commands/audit.ts'

@@ -48,6 +48,9 @@ import {
   type CanonicalValue,
   type Entry,
   type LedgerChainBrokenError,
+  verifyMisbehaviourProof,
+  type MisbehaviourProof,
+  toHex,
 } from '../ledger/index.ts'
 import {
   ENTRY_KINDS,
@@ -96,6 +99,7 @@ import {
   AuditRecordInvalidError,
   AuditRederivationError,
   AuditSeqGapError,
+  AuditEquivocationError,
   AuditSignatureInvalidError,
   AuditSpecInvalidError,
   AuditStateInvalidError,
@@ -126,6 +130,12 @@ export interface AuditSource {
    * when it knows its copy is bad); any other rejection aborts the audit.
    */
   getBlob(hash: Uint8Array): Promise<Uint8Array>
+  /**
+   * Proofs of coordinator misbehaviour the source's replica has stored (see
+   * ledger/core/checkpoint.ts). Each is verified again here; any valid one
+   * fails the audit. Absent for sources that keep none.
+   */
+  misbehaviour?(): Promise<readonly MisbehaviourProof[]>
 }
 
 /** Options of auditLog. */
@@ -156,6 +166,19 @@ export async function auditLog(source: AuditSource, init: AuditInit = {}): Promi
   return (await replayLog(source, init)).report
 }
 
+/** Fails with AuditEquivocationError when the source holds a proof, valid under the coordinator key, of a forked log. */
+async function checkNoEquivocation(source: AuditSource, coordinatorKey: Uint8Array | undefined): Promise<void> {
+  if (!source.misbehaviour || !coordinatorKey) return
+  for (const proof of await source.misbehaviour()) {
+    try {
+      verifyMisbehaviourProof(proof, coordinatorKey)
+    } catch {
+      continue // a proof that proves nothing says nothing about this coordinator
+    }
+    throw new AuditEquivocationError(`the coordinator ${toHex(coordinatorKey).slice(0, 16)}… signed conflicting logs (${proof.kind} proof held by this replica)`)
+  }
+}
+
 /** auditLog, also returning the typed `AuditError` behind a failure. */
 export async function replayLog(source: AuditSource, init: AuditInit = {}): Promise<AuditOutcome> {
   const total = source.length
@@ -170,6 +193,7 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
       init.onProgress?.(replay.entries, total)
     }
     if (replay.entries < total) throw new AuditSeqGapError(`entry ${replay.entries}: missing, the source ended after ${replay.entries} of its ${total} entries`, replay.entries)
+    await checkNoEquivocation(source, replay.coordinatorKey)
   } catch (err) {
     const error = toAuditError(err, replay.entries, replay.kind)
     if (error === undefined) throw err

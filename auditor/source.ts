@@ -31,7 +31,15 @@ export interface OpenedAuditSource {
  */
 export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSource> {
   const ledger = await Ledger.open(await openLevelStorage(dir, { createIfMissing: false }))
-  return { source: ledger, description: `LevelDB ${dir}`, close: () => ledger.close() }
+  const source: AuditSource = {
+    get length() {
+      return ledger.length
+    },
+    scan: (from, to) => ledger.scan(from, to),
+    getBlob: (hash) => ledger.getBlob(hash),
+    misbehaviour: () => ledger.misbehaviour(),
+  }
+  return { source, description: `LevelDB ${dir}`, close: () => ledger.close() }
 }
 
 /** Opens the source `spec` names. */
