@@ -73,6 +73,12 @@ export interface ReplicationResult {
   /** That gossip message → the replica's synced event reaching the checkpoint (pull, verify, store). */
   readonly pullAndStore: MsSummary
   readonly perReplica: MsSummary[]
+  /**
+   * Lag p50 over the first and the last tenth of the checkpoints: equal when
+   * the replicas keep up, growing when they fall behind the stream (a backlog).
+   */
+  readonly firstTenthP50Ms: number
+  readonly lastTenthP50Ms: number
   /** Pairs whose replica never reached the checkpoint within the wait. */
   readonly missed: number
   readonly goalP99Ms: number
@@ -263,6 +269,7 @@ export async function runReplication(init: ReplicationInit): Promise<Replication
 
     // ---- lags, from the events
     const lags: number[][] = []
+    const byCheckpoint: number[][] = sizes.map(() => [])
     const gossip: number[] = []
     const pullAndStore: number[] = []
     let missed = 0
@@ -275,6 +282,7 @@ export async function runReplication(init: ReplicationInit): Promise<Replication
           return
         }
         mine.push(synced.at - readyAt[k]!)
+        byCheckpoint[k]!.push(synced.at - readyAt[k]!)
         const heard = r.gossip.get(size)
         if (heard !== undefined) {
           gossip.push(heard - readyAt[k]!)
@@ -296,6 +304,7 @@ export async function runReplication(init: ReplicationInit): Promise<Replication
     init.onStep('appendReplicated baseline')
 
     const lag = summary(lags.flat())
+    const tenth = Math.max(1, Math.floor(sizes.length / 10))
     return {
       measured: true,
       mode: init.inProcess ? 'in-process' : 'processes',
@@ -311,6 +320,8 @@ export async function runReplication(init: ReplicationInit): Promise<Replication
       gossip: summary(gossip),
       pullAndStore: summary(pullAndStore),
       perReplica: lags.map(summary),
+      firstTenthP50Ms: round2(median(byCheckpoint.slice(0, tenth).flat())),
+      lastTenthP50Ms: round2(median(byCheckpoint.slice(-tenth).flat())),
       missed,
       goalP99Ms: REPLICATION_GOAL_P99_MS,
       goalMet: missed === 0 && lag.p99Ms < REPLICATION_GOAL_P99_MS,
