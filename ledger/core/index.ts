@@ -120,3 +120,5 @@ export {
   type SyncRequest,
 } from './sync-codec.ts'
 export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.ts'
+export * from './consent.ts'
+export * from './consent-errors.ts'
