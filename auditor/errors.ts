@@ -215,6 +215,16 @@ export class AuditEquivocationError extends AuditError {
   static override readonly code = 'AUDIT_COORDINATOR_EQUIVOCATED'
 }
 
+/** A round's logged rewards differ from their recomputation from the log (scores, split or pool). */
+export class AuditRewardMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_REWARD_MISMATCH'
+}
+
+/** A study that pays rewards committed a round without its `round-rewarded` entry, or logged rewards it does not define. */
+export class AuditRewardMissingError extends AuditError {
+  static override readonly code = 'AUDIT_REWARD_MISSING'
+}
+
 export class AuditInvalidArgumentError extends AuditError {
   static override readonly code = 'AUDIT_INVALID_ARGUMENT'
 }

@@ -58,6 +58,8 @@ import {
   readLineageRecord,
   type LineageRecord,
   type RoundRecord,
+  computeRoundRewards,
+  type ContributionUpdate,
 } from '../coordinator/core/index.ts'
 import {
   ModelError,
@@ -68,6 +70,7 @@ import {
   type StudySpec,
   type TensorShape,
   type Weights,
+  decodeDataset,
 } from '../models/core/index.ts'
 import {
   buildAuditReport,
@@ -100,6 +103,8 @@ import {
   AuditRederivationError,
   AuditSeqGapError,
   AuditEquivocationError,
+  AuditRewardMismatchError,
+  AuditRewardMissingError,
   AuditSignatureInvalidError,
   AuditSpecInvalidError,
   AuditStateInvalidError,
@@ -193,6 +198,7 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
       init.onProgress?.(replay.entries, total)
     }
     if (replay.entries < total) throw new AuditSeqGapError(`entry ${replay.entries}: missing, the source ended after ${replay.entries} of its ${total} entries`, replay.entries)
+    replay.finish()
     await checkNoEquivocation(source, replay.coordinatorKey)
   } catch (err) {
     const error = toAuditError(err, replay.entries, replay.kind)
@@ -218,6 +224,15 @@ class Replay implements AuditProgress {
   #current: { readonly hash: Uint8Array; readonly weights: Weights } | undefined
   /** Decoded deltas of the open round's accepted updates, by site. */
   #deltas = new Map<string, Weights>()
+  /** The last committed round's inputs, which its `round-rewarded` entry is recomputed from. */
+  #lastCommit: { readonly round: number; readonly parent: Weights; readonly updates: readonly ContributionUpdate[] } | undefined
+  /** A committed round whose rewards entry must come next. */
+  #rewardDue: number | undefined
+
+  /** End of the log: a round that committed last must still have its rewards. */
+  finish(): void {
+    if (this.#rewardDue !== undefined) throw new AuditRewardMissingError(`round ${this.#rewardDue} committed without its rewards entry (end of log)`, this.entries)
+  }
 
   constructor(
     private readonly source: AuditSource,
@@ -268,6 +283,8 @@ class Replay implements AuditProgress {
   private async check(record: LineageRecord): Promise<void> {
     const { seq } = record
     const state = this.state
+    if (this.#rewardDue !== undefined && record.kind !== ENTRY_KINDS.ROUND_REWARDED)
+      throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: round ${this.#rewardDue} committed without its rewards entry`, seq)
     switch (record.kind) {
       case ENTRY_KINDS.STUDY_CREATED: {
         this.apply(record)
@@ -313,6 +330,9 @@ class Replay implements AuditProgress {
           throw new AuditRederivationError(`${entryLabel(seq, record.kind)}: round ${body.round} cannot be re-derived: ${err.message}`, seq, { cause: err })
         }
         await this.blob(seq, body.model, `the model of round ${body.round}`)
+        const accepted = state.rounds.get(body.round)!.accepted
+        this.#lastCommit = { round: body.round, parent, updates: updates.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq })) }
+        if (this.spec.rewards) this.#rewardDue = body.round
         this.#current = { hash: derived.hash, weights: derived.weights }
         this.#deltas = new Map()
         this.rederived.add(body.round)
@@ -334,6 +354,45 @@ class Replay implements AuditProgress {
       case ENTRY_KINDS.STUDY_COMPLETED: {
         this.apply(record)
         checkCompletion(seq, state, record.body)
+        return
+      }
+      case ENTRY_KINDS.ROUND_REWARDED: {
+        this.apply(record)
+        const body = record.body
+        const rewards = this.spec.rewards
+        if (!rewards || this.#lastCommit?.round !== body.round) throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: rewards for round ${body.round}, which the study does not pay or which did not just commit`, seq)
+        this.#rewardDue = undefined
+        const validation = state.validation ? decodeDataset(await this.blob(seq, state.validation, "the hub's validation set")) : undefined
+        const expected = computeRoundRewards({
+          rewards,
+          model: this.spec.model,
+          strategy: this.spec.strategy,
+          studySeed: this.spec.seed,
+          round: body.round,
+          parent: this.#lastCommit.parent,
+          updates: this.#lastCommit.updates,
+          validation,
+        })
+        const fields: [string, unknown, unknown][] = [
+          ['method', body.method, expected.method],
+          ['metric', body.metric, expected.metric],
+          ['pool', body.pool, expected.pool],
+          ['seed', body.seed, expected.seed],
+          ['unallocated', body.unallocated, expected.unallocated],
+          ...expected.allocations.flatMap((a, i): [string, unknown, unknown][] => {
+            const logged = body.allocations[i]
+            return [
+              [`allocations[${i}].site`, logged?.site, a.site],
+              [`allocations[${i}].amount`, logged?.amount, a.amount],
+              [`allocations[${i}].raw`, logged?.raw, a.raw],
+              [`allocations[${i}].payable`, logged?.payable, a.payable],
+              [`allocations[${i}].reason`, logged?.reason, a.reason],
+            ]
+          }),
+        ]
+        for (const [field, logged, recomputed] of fields)
+          if (logged !== recomputed)
+            throw new AuditRewardMismatchError(`${entryLabel(seq, record.kind)}: round ${body.round} ${field} is ${String(logged)}, recomputed from the log ${String(recomputed)}`, seq, String(logged), String(recomputed))
         return
       }
       case ENTRY_KINDS.SITE_ENROLLED:

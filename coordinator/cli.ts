@@ -3,9 +3,11 @@ import type { Command } from 'commander'
 import { registerCoordinatorCommand } from './commands/coordinator.ts'
 import { registerRoundCommands } from './commands/round-start.ts'
 import { registerStatusCommand } from './commands/status.ts'
+import { registerRewardsCommand } from './commands/rewards.ts'
 
 export function registerCoordinatorCommands(program: Command): void {
   registerCoordinatorCommand(program)
   registerRoundCommands(program)
   registerStatusCommand(program)
+  registerRewardsCommand(program)
 }

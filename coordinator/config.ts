@@ -41,6 +41,12 @@ export const HubConfigSchema = z
         peerKeyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /**
+     * The hub's own validation set, prepared with the study's schema
+     * (`fedlineage dataset prepare`): gain-based rewards are measured on it,
+     * and it goes into the log so every audit measures on the same rows.
+     */
+    validationDataset: z.string().min(1).optional(),
     /** Open the next round by itself once the previous one is evaluated (no hub command needed). */
     autoAdvance: z.boolean().default(false),
     /** Largest accepted clock skew of a signed hub request. */
@@ -55,6 +61,9 @@ export const HubConfigSchema = z
       ids.add(s.id)
       keys.add(s.publicKey.toLowerCase())
     })
+    const method = cfg.study.rewards?.method
+    if (method !== undefined && method !== 'examples' && cfg.validationDataset === undefined)
+      ctx.addIssue({ code: 'custom', path: ['validationDataset'], message: `is required: study.rewards.method "${method}" measures gains on the hub's validation set` })
     if (cfg.study.minSites > cfg.sites.length)
       ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
   })
@@ -76,6 +85,7 @@ export function parseHubConfig(value: unknown, source: string, baseDir: string):
     ...cfg,
     dataDir,
     keyFile: path.resolve(baseDir, cfg.keyFile),
+    ...(cfg.validationDataset === undefined ? {} : { validationDataset: path.resolve(baseDir, cfg.validationDataset) }),
     p2p: { ...cfg.p2p, peerKeyFile: cfg.p2p.peerKeyFile ? path.resolve(baseDir, cfg.p2p.peerKeyFile) : `${dataDir}.p2p.key` },
   }
 }

@@ -7,6 +7,9 @@ import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
 import { Ledger, createReplicaNode, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { federationService } from '../protos/index.ts'
+import { readFile } from 'node:fs/promises'
+import { decodeDataset } from '../models/index.ts'
+import { CoordinatorConfigError } from './errors.ts'
 import type { HubConfig } from './config.ts'
 import { createFederationHandlers } from './grpc/service.ts'
 import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
@@ -38,10 +41,23 @@ export interface RunningCoordinator {
   close(): Promise<void>
 }
 
+/** Reads a prepared validation set and checks it decodes (a bad file fails at start, not at the first commit). */
+async function readValidationSet(file: string): Promise<Uint8Array> {
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(await readFile(file))
+    decodeDataset(bytes)
+  } catch (err) {
+    throw new CoordinatorConfigError(`validationDataset ${file}: ${(err as Error).message}; prepare it with \`fedlineage dataset prepare\``, { cause: err })
+  }
+  return bytes
+}
+
 export async function startCoordinator(config: HubConfig, options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const logger = options.logger ?? pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'info' }, pino.destination(2))
   const signer = options.signer ?? (await loadSigner(config.keyFile))
   const now = options.now ?? Date.now
+  const validation = config.validationDataset ? await readValidationSet(config.validationDataset) : undefined
   const storage = await openLevelStorage(config.dataDir)
   const ledger = await Ledger.open(storage)
   let runner: RoundRunner
@@ -54,6 +70,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         hubKey: config.hubPublicKey ? parsePublicKey(config.hubPublicKey, 'hubPublicKey') : signer.publicKey,
         autoAdvance: config.autoAdvance,
         maxRequestAgeMs: config.maxRequestAgeMs,
+        validation,
       },
     )
   } catch (err) {

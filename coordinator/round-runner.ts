@@ -44,6 +44,8 @@ import {
   type TensorShape,
   type Weights,
   type WeightedUpdate,
+  type Dataset,
+  decodeDataset,
 } from '../models/index.ts'
 import {
   ENTRY_KINDS,
@@ -51,6 +53,7 @@ import {
   checkEvaluation,
   checkRoundStart,
   checkUpdateEnvelope,
+  computeRoundRewards,
   decideClose,
   deriveRoundModel,
   embedStatement,
@@ -86,6 +89,8 @@ export interface RoundRunnerInit {
   readonly hubKey: Uint8Array
   readonly autoAdvance: boolean
   readonly maxRequestAgeMs: number
+  /** The hub's prepared validation set (canonical Dataset bytes), for gain-based rewards. */
+  readonly validation?: Uint8Array | undefined
 }
 
 export interface RoundRunnerEvents {
@@ -153,13 +158,20 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     if (this.ledger.length === 0) {
       const genesis = initialWeights(this.init.study.model, inputWidth(this.init.study.data), this.init.study.seed)
       const genesisBytes = encodeWeights(genesis)
+      const validation = this.init.validation
       const drafts: EntryDraft[] = [
-        this.draft(ENTRY_KINDS.STUDY_CREATED, { study: this.init.study.id, spec: specBytes, genesis: sha256(genesisBytes), hub: this.init.hubKey }),
+        this.draft(ENTRY_KINDS.STUDY_CREATED, {
+          study: this.init.study.id,
+          spec: specBytes,
+          genesis: sha256(genesisBytes),
+          hub: this.init.hubKey,
+          ...(validation ? { validation: sha256(validation) } : {}),
+        }),
         ...[...this.init.sites]
           .sort((a, b) => (a.id < b.id ? -1 : 1))
           .map((s) => this.draft(ENTRY_KINDS.SITE_ENROLLED, { site: s.id, key: s.publicKey })),
       ]
-      await this.appendAndApply(drafts, [genesisBytes])
+      await this.appendAndApply(drafts, validation ? [genesisBytes, validation] : [genesisBytes])
       this.log.info({ study: this.init.study.id, genesis: toHex(this.state.genesis) }, 'study created')
       this.maybeAutoAdvance()
       return
@@ -168,6 +180,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     if (this.state.studyId !== this.init.study.id) throw new StudyMismatchError(`the log holds study "${this.state.studyId}", the config defines "${this.init.study.id}"`)
     if (!equalBytes(this.state.spec, specBytes)) throw new StudyMismatchError(`study "${this.init.study.id}": the config's study spec differs from the one in the log; a running study cannot change its spec`)
     if (!equalBytes(this.state.hubKey, this.init.hubKey)) throw new StudyMismatchError(`study "${this.init.study.id}": the config's hub key differs from the one in the log`)
+    const loggedValidation = this.state.validation ? toHex(this.state.validation) : 'none'
+    const configValidation = this.init.validation ? toHex(sha256(this.init.validation)) : 'none'
+    if (loggedValidation !== configValidation) throw new StudyMismatchError(`study "${this.init.study.id}": the config's validation set (${configValidation.slice(0, 16)}) differs from the logged one (${loggedValidation.slice(0, 16)})`)
     const newSites: EntryDraft[] = []
     for (const s of this.init.sites) {
       const known = this.state.sites.get(s.id)
@@ -223,6 +238,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       this.modelCache.set(key, w)
     }
     return w
+  }
+
+  private validationCache: Dataset | undefined
+
+  /** The hub's validation set, decoded once. */
+  private validationSet(): Dataset | undefined {
+    if (!this.init.validation) return undefined
+    return (this.validationCache ??= decodeDataset(this.init.validation))
   }
 
   // ---- rounds ---------------------------------------------------------------
@@ -362,10 +385,25 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     const metrics: Record<string, number> = { ...derived.metrics, examples: updates.reduce((n, u) => n + u.exampleCount, 0) }
     if (Number.isFinite(trainLoss)) metrics['trainLoss'] = trainLoss
     const t1 = performance.now()
-    await this.appendAndApply(
-      [this.draft(ENTRY_KINDS.ROUND_COMMITTED, { round: open.round, parent: open.base, model: derived.hash, inputs, strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } }, metrics })],
-      [modelBytes],
-    )
+    const drafts = [
+      this.draft(ENTRY_KINDS.ROUND_COMMITTED, { round: open.round, parent: open.base, model: derived.hash, inputs, strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } }, metrics }),
+    ]
+    const rewards = this.init.study.rewards
+    if (rewards) {
+      const r = computeRoundRewards({
+        rewards,
+        model: this.init.study.model,
+        strategy: this.init.study.strategy,
+        studySeed: this.init.study.seed,
+        round: open.round,
+        parent,
+        updates: updates.map((u) => ({ ...u, acceptedSeq: open.accepted.get(u.siteId)!.seq })),
+        validation: this.validationSet(),
+      })
+      const { utilityCalls: _calls, ...body } = r
+      drafts.push(this.draft(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))
+    }
+    await this.appendAndApply(drafts, [modelBytes])
     this.emit('timing', open.round, 'aggregate', t1 - t0)
     this.emit('timing', open.round, 'log', performance.now() - t1)
     this.modelCache.set(toHex(derived.hash), derived.weights)

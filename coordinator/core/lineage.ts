@@ -30,6 +30,7 @@ export const ENTRY_KINDS = {
   ROUND_ABANDONED: 'round-abandoned',
   EVALUATION_REPORTED: 'evaluation-reported',
   STUDY_COMPLETED: 'study-completed',
+  ROUND_REWARDED: 'round-rewarded',
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
@@ -38,6 +39,8 @@ const key = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const signed = z.strictObject({ body: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'), sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes') })
 const metrics = z.record(z.string(), z.number())
+/** Credit units: canonical CBOR integers, which decode as number when small and bigint when large. */
+const credits = z.union([z.bigint(), z.number().int().nonnegative()]).transform((v) => BigInt(v)).refine((v) => v >= 0n, 'must be >= 0')
 const params = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
 
 const BODY_SCHEMAS = {
@@ -47,6 +50,8 @@ const BODY_SCHEMAS = {
     spec: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'),
     genesis: hash,
     hub: key,
+    /** The hub's validation set (canonical Dataset bytes) that gain-based rewards are measured on. */
+    validation: hash.optional(),
   }),
   [ENTRY_KINDS.SITE_ENROLLED]: z.strictObject({ site: z.string(), key }),
   [ENTRY_KINDS.ROUND_OPENED]: z.strictObject({
@@ -86,6 +91,17 @@ const BODY_SCHEMAS = {
     report: signed,
   }),
   [ENTRY_KINDS.STUDY_COMPLETED]: z.strictObject({ rounds: count, model: hash }),
+  [ENTRY_KINDS.ROUND_REWARDED]: z.strictObject({
+    round: count,
+    method: z.string(),
+    metric: z.string().nullable(),
+    pool: credits,
+    seed: count,
+    allocations: z.array(
+      z.strictObject({ site: z.string(), amount: credits, raw: z.number(), payable: z.number(), reason: z.string().optional() }),
+    ),
+    unallocated: credits,
+  }),
 } as const
 
 export type LineageBody<K extends EntryKind> = z.infer<(typeof BODY_SCHEMAS)[K]>
@@ -99,6 +115,7 @@ export type RoundCommittedBody = LineageBody<'round-committed'>
 export type RoundAbandonedBody = LineageBody<'round-abandoned'>
 export type EvaluationReportedBody = LineageBody<'evaluation-reported'>
 export type StudyCompletedBody = LineageBody<'study-completed'>
+export type RoundRewardedBody = LineageBody<'round-rewarded'>
 
 /** A decoded lineage entry: its sequence number, kind, time and typed body. */
 export type LineageRecord = {

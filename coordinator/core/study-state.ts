@@ -12,7 +12,7 @@
  */
 import { decodeStatement, sha256, toHex } from '../../ledger/core/index.ts'
 import { LineageRecordError } from '../errors.ts'
-import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody } from './lineage.ts'
+import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
 export type RoundStatus = 'collecting' | 'committed' | 'abandoned'
 
@@ -50,6 +50,7 @@ export interface RoundRecord {
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
   commit?: { readonly seq: number; readonly timeMs: number; readonly body: RoundCommittedBody }
+  rewards?: { readonly seq: number; readonly body: RoundRewardedBody }
   abandonReason?: string
 }
 
@@ -58,6 +59,12 @@ export class StudyState {
   spec: Uint8Array = new Uint8Array()
   genesis: Uint8Array = new Uint8Array()
   hubKey: Uint8Array = new Uint8Array()
+  /** Hash of the hub's validation set, when the study pays gain-based rewards. */
+  validation: Uint8Array | undefined
+  /** Credits earned per site, summed over every `round-rewarded` entry. */
+  readonly balances = new Map<string, bigint>()
+  /** Credits of rounds whose scores were all zero: kept by the hub. */
+  unallocated = 0n
   created = false
   completed = false
   readonly sites = new Map<string, Uint8Array>()
@@ -120,6 +127,7 @@ export class StudyState {
         this.spec = record.body.spec
         this.genesis = record.body.genesis
         this.hubKey = record.body.hub
+        this.validation = record.body.validation
         return
       }
       case ENTRY_KINDS.SITE_ENROLLED: {
@@ -209,6 +217,21 @@ export class StudyState {
         const report = decodeStatement('evaluation', b.report.body)
         byRound.set(b.site, { seq: record.seq, site: b.site, examples: report.examples, metrics: report.metrics, timeMs: record.timeMs })
         this.seenStatements.add(toHex(sha256(b.report.body)))
+        return
+      }
+      case ENTRY_KINDS.ROUND_REWARDED: {
+        const b = record.body
+        const round = this.rounds.get(b.round)
+        if (!round?.commit) fail(`rewards round ${b.round}, which has not committed`)
+        if (round!.rewards) fail(`round ${b.round} rewarded twice`)
+        const inputs = round!.commit!.body.inputs.map((i) => i.site)
+        const sites = b.allocations.map((a) => a.site)
+        if (sites.length !== inputs.length || sites.some((s, i) => s !== inputs[i])) fail(`allocations name [${sites.join(', ')}], the round's inputs are [${inputs.join(', ')}]`)
+        const paid = b.allocations.reduce((n, a) => n + a.amount, 0n)
+        if (paid + b.unallocated !== b.pool) fail(`allocations sum to ${paid} + ${b.unallocated} unallocated, the pool is ${b.pool}`)
+        round!.rewards = { seq: record.seq, body: b }
+        for (const a of b.allocations) this.balances.set(a.site, (this.balances.get(a.site) ?? 0n) + a.amount)
+        this.unallocated += b.unallocated
         return
       }
       case ENTRY_KINDS.STUDY_COMPLETED: {

@@ -91,6 +91,16 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
 
+export const RewardSpecSchema = z.strictObject({
+  /** Credits paid out per committed round, in integer units (a decimal string: balances are never floats). */
+  poolPerRound: z.string().regex(/^(0|[1-9][0-9]{0,30})$/, 'must be a whole number of credit units, as a string'),
+  /** How contributions are scored: example counts, or the validation gain of the round's aggregate on the hub's validation set. */
+  method: z.enum(['examples', 'leave-one-out', 'shapley', 'gtg-shapley']).default('examples'),
+  /** The validation utility for the gain-based methods. */
+  metric: z.enum(['neg-log-loss', 'accuracy']).default('neg-log-loss'),
+})
+export type RewardSpec = z.infer<typeof RewardSpecSchema>
+
 export const StudySpecSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'),
   title: z.string().max(200).default(''),
@@ -108,6 +118,8 @@ export const StudySpecSchema = z.strictObject({
   evaluationDeadlineMs: z.number().int().positive().max(86_400_000).default(60_000),
   /** Seed of the deterministic initial model. */
   seed: z.number().int().nonnegative().max(2 ** 31 - 1).default(0),
+  /** Participant rewards per round; absent: no rewards. */
+  rewards: RewardSpecSchema.optional(),
 })
 export type StudySpec = z.infer<typeof StudySpecSchema>
 export type StudySpecInput = z.input<typeof StudySpecSchema>

@@ -60,7 +60,7 @@ export const TEST_STUDY: StudySpecInput = {
   seed: 3,
 }
 
-export async function createFederation(opts: { siteCount?: number; study?: Partial<StudySpecInput>; autoAdvance?: boolean } = {}): Promise<TestFederation> {
+export async function createFederation(opts: { siteCount?: number; study?: Partial<StudySpecInput>; autoAdvance?: boolean; hub?: Partial<HubConfigInput> } = {}): Promise<TestFederation> {
   const dir = await tempDir()
   const hub = testSigner(1)
   const sites: TestSite[] = []
@@ -75,6 +75,7 @@ export async function createFederation(opts: { siteCount?: number; study?: Parti
     keyFile: path.join(dir, 'unused.key'),
     sites: sites.map((s) => ({ id: s.id, publicKey: toHex(s.signer.publicKey) })),
     autoAdvance: opts.autoAdvance ?? true,
+    ...opts.hub,
   }
   const config = parseHubConfig(input, 'test hub config', dir)
   const start = () => startCoordinator(config, { signer: hub, logger: quietLogger })

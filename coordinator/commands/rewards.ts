@@ -1,0 +1,51 @@
+/**
+ * `fedlineage rewards --db DIR [--site ID]`: participant balances, derived
+ * only by replaying the log's signed `round-rewarded` entries (no balance is
+ * stored anywhere else), with the per-round breakdown.
+ */
+import type { Command } from 'commander'
+import { Ledger, openLevelStorage } from '../../ledger/index.ts'
+import { StudyState, readLineageRecord } from '../core/index.ts'
+
+export interface RewardsView {
+  readonly study: string
+  readonly balances: readonly { readonly site: string; readonly credits: bigint }[]
+  readonly rounds: readonly { readonly round: number; readonly method: string; readonly pool: bigint; readonly allocations: readonly { readonly site: string; readonly amount: bigint }[] }[]
+  readonly unallocated: bigint
+}
+
+/** Folds a log into its reward balances. */
+export async function rewardsOf(dbDir: string): Promise<RewardsView> {
+  const ledger = await Ledger.open(await openLevelStorage(dbDir, { createIfMissing: false }))
+  try {
+    const state = new StudyState()
+    for await (const { entry } of ledger.scan()) state.apply(readLineageRecord(entry))
+    const rounds = [...state.rounds.values()]
+      .filter((r) => r.rewards)
+      .map((r) => ({ round: r.round, method: r.rewards!.body.method, pool: r.rewards!.body.pool, allocations: r.rewards!.body.allocations.map((a) => ({ site: a.site, amount: a.amount })) }))
+    const balances = [...state.sites.keys()].sort().map((site) => ({ site, credits: state.balances.get(site) ?? 0n }))
+    return { study: state.studyId, balances, rounds, unallocated: state.unallocated }
+  } finally {
+    await ledger.close()
+  }
+}
+
+export function registerRewardsCommand(program: Command): void {
+  program
+    .command('rewards')
+    .description('participant reward balances, derived by replaying the log')
+    .requiredOption('--db <dir>', 'a replica of the log (LevelDB directory)')
+    .option('--site <id>', 'one site, with its per-round amounts')
+    .action(async (opts: { db: string; site?: string }) => {
+      const view = await rewardsOf(opts.db)
+      const out: string[] = [`study ${view.study}: ${view.rounds.length} rewarded rounds`]
+      if (opts.site) {
+        for (const r of view.rounds) out.push(`round ${String(r.round).padStart(3)}  ${r.method.padEnd(13)} ${String(r.allocations.find((a) => a.site === opts.site)?.amount ?? 0n).padStart(12)} of ${r.pool}`)
+        out.push(`${opts.site}: ${view.balances.find((b) => b.site === opts.site)?.credits ?? 0n} credits`)
+      } else {
+        for (const b of view.balances) out.push(`${b.site.padEnd(24)} ${String(b.credits).padStart(14)} credits`)
+        if (view.unallocated > 0n) out.push(`${'(unallocated)'.padEnd(24)} ${String(view.unallocated).padStart(14)} credits`)
+      }
+      process.stdout.write(out.join('\n') + '\n')
+    })
+}

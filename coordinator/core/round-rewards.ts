@@ -1,0 +1,68 @@
+/**
+ * A round's rewards, as one pure function of what the log holds: the study's
+ * reward spec, the round's parent model, its accepted updates, and the hub's
+ * validation set (by hash). The coordinator appends its result as the
+ * `round-rewarded` entry in the same batch as the commit; the auditor calls
+ * this same function and compares the result field by field, so a reward can
+ * only differ from its recomputation if someone changed it.
+ */
+import type { RewardSpec, StrategySpec, Weights, Dataset, ModelSpec } from '../../models/core/index.ts'
+import { contributionSeed, scoreContributions, type ContributionUpdate } from './contribution.ts'
+import { splitRewardPool } from './reward.ts'
+
+export interface RoundRewardsInput {
+  readonly rewards: RewardSpec
+  readonly model: ModelSpec
+  readonly strategy: StrategySpec
+  readonly studySeed: number
+  readonly round: number
+  readonly parent: Weights
+  /** The round's accepted updates, each with the log seq it was accepted at. */
+  readonly updates: readonly ContributionUpdate[]
+  /** The hub's validation set; required unless the method is `examples`. */
+  readonly validation: Dataset | undefined
+}
+
+export interface RoundRewards {
+  readonly round: number
+  readonly method: string
+  readonly metric: string | null
+  readonly pool: bigint
+  readonly seed: number
+  readonly allocations: readonly { readonly site: string; readonly amount: bigint; readonly raw: number; readonly payable: number; readonly reason?: string }[]
+  readonly unallocated: bigint
+  readonly utilityCalls: number
+}
+
+export function computeRoundRewards(input: RoundRewardsInput): RoundRewards {
+  const seed = contributionSeed(input.studySeed, input.round)
+  const { method, metric } = input.rewards
+  const serverLearningRate = input.strategy.name === 'fedavg' ? input.strategy.serverLearningRate : 1
+  const result = scoreContributions({
+    method,
+    updates: input.updates,
+    seed,
+    ...(method === 'examples' || !input.validation
+      ? {}
+      : { utility: { kind: 'validation' as const, model: input.model, parent: input.parent, validation: input.validation, metric, serverLearningRate } }),
+  })
+  const pool = BigInt(input.rewards.poolPerRound)
+  const split = splitRewardPool(pool, result.scores.map((s) => ({ siteId: s.siteId, payable: s.payable })))
+  const amountOf = new Map(split.allocations.map((a) => [a.siteId, a.amount]))
+  return {
+    round: input.round,
+    method: result.method,
+    metric: result.metric,
+    pool,
+    seed,
+    allocations: result.scores.map((s) => ({
+      site: s.siteId,
+      amount: amountOf.get(s.siteId) ?? 0n,
+      raw: s.raw,
+      payable: s.payable,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+    })),
+    unallocated: split.unallocated,
+    utilityCalls: result.utilityCalls,
+  }
+}
