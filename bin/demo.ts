@@ -13,9 +13,9 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { HubClient, formatRoundHeader, formatRoundRow, roundRow, type HubConfigInput } from '../coordinator/index.ts'
+import { HubClient, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import { loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
-import { DEMO_SITES, SYNTHETIC_SCHEMA, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
+import { DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, generateCohort, prepareDatasetFile, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 
 const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
 const STUDY_ID = 'cardio-risk-demo'
@@ -93,7 +93,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     DEMO_SITES.map(async (site) => ({ site, identity: await writeIdentity(path.join(dir, 'keys'), site.siteId, { force: true }), csv: (await writeSyntheticSite(path.join(dir, 'data'), site)).trainCsv })),
   )
 
-  // 2. The study, as the hub defines it.
+  // 2. The hub's own validation cohort, on which rewards are measured (it never leaves the hub's machine either).
+  const hubCsv = path.join(dir, 'data', 'hub-validation.csv')
+  await writeFile(hubCsv, cohortToCsv(generateCohort({ siteId: 'hub-validation', seed: 2026, size: 400 })))
+
+  // 3. The study, as the hub defines it.
   const hubConfig: HubConfigInput = {
     study: {
       id: STUDY_ID,
@@ -107,13 +111,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       roundDeadlineMs: 60_000,
       evaluationDeadlineMs: 30_000,
       seed: 7,
+      rewards: { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' },
     },
+    validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
     dataDir: 'ledger',
     keyFile: 'keys/hub.key',
     sites: sites.map((s) => ({ id: s.site.siteId, publicKey: s.identity.publicKeyHex })),
   }
   await writeFile(path.join(dir, 'hub.json'), JSON.stringify(hubConfig, null, 2))
+  await prepareDatasetFile(path.join(dir, 'hub.json'), hubCsv, path.join(dir, 'data', 'hub-validation.fld'))
 
   const children: ChildProcess[] = []
   const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'))
@@ -122,7 +129,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     process.exit(130)
   })
   try {
-    // 3. The coordinator, then the four sites, each its own process.
+    // 4. The coordinator, then the four sites, each its own process.
     const coordinator = launch(['coordinator', '--config', path.join(dir, 'hub.json')], path.join(dir, 'logs', 'coordinator.log'))
     children.push(coordinator)
     const { grpc: address, replica } = await listeningAddress(coordinator, 30_000)
@@ -140,7 +147,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       children.push(launch(['site', '--config', file], path.join(dir, 'logs', `site-${s.site.siteId}.log`)))
     }
 
-    // 4. This process is the hub: start each round, print it once evaluated.
+    // 5. This process is the hub: start each round, print it once evaluated.
     const client = new HubClient(address)
     const hubSigner = await loadSigner(hub.keyFile)
     process.stdout.write('\n' + formatRoundHeader() + '\n')
@@ -175,11 +182,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     while (!(await printReady()).done) await sleep(100)
     client.close()
 
-    // 5. Sites leave on their own once told the study is done, each with a verified replica of the log.
+    // 6. Sites leave on their own once told the study is done, each with a verified replica of the log.
     const siteCodes = await Promise.all(children.slice(1).map((c) => exited(c, 60_000)))
     if (siteCodes.some((c) => c !== 0)) process.stdout.write(`warning: site agents exited with ${siteCodes.join(', ')}; see ${path.join(dir, 'logs')}\n`)
 
-    // 6. An auditor, as a separate process that knows only the replica's multiaddr, joins as a
+    // 7. An auditor, as a separate process that knows only the replica's multiaddr, joins as a
     //    fresh replica, syncs the log and the blobs over libp2p, and re-derives every model.
     const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
     let auditOut = ''
@@ -190,7 +197,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     coordinator.kill('SIGTERM')
     await exited(coordinator, 15_000)
 
-    // 7. Anyone holding a copy of the log can check it offline too: chain, signatures, head.
+    // 8. Anyone holding a copy of the log can check it offline too: chain, signatures, head.
     const storage = await openLevelStorage(path.join(dir, 'ledger'))
     try {
       const verified = await verifyLog(storage)
@@ -198,6 +205,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     } finally {
       await storage.close()
     }
+    const rewards = await rewardsOf(path.join(dir, 'ledger'))
+    process.stdout.write(`\nreward balances (exact Shapley on the hub's validation set, 1000 credits a round, from the log):\n`)
+    for (const b of rewards.balances) process.stdout.write(`  ${b.site.padEnd(22)} ${String(b.credits).padStart(6)} credits\n`)
     const verdict = auditOut.trim().split('\n').filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l)).pop() ?? `auditor exited with ${auditCode}`
     process.stdout.write(`${verdict}\n`)
     if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'logs', 'audit.log')}`)
