@@ -60,6 +60,12 @@ export const DataSchemaSchema = z.strictObject({
   standardize: z.enum(['none', 'numeric', 'all']).default('numeric'),
   features: z.array(FeatureSchema).min(1),
   label: LabelSchema,
+  /**
+   * The column holding each record's patient id (the id consents name, e.g.
+   * the FHIR Patient's logical id). Never a feature: it is read only to
+   * decide each record's consent (`study.consent`), then dropped.
+   */
+  patientIdColumn: z.string().min(1).optional(),
 })
 export type DataSchema = z.infer<typeof DataSchemaSchema>
 
@@ -101,6 +107,15 @@ export const RewardSpecSchema = z.strictObject({
 })
 export type RewardSpec = z.infer<typeof RewardSpecSchema>
 
+export const ConsentSpecSchema = z.strictObject({
+  /**
+   * The purpose every record's consent must cover, as a purpose code of the
+   * consent receipts (e.g. v3-ActReason `HRESCH`): printable ASCII without spaces.
+   */
+  purpose: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be a purpose code of 1-128 printable ASCII characters without spaces, e.g. HRESCH'),
+})
+export type ConsentSpec = z.infer<typeof ConsentSpecSchema>
+
 export const StudySpecSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'),
   title: z.string().max(200).default(''),
@@ -120,6 +135,17 @@ export const StudySpecSchema = z.strictObject({
   seed: z.number().int().nonnegative().max(2 ** 31 - 1).default(0),
   /** Participant rewards per round; absent: no rewards. */
   rewards: RewardSpecSchema.optional(),
+  /**
+   * Consent is required: each site trains only on records whose patient
+   * consented to this study for `purpose` at the round's time, and every
+   * update envelope commits to the consent receipts it used (`ext.consent`).
+   * Requires `data.patientIdColumn`. Absent: no consent is asked for.
+   */
+  consent: ConsentSpecSchema.optional(),
+}).superRefine((spec, ctx) => {
+  if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: 'is required when consent is set: name the column holding each record\'s patient id' })
+  }
 })
 export type StudySpec = z.infer<typeof StudySpecSchema>
 export type StudySpecInput = z.input<typeof StudySpecSchema>
