@@ -215,6 +215,11 @@ export class AuditEquivocationError extends AuditError {
   static override readonly code = 'AUDIT_COORDINATOR_EQUIVOCATED'
 }
 
+/** The newest signed checkpoint does not commit to the replayed log (wrong root, or not the coordinator's). */
+export class AuditCheckpointMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_CHECKPOINT_MISMATCH'
+}
+
 /** A round's logged rewards differ from their recomputation from the log (scores, split or pool). */
 export class AuditRewardMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_REWARD_MISMATCH'

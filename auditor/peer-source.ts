@@ -54,6 +54,7 @@ export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedA
     // Blobs come from the local replica when already fetched, else from the peers (re-hashed, then kept).
     getBlob: async (hash) => ((await ledger.hasBlob(hash)) ? ledger.getBlob(hash) : sync.fetchBlob(hash)),
     misbehaviour: () => ledger.misbehaviour(),
+    latestCheckpoint: () => ledger.latestCheckpoint(),
   }
   return {
     source,

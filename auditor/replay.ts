@@ -51,6 +51,14 @@ import {
   verifyMisbehaviourProof,
   type MisbehaviourProof,
   toHex,
+  appendLeaf,
+  hashLeaf,
+  rootOfRange,
+  openCheckpoint,
+  RFC6962_SHA256,
+  EMPTY_COMPACT_RANGE,
+  type CompactRange,
+  type SignedCheckpoint,
 } from '../ledger/index.ts'
 import {
   ENTRY_KINDS,
@@ -103,6 +111,7 @@ import {
   AuditRederivationError,
   AuditSeqGapError,
   AuditEquivocationError,
+  AuditCheckpointMismatchError,
   AuditRewardMismatchError,
   AuditRewardMissingError,
   AuditSignatureInvalidError,
@@ -141,6 +150,8 @@ export interface AuditSource {
    * fails the audit. Absent for sources that keep none.
    */
   misbehaviour?(): Promise<readonly MisbehaviourProof[]>
+  /** The source's newest signed checkpoint, which must commit to exactly the replayed log. */
+  latestCheckpoint?(): Promise<SignedCheckpoint | undefined>
 }
 
 /** Options of auditLog. */
@@ -171,6 +182,27 @@ export async function auditLog(source: AuditSource, init: AuditInit = {}): Promi
   return (await replayLog(source, init)).report
 }
 
+/**
+ * The source's newest signed checkpoint must be signed by the coordinator and
+ * commit to exactly the replayed entries: its root equals the Merkle root the
+ * audit computed over every entry it checked. (Sources without checkpoints skip this.)
+ */
+async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<void> {
+  const signed = source.latestCheckpoint ? await source.latestCheckpoint() : undefined
+  if (!signed || !replay.coordinatorKey) return
+  let cp
+  try {
+    cp = openCheckpoint(signed, replay.coordinatorKey, replay.state.studyId)
+  } catch (err) {
+    throw new AuditCheckpointMismatchError(`the newest checkpoint: ${(err as Error).message}`, replay.entries, 'a checkpoint signed by the coordinator', 'another', { cause: err })
+  }
+  if (cp.size !== replay.entries) return // an older checkpoint: the log grew after it; nothing to hold it against here
+  const root = rootOfRange(RFC6962_SHA256, replay.range)
+  if (!equalBytes(root, cp.root))
+    throw new AuditCheckpointMismatchError(`the signed checkpoint of size ${cp.size} has root ${toHex(cp.root).slice(0, 16)}…, the replayed entries hash to ${toHex(root).slice(0, 16)}…`, replay.entries, cp.root, root)
+  replay.checkpoint = { size: cp.size, root: cp.root }
+}
+
 /** Fails with AuditEquivocationError when the source holds a proof, valid under the coordinator key, of a forked log. */
 async function checkNoEquivocation(source: AuditSource, coordinatorKey: Uint8Array | undefined): Promise<void> {
   if (!source.misbehaviour || !coordinatorKey) return
@@ -199,6 +231,7 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
     }
     if (replay.entries < total) throw new AuditSeqGapError(`entry ${replay.entries}: missing, the source ended after ${replay.entries} of its ${total} entries`, replay.entries)
     replay.finish()
+    await checkCheckpoint(source, replay)
     await checkNoEquivocation(source, replay.coordinatorKey)
   } catch (err) {
     const error = toAuditError(err, replay.entries, replay.kind)
@@ -216,6 +249,10 @@ class Replay implements AuditProgress {
   entries = 0
   head: Uint8Array | undefined
   coordinatorKey: Uint8Array | undefined
+  /** The Merkle tree over the entries replayed so far (RFC 6962), to hold the signed checkpoint against. */
+  range: CompactRange = EMPTY_COMPACT_RANGE
+  /** The signed checkpoint the replayed log was found to match: its size and root. */
+  checkpoint: { readonly size: number; readonly root: Uint8Array } | undefined
   /** Kind of the entry being checked, once its bytes decoded. */
   kind: string | undefined
   #spec: StudySpec | undefined
@@ -263,6 +300,7 @@ class Replay implements AuditProgress {
     }
     await this.check(record)
     this.head = hash
+    this.range = appendLeaf(RFC6962_SHA256, this.range, hashLeaf(bytes))
     this.entries++
   }
 

@@ -38,6 +38,7 @@ export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSour
     scan: (from, to) => ledger.scan(from, to),
     getBlob: (hash) => ledger.getBlob(hash),
     misbehaviour: () => ledger.misbehaviour(),
+    latestCheckpoint: () => ledger.latestCheckpoint(),
   }
   return { source, description: `LevelDB ${dir}`, close: () => ledger.close() }
 }

@@ -3,7 +3,7 @@
  * it: the study, a table of rounds, a table of sites, the model lineage from
  * genesis to head with hash prefixes, and one final verdict line:
  *
- *   audit passed: 3 rounds re-derived, 60 entries, head 0fdf4a54…
+ *   audit passed: 3 rounds re-derived, 3 rewards recomputed, 65 entries, checkpoint 65 1ae3056b…
  *   audit FAILED at entry 41: AUDIT_MODEL_MISMATCH: entry 41 (round-committed): …
  *
  * Pure: a report in, a string out (no trailing newline).
@@ -29,7 +29,9 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 export function formatAuditVerdict(report: AuditReport): string {
   if (report.failure !== undefined) return `audit FAILED at entry ${report.failure.seq}: ${report.failure.code}: ${report.failure.message}`
   const rederived = report.rounds.filter((r) => r.rederived).length
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived, ${report.entries} entries, head ${report.head}`
+  const rewarded = report.rounds.filter((r) => r.rewarded).length
+  const where = report.checkpoint ? `checkpoint ${report.checkpoint.size} ${report.checkpoint.root}` : `head ${report.head}`
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}, ${report.entries} entries, ${where}`
 }
 
 /** The whole summary (see the module doc). */

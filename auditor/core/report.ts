@@ -28,6 +28,8 @@ export interface AuditRoundReport {
   readonly examples: number
   /** True when the audit re-derived the committed model bit for bit from the logged parent and deltas. */
   readonly rederived: boolean
+  /** True when the round's logged rewards were recomputed and matched. */
+  readonly rewarded: boolean
 }
 
 /** One enrolled site's part in the study. */
@@ -68,6 +70,10 @@ export interface AuditReport {
   /** The model lineage: the genesis model, then each re-derived committed model in round order. */
   readonly lineage: readonly string[]
   readonly sites: readonly AuditSiteReport[]
+  /** The coordinator-signed checkpoint the whole replayed log matched, when the source holds one. */
+  readonly checkpoint?: { readonly size: number; readonly root: string }
+  /** Credits per site, from the replayed (and recomputed) round-rewarded entries. */
+  readonly balances: Readonly<Record<string, string>>
   readonly failure?: AuditFailure
 }
 
@@ -81,6 +87,7 @@ export interface AuditProgress {
   readonly rederived: ReadonlySet<number>
   /** Genesis, then each re-derived model. */
   readonly lineage: readonly Uint8Array[]
+  readonly checkpoint?: { readonly size: number; readonly root: Uint8Array } | undefined
 }
 
 function text(value: AuditValue): string {
@@ -107,6 +114,7 @@ function roundReport(state: StudyState, round: number, rederived: boolean): Audi
     sites: inputs.map((i) => i.site),
     examples: inputs.reduce((n, i) => n + i.examples, 0),
     rederived,
+    rewarded: r.rewards !== undefined,
   }
 }
 
@@ -137,6 +145,8 @@ export function buildAuditReport(progress: AuditProgress, failure?: AuditError):
     rounds,
     lineage: progress.lineage.map(toHex),
     sites,
+    ...(progress.checkpoint ? { checkpoint: { size: progress.checkpoint.size, root: toHex(progress.checkpoint.root) } } : {}),
+    balances: Object.fromEntries([...state.balances.entries()].sort(([a], [b]) => compareSiteIds(a, b)).map(([site, credits]) => [site, credits.toString()])),
   }
   return failure === undefined ? report : { ...report, failure: auditFailure(failure) }
 }

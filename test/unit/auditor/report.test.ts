@@ -32,8 +32,8 @@ describe('buildAuditReport', () => {
     expect(report).toMatchObject({ ok: true, study: 'audit-unit', entries: study.drafts.length, coordinatorKey: toHex(study.coordinator.publicKey), completed: true })
     expect(report.failure).toBeUndefined()
     expect(report.rounds).toEqual([
-      { round: 1, status: 'committed', parent: toHex(genesis), model: toHex(models[0]!), sites: study.sites.map((s) => s.id), examples: 150, rederived: true },
-      { round: 2, status: 'committed', parent: toHex(models[0]!), model: toHex(models[1]!), sites: study.sites.map((s) => s.id), examples: 150, rederived: true },
+      { round: 1, status: 'committed', parent: toHex(genesis), model: toHex(models[0]!), sites: study.sites.map((s) => s.id), examples: 150, rederived: true, rewarded: false },
+      { round: 2, status: 'committed', parent: toHex(models[0]!), model: toHex(models[1]!), sites: study.sites.map((s) => s.id), examples: 150, rederived: true, rewarded: false },
     ])
     expect(report.lineage).toEqual([genesis, ...models].map(toHex))
     expect(report.sites).toEqual(study.sites.map((s) => ({ id: s.id, updates: 2, evaluations: 3, rejected: 0 })))
@@ -49,7 +49,7 @@ describe('buildAuditReport', () => {
 
     // Assert
     expect(report.completed).toBe(false)
-    expect(report.rounds[1]).toEqual({ round: 2, status: 'collecting', parent: toHex(models[0]!), model: null, sites: study.sites.slice(0, 2).map((s) => s.id), examples: 90, rederived: false })
+    expect(report.rounds[1]).toEqual({ round: 2, status: 'collecting', parent: toHex(models[0]!), model: null, sites: study.sites.slice(0, 2).map((s) => s.id), examples: 90, rederived: false, rewarded: false })
   })
 
   it('names the failure, with both values in hex for a mismatch', () => {

@@ -15,15 +15,16 @@ const PASSED: AuditReport = {
   coordinatorKey: hash('a'),
   completed: true,
   rounds: [
-    { round: 1, status: 'committed', parent: hash('1'), model: hash('2'), sites: ['a', 'b', 'c'], examples: 734, rederived: true },
-    { round: 2, status: 'abandoned', parent: hash('2'), model: null, sites: ['a'], examples: 120, rederived: false },
-    { round: 3, status: 'committed', parent: hash('2'), model: hash('3'), sites: ['a', 'b'], examples: 400, rederived: true },
+    { round: 1, status: 'committed', parent: hash('1'), model: hash('2'), sites: ['a', 'b', 'c'], examples: 734, rederived: true, rewarded: false },
+    { round: 2, status: 'abandoned', parent: hash('2'), model: null, sites: ['a'], examples: 120, rederived: false, rewarded: false },
+    { round: 3, status: 'committed', parent: hash('2'), model: hash('3'), sites: ['a', 'b'], examples: 400, rederived: true, rewarded: false },
   ],
   lineage: [hash('1'), hash('2'), hash('3')],
   sites: [
     { id: 'a', updates: 3, evaluations: 3, rejected: 0 },
     { id: 'st-marys', updates: 2, evaluations: 3, rejected: 1 },
   ],
+  balances: {},
 }
 
 describe('formatAuditSummary', () => {
@@ -54,7 +55,7 @@ describe('formatAuditSummary', () => {
       ...PASSED,
       ok: false,
       completed: false,
-      rounds: [PASSED.rounds[0]!, { ...PASSED.rounds[2]!, rederived: false }],
+      rounds: [PASSED.rounds[0]!, { ...PASSED.rounds[2]!, rederived: false, rewarded: false }],
       lineage: PASSED.lineage.slice(0, 2),
       failure: { seq: 41, code: 'AUDIT_MODEL_MISMATCH', message: 'entry 41 (round-committed): round 3: model is 33…, re-deriving it … gives 44…' },
     }
@@ -69,7 +70,7 @@ describe('formatAuditSummary', () => {
 
   it('prints only the verdict when the audit failed before the study was known', () => {
     // Prepare
-    const empty: AuditReport = { ok: false, study: '', entries: 0, head: hash('0'), coordinatorKey: '', completed: false, rounds: [], lineage: [], sites: [], failure: { seq: 0, code: 'AUDIT_LOG_EMPTY', message: 'entry 0: the log has no entries' } }
+    const empty: AuditReport = { ok: false, study: '', entries: 0, head: hash('0'), coordinatorKey: '', completed: false, rounds: [], lineage: [], sites: [], balances: {}, failure: { seq: 0, code: 'AUDIT_LOG_EMPTY', message: 'entry 0: the log has no entries' } }
 
     // Execute / Assert
     expect(formatAuditSummary(empty)).toBe(formatAuditVerdict(empty))
