@@ -118,3 +118,33 @@ export class ConsentBundleMismatchError extends LedgerError {
     this.calculated = calculated
   }
 }
+
+/**
+ * A consent claim (consent-claim.ts) that lacks the non-inclusion proof of a
+ * pseudonym it must prove absent from its tree (a revoked patient of the site).
+ */
+export class ConsentProofMissingError extends LedgerError {
+  static override readonly code = 'LEDGER_CONSENT_PROOF_MISSING'
+  readonly pseudonym: Uint8Array
+  constructor(pseudonym: Uint8Array, proofs: number) {
+    super(`consent claim: no non-inclusion proof for pseudonym ${toHex(pseudonym)} among its ${proofs} proofs; the site must prove it did not train on this revoked patient`)
+    this.pseudonym = pseudonym
+  }
+}
+
+/**
+ * A non-inclusion proof of a consent claim whose tree size (`calculated`)
+ * is not the claim's count (`expected`): it proves absence from another tree.
+ */
+export class ConsentCountMismatchError extends LedgerError {
+  static override readonly code = 'LEDGER_CONSENT_COUNT_MISMATCH'
+  readonly pseudonym: Uint8Array
+  readonly expected: number
+  readonly calculated: number
+  constructor(pseudonym: Uint8Array, expected: number, calculated: number) {
+    super(`consent claim: the non-inclusion proof for pseudonym ${toHex(pseudonym)} is for a tree of ${calculated} leaves, want the claim's count ${expected}`)
+    this.pseudonym = pseudonym
+    this.expected = expected
+    this.calculated = calculated
+  }
+}

@@ -122,3 +122,4 @@ export {
 export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.ts'
 export * from './consent.ts'
 export * from './consent-errors.ts'
+export * from './consent-claim.ts'
