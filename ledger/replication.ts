@@ -65,6 +65,7 @@
  * replaces what is damaged with a copy from a peer that matches the leaf
  * (entries) or the hash (blobs).
  */
+import './replication/promise-polyfill.ts'
 import type { AbortOptions, ComponentLogger, Connection, PeerId, StreamHandler, StreamHandlerOptions, Topology, TypedEventTarget } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Multiaddr } from '@multiformats/multiaddr'
