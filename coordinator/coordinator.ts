@@ -95,6 +95,8 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       throw err
     }
     const sync = replica.services.ledgerSync
+    // Every role shows a proof of equivocation; here it would mean this coordinator's key signed a forked log.
+    sync.addEventListener('misbehaviour', (e) => logger.error({ proof: e.detail.kind }, 'proof of misbehaviour received: this coordinator key signed conflicting logs'))
     // Gossip every checkpoint the runner signs; a replica that misses one catches up at the next.
     runner.on('checkpoint', (cp) => void sync.announce(cp).catch((err: unknown) => logger.warn({ err }, 'checkpoint announcement failed')))
     void sync.announce().catch(() => undefined)
