@@ -146,6 +146,10 @@ function abandonedReadFailed(): void {
   // Deliberately nothing: see readEntries.
 }
 
+function closeFailed(): void {
+  // Deliberately nothing: the write's own error is the one reported.
+}
+
 function hasCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code
 }
@@ -235,16 +239,26 @@ export class LevelLedgerStorage implements LedgerStorage {
 
   async writeBatch(batch: LedgerWriteBatch): Promise<void> {
     this.#assertOpen()
-    const ops: { type: 'put'; key: string; value: Uint8Array }[] = []
-    for (const blob of batch.blobs) ops.push({ type: 'put', key: blobKey(blob.hash), value: blob.bytes })
-    for (const entry of batch.entries) ops.push({ type: 'put', key: entryKey(entry.seq), value: entry.bytes })
-    for (const node of batch.nodes ?? []) ops.push({ type: 'put', key: nodeKey(node.level, node.index), value: node.hash })
-    for (const record of batch.records ?? []) ops.push({ type: 'put', key: RECORD_PREFIX + record.key, value: record.value })
-    if (batch.head !== undefined) ops.push({ type: 'put', key: HEAD_KEY, value: encodeHead(batch.head) })
-    if (ops.length === 0) return
+    const nodes = batch.nodes ?? []
+    const records = batch.records ?? []
+    if (batch.blobs.length + batch.entries.length + nodes.length + records.length === 0 && batch.head === undefined) return
+    // A chained batch, not the array form: the array form builds an op object
+    // per put and abstract-level checks and copies each one (about 10 µs per
+    // entry at 1024 entries per call, against 7.5 µs for the whole chained
+    // write). Same puts, same order, one atomic sync write.
+    let chain: ReturnType<Level<string, Uint8Array>['batch']> | undefined
     try {
-      await this.#db.batch(ops, { sync: true })
+      chain = this.#db.batch()
+      for (const blob of batch.blobs) chain.put(blobKey(blob.hash), blob.bytes)
+      for (const entry of batch.entries) chain.put(entryKey(entry.seq), entry.bytes)
+      for (const node of nodes) chain.put(nodeKey(node.level, node.index), node.hash)
+      for (const record of records) chain.put(RECORD_PREFIX + record.key, record.value)
+      if (batch.head !== undefined) chain.put(HEAD_KEY, encodeHead(batch.head))
+      await chain.write({ sync: true })
     } catch (err) {
+      // A failed write has closed the batch already; one that failed while
+      // being filled has not (close is idempotent, and its failure is moot).
+      await chain?.close().catch(closeFailed)
       throw new LedgerStorageError(`${this.dir}: writing ${batch.entries.length} entries and ${batch.blobs.length} blobs failed: ${(err as Error).message}`, { cause: err })
     }
   }
