@@ -103,3 +103,57 @@ export class QuorumUnmetError extends CoordinatorError {
 export class ModelNotFoundError extends CoordinatorError {
   static override readonly code = 'COORD_MODEL_NOT_FOUND'
 }
+
+// ---- consent (studies with `consent`) ----------------------------------------------------------
+
+/** An update without `ext.consent` in a study that requires consent. */
+export class ConsentMissingError extends CoordinatorError {
+  static override readonly code = 'COORD_CONSENT_MISSING'
+}
+
+/**
+ * An update whose consent claim does not read, or does not fit its round: a
+ * malformed `ext.consent`, a decision time other than the round's opening
+ * time, a revocation reported before it applies, or training records with
+ * an empty consent tree. `reason` is the ledger's code when it found the fault.
+ */
+export class ConsentClaimInvalidError extends CoordinatorError {
+  static override readonly code = 'COORD_CONSENT_INVALID'
+  constructor(
+    message: string,
+    readonly reason?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+/** An update that lacks the non-inclusion proof of a pseudonym its site revoked (logged or reported). */
+export class ConsentProofMissingError extends CoordinatorError {
+  static override readonly code = 'COORD_CONSENT_PROOF_MISSING'
+  constructor(
+    message: string,
+    readonly pseudonym: Uint8Array,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+/**
+ * An update whose non-inclusion proof of a revoked pseudonym does not verify
+ * against its consent root: the tree may hold the revoked patient. `reason`
+ * is the ledger's code (`LEDGER_ROOT_MISMATCH`,
+ * `LEDGER_CONSENT_NON_INCLUSION_INVALID`, `LEDGER_CONSENT_COUNT_MISMATCH`, …).
+ */
+export class ConsentProofInvalidError extends CoordinatorError {
+  static override readonly code = 'COORD_CONSENT_PROOF_INVALID'
+  constructor(
+    message: string,
+    readonly pseudonym: Uint8Array,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}

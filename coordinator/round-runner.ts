@@ -52,6 +52,7 @@ import {
   StudyState,
   checkEvaluation,
   checkRoundStart,
+  checkUpdateConsent,
   checkUpdateEnvelope,
   computeRoundRewards,
   decideClose,
@@ -62,6 +63,7 @@ import {
   roundSeed,
   type EntryKind,
   type LineageBody,
+  type ConsentAdmission,
   type RoundRecord,
 } from './core/index.ts'
 import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError, CoordinatorError, StudyMismatchError, ModelNotFoundError, SignatureInvalidError } from './errors.ts'
@@ -69,7 +71,17 @@ import type { UpdateEnvelope } from '../ledger/index.ts'
 
 /** Work the coordinator hands a site over its task stream. */
 export type SiteTask =
-  | { readonly kind: 'fit'; readonly round: number; readonly base: Uint8Array; readonly baseRound: number; readonly seed: number; readonly deadlineMs: number; readonly deltaSizeBytes: number }
+  | {
+      readonly kind: 'fit'
+      readonly round: number
+      readonly base: Uint8Array
+      readonly baseRound: number
+      readonly seed: number
+      readonly deadlineMs: number
+      readonly deltaSizeBytes: number
+      /** When the round opened: the round's time, at which sites decide consent. */
+      readonly openedMs: number
+    }
   | { readonly kind: 'evaluate'; readonly round: number; readonly model: Uint8Array; readonly deadlineMs: number }
   | { readonly kind: 'done'; readonly rounds: number; readonly model: Uint8Array }
 
@@ -272,12 +284,27 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   }
 
   private fitTask(r: RoundRecord): SiteTask {
-    return { kind: 'fit', round: r.round, base: r.base, baseRound: this.state.currentModelRound, seed: r.seed, deadlineMs: r.deadlineMs, deltaSizeBytes: this.deltaSizeBytes }
+    return {
+      kind: 'fit',
+      round: r.round,
+      base: r.base,
+      baseRound: this.state.currentModelRound,
+      seed: r.seed,
+      deadlineMs: r.deadlineMs,
+      deltaSizeBytes: this.deltaSizeBytes,
+      openedMs: r.openedMs,
+    }
   }
 
-  /** Pre-admission of an upload's envelope, before its bytes are read. */
+  /** Pre-admission of an upload's envelope, before its bytes are read: the envelope checks, then its consent (core/consent-rules.ts). */
   admitEnvelope(signed: SignedStatement): UpdateEnvelope {
-    return checkUpdateEnvelope(this.state, signed, this.deltaSizeBytes)
+    const env = checkUpdateEnvelope(this.state, signed, this.deltaSizeBytes)
+    this.checkConsent(env)
+    return env
+  }
+
+  private checkConsent(env: UpdateEnvelope): ConsentAdmission {
+    return checkUpdateConsent(this.state, env, this.init.study.consent !== undefined)
   }
 
   /**
@@ -290,20 +317,36 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return this.serial(async () => {
       const t0 = performance.now()
       const env = checkUpdateEnvelope(this.state, signed, this.deltaSizeBytes)
+      let consent: ConsentAdmission
       try {
+        consent = this.checkConsent(env)
         this.checkDelta(env, deltaBytes)
       } catch (err) {
-        await this.logRejection(env, signed, err as CoordinatorError)
+        if (err instanceof CoordinatorError) await this.logRejection(env, signed, err)
         throw err
       }
       const t1 = performance.now()
+      // New revocations go first, so that the update that reports them is checked against them on replay.
+      const revocations = consent.newRevocations.map((r) =>
+        this.draft(ENTRY_KINDS.CONSENT_REVOKED, { round: env.round, site: env.site, pseudonym: r.pseudonym, time: r.time }),
+      )
       const seq = await this.appendAndApply(
-        [this.draft(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })],
+        [...revocations, this.draft(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })],
         [deltaBytes],
       )
       this.emit('timing', env.round, 'verify', t1 - t0)
       this.emit('timing', env.round, 'log', performance.now() - t1)
-      this.log.info({ round: env.round, site: env.site, examples: env.examples, seq }, 'update accepted')
+      const claim = consent.claim
+      this.log.info(
+        {
+          round: env.round,
+          site: env.site,
+          examples: env.examples,
+          seq,
+          ...(claim ? { consent: { root: toHex(claim.root), count: claim.count, excluded: claim.excluded }, revoked: revocations.length } : {}),
+        },
+        'update accepted',
+      )
       await this.closeIfDueLocked()
       return { round: env.round, seq }
     })

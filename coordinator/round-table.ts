@@ -64,3 +64,26 @@ export function formatRoundRow(r: RoundRow): string {
 export function formatRoundTable(rounds: readonly RoundSummary__Output[]): string {
   return [formatRoundHeader(), ...rounds.map((r) => formatRoundRow(roundRow(r)))].join('\n')
 }
+
+const CONSENT_COLUMNS = ['round', 'site', 'patients', 'no consent', 'expired', 'not yet', 'revoked', 'consent root'] as const
+const CONSENT_WIDTHS = [5, 20, 8, 10, 7, 7, 7, 16]
+
+/**
+ * The consent behind each round, one line per accepted site: patients whose
+ * receipts it trained on (the consent tree's count), the records it left
+ * out by reason, and its consent root's prefix. Empty when no round carries
+ * consent (a study without `consent`).
+ */
+export function formatConsentTable(rounds: readonly RoundSummary__Output[]): string {
+  const lines: string[] = []
+  for (const r of rounds) {
+    for (const c of r.consent) {
+      const cells = [r.round, c.siteId, c.count, c.noConsent, c.expired, c.notYetValid, c.revoked, Buffer.from(c.root).toString('hex').slice(0, 16)]
+      lines.push(cells.map((cell, i) => (i === 1 ? cell.padEnd(CONSENT_WIDTHS[i]!) : cell.padStart(CONSENT_WIDTHS[i]!))).join('  '))
+    }
+    if (Number(r.revocations) > 0) lines.push(`${r.round.padStart(CONSENT_WIDTHS[0]!)}  ${r.revocations} revocation(s) logged (consent-revoked)`)
+  }
+  if (lines.length === 0) return ''
+  const head = CONSENT_COLUMNS.map((c, i) => (i === 1 ? c.padEnd(CONSENT_WIDTHS[i]!) : c.padStart(CONSENT_WIDTHS[i]!))).join('  ')
+  return [head, '-'.repeat(head.length), ...lines].join('\n')
+}

@@ -55,6 +55,7 @@ export function toProtoTask(task: SiteTask): Task {
           deadlineMs: String(task.deadlineMs),
           deltaSizeBytes: String(task.deltaSizeBytes),
           baseRound: String(task.baseRound),
+          openedMs: String(task.openedMs),
         },
       }
     case 'evaluate':

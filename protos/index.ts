@@ -69,3 +69,4 @@ export type { SiteMetric, SiteMetric__Output } from './gen/fedlineage/v1/SiteMet
 export { grpc }
 export type { CosignatureRequest, CosignatureRequest__Output } from './gen/fedlineage/v1/CosignatureRequest.ts'
 export type { CosignatureReceipt, CosignatureReceipt__Output } from './gen/fedlineage/v1/CosignatureReceipt.ts'
+export type { SiteConsent, SiteConsent__Output } from './gen/fedlineage/v1/SiteConsent.ts'

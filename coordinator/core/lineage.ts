@@ -31,6 +31,7 @@ export const ENTRY_KINDS = {
   EVALUATION_REPORTED: 'evaluation-reported',
   STUDY_COMPLETED: 'study-completed',
   ROUND_REWARDED: 'round-rewarded',
+  CONSENT_REVOKED: 'consent-revoked',
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
@@ -102,6 +103,20 @@ const BODY_SCHEMAS = {
     ),
     unallocated: credits,
   }),
+  /**
+   * A patient withdrew from the study at a site: the pseudonym only (a keyed
+   * hash of the patient id, which the site keeps secret), the revocation's
+   * time, and the first round it applies to. Logged in the batch of the
+   * site's update that first reports it, just before its `update-accepted`;
+   * from then on every update of that site must prove the pseudonym absent
+   * from its consent tree.
+   */
+  [ENTRY_KINDS.CONSENT_REVOKED]: z.strictObject({
+    round: count,
+    site: z.string(),
+    pseudonym: hash,
+    time: count,
+  }),
 } as const
 
 export type LineageBody<K extends EntryKind> = z.infer<(typeof BODY_SCHEMAS)[K]>
@@ -116,6 +131,7 @@ export type RoundAbandonedBody = LineageBody<'round-abandoned'>
 export type EvaluationReportedBody = LineageBody<'evaluation-reported'>
 export type StudyCompletedBody = LineageBody<'study-completed'>
 export type RoundRewardedBody = LineageBody<'round-rewarded'>
+export type ConsentRevokedBody = LineageBody<'consent-revoked'>
 
 /** A decoded lineage entry: its sequence number, kind, time and typed body. */
 export type LineageRecord = {

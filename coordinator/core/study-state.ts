@@ -10,7 +10,7 @@
  * second commit, a gap in round numbers) throws `LineageRecordError` naming
  * the entry. Pure: no I/O, no clock; it mutates only its own fields.
  */
-import { decodeStatement, sha256, toHex } from '../../ledger/core/index.ts'
+import { consentSummaryOf, decodeStatement, sha256, toHex, type ConsentClaim } from '../../ledger/core/index.ts'
 import { LineageRecordError } from '../errors.ts'
 import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
@@ -23,6 +23,19 @@ export interface AcceptedUpdate {
   readonly delta: Uint8Array
   readonly examples: number
   readonly metrics: Readonly<Record<string, number>>
+  /** The consent the signed envelope commits to (root, count, exclusions), when it carries a claim. */
+  readonly consent?: Pick<ConsentClaim, 'at' | 'root' | 'count' | 'excluded'>
+}
+
+/** A `consent-revoked` entry: a site's patient withdrew, from `round` on. */
+export interface RevocationRecord {
+  readonly seq: number
+  readonly site: string
+  readonly pseudonym: Uint8Array
+  /** The revocation's time, ms since the epoch. */
+  readonly time: number
+  /** The first round it applies to: the round whose update first reported it. */
+  readonly round: number
 }
 
 export interface EvaluationRecord {
@@ -49,6 +62,8 @@ export interface RoundRecord {
   status: RoundStatus
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
+  /** Revocations first logged in this round, in log order. */
+  readonly revocations: RevocationRecord[]
   commit?: { readonly seq: number; readonly timeMs: number; readonly body: RoundCommittedBody }
   rewards?: { readonly seq: number; readonly body: RoundRewardedBody }
   abandonReason?: string
@@ -71,6 +86,8 @@ export class StudyState {
   readonly rounds = new Map<number, RoundRecord>()
   /** Evaluations by round (0 = initial model), then by site. */
   readonly evaluations = new Map<number, Map<string, EvaluationRecord>>()
+  /** Logged revocations by site, then by hex pseudonym. */
+  readonly revocations = new Map<string, Map<string, RevocationRecord>>()
   /** Hex hashes of every signed statement already taken in (replay detection). */
   readonly seenStatements = new Set<string>()
   lastRound = 0
@@ -102,6 +119,11 @@ export class StudyState {
   modelOfRound(round: number): Uint8Array | undefined {
     if (round === 0) return this.created ? this.genesis : undefined
     return this.rounds.get(round)?.commit?.body.model
+  }
+
+  /** The pseudonyms logged as revoked at `site` so far, in log order. */
+  revokedPseudonyms(site: string): Uint8Array[] {
+    return [...(this.revocations.get(site)?.values() ?? [])].map((r) => r.pseudonym)
   }
 
   /** True when `hash` is a model of this study's lineage. */
@@ -150,6 +172,7 @@ export class StudyState {
           status: 'collecting',
           accepted: new Map(),
           rejected: [],
+          revocations: [],
         })
         this.seenStatements.add(toHex(sha256(b.request.body)))
         return
@@ -161,15 +184,35 @@ export class StudyState {
         if (!this.sites.has(b.site)) fail(`update from unenrolled site "${b.site}"`)
         if (round!.accepted.has(b.site)) fail(`second update from "${b.site}" in round ${b.round}`)
         const envelopeHash = sha256(b.envelope.body)
+        const envelope = decodeStatement('update', b.envelope.body)
+        const consent = consentSummaryOf(envelope.ext)
         round!.accepted.set(b.site, {
           seq: record.seq,
           site: b.site,
           envelopeHash,
           delta: b.delta,
           examples: b.examples,
-          metrics: decodeStatement('update', b.envelope.body).metrics,
+          metrics: envelope.metrics,
+          ...(consent === undefined ? {} : { consent }),
         })
         this.seenStatements.add(toHex(envelopeHash))
+        return
+      }
+      case ENTRY_KINDS.CONSENT_REVOKED: {
+        const b = record.body
+        const round = this.openRound
+        if (!round || round.round !== b.round) fail(`revocation for round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
+        if (!this.sites.has(b.site)) fail(`revocation at unenrolled site "${b.site}"`)
+        // Logged in the batch of the update that reports it, before that update.
+        if (round!.accepted.has(b.site)) fail(`revocation at "${b.site}" after its update of round ${b.round} was accepted`)
+        if (b.time > round!.openedMs) fail(`revocation at ${b.time} applies from round ${b.round}, which opened before it, at ${round!.openedMs}`)
+        let bySite = this.revocations.get(b.site)
+        if (!bySite) this.revocations.set(b.site, (bySite = new Map()))
+        const key = toHex(b.pseudonym)
+        if (bySite.has(key)) fail(`pseudonym ${key} at "${b.site}" revoked twice (first in round ${bySite.get(key)!.round})`)
+        const revocation: RevocationRecord = { seq: record.seq, site: b.site, pseudonym: b.pseudonym, time: b.time, round: b.round }
+        bySite.set(key, revocation)
+        round!.revocations.push(revocation)
         return
       }
       case ENTRY_KINDS.UPDATE_REJECTED: {

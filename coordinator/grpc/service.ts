@@ -46,7 +46,16 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
 }
 
 /** Errors of an authenticated site about its own update: these go into the log as rejections. */
-const LOGGED_REJECTIONS = new Set(['COORD_WRONG_ROUND', 'COORD_WRONG_BASE_MODEL', 'COORD_DUPLICATE_UPDATE', 'COORD_UPDATE_TOO_LARGE'])
+const LOGGED_REJECTIONS = new Set([
+  'COORD_WRONG_ROUND',
+  'COORD_WRONG_BASE_MODEL',
+  'COORD_DUPLICATE_UPDATE',
+  'COORD_UPDATE_TOO_LARGE',
+  'COORD_CONSENT_MISSING',
+  'COORD_CONSENT_INVALID',
+  'COORD_CONSENT_PROOF_MISSING',
+  'COORD_CONSENT_PROOF_INVALID',
+])
 
 export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
   const { runner, sessions, broker } = c
@@ -188,6 +197,19 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
       openedMs: String(r.openedMs),
       committedMs: String(r.commit?.timeMs ?? 0),
       rejected: r.rejected.map((x) => `${x.site}: ${x.code}`),
+      consent: [...r.accepted.values()]
+        .filter((a) => a.consent !== undefined)
+        .sort((a, b) => (a.site < b.site ? -1 : 1))
+        .map((a) => ({
+          siteId: a.site,
+          root: a.consent!.root,
+          count: String(a.consent!.count),
+          noConsent: String(a.consent!.excluded.noConsent),
+          expired: String(a.consent!.excluded.expired),
+          notYetValid: String(a.consent!.excluded.notYetValid),
+          revoked: String(a.consent!.excluded.revoked),
+        })),
+      revocations: String(r.revocations.length),
     })
   }
   return {

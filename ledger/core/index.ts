@@ -123,3 +123,5 @@ export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.t
 export * from './consent.ts'
 export * from './consent-errors.ts'
 export * from './consent-claim.ts'
+/** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
+export { LedgerError } from '../errors.ts'

@@ -15,6 +15,7 @@ import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStat
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from './fedlineage/v1/RoundStatusResponse.ts';
 import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from './fedlineage/v1/RoundSummary.ts';
 import type { SignedStatement as _fedlineage_v1_SignedStatement, SignedStatement__Output as _fedlineage_v1_SignedStatement__Output } from './fedlineage/v1/SignedStatement.ts';
+import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from './fedlineage/v1/SiteConsent.ts';
 import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from './fedlineage/v1/SiteMetric.ts';
 import type { StartRoundResponse as _fedlineage_v1_StartRoundResponse, StartRoundResponse__Output as _fedlineage_v1_StartRoundResponse__Output } from './fedlineage/v1/StartRoundResponse.ts';
 import type { StudyDone as _fedlineage_v1_StudyDone, StudyDone__Output as _fedlineage_v1_StudyDone__Output } from './fedlineage/v1/StudyDone.ts';
@@ -44,6 +45,7 @@ export interface ProtoGrpcType {
       RoundStatusResponse: MessageTypeDefinition<_fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusResponse__Output>
       RoundSummary: MessageTypeDefinition<_fedlineage_v1_RoundSummary, _fedlineage_v1_RoundSummary__Output>
       SignedStatement: MessageTypeDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_SignedStatement__Output>
+      SiteConsent: MessageTypeDefinition<_fedlineage_v1_SiteConsent, _fedlineage_v1_SiteConsent__Output>
       SiteMetric: MessageTypeDefinition<_fedlineage_v1_SiteMetric, _fedlineage_v1_SiteMetric__Output>
       StartRoundResponse: MessageTypeDefinition<_fedlineage_v1_StartRoundResponse, _fedlineage_v1_StartRoundResponse__Output>
       StudyDone: MessageTypeDefinition<_fedlineage_v1_StudyDone, _fedlineage_v1_StudyDone__Output>

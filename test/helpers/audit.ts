@@ -36,6 +36,10 @@ import {
 import {
   GENESIS_PREV_HASH,
   LedgerBlobMissingError,
+  consentTreeOf,
+  encodeConsentClaim,
+  proveConsentNonInclusion,
+  type ConsentLeaf,
   decodeEntry,
   encodeCanonical,
   encodeEntry,
@@ -92,6 +96,27 @@ export interface SyntheticStudyInit {
   readonly rounds?: number
   /** End with `study-completed` (default true when all the spec's rounds are committed). */
   readonly complete?: boolean
+  /**
+   * Give every envelope a consent claim (`ext.consent`) over the site's
+   * patients (`syntheticPseudonym(site, k)`, k < 10), and withdraw the listed
+   * patients: from `round` on each is left out of its site's tree, reported
+   * in `revoked`, logged once as `consent-revoked` (just before the site's
+   * update of `round`) and proven absent in every later claim.
+   */
+  readonly consent?: { readonly revocations?: readonly { readonly site: number; readonly patient: number; readonly round: number }[] }
+}
+
+/** Patients per synthetic site when the study has consent. */
+export const SYNTHETIC_PATIENTS = 10
+
+/** The pseudonym of synthetic patient `patient` of site `site` (index into `sites`). */
+export function syntheticPseudonym(site: number, patient: number): Uint8Array {
+  return sha256(new TextEncoder().encode(`pseudonym/${site}/${patient}`))
+}
+
+/** Its consent-tree leaf: the pseudonym and a receipt hash that stands for a signed receipt. */
+export function syntheticConsentLeaf(site: number, patient: number): ConsentLeaf {
+  return { pseudonym: syntheticPseudonym(site, patient), receiptHash: sha256(new TextEncoder().encode(`receipt/${site}/${patient}`)) }
 }
 
 export interface SyntheticSite {
@@ -171,14 +196,36 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
   for (let round = 1; round <= rounds; round++) {
     const request = signStatement(hub, { t: 'round-start', study: spec.id, round, time: tick(), nonce: nonce(round) })
     drafts.push(draft(ENTRY_KINDS.ROUND_OPENED, timeMs, { round, base: current.hash, deadline: timeMs + spec.roundDeadlineMs, seed: roundSeed(spec.seed, round), request: embedStatement(request) }))
+    const openedMs = timeMs
     const updates: (WeightedUpdate & { readonly hash: Uint8Array; readonly envelope: Uint8Array })[] = []
     sites.forEach((s, i) => {
       const delta = syntheticDelta(shapes, round, i)
       const bytes = encodeWeights(delta)
       const hash = sha256(bytes)
+      let ext: Record<string, CanonicalValue> | undefined
+      if (init.consent) {
+        // Revocations of this site that apply by this round, each timed just before the round it first applies to.
+        const revoked = (init.consent.revocations ?? []).filter((r) => r.site === i && r.round <= round)
+        const gone = new Set(revoked.map((r) => r.patient))
+        const tree = consentTreeOf(Array.from({ length: SYNTHETIC_PATIENTS }, (_, k) => k).filter((k) => !gone.has(k)).map((k) => syntheticConsentLeaf(i, k)))
+        const times = revoked.map((r) => ({ pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
+        for (const r of revoked.filter((x) => x.round === round)) {
+          drafts.push(draft(ENTRY_KINDS.CONSENT_REVOKED, timeMs, { round, site: s.id, pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
+        }
+        ext = {
+          consent: encodeConsentClaim({
+            at: openedMs,
+            root: tree.root,
+            count: tree.count,
+            excluded: { noConsent: 1, expired: 0, notYetValid: 0, revoked: revoked.length },
+            revoked: times,
+            nonInclusion: times.map((t) => proveConsentNonInclusion(tree, t.pseudonym)),
+          }),
+        }
+      }
       const envelope = signStatement(s.signer, {
         t: 'update', study: spec.id, round, site: s.id, base: current.hash, delta: hash, size: bytes.length,
-        examples: s.examples, metrics: { trainLoss: 0.5 }, nonce: nonce(round, i), time: tick(),
+        examples: s.examples, metrics: { trainLoss: 0.5 }, nonce: nonce(round, i), time: tick(), ...(ext ? { ext } : {}),
       })
       blobs.push(bytes)
       drafts.push(draft(ENTRY_KINDS.UPDATE_ACCEPTED, timeMs, { round, site: s.id, envelope: embedStatement(envelope), delta: hash, examples: s.examples }))

@@ -8,6 +8,7 @@ export interface FitTask {
   'deadlineMs'?: (string);
   'deltaSizeBytes'?: (string);
   'baseRound'?: (string);
+  'openedMs'?: (string);
 }
 
 export interface FitTask__Output {
@@ -17,4 +18,5 @@ export interface FitTask__Output {
   'deadlineMs': (string);
   'deltaSizeBytes': (string);
   'baseRound': (string);
+  'openedMs': (string);
 }

@@ -1,6 +1,7 @@
 // Original file: protos/federation.proto
 
 import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from '../../fedlineage/v1/SiteMetric.ts';
+import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from '../../fedlineage/v1/SiteConsent.ts';
 
 export interface RoundSummary {
   'round'?: (string);
@@ -15,6 +16,8 @@ export interface RoundSummary {
   'committedMs'?: (string);
   'evaluatedMs'?: (string);
   'rejected'?: (string)[];
+  'consent'?: (_fedlineage_v1_SiteConsent)[];
+  'revocations'?: (string);
 }
 
 export interface RoundSummary__Output {
@@ -30,4 +33,6 @@ export interface RoundSummary__Output {
   'committedMs': (string);
   'evaluatedMs': (string);
   'rejected': (string)[];
+  'consent': (_fedlineage_v1_SiteConsent__Output)[];
+  'revocations': (string);
 }
