@@ -188,3 +188,61 @@ describe('verifyEntry', () => {
     expect(() => verifyEntry(entry, bytes, { seq: 7, prevHash: prev })).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID', seq: 7, message: expect.stringMatching(/^entry 7: /) }))
   })
 })
+
+describe('hand layout equals encodeCanonical (signEntry, encodeEntry and entrySigningMessage lay the map out themselves)', () => {
+  const context = new TextEncoder().encode(ENTRY_SIGNING_CONTEXT)
+  /** The reference: encodeCanonical of the whole map, as the format defines it. */
+  function reference(e: { seq: number; prevHash: Uint8Array; kind: string; timeMs: number; body: CanonicalValue; author: Uint8Array; signature: Uint8Array }) {
+    const unsigned = { v: 1, seq: e.seq, prev: e.prevHash, kind: e.kind, time: e.timeMs, body: e.body, author: e.author }
+    return { bytes: encodeCanonical({ ...unsigned, sig: e.signature }), message: Uint8Array.from([...context, 0x00, ...encodeCanonical(unsigned)]) }
+  }
+  const seqs = [0, 1, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]
+  const times = [0, -0, 1, -1, 23, -24, -25, 255, -256, -257, 65_536, -65_537, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, 1_700_000_000_123, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]
+  const kinds = ['a', 'round-result', `a${'b'.repeat(22)}`, `a${'b'.repeat(23)}`, `a${'b'.repeat(63)}`]
+  const bodies: CanonicalValue[] = [null, 0, -1.5, 'é', [], {}, draft.body, { z: [1, { y: new Uint8Array(300) }], a: 2n ** 63n, s: 'x'.repeat(70_000) }]
+
+  it.each(seqs.flatMap((seq) => times.map((timeMs) => ({ seq, timeMs }))))('seq $seq, time $timeMs', ({ seq, timeMs }) => {
+    for (const kind of kinds) {
+      const body = bodies[(seq + kinds.indexOf(kind)) % bodies.length]!
+      const { entry, bytes, hash } = signEntry(alice, seq, prev, { kind, timeMs, body })
+      const want = reference(entry)
+      expect(toHex(bytes)).toBe(toHex(want.bytes))
+      expect(toHex(encodeEntry(entry))).toBe(toHex(want.bytes))
+      expect(toHex(entrySigningMessage(entry))).toBe(toHex(want.message))
+      expect(hash).toEqual(sha256(want.bytes))
+      expect(verifySignature(alice.publicKey, want.message, entry.signature)).toBe(true)
+    }
+  })
+
+  it('every body of the list, under each kind', () => {
+    for (const body of bodies) {
+      for (const kind of kinds) {
+        const { entry, bytes } = signEntry(alice, 3, GENESIS_PREV_HASH, { kind, timeMs: 5, body })
+        expect(toHex(bytes)).toBe(toHex(reference(entry).bytes))
+      }
+    }
+  })
+
+  it('a signer that returns a Buffer, or a signature of the wrong length, still gets the canonical bytes of what it returned', () => {
+    for (const signature of [Buffer.alloc(64, 9), new Uint8Array(63).fill(1), new Uint8Array(0)]) {
+      const odd = { publicKey: alice.publicKey, sign: () => signature }
+      const { entry, bytes } = signEntry(odd, 7, prev, draft)
+      expect(toHex(bytes)).toBe(toHex(reference(entry).bytes))
+    }
+  })
+
+  it('entries that are not valid fall back to encodeCanonical of the map (same bytes as before)', () => {
+    const { entry } = signEntry(alice, 7, prev, draft)
+    for (const change of [{ kind: 'Not-a-kind' }, { kind: 'ü' }, { timeMs: 1.5 }, { seq: -1 }, { prevHash: 'x' as unknown as Uint8Array }]) {
+      const odd = { ...entry, ...change }
+      expect(toHex(encodeEntry(odd))).toBe(toHex(reference(odd).bytes))
+      expect(toHex(entrySigningMessage(odd))).toBe(toHex(reference(odd).message))
+    }
+  })
+
+  it('golden: entry 7 and a far entry hash as they did before the hand layout', () => {
+    expect(toHex(signEntry(alice, 7, prev, draft).hash)).toBe('6997bbe3f2340cf7cc8fe4b54bdf3be5198e913c3a2b6973c6e6f7e454904578')
+    const far = signEntry(alice, 2 ** 40 + 5, GENESIS_PREV_HASH, { kind: 'k', timeMs: -(2 ** 33), body: [null, true, 'é', -1.5, 2n ** 63n] })
+    expect(toHex(far.hash)).toBe('aa2e52d967b228e132911e52747cac9839d213f6d3852f4c3e50ec9e5c9422e3')
+  })
+})
