@@ -233,3 +233,64 @@ export class AuditRewardMissingError extends AuditError {
 export class AuditInvalidArgumentError extends AuditError {
   static override readonly code = 'AUDIT_INVALID_ARGUMENT'
 }
+
+// ---- consent (ext.consent of update envelopes, consent-revoked entries) -----------------------
+
+/** An update of a study with consent whose signed envelope carries no consent claim. */
+export class AuditConsentMissingError extends AuditError {
+  static override readonly code = 'AUDIT_CONSENT_MISSING'
+}
+
+/**
+ * A consent claim that does not read (a malformed claim or proof), is not
+ * decided at its round's opening time, reports a revocation before it
+ * applies, or trains on records with an empty consent tree.
+ */
+export class AuditConsentMalformedError extends AuditError {
+  static override readonly code = 'AUDIT_CONSENT_MALFORMED'
+}
+
+/**
+ * An update whose consent claim lacks the non-inclusion proof of a
+ * pseudonym its site revoked: nothing shows the revoked patient is not in
+ * its consent root.
+ */
+export class AuditConsentProofMissingError extends AuditError {
+  static override readonly code = 'AUDIT_CONSENT_PROOF_MISSING'
+  readonly pseudonym: Uint8Array
+  constructor(message: string, seq: number, pseudonym: Uint8Array, options?: ErrorOptions) {
+    super(message, seq, options)
+    this.pseudonym = pseudonym
+  }
+}
+
+/**
+ * An update whose non-inclusion proof of a revoked pseudonym does not verify
+ * against its consent root: the root may hold the revoked patient. `reason`
+ * is the ledger's code (`LEDGER_ROOT_MISMATCH`, `LEDGER_CONSENT_NON_INCLUSION_INVALID`, …).
+ */
+export class AuditConsentProofInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_CONSENT_PROOF_INVALID'
+  readonly pseudonym: Uint8Array
+  readonly reason: string
+  constructor(message: string, seq: number, pseudonym: Uint8Array, reason: string, options?: ErrorOptions) {
+    super(message, seq, options)
+    this.pseudonym = pseudonym
+    this.reason = reason
+  }
+}
+
+/** A non-inclusion proof for a tree of another size (`calculated`) than the claim's count (`expected`). */
+export class AuditConsentCountMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_CONSENT_COUNT_MISMATCH'
+}
+
+/**
+ * `consent-revoked` entries that are not exactly the new revocations the
+ * next update's signed envelope reports: one invented, one suppressed, a
+ * time changed, or revocations not followed by the update of their site.
+ * `expected` is what the log holds, `calculated` what the site signed.
+ */
+export class AuditConsentRevocationMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_CONSENT_REVOCATION_MISMATCH'
+}

@@ -24,6 +24,12 @@
  *      and `deriveRoundModel` on the parent and deltas gives the logged model
  *      hash and metrics; the stored model blob hashes to it.
  *    - `evaluation-reported`: the site's signed report agrees with the entry.
+ *    - consent (core/consent.ts): each update's signed consent claim holds by
+ *      the coordinator's own rule (`checkUpdateConsent`): present when the
+ *      study requires consent, decided at the round's opening time, and with
+ *      a valid non-inclusion proof of every pseudonym its site revoked; the
+ *      `consent-revoked` entries just before an update are exactly the new
+ *      revocations its envelope reports.
  *    - `study-completed`: the round count and final model.
  *
  * Trust: nothing the source says is taken on its word. Only each entry's
@@ -65,6 +71,7 @@ import {
   StudyState,
   readLineageRecord,
   type LineageRecord,
+  type RevocationRecord,
   type RoundRecord,
   computeRoundRewards,
   type ContributionUpdate,
@@ -91,6 +98,9 @@ import {
   checkRoundRequest,
   checkStrategy,
   checkStudySpec,
+  checkNoRevocationPending,
+  checkRevocationsReported,
+  checkUpdateConsentClaim,
   checkUpdateEnvelope,
   commitUpdates,
   rederiveRound,
@@ -265,9 +275,12 @@ class Replay implements AuditProgress {
   #lastCommit: { readonly round: number; readonly parent: Weights; readonly updates: readonly ContributionUpdate[] } | undefined
   /** A committed round whose rewards entry must come next. */
   #rewardDue: number | undefined
+  /** `consent-revoked` entries since the last update: the update of their site must come next. */
+  #pendingRevocations: RevocationRecord[] = []
 
   /** End of the log: a round that committed last must still have its rewards. */
   finish(): void {
+    checkNoRevocationPending(this.entries, undefined, this.#pendingRevocations)
     if (this.#rewardDue !== undefined) throw new AuditRewardMissingError(`round ${this.#rewardDue} committed without its rewards entry (end of log)`, this.entries)
   }
 
@@ -323,6 +336,7 @@ class Replay implements AuditProgress {
     const state = this.state
     if (this.#rewardDue !== undefined && record.kind !== ENTRY_KINDS.ROUND_REWARDED)
       throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: round ${this.#rewardDue} committed without its rewards entry`, seq)
+    if (record.kind !== ENTRY_KINDS.CONSENT_REVOKED && record.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) checkNoRevocationPending(seq, record.kind, this.#pendingRevocations)
     switch (record.kind) {
       case ENTRY_KINDS.STUDY_CREATED: {
         this.apply(record)
@@ -346,6 +360,9 @@ class Replay implements AuditProgress {
         this.apply(record)
         const envelope = decodeStatement('update', record.body.envelope.body)
         checkUpdateEnvelope(seq, state, record.body, envelope)
+        checkRevocationsReported(seq, state, record.body, envelope, this.#pendingRevocations)
+        checkUpdateConsentClaim(seq, state, record.body, envelope, this.spec.consent !== undefined)
+        this.#pendingRevocations = []
         const what = `the delta of site "${record.body.site}"`
         const bytes = await this.blob(seq, record.body.delta, what)
         checkDeltaSize(seq, record.body, envelope, bytes.length)
@@ -431,6 +448,14 @@ class Replay implements AuditProgress {
         for (const [field, logged, recomputed] of fields)
           if (logged !== recomputed)
             throw new AuditRewardMismatchError(`${entryLabel(seq, record.kind)}: round ${body.round} ${field} is ${String(logged)}, recomputed from the log ${String(recomputed)}`, seq, String(logged), String(recomputed))
+        return
+      }
+      case ENTRY_KINDS.CONSENT_REVOKED: {
+        this.apply(record)
+        const revocation = state.revocations.get(record.body.site)!.get(toHex(record.body.pseudonym))!
+        const first = this.#pendingRevocations[0]
+        if (first !== undefined && first.site !== revocation.site) checkNoRevocationPending(seq, record.kind, this.#pendingRevocations)
+        this.#pendingRevocations.push(revocation)
         return
       }
       case ENTRY_KINDS.SITE_ENROLLED:

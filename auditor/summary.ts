@@ -30,8 +30,11 @@ export function formatAuditVerdict(report: AuditReport): string {
   if (report.failure !== undefined) return `audit FAILED at entry ${report.failure.seq}: ${report.failure.code}: ${report.failure.message}`
   const rederived = report.rounds.filter((r) => r.rederived).length
   const rewarded = report.rounds.filter((r) => r.rewarded).length
+  const claims = report.rounds.reduce((n, r) => n + (r.consent?.length ?? 0), 0)
+  const revocations = report.rounds.reduce((n, r) => n + (r.revocations ?? 0), 0)
+  const consent = claims > 0 ? `, ${claims} consent claims checked (${revocations} ${revocations === 1 ? 'revocation' : 'revocations'})` : ''
   const where = report.checkpoint ? `checkpoint ${report.checkpoint.size} ${report.checkpoint.root}` : `head ${report.head}`
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}, ${report.entries} entries, ${where}`
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}, ${report.entries} entries, ${where}`
 }
 
 /** The whole summary (see the module doc). */

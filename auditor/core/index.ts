@@ -8,10 +8,12 @@
  * - `study.ts`: the study spec, the genesis model, strategy, round seeds and limits, completion.
  * - `statements.ts`: the signed round starts, update envelopes and evaluation reports.
  * - `round.ts`: the closing rule, a commit's inputs, and the re-derivation of its model.
+ * - `consent.ts`: each update's consent claim and the revocations logged with it.
  * - `report.ts`: the JSON-friendly `AuditReport`.
  */
 export { checkCompletion, checkGenesis, checkRoundOpening, checkStrategy, checkStudySpec } from './study.ts'
 export { checkDeltaSize, checkEvaluationReport, checkRoundRequest, checkUpdateEnvelope } from './statements.ts'
 export { checkRoundClose, commitUpdates, rederiveRound } from './round.ts'
+export { checkNoRevocationPending, checkRevocationsReported, checkUpdateConsentClaim } from './consent.ts'
 export { auditFailure, buildAuditReport, type AuditFailure, type AuditProgress, type AuditReport, type AuditRoundReport, type AuditSiteReport } from './report.ts'
 export * from '../errors.ts'

@@ -11,7 +11,7 @@
  * Pure: no I/O.
  */
 import { GENESIS_PREV_HASH, toHex } from '../../ledger/core/index.ts'
-import { compareSiteIds, type RoundStatus, type StudyState } from '../../coordinator/core/index.ts'
+import { compareSiteIds, type RoundRecord, type RoundStatus, type StudyState } from '../../coordinator/core/index.ts'
 import { AuditMismatchError, type AuditError, type AuditValue } from '../errors.ts'
 
 /** One round of the study, as the log records it. */
@@ -30,6 +30,14 @@ export interface AuditRoundReport {
   readonly rederived: boolean
   /** True when the round's logged rewards were recomputed and matched. */
   readonly rewarded: boolean
+  /**
+   * The consent each accepted update committed to, checked (present only
+   * when some update of the round carries a consent claim): per site in
+   * aggregation order, the consent root and its leaf count (patients).
+   */
+  readonly consent?: readonly { readonly site: string; readonly root: string; readonly count: number }[]
+  /** Revoked pseudonyms first logged in this round (present with `consent`). */
+  readonly revocations?: number
 }
 
 /** One enrolled site's part in the study. */
@@ -115,7 +123,16 @@ function roundReport(state: StudyState, round: number, rederived: boolean): Audi
     examples: inputs.reduce((n, i) => n + i.examples, 0),
     rederived,
     rewarded: r.rewards !== undefined,
+    ...consentReport(r),
   }
+}
+
+function consentReport(r: RoundRecord): Pick<AuditRoundReport, 'consent' | 'revocations'> {
+  const consent = [...r.accepted.values()]
+    .filter((a) => a.consent !== undefined)
+    .sort((a, b) => compareSiteIds(a.site, b.site))
+    .map((a) => ({ site: a.site, root: toHex(a.consent!.root), count: a.consent!.count }))
+  return consent.length === 0 && r.revocations.length === 0 ? {} : { consent, revocations: r.revocations.length }
 }
 
 function siteReport(state: StudyState, id: string): AuditSiteReport {
