@@ -30,7 +30,9 @@
  * - `/fl/ledger-sync/1.0.0`: `{ origin, from, to }` → the server's latest
  *   signed checkpoint, then entries `[from, min(to, its size))` with each
  *   stored checkpoint they reach right after its last entry, then an end
- *   frame. The client checks each entry as it arrives (position, chain link,
+ *   frame, in writes of ~64 KiB. The server sends entries as stored, each
+ *   checked against its own Merkle leaf (`Ledger.readCommitted`), not
+ *   re-verified: the client verifies all of them. The client checks each entry as it arrives (position, chain link,
  *   author) and each checkpoint (signature, split view), and every ~1024
  *   entries and at the end hands the entries up to the latest checkpoint to
  *   `Ledger.appendReplicated`, which checks their signatures, the Merkle

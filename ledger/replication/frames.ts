@@ -127,6 +127,45 @@ export async function sendFrame(stream: Stream, payload: Uint8Array, options: Ab
   if (!stream.send(encodeFrame(payload))) await stream.onDrain(options)
 }
 
+/**
+ * Writes frames in batches: frames gather until `flushBytes` of them are
+ * buffered (or `flush()` is called), then go out as one stream write, so a
+ * response of many small frames costs one Yamux frame, one Noise message and
+ * one socket write per batch rather than per frame. Waits for the stream to
+ * drain as sendFrame does. Nothing is sent until a flush: call `flush()` at
+ * the end of a response and before waiting on the peer.
+ */
+export class FrameWriter {
+  readonly #stream: Stream
+  readonly #flushBytes: number
+  readonly #options: AbortOptions
+  #frames: Uint8Array[] = []
+  #bytes = 0
+
+  constructor(stream: Stream, flushBytes: number, options: AbortOptions) {
+    this.#stream = stream
+    this.#flushBytes = flushBytes
+    this.#options = options
+  }
+
+  /** Adds a frame; sends the batch once it holds `flushBytes`. */
+  async write(payload: Uint8Array): Promise<void> {
+    const frame = encodeFrame(payload)
+    this.#frames.push(frame)
+    this.#bytes += frame.length
+    if (this.#bytes >= this.#flushBytes) await this.flush()
+  }
+
+  /** Sends whatever is buffered. */
+  async flush(): Promise<void> {
+    if (this.#frames.length === 0) return
+    const data = this.#frames.length === 1 ? (this.#frames[0] as Uint8Array) : concat(this.#frames, this.#bytes)
+    this.#frames = []
+    this.#bytes = 0
+    if (!this.#stream.send(data)) await this.#stream.onDrain(this.#options)
+  }
+}
+
 function concat(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
   const out = new Uint8Array(totalBytes)
   let offset = 0

@@ -16,7 +16,7 @@ import { LedgerError } from '../errors.ts'
 import type { Ledger } from '../ledger.ts'
 import { LEDGER_SYNC_PROTOCOL } from './constants.ts'
 import { SyncOriginMismatchError, SyncProtocolError, SyncRemoteError } from './errors.ts'
-import { sendFrame, type FrameReader } from './frames.ts'
+import { FrameWriter, sendFrame, type FrameReader } from './frames.ts'
 
 /** What the server side needs. */
 export interface SyncServerContext {
@@ -25,6 +25,9 @@ export interface SyncServerContext {
   /** Most entries one response carries. */
   readonly maxSyncEntries: number
 }
+
+/** A response's frames go out in writes of about this many bytes (see FrameWriter). */
+const WRITE_BATCH_BYTES = 64 * 1024
 
 /** Below this many entries, a response looks up each size's checkpoint; above, it lists them all once. */
 const POINT_LOOKUP_ENTRIES = 1024
@@ -56,16 +59,25 @@ async function checkpointsWithin(ledger: Ledger, from: number, to: number): Prom
   return found
 }
 
+/** What a server sent: entries `[from, end)`. */
+export interface ServedSync {
+  readonly from: number
+  readonly end: number
+}
+
 /**
  * Answers one sync request. A request the server cannot serve (another
  * origin, a malformed request, a damaged local entry) is answered with an
  * error frame naming the error's code; the stream then ends normally.
+ * Resolves with the range served, or undefined when nothing was asked or an
+ * error frame was sent.
  */
-export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: FrameReader, options: AbortOptions): Promise<void> {
-  const send = (frame: SyncFrame): Promise<void> => sendFrame(stream, encodeSyncFrame(frame), options)
+export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: FrameReader, options: AbortOptions): Promise<ServedSync | undefined> {
+  const writer = new FrameWriter(stream, WRITE_BATCH_BYTES, options)
+  const send = (frame: SyncFrame): Promise<void> => writer.write(encodeSyncFrame(frame))
   try {
     const payload = await reader.next()
-    if (payload === undefined) return // the peer closed without asking
+    if (payload === undefined) return undefined // the peer closed without asking
     const request = decodeSyncRequest(payload)
     if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
     const head = await newestCheckpoint(ctx.ledger)
@@ -74,18 +86,24 @@ export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: 
     const end = Math.max(request.from, Math.min(request.to, headSize, request.from + ctx.maxSyncEntries))
     if (request.from < end) {
       // Every stored checkpoint the entries reach is sent right after its last entry.
+      // The entries as stored, checked against the Merkle leaves they were committed
+      // under, not re-verified: the client verifies every one before storing it.
       const waypoints = await checkpointsWithin(ctx.ledger, request.from, end)
-      for await (const { entry, bytes } of ctx.ledger.scan(request.from, end)) {
+      for await (const { seq, bytes } of ctx.ledger.readCommitted(request.from, end)) {
         await send({ type: 'entry', bytes })
-        const waypoint = waypoints.get(entry.seq + 1)
+        const waypoint = waypoints.get(seq + 1)
         if (waypoint !== undefined) await send({ type: 'checkpoint', checkpoint: waypoint })
       }
     }
     await send({ type: 'end', size: end })
+    await writer.flush()
+    return { from: request.from, end }
   } catch (err) {
     // Tell the peer why (it will ask someone else), unless the stream itself failed.
     if (!(err instanceof LedgerError) || stream.writeStatus !== 'writable') throw err
     await send(errorFrame(err.code, err.message))
+    await writer.flush()
+    return undefined
   }
 }
 
@@ -160,6 +178,12 @@ export interface PullContext {
    * durable write); the response's last checkpoint is stored in any case.
    */
   readonly storeEveryEntries: number
+  /**
+   * Checks a checkpoint's signature, author and origin (default
+   * `openCheckpoint` with the context's key and origin); a caller that has
+   * verified the same checkpoint before may answer from memory.
+   */
+  readonly open?: ((signed: SignedCheckpoint) => Checkpoint) | undefined
   /** Sees each verified checkpoint of the response before its entries are stored (split-view check). */
   observe(signed: SignedCheckpoint, checkpoint: Checkpoint): Promise<void>
   /** Called after each store, with the new local size. */
@@ -187,6 +211,7 @@ export interface PullRound {
  */
 export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameReader, peer: string, options: AbortOptions): Promise<PullRound> {
   const trust = { coordinatorKey: ctx.coordinatorKey, origin: ctx.origin }
+  const open = ctx.open ?? ((signed: SignedCheckpoint) => openCheckpoint(signed, ctx.coordinatorKey, ctx.origin))
   const from = ctx.ledger.length
   let prevHash = ctx.ledger.headHash
   /** Entries received and not stored yet, from the local length on. */
@@ -211,7 +236,7 @@ export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameR
     {
       async head(signed) {
         if (signed === undefined) return
-        head = openCheckpoint(signed, ctx.coordinatorKey, ctx.origin)
+        head = open(signed)
         await ctx.observe(signed, head)
       },
       entry(bytes, seq) {
@@ -222,7 +247,7 @@ export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameR
         batch.push(bytes)
       },
       async checkpoint(signed) {
-        await ctx.observe(signed, openCheckpoint(signed, ctx.coordinatorKey, ctx.origin))
+        await ctx.observe(signed, open(signed))
         pending = { signed, covered: batch.length }
         if (batch.length >= ctx.storeEveryEntries) await store()
       },
