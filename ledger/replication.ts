@@ -54,10 +54,14 @@
  * compared with every checkpoint of the same size this replica stores or has
  * seen; different roots make a split-view proof, which is stored
  * (`recordMisbehaviour`), gossiped and emitted. A checkpoint newer than the
- * local log starts a pull from the peer that forwarded it (then any other);
- * having stored it, the replica announces it too (gossip forwards a
- * checkpoint before the forwarder holds its entries), and a checkpoint it
- * already verified and holds is ignored rather than forwarded again.
+ * local log starts a pull from the peer that forwarded it (then any other).
+ * Gossip forwards a checkpoint before the forwarder holds its entries, so a
+ * replica that served a pull less than the newest checkpoint it knew of (or
+ * nothing) announces its newest checkpoint once it has stored more: the
+ * peer that pulled too early learns when it can. Otherwise replicas do not
+ * re-announce what reached every peer already. A checkpoint it already
+ * verified and holds is ignored rather than forwarded again, and each
+ * distinct checkpoint's signature is checked once (then remembered).
  * A pull that finds the peer's entries do not continue ours compares our last
  * entry with the peer's: two coordinator-signed entries with one seq make a
  * forked-entry proof.

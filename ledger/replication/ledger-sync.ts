@@ -13,7 +13,7 @@ import { TypedEventEmitter, setMaxListeners, type AbortOptions, type Logger, typ
 import { TopicValidatorResult, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { equalBytes, type CanonicalValue } from '../core/canonical.ts'
-import { encodeMisbehaviourProof, encodeSignedCheckpoint, openCheckpoint, splitViewProof, verifyMisbehaviourProof, type Checkpoint, type MisbehaviourProof, type SignedCheckpoint } from '../core/checkpoint.ts'
+import { decodeSignedCheckpoint, encodeMisbehaviourProof, encodeSignedCheckpoint, openCheckpoint, splitViewProof, verifyMisbehaviourProof, type Checkpoint, type MisbehaviourProof, type SignedCheckpoint } from '../core/checkpoint.ts'
 import { HASH_LENGTH_BYTES } from '../core/constants.ts'
 import { hashLeaf } from '../core/merkle.ts'
 import { sha256, toHex } from '../core/hash.ts'
@@ -62,8 +62,17 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
   readonly #misbehaviourTopic: string
   /** Verified checkpoints seen (stored or not), by size, oldest first; bounded by SEEN_CHECKPOINTS. */
   readonly #seen = new Map<number, SignedCheckpoint>()
-  /** Gossiped checkpoints already verified: hex SHA-256 of their wire bytes → size; bounded by SEEN_CHECKPOINTS. */
-  readonly #verified = new Map<string, number>()
+  /** Checkpoints whose signature we verified: hex SHA-256 of their wire bytes → the checkpoint; bounded by SEEN_CHECKPOINTS. */
+  readonly #verified = new Map<string, Checkpoint>()
+  /** The greatest size of a checkpoint verified so far (gossiped or pulled), stored or not. */
+  #newestKnown = 0
+  /**
+   * Whether a peer pulled from us and got less than the newest checkpoint we
+   * know of (or nothing at all): it is waiting for entries we do not hold
+   * yet, so once we store them we announce our newest checkpoint. Otherwise
+   * we do not re-announce what the coordinator announced already.
+   */
+  #owed = false
   /** Ids of proofs already stored (see proofId). */
   readonly #knownProofs = new Set<string>()
   /** Work in flight, awaited by stop(). */
@@ -102,7 +111,14 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
     const { registrar } = this.#components
     const options = { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS }
     const syncContext = { ledger: this.#ledger, origin: this.origin, maxSyncEntries: this.#maxSyncEntries }
-    await registrar.handle(LEDGER_SYNC_PROTOCOL, this.#handler('sync', (stream, reader, o) => serveSync(syncContext, stream, reader, o)), options)
+    await registrar.handle(
+      LEDGER_SYNC_PROTOCOL,
+      this.#handler('sync', async (stream, reader, o) => {
+        const served = await serveSync(syncContext, stream, reader, o)
+        if (served !== undefined && (served.end < this.#newestKnown || served.end <= served.from)) this.#owed = true
+      }),
+      options,
+    )
     await registrar.handle(BLOB_PROTOCOL, this.#handler('blob', (stream, reader, o) => serveBlob({ ledger: this.#ledger, chunkBytes: BLOB_CHUNK_BYTES }, stream, reader, o)), options)
     await registrar.handle(CHECKPOINT_PROTOCOL, this.#handler('checkpoint', (stream, reader, o) => serveCheckpoint({ ledger: this.#ledger, origin: this.origin }, stream, reader, o)), options)
     if (this.#init.syncOnConnect !== false) {
@@ -252,6 +268,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
               coordinatorKey: this.#trust.coordinatorKey,
               maxSyncEntries: this.#maxSyncEntries,
               storeEveryEntries: STORE_EVERY_ENTRIES,
+              open: (signed) => this.#open(signed),
               observe: (signed, checkpoint) => this.#observe(signed, checkpoint),
               stored: (size) => this.safeDispatchEvent('synced', { detail: size }),
             },
@@ -288,7 +305,10 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
       if (remote === undefined) return
       if (remote.conflict !== undefined) this.#log.error('peer %p holds a checkpoint of size %d that does not extend our log - %e', peer, remote.checkpoint.size, remote.conflict)
       await this.#observe(remote.signed, remote.checkpoint)
-      if (this.#init.signer === undefined && remote.checkpoint.size > this.#ledger.length) await this.#pullFrom(peer, { signal })
+      if (this.#init.signer === undefined && remote.checkpoint.size > this.#ledger.length) {
+        await this.#pullFrom(peer, { signal })
+        await this.#announceIfOwed()
+      }
     })
   }
 
@@ -305,6 +325,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
    * Runs on the queue.
    */
   async #observe(signed: SignedCheckpoint, checkpoint: Checkpoint): Promise<void> {
+    if (checkpoint.size > this.#newestKnown) this.#newestKnown = checkpoint.size
     for (const other of [await this.#ledger.checkpointAt(checkpoint.size), this.#seen.get(checkpoint.size)]) {
       if (other === undefined) continue
       const proof = splitViewProof(other, signed)
@@ -372,13 +393,28 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
    */
   readonly #validateCheckpoint = (peer: PeerId, message: Message): TopicValidatorResult => {
     const id = toHex(sha256(message.data))
-    const size = this.#verified.get(id)
-    if (size !== undefined && size <= this.#ledger.length) return TopicValidatorResult.Ignore
+    const known = this.#verified.get(id)
+    if (known !== undefined) return known.size <= this.#ledger.length ? TopicValidatorResult.Ignore : TopicValidatorResult.Accept
     return this.#validate(peer, message, () => {
       const { checkpoint } = openGossipedCheckpoint(message.data, this.#trust)
-      this.#verified.set(id, checkpoint.size)
-      if (this.#verified.size > SEEN_CHECKPOINTS) this.#verified.delete(this.#verified.keys().next().value as string)
+      this.#rememberVerified(id, checkpoint)
     })
+  }
+
+  /** `openCheckpoint` against the coordinator key and origin, once per distinct checkpoint. */
+  #open(signed: SignedCheckpoint): Checkpoint {
+    const id = toHex(sha256(encodeSignedCheckpoint(signed)))
+    const known = this.#verified.get(id)
+    if (known !== undefined) return known
+    const checkpoint = openCheckpoint(signed, this.#trust.coordinatorKey, this.origin)
+    this.#rememberVerified(id, checkpoint)
+    return checkpoint
+  }
+
+  #rememberVerified(id: string, checkpoint: Checkpoint): void {
+    this.#verified.set(id, checkpoint)
+    if (this.#verified.size > SEEN_CHECKPOINTS) this.#verified.delete(this.#verified.keys().next().value as string)
+    if (checkpoint.size > this.#newestKnown) this.#newestKnown = checkpoint.size
   }
 
   readonly #validateProof = (peer: PeerId, message: Message): TopicValidatorResult => this.#validate(peer, message, () => openGossipedProof(message.data, this.#trust))
@@ -409,15 +445,14 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
   /**
    * A gossiped checkpoint: compare it, and when it is ahead pull from the
    * peer that forwarded it, then from the others, until one gets us there.
-   * Having stored it, announce it ourselves: gossipsub forwards a checkpoint
-   * as soon as it is checked, before the forwarder holds the entries, so a
-   * peer that pulled from us too early learns when we can serve it.
-   * Runs on the queue.
+   * Having stored it, announce it ourselves if a peer pulled from us too
+   * early (see #announceIfOwed). Runs on the queue.
    */
   async #onCheckpoint(data: Uint8Array, source: PeerId): Promise<void> {
     const signal = this.#controller.signal
     signal.throwIfAborted()
-    const { signed, checkpoint } = openGossipedCheckpoint(data, this.#trust)
+    const signed = decodeSignedCheckpoint(data)
+    const checkpoint = this.#open(signed)
     await this.#observe(signed, checkpoint)
     if (this.#init.signer !== undefined || checkpoint.size <= this.#ledger.length) return
     await this.#fromAnyPeer(
@@ -429,6 +464,20 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
       },
       source,
     )
+    await this.#announceIfOwed()
+  }
+
+  /**
+   * Announces our newest checkpoint when a peer pulled from us too early (see
+   * #owed). Gossipsub forwards a checkpoint as soon as it is checked, before
+   * the forwarder holds the entries, so a peer that pulled from us then
+   * learns this way when we can serve it. When nobody did, the announcement
+   * that reached us reached our peers too, and announcing again would only
+   * make every peer check the same checkpoint once more.
+   */
+  async #announceIfOwed(): Promise<void> {
+    if (!this.#owed) return
+    this.#owed = false
     const latest = await newestCheckpoint(this.#ledger)
     if (latest !== undefined) await this.#components.pubsub.publish(this.#checkpointTopic, encodeSignedCheckpoint(latest))
   }
