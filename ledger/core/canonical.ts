@@ -18,7 +18,7 @@
  * as the integer 0, and a bigint in the safe-integer range decodes as a number
  * (both have one encoding, which is what hashing needs).
  */
-import { decode, encode, type EncodeOptions, type DecodeOptions } from 'cborg'
+import { decode, encode, encodeInto, type EncodeOptions, type DecodeOptions } from 'cborg'
 import { CanonicalEncodingError } from '../errors.ts'
 
 export type CanonicalValue =
@@ -88,6 +88,23 @@ export function encodeCanonical(value: CanonicalValue): Uint8Array {
     // callers the one coded error this module promises.
     if (err instanceof CanonicalEncodingError) throw err
     throw new CanonicalEncodingError(`not encodable: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * encodeCanonical written into `destination` instead of a fresh array (cborg
+ * writes the same bytes through the same encoder, with no chunk allocations):
+ * the number of bytes written, or undefined when cborg could not write them
+ * there (they do not fit, or the value is not encodable: encodeCanonical then
+ * says which). Throws `CanonicalEncodingError` for what the encode options
+ * refuse. The bytes are only valid until `destination` is written again.
+ */
+export function encodeCanonicalInto(value: CanonicalValue, destination: Uint8Array): number | undefined {
+  try {
+    return encodeInto(value, destination, ENCODE_OPTIONS).written
+  } catch (err) {
+    if (err instanceof CanonicalEncodingError) throw err
+    return undefined
   }
 }
 

@@ -37,7 +37,7 @@ import {
   LedgerSignatureInvalidError,
   LedgerUntrustedAuthorError,
 } from '../errors.ts'
-import { decodeCanonical, encodeCanonical, equalBytes, type CanonicalValue } from './canonical.ts'
+import { decodeCanonical, encodeCanonical, encodeCanonicalInto, equalBytes, type CanonicalValue } from './canonical.ts'
 import {
   ENTRY_KIND_PATTERN,
   ENTRY_SIGNING_CONTEXT,
@@ -134,11 +134,13 @@ export function signEntry(signer: Signer, seq: number, prevHash: Uint8Array, dra
   validateUnsigned(seq, prevHash, kind, timeMs, body, author)
   let bodyBytes: Uint8Array
   try {
-    bodyBytes = encodeCanonical(body)
+    const written = encodeCanonicalInto(body, bodyScratch)
+    bodyBytes = written === undefined ? encodeCanonical(body) : bodyScratch.subarray(0, written)
   } catch (err) {
     if (err instanceof CanonicalEncodingError) throw new LedgerEntryMalformedError(seq, 'body', `is not encodable: ${err.message}`, { cause: err })
     throw err
   }
+  // layOut copies the body out of the scratch before anything encodes into it again.
   const parts = layOut(seq, prevHash, kind, timeMs, bodyBytes, author)
   const signature = signer.sign(parts.message)
   const entry: Entry = { version: ENTRY_VERSION, seq, prevHash, kind, timeMs, body, author, signature }
@@ -160,6 +162,9 @@ export function signEntry(signer: Signer, seq: number, prevHash: Uint8Array, dra
 // ASCII kind (ENTRY_KIND_PATTERN), byte strings for prev and author; anything
 // else goes through encodeCanonical as before. The "hand layout equals
 // encodeCanonical" tests pin the equivalence.
+
+/** Where signEntry encodes bodies (bigger ones get an array of their own). */
+const bodyScratch = new Uint8Array(64 * 1024)
 
 const CBOR_UINT = 0x00
 const CBOR_NEGINT = 0x20

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { decodeCanonical, encodeCanonical, equalBytes, fromHex, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
+import { encodeCanonicalInto } from '../../../ledger/core/canonical.ts'
 
 // Known answers from the CBOR spec, not from our code: RFC 8949 Appendix A
 // examples, and hand-assembled bytes for the refusals.
@@ -94,5 +95,24 @@ describe('equalBytes', () => {
     { desc: 'both empty', a: '', b: '', want: true },
   ])('$desc', ({ a, b, want }) => {
     expect(equalBytes(fromHex(a), fromHex(b))).toBe(want)
+  })
+})
+
+describe('encodeCanonicalInto', () => {
+  const values: CanonicalValue[] = [null, 0, -1.5, 'é', new Uint8Array(40), [1, [2, { b: 1, a: 'x' }]], { zz: 1, a: 2n ** 63n, m: { k: new Uint8Array(300) } }]
+
+  it('writes exactly the bytes encodeCanonical returns', () => {
+    const destination = new Uint8Array(4096)
+    for (const value of values) {
+      const written = encodeCanonicalInto(value, destination)
+      expect(written).toBeDefined()
+      expect(toHex(destination.subarray(0, written))).toBe(toHex(encodeCanonical(value)))
+    }
+  })
+
+  it('is undefined when the bytes do not fit, or cborg refuses the value; throws CanonicalEncodingError for what the options refuse', () => {
+    expect(encodeCanonicalInto(new Uint8Array(100), new Uint8Array(50))).toBeUndefined()
+    expect(encodeCanonicalInto({ f: (() => 1) as unknown as CanonicalValue }, new Uint8Array(50))).toBeUndefined()
+    expect(() => encodeCanonicalInto({ a: undefined as unknown as CanonicalValue }, new Uint8Array(50))).toThrow(expect.objectContaining({ code: 'LEDGER_NON_CANONICAL' }))
   })
 })

@@ -240,6 +240,14 @@ describe('hand layout equals encodeCanonical (signEntry, encodeEntry and entrySi
     }
   })
 
+  it('bodies cborg refuses (circular, a function) are still LEDGER_ENTRY_MALFORMED naming body', () => {
+    const circular: Record<string, unknown> = { a: 1 }
+    circular.self = circular
+    for (const body of [circular, { f: () => 1 }, new Map([['a', 1]])]) {
+      expect(() => signEntry(alice, 7, prev, { ...draft, body: body as unknown as CanonicalValue })).toThrow(expect.objectContaining({ code: 'LEDGER_ENTRY_MALFORMED', field: 'body', seq: 7 }))
+    }
+  })
+
   it('golden: entry 7 and a far entry hash as they did before the hand layout', () => {
     expect(toHex(signEntry(alice, 7, prev, draft).hash)).toBe('6997bbe3f2340cf7cc8fe4b54bdf3be5198e913c3a2b6973c6e6f7e454904578')
     const far = signEntry(alice, 2 ** 40 + 5, GENESIS_PREV_HASH, { kind: 'k', timeMs: -(2 ** 33), body: [null, true, 'é', -1.5, 2n ** 63n] })
