@@ -6,13 +6,23 @@
  * reports signed metrics. No record, and no statistic of records other than
  * those metrics and the example count, leaves the site.
  *
+ * In a study with consent (`study.consent`), each fit task filters the raw
+ * records by consent at the round's time (when it opened) before the splits
+ * are prepared, so a revocation takes effect from the next round opened
+ * after it; the update envelope carries the consent claim (`ext.consent`:
+ * root and count of the receipts used, exclusions by reason, the site's
+ * withdrawals and their non-inclusion proofs), and the round's consent
+ * leaves are kept for `fedlineage consent prove` (consent/round-consent.ts).
+ * Evaluations use the records consented at the latest round's time (at join
+ * time before the first round).
+ *
  * It survives a coordinator restart: a broken stream means hello again (with
  * backoff, up to `reconnectTimeoutMs`), and a trained update that could not be
  * uploaded is kept and re-sent for the same round rather than retrained.
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, signStatement, toHex, type SignedStatement, type Signer } from '../ledger/index.ts'
+import { decodeCanonical, encodeConsentClaim, parsePublicKey, signStatement, toHex, type CanonicalValue, type SignedStatement, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -32,13 +42,29 @@ import {
 import type { Task__Output } from '../protos/index.ts'
 import type { SiteConfig } from './config.ts'
 import { CoordinatorClient, isTransient } from './coordinator-client.ts'
-import { readCsvRecords, prepareSplits, type DataReport } from './data/index.ts'
+import { readCsvRecords, prepareSplits, type DataReport, type PreparedData, type RawTable } from './data/index.ts'
+import type { ConsentCounts } from './consent/filter.ts'
+import type { RoundConsent } from './consent/round-consent.ts'
+import { SiteConsent } from './consent/site-consent.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
-import { SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
+import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
 
 export type SiteAgentEvent =
   | { readonly type: 'joined'; readonly study: string; readonly train: number; readonly validation: number; readonly report: DataReport; readonly backend: string }
+  | {
+      readonly type: 'consent'
+      readonly round: number
+      /** The round's time the consent was decided at. */
+      readonly atMs: number
+      /** Records by decision (included: `consented`). */
+      readonly counts: ConsentCounts
+      /** Patients in the consent tree: the receipts used. */
+      readonly patients: number
+      readonly root: string
+      /** Withdrawals reported, each with a non-inclusion proof. */
+      readonly revoked: number
+    }
   | { readonly type: 'trained'; readonly round: number; readonly trainLoss: number; readonly examples: number; readonly steps: number; readonly durationMs: number }
   | { readonly type: 'uploaded'; readonly round: number; readonly logSeq: number; readonly bytes: number; readonly durationMs: number }
   | { readonly type: 'update-refused'; readonly round: number; readonly code: string | undefined; readonly message: string }
@@ -71,6 +97,10 @@ export class SiteAgent {
   private spec: StudySpec | undefined
   private shapes: readonly TensorShape[] = []
   private data: { train: Dataset; validation: Dataset } | undefined
+  /** The local records as read, before consent and splits. */
+  private raw: { train: RawTable; validation?: RawTable } | undefined
+  /** The consent files, in a study with consent. */
+  private consent: SiteConsent | undefined
   private token: Uint8Array = new Uint8Array()
   private readonly models = new Map<string, Weights>()
   private readonly fitted = new Set<number>()
@@ -170,19 +200,65 @@ export class SiteAgent {
     this.emit({ type: 'replicating', peers })
   }
 
-  /** First contact: load and prepare the local records with the study's schema. */
+  /** First contact: read the local records, open the consent files if the study needs them, prepare the splits. */
   private async join(spec: StudySpec): Promise<void> {
     const backend = await initBackend(this.config.backend)
     const source = this.config.data
-    const table = await readCsvRecords('file' in source ? source.file : source.train, spec.data)
-    const prepared =
-      'file' in source
-        ? prepareSplits(table, spec.data, { kind: 'fraction', validationFraction: source.validationFraction, seed: source.splitSeed })
-        : prepareSplits(table, spec.data, { kind: 'tables', validation: await readCsvRecords(source.validation, spec.data) })
+    const train = await readCsvRecords('file' in source ? source.file : source.train, spec.data)
+    this.raw = 'file' in source ? { train } : { train, validation: await readCsvRecords(source.validation, spec.data) }
+    this.consent = await this.openConsent(spec)
     this.spec = spec
     this.shapes = modelShapes(spec.model, inputWidth(spec.data))
-    this.data = { train: prepared.train, validation: prepared.validation }
+    const { prepared } = await this.prepare(Date.now())
     this.emit({ type: 'joined', study: spec.id, train: prepared.train.count, validation: prepared.validation.count, report: prepared.report, backend })
+  }
+
+  /** The consent files, when the study requires consent; refuses a site that cannot honour it. */
+  private async openConsent(spec: StudySpec): Promise<SiteConsent | undefined> {
+    const own = this.config.consent
+    if (spec.consent === undefined) {
+      if (own) this.log.warn({ study: spec.id }, 'the study does not require consent: the consent config is ignored and every record is used')
+      return undefined
+    }
+    if (!own) {
+      throw new SiteConfigError(
+        `study "${spec.id}" requires consent for purpose ${spec.consent.purpose}: add "consent": { "store", "secretFile", "authorities" } to the site config, and import consents with \`fedlineage consent import\``,
+      )
+    }
+    if (own.purpose !== undefined && own.purpose !== spec.consent.purpose) {
+      throw new SiteStudyMismatchError(`study "${spec.id}" asks consent for purpose ${spec.consent.purpose}, this site agreed to ${own.purpose} (consent.purpose in the site config)`)
+    }
+    return SiteConsent.open({
+      site: this.config.siteId,
+      study: spec.id,
+      purpose: spec.consent.purpose,
+      // The spec parser requires the column whenever consent is set.
+      patientIdColumn: spec.data.patientIdColumn!,
+      storeFile: own.store,
+      secretFile: own.secretFile,
+      authorities: own.authorities.map((k, i) => parsePublicKey(k, `consent.authorities[${i}]`)),
+      roundsDir: own.roundsDir!,
+    })
+  }
+
+  /**
+   * The train and validation splits of the records that may be used at
+   * `atMs` (all of them in a study without consent), which become the
+   * agent's data; with the round's consent when the study has consent.
+   */
+  private async prepare(atMs: number): Promise<{ prepared: PreparedData; consent?: RoundConsent }> {
+    const spec = this.spec!
+    const raw = this.raw!
+    const input = raw.validation === undefined ? [raw.train] : [raw.train, raw.validation]
+    const consent = this.consent ? await this.consent.decide(input, atMs) : undefined
+    const [train, validation] = consent ? consent.tables : input
+    const source = this.config.data
+    const prepared =
+      'file' in source
+        ? prepareSplits(train!, spec.data, { kind: 'fraction', validationFraction: source.validationFraction, seed: source.splitSeed })
+        : prepareSplits(train!, spec.data, { kind: 'tables', validation: validation! })
+    this.data = { train: prepared.train, validation: prepared.validation }
+    return consent ? { prepared, consent } : { prepared }
   }
 
   /** Handles one task; returns the run summary when the study is done. */
@@ -190,7 +266,7 @@ export class SiteAgent {
     if (task.kind === 'fit' && task.fit) {
       const f = task.fit
       await this.ensureEvaluated(Number(f.baseRound), new Uint8Array(f.baseModelHash))
-      await this.fit(Number(f.round), new Uint8Array(f.baseModelHash), Number(f.seed))
+      await this.fit(Number(f.round), new Uint8Array(f.baseModelHash), Number(f.seed), Number(f.openedMs))
     } else if (task.kind === 'evaluate' && task.evaluate) {
       await this.ensureEvaluated(Number(task.evaluate.round), new Uint8Array(task.evaluate.modelHash))
     } else if (task.kind === 'done' && task.done) {
@@ -214,11 +290,12 @@ export class SiteAgent {
     return w
   }
 
-  private async fit(round: number, base: Uint8Array, roundSeed: number): Promise<void> {
+  private async fit(round: number, base: Uint8Array, roundSeed: number, openedMs: number): Promise<void> {
     if (this.fitted.has(round)) return
     const spec = this.spec!
-    const data = this.data!
     if (!this.pending || this.pending.round !== round || this.pending.base !== toHex(base)) {
+      const ext = this.consent ? await this.roundConsent(round, openedMs) : undefined
+      const data = this.data!
       const global = await this.model(base)
       const result = await trainLocal({ model: spec.model, training: spec.training, global, data: data.train, seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0 })
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
@@ -235,6 +312,7 @@ export class SiteAgent {
         metrics: { trainLoss: result.trainLoss, steps: result.steps },
         nonce: new Uint8Array(randomBytes(16)),
         time: Date.now(),
+        ...(ext ? { ext } : {}),
       })
       this.pending = { round, base: toHex(base), envelope, delta }
     }
@@ -253,6 +331,21 @@ export class SiteAgent {
     }
     this.pending = undefined
     this.fitted.add(round)
+  }
+
+  /**
+   * Decides the round's consent at its opening time, re-prepares the splits
+   * from the consented records, keeps the round's leaves, and returns the
+   * envelope's `ext` with the claim. Logs and emits the counts.
+   */
+  private async roundConsent(round: number, openedMs: number): Promise<Record<string, CanonicalValue>> {
+    const { consent } = await this.prepare(openedMs)
+    const c = consent!
+    await this.consent!.keep(round, c)
+    const root = toHex(c.claim.root)
+    this.log.info({ round, atMs: openedMs, counts: c.result.counts, patients: c.claim.count, root, revoked: c.claim.revoked.length }, 'consent decided')
+    this.emit({ type: 'consent', round, atMs: openedMs, counts: c.result.counts, patients: c.claim.count, root, revoked: c.claim.revoked.length })
+    return { consent: encodeConsentClaim(c.claim) }
   }
 
   /** Scores a global model on the local validation split and reports it, once per round. */

@@ -1,9 +1,21 @@
 /** The site agent's commands of the `fedlineage` CLI. */
 import type { Command } from 'commander'
+import { processIo, type CliIo } from '../ledger/index.ts'
 import { registerSiteCommand } from './commands/site.ts'
 import { registerDatasetCommands } from './commands/dataset-prepare.ts'
+import { registerConsentImportCommand } from './commands/consent-import.ts'
+import { registerConsentProveCommand } from './commands/consent-prove.ts'
 
-export function registerSiteAgentCommands(program: Command): void {
+/**
+ * Adds `site`, `dataset prepare`, `consent import` and `consent prove` to
+ * `program`. `consent` is shared with the auditor's `consent verify`: an
+ * existing `consent` command is reused.
+ */
+export function registerSiteAgentCommands(program: Command, io: CliIo = processIo()): Command {
   registerSiteCommand(program)
   registerDatasetCommands(program)
+  const consent = program.commands.find((c) => c.name() === 'consent') ?? program.command('consent').description("patients' consent: import, prove, verify")
+  registerConsentImportCommand(consent, io)
+  registerConsentProveCommand(consent, io)
+  return program
 }

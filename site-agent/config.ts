@@ -46,6 +46,25 @@ export const SiteConfigSchema = z.strictObject({
     .prefault({}),
   /** How long to keep retrying an unreachable coordinator before giving up. */
   reconnectTimeoutMs: z.number().int().positive().default(120_000),
+  /**
+   * The site's consents, for studies that require consent (`study.consent`):
+   * each round the agent trains only on records whose patient's consent is
+   * valid at the round's time. Ignored (with a warning) in a study without consent.
+   */
+  consent: z
+    .strictObject({
+      /** The consent store file (`fedlineage consent import --store`); re-read when it changes. */
+      store: z.string().min(1),
+      /** The pseudonym secret (64 hex digits, mode 0600), created by the first `fedlineage consent import`. */
+      secretFile: z.string().min(1),
+      /** The purpose consents must cover; when given, it must equal the study's `consent.purpose`. */
+      purpose: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be a purpose code such as HRESCH').optional(),
+      /** Public keys (64 hex) of the consent authorities whose signed receipts the site trusts: listed, never inferred. */
+      authorities: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be an Ed25519 public key as 64 hex digits')).min(1),
+      /** Where the site keeps each round's consent leaves (for `fedlineage consent prove`); default `<p2p.dataDir>-consent`. */
+      roundsDir: z.string().min(1).optional(),
+    })
+    .optional(),
 })
 
 export type SiteConfig = z.infer<typeof SiteConfigSchema>
@@ -62,7 +81,13 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
   const data: SiteDataSource = 'file' in cfg.data ? { ...cfg.data, file: abs(cfg.data.file) } : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
   const replicaDir = abs(cfg.p2p.dataDir ?? `${cfg.siteId}-replica`)
   const p2p = { ...cfg.p2p, dataDir: replicaDir, peerKeyFile: cfg.p2p.peerKeyFile ? abs(cfg.p2p.peerKeyFile) : `${replicaDir}.p2p.key` }
-  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p }
+  const consent = cfg.consent && {
+    ...cfg.consent,
+    store: abs(cfg.consent.store),
+    secretFile: abs(cfg.consent.secretFile),
+    roundsDir: abs(cfg.consent.roundsDir ?? `${replicaDir}-consent`),
+  }
+  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}) }
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

@@ -6,7 +6,10 @@
  * - `SiteAgent`: the agent (task loop, training, upload, evaluation, reconnect).
  * - `loadSiteConfig` / `parseSiteConfig`: the validated `site.json`.
  * - The local data pipeline and synthetic cohorts (`./data/index.ts`).
- * - `registerSiteAgentCommands`: the `fedlineage site` command.
+ * - `registerSiteAgentCommands`: `fedlineage site`, `dataset prepare`,
+ *   `consent import` and `consent prove`.
+ * - Consent (`./consent/index.ts`): import, store, the per-round filter and
+ *   claim, the pseudonym secret, per-round leaves for patients' proofs.
  */
 export { SiteAgent, type SiteAgentComponents, type SiteAgentEvent, type SiteRunSummary } from './agent.ts'
 export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
@@ -15,4 +18,6 @@ export * from './data/index.ts'
 export * from './errors.ts'
 export { registerSiteAgentCommands } from './cli.ts'
 export { loadDataSchema, prepareDatasetFile } from './commands/dataset-prepare.ts'
+export { consentImport, type ConsentImportOptions, type ConsentImportOutcome } from './commands/consent-import.ts'
+export { consentProve, type ConsentProveOptions } from './commands/consent-prove.ts'
 export * from './consent/index.ts'

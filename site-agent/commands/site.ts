@@ -10,6 +10,10 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   switch (e.type) {
     case 'joined':
       return `${p} joined study ${e.study}: ${e.train} training and ${e.validation} validation records (${e.report.dropped.total} dropped), TF.js backend ${e.backend}`
+    case 'consent': {
+      const c = e.counts
+      return `${p} round ${e.round}: consent at ${new Date(e.atMs).toISOString()}: ${c.consented} records of ${e.patients} consenting patients used; left out ${c.noConsent} without consent, ${c.expired} expired, ${c.notYetValid} not yet valid, ${c.revoked} revoked (${e.revoked} withdrawals proven absent); consent root ${e.root.slice(0, 16)}`
+    }
     case 'trained':
       return `${p} round ${e.round}: ${e.steps} local steps on ${e.examples} records, train loss ${e.trainLoss.toFixed(4)} (${(e.durationMs / 1000).toFixed(2)} s)`
     case 'uploaded':

@@ -66,3 +66,13 @@ export class FhirRecordError extends SiteDataError {
     this.field = field
   }
 }
+
+/** The site kept no consent leaves for a round (it sent no update with consent in it, or the folder was moved). */
+export class ConsentRoundMissingError extends SiteAgentError {
+  static override readonly code = 'SITE_CONSENT_ROUND_MISSING'
+  readonly round: number
+  constructor(round: number, dir: string, options?: ErrorOptions) {
+    super(`no consent leaves kept for round ${round} in ${dir}; the site sends them with each update of a study with consent (see \`fedlineage status\` for the rounds it took part in)`, options)
+    this.round = round
+  }
+}

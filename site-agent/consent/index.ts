@@ -3,7 +3,10 @@
  * resources, Bundle or NDJSON) or CSV into receipts and revocations signed by
  * the site's consent authority, keep them in a `ConsentStore`, and let the
  * site train only on records whose consent is valid at the round's time
- * (`filterByConsent`, `filterTableByConsent`). Also FHIR Bundles of Patient
+ * (`filterByConsent`, `filterTableByConsent`); per round, the consent tree and
+ * the claim the update envelope carries (`roundConsent`), the pseudonym
+ * secret, and the per-round leaves kept for patients' proofs
+ * (`saveConsentRound` / `loadConsentRound`). Also FHIR Bundles of Patient
  * and Observation resources as a training-record source
  * (`recordsFromFhirBundle`).
  *
@@ -13,7 +16,7 @@
  * Re-exported by `site-agent/index.ts`; other folders import from there.
  */
 export { CONSENT_CSV_COLUMNS, importCsvConsents } from './csv.ts'
-export { ConsentImportError, ConsentRejectedError, ConsentStoreCorruptError, FhirMappingError, FhirRecordError } from './errors.ts'
+export { ConsentImportError, ConsentRejectedError, ConsentRoundMissingError, ConsentStoreCorruptError, FhirMappingError, FhirRecordError } from './errors.ts'
 export { importFhirConsents, type FhirConsentImportInit } from './fhir.ts'
 export {
   FhirRecordMappingSchema,
@@ -24,6 +27,10 @@ export {
   type FhirRecordsInit,
 } from './fhir-records.ts'
 export { readFhirTime } from './fhir-support.ts'
+export { CONSENT_ROUND_FORMAT, consentRoundPath, loadConsentRound, saveConsentRound, type ConsentRoundRecord } from './rounds.ts'
+export { roundConsent, type RoundConsent, type RoundConsentQuery } from './round-consent.ts'
+export { SITE_SECRET_BYTES, loadOrCreateSiteSecret, loadSiteSecret } from './secret.ts'
+export { SiteConsent, type SiteConsentInit } from './site-consent.ts'
 export {
   filterByConsent,
   filterTableByConsent,

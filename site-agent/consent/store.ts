@@ -176,6 +176,34 @@ export class ConsentStore {
     return { kind: 'noConsent' }
   }
 
+  /**
+   * The withdrawals that apply by `atMs`: every pseudonym holding a receipt
+   * for `study` that one of its revocations revokes (`revocationTimeFor`)
+   * at a time <= atMs, with the earliest such time. Sorted by pseudonym. A
+   * revocation that revokes no receipt held (a refusal imported on its own)
+   * is not listed: there is nothing the site could have trained on.
+   */
+  revokedAt(study: string, atMs: number): { readonly pseudonym: Uint8Array; readonly time: number }[] {
+    const out: { pseudonymHex: string; pseudonym: Uint8Array; time: number }[] = []
+    for (const [pseudonymHex, patient] of this.#byPseudonym) {
+      if (patient.revocations.length === 0) continue
+      let earliest: number | undefined
+      for (const stored of patient.receipts) {
+        if (stored.receipt.study !== study) continue
+        const time = revocationTimeFor(stored.receipt, patient.revocations)
+        if (time !== undefined && time <= atMs && (earliest === undefined || time < earliest)) earliest = time
+      }
+      if (earliest !== undefined) out.push({ pseudonymHex, pseudonym: fromHex(pseudonymHex), time: earliest })
+    }
+    out.sort((a, b) => (a.pseudonymHex < b.pseudonymHex ? -1 : a.pseudonymHex > b.pseudonymHex ? 1 : 0))
+    return out.map(({ pseudonym, time }) => ({ pseudonym, time }))
+  }
+
+  /** The stored receipt of `pseudonym` whose consent-tree receipt hash is `receiptHash`, if held. */
+  receiptByHash(pseudonym: Uint8Array, receiptHash: Uint8Array): StoredReceipt | undefined {
+    return this.receiptsOf(pseudonym).find((r) => equalBytes(r.leaf.receiptHash, receiptHash))
+  }
+
   #trusts(signer: Uint8Array, pseudonymHex: string): boolean {
     if (this.#init.authorities.some((k) => equalBytes(k, signer))) return true
     const own = this.#init.patientKeys?.get(pseudonymHex)

@@ -1,0 +1,94 @@
+/**
+ * `fedlineage consent prove --config site.json --patient-id ID --round R [--out FILE]`:
+ * the proof, for one patient, of what the site did with their consent in
+ * round R, from the round's consent leaves the site kept and its consent
+ * store:
+ *
+ * - when the patient is among the receipts the site trained on: an
+ *   inclusion bundle (`kind: "inclusion"`) with the signed receipt and its
+ *   path to the round's consent root;
+ * - otherwise: a non-inclusion bundle (`kind: "non-inclusion"`), the
+ *   patient's pseudonym between its two neighbours, proving the site did not
+ *   train on them that round.
+ *
+ * Anyone checks it offline with `fedlineage consent verify --proof FILE`,
+ * and against the site-signed envelope in the log with `--db`. The bundle
+ * holds the patient's pseudonym and receipt: hand it to the patient only.
+ */
+import { writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import {
+  findConsentLeaf,
+  makeConsentInclusionBundle,
+  makeConsentNonInclusionBundle,
+  parsePublicKey,
+  processIo,
+  proveConsentInclusion,
+  proveConsentNonInclusion,
+  pseudonymOf,
+  toHex,
+  type CliIo,
+  type ConsentProofBundle,
+} from '../../ledger/index.ts'
+import { loadSiteConfig } from '../config.ts'
+import { ConsentStoreCorruptError } from '../consent/errors.ts'
+import { loadConsentRound } from '../consent/rounds.ts'
+import { loadSiteSecret } from '../consent/secret.ts'
+import { loadConsentStore } from '../consent/store.ts'
+import { SiteConfigError } from '../errors.ts'
+
+export interface ConsentProveOptions {
+  readonly config: string
+  readonly patientId: string
+  readonly round: string
+  readonly out?: string
+}
+
+/** Builds the bundle (see the module comment), writes or prints it, and returns it. */
+export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promise<ConsentProofBundle> {
+  const round = Number(opts.round)
+  if (!Number.isSafeInteger(round) || round < 1) throw new SiteConfigError(`--round is ${JSON.stringify(opts.round)}, want a round number >= 1`)
+  const config = await loadSiteConfig(opts.config)
+  const consent = config.consent
+  if (consent === undefined) throw new SiteConfigError(`${opts.config}: no "consent" section: this site keeps no consent leaves to prove from`)
+  const secret = await loadSiteSecret(consent.secretFile)
+  const { tree } = await loadConsentRound(consent.roundsDir!, round)
+  const pseudonym = pseudonymOf(secret, opts.patientId)
+  let bundle: ConsentProofBundle
+  let what: string
+  if (findConsentLeaf(tree, pseudonym) >= 0) {
+    const proof = proveConsentInclusion(tree, pseudonym)
+    const store = await loadConsentStore(consent.store, { authorities: consent.authorities.map((k, i) => parsePublicKey(k, `consent.authorities[${i}]`)) })
+    const receipt = store.receiptByHash(pseudonym, proof.leaf.receiptHash)
+    if (receipt === undefined) {
+      throw new ConsentStoreCorruptError(`${consent.store}: the receipt ${toHex(proof.leaf.receiptHash)} the site trained on in round ${round} is no longer in the consent store; restore the store from a backup`)
+    }
+    bundle = makeConsentInclusionBundle(round, receipt.signed, proof, tree.root)
+    what = `inclusion proof: the patient's consent receipt is leaf ${proof.index} of the ${tree.count} receipts used in round ${round}`
+  } else {
+    bundle = makeConsentNonInclusionBundle(round, proveConsentNonInclusion(tree, pseudonym), tree.root)
+    what = `non-inclusion proof: the patient is not among the ${tree.count} receipts used in round ${round}`
+  }
+  const json = `${JSON.stringify(bundle, null, 2)}\n`
+  if (opts.out === undefined) {
+    io.stdout.write(json)
+  } else {
+    await writeFile(opts.out, json, { mode: 0o600 })
+    io.stdout.write(`${what} (consent root ${bundle.root}), written to ${opts.out}; check it with \`fedlineage consent verify --proof ${opts.out} [--db LOG_REPLICA_DIR]\`\n`)
+  }
+  return bundle
+}
+
+/** Adds `prove` to the `consent` command. */
+export function registerConsentProveCommand(consent: Command, io: CliIo = processIo()): Command {
+  return consent
+    .command('prove')
+    .description("prove to a patient whether their consent was among those the site trained on in a round (inclusion), or that they were left out (non-inclusion)")
+    .requiredOption('--config <file>', 'the site config (its consent section names the store, secret and rounds folder)')
+    .requiredOption('--patient-id <id>', "the patient's id as the site's records carry it")
+    .requiredOption('--round <n>', 'the round')
+    .option('--out <file>', 'write the JSON bundle here (mode 0600) instead of stdout')
+    .action(async (opts: ConsentProveOptions) => {
+      await consentProve(opts, io)
+    })
+}
