@@ -294,3 +294,12 @@ export class AuditConsentCountMismatchError extends AuditMismatchError {
 export class AuditConsentRevocationMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_CONSENT_REVOCATION_MISMATCH'
 }
+
+/**
+ * A patient's consent proof whose root no update of its round commits to in
+ * the log (with `--site`, no update of that site): the proof may be sound,
+ * but not about what the log records.
+ */
+export class AuditConsentNotLoggedError extends AuditError {
+  static override readonly code = 'AUDIT_CONSENT_NOT_LOGGED'
+}

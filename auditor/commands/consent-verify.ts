@@ -1,0 +1,97 @@
+/**
+ * `fedlineage consent verify --proof FILE [--db DIR] [--site ID] [--authority HEX...] [--coordinator-key HEX]`:
+ * checks a patient's consent proof bundle (`fedlineage consent prove`).
+ *
+ * Offline, with nothing but the bundle: for an inclusion bundle, the
+ * receipt's signature (under `--authority` keys when given) and its path to
+ * the bundle's root; for a non-inclusion bundle, the two neighbours and
+ * their paths. That only shows the proof is consistent with the root it
+ * carries.
+ *
+ * With `--db` (a replica of the lineage log: a site's replica, an auditor's,
+ * or a copy of the coordinator's data dir), also that the root and count are
+ * the ones a site signed in its update envelope for that round, as logged
+ * (consent-lookup.ts), and whether the round committed a model with that
+ * update. `--site` names the site when the patient knows it.
+ */
+import { readFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { checkConsentBundle, equalBytes, parsePublicKey, toHex, type CheckedConsentProof, type CliIo } from '../../ledger/index.ts'
+import { findConsentCommitments, type ConsentCommitment } from '../consent-lookup.ts'
+import { AuditConsentNotLoggedError, AuditInvalidArgumentError } from '../errors.ts'
+import { openLevelAuditSource } from '../source.ts'
+
+export interface ConsentVerifyOptions {
+  readonly proof: string
+  readonly db?: string
+  readonly site?: string
+  readonly authority?: readonly string[]
+  readonly coordinatorKey?: string
+}
+
+/** What a verified bundle proves, and the logged commitment it matched (with `--db`). */
+export interface ConsentVerification {
+  readonly proof: CheckedConsentProof
+  readonly commitment?: ConsentCommitment
+}
+
+/** Checks the bundle (see the module comment) and prints the verdict. Throws the ledger's consent errors, or AuditConsentNotLoggedError. */
+export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Promise<ConsentVerification> {
+  let value: unknown
+  try {
+    value = JSON.parse(await readFile(opts.proof, 'utf8'))
+  } catch (err) {
+    throw new AuditInvalidArgumentError(`--proof ${opts.proof}: ${(err as Error).message}`, undefined, { cause: err })
+  }
+  const trustedSigners = opts.authority?.map((k, i) => parsePublicKey(k, `--authority[${i}]`))
+  const coordinatorKey = opts.coordinatorKey === undefined ? undefined : parsePublicKey(opts.coordinatorKey, '--coordinator-key')
+  const trust = trustedSigners === undefined ? {} : { trustedSigners }
+  const proof = checkConsentBundle(value, trust)
+  const what =
+    proof.kind === 'inclusion'
+      ? `the consent receipt of pseudonym ${toHex(proof.pseudonym).slice(0, 16)}… (valid ${new Date(proof.receipt.validFrom).toISOString().slice(0, 10)}${proof.receipt.validUntil === null ? ' on' : ` to ${new Date(proof.receipt.validUntil).toISOString().slice(0, 10)}`}, signed by ${toHex(proof.receipt.signer).slice(0, 16)}…) is one of`
+      : `pseudonym ${toHex(proof.pseudonym).slice(0, 16)}… is not among`
+  if (opts.db === undefined) {
+    io.stdout.write(`consent proof verified offline: ${what} the ${proof.count} consents of root ${toHex(proof.root)} for round ${proof.round}; check that root against the log with --db LOG_REPLICA_DIR\n`)
+    return { proof }
+  }
+
+  const { source, close } = await openLevelAuditSource(opts.db)
+  let commitments: ConsentCommitment[]
+  try {
+    commitments = await findConsentCommitments(source, proof.round, { trustedCoordinatorKey: coordinatorKey })
+  } finally {
+    await close()
+  }
+  const candidates = commitments.filter((c) => opts.site === undefined || c.site === opts.site)
+  const match = candidates.find((c) => equalBytes(c.root, proof.root))
+  if (match === undefined) {
+    // One site named and one commitment: let the bundle check say which field differs.
+    if (opts.site !== undefined && candidates.length === 1) checkConsentBundle(value, { ...trust, root: candidates[0]!.root, count: candidates[0]!.count })
+    const logged = candidates.map((c) => `"${c.site}" ${toHex(c.root).slice(0, 16)}…`).join(', ') || 'none'
+    throw new AuditConsentNotLoggedError(
+      `no update of round ${proof.round}${opts.site === undefined ? '' : ` from site "${opts.site}"`} in ${opts.db} commits to consent root ${toHex(proof.root)}; the round's logged consent roots: ${logged}`,
+    )
+  }
+  checkConsentBundle(value, { ...trust, root: match.root, count: match.count })
+  const fate = match.committed ? `round ${proof.round} committed a model with this update` : `round ${proof.round} did not commit a model with this update`
+  io.stdout.write(
+    `consent proof verified against the log: ${what} the ${match.count} consents site "${match.site}" signed for round ${proof.round} (log entry ${match.seq}, decided at ${new Date(match.at).toISOString()}); ${fate}\n`,
+  )
+  return { proof, commitment: match }
+}
+
+/** Adds `verify` to the `consent` command. */
+export function registerConsentVerifyCommand(consent: Command, io: CliIo): Command {
+  return consent
+    .command('verify')
+    .description("check a patient's consent proof offline, and with --db against the site-signed consent root in the log")
+    .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage consent prove`')
+    .option('--db <dir>', 'a replica of the lineage log (LevelDB): also check the root and count against the logged, site-signed envelope')
+    .option('--site <id>', 'with --db: the site that made the proof')
+    .option('--authority <hex...>', "consent authority public keys trusted to sign the receipt (default: the receipt's own signer)")
+    .option('--coordinator-key <hex>', "with --db: the coordinator's public key (default: the author of the log's first entry)")
+    .action(async (opts: ConsentVerifyOptions) => {
+      await consentVerify(opts, io)
+    })
+}

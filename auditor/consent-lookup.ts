@@ -1,0 +1,71 @@
+/**
+ * Finds what the log records about one round's consent: each accepted
+ * update's consent root and count, as its site signed them. Used by
+ * `fedlineage consent verify --db` to hold a patient's proof bundle against
+ * the log rather than against the root the bundle carries.
+ *
+ * Every entry up to the end of the round is verified as the audit verifies
+ * the chain (canonical bytes, seq, prev hash, strict signature by the
+ * coordinator: the author of `study-created`, or the pinned key), folded into
+ * the study state, and each update envelope of the round is checked under
+ * its site's enrolled key. The models are not re-derived: that is the
+ * audit's job (`fedlineage audit`).
+ */
+import {
+  GENESIS_PREV_HASH,
+  consentSummaryOf,
+  decodeEntry,
+  decodeStatement,
+  verifyEntry,
+  verifyStatement,
+} from '../ledger/index.ts'
+import { ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../coordinator/core/index.ts'
+import { AuditStatementSignatureError, entryLabel, hex } from './errors.ts'
+import type { AuditSource } from './replay.ts'
+
+/** One site's consent in a round, as the log holds it. */
+export interface ConsentCommitment {
+  readonly site: string
+  /** The `update-accepted` entry that embeds the site's signed envelope. */
+  readonly seq: number
+  readonly round: number
+  readonly root: Uint8Array
+  readonly count: number
+  /** The round's time the site decided consent at. */
+  readonly at: number
+  /** True when the round committed a model with this site's update as an input. */
+  readonly committed: boolean
+}
+
+/**
+ * The consent commitments of round `round` in `source`, in log order.
+ * Throws the ledger's errors for an entry that does not verify, the
+ * coordinator's LineageRecordError for a record that does not fold, and
+ * AuditStatementSignatureError for an envelope its site did not sign.
+ */
+export async function findConsentCommitments(source: AuditSource, round: number, init: { readonly trustedCoordinatorKey?: Uint8Array | undefined } = {}): Promise<ConsentCommitment[]> {
+  const state = new StudyState()
+  const found: Omit<ConsentCommitment, 'committed'>[] = []
+  let prevHash = GENESIS_PREV_HASH
+  let coordinator = init.trustedCoordinatorKey
+  let seq = 0
+  for await (const { bytes } of source.scan(0, source.length)) {
+    const entry = decodeEntry(bytes, seq)
+    prevHash = verifyEntry(entry, bytes, { seq, prevHash, trustedAuthors: coordinator && [coordinator] })
+    coordinator ??= entry.author
+    const record = readLineageRecord(entry)
+    if (record.kind === ENTRY_KINDS.ROUND_OPENED && record.body.round > round) break
+    state.apply(record)
+    if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED && record.body.round === round) {
+      const key = state.sites.get(record.body.site)!
+      if (!verifyStatement(key, unembedStatement(record.body.envelope))) {
+        throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the update envelope of site "${record.body.site}" is not validly signed by ${hex(key)}`, seq, key)
+      }
+      const summary = consentSummaryOf(decodeStatement('update', record.body.envelope.body).ext)
+      if (summary !== undefined) found.push({ site: record.body.site, seq, round, root: summary.root, count: summary.count, at: summary.at })
+    }
+    seq++
+  }
+  const inputs = new Set(state.rounds.get(round)?.commit?.body.inputs.map((i) => i.site) ?? [])
+  return found.map((c) => ({ ...c, committed: inputs.has(c.site) }))
+}
