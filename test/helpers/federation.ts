@@ -4,14 +4,25 @@
  * the temp dir, and in-process site agents over real gRPC. Every helper
  * registers its own cleanup with vitest's `onTestFinished`.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
 import { onTestFinished } from 'vitest'
 import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
-import { DEMO_SITES, SYNTHETIC_SCHEMA, SiteAgent, parseSiteConfig, writeSyntheticSite, type SiteAgentEvent, type SiteRunSummary } from '../../site-agent/index.ts'
+import {
+  COHORT_COLUMNS,
+  DEMO_SITES,
+  SYNTHETIC_SCHEMA,
+  SiteAgent,
+  generateCohort,
+  parseSiteConfig,
+  writeSyntheticSite,
+  type SiteAgentEvent,
+  type SiteConfigInput,
+  type SiteRunSummary,
+} from '../../site-agent/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
@@ -33,6 +44,8 @@ export interface TestSite {
   readonly id: string
   readonly signer: Signer
   readonly csv: string
+  /** Patients in the CSV; with `patientIds`, their ids are `<id>-1` … `<id>-<patients>`. */
+  readonly patients: number
 }
 
 export interface TestFederation {
@@ -45,6 +58,31 @@ export interface TestFederation {
   restartCoordinator(): Promise<RunningCoordinator>
   /** Runs a site agent in this process until the study is done. */
   runSite(site: TestSite, onEvent?: (e: SiteAgentEvent) => void): Promise<SiteRunSummary>
+  /** The site's config as `runSite` uses it (paths relative to `dir`). */
+  siteConfig(site: TestSite): SiteConfigInput
+  /** Writes that config to `<dir>/<site id>.site.json` (for commands that take `--config`) and returns the path. */
+  writeSiteConfig(site: TestSite): Promise<string>
+}
+
+export interface FederationInit {
+  siteCount?: number
+  study?: Partial<StudySpecInput>
+  autoAdvance?: boolean
+  hub?: Partial<HubConfigInput>
+  /** Write each site's CSV with a first column `patient_id` = `<site id>-<row>` (for studies with consent). */
+  patientIds?: boolean
+  /** More site config for `runSite` (e.g. `consent`); relative paths resolve against `dir`. */
+  siteConfig?: (site: TestSite, index: number) => Partial<SiteConfigInput>
+}
+
+/** A synthetic cohort CSV with a first `patient_id` column, `<site id>-1` …; returns the path. */
+async function writeSiteWithPatientIds(dir: string, site: (typeof DEMO_SITES)[number]): Promise<string> {
+  const rows = generateCohort(site)
+  const lines = [['patient_id', ...COHORT_COLUMNS].join(',')]
+  rows.forEach((row, i) => lines.push([`${site.siteId}-${i + 1}`, ...COHORT_COLUMNS.map((c) => (row[c] === null ? '' : String(row[c])))].join(',')))
+  const file = path.join(dir, `${site.siteId}.csv`)
+  await writeFile(file, `${lines.join('\n')}\n`)
+  return file
 }
 
 export const TEST_STUDY: StudySpecInput = {
@@ -60,13 +98,13 @@ export const TEST_STUDY: StudySpecInput = {
   seed: 3,
 }
 
-export async function createFederation(opts: { siteCount?: number; study?: Partial<StudySpecInput>; autoAdvance?: boolean; hub?: Partial<HubConfigInput> } = {}): Promise<TestFederation> {
+export async function createFederation(opts: FederationInit = {}): Promise<TestFederation> {
   const dir = await tempDir()
   const hub = testSigner(1)
   const sites: TestSite[] = []
   for (const [i, site] of DEMO_SITES.slice(0, opts.siteCount ?? 3).entries()) {
-    const { trainCsv } = await writeSyntheticSite(dir, site)
-    sites.push({ id: site.siteId, signer: testSigner(10 + i), csv: trainCsv })
+    const csv = opts.patientIds ? await writeSiteWithPatientIds(dir, site) : (await writeSyntheticSite(dir, site)).trainCsv
+    sites.push({ id: site.siteId, signer: testSigner(10 + i), csv, patients: site.size })
   }
   const input: HubConfigInput = {
     study: { ...TEST_STUDY, ...opts.study },
@@ -90,12 +128,25 @@ export async function createFederation(opts: { siteCount?: number; study?: Parti
       fed.coordinator = await start()
       return fed.coordinator
     },
+    siteConfig(site) {
+      return {
+        siteId: site.id,
+        study: config.study.id,
+        coordinator: fed.coordinator.address,
+        keyFile: 'unused.key',
+        data: { file: site.csv, validationFraction: 0.25, splitSeed: 5 },
+        backend: 'auto',
+        reconnectTimeoutMs: 30_000,
+        ...opts.siteConfig?.(site, sites.indexOf(site)),
+      }
+    },
+    async writeSiteConfig(site) {
+      const file = path.join(dir, `${site.id}.site.json`)
+      await writeFile(file, JSON.stringify(fed.siteConfig(site), null, 2))
+      return file
+    },
     runSite(site, onEvent) {
-      const cfg = parseSiteConfig(
-        { siteId: site.id, study: config.study.id, coordinator: fed.coordinator.address, keyFile: 'unused.key', data: { file: site.csv, validationFraction: 0.25, splitSeed: 5 }, backend: 'auto', reconnectTimeoutMs: 30_000 },
-        'test site config',
-        dir,
-      )
+      const cfg = parseSiteConfig(fed.siteConfig(site), 'test site config', dir)
       const agent = new SiteAgent({ signer: site.signer, logger: quietLogger }, cfg)
       if (onEvent) agent.onEvent(onEvent)
       return agent.run()
