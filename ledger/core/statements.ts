@@ -65,9 +65,10 @@ const UpdateEnvelopeSchema = z.strictObject({
   nonce: bytes(16),
   time: count,
   /**
-   * Reserved extension point for what later rounds carry (consent root and
-   * count, DP noise parameters, secure-aggregation masks' commitments): a map
-   * whose keys are claimed by the feature that writes them.
+   * Extension point for what later rounds carry (DP noise parameters,
+   * secure-aggregation masks' commitments): a map whose keys are claimed by
+   * the feature that writes them. Claimed so far: `consent`, the consent
+   * claim of a study with consent (consent-claim.ts).
    */
   ext: z.record(z.string(), z.custom<CanonicalValue>()).optional(),
 })
