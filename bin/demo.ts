@@ -13,12 +13,42 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { HubClient, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
+import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
+import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
-import { DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, generateCohort, prepareDatasetFile, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
+import { DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, consentImport, generateCohort, prepareDatasetFile, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
+import { PassThrough } from 'node:stream'
 
 const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
 const STUDY_ID = 'cardio-risk-demo'
+/** HL7 v3 ActReason "healthcare research": what the patients consented to. */
+const CONSENT_PURPOSE = 'HRESCH'
+
+/**
+ * A site's consent register, as its consent office would export it, imported
+ * and signed by the site's own consent authority: most patients consented to
+ * research; some never did, some consents expired, a few withdrew, a few
+ * start in the future.
+ */
+async function importDemoConsents(dir: string, siteId: string, patients: number): Promise<{ store: string; secret: string; authority: string }> {
+  const authority = await writeIdentity(path.join(dir, 'keys'), `${siteId}-consent-office`, { force: true })
+  const rows = ['patient_id,status,valid_from,valid_until,purposes']
+  for (let k = 1; k <= patients; k++) {
+    const id = `${siteId}-${k}`
+    if (k % 17 === 0) continue // never asked, or declined: no record
+    if (k % 23 === 0) rows.push(`${id},active,2019-01-01,2022-12-31,${CONSENT_PURPOSE}`) // expired
+    else if (k % 29 === 0) rows.push(`${id},active,2019-01-01,,${CONSENT_PURPOSE}`, `${id},revoked,2019-01-01,2024-06-30,${CONSENT_PURPOSE}`) // consented, then withdrew
+    else if (k % 31 === 0) rows.push(`${id},active,2999-01-01,,${CONSENT_PURPOSE}`) // not yet valid
+    else rows.push(`${id},active,2020-01-01,,${CONSENT_PURPOSE}`)
+  }
+  const csv = path.join(dir, 'data', `${siteId}-consents.csv`)
+  await writeFile(csv, `${rows.join('\n')}\n`)
+  const store = path.join(dir, 'data', `${siteId}-consent-store.json`)
+  const secret = path.join(dir, 'keys', `${siteId}.pseudonym-secret`)
+  const quiet = { stdout: new PassThrough(), stderr: new PassThrough(), setExitCode: () => undefined }
+  await consentImport({ csv, store, secret, authorityKey: authority.keyFile, study: STUDY_ID }, quiet)
+  return { store, secret, authority: authority.publicKeyHex }
+}
 
 export interface DemoOptions {
   readonly rounds: number
@@ -90,7 +120,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   // 1. Identities: the hub (which also signs the log) and one key per hospital.
   const hub = await writeIdentity(path.join(dir, 'keys'), 'hub', { force: true })
   const sites = await Promise.all(
-    DEMO_SITES.map(async (site) => ({ site, identity: await writeIdentity(path.join(dir, 'keys'), site.siteId, { force: true }), csv: (await writeSyntheticSite(path.join(dir, 'data'), site)).trainCsv })),
+    DEMO_SITES.map(async (site) => ({
+      site,
+      identity: await writeIdentity(path.join(dir, 'keys'), site.siteId, { force: true }),
+      csv: (await writeSyntheticSite(path.join(dir, 'data'), site, { patientIds: true })).trainCsv,
+      consent: await importDemoConsents(dir, site.siteId, site.size),
+    })),
   )
 
   // 2. The hub's own validation cohort, on which rewards are measured (it never leaves the hub's machine either).
@@ -103,7 +138,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       id: STUDY_ID,
       title: 'Cardiovascular risk, four hospitals (synthetic cohorts)',
       model: { kind: 'mlp', hidden: [16], activation: 'relu' },
-      data: SYNTHETIC_SCHEMA,
+      data: { ...SYNTHETIC_SCHEMA, patientIdColumn: 'patient_id' },
+      consent: { purpose: CONSENT_PURPOSE },
       training: { optimizer: 'adam', learningRate: 0.01, batchSize: 32, localSteps: 40 },
       strategy: { name: 'fedavg', serverLearningRate: 1 },
       rounds: opts.rounds,
@@ -141,6 +177,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         coordinator: address,
         keyFile: path.relative(dir, s.identity.keyFile),
         data: { file: path.relative(dir, s.csv), validationFraction: 0.25, splitSeed: 11 },
+        consent: { store: path.relative(dir, s.consent.store), secretFile: path.relative(dir, s.consent.secret), authorities: [s.consent.authority] },
       }
       const file = path.join(dir, `site-${s.site.siteId}.json`)
       await writeFile(file, JSON.stringify(siteConfig, null, 2))
@@ -180,6 +217,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       }
     }
     while (!(await printReady()).done) await sleep(100)
+    const finalStatus: RoundStatusResponse__Output | undefined = await client.status().catch(() => undefined)
     client.close()
 
     // 6. Sites leave on their own once told the study is done, each with a verified replica of the log.
@@ -204,6 +242,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       process.stdout.write(`\nlog verified: ${verified.entries} entries, head ${toHex(verified.headHash)}\n`)
     } finally {
       await storage.close()
+    }
+    if (finalStatus) {
+      const last = finalStatus.rounds.filter((r) => r.consent.length > 0).slice(-1)
+      const table = formatConsentTable(last)
+      if (table) process.stdout.write(`\nconsent in the last round: records each site trained on and left out; its signed envelope commits to the consent root\n${table}\n`)
     }
     const rewards = await rewardsOf(path.join(dir, 'ledger'))
     process.stdout.write(`\nreward balances (exact Shapley on the hub's validation set, 1000 credits a round, from the log):\n`)

@@ -145,9 +145,14 @@ export function generateCohort(init: CohortInit): CohortRow[] {
 }
 
 /** CSV text with a header row, one patient per line, `\n` line ends; unrecorded values are empty cells. */
-export function cohortToCsv(rows: readonly CohortRow[]): string {
-  const lines = [COHORT_COLUMNS.join(',')]
-  for (const row of rows) lines.push(COHORT_COLUMNS.map((c) => (row[c] === null ? '' : String(row[c]))).join(','))
+export function cohortToCsv(rows: readonly CohortRow[], init: { readonly patientIdPrefix?: string } = {}): string {
+  const prefix = init.patientIdPrefix
+  // With a prefix, a first `patient_id` column names each patient `<prefix>-1` … `<prefix>-n` (for consent).
+  const lines = [(prefix === undefined ? [] : ['patient_id']).concat(COHORT_COLUMNS).join(',')]
+  rows.forEach((row, i) => {
+    const cells = COHORT_COLUMNS.map((c) => (row[c] === null ? '' : String(row[c])))
+    lines.push((prefix === undefined ? cells : [`${prefix}-${i + 1}`, ...cells]).join(','))
+  })
   return `${lines.join('\n')}\n`
 }
 

@@ -12,11 +12,9 @@ import { onTestFinished } from 'vitest'
 import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
 import {
-  COHORT_COLUMNS,
   DEMO_SITES,
   SYNTHETIC_SCHEMA,
   SiteAgent,
-  generateCohort,
   parseSiteConfig,
   writeSyntheticSite,
   type SiteAgentEvent,
@@ -76,15 +74,6 @@ export interface FederationInit {
 }
 
 /** A synthetic cohort CSV with a first `patient_id` column, `<site id>-1` …; returns the path. */
-async function writeSiteWithPatientIds(dir: string, site: (typeof DEMO_SITES)[number]): Promise<string> {
-  const rows = generateCohort(site)
-  const lines = [['patient_id', ...COHORT_COLUMNS].join(',')]
-  rows.forEach((row, i) => lines.push([`${site.siteId}-${i + 1}`, ...COHORT_COLUMNS.map((c) => (row[c] === null ? '' : String(row[c])))].join(',')))
-  const file = path.join(dir, `${site.siteId}.csv`)
-  await writeFile(file, `${lines.join('\n')}\n`)
-  return file
-}
-
 export const TEST_STUDY: StudySpecInput = {
   id: 'test-study',
   model: { kind: 'logreg' },
@@ -103,7 +92,7 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
   const hub = testSigner(1)
   const sites: TestSite[] = []
   for (const [i, site] of DEMO_SITES.slice(0, opts.siteCount ?? 3).entries()) {
-    const csv = opts.patientIds ? await writeSiteWithPatientIds(dir, site) : (await writeSyntheticSite(dir, site)).trainCsv
+    const csv = (await writeSyntheticSite(dir, site, { patientIds: opts.patientIds === true })).trainCsv
     sites.push({ id: site.siteId, signer: testSigner(10 + i), csv, patients: site.size })
   }
   const input: HubConfigInput = {
