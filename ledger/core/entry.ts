@@ -134,8 +134,7 @@ export function signEntry(signer: Signer, seq: number, prevHash: Uint8Array, dra
   validateUnsigned(seq, prevHash, kind, timeMs, body, author)
   let bodyBytes: Uint8Array
   try {
-    const written = encodeCanonicalInto(body, bodyScratch)
-    bodyBytes = written === undefined ? encodeCanonical(body) : bodyScratch.subarray(0, written)
+    bodyBytes = encodeBody(body)
   } catch (err) {
     if (err instanceof CanonicalEncodingError) throw new LedgerEntryMalformedError(seq, 'body', `is not encodable: ${err.message}`, { cause: err })
     throw err
@@ -163,8 +162,14 @@ export function signEntry(signer: Signer, seq: number, prevHash: Uint8Array, dra
 // else goes through encodeCanonical as before. The "hand layout equals
 // encodeCanonical" tests pin the equivalence.
 
-/** Where signEntry encodes bodies (bigger ones get an array of their own). */
+/** Where bodies are encoded before layOut copies them (bigger ones get an array of their own). */
 const bodyScratch = new Uint8Array(64 * 1024)
+
+/** encodeCanonical(body), as a view of bodyScratch when it fits: valid until the next encodeBody. */
+function encodeBody(body: CanonicalValue): Uint8Array {
+  const written = encodeCanonicalInto(body, bodyScratch)
+  return written === undefined ? encodeCanonical(body) : bodyScratch.subarray(0, written)
+}
 
 const CBOR_UINT = 0x00
 const CBOR_NEGINT = 0x20
@@ -238,7 +243,7 @@ function entryParts(entry: UnsignedEntry): EntryParts | undefined {
   const { seq, prevHash, kind, timeMs, author, body } = entry
   if (entry.version !== ENTRY_VERSION || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof timeMs !== 'number' || !Number.isSafeInteger(timeMs)) return undefined
   if (typeof kind !== 'string' || !ENTRY_KIND_PATTERN.test(kind) || !(prevHash instanceof Uint8Array) || !(author instanceof Uint8Array) || body === undefined) return undefined
-  return layOut(seq, prevHash, kind, timeMs, encodeCanonical(body), author)
+  return layOut(seq, prevHash, kind, timeMs, encodeBody(body), author)
 }
 
 /**
