@@ -10,7 +10,9 @@
  * binary value of `s` (no float multiplication, so no float rounding can
  * differ). A score below 0.5·10^-9 therefore weighs nothing.
  *
- * The split is the largest-remainder (Hamilton) method:
+ * The split is the largest-remainder (Hamilton) method (`apportion`, in
+ * ledger/core/patient-rewards.ts, shared with the site agent, which passes
+ * its credit on to its patients with the same `splitToPatients`):
  * 1. with weights w_i and W = Σ w_i, site i first gets ⌊pool·w_i / W⌋;
  * 2. the L = pool − Σ⌊…⌋ units left over (L < number of sites) go one each to
  *    the L largest remainders (pool·w_i mod W), equal remainders in site-id
@@ -21,7 +23,10 @@
  * amount is 0 and the whole pool is returned as `unallocated`, for the caller
  * to carry over or refund; otherwise `unallocated` is 0.
  */
+import { apportion, splitToPatients as splitAmountToPatients, type PatientSplit } from '../../ledger/core/index.ts'
 import { RewardInputError } from './reward-errors.ts'
+
+export type { PatientAllocation, PatientSplit } from '../../ledger/core/index.ts'
 
 /** Score units per score point: scores are fixed-point with 9 decimal digits. */
 export const SCORE_UNITS_PER_POINT = 1_000_000_000n
@@ -36,18 +41,6 @@ export interface RewardSplit {
   /** One per score, sorted by site id. */
   readonly allocations: readonly RewardAllocation[]
   /** The part of the pool nobody received: the whole pool when every score is 0, else 0. */
-  readonly unallocated: bigint
-}
-
-export interface PatientAllocation {
-  readonly pseudonym: string
-  readonly amount: bigint
-}
-
-export interface PatientSplit {
-  /** One per patient, sorted by pseudonym. */
-  readonly allocations: readonly PatientAllocation[]
-  /** The whole amount when every weight is 0, else 0. */
   readonly unallocated: bigint
 }
 
@@ -79,40 +72,6 @@ export function scoreToUnits(score: number): bigint {
   return quotient
 }
 
-interface Share {
-  readonly key: string
-  readonly weight: bigint
-}
-
-/** Hamilton apportionment of `total` over `shares` (distinct keys, weights >= 0), in the order given. */
-function largestRemainder(total: bigint, shares: readonly Share[]): { amounts: bigint[]; unallocated: bigint } {
-  let weightSum = 0n
-  for (const s of shares) weightSum += s.weight
-  if (weightSum === 0n) return { amounts: shares.map(() => 0n), unallocated: total }
-  const amounts: bigint[] = []
-  const remainders: bigint[] = []
-  let given = 0n
-  for (const s of shares) {
-    const product = total * s.weight
-    const floor = product / weightSum
-    amounts.push(floor)
-    remainders.push(product % weightSum)
-    given += floor
-  }
-  const leftover = Number(total - given) // < shares.length
-  const order = shares.map((_, i) => i)
-  order.sort((a, b) => {
-    const ra = remainders[a]!
-    const rb = remainders[b]!
-    if (ra !== rb) return ra > rb ? -1 : 1
-    const ka = shares[a]!.key
-    const kb = shares[b]!.key
-    return ka < kb ? -1 : ka > kb ? 1 : 0
-  })
-  for (let j = 0; j < leftover; j++) amounts[order[j]!]! += 1n
-  return { amounts, unallocated: 0n }
-}
-
 function checkAmount(name: string, value: bigint): void {
   if (typeof value !== 'bigint' || value < 0n) throw new RewardInputError(`${name} ${String(value)}, want a bigint >= 0`)
 }
@@ -134,13 +93,13 @@ function sortedByKey<T>(items: readonly T[], key: (t: T) => string, what: string
 export function splitRewardPool(pool: bigint, scores: readonly { readonly siteId: string; readonly payable: number }[]): RewardSplit {
   checkAmount('pool', pool)
   const sorted = sortedByKey(scores, (s) => s.siteId, 'site')
-  const shares = sorted.map((s): Share => {
+  const shares = sorted.map((s) => {
     if (typeof s.payable !== 'number' || !Number.isFinite(s.payable) || s.payable < 0) {
       throw new RewardInputError(`site "${s.siteId}": payable score ${s.payable}, want a finite number >= 0`)
     }
     return { key: s.siteId, weight: scoreToUnits(s.payable) }
   })
-  const { amounts, unallocated } = largestRemainder(pool, shares)
+  const { amounts, unallocated } = apportion(pool, shares)
   return { allocations: sorted.map((s, i) => ({ siteId: s.siteId, amount: amounts[i]! })), unallocated }
 }
 
@@ -149,15 +108,13 @@ export function splitRewardPool(pool: bigint, scores: readonly { readonly siteId
  * `weight`s (e.g. records contributed), by the same largest-remainder method,
  * ties in pseudonym code-unit order. Requires `amount >= 0n`, distinct
  * pseudonyms and weights >= 0n (`RewardInputError`). Σ amounts + unallocated
- * = amount, always.
+ * = amount, always. The split itself is ledger/core's `splitToPatients`
+ * (site agents import it from there); this wrapper keeps the coordinator's
+ * error for a broken precondition.
  */
 export function splitToPatients(amount: bigint, weights: readonly { readonly pseudonym: string; readonly weight: bigint }[]): PatientSplit {
   checkAmount('amount', amount)
   const sorted = sortedByKey(weights, (w) => w.pseudonym, 'pseudonym')
   for (const w of sorted) checkAmount(`pseudonym "${w.pseudonym}": weight`, w.weight)
-  const split = largestRemainder(
-    amount,
-    sorted.map((w) => ({ key: w.pseudonym, weight: w.weight })),
-  )
-  return { allocations: sorted.map((w, i) => ({ pseudonym: w.pseudonym, amount: split.amounts[i]! })), unallocated: split.unallocated }
+  return splitAmountToPatients(amount, sorted)
 }

@@ -148,3 +148,12 @@ export class ConsentCountMismatchError extends LedgerError {
     this.calculated = calculated
   }
 }
+
+/**
+ * A patient-rewards input that breaks a precondition (a negative amount or
+ * weight, a pseudonym listed twice) or a patient's reward proof bundle that
+ * does not read or names another root than the logged one (patient-rewards.ts).
+ */
+export class PatientRewardsInvalidError extends LedgerError {
+  static override readonly code = 'LEDGER_PATIENT_REWARDS_INVALID'
+}

@@ -39,6 +39,7 @@ export {
   statementSigningMessage,
   verifyStatement,
   type EvaluationStatement,
+  type PatientRewardsStatement,
   type HelloStatement,
   type RoundStartStatement,
   type SignedStatement,
@@ -125,3 +126,4 @@ export * from './consent-errors.ts'
 export * from './consent-claim.ts'
 /** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
 export { LedgerError } from '../errors.ts'
+export * from './patient-rewards.ts'

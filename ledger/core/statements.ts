@@ -85,17 +85,39 @@ const EvaluationSchema = z.strictObject({
   time: count,
 })
 
+/** Credit units: canonical CBOR integers decode as number when small and bigint when large. */
+const credits = z.union([z.bigint(), count]).transform((v) => BigInt(v)).refine((v) => v >= 0n, 'must be >= 0')
+
+/**
+ * A site passes its round credit on to the patients it trained on that
+ * round (patient-rewards.ts): `amount` is its allocation in the round's
+ * `round-rewarded` entry, `count` the patients (the consent count of its
+ * update), `root` the RFC 6962 root of the sorted allocation leaves.
+ */
+const PatientRewardsSchema = z.strictObject({
+  t: z.literal('patient-rewards'),
+  study: id,
+  round: count.min(1),
+  site: id,
+  amount: credits,
+  count,
+  root: bytes(32),
+  time: count,
+})
+
 export type HelloStatement = z.infer<typeof HelloSchema>
 export type RoundStartStatement = z.infer<typeof RoundStartSchema>
 export type UpdateEnvelope = z.infer<typeof UpdateEnvelopeSchema>
 export type EvaluationStatement = z.infer<typeof EvaluationSchema>
-export type Statement = HelloStatement | RoundStartStatement | UpdateEnvelope | EvaluationStatement
+export type PatientRewardsStatement = z.infer<typeof PatientRewardsSchema>
+export type Statement = HelloStatement | RoundStartStatement | UpdateEnvelope | EvaluationStatement | PatientRewardsStatement
 
 const SCHEMAS = {
   hello: HelloSchema,
   'round-start': RoundStartSchema,
   update: UpdateEnvelopeSchema,
   evaluation: EvaluationSchema,
+  'patient-rewards': PatientRewardsSchema,
 } as const
 export type StatementType = keyof typeof SCHEMAS
 type StatementOf<T extends StatementType> = z.infer<(typeof SCHEMAS)[T]>
