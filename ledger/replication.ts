@@ -39,7 +39,10 @@
  *   root against the signed checkpoint and its consistency with the newest
  *   stored one before storing anything. So a sync interrupted at any point
  *   has stored whole verified checkpoints, and resumes from the local
- *   length: no gap, no duplicate.
+ *   length: no gap, no duplicate. A pull's next round (to the peer's newer
+ *   head, or to a checkpoint announced meanwhile) is requested while the
+ *   previous round's entries are being written: one store in flight, in
+ *   order, and the pull ends once all have landed.
  * - `/fl/blob/1.0.0`: a SHA-256 → the blob in chunks, or not-found. The
  *   client re-hashes before storing.
  * - `/fl/checkpoint/1.0.0`: the server's latest checkpoint and a consistency

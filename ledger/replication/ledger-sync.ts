@@ -6,7 +6,9 @@
  *
  * Order of work: every change to the local log (a pull, storing a checkpoint,
  * comparing a new checkpoint with stored ones) runs on one queue, so a pull
- * always starts from the current length and two pulls never race.
+ * always starts from the current length and two pulls never race. Within
+ * one pull, a round's request goes out while the previous round's entries
+ * are being written (sync-protocol.ts pullRound).
  * Serving peers and fetching blobs run beside it.
  */
 import { TypedEventEmitter, setMaxListeners, type AbortOptions, type Logger, type PeerId, type Startable, type Stream } from '@libp2p/interface'
@@ -254,10 +256,16 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
 
   // ---- pulling --------------------------------------------------------------------------
 
-  /** Pulls from `peer` until caught up with its latest checkpoint. Runs on the queue. */
+  /**
+   * Pulls from `peer` until caught up with its latest checkpoint, and with
+   * any newer one announced meanwhile. Rounds are pipelined: the next
+   * round's request goes out while the previous round's entries are being
+   * written (one store in flight at most, in order); resolves once every
+   * store has landed. Runs on the queue.
+   */
   async #pullFrom(peer: Target, options: AbortOptions): Promise<number> {
+    let from = { size: this.#ledger.length, headHash: this.#ledger.headHash, inFlight: Promise.resolve() }
     for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
-      const from = this.#ledger.length
       let result
       try {
         result = await this.#request(peer, LEDGER_SYNC_PROTOCOL, options, (stream, reader, label, o) =>
@@ -271,6 +279,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
               open: (signed) => this.#open(signed),
               observe: (signed, checkpoint) => this.#observe(signed, checkpoint),
               stored: (size) => this.safeDispatchEvent('synced', { detail: size }),
+              from,
             },
             stream,
             reader,
@@ -279,14 +288,26 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
           ),
         )
       } catch (err) {
+        // What was issued lands (or fails, which is the error to report) before we look at the log.
+        await from.inFlight
         // The peer's next entry does not follow our last one: if both are the
         // coordinator's, that is a forked log, and the two entries prove it.
         if (err instanceof LedgerChainBrokenError && err.seq === this.#ledger.length && err.seq > 0) await this.#proveForkedEntry(peer, err.seq - 1, options)
         throw err
       }
-      if (result.head === undefined || result.head.size <= result.size) return result.size
-      if (result.size === from) throw new SyncStalledError(String(peer), from, result.head.size)
+      const progressed = result.size > from.size
+      from = { size: result.size, headHash: result.headHash, inFlight: result.stored }
+      if (result.head === undefined || result.head.size <= result.size) {
+        // Caught up with the peer's head; a checkpoint announced since then is pulled now, while this round is written.
+        if (progressed && this.#newestKnown > result.size && !(options.signal?.aborted ?? false)) continue
+        break
+      }
+      if (!progressed) {
+        await from.inFlight
+        throw new SyncStalledError(String(peer), result.size, result.head.size)
+      }
     }
+    await from.inFlight
     return this.#ledger.length
   }
 

@@ -188,18 +188,35 @@ export interface PullContext {
   observe(signed: SignedCheckpoint, checkpoint: Checkpoint): Promise<void>
   /** Called after each store, with the new local size. */
   stored(size: number): void
+  /**
+   * Where the round starts: the local length and head hash once the store
+   * `inFlight` has landed (default: the ledger's length and head hash now,
+   * nothing in flight). A caller pipelining rounds passes the previous
+   * round's `size`, `headHash` and `stored`.
+   */
+  readonly from?: { readonly size: number; readonly headHash: Uint8Array; readonly inFlight: Promise<void> } | undefined
 }
 
 /** The outcome of one pull round. */
 export interface PullRound {
   /** The server's latest checkpoint, verified; undefined when it has none. */
   readonly head: Checkpoint | undefined
-  /** The local size after the round. */
+  /** The local size once `stored` has landed. */
   readonly size: number
+  /** Hash of entry `size - 1` (the round's start hash when it stored nothing). */
+  readonly headHash: Uint8Array
+  /**
+   * The round's last store, issued and maybe still being written: the round
+   * resolves once the response is read and checked, so the next round's
+   * request can go out while the log is being written. Await it; it rejects
+   * when a store failed (and then nothing after it was stored).
+   */
+  readonly stored: Promise<void>
 }
 
 /**
- * One round of pulling: asks for `[length, length + maxSyncEntries)`,
+ * One round of pulling: asks for `[length, length + maxSyncEntries)`
+ * (`length` being where the store in flight ends, see PullContext.from),
  * checks each entry's position, chain link and author as it arrives, and
  * stores entries with `appendReplicated` up to a checkpoint once
  * `storeEveryEntries` have gathered, and up to the response's last
@@ -207,55 +224,81 @@ export interface PullRound {
  * Merkle root against the signed checkpoint and its consistency with the
  * stored one before storing anything. Entries after the last checkpoint of
  * the response are dropped, to be fetched again next round, and so is
- * everything not stored when the stream fails or `options.signal` aborts.
+ * everything not issued for storing when the stream fails or
+ * `options.signal` aborts. The last store is issued, not awaited: see
+ * PullRound.stored.
  */
 export async function pullRound(ctx: PullContext, stream: Stream, reader: FrameReader, peer: string, options: AbortOptions): Promise<PullRound> {
   const trust = { coordinatorKey: ctx.coordinatorKey, origin: ctx.origin }
   const open = ctx.open ?? ((signed: SignedCheckpoint) => openCheckpoint(signed, ctx.coordinatorKey, ctx.origin))
-  const from = ctx.ledger.length
-  let prevHash = ctx.ledger.headHash
-  /** Entries received and not stored yet, from the local length on. */
+  const from = ctx.from?.size ?? ctx.ledger.length
+  let prevHash = ctx.from?.headHash ?? ctx.ledger.headHash
+  /** Entries received and not stored yet, from `from` on. */
   let batch: Uint8Array[] = []
-  /** The latest checkpoint received, covering the first `covered` entries of `batch`. */
-  let pending: { signed: SignedCheckpoint; covered: number } | undefined
+  /** The latest checkpoint received, covering the first `covered` entries of `batch`, which end with `hash`. */
+  let pending: { signed: SignedCheckpoint; size: number; covered: number; hash: Uint8Array } | undefined
   let head: Checkpoint | undefined
+  /** The local size the entries received so far reach. */
+  let received = from
+  /** Where the issued stores end. */
+  let size = from
+  let headHash = prevHash
+  /** The last store issued. At most one is in flight: the next is issued once it has landed. */
+  let inFlight: Promise<void> = ctx.from?.inFlight ?? Promise.resolve()
   const store = async (): Promise<void> => {
     if (pending === undefined) return
-    options.signal?.throwIfAborted()
     const { signed, covered } = pending
-    await ctx.ledger.appendReplicated(batch.slice(0, covered), signed, trust)
+    const entries = batch.slice(0, covered)
     batch = batch.slice(covered)
+    const stored = pending
     pending = undefined
-    ctx.stored(ctx.ledger.length)
+    await inFlight
+    options.signal?.throwIfAborted()
+    inFlight = ctx.ledger.appendReplicated(entries, signed, trust).then(() => ctx.stored(stored.size))
+    // Awaited by the next store or by the caller; never an unhandled rejection meanwhile.
+    inFlight.catch(storeFailed)
+    size = stored.size
+    headHash = stored.hash
   }
-  await requestSync(
-    stream,
-    reader,
-    { origin: ctx.origin, from, to: from + ctx.maxSyncEntries },
-    peer,
-    {
-      async head(signed) {
-        if (signed === undefined) return
-        head = open(signed)
-        await ctx.observe(signed, head)
+  try {
+    await requestSync(
+      stream,
+      reader,
+      { origin: ctx.origin, from, to: from + ctx.maxSyncEntries },
+      peer,
+      {
+        async head(signed) {
+          if (signed === undefined) return
+          head = open(signed)
+          await ctx.observe(signed, head)
+        },
+        entry(bytes, seq) {
+          // Position, chain link and author now, so a forked or foreign entry stops the pull at
+          // once; the signatures and the Merkle root are checked by appendReplicated, before storing.
+          checkEntryLink(decodeEntry(bytes, seq), { seq, prevHash, trustedAuthors: [ctx.coordinatorKey] })
+          prevHash = entryHash(bytes)
+          batch.push(bytes)
+          received++
+        },
+        async checkpoint(signed) {
+          await ctx.observe(signed, open(signed))
+          pending = { signed, size: received, covered: batch.length, hash: prevHash }
+          if (batch.length >= ctx.storeEveryEntries) await store()
+        },
       },
-      entry(bytes, seq) {
-        // Position, chain link and author now, so a forked or foreign entry stops the pull at
-        // once; the signatures and the Merkle root are checked by appendReplicated, before storing.
-        checkEntryLink(decodeEntry(bytes, seq), { seq, prevHash, trustedAuthors: [ctx.coordinatorKey] })
-        prevHash = entryHash(bytes)
-        batch.push(bytes)
-      },
-      async checkpoint(signed) {
-        await ctx.observe(signed, open(signed))
-        pending = { signed, covered: batch.length }
-        if (batch.length >= ctx.storeEveryEntries) await store()
-      },
-    },
-    options,
-  )
+      options,
+    )
+  } catch (err) {
+    // A store issued before the failure lands first; when it failed, that is the error to report.
+    await inFlight
+    throw err
+  }
   await store()
-  return { head, size: ctx.ledger.length }
+  return { head, size, headHash, stored: inFlight }
+}
+
+function storeFailed(): void {
+  // Deliberately nothing: see pullRound's store.
 }
 
 /**
