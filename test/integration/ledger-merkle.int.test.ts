@@ -17,7 +17,7 @@ import {
   verifyInclusion,
   type AppendedEntry,
 } from '../../ledger/index.ts'
-import { createLedger, testDrafts, testSigner } from '../helpers/ledger.ts'
+import { createLedger, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 const ORIGIN = 'merkle-test'
 
@@ -93,5 +93,39 @@ describe('ledger Merkle tree', () => {
     await expect(f.ledger.repairEntry(2, other.bytes)).rejects.toMatchObject({ code: 'LEDGER_ROOT_MISMATCH' })
     await f.ledger.repairEntry(2, good)
     expect(encodeEntry((await f.ledger.get(2)).entry)).toEqual(good)
+  })
+
+  it('reads entries as stored, each checked against its Merkle leaf, and refuses a damaged one', async () => {
+    // Prepare: more entries than one read of leaves (256) covers
+    const f = await createLedger()
+    await f.ledger.append(f.signer, testDrafts(300))
+    const all = await entriesOf(f.ledger)
+    const committed = async (from: number, to: number): Promise<Uint8Array[]> => {
+      const out: Uint8Array[] = []
+      for await (const { seq, bytes } of f.ledger.readCommitted(from, to)) {
+        expect(seq).toBe(from + out.length)
+        out.push(bytes)
+      }
+      return out
+    }
+    // Execute + Assert: the stored bytes, in order
+    expect(await committed(0, 300)).toEqual(all)
+    expect(await committed(7, 270)).toEqual(all.slice(7, 270))
+    expect(await committed(300, 300)).toEqual([])
+    await expect(committed(5, 301)).rejects.toMatchObject({ code: 'LEDGER_INVALID_ARGUMENT' })
+    // A flipped byte in entry 260 (the second read of leaves): entries before it come out, then the damage is refused
+    await f.close()
+    await withRawLevel(f.dir, async (db) => {
+      const bytes = Uint8Array.from((await db.get(entryKey(260)))!)
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x01
+      await db.put(entryKey(260), bytes)
+    })
+    const ledger = await f.reopen()
+    const seen: number[] = []
+    const read = (async () => {
+      for await (const { seq } of ledger.readCommitted(250, 300)) seen.push(seq)
+    })()
+    await expect(read).rejects.toMatchObject({ code: 'LEDGER_ROOT_MISMATCH' })
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => 250 + i))
   })
 })
