@@ -157,3 +157,38 @@ export class ConsentProofInvalidError extends CoordinatorError {
     super(message, options)
   }
 }
+
+// ---- patient rewards (core/patient-rewards.ts) ----------------------------------------------
+
+/**
+ * A site's `patient-rewards` statement that cannot be taken: for a round
+ * not rewarded (yet), a study without consent, an update without a consent
+ * claim, or a second one for the same site and round.
+ */
+export class PatientRewardsInvalidError extends CoordinatorError {
+  static override readonly code = 'COORD_PATIENT_REWARDS_INVALID'
+}
+
+/** A `patient-rewards` statement whose amount is not the site's allocation in the round's `round-rewarded` entry. */
+export class PatientRewardsAmountMismatchError extends CoordinatorError {
+  static override readonly code = 'COORD_PATIENT_REWARDS_AMOUNT_MISMATCH'
+  constructor(
+    message: string,
+    readonly expected: bigint,
+    readonly calculated: bigint,
+  ) {
+    super(message)
+  }
+}
+
+/** A `patient-rewards` statement whose count is not the consent count the site's update of that round committed to. */
+export class PatientRewardsCountMismatchError extends CoordinatorError {
+  static override readonly code = 'COORD_PATIENT_REWARDS_COUNT_MISMATCH'
+  constructor(
+    message: string,
+    readonly expected: number,
+    readonly calculated: number,
+  ) {
+    super(message)
+  }
+}

@@ -51,6 +51,7 @@ import {
   ENTRY_KINDS,
   StudyState,
   checkEvaluation,
+  checkPatientRewards,
   checkRoundStart,
   checkUpdateConsent,
   checkUpdateEnvelope,
@@ -66,7 +67,7 @@ import {
   type ConsentAdmission,
   type RoundRecord,
 } from './core/index.ts'
-import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError, CoordinatorError, StudyMismatchError, ModelNotFoundError, SignatureInvalidError } from './errors.ts'
+import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError, CoordinatorError, StudyMismatchError, ModelNotFoundError, SignatureInvalidError, RoundStateError } from './errors.ts'
 import type { UpdateEnvelope } from '../ledger/index.ts'
 
 /** Work the coordinator hands a site over its task stream. */
@@ -466,6 +467,21 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       const seq = await this.appendAndApply([this.draft(ENTRY_KINDS.EVALUATION_REPORTED, { round: ev.round, site: ev.site, model: ev.model, report: embedStatement(signed) })])
       this.log.info({ round: ev.round, site: ev.site, metrics: ev.metrics }, 'evaluation reported')
       if (ev.round > 0 && this.evaluationComplete(ev.round)) await this.afterEvaluationLocked(ev.round)
+      return { seq }
+    })
+  }
+
+  /**
+   * Takes a site's signed `patient-rewards` statement into the log, after the
+   * pure check (core/patient-rewards.ts): its credit for a rewarded round,
+   * passed on to the patients it trained on.
+   */
+  acceptPatientRewards(signed: SignedStatement): Promise<{ seq: number }> {
+    return this.serial(async () => {
+      if (this.state.completed) throw new RoundStateError(`study "${this.state.studyId}" is complete: the log takes no more entries`)
+      const st = checkPatientRewards(this.state, signed)
+      const seq = await this.appendAndApply([this.draft(ENTRY_KINDS.PATIENT_REWARDS, { round: st.round, site: st.site, statement: embedStatement(signed) })])
+      this.log.info({ round: st.round, site: st.site, amount: st.amount.toString(), patients: st.count, root: toHex(st.root).slice(0, 16) }, 'patient rewards logged')
       return { seq }
     })
   }

@@ -8,7 +8,17 @@ export * from './study-state.ts'
 export * from './update-checks.ts'
 export * from './round-rules.ts'
 export * from './consent-rules.ts'
-export { LineageRecordError, ConsentClaimInvalidError, ConsentMissingError, ConsentProofInvalidError, ConsentProofMissingError } from '../errors.ts'
+export * from './patient-rewards.ts'
+export {
+  LineageRecordError,
+  ConsentClaimInvalidError,
+  ConsentMissingError,
+  ConsentProofInvalidError,
+  ConsentProofMissingError,
+  PatientRewardsAmountMismatchError,
+  PatientRewardsCountMismatchError,
+  PatientRewardsInvalidError,
+} from '../errors.ts'
 export * from './contribution.ts'
 export * from './shapley.ts'
 export * from './reward.ts'

@@ -32,6 +32,7 @@ export const ENTRY_KINDS = {
   STUDY_COMPLETED: 'study-completed',
   ROUND_REWARDED: 'round-rewarded',
   CONSENT_REVOKED: 'consent-revoked',
+  PATIENT_REWARDS: 'patient-rewards',
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
@@ -117,6 +118,17 @@ const BODY_SCHEMAS = {
     pseudonym: hash,
     time: count,
   }),
+  /**
+   * A site passed its round credit on to the patients it trained on: its
+   * signed `patient-rewards` statement (amount, patient count, root of the
+   * allocation tree), embedded verbatim. Logged once per site and round,
+   * after the round's `round-rewarded` entry.
+   */
+  [ENTRY_KINDS.PATIENT_REWARDS]: z.strictObject({
+    round: count,
+    site: z.string(),
+    statement: signed,
+  }),
 } as const
 
 export type LineageBody<K extends EntryKind> = z.infer<(typeof BODY_SCHEMAS)[K]>
@@ -132,6 +144,7 @@ export type EvaluationReportedBody = LineageBody<'evaluation-reported'>
 export type StudyCompletedBody = LineageBody<'study-completed'>
 export type RoundRewardedBody = LineageBody<'round-rewarded'>
 export type ConsentRevokedBody = LineageBody<'consent-revoked'>
+export type PatientRewardsBody = LineageBody<'patient-rewards'>
 
 /** A decoded lineage entry: its sequence number, kind, time and typed body. */
 export type LineageRecord = {

@@ -38,6 +38,16 @@ export interface RevocationRecord {
   readonly round: number
 }
 
+/** A `patient-rewards` entry: a site passed its round credit on to its patients. */
+export interface PatientRewardsRecord {
+  readonly seq: number
+  readonly site: string
+  readonly amount: bigint
+  readonly count: number
+  /** Root of the allocation tree the site signed. */
+  readonly root: Uint8Array
+}
+
 export interface EvaluationRecord {
   readonly seq: number
   readonly site: string
@@ -66,6 +76,8 @@ export interface RoundRecord {
   readonly revocations: RevocationRecord[]
   commit?: { readonly seq: number; readonly timeMs: number; readonly body: RoundCommittedBody }
   rewards?: { readonly seq: number; readonly body: RoundRewardedBody }
+  /** The sites' `patient-rewards` entries of this round, by site. */
+  readonly patientRewards: Map<string, PatientRewardsRecord>
   abandonReason?: string
 }
 
@@ -173,6 +185,7 @@ export class StudyState {
           accepted: new Map(),
           rejected: [],
           revocations: [],
+          patientRewards: new Map(),
         })
         this.seenStatements.add(toHex(sha256(b.request.body)))
         return
@@ -275,6 +288,18 @@ export class StudyState {
         round!.rewards = { seq: record.seq, body: b }
         for (const a of b.allocations) this.balances.set(a.site, (this.balances.get(a.site) ?? 0n) + a.amount)
         this.unallocated += b.unallocated
+        return
+      }
+      case ENTRY_KINDS.PATIENT_REWARDS: {
+        const b = record.body
+        const round = this.rounds.get(b.round)
+        if (!round?.rewards) fail(`patient rewards for round ${b.round}, which has no round-rewarded entry`)
+        if (!this.sites.has(b.site)) fail(`patient rewards from unenrolled site "${b.site}"`)
+        if (round!.patientRewards.has(b.site)) fail(`second patient rewards from "${b.site}" for round ${b.round}`)
+        const st = decodeStatement('patient-rewards', b.statement.body)
+        if (st.round !== b.round || st.site !== b.site) fail(`the embedded statement is for "${st.site}" round ${st.round}, the entry says "${b.site}" round ${b.round}`)
+        round!.patientRewards.set(b.site, { seq: record.seq, site: b.site, amount: st.amount, count: st.count, root: st.root })
+        this.seenStatements.add(toHex(sha256(b.statement.body)))
         return
       }
       case ENTRY_KINDS.STUDY_COMPLETED: {

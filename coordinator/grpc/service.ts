@@ -163,6 +163,11 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       return { logSeq: String(r.seq) }
     }),
 
+    SubmitPatientRewards: unary(c, 'SubmitPatientRewards', async (req) => {
+      const r = await runner.acceptPatientRewards(signedFrom(req))
+      return { logSeq: String(r.seq) }
+    }),
+
     StartRound: unary(c, 'StartRound', async (req) => {
       const r = await runner.startRound(signedFrom(req))
       return { round: String(r.round), baseModelHash: r.base, logSeq: String(r.seq) }
@@ -210,6 +215,8 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
           revoked: String(a.consent!.excluded.revoked),
         })),
       revocations: String(r.revocations.length),
+      rewards: (r.rewards?.body.allocations ?? []).map((a) => ({ siteId: a.site, amount: a.amount.toString() })),
+      patientRewards: [...r.patientRewards.keys()].sort(),
     })
   }
   return {

@@ -11,12 +11,14 @@ import type { FitTask as _fedlineage_v1_FitTask, FitTask__Output as _fedlineage_
 import type { HelloRequest as _fedlineage_v1_HelloRequest, HelloRequest__Output as _fedlineage_v1_HelloRequest__Output } from './fedlineage/v1/HelloRequest.ts';
 import type { HelloResponse as _fedlineage_v1_HelloResponse, HelloResponse__Output as _fedlineage_v1_HelloResponse__Output } from './fedlineage/v1/HelloResponse.ts';
 import type { ModelChunk as _fedlineage_v1_ModelChunk, ModelChunk__Output as _fedlineage_v1_ModelChunk__Output } from './fedlineage/v1/ModelChunk.ts';
+import type { PatientRewardsReceipt as _fedlineage_v1_PatientRewardsReceipt, PatientRewardsReceipt__Output as _fedlineage_v1_PatientRewardsReceipt__Output } from './fedlineage/v1/PatientRewardsReceipt.ts';
 import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStatusRequest__Output as _fedlineage_v1_RoundStatusRequest__Output } from './fedlineage/v1/RoundStatusRequest.ts';
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from './fedlineage/v1/RoundStatusResponse.ts';
 import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from './fedlineage/v1/RoundSummary.ts';
 import type { SignedStatement as _fedlineage_v1_SignedStatement, SignedStatement__Output as _fedlineage_v1_SignedStatement__Output } from './fedlineage/v1/SignedStatement.ts';
 import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from './fedlineage/v1/SiteConsent.ts';
 import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from './fedlineage/v1/SiteMetric.ts';
+import type { SiteReward as _fedlineage_v1_SiteReward, SiteReward__Output as _fedlineage_v1_SiteReward__Output } from './fedlineage/v1/SiteReward.ts';
 import type { StartRoundResponse as _fedlineage_v1_StartRoundResponse, StartRoundResponse__Output as _fedlineage_v1_StartRoundResponse__Output } from './fedlineage/v1/StartRoundResponse.ts';
 import type { StudyDone as _fedlineage_v1_StudyDone, StudyDone__Output as _fedlineage_v1_StudyDone__Output } from './fedlineage/v1/StudyDone.ts';
 import type { Task as _fedlineage_v1_Task, Task__Output as _fedlineage_v1_Task__Output } from './fedlineage/v1/Task.ts';
@@ -41,12 +43,14 @@ export interface ProtoGrpcType {
       HelloRequest: MessageTypeDefinition<_fedlineage_v1_HelloRequest, _fedlineage_v1_HelloRequest__Output>
       HelloResponse: MessageTypeDefinition<_fedlineage_v1_HelloResponse, _fedlineage_v1_HelloResponse__Output>
       ModelChunk: MessageTypeDefinition<_fedlineage_v1_ModelChunk, _fedlineage_v1_ModelChunk__Output>
+      PatientRewardsReceipt: MessageTypeDefinition<_fedlineage_v1_PatientRewardsReceipt, _fedlineage_v1_PatientRewardsReceipt__Output>
       RoundStatusRequest: MessageTypeDefinition<_fedlineage_v1_RoundStatusRequest, _fedlineage_v1_RoundStatusRequest__Output>
       RoundStatusResponse: MessageTypeDefinition<_fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusResponse__Output>
       RoundSummary: MessageTypeDefinition<_fedlineage_v1_RoundSummary, _fedlineage_v1_RoundSummary__Output>
       SignedStatement: MessageTypeDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_SignedStatement__Output>
       SiteConsent: MessageTypeDefinition<_fedlineage_v1_SiteConsent, _fedlineage_v1_SiteConsent__Output>
       SiteMetric: MessageTypeDefinition<_fedlineage_v1_SiteMetric, _fedlineage_v1_SiteMetric__Output>
+      SiteReward: MessageTypeDefinition<_fedlineage_v1_SiteReward, _fedlineage_v1_SiteReward__Output>
       StartRoundResponse: MessageTypeDefinition<_fedlineage_v1_StartRoundResponse, _fedlineage_v1_StartRoundResponse__Output>
       StudyDone: MessageTypeDefinition<_fedlineage_v1_StudyDone, _fedlineage_v1_StudyDone__Output>
       Task: MessageTypeDefinition<_fedlineage_v1_Task, _fedlineage_v1_Task__Output>

@@ -30,7 +30,7 @@ const updates = committed.body.inputs.map((i) => ({ siteId: i.site, exampleCount
 function roundWith(n: number): RoundRecord {
   const accepted = new Map<string, AcceptedUpdate>()
   for (const s of study.sites.slice(0, n)) accepted.set(s.id, { seq: 0, site: s.id, envelopeHash: new Uint8Array(32), delta: new Uint8Array(32), examples: s.examples, metrics: {} })
-  return { round: 3, base: new Uint8Array(32), openedMs: 0, deadlineMs: 1, seed: 0, status: 'collecting', accepted, rejected: [], revocations: [] }
+  return { round: 3, base: new Uint8Array(32), openedMs: 0, deadlineMs: 1, seed: 0, status: 'collecting', accepted, rejected: [], revocations: [], patientRewards: new Map() }
 }
 
 describe('checkRoundClose', () => {

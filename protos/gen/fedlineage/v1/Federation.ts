@@ -9,6 +9,7 @@ import type { EvaluationReceipt as _fedlineage_v1_EvaluationReceipt, EvaluationR
 import type { HelloRequest as _fedlineage_v1_HelloRequest, HelloRequest__Output as _fedlineage_v1_HelloRequest__Output } from '../../fedlineage/v1/HelloRequest.ts';
 import type { HelloResponse as _fedlineage_v1_HelloResponse, HelloResponse__Output as _fedlineage_v1_HelloResponse__Output } from '../../fedlineage/v1/HelloResponse.ts';
 import type { ModelChunk as _fedlineage_v1_ModelChunk, ModelChunk__Output as _fedlineage_v1_ModelChunk__Output } from '../../fedlineage/v1/ModelChunk.ts';
+import type { PatientRewardsReceipt as _fedlineage_v1_PatientRewardsReceipt, PatientRewardsReceipt__Output as _fedlineage_v1_PatientRewardsReceipt__Output } from '../../fedlineage/v1/PatientRewardsReceipt.ts';
 import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStatusRequest__Output as _fedlineage_v1_RoundStatusRequest__Output } from '../../fedlineage/v1/RoundStatusRequest.ts';
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from '../../fedlineage/v1/RoundStatusResponse.ts';
 import type { SignedStatement as _fedlineage_v1_SignedStatement, SignedStatement__Output as _fedlineage_v1_SignedStatement__Output } from '../../fedlineage/v1/SignedStatement.ts';
@@ -69,6 +70,15 @@ export interface FederationClient extends grpc.Client {
   submitCosignature(argument: _fedlineage_v1_CosignatureRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
   submitCosignature(argument: _fedlineage_v1_CosignatureRequest, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
   
+  SubmitPatientRewards(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitPatientRewards(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitPatientRewards(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitPatientRewards(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  submitPatientRewards(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  submitPatientRewards(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  submitPatientRewards(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  submitPatientRewards(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
+  
   Tasks(argument: _fedlineage_v1_TasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
   Tasks(argument: _fedlineage_v1_TasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
   tasks(argument: _fedlineage_v1_TasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
@@ -98,6 +108,8 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
   
   SubmitCosignature: grpc.handleUnaryCall<_fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt>;
   
+  SubmitPatientRewards: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_PatientRewardsReceipt>;
+  
   Tasks: grpc.handleServerStreamingCall<_fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task>;
   
   UploadUpdate: grpc.handleClientStreamingCall<_fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt>;
@@ -111,6 +123,7 @@ export interface FederationDefinition extends grpc.ServiceDefinition {
   RoundStatus: MethodDefinition<_fedlineage_v1_RoundStatusRequest, _fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusRequest__Output, _fedlineage_v1_RoundStatusResponse__Output>
   StartRound: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StartRoundResponse, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StartRoundResponse__Output>
   SubmitCosignature: MethodDefinition<_fedlineage_v1_CosignatureRequest, _fedlineage_v1_CosignatureReceipt, _fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt__Output>
+  SubmitPatientRewards: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_PatientRewardsReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_PatientRewardsReceipt__Output>
   Tasks: MethodDefinition<_fedlineage_v1_TasksRequest, _fedlineage_v1_Task, _fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task__Output>
   UploadUpdate: MethodDefinition<_fedlineage_v1_UpdateChunk, _fedlineage_v1_UploadReceipt, _fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt__Output>
 }

@@ -2,6 +2,7 @@
 
 import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from '../../fedlineage/v1/SiteMetric.ts';
 import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from '../../fedlineage/v1/SiteConsent.ts';
+import type { SiteReward as _fedlineage_v1_SiteReward, SiteReward__Output as _fedlineage_v1_SiteReward__Output } from '../../fedlineage/v1/SiteReward.ts';
 
 export interface RoundSummary {
   'round'?: (string);
@@ -18,6 +19,8 @@ export interface RoundSummary {
   'rejected'?: (string)[];
   'consent'?: (_fedlineage_v1_SiteConsent)[];
   'revocations'?: (string);
+  'rewards'?: (_fedlineage_v1_SiteReward)[];
+  'patientRewards'?: (string)[];
 }
 
 export interface RoundSummary__Output {
@@ -35,4 +38,6 @@ export interface RoundSummary__Output {
   'rejected': (string)[];
   'consent': (_fedlineage_v1_SiteConsent__Output)[];
   'revocations': (string);
+  'rewards': (_fedlineage_v1_SiteReward__Output)[];
+  'patientRewards': (string)[];
 }
