@@ -22,7 +22,17 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, encodeConsentClaim, parsePublicKey, signStatement, toHex, type CanonicalValue, type SignedStatement, type Signer } from '../ledger/index.ts'
+import {
+  decodeCanonical,
+  encodeConsentClaim,
+  parsePublicKey,
+  signStatement,
+  splitToPatients,
+  toHex,
+  type CanonicalValue,
+  type SignedStatement,
+  type Signer,
+} from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -46,6 +56,8 @@ import { readCsvRecords, prepareSplits, type DataReport, type PreparedData, type
 import type { ConsentCounts } from './consent/filter.ts'
 import type { RoundConsent } from './consent/round-consent.ts'
 import { SiteConsent } from './consent/site-consent.ts'
+import { loadConsentRound } from './consent/rounds.ts'
+import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
@@ -69,6 +81,8 @@ export type SiteAgentEvent =
   | { readonly type: 'uploaded'; readonly round: number; readonly logSeq: number; readonly bytes: number; readonly durationMs: number }
   | { readonly type: 'update-refused'; readonly round: number; readonly code: string | undefined; readonly message: string }
   | { readonly type: 'evaluated'; readonly round: number; readonly metrics: Readonly<Record<string, number>> }
+  /** The site's credit for the round, passed on to the patients it trained on (logSeq -1: not taken, see `code`). */
+  | { readonly type: 'patient-rewards'; readonly round: number; readonly amount: bigint; readonly patients: number; readonly root: string; readonly logSeq: number; readonly code?: string | undefined }
   | { readonly type: 'reconnecting'; readonly reason: string }
   | { readonly type: 'replicating'; readonly peers: readonly string[] }
   | { readonly type: 'done'; readonly rounds: number; readonly model: string; readonly replicaEntries: number | undefined }
@@ -105,6 +119,8 @@ export class SiteAgent {
   private readonly models = new Map<string, Weights>()
   private readonly fitted = new Set<number>()
   private readonly evaluated = new Set<number>()
+  /** Rounds whose credit was passed on to patients (or had none to pass on). */
+  private readonly rewardsPassed = new Set<number>()
   /** A trained update not yet acknowledged, kept to re-send instead of retraining. */
   private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array } | undefined
   private accepted = 0
@@ -265,9 +281,12 @@ export class SiteAgent {
   private async handle(task: Task__Output): Promise<SiteRunSummary | undefined> {
     if (task.kind === 'fit' && task.fit) {
       const f = task.fit
+      await this.passOnRewards(Number(f.baseRound))
       await this.ensureEvaluated(Number(f.baseRound), new Uint8Array(f.baseModelHash))
       await this.fit(Number(f.round), new Uint8Array(f.baseModelHash), Number(f.seed), Number(f.openedMs))
     } else if (task.kind === 'evaluate' && task.evaluate) {
+      // Before the evaluation: the study completes once every site reported, and takes no entry after that.
+      await this.passOnRewards(Number(task.evaluate.round))
       await this.ensureEvaluated(Number(task.evaluate.round), new Uint8Array(task.evaluate.modelHash))
     } else if (task.kind === 'done' && task.done) {
       const replicaEntries = this.replica ? await this.replica.finish(this.coordinatorPeers) : undefined
@@ -346,6 +365,50 @@ export class SiteAgent {
     this.log.info({ round, atMs: openedMs, counts: c.result.counts, patients: c.claim.count, root, revoked: c.claim.revoked.length }, 'consent decided')
     this.emit({ type: 'consent', round, atMs: openedMs, counts: c.result.counts, patients: c.claim.count, root, revoked: c.claim.revoked.length })
     return { consent: encodeConsentClaim(c.claim) }
+  }
+
+  /**
+   * In a study with consent and rewards: the site's credit A for `round`
+   * (RoundSummary.rewards, from the round's `round-rewarded` entry), when
+   * A > 0, split over the patients it trained on that round (the round's
+   * kept consent leaves, weight 1 each) with `splitToPatients`; the
+   * allocation is kept beside the leaves (consent/patient-rewards.ts) and
+   * its root sent in a signed `patient-rewards` statement. Once per round.
+   */
+  private async passOnRewards(round: number): Promise<void> {
+    const spec = this.spec!
+    if (round < 1 || !this.consent || !spec.rewards || this.rewardsPassed.has(round)) return
+    const status = await this.client.roundStatus(round)
+    const summary = status.rounds.find((r) => r.round === String(round))
+    const me = this.config.siteId
+    const credit = summary?.rewards.find((r) => r.siteId === me)
+    if (summary === undefined || summary.patientRewards.includes(me) || credit === undefined || BigInt(credit.amount) === 0n) return void this.rewardsPassed.add(round)
+    const amount = BigInt(credit.amount)
+    const dir = this.consent.init.roundsDir
+    const { record } = await loadConsentRound(dir, round)
+    const split = splitToPatients(amount, record.leaves.map((l) => ({ pseudonym: toHex(l.pseudonym), weight: 1n })))
+    const tree = await savePatientRewardsRound(dir, { study: spec.id, site: me, round, amount, allocations: split.allocations })
+    const statement = signStatement(this.components.signer, {
+      t: 'patient-rewards',
+      study: spec.id,
+      round,
+      site: me,
+      amount,
+      count: tree.count,
+      root: tree.root,
+      time: Date.now(),
+    })
+    const root = toHex(tree.root)
+    try {
+      const receipt = await this.client.submitPatientRewards(statement)
+      this.log.info({ round, amount: amount.toString(), patients: tree.count, root, seq: receipt.logSeq }, 'patient rewards logged')
+      this.emit({ type: 'patient-rewards', round, amount, patients: tree.count, root, logSeq: receipt.logSeq })
+    } catch (err) {
+      if (!(err instanceof SiteRequestRejectedError)) throw err // transient: try again after reconnecting
+      this.log.warn({ round, code: err.remoteCode, err: err.message }, 'patient rewards refused')
+      this.emit({ type: 'patient-rewards', round, amount, patients: tree.count, root, logSeq: -1, code: err.remoteCode })
+    }
+    this.rewardsPassed.add(round)
   }
 
   /** Scores a global model on the local validation split and reports it, once per round. */

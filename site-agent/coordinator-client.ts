@@ -6,7 +6,7 @@
  */
 import { status, type ServiceError } from '@grpc/grpc-js'
 import { equalBytes, sha256, toHex, type SignedStatement } from '../ledger/index.ts'
-import { createFederationClient, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type Task__Output } from '../protos/index.ts'
+import { createFederationClient, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
 import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
 
 /** The coordinator's stable error code from a gRPC error (trailer, else the details prefix). */
@@ -96,6 +96,24 @@ export class CoordinatorClient {
         { sessionToken, size: String(size), witness: cosig.witness, signature: cosig.signature, timeMs: String(cosig.timeMs) },
         { deadline: Date.now() + timeoutMs },
         (err) => (err ? reject(rejected('cosignature', err)) : resolve()),
+      ),
+    )
+  }
+
+  /** The study's public progress from round `fromRound` on (per round: inputs, credits, consent). */
+  roundStatus(fromRound: number, timeoutMs = 10_000): Promise<RoundStatusResponse__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.RoundStatus({ fromRound: String(fromRound) }, { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(rejected('round status', err)) : resolve(res),
+      ),
+    )
+  }
+
+  /** Sends the site's signed `patient-rewards` statement; resolves with its log position. */
+  submitPatientRewards(statement: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+    return new Promise((resolve, reject) =>
+      this.client.SubmitPatientRewards(statement, { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(rejected('patient rewards', err)) : resolve({ logSeq: Number(res.logSeq) }),
       ),
     )
   }

@@ -28,6 +28,13 @@ export {
 } from './fhir-records.ts'
 export { readFhirTime } from './fhir-support.ts'
 export { CONSENT_ROUND_FORMAT, consentRoundPath, loadConsentRound, saveConsentRound, type ConsentRoundRecord } from './rounds.ts'
+export {
+  PATIENT_REWARDS_ROUND_FORMAT,
+  loadPatientRewardsRound,
+  patientRewardsRoundPath,
+  savePatientRewardsRound,
+  type PatientRewardsRoundRecord,
+} from './patient-rewards.ts'
 export { roundConsent, type RoundConsent, type RoundConsentQuery } from './round-consent.ts'
 export { SITE_SECRET_BYTES, loadOrCreateSiteSecret, loadSiteSecret } from './secret.ts'
 export { SiteConsent, type SiteConsentInit } from './site-consent.ts'
