@@ -303,3 +303,26 @@ export class AuditConsentRevocationMismatchError extends AuditMismatchError {
 export class AuditConsentNotLoggedError extends AuditError {
   static override readonly code = 'AUDIT_CONSENT_NOT_LOGGED'
 }
+
+// ---- patient rewards (patient-rewards entries) ------------------------------------------------
+
+/**
+ * A `patient-rewards` entry the coordinator should have refused: a statement
+ * that does not read or is not validly signed by its enrolled site, for
+ * another study, a replay, for a round not rewarded or without the site's
+ * consent-bearing update, a second one for the site and round, or an entry
+ * whose round or site differ from its statement's.
+ */
+export class AuditPatientRewardsInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_PATIENT_REWARDS_INVALID'
+}
+
+/** A `patient-rewards` statement whose amount (`calculated`) is not the site's credit in the round's `round-rewarded` entry (`expected`). */
+export class AuditPatientRewardsAmountMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_PATIENT_REWARDS_AMOUNT_MISMATCH'
+}
+
+/** A `patient-rewards` statement whose count (`calculated`) is not the consent count of the site's accepted envelope (`expected`). */
+export class AuditPatientRewardsCountMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_PATIENT_REWARDS_COUNT_MISMATCH'
+}

@@ -101,6 +101,7 @@ import {
   checkNoRevocationPending,
   checkRevocationsReported,
   checkUpdateConsentClaim,
+  checkPatientRewardsEntry,
   checkUpdateEnvelope,
   commitUpdates,
   rederiveRound,
@@ -456,6 +457,12 @@ class Replay implements AuditProgress {
         const first = this.#pendingRevocations[0]
         if (first !== undefined && first.site !== revocation.site) checkNoRevocationPending(seq, record.kind, this.#pendingRevocations)
         this.#pendingRevocations.push(revocation)
+        return
+      }
+      case ENTRY_KINDS.PATIENT_REWARDS: {
+        // Checked before the fold, which would record it (and its statement as seen).
+        checkPatientRewardsEntry(seq, state, record.body)
+        this.apply(record)
         return
       }
       case ENTRY_KINDS.SITE_ENROLLED:

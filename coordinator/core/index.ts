@@ -10,6 +10,7 @@ export * from './round-rules.ts'
 export * from './consent-rules.ts'
 export * from './patient-rewards.ts'
 export {
+  CoordinatorError,
   LineageRecordError,
   ConsentClaimInvalidError,
   ConsentMissingError,
