@@ -8,7 +8,9 @@
  * the chain (canonical bytes, seq, prev hash, strict signature by the
  * coordinator: the author of `study-created`, or the pinned key), folded into
  * the study state, and each update envelope of the round is checked under
- * its site's enrolled key. The models are not re-derived: that is the
+ * its site's enrolled key, and so is each site's `patient-rewards` statement
+ * of the round (the whole log is read: a site may pass its credit on after
+ * the next round opened). The models are not re-derived: that is the
  * audit's job (`fedlineage audit`).
  */
 import {
@@ -35,10 +37,13 @@ export interface ConsentCommitment {
   readonly at: number
   /** True when the round committed a model with this site's update as an input. */
   readonly committed: boolean
+  /** The site's `patient-rewards` entry of the round, when it passed its credit on to its patients. */
+  readonly patientRewards?: { readonly seq: number; readonly amount: bigint; readonly count: number; readonly root: Uint8Array }
 }
 
 /**
- * The consent commitments of round `round` in `source`, in log order.
+ * The consent commitments of round `round` in `source`, in log order, each
+ * with its site's patient-rewards record of the round when logged.
  * Throws the ledger's errors for an entry that does not verify, the
  * coordinator's LineageRecordError for a record that does not fold, and
  * AuditStatementSignatureError for an envelope its site did not sign.
@@ -54,8 +59,13 @@ export async function findConsentCommitments(source: AuditSource, round: number,
     prevHash = verifyEntry(entry, bytes, { seq, prevHash, trustedAuthors: coordinator && [coordinator] })
     coordinator ??= entry.author
     const record = readLineageRecord(entry)
-    if (record.kind === ENTRY_KINDS.ROUND_OPENED && record.body.round > round) break
     state.apply(record)
+    if (record.kind === ENTRY_KINDS.PATIENT_REWARDS && record.body.round === round) {
+      const key = state.sites.get(record.body.site)!
+      if (!verifyStatement(key, unembedStatement(record.body.statement))) {
+        throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the patient-rewards statement of site "${record.body.site}" is not validly signed by ${hex(key)}`, seq, key)
+      }
+    }
     if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED && record.body.round === round) {
       const key = state.sites.get(record.body.site)!
       if (!verifyStatement(key, unembedStatement(record.body.envelope))) {
@@ -67,5 +77,9 @@ export async function findConsentCommitments(source: AuditSource, round: number,
     seq++
   }
   const inputs = new Set(state.rounds.get(round)?.commit?.body.inputs.map((i) => i.site) ?? [])
-  return found.map((c) => ({ ...c, committed: inputs.has(c.site) }))
+  const rewards = state.rounds.get(round)?.patientRewards
+  return found.map((c) => {
+    const r = rewards?.get(c.site)
+    return { ...c, committed: inputs.has(c.site), ...(r === undefined ? {} : { patientRewards: { seq: r.seq, amount: r.amount, count: r.count, root: r.root } }) }
+  })
 }

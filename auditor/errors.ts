@@ -326,3 +326,13 @@ export class AuditPatientRewardsAmountMismatchError extends AuditMismatchError {
 export class AuditPatientRewardsCountMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_PATIENT_REWARDS_COUNT_MISMATCH'
 }
+
+/**
+ * A patient's reward proof whose site logged no `patient-rewards` entry for
+ * the round, or one for another amount: the proof may be sound, but not
+ * about what the log records. (A root that differs from the logged one fails
+ * the bundle check, LEDGER_PATIENT_REWARDS_INVALID.)
+ */
+export class AuditPatientRewardsNotLoggedError extends AuditError {
+  static override readonly code = 'AUDIT_PATIENT_REWARDS_NOT_LOGGED'
+}

@@ -13,12 +13,17 @@
  * the ones a site signed in its update envelope for that round, as logged
  * (consent-lookup.ts), and whether the round committed a model with that
  * update. `--site` names the site when the patient knows it.
+ *
+ * A bundle with a `reward` (the patient's share of the site's round credit)
+ * is checked offline against the allocation root it carries; with `--db`,
+ * that root must be the one the site signed in its logged `patient-rewards`
+ * entry of the round (AUDIT_PATIENT_REWARDS_NOT_LOGGED otherwise).
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { checkConsentBundle, equalBytes, parsePublicKey, toHex, type CheckedConsentProof, type CliIo } from '../../ledger/index.ts'
 import { findConsentCommitments, type ConsentCommitment } from '../consent-lookup.ts'
-import { AuditConsentNotLoggedError, AuditInvalidArgumentError } from '../errors.ts'
+import { AuditConsentNotLoggedError, AuditInvalidArgumentError, AuditPatientRewardsNotLoggedError } from '../errors.ts'
 import { openLevelAuditSource } from '../source.ts'
 
 export interface ConsentVerifyOptions {
@@ -51,8 +56,10 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
     proof.kind === 'inclusion'
       ? `the consent receipt of pseudonym ${toHex(proof.pseudonym).slice(0, 16)}… (valid ${new Date(proof.receipt.validFrom).toISOString().slice(0, 10)}${proof.receipt.validUntil === null ? ' on' : ` to ${new Date(proof.receipt.validUntil).toISOString().slice(0, 10)}`}, signed by ${toHex(proof.receipt.signer).slice(0, 16)}…) is one of`
       : `pseudonym ${toHex(proof.pseudonym).slice(0, 16)}… is not among`
+  const reward = proof.kind === 'inclusion' ? proof.reward : undefined
+  const rewardWhat = reward === undefined ? '' : `; the patient's reward is ${reward.amount} of the site's ${reward.siteAmount} credits (allocation root ${toHex(reward.root).slice(0, 16)}…)`
   if (opts.db === undefined) {
-    io.stdout.write(`consent proof verified offline: ${what} the ${proof.count} consents of root ${toHex(proof.root)} for round ${proof.round}; check that root against the log with --db LOG_REPLICA_DIR\n`)
+    io.stdout.write(`consent proof verified offline: ${what} the ${proof.count} consents of root ${toHex(proof.root)} for round ${proof.round}${rewardWhat}; check that root against the log with --db LOG_REPLICA_DIR\n`)
     return { proof }
   }
 
@@ -73,10 +80,15 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
       `no update of round ${proof.round}${opts.site === undefined ? '' : ` from site "${opts.site}"`} in ${opts.db} commits to consent root ${toHex(proof.root)}; the round's logged consent roots: ${logged}`,
     )
   }
-  checkConsentBundle(value, { ...trust, root: match.root, count: match.count })
+  if (reward !== undefined) {
+    const logged = match.patientRewards
+    if (logged === undefined) throw new AuditPatientRewardsNotLoggedError(`the bundle carries a reward for round ${proof.round}, but ${opts.db} holds no patient-rewards entry of site "${match.site}" for that round`)
+    if (logged.amount !== reward.siteAmount) throw new AuditPatientRewardsNotLoggedError(`the bundle's reward splits ${reward.siteAmount} credits, site "${match.site}" logged ${logged.amount} for round ${proof.round} (entry ${logged.seq})`)
+  }
+  checkConsentBundle(value, { ...trust, root: match.root, count: match.count, ...(match.patientRewards && reward ? { rewardRoot: match.patientRewards.root } : {}) })
   const fate = match.committed ? `round ${proof.round} committed a model with this update` : `round ${proof.round} did not commit a model with this update`
   io.stdout.write(
-    `consent proof verified against the log: ${what} the ${match.count} consents site "${match.site}" signed for round ${proof.round} (log entry ${match.seq}, decided at ${new Date(match.at).toISOString()}); ${fate}\n`,
+    `consent proof verified against the log: ${what} the ${match.count} consents site "${match.site}" signed for round ${proof.round} (log entry ${match.seq}, decided at ${new Date(match.at).toISOString()}); ${fate}${reward === undefined ? '' : `${rewardWhat}, as site "${match.site}" signed it (log entry ${match.patientRewards!.seq})`}\n`,
   )
   return { proof, commitment: match }
 }

@@ -65,6 +65,7 @@ import { asPlainBytes, fromHex, sha256, toHex } from './hash.ts'
 import { RFC6962_SHA256, hashLeaf, inclusionProofFrom, rootFrom, verifyInclusion, type NodeReader } from './merkle.ts'
 import { RootMismatchError } from './merkle-errors.ts'
 import { verifySignature, type Signer } from './signature.ts'
+import { PatientRewardBundleSchema, checkPatientRewardBundle, type PatientRewardBundle } from './patient-rewards.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
 import {
   ConsentBundleMismatchError,
@@ -626,6 +627,13 @@ export interface ConsentInclusionBundle extends BundleHeader {
   readonly receipt: string
   readonly index: number
   readonly path: readonly string[]
+  /**
+   * Optional (bundles without it stay valid): the patient's share of the
+   * site's credit for the round and the inclusion proof of its allocation
+   * leaf against the root the site signed in its `patient-rewards` statement
+   * (patient-rewards.ts).
+   */
+  readonly reward?: PatientRewardBundle
 }
 
 /** One neighbour leaf in hex: its index, pseudonym, receipt hash and path. */
@@ -687,13 +695,22 @@ const header = {
 }
 const NeighbourSchema = z.strictObject({ index: uint, pseudonym: hash, receiptHash: hash, path: z.array(hash) }).nullable()
 const BundleSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ ...header, kind: z.literal('inclusion'), receipt: hex, index: uint, path: z.array(hash) }),
+  z.strictObject({ ...header, kind: z.literal('inclusion'), receipt: hex, index: uint, path: z.array(hash), reward: PatientRewardBundleSchema.optional() }),
   z.strictObject({ ...header, kind: z.literal('non-inclusion'), pseudonym: hash, left: NeighbourSchema, right: NeighbourSchema }),
 ])
 
 /** What a checked bundle proves. */
 export type CheckedConsentProof =
-  | { readonly kind: 'inclusion'; readonly round: number; readonly root: Uint8Array; readonly count: number; readonly pseudonym: Uint8Array; readonly receipt: ConsentReceipt }
+  | {
+      readonly kind: 'inclusion'
+      readonly round: number
+      readonly root: Uint8Array
+      readonly count: number
+      readonly pseudonym: Uint8Array
+      readonly receipt: ConsentReceipt
+      /** The patient's reward for the round, when the bundle carries one (its path checked). */
+      readonly reward?: { readonly amount: bigint; readonly siteAmount: bigint; readonly root: Uint8Array; readonly count: number }
+    }
   | { readonly kind: 'non-inclusion'; readonly round: number; readonly root: Uint8Array; readonly count: number; readonly pseudonym: Uint8Array }
 
 /** What the checker of a bundle trusts, from outside the bundle. */
@@ -704,6 +721,8 @@ export interface ConsentBundleTrust {
   readonly count?: number
   /** Keys trusted to sign the receipt of an inclusion bundle. */
   readonly trustedSigners?: readonly Uint8Array[]
+  /** The root of the round's allocation tree as logged in the site's `patient-rewards` entry; a bundle's `reward.root` must equal it. */
+  readonly rewardRoot?: Uint8Array
 }
 
 /**
@@ -713,7 +732,9 @@ export interface ConsentBundleTrust {
  * proof is consistent with the root it carries.
  *
  * Inclusion: the receipt's signature (under `trust.trustedSigners` when
- * given), then its path. Non-inclusion: `verifyConsentNonInclusion`. Throws
+ * given), then its path; with a `reward`, its allocation tree has one leaf
+ * per consent leaf (same count), and the path of the leaf {pseudonym,
+ * amount} leads to its root (`trust.rewardRoot` when given). Non-inclusion: `verifyConsentNonInclusion`. Throws
  * ConsentInvalidError (a malformed bundle, naming the field),
  * ConsentBundleMismatchError, or the errors of the verification.
  */
@@ -732,7 +753,10 @@ export function checkConsentBundle(value: unknown, trust: ConsentBundleTrust = {
     const record = verifyConsent(signed, trust.trustedSigners)
     if (record.t !== 'consent') throw new ConsentInvalidError('consent proof bundle', 'receipt', `is a ${record.t}, want a consent receipt`)
     const receipt = verifyConsentInclusion(signed, { index: b.index, count: b.count, proof: b.path.map((p) => fromHex(p)) }, root)
-    return { kind: 'inclusion', round: b.round, root, count: b.count, pseudonym: receipt.pseudonym, receipt }
+    if (b.reward === undefined) return { kind: 'inclusion', round: b.round, root, count: b.count, pseudonym: receipt.pseudonym, receipt }
+    if (b.reward.count !== b.count) throw new ConsentBundleMismatchError('reward.count', String(b.count), String(b.reward.count))
+    const reward = checkPatientRewardBundle(b.reward, receipt.pseudonym, trust.rewardRoot)
+    return { kind: 'inclusion', round: b.round, root, count: b.count, pseudonym: receipt.pseudonym, receipt, reward: { ...reward, siteAmount: BigInt(b.reward.siteAmount) } }
   }
   const neighbour = (n: z.infer<typeof NeighbourSchema>): ConsentNeighbour | null =>
     n === null ? null : { index: n.index, leaf: { pseudonym: fromHex(n.pseudonym), receiptHash: fromHex(n.receiptHash) }, proof: n.path.map((p) => fromHex(p)) }

@@ -6,7 +6,10 @@
  *
  * - when the patient is among the receipts the site trained on: an
  *   inclusion bundle (`kind: "inclusion"`) with the signed receipt and its
- *   path to the round's consent root;
+ *   path to the round's consent root; and when the site passed its credit
+ *   for the round on to its patients (`patient-rewards`), the bundle's
+ *   `reward`: the patient's amount and the inclusion proof of its
+ *   allocation leaf against the root the site signed;
  * - otherwise: a non-inclusion bundle (`kind: "non-inclusion"`), the
  *   patient's pseudonym between its two neighbours, proving the site did not
  *   train on them that round.
@@ -21,7 +24,9 @@ import {
   findConsentLeaf,
   makeConsentInclusionBundle,
   makeConsentNonInclusionBundle,
+  makePatientRewardBundle,
   parsePublicKey,
+  provePatientReward,
   processIo,
   proveConsentInclusion,
   proveConsentNonInclusion,
@@ -32,6 +37,7 @@ import {
 } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { ConsentStoreCorruptError } from '../consent/errors.ts'
+import { loadPatientRewardsRound } from '../consent/patient-rewards.ts'
 import { loadConsentRound } from '../consent/rounds.ts'
 import { loadSiteSecret } from '../consent/secret.ts'
 import { loadConsentStore } from '../consent/store.ts'
@@ -65,6 +71,15 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
     }
     bundle = makeConsentInclusionBundle(round, receipt.signed, proof, tree.root)
     what = `inclusion proof: the patient's consent receipt is leaf ${proof.index} of the ${tree.count} receipts used in round ${round}`
+    const rewards = await loadPatientRewardsRound(consent.roundsDir!, round)
+    const reward = rewards && provePatientReward(rewards.tree, pseudonym)
+    if (rewards !== undefined && reward === undefined) {
+      throw new ConsentStoreCorruptError(`${consent.roundsDir}: round ${round}'s patient-rewards file has no allocation for a patient the site trained on; it was not written from this round's consent leaves`)
+    }
+    if (rewards !== undefined && reward !== undefined) {
+      bundle = { ...bundle, reward: makePatientRewardBundle(reward, rewards.tree.root, rewards.record.amount) }
+      what += `, with their reward: ${reward.amount} of the site's ${rewards.record.amount} credits (allocation root ${toHex(rewards.tree.root).slice(0, 16)}…)`
+    }
   } else {
     bundle = makeConsentNonInclusionBundle(round, proveConsentNonInclusion(tree, pseudonym), tree.root)
     what = `non-inclusion proof: the patient is not among the ${tree.count} receipts used in round ${round}`
