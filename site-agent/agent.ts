@@ -16,6 +16,15 @@
  * Evaluations use the records consented at the latest round's time (at join
  * time before the first round).
  *
+ * In a study with consent and rewards, an evaluate task of round R (sent
+ * after the commit, whose `round-rewarded` entry is in the same batch) first
+ * passes the site's credit for R on to the patients it trained on in R:
+ * `splitToPatients` over the round's kept consent leaves (weight 1 each),
+ * the allocation kept as `round-R-rewards.json` beside them, and a signed
+ * `patient-rewards` statement (amount, count, allocation root) sent with
+ * `SubmitPatientRewards`, before the evaluation report (the study completes
+ * once every site reported, and logs nothing after that).
+ *
  * It survives a coordinator restart: a broken stream means hello again (with
  * backoff, up to `reconnectTimeoutMs`), and a trained update that could not be
  * uploaded is kept and re-sent for the same round rather than retrained.
@@ -56,7 +65,8 @@ import { readCsvRecords, prepareSplits, type DataReport, type PreparedData, type
 import type { ConsentCounts } from './consent/filter.ts'
 import type { RoundConsent } from './consent/round-consent.ts'
 import { SiteConsent } from './consent/site-consent.ts'
-import { loadConsentRound } from './consent/rounds.ts'
+import { ConsentRoundMissingError } from './consent/errors.ts'
+import { loadConsentRound, type ConsentRoundRecord } from './consent/rounds.ts'
 import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
@@ -385,7 +395,15 @@ export class SiteAgent {
     if (summary === undefined || summary.patientRewards.includes(me) || credit === undefined || BigInt(credit.amount) === 0n) return void this.rewardsPassed.add(round)
     const amount = BigInt(credit.amount)
     const dir = this.consent.init.roundsDir
-    const { record } = await loadConsentRound(dir, round)
+    let record: ConsentRoundRecord
+    try {
+      record = (await loadConsentRound(dir, round)).record
+    } catch (err) {
+      if (!(err instanceof ConsentRoundMissingError)) throw err
+      // Credited for a round whose leaves this site no longer holds: nothing to split over; say so and go on.
+      this.log.warn({ round, amount: amount.toString(), code: err.code }, 'patient rewards not passed on: no consent leaves kept for the round')
+      return void this.rewardsPassed.add(round)
+    }
     const split = splitToPatients(amount, record.leaves.map((l) => ({ pseudonym: toHex(l.pseudonym), weight: 1n })))
     const tree = await savePatientRewardsRound(dir, { study: spec.id, site: me, round, amount, allocations: split.allocations })
     const statement = signStatement(this.components.signer, {
