@@ -17,7 +17,15 @@
  *   reports, each under the right key and agreeing with its entry;
  * - every committed round: the spec's strategy and parameters, every blob
  *   re-hashed, and the model re-derived with `deriveRoundModel`, the function
- *   the coordinator committed with, to the same hash and metrics.
+ *   the coordinator committed with, to the same hash and metrics;
+ * - every `patient-rewards` entry: the site's signed statement held to
+ *   `checkPatientRewards`, the coordinator's own admission check (amount =
+ *   the site's credit in the round's `round-rewarded`, count = the consent
+ *   count of its accepted envelope, once per site and round):
+ *   AUDIT_PATIENT_REWARDS_INVALID, _AMOUNT_MISMATCH, _COUNT_MISMATCH. The
+ *   allocation root is the patients' to check, each with the `reward` of
+ *   their `fedlineage consent prove` bundle, by `fedlineage consent verify`
+ *   (with `--db`, against the logged root: AUDIT_PATIENT_REWARDS_NOT_LOGGED).
  *
  * **Boundaries.** The auditor imports `ledger/`, `models/core/` and
  * `coordinator/core/` only: no TF.js, no gRPC, no coordinator shell. The
