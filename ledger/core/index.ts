@@ -4,7 +4,7 @@
  * consumer that must stay I/O-free (the auditor's replay, browsers, tests).
  * Key generation and storage live in the shell (`ledger/index.ts`).
  */
-export { decodeCanonical, encodeCanonical, equalBytes, type CanonicalValue } from './canonical.ts'
+export { decodeCanonical, encodeCanonical, encodeCanonicalInto, equalBytes, type CanonicalValue } from './canonical.ts'
 export {
   ENTRY_KIND_PATTERN,
   ENTRY_SIGNING_CONTEXT,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeCanonical, encodeCanonical, equalBytes, fromHex, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
-import { encodeCanonicalInto } from '../../../ledger/core/canonical.ts'
+import { decodeCanonical, encodeCanonical, encodeCanonicalInto, equalBytes, fromHex, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
 
 // Known answers from the CBOR spec, not from our code: RFC 8949 Appendix A
 // examples, and hand-assembled bytes for the refusals.
