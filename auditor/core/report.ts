@@ -38,6 +38,12 @@ export interface AuditRoundReport {
   readonly consent?: readonly { readonly site: string; readonly root: string; readonly count: number }[]
   /** Revoked pseudonyms first logged in this round (present with `consent`). */
   readonly revocations?: number
+  /**
+   * The sites' patient-rewards entries of the round, checked (present only
+   * when there is one): per site in id order, the credit passed on, the
+   * patients it went to and the allocation root they can check their share against.
+   */
+  readonly patientRewards?: readonly { readonly site: string; readonly amount: string; readonly count: number; readonly root: string }[]
 }
 
 /** One enrolled site's part in the study. */
@@ -124,6 +130,13 @@ function roundReport(state: StudyState, round: number, rederived: boolean): Audi
     rederived,
     rewarded: r.rewards !== undefined,
     ...consentReport(r),
+    ...(r.patientRewards.size === 0
+      ? {}
+      : {
+          patientRewards: [...r.patientRewards.values()]
+            .sort((a, b) => compareSiteIds(a.site, b.site))
+            .map((p) => ({ site: p.site, amount: p.amount.toString(), count: p.count, root: toHex(p.root) })),
+        }),
   }
 }
 

@@ -158,6 +158,8 @@ describe('patient rewards', () => {
     // Assert: the audit passes.
     const honest = await auditDir(fed.config.dataDir)
     expect(honest.error).toBeUndefined()
+    expect(honest.report.rounds.map((r) => r.patientRewards?.map((p) => p.site))).toEqual([fed.sites.map((s) => s.id), fed.sites.map((s) => s.id)])
+    expect(honest.report.rounds[0]!.patientRewards![0]).toEqual({ site: siteA.id, amount: stA1.amount.toString(), count: stA1.count, root: toHex(stA1.root) })
 
     // Execute / Assert: a log whose statement (re-signed by the site) claims another amount or count fails.
     const dishonest: [string, Record<string, unknown>, string][] = [
