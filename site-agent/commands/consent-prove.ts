@@ -98,7 +98,7 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
 export function registerConsentProveCommand(consent: Command, io: CliIo = processIo()): Command {
   return consent
     .command('prove')
-    .description("prove to a patient whether their consent was among those the site trained on in a round (inclusion), or that they were left out (non-inclusion)")
+    .description("prove to a patient whether their consent was among those the site trained on in a round (inclusion, with their share of the site's round credit when it passed one on), or that they were left out (non-inclusion)")
     .requiredOption('--config <file>', 'the site config (its consent section names the store, secret and rounds folder)')
     .requiredOption('--patient-id <id>', "the patient's id as the site's records carry it")
     .requiredOption('--round <n>', 'the round')
