@@ -80,15 +80,20 @@ export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: 
     if (payload === undefined) return undefined // the peer closed without asking
     const request = decodeSyncRequest(payload)
     if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
-    const head = await newestCheckpoint(ctx.ledger)
+    // The head and every stored checkpoint the entries may reach, read together: the
+    // entries end at the head, and never past the length read here.
+    const limit = Math.min(request.to, ctx.ledger.length, request.from + ctx.maxSyncEntries)
+    const [head, waypoints] = await Promise.all([
+      newestCheckpoint(ctx.ledger),
+      request.from < limit ? checkpointsWithin(ctx.ledger, request.from, limit) : Promise.resolve(new Map<number, SignedCheckpoint>()),
+    ])
     await send({ type: 'head', checkpoint: head })
     const headSize = head === undefined ? 0 : readCheckpoint(head).size
-    const end = Math.max(request.from, Math.min(request.to, headSize, request.from + ctx.maxSyncEntries))
+    const end = Math.max(request.from, Math.min(limit, headSize))
     if (request.from < end) {
       // Every stored checkpoint the entries reach is sent right after its last entry.
       // The entries as stored, checked against the Merkle leaves they were committed
       // under, not re-verified: the client verifies every one before storing it.
-      const waypoints = await checkpointsWithin(ctx.ledger, request.from, end)
       for await (const { seq, bytes } of ctx.ledger.readCommitted(request.from, end)) {
         await send({ type: 'entry', bytes })
         const waypoint = waypoints.get(seq + 1)
