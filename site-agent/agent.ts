@@ -111,6 +111,9 @@ export interface SiteRunSummary {
   readonly evaluations: number
 }
 
+/** How often a site tries to start its log replica before it trains on without one. */
+const MAX_REPLICA_ATTEMPTS = 8
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Codes that mean "the coordinator already has this", so the work is done. */
@@ -136,6 +139,10 @@ export class SiteAgent {
   private accepted = 0
   private replica: SiteReplica | undefined
   private coordinatorPeers: string[] = []
+  private replicaStarting = false
+  /** Set once the run ends: no replica may start after that. */
+  private finished = false
+  private replicaAttempts = 0
   private listeners: ((e: SiteAgentEvent) => void)[] = []
 
   constructor(
@@ -185,6 +192,7 @@ export class SiteAgent {
         backoffMs = Math.min(backoffMs * 2, 2000)
       }
     } finally {
+      this.finished = true
       if (this.replica) await this.replica.finish([]).catch(() => undefined)
       this.client.close()
     }
@@ -211,19 +219,34 @@ export class SiteAgent {
     if (!p2p.enabled || addrs.length === 0) return
     this.coordinatorPeers = [...addrs]
     if (this.replica) return this.replica.addPeers(addrs)
+    if (this.replicaStarting || this.finished) return
     const peers = [...addrs, ...p2p.peers]
-    this.replica = await SiteReplica.start({
-      dataDir: p2p.dataDir!,
-      peerKeyFile: p2p.peerKeyFile!,
-      listen: p2p.listen,
-      peers,
-      origin: this.config.study,
-      coordinatorKey,
-      witness: this.components.signer,
-      logger: this.log,
-      submitCosignature: (size, cosig) => this.client.submitCosignature(this.token, size, cosig),
-    })
-    this.emit({ type: 'replicating', peers })
+    this.replicaStarting = true
+    try {
+      this.replica = await SiteReplica.start({
+        dataDir: p2p.dataDir!,
+        peerKeyFile: p2p.peerKeyFile!,
+        listen: p2p.listen,
+        peers,
+        origin: this.config.study,
+        coordinatorKey,
+        witness: this.components.signer,
+        logger: this.log,
+        submitCosignature: (size, cosig) => this.client.submitCosignature(this.token, size, cosig),
+      })
+      this.emit({ type: 'replicating', peers })
+    } catch (err) {
+      // Replication must never stop training: a refused dial (many sites connecting at
+      // once, the coordinator restarting) is retried with backoff while the study runs.
+      this.replicaAttempts++
+      this.log.warn({ err, attempt: this.replicaAttempts }, 'log replica could not start; retrying')
+      if (this.replicaAttempts < MAX_REPLICA_ATTEMPTS) {
+        const retry = setTimeout(() => void this.replicate(this.coordinatorPeers, coordinatorKey).catch(() => undefined), Math.min(250 * 2 ** this.replicaAttempts, 5000))
+        retry.unref()
+      }
+    } finally {
+      this.replicaStarting = false
+    }
   }
 
   /** First contact: read the local records, open the consent files if the study needs them, prepare the splits. */
@@ -299,6 +322,7 @@ export class SiteAgent {
       await this.passOnRewards(Number(task.evaluate.round))
       await this.ensureEvaluated(Number(task.evaluate.round), new Uint8Array(task.evaluate.modelHash))
     } else if (task.kind === 'done' && task.done) {
+      this.finished = true
       const replicaEntries = this.replica ? await this.replica.finish(this.coordinatorPeers) : undefined
       this.replica = undefined
       const summary = { rounds: Number(task.done.rounds), finalModel: toHex(task.done.finalModelHash), updatesAccepted: this.accepted, evaluations: this.evaluated.size, replicaEntries }

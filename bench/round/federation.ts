@@ -111,8 +111,11 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   })
 
   const runs = sites.map((site, i) => {
+    // Site replicas stay off here: every site runs in this one process, and 4-16 replicas
+    // pulling, verifying and fsyncing on the coordinator's event loop and disk would be
+    // charged to the coordinator. In a deployment each site replicates on its own machine.
     const cfg = parseSiteConfig(
-      { siteId: site.cohort.siteId, study: config.study.id, coordinator: coordinator.address, keyFile: 'unused.key', data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed }, backend: 'auto', reconnectTimeoutMs: 30_000 },
+      { siteId: site.cohort.siteId, study: config.study.id, coordinator: coordinator.address, keyFile: 'unused.key', data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed }, backend: 'auto', reconnectTimeoutMs: 30_000, p2p: { enabled: false } },
       'bench site config',
       dir,
     )
