@@ -12,7 +12,6 @@
  *
  * Usage (by replication.ts only): replica-process.ts <dir> <hub multiaddr> <initial size>
  */
-import './polyfill.ts'
 import { Ledger, checkpointTopic, decodeSignedCheckpoint, openLevelStorage, readCheckpoint, createReplicaNode } from '../../ledger/index.ts'
 import { COORDINATOR, STUDY_ID } from './fixtures.ts'
 

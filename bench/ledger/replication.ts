@@ -25,7 +25,6 @@
  * checkpoints into a fresh ledger in this process, one call per checkpoint:
  * what a replica does per checkpoint without network, gossip or pull.
  */
-import './polyfill.ts'
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import {
