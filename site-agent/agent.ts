@@ -61,7 +61,7 @@ import {
 import type { Task__Output } from '../protos/index.ts'
 import type { SiteConfig } from './config.ts'
 import { CoordinatorClient, isTransient } from './coordinator-client.ts'
-import { readCsvRecords, prepareSplits, type DataReport, type PreparedData, type RawTable } from './data/index.ts'
+import { prepareSplits, type DataReport, type PreparedData, type RawTable } from './data/index.ts'
 import type { ConsentCounts } from './consent/filter.ts'
 import type { RoundConsent } from './consent/round-consent.ts'
 import { SiteConsent } from './consent/site-consent.ts'
@@ -70,6 +70,7 @@ import { loadConsentRound, type ConsentRoundRecord } from './consent/rounds.ts'
 import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
+import { readSiteRecords } from './data-source.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
 
 export type SiteAgentEvent =
@@ -253,8 +254,7 @@ export class SiteAgent {
   private async join(spec: StudySpec): Promise<void> {
     const backend = await initBackend(this.config.backend)
     const source = this.config.data
-    const train = await readCsvRecords('file' in source ? source.file : source.train, spec.data)
-    this.raw = 'file' in source ? { train } : { train, validation: await readCsvRecords(source.validation, spec.data) }
+    this.raw = await readSiteRecords(source, spec.data)
     this.consent = await this.openConsent(spec)
     this.spec = spec
     this.shapes = modelShapes(spec.model, inputWidth(spec.data))
@@ -303,7 +303,7 @@ export class SiteAgent {
     const [train, validation] = consent ? consent.tables : input
     const source = this.config.data
     const prepared =
-      'file' in source
+      !('train' in source)
         ? prepareSplits(train!, spec.data, { kind: 'fraction', validationFraction: source.validationFraction, seed: source.splitSeed })
         : prepareSplits(train!, spec.data, { kind: 'tables', validation: validation! })
     this.data = { train: prepared.train, validation: prepared.validation }

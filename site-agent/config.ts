@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { SiteConfigError } from './errors.ts'
+import { FhirRecordMappingSchema } from './consent/fhir-records.ts'
 
 const DataSourceSchema = z.union([
   z.strictObject({
@@ -19,6 +20,14 @@ const DataSourceSchema = z.union([
     /** Separate train and validation CSVs (e.g. FLamby's fixed split). */
     train: z.string().min(1),
     validation: z.string().min(1),
+  }),
+  z.strictObject({
+    /** A FHIR R4 Bundle of Patient + Observation resources (JSON). */
+    fhirBundle: z.string().min(1),
+    /** Which LOINC codes (and Patient fields) fill which schema columns; see site-agent/consent/fhir-records.ts. */
+    mapping: FhirRecordMappingSchema,
+    validationFraction: z.number().gt(0).lt(1).default(0.2),
+    splitSeed: z.number().int().nonnegative().default(1),
   }),
 ])
 
@@ -78,7 +87,12 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
   }
   const cfg = result.data
   const abs = (p: string) => path.resolve(baseDir, p)
-  const data: SiteDataSource = 'file' in cfg.data ? { ...cfg.data, file: abs(cfg.data.file) } : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
+  const data: SiteDataSource =
+    'file' in cfg.data
+      ? { ...cfg.data, file: abs(cfg.data.file) }
+      : 'fhirBundle' in cfg.data
+        ? { ...cfg.data, fhirBundle: abs(cfg.data.fhirBundle) }
+        : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
   const replicaDir = abs(cfg.p2p.dataDir ?? `${cfg.siteId}-replica`)
   const p2p = { ...cfg.p2p, dataDir: replicaDir, peerKeyFile: cfg.p2p.peerKeyFile ? abs(cfg.p2p.peerKeyFile) : `${replicaDir}.p2p.key` }
   const consent = cfg.consent && {

@@ -21,3 +21,4 @@ export { loadDataSchema, prepareDatasetFile } from './commands/dataset-prepare.t
 export { consentImport, type ConsentImportOptions, type ConsentImportOutcome } from './commands/consent-import.ts'
 export { consentProve, type ConsentProveOptions } from './commands/consent-prove.ts'
 export * from './consent/index.ts'
+export { readSiteRecords, type SiteRecords } from './data-source.ts'
