@@ -21,6 +21,20 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 /** Absolute path of the service definition, resolved from this module so it works from any cwd. */
 export const FEDERATION_PROTO_PATH = fileURLToPath(new URL('./federation.proto', import.meta.url))
 
+/**
+ * The trailer that carries a refusal's stable error code (e.g. COORD_WRONG_ROUND)
+ * beside gRPC's status, so clients branch on codes, never on message text.
+ */
+export const ERROR_CODE_METADATA_KEY = 'fl-error-code'
+
+/** The stable error code a client received: the trailer, else the `CODE: ` prefix of `details`. */
+export function errorCodeOf(err: unknown): string | undefined {
+  const e = err as Partial<grpc.ServiceError> | undefined
+  const fromMeta = e?.metadata?.get(ERROR_CODE_METADATA_KEY)?.[0]
+  if (typeof fromMeta === 'string') return fromMeta
+  return /^([A-Z][A-Z0-9_]+): /.exec(e?.details ?? '')?.[1]
+}
+
 /** Chunk size for weights on the wire: far below gRPC's 4 MiB default message limit. */
 export const WIRE_CHUNK_BYTES = 1 << 20
 

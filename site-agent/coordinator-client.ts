@@ -6,16 +6,11 @@
  */
 import { status, type ServiceError } from '@grpc/grpc-js'
 import { equalBytes, sha256, toHex, type SignedStatement } from '../ledger/index.ts'
-import { createFederationClient, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
+import { createFederationClient, errorCodeOf, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
 import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
 
-/** The coordinator's stable error code from a gRPC error (trailer, else the details prefix). */
-export function remoteCodeOf(err: unknown): string | undefined {
-  const e = err as Partial<ServiceError> | undefined
-  const fromMeta = e?.metadata?.get('fl-error-code')?.[0]
-  if (typeof fromMeta === 'string') return fromMeta
-  return /^([A-Z][A-Z0-9_]+): /.exec(e?.details ?? '')?.[1]
-}
+/** The coordinator's stable error code from a gRPC error (see protos/index.ts `errorCodeOf`). */
+export const remoteCodeOf = errorCodeOf
 
 /** True for failures that a retry after reconnecting can cure (coordinator down or restarting). */
 export function isTransient(err: unknown): boolean {

@@ -5,9 +5,11 @@
  * the stable code alone so clients branch on it, never on message text.
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js'
+import { ERROR_CODE_METADATA_KEY } from '../../protos/index.ts'
+
+export { ERROR_CODE_METADATA_KEY, errorCodeOf } from '../../protos/index.ts'
 import { CoordinatorError } from '../errors.ts'
 
-export const ERROR_CODE_METADATA_KEY = 'fl-error-code'
 
 const STATUS_BY_CODE: Readonly<Record<string, status>> = {
   COORD_UNKNOWN_SITE: status.PERMISSION_DENIED,
@@ -46,13 +48,4 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
   }
   metadata.set(ERROR_CODE_METADATA_KEY, 'COORD_INTERNAL')
   return { code: status.INTERNAL, details: 'COORD_INTERNAL: internal error (see the coordinator log)', metadata }
-}
-
-/** The stable error code a client received, from the trailer (or the details prefix). */
-export function errorCodeOf(err: unknown): string | undefined {
-  const e = err as Partial<ServiceError> | undefined
-  const fromMeta = e?.metadata?.get(ERROR_CODE_METADATA_KEY)?.[0]
-  if (typeof fromMeta === 'string') return fromMeta
-  const m = /^([A-Z][A-Z0-9_]+): /.exec(e?.details ?? '')
-  return m?.[1]
 }
