@@ -18,9 +18,7 @@
  */
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { registerAuditorCommands } from '../../auditor/index.ts'
 import { ENTRY_KINDS, HubClient, embedStatement, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
 import {
   checkConsentNonInclusion,
@@ -34,34 +32,16 @@ import {
   sha256,
   signStatement,
   toHex,
-  writeIdentity,
-  type CliIo,
   type ConsentClaim,
-  type Signer,
 } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
-import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret, registerSiteAgentCommands, type SiteAgentEvent } from '../../site-agent/index.ts'
+import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
+import { cli, consentFederation, consentFiles } from '../helpers/consent.ts'
 import { createFederation, tempDir, testSigner, TEST_STUDY, type TestFederation, type TestSite } from '../helpers/federation.ts'
 
 const PURPOSE = 'HRESCH'
 const CONSENT_STUDY: Partial<StudySpecInput> = { rounds: 3, consent: { purpose: PURPOSE }, data: { ...SYNTHETIC_SCHEMA, patientIdColumn: 'patient_id' } }
-
-function captureIo(): CliIo & { out: string[] } {
-  const out: string[] = []
-  const sink = { write: (s: string) => (out.push(s), true), isTTY: false }
-  return { stdout: sink, stderr: sink, setExitCode: () => undefined, out } as unknown as CliIo & { out: string[] }
-}
-
-/** Runs `fedlineage …` in this process, with every role's commands, writing to `io`. */
-async function cli(io: CliIo, ...args: string[]): Promise<string> {
-  const program = new Command().exitOverride()
-  registerSiteAgentCommands(program, io)
-  registerAuditorCommands(program, io)
-  const before = (io as CliIo & { out: string[] }).out.length
-  await program.parseAsync(['node', 'fedlineage', ...args])
-  return (io as CliIo & { out: string[] }).out.slice(before).join('')
-}
 
 /**
  * The consent register of a site of `n` patients (ids `<site>-1` … `<site>-n`):
@@ -79,36 +59,6 @@ function consentCsv(site: TestSite): string {
   return `${rows.join('\n')}\n`
 }
 
-const consentFiles = (site: TestSite) => ({ store: `${site.id}.consent.json`, secretFile: `${site.id}.secret` })
-
-interface ConsentFederation {
-  readonly fed: TestFederation
-  readonly authority: Signer
-  readonly authorityKeyFile: string
-  readonly io: CliIo & { out: string[] }
-}
-
-/** A 2-site federation of a study with consent, each site's consents imported with `consent import`. */
-async function consentFederation(): Promise<ConsentFederation> {
-  const dir = await tempDir('fedlineage-consent-keys-')
-  const { keyFile, publicKeyHex } = await writeIdentity(dir, 'consent-authority')
-  const fed = await createFederation({
-    siteCount: 2,
-    autoAdvance: false,
-    patientIds: true,
-    study: CONSENT_STUDY,
-    siteConfig: (site) => ({ consent: { ...consentFiles(site), authorities: [publicKeyHex] } }),
-  })
-  const io = captureIo()
-  for (const site of fed.sites) {
-    const csv = path.join(fed.dir, `${site.id}.consents.csv`)
-    await writeFile(csv, consentCsv(site))
-    const files = consentFiles(site)
-    await cli(io, 'consent', 'import', '--csv', csv, '--store', path.join(fed.dir, files.store), '--secret', path.join(fed.dir, files.secretFile), '--authority-key', keyFile, '--study', fed.config.study.id)
-  }
-  const { loadSigner } = await import('../../ledger/index.ts')
-  return { fed, authority: await loadSigner(keyFile), authorityKeyFile: keyFile, io }
-}
 
 /** Resolves when the coordinator emits `event` for `round`; rejects after `timeoutMs`. */
 function roundEvent(fed: TestFederation, event: 'round-evaluated', round: number, timeoutMs = 60_000): Promise<void> {
@@ -135,7 +85,7 @@ function claimOf(r: LineageRecord): ConsentClaim {
 describe('consent across the federation', () => {
   it('trains on consented records only, logs and honours a revocation, proves a patient\'s consent, and audits', async () => {
     // Prepare: the study, both sites' consents, and the patient who will withdraw.
-    const { fed, io, authority, authorityKeyFile } = await consentFederation()
+    const { fed, io, authority, authorityKeyFile } = await consentFederation(CONSENT_STUDY, consentCsv)
     const [siteA, siteB] = fed.sites as [TestSite, TestSite]
     const withdrawing = `${siteA.id}-5`
     const events: SiteAgentEvent[] = []

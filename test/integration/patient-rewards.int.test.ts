@@ -15,9 +15,7 @@
  */
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { registerAuditorCommands } from '../../auditor/index.ts'
 import { ENTRY_KINDS, HubClient, embedStatement, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
 import {
   consentClaimOf,
@@ -29,14 +27,13 @@ import {
   signStatement,
   splitToPatients,
   toHex,
-  writeIdentity,
-  type CliIo,
   type ConsentClaim,
 } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
-import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret, registerSiteAgentCommands } from '../../site-agent/index.ts'
+import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
 import { createFederation, tempDir, testSigner, TEST_STUDY, type TestSite } from '../helpers/federation.ts'
+import { cli, consentFederation, consentFiles } from '../helpers/consent.ts'
 
 const PURPOSE = 'HRESCH'
 const STUDY: Partial<StudySpecInput> = {
@@ -46,21 +43,6 @@ const STUDY: Partial<StudySpecInput> = {
   rewards: { poolPerRound: '1000', method: 'examples' },
 }
 
-function captureIo(): CliIo & { out: string[] } {
-  const out: string[] = []
-  const sink = { write: (s: string) => (out.push(s), true), isTTY: false }
-  return { stdout: sink, stderr: sink, setExitCode: () => undefined, out } as unknown as CliIo & { out: string[] }
-}
-
-async function cli(io: CliIo & { out: string[] }, ...args: string[]): Promise<string> {
-  const program = new Command().exitOverride()
-  registerSiteAgentCommands(program, io)
-  registerAuditorCommands(program, io)
-  const before = io.out.length
-  await program.parseAsync(['node', 'fedlineage', ...args])
-  return io.out.slice(before).join('')
-}
-
 /** Patients 1 … n-20 consented since 2020; the last 20 have no row. */
 function consentCsv(site: TestSite): string {
   const rows = ['patient_id,status,valid_from,valid_until,purposes']
@@ -68,29 +50,13 @@ function consentCsv(site: TestSite): string {
   return `${rows.join('\n')}\n`
 }
 
-const consentFiles = (site: TestSite) => ({ store: `${site.id}.consent.json`, secretFile: `${site.id}.secret` })
 
 type Rec<K extends LineageRecord['kind']> = Extract<LineageRecord, { kind: K }>
 
 describe('patient rewards', () => {
   it('passes each site\'s round credit on to its patients, logs it, proves a patient\'s amount, and audits', async () => {
     // Prepare: the study, both sites' consents imported with `consent import`.
-    const keys = await tempDir('fedlineage-patient-rewards-keys-')
-    const { keyFile, publicKeyHex } = await writeIdentity(keys, 'consent-authority')
-    const fed = await createFederation({
-      siteCount: 2,
-      autoAdvance: false,
-      patientIds: true,
-      study: STUDY,
-      siteConfig: (site) => ({ consent: { ...consentFiles(site), authorities: [publicKeyHex] } }),
-    })
-    const io = captureIo()
-    for (const site of fed.sites) {
-      const csv = path.join(fed.dir, `${site.id}.consents.csv`)
-      await writeFile(csv, consentCsv(site))
-      const files = consentFiles(site)
-      await cli(io, 'consent', 'import', '--csv', csv, '--store', path.join(fed.dir, files.store), '--secret', path.join(fed.dir, files.secretFile), '--authority-key', keyFile, '--study', fed.config.study.id)
-    }
+    const { fed, io } = await consentFederation(STUDY, consentCsv)
     const [siteA] = fed.sites as [TestSite, TestSite]
     const runs = fed.sites.map((s) => fed.runSite(s))
     const hub = new HubClient(fed.coordinator.address)
