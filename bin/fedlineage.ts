@@ -3,10 +3,10 @@
  * every error to one line, `CODE: message`, and an exit status. Roles own
  * their commands (`<role>/cli.ts`); this file only wires them together.
  */
-import { Command, CommanderError } from 'commander'
+import { Command } from 'commander'
 import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
-import { registerLedgerCommands } from '../ledger/index.ts'
+import { registerLedgerCommands, runCommand } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
 import { registerDemoCommand } from './demo.ts'
 
@@ -28,13 +28,7 @@ function exitStatus(code: string): number {
   return /CONFIG_INVALID|_MALFORMED$|IDENTITY_INVALID/.test(code) ? 2 : 1
 }
 
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode)
-  const e = err as { code?: unknown; message?: string; remoteCode?: unknown }
-  const code = typeof e.remoteCode === 'string' ? e.remoteCode : typeof e.code === 'string' ? e.code : 'INTERNAL'
-  process.stderr.write(`${code}: ${e.message ?? String(err)}\n`)
-  if (code === 'INTERNAL' && process.env['FEDLINEAGE_DEBUG']) console.error(err)
-  process.exit(exitStatus(code))
-}
+// The shared handler prints `CODE: message`; exiting here (not just setting the
+// status) ends a failed command even while a server or libp2p node is still open.
+const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus })
+if (status !== 0) process.exit(status)
