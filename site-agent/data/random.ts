@@ -1,26 +1,16 @@
 /**
- * A tiny seeded pseudo-random generator for the data pipeline: the stratified
- * split and the synthetic cohorts must come out the same on every machine and
- * every Node version, which `Math.random` cannot promise.
- *
- * mulberry32 (Tommy Ettinger, public domain) has 32 bits of state and a period
- * of 2^32. That is plenty for shuffling a few thousand rows or drawing
- * synthetic patients, and it is not meant for anything cryptographic.
+ * Seeded helpers for the data pipeline: the stratified split and the
+ * synthetic cohorts must come out the same on every machine and Node version,
+ * which `Math.random` cannot promise. The generator is models/core's mulberry32
+ * (one implementation for the whole project); this file adds what the data
+ * pipeline draws with it.
  */
+import { mulberry32, type Random } from '../../models/core/index.ts'
+
+export { mulberry32 }
 
 /** Returns uniform numbers in [0, 1). Each call advances the generator's own state. */
-export type Uniform = () => number
-
-/** A mulberry32 generator; `seed` is taken modulo 2^32. */
-export function mulberry32(seed: number): Uniform {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type Uniform = Random
 
 /**
  * 32-bit FNV-1a of a string's UTF-16 code units, used to derive a generator
