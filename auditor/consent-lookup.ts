@@ -13,14 +13,7 @@
  * the next round opened). The models are not re-derived: that is the
  * audit's job (`fedlineage audit`).
  */
-import {
-  GENESIS_PREV_HASH,
-  consentSummaryOf,
-  decodeEntry,
-  decodeStatement,
-  verifyEntry,
-  verifyStatement,
-} from '../ledger/index.ts'
+import { GENESIS_PREV_HASH, consentSummaryOf, decodeEntry, decodeStatement, verifyEntry, verifyStatement } from '../ledger/index.ts'
 import { ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../coordinator/core/index.ts'
 import { AuditStatementSignatureError, entryLabel, hex } from './errors.ts'
 import type { AuditSource } from './replay.ts'

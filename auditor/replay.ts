@@ -66,27 +66,8 @@ import {
   type CompactRange,
   type SignedCheckpoint,
 } from '../ledger/index.ts'
-import {
-  ENTRY_KINDS,
-  StudyState,
-  readLineageRecord,
-  type LineageRecord,
-  type RevocationRecord,
-  type RoundRecord,
-  computeRoundRewards,
-  type ContributionUpdate,
-} from '../coordinator/core/index.ts'
-import {
-  ModelError,
-  assertFinite,
-  decodeWeights,
-  inputWidth,
-  modelShapes,
-  type StudySpec,
-  type TensorShape,
-  type Weights,
-  decodeDataset,
-} from '../models/core/index.ts'
+import { ENTRY_KINDS, StudyState, readLineageRecord, type LineageRecord, type RevocationRecord, type RoundRecord, computeRoundRewards, type ContributionUpdate } from '../coordinator/core/index.ts'
+import { ModelError, assertFinite, decodeWeights, inputWidth, modelShapes, type StudySpec, type TensorShape, type Weights, decodeDataset } from '../models/core/index.ts'
 import {
   buildAuditReport,
   checkCompletion,
@@ -210,7 +191,12 @@ async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<voi
   if (cp.size !== replay.entries) return // an older checkpoint: the log grew after it; nothing to hold it against here
   const root = rootOfRange(RFC6962_SHA256, replay.range)
   if (!equalBytes(root, cp.root))
-    throw new AuditCheckpointMismatchError(`the signed checkpoint of size ${cp.size} has root ${toHex(cp.root).slice(0, 16)}…, the replayed entries hash to ${toHex(root).slice(0, 16)}…`, replay.entries, cp.root, root)
+    throw new AuditCheckpointMismatchError(
+      `the signed checkpoint of size ${cp.size} has root ${toHex(cp.root).slice(0, 16)}…, the replayed entries hash to ${toHex(root).slice(0, 16)}…`,
+      replay.entries,
+      cp.root,
+      root,
+    )
   replay.checkpoint = { size: cp.size, root: cp.root }
 }
 
@@ -416,7 +402,8 @@ class Replay implements AuditProgress {
         this.apply(record)
         const body = record.body
         const rewards = this.spec.rewards
-        if (!rewards || this.#lastCommit?.round !== body.round) throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: rewards for round ${body.round}, which the study does not pay or which did not just commit`, seq)
+        if (!rewards || this.#lastCommit?.round !== body.round)
+          throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: rewards for round ${body.round}, which the study does not pay or which did not just commit`, seq)
         this.#rewardDue = undefined
         const validation = state.validation ? decodeDataset(await this.blob(seq, state.validation, "the hub's validation set")) : undefined
         const expected = computeRoundRewards({
@@ -448,7 +435,12 @@ class Replay implements AuditProgress {
         ]
         for (const [field, logged, recomputed] of fields)
           if (logged !== recomputed)
-            throw new AuditRewardMismatchError(`${entryLabel(seq, record.kind)}: round ${body.round} ${field} is ${String(logged)}, recomputed from the log ${String(recomputed)}`, seq, String(logged), String(recomputed))
+            throw new AuditRewardMismatchError(
+              `${entryLabel(seq, record.kind)}: round ${body.round} ${field} is ${String(logged)}, recomputed from the log ${String(recomputed)}`,
+              seq,
+              String(logged),
+              String(recomputed),
+            )
         return
       }
       case ENTRY_KINDS.CONSENT_REVOKED: {
@@ -498,7 +490,9 @@ class Replay implements AuditProgress {
       if (!hasCode(err, 'LEDGER_BLOB_CORRUPT')) throw err
       const calculated = (err as { calculated?: unknown }).calculated
       const got = calculated instanceof Uint8Array ? hex(calculated) : 'other bytes'
-      throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', { cause: err })
+      throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', {
+        cause: err,
+      })
     }
     const calculated = sha256(bytes)
     if (!equalBytes(calculated, hash)) throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${hex(calculated)}`, seq, hash, calculated)

@@ -20,7 +20,11 @@ function short(hash: string | null): string {
 /** Rows under a header, each column right-aligned except those listed in `left`, with a dashed rule. */
 function table(header: readonly string[], rows: readonly (readonly string[])[], left: ReadonlySet<number>): string[] {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
-  const line = (cells: readonly string[]) => cells.map((cell, c) => (left.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) => (left.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd()
   const head = line(header)
   return [head, '-'.repeat(head.length), ...rows.map(line)]
 }
@@ -63,7 +67,7 @@ export function formatAuditSummary(report: AuditReport): string {
     }
     if (report.lineage.length > 0) {
       const rounds = report.rounds.filter((r) => r.rederived).map((r) => `round ${r.round}`)
-      const steps = report.lineage.map((hash, i) => `${short(hash)} (${i === 0 ? 'genesis' : rounds[i - 1] ?? '?'})`)
+      const steps = report.lineage.map((hash, i) => `${short(hash)} (${i === 0 ? 'genesis' : (rounds[i - 1] ?? '?')})`)
       out.push(`lineage: ${steps.join(LINEAGE_ARROW)}`, '')
     }
   }

@@ -20,17 +20,7 @@ import * as tf from '@tensorflow/tfjs'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import {
-  fedAvg,
-  hashWeights,
-  initBackend,
-  mulberry32,
-  parameterCount,
-  toHex,
-  type TensorShape,
-  type Weights,
-  type WeightedUpdate,
-} from '../models/index.ts'
+import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, toHex, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
 
 const SITES = 20
 const SEED = 20240601
@@ -152,8 +142,20 @@ async function main(): Promise<void> {
   console.log(`FedAvg bench: ${SITES} updates × ${parameters.toLocaleString('en-US')} float32 parameters, ${runs} runs (median), seed ${SEED}`)
   console.log(`Node ${environment.node} · ${environment.cpu} · ${environment.cores} cores · TF.js backend ${backend}`)
   console.table([
-    { implementation: 'models/core fedAvg (float64, sorted)', 'median ms': +oursTiming.medianMs.toFixed(2), 'min ms': +oursTiming.minMs.toFixed(2), 'GB/s': +oursTiming.gbPerSecond.toFixed(2), sha256: oursHash.slice(0, 16) },
-    { implementation: `TF.js ${backend} (float32)`, 'median ms': +tfTiming.medianMs.toFixed(2), 'min ms': +tfTiming.minMs.toFixed(2), 'GB/s': +tfTiming.gbPerSecond.toFixed(2), sha256: tfHash.slice(0, 16) },
+    {
+      implementation: 'models/core fedAvg (float64, sorted)',
+      'median ms': +oursTiming.medianMs.toFixed(2),
+      'min ms': +oursTiming.minMs.toFixed(2),
+      'GB/s': +oursTiming.gbPerSecond.toFixed(2),
+      sha256: oursHash.slice(0, 16),
+    },
+    {
+      implementation: `TF.js ${backend} (float32)`,
+      'median ms': +tfTiming.medianMs.toFixed(2),
+      'min ms': +tfTiming.minMs.toFixed(2),
+      'GB/s': +tfTiming.gbPerSecond.toFixed(2),
+      sha256: tfHash.slice(0, 16),
+    },
   ])
   console.log(`bit-identical: ${oursHash === tfHash} (${differing.toLocaleString('en-US')} of ${parameters.toLocaleString('en-US')} values differ, max |diff| ${maxAbsDiff.toExponential(3)})`)
 

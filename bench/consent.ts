@@ -169,7 +169,9 @@ function main(): void {
   console.log(`Consent proofs on a tree of ${n.toLocaleString('en-US')} receipts, ${queries.toLocaleString('en-US')} queries each (bundles: ${bundleQueries.toLocaleString('en-US')})`)
   const loadAtEnd = loadavg()[0]!
   console.log(`Node ${environment.node} · ${environment.cpu} · 1-minute load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end`)
-  console.log(`setup: signed ${n.toLocaleString('en-US')} receipts in ${(setupMs / 1000).toFixed(1)} s · tree ${(treeBytes / 1e6).toFixed(1)} MB · root ${toHex(built.root).slice(0, 16)}… · path ${sampleProof.proof.length} hashes · non-inclusion bundle ${sampleNonInclusion.length} bytes of JSON`)
+  console.log(
+    `setup: signed ${n.toLocaleString('en-US')} receipts in ${(setupMs / 1000).toFixed(1)} s · tree ${(treeBytes / 1e6).toFixed(1)} MB · root ${toHex(built.root).slice(0, 16)}… · path ${sampleProof.proof.length} hashes · non-inclusion bundle ${sampleNonInclusion.length} bytes of JSON`,
+  )
   console.table(
     rows.map((r) => ({
       operation: r.operation,

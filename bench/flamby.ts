@@ -74,7 +74,10 @@ async function main(): Promise<void> {
   const reference = await readFlambyReference(options.dataDir, FLAMBY_METHOD)
   const workDir = await mkdtemp(join(tmpdir(), 'fedlineage-flamby-'))
   const cleanup = () => rmSync(workDir, { recursive: true, force: true })
-  process.once('SIGINT', () => (cleanup(), process.exit(130)))
+  process.once('SIGINT', () => {
+    cleanup()
+    process.exit(130)
+  })
 
   const results: SeedResult[] = []
   const progress = benchProgress(options.seeds.length * options.rounds, 'FLamby heart')

@@ -62,8 +62,18 @@ const config = {
   seed: SEED,
   append: {
     plan: quick
-      ? [{ batch: 1, entries: 128 }, { batch: 16, entries: 1024 }, { batch: 256, entries: 4096 }, { batch: 1024, entries: 4096 }]
-      : [{ batch: 1, entries: 512 }, { batch: 16, entries: 8192 }, { batch: 256, entries: 16384 }, { batch: 1024, entries: 16384 }],
+      ? [
+          { batch: 1, entries: 128 },
+          { batch: 16, entries: 1024 },
+          { batch: 256, entries: 4096 },
+          { batch: 1024, entries: 4096 },
+        ]
+      : [
+          { batch: 1, entries: 512 },
+          { batch: 16, entries: 8192 },
+          { batch: 256, entries: 16384 },
+          { batch: 1024, entries: 16384 },
+        ],
     splitSample: quick ? 1024 : 4096,
   },
   replay: { entries: quick ? 10_000 : 100_000, profileSample: quick ? 1024 : 4096 },
@@ -103,7 +113,9 @@ const runtimeS = (performance.now() - started) / 1000
 const loadAverage = { before: loadBefore.map((x) => +x.toFixed(2)), after: loadavg().map((x) => +x.toFixed(2)) }
 const environment = { ...benchEnvironment(), loadAverage }
 
-console.log(`bench:ledger${quick ? ' --quick' : ''} — Node ${environment.node} · ${environment.cpu} · runtime ${runtimeS.toFixed(1)} s · load average (1/5/15 min) ${loadAverage.before.join('/')} before, ${loadAverage.after.join('/')} after`)
+console.log(
+  `bench:ledger${quick ? ' --quick' : ''} — Node ${environment.node} · ${environment.cpu} · runtime ${runtimeS.toFixed(1)} s · load average (1/5/15 min) ${loadAverage.before.join('/')} before, ${loadAverage.after.join('/')} after`,
+)
 
 if (append) {
   console.log(
@@ -146,7 +158,9 @@ if (append) {
 }
 
 if (replay) {
-  console.log(`\n2. Replay — ${fmtInt(replay.entries)}-entry log (${replay.entryBytes}-byte entries; built at ${fmtInt(replay.build.perSecond)}/s in batches of ${replay.build.batch}); goal ≥ ${fmtInt(REPLAY_GOAL_PER_SECOND)} entries/s`)
+  console.log(
+    `\n2. Replay — ${fmtInt(replay.entries)}-entry log (${replay.entryBytes}-byte entries; built at ${fmtInt(replay.build.perSecond)}/s in batches of ${replay.build.batch}); goal ≥ ${fmtInt(REPLAY_GOAL_PER_SECOND)} entries/s`,
+  )
   console.table(
     replay.rows.map((r) => ({
       read: r.name,
@@ -165,7 +179,11 @@ if (replay) {
     { piece: 'entryHash (SHA-256)', 'µs/entry': fmtUs(p.entryHashUs), thread: 'main' },
     { piece: 'hashLeaf (SHA-256)', 'µs/entry': fmtUs(p.hashLeafUs), thread: 'main' },
     { piece: `Ed25519 verify, sync (one core: ${fmtInt(p.verifySyncPerSecond)}/s)`, 'µs/entry': fmtUs(p.verifySyncUs), thread: 'main' },
-    { piece: `Ed25519 verify, async window ${p.signatureWindow}: ${fmtInt(p.verifyAsyncPerSecond)}/s on ${p.verifyAsyncCpuCores.toFixed(2)} busy cores`, 'µs/entry': fmtUs(1e6 / p.verifyAsyncPerSecond), thread: 'libuv pool' },
+    {
+      piece: `Ed25519 verify, async window ${p.signatureWindow}: ${fmtInt(p.verifyAsyncPerSecond)}/s on ${p.verifyAsyncCpuCores.toFixed(2)} busy cores`,
+      'µs/entry': fmtUs(1e6 / p.verifyAsyncPerSecond),
+      thread: 'libuv pool',
+    },
   ])
   const worst = Math.min(replay.verifyLogPerSecond, replay.scanPerSecond)
   console.log(
@@ -244,7 +262,9 @@ if (audit) {
       'coordinator ms (20 uploads + commit)': fmtMs(audit.median.coordinatorMs),
     },
   ])
-  console.log(`Whole audit ${fmtMs(audit.totalAuditMs)} ms (preamble: study-created with the genesis model, enrolments, round-0 evaluations ${fmtMs(audit.preambleAuditMs)} ms); verifyLog of the same log ${fmtMs(audit.verifyLogMs)} ms.`)
+  console.log(
+    `Whole audit ${fmtMs(audit.totalAuditMs)} ms (preamble: study-created with the genesis model, enrolments, round-0 evaluations ${fmtMs(audit.preambleAuditMs)} ms); verifyLog of the same log ${fmtMs(audit.verifyLogMs)} ms.`,
+  )
 }
 
 const result = {
@@ -260,12 +280,12 @@ const result = {
       'Entries of sections 1-2 are update-accepted records: a site-signed update envelope (embedded body + 64-byte signature), delta hash, round, site, examples; envelopes are pre-signed by 20 site keys (sites sign them, not the coordinator).',
       'Raw LevelDB baseline: the exact key/value pairs Ledger.append wrote (entries, Merkle nodes, head), recomputed outside the timer, in calls of the same batch size, interleaved call by call with the appends (chained batch as storage.ts; array-form batch for comparison).',
       'Replay reads come from a log just written, so from the OS page cache. busy cores = process CPU time / wall time.',
-      'verifyLog checks signatures with node:crypto verify callbacks on libuv\'s threadpool (not worker threads), 128 in flight.',
+      "verifyLog checks signatures with node:crypto verify callbacks on libuv's threadpool (not worker threads), 128 in flight.",
       'Proof tree: storage-direct writes the Ledger on-disk layout (entries, perfect nodes, head + compact range; keys of ledger/storage.ts) straight into LevelDB in sync batches of 4096 with unsigned {n: seq} placeholder entries, then Ledger.open; proofs only read nodes. --full-1m builds it with Ledger.append.',
       'Proof rows: separate fixed-seed positions for warm-up, proof and readNodes-baseline calls; verifications use ledger.root() and hashLeaf of the entry bytes read outside the timer.',
       'Replication: coordinator node (createReplicaNode with the signer) in this process, 5 replica nodes on 127.0.0.1 each in a process of its own (--replicas-in-process: all in this one), each dialing the coordinator; 20 entries per appendWithCheckpoint every 100 ms, each checkpoint announced; lag = coordinator durable append → first replica synced event reaching that size, absolute clock across processes; baseline = appendReplicated of the same checkpoints in process. All processes share the 2 cores.',
       'Replay: verifyLog and Ledger.scan run LONG_READ_RUNS times each (replay.ts; 1 to fit the time budget), interleaved; the row is the fastest run, runs holds every run.',
-      'Audit: per round = progress-callback time from the round\'s round-opened entry to the next one (updates, commit with re-derivation, evaluations).',
+      "Audit: per round = progress-callback time from the round's round-opened entry to the next one (updates, commit with re-derivation, evaluations).",
     ],
   },
   results: {
@@ -277,7 +297,9 @@ const result = {
   },
   goals: {
     appendPerSecond: append ? { goal: APPEND_GOAL_PER_SECOND, measured: append.bestPerSecond, met: append.goalMet } : null,
-    replayVerifiedPerSecond: replay ? { goal: REPLAY_GOAL_PER_SECOND, verifyLog: replay.verifyLogPerSecond, scan: replay.scanPerSecond, structural: replay.structuralPerSecond, met: replay.goalMet } : null,
+    replayVerifiedPerSecond: replay
+      ? { goal: REPLAY_GOAL_PER_SECOND, verifyLog: replay.verifyLogPerSecond, scan: replay.scanPerSecond, structural: replay.structuralPerSecond, met: replay.goalMet }
+      : null,
     replicationLagP99Ms: replication ? { goal: REPLICATION_GOAL_P99_MS, measured: replication.p99Ms, p50: replication.p50Ms, met: replication.goalMet } : null,
   },
 }

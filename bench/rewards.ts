@@ -27,14 +27,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import {
-  contributionSeed,
-  scoreContributions,
-  splitRewardPool,
-  type ContributionInit,
-  type ContributionResult,
-  type ContributionUpdate,
-} from '../coordinator/core/index.ts'
+import { contributionSeed, scoreContributions, splitRewardPool, type ContributionInit, type ContributionResult, type ContributionUpdate } from '../coordinator/core/index.ts'
 import {
   DataSchemaSchema,
   backendName,
@@ -67,7 +60,6 @@ const ROUND = 2
 const SEED = contributionSeed(STUDY_SEED, ROUND)
 const SITES = 50
 const EXACT_SITES = 10
-const VALIDATION_ROWS = 2000
 const POOL = 1_000_000_000n
 const MODEL: ModelSpec = { kind: 'mlp', hidden: [16], activation: 'relu' }
 const TRAINING: TrainingSpec = { optimizer: 'sgd', learningRate: 0.05, batchSize: 32, localSteps: 20 }
@@ -124,7 +116,10 @@ const hub = prepareSplits(cohortTable({ siteId: 'hub-validation', seed: 4242, si
 const validation: Dataset = hub.validation
 
 // The sites' train splits, then a warm-up round so the measured round starts from a trained parent.
-const siteData = Array.from({ length: SITES }, (_, i) => ({ cohort: siteCohort(i), data: prepareSplits(cohortTable(siteCohort(i)), schema, { kind: 'fraction', validationFraction: 0.2, seed: i }).train }))
+const siteData = Array.from({ length: SITES }, (_, i) => ({
+  cohort: siteCohort(i),
+  data: prepareSplits(cohortTable(siteCohort(i)), schema, { kind: 'fraction', validationFraction: 0.2, seed: i }).train,
+}))
 const initial = initialWeights(MODEL, width, STUDY_SEED)
 const warmup: ContributionUpdate[] = []
 for (const { cohort, data } of siteData.slice(0, 10)) {

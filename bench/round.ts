@@ -65,7 +65,14 @@ for (const sites of scales) {
   const run = await runScale({ sites, study, onRound: (r) => progress.tick(`${sites} sites, round ${r}/${rounds}`) })
   try {
     const baseline = await measureBaseline(run, (r) => progress.tick(`${sites} sites, baseline round ${r}/${rounds}`))
-    summaries.push(summarise(sites, parameterCount(shapes), encodedSize(shapes), run.rounds.map((e, i) => roundNumbers(e, baseline[i]!))))
+    summaries.push(
+      summarise(
+        sites,
+        parameterCount(shapes),
+        encodedSize(shapes),
+        run.rounds.map((e, i) => roundNumbers(e, baseline[i]!)),
+      ),
+    )
   } finally {
     await run.close()
   }
@@ -76,7 +83,9 @@ const runtimeS = (performance.now() - started) / 1000
 const loadAverage = { before: loadBefore.map((x) => +x.toFixed(2)), after: loadavg().map((x) => +x.toFixed(2)) }
 const environment = { ...benchEnvironment(), tfBackend: backendName() ?? 'unknown', loadAverage }
 console.log(`bench:round — ${rounds} rounds per scale, medians over rounds ${WARMUP_ROUNDS + 1}-${rounds} (round 1 is warm-up), MLP 64-64, sgd, batch 32, 20 local steps, FedAvg`)
-console.log(`Node ${environment.node} · ${environment.cpu} · TF.js backend ${environment.tfBackend} · runtime ${runtimeS.toFixed(1)} s · load average (1/5/15 min) ${loadAverage.before.join('/')} before, ${loadAverage.after.join('/')} after`)
+console.log(
+  `Node ${environment.node} · ${environment.cpu} · TF.js backend ${environment.tfBackend} · runtime ${runtimeS.toFixed(1)} s · load average (1/5/15 min) ${loadAverage.before.join('/')} before, ${loadAverage.after.join('/')} after`,
+)
 console.log('All sites run in this process: train is the sum of sequentially executed site training (max in brackets), and the round wall time contains that sum.')
 printTables(summaries)
 for (const s of summaries) {
@@ -89,7 +98,7 @@ for (const s of summaries) {
   if (m.trainSumMs > m.bareTrainSumMs * 1.2)
     console.log(
       `  note: in-federation train Σ ${m.trainSumMs.toFixed(0)} ms vs bare ${m.bareTrainSumMs.toFixed(0)} ms — a site's trainLocal yields to the event loop (every ${TRAIN_YIELD_INTERVAL_MS} ms and when reading its loss), ` +
-        'so other sites\' training and RPCs run inside its measured duration; the bare figure is the clean sequential sum.',
+        "so other sites' training and RPCs run inside its measured duration; the bare figure is the clean sequential sum.",
     )
 }
 

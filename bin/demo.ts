@@ -36,9 +36,12 @@ async function importDemoConsents(dir: string, siteId: string, patients: number)
   for (let k = 1; k <= patients; k++) {
     const id = `${siteId}-${k}`
     if (k % 17 === 0) continue // never asked, or declined: no record
-    if (k % 23 === 0) rows.push(`${id},active,2019-01-01,2022-12-31,${CONSENT_PURPOSE}`) // expired
-    else if (k % 29 === 0) rows.push(`${id},active,2019-01-01,,${CONSENT_PURPOSE}`, `${id},revoked,2019-01-01,2024-06-30,${CONSENT_PURPOSE}`) // consented, then withdrew
-    else if (k % 31 === 0) rows.push(`${id},active,2999-01-01,,${CONSENT_PURPOSE}`) // not yet valid
+    if (k % 23 === 0)
+      rows.push(`${id},active,2019-01-01,2022-12-31,${CONSENT_PURPOSE}`) // expired
+    else if (k % 29 === 0)
+      rows.push(`${id},active,2019-01-01,,${CONSENT_PURPOSE}`, `${id},revoked,2019-01-01,2024-06-30,${CONSENT_PURPOSE}`) // consented, then withdrew
+    else if (k % 31 === 0)
+      rows.push(`${id},active,2999-01-01,,${CONSENT_PURPOSE}`) // not yet valid
     else rows.push(`${id},active,2020-01-01,,${CONSENT_PURPOSE}`)
   }
   const csv = path.join(dir, 'data', `${siteId}-consents.csv`)
@@ -251,7 +254,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const rewards = await rewardsOf(path.join(dir, 'ledger'))
     process.stdout.write(`\nreward balances (exact Shapley on the hub's validation set, 1000 credits a round, from the log):\n`)
     for (const b of rewards.balances) process.stdout.write(`  ${b.site.padEnd(22)} ${String(b.credits).padStart(6)} credits\n`)
-    const verdict = auditOut.trim().split('\n').filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l)).pop() ?? `auditor exited with ${auditCode}`
+    const verdict =
+      auditOut
+        .trim()
+        .split('\n')
+        .filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l))
+        .pop() ?? `auditor exited with ${auditCode}`
     process.stdout.write(`${verdict}\n`)
     if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'logs', 'audit.log')}`)
     process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Inspect: npx fedlineage audit --db ${path.join(dir, 'ledger')}\n`)

@@ -10,11 +10,7 @@ import { registerLedgerCommands, runCommand } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
 import { registerDemoCommand } from './demo.ts'
 
-const program = new Command()
-  .name('fedlineage')
-  .description('federated learning with an audited, hash-linked model lineage log')
-  .showHelpAfterError()
-  .exitOverride()
+const program = new Command().name('fedlineage').description('federated learning with an audited, hash-linked model lineage log').showHelpAfterError().exitOverride()
 
 registerDemoCommand(program)
 registerCoordinatorCommands(program)

@@ -19,16 +19,17 @@ export const HubConfigSchema = z
   .strictObject({
     study: StudySpecSchema,
     /** host:port to bind; port 0 picks a free one (printed on start). */
-    listen: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:50051'),
+    listen: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')
+      .default('127.0.0.1:50051'),
     /** Folder of the coordinator's LevelDB (its log and blobs). */
     dataDir: z.string().min(1),
     /** The coordinator's Ed25519 key file: it signs every log entry. */
     keyFile: z.string().min(1),
     /** Public key allowed to start rounds; defaults to the coordinator's own. */
     hubPublicKey: hexKey.optional(),
-    sites: z
-      .array(z.strictObject({ id: siteId, publicKey: hexKey }))
-      .min(1, 'enroll at least one site'),
+    sites: z.array(z.strictObject({ id: siteId, publicKey: hexKey })).min(1, 'enroll at least one site'),
     /** The coordinator's libp2p replica of the log: sites and auditors sync from it. */
     p2p: z
       .strictObject({
@@ -64,8 +65,7 @@ export const HubConfigSchema = z
     const method = cfg.study.rewards?.method
     if (method !== undefined && method !== 'examples' && cfg.validationDataset === undefined)
       ctx.addIssue({ code: 'custom', path: ['validationDataset'], message: `is required: study.rewards.method "${method}" measures gains on the hub's validation set` })
-    if (cfg.study.minSites > cfg.sites.length)
-      ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
+    if (cfg.study.minSites > cfg.sites.length) ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
   })
 
 export type HubConfig = z.infer<typeof HubConfigSchema>

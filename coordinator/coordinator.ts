@@ -123,9 +123,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       maxHelloAgeMs: config.maxRequestAgeMs,
     }),
   )
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  )
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
   const address = `${host}:${port}`
   logger.info({ address, p2p: p2pAddrs, study: runner.state.studyId, entries: ledger.length }, 'coordinator listening')

@@ -32,9 +32,7 @@ export class HubClient {
   }
 
   status(timeoutMs = 10_000): Promise<RoundStatusResponse__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.RoundStatus({}, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))),
-    )
+    return new Promise((resolve, reject) => this.client.RoundStatus({}, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))))
   }
 
   /** Signs and sends a request to open the round after the last one. */
@@ -42,9 +40,7 @@ export class HubClient {
     const status = await this.status(timeoutMs)
     const last = status.rounds.reduce((m, r) => Math.max(m, Number(r.round)), 0)
     const request = signStatement(signer, { t: 'round-start', study: status.studyId, round: last + 1, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) })
-    return new Promise((resolve, reject) =>
-      this.client.StartRound(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))),
-    )
+    return new Promise((resolve, reject) => this.client.StartRound(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))))
   }
 
   close(): void {

@@ -36,7 +36,6 @@ import {
   decodeWeights,
   encodeWeights,
   encodedSize,
-  hashWeights,
   initialWeights,
   inputWidth,
   modelShapes,
@@ -180,9 +179,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
           hub: this.init.hubKey,
           ...(validation ? { validation: sha256(validation) } : {}),
         }),
-        ...[...this.init.sites]
-          .sort((a, b) => (a.id < b.id ? -1 : 1))
-          .map((s) => this.draft(ENTRY_KINDS.SITE_ENROLLED, { site: s.id, key: s.publicKey })),
+        ...[...this.init.sites].sort((a, b) => (a.id < b.id ? -1 : 1)).map((s) => this.draft(ENTRY_KINDS.SITE_ENROLLED, { site: s.id, key: s.publicKey })),
       ]
       await this.appendAndApply(drafts, validation ? [genesisBytes, validation] : [genesisBytes])
       this.log.info({ study: this.init.study.id, genesis: toHex(this.state.genesis) }, 'study created')
@@ -191,11 +188,13 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     }
     for await (const { entry } of this.ledger.scan()) this.state.apply(readLineageRecord(entry))
     if (this.state.studyId !== this.init.study.id) throw new StudyMismatchError(`the log holds study "${this.state.studyId}", the config defines "${this.init.study.id}"`)
-    if (!equalBytes(this.state.spec, specBytes)) throw new StudyMismatchError(`study "${this.init.study.id}": the config's study spec differs from the one in the log; a running study cannot change its spec`)
+    if (!equalBytes(this.state.spec, specBytes))
+      throw new StudyMismatchError(`study "${this.init.study.id}": the config's study spec differs from the one in the log; a running study cannot change its spec`)
     if (!equalBytes(this.state.hubKey, this.init.hubKey)) throw new StudyMismatchError(`study "${this.init.study.id}": the config's hub key differs from the one in the log`)
     const loggedValidation = this.state.validation ? toHex(this.state.validation) : 'none'
     const configValidation = this.init.validation ? toHex(sha256(this.init.validation)) : 'none'
-    if (loggedValidation !== configValidation) throw new StudyMismatchError(`study "${this.init.study.id}": the config's validation set (${configValidation.slice(0, 16)}) differs from the logged one (${loggedValidation.slice(0, 16)})`)
+    if (loggedValidation !== configValidation)
+      throw new StudyMismatchError(`study "${this.init.study.id}": the config's validation set (${configValidation.slice(0, 16)}) differs from the logged one (${loggedValidation.slice(0, 16)})`)
     const newSites: EntryDraft[] = []
     for (const s of this.init.sites) {
       const known = this.state.sites.get(s.id)
@@ -274,9 +273,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   private async openRound(round: number, request: SignedStatement): Promise<{ round: number; base: Uint8Array; seq: number }> {
     const base = this.state.currentModel
     const deadline = this.now() + this.init.study.roundDeadlineMs
-    const seq = await this.appendAndApply([
-      this.draft(ENTRY_KINDS.ROUND_OPENED, { round, base, deadline, seed: roundSeed(this.init.study.seed, round), request: embedStatement(request) }),
-    ])
+    const seq = await this.appendAndApply([this.draft(ENTRY_KINDS.ROUND_OPENED, { round, base, deadline, seed: roundSeed(this.init.study.seed, round), request: embedStatement(request) })])
     this.log.info({ round, base: toHex(base).slice(0, 16) }, 'round opened')
     this.emit('round-opened', round)
     this.emit('task', null, this.fitTask(this.state.openRound!))
@@ -328,9 +325,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       }
       const t1 = performance.now()
       // New revocations go first, so that the update that reports them is checked against them on replay.
-      const revocations = consent.newRevocations.map((r) =>
-        this.draft(ENTRY_KINDS.CONSENT_REVOKED, { round: env.round, site: env.site, pseudonym: r.pseudonym, time: r.time }),
-      )
+      const revocations = consent.newRevocations.map((r) => this.draft(ENTRY_KINDS.CONSENT_REVOKED, { round: env.round, site: env.site, pseudonym: r.pseudonym, time: r.time }))
       const seq = await this.appendAndApply(
         [...revocations, this.draft(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })],
         [deltaBytes],
@@ -375,9 +370,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   /** Logs a rejection of an update that was validly signed by an enrolled site (unauthenticated junk is not logged). */
   private async logRejection(env: UpdateEnvelope, signed: SignedStatement, err: CoordinatorError): Promise<void> {
     const code = err.code ?? 'COORD_ERROR'
-    await this.appendAndApply([
-      this.draft(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code, reason: err.message, envelope: statementHash(signed) }),
-    ])
+    await this.appendAndApply([this.draft(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code, reason: err.message, envelope: statementHash(signed) })])
     this.log.warn({ round: env.round, site: env.site, code }, 'update rejected')
   }
 
@@ -430,7 +423,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     if (Number.isFinite(trainLoss)) metrics['trainLoss'] = trainLoss
     const t1 = performance.now()
     const drafts = [
-      this.draft(ENTRY_KINDS.ROUND_COMMITTED, { round: open.round, parent: open.base, model: derived.hash, inputs, strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } }, metrics }),
+      this.draft(ENTRY_KINDS.ROUND_COMMITTED, {
+        round: open.round,
+        parent: open.base,
+        model: derived.hash,
+        inputs,
+        strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } },
+        metrics,
+      }),
     ]
     const rewards = this.init.study.rewards
     if (rewards) {
@@ -568,10 +568,13 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   // ---- timers -------------------------------------------------------------------
 
   private arm(atMs: number, fn: () => Promise<unknown>): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      fn().catch((err: unknown) => this.log.error({ err }, 'timer transition failed'))
-    }, Math.max(0, atMs - this.now()) + 5)
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer)
+        fn().catch((err: unknown) => this.log.error({ err }, 'timer transition failed'))
+      },
+      Math.max(0, atMs - this.now()) + 5,
+    )
     this.timers.add(timer)
   }
 

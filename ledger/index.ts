@@ -44,7 +44,18 @@
  * (pure: encoding, hashing, signatures, entry format) only.
  */
 export { Ledger, type ReplicationInit } from './ledger.ts'
-export { openLevelStorage, LevelLedgerStorage, type LedgerHead, type LedgerStorage, type LedgerWriteBatch, type LevelStorageInit, type StoredBlob, type StoredEntry, type StoredNode, type StoredRecord } from './storage.ts'
+export {
+  openLevelStorage,
+  LevelLedgerStorage,
+  type LedgerHead,
+  type LedgerStorage,
+  type LedgerWriteBatch,
+  type LevelStorageInit,
+  type StoredBlob,
+  type StoredEntry,
+  type StoredNode,
+  type StoredRecord,
+} from './storage.ts'
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
 export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'

@@ -451,7 +451,8 @@ export class Ledger {
         stored.push({ seq, bytes })
       })
       const root = rootOfRange(HASHER, range)
-      if (!equalBytes(root, cp.root)) throw new CheckpointRootMismatchError(`entries [0, ${cp.size}) have root ${toHex(root).slice(0, 16)}…, the signed checkpoint says ${toHex(cp.root).slice(0, 16)}…`, cp.root, root)
+      if (!equalBytes(root, cp.root))
+        throw new CheckpointRootMismatchError(`entries [0, ${cp.size}) have root ${toHex(root).slice(0, 16)}…, the signed checkpoint says ${toHex(cp.root).slice(0, 16)}…`, cp.root, root)
       const previous = await this.#latestCheckpointUnqueued()
       if (previous) {
         const prev = readCheckpoint(previous)

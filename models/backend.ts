@@ -39,10 +39,7 @@ function resolvePreference(preferred: BackendPreference): BackendPreference {
   const fromEnv = process.env[TF_BACKEND_ENV]
   const choice = fromEnv === undefined || fromEnv === '' ? preferred : fromEnv
   if (!(PREFERENCES as readonly string[]).includes(choice)) {
-    throw new BackendUnavailableError(
-      `${TF_BACKEND_ENV}=${choice}: unknown backend, want one of ${PREFERENCES.join(', ')}`,
-      choice,
-    )
+    throw new BackendUnavailableError(`${TF_BACKEND_ENV}=${choice}: unknown backend, want one of ${PREFERENCES.join(', ')}`, choice)
   }
   return choice as BackendPreference
 }

@@ -47,9 +47,7 @@ export interface TrainResult {
 const ADAM_EPSILON = 1e-8
 
 function createOptimizer(training: TrainingSpec): tf.Optimizer {
-  return training.optimizer === 'adam'
-    ? tf.train.adam(training.learningRate, 0.9, 0.999, ADAM_EPSILON)
-    : tf.train.sgd(training.learningRate)
+  return training.optimizer === 'adam' ? tf.train.adam(training.learningRate, 0.9, 0.999, ADAM_EPSILON) : tf.train.sgd(training.learningRate)
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))

@@ -31,17 +31,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import {
-  decodeCanonical,
-  encodeConsentClaim,
-  parsePublicKey,
-  signStatement,
-  splitToPatients,
-  toHex,
-  type CanonicalValue,
-  type SignedStatement,
-  type Signer,
-} from '../ledger/index.ts'
+import { decodeCanonical, encodeConsentClaim, parsePublicKey, signStatement, splitToPatients, toHex, type CanonicalValue, type SignedStatement, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -302,10 +292,9 @@ export class SiteAgent {
     const consent = this.consent ? await this.consent.decide(input, atMs) : undefined
     const [train, validation] = consent ? consent.tables : input
     const source = this.config.data
-    const prepared =
-      !('train' in source)
-        ? prepareSplits(train!, spec.data, { kind: 'fraction', validationFraction: source.validationFraction, seed: source.splitSeed })
-        : prepareSplits(train!, spec.data, { kind: 'tables', validation: validation! })
+    const prepared = !('train' in source)
+      ? prepareSplits(train!, spec.data, { kind: 'fraction', validationFraction: source.validationFraction, seed: source.splitSeed })
+      : prepareSplits(train!, spec.data, { kind: 'tables', validation: validation! })
     this.data = { train: prepared.train, validation: prepared.validation }
     return consent ? { prepared, consent } : { prepared }
   }
@@ -428,7 +417,10 @@ export class SiteAgent {
       this.log.warn({ round, amount: amount.toString(), code: err.code }, 'patient rewards not passed on: no consent leaves kept for the round')
       return void this.rewardsPassed.add(round)
     }
-    const split = splitToPatients(amount, record.leaves.map((l) => ({ pseudonym: toHex(l.pseudonym), weight: 1n })))
+    const split = splitToPatients(
+      amount,
+      record.leaves.map((l) => ({ pseudonym: toHex(l.pseudonym), weight: 1n })),
+    )
     const tree = await savePatientRewardsRound(dir, { study: spec.id, site: me, round, amount, allocations: split.allocations })
     const statement = signStatement(this.components.signer, {
       t: 'patient-rewards',

@@ -67,7 +67,10 @@ export const SiteConfigSchema = z.strictObject({
       /** The pseudonym secret (64 hex digits, mode 0600), created by the first `fedlineage consent import`. */
       secretFile: z.string().min(1),
       /** The purpose consents must cover; when given, it must equal the study's `consent.purpose`. */
-      purpose: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be a purpose code such as HRESCH').optional(),
+      purpose: z
+        .string()
+        .regex(/^[\x21-\x7e]{1,128}$/, 'must be a purpose code such as HRESCH')
+        .optional(),
       /** Public keys (64 hex) of the consent authorities whose signed receipts the site trusts: listed, never inferred. */
       authorities: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be an Ed25519 public key as 64 hex digits')).min(1),
       /** Where the site keeps each round's consent leaves (for `fedlineage consent prove`); default `<p2p.dataDir>-consent`. */

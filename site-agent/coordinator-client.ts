@@ -37,9 +37,7 @@ export class CoordinatorClient {
   }
 
   hello(hello: SignedStatement, timeoutMs = 10_000): Promise<HelloResponse__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.Hello({ hello }, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('hello', err)) : resolve(res))),
-    )
+    return new Promise((resolve, reject) => this.client.Hello({ hello }, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('hello', err)) : resolve(res))))
   }
 
   /** The site's task stream; ends when the coordinator ends it, throws when the connection breaks. */
@@ -98,9 +96,7 @@ export class CoordinatorClient {
   /** The study's public progress from round `fromRound` on (per round: inputs, credits, consent). */
   roundStatus(fromRound: number, timeoutMs = 10_000): Promise<RoundStatusResponse__Output> {
     return new Promise((resolve, reject) =>
-      this.client.RoundStatus({ fromRound: String(fromRound) }, { deadline: Date.now() + timeoutMs }, (err, res) =>
-        err || !res ? reject(rejected('round status', err)) : resolve(res),
-      ),
+      this.client.RoundStatus({ fromRound: String(fromRound) }, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('round status', err)) : resolve(res))),
     )
   }
 
@@ -115,9 +111,7 @@ export class CoordinatorClient {
 
   reportEvaluation(report: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
-      this.client.ReportEvaluation(report, { deadline: Date.now() + timeoutMs }, (err, res) =>
-        err || !res ? reject(rejected('evaluation report', err)) : resolve({ logSeq: Number(res.logSeq) }),
-      ),
+      this.client.ReportEvaluation(report, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('evaluation report', err)) : resolve({ logSeq: Number(res.logSeq) }))),
     )
   }
 }

@@ -32,7 +32,8 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
   const { db, peer, study, report, coordinatorKey } = raw
   if ((db === undefined) === (peer === undefined))
     throw new AuditInvalidArgumentError('give exactly one of --db DIR (a local replica) or --peer MULTIADDR (sync over libp2p): `fedlineage audit --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3…`')
-  if (db !== undefined && (typeof db !== 'string' || db.length === 0)) throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
+  if (db !== undefined && (typeof db !== 'string' || db.length === 0))
+    throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
   if (report !== undefined && (typeof report !== 'string' || report.length === 0)) throw new AuditInvalidArgumentError('--report: a file name is required (`--report audit.json`)')
   let key: Uint8Array | undefined
   if (coordinatorKey !== undefined) {
@@ -44,7 +45,13 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
   }
   const source: AuditSourceSpec =
     peer !== undefined
-      ? { kind: 'peer', peer: String(peer), study: study === undefined ? undefined : String(study), coordinatorKey: key, replicaDir: raw['replicaDir'] === undefined ? undefined : String(raw['replicaDir']) }
+      ? {
+          kind: 'peer',
+          peer: String(peer),
+          study: study === undefined ? undefined : String(study),
+          coordinatorKey: key,
+          replicaDir: raw['replicaDir'] === undefined ? undefined : String(raw['replicaDir']),
+        }
       : { kind: 'db', dir: String(db) }
   return { source, reportFile: report as string | undefined, coordinatorKey: key }
 }

@@ -59,7 +59,9 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
   const reward = proof.kind === 'inclusion' ? proof.reward : undefined
   const rewardWhat = reward === undefined ? '' : `; the patient's reward is ${reward.amount} of the site's ${reward.siteAmount} credits (allocation root ${toHex(reward.root).slice(0, 16)}…)`
   if (opts.db === undefined) {
-    io.stdout.write(`consent proof verified offline: ${what} the ${proof.count} consents of root ${toHex(proof.root)} for round ${proof.round}${rewardWhat}; check that root against the log with --db LOG_REPLICA_DIR\n`)
+    io.stdout.write(
+      `consent proof verified offline: ${what} the ${proof.count} consents of root ${toHex(proof.root)} for round ${proof.round}${rewardWhat}; check that root against the log with --db LOG_REPLICA_DIR\n`,
+    )
     return { proof }
   }
 
@@ -82,8 +84,12 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
   }
   if (reward !== undefined) {
     const logged = match.patientRewards
-    if (logged === undefined) throw new AuditPatientRewardsNotLoggedError(`the bundle carries a reward for round ${proof.round}, but ${opts.db} holds no patient-rewards entry of site "${match.site}" for that round`)
-    if (logged.amount !== reward.siteAmount) throw new AuditPatientRewardsNotLoggedError(`the bundle's reward splits ${reward.siteAmount} credits, site "${match.site}" logged ${logged.amount} for round ${proof.round} (entry ${logged.seq})`)
+    if (logged === undefined)
+      throw new AuditPatientRewardsNotLoggedError(`the bundle carries a reward for round ${proof.round}, but ${opts.db} holds no patient-rewards entry of site "${match.site}" for that round`)
+    if (logged.amount !== reward.siteAmount)
+      throw new AuditPatientRewardsNotLoggedError(
+        `the bundle's reward splits ${reward.siteAmount} credits, site "${match.site}" logged ${logged.amount} for round ${proof.round} (entry ${logged.seq})`,
+      )
   }
   checkConsentBundle(value, { ...trust, root: match.root, count: match.count, ...(match.patientRewards && reward ? { rewardRoot: match.patientRewards.root } : {}) })
   const fate = match.committed ? `round ${proof.round} committed a model with this update` : `round ${proof.round} did not commit a model with this update`

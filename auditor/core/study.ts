@@ -11,25 +11,8 @@
  */
 import { encodeCanonical, equalBytes, type CanonicalValue } from '../../ledger/core/index.ts'
 import { ENTRY_KINDS, roundSeed, type RoundCommittedBody, type RoundOpenedBody, type StudyCreatedBody, type StudyCompletedBody, type StudyState } from '../../coordinator/core/index.ts'
-import {
-  StrategySpecSchema,
-  StudySpecSchema,
-  createStrategy,
-  hashWeights,
-  initialWeights,
-  inputWidth,
-  type StrategySpec,
-  type StudySpec,
-  type Weights,
-} from '../../models/core/index.ts'
-import {
-  AuditGenesisMismatchError,
-  AuditSpecInvalidError,
-  AuditStateInvalidError,
-  AuditStrategyMismatchError,
-  entryLabel,
-  hex,
-} from '../errors.ts'
+import { StrategySpecSchema, StudySpecSchema, createStrategy, hashWeights, initialWeights, inputWidth, type StrategySpec, type StudySpec, type Weights } from '../../models/core/index.ts'
+import { AuditGenesisMismatchError, AuditSpecInvalidError, AuditStateInvalidError, AuditStrategyMismatchError, entryLabel, hex } from '../errors.ts'
 
 /**
  * The study spec of `study-created` entry `seq`, from its decoded canonical
@@ -110,7 +93,7 @@ export function checkStrategy(seq: number, spec: StudySpec, body: RoundCommitted
   if (!parsed.success || Object.hasOwn(body.strategy.params, 'name')) fail('the logged strategy is not a strategy spec')
   const logged = parsed.data!
   if (!equalBytes(encodeCanonical(logged as unknown as CanonicalValue), encodeCanonical(spec.strategy as unknown as CanonicalValue))) fail('aggregated with another strategy')
-  if (!equalBytes(encodeCanonical(body.strategy.params), encodeCanonical(study.parameters as CanonicalValue))) fail('the logged parameters are not the strategy\'s resolved parameters')
+  if (!equalBytes(encodeCanonical(body.strategy.params), encodeCanonical(study.parameters as CanonicalValue))) fail("the logged parameters are not the strategy's resolved parameters")
   return logged
 }
 

@@ -44,7 +44,20 @@ export async function evaluatePerCenter(weights: Weights, study: StudySpec, cent
 /** Test accuracy on all centers' test rows together, standardised with the pooled train statistics (FLamby's "Pooled Test"). */
 export async function evaluatePooledNormalisation(weights: Weights, study: StudySpec, centers: readonly HeartCenter[]): Promise<TestEvaluation> {
   const tables = await Promise.all(centers.map((c) => readCenter(c, study)))
-  const { validation } = prepareSplits(concat(tables.map((t) => t.train), 'pooled train'), study.data, { kind: 'tables', validation: concat(tables.map((t) => t.test), 'pooled test') })
+  const { validation } = prepareSplits(
+    concat(
+      tables.map((t) => t.train),
+      'pooled train',
+    ),
+    study.data,
+    {
+      kind: 'tables',
+      validation: concat(
+        tables.map((t) => t.test),
+        'pooled test',
+      ),
+    },
+  )
   const result = await evaluateModel(study.model, weights, validation)
   return { examples: result.examples, accuracy: result.accuracy }
 }

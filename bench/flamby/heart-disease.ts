@@ -64,9 +64,7 @@ export class FlambyOutDirError extends FlambyError {
 }
 
 /** The 14 columns of the UCI processed files, in file order. */
-export const HEART_RAW_COLUMNS = [
-  'age', 'sex', 'cp', 'trestbps', 'chol', 'fbs', 'restecg', 'thalach', 'exang', 'oldpeak', 'slope', 'ca', 'thal', 'num',
-] as const
+export const HEART_RAW_COLUMNS = ['age', 'sex', 'cp', 'trestbps', 'chol', 'fbs', 'restecg', 'thalach', 'exang', 'oldpeak', 'slope', 'ca', 'thal', 'num'] as const
 
 /** FLamby step 1 drops these (mostly missing outside Cleveland). */
 const DROPPED_COLUMNS: ReadonlySet<string> = new Set(['slope', 'ca', 'thal'])
@@ -167,7 +165,11 @@ export async function prepareHeartDiseaseCenters(dataDir: string, outDir: string
       const index = Number(r.index_after_dropna)
       expectEqual(`${SPLIT_FILE} ${label} index_after_dropna ${r.index_after_dropna}: center name`, center.name, r.center)
       if (!Number.isInteger(index) || index < 0 || index >= kept.length || byIndex.has(index)) {
-        throw new FlambyDataMismatchError(`${SPLIT_FILE} ${label}: index_after_dropna ${r.index_after_dropna} is out of range or repeated, want each of 0..${kept.length - 1} once`, `0..${kept.length - 1}`, r.index_after_dropna)
+        throw new FlambyDataMismatchError(
+          `${SPLIT_FILE} ${label}: index_after_dropna ${r.index_after_dropna} is out of range or repeated, want each of 0..${kept.length - 1} once`,
+          `0..${kept.length - 1}`,
+          r.index_after_dropna,
+        )
       }
       byIndex.set(index, r)
     }

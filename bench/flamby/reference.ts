@@ -52,7 +52,8 @@ export async function readFlambyReference(dataDir: string, method: string): Prom
   if (!row) throw new FlambyDataMismatchError(`${SUMMARY_FILE}: no row with method ${JSON.stringify(method)}`, method, rows.map((r) => r['method']).join(','))
   const num = (column: string): number => {
     const value = Number(row[column])
-    if (row[column] === undefined || !Number.isFinite(value)) throw new FlambyDataMismatchError(`${SUMMARY_FILE} ${method}: column ${JSON.stringify(column)} is ${JSON.stringify(row[column])}, want a number`, 'number', String(row[column]))
+    if (row[column] === undefined || !Number.isFinite(value))
+      throw new FlambyDataMismatchError(`${SUMMARY_FILE} ${method}: column ${JSON.stringify(column)} is ${JSON.stringify(row[column])}, want a number`, 'number', String(row[column]))
     return value
   }
 
@@ -88,7 +89,8 @@ export async function readFlambyReference(dataDir: string, method: string): Prom
   const close = (a: number, b: number) => Math.abs(a - b) <= 6e-5 // the summary is rounded to 4 decimals
   reference.clientTestMeans.forEach((published, c) => {
     const computed = mean(clientsBySeed.map((seed) => seed[c]!))
-    if (!close(computed, published)) throw new FlambyDataMismatchError(`${method}: per-seed client_test_${c} accuracies average ${computed.toFixed(4)}, ${SUMMARY_FILE} says ${published}`, published, computed)
+    if (!close(computed, published))
+      throw new FlambyDataMismatchError(`${method}: per-seed client_test_${c} accuracies average ${computed.toFixed(4)}, ${SUMMARY_FILE} says ${published}`, published, computed)
   })
   if (!close(mean(pooledBySeed), reference.pooledTestMean) || !close(std(pooledBySeed, 0), reference.pooledTestStd)) {
     throw new FlambyDataMismatchError(

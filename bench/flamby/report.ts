@@ -41,9 +41,15 @@ export function summarize(seeds: readonly SeedResult[], reference: FlambyReferen
   const clients = seeds[0]?.clientTests.length ?? 0
   return {
     pooledTestMean: mean(seeds.map((s) => s.pooledTest)),
-    pooledTestStd: std(seeds.map((s) => s.pooledTest), 1),
+    pooledTestStd: std(
+      seeds.map((s) => s.pooledTest),
+      1,
+    ),
     pooledTestSiteNormMean: mean(seeds.map((s) => s.pooledTestSiteNorm)),
-    pooledTestSiteNormStd: std(seeds.map((s) => s.pooledTestSiteNorm), 1),
+    pooledTestSiteNormStd: std(
+      seeds.map((s) => s.pooledTestSiteNorm),
+      1,
+    ),
     clientTestMeans: Array.from({ length: clients }, (_, c) => mean(seeds.map((s) => s.clientTests[c]!))),
     seeds,
     flamby: {

@@ -138,8 +138,17 @@ export async function runAudit(init: AuditBenchInit): Promise<AuditBenchResult> 
           const uploads = sites.map((s, i) => {
             const bytes = encodeWeights(syntheticDelta(shapes, randomFor(1000 * round + i)))
             const envelope = signStatement(s.signer, {
-              t: 'update', study: spec.id, round, site: s.id, base, delta: sha256(bytes), size: bytes.length,
-              examples: s.examples, metrics: { trainLoss: 0.5 }, nonce: sha256(bytes).slice(0, 16), time: Date.now(),
+              t: 'update',
+              study: spec.id,
+              round,
+              site: s.id,
+              base,
+              delta: sha256(bytes),
+              size: bytes.length,
+              examples: s.examples,
+              metrics: { trainLoss: 0.5 },
+              nonce: sha256(bytes).slice(0, 16),
+              time: Date.now(),
             })
             return { envelope, bytes }
           })
@@ -190,7 +199,8 @@ export async function runAudit(init: AuditBenchInit): Promise<AuditBenchResult> 
     }
     const totalAuditMs = performance.now() - t0
     if (!report.ok) throw new Error(`audit failed: ${JSON.stringify(report.failure)}`)
-    if (report.rounds.length !== init.rounds || report.entries !== total) throw new Error(`audit covered ${report.entries} entries and ${report.rounds.length} rounds, want ${total} and ${init.rounds}`)
+    if (report.rounds.length !== init.rounds || report.entries !== total)
+      throw new Error(`audit covered ${report.entries} entries and ${report.rounds.length} rounds, want ${total} and ${init.rounds}`)
     init.onStep('auditLog')
 
     // ---- baselines

@@ -182,8 +182,14 @@ export async function runProofs(init: ProofInit): Promise<ProofResult> {
       init.onStep('consistency proofs')
 
       const counts = (what: 'proof hashes' | 'nodes read', ns: readonly number[]) => ({ what, median: median(ns), max: Math.max(...ns) })
-      const inclusionLengths = counts('proof hashes', indices.map((i) => inclusion.get(i)!.length))
-      const consistencyLengths = counts('proof hashes', sizes1.map((s) => consistency.get(s)!.length))
+      const inclusionLengths = counts(
+        'proof hashes',
+        indices.map((i) => inclusion.get(i)!.length),
+      )
+      const consistencyLengths = counts(
+        'proof hashes',
+        sizes1.map((s) => consistency.get(s)!.length),
+      )
       return {
         size,
         build: {
@@ -200,10 +206,26 @@ export async function runProofs(init: ProofInit): Promise<ProofResult> {
         samples,
         rows: [
           { name: 'ledger.inclusionProof(i, size)', latency: latency(inclusionMs), counts: inclusionLengths, baseline: false },
-          { name: 'storage.readNodes of those nodes alone', latency: latency(inclusionReadMs), counts: counts('nodes read', readIndices.map((i) => inclusionProofNodes(i, size).length)), baseline: true },
+          {
+            name: 'storage.readNodes of those nodes alone',
+            latency: latency(inclusionReadMs),
+            counts: counts(
+              'nodes read',
+              readIndices.map((i) => inclusionProofNodes(i, size).length),
+            ),
+            baseline: true,
+          },
           { name: 'verifyInclusion', latency: latency(verifyInclusionMs), counts: inclusionLengths, baseline: false },
           { name: 'ledger.consistencyProof(size1, size)', latency: latency(consistencyMs), counts: consistencyLengths, baseline: false },
-          { name: 'storage.readNodes of those nodes alone', latency: latency(consistencyReadMs), counts: counts('nodes read', readSizes.map((s) => consistencyProofNodes(s, size).length)), baseline: true },
+          {
+            name: 'storage.readNodes of those nodes alone',
+            latency: latency(consistencyReadMs),
+            counts: counts(
+              'nodes read',
+              readSizes.map((s) => consistencyProofNodes(s, size).length),
+            ),
+            baseline: true,
+          },
           { name: 'verifyConsistency', latency: latency(verifyConsistencyMs), counts: consistencyLengths, baseline: false },
         ],
       }

@@ -176,45 +176,54 @@ export async function runReplay(init: ReplayInit): Promise<ReplayResult> {
     })
     const rows: ReplayRow[] = []
     rows.push(
-      await measure('storage.readEntries (no verification)', entries, () =>
-        withStorage(async (storage) => {
-          let n = 0
-          for await (const _ of storage.readEntries(0, entries)) n++
-          return n
-        }),
+      await measure(
+        'storage.readEntries (no verification)',
+        entries,
+        () =>
+          withStorage(async (storage) => {
+            let n = 0
+            for await (const _ of storage.readEntries(0, entries)) n++
+            return n
+          }),
         { verifiesSignatures: false, baseline: true, note: 'LevelDB iterator, 512 entries per native call' },
       ),
     )
     init.onStep('readEntries')
     rows.push(
-      await measure('Merkle root recomputation alone', entries, () =>
-        withStorage(async (storage) => {
-          let range = EMPTY_COMPACT_RANGE
-          for await (const { bytes } of storage.readEntries(0, entries)) range = appendLeaf(RFC6962_SHA256, range, hashLeaf(bytes))
-          if (!equalBytes(rootOfRange(RFC6962_SHA256, range), expectedRoot)) throw new Error('recomputed Merkle root differs from the checkpoint root')
-          return range.size
-        }),
+      await measure(
+        'Merkle root recomputation alone',
+        entries,
+        () =>
+          withStorage(async (storage) => {
+            let range = EMPTY_COMPACT_RANGE
+            for await (const { bytes } of storage.readEntries(0, entries)) range = appendLeaf(RFC6962_SHA256, range, hashLeaf(bytes))
+            if (!equalBytes(rootOfRange(RFC6962_SHA256, range), expectedRoot)) throw new Error('recomputed Merkle root differs from the checkpoint root')
+            return range.size
+          }),
         { verifiesSignatures: false, baseline: true, note: 'read + hashLeaf + compact range; equals the checkpoint root (no decode, no signatures)' },
       ),
     )
     init.onStep('Merkle root')
     rows.push(
-      await measure('structural verification (chain + Merkle root vs signed checkpoint)', entries, () =>
-        withStorage(async (storage) => {
-          let range = EMPTY_COMPACT_RANGE
-          let prevHash = GENESIS_PREV_HASH
-          let seq = 0
-          for await (const { bytes } of storage.readEntries(0, entries)) {
-            const entry = decodeEntry(bytes, seq)
-            checkEntryLink(entry, { seq, prevHash, trustedAuthors: trusted })
-            prevHash = entryHash(bytes)
-            range = appendLeaf(RFC6962_SHA256, range, hashLeaf(bytes))
-            seq++
-          }
-          const cp = openCheckpoint(signed, COORDINATOR.publicKey, STUDY_ID)
-          if (cp.size !== seq || !equalBytes(rootOfRange(RFC6962_SHA256, range), cp.root)) throw new Error('structural verification: root differs from the signed checkpoint')
-          return seq
-        }),
+      await measure(
+        'structural verification (chain + Merkle root vs signed checkpoint)',
+        entries,
+        () =>
+          withStorage(async (storage) => {
+            let range = EMPTY_COMPACT_RANGE
+            let prevHash = GENESIS_PREV_HASH
+            let seq = 0
+            for await (const { bytes } of storage.readEntries(0, entries)) {
+              const entry = decodeEntry(bytes, seq)
+              checkEntryLink(entry, { seq, prevHash, trustedAuthors: trusted })
+              prevHash = entryHash(bytes)
+              range = appendLeaf(RFC6962_SHA256, range, hashLeaf(bytes))
+              seq++
+            }
+            const cp = openCheckpoint(signed, COORDINATOR.publicKey, STUDY_ID)
+            if (cp.size !== seq || !equalBytes(rootOfRange(RFC6962_SHA256, range), cp.root)) throw new Error('structural verification: root differs from the signed checkpoint')
+            return seq
+          }),
         { verifiesSignatures: false, baseline: false, note: 'decode + seq/prev/author per entry, hashLeaf + compact range, root = signed checkpoint root (1 Ed25519 verify)' },
       ),
     )
@@ -228,16 +237,21 @@ export async function runReplay(init: ReplayInit): Promise<ReplayResult> {
         note: `Ed25519 per entry on libuv's threadpool (window ${SIGNATURE_WINDOW}); decode + chain on the main thread`,
       })
     const scanRun = () =>
-      measure('Ledger.scan', entries, async () => {
-        const ledger = await Ledger.open(await openLevelStorage(dir, { createIfMissing: false }))
-        try {
-          let n = 0
-          for await (const _ of ledger.scan()) n++
-          return n
-        } finally {
-          await ledger.close()
-        }
-      }, { verifiesSignatures: true, baseline: false, note: 'open + the same verified reader as verifyLog' })
+      measure(
+        'Ledger.scan',
+        entries,
+        async () => {
+          const ledger = await Ledger.open(await openLevelStorage(dir, { createIfMissing: false }))
+          try {
+            let n = 0
+            for await (const _ of ledger.scan()) n++
+            return n
+          } finally {
+            await ledger.close()
+          }
+        },
+        { verifiesSignatures: true, baseline: false, note: 'open + the same verified reader as verifyLog' },
+      )
     const verifyLogRuns: ReplayRow[] = []
     const scanRuns: ReplayRow[] = []
     for (let r = 0; r < LONG_READ_RUNS; r++) {

@@ -27,17 +27,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import {
-  Ledger,
-  checkpointTopic,
-  createReplicaNode,
-  decodeSignedCheckpoint,
-  openLevelStorage,
-  readCheckpoint,
-  type EntryDraft,
-  type ReplicaNode,
-  type SignedCheckpoint,
-} from '../../ledger/index.ts'
+import { Ledger, checkpointTopic, createReplicaNode, decodeSignedCheckpoint, openLevelStorage, readCheckpoint, type EntryDraft, type ReplicaNode, type SignedCheckpoint } from '../../ledger/index.ts'
 import { median } from '../support/median.ts'
 import { COORDINATOR, STUDY_ID, cycle, tempDir } from './fixtures.ts'
 import { percentile, round2 } from './timing.ts'

@@ -76,7 +76,20 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   const at = (round: number) => {
     let r = rounds.get(round)
     if (!r) {
-      r = { round, wallMs: NaN, trainMs: sites.map(() => NaN), uploadMs: sites.map(() => NaN), uploadBytes: 0, verifyMs: 0, aggregateMs: 0, logUpdatesMs: 0, logCommitMs: 0, tailMs: 0, opened: NaN, lastUpdate: 0 }
+      r = {
+        round,
+        wallMs: NaN,
+        trainMs: sites.map(() => NaN),
+        uploadMs: sites.map(() => NaN),
+        uploadBytes: 0,
+        verifyMs: 0,
+        aggregateMs: 0,
+        logUpdatesMs: 0,
+        logCommitMs: 0,
+        tailMs: 0,
+        opened: NaN,
+        lastUpdate: 0,
+      }
       rounds.set(round, r)
     }
     return r
@@ -115,7 +128,16 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     // pulling, verifying and fsyncing on the coordinator's event loop and disk would be
     // charged to the coordinator. In a deployment each site replicates on its own machine.
     const cfg = parseSiteConfig(
-      { siteId: site.cohort.siteId, study: config.study.id, coordinator: coordinator.address, keyFile: 'unused.key', data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed }, backend: 'auto', reconnectTimeoutMs: 30_000, p2p: { enabled: false } },
+      {
+        siteId: site.cohort.siteId,
+        study: config.study.id,
+        coordinator: coordinator.address,
+        keyFile: 'unused.key',
+        data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed },
+        backend: 'auto',
+        reconnectTimeoutMs: 30_000,
+        p2p: { enabled: false },
+      },
       'bench site config',
       dir,
     )

@@ -106,8 +106,8 @@ export function printTables(scales: readonly ScaleSummary[]): void {
     })),
   )
   console.log(
-    'Medians per column over the measured rounds (they need not add up). upload = Σ of the sites\' upload RPC times minus the coordinator phases inside them;\n' +
-      'with every agent on this one event loop an RPC waits behind other sites\' training, so it measures that contention, not data movement, and can exceed the wall time.',
+    "Medians per column over the measured rounds (they need not add up). upload = Σ of the sites' upload RPC times minus the coordinator phases inside them;\n" +
+      "with every agent on this one event loop an RPC waits behind other sites' training, so it measures that contention, not data movement, and can exceed the wall time.",
   )
   console.log('Baseline, same run: the same rounds with no RPC, checks or log (bare TF.js training, site after site, then fedAvg on the same deltas)')
   console.table(

@@ -40,7 +40,8 @@ export function registerRewardsCommand(program: Command): void {
       const view = await rewardsOf(opts.db)
       const out: string[] = [`study ${view.study}: ${view.rounds.length} rewarded rounds`]
       if (opts.site) {
-        for (const r of view.rounds) out.push(`round ${String(r.round).padStart(3)}  ${r.method.padEnd(13)} ${String(r.allocations.find((a) => a.site === opts.site)?.amount ?? 0n).padStart(12)} of ${r.pool}`)
+        for (const r of view.rounds)
+          out.push(`round ${String(r.round).padStart(3)}  ${r.method.padEnd(13)} ${String(r.allocations.find((a) => a.site === opts.site)?.amount ?? 0n).padStart(12)} of ${r.pool}`)
         out.push(`${opts.site}: ${view.balances.find((b) => b.site === opts.site)?.credits ?? 0n} credits`)
       } else {
         for (const b of view.balances) out.push(`${b.site.padEnd(24)} ${String(b.credits).padStart(14)} credits`)

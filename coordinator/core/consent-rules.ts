@@ -20,15 +20,7 @@
  *
  * Pure: no I/O, no clock.
  */
-import {
-  LedgerError,
-  checkConsentNonInclusion,
-  consentClaimOf,
-  toHex,
-  type ConsentClaim,
-  type RevokedPseudonym,
-  type UpdateEnvelope,
-} from '../../ledger/core/index.ts'
+import { LedgerError, checkConsentNonInclusion, consentClaimOf, toHex, type ConsentClaim, type RevokedPseudonym, type UpdateEnvelope } from '../../ledger/core/index.ts'
 import { ConsentClaimInvalidError, ConsentMissingError, ConsentProofInvalidError, ConsentProofMissingError, WrongRoundError } from '../errors.ts'
 import type { StudyState } from './study-state.ts'
 
@@ -57,7 +49,8 @@ export function checkUpdateConsent(state: StudyState, env: UpdateEnvelope, conse
     throw new ConsentClaimInvalidError(`${who}: ext.consent: ${err.message}`, err.code, { cause: err })
   }
   if (claim === undefined) {
-    if (consentRequired) throw new ConsentMissingError(`${who}: the study requires consent, but the envelope carries no ext.consent; configure the site's consent store (\`fedlineage consent import\`)`)
+    if (consentRequired)
+      throw new ConsentMissingError(`${who}: the study requires consent, but the envelope carries no ext.consent; configure the site's consent store (\`fedlineage consent import\`)`)
     return { claim: undefined, newRevocations: [] }
   }
   const round = state.rounds.get(env.round)
@@ -79,7 +72,9 @@ export function checkUpdateConsent(state: StudyState, env: UpdateEnvelope, conse
     } catch (err) {
       if (!(err instanceof LedgerError)) throw err
       if (err.code === 'LEDGER_CONSENT_PROOF_MISSING') throw new ConsentProofMissingError(`${who}: ${err.message}`, pseudonym, { cause: err })
-      throw new ConsentProofInvalidError(`${who}: revoked pseudonym ${toHex(pseudonym)} is not proven absent from consent root ${toHex(claim.root)}: ${err.message}`, pseudonym, err.code, { cause: err })
+      throw new ConsentProofInvalidError(`${who}: revoked pseudonym ${toHex(pseudonym)} is not proven absent from consent root ${toHex(claim.root)}: ${err.message}`, pseudonym, err.code, {
+        cause: err,
+      })
     }
   }
   return { claim, newRevocations }

@@ -64,15 +64,7 @@ import {
 } from '../../models/core/index.ts'
 import { sha256 } from '../../ledger/core/index.ts'
 import { ContributionInputError, ContributionUtilityError, ShapleyTooManySitesError } from './reward-errors.ts'
-import {
-  MAX_EXACT_SHAPLEY_SITES,
-  exactShapley,
-  gtgShapley,
-  leaveOneOut,
-  resolveGtgParams,
-  type CoalitionGame,
-  type GtgShapleyParams,
-} from './shapley.ts'
+import { MAX_EXACT_SHAPLEY_SITES, exactShapley, gtgShapley, leaveOneOut, resolveGtgParams, type CoalitionGame, type GtgShapleyParams } from './shapley.ts'
 
 export const CONTRIBUTION_METHODS = ['examples', 'leave-one-out', 'shapley', 'gtg-shapley'] as const
 export type ContributionMethod = (typeof CONTRIBUTION_METHODS)[number]
@@ -254,7 +246,16 @@ function utilityFunction(source: CoalitionUtility, players: readonly Contributio
     const probs = predictProbabilitiesCore(model, weights, validation)
     return metric === 'accuracy' ? binaryAccuracy(probs, validation.labels) : -portableLogLoss(probs, validation.labels)
   }
-  return (ids) => (ids.length === 0 ? score(parent) : score(fedAvg(parent, ids.map((id) => byId.get(id)!), lr)))
+  return (ids) =>
+    ids.length === 0
+      ? score(parent)
+      : score(
+          fedAvg(
+            parent,
+            ids.map((id) => byId.get(id)!),
+            lr,
+          ),
+        )
 }
 
 /**
@@ -278,11 +279,7 @@ export function scoreContributions(input: ContributionInit): ContributionResult 
   const gtgParams = init.method === 'gtg-shapley' ? resolveGtgParams(n, init.params) : undefined
   if (gtgParams) checkGtgParams(gtgParams)
   if (init.method === 'shapley' && n > MAX_EXACT_SHAPLEY_SITES) {
-    throw new ShapleyTooManySitesError(
-      `exact Shapley over ${n} sites needs 2^${n} coalition utilities, the limit is ${MAX_EXACT_SHAPLEY_SITES} sites; use gtg-shapley`,
-      n,
-      MAX_EXACT_SHAPLEY_SITES,
-    )
+    throw new ShapleyTooManySitesError(`exact Shapley over ${n} sites needs 2^${n} coalition utilities, the limit is ${MAX_EXACT_SHAPLEY_SITES} sites; use gtg-shapley`, n, MAX_EXACT_SHAPLEY_SITES)
   }
   const params: Record<string, number> = { zeroDeltaNorm, ...(gtgParams ?? {}) }
   if (init.utility?.kind === 'validation' && init.method !== 'examples') params.serverLearningRate = init.utility.serverLearningRate ?? 1
@@ -332,10 +329,10 @@ export function scoreContributions(input: ContributionInit): ContributionResult 
     gain = game.value(players.map((_, i) => i))
   }
 
-  const valueOf = new Map(players.map((u, i) => [u.siteId, values[i]!]))
+  const valueBySite = new Map(players.map((u, i) => [u.siteId, values[i]!]))
   const scores = sorted.map((u): SiteContribution => {
     if (exclusions.has(u.siteId)) return excluded(u)
-    const v = valueOf.get(u.siteId)!
+    const v = valueBySite.get(u.siteId)!
     const raw = v === 0 ? 0 : v // no -0 in the log
     if (roundTruncated) return { siteId: u.siteId, raw, payable: 0, reason: 'round-truncated' }
     if (raw < 0) return { siteId: u.siteId, raw, payable: 0, reason: 'negative-value' }

@@ -42,7 +42,10 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const signed = z.strictObject({ body: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'), sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes') })
 const metrics = z.record(z.string(), z.number())
 /** Credit units: canonical CBOR integers, which decode as number when small and bigint when large. */
-const credits = z.union([z.bigint(), z.number().int().nonnegative()]).transform((v) => BigInt(v)).refine((v) => v >= 0n, 'must be >= 0')
+const credits = z
+  .union([z.bigint(), z.number().int().nonnegative()])
+  .transform((v) => BigInt(v))
+  .refine((v) => v >= 0n, 'must be >= 0')
 const params = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
 
 const BODY_SCHEMAS = {
@@ -99,9 +102,7 @@ const BODY_SCHEMAS = {
     metric: z.string().nullable(),
     pool: credits,
     seed: count,
-    allocations: z.array(
-      z.strictObject({ site: z.string(), amount: credits, raw: z.number(), payable: z.number(), reason: z.string().optional() }),
-    ),
+    allocations: z.array(z.strictObject({ site: z.string(), amount: credits, raw: z.number(), payable: z.number(), reason: z.string().optional() })),
     unallocated: credits,
   }),
   /**
@@ -161,10 +162,7 @@ export function readLineageRecord(entry: { seq: number; kind: string; timeMs: nu
   const result = BODY_SCHEMAS[entry.kind].safeParse(entry.body)
   if (!result.success) {
     const issue = result.error.issues[0]
-    throw new LineageRecordError(
-      `entry ${entry.seq} (${entry.kind}): field ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`,
-      entry.seq,
-    )
+    throw new LineageRecordError(`entry ${entry.seq} (${entry.kind}): field ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`, entry.seq)
   }
   return { seq: entry.seq, timeMs: entry.timeMs, kind: entry.kind, body: result.data } as LineageRecord
 }

@@ -61,7 +61,11 @@ export function checkPatientRewards(state: StudyState, signed: SignedStatement):
     throw new PatientRewardsAmountMismatchError(`${who}: amount ${st.amount}, want ${allocation.amount}, the site's credit in round ${st.round}'s round-rewarded entry`, allocation.amount, st.amount)
   }
   if (st.count !== accepted.consent.count) {
-    throw new PatientRewardsCountMismatchError(`${who}: count ${st.count}, want ${accepted.consent.count}, the consent count the site's update of round ${st.round} signed`, accepted.consent.count, st.count)
+    throw new PatientRewardsCountMismatchError(
+      `${who}: count ${st.count}, want ${accepted.consent.count}, the consent count the site's update of round ${st.round} signed`,
+      accepted.consent.count,
+      st.count,
+    )
   }
   return st
 }

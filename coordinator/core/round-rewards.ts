@@ -47,7 +47,10 @@ export function computeRoundRewards(input: RoundRewardsInput): RoundRewards {
       : { utility: { kind: 'validation' as const, model: input.model, parent: input.parent, validation: input.validation, metric, serverLearningRate } }),
   })
   const pool = BigInt(input.rewards.poolPerRound)
-  const split = splitRewardPool(pool, result.scores.map((s) => ({ siteId: s.siteId, payable: s.payable })))
+  const split = splitRewardPool(
+    pool,
+    result.scores.map((s) => ({ siteId: s.siteId, payable: s.payable })),
+  )
   const amountOf = new Map(split.allocations.map((a) => [a.siteId, a.amount]))
   return {
     round: input.round,

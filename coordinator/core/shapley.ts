@@ -55,11 +55,7 @@ function valueTable(game: CoalitionGame): Float64Array {
 export function exactShapley(game: CoalitionGame): Float64Array {
   const n = game.players
   if (n > MAX_EXACT_SHAPLEY_SITES) {
-    throw new ShapleyTooManySitesError(
-      `exact Shapley over ${n} sites needs 2^${n} coalition utilities, the limit is ${MAX_EXACT_SHAPLEY_SITES} sites; use gtg-shapley`,
-      n,
-      MAX_EXACT_SHAPLEY_SITES,
-    )
+    throw new ShapleyTooManySitesError(`exact Shapley over ${n} sites needs 2^${n} coalition utilities, the limit is ${MAX_EXACT_SHAPLEY_SITES} sites; use gtg-shapley`, n, MAX_EXACT_SHAPLEY_SITES)
   }
   const table = valueTable(game)
   const factorial = [1]

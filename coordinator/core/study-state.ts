@@ -317,4 +317,3 @@ export class StudyState {
 export function compareSiteIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
-

@@ -182,11 +182,8 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
   const s = runner.state
   const rounds: RoundSummary[] = []
   const evaluationsOf = (round: number) =>
-    [...(s.evaluations.get(round)?.values() ?? [])]
-      .sort((a, b) => (a.site < b.site ? -1 : 1))
-      .map((e) => ({ siteId: e.site, examples: String(e.examples), metrics: { ...e.metrics } }))
-  if (fromRound <= 0)
-    rounds.push({ round: '0', state: 'initial', modelHash: s.genesis, evaluations: evaluationsOf(0), sites: [], examples: '0', rejected: [] })
+    [...(s.evaluations.get(round)?.values() ?? [])].sort((a, b) => (a.site < b.site ? -1 : 1)).map((e) => ({ siteId: e.site, examples: String(e.examples), metrics: { ...e.metrics } }))
+  if (fromRound <= 0) rounds.push({ round: '0', state: 'initial', modelHash: s.genesis, evaluations: evaluationsOf(0), sites: [], examples: '0', rejected: [] })
   for (const r of [...s.rounds.values()].filter((x) => x.round >= Math.max(1, fromRound)).sort((a, b) => a.round - b.round)) {
     const commit = r.commit?.body
     const state = r.status === 'committed' && runner.isEvaluated(r.round) ? 'evaluated' : r.status
@@ -230,4 +227,3 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
     logHead: runner.logHead,
   }
 }
-

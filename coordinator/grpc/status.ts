@@ -10,7 +10,6 @@ import { ERROR_CODE_METADATA_KEY } from '../../protos/index.ts'
 export { ERROR_CODE_METADATA_KEY, errorCodeOf } from '../../protos/index.ts'
 import { CoordinatorError } from '../errors.ts'
 
-
 const STATUS_BY_CODE: Readonly<Record<string, status>> = {
   COORD_UNKNOWN_SITE: status.PERMISSION_DENIED,
   COORD_NOT_HUB: status.PERMISSION_DENIED,

@@ -21,15 +21,7 @@
 import { decode, encode, encodeInto, type EncodeOptions, type DecodeOptions } from 'cborg'
 import { CanonicalEncodingError } from '../errors.ts'
 
-export type CanonicalValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | readonly CanonicalValue[]
-  | { readonly [key: string]: CanonicalValue }
+export type CanonicalValue = null | boolean | number | bigint | string | Uint8Array | readonly CanonicalValue[] | { readonly [key: string]: CanonicalValue }
 
 // In unicode mode a well-formed surrogate pair is one code point, so this only
 // matches lone surrogates, which TextEncoder would silently turn into U+FFFD
@@ -44,7 +36,23 @@ function refuse(what: string, instead: string): () => never {
 
 // cborg would encode these, but decodeCanonical refuses them (tags, non-string
 // keys): refusing them here keeps "encodes" and "decodes" the same set.
-const REFUSED_TYPES = ['Map', 'Set', 'DataView', 'Date', 'Tagged', 'Uint8ClampedArray', 'Uint16Array', 'Uint32Array', 'Int8Array', 'Int16Array', 'Int32Array', 'BigUint64Array', 'BigInt64Array', 'Float32Array', 'Float64Array'] as const
+const REFUSED_TYPES = [
+  'Map',
+  'Set',
+  'DataView',
+  'Date',
+  'Tagged',
+  'Uint8ClampedArray',
+  'Uint16Array',
+  'Uint32Array',
+  'Int8Array',
+  'Int16Array',
+  'Int32Array',
+  'BigUint64Array',
+  'BigInt64Array',
+  'Float32Array',
+  'Float64Array',
+] as const
 
 // Key order: cborg's default map sorter (shorter UTF-8 key first, then
 // bytewise) is exactly RFC 8949 §4.2.1 order (bytewise over the *encoded*

@@ -148,7 +148,7 @@ export function splitViewProof(a: SignedCheckpoint, b: SignedCheckpoint): Misbeh
  * coordinator (`coordinatorKey`) signed two conflicting statements.
  */
 export function verifyMisbehaviourProof(proof: MisbehaviourProof, coordinatorKey: Uint8Array): void {
-  const fail = (why: string): never => {
+  const fail: (why: string) => never = (why) => {
     throw new MisbehaviourProofInvalidError(`${proof.kind} proof: ${why}`)
   }
   if (proof.kind === 'split-view') {
@@ -157,7 +157,7 @@ export function verifyMisbehaviourProof(proof: MisbehaviourProof, coordinatorKey
       a = openCheckpoint(proof.a, coordinatorKey)
       b = openCheckpoint(proof.b, coordinatorKey)
     } catch (err) {
-      return fail((err as Error).message)
+      fail((err as Error).message)
     }
     if (a.origin !== b.origin) fail('checkpoints of different origins')
     if (a.size !== b.size) fail(`sizes ${a.size} and ${b.size} differ`)
@@ -169,7 +169,7 @@ export function verifyMisbehaviourProof(proof: MisbehaviourProof, coordinatorKey
     a = decodeEntry(proof.a)
     b = decodeEntry(proof.b)
   } catch (err) {
-    return fail((err as Error).message)
+    fail((err as Error).message)
   }
   if (a.seq !== b.seq) fail(`seqs ${a.seq} and ${b.seq} differ`)
   if (equalBytes(proof.a, proof.b)) fail('the entries are identical')

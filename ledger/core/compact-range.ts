@@ -56,12 +56,7 @@ export function appendLeaf(hasher: Hasher, range: CompactRange, leafHash: Uint8A
  * The range after appending all `leafHashes` to `range` in order
  * (`EMPTY_COMPACT_RANGE` by default), visiting nodes as `appendLeaf` does.
  */
-export function appendLeaves(
-  hasher: Hasher,
-  range: CompactRange,
-  leafHashes: readonly Uint8Array[],
-  visit?: NodeVisitor,
-): CompactRange {
+export function appendLeaves(hasher: Hasher, range: CompactRange, leafHashes: readonly Uint8Array[], visit?: NodeVisitor): CompactRange {
   requireRange(hasher, range)
   if (range.size + leafHashes.length > Number.MAX_SAFE_INTEGER) {
     throw new LedgerInvalidArgumentError(`compact range of size ${range.size}: appending ${leafHashes.length} leaves passes 2^53 - 1`)

@@ -67,13 +67,10 @@ export interface ConsentClaim {
 
 const SUBJECT = 'consent claim'
 
-const bytes = (length: number) =>
-  z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
+const bytes = (length: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const pseudonym = bytes(PSEUDONYM_LENGTH_BYTES)
-const NeighbourSchema = z
-  .strictObject({ index: uint, pseudonym, receiptHash: bytes(HASH_LENGTH_BYTES), path: z.array(bytes(HASH_LENGTH_BYTES)).max(64) })
-  .nullable()
+const NeighbourSchema = z.strictObject({ index: uint, pseudonym, receiptHash: bytes(HASH_LENGTH_BYTES), path: z.array(bytes(HASH_LENGTH_BYTES)).max(64) }).nullable()
 const ClaimSchema = z.strictObject({
   at: uint,
   root: bytes(HASH_LENGTH_BYTES),
@@ -98,10 +95,15 @@ export function readConsentClaim(value: unknown): ConsentClaim {
     throw new ConsentInvalidError(SUBJECT, issue && issue.path.length > 0 ? issue.path.join('.') : '(root)', issue?.message ?? 'invalid')
   }
   const c = result.data
-  requireIncreasing('revoked', c.revoked.map((r) => r.pseudonym))
-  requireIncreasing('nonInclusion', c.nonInclusion.map((p) => p.pseudonym))
-  const neighbour = (n: NeighbourValue): ConsentNeighbour | null =>
-    n === null ? null : { index: n.index, leaf: { pseudonym: n.pseudonym, receiptHash: n.receiptHash }, proof: n.path }
+  requireIncreasing(
+    'revoked',
+    c.revoked.map((r) => r.pseudonym),
+  )
+  requireIncreasing(
+    'nonInclusion',
+    c.nonInclusion.map((p) => p.pseudonym),
+  )
+  const neighbour = (n: NeighbourValue): ConsentNeighbour | null => (n === null ? null : { index: n.index, leaf: { pseudonym: n.pseudonym, receiptHash: n.receiptHash }, proof: n.path })
   return {
     at: c.at,
     root: c.root,
@@ -120,8 +122,7 @@ export function readConsentClaim(value: unknown): ConsentClaim {
  */
 export function encodeConsentClaim(claim: ConsentClaim): CanonicalValue {
   const byPseudonym = <T extends { readonly pseudonym: Uint8Array }>(items: readonly T[]) => [...items].sort((a, b) => compareBytes(a.pseudonym, b.pseudonym))
-  const neighbour = (n: ConsentNeighbour | null): CanonicalValue =>
-    n === null ? null : { index: n.index, pseudonym: n.leaf.pseudonym, receiptHash: n.leaf.receiptHash, path: [...n.proof] }
+  const neighbour = (n: ConsentNeighbour | null): CanonicalValue => (n === null ? null : { index: n.index, pseudonym: n.leaf.pseudonym, receiptHash: n.leaf.receiptHash, path: [...n.proof] })
   const value: CanonicalValue = {
     at: claim.at,
     root: claim.root,
@@ -185,4 +186,3 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
   return a.length - b.length
 }
-

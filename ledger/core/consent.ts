@@ -134,8 +134,7 @@ export interface SignedConsent {
   readonly signature: Uint8Array
 }
 
-const bytes = (length: number) =>
-  z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
+const bytes = (length: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
 const time = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const study = z.string().min(1).max(128)
 const purpose = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')
@@ -144,11 +143,7 @@ const ReceiptSchema = z.strictObject({
   t: z.literal('consent'),
   pseudonym: bytes(PSEUDONYM_LENGTH_BYTES),
   study,
-  purposes: z
-    .array(purpose)
-    .min(1, 'must list at least one purpose')
-    .max(64)
-    .refine(isStrictlySorted, 'must be sorted and unique'),
+  purposes: z.array(purpose).min(1, 'must list at least one purpose').max(64).refine(isStrictlySorted, 'must be sorted and unique'),
   validFrom: time,
   validUntil: time.nullable(),
   signer: bytes(PUBLIC_KEY_LENGTH_BYTES),
@@ -550,8 +545,7 @@ export function proveConsentNonInclusion(tree: ConsentTree, pseudonym: Uint8Arra
   const found = findConsentLeaf(tree, pseudonym)
   if (found >= 0) throw new ConsentPseudonymPresentError(pseudonym, found)
   const insertion = -found - 1
-  const neighbour = (index: number): ConsentNeighbour | null =>
-    index < 0 || index >= tree.count ? null : { index, leaf: consentLeafAt(tree, index), proof: pathOf(tree, index) }
+  const neighbour = (index: number): ConsentNeighbour | null => (index < 0 || index >= tree.count ? null : { index, leaf: consentLeafAt(tree, index), proof: pathOf(tree, index) })
   return { pseudonym: pseudonym.slice(), count: tree.count, left: neighbour(insertion - 1), right: neighbour(insertion) }
 }
 

@@ -29,24 +29,9 @@
  *
  * Pure: no I/O, no clock (the caller supplies `timeMs`).
  */
-import {
-  CanonicalEncodingError,
-  LedgerChainBrokenError,
-  LedgerEntryMalformedError,
-  LedgerSeqGapError,
-  LedgerSignatureInvalidError,
-  LedgerUntrustedAuthorError,
-} from '../errors.ts'
+import { CanonicalEncodingError, LedgerChainBrokenError, LedgerEntryMalformedError, LedgerSeqGapError, LedgerSignatureInvalidError, LedgerUntrustedAuthorError } from '../errors.ts'
 import { decodeCanonical, encodeCanonical, encodeCanonicalInto, equalBytes, type CanonicalValue } from './canonical.ts'
-import {
-  ENTRY_KIND_PATTERN,
-  ENTRY_SIGNING_CONTEXT,
-  ENTRY_VERSION,
-  HASH_LENGTH_BYTES,
-  PUBLIC_KEY_LENGTH_BYTES,
-  SIGNATURE_LENGTH_BYTES,
-  SIGNING_CONTEXT_SEPARATOR,
-} from './constants.ts'
+import { ENTRY_KIND_PATTERN, ENTRY_SIGNING_CONTEXT, ENTRY_VERSION, HASH_LENGTH_BYTES, PUBLIC_KEY_LENGTH_BYTES, SIGNATURE_LENGTH_BYTES, SIGNING_CONTEXT_SEPARATOR } from './constants.ts'
 import { sha256 } from './hash.ts'
 import { verifySignature, type Signer } from './signature.ts'
 
@@ -257,11 +242,19 @@ function layOut(seq: number, prevHash: Uint8Array, kind: string, timeMs: number,
   const tailStart = MESSAGE_HEAD_START + HEAD_PREFIX.length + headLength(seq)
   const length =
     tailStart +
-    BODY_KEY.length + bodyBytes.length +
-    KIND_KEY.length + headLength(kind.length) + kind.length +
-    PREV_KEY.length + headLength(prevHash.length) + prevHash.length +
-    TIME_KEY.length + headLength(time) +
-    AUTHOR_KEY.length + headLength(author.length) + author.length
+    BODY_KEY.length +
+    bodyBytes.length +
+    KIND_KEY.length +
+    headLength(kind.length) +
+    kind.length +
+    PREV_KEY.length +
+    headLength(prevHash.length) +
+    prevHash.length +
+    TIME_KEY.length +
+    headLength(time) +
+    AUTHOR_KEY.length +
+    headLength(author.length) +
+    author.length
   const out = new Uint8Array(length)
   out.set(SIGNING_PREFIX, 0)
   out[SIGNING_PREFIX.length] = CBOR_MAP_7

@@ -82,9 +82,7 @@ export interface NodeId {
 // createHash() for 33- and 65-byte inputs; fall back where it is missing.
 const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array }).hash
 const digestSha256: (bytes: Uint8Array) => Uint8Array =
-  typeof oneShotHash === 'function'
-    ? (bytes) => asPlainBytes(oneShotHash('sha256', bytes, 'buffer'))
-    : (bytes) => asPlainBytes(nodeCrypto.createHash('sha256').update(bytes).digest())
+  typeof oneShotHash === 'function' ? (bytes) => asPlainBytes(oneShotHash('sha256', bytes, 'buffer')) : (bytes) => asPlainBytes(nodeCrypto.createHash('sha256').update(bytes).digest())
 
 /** SHA-256(0x00 ‖ data): the RFC 6962 leaf hash (`printf '\x00' | sha256sum` for empty data). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
@@ -278,14 +276,7 @@ export function rootFromConsistencyProof(hasher: Hasher, size1: number, size2: n
  * is 0 the proof must be empty and `root1` the empty root; any `root2` is
  * consistent with it (and must be the empty root when size2 is 0 too).
  */
-export function verifyConsistency(
-  hasher: Hasher,
-  size1: number,
-  size2: number,
-  proof: readonly Uint8Array[],
-  root1: Uint8Array,
-  root2: Uint8Array,
-): void {
+export function verifyConsistency(hasher: Hasher, size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): void {
   const subject = consistencySubject(size1, size2)
   checkConsistencyProof(hasher, subject, size1, size2, proof)
   requireHash(hasher, subject, 'root1', root1)

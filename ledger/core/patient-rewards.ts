@@ -175,7 +175,10 @@ export function makePatientRewardBundle(proof: PatientRewardProof, root: Uint8Ar
   }
 }
 
-const hexHash = z.string().regex(/^[0-9a-f]*$/, 'must be lowercase hex').length(HASH_LENGTH_BYTES * 2, `must be ${HASH_LENGTH_BYTES} bytes of hex`)
+const hexHash = z
+  .string()
+  .regex(/^[0-9a-f]*$/, 'must be lowercase hex')
+  .length(HASH_LENGTH_BYTES * 2, `must be ${HASH_LENGTH_BYTES} bytes of hex`)
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer')
 export const PatientRewardBundleSchema = z.strictObject({

@@ -62,6 +62,13 @@ export function checkInclusionBundle(value: unknown, trustedKey?: Uint8Array): C
   const signed: SignedCheckpoint = { body: fromHex(b.checkpoint.body), signer: fromHex(b.checkpoint.signer), signature: fromHex(b.checkpoint.signature) }
   const checkpoint = openCheckpoint(signed, trustedKey)
   const entryBytes = fromHex(b.entry)
-  verifyInclusion(RFC6962_SHA256, b.seq, checkpoint.size, hashLeaf(entryBytes), b.proof.map((p) => fromHex(p)), checkpoint.root)
+  verifyInclusion(
+    RFC6962_SHA256,
+    b.seq,
+    checkpoint.size,
+    hashLeaf(entryBytes),
+    b.proof.map((p) => fromHex(p)),
+    checkpoint.root,
+  )
   return { checkpoint, signer: signed.signer, entry: decodeEntry(entryBytes, b.seq) }
 }

@@ -26,8 +26,7 @@ export interface SignedStatement {
   readonly signature: Uint8Array
 }
 
-const bytes = (length: number) =>
-  z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
+const bytes = (length: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length === length, { message: `must be ${length} bytes` })
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const id = z.string().min(1).max(128)
 const metrics = z.record(z.string().min(1).max(64), z.number().refine(Number.isFinite, 'must be finite'))
@@ -86,7 +85,10 @@ const EvaluationSchema = z.strictObject({
 })
 
 /** Credit units: canonical CBOR integers decode as number when small and bigint when large. */
-const credits = z.union([z.bigint(), count]).transform((v) => BigInt(v)).refine((v) => v >= 0n, 'must be >= 0')
+const credits = z
+  .union([z.bigint(), count])
+  .transform((v) => BigInt(v))
+  .refine((v) => v >= 0n, 'must be >= 0')
 
 /**
  * A site passes its round credit on to the patients it trained on that

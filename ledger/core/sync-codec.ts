@@ -157,11 +157,7 @@ export interface BlobRequest {
 }
 
 /** A frame of a blob response. */
-export type BlobFrame =
-  | { readonly type: 'blob'; readonly sizeBytes: number }
-  | { readonly type: 'chunk'; readonly data: Uint8Array }
-  | { readonly type: 'not-found' }
-  | ErrorFrame
+export type BlobFrame = { readonly type: 'blob'; readonly sizeBytes: number } | { readonly type: 'chunk'; readonly data: Uint8Array } | { readonly type: 'not-found' } | ErrorFrame
 
 /** `{ origin, from }`: the latest checkpoint of `origin` and a consistency proof from tree size `from`. */
 export interface CheckpointRequest {

@@ -15,7 +15,17 @@ import { TypedEventEmitter, setMaxListeners, type AbortOptions, type Logger, typ
 import { TopicValidatorResult, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { equalBytes, type CanonicalValue } from '../core/canonical.ts'
-import { decodeSignedCheckpoint, encodeMisbehaviourProof, encodeSignedCheckpoint, openCheckpoint, splitViewProof, verifyMisbehaviourProof, type Checkpoint, type MisbehaviourProof, type SignedCheckpoint } from '../core/checkpoint.ts'
+import {
+  decodeSignedCheckpoint,
+  encodeMisbehaviourProof,
+  encodeSignedCheckpoint,
+  openCheckpoint,
+  splitViewProof,
+  verifyMisbehaviourProof,
+  type Checkpoint,
+  type MisbehaviourProof,
+  type SignedCheckpoint,
+} from '../core/checkpoint.ts'
 import { HASH_LENGTH_BYTES } from '../core/constants.ts'
 import { hashLeaf } from '../core/merkle.ts'
 import { sha256, toHex } from '../core/hash.ts'
@@ -121,8 +131,16 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
       }),
       options,
     )
-    await registrar.handle(BLOB_PROTOCOL, this.#handler('blob', (stream, reader, o) => serveBlob({ ledger: this.#ledger, chunkBytes: BLOB_CHUNK_BYTES }, stream, reader, o)), options)
-    await registrar.handle(CHECKPOINT_PROTOCOL, this.#handler('checkpoint', (stream, reader, o) => serveCheckpoint({ ledger: this.#ledger, origin: this.origin }, stream, reader, o)), options)
+    await registrar.handle(
+      BLOB_PROTOCOL,
+      this.#handler('blob', (stream, reader, o) => serveBlob({ ledger: this.#ledger, chunkBytes: BLOB_CHUNK_BYTES }, stream, reader, o)),
+      options,
+    )
+    await registrar.handle(
+      CHECKPOINT_PROTOCOL,
+      this.#handler('checkpoint', (stream, reader, o) => serveCheckpoint({ ledger: this.#ledger, origin: this.origin }, stream, reader, o)),
+      options,
+    )
     if (this.#init.syncOnConnect !== false) {
       this.#topologyId = await registrar.register(LEDGER_SYNC_PROTOCOL, { onConnect: (peer) => this.#background(this.#catchUp(peer), `catching up with ${peer}`) })
     }
@@ -190,7 +208,8 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
   }
 
   async fetchBlob(hash: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
-    if (!(hash instanceof Uint8Array) || hash.length !== HASH_LENGTH_BYTES) throw new LedgerInvalidArgumentError(`blob hash is ${hash instanceof Uint8Array ? `${hash.length} bytes` : typeof hash}, want ${HASH_LENGTH_BYTES}`)
+    if (!(hash instanceof Uint8Array) || hash.length !== HASH_LENGTH_BYTES)
+      throw new LedgerInvalidArgumentError(`blob hash is ${hash instanceof Uint8Array ? `${hash.length} bytes` : typeof hash}, want ${HASH_LENGTH_BYTES}`)
     const what = `blob ${toHex(hash)}`
     return this.#fromAnyPeer(what, options, async (peer) => {
       const bytes = await this.#request(peer, BLOB_PROTOCOL, options, (stream, reader, label, o) => requestBlob(stream, reader, hash, label, this.#maxBlobBytes, o))

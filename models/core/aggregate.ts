@@ -57,19 +57,11 @@ function prepare(shapes: readonly TensorShape[], updates: readonly WeightedUpdat
     if (u.siteId === previous) throw new DuplicateSiteError(`site "${u.siteId}": more than one update`, u.siteId)
     previous = u.siteId
     if (!Number.isSafeInteger(u.exampleCount) || u.exampleCount <= 0) {
-      throw new InvalidExampleCountError(
-        `site "${u.siteId}": example count ${u.exampleCount}, want a positive integer`,
-        u.siteId,
-        u.exampleCount,
-      )
+      throw new InvalidExampleCountError(`site "${u.siteId}": example count ${u.exampleCount}, want a positive integer`, u.siteId, u.exampleCount)
     }
     totalExamples += u.exampleCount
     if (!Number.isSafeInteger(totalExamples)) {
-      throw new InvalidExampleCountError(
-        `site "${u.siteId}": example count ${u.exampleCount} takes the total past 2^53`,
-        u.siteId,
-        u.exampleCount,
-      )
+      throw new InvalidExampleCountError(`site "${u.siteId}": example count ${u.exampleCount} takes the total past 2^53`, u.siteId, u.exampleCount)
     }
     assertShapes(u.delta, shapes, `site "${u.siteId}" delta`)
   }
@@ -85,10 +77,18 @@ function accumulate(sorted: readonly WeightedUpdate[], t: number, size: number):
   const k = sorted.length
   let s = 0
   for (; s + 4 <= k; s += 4) {
-    const u0 = sorted[s]!, u1 = sorted[s + 1]!, u2 = sorted[s + 2]!, u3 = sorted[s + 3]!
-    const n0 = u0.exampleCount, n1 = u1.exampleCount, n2 = u2.exampleCount, n3 = u3.exampleCount
-    const d0 = u0.delta.tensors[t]!.values, d1 = u1.delta.tensors[t]!.values
-    const d2 = u2.delta.tensors[t]!.values, d3 = u3.delta.tensors[t]!.values
+    const u0 = sorted[s]!,
+      u1 = sorted[s + 1]!,
+      u2 = sorted[s + 2]!,
+      u3 = sorted[s + 3]!
+    const n0 = u0.exampleCount,
+      n1 = u1.exampleCount,
+      n2 = u2.exampleCount,
+      n3 = u3.exampleCount
+    const d0 = u0.delta.tensors[t]!.values,
+      d1 = u1.delta.tensors[t]!.values
+    const d2 = u2.delta.tensors[t]!.values,
+      d3 = u3.delta.tensors[t]!.values
     for (let j = 0; j < size; j++) acc[j] = acc[j]! + n0 * d0[j]! + n1 * d1[j]! + n2 * d2[j]! + n3 * d3[j]!
   }
   for (; s < k; s++) {

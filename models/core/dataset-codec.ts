@@ -19,8 +19,14 @@ export function encodeDataset(data: Dataset): Uint8Array {
   view.setUint32(4, data.count, true)
   view.setUint32(8, data.width, true)
   let at = HEADER_BYTES
-  for (const v of data.features) (view.setFloat32(at, v, true), (at += 4))
-  for (const v of data.labels) (view.setFloat32(at, v, true), (at += 4))
+  for (const v of data.features) {
+    view.setFloat32(at, v, true)
+    at += 4
+  }
+  for (const v of data.labels) {
+    view.setFloat32(at, v, true)
+    at += 4
+  }
   return out
 }
 

@@ -25,9 +25,7 @@ export function assertDataset(data: Dataset, context: string): void {
     throw new InvalidModelInputError(`${where}dataset is ${data.count} x ${data.width}, want at least 1 x 1`)
   }
   if (data.features.length !== data.count * data.width) {
-    throw new InvalidModelInputError(
-      `${where}${data.features.length} feature values, want ${data.count} x ${data.width} = ${data.count * data.width}`,
-    )
+    throw new InvalidModelInputError(`${where}${data.features.length} feature values, want ${data.count} x ${data.width} = ${data.count * data.width}`)
   }
   if (data.labels.length !== data.count) {
     throw new InvalidModelInputError(`${where}${data.labels.length} labels, want ${data.count}`)
@@ -39,9 +37,7 @@ export function assertDataset(data: Dataset, context: string): void {
   const f = data.features
   for (let i = 0; i < f.length; i++) {
     if (f[i]! - f[i]! !== 0) {
-      throw new InvalidModelInputError(
-        `${where}feature ${i % data.width} of row ${Math.floor(i / data.width)} is ${f[i]}, want a finite number`,
-      )
+      throw new InvalidModelInputError(`${where}feature ${i % data.width} of row ${Math.floor(i / data.width)} is ${f[i]}, want a finite number`)
     }
   }
 }

@@ -36,31 +36,16 @@ export function checkLayout(actual: readonly TensorShape[], expected: readonly T
       throw new ModelShapeMismatchError(`${p}tensor ${i}: named "${a.name}", want "${e.name}"`, e.name, e, a)
     }
     if (!sameShape(a.shape, e.shape)) {
-      throw new ModelShapeMismatchError(
-        `${p}tensor "${e.name}": shape ${formatShape(a.shape)}, want ${formatShape(e.shape)}`,
-        e.name,
-        e,
-        a,
-      )
+      throw new ModelShapeMismatchError(`${p}tensor "${e.name}": shape ${formatShape(a.shape)}, want ${formatShape(e.shape)}`, e.name, e, a)
     }
   }
   if (actual.length < expected.length) {
     const e = expected[actual.length]!
-    throw new ModelShapeMismatchError(
-      `${p}tensor "${e.name}": missing (${actual.length} tensors, want ${expected.length})`,
-      e.name,
-      e,
-      null,
-    )
+    throw new ModelShapeMismatchError(`${p}tensor "${e.name}": missing (${actual.length} tensors, want ${expected.length})`, e.name, e, null)
   }
   if (actual.length > expected.length) {
     const a = actual[expected.length]!
-    throw new ModelShapeMismatchError(
-      `${p}tensor "${a.name}": unexpected (${actual.length} tensors, want ${expected.length})`,
-      a.name,
-      null,
-      a,
-    )
+    throw new ModelShapeMismatchError(`${p}tensor "${a.name}": unexpected (${actual.length} tensors, want ${expected.length})`, a.name, null, a)
   }
 }
 

@@ -64,12 +64,7 @@ export interface Strategy {
    * case the round closes without a new model. `failures` is for strategies
    * that react to drop-outs and for the metrics.
    */
-  aggregateRound(
-    round: number,
-    global: Weights,
-    replies: readonly WeightedUpdate[],
-    failures: readonly RoundFailure[],
-  ): AggregateResult | null
+  aggregateRound(round: number, global: Weights, replies: readonly WeightedUpdate[], failures: readonly RoundFailure[]): AggregateResult | null
 }
 
 function assertRound(round: number): void {

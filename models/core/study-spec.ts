@@ -116,37 +116,44 @@ export const ConsentSpecSchema = z.strictObject({
 })
 export type ConsentSpec = z.infer<typeof ConsentSpecSchema>
 
-export const StudySpecSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'),
-  title: z.string().max(200).default(''),
-  model: ModelSpecSchema,
-  data: DataSchemaSchema,
-  training: TrainingSchema,
-  strategy: StrategySpecSchema,
-  /** Number of rounds to commit before the study is complete. */
-  rounds: z.number().int().positive().max(100_000),
-  /** Fewest accepted updates that may be aggregated when the deadline passes. */
-  minSites: z.number().int().positive(),
-  /** How long a round collects updates before it closes with what it has. */
-  roundDeadlineMs: z.number().int().positive().max(86_400_000),
-  /** How long the hub waits for sites to evaluate a committed model. */
-  evaluationDeadlineMs: z.number().int().positive().max(86_400_000).default(60_000),
-  /** Seed of the deterministic initial model. */
-  seed: z.number().int().nonnegative().max(2 ** 31 - 1).default(0),
-  /** Participant rewards per round; absent: no rewards. */
-  rewards: RewardSpecSchema.optional(),
-  /**
-   * Consent is required: each site trains only on records whose patient
-   * consented to this study for `purpose` at the round's time, and every
-   * update envelope commits to the consent receipts it used (`ext.consent`).
-   * Requires `data.patientIdColumn`. Absent: no consent is asked for.
-   */
-  consent: ConsentSpecSchema.optional(),
-}).superRefine((spec, ctx) => {
-  if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: 'is required when consent is set: name the column holding each record\'s patient id' })
-  }
-})
+export const StudySpecSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'),
+    title: z.string().max(200).default(''),
+    model: ModelSpecSchema,
+    data: DataSchemaSchema,
+    training: TrainingSchema,
+    strategy: StrategySpecSchema,
+    /** Number of rounds to commit before the study is complete. */
+    rounds: z.number().int().positive().max(100_000),
+    /** Fewest accepted updates that may be aggregated when the deadline passes. */
+    minSites: z.number().int().positive(),
+    /** How long a round collects updates before it closes with what it has. */
+    roundDeadlineMs: z.number().int().positive().max(86_400_000),
+    /** How long the hub waits for sites to evaluate a committed model. */
+    evaluationDeadlineMs: z.number().int().positive().max(86_400_000).default(60_000),
+    /** Seed of the deterministic initial model. */
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31 - 1)
+      .default(0),
+    /** Participant rewards per round; absent: no rewards. */
+    rewards: RewardSpecSchema.optional(),
+    /**
+     * Consent is required: each site trains only on records whose patient
+     * consented to this study for `purpose` at the round's time, and every
+     * update envelope commits to the consent receipts it used (`ext.consent`).
+     * Requires `data.patientIdColumn`. Absent: no consent is asked for.
+     */
+    consent: ConsentSpecSchema.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: "is required when consent is set: name the column holding each record's patient id" })
+    }
+  })
 export type StudySpec = z.infer<typeof StudySpecSchema>
 export type StudySpecInput = z.input<typeof StudySpecSchema>
 

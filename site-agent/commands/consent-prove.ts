@@ -67,14 +67,18 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
     const store = await loadConsentStore(consent.store, { authorities: consent.authorities.map((k, i) => parsePublicKey(k, `consent.authorities[${i}]`)) })
     const receipt = store.receiptByHash(pseudonym, proof.leaf.receiptHash)
     if (receipt === undefined) {
-      throw new ConsentStoreCorruptError(`${consent.store}: the receipt ${toHex(proof.leaf.receiptHash)} the site trained on in round ${round} is no longer in the consent store; restore the store from a backup`)
+      throw new ConsentStoreCorruptError(
+        `${consent.store}: the receipt ${toHex(proof.leaf.receiptHash)} the site trained on in round ${round} is no longer in the consent store; restore the store from a backup`,
+      )
     }
     bundle = makeConsentInclusionBundle(round, receipt.signed, proof, tree.root)
     what = `inclusion proof: the patient's consent receipt is leaf ${proof.index} of the ${tree.count} receipts used in round ${round}`
     const rewards = await loadPatientRewardsRound(consent.roundsDir!, round)
     const reward = rewards && provePatientReward(rewards.tree, pseudonym)
     if (rewards !== undefined && reward === undefined) {
-      throw new ConsentStoreCorruptError(`${consent.roundsDir}: round ${round}'s patient-rewards file has no allocation for a patient the site trained on; it was not written from this round's consent leaves`)
+      throw new ConsentStoreCorruptError(
+        `${consent.roundsDir}: round ${round}'s patient-rewards file has no allocation for a patient the site trained on; it was not written from this round's consent leaves`,
+      )
     }
     if (rewards !== undefined && reward !== undefined) {
       bundle = { ...bundle, reward: makePatientRewardBundle(reward, rewards.tree.root, rewards.record.amount) }
@@ -98,7 +102,9 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
 export function registerConsentProveCommand(consent: Command, io: CliIo = processIo()): Command {
   return consent
     .command('prove')
-    .description("prove to a patient whether their consent was among those the site trained on in a round (inclusion, with their share of the site's round credit when it passed one on), or that they were left out (non-inclusion)")
+    .description(
+      "prove to a patient whether their consent was among those the site trained on in a round (inclusion, with their share of the site's round credit when it passed one on), or that they were left out (non-inclusion)",
+    )
     .requiredOption('--config <file>', 'the site config (its consent section names the store, secret and rounds folder)')
     .requiredOption('--patient-id <id>', "the patient's id as the site's records carry it")
     .requiredOption('--round <n>', 'the round')

@@ -21,7 +21,9 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
     case 'update-refused':
       return `${p} round ${e.round}: update refused: ${e.code ?? ''} ${e.message}`
     case 'evaluated':
-      return `${p} model of round ${e.round}: validation ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`
+      return `${p} model of round ${e.round}: validation ${Object.entries(e.metrics)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ')}`
     case 'reconnecting':
       return `${p} reconnecting: ${e.reason}`
     case 'replicating':

@@ -52,7 +52,11 @@ export function importCsvConsents(text: string, init: ConsentImportInit): Consen
   const index = {} as Record<Column, number>
   for (const column of CONSENT_CSV_COLUMNS) {
     const i = header.record.indexOf(column)
-    if (i < 0) throw new ConsentImportError(out.source, `column ${JSON.stringify(column)} is not in the header; want ${CONSENT_CSV_COLUMNS.join(', ')}, have ${header.record.map((c) => JSON.stringify(c)).join(', ')}`)
+    if (i < 0)
+      throw new ConsentImportError(
+        out.source,
+        `column ${JSON.stringify(column)} is not in the header; want ${CONSENT_CSV_COLUMNS.join(', ')}, have ${header.record.map((c) => JSON.stringify(c)).join(', ')}`,
+      )
     index[column] = i
   }
 
@@ -93,7 +97,9 @@ function readRow(cell: (c: Column) => string): ConsentDecision | { field: string
     if (until.value <= from.value) return { field: 'valid_until', problem: `is ${JSON.stringify(cell('valid_until'))}, which is before valid_from ${JSON.stringify(cell('valid_from'))}` }
     validUntil = until.value
   }
-  const purposes = cell('purposes').split(';').map((p) => p.trim())
+  const purposes = cell('purposes')
+    .split(';')
+    .map((p) => p.trim())
   if (cell('purposes') === '') return { field: 'purposes', problem: 'is empty, want ";"-separated purpose codes such as HRESCH' }
   const bad = purposes.find((p) => !PURPOSE_CODE.test(p))
   if (bad !== undefined) return { field: 'purposes', problem: `has the code ${JSON.stringify(bad)}, want codes of 1-128 printable ASCII characters without spaces, separated by ";"` }

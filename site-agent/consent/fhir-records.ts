@@ -53,10 +53,7 @@ const column = z.string().min(1).max(128)
 export const FhirRecordMappingSchema = z.strictObject({
   patientIdColumn: column.default('patient_id'),
   observations: z
-    .record(
-      z.string().regex(/^\d{1,7}-\d$/, 'must be a LOINC code such as 8480-6'),
-      z.union([column, z.strictObject({ column, unit: z.string().min(1).optional() })]),
-    )
+    .record(z.string().regex(/^\d{1,7}-\d$/, 'must be a LOINC code such as 8480-6'), z.union([column, z.strictObject({ column, unit: z.string().min(1).optional() })]))
     .refine((o) => Object.keys(o).length > 0, 'must map at least one LOINC code'),
   patient: z.strictObject({ gender: column.optional(), birthDate: column.optional() }).optional(),
 })
@@ -164,7 +161,8 @@ function bundleEntries(bundle: unknown, source: string): readonly unknown[] {
       throw new FhirRecordError(source, 'Bundle', null, '(json)', `is not JSON: ${(err as Error).message}`)
     }
   }
-  if (!isObject(value) || value.resourceType !== 'Bundle') throw new FhirRecordError(source, 'Bundle', null, 'resourceType', `is ${describe(isObject(value) ? value.resourceType : value)}, want "Bundle"`)
+  if (!isObject(value) || value.resourceType !== 'Bundle')
+    throw new FhirRecordError(source, 'Bundle', null, 'resourceType', `is ${describe(isObject(value) ? value.resourceType : value)}, want "Bundle"`)
   if (value.entry === undefined) return []
   if (!Array.isArray(value.entry)) throw new FhirRecordError(source, 'Bundle', null, 'entry', `is ${describe(value.entry)}, want an array`)
   return value.entry

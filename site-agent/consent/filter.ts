@@ -79,7 +79,11 @@ export function filterTableByConsent(
   query: ConsentFilterQuery,
 ): { readonly table: RawTable; readonly result: ConsentFilterResult } {
   const column = resolveColumns(table, [patientIdColumn]).get(patientIdColumn) as number
-  const result = filterByConsent(table.rows.map((row) => row[column] ?? ''), store, query)
+  const result = filterByConsent(
+    table.rows.map((row) => row[column] ?? ''),
+    store,
+    query,
+  )
   const rows = table.rows.filter((_, i) => result.included[i])
   const lines = table.lines?.filter((_, i) => result.included[i])
   return { table: { ...table, rows, ...(lines === undefined ? {} : { lines }) }, result }

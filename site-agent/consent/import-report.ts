@@ -4,14 +4,7 @@
  * stops at a bad resource or row: each becomes an issue naming its id and
  * field, and the others are imported.
  */
-import {
-  ConsentInvalidError,
-  MIN_SITE_SECRET_BYTES,
-  pseudonymOf,
-  signConsent,
-  type SignedConsent,
-  type Signer,
-} from '../../ledger/core/index.ts'
+import { ConsentInvalidError, MIN_SITE_SECRET_BYTES, pseudonymOf, signConsent, type SignedConsent, type Signer } from '../../ledger/core/index.ts'
 import { SiteConfigError } from '../errors.ts'
 
 /** What every consent import needs. */
@@ -114,9 +107,7 @@ export class ConsentImportBuilder {
     try {
       if (decision.kind === 'consent') {
         const purposes = [...new Set(decision.purposes)].sort()
-        this.#receipts.push(
-          signConsent(authority, { t: 'consent', pseudonym, study, purposes, validFrom: decision.validFrom, validUntil: decision.validUntil, signer: authority.publicKey }),
-        )
+        this.#receipts.push(signConsent(authority, { t: 'consent', pseudonym, study, purposes, validFrom: decision.validFrom, validUntil: decision.validUntil, signer: authority.publicKey }))
       } else {
         this.#revocations.push(signConsent(authority, { t: 'consent-revocation', pseudonym, study, time: decision.time, signer: authority.publicKey }))
       }

@@ -48,10 +48,7 @@ export async function readCsvRecords(path: string, schema: DataSchema): Promise<
       }
       if (record.length !== columns.length) {
         const source = headerLine > 0 ? `the header on line ${headerLine}` : 'schema.columns'
-        throw new SiteDataError(
-          `${path} line ${line}: ${record.length} cells, want ${columns.length} as in ${source}`,
-          { file: path, line, row: rows.length + 1 },
-        )
+        throw new SiteDataError(`${path} line ${line}: ${record.length} cells, want ${columns.length} as in ${source}`, { file: path, line, row: rows.length + 1 })
       }
       rows.push(record)
       lines.push(line)

@@ -98,7 +98,10 @@ export function prepareSplits(table: RawTable, schema: DataSchema, split: SplitS
 
   const { train, validation } = assignSplits(kept, split)
   if (train.length === 0) {
-    throw new SiteDataEmptyError(`${table.sourcePath}: no usable rows in the train split after dropping ${drops.missingLabel + drops.missingFeature + drops.unknownCategory} of ${countRows(sources)}`, { file: table.sourcePath })
+    throw new SiteDataEmptyError(
+      `${table.sourcePath}: no usable rows in the train split after dropping ${drops.missingLabel + drops.missingFeature + drops.unknownCategory} of ${countRows(sources)}`,
+      { file: table.sourcePath },
+    )
   }
 
   const fill = imputationValues(train, plans, table.sourcePath)
@@ -240,7 +243,10 @@ function parseTable(table: RawTable, schema: DataSchema, plans: readonly Feature
       else if (cellMatches(text, split.validationValue)) assigned = 'validation'
       else {
         const { location, where } = rowLocation(table, r, split.column)
-        throw new SiteDataError(`${where}, column ${JSON.stringify(split.column)}: split value ${JSON.stringify(text)}, want ${JSON.stringify(split.trainValue)} or ${JSON.stringify(split.validationValue)}`, location)
+        throw new SiteDataError(
+          `${where}, column ${JSON.stringify(split.column)}: split value ${JSON.stringify(text)}, want ${JSON.stringify(split.trainValue)} or ${JSON.stringify(split.validationValue)}`,
+          location,
+        )
       }
     } else if (split.kind === 'tables') {
       assigned = 'train' // the caller re-tags rows of the validation table
@@ -287,7 +293,9 @@ function assignSplits(rows: readonly ParsedRow[], split: SplitSpec): { train: Pa
   for (const label of [0, 1] as const) {
     const members = rows.flatMap((row, i) => (row.label === label ? [i] : []))
     const count = Math.round(members.length * split.validationFraction)
-    shuffled(members, rand).slice(0, count).forEach((i) => toValidation.add(i))
+    shuffled(members, rand)
+      .slice(0, count)
+      .forEach((i) => toValidation.add(i))
   }
   return {
     train: rows.filter((_, i) => !toValidation.has(i)),

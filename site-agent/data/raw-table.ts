@@ -44,11 +44,9 @@ export function resolveColumns(table: Pick<RawTable, 'columns' | 'sourcePath'>, 
     const i = table.columns.indexOf(column)
     if (i < 0) {
       const available = table.columns.map((c) => JSON.stringify(c)).join(', ')
-      throw new SiteColumnMissingError(
-        `${table.sourcePath}: column ${JSON.stringify(column)} is not in the file; available columns: ${available}`,
-        { file: table.sourcePath, column },
-        [...table.columns],
-      )
+      throw new SiteColumnMissingError(`${table.sourcePath}: column ${JSON.stringify(column)} is not in the file; available columns: ${available}`, { file: table.sourcePath, column }, [
+        ...table.columns,
+      ])
     }
     index.set(column, i)
   }

@@ -135,7 +135,13 @@ export function generateCohort(init: CohortInit): CohortRow[] {
   const rand = mulberry32((hashSeed(init.siteId) ^ init.seed) >>> 0)
   const draws = Array.from({ length: init.size }, () => drawPatient(rand, shift))
 
-  const intercept = init.prevalence === undefined ? TRUTH.intercept : interceptFor(draws.map((d) => d.logit), init.prevalence)
+  const intercept =
+    init.prevalence === undefined
+      ? TRUTH.intercept
+      : interceptFor(
+          draws.map((d) => d.logit),
+          init.prevalence,
+        )
   return draws.map(({ row, logit }) => {
     const outcome = rand() < sigmoid(logit + intercept) ? 'yes' : 'no'
     // Decided after the label: an unrecorded value does not change the patient's disease.
@@ -158,7 +164,17 @@ export function cohortToCsv(rows: readonly CohortRow[], init: { readonly patient
 
 /** Column order of `cohortToCsv`. */
 export const COHORT_COLUMNS = [
-  'age', 'sex', 'systolic_bp', 'cholesterol', 'bmi', 'smoker', 'diabetes', 'chest_pain', 'max_heart_rate', 'st_depression', 'outcome',
+  'age',
+  'sex',
+  'systolic_bp',
+  'cholesterol',
+  'bmi',
+  'smoker',
+  'diabetes',
+  'chest_pain',
+  'max_heart_rate',
+  'st_depression',
+  'outcome',
 ] as const satisfies readonly (keyof CohortRow)[]
 
 // --- drawing ---------------------------------------------------------------
@@ -233,7 +249,8 @@ function checkInit(init: CohortInit): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(init.siteId)) throw new SiteConfigError(`siteId ${JSON.stringify(init.siteId)}: want 1-64 letters, digits, "-" or "_"`)
   if (!Number.isSafeInteger(init.seed)) throw new SiteConfigError(`site ${JSON.stringify(init.siteId)}: seed is ${init.seed}, want an integer`)
   if (!Number.isInteger(init.size) || init.size < 1 || init.size > 1_000_000) throw new SiteConfigError(`site ${JSON.stringify(init.siteId)}: size is ${init.size}, want an integer from 1 to 1000000`)
-  if (init.prevalence !== undefined && !(init.prevalence > 0 && init.prevalence < 1)) throw new SiteConfigError(`site ${JSON.stringify(init.siteId)}: prevalence is ${init.prevalence}, want 0 < prevalence < 1`)
+  if (init.prevalence !== undefined && !(init.prevalence > 0 && init.prevalence < 1))
+    throw new SiteConfigError(`site ${JSON.stringify(init.siteId)}: prevalence is ${init.prevalence}, want 0 < prevalence < 1`)
   if (init.shift !== undefined && !Number.isFinite(init.shift)) throw new SiteConfigError(`site ${JSON.stringify(init.siteId)}: shift is ${init.shift}, want a finite number`)
 }
 

@@ -62,9 +62,7 @@ function edges(): Edge[] {
     } catch {
       continue
     }
-    for (const file of files)
-      for (const spec of importsOf(file))
-        out.push({ from: rel(file), spec, target: spec.startsWith('.') ? rel(path.resolve(path.dirname(file), spec)) : spec })
+    for (const file of files) for (const spec of importsOf(file)) out.push({ from: rel(file), spec, target: spec.startsWith('.') ? rel(path.resolve(path.dirname(file), spec)) : spec })
   }
   return out
 }

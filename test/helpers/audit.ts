@@ -207,7 +207,11 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
         // Revocations of this site that apply by this round, each timed just before the round it first applies to.
         const revoked = (init.consent.revocations ?? []).filter((r) => r.site === i && r.round <= round)
         const gone = new Set(revoked.map((r) => r.patient))
-        const tree = consentTreeOf(Array.from({ length: SYNTHETIC_PATIENTS }, (_, k) => k).filter((k) => !gone.has(k)).map((k) => syntheticConsentLeaf(i, k)))
+        const tree = consentTreeOf(
+          Array.from({ length: SYNTHETIC_PATIENTS }, (_, k) => k)
+            .filter((k) => !gone.has(k))
+            .map((k) => syntheticConsentLeaf(i, k)),
+        )
         const times = revoked.map((r) => ({ pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
         for (const r of revoked.filter((x) => x.round === round)) {
           drafts.push(draft(ENTRY_KINDS.CONSENT_REVOKED, timeMs, { round, site: s.id, pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
@@ -224,8 +228,18 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
         }
       }
       const envelope = signStatement(s.signer, {
-        t: 'update', study: spec.id, round, site: s.id, base: current.hash, delta: hash, size: bytes.length,
-        examples: s.examples, metrics: { trainLoss: 0.5 }, nonce: nonce(round, i), time: tick(), ...(ext ? { ext } : {}),
+        t: 'update',
+        study: spec.id,
+        round,
+        site: s.id,
+        base: current.hash,
+        delta: hash,
+        size: bytes.length,
+        examples: s.examples,
+        metrics: { trainLoss: 0.5 },
+        nonce: nonce(round, i),
+        time: tick(),
+        ...(ext ? { ext } : {}),
       })
       blobs.push(bytes)
       drafts.push(draft(ENTRY_KINDS.UPDATE_ACCEPTED, timeMs, { round, site: s.id, envelope: embedStatement(envelope), delta: hash, examples: s.examples }))
@@ -234,14 +248,16 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
     const derived = deriveRoundModel(spec.strategy, round, current.weights, updates)!
     const modelBytes = encodeWeights(derived.weights)
     blobs.push(modelBytes)
-    drafts.push(draft(ENTRY_KINDS.ROUND_COMMITTED, tick(), {
-      round,
-      parent: current.hash,
-      model: derived.hash,
-      inputs: updates.map((u) => ({ site: u.siteId, delta: u.hash, examples: u.exampleCount, envelope: u.envelope })),
-      strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } },
-      metrics: { ...derived.metrics },
-    }))
+    drafts.push(
+      draft(ENTRY_KINDS.ROUND_COMMITTED, tick(), {
+        round,
+        parent: current.hash,
+        model: derived.hash,
+        inputs: updates.map((u) => ({ site: u.siteId, delta: u.hash, examples: u.exampleCount, envelope: u.envelope })),
+        strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } },
+        metrics: { ...derived.metrics },
+      }),
+    )
     current = { weights: derived.weights, hash: derived.hash }
     evaluate(round)
   }

@@ -17,7 +17,7 @@ export type CapturedIo = CliIo & { out: string[] }
 
 export function captureIo(): CapturedIo {
   const out: string[] = []
-  const sink = { write: (s: string) => (out.push(s), true), isTTY: false }
+  const sink = { write: (s: string) => out.push(s) > 0, isTTY: false }
   return { stdout: sink, stderr: sink, setExitCode: () => undefined, out } as unknown as CapturedIo
 }
 
@@ -57,7 +57,21 @@ export async function consentFederation(study: Partial<StudySpecInput>, consentC
     const csv = path.join(fed.dir, `${site.id}.consents.csv`)
     await writeFile(csv, consentCsv(site))
     const files = consentFiles(site)
-    await cli(io, 'consent', 'import', '--csv', csv, '--store', path.join(fed.dir, files.store), '--secret', path.join(fed.dir, files.secretFile), '--authority-key', keyFile, '--study', fed.config.study.id)
+    await cli(
+      io,
+      'consent',
+      'import',
+      '--csv',
+      csv,
+      '--store',
+      path.join(fed.dir, files.store),
+      '--secret',
+      path.join(fed.dir, files.secretFile),
+      '--authority-key',
+      keyFile,
+      '--study',
+      fed.config.study.id,
+    )
   }
   return { fed, authority: await loadSigner(keyFile), authorityKeyFile: keyFile, io }
 }

@@ -11,16 +11,7 @@ import { pino } from 'pino'
 import { onTestFinished } from 'vitest'
 import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
-import {
-  DEMO_SITES,
-  SYNTHETIC_SCHEMA,
-  SiteAgent,
-  parseSiteConfig,
-  writeSyntheticSite,
-  type SiteAgentEvent,
-  type SiteConfigInput,
-  type SiteRunSummary,
-} from '../../site-agent/index.ts'
+import { DEMO_SITES, SYNTHETIC_SCHEMA, SiteAgent, parseSiteConfig, writeSyntheticSite, type SiteAgentEvent, type SiteConfigInput, type SiteRunSummary } from '../../site-agent/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })

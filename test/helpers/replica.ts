@@ -13,16 +13,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { onTestFinished } from 'vitest'
-import {
-  createReplicaNode,
-  sha256,
-  type EntryDraft,
-  type LedgerSync,
-  type MisbehaviourProof,
-  type ReplicaNode,
-  type SignedCheckpoint,
-  type Signer,
-} from '../../ledger/index.ts'
+import { createReplicaNode, sha256, type EntryDraft, type LedgerSync, type MisbehaviourProof, type ReplicaNode, type SignedCheckpoint, type Signer } from '../../ledger/index.ts'
 import { createLedger, testDrafts, testSigner, type LedgerFixture } from './ledger.ts'
 
 /** The study every replication test replicates. */

@@ -26,9 +26,18 @@ async function fedlineage(args: readonly string[], tty = false): Promise<Run> {
   let stdout = ''
   let stderr = ''
   const out = new PassThrough().on('data', (c: Buffer) => (stdout += c.toString()))
-  const err = Object.assign(new PassThrough().on('data', (c: Buffer) => (stderr += c.toString())), { isTTY: tty })
+  const err = Object.assign(
+    new PassThrough().on('data', (c: Buffer) => (stderr += c.toString())),
+    { isTTY: tty },
+  )
   const io: CliIo = { stdout: out, stderr: err, setExitCode: () => undefined }
-  const program = registerAuditorCommands(new Command().name('fedlineage').exitOverride().configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) }), io)
+  const program = registerAuditorCommands(
+    new Command()
+      .name('fedlineage')
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) }),
+    io,
+  )
   const status = await runCommand(() => program.parseAsync(args, { from: 'user' }), { io })
   return { status, stdout, stderr }
 }

@@ -7,26 +7,9 @@
  * chain itself.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  AuditBlobMismatchError,
-  AuditBlobMissingError,
-  AuditChainBrokenError,
-  AuditModelMismatchError,
-  AuditStatementMismatchError,
-  AuditStatementSignatureError,
-} from '../../auditor/index.ts'
+import { AuditBlobMismatchError, AuditBlobMissingError, AuditChainBrokenError, AuditModelMismatchError, AuditStatementMismatchError, type AuditStatementSignatureError } from '../../auditor/index.ts'
 import { deriveRoundModel, type LineageRecord } from '../../coordinator/core/index.ts'
-import {
-  decodeEntry,
-  decodeStatement,
-  encodeCanonical,
-  entryHash,
-  isCanonicalScalar,
-  sha256,
-  signStatement,
-  toHex,
-  type CanonicalValue,
-} from '../../ledger/index.ts'
+import { decodeEntry, decodeStatement, encodeCanonical, entryHash, isCanonicalScalar, sha256, signStatement, toHex, type CanonicalValue } from '../../ledger/index.ts'
 import { decodeWeights, encodeWeights, inputWidth, modelShapes, type Weights } from '../../models/core/index.ts'
 import {
   auditDir,
@@ -361,7 +344,7 @@ describe('audit of a dishonest copy', () => {
     expect(report.failure).toMatchObject({ seq: opened.seq, code: 'AUDIT_AUTHOR_UNTRUSTED', expected: toHex(testSigner(7).publicKey), calculated: toHex(log.coordinator.publicKey) })
   })
 
-  it('a genesis hash that is not the spec\'s initial model fails at entry 0: AUDIT_GENESIS_MISMATCH', async () => {
+  it("a genesis hash that is not the spec's initial model fails at entry 0: AUDIT_GENESIS_MISMATCH", async () => {
     // Prepare: the coordinator claims round 1 started from another model, and stores it.
     const log = await recorded()
     const created = findRecord(log.records, 'study-created')

@@ -59,7 +59,6 @@ function consentCsv(site: TestSite): string {
   return `${rows.join('\n')}\n`
 }
 
-
 /** Resolves when the coordinator emits `event` for `round`; rejects after `timeoutMs`. */
 function roundEvent(fed: TestFederation, event: 'round-evaluated', round: number, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -83,7 +82,7 @@ function claimOf(r: LineageRecord): ConsentClaim {
 }
 
 describe('consent across the federation', () => {
-  it('trains on consented records only, logs and honours a revocation, proves a patient\'s consent, and audits', async () => {
+  it("trains on consented records only, logs and honours a revocation, proves a patient's consent, and audits", async () => {
     // Prepare: the study, both sites' consents, and the patient who will withdraw.
     const { fed, io, authority, authorityKeyFile } = await consentFederation(CONSENT_STUDY, consentCsv)
     const [siteA, siteB] = fed.sites as [TestSite, TestSite]
@@ -99,7 +98,21 @@ describe('consent across the federation', () => {
     const revokedAt = new Date()
     const revocationCsv = path.join(fed.dir, 'revocation.csv')
     await writeFile(revocationCsv, `patient_id,status,valid_from,valid_until,purposes\n${withdrawing},revoked,,${revokedAt.toISOString()},\n`)
-    const imported = await cli(io, 'consent', 'import', '--csv', revocationCsv, '--store', path.join(fed.dir, consentFiles(siteA).store), '--secret', path.join(fed.dir, consentFiles(siteA).secretFile), '--authority-key', authorityKeyFile, '--study', fed.config.study.id)
+    const imported = await cli(
+      io,
+      'consent',
+      'import',
+      '--csv',
+      revocationCsv,
+      '--store',
+      path.join(fed.dir, consentFiles(siteA).store),
+      '--secret',
+      path.join(fed.dir, consentFiles(siteA).secretFile),
+      '--authority-key',
+      authorityKeyFile,
+      '--study',
+      fed.config.study.id,
+    )
     for (const round of [2, 3]) {
       evaluated = roundEvent(fed, 'round-evaluated', round)
       await hub.startNextRound(fed.hub)
@@ -116,7 +129,10 @@ describe('consent across the federation', () => {
     const consentEvents = events.filter((e): e is Extract<SiteAgentEvent, { type: 'consent' }> => e.type === 'consent')
     expect(consentEvents).toHaveLength(6)
     expect(status.rounds.find((r) => r.round === '2')!.revocations).toBe('1')
-    expect(status.rounds.find((r) => r.round === '1')!.consent.map((c) => [c.siteId, c.count])).toEqual([[siteA.id, String(nA - 40)], [siteB.id, String(siteB.patients - 40)]])
+    expect(status.rounds.find((r) => r.round === '1')!.consent.map((c) => [c.siteId, c.count])).toEqual([
+      [siteA.id, String(nA - 40)],
+      [siteB.id, String(siteB.patients - 40)],
+    ])
 
     // Assert: every envelope commits to its consent, with the exclusions counted.
     const log = records(await readStoredLog(fed.config.dataDir))
@@ -202,7 +218,10 @@ describe('consent across the federation', () => {
     for (const [what, claim, code] of dishonest) {
       const dir = path.join(await tempDir('fedlineage-consent-dishonest-'), 'ledger')
       await cp(fed.config.dataDir, dir, { recursive: true })
-      const envelope = signStatement(siteA.signer, { ...decodeStatement('update', (update3 as Extract<LineageRecord, { kind: 'update-accepted' }>).body.envelope.body), ext: { consent: encodeConsentClaim(claim) } })
+      const envelope = signStatement(siteA.signer, {
+        ...decodeStatement('update', (update3 as Extract<LineageRecord, { kind: 'update-accepted' }>).body.envelope.body),
+        ext: { consent: encodeConsentClaim(claim) },
+      })
       await rewriteLog(dir, {
         from: update3.seq,
         signer: testSigner(1),
@@ -227,8 +246,18 @@ describe('consent across the federation', () => {
     let nonce = 0
     const send = async (site: TestSite, round: number, base: Uint8Array, consent: ConsentClaim | undefined): Promise<string> => {
       const envelope = signStatement(site.signer, {
-        t: 'update', study: spec.id, round, site: site.id, base, delta: sha256(delta), size: delta.length, examples: 50,
-        metrics: { trainLoss: 0.5 }, nonce: new Uint8Array(16).fill(++nonce), time: Date.now(), ...(consent ? { ext: { consent: encodeConsentClaim(consent) } } : {}),
+        t: 'update',
+        study: spec.id,
+        round,
+        site: site.id,
+        base,
+        delta: sha256(delta),
+        size: delta.length,
+        examples: 50,
+        metrics: { trainLoss: 0.5 },
+        nonce: new Uint8Array(16).fill(++nonce),
+        time: Date.now(),
+        ...(consent ? { ext: { consent: encodeConsentClaim(consent) } } : {}),
       })
       try {
         await client.uploadUpdate(envelope, delta)
@@ -240,8 +269,12 @@ describe('consent across the federation', () => {
     }
     const openedAt = async (round: number) => (await hub.status()).rounds.find((r) => r.round === String(round))!
     const claim = (at: number, revoked: boolean): ConsentClaim => ({
-      at, root: tree.root, count: tree.count, excluded: { noConsent: 0, expired: 0, notYetValid: 0, revoked: revoked ? 1 : 0 },
-      revoked: revoked ? [{ pseudonym: withdrawn, time: at - 1 }] : [], nonInclusion: revoked ? [proveConsentNonInclusion(tree, withdrawn)] : [],
+      at,
+      root: tree.root,
+      count: tree.count,
+      excluded: { noConsent: 0, expired: 0, notYetValid: 0, revoked: revoked ? 1 : 0 },
+      revoked: revoked ? [{ pseudonym: withdrawn, time: at - 1 }] : [],
+      nonInclusion: revoked ? [proveConsentNonInclusion(tree, withdrawn)] : [],
     })
     const [a, b] = fed.sites as [TestSite, TestSite]
 
@@ -249,7 +282,12 @@ describe('consent across the federation', () => {
     const r1 = await hub.startNextRound(fed.hub)
     const at1 = Number((await openedAt(1)).openedMs)
     const base1 = new Uint8Array(r1.baseModelHash)
-    const codes1 = [await send(a, 1, base1, undefined), await send(a, 1, base1, { ...claim(at1, true), at: at1 + 1 }), await send(a, 1, base1, claim(at1, true)), await send(b, 1, base1, claim(at1, false))]
+    const codes1 = [
+      await send(a, 1, base1, undefined),
+      await send(a, 1, base1, { ...claim(at1, true), at: at1 + 1 }),
+      await send(a, 1, base1, claim(at1, true)),
+      await send(b, 1, base1, claim(at1, false)),
+    ]
     // Both sites are in: the round committed before site B's upload was answered.
     const r2 = await hub.startNextRound(fed.hub)
     const at2 = Number((await openedAt(2)).openedMs)
@@ -274,4 +312,3 @@ describe('consent across the federation', () => {
     expect(revoked.map((r) => [r.body.round, toHex((r as Extract<LineageRecord, { kind: 'consent-revoked' }>).body.pseudonym)])).toEqual([[1, toHex(withdrawn)]])
   })
 })
-

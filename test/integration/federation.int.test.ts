@@ -51,9 +51,7 @@ describe('federation over gRPC', () => {
     for (const c of commits) {
       if (c.kind !== ENTRY_KINDS.ROUND_COMMITTED) continue
       const parent = decodeWeights(await ledger.getBlob(c.body.parent), shapes)
-      const updates = await Promise.all(
-        c.body.inputs.map(async (i) => ({ siteId: i.site, exampleCount: i.examples, delta: decodeWeights(await ledger.getBlob(i.delta), shapes) })),
-      )
+      const updates = await Promise.all(c.body.inputs.map(async (i) => ({ siteId: i.site, exampleCount: i.examples, delta: decodeWeights(await ledger.getBlob(i.delta), shapes) })))
       const derived = deriveRoundModel(spec.strategy, c.body.round, parent, updates)
       expect(derived && toHex(derived.hash)).toBe(toHex(c.body.model))
       expect(equalBytes(hashBytes(await ledger.getBlob(c.body.model)), c.body.model)).toBe(true)

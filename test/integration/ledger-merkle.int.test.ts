@@ -5,18 +5,7 @@
  * and repair of a damaged entry from a good copy.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  RFC6962_SHA256,
-  cosignCheckpoint,
-  encodeEntry,
-  hashLeaf,
-  openCheckpoint,
-  rootOf,
-  signEntry,
-  verifyConsistency,
-  verifyInclusion,
-  type AppendedEntry,
-} from '../../ledger/index.ts'
+import { RFC6962_SHA256, cosignCheckpoint, encodeEntry, hashLeaf, openCheckpoint, rootOf, signEntry, verifyConsistency, verifyInclusion, type AppendedEntry } from '../../ledger/index.ts'
 import { createLedger, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 const ORIGIN = 'merkle-test'

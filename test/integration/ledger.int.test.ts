@@ -96,7 +96,10 @@ describe('Ledger: append and read', () => {
     const result = await verifyDir(fx.dir)
     // Assert: each call got a contiguous run, and together the runs tile 0..149
     for (const run of results) expect(run.map((a) => a.entry.seq)).toEqual([0, 1, 2].map((i) => (run[0]?.entry.seq ?? 0) + i))
-    const seqs = results.flat().map((a) => a.entry.seq).sort((a, b) => a - b)
+    const seqs = results
+      .flat()
+      .map((a) => a.entry.seq)
+      .sort((a, b) => a - b)
     expect(seqs).toEqual(Array.from({ length: 150 }, (_, i) => i))
     expect(result.entries).toBe(150)
     expect(result.authors).toHaveLength(10)
@@ -355,10 +358,14 @@ describe('LevelDB storage', () => {
   it('a directory held by another process gives LedgerLockedError', async () => {
     // Prepare: a child process opens the LevelDB and holds it
     const dir = await createTempDir()
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { Level } from 'level'; const db = new Level(${JSON.stringify(dir)}); await db.open(); process.stdout.write('open\\n'); setInterval(() => {}, 1000)`], {
-      cwd: path.resolve(import.meta.dirname, '../..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const holder = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `import { Level } from 'level'; const db = new Level(${JSON.stringify(dir)}); await db.open(); process.stdout.write('open\\n'); setInterval(() => {}, 1000)`],
+      {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     onTestFinished(() => {
       holder.kill()
     })
@@ -472,7 +479,9 @@ describe('identity files', () => {
 
   it('parsePublicKey names the source of a bad key', () => {
     expect(parsePublicKey(` ${'ab'.repeat(32)}\n`, 'x')).toHaveLength(32)
-    expect(() => parsePublicKey('ab'.repeat(31), 'site "eu-3" publicKey')).toThrow(expect.objectContaining({ code: 'LEDGER_INVALID_ARGUMENT', message: expect.stringMatching(/^site "eu-3" publicKey: /) }))
+    expect(() => parsePublicKey('ab'.repeat(31), 'site "eu-3" publicKey')).toThrow(
+      expect.objectContaining({ code: 'LEDGER_INVALID_ARGUMENT', message: expect.stringMatching(/^site "eu-3" publicKey: /) }),
+    )
   })
 })
 
@@ -547,7 +556,7 @@ describe('CLI', () => {
     expect(second.exitCode).toBe(1)
   })
 
-  it('a usage error keeps commander\'s message and status (inherited exitOverride, no process.exit)', async () => {
+  it("a usage error keeps commander's message and status (inherited exitOverride, no process.exit)", async () => {
     const result = await run(['log', 'verify'])
     expect(result.err).toMatch(/required option '--db <dir>' not specified/)
     expect(result.status).toBe(1)

@@ -12,7 +12,7 @@ import { createLedger, testDrafts, testSigner } from '../helpers/ledger.ts'
 
 function captureIo(): CliIo & { out: string[] } {
   const out: string[] = []
-  const sink = { write: (s: string) => (out.push(s), true), isTTY: false }
+  const sink = { write: (s: string) => out.push(s) > 0, isTTY: false }
   return { stdout: sink, stderr: sink, out } as unknown as CliIo & { out: string[] }
 }
 

@@ -17,18 +17,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ENTRY_KINDS, HubClient, embedStatement, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
-import {
-  consentClaimOf,
-  consentTreeOf,
-  decodeStatement,
-  encodeConsentClaim,
-  pseudonymOf,
-  sha256,
-  signStatement,
-  splitToPatients,
-  toHex,
-  type ConsentClaim,
-} from '../../ledger/index.ts'
+import { consentClaimOf, consentTreeOf, decodeStatement, encodeConsentClaim, pseudonymOf, sha256, signStatement, splitToPatients, toHex, type ConsentClaim } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
@@ -50,11 +39,10 @@ function consentCsv(site: TestSite): string {
   return `${rows.join('\n')}\n`
 }
 
-
 type Rec<K extends LineageRecord['kind']> = Extract<LineageRecord, { kind: K }>
 
 describe('patient rewards', () => {
-  it('passes each site\'s round credit on to its patients, logs it, proves a patient\'s amount, and audits', async () => {
+  it("passes each site's round credit on to its patients, logs it, proves a patient's amount, and audits", async () => {
     // Prepare: the study, both sites' consents imported with `consent import`.
     const { fed, io } = await consentFederation(STUDY, consentCsv)
     const [siteA] = fed.sites as [TestSite, TestSite]
@@ -101,7 +89,10 @@ describe('patient rewards', () => {
     const stA1 = decodeStatement('patient-rewards', entryA1.body.statement.body)
     const pseudonym = pseudonymOf(await loadSiteSecret(path.join(fed.dir, consentFiles(siteA).secretFile)), patient)
     const leaves = (await loadConsentRound(path.join(fed.dir, `${siteA.id}-replica-consent`), 1)).record.leaves
-    const want = splitToPatients(stA1.amount, leaves.map((l) => ({ pseudonym: toHex(l.pseudonym), weight: 1n }))).allocations.find((a) => a.pseudonym === toHex(pseudonym))!.amount
+    const want = splitToPatients(
+      stA1.amount,
+      leaves.map((l) => ({ pseudonym: toHex(l.pseudonym), weight: 1n })),
+    ).allocations.find((a) => a.pseudonym === toHex(pseudonym))!.amount
     expect(bundle.reward).toMatchObject({ amount: want.toString(), siteAmount: stA1.amount.toString(), root: toHex(stA1.root), count: stA1.count })
     expect(await cli(io, 'consent', 'verify', '--proof', proofFile)).toContain(`the patient's reward is ${want} of the site's ${stA1.amount} credits`)
     expect(await cli(io, 'consent', 'verify', '--proof', proofFile, '--db', fed.config.dataDir, '--site', siteA.id)).toContain(`as site "${siteA.id}" signed it (log entry ${entryA1.seq})`)
@@ -112,7 +103,12 @@ describe('patient rewards', () => {
       ['amount', { ...bundle, reward: { ...bundle.reward, amount: String(want + 1n) } }, [], /^LEDGER_ROOT_MISMATCH$/],
       ['path', { ...bundle, reward: { ...bundle.reward, path: [flip(bundle.reward.path[0], 3), ...bundle.reward.path.slice(1)] } }, [], /^LEDGER_ROOT_MISMATCH$/],
       ['index', { ...bundle, reward: { ...bundle.reward, index: bundle.reward.index + 1 } }, [], /^LEDGER_ROOT_MISMATCH$/],
-      ['root, against the log', { ...bundle, reward: { ...bundle.reward, root: toHex(sha256(new Uint8Array(1))) } }, ['--db', fed.config.dataDir], /^(LEDGER_ROOT_MISMATCH|LEDGER_PATIENT_REWARDS_INVALID)$/],
+      [
+        'root, against the log',
+        { ...bundle, reward: { ...bundle.reward, root: toHex(sha256(new Uint8Array(1))) } },
+        ['--db', fed.config.dataDir],
+        /^(LEDGER_ROOT_MISMATCH|LEDGER_PATIENT_REWARDS_INVALID)$/,
+      ],
       ['site amount, against the log', { ...bundle, reward: { ...bundle.reward, siteAmount: String(stA1.amount + 1n) } }, ['--db', fed.config.dataDir], /^AUDIT_PATIENT_REWARDS_NOT_LOGGED$/],
     ]
     const tamperedFile = path.join(fed.dir, 'tampered.json')
@@ -162,8 +158,18 @@ describe('patient rewards', () => {
     for (const [i, site] of fed.sites.entries()) {
       const delta = deltaOf(i)
       const envelope = signStatement(site.signer, {
-        t: 'update', study: spec.id, round: 1, site: site.id, base: new Uint8Array(r1.baseModelHash), delta: sha256(delta), size: delta.length, examples: 50 + 50 * i,
-        metrics: { trainLoss: 0.5 }, nonce: new Uint8Array(16).fill(i + 1), time: Date.now(), ext: { consent: encodeConsentClaim(claim) },
+        t: 'update',
+        study: spec.id,
+        round: 1,
+        site: site.id,
+        base: new Uint8Array(r1.baseModelHash),
+        delta: sha256(delta),
+        size: delta.length,
+        examples: 50 + 50 * i,
+        metrics: { trainLoss: 0.5 },
+        nonce: new Uint8Array(16).fill(i + 1),
+        time: Date.now(),
+        ext: { consent: encodeConsentClaim(claim) },
       })
       await client.uploadUpdate(envelope, delta)
     }

@@ -117,7 +117,12 @@ describe('the coordinator refuses bad input and keeps what it accepted', () => {
 
   it('refuses deltas of the wrong shape, with NaN or ±Infinity, or not matching the signed hash', async () => {
     // Prepare: a delta for a model one input narrower, and non-finite deltas.
-    const narrow = encodeWeights(weightsOf(h.shapes.map((s, i) => (i === 0 ? { name: s.name, shape: [s.shape[0]! - 1, s.shape[1]!] } : s)), 0.01))
+    const narrow = encodeWeights(
+      weightsOf(
+        h.shapes.map((s, i) => (i === 0 ? { name: s.name, shape: [s.shape[0]! - 1, s.shape[1]!] } : s)),
+        0.01,
+      ),
+    )
     const withValue = (v: number) => {
       const w = weightsOf(h.shapes, 0.01)
       w.tensors[0]!.values[3] = v
@@ -158,9 +163,12 @@ describe('the coordinator refuses bad input and keeps what it accepted', () => {
 
   it('lets only the hub start a round, and only a fresh request', async () => {
     // Prepare: round 1 is open; finish it so round 2 could start.
-    const req = (signer: Signer, round: number, time = Date.now()) =>
-      signStatement(signer, { t: 'round-start', study: TEST_STUDY.id, round, time, nonce: new Uint8Array(16).fill(round) })
-    const start = (s: SignedStatement) => h.fed.coordinator.runner.startRound(s).then(() => 'ACCEPTED', (e: { code?: string }) => e.code)
+    const req = (signer: Signer, round: number, time = Date.now()) => signStatement(signer, { t: 'round-start', study: TEST_STUDY.id, round, time, nonce: new Uint8Array(16).fill(round) })
+    const start = (s: SignedStatement) =>
+      h.fed.coordinator.runner.startRound(s).then(
+        () => 'ACCEPTED',
+        (e: { code?: string }) => e.code,
+      )
     // Execute + Assert
     expect(await start(req(site0().signer, 2))).toBe('COORD_NOT_HUB')
     expect(await start(req(h.fed.hub, 2))).toBe('COORD_ROUND_STATE')

@@ -152,7 +152,11 @@ describe('log replication over libp2p', () => {
     const published = [1, 2, 3].map((n) => blobDraft(n))
     const source = await createLedger()
     await appendCheckpointed(source, testDrafts(9), { perCheckpoint: 3 })
-    await appendCheckpointed(source, published.map((p) => p.draft), { blobs: published.map((p) => p.blob) })
+    await appendCheckpointed(
+      source,
+      published.map((p) => p.draft),
+      { blobs: published.map((p) => p.blob) },
+    )
     const coordinator = await startCoordinator(source)
     const damaged = await startReplica({ peers: [coordinator] })
     const healthy = await startReplica({ peers: [coordinator, damaged] })
@@ -227,7 +231,10 @@ describe('log replication over libp2p', () => {
     const fork = (name: string, count: number): EntryDraft[] => Array.from({ length: count }, (_, i) => ({ kind: 'test-record', timeMs: 1_700_000_001_000 + i, body: { fork: name, n: i } }))
     const a = await createLedger()
     const b = await createLedger()
-    for (const [ledger, drafts] of [[a, fork('a', 6)], [b, fork('b', 3)]] as const) {
+    for (const [ledger, drafts] of [
+      [a, fork('a', 6)],
+      [b, fork('b', 3)],
+    ] as const) {
       await appendCheckpointed(ledger, prefix)
       await appendCheckpointed(ledger, drafts)
     }

@@ -47,9 +47,7 @@ describe('coordinator crash recovery', () => {
     const dir = await tempDir()
     const hub = await writeIdentity(dir, 'hub')
     const port = await freePort()
-    const sites = await Promise.all(
-      DEMO_SITES.slice(0, 3).map(async (s, i) => ({ id: s.siteId, signer: testSigner(20 + i), csv: (await writeSyntheticSite(dir, s)).trainCsv })),
-    )
+    const sites = await Promise.all(DEMO_SITES.slice(0, 3).map(async (s, i) => ({ id: s.siteId, signer: testSigner(20 + i), csv: (await writeSyntheticSite(dir, s)).trainCsv })))
     const hubConfig: HubConfigInput = {
       study: { ...TEST_STUDY, rounds: 4, roundDeadlineMs: 60_000 },
       listen: `127.0.0.1:${port}`,

@@ -78,11 +78,24 @@ const RFC6962_COMPACT_RANGES: ReadonlyArray<ReadonlyArray<readonly [number, numb
   [],
   [[0, 0]],
   [[1, 0]],
-  [[1, 0], [0, 2]],
+  [
+    [1, 0],
+    [0, 2],
+  ],
   [[2, 0]],
-  [[2, 0], [0, 4]],
-  [[2, 0], [1, 2]],
-  [[2, 0], [1, 2], [0, 6]],
+  [
+    [2, 0],
+    [0, 4],
+  ],
+  [
+    [2, 0],
+    [1, 2],
+  ],
+  [
+    [2, 0],
+    [1, 2],
+    [0, 6],
+  ],
   [[3, 0]],
 ]
 
@@ -457,8 +470,26 @@ const treesJson = {
 const STILL_VERIFIES = ' (still verifies: the size is bound by the signed root, not by the proof)'
 
 /** Generated happy paths in the bytes33 tree: edges of perfect subtrees, the right edge, single leaves. */
-const GENERATED_INCLUSION: ReadonlyArray<readonly [number, number]> = [[0, 33], [16, 33], [31, 33], [32, 33], [7, 13], [12, 13], [31, 32], [20, 21]]
-const GENERATED_CONSISTENCY: ReadonlyArray<readonly [number, number]> = [[3, 33], [16, 33], [32, 33], [7, 13], [12, 13], [5, 32], [20, 21], [13, 13]]
+const GENERATED_INCLUSION: ReadonlyArray<readonly [number, number]> = [
+  [0, 33],
+  [16, 33],
+  [31, 33],
+  [32, 33],
+  [7, 13],
+  [12, 13],
+  [31, 32],
+  [20, 21],
+]
+const GENERATED_CONSISTENCY: ReadonlyArray<readonly [number, number]> = [
+  [3, 33],
+  [16, 33],
+  [32, 33],
+  [7, 13],
+  [12, 13],
+  [5, 32],
+  [20, 21],
+  [13, 13],
+]
 
 function inclusionVectors(): unknown[] {
   const out: unknown[] = []

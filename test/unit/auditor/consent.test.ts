@@ -22,18 +22,7 @@ import {
   type ConsentClaim,
   type EntryDraft,
 } from '../../../ledger/core/index.ts'
-import {
-  SYNTHETIC_STUDY,
-  draftRecords,
-  findRecord,
-  memorySource,
-  signLog,
-  syntheticConsentLeaf,
-  syntheticPseudonym,
-  syntheticStudy,
-  withBody,
-  type SyntheticStudy,
-} from '../../helpers/audit.ts'
+import { SYNTHETIC_STUDY, draftRecords, findRecord, memorySource, signLog, syntheticConsentLeaf, syntheticPseudonym, syntheticStudy, withBody, type SyntheticStudy } from '../../helpers/audit.ts'
 
 const CONSENT = { consent: { purpose: 'HRESCH' }, data: { ...SYNTHETIC_STUDY.data, patientIdColumn: 'pid' }, rounds: 3 }
 const SITE = 1
@@ -69,15 +58,23 @@ const revokedSeq = findRecord(records, 'consent-revoked').seq
 const revoked = syntheticPseudonym(SITE, 3)
 
 describe('the audit of consent', () => {
-  it('passes an honest log and reports each round\'s consent roots and revocations', async () => {
+  it("passes an honest log and reports each round's consent roots and revocations", async () => {
     // Execute
     const { report, error } = await audit(honestStudy())
 
     // Assert
     expect(error).toBeUndefined()
     expect(report.rounds.map((r) => r.revocations)).toEqual([0, 1, 0])
-    expect(report.rounds.map((r) => r.consent!.map((c) => c.count))).toEqual([[10, 10, 10], [10, 9, 10], [10, 9, 10]])
-    const tree = consentTreeOf(Array.from({ length: 10 }, (_, k) => k).filter((k) => k !== 3).map((k) => syntheticConsentLeaf(SITE, k)))
+    expect(report.rounds.map((r) => r.consent!.map((c) => c.count))).toEqual([
+      [10, 10, 10],
+      [10, 9, 10],
+      [10, 9, 10],
+    ])
+    const tree = consentTreeOf(
+      Array.from({ length: 10 }, (_, k) => k)
+        .filter((k) => k !== 3)
+        .map((k) => syntheticConsentLeaf(SITE, k)),
+    )
     expect(report.rounds[2]!.consent![SITE]!.root).toBe(toHex(tree.root))
   })
 
@@ -125,7 +122,7 @@ describe('the audit of consent', () => {
   it('fails when the coordinator drops, alters, invents or misplaces a revocation (AUDIT_CONSENT_REVOCATION_MISMATCH)', async () => {
     // Prepare
     const drop = withDrafts(honestStudy(), (d) => d.filter((_, i) => i !== revokedSeq))
-    const retime = withDrafts(honestStudy(), (d) => ((d[revokedSeq] = withBody(d[revokedSeq]!, { time: 1 })), d))
+    const retime = withDrafts(honestStudy(), (d) => d.map((x, i) => (i === revokedSeq ? withBody(x, { time: 1 }) : x)))
     const invented = withDrafts(honestStudy(), (d) => {
       const extra = withBody(d[revokedSeq]!, { pseudonym: syntheticPseudonym(SITE, 7) })
       return [...d.slice(0, revokedSeq), extra, ...d.slice(revokedSeq)]
@@ -147,7 +144,13 @@ describe('the audit of consent', () => {
     })
 
     // Execute / Assert
-    for (const [what, study] of [['dropped', drop], ['retimed', retime], ['invented', invented], ['misplaced', misplaced], ['dangling', dangling]] as const) {
+    for (const [what, study] of [
+      ['dropped', drop],
+      ['retimed', retime],
+      ['invented', invented],
+      ['misplaced', misplaced],
+      ['dangling', dangling],
+    ] as const) {
       expect((await audit(study)).error, what).toMatchObject({ code: 'AUDIT_CONSENT_REVOCATION_MISMATCH' })
     }
   })

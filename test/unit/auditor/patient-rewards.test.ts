@@ -11,14 +11,31 @@ describe('checkPatientRewardsEntry', () => {
     kind: ENTRY_KINDS.ROUND_REWARDED,
     timeMs: 1,
     body: lineageBody(ENTRY_KINDS.ROUND_REWARDED, {
-      round: 1, method: 'examples', metric: null, pool: 600n, seed: 0, unallocated: 0n,
+      round: 1,
+      method: 'examples',
+      metric: null,
+      pool: 600n,
+      seed: 0,
+      unallocated: 0n,
       allocations: s.sites.map((site, i) => ({ site: site.id, amount: BigInt(100 * (i + 1)), raw: 1, payable: 1 })),
     }),
   }
   const state = foldDrafts([...s.drafts, rewarded])
   const [alpha, beta] = s.sites
   const statement = (patch: Partial<PatientRewardsStatement>) =>
-    embedStatement(signStatement(alpha!.signer, { t: 'patient-rewards', study: s.spec.id, round: 1, site: alpha!.id, amount: 100n, count: SYNTHETIC_PATIENTS, root: sha256(new Uint8Array([1])), time: 5, ...patch }))
+    embedStatement(
+      signStatement(alpha!.signer, {
+        t: 'patient-rewards',
+        study: s.spec.id,
+        round: 1,
+        site: alpha!.id,
+        amount: 100n,
+        count: SYNTHETIC_PATIENTS,
+        root: sha256(new Uint8Array([1])),
+        time: 5,
+        ...patch,
+      }),
+    )
 
   it.each([
     ['an honest entry', { round: 1, site: alpha!.id, statement: statement({}) }, undefined],

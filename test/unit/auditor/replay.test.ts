@@ -10,17 +10,7 @@ import { auditLog, replayLog, type AuditSource } from '../../../auditor/index.ts
 import { embedStatement, type LineageRecord } from '../../../coordinator/core/index.ts'
 import { decodeEntry, decodeStatement, encodeCanonical, encodeEntry, entryHash, sha256, signStatement, toHex, type AppendedEntry, type EntryDraft } from '../../../ledger/index.ts'
 import { encodeWeights, type Weights } from '../../../models/core/index.ts'
-import {
-  draftRecords,
-  findRecord,
-  memorySource,
-  signLog,
-  syntheticDelta,
-  syntheticStudy,
-  withBody,
-  withMalleatedSignature,
-  type SyntheticStudy,
-} from '../../helpers/audit.ts'
+import { draftRecords, findRecord, memorySource, signLog, syntheticDelta, syntheticStudy, withBody, withMalleatedSignature, type SyntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
 
 function honest(study: SyntheticStudy = syntheticStudy()) {
@@ -73,7 +63,10 @@ describe('auditLog over an honest log', () => {
     const base = syntheticStudy({ rounds: 2 })
     const records = draftRecords(base.drafts)
     const secondUpdate = findRecord(records, 'update-accepted', (r) => r.body.round === 2 && r.body.site === base.sites[1]!.id)
-    const drafts: EntryDraft[] = [...base.drafts.slice(0, secondUpdate.seq), { kind: 'round-abandoned', timeMs: 1_800_000_000_000, body: { round: 2, reason: 'deadline passed with 1 accepted updates', accepted: 1 } }]
+    const drafts: EntryDraft[] = [
+      ...base.drafts.slice(0, secondUpdate.seq),
+      { kind: 'round-abandoned', timeMs: 1_800_000_000_000, body: { round: 2, reason: 'deadline passed with 1 accepted updates', accepted: 1 } },
+    ]
     const { source } = honest({ ...base, drafts })
 
     // Execute
@@ -82,7 +75,10 @@ describe('auditLog over an honest log', () => {
     // Assert
     expect(report.ok).toBe(true)
     expect(report.completed).toBe(false)
-    expect(report.rounds.map((r) => [r.round, r.status, r.rederived])).toEqual([[1, 'committed', true], [2, 'abandoned', false]])
+    expect(report.rounds.map((r) => [r.round, r.status, r.rederived])).toEqual([
+      [1, 'committed', true],
+      [2, 'abandoned', false],
+    ])
   })
 
   it('reports progress from 0 to every entry', async () => {
@@ -97,7 +93,7 @@ describe('auditLog over an honest log', () => {
     expect(calls).toEqual(Array.from({ length: entries.length + 1 }, (_, i) => i * 1000 + entries.length))
   })
 
-  it('passes with the coordinator key pinned, and fails at entry 0 with the hub\'s key pinned instead', async () => {
+  it("passes with the coordinator key pinned, and fails at entry 0 with the hub's key pinned instead", async () => {
     // Prepare
     const { source, study } = honest()
 
@@ -126,7 +122,7 @@ describe('auditLog trusts nothing the source says', () => {
     expect(report.failure).toMatchObject({ seq: k, code: 'AUDIT_SIGNATURE_INVALID' })
   })
 
-  it('ignores the source\'s decoded entry and hash and reads only the bytes', async () => {
+  it("ignores the source's decoded entry and hash and reads only the bytes", async () => {
     // Prepare
     const { entries, study } = honest()
     const lying: AppendedEntry[] = entries.map((e, i) => ({ bytes: e.bytes, entry: entries[0]!.entry, hash: entries[(i + 1) % entries.length]!.hash }))
@@ -139,10 +135,18 @@ describe('auditLog trusts nothing the source says', () => {
   })
 
   it.each([
-    { desc: 'an entry from a log chained differently', code: 'AUDIT_CHAIN_BROKEN', swap: (e: AppendedEntry[], s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: signLog(s.coordinator, [s.drafts[k]!], k, sha256(new Uint8Array([1])))[0]!.bytes }) },
+    {
+      desc: 'an entry from a log chained differently',
+      code: 'AUDIT_CHAIN_BROKEN',
+      swap: (e: AppendedEntry[], s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: signLog(s.coordinator, [s.drafts[k]!], k, sha256(new Uint8Array([1])))[0]!.bytes }),
+    },
     { desc: 'bytes with a trailing byte', code: 'AUDIT_ENTRY_MALFORMED', swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: Uint8Array.from([...e[k]!.bytes, 0]) }) },
     { desc: 'the next entry in place of this one', code: 'AUDIT_SEQ_GAP', swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => e[k + 1]! },
-    { desc: 'an entry with a flipped signature bit', code: 'AUDIT_SIGNATURE_INVALID', swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: flipLastSignatureBit(e[k]!.bytes) }) },
+    {
+      desc: 'an entry with a flipped signature bit',
+      code: 'AUDIT_SIGNATURE_INVALID',
+      swap: (e: AppendedEntry[], _s: SyntheticStudy, k: number) => ({ ...e[k]!, bytes: flipLastSignatureBit(e[k]!.bytes) }),
+    },
   ])('refuses $desc: $code at that entry', async ({ code, swap }) => {
     // Prepare
     const { entries, study } = honest()
@@ -277,7 +281,10 @@ describe('auditLog refuses what an honest coordinator cannot write', () => {
   })
 
   it.each([
-    { desc: 'a non-finite value', delta: (s: SyntheticStudy): Weights => ({ tensors: s.shapes.map((t, i) => ({ ...t, values: new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(i === 0 ? Number.NaN : 0) })) }) },
+    {
+      desc: 'a non-finite value',
+      delta: (s: SyntheticStudy): Weights => ({ tensors: s.shapes.map((t, i) => ({ ...t, values: new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(i === 0 ? Number.NaN : 0) })) }),
+    },
     { desc: 'another layout', delta: (): Weights => ({ tensors: [{ name: 'output/kernel', shape: [2, 1], values: new Float32Array(2) }] }) },
   ])('refuses a site-signed delta with $desc: AUDIT_BLOB_INVALID at its update', async ({ delta }) => {
     // Prepare
@@ -305,7 +312,7 @@ describe('auditLog refuses what an honest coordinator cannot write', () => {
     expect(report.failure).toMatchObject({ seq: commitOf(draftRecords(study.drafts), 1).seq, code: 'AUDIT_REDERIVATION_FAILED' })
   })
 
-  it('refuses a signature by another key than the coordinator\'s mid-log: AUDIT_AUTHOR_UNTRUSTED', async () => {
+  it("refuses a signature by another key than the coordinator's mid-log: AUDIT_AUTHOR_UNTRUSTED", async () => {
     // Prepare
     const { entries, study } = honest()
     const k = 9

@@ -49,7 +49,16 @@ describe('buildAuditReport', () => {
 
     // Assert
     expect(report.completed).toBe(false)
-    expect(report.rounds[1]).toEqual({ round: 2, status: 'collecting', parent: toHex(models[0]!), model: null, sites: study.sites.slice(0, 2).map((s) => s.id), examples: 90, rederived: false, rewarded: false })
+    expect(report.rounds[1]).toEqual({
+      round: 2,
+      status: 'collecting',
+      parent: toHex(models[0]!),
+      model: null,
+      sites: study.sites.slice(0, 2).map((s) => s.id),
+      examples: 90,
+      rederived: false,
+      rewarded: false,
+    })
   })
 
   it('names the failure, with both values in hex for a mismatch', () => {

@@ -64,7 +64,7 @@ describe('commitUpdates', () => {
   const state = foldDrafts(study.drafts, committed.seq + 1)
   const round = state.rounds.get(2)!
 
-  it('returns every accepted update, in the commit\'s input order', () => {
+  it("returns every accepted update, in the commit's input order", () => {
     // Execute
     const got = commitUpdates(committed.seq, round, committed.body, deltas)
 
@@ -119,7 +119,7 @@ describe('rederiveRound', () => {
   it.each([
     { desc: 'another logged model', body: { ...committed.body, model: sha256(new Uint8Array([4])) }, strategy: study.spec.strategy, ups: updates },
     { desc: 'another server learning rate', body: committed.body, strategy: { name: 'fedavg' as const, serverLearningRate: 0.5 }, ups: updates },
-    { desc: 'one update\'s examples changed', body: committed.body, strategy: study.spec.strategy, ups: updates.map((u, k) => (k === 0 ? { ...u, exampleCount: u.exampleCount + 1 } : u)) },
+    { desc: "one update's examples changed", body: committed.body, strategy: study.spec.strategy, ups: updates.map((u, k) => (k === 0 ? { ...u, exampleCount: u.exampleCount + 1 } : u)) },
     { desc: 'one update left out', body: committed.body, strategy: study.spec.strategy, ups: updates.slice(1) },
   ])('refuses $desc: AUDIT_MODEL_MISMATCH with both hashes', ({ body, strategy, ups }) => {
     // Execute

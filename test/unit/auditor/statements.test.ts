@@ -6,14 +6,7 @@
  * wrong key (a forged signature).
  */
 import { describe, expect, it } from 'vitest'
-import {
-  AuditStatementMismatchError,
-  checkDeltaSize,
-  checkEvaluationReport,
-  checkRoundRequest,
-  checkUpdateEnvelope,
-  type AuditError,
-} from '../../../auditor/core/index.ts'
+import { AuditStatementMismatchError, checkDeltaSize, checkEvaluationReport, checkRoundRequest, checkUpdateEnvelope, type AuditError } from '../../../auditor/core/index.ts'
 import { embedStatement, type UpdateAcceptedBody } from '../../../coordinator/core/index.ts'
 import { decodeStatement, sha256, signStatement, toHex, type Signer, type Statement } from '../../../ledger/core/index.ts'
 import { draftRecords, findRecord, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
@@ -44,7 +37,7 @@ function resigned<T extends Statement>(signer: Signer, statement: T, patch: Part
 describe('checkRoundRequest', () => {
   const request = decodeStatement('round-start', opened.body.request.body)
 
-  it('accepts the hub\'s signed request for this study and round', () => {
+  it("accepts the hub's signed request for this study and round", () => {
     // Execute / Assert
     expect(() => checkRoundRequest(opened.seq, stateAt(opened.seq), opened.body, request)).not.toThrow()
   })
@@ -80,14 +73,14 @@ describe('checkRoundRequest', () => {
 describe('checkUpdateEnvelope', () => {
   const envelope = decodeStatement('update', accepted.body.envelope.body)
 
-  it('accepts the site\'s envelope for this entry', () => {
+  it("accepts the site's envelope for this entry", () => {
     // Execute / Assert
     expect(() => checkUpdateEnvelope(accepted.seq, stateAt(accepted.seq), accepted.body, envelope)).not.toThrow()
   })
 
   it.each([
-    { desc: 'another site\'s key', signer: () => study.sites[0]!.signer },
-    { desc: 'the coordinator\'s key', signer: () => study.coordinator },
+    { desc: "another site's key", signer: () => study.sites[0]!.signer },
+    { desc: "the coordinator's key", signer: () => study.coordinator },
     { desc: 'an unenrolled key', signer: () => testSigner(99) },
   ])('refuses an envelope signed with $desc: AUDIT_STATEMENT_SIGNATURE_INVALID', ({ signer }) => {
     // Prepare
@@ -101,7 +94,7 @@ describe('checkUpdateEnvelope', () => {
     expect(err.seq).toBe(accepted.seq)
   })
 
-  it('refuses the site\'s signature over other bytes (one flipped bit): AUDIT_STATEMENT_SIGNATURE_INVALID', () => {
+  it("refuses the site's signature over other bytes (one flipped bit): AUDIT_STATEMENT_SIGNATURE_INVALID", () => {
     // Prepare
     const bodyBytes = Uint8Array.from(accepted.body.envelope.body)
     bodyBytes[bodyBytes.length - 1]! ^= 1
@@ -135,7 +128,7 @@ describe('checkUpdateEnvelope', () => {
     expect(err.message).toMatch(new RegExp(`^entry ${accepted.seq} \\(update-accepted\\): `))
   })
 
-  it('checks the declared size against the stored delta\'s length', () => {
+  it("checks the declared size against the stored delta's length", () => {
     // Execute
     const err = thrown(() => checkDeltaSize(accepted.seq, accepted.body, envelope, envelope.size + 4))
 
@@ -148,7 +141,7 @@ describe('checkUpdateEnvelope', () => {
 describe('checkEvaluationReport', () => {
   const report = decodeStatement('evaluation', evaluated.body.report.body)
 
-  it('accepts the site\'s report of the round\'s model', () => {
+  it("accepts the site's report of the round's model", () => {
     // Execute / Assert
     expect(() => checkEvaluationReport(evaluated.seq, stateAt(evaluated.seq), evaluated.body, report)).not.toThrow()
   })

@@ -4,15 +4,7 @@
  * synthetic honest log and its mutated siblings.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  AuditGenesisMismatchError,
-  checkCompletion,
-  checkGenesis,
-  checkRoundOpening,
-  checkStrategy,
-  checkStudySpec,
-  type AuditError,
-} from '../../../auditor/core/index.ts'
+import { type AuditGenesisMismatchError, checkCompletion, checkGenesis, checkRoundOpening, checkStrategy, checkStudySpec, type AuditError } from '../../../auditor/core/index.ts'
 import { decodeCanonical, encodeCanonical, sha256, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
 import { hashWeights } from '../../../models/core/index.ts'
 import type { RoundCommittedBody, StudyCreatedBody } from '../../../coordinator/core/index.ts'
@@ -94,7 +86,7 @@ describe('checkRoundOpening', () => {
 
   it.each([
     { desc: 'a seed other than roundSeed(spec.seed, round)', body: { ...opened.body, seed: opened.body.seed + 1 }, spec: study.spec },
-    { desc: 'a round past the spec\'s rounds', body: opened.body, spec: { ...study.spec, rounds: 1 } },
+    { desc: "a round past the spec's rounds", body: opened.body, spec: { ...study.spec, rounds: 1 } },
   ])('refuses $desc: AUDIT_STATE_INVALID', ({ body, spec }) => {
     // Prepare
     const state = foldDrafts(study.drafts, opened.seq + 1)
@@ -133,7 +125,7 @@ describe('checkStrategy', () => {
     expect(err.message).toContain('"serverLearningRate":1')
   })
 
-  it('refuses the spec\'s strategy when the study says another rate', () => {
+  it("refuses the spec's strategy when the study says another rate", () => {
     // Execute
     const err = thrown(() => checkStrategy(committed.seq, { ...study.spec, strategy: { name: 'fedavg', serverLearningRate: 0.5 } }, committed.body))
 

@@ -70,7 +70,19 @@ describe('formatAuditSummary', () => {
 
   it('prints only the verdict when the audit failed before the study was known', () => {
     // Prepare
-    const empty: AuditReport = { ok: false, study: '', entries: 0, head: hash('0'), coordinatorKey: '', completed: false, rounds: [], lineage: [], sites: [], balances: {}, failure: { seq: 0, code: 'AUDIT_LOG_EMPTY', message: 'entry 0: the log has no entries' } }
+    const empty: AuditReport = {
+      ok: false,
+      study: '',
+      entries: 0,
+      head: hash('0'),
+      coordinatorKey: '',
+      completed: false,
+      rounds: [],
+      lineage: [],
+      sites: [],
+      balances: {},
+      failure: { seq: 0, code: 'AUDIT_LOG_EMPTY', message: 'entry 0: the log has no entries' },
+    }
 
     // Execute / Assert
     expect(formatAuditSummary(empty)).toBe(formatAuditVerdict(empty))

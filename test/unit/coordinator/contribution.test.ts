@@ -11,17 +11,7 @@ import {
   type ContributionMethod,
   type ContributionUpdate,
 } from '../../../coordinator/core/index.ts'
-import {
-  DuplicateSiteError,
-  evaluateCore,
-  fedAvg,
-  initialWeights,
-  mulberry32,
-  shuffleIndices,
-  type Dataset,
-  type ModelSpec,
-  type Weights,
-} from '../../../models/core/index.ts'
+import { DuplicateSiteError, evaluateCore, fedAvg, initialWeights, mulberry32, shuffleIndices, type Dataset, type ModelSpec, type Weights } from '../../../models/core/index.ts'
 
 /** A small non-zero delta, distinct per seed (the exclusion checks look at deltas even under an injected utility). */
 function delta(seed: number, scale = 0.01): Weights {
@@ -365,7 +355,17 @@ const VALIDATION_UTILITY: CoalitionUtility = { kind: 'validation', model: MODEL,
 describe('scoreContributions: validation utility', () => {
   it('values a coalition as −log loss of its FedAvg model minus the parent’s', () => {
     // Prepare: the same numbers by hand from fedAvg and evaluateCore.
-    const u = (ids: readonly number[]) => (ids.length === 0 ? -evaluateCore(MODEL, PARENT, VALIDATION).loss : -evaluateCore(MODEL, fedAvg(PARENT, ids.map((i) => ROUND[i]!)), VALIDATION).loss)
+    const u = (ids: readonly number[]) =>
+      ids.length === 0
+        ? -evaluateCore(MODEL, PARENT, VALIDATION).loss
+        : -evaluateCore(
+            MODEL,
+            fedAvg(
+              PARENT,
+              ids.map((i) => ROUND[i]!),
+            ),
+            VALIDATION,
+          ).loss
     const all = [0, 1, 2, 3, 4, 5]
     const expected = all.map((i) => u(all) - u(all.filter((j) => j !== i)))
     // Execute
@@ -455,7 +455,13 @@ describe('scoreContributions: GTG-Shapley', () => {
   it('skips coalitions once a prefix is within the tolerance of U(N)', () => {
     // Prepare: any non-empty coalition already reaches U(N), so every permutation stops after its first site.
     const asked: string[][] = []
-    const utility: CoalitionUtility = { kind: 'function', utility: (c) => (asked.push([...c]), c.length === 0 ? 0 : 1) }
+    const utility: CoalitionUtility = {
+      kind: 'function',
+      utility: (c) => {
+        asked.push([...c])
+        return c.length === 0 ? 0 : 1
+      },
+    }
     // Execute
     const result = scoreContributions({ method: 'gtg-shapley', updates: updatesFor(['a', 'b', 'c', 'd']), utility, seed: 1 })
     // Assert: only ∅, N and the four singletons are ever evaluated; each site leads once per cycle, so φ = ¼ each.

@@ -11,7 +11,12 @@ function rewardedState(): { state: StudyState; sites: ReturnType<typeof syntheti
     kind: ENTRY_KINDS.ROUND_REWARDED,
     timeMs: 1,
     body: lineageBody(ENTRY_KINDS.ROUND_REWARDED, {
-      round: 1, method: 'examples', metric: null, pool: 600n, seed: 0, unallocated: 0n,
+      round: 1,
+      method: 'examples',
+      metric: null,
+      pool: 600n,
+      seed: 0,
+      unallocated: 0n,
       allocations: s.sites.map((site, i) => ({ site: site.id, amount: BigInt(100 * (i + 1)), raw: 1, payable: 1 })),
     }),
   }
@@ -24,7 +29,7 @@ describe('checkPatientRewards', () => {
   const honest: PatientRewardsStatement = { t: 'patient-rewards', study, round: 1, site: alpha!.id, amount: 100n, count: SYNTHETIC_PATIENTS, root: sha256(new Uint8Array([1])), time: 5 }
   const sign = (patch: Partial<PatientRewardsStatement>, signer = alpha!.signer): SignedStatement => signStatement(signer, { ...honest, ...patch })
 
-  it('admits the site\'s credit over its consent count', () => {
+  it("admits the site's credit over its consent count", () => {
     expect(checkPatientRewards(state, sign({})).amount).toBe(100n)
   })
 
@@ -43,7 +48,14 @@ describe('checkPatientRewards', () => {
     // Prepare: fold the honest statement's entry into a fresh state.
     const { state: s2 } = rewardedState()
     const signed = sign({})
-    s2.apply(readLineageRecord({ seq: s2.entries, kind: ENTRY_KINDS.PATIENT_REWARDS, timeMs: 9, body: lineageBody(ENTRY_KINDS.PATIENT_REWARDS, { round: 1, site: alpha!.id, statement: embedStatement(signed) }) }))
+    s2.apply(
+      readLineageRecord({
+        seq: s2.entries,
+        kind: ENTRY_KINDS.PATIENT_REWARDS,
+        timeMs: 9,
+        body: lineageBody(ENTRY_KINDS.PATIENT_REWARDS, { round: 1, site: alpha!.id, statement: embedStatement(signed) }),
+      }),
+    )
     // Execute / Assert
     expect(s2.rounds.get(1)!.patientRewards.get(alpha!.id)).toMatchObject({ amount: 100n, count: SYNTHETIC_PATIENTS })
     expect(() => checkPatientRewards(s2, signed)).toThrow(expect.objectContaining({ code: 'COORD_UPDATE_REPLAYED' }))

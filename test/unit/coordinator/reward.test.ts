@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  RewardInputError,
-  SCORE_UNITS_PER_POINT,
-  scoreContributions,
-  scoreToUnits,
-  splitRewardPool,
-  splitToPatients,
-} from '../../../coordinator/core/index.ts'
+import { RewardInputError, SCORE_UNITS_PER_POINT, scoreContributions, scoreToUnits, splitRewardPool, splitToPatients } from '../../../coordinator/core/index.ts'
 import { mulberry32, shuffleIndices, type Random } from '../../../models/core/index.ts'
 
 const amounts = (split: { allocations: readonly { amount: bigint }[] }) => split.allocations.map((a) => a.amount)
@@ -112,14 +105,27 @@ describe('splitRewardPool', () => {
     const split = splitRewardPool(999n, zeros)
     const nobody = splitRewardPool(999n, [])
     // Assert
-    expect(split).toEqual({ allocations: [{ siteId: 'a', amount: 0n }, { siteId: 'b', amount: 0n }], unallocated: 999n })
+    expect(split).toEqual({
+      allocations: [
+        { siteId: 'a', amount: 0n },
+        { siteId: 'b', amount: 0n },
+      ],
+      unallocated: 999n,
+    })
     expect(nobody).toEqual({ allocations: [], unallocated: 999n })
   })
 
   it('gives one site the whole pool, and an empty pool gives nothing', () => {
     // Execute / Assert
     expect(splitRewardPool(12345678901234567890n, [{ siteId: 'only', payable: 0.003 }])).toEqual({ allocations: [{ siteId: 'only', amount: 12345678901234567890n }], unallocated: 0n })
-    expect(amounts(splitRewardPool(0n, [{ siteId: 'a', payable: 2 }, { siteId: 'b', payable: 1 }]))).toEqual([0n, 0n])
+    expect(
+      amounts(
+        splitRewardPool(0n, [
+          { siteId: 'a', payable: 2 },
+          { siteId: 'b', payable: 1 },
+        ]),
+      ),
+    ).toEqual([0n, 0n])
   })
 
   it('refuses a negative pool, bad scores and duplicate sites', () => {
@@ -128,7 +134,12 @@ describe('splitRewardPool', () => {
     expect(() => splitRewardPool(10 as unknown as bigint, [])).toThrow(RewardInputError)
     expect(() => splitRewardPool(10n, [{ siteId: 'a', payable: -0.5 }])).toThrow(expect.objectContaining({ code: 'COORD_REWARD_INVALID' }))
     expect(() => splitRewardPool(10n, [{ siteId: 'a', payable: NaN }])).toThrow(RewardInputError)
-    expect(() => splitRewardPool(10n, [{ siteId: 'a', payable: 1 }, { siteId: 'a', payable: 2 }])).toThrow(RewardInputError)
+    expect(() =>
+      splitRewardPool(10n, [
+        { siteId: 'a', payable: 1 },
+        { siteId: 'a', payable: 2 },
+      ]),
+    ).toThrow(RewardInputError)
   })
 })
 
@@ -158,7 +169,10 @@ describe('splitRewardPool: properties over 3,000 seeded random cases', () => {
       const scores = Array.from({ length: n }, (_, i) => ({ siteId: `site-${(i * 7919) % 1000}`, payable: randomScore(random) }))
       // Execute
       const split = splitRewardPool(pool, scores)
-      const shuffled = splitRewardPool(pool, Array.from(shuffleIndices(n, c), (i) => scores[i]!))
+      const shuffled = splitRewardPool(
+        pool,
+        Array.from(shuffleIndices(n, c), (i) => scores[i]!),
+      )
       // Assert
       const units = new Map(scores.map((s) => [s.siteId, scoreToUnits(s.payable)]))
       const total = [...units.values()].reduce((a, b) => a + b, 0n)
@@ -223,6 +237,11 @@ describe('splitToPatients', () => {
     expect(splitToPatients(5n, [{ pseudonym: 'x', weight: 0n }])).toEqual({ allocations: [{ pseudonym: 'x', amount: 0n }], unallocated: 5n })
     expect(() => splitToPatients(5n, [{ pseudonym: 'x', weight: -1n }])).toThrow(RewardInputError)
     expect(() => splitToPatients(-5n, [])).toThrow(RewardInputError)
-    expect(() => splitToPatients(5n, [{ pseudonym: 'x', weight: 1n }, { pseudonym: 'x', weight: 2n }])).toThrow(RewardInputError)
+    expect(() =>
+      splitToPatients(5n, [
+        { pseudonym: 'x', weight: 1n },
+        { pseudonym: 'x', weight: 2n },
+      ]),
+    ).toThrow(RewardInputError)
   })
 })

@@ -197,9 +197,7 @@ describe('preconditions', () => {
   })
 
   it('rejects a leaf hash of the wrong length, naming it', () => {
-    expect(() => appendLeaf(hasher, three, new Uint8Array(31))).toThrow(
-      expect.objectContaining({ code: 'LEDGER_HASH_WRONG_LENGTH', field: 'leafHash', expected: 32, calculated: 31 }),
-    )
+    expect(() => appendLeaf(hasher, three, new Uint8Array(31))).toThrow(expect.objectContaining({ code: 'LEDGER_HASH_WRONG_LENGTH', field: 'leafHash', expected: 32, calculated: 31 }))
     expect(() => appendLeaves(hasher, three, [hashLeaf(new Uint8Array(0)), new Uint8Array(33)])).toThrow(code('LEDGER_HASH_WRONG_LENGTH'))
   })
 

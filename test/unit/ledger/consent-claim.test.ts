@@ -39,7 +39,10 @@ function fixture(): { claim: ConsentClaim; proofs: ConsentNonInclusionProof[] } 
       root: tree.root,
       count: tree.count,
       excluded: { noConsent: 3, expired: 1, notYetValid: 0, revoked: 2 },
-      revoked: [{ pseudonym: p(0x80), time: 1_699_000_000_000 }, { pseudonym: p(0x35), time: 1_698_000_000_000 }],
+      revoked: [
+        { pseudonym: p(0x80), time: 1_699_000_000_000 },
+        { pseudonym: p(0x35), time: 1_698_000_000_000 },
+      ],
       nonInclusion: [proofs[1]!, proofs[0]!],
     },
   }
@@ -96,11 +99,15 @@ describe('consent claim codec', () => {
     ['an unknown field', (v) => ({ ...v, extra: 1 }), '(root)'],
     ['unsorted revocations', (v) => ({ ...v, revoked: [...(v['revoked'] as CanonicalValue[])].reverse() }), 'revoked.1.pseudonym'],
     ['a repeated proof', (v) => ({ ...v, nonInclusion: [(v['nonInclusion'] as CanonicalValue[])[0]!, (v['nonInclusion'] as CanonicalValue[])[0]!] }), 'nonInclusion.1.pseudonym'],
-    ['a short path node', (v) => {
-      const [first, ...rest] = v['nonInclusion'] as Record<string, CanonicalValue>[]
-      const left = first!['left'] as Record<string, CanonicalValue>
-      return { ...v, nonInclusion: [{ ...first!, left: { ...left, path: [new Uint8Array(3)] } }, ...rest] }
-    }, 'nonInclusion.0.left.path.0'],
+    [
+      'a short path node',
+      (v) => {
+        const [first, ...rest] = v['nonInclusion'] as Record<string, CanonicalValue>[]
+        const left = first!['left'] as Record<string, CanonicalValue>
+        return { ...v, nonInclusion: [{ ...first!, left: { ...left, path: [new Uint8Array(3)] } }, ...rest] }
+      },
+      'nonInclusion.0.left.path.0',
+    ],
   ])('refuses %s, naming the field', (_what, mutate, field) => {
     // Prepare
     const value = encodeConsentClaim(fixture().claim) as Record<string, CanonicalValue>

@@ -298,7 +298,10 @@ describe('consent inclusion proofs', () => {
     const { signed, tree } = treeOf(7)
     const target = signed[2]!
     const good = proveConsentInclusion(tree, p(0x30))
-    const check = (s: SignedConsent, proof: ConsentInclusionProof, root = tree.root) => () => verifyConsentInclusion(s, proof, root)
+    const check =
+      (s: SignedConsent, proof: ConsentInclusionProof, root = tree.root) =>
+      () =>
+        verifyConsentInclusion(s, proof, root)
 
     it('accepts the untampered proof', () => {
       expect(check(target, good)).not.toThrow()
@@ -368,7 +371,10 @@ describe('consent non-inclusion proofs', () => {
     const good = proveConsentNonInclusion(tree, p(0x38)) // between 0x30 (index 2) and 0x40 (index 3)
     const leafAt = (i: number): ConsentLeaf => ({ pseudonym: p(0x10 * (i + 1)), receiptHash: consentLeafOf(signedFor(0x10 * (i + 1))).receiptHash })
     const neighbourAt = (i: number) => ({ index: i, leaf: leafAt(i), proof: proveConsentInclusion(tree, p(0x10 * (i + 1))).proof })
-    const check = (proof: ConsentNonInclusionProof, root = tree.root) => () => verifyConsentNonInclusion(proof, root)
+    const check =
+      (proof: ConsentNonInclusionProof, root = tree.root) =>
+      () =>
+        verifyConsentNonInclusion(proof, root)
     const field = (f: string) => expect.objectContaining({ code: 'LEDGER_CONSENT_NON_INCLUSION_INVALID', field: f })
 
     it('accepts the untampered proof', () => {

@@ -126,7 +126,15 @@ describe('decodeEntry rejections name the field', () => {
     // Prepare
     const bytes = mutated(change)
     // Execute / Assert
-    expect(() => decodeEntry(bytes, 7)).toThrow(expect.objectContaining({ code: 'LEDGER_ENTRY_MALFORMED', name: 'LedgerEntryMalformedError', field, seq: 7, message: expect.stringMatching(new RegExp(`^entry 7: ${field.replace(/"/g, '\\"')} `)) }))
+    expect(() => decodeEntry(bytes, 7)).toThrow(
+      expect.objectContaining({
+        code: 'LEDGER_ENTRY_MALFORMED',
+        name: 'LedgerEntryMalformedError',
+        field,
+        seq: 7,
+        message: expect.stringMatching(new RegExp(`^entry 7: ${field.replace(/"/g, '\\"')} `)),
+      }),
+    )
   })
 
   it('a 64-character kind is still fine', () => {

@@ -35,7 +35,6 @@ import {
 } from '../../../ledger/core/index.ts'
 
 const hasher = RFC6962_SHA256
-const utf8 = (s: string) => new TextEncoder().encode(s)
 const code = (c: string) => expect.objectContaining({ code: c })
 
 interface VectorFile<V> {
@@ -91,7 +90,13 @@ class NaiveTree {
     let h = this.memo.get(key)
     if (!h) {
       const k = this.k(end - begin)
-      h = new Uint8Array(createHash('sha256').update(Uint8Array.of(1)).update(this.mth(begin, begin + k)).update(this.mth(begin + k, end)).digest())
+      h = new Uint8Array(
+        createHash('sha256')
+          .update(Uint8Array.of(1))
+          .update(this.mth(begin, begin + k))
+          .update(this.mth(begin + k, end))
+          .digest(),
+      )
       this.memo.set(key, h)
     }
     return h
@@ -104,9 +109,7 @@ class NaiveTree {
   subproof(m: number, begin: number, end: number, known: boolean): Uint8Array[] {
     if (m === end - begin) return known ? [] : [this.mth(begin, end)]
     const k = this.k(end - begin)
-    return m <= k
-      ? [...this.subproof(m, begin, begin + k, known), this.mth(begin + k, end)]
-      : [...this.subproof(m - k, begin + k, end, false), this.mth(begin, begin + k)]
+    return m <= k ? [...this.subproof(m, begin, begin + k, known), this.mth(begin + k, end)] : [...this.subproof(m - k, begin + k, end, false), this.mth(begin, begin + k)]
   }
   consistency(size1: number, size2: number): Uint8Array[] {
     return size1 === 0 ? [] : this.subproof(size1, 0, size2, true)
@@ -238,7 +241,10 @@ describe('sweeps (merkle-sweeps.json)', () => {
   function draftTree(maxSize: number) {
     const leafHashes = Array.from({ length: maxSize }, (_, i) => hashLeaf(Uint8Array.of(i)))
     const { getNode } = nodeStore(leafHashes)
-    const subtreeReader = (start: number): NodeReader => (level, index) => getNode(level, index + start / 2 ** level)
+    const subtreeReader =
+      (start: number): NodeReader =>
+      (level, index) =>
+        getNode(level, index + start / 2 ** level)
     return { leafHashes, subtreeReader }
   }
 
@@ -359,7 +365,13 @@ function periodicTree() {
 function countingHasher(): { hasher: Hasher; calls: () => number } {
   let calls = 0
   return {
-    hasher: { ...RFC6962_SHA256, hashChildren: (l, r) => (calls++, hashChildren(l, r)) },
+    hasher: {
+      ...RFC6962_SHA256,
+      hashChildren: (l, r) => {
+        calls++
+        return hashChildren(l, r)
+      },
+    },
     calls: () => calls,
   }
 }
@@ -464,10 +476,37 @@ describe('node readers', () => {
   })
 
   it.each([
-    { desc: '[0, 13)', begin: 0, end: 13, want: [[3, 0], [2, 2], [0, 12]] },
-    { desc: '[3, 13)', begin: 3, end: 13, want: [[0, 3], [2, 1], [2, 2], [0, 12]] },
+    {
+      desc: '[0, 13)',
+      begin: 0,
+      end: 13,
+      want: [
+        [3, 0],
+        [2, 2],
+        [0, 12],
+      ],
+    },
+    {
+      desc: '[3, 13)',
+      begin: 3,
+      end: 13,
+      want: [
+        [0, 3],
+        [2, 1],
+        [2, 2],
+        [0, 12],
+      ],
+    },
     { desc: '[8, 8)', begin: 8, end: 8, want: [] },
-    { desc: '[0, 2^52 + 1)', begin: 0, end: 2 ** 52 + 1, want: [[52, 0], [0, 2 ** 52]] },
+    {
+      desc: '[0, 2^52 + 1)',
+      begin: 0,
+      end: 2 ** 52 + 1,
+      want: [
+        [52, 0],
+        [0, 2 ** 52],
+      ],
+    },
   ])('rangeNodes covers $desc with the largest perfect nodes, left to right', ({ begin, end, want }) => {
     expect(rangeNodes(begin, end)).toEqual(want.map(([level, index]) => ({ level, index })))
   })

@@ -20,7 +20,11 @@ const pseudonym = (k: number) => sha256(new Uint8Array([7, k]))
 describe('apportion', () => {
   it('pays floors, then the leftover to the largest remainders, ties by key', () => {
     // Prepare / Execute
-    const r = apportion(10n, [{ key: 'b', weight: 1n }, { key: 'a', weight: 1n }, { key: 'c', weight: 1n }])
+    const r = apportion(10n, [
+      { key: 'b', weight: 1n },
+      { key: 'a', weight: 1n },
+      { key: 'c', weight: 1n },
+    ])
     // Assert: 3 each, the 1 left over to "a" (equal remainders, lowest key).
     expect(r).toEqual({ amounts: [3n, 4n, 3n], unallocated: 0n })
   })
@@ -29,7 +33,12 @@ describe('apportion', () => {
     expect(apportion(5n, [{ key: 'x', weight: 0n }])).toEqual({ amounts: [0n], unallocated: 5n })
     expect(() => apportion(-1n, [])).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
     expect(() => apportion(1n, [{ key: 'x', weight: -1n }])).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
-    expect(() => apportion(1n, [{ key: 'x', weight: 1n }, { key: 'x', weight: 1n }])).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
+    expect(() =>
+      apportion(1n, [
+        { key: 'x', weight: 1n },
+        { key: 'x', weight: 1n },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
   })
 })
 
@@ -52,10 +61,14 @@ describe('patient rewards tree', () => {
     const a = tree.allocations[0]!
     const data = encodeCanonical({ p: Buffer.from(a.pseudonym, 'hex'), a: a.amount })
     expect(toHex(patientRewardLeafData(Buffer.from(a.pseudonym, 'hex'), a.amount))).toBe(toHex(data))
-    expect(toHex(tree.leafHashes[0]!)).toBe(createHash('sha256').update(Buffer.concat([Buffer.from([0]), data])).digest('hex'))
+    expect(toHex(tree.leafHashes[0]!)).toBe(
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.from([0]), data]))
+        .digest('hex'),
+    )
   })
 
-  it('proves each patient\'s amount, and a mutated proof fails', () => {
+  it("proves each patient's amount, and a mutated proof fails", () => {
     for (let k = 0; k < 5; k++) {
       const proof = provePatientReward(tree, pseudonym(k))!
       expect(proof.amount).toBe(BigInt(10 + k))

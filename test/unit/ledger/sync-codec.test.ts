@@ -211,7 +211,12 @@ describe('sync frames', () => {
     { desc: 'an entry frame with a seq', base: { type: 'entry', bytes: Uint8Array.of(1) } as SyncFrame, changes: { seq: 3 }, field: '"seq"' },
     { desc: 'a checkpoint frame without cp', base: { type: 'checkpoint', checkpoint } as SyncFrame, changes: { cp: undefined }, field: 'cp' },
     { desc: 'a cp that is not a signed checkpoint', base: { type: 'checkpoint', checkpoint } as SyncFrame, changes: { cp: Uint8Array.of(1, 2, 3) }, field: 'cp' },
-    { desc: 'a cp with a truncated signature', base: { type: 'head', checkpoint } as SyncFrame, changes: { cp: encodeCanonical({ body: checkpoint.body, signer: checkpoint.signer, sig: checkpoint.signature.subarray(0, 63) }) }, field: 'cp' },
+    {
+      desc: 'a cp with a truncated signature',
+      base: { type: 'head', checkpoint } as SyncFrame,
+      changes: { cp: encodeCanonical({ body: checkpoint.body, signer: checkpoint.signer, sig: checkpoint.signature.subarray(0, 63) }) },
+      field: 'cp',
+    },
     { desc: 'a negative end size', base: { type: 'end', size: 1 } as SyncFrame, changes: { size: -1 }, field: 'size' },
     { desc: 'an error without a code', base: { type: 'error', code: 'X', message: 'm' } as SyncFrame, changes: { code: undefined }, field: 'code' },
     { desc: 'an error message that is too long', base: { type: 'error', code: 'X', message: 'm' } as SyncFrame, changes: { message: 'm'.repeat(MAX_ERROR_MESSAGE_LENGTH + 1) }, field: 'message' },
@@ -250,7 +255,12 @@ describe('blob request and frames', () => {
     expect(() => decodeBlobRequest(mutated(encodeCanonical({ hash }), changes))).toThrow(expect.objectContaining({ code: 'LEDGER_SYNC_FRAME_MALFORMED', field: 'hash' }))
   })
 
-  it.each<BlobFrame>([{ type: 'blob', sizeBytes: 1_000_000 }, { type: 'chunk', data: Uint8Array.of(1, 2, 3) }, { type: 'not-found' }, { type: 'error', code: 'LEDGER_X', message: '' }])('round-trips a $type frame', (frame) => {
+  it.each<BlobFrame>([
+    { type: 'blob', sizeBytes: 1_000_000 },
+    { type: 'chunk', data: Uint8Array.of(1, 2, 3) },
+    { type: 'not-found' },
+    { type: 'error', code: 'LEDGER_X', message: '' },
+  ])('round-trips a $type frame', (frame) => {
     expect(decodeBlobFrame(encodeBlobFrame(frame))).toEqual(frame)
   })
 

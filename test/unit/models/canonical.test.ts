@@ -30,10 +30,7 @@ import {
  *   0000003f                      0.5f (0x3f000000)
  */
 const TINY_HEX =
-  '464c5731' + '02000000' +
-  '0d00' + '6f75747075742f6b65726e656c' + '02' + '02000000' + '01000000' +
-  '0b00' + '6f75747075742f62696173' + '01' + '01000000' +
-  '0000803f' + '000000c0' + '0000003f'
+  '464c5731' + '02000000' + '0d00' + '6f75747075742f6b65726e656c' + '02' + '02000000' + '01000000' + '0b00' + '6f75747075742f62696173' + '01' + '01000000' + '0000803f' + '000000c0' + '0000003f'
 // echo -n "$TINY_HEX" | xxd -r -p | sha256sum
 const TINY_SHA256 = '60edec23281f2be79511720fa92b00a943eb057d459febafd4f1429382194d9b'
 
@@ -109,10 +106,13 @@ describe('encodeWeights', () => {
     ['empty name', [{ name: '', shape: [1], values: new Float32Array(1) }]],
     ['lone surrogate in name', [{ name: 'a\ud800', shape: [1], values: new Float32Array(1) }]],
     ['name over 256 bytes', [{ name: 'x'.repeat(257), shape: [1], values: new Float32Array(1) }]],
-    ['duplicate name', [
-      { name: 'a', shape: [1], values: new Float32Array(1) },
-      { name: 'a', shape: [1], values: new Float32Array(1) },
-    ]],
+    [
+      'duplicate name',
+      [
+        { name: 'a', shape: [1], values: new Float32Array(1) },
+        { name: 'a', shape: [1], values: new Float32Array(1) },
+      ],
+    ],
     ['rank 9', [{ name: 'a', shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], values: new Float32Array(1) }]],
     ['fractional dimension', [{ name: 'a', shape: [1.5], values: new Float32Array(1) }]],
   ])('refuses %s', (_desc, tensors) => {
@@ -248,7 +248,14 @@ describe('decodeWeights', () => {
 
   it.each([
     ['a different shape', modelShapes({ kind: 'logreg' }, 3), 'output/kernel'],
-    ['a different name', [{ name: 'output/weight', shape: [2, 1] }, { name: 'output/bias', shape: [1] }], 'output/weight'],
+    [
+      'a different name',
+      [
+        { name: 'output/weight', shape: [2, 1] },
+        { name: 'output/bias', shape: [1] },
+      ],
+      'output/weight',
+    ],
     ['a missing tensor', [...TINY_SHAPES, { name: 'extra', shape: [1] }], 'extra'],
     ['an extra tensor', TINY_SHAPES.slice(0, 1), 'output/bias'],
   ])('rejects %s than expected with ModelShapeMismatchError', (_desc, expected, tensor) => {

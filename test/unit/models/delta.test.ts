@@ -52,10 +52,7 @@ describe('computeDelta / applyDelta', () => {
     // Execute
     const delta = computeDelta(local, global)
     // Assert
-    expect(Array.from(delta.tensors[0]!.values)).toEqual([
-      Math.fround(1 - 2 ** -30),
-      Math.fround(Math.fround(0.1) - 3),
-    ])
+    expect(Array.from(delta.tensors[0]!.values)).toEqual([Math.fround(1 - 2 ** -30), Math.fround(Math.fround(0.1) - 3)])
   })
 
   it('is within one float32 rounding in general and never mutates its arguments', () => {

@@ -68,7 +68,13 @@ describe('predictLogits', () => {
   it('computes a relu MLP by hand', () => {
     // Prepare: row [1, 2]: z = (1·0.5 + 2·0.25 + 0.5, 1·(−1) + 2·0.5 − 0.25) = (1.5, −0.25) → relu (1.5, 0) → 2·1.5 + 3·0 − 1 = 2.
     //          row [−2, 0]: z = (−1 + 0 + 0.5, 2 + 0 − 0.25) = (−0.5, 1.75) → relu (0, 1.75) → 0 + 3·1.75 − 1 = 4.25.
-    const data = dataset([[1, 2], [-2, 0]], [1, 0])
+    const data = dataset(
+      [
+        [1, 2],
+        [-2, 0],
+      ],
+      [1, 0],
+    )
     // Execute
     const logits = predictLogits(RELU, weightsOf(RELU, 2, HAND), data)
     // Assert
@@ -92,7 +98,13 @@ describe('predictLogits', () => {
 
   it('gives probabilities as the sigmoid of the logits', () => {
     // Prepare: σ(2) = 1/(1 + e^−2) = 0.8807970779778823, σ(4.25) = 0.9859363729567544.
-    const data = dataset([[1, 2], [-2, 0]], [1, 0])
+    const data = dataset(
+      [
+        [1, 2],
+        [-2, 0],
+      ],
+      [1, 0],
+    )
     // Execute
     const probs = predictProbabilitiesCore(RELU, weightsOf(RELU, 2, HAND), data)
     // Assert

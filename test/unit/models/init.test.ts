@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  InvalidModelInputError,
-  hashWeights,
-  initialWeights,
-  modelShapes,
-  mulberry32,
-  toHex,
-  type ModelSpec,
-} from '../../../models/core/index.ts'
+import { InvalidModelInputError, hashWeights, initialWeights, modelShapes, mulberry32, toHex, type ModelSpec } from '../../../models/core/index.ts'
 
 const MLP: ModelSpec = { kind: 'mlp', hidden: [32, 8], activation: 'relu' }
 
@@ -36,9 +28,12 @@ describe('initialWeights', () => {
     // Prepare
     const weights = initialWeights(MLP, 13, 9)
     const fanIns: Record<string, number> = {
-      'hidden_0/kernel': 13, 'hidden_0/bias': 13,
-      'hidden_1/kernel': 32, 'hidden_1/bias': 32,
-      'output/kernel': 8, 'output/bias': 8,
+      'hidden_0/kernel': 13,
+      'hidden_0/bias': 13,
+      'hidden_1/kernel': 32,
+      'hidden_1/bias': 32,
+      'output/kernel': 8,
+      'output/bias': 8,
     }
     // Execute
     const ranges = weights.tensors.map((t) => ({

@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { signerFromSeed } from '../../../ledger/core/index.ts'
-import {
-  ConsentStore,
-  FhirMappingError,
-  FhirRecordError,
-  filterTableByConsent,
-  importFhirConsents,
-  recordsFromFhirBundle,
-  type FhirRecordMappingInput,
-} from '../../../site-agent/index.ts'
+import { ConsentStore, FhirMappingError, FhirRecordError, filterTableByConsent, importFhirConsents, recordsFromFhirBundle, type FhirRecordMappingInput } from '../../../site-agent/index.ts'
 
 const text = readFileSync(new URL('../../fixtures/fhir/records-bundle.json', import.meta.url), 'utf8')
 const MAPPING: FhirRecordMappingInput = {
@@ -73,7 +65,12 @@ describe('recordsFromFhirBundle', () => {
     const store = new ConsentStore({ authorities: [authority.publicKey] })
     store.addImport(consents)
     // Execute
-    const { table, result } = filterTableByConsent(recordsFromFhirBundle(text, MAPPING), 'patient_id', store, { study: 'cardio-risk', purpose: 'HRESCH', atMs: Date.parse('2024-04-01T00:00:00Z'), siteSecret })
+    const { table, result } = filterTableByConsent(recordsFromFhirBundle(text, MAPPING), 'patient_id', store, {
+      study: 'cardio-risk',
+      purpose: 'HRESCH',
+      atMs: Date.parse('2024-04-01T00:00:00Z'),
+      siteSecret,
+    })
     // Assert
     expect(table.rows.map((r) => r[0])).toEqual(['p1', 'p2'])
     expect(result.counts).toMatchObject({ consented: 2, expired: 1 })

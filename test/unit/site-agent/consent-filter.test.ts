@@ -130,14 +130,21 @@ describe('filterTableByConsent', () => {
     // Prepare
     const table: RawTable = {
       columns: ['patient_id', 'age'],
-      rows: [['p1', '61'], ['p6', '70'], ['p2', '55']],
+      rows: [
+        ['p1', '61'],
+        ['p6', '70'],
+        ['p2', '55'],
+      ],
       sourcePath: 'cohort.csv',
       lines: [2, 3, 4],
     }
     // Execute
     const { table: kept, result } = filterTableByConsent(table, 'patient_id', storeOf(bundle), query('2024-04-01T00:00:00Z'))
     // Assert
-    expect(kept.rows).toEqual([['p1', '61'], ['p2', '55']])
+    expect(kept.rows).toEqual([
+      ['p1', '61'],
+      ['p2', '55'],
+    ])
     expect(kept.lines).toEqual([2, 4])
     expect(result.counts.noConsent).toBe(1)
     expect(table.rows).toHaveLength(3)
@@ -188,7 +195,9 @@ describe('ConsentStore', () => {
       // Assert
       expect(loaded.size).toEqual(store.size)
       expect(filterByConsent(RECORDS, loaded, query('2024-07-15T00:00:00Z'))).toEqual(filterByConsent(RECORDS, store, query('2024-07-15T00:00:00Z')))
-      await expect(loadConsentStore(path, { authorities: [stranger.publicKey] })).rejects.toThrow(expect.objectContaining({ code: 'SITE_CONSENT_STORE_CORRUPT', message: expect.stringContaining('records[0]') }))
+      await expect(loadConsentStore(path, { authorities: [stranger.publicKey] })).rejects.toThrow(
+        expect.objectContaining({ code: 'SITE_CONSENT_STORE_CORRUPT', message: expect.stringContaining('records[0]') }),
+      )
     })
 
     it('starts empty when the file is missing and refuses a corrupt one', async () => {

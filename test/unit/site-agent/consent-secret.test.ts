@@ -39,7 +39,13 @@ describe('the pseudonym secret', () => {
 
   it.each([
     ['missing', async (_f: string) => undefined],
-    ['too open', async (f: string) => (await writeFile(f, `${'ab'.repeat(32)}\n`), await chmod(f, 0o644))],
+    [
+      'too open',
+      async (f: string) => {
+        await writeFile(f, `${'ab'.repeat(32)}\n`)
+        await chmod(f, 0o644)
+      },
+    ],
     ['not hex', async (f: string) => writeFile(f, 'not a secret\n', { mode: 0o600 })],
     ['too short', async (f: string) => writeFile(f, `${'ab'.repeat(8)}\n`, { mode: 0o600 })],
   ])('is refused when %s', async (_what, prepare) => {

@@ -8,7 +8,10 @@ import { SiteColumnMissingError, SiteDataError } from '../../../site-agent/index
 import { readCsvRecords } from '../../../site-agent/index.ts'
 
 const schema: DataSchema = DataSchemaSchema.parse({
-  features: [{ name: 'age', type: 'numeric' }, { name: 'cp', type: 'categorical', categories: ['1', '2'] }],
+  features: [
+    { name: 'age', type: 'numeric' },
+    { name: 'cp', type: 'categorical', categories: ['1', '2'] },
+  ],
   label: { column: 'num', positive: ['1'] },
 })
 
@@ -33,7 +36,15 @@ describe('readCsvRecords', () => {
     // Execute
     const t = await readCsvRecords(path, schema)
     // Assert
-    expect(t).toEqual({ columns: ['age', 'cp', 'num', 'extra'], rows: [['63.0', '1', '0', 'a'], ['.7', '2', '1', 'b']], sourcePath: path, lines: [2, 4] })
+    expect(t).toEqual({
+      columns: ['age', 'cp', 'num', 'extra'],
+      rows: [
+        ['63.0', '1', '0', 'a'],
+        ['.7', '2', '1', 'b'],
+      ],
+      sourcePath: path,
+      lines: [2, 4],
+    })
   })
 
   it('uses schema.columns for a headerless file', async () => {
@@ -43,7 +54,10 @@ describe('readCsvRecords', () => {
     const t = await readCsvRecords(path, headerless)
 
     expect(t.columns).toEqual(['age', 'cp', 'num'])
-    expect(t.rows).toEqual([['63.0', '1.0', '0'], ['67.0', '4.0', '2']])
+    expect(t.rows).toEqual([
+      ['63.0', '1.0', '0'],
+      ['67.0', '4.0', '2'],
+    ])
     expect(t.lines).toEqual([1, 2])
   })
 

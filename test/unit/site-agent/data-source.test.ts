@@ -26,11 +26,7 @@ const schema = DataSchemaSchema.parse({
 describe('readSiteRecords', () => {
   it('reads a FHIR R4 Bundle through the configured LOINC mapping', async () => {
     // Prepare
-    const config = parseSiteConfig(
-      { siteId: 'st-marys', study: 's', coordinator: '127.0.0.1:1', keyFile: 'k', data: { fhirBundle: 'records-bundle.json', mapping } },
-      'site.json',
-      fixtures,
-    )
+    const config = parseSiteConfig({ siteId: 'st-marys', study: 's', coordinator: '127.0.0.1:1', keyFile: 'k', data: { fhirBundle: 'records-bundle.json', mapping } }, 'site.json', fixtures)
     // Execute
     const records = await readSiteRecords(config.data, schema)
     // Assert

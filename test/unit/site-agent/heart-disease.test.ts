@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  FlambyDataMismatchError, FlambyOutDirError, HEART_CSV_COLUMNS, HEART_DISEASE_SCHEMA, type HeartCenter, prepareHeartDiseaseCenters,
-} from '../../../bench/flamby/heart-disease.ts'
+import { FlambyDataMismatchError, FlambyOutDirError, HEART_CSV_COLUMNS, HEART_DISEASE_SCHEMA, type HeartCenter, prepareHeartDiseaseCenters } from '../../../bench/flamby/heart-disease.ts'
 // TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
 import { DataSchemaSchema, inputNames } from '../../../models/core/index.ts'
 import type { Dataset } from '../../../models/core/index.ts'
@@ -38,9 +36,7 @@ describe('prepareHeartDiseaseCenters: output directory', () => {
 
 describe('HEART_DISEASE_SCHEMA', () => {
   it("has FLamby's 13 inputs in FLamby's order, one-hot columns last", () => {
-    expect(inputNames(schema)).toEqual([
-      'age', 'sex', 'trestbps', 'chol', 'fbs', 'thalach', 'exang', 'oldpeak', 'cp=2', 'cp=3', 'cp=4', 'restecg=1', 'restecg=2',
-    ])
+    expect(inputNames(schema)).toEqual(['age', 'sex', 'trestbps', 'chol', 'fbs', 'thalach', 'exang', 'oldpeak', 'cp=2', 'cp=3', 'cp=4', 'restecg=1', 'restecg=2'])
     expect(schema.standardize).toBe('all')
   })
 })
@@ -53,9 +49,7 @@ describe.skipIf(!existsSync(DATA_DIR))('prepareHeartDiseaseCenters on the real F
   beforeAll(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'fedlineage-heart-'))
     centers = await prepareHeartDiseaseCenters(DATA_DIR, outDir)
-    prepared = await Promise.all(
-      centers.map(async (c) => prepareSplits(await readCsvRecords(c.trainCsv, schema), schema, { kind: 'tables', validation: await readCsvRecords(c.testCsv, schema) })),
-    )
+    prepared = await Promise.all(centers.map(async (c) => prepareSplits(await readCsvRecords(c.trainCsv, schema), schema, { kind: 'tables', validation: await readCsvRecords(c.testCsv, schema) })))
   })
   afterAll(async () => {
     await rm(outDir, { recursive: true, force: true })
@@ -63,7 +57,10 @@ describe.skipIf(!existsSync(DATA_DIR))('prepareHeartDiseaseCenters on the real F
 
   it("writes FLamby's train/test sizes per center", async () => {
     expect(centers.map((c) => [c.centerId, c.name, c.trainRows, c.testRows])).toEqual([
-      [0, 'cleveland', 199, 104], [1, 'hungarian', 172, 89], [2, 'switzerland', 30, 16], [3, 'va', 85, 45],
+      [0, 'cleveland', 199, 104],
+      [1, 'hungarian', 172, 89],
+      [2, 'switzerland', 30, 16],
+      [3, 'va', 85, 45],
     ])
     expect((await readdir(outDir)).sort()).toHaveLength(8)
     const header = (await readFile(centers[0]?.trainCsv ?? '', 'utf8')).split('\n')[0]
@@ -72,10 +69,18 @@ describe.skipIf(!existsSync(DATA_DIR))('prepareHeartDiseaseCenters on the real F
 
   it('prepares 13 columns with nothing dropped and the split file’s positives', () => {
     expect(prepared.map((p) => [p.train.width, p.train.count, p.validation.count, p.report.dropped.total])).toEqual([
-      [13, 199, 104, 0], [13, 172, 89, 0], [13, 30, 16, 0], [13, 85, 45, 0],
+      [13, 199, 104, 0],
+      [13, 172, 89, 0],
+      [13, 30, 16, 0],
+      [13, 85, 45, 0],
     ])
     // Positives per center and set, counted from flamby_heart_split.csv's label_binary.
-    expect(prepared.map((p) => [p.report.positives.train, p.report.positives.validation])).toEqual([[91, 48], [65, 33], [30, 15], [66, 35]])
+    expect(prepared.map((p) => [p.report.positives.train, p.report.positives.validation])).toEqual([
+      [91, 48],
+      [65, 33],
+      [30, 15],
+      [66, 35],
+    ])
   })
 
   it("standardises center 0 with its train mean and ddof-1 std, FLamby's protocol", () => {
@@ -115,9 +120,7 @@ describe.skipIf(!existsSync(DATA_DIR))('prepareHeartDiseaseCenters on the real F
       const run = prepareHeartDiseaseCenters(copy, join(copy, 'out'))
 
       await expect(run).rejects.toThrow(FlambyDataMismatchError)
-      await expect(prepareHeartDiseaseCenters(copy, join(copy, 'out'))).rejects.toThrow(
-        expect.objectContaining({ code: 'BENCH_FLAMBY_DATA_MISMATCH', calculated: '999' }),
-      )
+      await expect(prepareHeartDiseaseCenters(copy, join(copy, 'out'))).rejects.toThrow(expect.objectContaining({ code: 'BENCH_FLAMBY_DATA_MISMATCH', calculated: '999' }))
     } finally {
       await rm(copy, { recursive: true, force: true })
     }

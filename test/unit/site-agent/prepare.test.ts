@@ -7,7 +7,10 @@ import { type RawTable, type SplitSpec, cellMatches, parseNumber, prepareSplits 
 
 /** A RawTable from inline CSV text: first line the header, no quoting. */
 function table(text: string, sourcePath = 'site.csv'): RawTable {
-  const [header, ...rows] = text.trim().split('\n').map((line) => line.split(',').map((c) => c.trim()))
+  const [header, ...rows] = text
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map((c) => c.trim()))
   return { columns: header ?? [], rows, sourcePath }
 }
 
@@ -30,7 +33,12 @@ function rows(ds: Dataset): number[][] {
 
 describe('cells', () => {
   it.each([
-    ['63.0', 63], ['.7', 0.7], ['-1e3', -1000], ['+2.', 2], ['0', 0], ['1E-2', 0.01],
+    ['63.0', 63],
+    ['.7', 0.7],
+    ['-1e3', -1000],
+    ['+2.', 2],
+    ['0', 0],
+    ['1E-2', 0.01],
   ])('parses %s as %d', (cell, want) => {
     expect(parseNumber(cell)).toBe(want)
   })
@@ -51,29 +59,50 @@ describe('cells', () => {
 describe('prepareSplits: encoding', () => {
   it('one-hot encodes categories in inputNames order, keeping the first indicator without dropFirst', () => {
     // Prepare
-    const schema = schemaOf({ features: [{ name: 'x', type: 'numeric' }, { name: 'cp', type: 'categorical', categories: ['a', 'b', 'c'] }] })
+    const schema = schemaOf({
+      features: [
+        { name: 'x', type: 'numeric' },
+        { name: 'cp', type: 'categorical', categories: ['a', 'b', 'c'] },
+      ],
+    })
     const t = table('x,cp,y\n1,a,0\n2,b,1\n3,c,0')
     // Execute
     const { train } = prepareSplits(t, schema, trainOnly(t.columns))
     // Assert
     expect(inputNames(schema)).toEqual(['x', 'cp=a', 'cp=b', 'cp=c'])
     expect(train.width).toBe(4)
-    expect(rows(train)).toEqual([[1, 1, 0, 0], [2, 0, 1, 0], [3, 0, 0, 1]])
+    expect(rows(train)).toEqual([
+      [1, 1, 0, 0],
+      [2, 0, 1, 0],
+      [3, 0, 0, 1],
+    ])
   })
 
   it('drops the first indicator with dropFirst', () => {
-    const schema = schemaOf({ features: [{ name: 'cp', type: 'categorical', categories: ['a', 'b', 'c'], dropFirst: true }, { name: 'x', type: 'numeric' }] })
+    const schema = schemaOf({
+      features: [
+        { name: 'cp', type: 'categorical', categories: ['a', 'b', 'c'], dropFirst: true },
+        { name: 'x', type: 'numeric' },
+      ],
+    })
     const t = table('x,cp,y\n1,a,0\n2,b,1\n3,c,0')
 
     const { train } = prepareSplits(t, schema, trainOnly(t.columns))
 
     expect(inputNames(schema)).toEqual(['cp=b', 'cp=c', 'x'])
-    expect(rows(train)).toEqual([[0, 0, 1], [1, 0, 2], [0, 1, 3]])
+    expect(rows(train)).toEqual([
+      [0, 0, 1],
+      [1, 0, 2],
+      [0, 1, 3],
+    ])
   })
 
   it('matches numeric categories and labels numerically (1.0 == 1) and reads 63.0, .7, -1e3', () => {
     const schema = schemaOf({
-      features: [{ name: 'x', type: 'numeric' }, { name: 'cp', type: 'categorical', categories: ['1', '2'], dropFirst: true }],
+      features: [
+        { name: 'x', type: 'numeric' },
+        { name: 'cp', type: 'categorical', categories: ['1', '2'], dropFirst: true },
+      ],
       label: { column: 'num', positive: ['1', '2'] },
     })
     const t = table('x,cp,num\n63.0,1.0,0.0\n.7,2.0,1.0\n-1e3,2,2\n5,1,3')
@@ -87,12 +116,20 @@ describe('prepareSplits: encoding', () => {
   })
 
   it('reads columns by name, whatever their order in the file, and ignores unused columns', () => {
-    const schema = schemaOf({ features: [{ name: 'age', type: 'numeric', column: 'AGE' }, { name: 'bp', type: 'numeric' }] })
+    const schema = schemaOf({
+      features: [
+        { name: 'age', type: 'numeric', column: 'AGE' },
+        { name: 'bp', type: 'numeric' },
+      ],
+    })
     const t = table('id,bp,y,AGE\n7,120,1,50\n8,130,0,60')
 
     const { train } = prepareSplits(t, schema, trainOnly(t.columns))
 
-    expect(rows(train)).toEqual([[50, 120], [60, 130]])
+    expect(rows(train)).toEqual([
+      [50, 120],
+      [60, 130],
+    ])
   })
 
   it('does not mutate the input table', () => {
@@ -108,7 +145,10 @@ describe('prepareSplits: encoding', () => {
 })
 
 describe('prepareSplits: missing values and drops', () => {
-  const features: StudySpecInput['data']['features'] = [{ name: 'a', type: 'numeric' }, { name: 'b', type: 'numeric' }]
+  const features: StudySpecInput['data']['features'] = [
+    { name: 'a', type: 'numeric' },
+    { name: 'b', type: 'numeric' },
+  ]
   const csv = 'a,b,y\n1,10,1\n,20,0\n3,?,1\n5,40,NA\n7,50,0'
 
   it('drops a row with a missing label whatever the feature policy, and counts it', () => {
@@ -124,14 +164,22 @@ describe('prepareSplits: missing values and drops', () => {
 
     expect(report.dropped).toEqual({ missingLabel: 1, missingFeature: 2, unknownCategory: 0, total: 3 })
     expect(report.imputed).toEqual({})
-    expect(rows(train)).toEqual([[1, 10], [7, 50]])
+    expect(rows(train)).toEqual([
+      [1, 10],
+      [7, 50],
+    ])
   })
 
   it('impute-zero fills 0 and counts the cells', () => {
     const { report, train } = prepareSplits(table(csv), schemaOf({ features, missing: 'impute-zero' }), trainOnly(['a', 'b', 'y']))
 
     expect(report.imputed).toEqual({ a: 1, b: 1 })
-    expect(rows(train)).toEqual([[1, 10], [0, 20], [3, 0], [7, 50]])
+    expect(rows(train)).toEqual([
+      [1, 10],
+      [0, 20],
+      [3, 0],
+      [7, 50],
+    ])
   })
 
   it('impute-mean fills the train mean of the observed values', () => {
@@ -139,17 +187,32 @@ describe('prepareSplits: missing values and drops', () => {
 
     // a: mean(1, 3, 7) = 11/3; b: mean(10, 20, 50) = 80/3 (row 4 is dropped for its label, so its 40 is not used).
     expect(report.imputed).toEqual({ a: 1, b: 1 })
-    expect(rows(train)).toEqual([[1, 10], [Math.fround(11 / 3), 20], [3, Math.fround(80 / 3)], [7, 50]])
+    expect(rows(train)).toEqual([
+      [1, 10],
+      [Math.fround(11 / 3), 20],
+      [3, Math.fround(80 / 3)],
+      [7, 50],
+    ])
   })
 
   it('a per-feature policy overrides the schema-wide one', () => {
-    const schema = schemaOf({ features: [{ name: 'a', type: 'numeric', missing: 'impute-zero' }, { name: 'b', type: 'numeric' }], missing: 'drop-row' })
+    const schema = schemaOf({
+      features: [
+        { name: 'a', type: 'numeric', missing: 'impute-zero' },
+        { name: 'b', type: 'numeric' },
+      ],
+      missing: 'drop-row',
+    })
 
     const { report, train } = prepareSplits(table(csv), schema, trainOnly(['a', 'b', 'y']))
 
     expect(report.imputed).toEqual({ a: 1 })
     expect(report.dropped.missingFeature).toBe(1)
-    expect(rows(train)).toEqual([[1, 10], [0, 20], [7, 50]])
+    expect(rows(train)).toEqual([
+      [1, 10],
+      [0, 20],
+      [7, 50],
+    ])
   })
 
   it('impute-mean takes its mean from the train split only and applies it to validation', () => {
@@ -184,7 +247,10 @@ describe('prepareSplits: missing values and drops', () => {
 
     // The last row is missing its label, which counts first.
     expect(report.dropped).toEqual({ missingLabel: 1, missingFeature: 0, unknownCategory: 2, total: 3 })
-    expect(rows(train)).toEqual([[1, 0], [0, 1]])
+    expect(rows(train)).toEqual([
+      [1, 0],
+      [0, 1],
+    ])
   })
 
   it('throws SiteDataEmptyError when no train row is left', () => {
@@ -270,7 +336,10 @@ describe('prepareSplits: standardisation', () => {
   })
 
   it("'numeric' leaves indicators alone, 'all' standardises them too, 'none' nothing", () => {
-    const features: StudySpecInput['data']['features'] = [{ name: 'a', type: 'numeric' }, { name: 'c', type: 'categorical', categories: ['p', 'q'], dropFirst: true }]
+    const features: StudySpecInput['data']['features'] = [
+      { name: 'a', type: 'numeric' },
+      { name: 'c', type: 'categorical', categories: ['p', 'q'], dropFirst: true },
+    ]
     const t = table('a,c,y\n1,p,0\n2,q,1\n3,q,0')
 
     const numeric = prepareSplits(t, schemaOf({ features, standardize: 'numeric' }), trainOnly(t.columns))

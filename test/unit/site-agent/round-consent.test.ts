@@ -34,7 +34,14 @@ store.addImport(importCsvConsents(CSV, { siteSecret, study, authority }))
 
 const table: RawTable = {
   columns: ['pid', 'x'],
-  rows: [['p1', '1'], ['p2', '2'], ['p3', '3'], ['p4', '4'], ['p5', '5'], ['p1', '6']],
+  rows: [
+    ['p1', '1'],
+    ['p2', '2'],
+    ['p3', '3'],
+    ['p4', '4'],
+    ['p5', '5'],
+    ['p1', '6'],
+  ],
   sourcePath: 'records.csv',
 }
 const query = (at: string) => ({ study, purpose: 'HRESCH', atMs: utc(at), siteSecret, patientIdColumn: 'pid' })
@@ -60,7 +67,10 @@ describe('roundConsent', () => {
     const round = roundConsent([table], store, query('2024-07-01T00:00:00Z'))
 
     // Assert: only p1's two records remain; p4's new consent does not bring it back in this study.
-    expect(round.tables[0]!.rows).toEqual([['p1', '1'], ['p1', '6']])
+    expect(round.tables[0]!.rows).toEqual([
+      ['p1', '1'],
+      ['p1', '6'],
+    ])
     expect(round.result.counts).toEqual({ consented: 2, noConsent: 1, expired: 0, notYetValid: 1, revoked: 2 })
     expect(round.claim.count).toBe(1)
     expect(round.claim.excluded).toEqual({ noConsent: 1, expired: 0, notYetValid: 1, revoked: 2 })
@@ -80,7 +90,14 @@ describe('roundConsent', () => {
 
   it('counts a patient in a train and a validation table once in the tree', () => {
     // Prepare
-    const validation: RawTable = { ...table, rows: [['p1', '7'], ['p2', '8']], sourcePath: 'validation.csv' }
+    const validation: RawTable = {
+      ...table,
+      rows: [
+        ['p1', '7'],
+        ['p2', '8'],
+      ],
+      sourcePath: 'validation.csv',
+    }
 
     // Execute
     const round = roundConsent([table, validation], store, query('2024-05-01T00:00:00Z'))

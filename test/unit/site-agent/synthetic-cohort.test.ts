@@ -7,15 +7,28 @@ import { DataSchemaSchema, inputNames } from '../../../models/core/index.ts'
 import type { Dataset } from '../../../models/core/index.ts'
 import { SiteConfigError } from '../../../site-agent/index.ts'
 import {
-  CHEST_PAIN_TYPES, COHORT_COLUMNS, type CohortRow, DEMO_SITES, type PreparedData, type RawTable, SYNTHETIC_SCHEMA,
-  cohortToCsv, generateCohort, prepareSplits, readCsvRecords, writeSyntheticSite,
+  CHEST_PAIN_TYPES,
+  COHORT_COLUMNS,
+  type CohortRow,
+  DEMO_SITES,
+  type PreparedData,
+  type RawTable,
+  SYNTHETIC_SCHEMA,
+  cohortToCsv,
+  generateCohort,
+  prepareSplits,
+  readCsvRecords,
+  writeSyntheticSite,
 } from '../../../site-agent/index.ts'
 
 const schema = DataSchemaSchema.parse(SYNTHETIC_SCHEMA)
 
 /** The RawTable of a cohort's CSV text (no quoting in synthetic CSVs). */
 function tableOf(rows: readonly CohortRow[], sourcePath: string): RawTable {
-  const [header, ...body] = cohortToCsv(rows).trimEnd().split('\n').map((line) => line.split(','))
+  const [header, ...body] = cohortToCsv(rows)
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split(','))
   return { columns: header ?? [], rows: body, sourcePath }
 }
 
@@ -119,9 +132,24 @@ describe('generateCohort', () => {
     const rows = generateCohort({ siteId: 'corr', seed: 3, size: 4000 })
     const ages = rows.map((r) => r.age)
 
-    expect(correlation(ages, rows.map((r) => r.max_heart_rate))).toBeLessThan(-0.3)
-    expect(correlation(ages, rows.map((r) => r.systolic_bp))).toBeGreaterThan(0.15)
-    expect(correlation(rows.map((r) => r.st_depression), rows.map((r) => (r.outcome === 'yes' ? 1 : 0)))).toBeGreaterThan(0.2)
+    expect(
+      correlation(
+        ages,
+        rows.map((r) => r.max_heart_rate),
+      ),
+    ).toBeLessThan(-0.3)
+    expect(
+      correlation(
+        ages,
+        rows.map((r) => r.systolic_bp),
+      ),
+    ).toBeGreaterThan(0.15)
+    expect(
+      correlation(
+        rows.map((r) => r.st_depression),
+        rows.map((r) => (r.outcome === 'yes' ? 1 : 0)),
+      ),
+    ).toBeGreaterThan(0.2)
   })
 
   it('hits the target prevalence', () => {
@@ -169,8 +197,18 @@ describe('SYNTHETIC_SCHEMA and cohortToCsv', () => {
     expect(csv.split('\n')[0]).toBe(COHORT_COLUMNS.join(','))
     expect(csv.endsWith('\n')).toBe(true)
     expect(inputNames(schema)).toEqual([
-      'age', 'sex=male', 'systolic_bp', 'cholesterol', 'bmi', 'smoker', 'diabetes',
-      'chest_pain=atypical', 'chest_pain=non-anginal', 'chest_pain=asymptomatic', 'max_heart_rate', 'st_depression',
+      'age',
+      'sex=male',
+      'systolic_bp',
+      'cholesterol',
+      'bmi',
+      'smoker',
+      'diabetes',
+      'chest_pain=atypical',
+      'chest_pain=non-anginal',
+      'chest_pain=asymptomatic',
+      'max_heart_rate',
+      'st_depression',
     ])
   })
 
@@ -201,7 +239,11 @@ describe('DEMO_SITES', () => {
     // Prepare: each site standardises with its own train statistics, as in the federation.
     const prepared = DEMO_SITES.map((site) => prepare(generateCohort(site), site.seed))
     // Execute
-    const accuracy = logisticRegression(prepared.map((p) => p.train), 300, 0.5)
+    const accuracy = logisticRegression(
+      prepared.map((p) => p.train),
+      300,
+      0.5,
+    )
     // Assert
     for (const p of prepared) expect(accuracy(p.validation)).toBeGreaterThan(0.7)
     const pooled = prepared.reduce((n, p) => n + accuracy(p.validation) * p.validation.count, 0) / prepared.reduce((n, p) => n + p.validation.count, 0)
