@@ -13,10 +13,10 @@
  * the next round opened). The models are not re-derived: that is the
  * audit's job (`fedlineage audit`).
  */
-import { GENESIS_PREV_HASH, consentSummaryOf, decodeEntry, decodeStatement, verifyEntry, verifyStatement } from '../ledger/index.ts'
-import { ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../coordinator/core/index.ts'
+import { GENESIS_PREV_HASH, decodeEntry, verifyEntry } from '../ledger/index.ts'
 import { AuditStatementSignatureError, entryLabel, hex } from './errors.ts'
 import type { AuditSource } from './replay.ts'
+import { consentSummaryOf, decodeStatement, verifyStatement, ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../protocol/index.ts'
 
 /** One site's consent in a round, as the log holds it. */
 export interface ConsentCommitment {

@@ -267,7 +267,7 @@ export class AuditConsentProofMissingError extends AuditError {
 /**
  * An update whose non-inclusion proof of a revoked pseudonym does not verify
  * against its consent root: the root may hold the revoked patient. `reason`
- * is the ledger's code (`LEDGER_ROOT_MISMATCH`, `LEDGER_CONSENT_NON_INCLUSION_INVALID`, …).
+ * is the ledger's code (`LEDGER_ROOT_MISMATCH`, `PROTOCOL_CONSENT_NON_INCLUSION_INVALID`, …).
  */
 export class AuditConsentProofInvalidError extends AuditError {
   static override readonly code = 'AUDIT_CONSENT_PROOF_INVALID'
@@ -331,7 +331,7 @@ export class AuditPatientRewardsCountMismatchError extends AuditMismatchError {
  * A patient's reward proof whose site logged no `patient-rewards` entry for
  * the round, or one for another amount: the proof may be sound, but not
  * about what the log records. (A root that differs from the logged one fails
- * the bundle check, LEDGER_PATIENT_REWARDS_INVALID.)
+ * the bundle check, PROTOCOL_PATIENT_REWARD_INVALID.)
  */
 export class AuditPatientRewardsNotLoggedError extends AuditError {
   static override readonly code = 'AUDIT_PATIENT_REWARDS_NOT_LOGGED'

@@ -47,7 +47,6 @@ import {
   LedgerUntrustedAuthorError,
   decodeCanonical,
   decodeEntry,
-  decodeStatement,
   equalBytes,
   sha256,
   verifyEntry,
@@ -66,7 +65,6 @@ import {
   type CompactRange,
   type SignedCheckpoint,
 } from '../ledger/index.ts'
-import { ENTRY_KINDS, StudyState, readLineageRecord, type LineageRecord, type RevocationRecord, type RoundRecord, computeRoundRewards, type ContributionUpdate } from '../coordinator/core/index.ts'
 import { ModelError, assertFinite, decodeWeights, inputWidth, modelShapes, type StudySpec, type TensorShape, type Weights, decodeDataset } from '../models/core/index.ts'
 import {
   buildAuditReport,
@@ -113,6 +111,18 @@ import {
   entryLabel,
   hex,
 } from './errors.ts'
+import {
+  decodeStatement,
+  ENTRY_KINDS,
+  StudyState,
+  readLineageRecord,
+  type LineageRecord,
+  type RevocationRecord,
+  type RoundRecord,
+  computeRoundRewards,
+  type ContributionUpdate,
+  ProtocolError,
+} from '../protocol/index.ts'
 
 /** One entry as a source hands it out. The audit uses `bytes` only. */
 export interface AuditSourceEntry {
@@ -532,6 +542,7 @@ function hasCode(err: unknown, code: string): boolean {
  */
 function toAuditError(err: unknown, seq: number, kind: string | undefined): AuditError | undefined {
   if (err instanceof AuditError) return err
+  if (err instanceof ProtocolError && err.code === 'PROTOCOL_STATEMENT_INVALID') return new AuditStatementInvalidError(`${entryLabel(seq, kind)}: embedded ${err.message}`, seq, { cause: err })
   if (!(err instanceof LedgerError)) return undefined
   const own = (err as { seq?: unknown }).seq
   const at = typeof own === 'number' ? own : seq
@@ -551,7 +562,7 @@ function toAuditError(err: unknown, seq: number, kind: string | undefined): Audi
       return new AuditSignatureInvalidError(err.message, at, options)
     case 'LEDGER_HEAD_MISMATCH':
       return new AuditHeadMismatchError(err.message, at, options)
-    case 'LEDGER_STATEMENT_INVALID':
+    case 'PROTOCOL_STATEMENT_INVALID':
       return new AuditStatementInvalidError(`${entryLabel(at, kind)}: embedded ${err.message}`, at, options)
     default:
       return undefined

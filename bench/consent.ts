@@ -25,6 +25,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { signerFromSeed, toHex } from '../ledger/core/index.ts'
+import { benchEnvironment } from './support/environment.ts'
+import { median } from './support/median.ts'
+import { benchProgress } from './support/progress.ts'
+import { stableJson } from './support/stable-json.ts'
 import {
   checkConsentBundle,
   consentLeafOf,
@@ -35,8 +40,6 @@ import {
   proveConsentNonInclusion,
   pseudonymOf,
   signConsent,
-  signerFromSeed,
-  toHex,
   verifyConsentInclusion,
   verifyConsentNonInclusion,
   type ConsentInclusionProof,
@@ -44,11 +47,7 @@ import {
   type ConsentNonInclusionProof,
   type ConsentTree,
   type SignedConsent,
-} from '../ledger/core/index.ts'
-import { benchEnvironment } from './support/environment.ts'
-import { median } from './support/median.ts'
-import { benchProgress } from './support/progress.ts'
-import { stableJson } from './support/stable-json.ts'
+} from '../protocol/index.ts'
 
 const SITE_SECRET = new Uint8Array(32).fill(0x5e)
 const AUTHORITY_SEED = new Uint8Array(32).fill(0xa7)

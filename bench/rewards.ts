@@ -27,7 +27,6 @@ import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { contributionSeed, scoreContributions, splitRewardPool, type ContributionInit, type ContributionResult, type ContributionUpdate } from '../coordinator/core/index.ts'
 import {
   DataSchemaSchema,
   backendName,
@@ -50,6 +49,7 @@ import { benchEnvironment } from './support/environment.ts'
 import { median } from './support/median.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
+import { contributionSeed, scoreContributions, splitRewardPool, type ContributionInit, type ContributionResult, type ContributionUpdate } from '../protocol/index.ts'
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' } } })
 const RUNS = Number(args.runs)

@@ -4,11 +4,12 @@
  * `fedlineage status` and the demo.
  */
 import { randomBytes } from 'node:crypto'
-import { signStatement, type Signer } from '../ledger/index.ts'
+import { type Signer } from '../ledger/index.ts'
 import { createFederationClient, type FederationClient, type RoundStatusResponse__Output, type StartRoundResponse__Output } from '../protos/index.ts'
 import type { ServiceError } from '@grpc/grpc-js'
 import { CoordinatorError } from './errors.ts'
 import { errorCodeOf } from './grpc/status.ts'
+import { signStatement } from '../protocol/index.ts'
 
 /** A refusal from a remote coordinator, carrying its stable code. */
 export class RemoteCoordinatorError extends CoordinatorError {

@@ -20,4 +20,3 @@ export { formatConsentTable, formatRoundHeader, formatRoundRow, formatRoundTable
 export { registerCoordinatorCommands } from './cli.ts'
 export { rewardsOf, type RewardsView } from './commands/rewards.ts'
 export * from './errors.ts'
-export * from './core/index.ts'

@@ -14,23 +14,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
-import {
-  encodeCanonical,
-  decodeStatement,
-  equalBytes,
-  sha256,
-  verifyStatement,
-  signStatement,
-  statementHash,
-  toHex,
-  type CanonicalValue,
-  type EntryDraft,
-  type Ledger,
-  type SignedStatement,
-  type Signer,
-  type SignedCheckpoint,
-  type Cosignature,
-} from '../ledger/index.ts'
+import { encodeCanonical, equalBytes, sha256, toHex, type CanonicalValue, type EntryDraft, type Ledger, type Signer, type SignedCheckpoint, type Cosignature } from '../ledger/index.ts'
 import {
   assertFinite,
   decodeWeights,
@@ -46,7 +30,13 @@ import {
   type Dataset,
   decodeDataset,
 } from '../models/index.ts'
+import { ModelNotFoundError } from './errors.ts'
 import {
+  decodeStatement,
+  verifyStatement,
+  signStatement,
+  statementHash,
+  type SignedStatement,
   ENTRY_KINDS,
   StudyState,
   checkEvaluation,
@@ -65,9 +55,15 @@ import {
   type LineageBody,
   type ConsentAdmission,
   type RoundRecord,
-} from './core/index.ts'
-import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError, CoordinatorError, StudyMismatchError, ModelNotFoundError, SignatureInvalidError, RoundStateError } from './errors.ts'
-import type { UpdateEnvelope } from '../ledger/index.ts'
+  DeltaIntegrityError,
+  DeltaShapeError,
+  NonFiniteUpdateError,
+  StudyMismatchError,
+  SignatureInvalidError,
+  RoundStateError,
+  type UpdateEnvelope,
+  ProtocolError,
+} from '../protocol/index.ts'
 
 /** Work the coordinator hands a site over its task stream. */
 export type SiteTask =
@@ -320,7 +316,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
         consent = this.checkConsent(env)
         this.checkDelta(env, deltaBytes)
       } catch (err) {
-        if (err instanceof CoordinatorError) await this.logRejection(env, signed, err)
+        if (err instanceof ProtocolError) await this.logRejection(env, signed, err)
         throw err
       }
       const t1 = performance.now()
@@ -368,7 +364,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   }
 
   /** Logs a rejection of an update that was validly signed by an enrolled site (unauthenticated junk is not logged). */
-  private async logRejection(env: UpdateEnvelope, signed: SignedStatement, err: CoordinatorError): Promise<void> {
+  private async logRejection(env: UpdateEnvelope, signed: SignedStatement, err: ProtocolError): Promise<void> {
     const code = err.code ?? 'COORD_ERROR'
     await this.appendAndApply([this.draft(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code, reason: err.message, envelope: statementHash(signed) })])
     this.log.warn({ round: env.round, site: env.site, code }, 'update rejected')
@@ -378,7 +374,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
    * Logs a rejection raised outside `acceptUpdate` (e.g. an oversize stream),
    * but only for an envelope an enrolled site validly signed, and only once.
    */
-  rejectUpdate(signed: SignedStatement, err: CoordinatorError): Promise<void> {
+  rejectUpdate(signed: SignedStatement, err: ProtocolError): Promise<void> {
     return this.serial(async () => {
       const env = decodeStatement('update', signed.body)
       const key = this.state.sites.get(env.site)

@@ -211,8 +211,3 @@ export class LedgerClosedError extends LedgerError {
     super('the ledger is closed')
   }
 }
-
-/** A signed statement (core/statements.ts) whose bytes are not canonical or do not match its schema. */
-export class StatementInvalidError extends LedgerError {
-  static override readonly code = 'LEDGER_STATEMENT_INVALID'
-}

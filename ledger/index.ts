@@ -78,7 +78,6 @@ export {
   LedgerSignatureInvalidError,
   LedgerStorageError,
   LedgerUntrustedAuthorError,
-  StatementInvalidError,
 } from './errors.ts'
 export * from './core/index.ts'
 export * from './replication.ts'

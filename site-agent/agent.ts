@@ -31,7 +31,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, encodeConsentClaim, parsePublicKey, signStatement, splitToPatients, toHex, type CanonicalValue, type SignedStatement, type Signer } from '../ledger/index.ts'
+import { decodeCanonical, parsePublicKey, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -62,6 +62,7 @@ import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { readSiteRecords } from './data-source.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
+import { encodeConsentClaim, signStatement, splitToPatients, type SignedStatement } from '../protocol/index.ts'
 
 export type SiteAgentEvent =
   | { readonly type: 'joined'; readonly study: string; readonly train: number; readonly validation: number; readonly report: DataReport; readonly backend: string }

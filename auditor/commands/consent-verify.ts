@@ -21,10 +21,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { checkConsentBundle, equalBytes, parsePublicKey, toHex, type CheckedConsentProof, type CliIo } from '../../ledger/index.ts'
+import { equalBytes, parsePublicKey, toHex, type CliIo } from '../../ledger/index.ts'
 import { findConsentCommitments, type ConsentCommitment } from '../consent-lookup.ts'
 import { AuditConsentNotLoggedError, AuditInvalidArgumentError, AuditPatientRewardsNotLoggedError } from '../errors.ts'
 import { openLevelAuditSource } from '../source.ts'
+import { checkConsentBundle, type CheckedConsentProof } from '../../protocol/index.ts'
 
 export interface ConsentVerifyOptions {
   readonly proof: string

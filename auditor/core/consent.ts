@@ -15,8 +15,20 @@
  *
  * Pure: no I/O.
  */
-import { LedgerError, consentClaimOf, toHex, type ConsentClaim, type UpdateEnvelope } from '../../ledger/core/index.ts'
+import { LedgerError, toHex } from '../../ledger/core/index.ts'
 import {
+  AuditConsentCountMismatchError,
+  AuditConsentMalformedError,
+  AuditConsentMissingError,
+  AuditConsentProofInvalidError,
+  AuditConsentProofMissingError,
+  AuditConsentRevocationMismatchError,
+  entryLabel,
+} from '../errors.ts'
+import {
+  consentClaimOf,
+  type ConsentClaim,
+  type UpdateEnvelope,
   ConsentClaimInvalidError,
   ConsentMissingError,
   ConsentProofInvalidError,
@@ -27,16 +39,8 @@ import {
   type RevocationRecord,
   type StudyState,
   type UpdateAcceptedBody,
-} from '../../coordinator/core/index.ts'
-import {
-  AuditConsentCountMismatchError,
-  AuditConsentMalformedError,
-  AuditConsentMissingError,
-  AuditConsentProofInvalidError,
-  AuditConsentProofMissingError,
-  AuditConsentRevocationMismatchError,
-  entryLabel,
-} from '../errors.ts'
+  ProtocolError,
+} from '../../protocol/index.ts'
 
 /**
  * The consent claim of an accepted update's signed envelope, held to
@@ -59,7 +63,7 @@ export function checkUpdateConsentClaim(seq: number, state: StudyState, body: Up
     if (err instanceof ConsentProofMissingError) throw new AuditConsentProofMissingError(`${at}: ${err.message}`, seq, err.pseudonym, options)
     if (err instanceof ConsentProofInvalidError) {
       const cause = err.cause as { expected?: unknown; calculated?: unknown } | undefined
-      if (err.reason === 'LEDGER_CONSENT_COUNT_MISMATCH' && typeof cause?.expected === 'number' && typeof cause.calculated === 'number') {
+      if (err.reason === 'PROTOCOL_CONSENT_COUNT_MISMATCH' && typeof cause?.expected === 'number' && typeof cause.calculated === 'number') {
         throw new AuditConsentCountMismatchError(`${at}: ${err.message}`, seq, cause.expected, cause.calculated, options)
       }
       throw new AuditConsentProofInvalidError(`${at}: site "${body.site}": ${err.message}`, seq, err.pseudonym, err.reason, options)
@@ -84,7 +88,7 @@ export function checkRevocationsReported(seq: number, state: StudyState, body: U
   try {
     claim = consentClaimOf(envelope.ext)
   } catch (err) {
-    if (!(err instanceof LedgerError)) throw err
+    if (!(err instanceof LedgerError || err instanceof ProtocolError)) throw err
     throw new AuditConsentMalformedError(`${at}: the envelope of site "${body.site}": ext.consent: ${err.message}`, seq, { cause: err })
   }
   const stranger = pending.find((r) => r.site !== body.site || r.round !== body.round)

@@ -5,17 +5,18 @@
  * only the site knows); each patient checks their own leaf against it with
  * `fedlineage consent verify`.
  */
+
+import { AuditPatientRewardsAmountMismatchError, AuditPatientRewardsCountMismatchError, AuditPatientRewardsInvalidError, entryLabel } from '../errors.ts'
 import {
-  CoordinatorError,
   ENTRY_KINDS,
+  ProtocolError,
   PatientRewardsAmountMismatchError,
   PatientRewardsCountMismatchError,
   checkPatientRewards,
   unembedStatement,
   type PatientRewardsBody,
   type StudyState,
-} from '../../coordinator/core/index.ts'
-import { AuditPatientRewardsAmountMismatchError, AuditPatientRewardsCountMismatchError, AuditPatientRewardsInvalidError, entryLabel } from '../errors.ts'
+} from '../../protocol/index.ts'
 
 /**
  * Checks entry `seq` (its record not yet applied). Throws
@@ -30,7 +31,7 @@ export function checkPatientRewardsEntry(seq: number, state: StudyState, body: P
     const options = { cause: err }
     if (err instanceof PatientRewardsAmountMismatchError) throw new AuditPatientRewardsAmountMismatchError(`${at}: ${err.message}`, seq, err.expected.toString(), err.calculated.toString(), options)
     if (err instanceof PatientRewardsCountMismatchError) throw new AuditPatientRewardsCountMismatchError(`${at}: ${err.message}`, seq, err.expected, err.calculated, options)
-    if (err instanceof CoordinatorError) throw new AuditPatientRewardsInvalidError(`${at}: ${err.message}`, seq, options)
+    if (err instanceof ProtocolError) throw new AuditPatientRewardsInvalidError(`${at}: ${err.message}`, seq, options)
     throw err
   }
   if (st.round !== body.round || st.site !== body.site) {

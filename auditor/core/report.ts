@@ -11,8 +11,8 @@
  * Pure: no I/O.
  */
 import { GENESIS_PREV_HASH, toHex } from '../../ledger/core/index.ts'
-import { compareSiteIds, type RoundRecord, type RoundStatus, type StudyState } from '../../coordinator/core/index.ts'
 import { AuditMismatchError, type AuditError, type AuditValue } from '../errors.ts'
+import { compareSiteIds, type RoundRecord, type RoundStatus, type StudyState } from '../../protocol/index.ts'
 
 /** One round of the study, as the log records it. */
 export interface AuditRoundReport {

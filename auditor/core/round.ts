@@ -12,9 +12,9 @@
  * (replay.ts) before they reach these functions.
  */
 import { equalBytes } from '../../ledger/core/index.ts'
-import { ENTRY_KINDS, decideClose, deriveRoundModel, type DerivedModel, type RoundAbandonedBody, type RoundCommittedBody, type RoundRecord } from '../../coordinator/core/index.ts'
 import type { StrategySpec, Weights, WeightedUpdate } from '../../models/core/index.ts'
 import { AuditMetricsMismatchError, AuditModelMismatchError, AuditStateInvalidError, entryLabel, hex } from '../errors.ts'
+import { ENTRY_KINDS, decideClose, deriveRoundModel, type DerivedModel, type RoundAbandonedBody, type RoundCommittedBody, type RoundRecord } from '../../protocol/index.ts'
 
 /**
  * The closing rule of `decideClose`, without its clock: a round may be

@@ -13,9 +13,20 @@
  * to have been decoded as its type; it throws an `AuditError` naming the entry,
  * the field and both values.
  */
-import { equalBytes, verifyStatement, type EvaluationStatement, type RoundStartStatement, type UpdateEnvelope } from '../../ledger/core/index.ts'
-import { ENTRY_KINDS, unembedStatement, type EvaluationReportedBody, type RoundOpenedBody, type StudyState, type UpdateAcceptedBody } from '../../coordinator/core/index.ts'
+import { equalBytes } from '../../ledger/core/index.ts'
 import { AuditStateInvalidError, AuditStatementMismatchError, AuditStatementSignatureError, entryLabel, formatValue, hex, type AuditValue } from '../errors.ts'
+import {
+  verifyStatement,
+  type EvaluationStatement,
+  type RoundStartStatement,
+  type UpdateEnvelope,
+  ENTRY_KINDS,
+  unembedStatement,
+  type EvaluationReportedBody,
+  type RoundOpenedBody,
+  type StudyState,
+  type UpdateAcceptedBody,
+} from '../../protocol/index.ts'
 
 type Embedded = { readonly body: Uint8Array; readonly sig: Uint8Array }
 

@@ -10,9 +10,9 @@
  * and both values, and returns what the next step needs.
  */
 import { encodeCanonical, equalBytes, type CanonicalValue } from '../../ledger/core/index.ts'
-import { ENTRY_KINDS, roundSeed, type RoundCommittedBody, type RoundOpenedBody, type StudyCreatedBody, type StudyCompletedBody, type StudyState } from '../../coordinator/core/index.ts'
-import { StrategySpecSchema, StudySpecSchema, createStrategy, hashWeights, initialWeights, inputWidth, type StrategySpec, type StudySpec, type Weights } from '../../models/core/index.ts'
+import { StrategySpecSchema, StudySpecSchema, hashWeights, initialWeights, inputWidth, type StrategySpec, type StudySpec, type Weights } from '../../models/core/index.ts'
 import { AuditGenesisMismatchError, AuditSpecInvalidError, AuditStateInvalidError, AuditStrategyMismatchError, entryLabel, hex } from '../errors.ts'
+import { ENTRY_KINDS, roundSeed, type RoundCommittedBody, type RoundOpenedBody, type StudyCreatedBody, type StudyCompletedBody, type StudyState, createStrategy } from '../../protocol/index.ts'
 
 /**
  * The study spec of `study-created` entry `seq`, from its decoded canonical

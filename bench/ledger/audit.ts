@@ -19,8 +19,8 @@
  */
 import { pino } from 'pino'
 import { auditLog, openLevelAuditSource } from '../../auditor/index.ts'
-import { ENTRY_KINDS, RoundRunner, deriveRoundModel, readLineageRecord } from '../../coordinator/index.ts'
-import { Ledger, decodeEntry, equalBytes, openLevelStorage, sha256, signStatement, verifyLog, type LedgerStorage } from '../../ledger/index.ts'
+import { RoundRunner } from '../../coordinator/index.ts'
+import { Ledger, decodeEntry, equalBytes, openLevelStorage, sha256, verifyLog, type LedgerStorage } from '../../ledger/index.ts'
 import {
   StudySpecSchema,
   decodeWeights,
@@ -37,6 +37,7 @@ import {
 import { COORDINATOR, benchSigner, randomFor, tempDir } from './fixtures.ts'
 import { median } from '../support/median.ts'
 import { round2 } from './timing.ts'
+import { ENTRY_KINDS, deriveRoundModel, readLineageRecord, signStatement } from '../../protocol/index.ts'
 
 export interface AuditBenchInit {
   readonly sites: number

@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Level } from 'level'
-import { embedStatement, lineageBody } from '../../coordinator/core/index.ts'
-import { encodeCanonical, sha256, signStatement, signerFromSeed, type EntryDraft, type Signer } from '../../ledger/index.ts'
+import { encodeCanonical, sha256, signerFromSeed, type EntryDraft, type Signer } from '../../ledger/index.ts'
 import { mulberry32, nextUint32, type Random } from '../../models/core/index.ts'
+import { embedStatement, lineageBody, signStatement } from '../../protocol/index.ts'
 
 export const SEED = 20240611
 export const STUDY_ID = 'bench-ledger'

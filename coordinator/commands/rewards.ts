@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { Ledger, openLevelStorage } from '../../ledger/index.ts'
-import { StudyState, readLineageRecord } from '../core/index.ts'
+import { StudyState, readLineageRecord } from '../../protocol/index.ts'
 
 export interface RewardsView {
   readonly study: string

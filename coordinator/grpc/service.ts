@@ -5,14 +5,13 @@
  */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
-import { statementHash, type SignedStatement } from '../../ledger/index.ts'
 import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
-import { checkHello } from '../core/index.ts'
-import { CoordinatorError, UpdateTooLargeError, UploadProtocolError } from '../errors.ts'
+import { UploadProtocolError } from '../errors.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
 import { toServiceError } from './status.ts'
+import { statementHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
   readonly runner: RoundRunner
@@ -38,7 +37,7 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
-          if (!(err instanceof CoordinatorError)) c.logger.error({ err, rpc: name }, 'handler failed')
+          if (!(err instanceof ProtocolError)) c.logger.error({ err, rpc: name }, 'handler failed')
           callback(toServiceError(err))
         },
       )
@@ -115,7 +114,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       const fail = (err: unknown) => {
         if (settled) return
         settled = true
-        if (signed && err instanceof CoordinatorError && LOGGED_REJECTIONS.has(err.code)) void runner.rejectUpdate(signed, err)
+        if (signed && err instanceof ProtocolError && LOGGED_REJECTIONS.has(err.code)) void runner.rejectUpdate(signed, err)
         callback(toServiceError(err))
       }
       call.on('data', (msg: UpdateChunk__Output) => {
@@ -146,7 +145,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
             callback(null, { round: String(r.round), envelopeHash: statementHash(signed!), logSeq: String(r.seq) })
           },
           (err: unknown) => {
-            if (!(err instanceof CoordinatorError)) c.logger.error({ err }, 'upload failed')
+            if (!(err instanceof ProtocolError)) c.logger.error({ err }, 'upload failed')
             // acceptUpdate logs its own rejections; only map the error here.
             if (!settled) {
               settled = true

@@ -8,7 +8,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { ERROR_CODE_METADATA_KEY } from '../../protos/index.ts'
 
 export { ERROR_CODE_METADATA_KEY, errorCodeOf } from '../../protos/index.ts'
-import { CoordinatorError } from '../errors.ts'
+import { ProtocolError } from '../../protocol/index.ts'
 
 const STATUS_BY_CODE: Readonly<Record<string, status>> = {
   COORD_UNKNOWN_SITE: status.PERMISSION_DENIED,
@@ -41,7 +41,7 @@ const STATUS_BY_CODE: Readonly<Record<string, status>> = {
 /** Maps any error to a gRPC ServiceError. Unknown errors become INTERNAL without leaking their text. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   const metadata = new Metadata()
-  if (err instanceof CoordinatorError) {
+  if (err instanceof ProtocolError) {
     metadata.set(ERROR_CODE_METADATA_KEY, err.code)
     return { code: STATUS_BY_CODE[err.code] ?? status.FAILED_PRECONDITION, details: `${err.code}: ${err.message}`, metadata }
   }

@@ -31,22 +31,6 @@ export {
 } from './entry.ts'
 export { asPlainBytes, fromHex, sha256, toHex } from './hash.ts'
 export { isCanonicalScalar, signerFromSeed, verifySignature, verifySignatureAsync, type Signer } from './signature.ts'
-export {
-  STATEMENT_SIGNING_CONTEXT,
-  decodeStatement,
-  signStatement,
-  statementHash,
-  statementSigningMessage,
-  verifyStatement,
-  type EvaluationStatement,
-  type PatientRewardsStatement,
-  type HelloStatement,
-  type RoundStartStatement,
-  type SignedStatement,
-  type Statement,
-  type StatementType,
-  type UpdateEnvelope,
-} from './statements.ts'
 export { EMPTY_COMPACT_RANGE, appendLeaf, appendLeaves, compactRangeFrom, compactRangeOf, rootOfRange, type CompactRange, type NodeVisitor } from './compact-range.ts'
 export {
   LEAF_HASH_PREFIX,
@@ -121,9 +105,5 @@ export {
   type SyncRequest,
 } from './sync-codec.ts'
 export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.ts'
-export * from './consent.ts'
-export * from './consent-errors.ts'
-export * from './consent-claim.ts'
 /** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
 export { LedgerError } from '../errors.ts'
-export * from './patient-rewards.ts'

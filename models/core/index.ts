@@ -18,13 +18,6 @@ export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, hashBytes, hashWeights, toHex, fromHex } from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
 export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
-export {
-  createStrategy,
-  type Strategy,
-  type RoundPlan,
-  type RoundFailure,
-  type AggregateResult,
-} from './strategy.ts'
 export { initialWeights } from './init.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'

@@ -20,21 +20,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import {
-  findConsentLeaf,
-  makeConsentInclusionBundle,
-  makeConsentNonInclusionBundle,
-  makePatientRewardBundle,
-  parsePublicKey,
-  provePatientReward,
-  processIo,
-  proveConsentInclusion,
-  proveConsentNonInclusion,
-  pseudonymOf,
-  toHex,
-  type CliIo,
-  type ConsentProofBundle,
-} from '../../ledger/index.ts'
+import { parsePublicKey, processIo, toHex, type CliIo } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { ConsentStoreCorruptError } from '../consent/errors.ts'
 import { loadPatientRewardsRound } from '../consent/patient-rewards.ts'
@@ -42,6 +28,17 @@ import { loadConsentRound } from '../consent/rounds.ts'
 import { loadSiteSecret } from '../consent/secret.ts'
 import { loadConsentStore } from '../consent/store.ts'
 import { SiteConfigError } from '../errors.ts'
+import {
+  findConsentLeaf,
+  makeConsentInclusionBundle,
+  makeConsentNonInclusionBundle,
+  makePatientRewardBundle,
+  provePatientReward,
+  proveConsentInclusion,
+  proveConsentNonInclusion,
+  pseudonymOf,
+  type ConsentProofBundle,
+} from '../../protocol/index.ts'
 
 export interface ConsentProveOptions {
   readonly config: string

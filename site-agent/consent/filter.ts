@@ -6,10 +6,11 @@
  * for the round's consent tree (`consentTreeOf(usedLeaves)`), whose root and
  * count the site commits in its update.
  */
-import { pseudonymOf, toHex, type ConsentLeaf, type SignedConsent } from '../../ledger/core/index.ts'
+import { toHex } from '../../ledger/core/index.ts'
 import type { RawTable } from '../data/raw-table.ts'
 import { resolveColumns } from '../data/raw-table.ts'
 import type { ConsentDecisionKind, ConsentStore } from './store.ts'
+import { pseudonymOf, type ConsentLeaf, type SignedConsent } from '../../protocol/index.ts'
 
 /** The round's consent question, and the secret that turns patient ids into pseudonyms. */
 export interface ConsentFilterQuery {

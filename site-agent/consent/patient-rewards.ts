@@ -14,8 +14,9 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { equalBytes, fromHex, patientRewardsTreeOf, toHex, type PatientAllocation, type PatientRewardsTree } from '../../ledger/index.ts'
+import { equalBytes, fromHex, toHex } from '../../ledger/index.ts'
 import { ConsentStoreCorruptError } from './errors.ts'
+import { patientRewardsTreeOf, type PatientAllocation, type PatientRewardsTree } from '../../protocol/index.ts'
 
 /** `format` of a patient-rewards round file. */
 export const PATIENT_REWARDS_ROUND_FORMAT = 'fedlineage/patient-rewards-round/v1'

@@ -19,10 +19,11 @@
  *    the records left out by reason, the reported withdrawals and their
  *    non-inclusion proofs.
  */
-import { consentTreeOf, proveConsentNonInclusion, toHex, type ConsentClaim, type ConsentTree, type RevokedPseudonym } from '../../ledger/index.ts'
+import { toHex } from '../../ledger/index.ts'
 import type { RawTable } from '../data/raw-table.ts'
 import { filterTableByConsent, type ConsentFilterComponents, type ConsentFilterResult } from './filter.ts'
 import type { ConsentStore } from './store.ts'
+import { consentTreeOf, proveConsentNonInclusion, type ConsentClaim, type ConsentTree, type RevokedPseudonym } from '../../protocol/index.ts'
 
 export interface RoundConsentQuery {
   readonly study: string

@@ -16,8 +16,9 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { CONSENT_LEAF_DATA_BYTES, PSEUDONYM_LENGTH_BYTES, consentLeafAt, consentLeafData, consentTreeOf, equalBytes, fromHex, toHex, type ConsentLeaf, type ConsentTree } from '../../ledger/index.ts'
+import { equalBytes, fromHex, toHex } from '../../ledger/index.ts'
 import { ConsentRoundMissingError, ConsentStoreCorruptError } from './errors.ts'
+import { CONSENT_LEAF_DATA_BYTES, PSEUDONYM_LENGTH_BYTES, consentLeafAt, consentLeafData, consentTreeOf, type ConsentLeaf, type ConsentTree } from '../../protocol/index.ts'
 
 /** `format` of a consent round file. */
 export const CONSENT_ROUND_FORMAT = 'fedlineage/consent-round/v1'

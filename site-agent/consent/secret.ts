@@ -14,8 +14,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { open, readFile, stat } from 'node:fs/promises'
-import { MIN_SITE_SECRET_BYTES, fromHex, toHex } from '../../ledger/index.ts'
+import { fromHex, toHex } from '../../ledger/index.ts'
 import { SiteConfigError } from '../errors.ts'
+import { MIN_SITE_SECRET_BYTES } from '../../protocol/index.ts'
 
 /** Bytes of a new secret. */
 export const SITE_SECRET_BYTES = 32

@@ -14,26 +14,24 @@
  * a given time; `filterByConsent` (filter.ts) applies it to records.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { LedgerError, equalBytes, fromHex, toHex } from '../../ledger/index.ts'
+import { ConsentRejectedError, ConsentStoreCorruptError } from './errors.ts'
+import type { ConsentImportResult } from './import-report.ts'
 import {
-  LedgerError,
   consentLeafOf,
   consentReceiptHash,
   consentStatus,
   decodeSignedConsent,
   encodeSignedConsent,
-  equalBytes,
-  fromHex,
   revocationTimeFor,
-  toHex,
   verifyConsent,
   type ConsentLeaf,
   type ConsentReceipt,
   type ConsentRevocation,
   type ConsentStatus,
   type SignedConsent,
-} from '../../ledger/index.ts'
-import { ConsentRejectedError, ConsentStoreCorruptError } from './errors.ts'
-import type { ConsentImportResult } from './import-report.ts'
+  ProtocolError,
+} from '../../protocol/index.ts'
 
 export interface ConsentStoreInit {
   /** Public keys of the site's consent authorities: trusted to sign for any pseudonym. */
@@ -98,14 +96,14 @@ export class ConsentStore {
     try {
       record = verifyConsent(signed)
     } catch (err) {
-      if (!(err instanceof LedgerError)) throw err
+      if (!(err instanceof LedgerError || err instanceof ProtocolError)) throw err
       throw new ConsentRejectedError(`consent store: record refused: ${err.message}`, err.code, { cause: err })
     }
     const pseudonymHex = toHex(record.pseudonym)
     if (!this.#trusts(record.signer, pseudonymHex)) {
       throw new ConsentRejectedError(
         `consent store: ${record.t} for pseudonym ${pseudonymHex} is signed by ${toHex(record.signer)}, which is neither a consent authority nor that patient's key`,
-        'LEDGER_CONSENT_UNTRUSTED_SIGNER',
+        'PROTOCOL_CONSENT_UNTRUSTED_SIGNER',
       )
     }
     const id = toHex(consentReceiptHash(signed))
@@ -259,7 +257,7 @@ export async function loadConsentStore(path: string, init: ConsentStoreInit): Pr
     try {
       store.add(decodeSignedConsent(fromHex(String(hex))))
     } catch (err) {
-      if (!(err instanceof LedgerError) && !(err instanceof ConsentRejectedError)) throw err
+      if (!(err instanceof LedgerError || err instanceof ProtocolError) && !(err instanceof ConsentRejectedError)) throw err
       throw new ConsentStoreCorruptError(`${path}: records[${i}]: ${err.message}`, { cause: err })
     }
   })

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CODE_FOLDERS = ['protos', 'models', 'ledger', 'coordinator', 'site-agent', 'auditor'] as const
+const CODE_FOLDERS = ['protos', 'models', 'ledger', 'protocol', 'coordinator', 'site-agent', 'auditor'] as const
 type Folder = (typeof CODE_FOLDERS)[number]
 
 /** Which of our folders each folder may import (through their public surfaces). */
@@ -18,10 +18,31 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   protos: [],
   models: [],
   ledger: [],
-  coordinator: ['models', 'ledger', 'protos'],
-  'site-agent': ['models', 'ledger', 'protos'],
-  auditor: ['ledger', 'models/core', 'coordinator/core'],
+  protocol: ['ledger/core', 'models/core'],
+  coordinator: ['protocol', 'models', 'ledger', 'protos'],
+  'site-agent': ['protocol', 'models', 'ledger', 'protos'],
+  auditor: ['protocol', 'ledger', 'models/core'],
 }
+
+/** Every edge between our folders that exists, which the closing notes of refactors quote. */
+const EDGES = [
+  'auditor -> ledger',
+  'auditor -> ledger/core',
+  'auditor -> models/core',
+  'auditor -> protocol',
+  'coordinator -> ledger',
+  'coordinator -> models',
+  'coordinator -> protocol',
+  'coordinator -> protos',
+  'protocol -> ledger/core',
+  'protocol -> models/core',
+  'site-agent -> ledger',
+  'site-agent -> ledger/core',
+  'site-agent -> models',
+  'site-agent -> models/core',
+  'site-agent -> protocol',
+  'site-agent -> protos',
+]
 
 /** Modules a pure `core/` file may import besides its own folder's core and errors. */
 const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg'])
@@ -100,25 +121,45 @@ describe('module boundaries (STYLE.md §1)', () => {
     expect(bad).toEqual([])
   })
 
-  it('keeps core/ folders pure: no I/O modules, no shell files', () => {
+  it('keeps core/ folders and protocol/ pure: no I/O modules, no shell files', () => {
     const bad: string[] = []
     for (const e of ALL) {
-      const m = /^([a-z-]+)\/core\//.exec(e.from)
+      // protocol/ is pure as a whole: it is the core of every role.
+      const m = /^([a-z-]+)\/core\//.exec(e.from) ?? (/^protocol\//.test(e.from) ? ['', 'protocol'] : null)
       if (!m) continue
       if (!e.spec.startsWith('.')) {
         if (!CORE_ALLOWED_PACKAGES.has(e.spec)) bad.push(`${e.from} imports ${e.spec}`)
         continue
       }
-      const sameCore = e.target.startsWith(`${m[1]}/core/`)
+      const sameCore = e.target.startsWith(m[1] === 'protocol' ? 'protocol/' : `${m[1]}/core/`)
       const ownErrors = e.target === `${m[1]}/errors.ts` || e.target === `${m[1]}/constants.ts`
-      const otherCore = /^[a-z-]+\/core\/index\.ts$/.test(e.target)
+      const otherCore = /^[a-z-]+\/core\/index\.ts$/.test(e.target) || e.target === 'protocol/index.ts'
       if (!sameCore && !ownErrors && !otherCore) bad.push(`${e.from} imports ${e.target}`)
     }
     expect(bad).toEqual([])
   })
 
-  it('keeps the ledger free of the coordinator and of TF.js', () => {
-    const bad = ALL.filter((e) => folderOf(e.from) === 'ledger' && (folderOf(e.target) === 'coordinator' || e.spec.includes('tensorflow'))).map((e) => `${e.from} imports ${e.spec}`)
+  it('keeps the ledger free of the federation (protocol, coordinator) and of TF.js', () => {
+    const bad = ALL.filter((e) => folderOf(e.from) === 'ledger' && (['coordinator', 'protocol'].includes(folderOf(e.target)) || e.spec.includes('tensorflow'))).map(
+      (e) => `${e.from} imports ${e.spec}`,
+    )
     expect(bad).toEqual([])
+  })
+
+  it('keeps TF.js and the I/O packages out of protocol/', () => {
+    const bad = ALL.filter((e) => folderOf(e.from) === 'protocol' && !e.spec.startsWith('.') && !CORE_ALLOWED_PACKAGES.has(e.spec)).map((e) => `${e.from} imports ${e.spec}`)
+    expect(bad).toEqual([])
+  })
+
+  /** The edge list of our folders, as the closing note of a refactor reports it (printed with --reporter=verbose). */
+  it('has exactly the documented folder edges', () => {
+    const found = new Set<string>()
+    for (const e of ALL) {
+      if (!e.spec.startsWith('.')) continue
+      const from = folderOf(e.from)
+      const to = e.target.endsWith('/core/index.ts') ? `${folderOf(e.target)}/core` : folderOf(e.target)
+      if (from !== folderOf(e.target) && (CODE_FOLDERS as readonly string[]).includes(from)) found.add(`${from} -> ${to}`)
+    }
+    expect([...found].sort()).toEqual(EDGES)
   })
 })

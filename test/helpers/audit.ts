@@ -22,24 +22,8 @@ import path from 'node:path'
 import { afterAll } from 'vitest'
 import { openLevelAuditSource, replayLog, type AuditInit, type AuditOutcome, type AuditSource } from '../../auditor/index.ts'
 import {
-  ENTRY_KINDS,
-  StudyState,
-  deriveRoundModel,
-  embedStatement,
-  lineageBody,
-  readLineageRecord,
-  roundSeed,
-  type EntryKind,
-  type LineageBody,
-  type LineageRecord,
-} from '../../coordinator/core/index.ts'
-import {
   GENESIS_PREV_HASH,
   LedgerBlobMissingError,
-  consentTreeOf,
-  encodeConsentClaim,
-  proveConsentNonInclusion,
-  type ConsentLeaf,
   decodeEntry,
   encodeCanonical,
   encodeEntry,
@@ -47,7 +31,6 @@ import {
   openLevelStorage,
   sha256,
   signEntry,
-  signStatement,
   toHex,
   type AppendedEntry,
   type CanonicalValue,
@@ -68,6 +51,23 @@ import {
   type WeightedUpdate,
 } from '../../models/core/index.ts'
 import { blobKey, createTempDir, entryKey, testSigner, withRawLevel } from './ledger.ts'
+import {
+  ENTRY_KINDS,
+  StudyState,
+  deriveRoundModel,
+  embedStatement,
+  lineageBody,
+  readLineageRecord,
+  roundSeed,
+  type EntryKind,
+  type LineageBody,
+  type LineageRecord,
+  consentTreeOf,
+  encodeConsentClaim,
+  proveConsentNonInclusion,
+  type ConsentLeaf,
+  signStatement,
+} from '../../protocol/index.ts'
 
 // ---- a synthetic study, in memory ------------------------------------------------------------------
 

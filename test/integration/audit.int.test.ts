@@ -8,8 +8,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { AuditBlobMismatchError, AuditBlobMissingError, AuditChainBrokenError, AuditModelMismatchError, AuditStatementMismatchError, type AuditStatementSignatureError } from '../../auditor/index.ts'
-import { deriveRoundModel, type LineageRecord } from '../../coordinator/core/index.ts'
-import { decodeEntry, decodeStatement, encodeCanonical, entryHash, isCanonicalScalar, sha256, signStatement, toHex, type CanonicalValue } from '../../ledger/index.ts'
+import { decodeEntry, encodeCanonical, entryHash, isCanonicalScalar, sha256, toHex, type CanonicalValue } from '../../ledger/index.ts'
 import { decodeWeights, encodeWeights, inputWidth, modelShapes, type Weights } from '../../models/core/index.ts'
 import {
   auditDir,
@@ -28,6 +27,7 @@ import {
   type RecordedLog,
 } from '../helpers/audit.ts'
 import { testSigner } from '../helpers/ledger.ts'
+import { deriveRoundModel, type LineageRecord, decodeStatement, signStatement } from '../../protocol/index.ts'
 
 const recorded = useRecordedFederation()
 

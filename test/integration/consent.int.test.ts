@@ -19,26 +19,28 @@
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, HubClient, embedStatement, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
-import {
-  checkConsentNonInclusion,
-  consentClaimOf,
-  consentTreeOf,
-  decodeStatement,
-  encodeConsentClaim,
-  equalBytes,
-  proveConsentNonInclusion,
-  pseudonymOf,
-  sha256,
-  signStatement,
-  toHex,
-  type ConsentClaim,
-} from '../../ledger/index.ts'
+import { HubClient } from '../../coordinator/index.ts'
+import { equalBytes, sha256, toHex } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
 import { cli, consentFederation, consentFiles } from '../helpers/consent.ts'
 import { createFederation, tempDir, testSigner, TEST_STUDY, type TestFederation, type TestSite } from '../helpers/federation.ts'
+import {
+  ENTRY_KINDS,
+  embedStatement,
+  readLineageRecord,
+  type LineageRecord,
+  checkConsentNonInclusion,
+  consentClaimOf,
+  consentTreeOf,
+  decodeStatement,
+  encodeConsentClaim,
+  proveConsentNonInclusion,
+  pseudonymOf,
+  signStatement,
+  type ConsentClaim,
+} from '../../protocol/index.ts'
 
 const PURPOSE = 'HRESCH'
 const CONSENT_STUDY: Partial<StudySpecInput> = { rounds: 3, consent: { purpose: PURPOSE }, data: { ...SYNTHETIC_SCHEMA, patientIdColumn: 'patient_id' } }
@@ -184,13 +186,13 @@ describe('consent across the federation', () => {
     const bundle = JSON.parse(await readFile(proofFile, 'utf8'))
     const flip = (hex: string, at: number) => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1)
     const tampered: [string, object, string[], RegExp][] = [
-      ['receipt', { ...bundle, receipt: flip(bundle.receipt, bundle.receipt.length - 10) }, [], /^LEDGER_(CONSENT_SIGNATURE_INVALID|CONSENT_INVALID)$/],
+      ['receipt', { ...bundle, receipt: flip(bundle.receipt, bundle.receipt.length - 10) }, [], /^PROTOCOL_(CONSENT_SIGNATURE_INVALID|CONSENT_INVALID)$/],
       ['path', { ...bundle, path: [flip(bundle.path[0], 2), ...bundle.path.slice(1)] }, [], /^LEDGER_ROOT_MISMATCH$/],
       ['index', { ...bundle, index: bundle.index + 1 }, [], /^LEDGER_ROOT_MISMATCH$/],
       ['count', { ...bundle, count: bundle.count * 2 }, [], /^LEDGER_(ROOT_MISMATCH|PROOF_WRONG_LENGTH)$/],
       ['root, against the log', { ...bundle, root: toHex(sha256(new Uint8Array(1))) }, ['--db', fed.config.dataDir], /^(LEDGER_ROOT_MISMATCH|AUDIT_CONSENT_NOT_LOGGED)$/],
-      ['round, against the log', { ...bundle, round: 2 }, ['--db', fed.config.dataDir, '--site', siteA.id], /^LEDGER_CONSENT_BUNDLE_MISMATCH$/],
-      ['authority', bundle, ['--authority', toHex(testSigner(77).publicKey)], /^LEDGER_CONSENT_UNTRUSTED_SIGNER$/],
+      ['round, against the log', { ...bundle, round: 2 }, ['--db', fed.config.dataDir, '--site', siteA.id], /^PROTOCOL_CONSENT_BUNDLE_MISMATCH$/],
+      ['authority', bundle, ['--authority', toHex(testSigner(77).publicKey)], /^PROTOCOL_CONSENT_UNTRUSTED_SIGNER$/],
     ]
     const tamperedFile = path.join(fed.dir, 'tampered.json')
     for (const [what, value, extra, code] of tampered) {

@@ -5,10 +5,10 @@
  * from the deltas stored by hash, to exactly the model hash in the log.
  */
 import { describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, deriveRoundModel, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
 import { equalBytes, openLevelStorage, toHex, verifyLog } from '../../ledger/index.ts'
 import { decodeWeights, hashBytes, inputWidth, modelShapes, StudySpecSchema } from '../../models/index.ts'
 import { createFederation } from '../helpers/federation.ts'
+import { ENTRY_KINDS, deriveRoundModel, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
 
 describe('federation over gRPC', () => {
   it('trains 3 sites for 3 rounds, lowers validation loss, and every round re-derives bit for bit', async () => {

@@ -16,13 +16,27 @@
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, HubClient, embedStatement, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
-import { consentClaimOf, consentTreeOf, decodeStatement, encodeConsentClaim, pseudonymOf, sha256, signStatement, splitToPatients, toHex, type ConsentClaim } from '../../ledger/index.ts'
+import { HubClient } from '../../coordinator/index.ts'
+import { sha256, toHex } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
 import { createFederation, tempDir, testSigner, TEST_STUDY, type TestSite } from '../helpers/federation.ts'
 import { cli, consentFederation, consentFiles } from '../helpers/consent.ts'
+import {
+  ENTRY_KINDS,
+  embedStatement,
+  readLineageRecord,
+  type LineageRecord,
+  consentClaimOf,
+  consentTreeOf,
+  decodeStatement,
+  encodeConsentClaim,
+  pseudonymOf,
+  signStatement,
+  splitToPatients,
+  type ConsentClaim,
+} from '../../protocol/index.ts'
 
 const PURPOSE = 'HRESCH'
 const STUDY: Partial<StudySpecInput> = {
@@ -107,7 +121,7 @@ describe('patient rewards', () => {
         'root, against the log',
         { ...bundle, reward: { ...bundle.reward, root: toHex(sha256(new Uint8Array(1))) } },
         ['--db', fed.config.dataDir],
-        /^(LEDGER_ROOT_MISMATCH|LEDGER_PATIENT_REWARDS_INVALID)$/,
+        /^(LEDGER_ROOT_MISMATCH|PROTOCOL_PATIENT_REWARD_INVALID)$/,
       ],
       ['site amount, against the log', { ...bundle, reward: { ...bundle.reward, siteAmount: String(stA1.amount + 1n) } }, ['--db', fed.config.dataDir], /^AUDIT_PATIENT_REWARDS_NOT_LOGGED$/],
     ]

@@ -5,12 +5,13 @@
  * authenticated sites are written into the log.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, HubClient, RemoteCoordinatorError, readLineageRecord, type HubConfigInput } from '../../coordinator/index.ts'
+import { HubClient, RemoteCoordinatorError, type HubConfigInput } from '../../coordinator/index.ts'
 import { parseHubConfig } from '../../coordinator/index.ts'
-import { sha256, signStatement, type SignedStatement, type Signer } from '../../ledger/index.ts'
+import { sha256, type Signer } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type TensorShape, type Weights } from '../../models/index.ts'
 import { CoordinatorClient, SiteRequestRejectedError } from '../../site-agent/index.ts'
 import { createFederation, testSigner, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
+import { ENTRY_KINDS, readLineageRecord, signStatement, type SignedStatement } from '../../protocol/index.ts'
 
 function weightsOf(shapes: readonly TensorShape[], value: number): Weights {
   return { tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(value) })) }

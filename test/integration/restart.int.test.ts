@@ -12,10 +12,11 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { ENTRY_KINDS, readLineageRecord, type HubConfigInput } from '../../coordinator/index.ts'
+import { type HubConfigInput } from '../../coordinator/index.ts'
 import { Ledger, openLevelStorage, toHex, verifyLog, writeIdentity } from '../../ledger/index.ts'
 import { DEMO_SITES, SiteAgent, parseSiteConfig, writeSyntheticSite } from '../../site-agent/index.ts'
 import { quietLogger, tempDir, testSigner, TEST_STUDY } from '../helpers/federation.ts'
+import { ENTRY_KINDS, readLineageRecord } from '../../protocol/index.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/fedlineage.mjs', import.meta.url))
 

@@ -7,10 +7,11 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, rewardsOf } from '../../coordinator/index.ts'
+import { rewardsOf } from '../../coordinator/index.ts'
 import { generateCohort, cohortToCsv, prepareDatasetFile } from '../../site-agent/index.ts'
 import { auditDir, rewriteLog } from '../helpers/audit.ts'
 import { createFederation, tempDir, testSigner, TEST_STUDY } from '../helpers/federation.ts'
+import { ENTRY_KINDS } from '../../protocol/index.ts'
 
 describe('rewards', () => {
   it('pays each round by Shapley value, exactly to the pool, and the audit recomputes every credit', async () => {

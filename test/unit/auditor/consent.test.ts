@@ -8,21 +8,20 @@
  */
 import { describe, expect, it } from 'vitest'
 import { replayLog } from '../../../auditor/index.ts'
-import { ENTRY_KINDS, embedStatement, lineageBody } from '../../../coordinator/core/index.ts'
+import { sha256, toHex, type CanonicalValue, type EntryDraft } from '../../../ledger/core/index.ts'
+import { SYNTHETIC_STUDY, draftRecords, findRecord, memorySource, signLog, syntheticConsentLeaf, syntheticPseudonym, syntheticStudy, withBody, type SyntheticStudy } from '../../helpers/audit.ts'
 import {
+  ENTRY_KINDS,
+  embedStatement,
+  lineageBody,
   consentTreeOf,
   decodeStatement,
   encodeConsentClaim,
   proveConsentNonInclusion,
   readConsentClaim,
-  sha256,
   signStatement,
-  toHex,
-  type CanonicalValue,
   type ConsentClaim,
-  type EntryDraft,
-} from '../../../ledger/core/index.ts'
-import { SYNTHETIC_STUDY, draftRecords, findRecord, memorySource, signLog, syntheticConsentLeaf, syntheticPseudonym, syntheticStudy, withBody, type SyntheticStudy } from '../../helpers/audit.ts'
+} from '../../../protocol/index.ts'
 
 const CONSENT = { consent: { purpose: 'HRESCH' }, data: { ...SYNTHETIC_STUDY.data, patientIdColumn: 'pid' }, rounds: 3 }
 const SITE = 1

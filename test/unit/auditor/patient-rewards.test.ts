@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { checkPatientRewardsEntry } from '../../../auditor/core/index.ts'
-import { ENTRY_KINDS, embedStatement, lineageBody } from '../../../coordinator/core/index.ts'
-import { sha256, signStatement, type PatientRewardsStatement } from '../../../ledger/core/index.ts'
+import { sha256 } from '../../../ledger/core/index.ts'
 import { SYNTHETIC_PATIENTS, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
+import { ENTRY_KINDS, embedStatement, lineageBody, signStatement, type PatientRewardsStatement } from '../../../protocol/index.ts'
 
 describe('checkPatientRewardsEntry', () => {
   // Prepare: one committed round with consent, rewarded 100/200/300.

@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import { auditLog, replayLog, type AuditSource } from '../../../auditor/index.ts'
-import { embedStatement, type LineageRecord } from '../../../coordinator/core/index.ts'
-import { decodeEntry, decodeStatement, encodeCanonical, encodeEntry, entryHash, sha256, signStatement, toHex, type AppendedEntry, type EntryDraft } from '../../../ledger/index.ts'
+import { decodeEntry, encodeCanonical, encodeEntry, entryHash, sha256, toHex, type AppendedEntry, type EntryDraft } from '../../../ledger/index.ts'
 import { encodeWeights, type Weights } from '../../../models/core/index.ts'
 import { draftRecords, findRecord, memorySource, signLog, syntheticDelta, syntheticStudy, withBody, withMalleatedSignature, type SyntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
+import { embedStatement, type LineageRecord, decodeStatement, signStatement } from '../../../protocol/index.ts'
 
 function honest(study: SyntheticStudy = syntheticStudy()) {
   const entries = signLog(study.coordinator, study.drafts)

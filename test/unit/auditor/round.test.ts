@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { AuditMetricsMismatchError, AuditModelMismatchError, checkRoundClose, commitUpdates, rederiveRound, type AuditError } from '../../../auditor/core/index.ts'
-import type { AcceptedUpdate, RoundCommittedBody, RoundRecord } from '../../../coordinator/core/index.ts'
 import { sha256, toHex } from '../../../ledger/core/index.ts'
 import { decodeWeights, type Weights } from '../../../models/core/index.ts'
 import { draftRecords, findRecord, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
+import { type AcceptedUpdate, type RoundCommittedBody, type RoundRecord } from '../../../protocol/index.ts'
 
 function thrown(fn: () => unknown): AuditError {
   try {

@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { AuditStatementMismatchError, checkDeltaSize, checkEvaluationReport, checkRoundRequest, checkUpdateEnvelope, type AuditError } from '../../../auditor/core/index.ts'
-import { embedStatement, type UpdateAcceptedBody } from '../../../coordinator/core/index.ts'
-import { decodeStatement, sha256, signStatement, toHex, type Signer, type Statement } from '../../../ledger/core/index.ts'
+import { sha256, toHex, type Signer } from '../../../ledger/core/index.ts'
 import { draftRecords, findRecord, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
+import { embedStatement, type UpdateAcceptedBody, decodeStatement, signStatement, type Statement } from '../../../protocol/index.ts'
 
 function thrown(fn: () => unknown): AuditError {
   try {

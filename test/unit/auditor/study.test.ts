@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { type AuditGenesisMismatchError, checkCompletion, checkGenesis, checkRoundOpening, checkStrategy, checkStudySpec, type AuditError } from '../../../auditor/core/index.ts'
 import { decodeCanonical, encodeCanonical, sha256, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
 import { hashWeights } from '../../../models/core/index.ts'
-import type { RoundCommittedBody, StudyCreatedBody } from '../../../coordinator/core/index.ts'
 import { SYNTHETIC_STUDY, draftRecords, findRecord, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
+import { type RoundCommittedBody, type StudyCreatedBody } from '../../../protocol/index.ts'
 
 function thrown(fn: () => unknown): AuditError {
   try {

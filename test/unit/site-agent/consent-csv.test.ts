@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { decodeConsent, pseudonymOf, signerFromSeed, toHex, verifyConsent } from '../../../ledger/core/index.ts'
+import { signerFromSeed, toHex } from '../../../ledger/core/index.ts'
 import { ConsentImportError, importCsvConsents } from '../../../site-agent/index.ts'
+import { decodeConsent, pseudonymOf, verifyConsent } from '../../../protocol/index.ts'
 
 const siteSecret = new Uint8Array(32).fill(3)
 const authority = signerFromSeed(new Uint8Array(32).fill(5))

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { decodeConsent, pseudonymOf, signerFromSeed, verifyConsent, type ConsentReceipt, type ConsentRevocation } from '../../../ledger/core/index.ts'
+import { signerFromSeed } from '../../../ledger/core/index.ts'
 import { ConsentImportError, SiteConfigError, importFhirConsents, readFhirTime, type ConsentImportResult } from '../../../site-agent/index.ts'
+import { decodeConsent, pseudonymOf, verifyConsent, type ConsentReceipt, type ConsentRevocation } from '../../../protocol/index.ts'
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/fhir/${name}`, import.meta.url), 'utf8')
 const siteSecret = new Uint8Array(32).fill(3)

@@ -2,18 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  consentRoot,
-  consentTreeOf,
-  proveConsentInclusion,
-  proveConsentNonInclusion,
-  pseudonymOf,
-  signConsent,
-  signerFromSeed,
-  toHex,
-  verifyConsentInclusion,
-  verifyConsentNonInclusion,
-} from '../../../ledger/core/index.ts'
+import { signerFromSeed, toHex } from '../../../ledger/core/index.ts'
 import {
   ConsentRejectedError,
   ConsentStore,
@@ -25,6 +14,7 @@ import {
   saveConsentStore,
   type RawTable,
 } from '../../../site-agent/index.ts'
+import { consentRoot, consentTreeOf, proveConsentInclusion, proveConsentNonInclusion, pseudonymOf, signConsent, verifyConsentInclusion, verifyConsentNonInclusion } from '../../../protocol/index.ts'
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/fhir/${name}`, import.meta.url), 'utf8')
 const siteSecret = new Uint8Array(32).fill(3)
@@ -167,11 +157,11 @@ describe('ConsentStore', () => {
 
   it('refuses an untrusted signer and a bad signature, with the ledger code as reason', () => {
     const store = storeOf()
-    expect(() => store.add(receiptBy(stranger))).toThrow(expect.objectContaining({ code: 'SITE_CONSENT_REJECTED', reason: 'LEDGER_CONSENT_UNTRUSTED_SIGNER' }))
+    expect(() => store.add(receiptBy(stranger))).toThrow(expect.objectContaining({ code: 'SITE_CONSENT_REJECTED', reason: 'PROTOCOL_CONSENT_UNTRUSTED_SIGNER' }))
     const signed = receiptBy(authority)
     const signature = signed.signature.slice()
     signature[0] = signature[0]! ^ 1
-    expect(() => store.add({ body: signed.body, signature })).toThrow(expect.objectContaining({ reason: 'LEDGER_CONSENT_SIGNATURE_INVALID' }))
+    expect(() => store.add({ body: signed.body, signature })).toThrow(expect.objectContaining({ reason: 'PROTOCOL_CONSENT_SIGNATURE_INVALID' }))
     expect(store.size.receipts).toBe(0)
   })
 

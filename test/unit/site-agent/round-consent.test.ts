@@ -9,8 +9,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkConsentNonInclusion, decodeCanonical, encodeCanonical, encodeConsentClaim, pseudonymOf, readConsentClaim, signerFromSeed, toHex } from '../../../ledger/core/index.ts'
+import { decodeCanonical, encodeCanonical, signerFromSeed, toHex } from '../../../ledger/core/index.ts'
 import { ConsentStore, consentRoundPath, importCsvConsents, loadConsentRound, roundConsent, saveConsentRound, type RawTable } from '../../../site-agent/index.ts'
+import { checkConsentNonInclusion, encodeConsentClaim, pseudonymOf, readConsentClaim } from '../../../protocol/index.ts'
 
 const siteSecret = new Uint8Array(32).fill(4)
 const authority = signerFromSeed(new Uint8Array(32).fill(5))

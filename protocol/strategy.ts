@@ -23,11 +23,7 @@
  *   coordinator logs by hash beside the model, so a replay starts from the
  *   logged state. FedAvg is stateless, so today's signature has no state.
  */
-import { DuplicateSiteError, InvalidModelInputError, UnknownStrategyError } from '../errors.ts'
-import { fedAvg, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
-import { l2Norm } from './delta.ts'
-import type { StrategySpec } from './study-spec.ts'
-import type { Weights } from './weights.ts'
+import { DuplicateSiteError, InvalidModelInputError, UnknownStrategyError, fedAvg, sortBySiteId, type WeightedUpdate, l2Norm, type StrategySpec, type Weights } from '../models/core/index.ts'
 
 /** Who takes part in a round. */
 export interface RoundPlan {

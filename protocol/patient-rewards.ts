@@ -22,7 +22,8 @@
  *
  * Pure: no I/O, no clock.
  */
-import { decodeStatement, statementHash, toHex, verifyStatement, type PatientRewardsStatement, type SignedStatement } from '../../ledger/core/index.ts'
+import { decodeStatement, statementHash, verifyStatement, type PatientRewardsStatement, type SignedStatement } from './statements.ts'
+import { toHex } from '../ledger/core/index.ts'
 import {
   PatientRewardsAmountMismatchError,
   PatientRewardsCountMismatchError,
@@ -32,8 +33,8 @@ import {
   StudyMismatchError,
   UnknownSiteError,
   UpdateReplayedError,
-} from '../errors.ts'
-import type { StudyState } from './study-state.ts'
+} from './errors.ts'
+import { type StudyState } from './study-state.ts'
 
 /** Checks a signed `patient-rewards` statement against `state` (module comment); returns it decoded. */
 export function checkPatientRewards(state: StudyState, signed: SignedStatement): PatientRewardsStatement {

@@ -1,6 +1,6 @@
 /**
  * Errors of consent receipts and consent proofs (consent.ts). One class per
- * condition, each a `LedgerError` with a stable `code`; callers branch on
+ * condition, each a `ProtocolError` with a stable `code`; callers branch on
  * `code` or `instanceof`, never on messages.
  *
  * Messages start with their subject (`consent receipt`, `non-inclusion proof
@@ -10,8 +10,8 @@
  * `LEDGER_PROOF_INDEX_OUT_OF_RANGE`, from merkle-errors.ts), so a consent
  * proof fails exactly like any other inclusion proof of the ledger.
  */
-import { LedgerError } from '../errors.ts'
-import { toHex } from './hash.ts'
+import { toHex } from '../ledger/core/index.ts'
+import { ProtocolError } from './errors.ts'
 
 /**
  * A consent receipt, revocation, signed-consent encoding or proof bundle that
@@ -20,8 +20,8 @@ import { toHex } from './hash.ts'
  * `(root)` for the value as a whole, `encoding` when the bytes are not
  * canonical CBOR at all.
  */
-export class ConsentInvalidError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_INVALID'
+export class ConsentInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_INVALID'
   readonly field: string
   constructor(subject: string, field: string, problem: string, options?: ErrorOptions) {
     super(`${subject}: field ${field}: ${problem}`, options)
@@ -30,8 +30,8 @@ export class ConsentInvalidError extends LedgerError {
 }
 
 /** A signed consent whose signature does not verify under the key it names as `signer`. */
-export class ConsentSignatureInvalidError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_SIGNATURE_INVALID'
+export class ConsentSignatureInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_SIGNATURE_INVALID'
   readonly signer: Uint8Array
   constructor(subject: string, signer: Uint8Array) {
     super(`${subject}: signature does not verify under signer ${toHex(signer)}`)
@@ -40,8 +40,8 @@ export class ConsentSignatureInvalidError extends LedgerError {
 }
 
 /** A validly signed consent whose signer is not among the keys the caller trusts for it. */
-export class ConsentUntrustedSignerError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_UNTRUSTED_SIGNER'
+export class ConsentUntrustedSignerError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_UNTRUSTED_SIGNER'
   readonly signer: Uint8Array
   constructor(subject: string, signer: Uint8Array) {
     super(`${subject}: signer ${toHex(signer)} is not trusted for this consent`)
@@ -54,8 +54,8 @@ export class ConsentUntrustedSignerError extends LedgerError {
  * most one receipt per patient (the one the site trained on), which is what
  * makes its leaves strictly sorted and non-inclusion provable.
  */
-export class ConsentDuplicatePseudonymError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_DUPLICATE_PSEUDONYM'
+export class ConsentDuplicatePseudonymError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_DUPLICATE_PSEUDONYM'
   readonly pseudonym: Uint8Array
   constructor(pseudonym: Uint8Array) {
     super(`consent tree: pseudonym ${toHex(pseudonym)} has more than one receipt, want at most one per pseudonym`)
@@ -64,8 +64,8 @@ export class ConsentDuplicatePseudonymError extends LedgerError {
 }
 
 /** An inclusion proof asked for a pseudonym that has no leaf in the tree. */
-export class ConsentPseudonymAbsentError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_PSEUDONYM_ABSENT'
+export class ConsentPseudonymAbsentError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_PSEUDONYM_ABSENT'
   readonly pseudonym: Uint8Array
   constructor(pseudonym: Uint8Array, count: number) {
     super(`consent inclusion proof: pseudonym ${toHex(pseudonym)} is not among the ${count} leaves; prove its non-inclusion instead`)
@@ -74,8 +74,8 @@ export class ConsentPseudonymAbsentError extends LedgerError {
 }
 
 /** A non-inclusion proof asked for a pseudonym that has a leaf in the tree. */
-export class ConsentPseudonymPresentError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_PSEUDONYM_PRESENT'
+export class ConsentPseudonymPresentError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_PSEUDONYM_PRESENT'
   readonly pseudonym: Uint8Array
   readonly index: number
   constructor(pseudonym: Uint8Array, index: number) {
@@ -92,8 +92,8 @@ export class ConsentPseudonymPresentError extends LedgerError {
  * of the tree, or neighbours given for the empty tree. `field` names the part
  * that fails (`left.index`, `right.pseudonym`, `count`).
  */
-export class ConsentNonInclusionInvalidError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_NON_INCLUSION_INVALID'
+export class ConsentNonInclusionInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_NON_INCLUSION_INVALID'
   readonly field: string
   constructor(subject: string, field: string, problem: string) {
     super(`${subject}: field ${field}: ${problem}`)
@@ -106,8 +106,8 @@ export class ConsentNonInclusionInvalidError extends LedgerError {
  * the caller trusts (from the round's log entry). `field` is `root` or
  * `count`; `expected` is the trusted value, `calculated` the bundle's.
  */
-export class ConsentBundleMismatchError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_BUNDLE_MISMATCH'
+export class ConsentBundleMismatchError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_BUNDLE_MISMATCH'
   readonly field: string
   readonly expected: string
   readonly calculated: string
@@ -123,8 +123,8 @@ export class ConsentBundleMismatchError extends LedgerError {
  * A consent claim (consent-claim.ts) that lacks the non-inclusion proof of a
  * pseudonym it must prove absent from its tree (a revoked patient of the site).
  */
-export class ConsentProofMissingError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_PROOF_MISSING'
+export class ClaimProofMissingError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_PROOF_MISSING'
   readonly pseudonym: Uint8Array
   constructor(pseudonym: Uint8Array, proofs: number) {
     super(`consent claim: no non-inclusion proof for pseudonym ${toHex(pseudonym)} among its ${proofs} proofs; the site must prove it did not train on this revoked patient`)
@@ -136,8 +136,8 @@ export class ConsentProofMissingError extends LedgerError {
  * A non-inclusion proof of a consent claim whose tree size (`calculated`)
  * is not the claim's count (`expected`): it proves absence from another tree.
  */
-export class ConsentCountMismatchError extends LedgerError {
-  static override readonly code = 'LEDGER_CONSENT_COUNT_MISMATCH'
+export class ConsentCountMismatchError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_CONSENT_COUNT_MISMATCH'
   readonly pseudonym: Uint8Array
   readonly expected: number
   readonly calculated: number
@@ -154,6 +154,6 @@ export class ConsentCountMismatchError extends LedgerError {
  * weight, a pseudonym listed twice) or a patient's reward proof bundle that
  * does not read or names another root than the logged one (patient-rewards.ts).
  */
-export class PatientRewardsInvalidError extends LedgerError {
-  static override readonly code = 'LEDGER_PATIENT_REWARDS_INVALID'
+export class PatientRewardSplitError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_PATIENT_REWARD_INVALID'
 }

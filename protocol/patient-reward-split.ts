@@ -20,11 +20,8 @@
  * Pure: no I/O, no clock, no randomness.
  */
 import { z } from 'zod'
-import { encodeCanonical, equalBytes } from './canonical.ts'
-import { HASH_LENGTH_BYTES } from './constants.ts'
-import { fromHex, toHex } from './hash.ts'
-import { RFC6962_SHA256, hashLeaf, inclusionProof, rootOf, verifyInclusion } from './merkle.ts'
-import { PatientRewardsInvalidError } from './consent-errors.ts'
+import { encodeCanonical, equalBytes, HASH_LENGTH_BYTES, fromHex, toHex, RFC6962_SHA256, hashLeaf, inclusionProof, rootOf, verifyInclusion } from '../ledger/core/index.ts'
+import { PatientRewardSplitError } from './consent-errors.ts'
 
 /** `format` of a patient's reward proof bundle (the `reward` part of a consent proof bundle). */
 export const PATIENT_REWARD_PROOF_FORMAT = 'fedlineage/patient-reward-proof/v1'
@@ -52,15 +49,15 @@ export interface ApportionShare {
 /**
  * Hamilton apportionment of `total` over `shares`, amounts in the order
  * given (module comment). Requires `total >= 0n`, distinct keys and weights
- * >= 0n (PatientRewardsInvalidError).
+ * >= 0n (PatientRewardSplitError).
  */
 export function apportion(total: bigint, shares: readonly ApportionShare[]): { readonly amounts: readonly bigint[]; readonly unallocated: bigint } {
-  if (typeof total !== 'bigint' || total < 0n) throw new PatientRewardsInvalidError(`amount ${String(total)}, want a bigint >= 0`)
+  if (typeof total !== 'bigint' || total < 0n) throw new PatientRewardSplitError(`amount ${String(total)}, want a bigint >= 0`)
   const keys = new Set<string>()
   let weightSum = 0n
   for (const s of shares) {
-    if (typeof s.weight !== 'bigint' || s.weight < 0n) throw new PatientRewardsInvalidError(`"${s.key}": weight ${String(s.weight)}, want a bigint >= 0`)
-    if (keys.has(s.key)) throw new PatientRewardsInvalidError(`"${s.key}" listed more than once`)
+    if (typeof s.weight !== 'bigint' || s.weight < 0n) throw new PatientRewardSplitError(`"${s.key}": weight ${String(s.weight)}, want a bigint >= 0`)
+    if (keys.has(s.key)) throw new PatientRewardSplitError(`"${s.key}" listed more than once`)
     keys.add(s.key)
     weightSum += s.weight
   }
@@ -92,7 +89,7 @@ export function apportion(total: bigint, shares: readonly ApportionShare[]): { r
 /**
  * Passes `amount` through to patients pro rata to integer `weight`s, by
  * `apportion`, ties in pseudonym code-unit order. Requires `amount >= 0n`,
- * distinct pseudonyms and weights >= 0n (PatientRewardsInvalidError).
+ * distinct pseudonyms and weights >= 0n (PatientRewardSplitError).
  * Σ amounts + unallocated = amount, always.
  */
 export function splitToPatients(amount: bigint, weights: readonly { readonly pseudonym: string; readonly weight: bigint }[]): PatientSplit {
@@ -121,7 +118,7 @@ export interface PatientRewardsTree {
 export function patientRewardsTreeOf(allocations: readonly PatientAllocation[]): PatientRewardsTree {
   const sorted = [...allocations].sort((a, b) => (a.pseudonym < b.pseudonym ? -1 : a.pseudonym > b.pseudonym ? 1 : 0))
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.pseudonym === sorted[i - 1]!.pseudonym) throw new PatientRewardsInvalidError(`pseudonym ${sorted[i]!.pseudonym} listed more than once`)
+    if (sorted[i]!.pseudonym === sorted[i - 1]!.pseudonym) throw new PatientRewardSplitError(`pseudonym ${sorted[i]!.pseudonym} listed more than once`)
   }
   const leafHashes = sorted.map((a) => hashLeaf(patientRewardLeafData(fromHex(a.pseudonym), a.amount)))
   return { allocations: sorted, leafHashes, root: rootOf(RFC6962_SHA256, leafHashes), count: sorted.length }
@@ -195,18 +192,18 @@ export const PatientRewardBundleSchema = z.strictObject({
  * Checks a patient's reward bundle for `pseudonym`: its path from the leaf
  * {pseudonym, amount} to its root, and that root against `trustedRoot` (the
  * logged one) when given. Returns the amount. Throws
- * PatientRewardsInvalidError (malformed, or another root than the logged
+ * PatientRewardSplitError (malformed, or another root than the logged
  * one) or the Merkle errors (LEDGER_ROOT_MISMATCH, …).
  */
 export function checkPatientRewardBundle(value: unknown, pseudonym: Uint8Array, trustedRoot?: Uint8Array): { readonly amount: bigint; readonly root: Uint8Array; readonly count: number } {
   const parsed = PatientRewardBundleSchema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw new PatientRewardsInvalidError(`reward proof bundle: field ${issue && issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue?.message ?? 'invalid'}`)
+    throw new PatientRewardSplitError(`reward proof bundle: field ${issue && issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue?.message ?? 'invalid'}`)
   }
   const b = parsed.data
   const root = fromHex(b.root)
-  if (trustedRoot !== undefined && !equalBytes(trustedRoot, root)) throw new PatientRewardsInvalidError(`reward proof bundle: root is ${b.root}, the log holds ${toHex(trustedRoot)}`)
+  if (trustedRoot !== undefined && !equalBytes(trustedRoot, root)) throw new PatientRewardSplitError(`reward proof bundle: root is ${b.root}, the log holds ${toHex(trustedRoot)}`)
   const amount = BigInt(b.amount)
   verifyPatientReward({ pseudonym, amount, index: b.index, count: b.count, proof: b.path.map((p) => fromHex(p)) }, root)
   return { amount, root, count: b.count }

@@ -6,7 +6,7 @@
  * this same function and compares the result field by field, so a reward can
  * only differ from its recomputation if someone changed it.
  */
-import type { RewardSpec, StrategySpec, Weights, Dataset, ModelSpec } from '../../models/core/index.ts'
+import { type RewardSpec, type StrategySpec, type Weights, type Dataset, type ModelSpec } from '../models/core/index.ts'
 import { contributionSeed, scoreContributions, type ContributionUpdate } from './contribution.ts'
 import { splitRewardPool } from './reward.ts'
 

@@ -6,21 +6,19 @@
  * of STYLE.md §6 failing with their codes.
  */
 import { describe, expect, it } from 'vitest'
+import { encodeCanonical, decodeCanonical, type CanonicalValue } from '../../../ledger/core/index.ts'
 import {
   checkConsentNonInclusion,
   consentClaimOf,
   consentSummaryOf,
   consentTreeOf,
-  encodeCanonical,
-  decodeCanonical,
   encodeConsentClaim,
   proveConsentNonInclusion,
   readConsentClaim,
-  type CanonicalValue,
   type ConsentClaim,
   type ConsentLeaf,
   type ConsentNonInclusionProof,
-} from '../../../ledger/core/index.ts'
+} from '../../../protocol/index.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 
@@ -113,7 +111,7 @@ describe('consent claim codec', () => {
     const value = encodeConsentClaim(fixture().claim) as Record<string, CanonicalValue>
 
     // Execute / Assert
-    expect(() => readConsentClaim(mutate(value))).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_INVALID', field }))
+    expect(() => readConsentClaim(mutate(value))).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_INVALID', field }))
   })
 })
 
@@ -133,7 +131,7 @@ describe('checkConsentNonInclusion', () => {
     const { claim } = fixture()
 
     // Execute / Assert
-    expect(() => checkConsentNonInclusion(claim, [p(0x35), p(0x45)])).toThrow(code('LEDGER_CONSENT_PROOF_MISSING'))
+    expect(() => checkConsentNonInclusion(claim, [p(0x35), p(0x45)])).toThrow(code('PROTOCOL_CONSENT_PROOF_MISSING'))
   })
 
   it('refuses a root that includes the pseudonym: no proof can show it absent', () => {
@@ -143,19 +141,19 @@ describe('checkConsentNonInclusion', () => {
 
     // Execute / Assert: against the new root and count, and with the proof of the new tree refused outright.
     expect(() => checkConsentNonInclusion({ ...claim, root: dishonest.root }, [p(0x35)])).toThrow(code('LEDGER_ROOT_MISMATCH'))
-    expect(() => checkConsentNonInclusion({ ...claim, root: dishonest.root, count: dishonest.count }, [p(0x35)])).toThrow(code('LEDGER_CONSENT_COUNT_MISMATCH'))
-    expect(() => proveConsentNonInclusion(dishonest, p(0x35))).toThrow(code('LEDGER_CONSENT_PSEUDONYM_PRESENT'))
+    expect(() => checkConsentNonInclusion({ ...claim, root: dishonest.root, count: dishonest.count }, [p(0x35)])).toThrow(code('PROTOCOL_CONSENT_COUNT_MISMATCH'))
+    expect(() => proveConsentNonInclusion(dishonest, p(0x35))).toThrow(code('PROTOCOL_CONSENT_PSEUDONYM_PRESENT'))
   })
 
   const mutations: [string, (proof: ConsentNonInclusionProof) => ConsentNonInclusionProof, string][] = [
     ['a flipped bit in left.proof[0]', (x) => ({ ...x, left: { ...x.left!, proof: [flip(x.left!.proof[0]!), ...x.left!.proof.slice(1)] } }), 'LEDGER_ROOT_MISMATCH'],
-    ['left.index + 1', (x) => ({ ...x, left: { ...x.left!, index: x.left!.index + 1 } }), 'LEDGER_CONSENT_NON_INCLUSION_INVALID'],
+    ['left.index + 1', (x) => ({ ...x, left: { ...x.left!, index: x.left!.index + 1 } }), 'PROTOCOL_CONSENT_NON_INCLUSION_INVALID'],
     ['both indices - 1', (x) => ({ ...x, left: { ...x.left!, index: x.left!.index - 1 }, right: { ...x.right!, index: x.right!.index - 1 } }), 'LEDGER_ROOT_MISMATCH'],
-    ['count × 2', (x) => ({ ...x, count: x.count * 2 }), 'LEDGER_CONSENT_COUNT_MISMATCH'],
+    ['count × 2', (x) => ({ ...x, count: x.count * 2 }), 'PROTOCOL_CONSENT_COUNT_MISMATCH'],
     ['a truncated path', (x) => ({ ...x, right: { ...x.right!, proof: x.right!.proof.slice(1) } }), 'LEDGER_PROOF_WRONG_LENGTH'],
     ['trailing garbage', (x) => ({ ...x, right: { ...x.right!, proof: [...x.right!.proof, new Uint8Array(32)] } }), 'LEDGER_PROOF_WRONG_LENGTH'],
-    ['a dropped neighbour', (x) => ({ ...x, right: null }), 'LEDGER_CONSENT_NON_INCLUSION_INVALID'],
-    ['another pseudonym', (x) => ({ ...x, pseudonym: p(0x45) }), 'LEDGER_CONSENT_NON_INCLUSION_INVALID'],
+    ['a dropped neighbour', (x) => ({ ...x, right: null }), 'PROTOCOL_CONSENT_NON_INCLUSION_INVALID'],
+    ['another pseudonym', (x) => ({ ...x, pseudonym: p(0x45) }), 'PROTOCOL_CONSENT_NON_INCLUSION_INVALID'],
   ]
   it.each(mutations)('refuses the proof with %s', (_what, mutate, want) => {
     // Prepare: the proof of 0x35 (neighbours 0x30 and 0x40), mutated, required for the pseudonym it names.

@@ -61,8 +61,8 @@ import {
   type ModelSpec,
   type WeightedUpdate,
   type Weights,
-} from '../../models/core/index.ts'
-import { sha256 } from '../../ledger/core/index.ts'
+} from '../models/core/index.ts'
+import { sha256 } from '../ledger/core/index.ts'
 import { ContributionInputError, ContributionUtilityError, ShapleyTooManySitesError } from './reward-errors.ts'
 import { MAX_EXACT_SHAPLEY_SITES, exactShapley, gtgShapley, leaveOneOut, resolveGtgParams, type CoalitionGame, type GtgShapleyParams } from './shapley.ts'
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { DuplicateSiteError, evaluateCore, fedAvg, initialWeights, mulberry32, shuffleIndices, type Dataset, type ModelSpec, type Weights } from '../../../models/core/index.ts'
 import {
   ContributionInputError,
   ContributionUtilityError,
@@ -10,8 +11,7 @@ import {
   type CoalitionUtility,
   type ContributionMethod,
   type ContributionUpdate,
-} from '../../../coordinator/core/index.ts'
-import { DuplicateSiteError, evaluateCore, fedAvg, initialWeights, mulberry32, shuffleIndices, type Dataset, type ModelSpec, type Weights } from '../../../models/core/index.ts'
+} from '../../../protocol/index.ts'
 
 /** A small non-zero delta, distinct per seed (the exclusion checks look at deltas even under an injected utility). */
 function delta(seed: number, scale = 0.01): Weights {

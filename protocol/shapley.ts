@@ -9,7 +9,7 @@
  * float64, and the only randomness (GTG-Shapley's permutations) comes from a
  * Mulberry32 stream seeded by the caller. Same game, same seed, same bits.
  */
-import { mulberry32, nextUint32, shuffleIndices } from '../../models/core/index.ts'
+import { mulberry32, nextUint32, shuffleIndices } from '../models/core/index.ts'
 import { ShapleyTooManySitesError } from './reward-errors.ts'
 
 /** A transferable-utility game. `value` must be pure; the algorithms may ask for a coalition more than once, so callers cache it (`contribution.ts` does). */

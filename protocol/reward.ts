@@ -23,10 +23,8 @@
  * amount is 0 and the whole pool is returned as `unallocated`, for the caller
  * to carry over or refund; otherwise `unallocated` is 0.
  */
-import { apportion, splitToPatients as splitAmountToPatients, type PatientSplit } from '../../ledger/core/index.ts'
+import { apportion } from './patient-reward-split.ts'
 import { RewardInputError } from './reward-errors.ts'
-
-export type { PatientAllocation, PatientSplit } from '../../ledger/core/index.ts'
 
 /** Score units per score point: scores are fixed-point with 9 decimal digits. */
 export const SCORE_UNITS_PER_POINT = 1_000_000_000n
@@ -101,20 +99,4 @@ export function splitRewardPool(pool: bigint, scores: readonly { readonly siteId
   })
   const { amounts, unallocated } = apportion(pool, shares)
   return { allocations: sorted.map((s, i) => ({ siteId: s.siteId, amount: amounts[i]! })), unallocated }
-}
-
-/**
- * Passes a site's `amount` through to its patients pro rata to integer
- * `weight`s (e.g. records contributed), by the same largest-remainder method,
- * ties in pseudonym code-unit order. Requires `amount >= 0n`, distinct
- * pseudonyms and weights >= 0n (`RewardInputError`). Σ amounts + unallocated
- * = amount, always. The split itself is ledger/core's `splitToPatients`
- * (site agents import it from there); this wrapper keeps the coordinator's
- * error for a broken precondition.
- */
-export function splitToPatients(amount: bigint, weights: readonly { readonly pseudonym: string; readonly weight: bigint }[]): PatientSplit {
-  checkAmount('amount', amount)
-  const sorted = sortedByKey(weights, (w) => w.pseudonym, 'pseudonym')
-  for (const w of sorted) checkAmount(`pseudonym "${w.pseudonym}": weight`, w.weight)
-  return splitAmountToPatients(amount, sorted)
 }

@@ -4,15 +4,15 @@
  * rules (one class per condition, stable `COORD_` code); they live here only
  * until they join `coordinator/errors.ts`.
  */
-import { CoordinatorError } from '../errors.ts'
+import { ProtocolError } from './errors.ts'
 
 /** A contribution-scoring input that breaks a documented precondition (a parameter, a missing utility, a seed). */
-export class ContributionInputError extends CoordinatorError {
+export class ContributionInputError extends ProtocolError {
   static override readonly code = 'COORD_CONTRIBUTION_INVALID'
 }
 
 /** Exact Shapley values were asked for more sites than the 2^n coalitions allow (`MAX_EXACT_SHAPLEY_SITES`). */
-export class ShapleyTooManySitesError extends CoordinatorError {
+export class ShapleyTooManySitesError extends ProtocolError {
   static override readonly code = 'COORD_SHAPLEY_TOO_MANY_SITES'
   constructor(
     message: string,
@@ -24,7 +24,7 @@ export class ShapleyTooManySitesError extends CoordinatorError {
 }
 
 /** A coalition's utility came out NaN or infinite; `coalition` lists its site ids in code-unit order. */
-export class ContributionUtilityError extends CoordinatorError {
+export class ContributionUtilityError extends ProtocolError {
   static override readonly code = 'COORD_UTILITY_NOT_FINITE'
   constructor(
     message: string,
@@ -36,6 +36,6 @@ export class ContributionUtilityError extends CoordinatorError {
 }
 
 /** A reward split input that breaks a precondition (negative pool, negative or non-finite score, duplicate id). */
-export class RewardInputError extends CoordinatorError {
+export class RewardInputError extends ProtocolError {
   static override readonly code = 'COORD_REWARD_INVALID'
 }

@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { RFC6962_SHA256, encodeCanonical, rootOf, signerFromSeed, toHex } from '../../../ledger/core/index.ts'
 import {
   CONSENT_PROOF_FORMAT,
-  RFC6962_SHA256,
   checkConsentBundle,
   consentLeafHash,
   consentLeafOf,
@@ -13,7 +13,6 @@ import {
   consentTreeOf,
   decodeConsent,
   decodeSignedConsent,
-  encodeCanonical,
   encodeSignedConsent,
   findConsentLeaf,
   isConsentValid,
@@ -23,10 +22,7 @@ import {
   proveConsentNonInclusion,
   pseudonymOf,
   revocationTimeFor,
-  rootOf,
   signConsent,
-  signerFromSeed,
-  toHex,
   verifyConsent,
   verifyConsentInclusion,
   verifyConsentNonInclusion,
@@ -36,7 +32,7 @@ import {
   type ConsentReceipt,
   type ConsentRevocation,
   type SignedConsent,
-} from '../../../ledger/core/index.ts'
+} from '../../../protocol/index.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 const authority = signerFromSeed(new Uint8Array(32).fill(7))
@@ -91,8 +87,8 @@ describe('pseudonymOf', () => {
   })
 
   it('refuses a short secret and an empty patient id', () => {
-    expect(() => pseudonymOf(new Uint8Array(15), 'p1')).toThrow(code('LEDGER_INVALID_ARGUMENT'))
-    expect(() => pseudonymOf(new Uint8Array(16), '')).toThrow(code('LEDGER_INVALID_ARGUMENT'))
+    expect(() => pseudonymOf(new Uint8Array(15), 'p1')).toThrow(code('PROTOCOL_INVALID_ARGUMENT'))
+    expect(() => pseudonymOf(new Uint8Array(16), '')).toThrow(code('PROTOCOL_INVALID_ARGUMENT'))
   })
 })
 
@@ -145,7 +141,7 @@ describe('signConsent / verifyConsent', () => {
   })
 
   it('refuses to sign for another key, unsorted or duplicate purposes, an empty period and no purpose, naming the field', () => {
-    expect(() => signConsent(authority, receipt({ signer: patientKey.publicKey }))).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_INVALID', field: 'signer' }))
+    expect(() => signConsent(authority, receipt({ signer: patientKey.publicKey }))).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_INVALID', field: 'signer' }))
     expect(() => signConsent(authority, receipt({ purposes: ['TREAT', 'HRESCH'] }))).toThrow(expect.objectContaining({ field: 'purposes' }))
     expect(() => signConsent(authority, receipt({ purposes: ['HRESCH', 'HRESCH'] }))).toThrow(expect.objectContaining({ field: 'purposes' }))
     expect(() => signConsent(authority, receipt({ purposes: [] }))).toThrow(expect.objectContaining({ field: 'purposes' }))
@@ -158,7 +154,7 @@ describe('signConsent / verifyConsent', () => {
   it('decodes with errors that name the field', () => {
     const base = { ...receipt() } as Record<string, unknown>
     const withOut = (k: string) => encodeCanonical(Object.fromEntries(Object.entries(base).filter(([key]) => key !== k)) as never)
-    expect(() => decodeConsent(withOut('study'))).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_INVALID', field: 'study' }))
+    expect(() => decodeConsent(withOut('study'))).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_INVALID', field: 'study' }))
     expect(() => decodeConsent(encodeCanonical({ ...base, extra: 1 } as never))).toThrow(expect.objectContaining({ field: '(root)' }))
     expect(() => decodeConsent(encodeCanonical({ ...base, validFrom: 'yesterday' } as never))).toThrow(expect.objectContaining({ field: 'validFrom' }))
     expect(() => decodeConsent(encodeCanonical({ ...base, t: 'hello' } as never))).toThrow(expect.objectContaining({ field: 't' }))
@@ -171,11 +167,11 @@ describe('signConsent / verifyConsent', () => {
     const signed = signConsent(authority, receipt())
     const other = signConsent(authority, receipt({ purposes: ['HRESCH', 'TREAT'] }))
     // Execute / Assert
-    expect(() => verifyConsent({ body: other.body, signature: signed.signature })).toThrow(code('LEDGER_CONSENT_SIGNATURE_INVALID'))
+    expect(() => verifyConsent({ body: other.body, signature: signed.signature })).toThrow(code('PROTOCOL_CONSENT_SIGNATURE_INVALID'))
     const flipped = signed.signature.slice()
     flipped[3] = flipped[3]! ^ 1
-    expect(() => verifyConsent({ body: signed.body, signature: flipped })).toThrow(code('LEDGER_CONSENT_SIGNATURE_INVALID'))
-    expect(() => verifyConsent(signed, [patientKey.publicKey])).toThrow(code('LEDGER_CONSENT_UNTRUSTED_SIGNER'))
+    expect(() => verifyConsent({ body: signed.body, signature: flipped })).toThrow(code('PROTOCOL_CONSENT_SIGNATURE_INVALID'))
+    expect(() => verifyConsent(signed, [patientKey.publicKey])).toThrow(code('PROTOCOL_CONSENT_UNTRUSTED_SIGNER'))
     expect(() => verifyConsent({ body: signed.body, signature: new Uint8Array(63) })).toThrow(expect.objectContaining({ field: 'signature' }))
   })
 
@@ -276,7 +272,7 @@ describe('consent tree', () => {
   it('refuses two receipts for one pseudonym, and a revocation as a leaf', () => {
     const a = signedFor(0x10)
     const b = signConsent(authority, receipt({ pseudonym: p(0x10), purposes: ['HRESCH', 'TREAT'] }))
-    expect(() => consentRoot([a, b])).toThrow(code('LEDGER_CONSENT_DUPLICATE_PSEUDONYM'))
+    expect(() => consentRoot([a, b])).toThrow(code('PROTOCOL_CONSENT_DUPLICATE_PSEUDONYM'))
     expect(() => consentLeafOf(signConsent(authority, revocation()))).toThrow(expect.objectContaining({ field: 't' }))
     expect(() => consentTreeOf([{ pseudonym: p(1), receiptHash: new Uint8Array(31) }])).toThrow(expect.objectContaining({ field: 'leaves[0].receiptHash' }))
   })
@@ -343,7 +339,7 @@ describe('consent inclusion proofs', () => {
     })
 
     it('a pseudonym without a leaf has no inclusion proof', () => {
-      expect(() => proveConsentInclusion(tree, p(0x31))).toThrow(code('LEDGER_CONSENT_PSEUDONYM_ABSENT'))
+      expect(() => proveConsentInclusion(tree, p(0x31))).toThrow(code('PROTOCOL_CONSENT_PSEUDONYM_ABSENT'))
     })
   })
 })
@@ -363,7 +359,7 @@ describe('consent non-inclusion proofs', () => {
   })
 
   it('a pseudonym with a leaf has no non-inclusion proof', () => {
-    expect(() => proveConsentNonInclusion(treeOf(3).tree, p(0x20))).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_PSEUDONYM_PRESENT', index: 1 }))
+    expect(() => proveConsentNonInclusion(treeOf(3).tree, p(0x20))).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_PSEUDONYM_PRESENT', index: 1 }))
   })
 
   describe('fail when tampered', () => {
@@ -375,7 +371,7 @@ describe('consent non-inclusion proofs', () => {
       (proof: ConsentNonInclusionProof, root = tree.root) =>
       () =>
         verifyConsentNonInclusion(proof, root)
-    const field = (f: string) => expect.objectContaining({ code: 'LEDGER_CONSENT_NON_INCLUSION_INVALID', field: f })
+    const field = (f: string) => expect.objectContaining({ code: 'PROTOCOL_CONSENT_NON_INCLUSION_INVALID', field: f })
 
     it('accepts the untampered proof', () => {
       expect(good.left?.index).toBe(2)
@@ -462,16 +458,16 @@ describe('consent proof bundles', () => {
 
   it('refuses another root or count than the trusted one, an untrusted signer, a tampered path and malformed fields', () => {
     const bundle = makeConsentInclusionBundle(3, signed[1]!, proveConsentInclusion(tree, p(0x20)), tree.root)
-    expect(() => checkConsentBundle(viaJson(bundle), { root: treeOf(4).tree.root })).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_BUNDLE_MISMATCH', field: 'root' }))
-    expect(() => checkConsentBundle(viaJson(bundle), { count: 6 })).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_BUNDLE_MISMATCH', field: 'count' }))
-    expect(() => checkConsentBundle(viaJson(bundle), { trustedSigners: [patientKey.publicKey] })).toThrow(code('LEDGER_CONSENT_UNTRUSTED_SIGNER'))
+    expect(() => checkConsentBundle(viaJson(bundle), { root: treeOf(4).tree.root })).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_BUNDLE_MISMATCH', field: 'root' }))
+    expect(() => checkConsentBundle(viaJson(bundle), { count: 6 })).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_BUNDLE_MISMATCH', field: 'count' }))
+    expect(() => checkConsentBundle(viaJson(bundle), { trustedSigners: [patientKey.publicKey] })).toThrow(code('PROTOCOL_CONSENT_UNTRUSTED_SIGNER'))
     const path = [...bundle.path]
     path[0] = `${path[0]!.slice(0, -1)}${path[0]!.endsWith('0') ? '1' : '0'}`
     expect(() => checkConsentBundle({ ...bundle, path })).toThrow(code('LEDGER_ROOT_MISMATCH'))
-    expect(() => checkConsentBundle({ ...bundle, round: 0 })).toThrow(expect.objectContaining({ code: 'LEDGER_CONSENT_INVALID', field: 'round' }))
+    expect(() => checkConsentBundle({ ...bundle, round: 0 })).toThrow(expect.objectContaining({ code: 'PROTOCOL_CONSENT_INVALID', field: 'round' }))
     expect(() => checkConsentBundle({ ...bundle, root: 'XY' })).toThrow(expect.objectContaining({ field: 'root' }))
     expect(() => checkConsentBundle({ ...bundle, format: 'other' })).toThrow(expect.objectContaining({ field: 'format' }))
     const forged = { ...bundle, receipt: toHex(encodeSignedConsent({ body: signed[1]!.body, signature: signed[2]!.signature })) }
-    expect(() => checkConsentBundle(forged)).toThrow(code('LEDGER_CONSENT_SIGNATURE_INVALID'))
+    expect(() => checkConsentBundle(forged)).toThrow(code('PROTOCOL_CONSENT_SIGNATURE_INVALID'))
   })
 })

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, checkPatientRewards, embedStatement, lineageBody, readLineageRecord, type StudyState } from '../../../coordinator/core/index.ts'
-import { sha256, signStatement, type PatientRewardsStatement, type SignedStatement } from '../../../ledger/core/index.ts'
+import { sha256 } from '../../../ledger/core/index.ts'
 import { SYNTHETIC_PATIENTS, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/federation.ts'
+import {
+  ENTRY_KINDS,
+  checkPatientRewards,
+  embedStatement,
+  lineageBody,
+  readLineageRecord,
+  type StudyState,
+  signStatement,
+  type PatientRewardsStatement,
+  type SignedStatement,
+} from '../../../protocol/index.ts'
 
 /** A one-round synthetic study with consent, rewarded 100/200/300 credits to its three sites. */
 function rewardedState(): { state: StudyState; sites: ReturnType<typeof syntheticStudy>['sites']; study: string } {

@@ -6,7 +6,8 @@
  * single delta byte, so a bad upload is refused before it costs bandwidth.
  * Each failure is a typed error naming the site, round and both values.
  */
-import { decodeStatement, statementHash, toHex, verifyStatement, type EvaluationStatement, type RoundStartStatement, type SignedStatement, type UpdateEnvelope } from '../../ledger/core/index.ts'
+import { decodeStatement, statementHash, verifyStatement, type EvaluationStatement, type RoundStartStatement, type SignedStatement, type UpdateEnvelope } from './statements.ts'
+import { toHex } from '../ledger/core/index.ts'
 import {
   DuplicateUpdateError,
   NotHubError,
@@ -20,8 +21,8 @@ import {
   UpdateTooLargeError,
   WrongBaseModelError,
   WrongRoundError,
-} from '../errors.ts'
-import type { StudyState } from './study-state.ts'
+} from './errors.ts'
+import { type StudyState } from './study-state.ts'
 
 function decode<T extends 'update' | 'evaluation' | 'round-start' | 'hello'>(type: T, signed: SignedStatement) {
   try {

@@ -13,10 +13,8 @@
  * another, and a nonce or round, so none can be replayed into another context.
  */
 import { z } from 'zod'
-import { decodeCanonical, encodeCanonical, type CanonicalValue } from './canonical.ts'
-import { sha256 } from './hash.ts'
-import { verifySignature, type Signer } from './signature.ts'
-import { StatementInvalidError } from '../errors.ts'
+import { decodeCanonical, encodeCanonical, type CanonicalValue, sha256, verifySignature, type Signer } from '../ledger/core/index.ts'
+import { StatementInvalidError } from './errors.ts'
 
 export const STATEMENT_SIGNING_CONTEXT = 'fedlineage/statement/v1'
 

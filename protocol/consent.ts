@@ -59,14 +59,31 @@
  */
 import { createHmac } from 'node:crypto'
 import { z } from 'zod'
-import { decodeCanonical, encodeCanonical, equalBytes, type CanonicalValue } from './canonical.ts'
-import { HASH_LENGTH_BYTES, PUBLIC_KEY_LENGTH_BYTES, SIGNATURE_LENGTH_BYTES, SIGNING_CONTEXT_SEPARATOR } from './constants.ts'
-import { asPlainBytes, fromHex, sha256, toHex } from './hash.ts'
-import { RFC6962_SHA256, hashLeaf, inclusionProofFrom, rootFrom, verifyInclusion, type NodeReader } from './merkle.ts'
-import { RootMismatchError } from './merkle-errors.ts'
-import { verifySignature, type Signer } from './signature.ts'
-import { PatientRewardBundleSchema, checkPatientRewardBundle, type PatientRewardBundle } from './patient-rewards.ts'
-import { LedgerInvalidArgumentError } from '../errors.ts'
+import {
+  decodeCanonical,
+  encodeCanonical,
+  equalBytes,
+  type CanonicalValue,
+  HASH_LENGTH_BYTES,
+  PUBLIC_KEY_LENGTH_BYTES,
+  SIGNATURE_LENGTH_BYTES,
+  SIGNING_CONTEXT_SEPARATOR,
+  asPlainBytes,
+  fromHex,
+  sha256,
+  toHex,
+  RFC6962_SHA256,
+  hashLeaf,
+  inclusionProofFrom,
+  rootFrom,
+  verifyInclusion,
+  type NodeReader,
+  RootMismatchError,
+  verifySignature,
+  type Signer,
+} from '../ledger/core/index.ts'
+import { PatientRewardBundleSchema, checkPatientRewardBundle, type PatientRewardBundle } from './patient-reward-split.ts'
+import { ProtocolInvalidArgumentError } from './errors.ts'
 import {
   ConsentBundleMismatchError,
   ConsentDuplicatePseudonymError,
@@ -306,10 +323,10 @@ export function consentReceiptHash(signed: SignedConsent): Uint8Array {
 export function pseudonymOf(siteSecret: Uint8Array, patientId: string): Uint8Array {
   if (!(siteSecret instanceof Uint8Array) || siteSecret.length < MIN_SITE_SECRET_BYTES) {
     const got = siteSecret instanceof Uint8Array ? `${siteSecret.length} bytes` : typeof siteSecret
-    throw new LedgerInvalidArgumentError(`pseudonym: site secret is ${got}, want at least ${MIN_SITE_SECRET_BYTES} bytes`)
+    throw new ProtocolInvalidArgumentError(`pseudonym: site secret is ${got}, want at least ${MIN_SITE_SECRET_BYTES} bytes`)
   }
   if (typeof patientId !== 'string' || patientId.length === 0) {
-    throw new LedgerInvalidArgumentError(`pseudonym: patient id is ${JSON.stringify(patientId)}, want a non-empty string`)
+    throw new ProtocolInvalidArgumentError(`pseudonym: patient id is ${JSON.stringify(patientId)}, want a non-empty string`)
   }
   const hmac = createHmac('sha256', siteSecret)
   hmac.update(PSEUDONYM_CONTEXT)
@@ -467,7 +484,7 @@ export function consentRoot(receipts: readonly SignedConsent[]): { readonly root
 /** The leaf at `index` of the tree (copies). Requires 0 <= index < tree.count. */
 export function consentLeafAt(tree: ConsentTree, index: number): ConsentLeaf {
   if (!Number.isSafeInteger(index) || index < 0 || index >= tree.count) {
-    throw new LedgerInvalidArgumentError(`consent tree: index is ${String(index)}, want 0 <= index < ${tree.count}`)
+    throw new ProtocolInvalidArgumentError(`consent tree: index is ${String(index)}, want 0 <= index < ${tree.count}`)
   }
   return { pseudonym: slot(tree.pseudonyms, index).slice(), receiptHash: slot(tree.receiptHashes, index).slice() }
 }

@@ -20,9 +20,11 @@
  *
  * Pure: no I/O, no clock.
  */
-import { LedgerError, checkConsentNonInclusion, consentClaimOf, toHex, type ConsentClaim, type RevokedPseudonym, type UpdateEnvelope } from '../../ledger/core/index.ts'
-import { ConsentClaimInvalidError, ConsentMissingError, ConsentProofInvalidError, ConsentProofMissingError, WrongRoundError } from '../errors.ts'
-import type { StudyState } from './study-state.ts'
+import { LedgerError, toHex } from '../ledger/core/index.ts'
+import { checkConsentNonInclusion, consentClaimOf, type ConsentClaim, type RevokedPseudonym } from './consent-claim.ts'
+import { type UpdateEnvelope } from './statements.ts'
+import { ConsentClaimInvalidError, ConsentMissingError, ConsentProofInvalidError, ConsentProofMissingError, ProtocolError, WrongRoundError } from './errors.ts'
+import { type StudyState } from './study-state.ts'
 
 /** What an admitted update says about consent. */
 export interface ConsentAdmission {
@@ -45,7 +47,7 @@ export function checkUpdateConsent(state: StudyState, env: UpdateEnvelope, conse
   try {
     claim = consentClaimOf(env.ext)
   } catch (err) {
-    if (!(err instanceof LedgerError)) throw err
+    if (!(err instanceof LedgerError || err instanceof ProtocolError)) throw err
     throw new ConsentClaimInvalidError(`${who}: ext.consent: ${err.message}`, err.code, { cause: err })
   }
   if (claim === undefined) {
@@ -70,8 +72,8 @@ export function checkUpdateConsent(state: StudyState, env: UpdateEnvelope, conse
     try {
       checkConsentNonInclusion(claim, [pseudonym])
     } catch (err) {
-      if (!(err instanceof LedgerError)) throw err
-      if (err.code === 'LEDGER_CONSENT_PROOF_MISSING') throw new ConsentProofMissingError(`${who}: ${err.message}`, pseudonym, { cause: err })
+      if (!(err instanceof LedgerError || err instanceof ProtocolError)) throw err
+      if (err.code === 'PROTOCOL_CONSENT_PROOF_MISSING') throw new ConsentProofMissingError(`${who}: ${err.message}`, pseudonym, { cause: err })
       throw new ConsentProofInvalidError(`${who}: revoked pseudonym ${toHex(pseudonym)} is not proven absent from consent root ${toHex(claim.root)}: ${err.message}`, pseudonym, err.code, {
         cause: err,
       })

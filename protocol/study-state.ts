@@ -10,8 +10,10 @@
  * second commit, a gap in round numbers) throws `LineageRecordError` naming
  * the entry. Pure: no I/O, no clock; it mutates only its own fields.
  */
-import { consentSummaryOf, decodeStatement, sha256, toHex, type ConsentClaim } from '../../ledger/core/index.ts'
-import { LineageRecordError } from '../errors.ts'
+import { consentSummaryOf, type ConsentClaim } from './consent-claim.ts'
+import { decodeStatement } from './statements.ts'
+import { sha256, toHex } from '../ledger/core/index.ts'
+import { LineageRecordError } from './errors.ts'
 import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
 export type RoundStatus = 'collecting' | 'committed' | 'abandoned'

@@ -4,19 +4,22 @@
  * revocation entries a correct coordinator can write.
  */
 import { describe, expect, it } from 'vitest'
-import { ENTRY_KINDS, checkUpdateConsent, lineageBody, readLineageRecord, type StudyState } from '../../../coordinator/core/index.ts'
+import { toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
+import { SYNTHETIC_STUDY, draftRecords, findRecord, foldDrafts, syntheticConsentLeaf, syntheticPseudonym, syntheticStudy } from '../../helpers/audit.ts'
 import {
+  ENTRY_KINDS,
+  checkUpdateConsent,
+  lineageBody,
+  readLineageRecord,
+  type StudyState,
   consentTreeOf,
   decodeStatement,
   encodeConsentClaim,
   proveConsentNonInclusion,
   readConsentClaim,
-  toHex,
-  type CanonicalValue,
   type ConsentClaim,
   type UpdateEnvelope,
-} from '../../../ledger/core/index.ts'
-import { SYNTHETIC_STUDY, draftRecords, findRecord, foldDrafts, syntheticConsentLeaf, syntheticPseudonym, syntheticStudy } from '../../helpers/audit.ts'
+} from '../../../protocol/index.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 const CONSENT_STUDY = { consent: { purpose: 'HRESCH' }, data: { ...SYNTHETIC_STUDY.data, patientIdColumn: 'pid' } }
@@ -101,7 +104,7 @@ describe('checkUpdateConsent', () => {
 
     // Execute / Assert
     expect(() => checkUpdateConsent(stateBefore(2), withClaim(env, { root: full.root, count: full.count }), true)).toThrow(
-      expect.objectContaining({ code: 'COORD_CONSENT_PROOF_INVALID', reason: 'LEDGER_CONSENT_COUNT_MISMATCH' }),
+      expect.objectContaining({ code: 'COORD_CONSENT_PROOF_INVALID', reason: 'PROTOCOL_CONSENT_COUNT_MISMATCH' }),
     )
     expect(() => checkUpdateConsent(stateBefore(2), withClaim(env, { root: full.root }), true)).toThrow(
       expect.objectContaining({ code: 'COORD_CONSENT_PROOF_INVALID', reason: 'LEDGER_ROOT_MISMATCH' }),

@@ -1,19 +1,17 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { encodeCanonical, sha256, toHex } from '../../../ledger/core/index.ts'
 import {
   PATIENT_REWARD_PROOF_FORMAT,
   apportion,
   checkPatientRewardBundle,
-  encodeCanonical,
   makePatientRewardBundle,
   patientRewardLeafData,
   patientRewardsTreeOf,
   provePatientReward,
-  sha256,
   splitToPatients,
-  toHex,
   verifyPatientReward,
-} from '../../../ledger/core/index.ts'
+} from '../../../protocol/index.ts'
 
 const pseudonym = (k: number) => sha256(new Uint8Array([7, k]))
 
@@ -31,14 +29,14 @@ describe('apportion', () => {
 
   it('pays nothing when every weight is 0, and refuses broken preconditions', () => {
     expect(apportion(5n, [{ key: 'x', weight: 0n }])).toEqual({ amounts: [0n], unallocated: 5n })
-    expect(() => apportion(-1n, [])).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
-    expect(() => apportion(1n, [{ key: 'x', weight: -1n }])).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
+    expect(() => apportion(-1n, [])).toThrow(expect.objectContaining({ code: 'PROTOCOL_PATIENT_REWARD_INVALID' }))
+    expect(() => apportion(1n, [{ key: 'x', weight: -1n }])).toThrow(expect.objectContaining({ code: 'PROTOCOL_PATIENT_REWARD_INVALID' }))
     expect(() =>
       apportion(1n, [
         { key: 'x', weight: 1n },
         { key: 'x', weight: 1n },
       ]),
-    ).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
+    ).toThrow(expect.objectContaining({ code: 'PROTOCOL_PATIENT_REWARD_INVALID' }))
   })
 })
 
@@ -80,13 +78,13 @@ describe('patient rewards tree', () => {
       expect(() => checkPatientRewardBundle(bundle, pseudonym(k + 1))).toThrow()
       expect(() => checkPatientRewardBundle({ ...bundle, index: bundle.index ^ 1 }, pseudonym(k))).toThrow()
       expect(() => checkPatientRewardBundle({ ...bundle, count: bundle.count * 2 }, pseudonym(k))).toThrow()
-      expect(() => checkPatientRewardBundle(bundle, pseudonym(k), sha256(new Uint8Array(1)))).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
-      expect(() => checkPatientRewardBundle({ ...bundle, extra: 1 }, pseudonym(k))).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
+      expect(() => checkPatientRewardBundle(bundle, pseudonym(k), sha256(new Uint8Array(1)))).toThrow(expect.objectContaining({ code: 'PROTOCOL_PATIENT_REWARD_INVALID' }))
+      expect(() => checkPatientRewardBundle({ ...bundle, extra: 1 }, pseudonym(k))).toThrow(expect.objectContaining({ code: 'PROTOCOL_PATIENT_REWARD_INVALID' }))
     }
     expect(provePatientReward(tree, pseudonym(99))).toBeUndefined()
   })
 
   it('refuses a pseudonym listed twice', () => {
-    expect(() => patientRewardsTreeOf([...allocations, allocations[0]!])).toThrow(expect.objectContaining({ code: 'LEDGER_PATIENT_REWARDS_INVALID' }))
+    expect(() => patientRewardsTreeOf([...allocations, allocations[0]!])).toThrow(expect.objectContaining({ code: 'PROTOCOL_PATIENT_REWARD_INVALID' }))
   })
 })

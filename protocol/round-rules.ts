@@ -4,9 +4,10 @@
  * accepted deltas into the next model; the coordinator commits with it and the
  * auditor replays with it, so a replay can only differ if the inputs differ.
  */
-import { createStrategy, hashWeights, type StrategySpec, type Weights, type WeightedUpdate } from '../../models/core/index.ts'
-import { sha256 } from '../../ledger/core/index.ts'
-import type { RoundRecord } from './study-state.ts'
+import { createStrategy } from './strategy.ts'
+import { hashWeights, type StrategySpec, type Weights, type WeightedUpdate } from '../models/core/index.ts'
+import { sha256 } from '../ledger/core/index.ts'
+import { type RoundRecord } from './study-state.ts'
 
 export type CloseDecision = { readonly action: 'wait' } | { readonly action: 'aggregate' } | { readonly action: 'abandon'; readonly reason: string }
 

@@ -30,11 +30,9 @@
  *   the claim's.
  */
 import { z } from 'zod'
-import type { CanonicalValue } from './canonical.ts'
-import { HASH_LENGTH_BYTES } from './constants.ts'
-import { toHex } from './hash.ts'
+import { type CanonicalValue, HASH_LENGTH_BYTES, toHex } from '../ledger/core/index.ts'
 import { PSEUDONYM_LENGTH_BYTES, verifyConsentNonInclusion, type ConsentNeighbour, type ConsentNonInclusionProof } from './consent.ts'
-import { ConsentCountMismatchError, ConsentInvalidError, ConsentProofMissingError } from './consent-errors.ts'
+import { ClaimProofMissingError, ConsentCountMismatchError, ConsentInvalidError } from './consent-errors.ts'
 
 /** The key of the consent claim in an update envelope's `ext` map. */
 export const CONSENT_EXT_KEY = 'consent'
@@ -156,7 +154,7 @@ function stripProofs(value: CanonicalValue | undefined): unknown {
 
 /**
  * Checks that `claim` proves, for every pseudonym in `pseudonyms`, that it is
- * not in the claimed tree: a proof for it is listed (ConsentProofMissingError),
+ * not in the claimed tree: a proof for it is listed (ClaimProofMissingError),
  * states the claim's count (ConsentCountMismatchError), and verifies against
  * the claim's root (`verifyConsentNonInclusion`: ConsentInvalidError,
  * ConsentNonInclusionInvalidError, or the Merkle errors, e.g.
@@ -167,7 +165,7 @@ export function checkConsentNonInclusion(claim: ConsentClaim, pseudonyms: readon
   const proofs = new Map(claim.nonInclusion.map((p) => [toHex(p.pseudonym), p]))
   for (const p of pseudonyms) {
     const proof = proofs.get(toHex(p))
-    if (proof === undefined) throw new ConsentProofMissingError(p, claim.nonInclusion.length)
+    if (proof === undefined) throw new ClaimProofMissingError(p, claim.nonInclusion.length)
     if (proof.count !== claim.count) throw new ConsentCountMismatchError(p, claim.count, proof.count)
     verifyConsentNonInclusion(proof, claim.root)
   }

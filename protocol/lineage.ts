@@ -17,8 +17,9 @@
  *   readers; unknown keys are refused only inside the fixed v1 shapes below.
  */
 import { z } from 'zod'
-import type { CanonicalValue, SignedStatement } from '../../ledger/core/index.ts'
-import { LineageRecordError } from '../errors.ts'
+import { type CanonicalValue } from '../ledger/core/index.ts'
+import { type SignedStatement } from './statements.ts'
+import { LineageRecordError } from './errors.ts'
 
 export const ENTRY_KINDS = {
   STUDY_CREATED: 'study-created',

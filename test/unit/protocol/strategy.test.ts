@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  DuplicateSiteError,
-  InvalidModelInputError,
-  UnknownStrategyError,
-  createStrategy,
-  fedAvg,
-  StrategySpecSchema,
-  type StrategySpec,
-  type Weights,
-  type WeightedUpdate,
-} from '../../../models/core/index.ts'
+import { DuplicateSiteError, InvalidModelInputError, UnknownStrategyError, fedAvg, StrategySpecSchema, type StrategySpec, type Weights, type WeightedUpdate } from '../../../models/core/index.ts'
+import { createStrategy } from '../../../protocol/index.ts'
 
 function vector(values: number[]): Weights {
   return { tensors: [{ name: 'v', shape: [values.length], values: Float32Array.from(values) }] }

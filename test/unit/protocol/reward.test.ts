@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { RewardInputError, SCORE_UNITS_PER_POINT, scoreContributions, scoreToUnits, splitRewardPool, splitToPatients } from '../../../coordinator/core/index.ts'
 import { mulberry32, shuffleIndices, type Random } from '../../../models/core/index.ts'
+import { RewardInputError, SCORE_UNITS_PER_POINT, scoreContributions, scoreToUnits, splitRewardPool, splitToPatients, PatientRewardSplitError } from '../../../protocol/index.ts'
 
 const amounts = (split: { allocations: readonly { amount: bigint }[] }) => split.allocations.map((a) => a.amount)
 
@@ -235,13 +235,13 @@ describe('splitToPatients', () => {
   it('reports an all-zero weighting as unallocated and refuses bad input', () => {
     // Execute / Assert
     expect(splitToPatients(5n, [{ pseudonym: 'x', weight: 0n }])).toEqual({ allocations: [{ pseudonym: 'x', amount: 0n }], unallocated: 5n })
-    expect(() => splitToPatients(5n, [{ pseudonym: 'x', weight: -1n }])).toThrow(RewardInputError)
-    expect(() => splitToPatients(-5n, [])).toThrow(RewardInputError)
+    expect(() => splitToPatients(5n, [{ pseudonym: 'x', weight: -1n }])).toThrow(PatientRewardSplitError)
+    expect(() => splitToPatients(-5n, [])).toThrow(PatientRewardSplitError)
     expect(() =>
       splitToPatients(5n, [
         { pseudonym: 'x', weight: 1n },
         { pseudonym: 'x', weight: 2n },
       ]),
-    ).toThrow(RewardInputError)
+    ).toThrow(PatientRewardSplitError)
   })
 })

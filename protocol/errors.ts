@@ -1,0 +1,146 @@
+/**
+ * Errors of the protocol: one class per condition, each with a stable `code`.
+ * A `ProtocolError` is a refusal under the federation's rules (an admission
+ * check, the fold, the decider); the coordinator maps it to a gRPC status
+ * (coordinator/grpc/status.ts) and the auditor to a verdict. The refusal codes
+ * a coordinator answers sites with keep their `COORD_` prefix: they are wire
+ * codes that sites already branch on (PROTOCOL.md lists them with their status).
+ */
+
+export class ProtocolError extends Error {
+  static readonly code: string = 'PROTOCOL_ERROR'
+  readonly code: string
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = (new.target as typeof ProtocolError).code
+  }
+}
+
+/** A pure function called outside its stated precondition (a caller's bug, not a peer's fault). */
+export class ProtocolInvalidArgumentError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_INVALID_ARGUMENT'
+}
+
+/** A signed statement (statements.ts) whose bytes are not canonical or do not match its schema. */
+export class StatementInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_STATEMENT_INVALID'
+}
+
+export class StudyMismatchError extends ProtocolError {
+  static override readonly code = 'COORD_STUDY_MISMATCH'
+}
+export class LineageRecordError extends ProtocolError {
+  static override readonly code = 'COORD_LINEAGE_RECORD_INVALID'
+  constructor(
+    message: string,
+    readonly seq: number,
+  ) {
+    super(message)
+  }
+}
+export class UnknownSiteError extends ProtocolError {
+  static override readonly code = 'COORD_UNKNOWN_SITE'
+}
+export class SignatureInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_BAD_SIGNATURE'
+}
+export class StatementRejectedError extends ProtocolError {
+  static override readonly code = 'COORD_STATEMENT_INVALID'
+}
+export class NotHubError extends ProtocolError {
+  static override readonly code = 'COORD_NOT_HUB'
+}
+export class StaleRequestError extends ProtocolError {
+  static override readonly code = 'COORD_STALE_REQUEST'
+}
+export class WrongRoundError extends ProtocolError {
+  static override readonly code = 'COORD_WRONG_ROUND'
+}
+export class RoundStateError extends ProtocolError {
+  static override readonly code = 'COORD_ROUND_STATE'
+}
+export class WrongBaseModelError extends ProtocolError {
+  static override readonly code = 'COORD_WRONG_BASE_MODEL'
+}
+export class UpdateReplayedError extends ProtocolError {
+  static override readonly code = 'COORD_UPDATE_REPLAYED'
+}
+export class DuplicateUpdateError extends ProtocolError {
+  static override readonly code = 'COORD_DUPLICATE_UPDATE'
+}
+export class UpdateTooLargeError extends ProtocolError {
+  static override readonly code = 'COORD_UPDATE_TOO_LARGE'
+}
+export class DeltaIntegrityError extends ProtocolError {
+  static override readonly code = 'COORD_DELTA_INTEGRITY'
+}
+export class DeltaShapeError extends ProtocolError {
+  static override readonly code = 'COORD_DELTA_SHAPE'
+}
+export class NonFiniteUpdateError extends ProtocolError {
+  static override readonly code = 'COORD_NON_FINITE'
+}
+export class ConsentMissingError extends ProtocolError {
+  static override readonly code = 'COORD_CONSENT_MISSING'
+}
+
+export class ConsentClaimInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_CONSENT_INVALID'
+  constructor(
+    message: string,
+    readonly reason?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+export class ConsentProofMissingError extends ProtocolError {
+  static override readonly code = 'COORD_CONSENT_PROOF_MISSING'
+  constructor(
+    message: string,
+    readonly pseudonym: Uint8Array,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+export class ConsentProofInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_CONSENT_PROOF_INVALID'
+  constructor(
+    message: string,
+    readonly pseudonym: Uint8Array,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+export class PatientRewardsInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_PATIENT_REWARDS_INVALID'
+}
+
+export class PatientRewardsAmountMismatchError extends ProtocolError {
+  static override readonly code = 'COORD_PATIENT_REWARDS_AMOUNT_MISMATCH'
+  constructor(
+    message: string,
+    readonly expected: bigint,
+    readonly calculated: bigint,
+  ) {
+    super(message)
+  }
+}
+
+export class PatientRewardsCountMismatchError extends ProtocolError {
+  static override readonly code = 'COORD_PATIENT_REWARDS_COUNT_MISMATCH'
+  constructor(
+    message: string,
+    readonly expected: number,
+    readonly calculated: number,
+  ) {
+    super(message)
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * @packageDocumentation
+ *
+ * The federation's law: everything the three roles (site agent, coordinator,
+ * auditor) must agree on, in one pure folder. No I/O, no clock, no
+ * randomness, no TF.js: the coordinator runs it, the site agent signs by it,
+ * and the auditor re-runs it over the log.
+ *
+ * - **Statements** (statements.ts): hello, update envelope, evaluation,
+ *   round start, patient rewards; canonical CBOR signed under a domain-separated
+ *   message.
+ * - **Consent** (consent.ts, consent-claim.ts, consent-rules.ts): receipts,
+ *   the sorted consent tree and its non-inclusion proofs, the claim an update
+ *   envelope carries, and the rule an update's claim must meet.
+ * - **Lineage** (lineage.ts, study-state.ts): the log's entry kinds and
+ *   bodies, and the study state that is the fold of the log.
+ * - **Admission** (admission.ts, patient-rewards.ts, round-rules.ts): every
+ *   check of an incoming statement, the close rule of a round.
+ * - **The decider** (decider.ts): `step(state, input, timeMs)`, the one
+ *   function that turns an input into log entries and tasks.
+ * - **Strategy** (strategy.ts): how a round is planned per site and how replies
+ *   become the next model, with explicit server state.
+ * - **Rewards** (contribution.ts, shapley.ts, reward.ts, round-rewards.ts,
+ *   patient-reward-split.ts): contribution scores, the integer split of a
+ *   pool, and its pass-through to patients.
+ *
+ * Outside this folder, import this file only.
+ */
+export * from './errors.ts'
+export * from './statements.ts'
+export * from './consent-errors.ts'
+export * from './consent.ts'
+export * from './consent-claim.ts'
+export * from './patient-reward-split.ts'
+export * from './lineage.ts'
+export * from './study-state.ts'
+export * from './admission.ts'
+export * from './round-rules.ts'
+export * from './consent-rules.ts'
+export * from './patient-rewards.ts'
+export * from './strategy.ts'
+export * from './reward-errors.ts'
+export * from './contribution.ts'
+export * from './shapley.ts'
+export * from './reward.ts'
+export * from './round-rewards.ts'
