@@ -12,7 +12,7 @@ import { CoordinatorError, UpdateTooLargeError, UploadProtocolError } from '../e
 import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
-import { toServiceError } from './status.ts'
+import { failStream, toServiceError } from './status.ts'
 
 export interface FederationServiceComponents {
   readonly runner: RoundRunner
@@ -84,7 +84,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       try {
         siteId = sessions.siteOf(call.request.sessionToken)
       } catch (err) {
-        call.destroy(toServiceError(err) as Error)
+        failStream(call, err)
         return
       }
       broker.attach(siteId, call)
@@ -103,7 +103,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           }
           call.end()
         })
-        .catch((err: unknown) => call.destroy(toServiceError(err) as Error))
+        .catch((err: unknown) => failStream(call, err))
     },
 
     UploadUpdate: (call, callback) => {
