@@ -10,7 +10,7 @@ import { UploadProtocolError } from '../errors.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
-import { toServiceError } from './status.ts'
+import { failStream, toServiceError } from './status.ts'
 import { statementHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
@@ -83,7 +83,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       try {
         siteId = sessions.siteOf(call.request.sessionToken)
       } catch (err) {
-        call.destroy(toServiceError(err) as Error)
+        failStream(call, err)
         return
       }
       broker.attach(siteId, call)
@@ -102,7 +102,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           }
           call.end()
         })
-        .catch((err: unknown) => call.destroy(toServiceError(err) as Error))
+        .catch((err: unknown) => failStream(call, err))
     },
 
     UploadUpdate: (call, callback) => {

@@ -4,7 +4,7 @@
  * `details` carries `CODE: message`, and the `fl-error-code` trailer carries
  * the stable code alone so clients branch on it, never on message text.
  */
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js'
+import { Metadata, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js'
 import { ERROR_CODE_METADATA_KEY } from '../../protos/index.ts'
 
 export { ERROR_CODE_METADATA_KEY, errorCodeOf } from '../../protos/index.ts'
@@ -47,4 +47,15 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
   }
   metadata.set(ERROR_CODE_METADATA_KEY, 'COORD_INTERNAL')
   return { code: status.INTERNAL, details: 'COORD_INTERNAL: internal error (see the coordinator log)', metadata }
+}
+
+/**
+ * Ends a server stream with the error's status and `fl-error-code` trailer.
+ * Never `call.destroy(err)`: grpc-js sends a stream's status from its `_final`,
+ * which a destroyed stream never runs, so the client would wait for its
+ * deadline. grpc-js's own 'error' listener on the stream takes the status from
+ * the error (code, details, metadata) and ends the call.
+ */
+export function failStream<Req, Res>(call: ServerWritableStream<Req, Res>, err: unknown): void {
+  call.emit('error', toServiceError(err))
 }

@@ -1,0 +1,111 @@
+/**
+ * Server-streaming calls that the coordinator refuses before sending anything
+ * (a `Tasks` stream with an unknown session token, a `DownloadModel` of a model
+ * outside the lineage) must fail at once with their gRPC status and the
+ * `fl-error-code` trailer, not hang until the client's deadline. Driven by a
+ * raw grpc-js client built from `protos/index.ts`, as an outside client would.
+ */
+import { randomBytes } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { signStatement } from '../../protocol/index.ts'
+import { createFederationClient, ERROR_CODE_METADATA_KEY, grpc, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output } from '../../protos/index.ts'
+import { CoordinatorClient, SiteRequestRejectedError } from '../../site-agent/index.ts'
+import { createFederation, type TestFederation } from '../helpers/federation.ts'
+
+/** The client's deadline; a refusal must arrive far sooner. */
+const DEADLINE_MS = 10_000
+const PROMPT_MS = 2_000
+
+interface Outcome {
+  readonly err: grpc.ServiceError | undefined
+  readonly messages: number
+  readonly ms: number
+}
+
+/** Runs a server stream to its end and reports how it ended and how long that took. */
+function drain(start: (deadline: Date) => grpc.ClientReadableStream<unknown>): Promise<Outcome> {
+  const t0 = performance.now()
+  return new Promise((resolve) => {
+    const call = start(new Date(Date.now() + DEADLINE_MS))
+    let messages = 0
+    call.on('data', () => messages++)
+    call.on('error', (err: grpc.ServiceError) => resolve({ err, messages, ms: performance.now() - t0 }))
+    call.on('end', () => resolve({ err: undefined, messages, ms: performance.now() - t0 }))
+  })
+}
+
+function expectRefused(o: Outcome, grpcCode: grpc.status, errorCode: string): void {
+  expect(o.err, 'the stream ended without an error').toBeDefined()
+  expect(o.err!.code).toBe(grpcCode)
+  expect(o.err!.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual([errorCode])
+  expect(o.messages).toBe(0)
+  expect(o.ms).toBeLessThan(PROMPT_MS)
+}
+
+describe('refused server streams fail at once with their status and error code', () => {
+  let fed: TestFederation
+  let client: FederationClient
+
+  beforeEach(async () => {
+    fed = await createFederation({ siteCount: 2, autoAdvance: false })
+    client = createFederationClient(fed.coordinator.address)
+  })
+  afterEach(() => client.close())
+
+  async function session(): Promise<Uint8Array> {
+    const site = fed.sites[0]!
+    const hello = signStatement(site.signer, { t: 'hello', study: fed.config.study.id, site: site.id, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) })
+    const res = await new Promise<HelloResponse__Output>((resolve, reject) => client.Hello({ hello }, { deadline: Date.now() + DEADLINE_MS }, (err, r) => (err || !r ? reject(err) : resolve(r))))
+    return new Uint8Array(res.sessionToken)
+  }
+
+  it('Tasks with a random session token: UNAUTHENTICATED, COORD_SESSION_INVALID', async () => {
+    const o = await drain((deadline) => client.Tasks({ sessionToken: randomBytes(32) }, { deadline }))
+    expectRefused(o, grpc.status.UNAUTHENTICATED, 'COORD_SESSION_INVALID')
+  })
+
+  it('DownloadModel with a random session token: UNAUTHENTICATED, COORD_SESSION_INVALID', async () => {
+    const o = await drain((deadline) => client.DownloadModel({ sessionToken: randomBytes(32), modelHash: randomBytes(32) }, { deadline }))
+    expectRefused(o, grpc.status.UNAUTHENTICATED, 'COORD_SESSION_INVALID')
+  })
+
+  it('DownloadModel of a hash outside the lineage, with a valid session: NOT_FOUND, COORD_MODEL_NOT_FOUND', async () => {
+    const token = await session()
+    const o = await drain((deadline) => client.DownloadModel({ sessionToken: token, modelHash: randomBytes(32) }, { deadline }))
+    expectRefused(o, grpc.status.NOT_FOUND, 'COORD_MODEL_NOT_FOUND')
+
+    // The same session still downloads the genesis model: the refusal above was about the hash.
+    const status = await new Promise<RoundStatusResponse__Output>((resolve, reject) =>
+      client.RoundStatus({ fromRound: '0' }, { deadline: Date.now() + DEADLINE_MS }, (err, r) => (err || !r ? reject(err) : resolve(r))),
+    )
+    const ok = await drain((deadline) => client.DownloadModel({ sessionToken: token, modelHash: status.genesisModelHash }, { deadline }))
+    expect(ok.err).toBeUndefined()
+    expect(ok.messages).toBeGreaterThan(0)
+  })
+
+  it("the site agent's client surfaces the codes instead of waiting", async () => {
+    const site = new CoordinatorClient(fed.coordinator.address)
+    try {
+      const t0 = performance.now()
+      const tasks = site.tasks(new Uint8Array(randomBytes(32)))
+      // A session refusal is transient for the agent (it says hello again), so the raw status comes through.
+      const err = (await tasks.next().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as grpc.ServiceError | undefined
+      expect(err?.code).toBe(grpc.status.UNAUTHENTICATED)
+      expect(err?.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual(['COORD_SESSION_INVALID'])
+
+      const token = await session()
+      const download = await site.downloadModel(token, new Uint8Array(randomBytes(32))).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(download).toBeInstanceOf(SiteRequestRejectedError)
+      expect((download as SiteRequestRejectedError).remoteCode).toBe('COORD_MODEL_NOT_FOUND')
+      expect(performance.now() - t0).toBeLessThan(2 * PROMPT_MS)
+    } finally {
+      site.close()
+    }
+  })
+})
