@@ -110,6 +110,21 @@ export class AuditStateInvalidError extends AuditError {
   static override readonly code = 'AUDIT_STATE_INVALID'
 }
 
+/**
+ * A logged entry that is not, byte for byte, the entry the protocol's decider
+ * emits for the input the log records (or an entry the decider emits that the
+ * log lacks). `field` is the first differing path; `expected` is the log's
+ * value, `calculated` the decider's.
+ */
+export class AuditEntryMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_ENTRY_MISMATCH'
+  readonly field: string
+  constructor(message: string, seq: number, field: string, expected: AuditValue, calculated: AuditValue) {
+    super(message, seq, expected, calculated)
+    this.field = field
+  }
+}
+
 /** The study spec in `study-created` does not parse, or is not in its canonical parsed form. */
 export class AuditSpecInvalidError extends AuditError {
   static override readonly code = 'AUDIT_SPEC_INVALID'

@@ -1,7 +1,9 @@
 /**
  * The audit: replays a study's lineage log from its first entry to its head
- * and checks that every byte of it is what an honest coordinator would have
- * written, stopping at the first entry that is not.
+ * by re-running the protocol's own decider (`step` from protocol/) over the
+ * inputs the log records, and requires every logged entry to be, byte for
+ * byte, what `step` emits. The audit has no rules of its own: a log can only
+ * pass if an honest coordinator running the same decider would have written it.
  *
  * For each entry, in log order:
  *
@@ -9,48 +11,40 @@
  *    the entry before by `prev`, carry a strict RFC 8032 signature (S < L),
  *    and are signed by the coordinator: the author of `study-created`, or
  *    `init.trustedCoordinatorKey` when pinned. (`verifyEntry` from ledger/core.)
- * 2. **Record and state.** The body reads as its lineage record
- *    (`readLineageRecord`) and folds into the study state (`StudyState.apply`),
- *    which refuses sequences a correct coordinator cannot write.
- * 3. **Per kind** (core/, with the functions the coordinator used):
- *    - `study-created`: the spec parses and is logged in its parsed form; the
- *      genesis hash is the spec's seeded initial model; the genesis blob hashes to it.
- *    - `round-opened`: rounds left, the round seed, the hub's signed request.
- *    - `update-accepted`: the site's signed envelope agrees with the entry and
- *      the round's base; the delta blob hashes to its name, has the declared
- *      size, and decodes to finite weights of the study's layout.
- *    - `round-committed` / `round-abandoned`: the closing rule; for a commit,
- *      the logged strategy is the spec's, every accepted update is an input,
- *      and `deriveRoundModel` on the parent and deltas gives the logged model
- *      hash and metrics; the stored model blob hashes to it.
- *    - `evaluation-reported`: the site's signed report agrees with the entry.
- *    - consent (core/consent.ts): each update's signed consent claim holds by
- *      the coordinator's own rule (`checkUpdateConsent`): present when the
- *      study requires consent, decided at the round's opening time, and with
- *      a valid non-inclusion proof of every pseudonym its site revoked; the
- *      `consent-revoked` entries just before an update are exactly the new
- *      revocations its envelope reports.
- *    - `study-completed`: the round count and final model.
+ * 2. **Input.** An entry that records an input starts a step: `study-created`
+ *    (the spec and hub key), `site-enrolled`, `round-opened` (the hub's signed
+ *    request), `update-accepted` and the `consent-revoked` entries just before
+ *    it (the site's signed envelope and its delta, fetched and re-hashed),
+ *    `update-rejected` and `statement-rejected` (the refused statement),
+ *    `evaluation-reported`, `patient-rewards`. Any other entry (a commit, an
+ *    abandonment, a completion) starts a clock tick at its time.
+ * 3. **Decision.** `step(state, input, entry time)` runs on the state folded
+ *    so far, with blobs fetched from the source and re-hashed. Its entries
+ *    must be the next entries of the log, byte for byte and with the step's
+ *    time; every blob it emits (a model, a delta, the genesis) must be stored
+ *    with exactly those bytes. A refused input that the log accepted fails
+ *    with the finding of the rule it broke.
+ * 4. **Fold.** Each matched entry folds into the study state.
+ *
+ * At the end: the newest signed checkpoint must commit to exactly the
+ * replayed entries, and the replica must hold no proof of equivocation.
+ *
+ * One thing cannot be re-decided from the log: an update refused for its
+ * bytes (wrong hash, shape, non-finite values, too large) was never stored,
+ * so its refusal is taken on the coordinator's word; the report counts these
+ * (`unverifiedRejections`).
  *
  * Trust: nothing the source says is taken on its word. Only each entry's
- * `bytes` are used (the source's decoded `entry` and `hash` are ignored), and
- * every blob is re-hashed after `getBlob`. A `Ledger` is a source, and so will
- * be a replica fetched over libp2p.
- *
- * Verdicts and errors: a finding about the log ends the audit with a report
- * whose `failure` names the entry and an `AUDIT_*` code. Anything else (the
- * source's storage failing, a bug) is thrown.
+ * `bytes` are used, and every blob is re-hashed after `getBlob`.
  */
 import {
   GENESIS_PREV_HASH,
   LedgerError,
   LedgerUntrustedAuthorError,
-  decodeCanonical,
   decodeEntry,
   equalBytes,
   sha256,
   verifyEntry,
-  type CanonicalValue,
   type Entry,
   type LedgerChainBrokenError,
   verifyMisbehaviourProof,
@@ -64,32 +58,12 @@ import {
   EMPTY_COMPACT_RANGE,
   type CompactRange,
   type SignedCheckpoint,
+  decodeCanonical,
 } from '../ledger/index.ts'
-import { ModelError, assertFinite, decodeWeights, inputWidth, modelShapes, type StudySpec, type TensorShape, type Weights, decodeDataset } from '../models/core/index.ts'
-import {
-  buildAuditReport,
-  checkCompletion,
-  checkDeltaSize,
-  checkEvaluationReport,
-  checkGenesis,
-  checkRoundClose,
-  checkRoundOpening,
-  checkRoundRequest,
-  checkStrategy,
-  checkStudySpec,
-  checkNoRevocationPending,
-  checkRevocationsReported,
-  checkUpdateConsentClaim,
-  checkPatientRewardsEntry,
-  checkUpdateEnvelope,
-  commitUpdates,
-  rederiveRound,
-  type AuditProgress,
-  type AuditReport,
-} from './core/index.ts'
+import { ModelError, StudySpecSchema } from '../models/core/index.ts'
+import { buildAuditReport, matchEntry, refusedInput, type AuditProgress, type AuditReport } from './core/index.ts'
 import {
   AuditAuthorUntrustedError,
-  AuditBlobInvalidError,
   AuditBlobMismatchError,
   AuditBlobMissingError,
   AuditChainBrokenError,
@@ -102,26 +76,27 @@ import {
   AuditSeqGapError,
   AuditEquivocationError,
   AuditCheckpointMismatchError,
-  AuditRewardMismatchError,
   AuditRewardMissingError,
   AuditSignatureInvalidError,
   AuditSpecInvalidError,
   AuditStateInvalidError,
   AuditStatementInvalidError,
+  AuditStatementMismatchError,
   entryLabel,
   hex,
 } from './errors.ts'
 import {
-  decodeStatement,
   ENTRY_KINDS,
   StudyState,
   readLineageRecord,
-  type LineageRecord,
-  type RevocationRecord,
-  type RoundRecord,
-  computeRoundRewards,
-  type ContributionUpdate,
+  needsBlobs,
+  step,
+  unembedStatement,
+  decodeStatement,
   ProtocolError,
+  type DeciderInput,
+  type DecidedEntry,
+  type LineageRecord,
 } from '../protocol/index.ts'
 
 /** One entry as a source hands it out. The audit uses `bytes` only. */
@@ -232,21 +207,37 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
     if (total === 0) throw new AuditLogEmptyError()
     for await (const { bytes } of source.scan(0, total)) {
       // Past `total` the source broke its contract; the audit covers [0, total) only.
-      if (replay.entries === total) break
+      if (replay.read === total) break
       await replay.entry(bytes)
-      init.onProgress?.(replay.entries, total)
+      init.onProgress?.(replay.read, total)
     }
-    if (replay.entries < total) throw new AuditSeqGapError(`entry ${replay.entries}: missing, the source ended after ${replay.entries} of its ${total} entries`, replay.entries)
+    if (replay.read < total) throw new AuditSeqGapError(`entry ${replay.read}: missing, the source ended after ${replay.read} of its ${total} entries`, replay.read)
     replay.finish()
     await checkCheckpoint(source, replay)
     await checkNoEquivocation(source, replay.coordinatorKey)
   } catch (err) {
-    const error = toAuditError(err, replay.entries, replay.kind)
+    const error = toAuditError(err, replay.read, replay.kind)
     if (error === undefined) throw err
     return { report: buildAuditReport(replay, error), error }
   }
   return { report: buildAuditReport(replay), error: undefined }
 }
+
+/** Refusal codes about an update's bytes: the bytes were never stored, so the audit cannot re-decide them. */
+const BYTE_LEVEL_CODES: ReadonlySet<string> = new Set(['COORD_DELTA_INTEGRITY', 'COORD_DELTA_SHAPE', 'COORD_NON_FINITE', 'COORD_UPDATE_TOO_LARGE'])
+
+/** Entries that record an input; any other entry kind starts a clock tick. */
+const INPUT_KINDS: ReadonlySet<string> = new Set([
+  ENTRY_KINDS.STUDY_CREATED,
+  ENTRY_KINDS.SITE_ENROLLED,
+  ENTRY_KINDS.ROUND_OPENED,
+  ENTRY_KINDS.CONSENT_REVOKED,
+  ENTRY_KINDS.UPDATE_ACCEPTED,
+  ENTRY_KINDS.UPDATE_REJECTED,
+  ENTRY_KINDS.STATEMENT_REJECTED,
+  ENTRY_KINDS.EVALUATION_REPORTED,
+  ENTRY_KINDS.PATIENT_REWARDS,
+])
 
 /** The replay's state between entries. `AuditProgress` is what the report is built from. */
 class Replay implements AuditProgress {
@@ -254,6 +245,7 @@ class Replay implements AuditProgress {
   readonly rederived = new Set<number>()
   readonly lineage: Uint8Array[] = []
   entries = 0
+  unverifiedRejections = 0
   head: Uint8Array | undefined
   coordinatorKey: Uint8Array | undefined
   /** The Merkle tree over the entries replayed so far (RFC 6962), to hold the signed checkpoint against. */
@@ -262,39 +254,42 @@ class Replay implements AuditProgress {
   checkpoint: { readonly size: number; readonly root: Uint8Array } | undefined
   /** Kind of the entry being checked, once its bytes decoded. */
   kind: string | undefined
-  #spec: StudySpec | undefined
-  #shapes: readonly TensorShape[] = []
-  /** The newest verified model (genesis or the last re-derived commit): the next round's parent. */
-  #current: { readonly hash: Uint8Array; readonly weights: Weights } | undefined
-  /** Decoded deltas of the open round's accepted updates, by site. */
-  #deltas = new Map<string, Weights>()
-  /** The last committed round's inputs, which its `round-rewarded` entry is recomputed from. */
-  #lastCommit: { readonly round: number; readonly parent: Weights; readonly updates: readonly ContributionUpdate[] } | undefined
-  /** A committed round whose rewards entry must come next. */
-  #rewardDue: number | undefined
-  /** `consent-revoked` entries since the last update: the update of their site must come next. */
-  #pendingRevocations: RevocationRecord[] = []
-
-  /** End of the log: a round that committed last must still have its rewards. */
-  finish(): void {
-    checkNoRevocationPending(this.entries, undefined, this.#pendingRevocations)
-    if (this.#rewardDue !== undefined) throw new AuditRewardMissingError(`round ${this.#rewardDue} committed without its rewards entry (end of log)`, this.entries)
-  }
+  /** Entries the current step emitted that the log has not yet shown, with the step's time. */
+  #expected: DecidedEntry[] = []
+  #stepTimeMs = 0
+  /** Blobs the current step wrote, by hex hash, not yet checked against the source. */
+  #blobs = new Map<string, Uint8Array>()
+  /** `consent-revoked` entries read ahead of the update whose step emits them. */
+  #heldBack: { readonly record: LineageRecord; readonly hash: Uint8Array; readonly bytes: Uint8Array }[] = []
+  /** Entries read (chain-checked) so far, some perhaps held back; `entries` counts those that passed every check. */
+  read = 0
+  #readHead: Uint8Array | undefined
 
   constructor(
     private readonly source: AuditSource,
     private readonly pinnedKey: Uint8Array | undefined,
   ) {}
 
+  /** End of the log: nothing the decider emitted may be missing, and nothing may be held back. */
+  finish(): void {
+    const held = this.#heldBack[0]?.record
+    if (held) throw new AuditStateInvalidError(`${entryLabel(held.seq, held.kind)}: not followed by the update of its site (end of log)`, held.seq)
+    const missing = this.#expected[0]
+    if (missing) {
+      const Missing = missing.kind === ENTRY_KINDS.ROUND_REWARDED ? AuditRewardMissingError : AuditStateInvalidError
+      throw new Missing(`the log ends before the ${missing.kind} entry the protocol writes at entry ${this.entries}`, this.entries)
+    }
+  }
+
   async entry(bytes: Uint8Array): Promise<void> {
-    const seq = this.entries
+    const seq = this.read
     this.kind = undefined
     const entry = decodeEntry(bytes, seq)
     this.kind = entry.kind
     const coordinator = this.coordinatorKey ?? this.pinnedKey
     let hash: Uint8Array
     try {
-      hash = verifyEntry(entry, bytes, { seq, prevHash: this.head ?? GENESIS_PREV_HASH, trustedAuthors: coordinator && [coordinator] })
+      hash = verifyEntry(entry, bytes, { seq, prevHash: this.#readHead ?? GENESIS_PREV_HASH, trustedAuthors: coordinator && [coordinator] })
     } catch (err) {
       if (!(err instanceof LedgerUntrustedAuthorError) || coordinator === undefined) throw err
       const whose = this.coordinatorKey === undefined ? 'pinned coordinator key' : 'coordinator key (the author of study-created)'
@@ -308,185 +303,174 @@ class Replay implements AuditProgress {
       if (!hasCode(err, LINEAGE_RECORD_INVALID)) throw err
       throw new AuditRecordInvalidError((err as Error).message, seq, { cause: err })
     }
-    await this.check(record)
-    this.head = hash
-    this.range = appendLeaf(RFC6962_SHA256, this.range, hashLeaf(bytes))
-    this.entries++
+    this.#readHead = hash
+    const read = { record, hash, bytes }
+    if (this.#expected.length === 0 && record.kind === ENTRY_KINDS.CONSENT_REVOKED) {
+      // Its input is the update that follows it.
+      this.#heldBack.push(read)
+      this.read++
+      return
+    }
+    if (this.#expected.length === 0) await this.decide(record)
+    for (const r of [...this.#heldBack, read]) {
+      await this.matchAndFold(r.record)
+      // Passed every check: it counts, and the report's head and the Merkle range move past it.
+      this.head = r.hash
+      this.range = appendLeaf(RFC6962_SHA256, this.range, hashLeaf(r.bytes))
+      this.entries++
+    }
+    this.#heldBack = []
+    this.read++
   }
 
-  private get spec(): StudySpec {
-    // Set by the study-created check; the fold refuses any other first entry.
-    return this.#spec!
+  /** Re-runs the decider on the input `record` records (or a tick at its time) and keeps what it emits. */
+  private async decide(record: LineageRecord): Promise<void> {
+    const first = this.#heldBack[0]?.record ?? record
+    if (this.#heldBack.length > 0 && record.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) {
+      throw new AuditStateInvalidError(`${entryLabel(first.seq, first.kind)}: a consent-revoked entry must be followed by the update that reports it, not ${record.kind}`, first.seq)
+    }
+    const input = await this.inputOf(record)
+    const timeMs = first.timeMs
+    const loaded = new Map<string, Uint8Array>()
+    const view = { get: (h: Uint8Array) => loaded.get(toHex(h)) }
+    let result
+    try {
+      result = step(this.state, input, timeMs, view)
+      while (needsBlobs(result)) {
+        for (const h of result.needs) loaded.set(toHex(h), await this.blob(first.seq, h, 'a blob the round depends on'))
+        result = step(this.state, input, timeMs, view)
+      }
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err
+      throw new AuditRederivationError(`${entryLabel(first.seq, first.kind)}: the decider cannot re-run this step: ${err.message}`, first.seq, { cause: err })
+    }
+    const recordsInput = record.kind !== ENTRY_KINDS.UPDATE_REJECTED && record.kind !== ENTRY_KINDS.STATEMENT_REJECTED && INPUT_KINDS.has(record.kind)
+    if (result.refusal && recordsInput) throw refusedInput(first.seq, first.kind, result.refusal, this.signerKey(input))
+    if (result.entries.length === 0) {
+      const why = result.refusal ? `the protocol refuses it without a log entry (${result.refusal.code}: ${result.refusal.message})` : this.nothingDue()
+      throw new AuditStateInvalidError(`${entryLabel(first.seq, first.kind)}: re-deciding the logged input writes no entry: ${why}`, first.seq)
+    }
+    this.#blobs = new Map(result.blobs.map((b) => [toHex(sha256(b)), b]))
+    this.#expected = [...result.entries]
+    this.#stepTimeMs = timeMs
   }
 
-  private apply(record: LineageRecord): void {
+  /** Why a tick decides nothing: the open round's missing updates and deadline, or the evaluation still awaited. */
+  private nothingDue(): string {
+    const open = this.state.openRound
+    if (!open) return 'nothing is due at this time'
+    const missing = [...open.plan.keys()].filter((s) => !open.accepted.has(s))
+    return `round ${open.round} has ${open.accepted.size} of ${open.plan.size} planned updates (none from ${missing.map((s) => `"${s}"`).join(', ')}) and its deadline ${open.deadlineMs} has not passed`
+  }
+
+  /** The key a logged input's statement must be signed with: the hub's for a round start, else its site's enrolled key. */
+  private signerKey(input: DeciderInput): Uint8Array | undefined {
+    const signed =
+      input.kind === 'round-start' ? undefined : input.kind === 'update' ? input.envelope : input.kind === 'evaluation' ? input.report : input.kind === 'patient-rewards' ? input.statement : undefined
+    if (input.kind === 'round-start') return this.state.hubKey
+    if (signed === undefined) return undefined
+    try {
+      const site = (decodeCanonical(signed.body) as { site?: unknown }).site
+      return typeof site === 'string' ? this.state.sites.get(site) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The input an entry records, with the bytes it names fetched and re-hashed. */
+  private async inputOf(record: LineageRecord): Promise<DeciderInput> {
+    switch (record.kind) {
+      case ENTRY_KINDS.STUDY_CREATED: {
+        const b = record.body
+        const parsed = StudySpecSchema.safeParse(this.decodeSpec(record.seq, b.spec))
+        if (!parsed.success) throw new AuditSpecInvalidError(`${entryLabel(record.seq, record.kind)}: the study spec does not parse: ${parsed.error.issues[0]?.message ?? 'invalid'}`, record.seq)
+        const validation = b.validation ? await this.blob(record.seq, b.validation, "the hub's validation set") : undefined
+        return { kind: 'create', spec: parsed.data, hubKey: b.hub, sites: [], requestMaxAgeMs: b.requestMaxAgeMs, ...(validation ? { validation } : {}) }
+      }
+      case ENTRY_KINDS.SITE_ENROLLED:
+        return { kind: 'enroll', site: record.body.site, publicKey: record.body.key }
+      case ENTRY_KINDS.ROUND_OPENED:
+        return { kind: 'round-start', request: unembedStatement(record.body.request) }
+      case ENTRY_KINDS.UPDATE_ACCEPTED: {
+        // The delta the log names must be the one the site signed; only then are its bytes worth fetching.
+        const signedDelta = decodeStatement('update', record.body.envelope.body).delta
+        if (!equalBytes(signedDelta, record.body.delta)) {
+          throw new AuditStatementMismatchError(
+            `${entryLabel(record.seq, record.kind)}: the update envelope of site "${record.body.site}" signs delta ${hex(signedDelta)}, the entry says ${hex(record.body.delta)}`,
+            record.seq,
+            'delta',
+            record.body.delta,
+            signedDelta,
+          )
+        }
+        const delta = await this.blob(record.seq, record.body.delta, `the delta of site "${record.body.site}"`)
+        return { kind: 'update', envelope: unembedStatement(record.body.envelope), delta }
+      }
+      case ENTRY_KINDS.UPDATE_REJECTED: {
+        const b = record.body
+        // A refusal for the bytes is taken on the coordinator's word; any other must be re-decided from the envelope alone.
+        const byBytes = BYTE_LEVEL_CODES.has(b.code)
+        if (byBytes) this.unverifiedRejections++
+        const transport = byBytes ? { code: b.code, reason: b.reason } : { code: 'AUDIT_NO_BYTES', reason: 'the log holds no delta bytes for a refused update' }
+        return { kind: 'update', envelope: unembedStatement(b.envelope), transport }
+      }
+      case ENTRY_KINDS.STATEMENT_REJECTED:
+        return record.body.type === 'evaluation'
+          ? { kind: 'evaluation', report: unembedStatement(record.body.statement) }
+          : { kind: 'patient-rewards', statement: unembedStatement(record.body.statement) }
+      case ENTRY_KINDS.EVALUATION_REPORTED:
+        return { kind: 'evaluation', report: unembedStatement(record.body.report) }
+      case ENTRY_KINDS.PATIENT_REWARDS:
+        return { kind: 'patient-rewards', statement: unembedStatement(record.body.statement) }
+      default:
+        return { kind: 'tick' }
+    }
+  }
+
+  /**
+   * Requires the next decided entry to be `record`'s, checks the blobs the
+   * step wrote that this entry names (at this entry's seq), then folds it.
+   */
+  private async matchAndFold(record: LineageRecord): Promise<void> {
+    const decided = this.#expected.shift()
+    if (decided === undefined) throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the protocol writes no such entry here`, record.seq)
+    matchEntry(record, decided, this.#stepTimeMs)
     try {
       this.state.apply(record)
     } catch (err) {
       if (!hasCode(err, LINEAGE_RECORD_INVALID)) throw err
       throw new AuditStateInvalidError((err as Error).message, record.seq, { cause: err })
     }
-  }
-
-  private async check(record: LineageRecord): Promise<void> {
-    const { seq } = record
-    const state = this.state
-    if (this.#rewardDue !== undefined && record.kind !== ENTRY_KINDS.ROUND_REWARDED)
-      throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: round ${this.#rewardDue} committed without its rewards entry`, seq)
-    if (record.kind !== ENTRY_KINDS.CONSENT_REVOKED && record.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) checkNoRevocationPending(seq, record.kind, this.#pendingRevocations)
-    switch (record.kind) {
-      case ENTRY_KINDS.STUDY_CREATED: {
-        this.apply(record)
-        const spec = checkStudySpec(seq, record.body, this.decodeSpec(seq, record.body.spec))
-        const genesis = checkGenesis(seq, record.body, spec)
-        await this.blob(seq, record.body.genesis, 'the initial model')
-        this.#spec = spec
-        this.#shapes = modelShapes(spec.model, inputWidth(spec.data))
-        this.#current = { hash: record.body.genesis, weights: genesis }
-        this.lineage.push(record.body.genesis)
-        return
-      }
-      case ENTRY_KINDS.ROUND_OPENED: {
-        this.apply(record)
-        checkRoundOpening(seq, state, this.spec, record.body)
-        checkRoundRequest(seq, state, record.body, decodeStatement('round-start', record.body.request.body))
-        this.#deltas = new Map()
-        return
-      }
-      case ENTRY_KINDS.UPDATE_ACCEPTED: {
-        this.apply(record)
-        const envelope = decodeStatement('update', record.body.envelope.body)
-        checkUpdateEnvelope(seq, state, record.body, envelope)
-        checkRevocationsReported(seq, state, record.body, envelope, this.#pendingRevocations)
-        checkUpdateConsentClaim(seq, state, record.body, envelope, this.spec.consent !== undefined)
-        this.#pendingRevocations = []
-        const what = `the delta of site "${record.body.site}"`
-        const bytes = await this.blob(seq, record.body.delta, what)
-        checkDeltaSize(seq, record.body, envelope, bytes.length)
-        this.#deltas.set(record.body.site, this.weights(seq, bytes, what, true))
-        return
-      }
-      case ENTRY_KINDS.ROUND_COMMITTED: {
-        const open = this.openRoundSnapshot()
-        this.apply(record)
-        const body = record.body
-        checkRoundClose(seq, open!, state.sites.size, this.spec.minSites, record)
-        checkStrategy(seq, this.spec, body)
-        const parent = await this.model(seq, body.parent, `the parent model of round ${body.round}`)
-        const updates = commitUpdates(seq, state.rounds.get(body.round)!, body, this.#deltas)
-        let derived
-        try {
-          derived = rederiveRound(seq, this.spec.strategy, body, parent, updates)
-        } catch (err) {
-          if (!(err instanceof ModelError)) throw err
-          throw new AuditRederivationError(`${entryLabel(seq, record.kind)}: round ${body.round} cannot be re-derived: ${err.message}`, seq, { cause: err })
-        }
-        await this.blob(seq, body.model, `the model of round ${body.round}`)
-        const accepted = state.rounds.get(body.round)!.accepted
-        this.#lastCommit = { round: body.round, parent, updates: updates.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq })) }
-        if (this.spec.rewards) this.#rewardDue = body.round
-        this.#current = { hash: derived.hash, weights: derived.weights }
-        this.#deltas = new Map()
-        this.rederived.add(body.round)
-        this.lineage.push(derived.hash)
-        return
-      }
-      case ENTRY_KINDS.ROUND_ABANDONED: {
-        const open = this.openRoundSnapshot()
-        this.apply(record)
-        checkRoundClose(seq, open!, state.sites.size, this.spec.minSites, record)
-        this.#deltas = new Map()
-        return
-      }
-      case ENTRY_KINDS.EVALUATION_REPORTED: {
-        this.apply(record)
-        checkEvaluationReport(seq, state, record.body, decodeStatement('evaluation', record.body.report.body))
-        return
-      }
-      case ENTRY_KINDS.STUDY_COMPLETED: {
-        this.apply(record)
-        checkCompletion(seq, state, record.body)
-        return
-      }
-      case ENTRY_KINDS.ROUND_REWARDED: {
-        this.apply(record)
-        const body = record.body
-        const rewards = this.spec.rewards
-        if (!rewards || this.#lastCommit?.round !== body.round)
-          throw new AuditRewardMissingError(`${entryLabel(seq, record.kind)}: rewards for round ${body.round}, which the study does not pay or which did not just commit`, seq)
-        this.#rewardDue = undefined
-        const validation = state.validation ? decodeDataset(await this.blob(seq, state.validation, "the hub's validation set")) : undefined
-        const expected = computeRoundRewards({
-          rewards,
-          model: this.spec.model,
-          strategy: this.spec.strategy,
-          studySeed: this.spec.seed,
-          round: body.round,
-          parent: this.#lastCommit.parent,
-          updates: this.#lastCommit.updates,
-          validation,
-        })
-        const fields: [string, unknown, unknown][] = [
-          ['method', body.method, expected.method],
-          ['metric', body.metric, expected.metric],
-          ['pool', body.pool, expected.pool],
-          ['seed', body.seed, expected.seed],
-          ['unallocated', body.unallocated, expected.unallocated],
-          ...expected.allocations.flatMap((a, i): [string, unknown, unknown][] => {
-            const logged = body.allocations[i]
-            return [
-              [`allocations[${i}].site`, logged?.site, a.site],
-              [`allocations[${i}].amount`, logged?.amount, a.amount],
-              [`allocations[${i}].raw`, logged?.raw, a.raw],
-              [`allocations[${i}].payable`, logged?.payable, a.payable],
-              [`allocations[${i}].reason`, logged?.reason, a.reason],
-            ]
-          }),
-        ]
-        for (const [field, logged, recomputed] of fields)
-          if (logged !== recomputed)
-            throw new AuditRewardMismatchError(
-              `${entryLabel(seq, record.kind)}: round ${body.round} ${field} is ${String(logged)}, recomputed from the log ${String(recomputed)}`,
-              seq,
-              String(logged),
-              String(recomputed),
-            )
-        return
-      }
-      case ENTRY_KINDS.CONSENT_REVOKED: {
-        this.apply(record)
-        const revocation = state.revocations.get(record.body.site)!.get(toHex(record.body.pseudonym))!
-        const first = this.#pendingRevocations[0]
-        if (first !== undefined && first.site !== revocation.site) checkNoRevocationPending(seq, record.kind, this.#pendingRevocations)
-        this.#pendingRevocations.push(revocation)
-        return
-      }
-      case ENTRY_KINDS.PATIENT_REWARDS: {
-        // Checked before the fold, which would record it (and its statement as seen).
-        checkPatientRewardsEntry(seq, state, record.body)
-        this.apply(record)
-        return
-      }
-      case ENTRY_KINDS.SITE_ENROLLED:
-      case ENTRY_KINDS.UPDATE_REJECTED:
-        this.apply(record)
-        return
+    for (const field of ['genesis', 'validation', 'delta', 'model', 'state'] as const) {
+      const hash = (record.body as Partial<Record<typeof field, unknown>>)[field]
+      const bytes = hash instanceof Uint8Array ? this.#blobs.get(toHex(hash)) : undefined
+      if (bytes === undefined) continue
+      this.#blobs.delete(toHex(hash as Uint8Array))
+      await this.requireBlob(record.seq, bytes)
+    }
+    if (this.#expected.length === 0) for (const bytes of this.#blobs.values()) await this.requireBlob(record.seq, bytes)
+    if (this.#expected.length === 0) this.#blobs.clear()
+    if (record.kind === ENTRY_KINDS.STUDY_CREATED) this.lineage.push(record.body.genesis)
+    if (record.kind === ENTRY_KINDS.ROUND_COMMITTED) {
+      this.rederived.add(record.body.round)
+      this.lineage.push(record.body.model)
     }
   }
 
-  /** The open round as it is before a closing record applies (which the fold refuses when none is open). */
-  private openRoundSnapshot(): RoundRecord | undefined {
-    const open = this.state.openRound
-    return open && { ...open }
-  }
-
-  private decodeSpec(seq: number, bytes: Uint8Array): CanonicalValue {
+  private decodeSpec(seq: number, bytes: Uint8Array): unknown {
     try {
       return decodeCanonical(bytes)
     } catch (err) {
       if (!(err instanceof LedgerError)) throw err
       throw new AuditSpecInvalidError(`${entryLabel(seq, ENTRY_KINDS.STUDY_CREATED)}: the study spec is not canonical CBOR: ${err.message}`, seq, { cause: err })
     }
+  }
+
+  /** A blob the decider emitted must be stored with exactly its bytes. */
+  private async requireBlob(seq: number, bytes: Uint8Array): Promise<void> {
+    const hash = sha256(bytes)
+    const stored = await this.blob(seq, hash, 'a blob this step writes')
+    if (!equalBytes(stored, bytes)) throw new AuditBlobMismatchError(`${entryLabel(seq, this.kind)}: blob ${hex(hash)} is stored with other bytes`, seq, hash, sha256(stored))
   }
 
   /** The blob named `hash`, fetched from the source and re-hashed. `what` names it in errors. */
@@ -507,24 +491,6 @@ class Replay implements AuditProgress {
     const calculated = sha256(bytes)
     if (!equalBytes(calculated, hash)) throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${hex(calculated)}`, seq, hash, calculated)
     return bytes
-  }
-
-  /** Decodes a verified blob as weights of the study's layout; deltas must also be finite. */
-  private weights(seq: number, bytes: Uint8Array, what: string, finite: boolean): Weights {
-    try {
-      const weights = decodeWeights(bytes, this.#shapes)
-      if (finite) assertFinite(weights, what)
-      return weights
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err
-      throw new AuditBlobInvalidError(`${entryLabel(seq, this.kind)}: ${what} is not a valid weights encoding of the study model: ${err.message}`, seq, { cause: err })
-    }
-  }
-
-  /** A model of the lineage: the last verified one from memory, any other fetched, re-hashed and decoded. */
-  private async model(seq: number, hash: Uint8Array, what: string): Promise<Weights> {
-    if (this.#current !== undefined && equalBytes(this.#current.hash, hash)) return this.#current.weights
-    return this.weights(seq, await this.blob(seq, hash, what), what, false)
   }
 }
 

@@ -38,7 +38,10 @@ export function formatAuditVerdict(report: AuditReport): string {
   const revocations = report.rounds.reduce((n, r) => n + (r.revocations ?? 0), 0)
   const consent = claims > 0 ? `, ${claims} consent claims checked (${revocations} ${revocations === 1 ? 'revocation' : 'revocations'})` : ''
   const where = report.checkpoint ? `checkpoint ${report.checkpoint.size} ${report.checkpoint.root}` : `head ${report.head}`
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}, ${report.entries} entries, ${where}`
+  const n = report.unverifiedRejections
+  // Said, never hidden: what the audit could not check.
+  const unverified = n > 0 ? `; not checked: ${n} ${n === 1 ? 'update refusal' : 'update refusals'} for bytes the log never stored (taken on the coordinator's word)` : ''
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}, ${report.entries} entries, ${where}${unverified}`
 }
 
 /** The whole summary (see the module doc). */

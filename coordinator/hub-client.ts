@@ -4,7 +4,7 @@
  * `fedlineage status` and the demo.
  */
 import { randomBytes } from 'node:crypto'
-import { type Signer } from '../ledger/index.ts'
+import type { Signer } from '../ledger/index.ts'
 import { createFederationClient, type FederationClient, type RoundStatusResponse__Output, type StartRoundResponse__Output } from '../protos/index.ts'
 import type { ServiceError } from '@grpc/grpc-js'
 import { CoordinatorError } from './errors.ts'

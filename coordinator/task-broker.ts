@@ -6,7 +6,7 @@
  */
 import type { ServerWritableStream } from '@grpc/grpc-js'
 import type { Task, TasksRequest__Output } from '../protos/index.ts'
-import type { SiteTask } from './round-runner.ts'
+import { encodeInstructions, type SiteTask } from '../protocol/index.ts'
 
 type TaskStream = ServerWritableStream<TasksRequest__Output, Task>
 
@@ -56,6 +56,7 @@ export function toProtoTask(task: SiteTask): Task {
           deltaSizeBytes: String(task.deltaSizeBytes),
           baseRound: String(task.baseRound),
           openedMs: String(task.openedMs),
+          config: encodeInstructions(task.instructions),
         },
       }
     case 'evaluate':

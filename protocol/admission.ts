@@ -22,7 +22,7 @@ import {
   WrongBaseModelError,
   WrongRoundError,
 } from './errors.ts'
-import { type StudyState } from './study-state.ts'
+import type { StudyState } from './study-state.ts'
 
 function decode<T extends 'update' | 'evaluation' | 'round-start' | 'hello'>(type: T, signed: SignedStatement) {
   try {

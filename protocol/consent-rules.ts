@@ -22,9 +22,9 @@
  */
 import { LedgerError, toHex } from '../ledger/core/index.ts'
 import { checkConsentNonInclusion, consentClaimOf, type ConsentClaim, type RevokedPseudonym } from './consent-claim.ts'
-import { type UpdateEnvelope } from './statements.ts'
+import type { UpdateEnvelope } from './statements.ts'
 import { ConsentClaimInvalidError, ConsentMissingError, ConsentProofInvalidError, ConsentProofMissingError, ProtocolError, WrongRoundError } from './errors.ts'
-import { type StudyState } from './study-state.ts'
+import type { StudyState } from './study-state.ts'
 
 /** What an admitted update says about consent. */
 export interface ConsentAdmission {

@@ -99,8 +99,12 @@ export type CoalitionUtility =
       readonly validation: Dataset
       /** Default `neg-log-loss`. */
       readonly metric?: UtilityMetric
-      /** The strategy's server learning rate, so coalition models are built like the committed one. Default 1. */
-      readonly serverLearningRate?: number
+      /**
+       * Builds a coalition's model from the parent and the coalition's updates, with
+       * the study's own strategy, so coalition models are built like the committed
+       * one. Default: plain FedAvg.
+       */
+      readonly coalitionModel?: (updates: readonly WeightedUpdate[]) => Weights
     }
   | {
       readonly kind: 'function'
@@ -220,10 +224,6 @@ function checkInit(init: ContributionInit & { readonly method: ContributionMetho
   if (init.method !== 'examples' && init.utility === undefined) {
     throw new ContributionInputError(`method "${init.method}" needs a utility (validation set or function)`)
   }
-  const lr = init.utility?.kind === 'validation' ? init.utility.serverLearningRate : undefined
-  if (lr !== undefined && !(Number.isFinite(lr) && lr > 0)) {
-    throw new ContributionInputError(`utility.serverLearningRate: ${lr}, want a finite number > 0`)
-  }
 }
 
 function checkGtgParams(p: GtgShapleyParams): void {
@@ -240,22 +240,13 @@ function utilityFunction(source: CoalitionUtility, players: readonly Contributio
   if (source.kind === 'function') return source.utility
   const { model, parent, validation } = source
   const metric = source.metric ?? 'neg-log-loss'
-  const lr = source.serverLearningRate ?? 1
+  const build = source.coalitionModel ?? ((updates: readonly WeightedUpdate[]) => fedAvg(parent, updates, 1))
   const byId = new Map(players.map((u) => [u.siteId, u]))
   const score = (weights: Weights): number => {
     const probs = predictProbabilitiesCore(model, weights, validation)
     return metric === 'accuracy' ? binaryAccuracy(probs, validation.labels) : -portableLogLoss(probs, validation.labels)
   }
-  return (ids) =>
-    ids.length === 0
-      ? score(parent)
-      : score(
-          fedAvg(
-            parent,
-            ids.map((id) => byId.get(id)!),
-            lr,
-          ),
-        )
+  return (ids) => (ids.length === 0 ? score(parent) : score(build(ids.map((id) => byId.get(id)!))))
 }
 
 /**
@@ -282,7 +273,6 @@ export function scoreContributions(input: ContributionInit): ContributionResult 
     throw new ShapleyTooManySitesError(`exact Shapley over ${n} sites needs 2^${n} coalition utilities, the limit is ${MAX_EXACT_SHAPLEY_SITES} sites; use gtg-shapley`, n, MAX_EXACT_SHAPLEY_SITES)
   }
   const params: Record<string, number> = { zeroDeltaNorm, ...(gtgParams ?? {}) }
-  if (init.utility?.kind === 'validation' && init.method !== 'examples') params.serverLearningRate = init.utility.serverLearningRate ?? 1
   const metric = init.method !== 'examples' && init.utility?.kind === 'validation' ? (init.utility.metric ?? 'neg-log-loss') : null
 
   const excluded = (u: ContributionUpdate): SiteContribution => {

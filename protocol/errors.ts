@@ -22,6 +22,11 @@ export class ProtocolInvalidArgumentError extends ProtocolError {
   static override readonly code = 'PROTOCOL_INVALID_ARGUMENT'
 }
 
+/** A round's instructions for a site that the site cannot apply: an unknown key or a bad value. */
+export class InstructionsInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_INSTRUCTIONS_INVALID'
+}
+
 /** A signed statement (statements.ts) whose bytes are not canonical or do not match its schema. */
 export class StatementInvalidError extends ProtocolError {
   static override readonly code = 'PROTOCOL_STATEMENT_INVALID'

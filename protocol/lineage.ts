@@ -17,8 +17,8 @@
  *   readers; unknown keys are refused only inside the fixed v1 shapes below.
  */
 import { z } from 'zod'
-import { type CanonicalValue } from '../ledger/core/index.ts'
-import { type SignedStatement } from './statements.ts'
+import type { CanonicalValue } from '../ledger/core/index.ts'
+import type { SignedStatement } from './statements.ts'
 import { LineageRecordError } from './errors.ts'
 
 export const ENTRY_KINDS = {
@@ -34,6 +34,7 @@ export const ENTRY_KINDS = {
   ROUND_REWARDED: 'round-rewarded',
   CONSENT_REVOKED: 'consent-revoked',
   PATIENT_REWARDS: 'patient-rewards',
+  STATEMENT_REJECTED: 'statement-rejected',
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
@@ -58,6 +59,8 @@ const BODY_SCHEMAS = {
     hub: key,
     /** The hub's validation set (canonical Dataset bytes) that gain-based rewards are measured on. */
     validation: hash.optional(),
+    /** How far a signed round start's `time` may be from the coordinator's clock (freshness of hub requests). */
+    requestMaxAgeMs: count,
   }),
   [ENTRY_KINDS.SITE_ENROLLED]: z.strictObject({ site: z.string(), key }),
   [ENTRY_KINDS.ROUND_OPENED]: z.strictObject({
@@ -66,6 +69,8 @@ const BODY_SCHEMAS = {
     deadline: count,
     seed: count,
     request: signed,
+    /** The strategy's plan: each participating site, sorted, with the instructions its FitTask carries. */
+    plan: z.array(z.strictObject({ site: z.string(), instructions: params })),
   }),
   [ENTRY_KINDS.UPDATE_ACCEPTED]: z.strictObject({
     round: count,
@@ -74,12 +79,22 @@ const BODY_SCHEMAS = {
     delta: hash,
     examples: count,
   }),
+  /** A validly signed envelope of an enrolled site that was refused, embedded verbatim so the refusal can be re-decided. */
   [ENTRY_KINDS.UPDATE_REJECTED]: z.strictObject({
     round: count,
     site: z.string(),
     code: z.string(),
     reason: z.string(),
-    envelope: hash,
+    envelope: signed,
+  }),
+  /** A validly signed evaluation or patient-rewards statement of an enrolled site that was refused, embedded verbatim. */
+  [ENTRY_KINDS.STATEMENT_REJECTED]: z.strictObject({
+    type: z.enum(['evaluation', 'patient-rewards']),
+    round: count,
+    site: z.string(),
+    code: z.string(),
+    reason: z.string(),
+    statement: signed,
   }),
   [ENTRY_KINDS.ROUND_COMMITTED]: z.strictObject({
     round: count,
@@ -88,6 +103,12 @@ const BODY_SCHEMAS = {
     inputs: z.array(z.strictObject({ site: z.string(), delta: hash, examples: count, envelope: hash })),
     strategy: z.strictObject({ name: z.string(), params }),
     metrics,
+    /** Planned sites that sent no usable update, and why (their last refusal code, or `no-update`). */
+    failures: z.array(z.strictObject({ site: z.string(), reason: z.string() })),
+    /** Sites the strategy left out of the aggregate, with the numbers that decided it. */
+    exclusions: z.array(z.strictObject({ site: z.string(), reason: z.string(), evidence: z.record(z.string(), z.number()) })),
+    /** The strategy's server state after this round (a blob), for stateful strategies. */
+    state: hash.optional(),
   }),
   [ENTRY_KINDS.ROUND_ABANDONED]: z.strictObject({ round: count, reason: z.string(), accepted: count }),
   [ENTRY_KINDS.EVALUATION_REPORTED]: z.strictObject({
@@ -147,6 +168,7 @@ export type StudyCompletedBody = LineageBody<'study-completed'>
 export type RoundRewardedBody = LineageBody<'round-rewarded'>
 export type ConsentRevokedBody = LineageBody<'consent-revoked'>
 export type PatientRewardsBody = LineageBody<'patient-rewards'>
+export type StatementRejectedBody = LineageBody<'statement-rejected'>
 
 /** A decoded lineage entry: its sequence number, kind, time and typed body. */
 export type LineageRecord = {

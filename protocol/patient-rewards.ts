@@ -34,7 +34,7 @@ import {
   UnknownSiteError,
   UpdateReplayedError,
 } from './errors.ts'
-import { type StudyState } from './study-state.ts'
+import type { StudyState } from './study-state.ts'
 
 /** Checks a signed `patient-rewards` statement against `state` (module comment); returns it decoded. */
 export function checkPatientRewards(state: StudyState, signed: SignedStatement): PatientRewardsStatement {

@@ -6,9 +6,10 @@
  * this same function and compares the result field by field, so a reward can
  * only differ from its recomputation if someone changed it.
  */
-import { type RewardSpec, type StrategySpec, type Weights, type Dataset, type ModelSpec } from '../models/core/index.ts'
+import type { RewardSpec, StrategySpec, Weights, Dataset, ModelSpec, WeightedUpdate } from '../models/core/index.ts'
 import { contributionSeed, scoreContributions, type ContributionUpdate } from './contribution.ts'
 import { splitRewardPool } from './reward.ts'
+import { coalitionModel, createStrategy, type ServerState } from './strategy.ts'
 
 export interface RoundRewardsInput {
   readonly rewards: RewardSpec
@@ -21,6 +22,10 @@ export interface RoundRewardsInput {
   readonly updates: readonly ContributionUpdate[]
   /** The hub's validation set; required unless the method is `examples`. */
   readonly validation: Dataset | undefined
+  /** The strategy's server state the round started from (null for stateless strategies). */
+  readonly strategyState?: ServerState | null
+  /** The round's public seed, as the strategy saw it. */
+  readonly roundSeed?: number
 }
 
 export interface RoundRewards {
@@ -37,14 +42,15 @@ export interface RoundRewards {
 export function computeRoundRewards(input: RoundRewardsInput): RoundRewards {
   const seed = contributionSeed(input.studySeed, input.round)
   const { method, metric } = input.rewards
-  const serverLearningRate = input.strategy.name === 'fedavg' ? input.strategy.serverLearningRate : 1
+  const strategy = createStrategy(input.strategy)
+  const build = (updates: readonly WeightedUpdate[]) => coalitionModel(strategy, input.round, input.parent, updates, input.strategyState ?? null, input.roundSeed ?? 0)
   const result = scoreContributions({
     method,
     updates: input.updates,
     seed,
     ...(method === 'examples' || !input.validation
       ? {}
-      : { utility: { kind: 'validation' as const, model: input.model, parent: input.parent, validation: input.validation, metric, serverLearningRate } }),
+      : { utility: { kind: 'validation' as const, model: input.model, parent: input.parent, validation: input.validation, metric, coalitionModel: build } }),
   })
   const pool = BigInt(input.rewards.poolPerRound)
   const split = splitRewardPool(

@@ -1,66 +1,144 @@
 /**
- * The aggregation strategy of a study: one small interface between the round
- * loop (`coordinator/round-runner.ts`, which sends, waits, times out and logs)
- * and the pure arithmetic in `aggregate.ts`. A strategy decides who takes part
- * in a round and how replies become the next global model; it never talks to
- * the network, so the auditor can drive the very same object from log entries.
+ * The aggregation strategy of a study: the one interface between the round
+ * decider (decider.ts, which sends, waits, times out and logs, written once)
+ * and the pure arithmetic in `models/core` (`fedAvg` and its siblings). Its
+ * shape follows Flower's `configure_train` / `aggregate_train`, made
+ * deterministic and explicit so that the auditor can drive the very same
+ * object from the log and reach the same bits:
  *
- * Adding a strategy is a new case in `createStrategy` plus its pure function:
- * - FedProx changes only local training (a proximal term, `mu`), so its
- *   strategy aggregates like FedAvg and exposes `mu` in `parameters`, which
- *   the coordinator forwards to sites.
- * - Robust aggregators (Krum, trimmed mean, coordinate-wise median) and DP
- *   (clip + seeded noise) are pure functions of the sorted replies, like
- *   `fedAvg`; DP noise must come from a seeded PRNG whose seed is logged.
- * - Secure aggregation changes what `replies` carry (masked sums), not this
- *   interface.
- * - Server optimizers (FedAdam, FedYogi, FedAdagrad) carry moment estimates
- *   across rounds. That state must not hide inside the strategy object: the
- *   auditor replays a single round from the log and must reach the same
- *   bits. Such a strategy will take its state in and hand it out explicitly,
- *   e.g. `aggregateRound(round, global, replies, failures, state)` returning
- *   `{ weights, metrics, state }` with `state` as `Weights` (m, v) that the
- *   coordinator logs by hash beside the model, so a replay starts from the
- *   logged state. FedAvg is stateless, so today's signature has no state.
+ * - **Plan.** `configureRound` says who takes part and what each site is told
+ *   (`SiteInstructions`: hyperparameters, a proximal term, references to
+ *   control variates by hash). The decider logs the plan in `round-opened`
+ *   and sends each site its own instructions in `FitTask.config`; a site
+ *   checks them against its own replica of the log.
+ * - **Replies.** A reply is typed and may have several parts: `delta` always,
+ *   and more where an algorithm needs them (SCAFFOLD's control-variate
+ *   delta). Parts are weights of the study model's layout.
+ * - **Server state.** Server optimisers (FedAdam, FedYogi) and SCAFFOLD keep
+ *   state across rounds. It never hides in the strategy object: it comes in
+ *   as `state` and goes out in the outcome, and the decider stores it as a
+ *   blob named by hash in `round-committed`, so a replay of one round starts
+ *   from the logged state. FedAvg is stateless (`state: null`).
+ * - **Outcome.** The next model with its metrics, the sites it excluded with
+ *   their evidence (Krum's score, a norm bound), and the failures it was
+ *   told about; or `none` with a reason, which closes the round as abandoned
+ *   with that reason logged (a round never stays open for want of a model).
+ * - **Phases.** `phases` names the extra round trips a protocol needs before
+ *   fit replies can be aggregated (secure aggregation's key advertisement,
+ *   share exchange, masked input and unmasking). The decider runs them in
+ *   order; FedAvg has none.
+ * - **Randomness.** Public randomness comes from `roundSeed` (logged in
+ *   `round-opened`). Randomness that must stay private (a DP noise seed) is
+ *   given as `privateSeed`, which the log commits to by hash but does not
+ *   publish; a strategy that needs one says so with `needsPrivateSeed`.
+ *
+ * Determinism is part of the contract: replies are aggregated in site-id
+ * order, sums in Float64, one rounding to Float32 (models/core/aggregate.ts).
  */
-import { DuplicateSiteError, InvalidModelInputError, UnknownStrategyError, fedAvg, sortBySiteId, type WeightedUpdate, l2Norm, type StrategySpec, type Weights } from '../models/core/index.ts'
+import {
+  DuplicateSiteError,
+  InvalidModelInputError,
+  UnknownStrategyError,
+  TrainingSchema,
+  fedAvg,
+  l2Norm,
+  sortBySiteId,
+  type StrategySpec,
+  type TrainingSpec,
+  type Weights,
+  type WeightedUpdate,
+} from '../models/core/index.ts'
+import { decodeCanonical, encodeCanonical, equalBytes } from '../ledger/core/index.ts'
+import { InstructionsInvalidError } from './errors.ts'
 
-/** Who takes part in a round. */
+/** A value a site is told for its local training: canonical CBOR scalars only. */
+export type InstructionValue = number | string | boolean
+
+/**
+ * What one site is told for one round. Keys a site does not know make it
+ * refuse the task (PROTOCOL.md): a study must never run with a setting a
+ * site silently ignored.
+ */
+export type SiteInstructions = Readonly<Record<string, InstructionValue>>
+
+/** Instruction keys every site agent of this version applies. */
+export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps'] as const
+
+/** Who takes part in a round, and what each is told. */
 export interface RoundPlan {
   readonly round: number
-  /** Participating sites, in code-unit order. */
-  readonly siteIds: readonly string[]
+  /** Participating sites, in code-unit order, each with its instructions. */
+  readonly sites: readonly { readonly siteId: string; readonly instructions: SiteInstructions }[]
 }
 
-/** A site that was planned for the round and sent no usable update. */
+/** A site that was planned for the round and sent no usable update, and why (a refusal code, or `no-update`). */
 export interface RoundFailure {
   readonly siteId: string
   readonly reason: string
 }
 
-/** The next global model and numbers describing how it was made (logged with the round). */
-export interface AggregateResult {
-  readonly weights: Weights
-  readonly metrics: Readonly<Record<string, number>>
+/** One site's reply: its example count and its parts; `delta` is always present. */
+export interface SiteReply extends WeightedUpdate {
+  /** Further named parts of the reply (e.g. `controlDelta`), each of the study model's layout. */
+  readonly parts?: Readonly<Record<string, Weights>>
 }
+
+/** A site whose reply the strategy left out of the aggregate, with the numbers that decided it. */
+export interface Exclusion {
+  readonly siteId: string
+  readonly reason: string
+  readonly evidence: Readonly<Record<string, number>>
+}
+
+/** Tensors a strategy carries from one round to the next (moments, control variates), logged by hash. */
+export type ServerState = Weights
+
+/** Extra round trips a protocol needs before aggregation (secure aggregation), run in this order. */
+export type RoundPhase = 'advertise-keys' | 'share-keys' | 'masked-input' | 'unmask'
+
+export interface ConfigureRoundInit {
+  readonly round: number
+  /** Enrolled sites, any order. */
+  readonly siteIds: readonly string[]
+  /** The study's local-training settings, the base of every site's instructions. */
+  readonly training: TrainingSpec
+  readonly state: ServerState | null
+  /** The round's public seed (`roundSeed`). */
+  readonly seed: number
+}
+
+export interface AggregateRoundInit {
+  readonly round: number
+  readonly global: Weights
+  readonly replies: readonly SiteReply[]
+  readonly failures: readonly RoundFailure[]
+  readonly state: ServerState | null
+  readonly seed: number
+  /** The round's private seed, when `needsPrivateSeed`; the log holds only its hash. */
+  readonly privateSeed?: Uint8Array
+}
+
+export type AggregateOutcome =
+  | {
+      readonly kind: 'model'
+      readonly weights: Weights
+      readonly metrics: Readonly<Record<string, number>>
+      readonly state: ServerState | null
+      readonly exclusions: readonly Exclusion[]
+    }
+  | { readonly kind: 'none'; readonly reason: string }
 
 export interface Strategy {
   /** The spec's strategy name, e.g. `fedavg`. */
   readonly name: string
-  /** The resolved hyper-parameters, as logged and as sent to sites. */
+  /** The resolved hyper-parameters, as logged in `round-committed`. */
   readonly parameters: Readonly<Record<string, number | string | boolean>>
-  /**
-   * Plans round `round` (a non-negative integer) over the connected sites.
-   * Pure: the same inputs give the same plan.
-   */
-  configureRound(round: number, global: Weights, siteIds: readonly string[]): RoundPlan
-  /**
-   * Turns the round's accepted replies into the next global model, or
-   * returns null when there is nothing to aggregate (no replies), in which
-   * case the round closes without a new model. `failures` is for strategies
-   * that react to drop-outs and for the metrics.
-   */
-  aggregateRound(round: number, global: Weights, replies: readonly WeightedUpdate[], failures: readonly RoundFailure[]): AggregateResult | null
+  readonly phases: readonly RoundPhase[]
+  readonly needsPrivateSeed: boolean
+  /** Plans a round. Pure: the same inputs give the same plan; the input array is not touched. */
+  configureRound(init: ConfigureRoundInit): RoundPlan
+  /** Turns the round's accepted replies into the next model, or `none` with a reason. Pure. */
+  aggregateRound(init: AggregateRoundInit): AggregateOutcome
 }
 
 function assertRound(round: number): void {
@@ -69,25 +147,38 @@ function assertRound(round: number): void {
   }
 }
 
+function sortedUniqueSites(siteIds: readonly string[]): string[] {
+  const sorted = sortBySiteId(siteIds.map((siteId) => ({ siteId }))).map((s) => s.siteId)
+  sorted.forEach((id, i) => {
+    if (i > 0 && sorted[i - 1] === id) throw new DuplicateSiteError(`site "${id}": listed more than once`, id)
+  })
+  return sorted
+}
+
+/** The study's training settings as instructions (every strategy starts from these). */
+export function trainingInstructions(training: TrainingSpec): SiteInstructions {
+  return { optimizer: training.optimizer, learningRate: training.learningRate, batchSize: training.batchSize, localSteps: training.localSteps }
+}
+
 /**
- * FedAvg with a server learning rate. All connected sites take part in every
- * round (FLamby's protocol; client sampling would be a seeded choice here).
+ * FedAvg with a server learning rate. All enrolled sites take part in every
+ * round (FLamby's protocol; client sampling would be a seeded choice here),
+ * each told the study's training settings.
  */
 function fedAvgStrategy(serverLearningRate: number): Strategy {
   return {
     name: 'fedavg',
     parameters: { serverLearningRate },
-    configureRound(round, _global, siteIds) {
+    phases: [],
+    needsPrivateSeed: false,
+    configureRound({ round, siteIds, training }) {
       assertRound(round)
-      const sorted = sortBySiteId(siteIds.map((siteId) => ({ siteId }))).map((s) => s.siteId)
-      sorted.forEach((id, i) => {
-        if (i > 0 && sorted[i - 1] === id) throw new DuplicateSiteError(`site "${id}": listed more than once`, id)
-      })
-      return { round, siteIds: sorted }
+      const instructions = trainingInstructions(training)
+      return { round, sites: sortedUniqueSites(siteIds).map((siteId) => ({ siteId, instructions })) }
     },
-    aggregateRound(round, global, replies, failures) {
+    aggregateRound({ round, global, replies, failures }) {
       assertRound(round)
-      if (replies.length === 0) return null
+      if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
       const weights = fedAvg(global, replies, serverLearningRate)
       let examples = 0
       let deltaNormSum = 0
@@ -96,7 +187,10 @@ function fedAvgStrategy(serverLearningRate: number): Strategy {
         deltaNormSum += l2Norm(r.delta)
       }
       return {
+        kind: 'model',
         weights,
+        state: null,
+        exclusions: [],
         metrics: {
           sites: replies.length,
           failures: failures.length,
@@ -137,4 +231,54 @@ export function createStrategy(spec: StrategySpec): Strategy {
       throw new UnknownStrategyError(`unknown strategy "${name}"`, name)
     }
   }
+}
+
+/**
+ * The model a coalition of replies would have produced with `strategy` from
+ * `global` (rewards score coalitions with the study's own strategy): the
+ * aggregate, or `global` itself when the strategy makes none.
+ */
+export function coalitionModel(strategy: Strategy, round: number, global: Weights, replies: readonly SiteReply[], state: ServerState | null, seed: number): Weights {
+  const outcome = strategy.aggregateRound({ round, global, replies, failures: [], state, seed })
+  return outcome.kind === 'model' ? outcome.weights : global
+}
+
+/**
+ * The training settings a site runs with: the study's, overridden by its
+ * instructions for the round. Throws `InstructionsInvalidError` for a key
+ * this version does not know or a value the study schema refuses, so that a
+ * site never trains with a setting it silently ignored.
+ */
+export function applyInstructions(training: TrainingSpec, instructions: SiteInstructions): TrainingSpec {
+  const unknown = Object.keys(instructions).filter((k) => !(KNOWN_INSTRUCTIONS as readonly string[]).includes(k))
+  if (unknown.length > 0)
+    throw new InstructionsInvalidError(
+      `instructions name ${unknown.map((k) => `"${k}"`).join(', ')}, which this site agent does not apply (it knows ${KNOWN_INSTRUCTIONS.join(', ')}); upgrade the site agent`,
+    )
+  const parsed = TrainingSchema.safeParse({ ...training, ...instructions })
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new InstructionsInvalidError(`instruction "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}`)
+  }
+  return parsed.data
+}
+
+/** Reads a FitTask's `config` (canonical CBOR of a map of scalars). Throws `InstructionsInvalidError`. */
+export function decodeInstructions(bytes: Uint8Array): SiteInstructions {
+  let value: unknown
+  try {
+    value = bytes.length === 0 ? {} : decodeCanonical(bytes)
+  } catch (err) {
+    throw new InstructionsInvalidError(`instructions are not canonical CBOR: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) throw new InstructionsInvalidError('instructions must be a map')
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') throw new InstructionsInvalidError(`instruction "${k}" must be a number, text or bool`)
+  }
+  return value as SiteInstructions
+}
+
+/** True when two instruction maps are the same map (canonical bytes). */
+export function sameInstructions(a: SiteInstructions, b: SiteInstructions): boolean {
+  return equalBytes(encodeCanonical(a), encodeCanonical(b))
 }

@@ -12,7 +12,9 @@
  */
 import { consentSummaryOf, type ConsentClaim } from './consent-claim.ts'
 import { decodeStatement } from './statements.ts'
-import { sha256, toHex } from '../ledger/core/index.ts'
+import { decodeCanonical, sha256, toHex } from '../ledger/core/index.ts'
+import { StudySpecSchema, encodedSize, inputWidth, modelShapes, type StudySpec, type TensorShape } from '../models/core/index.ts'
+import type { SiteInstructions } from './strategy.ts'
 import { LineageRecordError } from './errors.ts'
 import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
@@ -63,6 +65,8 @@ export interface RejectionRecord {
   readonly site: string
   readonly code: string
   readonly reason: string
+  /** What was refused: an update envelope, an evaluation report or a patient-rewards statement. */
+  readonly type: 'update' | 'evaluation' | 'patient-rewards'
 }
 
 export interface RoundRecord {
@@ -71,6 +75,8 @@ export interface RoundRecord {
   readonly openedMs: number
   readonly deadlineMs: number
   readonly seed: number
+  /** The strategy's plan: each participating site's instructions. */
+  readonly plan: ReadonlyMap<string, SiteInstructions>
   status: RoundStatus
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
@@ -88,6 +94,13 @@ export class StudyState {
   spec: Uint8Array = new Uint8Array()
   genesis: Uint8Array = new Uint8Array()
   hubKey: Uint8Array = new Uint8Array()
+  /** How far a hub request's signed time may be from the coordinator's clock, as logged at creation. */
+  requestMaxAgeMs = 0
+  /** Hash of the strategy's server state after the newest commit (stateful strategies only). */
+  strategyState: Uint8Array | undefined
+  #study: StudySpec | undefined
+  #shapes: readonly TensorShape[] = []
+  #deltaSizeBytes = 0
   /** Hash of the hub's validation set, when the study pays gain-based rewards. */
   validation: Uint8Array | undefined
   /** Credits earned per site, summed over every `round-rewarded` entry. */
@@ -107,6 +120,22 @@ export class StudyState {
   lastRound = 0
   committedRounds = 0
   entries = 0
+
+  /** The study spec, parsed from `study-created`. Requires `created`. */
+  get study(): StudySpec {
+    if (this.#study === undefined) throw new LineageRecordError('the study has not been created', -1)
+    return this.#study
+  }
+
+  /** Tensor shapes of the study model, in canonical order. */
+  get shapes(): readonly TensorShape[] {
+    return this.#shapes
+  }
+
+  /** The exact canonical size of a delta (or model) of the study model. */
+  get deltaSizeBytes(): number {
+    return this.#deltaSizeBytes
+  }
 
   /** The open round, if one is collecting. */
   get openRound(): RoundRecord | undefined {
@@ -158,12 +187,20 @@ export class StudyState {
     switch (record.kind) {
       case ENTRY_KINDS.STUDY_CREATED: {
         if (this.created) fail('a second study-created')
+        const parsed = parseSpec(record.body.spec)
+        if (typeof parsed === 'string') fail(`the study spec does not parse: ${parsed}`)
+        const study = parsed as StudySpec
+        if (study.id !== record.body.study) fail(`the spec is for study "${study.id}", the entry says "${record.body.study}"`)
         this.created = true
         this.studyId = record.body.study
         this.spec = record.body.spec
         this.genesis = record.body.genesis
         this.hubKey = record.body.hub
         this.validation = record.body.validation
+        this.requestMaxAgeMs = record.body.requestMaxAgeMs
+        this.#study = study
+        this.#shapes = modelShapes(study.model, inputWidth(study.data))
+        this.#deltaSizeBytes = encodedSize(this.#shapes)
         return
       }
       case ENTRY_KINDS.SITE_ENROLLED: {
@@ -183,6 +220,7 @@ export class StudyState {
           openedMs: record.timeMs,
           deadlineMs: b.deadline,
           seed: b.seed,
+          plan: new Map(b.plan.map((p) => [p.site, p.instructions])),
           status: 'collecting',
           accepted: new Map(),
           rejected: [],
@@ -232,8 +270,16 @@ export class StudyState {
       }
       case ENTRY_KINDS.UPDATE_REJECTED: {
         const b = record.body
-        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason })
-        this.seenStatements.add(toHex(b.envelope))
+        if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
+        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: 'update' })
+        this.seenStatements.add(toHex(sha256(b.envelope.body)))
+        return
+      }
+      case ENTRY_KINDS.STATEMENT_REJECTED: {
+        const b = record.body
+        if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
+        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: b.type })
+        this.seenStatements.add(toHex(sha256(b.statement.body)))
         return
       }
       case ENTRY_KINDS.ROUND_COMMITTED: {
@@ -253,6 +299,7 @@ export class StudyState {
         if (b.inputs.length !== round!.accepted.size) fail(`commits ${b.inputs.length} inputs, but ${round!.accepted.size} updates were accepted`)
         round!.status = 'committed'
         round!.commit = { seq: record.seq, timeMs: record.timeMs, body: b }
+        this.strategyState = b.state
         this.committedRounds++
         return
       }
@@ -313,6 +360,19 @@ export class StudyState {
       }
     }
   }
+}
+
+/** The study spec of a `study-created` entry, parsed, or why it does not parse. */
+function parseSpec(bytes: Uint8Array): StudySpec | string {
+  let value: unknown
+  try {
+    value = decodeCanonical(bytes)
+  } catch (err) {
+    return `not canonical CBOR: ${(err as Error).message}`
+  }
+  const parsed = StudySpecSchema.safeParse(value)
+  if (!parsed.success) return `${parsed.error.issues[0]?.path.join('.') || '(root)'}: ${parsed.error.issues[0]?.message ?? 'invalid'}`
+  return parsed.data
 }
 
 /** Site ids sort by UTF-16 code units: the aggregation order everywhere. */

@@ -44,6 +44,7 @@ import {
   modelShapes,
   trainLocal,
   type Dataset,
+  type TrainingSpec,
   type StudySpec,
   type TensorShape,
   type Weights,
@@ -62,7 +63,7 @@ import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { readSiteRecords } from './data-source.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
-import { encodeConsentClaim, signStatement, splitToPatients, type SignedStatement } from '../protocol/index.ts'
+import { InstructionsInvalidError, applyInstructions, decodeInstructions, encodeConsentClaim, signStatement, splitToPatients, type SignedStatement } from '../protocol/index.ts'
 
 export type SiteAgentEvent =
   | { readonly type: 'joined'; readonly study: string; readonly train: number; readonly validation: number; readonly report: DataReport; readonly backend: string }
@@ -306,7 +307,7 @@ export class SiteAgent {
       const f = task.fit
       await this.passOnRewards(Number(f.baseRound))
       await this.ensureEvaluated(Number(f.baseRound), new Uint8Array(f.baseModelHash))
-      await this.fit(Number(f.round), new Uint8Array(f.baseModelHash), Number(f.seed), Number(f.openedMs))
+      await this.fit(Number(f.round), new Uint8Array(f.baseModelHash), Number(f.seed), Number(f.openedMs), new Uint8Array(f.config))
     } else if (task.kind === 'evaluate' && task.evaluate) {
       // Before the evaluation: the study completes once every site reported, and takes no entry after that.
       await this.passOnRewards(Number(task.evaluate.round))
@@ -333,14 +334,33 @@ export class SiteAgent {
     return w
   }
 
-  private async fit(round: number, base: Uint8Array, roundSeed: number, openedMs: number): Promise<void> {
+  /**
+   * The training settings of a round: the study's, with the strategy's
+   * instructions for this site applied. An instruction this agent cannot
+   * apply refuses the task (no update is sent): training with a setting it
+   * ignored would put a wrong claim in the log.
+   */
+  private roundTraining(round: number, config: Uint8Array): TrainingSpec | undefined {
+    try {
+      return applyInstructions(this.spec!.training, decodeInstructions(config))
+    } catch (err) {
+      if (!(err instanceof InstructionsInvalidError)) throw err
+      this.log.error({ round, code: err.code, err: err.message }, 'fit task refused: its instructions cannot be applied')
+      this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
+      return undefined
+    }
+  }
+
+  private async fit(round: number, base: Uint8Array, roundSeed: number, openedMs: number, config: Uint8Array): Promise<void> {
     if (this.fitted.has(round)) return
     const spec = this.spec!
     if (!this.pending || this.pending.round !== round || this.pending.base !== toHex(base)) {
+      const training = this.roundTraining(round, config)
+      if (training === undefined) return void this.fitted.add(round)
       const ext = this.consent ? await this.roundConsent(round, openedMs) : undefined
       const data = this.data!
       const global = await this.model(base)
-      const result = await trainLocal({ model: spec.model, training: spec.training, global, data: data.train, seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0 })
+      const result = await trainLocal({ model: spec.model, training, global, data: data.train, seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0 })
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
       const delta = encodeWeights(computeDelta(result.weights, global))
       const envelope = signStatement(this.components.signer, {

@@ -8,7 +8,7 @@ import { status, type ServiceError } from '@grpc/grpc-js'
 import { equalBytes, sha256, toHex } from '../ledger/index.ts'
 import { createFederationClient, errorCodeOf, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
 import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
-import { type SignedStatement } from '../protocol/index.ts'
+import type { SignedStatement } from '../protocol/index.ts'
 
 /** The coordinator's stable error code from a gRPC error (see protos/index.ts `errorCodeOf`). */
 export const remoteCodeOf = errorCodeOf

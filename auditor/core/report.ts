@@ -88,6 +88,12 @@ export interface AuditReport {
   readonly checkpoint?: { readonly size: number; readonly root: string }
   /** Credits per site, from the replayed (and recomputed) round-rewarded entries. */
   readonly balances: Readonly<Record<string, string>>
+  /**
+   * Update refusals for their bytes (wrong hash or shape, non-finite, too
+   * large): the bytes were never stored, so the audit could not re-decide
+   * them and takes them on the coordinator's word.
+   */
+  readonly unverifiedRejections: number
   readonly failure?: AuditFailure
 }
 
@@ -99,6 +105,8 @@ export interface AuditProgress {
   readonly coordinatorKey: Uint8Array | undefined
   /** Rounds whose commits re-derived. */
   readonly rederived: ReadonlySet<number>
+  /** Update refusals for their bytes (never stored), taken on the coordinator's word. */
+  readonly unverifiedRejections: number
   /** Genesis, then each re-derived model. */
   readonly lineage: readonly Uint8Array[]
   readonly checkpoint?: { readonly size: number; readonly root: Uint8Array } | undefined
@@ -177,6 +185,7 @@ export function buildAuditReport(progress: AuditProgress, failure?: AuditError):
     sites,
     ...(progress.checkpoint ? { checkpoint: { size: progress.checkpoint.size, root: toHex(progress.checkpoint.root) } } : {}),
     balances: Object.fromEntries([...state.balances.entries()].sort(([a], [b]) => compareSiteIds(a, b)).map(([site, credits]) => [site, credits.toString()])),
+    unverifiedRejections: progress.unverifiedRejections,
   }
   return failure === undefined ? report : { ...report, failure: auditFailure(failure) }
 }

@@ -5,7 +5,7 @@
  * LevelDB ledger: study-created with the genesis model, 20 enrolments, the
  * sites' round-0 evaluations, then per round the hub's signed round start,
  * 20 site-signed update envelopes each with its 4 MB delta blob (fixed-seed
- * values), the commit the runner derives with `deriveRoundModel`, and 20
+ * values), the commit the runner derives (its decider), and 20
  * signed evaluations; `study-completed` at the end. Every append is
  * `appendWithCheckpoint`, as in production.
  *
@@ -15,7 +15,7 @@
  * one's. Baselines on the same log, same run: `verifyLog` of the whole log
  * (chain and signatures only), and per round the floor of what the audit
  * must do with the blobs: read and SHA-256 the 20 deltas and the model, and
- * decode the deltas and re-derive the model with `deriveRoundModel`.
+ * decode the deltas and re-derive the model with `fedAvg`.
  */
 import { pino } from 'pino'
 import { auditLog, openLevelAuditSource } from '../../auditor/index.ts'
@@ -24,6 +24,8 @@ import { Ledger, decodeEntry, equalBytes, openLevelStorage, sha256, verifyLog, t
 import {
   StudySpecSchema,
   decodeWeights,
+  fedAvg,
+  hashWeights,
   encodeWeights,
   encodedSize,
   inputWidth,
@@ -37,7 +39,7 @@ import {
 import { COORDINATOR, benchSigner, randomFor, tempDir } from './fixtures.ts'
 import { median } from '../support/median.ts'
 import { round2 } from './timing.ts'
-import { ENTRY_KINDS, deriveRoundModel, readLineageRecord, signStatement } from '../../protocol/index.ts'
+import { ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
 
 export interface AuditBenchInit {
   readonly sites: number
@@ -225,9 +227,9 @@ export async function runAudit(init: AuditBenchInit): Promise<AuditBenchResult> 
         const blobReadHashMs = performance.now() - h0
         const d0 = performance.now()
         const updates: WeightedUpdate[] = r.deltas.map((_, i) => ({ siteId: r.siteIds[i]!, delta: decodeWeights(blobs[i]!, shapes), exampleCount: r.examples[i]! }))
-        const derived = deriveRoundModel(spec.strategy, k + 1, parent, updates)
+        const derived = { hash: hashWeights(fedAvg(parent, updates, spec.strategy.serverLearningRate)) }
         const decodeDeriveMs = performance.now() - d0
-        if (derived === null || !equalBytes(derived.hash, r.model)) throw new Error(`round ${k + 1}: re-derived model differs from the committed one`)
+        if (!equalBytes(derived.hash, r.model)) throw new Error(`round ${k + 1}: re-derived model differs from the committed one`)
         perRound.push({
           round: k + 1,
           entries: end - r.open,

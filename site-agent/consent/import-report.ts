@@ -4,7 +4,7 @@
  * stops at a bad resource or row: each becomes an issue naming its id and
  * field, and the others are imported.
  */
-import { type Signer } from '../../ledger/core/index.ts'
+import type { Signer } from '../../ledger/core/index.ts'
 import { SiteConfigError } from '../errors.ts'
 import { ConsentInvalidError, MIN_SITE_SECRET_BYTES, pseudonymOf, signConsent, type SignedConsent } from '../../protocol/index.ts'
 

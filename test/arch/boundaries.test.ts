@@ -61,7 +61,9 @@ function tsFiles(dir: string): string[] {
 function importsOf(file: string): string[] {
   const src = readFileSync(file, 'utf8')
   const specs: string[] = []
-  for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/g)) specs.push(m[1]!)
+  // The clause before `from` is a name, `* as name`, or a braced list: never free text, so a template like `update from "${site}"` is no import.
+  for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+(?:\s*,\s*\{[^}]*\})?)\s+from\s+['"]([^'"]+)['"]/g)) specs.push(m[1]!)
+  for (const m of src.matchAll(/(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)) specs.push(m[1]!)
   for (const m of src.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]!)
   return specs
 }

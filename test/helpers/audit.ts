@@ -25,7 +25,6 @@ import {
   GENESIS_PREV_HASH,
   LedgerBlobMissingError,
   decodeEntry,
-  encodeCanonical,
   encodeEntry,
   entryHash,
   openLevelStorage,
@@ -38,27 +37,15 @@ import {
   type EntryDraft,
   type Signer,
 } from '../../ledger/index.ts'
-import {
-  StudySpecSchema,
-  encodeWeights,
-  initialWeights,
-  inputWidth,
-  modelShapes,
-  type StudySpec,
-  type StudySpecInput,
-  type TensorShape,
-  type Weights,
-  type WeightedUpdate,
-} from '../../models/core/index.ts'
+import { StudySpecSchema, encodeWeights, inputWidth, modelShapes, type StudySpec, type StudySpecInput, type TensorShape, type Weights } from '../../models/core/index.ts'
 import { blobKey, createTempDir, entryKey, testSigner, withRawLevel } from './ledger.ts'
 import {
-  ENTRY_KINDS,
   StudyState,
-  deriveRoundModel,
-  embedStatement,
+  needsBlobs,
+  step,
+  type DeciderInput,
   lineageBody,
   readLineageRecord,
-  roundSeed,
   type EntryKind,
   type LineageBody,
   type LineageRecord,
@@ -94,8 +81,6 @@ export interface SyntheticStudyInit {
   readonly study?: Partial<StudySpecInput>
   /** Rounds to commit (default: the spec's). */
   readonly rounds?: number
-  /** End with `study-completed` (default true when all the spec's rounds are committed). */
-  readonly complete?: boolean
   /**
    * Give every envelope a consent claim (`ext.consent`) over the site's
    * patients (`syntheticPseudonym(site, k)`, k < 10), and withdraw the listed
@@ -141,6 +126,9 @@ export interface SyntheticStudy {
 
 const T0_MS = 1_700_000_000_000
 
+/** The synthetic study's freshness window for hub requests. */
+export const SYNTHETIC_REQUEST_MAX_AGE_MS = 300_000
+
 function nonce(...parts: number[]): Uint8Array {
   return sha256(new TextEncoder().encode(`nonce/${parts.join('/')}`)).slice(0, 16)
 }
@@ -157,15 +145,17 @@ export function syntheticDelta(shapes: readonly TensorShape[], round: number, si
   }
 }
 
-function draft<K extends EntryKind>(kind: K, timeMs: number, body: LineageBody<K>): EntryDraft {
+function _draft<K extends EntryKind>(kind: K, timeMs: number, body: LineageBody<K>): EntryDraft {
   return { kind, timeMs, body: lineageBody(kind, body) }
 }
 
 /**
- * An honest log of a synthetic study with three sites, built as the
- * coordinator builds it: study-created, enrolments, baseline evaluations,
- * then per round the hub's signed start, each site's signed update, the
- * commit from `deriveRoundModel`, and each site's signed evaluation.
+ * An honest log of a synthetic study with three sites, written by the
+ * protocol's own decider (`step`), as the coordinator writes it: the study and
+ * its enrolments, baseline evaluations, then per round the hub's signed
+ * start, each site's signed update (the last one closes the round with its
+ * commit), and each site's signed evaluation; the study completes itself when
+ * the spec's rounds are done. Each input is one step, one second apart.
  */
 export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
   const spec = StudySpecSchema.parse({ ...SYNTHETIC_STUDY, ...init.study })
@@ -176,32 +166,47 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
   const shapes = modelShapes(spec.model, inputWidth(spec.data))
   const drafts: EntryDraft[] = []
   const blobs: Uint8Array[] = []
+  const byHash = new Map<string, Uint8Array>()
+  const state = new StudyState()
   let timeMs = T0_MS
-  const tick = () => (timeMs += 1000)
+  const feed = (input: DeciderInput) => {
+    timeMs += 1000
+    const result = step(state, input, timeMs, { get: (h) => byHash.get(toHex(h)) })
+    if (needsBlobs(result)) throw new Error(`synthetic study: the decider needs ${result.needs.length} blobs it should have`)
+    if (result.refusal) throw result.refusal
+    for (const e of result.entries) {
+      const d = { kind: e.kind, timeMs, body: e.body }
+      drafts.push(d)
+      state.apply(readLineageRecord({ seq: drafts.length - 1, ...d }))
+    }
+    for (const b of result.blobs) {
+      blobs.push(b)
+      byHash.set(toHex(sha256(b)), b)
+    }
+  }
 
-  const genesis = initialWeights(spec.model, inputWidth(spec.data), spec.seed)
-  const genesisBytes = encodeWeights(genesis)
-  blobs.push(genesisBytes)
-  let current = { weights: genesis, hash: sha256(genesisBytes) }
-  drafts.push(draft(ENTRY_KINDS.STUDY_CREATED, tick(), { study: spec.id, spec: encodeCanonical(spec as unknown as CanonicalValue), genesis: current.hash, hub: hub.publicKey }))
-  for (const s of sites) drafts.push(draft(ENTRY_KINDS.SITE_ENROLLED, tick(), { site: s.id, key: s.signer.publicKey }))
-
+  feed({ kind: 'create', spec, hubKey: hub.publicKey, sites: sites.map((s) => ({ id: s.id, publicKey: s.signer.publicKey })), requestMaxAgeMs: SYNTHETIC_REQUEST_MAX_AGE_MS })
   const evaluate = (round: number) => {
     for (const s of sites) {
-      const report = signStatement(s.signer, { t: 'evaluation', study: spec.id, round, site: s.id, model: current.hash, examples: 20, metrics: { loss: 0.7 - 0.01 * round }, time: tick() })
-      drafts.push(draft(ENTRY_KINDS.EVALUATION_REPORTED, timeMs, { round, site: s.id, model: current.hash, report: embedStatement(report) }))
+      const report = signStatement(s.signer, {
+        t: 'evaluation',
+        study: spec.id,
+        round,
+        site: s.id,
+        model: state.modelOfRound(round)!,
+        examples: 20,
+        metrics: { loss: 0.7 - 0.01 * round },
+        time: timeMs,
+      })
+      feed({ kind: 'evaluation', report })
     }
   }
   evaluate(0)
   for (let round = 1; round <= rounds; round++) {
-    const request = signStatement(hub, { t: 'round-start', study: spec.id, round, time: tick(), nonce: nonce(round) })
-    drafts.push(draft(ENTRY_KINDS.ROUND_OPENED, timeMs, { round, base: current.hash, deadline: timeMs + spec.roundDeadlineMs, seed: roundSeed(spec.seed, round), request: embedStatement(request) }))
-    const openedMs = timeMs
-    const updates: (WeightedUpdate & { readonly hash: Uint8Array; readonly envelope: Uint8Array })[] = []
+    feed({ kind: 'round-start', request: signStatement(hub, { t: 'round-start', study: spec.id, round, time: timeMs + 1000, nonce: nonce(round) }) })
+    const open = state.openRound!
     sites.forEach((s, i) => {
-      const delta = syntheticDelta(shapes, round, i)
-      const bytes = encodeWeights(delta)
-      const hash = sha256(bytes)
+      const bytes = encodeWeights(syntheticDelta(shapes, round, i))
       let ext: Record<string, CanonicalValue> | undefined
       if (init.consent) {
         // Revocations of this site that apply by this round, each timed just before the round it first applies to.
@@ -213,12 +218,9 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
             .map((k) => syntheticConsentLeaf(i, k)),
         )
         const times = revoked.map((r) => ({ pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
-        for (const r of revoked.filter((x) => x.round === round)) {
-          drafts.push(draft(ENTRY_KINDS.CONSENT_REVOKED, timeMs, { round, site: s.id, pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
-        }
         ext = {
           consent: encodeConsentClaim({
-            at: openedMs,
+            at: open.openedMs,
             root: tree.root,
             count: tree.count,
             excluded: { noConsent: 1, expired: 0, notYetValid: 0, revoked: revoked.length },
@@ -232,36 +234,19 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
         study: spec.id,
         round,
         site: s.id,
-        base: current.hash,
-        delta: hash,
+        base: open.base,
+        delta: sha256(bytes),
         size: bytes.length,
         examples: s.examples,
-        metrics: { trainLoss: 0.5 },
+        metrics: { trainLoss: 0.5 + 0.01 * i },
         nonce: nonce(round, i),
-        time: tick(),
+        time: timeMs,
         ...(ext ? { ext } : {}),
       })
-      blobs.push(bytes)
-      drafts.push(draft(ENTRY_KINDS.UPDATE_ACCEPTED, timeMs, { round, site: s.id, envelope: embedStatement(envelope), delta: hash, examples: s.examples }))
-      updates.push({ siteId: s.id, delta, exampleCount: s.examples, hash, envelope: sha256(envelope.body) })
+      feed({ kind: 'update', envelope, delta: bytes })
     })
-    const derived = deriveRoundModel(spec.strategy, round, current.weights, updates)!
-    const modelBytes = encodeWeights(derived.weights)
-    blobs.push(modelBytes)
-    drafts.push(
-      draft(ENTRY_KINDS.ROUND_COMMITTED, tick(), {
-        round,
-        parent: current.hash,
-        model: derived.hash,
-        inputs: updates.map((u) => ({ site: u.siteId, delta: u.hash, examples: u.exampleCount, envelope: u.envelope })),
-        strategy: { name: derived.strategy.name, params: { ...derived.strategy.params } },
-        metrics: { ...derived.metrics },
-      }),
-    )
-    current = { weights: derived.weights, hash: derived.hash }
     evaluate(round)
   }
-  if (init.complete ?? rounds === spec.rounds) drafts.push(draft(ENTRY_KINDS.STUDY_COMPLETED, tick(), { rounds, model: current.hash }))
   return { spec, coordinator, hub, sites, drafts, blobs, shapes }
 }
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import { AuditBlobMismatchError, AuditBlobMissingError, AuditChainBrokenError, AuditModelMismatchError, AuditStatementMismatchError, type AuditStatementSignatureError } from '../../auditor/index.ts'
 import { decodeEntry, encodeCanonical, entryHash, isCanonicalScalar, sha256, toHex, type CanonicalValue } from '../../ledger/index.ts'
-import { decodeWeights, encodeWeights, inputWidth, modelShapes, type Weights } from '../../models/core/index.ts'
+import { decodeWeights, encodeWeights, hashWeights, inputWidth, modelShapes, type Weights } from '../../models/core/index.ts'
 import {
   auditDir,
   bodyOf,
@@ -27,7 +27,7 @@ import {
   type RecordedLog,
 } from '../helpers/audit.ts'
 import { testSigner } from '../helpers/ledger.ts'
-import { deriveRoundModel, type LineageRecord, decodeStatement, signStatement } from '../../protocol/index.ts'
+import { createStrategy, type LineageRecord, decodeStatement, signStatement } from '../../protocol/index.ts'
 
 const recorded = useRecordedFederation()
 
@@ -56,7 +56,9 @@ async function aggregateWith(log: RecordedLog, round: number, lr: number) {
   const updates = []
   // One at a time: each read opens the LevelDB directory, which allows a single holder.
   for (const i of c.body.inputs) updates.push({ siteId: i.site, exampleCount: i.examples, delta: decodeWeights(await readBlob(log.dir, i.delta), shapes) })
-  return deriveRoundModel({ name: 'fedavg', serverLearningRate: lr }, round, parent, updates)!
+  const outcome = createStrategy({ name: 'fedavg', serverLearningRate: lr }).aggregateRound({ round, global: parent, replies: updates, failures: [], state: null, seed: 0 })
+  if (outcome.kind !== 'model') throw new Error(`round ${round}: no model to re-aggregate`)
+  return { weights: outcome.weights, hash: hashWeights(outcome.weights), metrics: outcome.metrics }
 }
 
 describe('audit of an honest federation', () => {
@@ -182,6 +184,54 @@ describe('audit of a dishonest copy', () => {
     expect(report.rounds.map((r) => r.rederived)).toEqual([true, true, false])
   })
 
+  // Every value a commit logs is re-derived by re-running the decider, not only the model: here one
+  // value at a time is altered and the whole rest of the log re-signed by the coordinator's own key.
+  it.each([
+    {
+      field: 'metrics.trainLoss',
+      code: 'AUDIT_METRICS_MISMATCH',
+      edit: (b: Record<string, CanonicalValue>) => ({ metrics: { ...(b.metrics as Record<string, number>), trainLoss: (b.metrics as Record<string, number>).trainLoss! + 1e-9 } }),
+    },
+    {
+      field: 'metrics.examples',
+      code: 'AUDIT_METRICS_MISMATCH',
+      edit: (b: Record<string, CanonicalValue>) => ({ metrics: { ...(b.metrics as Record<string, number>), examples: (b.metrics as Record<string, number>).examples! + 1 } }),
+    },
+    { field: 'failures', code: 'AUDIT_ENTRY_MISMATCH', edit: () => ({ failures: [{ site: 'nobody', reason: 'no-update' }] }) },
+  ])('(f) a commit whose logged $field was altered and re-signed fails there: $code', async ({ field, code, edit }) => {
+    // Prepare
+    const log = await recorded()
+    const c = commit(log, 2)
+    await rewriteLog(log.dir, { from: c.seq, signer: log.coordinator, edit: (entry, record) => (record.seq === c.seq ? withBody(draftOf(entry), edit(bodyOf(entry))) : draftOf(entry)) })
+
+    // Execute
+    const { report } = await auditDir(log.dir)
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: c.seq, code })
+    expect(report.failure?.message).toContain(`: ${field}`)
+    expect(report.entries).toBe(c.seq)
+  })
+
+  it('(f) a round whose logged instructions for a site were altered and re-signed fails at its opening: AUDIT_ENTRY_MISMATCH', async () => {
+    // Prepare: the coordinator tells the log one learning rate and could tell a site another.
+    const log = await recorded()
+    const opened = findRecord(log.records, 'round-opened', (r) => r.body.round === 2)
+    const plan = opened.body.plan.map((p, i) => (i === 0 ? { site: p.site, instructions: { ...p.instructions, learningRate: 0.5 } } : p))
+    await rewriteLog(log.dir, {
+      from: opened.seq,
+      signer: log.coordinator,
+      edit: (entry, record) => (record.seq === opened.seq ? withBody(draftOf(entry), { plan: plan as unknown as CanonicalValue }) : draftOf(entry)),
+    })
+
+    // Execute
+    const { report } = await auditDir(log.dir)
+
+    // Assert
+    expect(report.failure).toMatchObject({ seq: opened.seq, code: 'AUDIT_ENTRY_MISMATCH', expected: '0.5' })
+    expect(report.failure?.message).toContain('plan.0.instructions.learningRate')
+  })
+
   it('(b) a commit aggregated with serverLearningRate 0.5 while the log says 1 fails: AUDIT_MODEL_MISMATCH', async () => {
     // Prepare: round 2 committed to the lr-0.5 model, strategy params left at 1.
     const log = await recorded()
@@ -224,8 +274,9 @@ describe('audit of a dishonest copy', () => {
 
     // Assert
     expect(report.failure).toMatchObject({ seq: c.seq, code: 'AUDIT_STRATEGY_MISMATCH' })
-    expect(report.failure?.expected).toContain('"serverLearningRate":0.5')
-    expect(report.failure?.calculated).toContain('"serverLearningRate":1')
+    // The finding names the first differing field and both values.
+    expect(report.failure).toMatchObject({ expected: '0.5', calculated: '1' })
+    expect(report.failure?.message).toContain('strategy.params.serverLearningRate')
   })
 
   it('(c) an entry deleted from the store leaves a gap: AUDIT_SEQ_GAP at its position', async () => {

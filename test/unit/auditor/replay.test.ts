@@ -65,7 +65,7 @@ describe('auditLog over an honest log', () => {
     const secondUpdate = findRecord(records, 'update-accepted', (r) => r.body.round === 2 && r.body.site === base.sites[1]!.id)
     const drafts: EntryDraft[] = [
       ...base.drafts.slice(0, secondUpdate.seq),
-      { kind: 'round-abandoned', timeMs: 1_800_000_000_000, body: { round: 2, reason: 'deadline passed with 1 accepted updates', accepted: 1 } },
+      { kind: 'round-abandoned', timeMs: 1_800_000_000_000, body: { round: 2, reason: 'deadline passed with 1 accepted updates, the study needs 2', accepted: 1 } },
     ]
     const { source } = honest({ ...base, drafts })
 
@@ -263,7 +263,8 @@ describe('auditLog refuses what an honest coordinator cannot write', () => {
     },
     {
       desc: 'a completion naming another final model',
-      code: 'AUDIT_STATE_INVALID',
+      // The decider writes the completion itself; the log's differs in one field, which the finding names.
+      code: 'AUDIT_ENTRY_MISMATCH',
       edit: (s: SyntheticStudy, r: readonly LineageRecord[]) => replaceDraft(s, s.drafts.length - 1, withBody(s.drafts.at(-1)!, { model: commitOf(r, 1).body.model })),
       seq: (_r: readonly LineageRecord[], s: SyntheticStudy) => s.drafts.length - 1,
     },
@@ -308,8 +309,8 @@ describe('auditLog refuses what an honest coordinator cannot write', () => {
     // Execute
     const report = await auditLog(memorySource(signLog(study.coordinator, study.drafts), study.blobs))
 
-    // Assert
-    expect(report.failure).toMatchObject({ seq: commitOf(draftRecords(study.drafts), 1).seq, code: 'AUDIT_REDERIVATION_FAILED' })
+    // Assert: found at the step that closes the round, the last site's update just before the commit.
+    expect(report.failure).toMatchObject({ seq: commitOf(draftRecords(study.drafts), 1).seq - 1, code: 'AUDIT_REDERIVATION_FAILED' })
   })
 
   it("refuses a signature by another key than the coordinator's mid-log: AUDIT_AUTHOR_UNTRUSTED", async () => {

@@ -16,6 +16,7 @@ function progress(count = study.drafts.length, rederived = [1, 2]): AuditProgres
   return {
     state: foldDrafts(study.drafts, count),
     entries: count,
+    unverifiedRejections: 0,
     head: sha256(new Uint8Array([count])),
     coordinatorKey: study.coordinator.publicKey,
     rederived: new Set(rederived),

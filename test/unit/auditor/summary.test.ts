@@ -25,6 +25,7 @@ const PASSED: AuditReport = {
     { id: 'st-marys', updates: 2, evaluations: 3, rejected: 1 },
   ],
   balances: {},
+  unverifiedRejections: 0,
 }
 
 describe('formatAuditSummary', () => {
@@ -81,6 +82,7 @@ describe('formatAuditSummary', () => {
       lineage: [],
       sites: [],
       balances: {},
+      unverifiedRejections: 0,
       failure: { seq: 0, code: 'AUDIT_LOG_EMPTY', message: 'entry 0: the log has no entries' },
     }
 

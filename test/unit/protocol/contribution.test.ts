@@ -374,7 +374,7 @@ describe('scoreContributions: validation utility', () => {
     expect(result.scores.map((s) => s.raw)).toEqual(expected)
     expect(result.gain).toBe(u(all) - u([]))
     expect(result.metric).toBe('neg-log-loss')
-    expect(result.params).toEqual({ zeroDeltaNorm: 1e-6, serverLearningRate: 1 })
+    expect(result.params).toEqual({ zeroDeltaNorm: 1e-6 })
   })
 
   it('can value accuracy instead', () => {

@@ -16,7 +16,7 @@ import {
 
 /** A one-round synthetic study with consent, rewarded 100/200/300 credits to its three sites. */
 function rewardedState(): { state: StudyState; sites: ReturnType<typeof syntheticStudy>['sites']; study: string } {
-  const s = syntheticStudy({ rounds: 1, complete: false, consent: {} })
+  const s = syntheticStudy({ rounds: 1, consent: {} })
   const rewarded = {
     kind: ENTRY_KINDS.ROUND_REWARDED,
     timeMs: 1,

@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { DuplicateSiteError, InvalidModelInputError, UnknownStrategyError, fedAvg, StrategySpecSchema, type StrategySpec, type Weights, type WeightedUpdate } from '../../../models/core/index.ts'
-import { createStrategy } from '../../../protocol/index.ts'
+import {
+  DuplicateSiteError,
+  InvalidModelInputError,
+  UnknownStrategyError,
+  fedAvg,
+  StrategySpecSchema,
+  type StrategySpec,
+  type TrainingSpec,
+  type Weights,
+  type WeightedUpdate,
+} from '../../../models/core/index.ts'
+import { applyInstructions, coalitionModel, createStrategy, decodeInstructions, encodeInstructions, InstructionsInvalidError } from '../../../protocol/index.ts'
 
 function vector(values: number[]): Weights {
   return { tensors: [{ name: 'v', shape: [values.length], values: Float32Array.from(values) }] }
 }
+
+const TRAINING: TrainingSpec = { optimizer: 'adam', learningRate: 0.01, batchSize: 32, localSteps: 40 }
 
 const UPDATES: WeightedUpdate[] = [
   { siteId: 'b', delta: vector([-1, 4]), exampleCount: 3 },
@@ -22,55 +34,71 @@ describe('createStrategy("fedavg")', () => {
     expect(strategy.parameters).toEqual({ serverLearningRate: 1 })
   })
 
-  it('plans every site, sorted, without touching the input', () => {
+  it('plans every site, sorted, each told the study training settings, without touching the input', () => {
     // Prepare
     const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 1 })
     const sites = ['c', 'a', 'b']
     // Execute
-    const plan = strategy.configureRound(3, vector([0]), sites)
+    const plan = strategy.configureRound({ round: 3, siteIds: sites, training: TRAINING, state: null, seed: 9 })
     // Assert
-    expect(plan).toEqual({ round: 3, siteIds: ['a', 'b', 'c'] })
+    const instructions = { optimizer: 'adam', learningRate: 0.01, batchSize: 32, localSteps: 40 }
+    expect(plan).toEqual({ round: 3, sites: ['a', 'b', 'c'].map((siteId) => ({ siteId, instructions })) })
     expect(sites).toEqual(['c', 'a', 'b'])
+    expect(strategy.phases).toEqual([])
+    expect(strategy.needsPrivateSeed).toBe(false)
   })
 
   it('refuses a negative or fractional round and a duplicate site', () => {
     // Prepare
     const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 1 })
+    const plan = (round: number, siteIds: string[]) => () => strategy.configureRound({ round, siteIds, training: TRAINING, state: null, seed: 0 })
     // Execute
-    const negative = (): unknown => strategy.configureRound(-1, vector([0]), ['a'])
-    const fractional = (): unknown => strategy.aggregateRound(1.5, vector([0]), [], [])
-    const duplicate = (): unknown => strategy.configureRound(0, vector([0]), ['a', 'b', 'a'])
+    const negative = plan(-1, ['a'])
+    const fractional = (): unknown => strategy.aggregateRound({ round: 1.5, global: vector([0]), replies: [], failures: [], state: null, seed: 0 })
+    const duplicate = plan(0, ['a', 'b', 'a'])
     // Assert
     expect(negative).toThrow(InvalidModelInputError)
     expect(fractional).toThrow(InvalidModelInputError)
     expect(duplicate).toThrow(DuplicateSiteError)
   })
 
-  it('returns null when no site replied', () => {
+  it('makes no model, with a reason, when no site replied', () => {
     // Prepare
     const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 1 })
     // Execute
-    const result = strategy.aggregateRound(0, vector([1, 2]), [], [{ siteId: 'a', reason: 'timeout' }])
+    const result = strategy.aggregateRound({ round: 0, global: vector([1, 2]), replies: [], failures: [{ siteId: 'a', reason: 'no-update' }], state: null, seed: 0 })
     // Assert
-    expect(result).toBeNull()
+    expect(result).toEqual({ kind: 'none', reason: 'no update to aggregate (1 planned sites failed)' })
   })
 
-  it('aggregates with fedAvg and the server learning rate, and reports metrics', () => {
+  it('aggregates with fedAvg and the server learning rate, reports metrics, keeps no state and excludes nobody', () => {
     // Prepare
     const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 0.5 })
     const global = vector([1, 2])
     // Execute
-    const result = strategy.aggregateRound(0, global, UPDATES, [{ siteId: 'c', reason: 'timeout' }])
+    const result = strategy.aggregateRound({ round: 0, global, replies: UPDATES, failures: [{ siteId: 'c', reason: 'timeout' }], state: null, seed: 0 })
     // Assert: mean delta = [(3 − 3) / 4, 12 / 4] = [0, 3]; new = global + 0.5 · mean = [1, 3.5].
-    expect(result?.weights).toEqual(fedAvg(global, UPDATES, 0.5))
-    expect(Array.from(result!.weights.tensors[0]!.values)).toEqual([1, 3.5])
-    expect(result?.metrics).toEqual({
+    if (result.kind !== 'model') throw new Error('expected a model')
+    expect(result.weights).toEqual(fedAvg(global, UPDATES, 0.5))
+    expect(Array.from(result.weights.tensors[0]!.values)).toEqual([1, 3.5])
+    expect(result.state).toBeNull()
+    expect(result.exclusions).toEqual([])
+    expect(result.metrics).toEqual({
       sites: 2,
       failures: 1,
       examples: 4,
       meanDeltaNorm: (3 + Math.hypot(1, 4)) / 2,
       updateNorm: 1.5,
     })
+  })
+
+  it('builds a coalition model with the strategy itself, and the global model when it makes none', () => {
+    // Prepare
+    const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 0.5 })
+    const global = vector([1, 2])
+    // Execute / Assert
+    expect(coalitionModel(strategy, 1, global, UPDATES, null, 0)).toEqual(fedAvg(global, UPDATES, 0.5))
+    expect(coalitionModel(strategy, 1, global, [], null, 0)).toBe(global)
   })
 
   it('throws UnknownStrategyError for a name it does not implement', () => {
@@ -87,5 +115,35 @@ describe('createStrategy("fedavg")', () => {
     expect(caught).toBeInstanceOf(UnknownStrategyError)
     expect((caught as UnknownStrategyError).code).toBe('MODEL_UNKNOWN_STRATEGY')
     expect((caught as UnknownStrategyError).strategy).toBe('fedyogi')
+  })
+})
+
+describe('instructions', () => {
+  it('round-trip through a FitTask config and override the study settings', () => {
+    // Prepare
+    const bytes = encodeInstructions({ learningRate: 0.5, localSteps: 3 })
+    // Execute
+    const training = applyInstructions(TRAINING, decodeInstructions(bytes))
+    // Assert
+    expect(training).toEqual({ optimizer: 'adam', learningRate: 0.5, batchSize: 32, localSteps: 3 })
+    expect(decodeInstructions(new Uint8Array())).toEqual({})
+  })
+
+  it.each([
+    ['an unknown key', { proximalMu: 0.01 }],
+    ['a value the study schema refuses', { learningRate: -1 }],
+    ['a wrong type', { localSteps: 'forty' }],
+  ])('refuses %s with PROTOCOL_INSTRUCTIONS_INVALID', (_what, instructions) => {
+    // Execute
+    const apply = () => applyInstructions(TRAINING, instructions)
+    // Assert
+    expect(apply).toThrow(InstructionsInvalidError)
+    expect(apply).toThrow(expect.objectContaining({ code: 'PROTOCOL_INSTRUCTIONS_INVALID' }))
+  })
+
+  it('refuses a config that is not a canonical map of scalars', () => {
+    // Assert
+    expect(() => decodeInstructions(new Uint8Array([0xff]))).toThrow(InstructionsInvalidError)
+    expect(() => decodeInstructions(encodeInstructions({ a: 1 }).slice(0, 2))).toThrow(InstructionsInvalidError)
   })
 })

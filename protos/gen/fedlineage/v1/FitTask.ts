@@ -9,6 +9,7 @@ export interface FitTask {
   'deltaSizeBytes'?: (string);
   'baseRound'?: (string);
   'openedMs'?: (string);
+  'config'?: (Buffer | Uint8Array | string);
 }
 
 export interface FitTask__Output {
@@ -19,4 +20,5 @@ export interface FitTask__Output {
   'deltaSizeBytes': (string);
   'baseRound': (string);
   'openedMs': (string);
+  'config': (Buffer);
 }

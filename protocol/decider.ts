@@ -1,0 +1,388 @@
+/**
+ * The round decider: `step(state, input, timeMs)`, the one function that
+ * turns what arrives from outside into lineage entries and site tasks. The
+ * coordinator shell feeds it inputs and appends what comes out, in one
+ * durable batch per step; the auditor feeds it the inputs the log records
+ * and requires the logged entries byte for byte. The loop (admit, accept or
+ * refuse, close on quorum or deadline, aggregate, reward, complete) is
+ * written here once.
+ *
+ * The state is the fold of the log (`StudyState.apply`): `step` never mutates
+ * it and returns no new state. The new state is the old one with the emitted
+ * entries applied, which is exactly what the shell does after appending them,
+ * so the state can never hold anything the log does not (decide/evolve; a
+ * returned state object would be a second source of truth).
+ *
+ * Inputs:
+ * - `create`: the study spec, hub key and enrolled sites, at the first start;
+ * - `enroll`: a site added to a running study;
+ * - `round-start`: the hub's signed request to open the next round;
+ * - `update`: a site's signed envelope with its delta bytes, or with the
+ *   refusal the transport already made (an oversize stream);
+ * - `evaluation`, `patient-rewards`: a site's signed statements;
+ * - `tick`: time passed (a deadline may have come);
+ * - `cosignature`: a site witnessed a checkpoint.
+ *
+ * Refusals: a statement that does not decode, names no enrolled site, is not
+ * validly signed by it, or was already taken in is refused and not logged
+ * (nothing binds a site to it). Every other refusal of a site's statement is
+ * logged (`update-rejected`, `statement-rejected`) with its code and reason,
+ * whatever the timing, and returned as `refusal`.
+ *
+ * Pure: no I/O, no clock, no randomness. All entries of one step carry the
+ * step's `timeMs`.
+ */
+import { encodeCanonical, equalBytes, sha256, toHex, type CanonicalValue } from '../ledger/core/index.ts'
+import { encodeWeights, initialWeights, inputWidth, type StudySpec, type Weights } from '../models/core/index.ts'
+import { checkEvaluation, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
+import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
+import { checkDelta } from './delta-checks.ts'
+import { ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
+import { ENTRY_KINDS, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
+import { checkPatientRewards } from './patient-rewards.ts'
+import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
+import { decideClose, roundSeed } from './round-rules.ts'
+import { decodeStatement, statementHash, verifyStatement, type SignedStatement, type StatementType } from './statements.ts'
+import { consentSummaryOf } from './consent-claim.ts'
+import { createStrategy } from './strategy.ts'
+import type { AcceptedUpdate, StudyState } from './study-state.ts'
+import { compareSiteIds } from './study-state.ts'
+import { evaluationComplete, fitTask, type AddressedTask } from './tasks.ts'
+
+export type { BlobView, DecidedEntry } from './round-close.ts'
+
+/** The study a coordinator creates: validated spec, hub key, enrolled sites, and the hub's validation set. */
+export interface CreateInput {
+  readonly kind: 'create'
+  readonly spec: StudySpec
+  readonly hubKey: Uint8Array
+  readonly sites: readonly { readonly id: string; readonly publicKey: Uint8Array }[]
+  /** The hub's prepared validation set (canonical Dataset bytes), for gain-based rewards. */
+  readonly validation?: Uint8Array
+  readonly requestMaxAgeMs: number
+}
+
+/** A refusal the transport made before the delta was complete (e.g. more bytes than declared). */
+export interface TransportRefusal {
+  readonly code: string
+  readonly reason: string
+}
+
+export type DeciderInput =
+  | CreateInput
+  | { readonly kind: 'enroll'; readonly site: string; readonly publicKey: Uint8Array }
+  | { readonly kind: 'round-start'; readonly request: SignedStatement }
+  | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta: Uint8Array; readonly transport?: undefined }
+  | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta?: undefined; readonly transport: TransportRefusal }
+  | { readonly kind: 'evaluation'; readonly report: SignedStatement }
+  | { readonly kind: 'patient-rewards'; readonly statement: SignedStatement }
+  | { readonly kind: 'tick' }
+  | { readonly kind: 'cosignature'; readonly site: string; readonly witness: Uint8Array }
+
+export interface Decision {
+  /** Entries to append, in order, in one durable batch with `blobs`; each carries the step's time. */
+  readonly entries: readonly DecidedEntry[]
+  /** Blobs the entries name (models, deltas, server state), stored in the same batch. */
+  readonly blobs: readonly Uint8Array[]
+  readonly tasks: readonly AddressedTask[]
+  /** Why the input was refused (its logged rejection, if any, is in `entries`). */
+  readonly refusal?: ProtocolError
+  /** For an accepted update, round-start or evaluation: the index in `entries` of the entry that records it. */
+  readonly recordedAt?: number
+}
+
+/** The decider lacks blobs: load these and call `step` again with them (nothing was decided). */
+export interface NeedsBlobs {
+  readonly needs: readonly Uint8Array[]
+}
+
+export type StepResult = Decision | NeedsBlobs
+
+const NO_BLOBS: BlobView = { get: () => undefined }
+
+function entry<K extends Parameters<typeof lineageBody>[0]>(kind: K, body: LineageBody<K>): DecidedEntry {
+  return { kind, body: lineageBody(kind, body) }
+}
+
+const decided = (entries: DecidedEntry[], extra: Partial<Decision> = {}): Decision => ({ entries, blobs: [], tasks: [], ...extra })
+
+/**
+ * Decides what `input` at `timeMs` does to the study in `state` (see the
+ * module doc). `blobs` supplies the models and deltas a commit needs; when
+ * one is missing the result is `{ needs }` and nothing is decided.
+ */
+export function step(state: StudyState, input: DeciderInput, timeMs: number, blobs: BlobView = NO_BLOBS): StepResult {
+  switch (input.kind) {
+    case 'create':
+      return create(state, input)
+    case 'enroll':
+      return enroll(state, input.site, input.publicKey)
+    case 'round-start':
+      return roundStart(state, input.request, timeMs)
+    case 'update':
+      return update(state, input, timeMs, blobs)
+    case 'evaluation':
+      return evaluation(state, input.report, timeMs)
+    case 'patient-rewards':
+      return patientRewards(state, input.statement)
+    case 'tick':
+      return tick(state, timeMs, blobs)
+    case 'cosignature':
+      return cosignature(state, input.site, input.witness)
+  }
+}
+
+/** True when `result` asks for blobs. */
+export function needsBlobs(result: StepResult): result is NeedsBlobs {
+  return 'needs' in result
+}
+
+// ---- study ------------------------------------------------------------------------------------
+
+function create(state: StudyState, input: CreateInput): Decision {
+  if (state.created) throw new RoundStateError(`study "${state.studyId}" already exists`)
+  const spec = input.spec
+  const genesis = encodeWeights(initialWeights(spec.model, inputWidth(spec.data), spec.seed))
+  const entries = [
+    entry(ENTRY_KINDS.STUDY_CREATED, {
+      study: spec.id,
+      spec: encodeSpec(spec),
+      genesis: sha256(genesis),
+      hub: input.hubKey,
+      ...(input.validation ? { validation: sha256(input.validation) } : {}),
+      requestMaxAgeMs: input.requestMaxAgeMs,
+    }),
+    ...[...input.sites].sort((a, b) => compareSiteIds(a.id, b.id)).map((s) => entry(ENTRY_KINDS.SITE_ENROLLED, { site: s.id, key: s.publicKey })),
+  ]
+  return decided(entries, { blobs: input.validation ? [genesis, input.validation] : [genesis] })
+}
+
+/** The spec as `study-created` logs it: canonical CBOR of its validated (defaults filled) form. */
+export function encodeSpec(spec: StudySpec): Uint8Array {
+  return encodeCanonical(spec as unknown as CanonicalValue)
+}
+
+function enroll(state: StudyState, site: string, publicKey: Uint8Array): Decision {
+  const known = state.sites.get(site)
+  if (known && !equalBytes(known, publicKey)) throw new StudyMismatchError(`site "${site}" is enrolled in the log with another key`)
+  if (known) return decided([])
+  if (state.completed) throw new RoundStateError(`study "${state.studyId}" is complete: the log takes no more entries`)
+  return decided([entry(ENTRY_KINDS.SITE_ENROLLED, { site, key: publicKey })])
+}
+
+// ---- rounds ------------------------------------------------------------------------------------
+
+function roundStart(state: StudyState, request: SignedStatement, timeMs: number): Decision {
+  let round: number
+  try {
+    round = checkRoundStart(state, request, timeMs, state.requestMaxAgeMs, state.study.rounds).round
+  } catch (err) {
+    return refuse(err)
+  }
+  const study = state.study
+  const seed = roundSeed(study.seed, round)
+  const plan = createStrategy(study.strategy).configureRound({ round, siteIds: [...state.sites.keys()], training: study.training, state: null, seed })
+  const deadline = timeMs + study.roundDeadlineMs
+  const opened = entry(ENTRY_KINDS.ROUND_OPENED, {
+    round,
+    base: state.currentModel,
+    deadline,
+    seed,
+    request: embedStatement(request),
+    plan: plan.sites.map((p) => ({ site: p.siteId, instructions: { ...p.instructions } })),
+  })
+  const record = {
+    round,
+    base: state.currentModel,
+    openedMs: timeMs,
+    deadlineMs: deadline,
+    seed,
+    plan: new Map(plan.sites.map((p) => [p.siteId, p.instructions])),
+    status: 'collecting' as const,
+    accepted: new Map(),
+    rejected: [],
+    revocations: [],
+    patientRewards: new Map(),
+  }
+  const tasks = plan.sites.flatMap((p) => {
+    const task = fitTask(state, record, p.siteId)
+    return task ? [{ siteId: p.siteId, task }] : []
+  })
+  return decided([opened], { tasks, recordedAt: 0 })
+}
+
+/**
+ * A site's update: the envelope checks, its consent, then the delta bytes;
+ * accepted with any revocations it first reports, then the round closes if
+ * that made it complete.
+ */
+function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update' }>, timeMs: number, blobs: BlobView): StepResult {
+  const signed = input.envelope
+  if (!isBindingSiteStatement(state, 'update', signed)) return refuse(admissionError(() => checkUpdateEnvelope(state, signed, state.deltaSizeBytes)))
+  let consent: ConsentAdmission
+  let delta: Weights
+  const env = decodeStatement('update', signed.body)
+  try {
+    checkUpdateEnvelope(state, signed, state.deltaSizeBytes)
+    consent = checkUpdateConsent(state, env, state.study.consent !== undefined)
+    if (input.transport !== undefined) throw transportRefusal(input.transport)
+    delta = checkDelta(env, input.delta!, state.shapes)
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err
+    return decided([entry(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code: err.code, reason: err.message, envelope: embedStatement(signed) })], { refusal: err })
+  }
+  const open = state.openRound!
+  // New revocations go first, so that the update that reports them is checked against them on replay.
+  const revocations = consent.newRevocations.map((r) => entry(ENTRY_KINDS.CONSENT_REVOKED, { round: env.round, site: env.site, pseudonym: r.pseudonym, time: r.time }))
+  const acceptedEntry = entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })
+  const consentSummary = consentSummaryOf(env.ext)
+  const fresh: AcceptedUpdate = {
+    seq: state.entries + revocations.length,
+    site: env.site,
+    envelopeHash: statementHash(signed),
+    delta: env.delta,
+    examples: env.examples,
+    metrics: env.metrics,
+    ...(consentSummary === undefined ? {} : { consent: consentSummary }),
+  }
+  const accepted = new Map(open.accepted)
+  accepted.set(env.site, fresh)
+  const entries = [...revocations, acceptedEntry]
+  const close = closeIfDue(state, accepted, { site: env.site, delta }, timeMs, blobs)
+  if (close !== undefined && 'needs' in close) return close
+  return {
+    entries: [...entries, ...(close?.entries ?? [])],
+    blobs: [input.delta!, ...(close?.blobs ?? [])],
+    tasks: close?.tasks ?? [],
+    recordedAt: revocations.length,
+  }
+}
+
+function transportRefusal(t: TransportRefusal): ProtocolError {
+  // The transport's codes are the protocol's own (oversize streams are its only source today).
+  if (t.code === UpdateTooLargeError.code) return new UpdateTooLargeError(t.reason)
+  const err = new ProtocolError(t.reason)
+  Object.defineProperty(err, 'code', { value: t.code })
+  return err
+}
+
+function tick(state: StudyState, timeMs: number, blobs: BlobView): StepResult {
+  if (!state.created || state.completed) return decided([])
+  const open = state.openRound
+  if (open) {
+    const close = closeIfDue(state, open.accepted, undefined, timeMs, blobs)
+    if (close !== undefined && 'needs' in close) return close
+    return close ? decided([...close.entries], { blobs: close.blobs, tasks: close.tasks }) : decided([])
+  }
+  return completeIfDue(state, timeMs, 0)
+}
+
+/** The entries that close the open round now, if it is due: commit (or a strategy's `none`) or abandon. */
+function closeIfDue(
+  state: StudyState,
+  accepted: ReadonlyMap<string, AcceptedUpdate>,
+  fresh: { readonly site: string; readonly delta: Weights } | undefined,
+  timeMs: number,
+  blobs: BlobView,
+): { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] } | NeedsBlobs | undefined {
+  const open = state.openRound!
+  const decision = decideClose(accepted.size, open.plan.size, open.deadlineMs, state.study.minSites, timeMs)
+  if (decision.action === 'wait') return undefined
+  if (decision.action === 'abandon') {
+    return { entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason: decision.reason, accepted: accepted.size })], blobs: [], tasks: [] }
+  }
+  const result = commitRound(state, open, accepted, fresh, blobs)
+  if (result.kind === 'needs') return { needs: result.hashes }
+  const committed = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED)
+  const model = committed ? ((committed.body as { model: Uint8Array }).model as Uint8Array) : undefined
+  const tasks: AddressedTask[] = model ? [{ siteId: null, task: { kind: 'evaluate', round: open.round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }] : []
+  return { entries: result.entries, blobs: result.blobs, tasks }
+}
+
+// ---- evaluations, patient rewards, witnesses ----------------------------------------------------
+
+function evaluation(state: StudyState, report: SignedStatement, timeMs: number): Decision {
+  if (!isBindingSiteStatement(state, 'evaluation', report)) return refuse(admissionError(() => checkEvaluation(state, report)))
+  let ev
+  try {
+    ev = checkEvaluation(state, report)
+  } catch (err) {
+    return refuseLogged(state, 'evaluation', report, err)
+  }
+  const reported = entry(ENTRY_KINDS.EVALUATION_REPORTED, { round: ev.round, site: ev.site, model: ev.model, report: embedStatement(report) })
+  // The newest model's last report may complete the study.
+  const evaluations = (state.evaluations.get(ev.round)?.size ?? 0) + 1
+  const completion = ev.round > 0 && ev.round === state.currentModelRound ? completeIfDue(state, timeMs, evaluations) : decided([])
+  return { entries: [reported, ...completion.entries], blobs: [], tasks: completion.tasks, recordedAt: 0 }
+}
+
+/**
+ * `study-completed` once the target rounds are committed, no round is open,
+ * and the newest model's evaluation is complete (`reportsNow` counts a report
+ * being decided in this very step).
+ */
+function completeIfDue(state: StudyState, timeMs: number, reportsNow: number): Decision {
+  if (state.completed || state.openRound || state.committedRounds < state.study.rounds) return decided([])
+  const latest = state.currentModelRound
+  const complete = reportsNow >= state.sites.size || evaluationComplete(state, latest, timeMs)
+  if (!complete) return decided([])
+  const done = entry(ENTRY_KINDS.STUDY_COMPLETED, { rounds: state.committedRounds, model: state.currentModel })
+  return decided([done], { tasks: [{ siteId: null, task: { kind: 'done', rounds: state.committedRounds, model: state.currentModel } }] })
+}
+
+function patientRewards(state: StudyState, statement: SignedStatement): Decision {
+  if (!isBindingSiteStatement(state, 'patient-rewards', statement)) return refuse(admissionError(() => checkPatientRewards(state, statement)))
+  let st
+  try {
+    st = checkPatientRewards(state, statement)
+  } catch (err) {
+    return refuseLogged(state, 'patient-rewards', statement, err)
+  }
+  return decided([entry(ENTRY_KINDS.PATIENT_REWARDS, { round: st.round, site: st.site, statement: embedStatement(statement) })], { recordedAt: 0 })
+}
+
+function cosignature(state: StudyState, site: string, witness: Uint8Array): Decision {
+  const key = state.sites.get(site)
+  if (!key || !equalBytes(key, witness)) return refuse(new SignatureInvalidError(`cosignature from "${site}": witness key is not the site's enrolled key`))
+  return decided([])
+}
+
+// ---- refusals ----------------------------------------------------------------------------------
+
+/**
+ * True when a refusal of `signed` belongs in the log: it decodes as `type`,
+ * names an enrolled site, is validly signed by that site's key, was never
+ * taken in before, and the study still takes entries.
+ */
+function isBindingSiteStatement(state: StudyState, type: Extract<StatementType, 'update' | 'evaluation' | 'patient-rewards'>, signed: SignedStatement): boolean {
+  if (!state.created || state.completed) return false
+  let site: string
+  try {
+    site = decodeStatement(type, signed.body).site
+  } catch {
+    return false
+  }
+  const key = state.sites.get(site)
+  return key !== undefined && verifyStatement(key, signed) && !state.seenStatements.has(toHex(statementHash(signed)))
+}
+
+/** The admission error `check` throws (it must throw: the statement is not binding). */
+function admissionError(check: () => unknown): unknown {
+  try {
+    check()
+  } catch (err) {
+    return err
+  }
+  return new RoundStateError('the study takes no more entries')
+}
+
+function refuse(err: unknown): Decision {
+  if (!(err instanceof ProtocolError)) throw err
+  return decided([], { refusal: err })
+}
+
+function refuseLogged(state: StudyState, type: 'evaluation' | 'patient-rewards', signed: SignedStatement, err: unknown): Decision {
+  if (!(err instanceof ProtocolError)) throw err
+  const st = decodeStatement(type, signed.body)
+  return decided([entry(ENTRY_KINDS.STATEMENT_REJECTED, { type, round: st.round, site: st.site, code: err.code, reason: err.message, statement: embedStatement(signed) })], { refusal: err })
+}

@@ -1,0 +1,152 @@
+/**
+ * Closing a round: the entries a commit writes, computed from the round's
+ * parent model, its accepted deltas and the strategy's state, with the study's
+ * strategy. Every value in them (the model hash, the strategy's metrics,
+ * `trainLoss`, `examples`, failures, exclusions, rewards) is computed here, so
+ * the auditor, re-running the decider, re-derives each one bit for bit.
+ *
+ * Pure. Blobs come in through `BlobView`; a blob it lacks is reported as
+ * needed rather than fetched (the decider returns `needs`).
+ */
+import { encodeWeights, decodeDataset, decodeWeights, hashWeights, type Weights } from '../models/core/index.ts'
+import { encodeCanonical, toHex, type CanonicalValue } from '../ledger/core/index.ts'
+import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
+import { computeRoundRewards } from './round-rewards.ts'
+import { createStrategy, type RoundFailure, type SiteReply } from './strategy.ts'
+import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
+import { compareSiteIds } from './study-state.ts'
+
+/** Blobs by hex hash, as the shell loaded them for this step. */
+export interface BlobView {
+  get(hash: Uint8Array): Uint8Array | undefined
+}
+
+/** An entry the decider emits: kind and canonical body (the shell adds seq, time, author, signature). */
+export interface DecidedEntry {
+  readonly kind: string
+  readonly body: CanonicalValue
+}
+
+export type CloseResult =
+  | { readonly kind: 'entries'; readonly entries: readonly DecidedEntry[]; readonly blobs: readonly Uint8Array[] }
+  | { readonly kind: 'needs'; readonly hashes: readonly Uint8Array[] }
+
+function entry<K extends Parameters<typeof lineageBody>[0]>(kind: K, body: LineageBody<K>): DecidedEntry {
+  return { kind, body: lineageBody(kind, body) }
+}
+
+/** The weighted mean of the replies' signed `trainLoss`, in Float64 in site order; NaN when any site reported none. */
+function meanTrainLoss(accepted: readonly AcceptedUpdate[]): number {
+  let sum = 0
+  let n = 0
+  for (const a of accepted) {
+    const v = a.metrics['trainLoss']
+    if (v === undefined || !Number.isFinite(v)) return Number.NaN
+    sum += v * a.examples
+    n += a.examples
+  }
+  return n > 0 ? sum / n : Number.NaN
+}
+
+/**
+ * The failures of a round: each planned site without an accepted update,
+ * with the code of its last refusal in the round, or `no-update`.
+ */
+function failuresOf(round: RoundRecord, accepted: ReadonlyMap<string, AcceptedUpdate>): RoundFailure[] {
+  const failures: RoundFailure[] = []
+  for (const siteId of [...round.plan.keys()].sort(compareSiteIds)) {
+    if (accepted.has(siteId)) continue
+    const refused = round.rejected.filter((r) => r.site === siteId && r.type === 'update').at(-1)
+    failures.push({ siteId, reason: refused?.code ?? 'no-update' })
+  }
+  return failures
+}
+
+/**
+ * The entries that close `round` by aggregation, given its accepted updates
+ * (`accepted`, which may include one not yet applied to `state`) and the
+ * delta of that one (`fresh`). A strategy that makes no model abandons the
+ * round with its reason.
+ */
+export function commitRound(
+  state: StudyState,
+  round: RoundRecord,
+  accepted: ReadonlyMap<string, AcceptedUpdate>,
+  fresh: { readonly site: string; readonly delta: Weights } | undefined,
+  blobs: BlobView,
+): CloseResult {
+  const study = state.study
+  const sorted = [...accepted.values()].sort((a, b) => compareSiteIds(a.site, b.site))
+  const needs: Uint8Array[] = []
+  const want = (hash: Uint8Array | undefined): Uint8Array | undefined => {
+    if (hash === undefined) return undefined
+    const bytes = blobs.get(hash)
+    if (bytes === undefined) needs.push(hash)
+    return bytes
+  }
+  const parentBytes = want(round.base)
+  const stateBytes = want(state.strategyState)
+  const deltaBytes = new Map(sorted.filter((a) => a.site !== fresh?.site).map((a) => [a.site, want(a.delta)]))
+  const gainRewards = study.rewards !== undefined && study.rewards.method !== 'examples'
+  const validationBytes = gainRewards ? want(state.validation) : undefined
+  if (needs.length > 0) return { kind: 'needs', hashes: needs }
+
+  const parent = decodeWeights(parentBytes!, state.shapes)
+  const strategyState = stateBytes === undefined ? null : decodeWeights(stateBytes)
+  const replies: SiteReply[] = sorted.map((a) => ({
+    siteId: a.site,
+    exampleCount: a.examples,
+    delta: a.site === fresh?.site ? fresh.delta : decodeWeights(deltaBytes.get(a.site)!, state.shapes),
+  }))
+  const failures = failuresOf(round, accepted)
+  const strategy = createStrategy(study.strategy)
+  const outcome = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+  if (outcome.kind === 'none') {
+    return { kind: 'entries', entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: round.round, reason: outcome.reason, accepted: accepted.size })], blobs: [] }
+  }
+  const modelBytes = encodeWeights(outcome.weights)
+  const nextStateBytes = outcome.state === null ? undefined : encodeWeights(outcome.state)
+  const trainLoss = meanTrainLoss(sorted)
+  const metrics: Record<string, number> = { ...outcome.metrics, examples: sorted.reduce((n, a) => n + a.examples, 0) }
+  if (Number.isFinite(trainLoss)) metrics['trainLoss'] = trainLoss
+  const entries: DecidedEntry[] = [
+    entry(ENTRY_KINDS.ROUND_COMMITTED, {
+      round: round.round,
+      parent: round.base,
+      model: hashWeights(outcome.weights),
+      inputs: sorted.map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash })),
+      strategy: { name: strategy.name, params: { ...strategy.parameters } },
+      metrics,
+      failures: failures.map((f) => ({ site: f.siteId, reason: f.reason })),
+      exclusions: outcome.exclusions.map((e) => ({ site: e.siteId, reason: e.reason, evidence: { ...e.evidence } })),
+      ...(nextStateBytes === undefined ? {} : { state: hashWeights(outcome.state!) }),
+    }),
+  ]
+  if (study.rewards) {
+    const r = computeRoundRewards({
+      rewards: study.rewards,
+      model: study.model,
+      strategy: study.strategy,
+      studySeed: study.seed,
+      round: round.round,
+      parent,
+      updates: replies.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq })),
+      validation: validationBytes === undefined ? undefined : decodeDataset(validationBytes),
+      strategyState,
+      roundSeed: round.seed,
+    })
+    const { utilityCalls: _calls, ...body } = r
+    entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))
+  }
+  return { kind: 'entries', entries, blobs: nextStateBytes === undefined ? [modelBytes] : [modelBytes, nextStateBytes] }
+}
+
+/** Hex of a hash, for the shell's blob maps. */
+export function blobKey(hash: Uint8Array): string {
+  return toHex(hash)
+}
+
+/** Canonical bytes of an instructions map, as a FitTask's `config` carries them. */
+export function encodeInstructions(instructions: Readonly<Record<string, number | string | boolean>>): Uint8Array {
+  return encodeCanonical(instructions)
+}
