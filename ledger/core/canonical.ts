@@ -1,14 +1,26 @@
 /**
  * Canonical bytes for everything that is hashed or signed (log entries,
- * signed statements, study specs): deterministic CBOR (RFC 8949 §4.2.1).
+ * signed statements, study specs): deterministic CBOR, RFC 8949 §4.2.1, with
+ * preferred serialization of floats. docs/cbor-profile.md is the profile in
+ * full; in short:
  *
- * - Map keys sorted bytewise (RFC 8949 order), integers and lengths in their
- *   shortest form, every non-integer number as a 64-bit float.
+ * - Map keys sorted bytewise over their encoded bytes, integers and lengths
+ *   in their shortest form, definite lengths only, no tags.
+ * - A number with an integral value in the safe-integer range (|n| <= 2^53 - 1)
+ *   is a CBOR integer (major type 0/1), -0 included (it encodes as 0). That is
+ *   the one rule other stacks must know: such a value is an integer, never a
+ *   float (Python: give `int`, not `float`). Bigints are integers; a bigint in
+ *   the safe-integer range decodes as a number, one outside 64 bits is refused.
+ * - Every other number is a float in the shortest of float16, float32 and
+ *   float64 that holds its value exactly (float16 subnormals included). So
+ *   0.5 is f93800, 1e-7 is a float64, and 2^53 as a number is fa5a000000.
+ * - NaN and ±Infinity are refused, on encode and on decode.
  * - `undefined` is refused: an absent field must be absent, not undefined.
  * - Decoding is strict and then re-encodes: bytes that decode but are not the
- *   one canonical form of their value (unsorted keys, a float16, duplicate
- *   keys, trailing bytes) are refused. So one value has exactly one encoding
- *   and one hash, and nobody can make a second valid encoding of an entry.
+ *   one canonical form of their value (unsorted keys, a float wider than
+ *   needed, an integral float, duplicate keys, trailing bytes) are refused. So
+ *   one value has exactly one encoding and one hash, and nobody can make a
+ *   second valid encoding of an entry.
  *
  * Values are plain: null, boolean, number (safe integer or finite float),
  * bigint, string, Uint8Array, arrays and string-keyed objects of these.
@@ -54,6 +66,21 @@ const REFUSED_TYPES = [
   'Float64Array',
 ] as const
 
+// cborg picks the shortest float exactly as RFC 8949 §4.2.1 asks (it tries
+// float16, then float32, and keeps one only if it reads back as the same
+// value) except for float16 subnormals (|n| < 2^-14): its float16 conversion
+// keeps only their leading bit, so 3 * 2^-24 fails the read-back and becomes
+// a float32 where the float16 f90003 exists. Such a number makes the fast path
+// throw this marker, and encodeSlow writes it itself.
+const FLOAT16_SUBNORMAL = Symbol('float16 subnormal')
+
+/** The float16 bits of a number that is exactly a nonzero float16 subnormal, else undefined (integers, NaN and ±Infinity included). */
+function float16SubnormalBits(n: number): number | undefined {
+  const units = Math.abs(n) * 2 ** 24 // exact: scaling by a power of two
+  if (!(units < 1024) || units === 0 || !Number.isInteger(units)) return undefined
+  return (n < 0 ? 0x8000 : 0) | units
+}
+
 // Key order: cborg's default map sorter (shorter UTF-8 key first, then
 // bytewise) is exactly RFC 8949 §4.2.1 order (bytewise over the *encoded*
 // keys) when every key is a text string, because a text string's header grows
@@ -62,12 +89,13 @@ const REFUSED_TYPES = [
 // encode path, about twice as fast as `rfc8949EncodeOptions`' token path.
 // The "map keys follow RFC 8949 order" test pins the equivalence.
 const ENCODE_OPTIONS: EncodeOptions = {
-  float64: true,
+  float64: false, // shortest float (cborg's default, stated because it is the profile)
   typeEncoders: {
     ...Object.fromEntries(REFUSED_TYPES.map((t) => [t, refuse(`a ${t}`, 'use a plain object, an array or a Uint8Array')])),
     undefined: refuse('undefined', 'omit the field instead'),
     number: (n: unknown) => {
       if (typeof n === 'number' && !Number.isFinite(n)) throw new CanonicalEncodingError(`non-finite number ${n} is not encodable`)
+      if (typeof n === 'number' && float16SubnormalBits(n) !== undefined) throw FLOAT16_SUBNORMAL
       return null // fall through to the default encoder
     },
     string: (s: unknown) => {
@@ -92,11 +120,89 @@ export function encodeCanonical(value: CanonicalValue): Uint8Array {
   try {
     return encode(value, ENCODE_OPTIONS)
   } catch (err) {
-    // cborg throws plain Errors (unsupported type, bigint out of range): give
-    // callers the one coded error this module promises.
-    if (err instanceof CanonicalEncodingError) throw err
-    throw new CanonicalEncodingError(`not encodable: ${(err as Error).message}`, { cause: err })
+    if (err === FLOAT16_SUBNORMAL) return encodeSlow(value)
+    throw asCanonicalError(err)
   }
+}
+
+// cborg throws plain Errors (unsupported type, bigint out of range): give
+// callers the one coded error this module promises.
+function asCanonicalError(err: unknown): CanonicalEncodingError {
+  if (err instanceof CanonicalEncodingError) return err
+  if (err === FLOAT16_SUBNORMAL) return new CanonicalEncodingError('not encodable: a float16 subnormal inside a value that is neither an array nor an object')
+  return new CanonicalEncodingError(`not encodable: ${(err as Error).message}`, { cause: err })
+}
+
+/**
+ * encodeCanonical for a value holding a float16 subnormal (rare). Arrays and
+ * objects are walked here and those numbers written as float16; every other
+ * leaf is cborg's bytes. The result is what cborg would write if it got those
+ * numbers right: the same heads, and map entries in the same order (bytewise
+ * over the encoded keys, which for text keys is cborg's order).
+ */
+function encodeSlow(value: CanonicalValue): Uint8Array {
+  const parts: Uint8Array[] = []
+  const ancestors = new Set<object>()
+  const walk = (v: CanonicalValue): void => {
+    if (typeof v === 'number') {
+      const bits = float16SubnormalBits(v)
+      if (bits !== undefined) {
+        parts.push(Uint8Array.of(0xf9, bits >> 8, bits & 0xff))
+        return
+      }
+    }
+    const isArray = Array.isArray(v)
+    // What cborg writes as a map: objects whose tag is Object (plain ones, and
+    // class instances, as on the fast path). Map, Date, Uint8Array, typed
+    // arrays and the rest go to cborg, which writes or refuses them as usual.
+    const isMap = !isArray && typeof v === 'object' && v !== null && Object.prototype.toString.call(v) === '[object Object]'
+    if (!isArray && !isMap) {
+      try {
+        parts.push(encode(v, ENCODE_OPTIONS))
+      } catch (err) {
+        throw asCanonicalError(err)
+      }
+      return
+    }
+    if (ancestors.has(v as object)) throw new CanonicalEncodingError('not encodable: the value contains itself')
+    ancestors.add(v as object)
+    if (isArray) {
+      const items = v as readonly CanonicalValue[]
+      parts.push(header(4, items.length))
+      for (const item of items) walk(item)
+    } else {
+      const record = v as { readonly [key: string]: CanonicalValue }
+      const entries = Object.keys(record).map((key) => ({ key, bytes: encodeCanonical(key) }))
+      entries.sort((a, b) => compareBytes(a.bytes, b.bytes))
+      parts.push(header(5, entries.length))
+      for (const { key, bytes } of entries) {
+        parts.push(bytes)
+        walk(record[key] as CanonicalValue)
+      }
+    }
+    ancestors.delete(v as object)
+  }
+  walk(value)
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    bytes.set(part, offset)
+    offset += part.length
+  }
+  return bytes
+}
+
+/** The shortest head of major type `major` (4 array, 5 map) with argument `count`: cborg's uint head with the major type swapped in. */
+function header(major: number, count: number): Uint8Array {
+  const head = encode(count)
+  head[0] = (major << 5) | (head[0]! & 0x1f)
+  return head
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
 }
 
 /**
@@ -112,6 +218,12 @@ export function encodeCanonicalInto(value: CanonicalValue, destination: Uint8Arr
     return encodeInto(value, destination, ENCODE_OPTIONS).written
   } catch (err) {
     if (err instanceof CanonicalEncodingError) throw err
+    if (err === FLOAT16_SUBNORMAL) {
+      const bytes = encodeSlow(value)
+      if (bytes.length > destination.length) return undefined
+      destination.set(bytes)
+      return bytes.length
+    }
     return undefined
   }
 }

@@ -8,7 +8,10 @@ describe('encodeCanonical', () => {
     { desc: 'small uint (RFC 8949 App. A: 10 -> 0a)', value: 10, want: '0a' },
     { desc: 'uint needing one more byte (24 -> 1818)', value: 24, want: '1818' },
     { desc: 'negative int (-100 -> 3863)', value: -100, want: '3863' },
-    { desc: 'non-integer as float64, never shorter (1.5)', value: 1.5, want: 'fb3ff8000000000000' },
+    { desc: 'non-integer in the shortest float that holds it (1.5 -> f93e00)', value: 1.5, want: 'f93e00' },
+    { desc: 'float32 when float16 would round (3.4028234663852886e38 -> fa7f7fffff)', value: 3.4028234663852886e38, want: 'fa7f7fffff' },
+    { desc: 'float64 when float32 would round (1.1 -> fb3ff199999999999a)', value: 1.1, want: 'fb3ff199999999999a' },
+    { desc: 'float16 subnormal (2^-24 -> f90001)', value: 2 ** -24, want: 'f90001' },
     { desc: 'text string ("IETF" -> 6449455446)', value: 'IETF', want: '6449455446' },
     { desc: 'byte string', value: new Uint8Array([1, 2, 3, 4]), want: '4401020304' },
     { desc: 'array', value: [1, [2, 3]], want: '8201820203' },
@@ -46,6 +49,34 @@ describe('encodeCanonical', () => {
     expect(() => encodeCanonical(value as CanonicalValue)).toThrow(expect.objectContaining({ code: 'LEDGER_NON_CANONICAL' }))
   })
 
+  it('writes every float16 subnormal as float16, nested too (cborg alone would write 3 * 2^-24 as float32)', () => {
+    // Prepare: keys chosen so that UTF-8 order differs from JS string order ("é" after "ab").
+    const value: CanonicalValue = { é: [3 * 2 ** -24], ab: { z: -(1023 * 2 ** -24), y: 0.5 }, b: 1 }
+    // Execute
+    const bytes = encodeCanonical(value)
+    // Assert: a3 | 61 62 01 ("b") | 62 61 62 a2 61 79 f93800 61 7a f983ff ("ab") | 62 c3 a9 81 f90003 ("é")
+    expect(toHex(bytes)).toBe('a3' + '616201' + '626162a26179f93800617af983ff' + '62c3a981f90003')
+    expect(decodeCanonical(bytes)).toEqual(value)
+    const destination = new Uint8Array(64)
+    expect(toHex(destination.subarray(0, encodeCanonicalInto(value, destination)))).toBe(toHex(bytes))
+    expect(encodeCanonicalInto(value, new Uint8Array(10))).toBeUndefined()
+  })
+
+  it.each([
+    {
+      desc: 'a cycle through an array holding a float16 subnormal',
+      value: (() => {
+        const a: unknown[] = [2 ** -23 + 2 ** -24]
+        a.push(a)
+        return a
+      })(),
+    },
+    { desc: 'undefined next to a float16 subnormal', value: [3 * 2 ** -24, undefined] },
+    { desc: 'a Map holding a float16 subnormal', value: [new Map([['x', 3 * 2 ** -24]])] },
+  ])('refuses $desc with LEDGER_NON_CANONICAL', ({ value }) => {
+    expect(() => encodeCanonical(value as CanonicalValue)).toThrow(expect.objectContaining({ code: 'LEDGER_NON_CANONICAL' }))
+  })
+
   it('accepts a well-formed surrogate pair', () => {
     expect(decodeCanonical(encodeCanonical('😀'))).toBe('😀')
   })
@@ -67,8 +98,9 @@ describe('decodeCanonical', () => {
     { desc: 'unsorted keys ({"b":1,"a":2})', hex: 'a2616201616102' },
     { desc: 'longer key before shorter ({"aa":1,"b":2})', hex: 'a262616101616202' },
     { desc: 'trailing bytes after the value', hex: '0100' },
-    { desc: 'a float16 (1.5 as f93e00)', hex: 'f93e00' },
-    { desc: 'a float32 (1.5 as fa3fc00000)', hex: 'fa3fc00000' },
+    { desc: 'a float64 where float16 holds the value (1.5 as fb3ff8000000000000)', hex: 'fb3ff8000000000000' },
+    { desc: 'a float32 where float16 holds the value (1.5 as fa3fc00000)', hex: 'fa3fc00000' },
+    { desc: 'a float64 where float32 holds the value (100000.5 as fb40f86a0800000000)', hex: 'fb40f86a0800000000' },
     { desc: 'an integral float (1.0 as float64)', hex: 'fb3ff0000000000000' },
     { desc: 'duplicate keys ({"a":1,"a":2})', hex: 'a2616101616102' },
     { desc: 'a non-minimal integer (1 as 1801)', hex: '1801' },
