@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ENTRY_KINDS, deriveRoundModel, readLineageRecord, type LineageRecord } from '../../coordinator/index.ts'
-import { equalBytes, openLevelStorage, toHex, verifyLog } from '../../ledger/index.ts'
-import { decodeWeights, hashBytes, inputWidth, modelShapes, StudySpecSchema } from '../../models/index.ts'
+import { openLevelStorage, sha256, toHex, verifyLog } from '../../ledger/index.ts'
+import { decodeWeights, inputWidth, modelShapes, StudySpecSchema } from '../../models/index.ts'
 import { createFederation } from '../helpers/federation.ts'
 
 describe('federation over gRPC', () => {
@@ -54,7 +54,7 @@ describe('federation over gRPC', () => {
       const updates = await Promise.all(c.body.inputs.map(async (i) => ({ siteId: i.site, exampleCount: i.examples, delta: decodeWeights(await ledger.getBlob(i.delta), shapes) })))
       const derived = deriveRoundModel(spec.strategy, c.body.round, parent, updates)
       expect(derived && toHex(derived.hash)).toBe(toHex(c.body.model))
-      expect(equalBytes(hashBytes(await ledger.getBlob(c.body.model)), c.body.model)).toBe(true)
+      expect(toHex(sha256(await ledger.getBlob(c.body.model)))).toBe(toHex(c.body.model))
     }
 
     // The whole log verifies.
