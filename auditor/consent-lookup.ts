@@ -13,8 +13,8 @@
  * the next round opened). The models are not re-derived: that is the
  * audit's job (`fedlineage audit`).
  */
-import { GENESIS_PREV_HASH, decodeEntry, verifyEntry } from '../ledger/index.ts'
-import { AuditStatementSignatureError, entryLabel, hex } from './errors.ts'
+import { GENESIS_PREV_HASH, decodeEntry, toHex, verifyEntry } from '../ledger/index.ts'
+import { AuditStatementSignatureError, entryLabel } from './errors.ts'
 import type { AuditSource } from './replay.ts'
 import { consentSummaryOf, decodeStatement, verifyStatement, ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../protocol/index.ts'
 
@@ -56,13 +56,13 @@ export async function findConsentCommitments(source: AuditSource, round: number,
     if (record.kind === ENTRY_KINDS.PATIENT_REWARDS && record.body.round === round) {
       const key = state.sites.get(record.body.site)!
       if (!verifyStatement(key, unembedStatement(record.body.statement))) {
-        throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the patient-rewards statement of site "${record.body.site}" is not validly signed by ${hex(key)}`, seq, key)
+        throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the patient-rewards statement of site "${record.body.site}" is not validly signed by ${toHex(key)}`, seq, key)
       }
     }
     if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED && record.body.round === round) {
       const key = state.sites.get(record.body.site)!
       if (!verifyStatement(key, unembedStatement(record.body.envelope))) {
-        throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the update envelope of site "${record.body.site}" is not validly signed by ${hex(key)}`, seq, key)
+        throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the update envelope of site "${record.body.site}" is not validly signed by ${toHex(key)}`, seq, key)
       }
       const summary = consentSummaryOf(decodeStatement('update', record.body.envelope.body).ext)
       if (summary !== undefined) found.push({ site: record.body.site, seq, round, root: summary.root, count: summary.count, at: summary.at })

@@ -13,6 +13,7 @@
  * is what the audit established on its own (a re-hash, a re-derivation, the
  * spec, the signed statement, the coordinator's key).
  */
+import { toHex } from '../ledger/core/index.ts'
 
 /** A value a mismatch reports: a hash or key (bytes), a count, or a text. */
 export type AuditValue = Uint8Array | number | string
@@ -48,14 +49,12 @@ export function entryLabel(seq: number, kind?: string): string {
   return kind === undefined ? `entry ${seq}` : `entry ${seq} (${kind})`
 }
 
-/** Lowercase hex, duplicated from ledger/core so that this file stays a leaf. */
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+/** Lowercase hex: the ledger's `toHex`, under the name the replay's messages use. New code calls `toHex`. */
+export const hex: (bytes: Uint8Array) => string = toHex
 
 /** How a mismatch prints a value: hashes and keys in full hex, numbers and texts as they are. */
 export function formatValue(value: AuditValue): string {
-  return value instanceof Uint8Array ? hex(value) : typeof value === 'string' ? JSON.stringify(value) : String(value)
+  return value instanceof Uint8Array ? toHex(value) : typeof value === 'string' ? JSON.stringify(value) : String(value)
 }
 
 // ---- the chain: bytes, order, signatures, author --------------------------------------------

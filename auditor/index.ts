@@ -25,15 +25,24 @@
  *   AUDIT_PATIENT_REWARDS_INVALID, _AMOUNT_MISMATCH, _COUNT_MISMATCH. The
  *   allocation root is the patients' to check, each with the `reward` of
  *   their `fedlineage consent prove` bundle, by `fedlineage consent verify`
- *   (with `--db`, against the logged root: AUDIT_PATIENT_REWARDS_NOT_LOGGED).
+ *   (with `--db`, against the logged root: AUDIT_PATIENT_REWARDS_NOT_LOGGED);
+ * - after the last entry: the source's newest signed checkpoint, when it is
+ *   of the replayed size, commits to exactly the replayed entries (its root is
+ *   their RFC 6962 root: AUDIT_CHECKPOINT_MISMATCH), and no misbehaviour
+ *   proof the source's replica holds (a split view) is valid under the
+ *   coordinator's key (AUDIT_COORDINATOR_EQUIVOCATED).
  *
  * **Boundaries.** The auditor imports `ledger/`, `models/core/` and
  * `coordinator/core/` only: no TF.js, no gRPC, no coordinator shell. The
  * aggregation and encoding it replays with are the coordinator's own, never a
  * re-implementation, so a replay can only disagree when the log does.
  *
- * **Sources.** `auditLog` reads any `AuditSource` (length, scan, getBlob): a
- * `Ledger` over a local LevelDB replica today, a libp2p replica next.
+ * **Sources.** `auditLog` reads any `AuditSource` (length, scan, getBlob,
+ * and optionally the replica's newest checkpoint and misbehaviour proofs):
+ * a `Ledger` over a local LevelDB replica (`openLevelAuditSource`, source.ts)
+ * or a fresh replica synced over libp2p from any participant, every entry
+ * verified as it is stored (`openPeerAuditSource`, peer-source.ts).
+ * `openAuditSource` opens either kind from an `AuditSourceSpec`.
  *
  * ```ts
  * const { source, close } = await openAuditSource({ kind: 'db', dir: 'hub-ledger' })
@@ -45,8 +54,9 @@
  * }
  * ```
  *
- * `fedlineage audit --db DIR [--report FILE] [--coordinator-key HEX]` does the
- * same from the command line (`registerAuditorCommands`).
+ * `fedlineage audit (--db DIR | --peer MULTIADDR [--study ID] [--replica-dir DIR])
+ * [--report FILE] [--coordinator-key HEX]` does the same from the command
+ * line (`registerAuditorCommands`).
  *
  * Outside the auditor folder, import this file or `core/index.ts` (the pure
  * checks and the report type) only.

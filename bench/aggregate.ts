@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, toHex, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
+import { toHex } from '../ledger/index.ts'
+import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
 
 const SITES = 20
 const SEED = 20240601

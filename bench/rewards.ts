@@ -23,10 +23,10 @@
  * Usage: npm run bench:rewards [-- --runs N]   (default 3 timed runs of each scoring method, medians)
  * Writes bench/results/rewards.json.
  */
-import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
+import { sha256, toHex } from '../ledger/index.ts'
 import {
   DataSchemaSchema,
   backendName,
@@ -102,7 +102,7 @@ function scoresSha256(result: ContributionResult): string {
   const bytes = new Uint8Array(8 * result.scores.length)
   const view = new DataView(bytes.buffer)
   result.scores.forEach((s, i) => view.setFloat64(8 * i, s.raw, true))
-  return createHash('sha256').update(bytes).digest('hex')
+  return toHex(sha256(bytes))
 }
 
 const progress = benchProgress(SITES + 10 + 8, 'bench:rewards')

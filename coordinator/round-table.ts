@@ -3,6 +3,7 @@
  * validation accuracy and AUC (example-weighted over the sites' signed
  * evaluations), model hash prefix and seconds from open to commit.
  */
+import { toHex } from '../ledger/index.ts'
 import type { RoundSummary__Output } from '../protos/index.ts'
 
 export interface RoundRow {
@@ -42,7 +43,7 @@ export function roundRow(s: RoundSummary__Output): RoundRow {
     valLoss: weighted(s, 'loss'),
     valAccuracy: weighted(s, 'accuracy'),
     valAuc: weighted(s, 'auc'),
-    model: Buffer.from(s.modelHash).toString('hex').slice(0, 12),
+    model: toHex(s.modelHash).slice(0, 12),
     seconds: committed > 0 ? (committed - Number(s.openedMs)) / 1000 : undefined,
   }
 }
@@ -78,7 +79,7 @@ export function formatConsentTable(rounds: readonly RoundSummary__Output[]): str
   const lines: string[] = []
   for (const r of rounds) {
     for (const c of r.consent) {
-      const cells = [r.round, c.siteId, c.count, c.noConsent, c.expired, c.notYetValid, c.revoked, Buffer.from(c.root).toString('hex').slice(0, 16)]
+      const cells = [r.round, c.siteId, c.count, c.noConsent, c.expired, c.notYetValid, c.revoked, toHex(c.root).slice(0, 16)]
       lines.push(cells.map((cell, i) => (i === 1 ? cell.padEnd(CONSENT_WIDTHS[i]!) : cell.padStart(CONSENT_WIDTHS[i]!))).join('  '))
     }
     if (Number(r.revocations) > 0) lines.push(`${r.round.padStart(CONSENT_WIDTHS[0]!)}  ${r.revocations} revocation(s) logged (consent-revoked)`)

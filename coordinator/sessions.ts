@@ -5,6 +5,7 @@
  * hello again, which re-checks its key against the (possibly updated) study.
  */
 import { randomBytes } from 'node:crypto'
+import { toHex } from '../ledger/index.ts'
 import { SessionInvalidError } from './errors.ts'
 
 const DEFAULT_TTL_MS = 24 * 3600 * 1000
@@ -19,13 +20,13 @@ export class SessionTable {
 
   issue(siteId: string): Uint8Array {
     const token = randomBytes(32)
-    this.sessions.set(token.toString('hex'), { siteId, expiresMs: this.now() + this.ttlMs })
+    this.sessions.set(toHex(token), { siteId, expiresMs: this.now() + this.ttlMs })
     return token
   }
 
   /** The site a token belongs to; throws SessionInvalidError for unknown or expired tokens. */
   siteOf(token: Uint8Array | undefined): string {
-    const key = token ? Buffer.from(token).toString('hex') : ''
+    const key = token ? toHex(token) : ''
     const s = this.sessions.get(key)
     if (!s || s.expiresMs < this.now()) {
       this.sessions.delete(key)

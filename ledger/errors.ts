@@ -7,6 +7,10 @@
  * message starts `entry <seq>: `. Mismatches also carry `expected` and
  * `calculated` so callers can report both without parsing text.
  */
+// core/hash.ts imports this file as well; the cycle is harmless because
+// neither module uses the other's exports while it is evaluated, only when called.
+import { toHex } from './core/hash.ts'
+
 export class LedgerError extends Error {
   static readonly code: string = 'LEDGER_ERROR'
   readonly code: string
@@ -25,12 +29,6 @@ export class CanonicalEncodingError extends LedgerError {
 /** A broken precondition of a ledger function: bad hex, wrong key length, range outside the log. */
 export class LedgerInvalidArgumentError extends LedgerError {
   static override readonly code = 'LEDGER_INVALID_ARGUMENT'
-}
-
-// Hex is duplicated here (not imported from core/hash.ts) so that errors.ts
-// stays a leaf module every other file can import without cycles.
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
 /** `entry 12` when the position is known, `entry ?` when even that is unreadable. */
@@ -66,7 +64,7 @@ export class LedgerChainBrokenError extends LedgerError {
   readonly expected: Uint8Array
   readonly calculated: Uint8Array
   constructor(seq: number, expected: Uint8Array, calculated: Uint8Array) {
-    super(`entry ${seq}: prev is ${hex(calculated)}, want ${hex(expected)} (the hash of ${seq === 0 ? 'genesis' : `entry ${seq - 1}`})`)
+    super(`entry ${seq}: prev is ${toHex(calculated)}, want ${toHex(expected)} (the hash of ${seq === 0 ? 'genesis' : `entry ${seq - 1}`})`)
     this.seq = seq
     this.expected = expected
     this.calculated = calculated
@@ -79,7 +77,7 @@ export class LedgerSignatureInvalidError extends LedgerError {
   readonly seq: number
   readonly author: Uint8Array
   constructor(seq: number, author: Uint8Array) {
-    super(`entry ${seq}: signature does not verify under author ${hex(author)}`)
+    super(`entry ${seq}: signature does not verify under author ${toHex(author)}`)
     this.seq = seq
     this.author = author
   }
@@ -111,7 +109,7 @@ export class LedgerUntrustedAuthorError extends LedgerError {
   readonly seq: number
   readonly author: Uint8Array
   constructor(seq: number, author: Uint8Array) {
-    super(`entry ${seq}: author ${hex(author)} is not among the trusted authors`)
+    super(`entry ${seq}: author ${toHex(author)} is not among the trusted authors`)
     this.seq = seq
     this.author = author
   }
@@ -128,7 +126,7 @@ export class LedgerHeadMismatchError extends LedgerError {
   readonly expected: Uint8Array
   readonly calculated: Uint8Array
   constructor(seq: number, expected: Uint8Array, calculated: Uint8Array, detail?: string) {
-    super(detail === undefined ? `entry ${seq}: hash is ${hex(calculated)}, but the stored head is ${hex(expected)}` : `entry ${seq}: ${detail}`)
+    super(detail === undefined ? `entry ${seq}: hash is ${toHex(calculated)}, but the stored head is ${toHex(expected)}` : `entry ${seq}: ${detail}`)
     this.seq = seq
     this.expected = expected
     this.calculated = calculated
@@ -140,7 +138,7 @@ export class LedgerBlobMissingError extends LedgerError {
   static override readonly code = 'LEDGER_BLOB_MISSING'
   readonly hash: Uint8Array
   constructor(hash: Uint8Array) {
-    super(`blob ${hex(hash)}: not stored`)
+    super(`blob ${toHex(hash)}: not stored`)
     this.hash = hash
   }
 }
@@ -151,7 +149,7 @@ export class LedgerBlobCorruptError extends LedgerError {
   readonly expected: Uint8Array
   readonly calculated: Uint8Array
   constructor(expected: Uint8Array, calculated: Uint8Array) {
-    super(`blob ${hex(expected)}: stored bytes hash to ${hex(calculated)}`)
+    super(`blob ${toHex(expected)}: stored bytes hash to ${toHex(calculated)}`)
     this.expected = expected
     this.calculated = calculated
   }

@@ -27,10 +27,22 @@
  * re-checks every entry from 0 to the stored head and reports the first
  * failure with its `seq`.
  *
- * **Next.** A Merkle tree over the entries (RFC 6962: leaf =
- * SHA-256(0x00 ‖ entry bytes)) with signed checkpoints, inclusion and
- * consistency proofs; then replication of entries and blobs between peers
- * over libp2p (`ledgerSync()`), each received entry verified before storing.
+ * **Merkle tree.** Every append also adds the entry's RFC 6962 leaf,
+ * SHA-256(0x00 ‖ entry bytes), to a Merkle tree whose perfect nodes are
+ * stored in the same batch (core/merkle.ts, core/compact-range.ts), so
+ * `Ledger.root`, `inclusionProof` and `consistencyProof` cost O(log n).
+ * `Ledger.checkpoint` signs and stores the coordinator's commitment
+ * `{ origin, size, root, time }` (core/checkpoint.ts), which witnesses
+ * cosign (`addCosignature`). `fedlineage log prove` writes a self-contained
+ * inclusion proof (core/proof-bundle.ts) that `fedlineage log check-proof`
+ * checks with no access to the log.
+ *
+ * **Replication.** `ledgerSync()` and `createReplicaNode` (replication.ts)
+ * copy entries and blobs between peers over libp2p. Every received entry is
+ * verified, and entries are stored only once their Merkle root matches a
+ * signed checkpoint consistent with the newest stored one
+ * (`Ledger.appendReplicated`); two checkpoints of one size with different
+ * roots make a split-view proof, stored (`recordMisbehaviour`) and gossiped.
  *
  * ```ts
  * const ledger = await Ledger.open(await openLevelStorage(dataDir))

@@ -31,14 +31,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, parsePublicKey, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
+import { decodeCanonical, parsePublicKey, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
   decodeWeights,
   encodeWeights,
   evaluateModel,
-  hashBytes,
   initBackend,
   inputWidth,
   modelShapes,
@@ -369,7 +368,7 @@ export class SiteAgent {
         round,
         site: this.config.siteId,
         base,
-        delta: hashBytes(delta),
+        delta: sha256(delta),
         size: delta.length,
         examples: data.train.count,
         metrics: { trainLoss: result.trainLoss, steps: result.steps },

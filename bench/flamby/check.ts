@@ -12,8 +12,8 @@
  *   the number behind FLamby's published 0.748. No site ever sees data
  *   standardised this way, so it is reported beside, not instead of, ours.
  */
-import type { Ledger } from '../../ledger/index.ts'
-import { decodeWeights, evaluateModel, hashBytes, inputWidth, modelShapes, toHex, type StudySpec, type Weights } from '../../models/index.ts'
+import { sha256, toHex, type Ledger } from '../../ledger/index.ts'
+import { decodeWeights, evaluateModel, inputWidth, modelShapes, type StudySpec, type Weights } from '../../models/index.ts'
 import { prepareSplits, readCsvRecords, type RawTable } from '../../site-agent/index.ts'
 import type { HeartCenter } from './heart-disease.ts'
 
@@ -25,7 +25,7 @@ export interface TestEvaluation {
 /** The model `hash` from the log's blobs, after checking the blob hashes to it. */
 export async function loggedModel(ledger: Ledger, hash: Uint8Array, study: StudySpec): Promise<Weights> {
   const blob = await ledger.getBlob(hash)
-  if (toHex(hashBytes(blob)) !== toHex(hash)) throw new Error(`model blob hashes to ${toHex(hashBytes(blob))}, want ${toHex(hash)}`)
+  if (toHex(sha256(blob)) !== toHex(hash)) throw new Error(`model blob hashes to ${toHex(sha256(blob))}, want ${toHex(hash)}`)
   return decodeWeights(blob, modelShapes(study.model, inputWidth(study.data)))
 }
 

@@ -10,7 +10,8 @@
  * - bare local training: `trainLocal` for every site, one after another, from
  *   the round's base model on the site's own training split, no RPC around it.
  */
-import { decodeWeights, fedAvg, hashWeights, toHex, trainLocal } from '../../models/index.ts'
+import { toHex } from '../../ledger/index.ts'
+import { decodeWeights, fedAvg, hashWeights, trainLocal } from '../../models/index.ts'
 import { prepareSplits, readCsvRecords } from '../../site-agent/index.ts'
 import { SITE_SPLIT, type ScaleRun } from './federation.ts'
 

@@ -1,5 +1,6 @@
 /** `fedlineage coordinator --config hub.json`: run the research hub's coordinator until stopped. */
 import type { Command } from 'commander'
+import { toHex } from '../../ledger/index.ts'
 import { loadHubConfig } from '../config.ts'
 import { startCoordinator } from '../coordinator.ts'
 
@@ -15,7 +16,7 @@ export function registerCoordinatorCommand(program: Command): void {
       // The demo and scripts read this line to learn the bound port; keep its shape stable.
       process.stdout.write(`coordinator listening on ${coordinator.address} (study ${coordinator.runner.state.studyId}, log ${coordinator.ledger.length} entries)\n`)
       for (const addr of coordinator.p2pAddrs) process.stdout.write(`log replica on ${addr}\n`)
-      coordinator.on('round-committed', (round, model) => process.stdout.write(`round ${round} committed: model ${Buffer.from(model).toString('hex').slice(0, 16)}\n`))
+      coordinator.on('round-committed', (round, model) => process.stdout.write(`round ${round} committed: model ${toHex(model).slice(0, 16)}\n`))
       const stop = async () => {
         await coordinator.close()
         process.exit(0)

@@ -15,7 +15,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import { LedgerInvalidArgumentError } from '../errors.ts'
 import { PUBLIC_KEY_LENGTH_BYTES, SEED_LENGTH_BYTES, SIGNATURE_LENGTH_BYTES } from './constants.ts'
-import { asPlainBytes, toHex } from './hash.ts'
+import { asPlainBytes, fromHex, toHex } from './hash.ts'
 
 /** Something that signs with one Ed25519 key. The seed never leaves it. */
 export interface Signer {
@@ -27,8 +27,8 @@ export interface Signer {
 
 // DER framing of a raw Ed25519 key (RFC 8410): PKCS#8 PrivateKeyInfo for the
 // 32-byte seed, SubjectPublicKeyInfo for the 32-byte public key.
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const PKCS8_ED25519_PREFIX = fromHex('302e020100300506032b657004220420')
+const SPKI_ED25519_PREFIX = fromHex('302a300506032b6570032100')
 
 /** Group order L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1). */
 const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n

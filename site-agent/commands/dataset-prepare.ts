@@ -7,7 +7,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { DataSchemaSchema, encodeDataset, hashBytes, toHex, type DataSchema } from '../../models/index.ts'
+import { sha256, toHex } from '../../ledger/index.ts'
+import { DataSchemaSchema, encodeDataset, type DataSchema } from '../../models/index.ts'
 import { prepareSplits, readCsvRecords } from '../data/index.ts'
 import { SiteConfigError } from '../errors.ts'
 
@@ -30,7 +31,7 @@ export async function prepareDatasetFile(schemaFile: string, csv: string, out: s
   const prepared = prepareSplits(await readCsvRecords(csv, schema), schema, { kind: 'fraction', validationFraction: 0, seed: 0 })
   const bytes = encodeDataset(prepared.train)
   await writeFile(out, bytes)
-  return { rows: prepared.train.count, width: prepared.train.width, hash: toHex(hashBytes(bytes)) }
+  return { rows: prepared.train.count, width: prepared.train.width, hash: toHex(sha256(bytes)) }
 }
 
 export function registerDatasetCommands(program: Command): void {

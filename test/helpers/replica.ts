@@ -13,7 +13,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { onTestFinished } from 'vitest'
-import { createReplicaNode, sha256, type EntryDraft, type LedgerSync, type MisbehaviourProof, type ReplicaNode, type SignedCheckpoint, type Signer } from '../../ledger/index.ts'
+import { createReplicaNode, sha256, toHex, type EntryDraft, type LedgerSync, type MisbehaviourProof, type ReplicaNode, type SignedCheckpoint, type Signer } from '../../ledger/index.ts'
 import { createLedger, testDrafts, testSigner, type LedgerFixture } from './ledger.ts'
 
 /** The study every replication test replicates. */
@@ -163,6 +163,6 @@ export function waitForSubscribers(node: Libp2p<{ pubsub: GossipSub }>, topic: s
 /** Every entry's bytes, in order, as hex (to compare two logs). */
 export async function entriesHex(fixture: LedgerFixture): Promise<string[]> {
   const out: string[] = []
-  for await (const { bytes } of fixture.ledger.scan()) out.push(Buffer.from(bytes).toString('hex'))
+  for await (const { bytes } of fixture.ledger.scan()) out.push(toHex(bytes))
   return out
 }

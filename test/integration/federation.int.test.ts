@@ -5,8 +5,8 @@
  * from the deltas stored by hash, to exactly the model hash in the log.
  */
 import { describe, expect, it } from 'vitest'
-import { equalBytes, openLevelStorage, toHex, verifyLog } from '../../ledger/index.ts'
-import { decodeWeights, fedAvg, hashBytes, hashWeights, inputWidth, modelShapes, StudySpecSchema } from '../../models/index.ts'
+import { openLevelStorage, sha256, toHex, verifyLog } from '../../ledger/index.ts'
+import { decodeWeights, fedAvg, hashWeights, inputWidth, modelShapes, StudySpecSchema } from '../../models/index.ts'
 import { createFederation } from '../helpers/federation.ts'
 import { ENTRY_KINDS, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
 
@@ -54,7 +54,7 @@ describe('federation over gRPC', () => {
       const updates = await Promise.all(c.body.inputs.map(async (i) => ({ siteId: i.site, exampleCount: i.examples, delta: decodeWeights(await ledger.getBlob(i.delta), shapes) })))
       // Independently of the decider: the arithmetic itself, FedAvg in models/core.
       expect(toHex(hashWeights(fedAvg(parent, updates, spec.strategy.serverLearningRate)))).toBe(toHex(c.body.model))
-      expect(equalBytes(hashBytes(await ledger.getBlob(c.body.model)), c.body.model)).toBe(true)
+      expect(toHex(sha256(await ledger.getBlob(c.body.model)))).toBe(toHex(c.body.model))
     }
 
     // The whole log verifies.

@@ -5,7 +5,7 @@
  * and repair of a damaged entry from a good copy.
  */
 import { describe, expect, it } from 'vitest'
-import { RFC6962_SHA256, cosignCheckpoint, encodeEntry, hashLeaf, openCheckpoint, rootOf, signEntry, verifyConsistency, verifyInclusion, type AppendedEntry } from '../../ledger/index.ts'
+import { RFC6962_SHA256, cosignCheckpoint, encodeEntry, hashLeaf, openCheckpoint, rootOf, signEntry, toHex, verifyConsistency, verifyInclusion, type AppendedEntry } from '../../ledger/index.ts'
 import { createLedger, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 const ORIGIN = 'merkle-test'
@@ -25,7 +25,7 @@ describe('ledger Merkle tree', () => {
     // Execute + Assert
     for (const size of [0, 1, 2, 3, 8, 33, 64, 76, 77]) {
       const root = await f.ledger.root(size)
-      expect(Buffer.from(root).toString('hex')).toBe(Buffer.from(rootOf(RFC6962_SHA256, leaves.slice(0, size))).toString('hex'))
+      expect(toHex(root)).toBe(toHex(rootOf(RFC6962_SHA256, leaves.slice(0, size))))
       for (const index of [0, Math.floor(size / 2), size - 1].filter((i) => i >= 0 && i < size))
         verifyInclusion(RFC6962_SHA256, index, size, leaves[index]!, await f.ledger.inclusionProof(index, size), root)
       for (const size1 of [0, 1, Math.floor(size / 3), size].filter((s) => s <= size))

@@ -1,14 +1,22 @@
 /**
  * `log prove` and `log check-proof` end to end: a proof made from a real
- * LevelDB log checks with nothing but the bundle, and fails when the entry,
- * the path or the checkpoint is altered, or when pinned to another key.
+ * LevelDB log checks with nothing but the bundle, and each alteration of the
+ * entry, the path, the index or the checkpoint, or a pin to another key, is
+ * refused with its own code. The three alterations that reach the root check
+ * share LEDGER_ROOT_MISMATCH; each is told apart by the root it leads to
+ * (`calculated`), recomputed here from the altered input. The two checkpoint
+ * refusals share LEDGER_CHECKPOINT_INVALID and carry no fields: the altered
+ * body is refused with no key pinned, the key case is the honest bundle
+ * (which verifies) pinned to another key.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Command } from 'commander'
-import { registerLedgerCommands, type CliIo } from '../../ledger/index.ts'
+import { RFC6962_SHA256, fromHex, hashLeaf, readCheckpoint, registerLedgerCommands, rootFromInclusionProof, toHex, type CliIo, type InclusionBundle } from '../../ledger/index.ts'
 import { createLedger, testDrafts, testSigner } from '../helpers/ledger.ts'
+
+const PROVED_SEQ = 13
 
 function captureIo(): CliIo & { out: string[] } {
   const out: string[] = []
@@ -22,34 +30,87 @@ async function run(io: CliIo, ...args: string[]): Promise<void> {
   await program.parseAsync(['node', 'fedlineage', ...args])
 }
 
+/** A 40-entry LevelDB log with a checkpoint, closed, and `log prove` of entry 13 written to `file`. */
+async function provedBundle(): Promise<{ file: string; bundle: InclusionBundle; coordinatorKey: string; io: CliIo & { out: string[] } }> {
+  const f = await createLedger()
+  await f.ledger.append(f.signer, testDrafts(40))
+  await f.ledger.checkpoint(f.signer, 'proof-test', 1)
+  await f.close()
+  const file = path.join(f.dir, 'proof.json')
+  const io = captureIo()
+  await run(io, 'log', 'prove', '--db', f.dir, '--seq', String(PROVED_SEQ), '--out', file)
+  return { file, bundle: JSON.parse(await readFile(file, 'utf8')) as InclusionBundle, coordinatorKey: toHex(f.signer.publicKey), io }
+}
+
+const flip = (hex: string, at: number) => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1)
+
+/** The checkpoint's root and size, as signed in the bundle. */
+function checkpointOf(b: InclusionBundle) {
+  return readCheckpoint({ body: fromHex(b.checkpoint.body), signer: fromHex(b.checkpoint.signer), signature: fromHex(b.checkpoint.signature) })
+}
+
+/** The root a bundle's entry and path lead to at its seq, in the tree of its checkpoint's size. */
+function rootLedTo(b: InclusionBundle): Uint8Array {
+  return rootFromInclusionProof(
+    RFC6962_SHA256,
+    b.seq,
+    checkpointOf(b).size,
+    hashLeaf(fromHex(b.entry)),
+    b.proof.map((h) => fromHex(h)),
+  )
+}
+
+interface Alteration {
+  readonly what: string
+  readonly alter: (b: InclusionBundle) => InclusionBundle
+  /** Pin the checkpoint to another key than the coordinator's. */
+  readonly pinOtherKey?: boolean
+  /** The error the check must throw, given the honest and the altered bundle. */
+  readonly error: (honest: InclusionBundle, altered: InclusionBundle) => Record<string, unknown>
+}
+
+const rootMismatch = (honest: InclusionBundle, altered: InclusionBundle) => ({ code: 'LEDGER_ROOT_MISMATCH', field: 'root', expected: checkpointOf(honest).root, calculated: rootLedTo(altered) })
+
+const ALTERATIONS: Alteration[] = [
+  { what: 'a byte of the entry', alter: (b) => ({ ...b, entry: flip(b.entry, 40) }), error: rootMismatch },
+  { what: 'a hash of the path', alter: (b) => ({ ...b, proof: [flip(b.proof[0]!, 3), ...b.proof.slice(1)] }), error: rootMismatch },
+  { what: 'the index', alter: (b) => ({ ...b, seq: PROVED_SEQ + 1 }), error: rootMismatch },
+  { what: 'a byte of the checkpoint body', alter: (b) => ({ ...b, checkpoint: { ...b.checkpoint, body: flip(b.checkpoint.body, 80) } }), error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }) },
+  { what: 'nothing, but the key pinned is another', alter: (b) => b, pinOtherKey: true, error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }) },
+]
+
 describe('log prove / log check-proof', () => {
-  it('proves an entry against a signed checkpoint and refuses altered bundles', async () => {
-    // Prepare: a 40-entry log with a checkpoint, closed so the CLI can open it.
-    const f = await createLedger()
-    await f.ledger.append(f.signer, testDrafts(40))
-    await f.ledger.checkpoint(f.signer, 'proof-test', 1)
-    await f.close()
-    const file = path.join(f.dir, 'proof.json')
-    const io = captureIo()
+  it('proves an entry against a signed checkpoint that checks offline under the pinned key', async () => {
+    // Prepare
+    const { file, coordinatorKey, io } = await provedBundle()
 
     // Execute
-    await run(io, 'log', 'prove', '--db', f.dir, '--seq', '13', '--out', file)
-    await run(io, 'log', 'check-proof', '--proof', file, '--coordinator-key', Buffer.from(f.signer.publicKey).toString('hex'))
+    await run(io, 'log', 'check-proof', '--proof', file, '--coordinator-key', coordinatorKey)
 
-    // Assert: the honest bundle checks; each alteration is refused with its code.
-    expect(io.out.join('')).toContain('proof verified: entry 13 (test-record) is in the log of proof-test at size 40')
-    const bundle = JSON.parse(await readFile(file, 'utf8'))
-    const flip = (hex: string, at: number) => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1)
-    const cases: [string, object, string[]][] = [
-      ['entry', { ...bundle, entry: flip(bundle.entry, 40) }, []],
-      ['path', { ...bundle, proof: [flip(bundle.proof[0], 3), ...bundle.proof.slice(1)] }, []],
-      ['index', { ...bundle, seq: 14 }, []],
-      ['checkpoint', { ...bundle, checkpoint: { ...bundle.checkpoint, body: flip(bundle.checkpoint.body, 80) } }, []],
-      ['key', bundle, ['--coordinator-key', Buffer.from(testSigner(9).publicKey).toString('hex')]],
-    ]
-    for (const [what, altered, extra] of cases) {
-      await writeFile(file, JSON.stringify(altered))
-      await expect(run(io, 'log', 'check-proof', '--proof', file, ...extra), what).rejects.toMatchObject({ code: expect.stringMatching(/^LEDGER_(ROOT_MISMATCH|CHECKPOINT_INVALID|ENTRY_MALFORMED)$/) })
-    }
+    // Assert
+    expect(io.out.join('')).toContain(`proof verified: entry ${PROVED_SEQ} (test-record) is in the log of proof-test at size 40`)
+  })
+
+  it.each(ALTERATIONS)('refuses a bundle with $what', async ({ alter, pinOtherKey, error }) => {
+    // Prepare
+    const { file, bundle, io } = await provedBundle()
+    const altered = alter(bundle)
+    await writeFile(file, JSON.stringify(altered))
+    const pin = pinOtherKey ? ['--coordinator-key', toHex(testSigner(9).publicKey)] : []
+    const expected = error(bundle, altered)
+
+    // Execute + Assert
+    await expect(run(io, 'log', 'check-proof', '--proof', file, ...pin)).rejects.toMatchObject(expected)
+  })
+
+  it('tells the three root mismatches apart by the root each alteration leads to', async () => {
+    // Prepare
+    const { bundle } = await provedBundle()
+
+    // Execute
+    const roots = ALTERATIONS.slice(0, 3).map((a) => toHex(rootLedTo(a.alter(bundle))))
+
+    // Assert: three different wrong roots, none of them the checkpoint's.
+    expect(new Set([...roots, toHex(checkpointOf(bundle).root)]).size).toBe(4)
   })
 })

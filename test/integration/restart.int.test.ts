@@ -2,8 +2,11 @@
  * The coordinator is a separate process (the real CLI). It is killed with
  * SIGKILL in the middle of a round, right after it acknowledged an update,
  * and started again on the same data dir. The sites reconnect by themselves;
- * the study finishes; every update acknowledged before the kill is in the
- * final log at the sequence number the site was given; the log verifies.
+ * the study finishes; every acknowledged update (its envelope, signature and
+ * delta hash, as the site sent them) is in the final log at the sequence
+ * number the site was given and among its round's committed inputs; the log
+ * verifies under the hub's key and the auditor re-derives every round up to
+ * the final model the sites were given.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
@@ -11,12 +14,13 @@ import net from 'node:net'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { openLevelAuditSource, replayLog } from '../../auditor/index.ts'
 import type { HubConfigInput } from '../../coordinator/index.ts'
-import { Ledger, openLevelStorage, toHex, verifyLog, writeIdentity } from '../../ledger/index.ts'
-import { DEMO_SITES, SiteAgent, parseSiteConfig, writeSyntheticSite } from '../../site-agent/index.ts'
+import { Ledger, openLevelStorage, sha256, toHex, verifyLog, writeIdentity } from '../../ledger/index.ts'
+import { ENTRY_KINDS, decodeStatement, readLineageRecord, statementHash, type LineageRecord, type SignedStatement } from '../../protocol/index.ts'
+import { CoordinatorClient, DEMO_SITES, SiteAgent, parseSiteConfig, writeSyntheticSite } from '../../site-agent/index.ts'
 import { quietLogger, tempDir, testSigner, TEST_STUDY } from '../helpers/federation.ts'
-import { ENTRY_KINDS, readLineageRecord } from '../../protocol/index.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/fedlineage.mjs', import.meta.url))
 
@@ -59,50 +63,105 @@ describe('coordinator crash recovery', () => {
     }
     const hubJson = path.join(dir, 'hub.json')
     await writeFile(hubJson, JSON.stringify(hubConfig))
-    let coordinator = await startCoordinatorProcess(hubJson)
+    let starts = 0
+    const start = async () => {
+      const child = await startCoordinatorProcess(hubJson)
+      starts++
+      return child
+    }
+    let coordinator = await start()
+    // Every acknowledged upload, as the site sent it, with the receipt it was given.
+    const acked: { site: string; round: number; seq: number; envelope: SignedStatement; delta: Uint8Array }[] = []
+    const upload = CoordinatorClient.prototype.uploadUpdate
+    vi.spyOn(CoordinatorClient.prototype, 'uploadUpdate').mockImplementation(async function (this: CoordinatorClient, envelope, delta, timeoutMs) {
+      const receipt = await upload.call(this, envelope, delta, timeoutMs)
+      const { site, round } = decodeStatement('update', envelope.body)
+      acked.push({ site, round, seq: receipt.logSeq, envelope, delta })
+      return receipt
+    })
+    onTestFinished(() => void vi.restoreAllMocks())
 
     // Execute: kill -9 right after the first acknowledged update of round 2, then restart.
-    const acknowledged: { site: string; round: number; seq: number }[] = []
-    let killed: Promise<void> | undefined
+    let killSignal: NodeJS.Signals | null = null
+    let killedAfter: { site: string; seq: number } | undefined
+    let restarted: Promise<void> | undefined
     const runs = sites.map((s) => {
       const agent = new SiteAgent(
         { signer: s.signer, logger: quietLogger },
         parseSiteConfig({ siteId: s.id, study: TEST_STUDY.id, coordinator: `127.0.0.1:${port}`, keyFile: 'x', data: { file: s.csv }, reconnectTimeoutMs: 60_000 }, 'site', dir),
       )
       agent.onEvent((e) => {
-        if (e.type !== 'uploaded' || e.logSeq < 0) return
-        acknowledged.push({ site: s.id, round: e.round, seq: e.logSeq })
-        if (e.round === 2 && !killed) {
-          coordinator.kill('SIGKILL')
-          killed = new Promise<void>((resolve) => coordinator.once('exit', () => resolve())).then(async () => {
-            coordinator = await startCoordinatorProcess(hubJson)
-          })
-        }
+        if (e.type !== 'uploaded' || e.logSeq < 0 || e.round !== 2 || restarted) return
+        killedAfter = { site: s.id, seq: e.logSeq }
+        coordinator.kill('SIGKILL')
+        restarted = new Promise<void>((resolve) => coordinator.once('exit', (_code, signal) => resolve(void (killSignal = signal)))).then(async () => {
+          coordinator = await start()
+        })
       })
       return agent.run()
     })
     const summaries = await Promise.all(runs)
-    await killed
+    await restarted
     coordinator.kill('SIGTERM')
     await new Promise((resolve) => coordinator.once('exit', resolve))
-
-    // Assert: a restart happened, the study finished, and the log holds every acknowledged update.
-    expect(killed).toBeDefined()
-    for (const s of summaries) expect(s.rounds).toBe(4)
-    const storage = await openLevelStorage(path.join(dir, 'ledger'))
-    const report = await verifyLog(storage)
+    const dataDir = path.join(dir, 'ledger')
+    const storage = await openLevelStorage(dataDir)
+    const verification = await verifyLog(storage)
     const ledger = await Ledger.open(storage)
-    const accepted = new Map<number, { site: string; round: number }>()
-    let completed = false
-    for await (const { entry } of ledger.scan()) {
-      const r = readLineageRecord(entry)
-      if (r.kind === ENTRY_KINDS.UPDATE_ACCEPTED) accepted.set(r.seq, { site: r.body.site, round: r.body.round })
-      if (r.kind === ENTRY_KINDS.STUDY_COMPLETED) completed = r.body.rounds === 4
-    }
+    const length = ledger.length
+    const records = new Map<number, LineageRecord>()
+    for await (const { entry } of ledger.scan()) records.set(entry.seq, readLineageRecord(entry))
     await ledger.close()
-    expect(completed).toBe(true)
-    expect(report.entries).toBeGreaterThan(0)
-    expect(acknowledged.some((a) => a.round === 2)).toBe(true)
-    for (const a of acknowledged) expect(accepted.get(a.seq)).toEqual({ site: a.site, round: a.round })
+    const audit = await openLevelAuditSource(dataDir)
+    const { report, error } = await replayLog(audit.source)
+    await audit.close()
+
+    // Assert: one SIGKILL mid-study, then one restart that carried the study to its last round.
+    expect(killSignal).toBe('SIGKILL')
+    expect(starts).toBe(2)
+    expect(acked.find((a) => a.seq === killedAfter?.seq)).toMatchObject({ site: killedAfter?.site, round: 2 })
+    expect(Math.max(...acked.map((a) => a.round))).toBe(4)
+
+    // Assert: the log verifies whole, under the hub's key alone.
+    expect(verification.entries).toBe(length)
+    expect(verification.authors.map(toHex)).toEqual([hub.publicKeyHex])
+
+    // Assert: every acknowledged update is at its seq, byte for byte as sent, once, and among its round's committed inputs.
+    const all = [...records.values()]
+    const commits = new Map(all.flatMap((r) => (r.kind === ENTRY_KINDS.ROUND_COMMITTED ? [[r.body.round, r.body] as const] : [])))
+    expect([...commits.keys()].sort((x, y) => x - y)).toEqual([1, 2, 3, 4])
+    expect(new Set(acked.map((a) => a.seq)).size).toBe(acked.length)
+    for (const a of acked) {
+      const r = records.get(a.seq)
+      expect(r?.kind, `seq ${a.seq}`).toBe(ENTRY_KINDS.UPDATE_ACCEPTED)
+      if (r?.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) continue
+      expect({ site: r.body.site, round: r.body.round, envelope: toHex(r.body.envelope.body), sig: toHex(r.body.envelope.sig), delta: toHex(r.body.delta) }).toEqual({
+        site: a.site,
+        round: a.round,
+        envelope: toHex(a.envelope.body),
+        sig: toHex(a.envelope.signature),
+        delta: toHex(sha256(a.delta)),
+      })
+      const input = commits.get(a.round)?.inputs.find((i) => i.site === a.site)
+      expect(input && { delta: toHex(input.delta), envelope: toHex(input.envelope) }, `round ${a.round} input of ${a.site}`).toEqual({
+        delta: toHex(sha256(a.delta)),
+        envelope: toHex(statementHash(a.envelope)),
+      })
+    }
+
+    // Assert: the study completed on round 4's model, which every site was given and the auditor re-derives.
+    const completed = all.flatMap((r) => (r.kind === ENTRY_KINDS.STUDY_COMPLETED ? [r.body] : []))
+    expect(completed.map((b) => b.rounds)).toEqual([4])
+    const finalModel = toHex(completed[0]!.model)
+    expect(finalModel).toBe(toHex(commits.get(4)!.model))
+    for (const s of summaries) expect({ rounds: s.rounds, finalModel: s.finalModel }).toEqual({ rounds: 4, finalModel })
+    expect(error).toBeUndefined()
+    expect({ ok: report.ok, completed: report.completed, entries: report.entries, rederived: report.rounds.filter((r) => r.rederived).map((r) => r.round) }).toEqual({
+      ok: true,
+      completed: true,
+      entries: length,
+      rederived: [1, 2, 3, 4],
+    })
+    expect(report.lineage.at(-1)).toBe(finalModel)
   })
 })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { encodeCanonical, sha256, toHex } from '../../../ledger/core/index.ts'
+import { encodeCanonical, fromHex, sha256, toHex } from '../../../ledger/core/index.ts'
 import {
   PATIENT_REWARD_PROOF_FORMAT,
   apportion,
@@ -57,8 +57,8 @@ describe('patient rewards tree', () => {
   it('hashes each leaf as RFC 6962 over canonical CBOR {p, a}', () => {
     // Known answer independent of the tree code: SHA-256(0x00 ‖ CBOR({a, p})).
     const a = tree.allocations[0]!
-    const data = encodeCanonical({ p: Buffer.from(a.pseudonym, 'hex'), a: a.amount })
-    expect(toHex(patientRewardLeafData(Buffer.from(a.pseudonym, 'hex'), a.amount))).toBe(toHex(data))
+    const data = encodeCanonical({ p: fromHex(a.pseudonym), a: a.amount })
+    expect(toHex(patientRewardLeafData(fromHex(a.pseudonym), a.amount))).toBe(toHex(data))
     expect(toHex(tree.leafHashes[0]!)).toBe(
       createHash('sha256')
         .update(Buffer.concat([Buffer.from([0]), data]))
