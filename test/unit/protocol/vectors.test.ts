@@ -9,23 +9,8 @@ import { readFileSync } from 'node:fs'
 import { status as grpcStatus } from '@grpc/grpc-js'
 import { describe, expect, it } from 'vitest'
 import * as coordinator from '../../../coordinator/index.ts'
-import {
-  STATEMENT_SIGNING_CONTEXT,
-  decodeCanonical,
-  decodeStatement,
-  encodeCanonical,
-  fromHex,
-  sha256,
-  signStatement,
-  signerFromSeed,
-  statementHash,
-  statementSigningMessage,
-  toHex,
-  verifyStatement,
-  type CanonicalValue,
-  type Statement,
-  type StatementType,
-} from '../../../ledger/core/index.ts'
+import * as protocol from '../../../protocol/index.ts'
+import { decodeCanonical, encodeCanonical, fromHex, sha256, signerFromSeed, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
 import {
   DataSchemaSchema,
   computeDelta,
@@ -40,6 +25,7 @@ import {
   parameterCount,
   type ModelSpec,
 } from '../../../models/core/index.ts'
+import { STATEMENT_SIGNING_CONTEXT, decodeStatement, signStatement, statementHash, statementSigningMessage, verifyStatement, type Statement, type StatementType } from '../../../protocol/index.ts'
 
 const readVectors = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../../vectors/protocol/${name}`, import.meta.url), 'utf8')) as T
 
@@ -210,13 +196,14 @@ interface CodeVector {
 }
 const codes = readVectors<{ trailer: string; vectors: CodeVector[] }>('error-codes.json')
 
-type ErrorClass = new (message: string) => coordinator.CoordinatorError
+type ErrorClass = new (message: string) => protocol.ProtocolError
 
-/** Every coordinator error class the public surface exports, by code. */
+/** Every error class with a COORD_ code (a refusal a coordinator answers with) that the coordinator's and the protocol's surfaces export, by code. */
 function errorClasses(): Map<string, ErrorClass> {
   const out = new Map<string, ErrorClass>()
-  for (const value of Object.values(coordinator)) {
-    if (typeof value === 'function' && value.prototype instanceof coordinator.CoordinatorError) out.set((value as unknown as { code: string }).code, value as unknown as ErrorClass)
+  for (const value of [...Object.values(coordinator), ...Object.values(protocol)]) {
+    const code = typeof value === 'function' ? (value as unknown as { code?: unknown }).code : undefined
+    if (typeof code === 'string' && code.startsWith('COORD_') && (value as { prototype: unknown }).prototype instanceof protocol.ProtocolError) out.set(code, value as unknown as ErrorClass)
   }
   return out
 }

@@ -24,24 +24,8 @@ import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { status as grpcStatus } from '@grpc/grpc-js'
 import * as coordinator from '../../../coordinator/index.ts'
-import {
-  STATEMENT_SIGNING_CONTEXT,
-  consentLeafOf,
-  consentTreeOf,
-  encodeCanonical,
-  encodeConsentClaim,
-  pseudonymOf,
-  proveConsentNonInclusion,
-  sha256,
-  signConsent,
-  signStatement,
-  signerFromSeed,
-  statementSigningMessage,
-  toHex,
-  type CanonicalValue,
-  type ConsentClaim,
-  type Statement,
-} from '../../../ledger/core/index.ts'
+import * as protocol from '../../../protocol/index.ts'
+import { encodeCanonical, sha256, signerFromSeed, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
 import {
   DataSchemaSchema,
   StudySpecSchema,
@@ -58,6 +42,19 @@ import {
   type ModelSpec,
   type Weights,
 } from '../../../models/core/index.ts'
+import {
+  STATEMENT_SIGNING_CONTEXT,
+  consentLeafOf,
+  consentTreeOf,
+  encodeConsentClaim,
+  pseudonymOf,
+  proveConsentNonInclusion,
+  signConsent,
+  signStatement,
+  statementSigningMessage,
+  type ConsentClaim,
+  type Statement,
+} from '../../../protocol/index.ts'
 
 // ---------------------------------------------------------------------------
 // Notation
@@ -381,14 +378,15 @@ const LOGGED_AS_REJECTION = new Set([
   'COORD_NON_FINITE',
 ])
 
-type ErrorClass = new (message: string) => coordinator.CoordinatorError
+type ErrorClass = new (message: string) => protocol.ProtocolError
 
-/** Every coordinator error class its public surface exports, by code. */
+/** Every error class with a COORD_ code (a refusal a coordinator answers with) that the coordinator's and the protocol's surfaces export, by code. */
 function coordinatorErrorClasses(): Map<string, ErrorClass> {
   const out = new Map<string, ErrorClass>()
-  for (const value of Object.values(coordinator)) {
-    if (typeof value !== 'function' || !(value.prototype instanceof coordinator.CoordinatorError)) continue
+  for (const value of [...Object.values(coordinator), ...Object.values(protocol)]) {
+    if (typeof value !== 'function' || !(value.prototype instanceof protocol.ProtocolError)) continue
     const code = (value as unknown as { code: string }).code
+    if (!code.startsWith('COORD_')) continue
     out.set(code, value as unknown as ErrorClass)
   }
   return out
