@@ -5,7 +5,7 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
-import { Ledger, createReplicaNode, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, type ReplicaNode, type Signer } from '../ledger/index.ts'
+import { Ledger, createReplicaNode, equalBytes, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { federationService } from '../protos/index.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeDataset } from '../models/index.ts'
@@ -58,6 +58,13 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   const signer = options.signer ?? (await loadSigner(config.keyFile))
   const now = options.now ?? Date.now
   const validation = config.validationDataset ? await readValidationSet(config.validationDataset) : undefined
+  const hubKey = config.hubPublicKey ? parsePublicKey(config.hubPublicKey, 'hubPublicKey') : signer.publicKey
+  if (config.autoAdvance && !equalBytes(hubKey, signer.publicKey)) {
+    // The coordinator signs the round starts it makes itself, with its own key; a separate hub key would refuse every one and stall the study.
+    throw new CoordinatorConfigError(
+      "autoAdvance is set, but hubPublicKey is another key than the coordinator's own (keyFile): the coordinator would sign round starts the hub key check refuses, and the study would stall. Either remove hubPublicKey (the coordinator then acts as the hub) or set autoAdvance to false and open each round with `fedlineage round start --key <hub key>`",
+    )
+  }
   const storage = await openLevelStorage(config.dataDir)
   const ledger = await Ledger.open(storage)
   let runner: RoundRunner
@@ -67,7 +74,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       {
         study: config.study,
         sites: config.sites.map((s) => ({ id: s.id, publicKey: parsePublicKey(s.publicKey, `site "${s.id}" publicKey`) })),
-        hubKey: config.hubPublicKey ? parsePublicKey(config.hubPublicKey, 'hubPublicKey') : signer.publicKey,
+        hubKey,
         autoAdvance: config.autoAdvance,
         maxRequestAgeMs: config.maxRequestAgeMs,
         validation,

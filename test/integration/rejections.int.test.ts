@@ -4,13 +4,14 @@
  * update accepted before them is still there afterwards, and the refusals of
  * authenticated sites are written into the log.
  */
+import { stat } from 'node:fs/promises'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { HubClient, RemoteCoordinatorError, type HubConfigInput } from '../../coordinator/index.ts'
-import { parseHubConfig } from '../../coordinator/index.ts'
-import { sha256, type Signer } from '../../ledger/index.ts'
+import { parseHubConfig, startCoordinator } from '../../coordinator/index.ts'
+import { sha256, toHex, type Signer } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type TensorShape, type Weights } from '../../models/index.ts'
 import { CoordinatorClient, SiteRequestRejectedError } from '../../site-agent/index.ts'
-import { createFederation, testSigner, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
+import { createFederation, quietLogger, tempDir, testSigner, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
 import { ENTRY_KINDS, readLineageRecord, signStatement, type SignedStatement } from '../../protocol/index.ts'
 
 function weightsOf(shapes: readonly TensorShape[], value: number): Weights {
@@ -199,6 +200,19 @@ describe('hub config validation', () => {
     ['an unknown field', (c: HubConfigInput) => ({ ...c, lsiten: 'x' }), '(root)'],
   ] as const)('refuses %s and names the field', (_what, mutate, field) => {
     expect(() => parseHubConfig(mutate(good()), 'hub.json', '/tmp')).toThrowError(expect.objectContaining({ code: 'COORD_CONFIG_INVALID', message: expect.stringContaining(`hub.json: ${field}`) }))
+  })
+
+  it("refuses autoAdvance with a hub key other than the coordinator's own, at start, saying what to do", async () => {
+    // Prepare: the coordinator's key is testSigner(1); the hub's is testSigner(2).
+    const dir = await tempDir()
+    const config = parseHubConfig({ ...good(), autoAdvance: true, hubPublicKey: toHex(testSigner(2).publicKey) }, 'hub.json', dir)
+
+    // Execute
+    const started = startCoordinator(config, { signer: testSigner(1), logger: quietLogger })
+
+    // Assert: refused before anything is written.
+    await expect(started).rejects.toMatchObject({ code: 'COORD_CONFIG_INVALID', message: expect.stringMatching(/autoAdvance.*hubPublicKey.*remove hubPublicKey.*fedlineage round start/) })
+    await expect(stat(config.dataDir)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('accepts the valid config', () => {
