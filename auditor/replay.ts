@@ -365,9 +365,8 @@ class Replay implements AuditProgress {
 
   /** The key a logged input's statement must be signed with: the hub's for a round start, else its site's enrolled key. */
   private signerKey(input: DeciderInput): Uint8Array | undefined {
-    const signed =
-      input.kind === 'round-start' ? undefined : input.kind === 'update' ? input.envelope : input.kind === 'evaluation' ? input.report : input.kind === 'patient-rewards' ? input.statement : undefined
     if (input.kind === 'round-start') return this.state.hubKey
+    const signed = input.kind === 'update' ? input.envelope : input.kind === 'evaluation' ? input.report : input.kind === 'patient-rewards' ? input.statement : undefined
     if (signed === undefined) return undefined
     try {
       const site = (decodeCanonical(signed.body) as { site?: unknown }).site

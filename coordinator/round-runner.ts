@@ -120,10 +120,6 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return this.state.shapes
   }
 
-  get deltaSizeBytes(): number {
-    return this.state.deltaSizeBytes
-  }
-
   private get ledger(): Ledger {
     return this.components.ledger
   }

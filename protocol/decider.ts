@@ -198,11 +198,6 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
     deadlineMs: deadline,
     seed,
     plan: new Map(plan.sites.map((p) => [p.siteId, p.instructions])),
-    status: 'collecting' as const,
-    accepted: new Map(),
-    rejected: [],
-    revocations: [],
-    patientRewards: new Map(),
   }
   const tasks = plan.sites.flatMap((p) => {
     const task = fitTask(state, record, p.siteId)

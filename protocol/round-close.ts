@@ -9,7 +9,7 @@
  * needed rather than fetched (the decider returns `needs`).
  */
 import { encodeWeights, decodeDataset, decodeWeights, hashWeights, type Weights } from '../models/core/index.ts'
-import { encodeCanonical, toHex, type CanonicalValue } from '../ledger/core/index.ts'
+import type { CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
 import { createStrategy, type RoundFailure, type SiteReply } from './strategy.ts'
@@ -139,14 +139,4 @@ export function commitRound(
     entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))
   }
   return { kind: 'entries', entries, blobs: nextStateBytes === undefined ? [modelBytes] : [modelBytes, nextStateBytes] }
-}
-
-/** Hex of a hash, for the shell's blob maps. */
-export function blobKey(hash: Uint8Array): string {
-  return toHex(hash)
-}
-
-/** Canonical bytes of an instructions map, as a FitTask's `config` carries them. */
-export function encodeInstructions(instructions: Readonly<Record<string, number | string | boolean>>): Uint8Array {
-  return encodeCanonical(instructions)
 }

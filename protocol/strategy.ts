@@ -48,7 +48,7 @@ import {
   type Weights,
   type WeightedUpdate,
 } from '../models/core/index.ts'
-import { decodeCanonical, encodeCanonical, equalBytes } from '../ledger/core/index.ts'
+import { decodeCanonical, encodeCanonical } from '../ledger/core/index.ts'
 import { InstructionsInvalidError } from './errors.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
@@ -278,7 +278,7 @@ export function decodeInstructions(bytes: Uint8Array): SiteInstructions {
   return value as SiteInstructions
 }
 
-/** True when two instruction maps are the same map (canonical bytes). */
-export function sameInstructions(a: SiteInstructions, b: SiteInstructions): boolean {
-  return equalBytes(encodeCanonical(a), encodeCanonical(b))
+/** Canonical bytes of an instructions map, as a FitTask's `config` carries them. */
+export function encodeInstructions(instructions: SiteInstructions): Uint8Array {
+  return encodeCanonical(instructions)
 }

@@ -56,7 +56,7 @@ export function nextRoundDue(state: StudyState, timeMs: number): boolean {
 }
 
 /** A fit task for `siteId` in the open round `r`, with its planned instructions; undefined when the plan leaves it out. */
-export function fitTask(state: StudyState, r: RoundRecord, siteId: string): SiteTask | undefined {
+export function fitTask(state: StudyState, r: Pick<RoundRecord, 'round' | 'base' | 'seed' | 'deadlineMs' | 'openedMs' | 'plan'>, siteId: string): SiteTask | undefined {
   const instructions = r.plan.get(siteId)
   if (instructions === undefined) return undefined
   return {
