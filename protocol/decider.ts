@@ -47,7 +47,7 @@ import { consentSummaryOf } from './consent-claim.ts'
 import { createStrategy } from './strategy.ts'
 import type { AcceptedUpdate, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
-import { evaluationComplete, fitTask, type AddressedTask } from './tasks.ts'
+import { completionDue, fitTask, type AddressedTask, type PendingStatements } from './tasks.ts'
 
 export type { BlobView, DecidedEntry } from './round-close.ts'
 
@@ -124,7 +124,7 @@ export function step(state: StudyState, input: DeciderInput, timeMs: number, blo
     case 'evaluation':
       return evaluation(state, input.report, timeMs)
     case 'patient-rewards':
-      return patientRewards(state, input.statement)
+      return patientRewards(state, input.statement, timeMs)
     case 'tick':
       return tick(state, timeMs, blobs)
     case 'cosignature':
@@ -269,7 +269,7 @@ function tick(state: StudyState, timeMs: number, blobs: BlobView): StepResult {
     if (close !== undefined && 'needs' in close) return close
     return close ? decided([...close.entries], { blobs: close.blobs, tasks: close.tasks }) : decided([])
   }
-  return completeIfDue(state, timeMs, 0)
+  return completeIfDue(state, timeMs)
 }
 
 /** The entries that close the open round now, if it is due: commit (or a strategy's `none`) or abandon. */
@@ -302,38 +302,38 @@ function evaluation(state: StudyState, report: SignedStatement, timeMs: number):
   try {
     ev = checkEvaluation(state, report)
   } catch (err) {
-    return refuseLogged(state, 'evaluation', report, err)
+    return refuseLogged('evaluation', report, err)
   }
   const reported = entry(ENTRY_KINDS.EVALUATION_REPORTED, { round: ev.round, site: ev.site, model: ev.model, report: embedStatement(report) })
-  // The newest model's last report may complete the study.
-  const evaluations = (state.evaluations.get(ev.round)?.size ?? 0) + 1
-  const completion = ev.round > 0 && ev.round === state.currentModelRound ? completeIfDue(state, timeMs, evaluations) : decided([])
+  // The newest model's last outstanding report may complete the study.
+  const completion = ev.round > 0 && ev.round === state.currentModelRound ? completeIfDue(state, timeMs, { evaluationFrom: ev.site }) : decided([])
   return { entries: [reported, ...completion.entries], blobs: [], tasks: completion.tasks, recordedAt: 0 }
 }
 
 /**
- * `study-completed` once the target rounds are committed, no round is open,
- * and the newest model's evaluation is complete (`reportsNow` counts a report
- * being decided in this very step).
+ * `study-completed` once `completionDue` (tasks.ts): the newest round's
+ * evaluations and owed patient rewards are all in, in whatever order they
+ * came, or its evaluation deadline passed. `pending` names a statement being
+ * decided in this very step.
  */
-function completeIfDue(state: StudyState, timeMs: number, reportsNow: number): Decision {
-  if (state.completed || state.openRound || state.committedRounds < state.study.rounds) return decided([])
-  const latest = state.currentModelRound
-  const complete = reportsNow >= state.sites.size || evaluationComplete(state, latest, timeMs)
-  if (!complete) return decided([])
+function completeIfDue(state: StudyState, timeMs: number, pending: PendingStatements = {}): Decision {
+  if (!completionDue(state, timeMs, pending)) return decided([])
   const done = entry(ENTRY_KINDS.STUDY_COMPLETED, { rounds: state.committedRounds, model: state.currentModel })
   return decided([done], { tasks: [{ siteId: null, task: { kind: 'done', rounds: state.committedRounds, model: state.currentModel } }] })
 }
 
-function patientRewards(state: StudyState, statement: SignedStatement): Decision {
+function patientRewards(state: StudyState, statement: SignedStatement, timeMs: number): Decision {
   if (!isBindingSiteStatement(state, 'patient-rewards', statement)) return refuse(admissionError(() => checkPatientRewards(state, statement)))
   let st
   try {
     st = checkPatientRewards(state, statement)
   } catch (err) {
-    return refuseLogged(state, 'patient-rewards', statement, err)
+    return refuseLogged('patient-rewards', statement, err)
   }
-  return decided([entry(ENTRY_KINDS.PATIENT_REWARDS, { round: st.round, site: st.site, statement: embedStatement(statement) })], { recordedAt: 0 })
+  const logged = entry(ENTRY_KINDS.PATIENT_REWARDS, { round: st.round, site: st.site, statement: embedStatement(statement) })
+  // The newest round's last owed statement may complete the study.
+  const completion = st.round === state.currentModelRound ? completeIfDue(state, timeMs, { patientRewardsFrom: st.site }) : decided([])
+  return { entries: [logged, ...completion.entries], blobs: [], tasks: completion.tasks, recordedAt: 0 }
 }
 
 function cosignature(state: StudyState, site: string, witness: Uint8Array): Decision {
@@ -376,7 +376,7 @@ function refuse(err: unknown): Decision {
   return decided([], { refusal: err })
 }
 
-function refuseLogged(state: StudyState, type: 'evaluation' | 'patient-rewards', signed: SignedStatement, err: unknown): Decision {
+function refuseLogged(type: 'evaluation' | 'patient-rewards', signed: SignedStatement, err: unknown): Decision {
   if (!(err instanceof ProtocolError)) throw err
   const st = decodeStatement(type, signed.body)
   return decided([entry(ENTRY_KINDS.STATEMENT_REJECTED, { type, round: st.round, site: st.site, code: err.code, reason: err.message, statement: embedStatement(signed) })], { refusal: err })

@@ -44,6 +44,45 @@ export function evaluationComplete(state: StudyState, round: number, timeMs: num
 }
 
 /**
+ * The sites that owe a `patient-rewards` statement for round `round` and have
+ * not sent it: those credited (allocation > 0 in its `round-rewarded` entry)
+ * whose accepted update carried a consent claim, so it names patients to pass
+ * the credit on to. Sorted by site id. Empty for a round without rewards.
+ */
+export function owedPatientRewards(state: StudyState, round: number): string[] {
+  const r = state.rounds.get(round)
+  const rewarded = r?.rewards?.body
+  if (r === undefined || rewarded === undefined) return []
+  return rewarded.allocations
+    .filter((a) => a.amount > 0n && r.accepted.get(a.site)?.consent !== undefined && !r.patientRewards.has(a.site))
+    .map((a) => a.site)
+    .sort()
+}
+
+/** What a step is deciding besides the state: a report or statement not yet applied. */
+export interface PendingStatements {
+  readonly evaluationFrom?: string
+  readonly patientRewardsFrom?: string
+}
+
+/**
+ * True when the study may complete now: the target rounds are committed, no
+ * round is open, and the newest model's round is settled: every enrolled site
+ * reported its evaluation and every site that owes patient rewards for it
+ * sent them (in any order), or its evaluation deadline passed. Nothing is
+ * logged after `study-completed`, so completion waits for both.
+ */
+export function completionDue(state: StudyState, timeMs: number, pending: PendingStatements = {}): boolean {
+  if (!state.created || state.completed || state.openRound || state.committedRounds < state.study.rounds) return false
+  const latest = state.currentModelRound
+  if (timeMs >= evaluationDeadline(state, latest)) return true
+  const reported = state.evaluations.get(latest) ?? new Map()
+  const evaluations = reported.size + (pending.evaluationFrom !== undefined && !reported.has(pending.evaluationFrom) ? 1 : 0)
+  const owed = owedPatientRewards(state, latest).filter((s) => s !== pending.patientRewardsFrom)
+  return evaluations >= state.sites.size && owed.length === 0
+}
+
+/**
  * True when the hub may open the next round now: the study is not complete,
  * no round is open, rounds remain, and the newest model has been evaluated
  * (the initial model needs no wait). `autoAdvance` asks this after each step.

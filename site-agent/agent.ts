@@ -16,14 +16,24 @@
  * Evaluations use the records consented at the latest round's time (at join
  * time before the first round).
  *
- * In a study with consent and rewards, an evaluate task of round R (sent
- * after the commit, whose `round-rewarded` entry is in the same batch) first
- * passes the site's credit for R on to the patients it trained on in R:
+ * The site reads its world from its own verified replica of the log
+ * (replica.ts), not from what the coordinator says over gRPC: a fit task must
+ * match its round's logged `round-opened` (base model, this site's planned
+ * instructions), an evaluate task's model must be the logged commit, and the
+ * credit passed on to patients is the site's allocation in the logged
+ * `round-rewarded` entry (task-provenance.ts). A task the log contradicts, or
+ * does not show within `p2p.verifyTimeoutMs`, is refused. Without a replica
+ * (p2p disabled, or it could not start) the site goes on with what the
+ * coordinator says and warns that it is unverified.
+ *
+ * In a study with consent and rewards, after evaluating round R's model the
+ * site passes its credit for R on to the patients it trained on in R:
  * `splitToPatients` over the round's kept consent leaves (weight 1 each),
  * the allocation kept as `round-R-rewards.json` beside them, and a signed
  * `patient-rewards` statement (amount, count, allocation root) sent with
- * `SubmitPatientRewards`, before the evaluation report (the study completes
- * once every site reported, and logs nothing after that).
+ * `SubmitPatientRewards`. The two statements may arrive in either order: the
+ * study completes once the last round's evaluations and owed patient rewards
+ * are all logged (or its evaluation deadline passes).
  *
  * It survives a coordinator restart: a broken stream means hello again (with
  * backoff, up to `reconnectTimeoutMs`), and a trained update that could not be
@@ -61,8 +71,9 @@ import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { readSiteRecords } from './data-source.ts'
-import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError } from './errors.ts'
-import { InstructionsInvalidError, applyInstructions, decodeInstructions, encodeConsentClaim, signStatement, splitToPatients, type SignedStatement } from '../protocol/index.ts'
+import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
+import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, openedRound, type LoggedCredit } from './task-provenance.ts'
+import { InstructionsInvalidError, applyInstructions, decodeInstructions, encodeConsentClaim, signStatement, splitToPatients, type SignedStatement, type StudyState } from '../protocol/index.ts'
 
 export type SiteAgentEvent =
   | { readonly type: 'joined'; readonly study: string; readonly train: number; readonly validation: number; readonly report: DataReport; readonly backend: string }
@@ -83,6 +94,8 @@ export type SiteAgentEvent =
   | { readonly type: 'uploaded'; readonly round: number; readonly logSeq: number; readonly bytes: number; readonly durationMs: number }
   | { readonly type: 'update-refused'; readonly round: number; readonly code: string | undefined; readonly message: string }
   | { readonly type: 'evaluated'; readonly round: number; readonly metrics: Readonly<Record<string, number>> }
+  /** An evaluate task the site refused (its model is not the logged one, or the log does not show it). */
+  | { readonly type: 'evaluation-refused'; readonly round: number; readonly code: string; readonly message: string }
   /** The site's credit for the round, passed on to the patients it trained on (logSeq -1: not taken, see `code`). */
   | { readonly type: 'patient-rewards'; readonly round: number; readonly amount: bigint; readonly patients: number; readonly root: string; readonly logSeq: number; readonly code?: string | undefined }
   | { readonly type: 'reconnecting'; readonly reason: string }
@@ -135,6 +148,10 @@ export class SiteAgent {
   /** Set once the run ends: no replica may start after that. */
   private finished = false
   private replicaAttempts = 0
+  /** Set once the replica could not start after MAX_REPLICA_ATTEMPTS: the site goes on unverified. */
+  private replicaGaveUp = false
+  /** Warned once that the site runs without a verified replica. */
+  private warnedUnverified = false
   private listeners: ((e: SiteAgentEvent) => void)[] = []
 
   constructor(
@@ -235,7 +252,7 @@ export class SiteAgent {
       if (this.replicaAttempts < MAX_REPLICA_ATTEMPTS) {
         const retry = setTimeout(() => void this.replicate(this.coordinatorPeers, coordinatorKey).catch(() => undefined), Math.min(250 * 2 ** this.replicaAttempts, 5000))
         retry.unref()
-      }
+      } else this.replicaGaveUp = true
     } finally {
       this.replicaStarting = false
     }
@@ -304,13 +321,13 @@ export class SiteAgent {
   private async handle(task: Task__Output): Promise<SiteRunSummary | undefined> {
     if (task.kind === 'fit' && task.fit) {
       const f = task.fit
-      await this.passOnRewards(Number(f.baseRound))
       await this.ensureEvaluated(Number(f.baseRound), new Uint8Array(f.baseModelHash))
+      await this.passOnRewards(Number(f.baseRound))
       await this.fit(Number(f.round), new Uint8Array(f.baseModelHash), Number(f.seed), Number(f.openedMs), new Uint8Array(f.config))
     } else if (task.kind === 'evaluate' && task.evaluate) {
-      // Before the evaluation: the study completes once every site reported, and takes no entry after that.
-      await this.passOnRewards(Number(task.evaluate.round))
+      // Evaluation and patient rewards may be logged in either order (the study waits for both).
       await this.ensureEvaluated(Number(task.evaluate.round), new Uint8Array(task.evaluate.modelHash))
+      await this.passOnRewards(Number(task.evaluate.round))
     } else if (task.kind === 'done' && task.done) {
       this.finished = true
       const replicaEntries = this.replica ? await this.replica.finish(this.coordinatorPeers) : undefined
@@ -354,6 +371,7 @@ export class SiteAgent {
     if (this.fitted.has(round)) return
     const spec = this.spec!
     if (!this.pending || this.pending.round !== round || this.pending.base !== toHex(base)) {
+      if (!(await this.fitMatchesLog(round, base, config))) return void this.fitted.add(round)
       const training = this.roundTraining(round, config)
       if (training === undefined) return void this.fitted.add(round)
       const ext = this.consent ? await this.roundConsent(round, openedMs) : undefined
@@ -395,6 +413,46 @@ export class SiteAgent {
     this.fitted.add(round)
   }
 
+  /** True when the fit task matches its round's logged opening (or no replica can tell); else refuses it, saying why. */
+  private async fitMatchesLog(round: number, base: Uint8Array, config: Uint8Array): Promise<boolean> {
+    const opened = await this.fromLog(`round ${round}'s opening`, (s) => openedRound(s, round))
+    if (opened === 'unverified') return true
+    const err = 'missing' in opened ? new SiteTaskUnverifiedError(opened.missing) : mismatch(checkFitTask(opened.found, this.config.siteId, base, config))
+    if (err === undefined) return true
+    this.log.error({ round, code: err.code, err: err.message }, 'fit task refused: it does not match the verified log')
+    this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
+    return false
+  }
+
+  /**
+   * What `read` finds in the site's verified replica: `{ found }`, or
+   * `{ missing }` (why) when the replica does not show it within
+   * `p2p.verifyTimeoutMs`, or 'unverified' when the site has no replica to
+   * ask (warned once).
+   */
+  private async fromLog<T>(what: string, read: (state: StudyState) => T | undefined): Promise<{ found: T } | { missing: string } | 'unverified'> {
+    const timeoutMs = this.config.p2p.verifyTimeoutMs
+    const until = Date.now() + timeoutMs
+    // The replica starts after the first hello; wait for it unless it is off or gave up.
+    while (this.config.p2p.enabled && !this.replica && !this.replicaGaveUp && !this.finished && Date.now() < until) await sleep(50)
+    const replica = this.replica
+    if (!replica) {
+      if (!this.warnedUnverified) {
+        this.warnedUnverified = true
+        this.log.warn({ p2p: this.config.p2p.enabled }, 'no verified replica of the log: tasks, models and credit are taken from the coordinator unverified')
+      }
+      return 'unverified'
+    }
+    let found: T | undefined
+    try {
+      found = await replica.waitFor(read, Math.max(0, until - Date.now()))
+    } catch (err) {
+      // The verified entries do not fold: the coordinator logged what the protocol forbids.
+      return { missing: `the verified log cannot be read as a study: ${(err as Error).message}` }
+    }
+    return found === undefined ? { missing: `${what} is not in the verified log after ${timeoutMs} ms` } : { found }
+  }
+
   /**
    * Decides the round's consent at its opening time, re-prepares the splits
    * from the consented records, keeps the round's leaves, and returns the
@@ -412,7 +470,7 @@ export class SiteAgent {
 
   /**
    * In a study with consent and rewards: the site's credit A for `round`
-   * (RoundSummary.rewards, from the round's `round-rewarded` entry), when
+   * (its allocation in the round's logged `round-rewarded` entry), when
    * A > 0, split over the patients it trained on that round (the round's
    * kept consent leaves, weight 1 each) with `splitToPatients`; the
    * allocation is kept beside the leaves (consent/patient-rewards.ts) and
@@ -421,12 +479,11 @@ export class SiteAgent {
   private async passOnRewards(round: number): Promise<void> {
     const spec = this.spec!
     if (round < 1 || !this.consent || !spec.rewards || this.rewardsPassed.has(round)) return
-    const status = await this.client.roundStatus(round)
-    const summary = status.rounds.find((r) => r.round === String(round))
     const me = this.config.siteId
-    const credit = summary?.rewards.find((r) => r.siteId === me)
-    if (summary === undefined || summary.patientRewards.includes(me) || credit === undefined || BigInt(credit.amount) === 0n) return void this.rewardsPassed.add(round)
-    const amount = BigInt(credit.amount)
+    const credit = await this.creditOf(round)
+    if (credit === undefined) return // not in the log yet: tried again at the next task
+    if (credit.passed || credit.amount === 0n) return void this.rewardsPassed.add(round)
+    const amount = credit.amount
     const dir = this.consent.init.roundsDir
     let record: ConsentRoundRecord
     try {
@@ -465,9 +522,34 @@ export class SiteAgent {
     this.rewardsPassed.add(round)
   }
 
-  /** Scores a global model on the local validation split and reports it, once per round. */
+  /** The site's logged credit for `round`; from the coordinator's RoundStatus only when there is no replica. */
+  private async creditOf(round: number): Promise<LoggedCredit | undefined> {
+    const me = this.config.siteId
+    const logged = await this.fromLog(`round ${round}'s rewards`, (s) => loggedCredit(s, me, round))
+    if (logged !== 'unverified') {
+      if ('found' in logged) return logged.found
+      this.log.warn({ round, reason: logged.missing }, "patient rewards not passed on yet: the round's credit is not in the verified log")
+      return undefined
+    }
+    const status = await this.client.roundStatus(round)
+    const summary = status.rounds.find((r) => r.round === String(round))
+    if (summary === undefined) return { amount: 0n, passed: false }
+    const credit = summary.rewards.find((r) => r.siteId === me)
+    return { amount: credit === undefined ? 0n : BigInt(credit.amount), passed: summary.patientRewards.includes(me) }
+  }
+
+  /** Scores a global model on the local validation split and reports it, once per round; refuses a model that is not the logged one. */
   private async ensureEvaluated(round: number, modelHash: Uint8Array): Promise<void> {
     if (this.evaluated.has(round)) return
+    const logged = await this.fromLog(`round ${round}'s model`, (s) => loggedModel(s, round))
+    if (logged !== 'unverified') {
+      const err = 'missing' in logged ? new SiteTaskUnverifiedError(logged.missing) : mismatch(checkEvaluateTask(logged.found, round, modelHash))
+      if (err !== undefined) {
+        this.log.error({ round, code: err.code, err: err.message }, 'evaluate task refused: it does not match the verified log')
+        this.emit({ type: 'evaluation-refused', round, code: err.code, message: err.message })
+        return void this.evaluated.add(round)
+      }
+    }
     // A site with no validation records has nothing to report; it still trains.
     if (this.data!.validation.count === 0) return void this.evaluated.add(round)
     const spec = this.spec!
@@ -494,4 +576,9 @@ export class SiteAgent {
     this.evaluated.add(round)
     this.emit({ type: 'evaluated', round, metrics })
   }
+}
+
+/** A mismatch reason as the error that refuses the task. */
+function mismatch(reason: string | undefined): SiteAgentError | undefined {
+  return reason === undefined ? undefined : new SiteTaskMismatchError(reason)
 }

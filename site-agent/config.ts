@@ -51,6 +51,12 @@ export const SiteConfigSchema = z.strictObject({
       dataDir: z.string().min(1).optional(),
       /** Persistent libp2p identity; default `<dataDir>.p2p.key`. */
       peerKeyFile: z.string().min(1).optional(),
+      /**
+       * How long a task waits for the verified replica to show what it names
+       * (its round's opening, the model to evaluate, the round's credit)
+       * before the site refuses it.
+       */
+      verifyTimeoutMs: z.number().int().positive().default(30_000),
     })
     .prefault({}),
   /** How long to keep retrying an unreachable coordinator before giving up. */

@@ -92,3 +92,17 @@ export class SiteModelIntegrityError extends SiteAgentError {
 export class SiteStudyMismatchError extends SiteAgentError {
   static override readonly code = 'SITE_STUDY_MISMATCH'
 }
+
+/**
+ * A task names something the site's verified replica of the log does not show
+ * within `p2p.verifyTimeoutMs` (a round's opening, a committed model): the
+ * site does not act on what the coordinator has not logged.
+ */
+export class SiteTaskUnverifiedError extends SiteAgentError {
+  static override readonly code = 'SITE_TASK_UNVERIFIED'
+}
+
+/** A task disagrees with the verified log (its base, instructions or model are not the logged ones): refused. */
+export class SiteTaskMismatchError extends SiteAgentError {
+  static override readonly code = 'SITE_TASK_MISMATCH'
+}

@@ -6,10 +6,18 @@
  * evidence of what was logged about its updates even if the hub goes away.
  * After each verified checkpoint the site cosigns it as a witness and hands
  * the cosignature to the coordinator, which keeps it beside the checkpoint.
+ *
+ * The replica is also where the site learns its world: `waitFor` folds the
+ * verified entries into the protocol's `StudyState` (the same fold the
+ * coordinator and the auditor run) and pulls from the coordinator until what
+ * the site asks about is there. The site reads its credit, the committed
+ * model hashes and its instructions' provenance from it, never from an
+ * unauthenticated status RPC.
  */
 import type { Logger } from 'pino'
 import { Ledger, cosignCheckpoint, createReplicaNode, loadOrCreatePeerKey, openLevelStorage, readCheckpoint, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { multiaddr } from '@multiformats/multiaddr'
+import { StudyState, readLineageRecord } from '../protocol/index.ts'
 
 export interface SiteReplicaInit {
   readonly dataDir: string
@@ -24,14 +32,23 @@ export interface SiteReplicaInit {
   readonly submitCosignature: (size: number, cosig: ReturnType<typeof cosignCheckpoint>) => Promise<void>
 }
 
+/** How long to pause between pulls while `waitFor` waits for an entry. */
+const WAIT_POLL_MS = 100
+
 export class SiteReplica {
   private cosigned = 0
+  /** The fold of the verified entries `[0, folded)`. */
+  private readonly world = new StudyState()
+  private folded = 0
+  private readonly peers: string[]
 
   private constructor(
     readonly ledger: Ledger,
     readonly node: ReplicaNode,
     private readonly init: SiteReplicaInit,
-  ) {}
+  ) {
+    this.peers = [...init.peers]
+  }
 
   static async start(init: SiteReplicaInit): Promise<SiteReplica> {
     const ledger = await Ledger.open(await openLevelStorage(init.dataDir))
@@ -59,8 +76,56 @@ export class SiteReplica {
     return this.ledger.length
   }
 
+  /**
+   * The study as the verified log says it is now: the fold of every entry
+   * the replica holds (entries are folded once, in order). Throws the fold's
+   * `LineageRecordError` when the coordinator logged something the protocol
+   * does not allow.
+   */
+  async view(): Promise<StudyState> {
+    const length = this.ledger.length
+    if (this.folded < length) {
+      for await (const { entry } of this.ledger.scan(this.folded, length)) {
+        this.world.apply(readLineageRecord(entry))
+        this.folded = entry.seq + 1
+      }
+    }
+    return this.world
+  }
+
+  /**
+   * What `read` finds in the verified log, pulling from the peers until it
+   * finds something or `timeoutMs` passes (then undefined: the log does not
+   * show it yet, and the caller must not act as if it did).
+   */
+  async waitFor<T>(read: (state: StudyState) => T | undefined, timeoutMs: number): Promise<T | undefined> {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      const found = read(await this.view())
+      if (found !== undefined) return found
+      if (Date.now() >= until) return undefined
+      await this.pull()
+      const again = read(await this.view())
+      if (again !== undefined) return again
+      await new Promise((r) => setTimeout(r, WAIT_POLL_MS))
+    }
+  }
+
+  /** One pull from the first peer that answers. */
+  private async pull(): Promise<void> {
+    for (const p of this.peers) {
+      try {
+        await this.node.services.ledgerSync.syncWith(multiaddr(p))
+        return
+      } catch (err) {
+        this.init.logger.debug({ err, peer: p }, 'pull failed')
+      }
+    }
+  }
+
   /** Dials replicas learned later (e.g. the coordinator's new address after a restart). */
   async addPeers(addrs: readonly string[]): Promise<void> {
+    for (const a of addrs) if (!this.peers.includes(a)) this.peers.unshift(a)
     await Promise.all(addrs.map((a) => this.node.dial(multiaddr(a)).catch((err: unknown) => this.init.logger.debug({ err, peer: a }, 'replica dial failed'))))
   }
 

@@ -20,6 +20,8 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
       return `${p} round ${e.round}: signed delta accepted${e.logSeq >= 0 ? ` (log entry ${e.logSeq})` : ' (already logged)'}`
     case 'update-refused':
       return `${p} round ${e.round}: update refused: ${e.code ?? ''} ${e.message}`
+    case 'evaluation-refused':
+      return `${p} model of round ${e.round}: evaluation refused: ${e.code} ${e.message}`
     case 'evaluated':
       return `${p} model of round ${e.round}: validation ${Object.entries(e.metrics)
         .map(([k, v]) => `${k} ${v.toFixed(4)}`)
