@@ -44,17 +44,6 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
   }
 }
 
-/** Errors of an authenticated site about its own update: these go into the log as rejections. */
-const LOGGED_REJECTIONS = new Set([
-  'COORD_WRONG_ROUND',
-  'COORD_WRONG_BASE_MODEL',
-  'COORD_DUPLICATE_UPDATE',
-  'COORD_UPDATE_TOO_LARGE',
-  'COORD_CONSENT_MISSING',
-  'COORD_CONSENT_INVALID',
-  'COORD_CONSENT_PROOF_MISSING',
-  'COORD_CONSENT_PROOF_INVALID',
-])
 
 export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
   const { runner, sessions, broker } = c
@@ -114,8 +103,10 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       const fail = (err: unknown) => {
         if (settled) return
         settled = true
-        if (signed && err instanceof ProtocolError && LOGGED_REJECTIONS.has(err.code)) void runner.rejectUpdate(signed, err)
-        callback(toServiceError(err))
+        // The decider, not the transport, decides which refusals are logged (those of a
+        // binding envelope); the reply waits until that rejection is durable.
+        if (signed && err instanceof ProtocolError) void runner.rejectUpdate(signed, err).finally(() => callback(toServiceError(err)))
+        else callback(toServiceError(err))
       }
       call.on('data', (msg: UpdateChunk__Output) => {
         if (settled) return

@@ -24,7 +24,7 @@ interface Harness {
   hubClient: HubClient
   base: Uint8Array
   shapes: readonly TensorShape[]
-  envelope(signer: Signer, over?: Partial<{ site: string; round: number; base: Uint8Array; delta: Uint8Array; size: number; examples: number }>, delta?: Uint8Array): SignedStatement
+  envelope(signer: Signer, over?: Partial<{ study: string; site: string; round: number; base: Uint8Array; delta: Uint8Array; size: number; examples: number }>, delta?: Uint8Array): SignedStatement
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
@@ -57,7 +57,7 @@ describe('the coordinator refuses bad input and keeps what it accepted', () => {
       envelope(signer, over = {}, delta = encodeWeights(weightsOf(shapes, 0.01))) {
         return signStatement(signer, {
           t: 'update',
-          study: spec.id,
+          study: over.study ?? spec.id,
           round: over.round ?? 1,
           site: over.site ?? fed.sites[0]!.id,
           base: over.base ?? h.base,
@@ -93,14 +93,26 @@ describe('the coordinator refuses bad input and keeps what it accepted', () => {
     expect(h.fed.coordinator.runner.state.openRound?.accepted.size).toBe(1)
   })
 
+  const loggedRejections = async (): Promise<string[]> => {
+    const codes: string[] = []
+    for await (const { entry } of h.fed.coordinator.ledger.scan()) {
+      const r = readLineageRecord(entry)
+      if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
+    }
+    return codes
+  }
+
+  // Only an envelope validly signed by an enrolled site binds it, so only those refusals are logged.
   it.each([
-    ['a bad signature', () => h.envelope(testSigner(99), { site: site0().id }), valid, 'COORD_BAD_SIGNATURE'],
-    ['an unknown site', () => h.envelope(testSigner(99), { site: 'intruder' }), valid, 'COORD_UNKNOWN_SITE'],
-    ['a wrong round', () => h.envelope(site0().signer, { round: 2 }), valid, 'COORD_WRONG_ROUND'],
-    ['a wrong base model', () => h.envelope(site0().signer, { base: sha256(new Uint8Array([1])) }), valid, 'COORD_WRONG_BASE_MODEL'],
-  ] as const)('refuses an envelope with %s', async (_what, makeEnvelope, delta, want) => {
-    expect(await codeOf(h.client.uploadUpdate(makeEnvelope(), delta()))).toBe(want)
+    ['a bad signature', () => h.envelope(testSigner(99), { site: site0().id }), 'COORD_BAD_SIGNATURE', false],
+    ['an unknown site', () => h.envelope(testSigner(99), { site: 'intruder' }), 'COORD_UNKNOWN_SITE', false],
+    ['another study', () => h.envelope(site0().signer, { study: 'some-other-study' }), 'COORD_STUDY_MISMATCH', true],
+    ['a wrong round', () => h.envelope(site0().signer, { round: 2 }), 'COORD_WRONG_ROUND', true],
+    ['a wrong base model', () => h.envelope(site0().signer, { base: sha256(new Uint8Array([1])) }), 'COORD_WRONG_BASE_MODEL', true],
+  ] as const)('refuses an envelope with %s', async (_what, makeEnvelope, want, logged) => {
+    expect(await codeOf(h.client.uploadUpdate(makeEnvelope(), valid()))).toBe(want)
     expect(h.fed.coordinator.runner.state.openRound?.accepted.size).toBe(0)
+    expect(await loggedRejections()).toEqual(logged ? [want] : [])
   })
 
   it('refuses a stale update for a round that has closed', async () => {
@@ -141,12 +153,7 @@ describe('the coordinator refuses bad input and keeps what it accepted', () => {
     const lying = h.envelope(site0().signer, { delta: sha256(new Uint8Array([9])) })
     expect(await codeOf(h.client.uploadUpdate(lying, valid()))).toBe('COORD_DELTA_INTEGRITY')
     // The refusals of an authenticated site are in the log, with their codes.
-    const codes: string[] = []
-    for await (const { entry } of h.fed.coordinator.ledger.scan()) {
-      const r = readLineageRecord(entry)
-      if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
-    }
-    expect(codes).toEqual(['COORD_DELTA_SHAPE', 'COORD_NON_FINITE', 'COORD_NON_FINITE', 'COORD_NON_FINITE', 'COORD_DELTA_INTEGRITY'])
+    expect(await loggedRejections()).toEqual(['COORD_DELTA_SHAPE', 'COORD_NON_FINITE', 'COORD_NON_FINITE', 'COORD_NON_FINITE', 'COORD_DELTA_INTEGRITY'])
   })
 
   it('refuses oversize uploads, declared or actual, without losing the accepted update', async () => {
