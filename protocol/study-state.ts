@@ -67,6 +67,8 @@ export interface RejectionRecord {
   readonly reason: string
   /** What was refused: an update envelope, an evaluation report or a patient-rewards statement. */
   readonly type: 'update' | 'evaluation' | 'patient-rewards'
+  /** SHA-256 of the refused statement's body, so its signer can learn what became of it. */
+  readonly statementHash: Uint8Array
 }
 
 export interface RoundRecord {
@@ -271,15 +273,17 @@ export class StudyState {
       case ENTRY_KINDS.UPDATE_REJECTED: {
         const b = record.body
         if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
-        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: 'update' })
-        this.seenStatements.add(toHex(sha256(b.envelope.body)))
+        const statementHash = sha256(b.envelope.body)
+        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: 'update', statementHash })
+        this.seenStatements.add(toHex(statementHash))
         return
       }
       case ENTRY_KINDS.STATEMENT_REJECTED: {
         const b = record.body
         if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
-        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: b.type })
-        this.seenStatements.add(toHex(sha256(b.statement.body)))
+        const statementHash = sha256(b.statement.body)
+        this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: b.type, statementHash })
+        this.seenStatements.add(toHex(statementHash))
         return
       }
       case ENTRY_KINDS.ROUND_COMMITTED: {

@@ -72,8 +72,18 @@ import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { readSiteRecords } from './data-source.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
-import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, openedRound, type LoggedCredit } from './task-provenance.ts'
-import { InstructionsInvalidError, applyInstructions, decodeInstructions, encodeConsentClaim, signStatement, splitToPatients, type SignedStatement, type StudyState } from '../protocol/index.ts'
+import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit } from './task-provenance.ts'
+import {
+  InstructionsInvalidError,
+  applyInstructions,
+  decodeInstructions,
+  encodeConsentClaim,
+  signStatement,
+  splitToPatients,
+  statementHash,
+  type SignedStatement,
+  type StudyState,
+} from '../protocol/index.ts'
 
 export type SiteAgentEvent =
   | { readonly type: 'joined'; readonly study: string; readonly train: number; readonly validation: number; readonly report: DataReport; readonly backend: string }
@@ -403,7 +413,7 @@ export class SiteAgent {
       this.emit({ type: 'uploaded', round, logSeq: receipt.logSeq, bytes: this.pending.delta.length, durationMs: performance.now() - started })
     } catch (err) {
       if (!(err instanceof SiteRequestRejectedError)) throw err // transient: keep `pending` and re-send after reconnecting
-      if (err.remoteCode && ALREADY_HAVE.has(err.remoteCode)) this.emit({ type: 'uploaded', round, logSeq: -1, bytes: this.pending.delta.length, durationMs: performance.now() - started })
+      if (err.remoteCode && ALREADY_HAVE.has(err.remoteCode)) await this.settleSeenUpdate(round, err, performance.now() - started)
       else {
         this.emit({ type: 'update-refused', round, code: err.remoteCode, message: err.message })
         this.log.warn({ round, code: err.remoteCode, err: err.message }, 'update refused')
@@ -411,6 +421,29 @@ export class SiteAgent {
     }
     this.pending = undefined
     this.fitted.add(round)
+  }
+
+  /**
+   * The coordinator says it already has this update (a re-send after a lost
+   * ack, or a second envelope after a restart). Whether it counted or was
+   * refused is in the log, so the site reads it there instead of assuming.
+   */
+  private async settleSeenUpdate(round: number, err: SiteRequestRejectedError, durationMs: number): Promise<void> {
+    const { envelope, delta } = this.pending!
+    const fate = await this.fromLog(`the outcome of round ${round}'s update`, (s) => loggedUpdate(s, this.config.siteId, round, statementHash(envelope)))
+    if (fate === 'unverified') {
+      this.log.warn({ round, code: err.remoteCode }, 'the coordinator says it already has this update; without a replica that is taken on trust')
+      return this.emit({ type: 'uploaded', round, logSeq: -1, bytes: delta.length, durationMs })
+    }
+    if ('missing' in fate) {
+      this.log.error({ round, code: err.remoteCode, err: fate.missing }, 'the coordinator says it already has this update, but the verified log does not show it')
+      return this.emit({ type: 'update-refused', round, code: err.remoteCode, message: `${err.message}; but ${fate.missing}` })
+    }
+    const f = fate.found
+    if (f.outcome !== 'refused') return this.emit({ type: 'uploaded', round, logSeq: f.seq, bytes: delta.length, durationMs })
+    const message = `this update was refused${f.seq === undefined ? '' : ` at log entry ${f.seq}`}${f.reason === undefined ? '' : `: ${f.reason}`}`
+    this.log.warn({ round, code: f.code ?? err.remoteCode, err: message }, 'update refused')
+    this.emit({ type: 'update-refused', round, code: f.code ?? err.remoteCode, message })
   }
 
   /** True when the fit task matches its round's logged opening (or no replica can tell); else refuses it, saying why. */

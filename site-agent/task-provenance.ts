@@ -55,3 +55,25 @@ export function loggedCredit(state: StudyState, site: string, round: number): Lo
   if (r === undefined || rewarded === undefined) return undefined
   return { amount: rewarded.allocations.find((a) => a.site === site)?.amount ?? 0n, passed: r.patientRewards.has(site) }
 }
+
+/** What the log says became of one of the site's update envelopes. */
+export type LoggedUpdate =
+  | { readonly outcome: 'accepted'; readonly seq: number }
+  /** Another envelope of this site counted for the round (e.g. one sent before a restart). */
+  | { readonly outcome: 'other-accepted'; readonly seq: number }
+  /** Refused and logged; `code` and `reason` are unknown when the round it named was never opened. */
+  | { readonly outcome: 'refused'; readonly seq?: number; readonly code?: string; readonly reason?: string }
+
+/**
+ * The fate of the envelope hashed `envelopeHash` that `site` sent for round
+ * `round`, once the replica holds it (undefined while it does not).
+ */
+export function loggedUpdate(state: StudyState, site: string, round: number, envelopeHash: Uint8Array): LoggedUpdate | undefined {
+  if (!state.created) return undefined
+  const r = state.rounds.get(round)
+  const accepted = r?.accepted.get(site)
+  if (accepted !== undefined) return { outcome: equalBytes(accepted.envelopeHash, envelopeHash) ? 'accepted' : 'other-accepted', seq: accepted.seq }
+  if (!state.seenStatements.has(toHex(envelopeHash))) return undefined
+  const refused = r?.rejected.find((x) => equalBytes(x.statementHash, envelopeHash))
+  return refused === undefined ? { outcome: 'refused' } : { outcome: 'refused', seq: refused.seq, code: refused.code, reason: refused.reason }
+}

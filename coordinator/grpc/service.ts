@@ -44,7 +44,6 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
   }
 }
 
-
 export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
   const { runner, sessions, broker } = c
   return {
