@@ -14,6 +14,8 @@
 export { SiteAgent, type SiteAgentComponents, type SiteAgentEvent, type SiteRunSummary } from './agent.ts'
 export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
 export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'
+export { siteCredentials } from './credentials.ts'
+export { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit, type LoggedUpdate } from './task-provenance.ts'
 export * from './data/index.ts'
 export * from './errors.ts'
 export { registerSiteAgentCommands } from './cli.ts'

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { sha256 } from '../../../ledger/index.ts'
 import { ENTRY_KINDS, encodeInstructions, readLineageRecord, signStatement, statementHash, step, type Decision, type StudyState } from '../../../protocol/index.ts'
-import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound } from '../../../site-agent/task-provenance.ts'
+import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound } from '../../../site-agent/index.ts'
 import { draftRecords, foldDrafts, syntheticStudy } from '../../helpers/audit.ts'
 
 const study = syntheticStudy({ study: { rewards: { poolPerRound: '900', method: 'examples', metric: 'neg-log-loss' } }, consent: {} })
