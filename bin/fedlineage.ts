@@ -8,6 +8,7 @@ import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
 import { registerLedgerCommands, runCommand } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
+import { registerPkiCommands } from '../pki/index.ts'
 import { registerDemoCommand } from './demo.ts'
 
 const program = new Command().name('fedlineage').description('federated learning with an audited, hash-linked model lineage log').showHelpAfterError().exitOverride()
@@ -16,12 +17,13 @@ registerDemoCommand(program)
 registerCoordinatorCommands(program)
 registerSiteAgentCommands(program)
 registerLedgerCommands(program)
+registerPkiCommands(program)
 registerAuditorCommands(program)
 
 /** Exit status by error code: 2 for bad input or config, 1 for everything else. */
 function exitStatus(code: string): number {
   if (code.startsWith('AUDIT_')) return 1 // an audit that finds a fault is a verdict, never a usage error
-  return /CONFIG_INVALID|_MALFORMED$|IDENTITY_INVALID/.test(code) ? 2 : 1
+  return /CONFIG_INVALID|_MALFORMED$|IDENTITY_INVALID|^PKI_TLS_CONFIG$/.test(code) ? 2 : 1
 }
 
 // The shared handler prints `CODE: message`; exiting here (not just setting the

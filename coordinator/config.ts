@@ -11,6 +11,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { StudySpecSchema, type StudySpec } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
+import { isLoopbackHost } from '../pki/index.ts'
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/i, 'must be a 64-hex-digit Ed25519 public key')
 const siteId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -')
@@ -52,6 +53,14 @@ export const HubConfigSchema = z
     autoAdvance: z.boolean().default(false),
     /** Largest accepted clock skew of a signed hub request. */
     maxRequestAgeMs: z.number().int().positive().default(300_000),
+    /**
+     * Mutual TLS (`fedlineage provision`): the study CA certificate and the
+     * coordinator's certificate, which carries the key in `keyFile`. Every
+     * client must present a certificate from the same CA.
+     */
+    tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1) }).optional(),
+    /** Plaintext gRPC on a non-loopback `listen`: for a trusted test network only. */
+    insecure: z.boolean().default(false),
   })
   .superRefine((cfg, ctx) => {
     const ids = new Set<string>()
@@ -65,6 +74,12 @@ export const HubConfigSchema = z
     const method = cfg.study.rewards?.method
     if (method !== undefined && method !== 'examples' && cfg.validationDataset === undefined)
       ctx.addIssue({ code: 'custom', path: ['validationDataset'], message: `is required: study.rewards.method "${method}" measures gains on the hub's validation set` })
+    if (cfg.tls === undefined && !cfg.insecure && !isLoopbackHost(cfg.listen))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen'],
+        message: `${cfg.listen} is not a loopback address and no tls is configured: updates would cross the network in the clear. Provision certificates (\`fedlineage provision\`) and set "tls": { "ca", "cert" }, or set "insecure": true on a network you trust for testing only`,
+      })
     if (cfg.study.minSites > cfg.sites.length) ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
   })
 
@@ -85,6 +100,7 @@ export function parseHubConfig(value: unknown, source: string, baseDir: string):
     ...cfg,
     dataDir,
     keyFile: path.resolve(baseDir, cfg.keyFile),
+    ...(cfg.tls === undefined ? {} : { tls: { ca: path.resolve(baseDir, cfg.tls.ca), cert: path.resolve(baseDir, cfg.tls.cert) } }),
     ...(cfg.validationDataset === undefined ? {} : { validationDataset: path.resolve(baseDir, cfg.validationDataset) }),
     p2p: { ...cfg.p2p, peerKeyFile: cfg.p2p.peerKeyFile ? path.resolve(baseDir, cfg.p2p.peerKeyFile) : `${dataDir}.p2p.key` },
   }

@@ -5,8 +5,9 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
-import { Ledger, createReplicaNode, equalBytes, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, type ReplicaNode, type Signer } from '../ledger/index.ts'
+import { Ledger, createReplicaNode, equalBytes, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { federationService } from '../protos/index.ts'
+import { loadPartyTls, serverCredentials, transportMode, transportNotice } from '../pki/index.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeDataset } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
@@ -65,6 +66,12 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       "autoAdvance is set, but hubPublicKey is another key than the coordinator's own (keyFile): the coordinator would sign round starts the hub key check refuses, and the study would stall. Either remove hubPublicKey (the coordinator then acts as the hub) or set autoAdvance to false and open each round with `fedlineage round start --key <hub key>`",
     )
   }
+  // TLS files are checked before anything opens: a certificate for another key fails the start, saying which.
+  const tls = config.tls ? await loadPartyTls({ ...config.tls, keyFile: config.keyFile }) : undefined
+  if (tls && !equalBytes(tls.publicKey, signer.publicKey))
+    throw new CoordinatorConfigError(
+      `tls.cert ${config.tls!.cert}: carries key ${toHex(tls.publicKey)}, not the coordinator's signing key; issue the coordinator certificate for ${toHex(signer.publicKey)}`,
+    )
   const storage = await openLevelStorage(config.dataDir)
   const ledger = await Ledger.open(storage)
   let runner: RoundRunner
@@ -117,6 +124,8 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   })
 
   const server = new Server()
+  const mode = transportMode(config.listen, tls !== undefined, config.insecure, 'listen')
+  const credentials = tls ? serverCredentials(tls) : ServerCredentials.createInsecure()
   server.addService(
     federationService(),
     createFederationHandlers({
@@ -128,12 +137,15 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       p2pAddrs,
       now,
       maxHelloAgeMs: config.maxRequestAgeMs,
+      requirePeerCertificates: tls !== undefined,
     }),
   )
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))))
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
   const address = `${host}:${port}`
-  logger.info({ address, p2p: p2pAddrs, study: runner.state.studyId, entries: ledger.length }, 'coordinator listening')
+  logger.info({ address, p2p: p2pAddrs, study: runner.state.studyId, entries: ledger.length, transport: mode }, 'coordinator listening')
+  const notice = transportNotice(mode)
+  logger[notice.level]({ transport: mode }, notice.message)
 
   let closing: Promise<void> | undefined
   return {

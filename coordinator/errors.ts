@@ -12,6 +12,10 @@ export class CoordinatorError extends ProtocolError {
 export class CoordinatorConfigError extends CoordinatorError {
   static override readonly code = 'COORD_CONFIG_INVALID'
 }
+/** A call whose TLS client certificate is not the one of the party it speaks for. */
+export class PeerIdentityError extends CoordinatorError {
+  static override readonly code = 'COORD_PEER_MISMATCH'
+}
 export class SessionInvalidError extends CoordinatorError {
   static override readonly code = 'COORD_SESSION_INVALID'
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Signer } from '../ledger/index.ts'
 import { createFederationClient, type FederationClient, type RoundStatusResponse__Output, type StartRoundResponse__Output } from '../protos/index.ts'
-import type { ServiceError } from '@grpc/grpc-js'
+import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js'
 import { CoordinatorError } from './errors.ts'
 import { errorCodeOf } from './grpc/status.ts'
 import { signStatement } from '../protocol/index.ts'
@@ -28,8 +28,12 @@ function remote(err: ServiceError | null): RemoteCoordinatorError {
 
 export class HubClient {
   private readonly client: FederationClient
-  constructor(readonly address: string) {
-    this.client = createFederationClient(address)
+  /** `credentials`: mutual TLS with the hub's certificate (pki/ `loadPartyTls`); plaintext when absent. */
+  constructor(
+    readonly address: string,
+    credentials?: ChannelCredentials,
+  ) {
+    this.client = createFederationClient(address, credentials)
   }
 
   status(timeoutMs = 10_000): Promise<RoundStatusResponse__Output> {

@@ -69,7 +69,7 @@ export {
   type StoredRecord,
 } from './storage.ts'
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
-export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
+export { generateSeed, loadPrivateKeyPem, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'
 export { EXIT_FAILURE, UNCODED_ERROR, errorCode, formatCliError, processIo, runCommand, type CliIo, type RunCommandInit } from './cli-support.ts'
 export {

@@ -59,6 +59,8 @@ import {
   type Weights,
 } from '../models/index.ts'
 import type { Task__Output } from '../protos/index.ts'
+import type { ChannelCredentials } from '@grpc/grpc-js'
+import { transportMode, transportNotice, type TransportMode } from '../pki/index.ts'
 import type { SiteConfig } from './config.ts'
 import { CoordinatorClient, isTransient } from './coordinator-client.ts'
 import { prepareSplits, type DataReport, type PreparedData, type RawTable } from './data/index.ts'
@@ -115,6 +117,8 @@ export type SiteAgentEvent =
 export interface SiteAgentComponents {
   readonly signer: Signer
   readonly logger: Logger
+  /** Mutual TLS to the coordinator (`siteCredentials(config)`); required when the config names tls files. */
+  readonly credentials?: ChannelCredentials
 }
 
 export interface SiteRunSummary {
@@ -168,7 +172,14 @@ export class SiteAgent {
     private readonly components: SiteAgentComponents,
     readonly config: SiteConfig,
   ) {
-    this.client = new CoordinatorClient(config.coordinator)
+    if (config.tls !== undefined && components.credentials === undefined)
+      throw new SiteConfigError('the config names tls files, but the agent was given no TLS credentials: build them with siteCredentials(config)')
+    this.client = new CoordinatorClient(config.coordinator, components.credentials)
+  }
+
+  /** The transport this agent uses, as its log states it at start. */
+  get transport(): TransportMode {
+    return transportMode(this.config.coordinator, this.components.credentials !== undefined, this.config.insecure, 'coordinator')
   }
 
   onEvent(listener: (e: SiteAgentEvent) => void): void {
@@ -185,6 +196,8 @@ export class SiteAgent {
 
   /** Follows the study until it is done. Rejects on a non-transient failure or when the coordinator stays away too long. */
   async run(signal?: AbortSignal): Promise<SiteRunSummary> {
+    const notice = transportNotice(this.transport)
+    this.log[notice.level]({ coordinator: this.config.coordinator, transport: this.transport }, notice.message)
     let lastContact = Date.now()
     let backoffMs = 200
     try {

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { SiteConfigError } from './errors.ts'
+import { isLoopbackHost } from '../pki/index.ts'
 import { FhirRecordMappingSchema } from './consent/fhir-records.ts'
 
 const DataSourceSchema = z.union([
@@ -59,6 +60,13 @@ export const SiteConfigSchema = z.strictObject({
       verifyTimeoutMs: z.number().int().positive().default(30_000),
     })
     .prefault({}),
+  /**
+   * Mutual TLS (`fedlineage provision`): the study CA certificate the site
+   * trusts, and the site's certificate, which carries the key in `keyFile`.
+   */
+  tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1) }).optional(),
+  /** Plaintext gRPC to a non-loopback coordinator: for a trusted test network only. */
+  insecure: z.boolean().default(false),
   /** How long to keep retrying an unreachable coordinator before giving up. */
   reconnectTimeoutMs: z.number().int().positive().default(120_000),
   /**
@@ -95,6 +103,10 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
     throw new SiteConfigError(result.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n'))
   }
   const cfg = result.data
+  if (cfg.tls === undefined && !cfg.insecure && !isLoopbackHost(cfg.coordinator))
+    throw new SiteConfigError(
+      `${source}: coordinator: ${cfg.coordinator} is not a loopback address and no tls is configured: the site's updates would cross the network in the clear. Ask the hub for the study CA certificate and a certificate for this site's key, and set "tls": { "ca", "cert" }; or set "insecure": true on a network you trust for testing only`,
+    )
   const abs = (p: string) => path.resolve(baseDir, p)
   const data: SiteDataSource =
     'file' in cfg.data
@@ -110,7 +122,8 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
     secretFile: abs(cfg.consent.secretFile),
     roundsDir: abs(cfg.consent.roundsDir ?? `${replicaDir}-consent`),
   }
-  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}) }
+  const tls = cfg.tls && { ca: abs(cfg.tls.ca), cert: abs(cfg.tls.cert) }
+  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}), ...(tls ? { tls } : {}) }
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

@@ -4,7 +4,7 @@
  * trailers) and nothing of training; errors come back as
  * `SiteRequestRejectedError` carrying the coordinator's stable code.
  */
-import { status, type ServiceError } from '@grpc/grpc-js'
+import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js'
 import { equalBytes, sha256, toHex } from '../ledger/index.ts'
 import { createFederationClient, errorCodeOf, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
 import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
@@ -29,8 +29,12 @@ function rejected(what: string, err: unknown): SiteRequestRejectedError | unknow
 export class CoordinatorClient {
   private readonly client: FederationClient
 
-  constructor(readonly address: string) {
-    this.client = createFederationClient(address)
+  /** `credentials`: mutual TLS from `loadPartyTls` (pki/); plaintext when absent. */
+  constructor(
+    readonly address: string,
+    credentials?: ChannelCredentials,
+  ) {
+    this.client = createFederationClient(address, credentials)
   }
 
   close(): void {

@@ -6,12 +6,14 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
-import { UploadProtocolError } from '../errors.ts'
+import { PeerIdentityError, UploadProtocolError } from '../errors.ts'
+import { equalBytes, toHex } from '../../ledger/index.ts'
+import { peerPublicKey, type CallWithAuthContext } from '../../pki/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
 import { failStream, toServiceError } from './status.ts'
-import { statementHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
+import { decodeStatement, statementHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
   readonly runner: RoundRunner
@@ -23,6 +25,35 @@ export interface FederationServiceComponents {
   readonly p2pAddrs: readonly string[]
   readonly now: () => number
   readonly maxHelloAgeMs: number
+  /**
+   * Mutual TLS is on: every call must come from the certificate of the party
+   * it speaks for (a site's own key for its hello, session and statements; the
+   * hub key for round starts). Off on plaintext loopback, where there is none.
+   */
+  readonly requirePeerCertificates: boolean
+}
+
+/**
+ * Refuses a call whose TLS client certificate does not carry `expected`, the
+ * enrolled key of `who`. A site's signatures already bind its statements;
+ * this keeps one party's connection from speaking for another.
+ */
+function requirePeer(c: FederationServiceComponents, call: CallWithAuthContext, expected: Uint8Array | undefined, who: string): void {
+  if (!c.requirePeerCertificates) return
+  const key = peerPublicKey(call)
+  if (key !== undefined && expected !== undefined && equalBytes(key, expected)) return
+  throw new PeerIdentityError(
+    `${who}: the TLS client certificate carries key ${key === undefined ? '(none)' : toHex(key)}, not ${who}'s enrolled key; connect with the certificate the hub issued for it`,
+  )
+}
+
+/** The site a signed statement names, when its body decodes (the runner reports a body that does not). */
+function statementSite(type: 'update' | 'evaluation' | 'patient-rewards', signed: SignedStatement): string | undefined {
+  try {
+    return decodeStatement(type, signed.body).site
+  } catch {
+    return undefined
+  }
 }
 
 function signedFrom(msg: SignedStatement__Output | null | undefined): SignedStatement {
@@ -30,10 +61,10 @@ function signedFrom(msg: SignedStatement__Output | null | undefined): SignedStat
   return { body: new Uint8Array(msg.body), signature: new Uint8Array(msg.signature) }
 }
 
-function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req: Req) => Promise<Res> | Res) {
+function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, call))
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -46,9 +77,16 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
 
 export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
   const { runner, sessions, broker } = c
+  /** The site a session token belongs to, on that site's own connection. */
+  const sessionSite = (token: Uint8Array, call: CallWithAuthContext): string => {
+    const siteId = sessions.siteOf(token)
+    requirePeer(c, call, runner.state.sites.get(siteId), `site "${siteId}"`)
+    return siteId
+  }
   return {
-    Hello: unary(c, 'Hello', (req) => {
+    Hello: unary(c, 'Hello', (req, call) => {
       const siteId = checkHello(runner.state, signedFrom(req.hello), c.now(), c.maxHelloAgeMs)
+      requirePeer(c, call, runner.state.sites.get(siteId), `site "${siteId}"`)
       c.logger.info({ site: siteId }, 'site hello')
       return {
         studyId: runner.state.studyId,
@@ -60,8 +98,8 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       }
     }),
 
-    SubmitCosignature: unary(c, 'SubmitCosignature', async (req) => {
-      const siteId = sessions.siteOf(req.sessionToken)
+    SubmitCosignature: unary(c, 'SubmitCosignature', async (req, call) => {
+      const siteId = sessionSite(req.sessionToken, call)
       const size = await runner.addCosignature(siteId, Number(req.size), { witness: new Uint8Array(req.witness), signature: new Uint8Array(req.signature), timeMs: Number(req.timeMs) })
       return { size: String(size) }
     }),
@@ -69,7 +107,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     Tasks: (call) => {
       let siteId: string
       try {
-        siteId = sessions.siteOf(call.request.sessionToken)
+        siteId = sessionSite(call.request.sessionToken, call)
       } catch (err) {
         failStream(call, err)
         return
@@ -81,7 +119,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     DownloadModel: (call) => {
       Promise.resolve()
         .then(async () => {
-          sessions.siteOf(call.request.sessionToken)
+          sessionSite(call.request.sessionToken, call)
           const bytes = await runner.modelBytes(new Uint8Array(call.request.modelHash))
           for (let offset = 0; offset < bytes.length || offset === 0; offset += WIRE_CHUNK_BYTES) {
             const data = bytes.subarray(offset, offset + WIRE_CHUNK_BYTES)
@@ -113,6 +151,8 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           if (msg.part === 'envelope') {
             if (signed) throw new UploadProtocolError('a second envelope in one upload')
             signed = signedFrom(msg.envelope)
+            const site = statementSite('update', signed)
+            if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
             declared = runner.admitEnvelope(signed).size
           } else if (msg.part === 'data') {
             if (!signed) throw new UploadProtocolError('delta bytes before the envelope')
@@ -147,17 +187,24 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       call.on('error', (err) => c.logger.debug({ err }, 'upload stream error'))
     },
 
-    ReportEvaluation: unary(c, 'ReportEvaluation', async (req) => {
-      const r = await runner.acceptEvaluation(signedFrom(req))
+    ReportEvaluation: unary(c, 'ReportEvaluation', async (req, call) => {
+      const signed = signedFrom(req)
+      const site = statementSite('evaluation', signed)
+      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
+      const r = await runner.acceptEvaluation(signed)
       return { logSeq: String(r.seq) }
     }),
 
-    SubmitPatientRewards: unary(c, 'SubmitPatientRewards', async (req) => {
-      const r = await runner.acceptPatientRewards(signedFrom(req))
+    SubmitPatientRewards: unary(c, 'SubmitPatientRewards', async (req, call) => {
+      const signed = signedFrom(req)
+      const site = statementSite('patient-rewards', signed)
+      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
+      const r = await runner.acceptPatientRewards(signed)
       return { logSeq: String(r.seq) }
     }),
 
-    StartRound: unary(c, 'StartRound', async (req) => {
+    StartRound: unary(c, 'StartRound', async (req, call) => {
+      requirePeer(c, call, runner.state.hubKey, 'the hub')
       const r = await runner.startRound(signedFrom(req))
       return { round: String(r.round), baseModelHash: r.base, logSeq: String(r.seq) }
     }),

@@ -54,14 +54,23 @@ export function isCanonicalScalar(signature: Uint8Array): boolean {
 }
 
 /**
+ * The Ed25519 private key with this 32-byte seed, as a KeyObject (for the TLS
+ * stack, which takes the identity key itself). Throws
+ * `LedgerInvalidArgumentError` on a wrong seed length.
+ */
+export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH_BYTES) {
+    throw new LedgerInvalidArgumentError(`Ed25519 seed is ${seed instanceof Uint8Array ? seed.length : typeof seed} bytes, want ${SEED_LENGTH_BYTES}`)
+  }
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+}
+
+/**
  * Signer for the Ed25519 key with this 32-byte seed (the RFC 8032 private
  * key). Throws `LedgerInvalidArgumentError` on a wrong seed length.
  */
 export function signerFromSeed(seed: Uint8Array): Signer {
-  if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH_BYTES) {
-    throw new LedgerInvalidArgumentError(`Ed25519 seed is ${seed instanceof Uint8Array ? seed.length : typeof seed} bytes, want ${SEED_LENGTH_BYTES}`)
-  }
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  const privateKey = ed25519PrivateKey(seed)
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
   const publicKey = Uint8Array.from(spki.subarray(SPKI_ED25519_PREFIX.length))
   return {

@@ -4,6 +4,7 @@ import { pino } from 'pino'
 import { loadSigner } from '../../ledger/index.ts'
 import { SiteAgent, type SiteAgentEvent } from '../agent.ts'
 import { loadSiteConfig } from '../config.ts'
+import { siteCredentials } from '../credentials.ts'
 
 function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   const p = `[${siteId}]`
@@ -45,7 +46,8 @@ export function registerSiteCommand(program: Command): void {
       const config = await loadSiteConfig(opts.config)
       const signer = await loadSigner(config.keyFile)
       const logger = pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'warn' }, pino.destination(2))
-      const agent = new SiteAgent({ signer, logger }, config)
+      const credentials = await siteCredentials(config)
+      const agent = new SiteAgent({ signer, logger, ...(credentials ? { credentials } : {}) }, config)
       if (!opts.quiet)
         agent.onEvent((e) => {
           const line = describe(config.siteId, e)

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CODE_FOLDERS = ['protos', 'models', 'ledger', 'protocol', 'coordinator', 'site-agent', 'auditor'] as const
+const CODE_FOLDERS = ['protos', 'models', 'ledger', 'pki', 'protocol', 'coordinator', 'site-agent', 'auditor'] as const
 type Folder = (typeof CODE_FOLDERS)[number]
 
 /** Which of our folders each folder may import (through their public surfaces). */
@@ -18,9 +18,10 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   protos: [],
   models: [],
   ledger: [],
+  pki: ['ledger'],
   protocol: ['ledger/core', 'models/core'],
-  coordinator: ['protocol', 'models', 'ledger', 'protos'],
-  'site-agent': ['protocol', 'models', 'ledger', 'protos'],
+  coordinator: ['protocol', 'models', 'ledger', 'pki', 'protos'],
+  'site-agent': ['protocol', 'models', 'ledger', 'pki', 'protos'],
   auditor: ['protocol', 'ledger', 'models/core'],
 }
 
@@ -32,14 +33,17 @@ const EDGES = [
   'auditor -> protocol',
   'coordinator -> ledger',
   'coordinator -> models',
+  'coordinator -> pki',
   'coordinator -> protocol',
   'coordinator -> protos',
+  'pki -> ledger',
   'protocol -> ledger/core',
   'protocol -> models/core',
   'site-agent -> ledger',
   'site-agent -> ledger/core',
   'site-agent -> models',
   'site-agent -> models/core',
+  'site-agent -> pki',
   'site-agent -> protocol',
   'site-agent -> protos',
 ]

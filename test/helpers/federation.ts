@@ -11,7 +11,18 @@ import { pino } from 'pino'
 import { onTestFinished } from 'vitest'
 import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
-import { DEMO_SITES, SYNTHETIC_SCHEMA, SiteAgent, parseSiteConfig, writeSyntheticSite, type SiteAgentEvent, type SiteConfigInput, type SiteRunSummary } from '../../site-agent/index.ts'
+import { CA_CERT_FILE, createStudyCa, issuePartyCertificate, loadStudyCa, type PartyRole } from '../../pki/index.ts'
+import {
+  DEMO_SITES,
+  SYNTHETIC_SCHEMA,
+  SiteAgent,
+  parseSiteConfig,
+  siteCredentials,
+  writeSyntheticSite,
+  type SiteAgentEvent,
+  type SiteConfigInput,
+  type SiteRunSummary,
+} from '../../site-agent/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
@@ -62,6 +73,32 @@ export interface FederationInit {
   patientIds?: boolean
   /** More site config for `runSite` (e.g. `consent`); relative paths resolve against `dir`. */
   siteConfig?: (site: TestSite, index: number) => Partial<SiteConfigInput>
+  /**
+   * Mutual TLS: a study CA in `<dir>/ca`, key files for every party, and a
+   * certificate each (`<dir>/<name>.crt`; the coordinator's for 127.0.0.1).
+   */
+  tls?: boolean
+}
+
+/** Writes `signer`'s identity file as `fedlineage keygen` would (the test keys have known seeds). */
+async function writeTestKey(dir: string, name: string, seedByte: number): Promise<string> {
+  const file = path.join(dir, `${name}.key`)
+  const seed = new Uint8Array(32).fill(seedByte)
+  await writeFile(file, JSON.stringify({ type: 'ed25519', publicKey: toHex(signerFromSeed(seed).publicKey), seed: toHex(seed) }), { mode: 0o600 })
+  return file
+}
+
+/** The study CA and a certificate for each party, as `fedlineage provision` makes them. */
+async function provisionTestTls(dir: string, hub: Signer, sites: readonly TestSite[]): Promise<{ ca: string; cert: (name: string) => string }> {
+  await createStudyCa(path.join(dir, 'ca'), TEST_STUDY.id, { validDays: 1 })
+  const ca = await loadStudyCa(path.join(dir, 'ca'))
+  const cert = (name: string) => path.join(dir, `${name}.crt`)
+  const issue = (name: string, role: PartyRole, publicKey: Uint8Array, hosts?: string[]) =>
+    writeFile(cert(name), issuePartyCertificate({ name, role, publicKey, validDays: 1, ...(hosts ? { hosts } : {}) }, ca))
+  await issue('coordinator', 'coordinator', hub.publicKey, ['127.0.0.1', 'localhost'])
+  await issue('hub', 'hub', hub.publicKey)
+  for (const s of sites) await issue(s.id, 'site', s.signer.publicKey)
+  return { ca: path.join(dir, 'ca', CA_CERT_FILE), cert }
 }
 
 /** A synthetic cohort CSV with a first `patient_id` column, `<site id>-1` …; returns the path. */
@@ -86,11 +123,17 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
     const csv = (await writeSyntheticSite(dir, site, { patientIds: opts.patientIds === true })).trainCsv
     sites.push({ id: site.siteId, signer: testSigner(10 + i), csv, patients: site.size })
   }
+  const tls = opts.tls === true ? await provisionTestTls(dir, hub, sites) : undefined
+  if (tls) {
+    await writeTestKey(dir, 'hub', 1)
+    for (const [i, s] of sites.entries()) await writeTestKey(dir, s.id, 10 + i)
+  }
   const input: HubConfigInput = {
     study: { ...TEST_STUDY, ...opts.study },
     listen: '127.0.0.1:0',
     dataDir: path.join(dir, 'ledger'),
-    keyFile: path.join(dir, 'unused.key'),
+    keyFile: path.join(dir, tls ? 'hub.key' : 'unused.key'),
+    ...(tls ? { tls: { ca: tls.ca, cert: tls.cert('coordinator') } } : {}),
     sites: sites.map((s) => ({ id: s.id, publicKey: toHex(s.signer.publicKey) })),
     autoAdvance: opts.autoAdvance ?? true,
     ...opts.hub,
@@ -113,7 +156,8 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
         siteId: site.id,
         study: config.study.id,
         coordinator: fed.coordinator.address,
-        keyFile: 'unused.key',
+        keyFile: tls ? `${site.id}.key` : 'unused.key',
+        ...(tls ? { tls: { ca: tls.ca, cert: tls.cert(site.id) } } : {}),
         data: { file: site.csv, validationFraction: 0.25, splitSeed: 5 },
         backend: 'auto',
         reconnectTimeoutMs: 30_000,
@@ -125,9 +169,10 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
       await writeFile(file, JSON.stringify(fed.siteConfig(site), null, 2))
       return file
     },
-    runSite(site, onEvent) {
+    async runSite(site, onEvent) {
       const cfg = parseSiteConfig(fed.siteConfig(site), 'test site config', dir)
-      const agent = new SiteAgent({ signer: site.signer, logger: quietLogger }, cfg)
+      const credentials = await siteCredentials(cfg)
+      const agent = new SiteAgent({ signer: site.signer, logger: quietLogger, ...(credentials ? { credentials } : {}) }, cfg)
       if (onEvent) agent.onEvent(onEvent)
       return agent.run()
     },

@@ -1,0 +1,74 @@
+/**
+ * `fedlineage provision`: the hub's study CA and the certificates of the
+ * study's parties, in the spirit of NVIDIA FLARE's startup kits but without
+ * ever touching a party's private key:
+ *
+ *   provision ca --study ID --out DIR [--valid-days N] [--force]
+ *   provision issue --ca DIR --name NAME --role ROLE (--public-key HEX | --pub-file F)
+ *                   [--host H ...] --out FILE [--valid-days N]
+ *
+ * A party sends the hub its public key (its `.pub` file, the key it enrolls
+ * with); the hub sends back its certificate and the CA certificate.
+ */
+import type { Command } from 'commander'
+import { readFile, writeFile } from 'node:fs/promises'
+import { parsePublicKey, toHex, type CliIo } from '../../ledger/index.ts'
+import { issuePartyCertificate, PARTY_ROLES, type PartyRole } from '../certificate.ts'
+import { TlsConfigError } from '../errors.ts'
+import { createStudyCa, loadStudyCa } from '../study-ca.ts'
+
+/** CA lifetime: a study's length with margin. Party certificates: about a year, as browsers cap server certificates. */
+export const CA_VALID_DAYS = 825
+export const PARTY_VALID_DAYS = 397
+
+function validDays(raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1 || n > 3650) throw new TlsConfigError(`--valid-days: ${String(raw)} is not a whole number of days from 1 to 3650`)
+  return n
+}
+
+async function publicKeyOf(raw: Record<string, unknown>): Promise<Uint8Array> {
+  if (typeof raw['publicKey'] === 'string') return parsePublicKey(raw['publicKey'], '--public-key')
+  if (typeof raw['pubFile'] === 'string') return parsePublicKey((await readFile(raw['pubFile'], 'utf8')).trim(), `--pub-file ${raw['pubFile']}`)
+  throw new TlsConfigError("give the party's enrolled public key: --public-key HEX or --pub-file FILE (its .pub file)")
+}
+
+export function registerProvisionCommands(program: Command, io: CliIo): Command {
+  const provision = program.command('provision').description("the study's CA and its parties' TLS certificates (hub)")
+  provision
+    .command('ca')
+    .description('create the study CA: <out>/ca.key (0600, keep it offline) and <out>/ca.crt (give it to every party)')
+    .requiredOption('--study <id>', 'the study id, named in the CA certificate')
+    .requiredOption('--out <dir>', 'directory for ca.key and ca.crt')
+    .option('--valid-days <n>', `lifetime in days (default ${CA_VALID_DAYS})`)
+    .option('--force', 'replace an existing CA (every certificate it issued stops being trusted)', false)
+    .action(async (raw: Record<string, unknown>) => {
+      const out = await createStudyCa(String(raw['out']), String(raw['study']), { validDays: validDays(raw['validDays'], CA_VALID_DAYS), force: raw['force'] === true })
+      io.stdout.write(`study CA key: ${out.keyFile}\nstudy CA certificate: ${out.certFile}\n`)
+    })
+  provision
+    .command('issue')
+    .description("issue a party's certificate for its enrolled Ed25519 public key")
+    .requiredOption('--ca <dir>', 'the study CA directory (ca.key, ca.crt)')
+    .requiredOption('--name <name>', 'the party: a site id, hub, coordinator, an auditor name')
+    .requiredOption('--role <role>', `one of ${PARTY_ROLES.join(', ')}`)
+    .option('--public-key <hex>', "the party's public key (64 hex digits)")
+    .option('--pub-file <file>', "the party's .pub file")
+    .option('--host <host...>', 'coordinator only: each host name or IP address sites connect to')
+    .requiredOption('--out <file>', 'where to write the certificate (PEM)')
+    .option('--valid-days <n>', `lifetime in days (default ${PARTY_VALID_DAYS})`)
+    .action(async (raw: Record<string, unknown>) => {
+      const role = String(raw['role'])
+      if (!PARTY_ROLES.includes(role as PartyRole)) throw new TlsConfigError(`--role: "${role}" is not one of ${PARTY_ROLES.join(', ')}`)
+      const publicKey = await publicKeyOf(raw)
+      const ca = await loadStudyCa(String(raw['ca']))
+      const pem = issuePartyCertificate(
+        { name: String(raw['name']), role: role as PartyRole, publicKey, hosts: (raw['host'] as string[] | undefined) ?? [], validDays: validDays(raw['validDays'], PARTY_VALID_DAYS) },
+        ca,
+      )
+      await writeFile(String(raw['out']), pem, { mode: 0o644 })
+      io.stdout.write(`${role} certificate for "${String(raw['name'])}" (key ${toHex(publicKey)}): ${String(raw['out'])}\n`)
+    })
+  return provision
+}
