@@ -6,7 +6,8 @@
 import { Command } from 'commander'
 import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
-import { registerLedgerCommands, runCommand } from '../ledger/index.ts'
+import { runCommand } from '../cli/index.ts'
+import { registerLedgerCommands } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
 import { registerDemoCommand } from './demo.ts'
 

@@ -10,22 +10,26 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CODE_FOLDERS = ['protos', 'models', 'ledger', 'protocol', 'coordinator', 'site-agent', 'auditor'] as const
+const CODE_FOLDERS = ['protos', 'models', 'ledger', 'protocol', 'coordinator', 'site-agent', 'auditor', 'cli'] as const
 type Folder = (typeof CODE_FOLDERS)[number]
 
 /** Which of our folders each folder may import (through their public surfaces). */
 const ALLOWED: Record<Folder, readonly string[]> = {
   protos: [],
   models: [],
-  ledger: [],
+  // The ledger's commands (keygen, log) write through the CLI runtime; its core never does (checked below).
+  ledger: ['cli'],
   protocol: ['ledger/core', 'models/core'],
-  coordinator: ['protocol', 'models', 'ledger', 'protos'],
-  'site-agent': ['protocol', 'models', 'ledger', 'protos'],
-  auditor: ['protocol', 'ledger', 'models/core'],
+  coordinator: ['protocol', 'models', 'ledger', 'protos', 'cli'],
+  'site-agent': ['protocol', 'models', 'ledger', 'protos', 'cli'],
+  auditor: ['protocol', 'ledger', 'models/core', 'cli'],
+  // The CLI runtime knows commander, and nothing of ours.
+  cli: [],
 }
 
 /** Every edge between our folders that exists, which the closing notes of refactors quote. */
 const EDGES = [
+  'auditor -> cli',
   'auditor -> ledger',
   'auditor -> ledger/core',
   'auditor -> models/core',
@@ -34,8 +38,10 @@ const EDGES = [
   'coordinator -> models',
   'coordinator -> protocol',
   'coordinator -> protos',
+  'ledger -> cli',
   'protocol -> ledger/core',
   'protocol -> models/core',
+  'site-agent -> cli',
   'site-agent -> ledger',
   'site-agent -> ledger/core',
   'site-agent -> models',
@@ -46,6 +52,9 @@ const EDGES = [
 
 /** Modules a pure `core/` file may import besides its own folder's core and errors. */
 const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg'])
+
+/** Packages the CLI runtime may import: it parses and prints, nothing more. */
+const CLI_ALLOWED_PACKAGES = new Set(['commander'])
 
 function tsFiles(dir: string): string[] {
   const out: string[] = []
@@ -150,6 +159,11 @@ describe('module boundaries (STYLE.md §1)', () => {
 
   it('keeps TF.js and the I/O packages out of protocol/', () => {
     const bad = ALL.filter((e) => folderOf(e.from) === 'protocol' && !e.spec.startsWith('.') && !CORE_ALLOWED_PACKAGES.has(e.spec)).map((e) => `${e.from} imports ${e.spec}`)
+    expect(bad).toEqual([])
+  })
+
+  it('keeps cli/ a runtime over commander alone', () => {
+    const bad = ALL.filter((e) => folderOf(e.from) === 'cli' && !e.spec.startsWith('.') && !CLI_ALLOWED_PACKAGES.has(e.spec)).map((e) => `${e.from} imports ${e.spec}`)
     expect(bad).toEqual([])
   })
 

@@ -20,15 +20,14 @@ import {
   openLevelStorage,
   parsePublicKey,
   registerLedgerCommands,
-  runCommand,
   sha256,
   toHex,
   verifyLog,
   writeIdentity,
   type AppendedEntry,
-  type CliIo,
   type LedgerStorage,
 } from '../../ledger/index.ts'
+import { runCommand, type CliIo } from '../../cli/index.ts'
 import { blobKey, createLedger, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 /** verifyLog on a closed ledger's directory, opened afresh (as `log verify` does). */

@@ -1,0 +1,20 @@
+/**
+ * @packageDocumentation
+ *
+ * The runtime every fedlineage command shares, whichever folder registers
+ * it: where a command writes (`CliIo`, io.ts), and the one top-level handler
+ * that turns a thrown error into `CODE: message` on stderr and a failing
+ * exit status (run-command.ts, error-line.ts). Commands throw typed errors;
+ * they never print their own failures or call process.exit.
+ *
+ * ```ts
+ * const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus })
+ * ```
+ *
+ * It knows commander and nothing else of ours: each folder registers its own
+ * commands (`<folder>/cli.ts`) and `bin/fedlineage.ts` composes them.
+ */
+export { EXIT_FAILURE, UNCODED_ERROR } from './constants.ts'
+export { processIo, type CliIo } from './io.ts'
+export { errorCode, formatCliError } from './error-line.ts'
+export { runCommand, type RunCommandInit } from './run-command.ts'
