@@ -562,21 +562,6 @@ describe('CLI', () => {
     expect(result.exitCode).toBe(1)
   })
 
-  it('runCommand prints INTERNAL for an uncoded error and maps statuses on request', async () => {
-    // Prepare
-    const stderr = new PassThrough()
-    let err = ''
-    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-    const io: CliIo = { stdout: new PassThrough(), stderr, setExitCode: () => undefined }
-    // Execute
-    const uncoded = await runCommand(() => Promise.reject(new TypeError('boom')), { io, debug: false })
-    const mapped = await runCommand(() => Promise.reject(new LedgerLockedError('/x')), { io, exitStatus: (code) => (code === 'LEDGER_LOCKED' ? 75 : 1) })
-    // Assert
-    expect(uncoded).toBe(1)
-    expect(mapped).toBe(75)
-    expect(err).toBe(`INTERNAL: boom\nLEDGER_LOCKED: ${new LedgerLockedError('/x').message}\n`)
-  })
-
   it('shares an existing log command', () => {
     const program = new Command('fedlineage')
     program.command('log').command('replay')
