@@ -7,7 +7,12 @@
  * exit status (run-command.ts, error-line.ts). Commands throw typed errors;
  * they never print their own failures or call process.exit.
  *
+ * The program's help lists commands by who runs them: the research hub, a
+ * hospital site, an auditor, or everyone (help-groups.ts, `COMMAND_ROLES`,
+ * one line per command).
+ *
  * ```ts
+ * applyHelpGroups(program) // after every folder registered its commands
  * const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus })
  * ```
  *
@@ -18,3 +23,4 @@ export { EXIT_FAILURE, UNCODED_ERROR } from './constants.ts'
 export { processIo, type CliIo } from './io.ts'
 export { errorCode, formatCliError } from './error-line.ts'
 export { runCommand, type RunCommandInit } from './run-command.ts'
+export { COMMAND_ROLES, HELP_COMMAND_ROLE, ROLE_HEADINGS, applyHelpGroups, type Role } from './help-groups.ts'
