@@ -8,7 +8,7 @@
  * program's top-level handler prints them as `CODE: message`.
  */
 import type { Command } from 'commander'
-import { processIo, type CliIo } from '../ledger/index.ts'
+import { processIo, type CliIo } from '../cli/index.ts'
 import { registerAuditCommand } from './commands/audit.ts'
 import { registerConsentVerifyCommand } from './commands/consent-verify.ts'
 

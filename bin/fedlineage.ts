@@ -1,12 +1,14 @@
 /**
  * The root of the `fedlineage` CLI: composes each role's commands and maps
  * every error to one line, `CODE: message`, and an exit status. Roles own
- * their commands (`<role>/cli.ts`); this file only wires them together.
+ * their commands (`<role>/cli.ts`), cli/ groups them in help by who runs
+ * them; this file only wires them together.
  */
 import { Command } from 'commander'
 import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
-import { registerLedgerCommands, runCommand } from '../ledger/index.ts'
+import { applyHelpGroups, runCommand } from '../cli/index.ts'
+import { registerLedgerCommands } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
 import { registerPkiCommands } from '../pki/index.ts'
 import { registerDemoCommand } from './demo.ts'
@@ -19,6 +21,8 @@ registerSiteAgentCommands(program)
 registerLedgerCommands(program)
 registerPkiCommands(program)
 registerAuditorCommands(program)
+// Help lists the commands by who runs them (cli/help-groups.ts).
+applyHelpGroups(program)
 
 /** Exit status by error code: 2 for bad input or config, 1 for everything else. */
 function exitStatus(code: string): number {

@@ -7,10 +7,10 @@
  *   log check-proof --proof FILE [--coordinator-key HEX]
  *
  * One command per file in commands/. Commands throw typed errors; the
- * program's top-level handler (runCommand in cli-support.ts) prints them.
+ * program's top-level handler (runCommand, cli/index.ts) prints them.
  */
 import type { Command } from 'commander'
-import { processIo, type CliIo } from './cli-support.ts'
+import { processIo, type CliIo } from '../cli/index.ts'
 import { registerKeygenCommand } from './commands/keygen.ts'
 import { registerLogVerifyCommand } from './commands/log-verify.ts'
 import { registerLogProveCommand } from './commands/log-prove.ts'

@@ -71,7 +71,6 @@ export {
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
 export { generateSeed, loadPrivateKeyPem, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'
-export { EXIT_FAILURE, UNCODED_ERROR, errorCode, formatCliError, processIo, runCommand, type CliIo, type RunCommandInit } from './cli-support.ts'
 export {
   CanonicalEncodingError,
   IdentityFileError,

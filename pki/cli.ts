@@ -3,7 +3,7 @@
  * `provision ca` and `provision issue` (commands/provision.ts).
  */
 import type { Command } from 'commander'
-import { processIo, type CliIo } from '../ledger/index.ts'
+import { processIo, type CliIo } from '../cli/index.ts'
 import { registerProvisionCommands } from './commands/provision.ts'
 
 export function registerPkiCommands(program: Command, io: CliIo = processIo()): Command {

@@ -1,6 +1,6 @@
 /** The site agent's commands of the `fedlineage` CLI. */
 import type { Command } from 'commander'
-import { processIo, type CliIo } from '../ledger/index.ts'
+import { processIo, type CliIo } from '../cli/index.ts'
 import { registerSiteCommand } from './commands/site.ts'
 import { registerDatasetCommands } from './commands/dataset-prepare.ts'
 import { registerConsentImportCommand } from './commands/consent-import.ts'

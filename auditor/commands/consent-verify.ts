@@ -21,7 +21,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { equalBytes, parsePublicKey, toHex, type CliIo } from '../../ledger/index.ts'
+import type { CliIo } from '../../cli/index.ts'
+import { equalBytes, parsePublicKey, toHex } from '../../ledger/index.ts'
 import { findConsentCommitments, type ConsentCommitment } from '../consent-lookup.ts'
 import { AuditConsentNotLoggedError, AuditInvalidArgumentError, AuditPatientRewardsNotLoggedError } from '../errors.ts'
 import { openLevelAuditSource } from '../source.ts'

@@ -3,7 +3,7 @@
  * identity (see identity.ts) and prints its public key and file paths.
  */
 import type { Command } from 'commander'
-import type { CliIo } from '../cli-support.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
 import { writeIdentity } from '../identity.ts'
 

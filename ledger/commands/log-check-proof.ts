@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { CliIo } from '../cli-support.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { checkInclusionBundle } from '../core/proof-bundle.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'

@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { CliIo } from '../cli-support.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { readCheckpoint } from '../core/checkpoint.ts'
 import { makeInclusionBundle } from '../core/proof-bundle.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'

@@ -6,7 +6,7 @@
  */
 import { SingleBar, Presets } from 'cli-progress'
 import type { Command } from 'commander'
-import type { CliIo } from '../cli-support.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
 import { parsePublicKey } from '../identity.ts'

@@ -12,7 +12,8 @@
  */
 import type { Command } from 'commander'
 import { readFile, writeFile } from 'node:fs/promises'
-import { parsePublicKey, toHex, type CliIo } from '../../ledger/index.ts'
+import type { CliIo } from '../../cli/index.ts'
+import { parsePublicKey, toHex } from '../../ledger/index.ts'
 import { issuePartyCertificate, PARTY_ROLES, type PartyRole } from '../certificate.ts'
 import { TlsConfigError } from '../errors.ts'
 import { createStudyCa, loadStudyCa } from '../study-ca.ts'

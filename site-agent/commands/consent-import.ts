@@ -14,7 +14,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { loadSigner, parsePublicKey, processIo, toHex, type CliIo } from '../../ledger/index.ts'
+import { processIo, type CliIo } from '../../cli/index.ts'
+import { loadSigner, parsePublicKey, toHex } from '../../ledger/index.ts'
 import { importCsvConsents } from '../consent/csv.ts'
 import { importFhirConsents } from '../consent/fhir.ts'
 import type { ConsentImportResult } from '../consent/import-report.ts'

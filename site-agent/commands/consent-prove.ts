@@ -20,7 +20,8 @@
  */
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { parsePublicKey, processIo, toHex, type CliIo } from '../../ledger/index.ts'
+import { processIo, type CliIo } from '../../cli/index.ts'
+import { parsePublicKey, toHex } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { ConsentStoreCorruptError } from '../consent/errors.ts'
 import { loadPatientRewardsRound } from '../consent/patient-rewards.ts'

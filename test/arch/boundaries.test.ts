@@ -10,23 +10,28 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CODE_FOLDERS = ['protos', 'models', 'ledger', 'pki', 'protocol', 'coordinator', 'site-agent', 'auditor'] as const
+const CODE_FOLDERS = ['protos', 'models', 'ledger', 'pki', 'protocol', 'coordinator', 'site-agent', 'auditor', 'cli'] as const
 type Folder = (typeof CODE_FOLDERS)[number]
 
 /** Which of our folders each folder may import (through their public surfaces). */
 const ALLOWED: Record<Folder, readonly string[]> = {
   protos: [],
   models: [],
-  ledger: [],
-  pki: ['ledger'],
+  // The ledger's commands (keygen, log) write through the CLI runtime; its core never does (checked below).
+  ledger: ['cli'],
+  // The study's PKI reads identity key files through the ledger; its provision command writes through the CLI runtime.
+  pki: ['ledger', 'cli'],
   protocol: ['ledger/core', 'models/core'],
-  coordinator: ['protocol', 'models', 'ledger', 'pki', 'protos'],
-  'site-agent': ['protocol', 'models', 'ledger', 'pki', 'protos'],
-  auditor: ['protocol', 'ledger', 'models/core'],
+  coordinator: ['protocol', 'models', 'ledger', 'pki', 'protos', 'cli'],
+  'site-agent': ['protocol', 'models', 'ledger', 'pki', 'protos', 'cli'],
+  auditor: ['protocol', 'ledger', 'models/core', 'cli'],
+  // The CLI runtime knows commander, and nothing of ours.
+  cli: [],
 }
 
 /** Every edge between our folders that exists, which the closing notes of refactors quote. */
 const EDGES = [
+  'auditor -> cli',
   'auditor -> ledger',
   'auditor -> ledger/core',
   'auditor -> models/core',
@@ -36,9 +41,12 @@ const EDGES = [
   'coordinator -> pki',
   'coordinator -> protocol',
   'coordinator -> protos',
+  'ledger -> cli',
+  'pki -> cli',
   'pki -> ledger',
   'protocol -> ledger/core',
   'protocol -> models/core',
+  'site-agent -> cli',
   'site-agent -> ledger',
   'site-agent -> ledger/core',
   'site-agent -> models',
@@ -50,6 +58,9 @@ const EDGES = [
 
 /** Modules a pure `core/` file may import besides its own folder's core and errors. */
 const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg'])
+
+/** Packages the CLI runtime may import: it parses and prints, nothing more. */
+const CLI_ALLOWED_PACKAGES = new Set(['commander'])
 
 function tsFiles(dir: string): string[] {
   const out: string[] = []
@@ -154,6 +165,11 @@ describe('module boundaries (STYLE.md §1)', () => {
 
   it('keeps TF.js and the I/O packages out of protocol/', () => {
     const bad = ALL.filter((e) => folderOf(e.from) === 'protocol' && !e.spec.startsWith('.') && !CORE_ALLOWED_PACKAGES.has(e.spec)).map((e) => `${e.from} imports ${e.spec}`)
+    expect(bad).toEqual([])
+  })
+
+  it('keeps cli/ a runtime over commander alone', () => {
+    const bad = ALL.filter((e) => folderOf(e.from) === 'cli' && !e.spec.startsWith('.') && !CLI_ALLOWED_PACKAGES.has(e.spec)).map((e) => `${e.from} imports ${e.spec}`)
     expect(bad).toEqual([])
   })
 

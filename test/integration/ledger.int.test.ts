@@ -20,15 +20,14 @@ import {
   openLevelStorage,
   parsePublicKey,
   registerLedgerCommands,
-  runCommand,
   sha256,
   toHex,
   verifyLog,
   writeIdentity,
   type AppendedEntry,
-  type CliIo,
   type LedgerStorage,
 } from '../../ledger/index.ts'
+import { runCommand, type CliIo } from '../../cli/index.ts'
 import { blobKey, createLedger, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 /** verifyLog on a closed ledger's directory, opened afresh (as `log verify` does). */
@@ -561,21 +560,6 @@ describe('CLI', () => {
     expect(result.err).toMatch(/required option '--db <dir>' not specified/)
     expect(result.status).toBe(1)
     expect(result.exitCode).toBe(1)
-  })
-
-  it('runCommand prints INTERNAL for an uncoded error and maps statuses on request', async () => {
-    // Prepare
-    const stderr = new PassThrough()
-    let err = ''
-    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-    const io: CliIo = { stdout: new PassThrough(), stderr, setExitCode: () => undefined }
-    // Execute
-    const uncoded = await runCommand(() => Promise.reject(new TypeError('boom')), { io, debug: false })
-    const mapped = await runCommand(() => Promise.reject(new LedgerLockedError('/x')), { io, exitStatus: (code) => (code === 'LEDGER_LOCKED' ? 75 : 1) })
-    // Assert
-    expect(uncoded).toBe(1)
-    expect(mapped).toBe(75)
-    expect(err).toBe(`INTERNAL: boom\nLEDGER_LOCKED: ${new LedgerLockedError('/x').message}\n`)
   })
 
   it('shares an existing log command', () => {

@@ -13,7 +13,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Command } from 'commander'
-import { RFC6962_SHA256, fromHex, hashLeaf, readCheckpoint, registerLedgerCommands, rootFromInclusionProof, toHex, type CliIo, type InclusionBundle } from '../../ledger/index.ts'
+import type { CliIo } from '../../cli/index.ts'
+import { RFC6962_SHA256, fromHex, hashLeaf, readCheckpoint, registerLedgerCommands, rootFromInclusionProof, toHex, type InclusionBundle } from '../../ledger/index.ts'
 import { createLedger, testDrafts, testSigner } from '../helpers/ledger.ts'
 
 const PROVED_SEQ = 13
