@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
-import { loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
+import { fromHex, loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
+import { CA_CERT_FILE, CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, createStudyCa, issuePartyCertificate, loadPartyTls, loadStudyCa, type PartyRole } from '../pki/index.ts'
 import { DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, consentImport, generateCohort, prepareDatasetFile, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
 
@@ -112,6 +113,26 @@ function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<{ grp
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * What `fedlineage provision` makes for a study: the CA (kept by the hub) and a
+ * certificate for the coordinator (127.0.0.1), the hub and each site. Paths
+ * are relative to `dir`, as the configs take them.
+ */
+async function provisionDemoTls(dir: string, hubKeyHex: string, sites: readonly { id: string; publicKeyHex: string }[]): Promise<{ ca: string; certs: Record<string, string> }> {
+  await createStudyCa(path.join(dir, 'ca'), STUDY_ID, { validDays: CA_VALID_DAYS, force: true })
+  const ca = await loadStudyCa(path.join(dir, 'ca'))
+  const certs: Record<string, string> = {}
+  const issue = async (name: string, role: PartyRole, publicKeyHex: string, hosts?: string[]) => {
+    certs[name] = path.join('keys', `${name}.crt`)
+    const pem = issuePartyCertificate({ name, role, publicKey: fromHex(publicKeyHex), validDays: PARTY_VALID_DAYS, ...(hosts ? { hosts } : {}) }, ca)
+    await writeFile(path.join(dir, certs[name]), pem)
+  }
+  await issue('coordinator', 'coordinator', hubKeyHex, ['127.0.0.1', 'localhost'])
+  await issue('hub', 'hub', hubKeyHex)
+  for (const s of sites) await issue(s.id, 'site', s.publicKeyHex)
+  return { ca: path.join('ca', CA_CERT_FILE), certs }
+}
+
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const started = Date.now()
   const dir = opts.dir ? path.resolve(opts.dir) : await mkdtemp(path.join(os.tmpdir(), 'fedlineage-demo-'))
@@ -130,6 +151,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       consent: await importDemoConsents(dir, site.siteId, site.size),
     })),
   )
+
+  // 1b. The study CA and a certificate per party, each for the party's enrolled key: gRPC runs over mutual TLS.
+  const tls = await provisionDemoTls(
+    dir,
+    hub.publicKeyHex,
+    sites.map((s) => ({ id: s.site.siteId, publicKeyHex: s.identity.publicKeyHex })),
+  )
+  process.stdout.write(`gRPC over mutual TLS: study CA in ${path.join(dir, 'ca')}, one certificate per party for its enrolled key\n`)
 
   // 2. The hub's own validation cohort, on which rewards are measured (it never leaves the hub's machine either).
   const hubCsv = path.join(dir, 'data', 'hub-validation.csv')
@@ -156,6 +185,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     listen: '127.0.0.1:0',
     dataDir: 'ledger',
     keyFile: 'keys/hub.key',
+    tls: { ca: tls.ca, cert: tls.certs.coordinator! },
     sites: sites.map((s) => ({ id: s.site.siteId, publicKey: s.identity.publicKeyHex })),
   }
   await writeFile(path.join(dir, 'hub.json'), JSON.stringify(hubConfig, null, 2))
@@ -171,7 +201,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // 4. The coordinator, then the four sites, each its own process.
     const coordinator = launch(['coordinator', '--config', path.join(dir, 'hub.json')], path.join(dir, 'logs', 'coordinator.log'))
     children.push(coordinator)
-    const { grpc: address, replica } = await listeningAddress(coordinator, 30_000)
+    const { grpc: listening, replica } = await listeningAddress(coordinator, 30_000)
+    // Clients dial the certificate's host name, not the IP: TLS servernames are names (RFC 6066).
+    const address = listening.replace(/^127\.0\.0\.1:/, 'localhost:')
     process.stdout.write(`coordinator listening on ${address}, log replica on ${replica}; starting ${sites.length} site agents\n`)
     for (const s of sites) {
       const siteConfig: SiteConfigInput = {
@@ -179,6 +211,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         study: STUDY_ID,
         coordinator: address,
         keyFile: path.relative(dir, s.identity.keyFile),
+        tls: { ca: tls.ca, cert: tls.certs[s.site.siteId]! },
         data: { file: path.relative(dir, s.csv), validationFraction: 0.25, splitSeed: 11 },
         consent: { store: path.relative(dir, s.consent.store), secretFile: path.relative(dir, s.consent.secret), authorities: [s.consent.authority] },
       }
@@ -188,7 +221,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     }
 
     // 5. This process is the hub: start each round, print it once evaluated.
-    const client = new HubClient(address)
+    const client = new HubClient(address, clientCredentials(await loadPartyTls({ ca: path.join(dir, tls.ca), cert: path.join(dir, tls.certs.hub!), keyFile: hub.keyFile })))
     const hubSigner = await loadSigner(hub.keyFile)
     process.stdout.write('\n' + formatRoundHeader() + '\n')
     let printed = -1
