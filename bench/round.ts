@@ -19,7 +19,10 @@
  * The baseline in the same run (`round/baseline.ts`): bare `trainLocal` site
  * after site and bare `fedAvg` on the same deltas, without RPC, checks or log.
  *
- * Usage: npm run bench:round [-- --rounds N] [-- --sites 4,16]
+ * Each scale runs twice, over plaintext loopback gRPC and over mutual TLS with
+ * a study CA, and the TLS table shows what TLS adds to a round.
+ *
+ * Usage: npm run bench:round [-- --rounds N] [-- --sites 4,16] [-- --transport plaintext,tls]
  * Writes bench/results/round.json. Medians skip round 1 (warm-up).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -30,15 +33,17 @@ import { SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
 import { measureBaseline } from './round/baseline.ts'
 import { BENCH_SITES, MAX_SITES } from './round/cohorts.ts'
 import { runScale } from './round/federation.ts'
-import { OVERHEAD_GOAL_PCT, WARMUP_ROUNDS, printTables, roundNumbers, summarise, type ScaleSummary } from './round/report.ts'
+import { OVERHEAD_GOAL_PCT, WARMUP_ROUNDS, printTables, printTlsCosts, roundNumbers, summarise, tlsCosts, type ScaleSummary, type Transport } from './round/report.ts'
 import { benchEnvironment } from './support/environment.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, sites: { type: 'string', default: '4,16' } } })
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, sites: { type: 'string', default: '4,16' }, transport: { type: 'string', default: 'plaintext,tls' } } })
 const rounds = Number(args.rounds)
 const scales = args.sites.split(',').map(Number)
 if (!Number.isInteger(rounds) || rounds <= WARMUP_ROUNDS) throw new Error(`--rounds must be an integer > ${WARMUP_ROUNDS}, got ${args.rounds}`)
+const transports = args.transport.split(',') as Transport[]
+if (transports.length === 0 || transports.some((t) => t !== 'plaintext' && t !== 'tls')) throw new Error(`--transport: plaintext, tls or both, comma-separated; got ${args.transport}`)
 for (const n of scales) if (!Number.isInteger(n) || n < 1 || n > MAX_SITES) throw new Error(`--sites: each scale must be 1 to ${MAX_SITES}, got ${args.sites}`)
 
 const study: Omit<StudySpecInput, 'minSites'> = {
@@ -59,24 +64,26 @@ const started = performance.now()
 // Other work on the machine shows up in every number here; recorded so a noisy run can be recognised.
 const loadBefore = loadavg()
 // Per scale: the federation's rounds, then the same rounds again bare.
-const progress = benchProgress(2 * rounds * scales.length, 'bench:round')
+const progress = benchProgress(2 * rounds * scales.length * transports.length, 'bench:round')
 const summaries: ScaleSummary[] = []
-for (const sites of scales) {
-  const run = await runScale({ sites, study, onRound: (r) => progress.tick(`${sites} sites, round ${r}/${rounds}`) })
-  try {
-    const baseline = await measureBaseline(run, (r) => progress.tick(`${sites} sites, baseline round ${r}/${rounds}`))
-    summaries.push(
-      summarise(
-        sites,
-        parameterCount(shapes),
-        encodedSize(shapes),
-        run.rounds.map((e, i) => roundNumbers(e, baseline[i]!)),
-      ),
-    )
-  } finally {
-    await run.close()
+for (const sites of scales)
+  for (const transport of transports) {
+    const run = await runScale({ sites, tls: transport === 'tls', study, onRound: (r) => progress.tick(`${sites} sites ${transport}, round ${r}/${rounds}`) })
+    try {
+      const baseline = await measureBaseline(run, (r) => progress.tick(`${sites} sites ${transport}, baseline round ${r}/${rounds}`))
+      summaries.push(
+        summarise(
+          sites,
+          transport,
+          parameterCount(shapes),
+          encodedSize(shapes),
+          run.rounds.map((e, i) => roundNumbers(e, baseline[i]!)),
+        ),
+      )
+    } finally {
+      await run.close()
+    }
   }
-}
 progress.stop()
 const runtimeS = (performance.now() - started) / 1000
 
@@ -88,10 +95,12 @@ console.log(
 )
 console.log('All sites run in this process: train is the sum of sequentially executed site training (max in brackets), and the round wall time contains that sum.')
 printTables(summaries)
+const costs = tlsCosts(summaries)
+printTlsCosts(costs)
 for (const s of summaries) {
   const m = s.median
   console.log(
-    `${s.sites} sites: coordinator ${m.coordinatorMs.toFixed(1)} ms of ${m.wallMs.toFixed(0)} ms (${m.overheadPct.toFixed(2)} %, goal ≤ ${OVERHEAD_GOAL_PCT} % ${s.goalMet ? 'met' : 'NOT met'}): ` +
+    `${s.sites} sites ${s.transport}: coordinator ${m.coordinatorMs.toFixed(1)} ms of ${m.wallMs.toFixed(0)} ms (${m.overheadPct.toFixed(2)} %, goal ≤ ${OVERHEAD_GOAL_PCT} % ${s.goalMet ? 'met' : 'NOT met'}): ` +
       `verify ${m.verifyMs.toFixed(1)}, aggregate ${m.aggregateMs.toFixed(1)} (bare fedAvg ${m.bareFedAvgMs.toFixed(2)}), ` +
       `log ${m.logMs.toFixed(1)} (${s.sites} update appends ${m.logUpdatesMs.toFixed(1)} = ${(m.logUpdatesMs / s.sites).toFixed(2)} each, commit ${m.logCommitMs.toFixed(1)})`,
   )
@@ -111,6 +120,7 @@ const result = {
     rounds,
     warmupRounds: WARMUP_ROUNDS,
     scales,
+    transports,
     overheadGoalPct: OVERHEAD_GOAL_PCT,
     study: { model: spec.model, training: spec.training, strategy: spec.strategy, seed: spec.seed },
     sites: BENCH_SITES.slice(0, Math.max(...scales)).map((s) => s.cohort),
@@ -124,6 +134,7 @@ const result = {
     ],
   },
   results: summaries,
+  tlsCost: costs,
 }
 const dir = new URL('./results/', import.meta.url)
 await mkdir(dir, { recursive: true })

@@ -16,7 +16,7 @@ import type { Command } from 'commander'
 import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { fromHex, loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
-import { CA_CERT_FILE, CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, createStudyCa, issuePartyCertificate, loadPartyTls, loadStudyCa, type PartyRole } from '../pki/index.ts'
+import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
 import { DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, consentImport, generateCohort, prepareDatasetFile, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
 
@@ -113,26 +113,6 @@ function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<{ grp
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/**
- * What `fedlineage provision` makes for a study: the CA (kept by the hub) and a
- * certificate for the coordinator (127.0.0.1), the hub and each site. Paths
- * are relative to `dir`, as the configs take them.
- */
-async function provisionDemoTls(dir: string, hubKeyHex: string, sites: readonly { id: string; publicKeyHex: string }[]): Promise<{ ca: string; certs: Record<string, string> }> {
-  await createStudyCa(path.join(dir, 'ca'), STUDY_ID, { validDays: CA_VALID_DAYS, force: true })
-  const ca = await loadStudyCa(path.join(dir, 'ca'))
-  const certs: Record<string, string> = {}
-  const issue = async (name: string, role: PartyRole, publicKeyHex: string, hosts?: string[]) => {
-    certs[name] = path.join('keys', `${name}.crt`)
-    const pem = issuePartyCertificate({ name, role, publicKey: fromHex(publicKeyHex), validDays: PARTY_VALID_DAYS, ...(hosts ? { hosts } : {}) }, ca)
-    await writeFile(path.join(dir, certs[name]), pem)
-  }
-  await issue('coordinator', 'coordinator', hubKeyHex, ['127.0.0.1', 'localhost'])
-  await issue('hub', 'hub', hubKeyHex)
-  for (const s of sites) await issue(s.id, 'site', s.publicKeyHex)
-  return { ca: path.join('ca', CA_CERT_FILE), certs }
-}
-
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const started = Date.now()
   const dir = opts.dir ? path.resolve(opts.dir) : await mkdtemp(path.join(os.tmpdir(), 'fedlineage-demo-'))
@@ -153,12 +133,17 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   )
 
   // 1b. The study CA and a certificate per party, each for the party's enrolled key: gRPC runs over mutual TLS.
-  const tls = await provisionDemoTls(
-    dir,
-    hub.publicKeyHex,
-    sites.map((s) => ({ id: s.site.siteId, publicKeyHex: s.identity.publicKeyHex })),
+  const kit = await provisionStudyKit(
+    path.join(dir, 'keys'),
+    [
+      { name: 'coordinator', role: 'coordinator', publicKey: fromHex(hub.publicKeyHex), hosts: ['localhost', '127.0.0.1'] },
+      { name: 'hub', role: 'hub', publicKey: fromHex(hub.publicKeyHex) },
+      ...sites.map((s) => ({ name: s.site.siteId, role: 'site' as const, publicKey: fromHex(s.identity.publicKeyHex) })),
+    ],
+    { study: STUDY_ID, caValidDays: CA_VALID_DAYS, validDays: PARTY_VALID_DAYS },
   )
-  process.stdout.write(`gRPC over mutual TLS: study CA in ${path.join(dir, 'ca')}, one certificate per party for its enrolled key\n`)
+  const tls = { ca: path.relative(dir, kit.caCert), certs: Object.fromEntries(Object.entries(kit.certs).map(([k, v]) => [k, path.relative(dir, v)])) }
+  process.stdout.write(`gRPC over mutual TLS: study CA in ${path.dirname(kit.caCert)}, one certificate per party for its enrolled key\n`)
 
   // 2. The hub's own validation cohort, on which rewards are measured (it never leaves the hub's machine either).
   const hubCsv = path.join(dir, 'data', 'hub-validation.csv')

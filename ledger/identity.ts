@@ -20,6 +20,8 @@ import { IdentityFileError, LedgerInvalidArgumentError } from './errors.ts'
 export interface WriteIdentityInit {
   /** Replace existing key files (default false: refuse). */
   readonly force?: boolean
+  /** Write this 32-byte seed instead of a fresh one (a key kept elsewhere; fixed keys in tests and benchmarks). */
+  readonly seed?: Uint8Array
 }
 
 /** What writeIdentity wrote. */
@@ -62,7 +64,7 @@ export async function writeIdentity(dir: string, name: string, init: WriteIdenti
       if (await exists(file)) throw new IdentityFileError(file, 'already exists; pass --force to replace it (the old key is lost)')
     }
   }
-  const seed = generateSeed()
+  const seed = init.seed ?? generateSeed()
   const publicKeyHex = toHex(signerFromSeed(seed).publicKey)
   const keyJson = `${JSON.stringify({ type: 'ed25519', publicKey: publicKeyHex, seed: toHex(seed) }, null, 2)}\n`
   if (init.force === true) {

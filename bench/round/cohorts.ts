@@ -12,21 +12,29 @@ export const MAX_SITES = 16
 
 export interface BenchSite {
   readonly cohort: CohortInit
+  /** The identity's seed, so the TLS runs can write its key file. */
+  readonly seed: Uint8Array
   readonly signer: Signer
 }
 
 /** Site i: 150 to 585 patients, prevalence 0.30 to 0.58, covariate shift -1.2 to 1.5. */
-export const BENCH_SITES: readonly BenchSite[] = Array.from({ length: MAX_SITES }, (_, i) => ({
-  cohort: {
-    siteId: `hospital-${String(i + 1).padStart(2, '0')}`,
-    seed: 7001 + 97 * i,
-    size: 150 + ((i * 73) % 16) * 29,
-    prevalence: 0.3 + ((i * 5) % 8) * 0.04,
-    shift: -1.2 + ((i * 7) % 10) * 0.3,
-  },
+export const BENCH_SITES: readonly BenchSite[] = Array.from({ length: MAX_SITES }, (_, i) => benchSite(i))
+
+function benchSite(i: number): BenchSite {
   // Seed byte 1 is the hub's; sites take 10, 11, ….
-  signer: signerFromSeed(new Uint8Array(32).fill(10 + i)),
-}))
+  const seed = new Uint8Array(32).fill(10 + i)
+  return {
+    cohort: {
+      siteId: `hospital-${String(i + 1).padStart(2, '0')}`,
+      seed: 7001 + 97 * i,
+      size: 150 + ((i * 73) % 16) * 29,
+      prevalence: 0.3 + ((i * 5) % 8) * 0.04,
+      shift: -1.2 + ((i * 7) % 10) * 0.3,
+    },
+    seed,
+    signer: signerFromSeed(seed),
+  }
+}
 
 /** Writes the first `count` cohorts to `<dir>/<siteId>.csv`; returns the paths in site order. */
 export async function writeCohorts(dir: string, count: number): Promise<string[]> {

@@ -9,7 +9,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
 import { parseHubConfig, startCoordinator, type HubConfig, type RunningCoordinator } from '../../coordinator/index.ts'
-import { signerFromSeed, toHex } from '../../ledger/index.ts'
+import { signerFromSeed, toHex, writeIdentity } from '../../ledger/index.ts'
+import { clientCredentials, loadPartyTls, provisionStudyKit, type StudyKit } from '../../pki/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 import { SiteAgent, parseSiteConfig, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { BENCH_SITES, writeCohorts } from './cohorts.ts'
@@ -45,6 +46,8 @@ export interface ScaleRun {
 
 export interface ScaleOptions {
   readonly sites: number
+  /** Mutual TLS with a study CA for every gRPC call (else plaintext on loopback). */
+  readonly tls: boolean
   readonly study: Omit<StudySpecInput, 'minSites'>
   readonly onRound?: (round: number) => void
 }
@@ -53,18 +56,33 @@ const silent = pino({ level: 'silent' })
 /** Each site holds out a stratified quarter of its records for validation (fixed seed). */
 export const SITE_SPLIT = { kind: 'fraction', validationFraction: 0.25, seed: 5 } as const
 
+/** Key files and certificates for the hub (which also coordinates) and each site, as `fedlineage provision` makes them. */
+async function provisionBench(dir: string, hubSeed: Uint8Array, sites: typeof BENCH_SITES): Promise<StudyKit> {
+  await writeIdentity(dir, 'hub', { seed: hubSeed })
+  for (const s of sites) await writeIdentity(dir, s.cohort.siteId, { seed: s.seed })
+  const hubKey = signerFromSeed(hubSeed).publicKey
+  return provisionStudyKit(
+    dir,
+    [{ name: 'coordinator', role: 'coordinator', publicKey: hubKey, hosts: ['127.0.0.1'] }, ...sites.map((s) => ({ name: s.cohort.siteId, role: 'site' as const, publicKey: s.signer.publicKey }))],
+    { study: 'bench-round', caValidDays: 1, validDays: 1 },
+  )
+}
+
 /** Runs the study to completion at `sites` sites; the coordinator stays open for the baseline until `close()`. */
 export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-bench-round-'))
   const sites = BENCH_SITES.slice(0, opts.sites)
   const csvFiles = await writeCohorts(dir, opts.sites)
-  const hub = signerFromSeed(new Uint8Array(32).fill(1))
+  const hubSeed = new Uint8Array(32).fill(1)
+  const hub = signerFromSeed(hubSeed)
+  const kit = opts.tls ? await provisionBench(dir, hubSeed, sites) : undefined
   const config = parseHubConfig(
     {
       study: { ...opts.study, minSites: opts.sites },
       listen: '127.0.0.1:0',
       dataDir: path.join(dir, 'ledger'),
-      keyFile: path.join(dir, 'unused.key'),
+      keyFile: path.join(dir, kit ? 'hub.key' : 'unused.key'),
+      ...(kit ? { tls: { ca: kit.caCert, cert: kit.certs['coordinator']! } } : {}),
       sites: sites.map((s) => ({ id: s.cohort.siteId, publicKey: toHex(s.signer.publicKey) })),
       autoAdvance: true,
     },
@@ -123,6 +141,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     lastPhase.set(round, phase)
   })
 
+  const credentials = kit
+    ? await Promise.all(sites.map((s) => loadPartyTls({ ca: kit.caCert, cert: kit.certs[s.cohort.siteId]!, keyFile: path.join(dir, `${s.cohort.siteId}.key`) }).then(clientCredentials)))
+    : []
   const runs = sites.map((site, i) => {
     // Site replicas stay off here: every site runs in this one process, and 4-16 replicas
     // pulling, verifying and fsyncing on the coordinator's event loop and disk would be
@@ -132,7 +153,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
         siteId: site.cohort.siteId,
         study: config.study.id,
         coordinator: coordinator.address,
-        keyFile: 'unused.key',
+        keyFile: kit ? `${site.cohort.siteId}.key` : 'unused.key',
+        ...(kit ? { tls: { ca: kit.caCert, cert: kit.certs[site.cohort.siteId]! } } : {}),
         data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed },
         backend: 'auto',
         reconnectTimeoutMs: 30_000,
@@ -141,7 +163,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
       'bench site config',
       dir,
     )
-    const agent = new SiteAgent({ signer: site.signer, logger: silent }, cfg)
+    const agent = new SiteAgent({ signer: site.signer, logger: silent, ...(credentials[i] ? { credentials: credentials[i] } : {}) }, cfg)
     agent.onEvent((e: SiteAgentEvent) => {
       if (e.type === 'trained') at(e.round).trainMs[i] = e.durationMs
       else if (e.type === 'uploaded') {

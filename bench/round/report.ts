@@ -36,8 +36,12 @@ export interface RoundNumbers {
   readonly bareMatchesCommit: boolean
 }
 
+export type Transport = 'plaintext' | 'tls'
+
 export interface ScaleSummary {
   readonly sites: number
+  /** gRPC in plaintext on loopback, or over mutual TLS with the study CA. */
+  readonly transport: Transport
   readonly parameters: number
   readonly deltaBytes: number
   readonly rounds: readonly RoundNumbers[]
@@ -78,12 +82,12 @@ export function roundNumbers(e: RoundEvents, b: RoundBaseline): RoundNumbers {
   }
 }
 
-export function summarise(sites: number, parameters: number, deltaBytes: number, rounds: readonly RoundNumbers[]): ScaleSummary {
+export function summarise(sites: number, transport: Transport, parameters: number, deltaBytes: number, rounds: readonly RoundNumbers[]): ScaleSummary {
   const measured = rounds.slice(WARMUP_ROUNDS)
   const m = (k: keyof ScaleSummary['median']) => median(measured.map((r) => r[k]))
   const keys = Object.keys(rounds[0]!).filter((k) => k !== 'round' && k !== 'bareMatchesCommit') as (keyof ScaleSummary['median'])[]
   const med = Object.fromEntries(keys.map((k) => [k, m(k)])) as ScaleSummary['median']
-  return { sites, parameters, deltaBytes, rounds, median: med, goalMet: med.overheadPct <= OVERHEAD_GOAL_PCT }
+  return { sites, transport, parameters, deltaBytes, rounds, median: med, goalMet: med.overheadPct <= OVERHEAD_GOAL_PCT }
 }
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
@@ -93,6 +97,7 @@ export function printTables(scales: readonly ScaleSummary[]): void {
   console.table(
     scales.map((s) => ({
       sites: s.sites,
+      transport: s.transport,
       params: s.parameters,
       'delta bytes': s.deltaBytes,
       'round wall ms': ms(s.median.wallMs),
@@ -113,6 +118,7 @@ export function printTables(scales: readonly ScaleSummary[]): void {
   console.table(
     scales.map((s) => ({
       sites: s.sites,
+      transport: s.transport,
       'bare round ms': ms(s.median.bareRoundMs),
       'bare train Σ ms': ms(s.median.bareTrainSumMs),
       'bare fedAvg ms': ms(s.median.bareFedAvgMs),
@@ -124,4 +130,63 @@ export function printTables(scales: readonly ScaleSummary[]): void {
       'fedAvg = committed': s.rounds.every((r) => r.bareMatchesCommit) ? 'yes' : 'NO',
     })),
   )
+}
+
+/** What mutual TLS adds to a round, per scale: the same federation run in plaintext and over TLS in this one run. */
+export interface TlsCost {
+  readonly sites: number
+  readonly plaintextWallMs: number
+  readonly tlsWallMs: number
+  readonly wallAddedMs: number
+  readonly wallAddedPct: number
+  readonly plaintextUploadMs: number
+  readonly tlsUploadMs: number
+  /** Each round's (TLS − plaintext) median upload per site. */
+  readonly uploadAddedPerSiteMs: number
+  /** Half the spread (max − min) of the measured rounds' wall times, plaintext and TLS together: differences below it are noise. */
+  readonly noiseMs: number
+  readonly verdict: 'within noise' | 'TLS slower' | 'TLS faster (noise)'
+}
+
+export function tlsCosts(scales: readonly ScaleSummary[]): TlsCost[] {
+  const out: TlsCost[] = []
+  for (const plain of scales.filter((s) => s.transport === 'plaintext')) {
+    const tls = scales.find((s) => s.transport === 'tls' && s.sites === plain.sites)
+    if (!tls) continue
+    const added = tls.median.wallMs - plain.median.wallMs
+    const walls = [...plain.rounds, ...tls.rounds].filter((r) => r.round > WARMUP_ROUNDS).map((r) => r.wallMs)
+    const noiseMs = (Math.max(...walls) - Math.min(...walls)) / 2
+    out.push({
+      sites: plain.sites,
+      plaintextWallMs: plain.median.wallMs,
+      tlsWallMs: tls.median.wallMs,
+      wallAddedMs: added,
+      wallAddedPct: (100 * added) / plain.median.wallMs,
+      plaintextUploadMs: plain.median.uploadMs,
+      tlsUploadMs: tls.median.uploadMs,
+      uploadAddedPerSiteMs: (tls.median.uploadMs - plain.median.uploadMs) / plain.sites,
+      noiseMs,
+      verdict: Math.abs(added) <= noiseMs ? 'within noise' : added > 0 ? 'TLS slower' : 'TLS faster (noise)',
+    })
+  }
+  return out
+}
+
+export function printTlsCosts(costs: readonly TlsCost[]): void {
+  if (costs.length === 0) return
+  console.log('The cost of mutual TLS (study CA, Ed25519 certificates, TLS 1.3) on a round, same scales and seeds, this run:')
+  console.table(
+    costs.map((c) => ({
+      sites: c.sites,
+      'plaintext round ms': ms(c.plaintextWallMs),
+      'TLS round ms': ms(c.tlsWallMs),
+      'TLS adds ms': ms(c.wallAddedMs),
+      'TLS adds': pct(c.wallAddedPct),
+      'upload Σ ms plaintext → TLS': `${ms(c.plaintextUploadMs)} → ${ms(c.tlsUploadMs)}`,
+      'per site ms': ms(c.uploadAddedPerSiteMs),
+      'noise ± ms': ms(c.noiseMs),
+      verdict: c.verdict,
+    })),
+  )
+  console.log('Connections are made once per site (at hello) and reused, so a round pays TLS record encryption, not handshakes; round-to-round noise at this size is a few percent either way.')
 }

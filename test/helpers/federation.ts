@@ -10,8 +10,8 @@ import path from 'node:path'
 import { pino } from 'pino'
 import { onTestFinished } from 'vitest'
 import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
-import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
-import { CA_CERT_FILE, createStudyCa, issuePartyCertificate, loadStudyCa, type PartyRole } from '../../pki/index.ts'
+import { signerFromSeed, toHex, writeIdentity, type Signer } from '../../ledger/index.ts'
+import { provisionStudyKit } from '../../pki/index.ts'
 import {
   DEMO_SITES,
   SYNTHETIC_SCHEMA,
@@ -80,25 +80,23 @@ export interface FederationInit {
   tls?: boolean
 }
 
-/** Writes `signer`'s identity file as `fedlineage keygen` would (the test keys have known seeds). */
-async function writeTestKey(dir: string, name: string, seedByte: number): Promise<string> {
-  const file = path.join(dir, `${name}.key`)
-  const seed = new Uint8Array(32).fill(seedByte)
-  await writeFile(file, JSON.stringify({ type: 'ed25519', publicKey: toHex(signerFromSeed(seed).publicKey), seed: toHex(seed) }), { mode: 0o600 })
-  return file
+/** Writes a test identity's key file (the test keys have known seeds), as `fedlineage keygen` would. */
+async function writeTestKey(dir: string, name: string, seedByte: number): Promise<void> {
+  await writeIdentity(dir, name, { seed: new Uint8Array(32).fill(seedByte) })
 }
 
 /** The study CA and a certificate for each party, as `fedlineage provision` makes them. */
 async function provisionTestTls(dir: string, hub: Signer, sites: readonly TestSite[]): Promise<{ ca: string; cert: (name: string) => string }> {
-  await createStudyCa(path.join(dir, 'ca'), TEST_STUDY.id, { validDays: 1 })
-  const ca = await loadStudyCa(path.join(dir, 'ca'))
-  const cert = (name: string) => path.join(dir, `${name}.crt`)
-  const issue = (name: string, role: PartyRole, publicKey: Uint8Array, hosts?: string[]) =>
-    writeFile(cert(name), issuePartyCertificate({ name, role, publicKey, validDays: 1, ...(hosts ? { hosts } : {}) }, ca))
-  await issue('coordinator', 'coordinator', hub.publicKey, ['127.0.0.1', 'localhost'])
-  await issue('hub', 'hub', hub.publicKey)
-  for (const s of sites) await issue(s.id, 'site', s.signer.publicKey)
-  return { ca: path.join(dir, 'ca', CA_CERT_FILE), cert }
+  const kit = await provisionStudyKit(
+    dir,
+    [
+      { name: 'coordinator', role: 'coordinator', publicKey: hub.publicKey, hosts: ['127.0.0.1', 'localhost'] },
+      { name: 'hub', role: 'hub', publicKey: hub.publicKey },
+      ...sites.map((s) => ({ name: s.id, role: 'site' as const, publicKey: s.signer.publicKey })),
+    ],
+    { study: TEST_STUDY.id, caValidDays: 1, validDays: 1 },
+  )
+  return { ca: kit.caCert, cert: (name) => kit.certs[name]! }
 }
 
 /** A synthetic cohort CSV with a first `patient_id` column, `<site id>-1` …; returns the path. */
