@@ -5,24 +5,29 @@
  * every global model in it is what the logged inputs produce, without
  * trusting whoever kept the log.
  *
- * **What is checked** (replay.ts), entry by entry, stopping at the first
- * failure with its `seq` and an `AUDIT_*` code:
+ * **What is checked** (replay.ts): the audit re-runs the protocol's own
+ * decider (`step` from protocol/) over the inputs the log records and
+ * requires every logged entry to be, byte for byte, what `step` emits. Entry
+ * by entry, stopping at the first failure with its `seq` and an `AUDIT_*`
+ * code:
  * - the chain: canonical bytes, seq, prev hash, strict Ed25519 (S < L), and a
  *   single author, the coordinator (optionally pinned by its known key);
  * - the state machine: every record folds into `StudyState` as the
  *   coordinator's own restart does;
- * - the initial model: the genesis hash is the spec's seeded initial weights;
- * - every embedded signed statement: the hub's round starts, the sites'
- *   update envelopes (delta hash, examples, base model, size) and evaluation
- *   reports, each under the right key and agreeing with its entry;
- * - every committed round: the spec's strategy and parameters, every blob
- *   re-hashed, and the model re-derived with `deriveRoundModel`, the function
- *   the coordinator committed with, to the same hash and metrics;
- * - every `patient-rewards` entry: the site's signed statement held to
- *   `checkPatientRewards`, the coordinator's own admission check (amount =
- *   the site's credit in the round's `round-rewarded`, count = the consent
- *   count of its accepted envelope, once per site and round):
- *   AUDIT_PATIENT_REWARDS_INVALID, _AMOUNT_MISMATCH, _COUNT_MISMATCH. The
+ * - every input the log records, fed to `step` at the entry's time: the
+ *   study spec (the genesis re-derived from its seed), enrolments, the hub's
+ *   signed round starts, the sites' signed update envelopes (with their
+ *   deltas, fetched and re-hashed, and the consent claims and revocations
+ *   they carry), evaluation reports and patient-rewards statements, and the
+ *   refused ones (`update-rejected`, `statement-rejected`), each under the
+ *   right key; commits, abandonments and completion are ticks of the clock;
+ * - every entry `step` emits must be the next entry of the log: so every
+ *   committed model is re-derived with the study's strategy from the logged
+ *   deltas (AUDIT_MODEL_MISMATCH, AUDIT_METRICS_MISMATCH), every reward
+ *   recomputed (AUDIT_REWARD_MISMATCH), every consent claim held to the
+ *   consent rule (AUDIT_CONSENT_*), and every `patient-rewards` statement to
+ *   `checkPatientRewards`, the coordinator's own admission check
+ *   (AUDIT_PATIENT_REWARDS_INVALID, _AMOUNT_MISMATCH, _COUNT_MISMATCH). The
  *   allocation root is the patients' to check, each with the `reward` of
  *   their `fedlineage consent prove` bundle, by `fedlineage consent verify`
  *   (with `--db`, against the logged root: AUDIT_PATIENT_REWARDS_NOT_LOGGED);
@@ -32,10 +37,11 @@
  *   proof the source's replica holds (a split view) is valid under the
  *   coordinator's key (AUDIT_COORDINATOR_EQUIVOCATED).
  *
- * **Boundaries.** The auditor imports `ledger/`, `models/core/` and
- * `coordinator/core/` only: no TF.js, no gRPC, no coordinator shell. The
- * aggregation and encoding it replays with are the coordinator's own, never a
- * re-implementation, so a replay can only disagree when the log does.
+ * **Boundaries.** The auditor imports `protocol/`, `ledger/` and
+ * `models/core/` only: no TF.js, no gRPC, no coordinator. The rules,
+ * aggregation and encoding it replays with are the ones the coordinator
+ * runs, never a re-implementation, so a replay can only disagree when the
+ * log does.
  *
  * **Sources.** `auditLog` reads any `AuditSource` (length, scan, getBlob,
  * and optionally the replica's newest checkpoint and misbehaviour proofs):

@@ -108,7 +108,8 @@ export interface AuditSourceEntry {
 
 /**
  * Where the audit reads a log from: a `Ledger` over a local LevelDB replica
- * today, a replica fetched over libp2p tomorrow. Nothing it returns is trusted.
+ * (source.ts) or a fresh replica synced over libp2p (peer-source.ts).
+ * Nothing it returns is trusted.
  */
 export interface AuditSource {
   /** Number of entries held; the audit covers `[0, length)` as of its start. */
@@ -493,7 +494,7 @@ class Replay implements AuditProgress {
   }
 }
 
-/** The code of coordinator/core's LineageRecordError (not exported through coordinator/core/index.ts). */
+/** The code of protocol/'s LineageRecordError, matched by code like every error the replay maps. */
 const LINEAGE_RECORD_INVALID = 'COORD_LINEAGE_RECORD_INVALID'
 
 function hasCode(err: unknown, code: string): boolean {

@@ -7,8 +7,11 @@
  * - `RoundRunner`: the round loop over a `Ledger` (usable without gRPC).
  * - `HubClient`: the hub's signed round starts and status reads.
  * - `loadHubConfig` / `parseHubConfig`: the validated `hub.json`.
- * - `./core/index.ts`: pure lineage records, state fold, checks and round rules
- *   (what the auditor replays with).
+ * - `roundStatus`, `toServiceError` and the round table: what the service
+ *   answers and the CLI prints.
+ *
+ * The rules it runs (lineage records, the state fold, admission, the round
+ * decider) are not here: they are protocol/'s, which the auditor re-runs.
  */
 export { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './coordinator.ts'
 export { RoundRunner, type RoundRunnerComponents, type RoundRunnerInit, type RoundRunnerEvents, type SiteTask, type CoordinatorPhase } from './round-runner.ts'

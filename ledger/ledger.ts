@@ -74,7 +74,8 @@ export interface ReplicationInit {
  * get a contiguous run of seqs, and the chain never forks. Reads check what
  * storage returns before handing it out.
  *
- * Emits nothing and owns no network; replication will wrap it, not live in it.
+ * Emits nothing and owns no network: replication (replication.ts) wraps it and
+ * hands it verified entries through `appendReplicated`; it does not live in it.
  */
 export class Ledger {
   readonly #storage: LedgerStorage
@@ -201,7 +202,7 @@ export class Ledger {
    * Entry `seq`, checked: canonical and well-formed, stored at its own
    * position, validly signed, and, for the last entry, equal to the head.
    * (Whether it links to its predecessor is verifyLog's and scan's business;
-   * Merkle inclusion proofs will make that O(log n).) Throws
+   * `inclusionProof` proves its place in the tree in O(log n).) Throws
    * `LedgerNotFoundError` unless `0 <= seq < length`.
    */
   async get(seq: number): Promise<AppendedEntry> {

@@ -4,8 +4,8 @@
  *
  * Two layers:
  * - `core/` — pure arithmetic of weights, no TF.js, no I/O: the canonical
- *   encoding and hash, delta/apply, deterministic FedAvg, the Strategy
- *   interface, the seeded initial model, metrics. Re-exported here; consumers
+ *   encoding and hash, delta/apply, deterministic FedAvg, the study spec, the
+ *   seeded initial model, metrics. Re-exported here; consumers
  *   that must stay TF.js-free (the auditor) import `models/core/index.ts`.
  * - this folder — the TF.js shell: backend selection, building a network from
  *   a `ModelSpec`, local training and evaluation. Only this folder imports
@@ -15,7 +15,7 @@
  * Typical site round: `trainLocal({ model, training, global, data, seed })`,
  * then `computeDelta(result.weights, global)`, `encodeWeights(delta)`; the
  * coordinator `decodeWeights(bytes, modelShapes(...))`, `assertFinite`, and
- * `createStrategy(spec).aggregateRound(...)`.
+ * the study's strategy (protocol/strategy.ts) aggregates with `fedAvg`.
  */
 export * from './core/index.ts'
 export { TF_BACKEND_ENV, PREDICT_BATCH_ROWS, TRAIN_YIELD_INTERVAL_MS } from './constants.ts'

@@ -7,7 +7,7 @@
  * for pseudonym 3f…`) and name the field and both values. A Merkle path that
  * does not lead to the root is reported by the Merkle code's own errors
  * (`LEDGER_ROOT_MISMATCH`, `LEDGER_PROOF_WRONG_LENGTH`,
- * `LEDGER_PROOF_INDEX_OUT_OF_RANGE`, from merkle-errors.ts), so a consent
+ * `LEDGER_PROOF_INDEX_OUT_OF_RANGE`, from ledger/core/merkle-errors.ts), so a consent
  * proof fails exactly like any other inclusion proof of the ledger.
  */
 import { toHex } from '../ledger/core/index.ts'
@@ -152,7 +152,7 @@ export class ConsentCountMismatchError extends ProtocolError {
 /**
  * A patient-rewards input that breaks a precondition (a negative amount or
  * weight, a pseudonym listed twice) or a patient's reward proof bundle that
- * does not read or names another root than the logged one (patient-rewards.ts).
+ * does not read or names another root than the logged one (patient-reward-split.ts).
  */
 export class PatientRewardSplitError extends ProtocolError {
   static override readonly code = 'PROTOCOL_PATIENT_REWARD_INVALID'

@@ -2,7 +2,7 @@
  * The consent rule of an update, checked by the coordinator before it reads
  * a delta byte and again by the auditor on every logged update. A study with
  * `consent` requires every update envelope to carry a consent claim
- * (`ext.consent`, ledger/core/consent-claim.ts); an envelope that carries one
+ * (`ext.consent`, consent-claim.ts); an envelope that carries one
  * in a study without consent is held to the same rule. The claim must:
  *
  * 1. read as a claim (COORD_CONSENT_INVALID, the ledger's code as `reason`);

@@ -10,7 +10,7 @@
  * Use one secret per study: with a shared secret, one patient has the same
  * pseudonym in every study of the site, and the studies become linkable.
  *
- * **Receipts and revocations** are canonical CBOR maps (canonical.ts):
+ * **Receipts and revocations** are canonical CBOR maps (ledger/core/canonical.ts):
  *
  *     { t: 'consent', pseudonym: 32 bytes, study, purposes: [sorted, unique],
  *       validFrom: ms, validUntil: ms | null, signer: 32-byte Ed25519 key }
@@ -39,7 +39,7 @@
  * on, sorted by pseudonym (bytewise, strictly increasing: at most one receipt
  * per pseudonym). Leaf data is `pseudonym ‖ SHA-256(signed receipt bytes)`
  * (64 bytes; the signed bytes are `encodeSignedConsent`, body and signature),
- * and the root is the RFC 6962 root over `hashLeaf(leaf data)` (merkle.ts).
+ * and the root is the RFC 6962 root over `hashLeaf(leaf data)` (ledger/core/merkle.ts).
  * The root and the count go into the round's log, so that:
  *
  * - *inclusion*: a patient's receipt is leaf `index` of the tree of `count`

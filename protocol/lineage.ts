@@ -7,7 +7,8 @@
  *
  * Design rules, so later features fit without a format break:
  * - A participant's own signed statement (update envelope, evaluation, round
- *   start) is embedded verbatim, so its signature stays checkable.
+ *   start, patient rewards, and a refused one) is embedded verbatim, so its
+ *   signature stays checkable.
  * - Every blob a round depends on is named by SHA-256: the parent model, each
  *   input delta, the new model. A replay needs nothing else.
  * - A round commit lists its inputs sorted by site id, which is also the

@@ -2,7 +2,7 @@
  * The admission of a site's `patient-rewards` statement: the site passes its
  * credit for a round on to the patients it trained on that round, and signs
  * the amount, the number of patients and the root of the allocation tree
- * (ledger/core/patient-rewards.ts). The coordinator checks it before logging
+ * (patient-reward-split.ts). The coordinator checks it before logging
  * it as a `patient-rewards` entry, and the auditor runs the same check on
  * every such entry of the log, against the state folded up to it:
  *

@@ -11,7 +11,7 @@
  * differ). A score below 0.5·10^-9 therefore weighs nothing.
  *
  * The split is the largest-remainder (Hamilton) method (`apportion`, in
- * ledger/core/patient-rewards.ts, shared with the site agent, which passes
+ * patient-reward-split.ts, shared with the site agent, which passes
  * its credit on to its patients with the same `splitToPatients`):
  * 1. with weights w_i and W = Σ w_i, site i first gets ⌊pool·w_i / W⌋;
  * 2. the L = pool − Σ⌊…⌋ units left over (L < number of sites) go one each to

@@ -5,7 +5,7 @@
  * can check, years later, that a site really declared this delta hash for this
  * base model in this round, without trusting the coordinator's word for it.
  *
- * Bytes are canonical CBOR (see canonical.ts); the signature covers
+ * Bytes are canonical CBOR (ledger/core/canonical.ts); the signature covers
  * `STATEMENT_SIGNING_CONTEXT ‖ 0x00 ‖ body`, a context distinct from the log
  * entries' own, so a signed statement can never be replayed as an entry.
  *

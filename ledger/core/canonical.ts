@@ -1,8 +1,9 @@
 /**
  * Canonical bytes for everything that is hashed or signed (log entries,
  * signed statements, study specs): deterministic CBOR, RFC 8949 §4.2.1, with
- * preferred serialization of floats. docs/cbor-profile.md is the profile in
- * full; in short:
+ * preferred serialization of floats. PROTOCOL.md (Canonical CBOR) states the
+ * profile in full, and docs/cbor-profile.md has the notes on this encoder; in
+ * short:
  *
  * - Map keys sorted bytewise over their encoded bytes, integers and lengths
  *   in their shortest form, definite lengths only, no tags.

@@ -24,8 +24,8 @@
  * entry bytes, and `prev` chains each entry to the one before it.
  *
  * The bytes are self-contained (they name their own position, predecessor
- * and author), so the Merkle tree that comes next can use them unchanged: its
- * leaf will be SHA-256(0x00 ‖ entry bytes), RFC 6962 §2.1.
+ * and author), so the log's Merkle tree (merkle.ts) uses them unchanged: an
+ * entry's leaf is SHA-256(0x00 ‖ entry bytes), RFC 6962 §2.1.
  *
  * Pure: no I/O, no clock (the caller supplies `timeMs`).
  */

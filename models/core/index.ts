@@ -6,8 +6,8 @@
  * - `weights.ts`, `study-spec.ts`, `dataset.ts`: the plain data model.
  * - `canonical.ts`: the one byte encoding of weights and its SHA-256.
  * - `delta.ts`: delta/apply and the checks on received updates.
- * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one rounding).
- * - `strategy.ts`: the Strategy interface and `createStrategy`.
+ * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one
+ *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
  */

@@ -16,7 +16,7 @@
  *
  * A revocation at T withdraws the patient from the study for every round at
  * or after T, and revokes every receipt of theirs for the study whose
- * validFrom <= T (ledger/core/consent.ts). So an `inactive` or `rejected`
+ * validFrom <= T (protocol/consent.ts). So an `inactive` or `rejected`
  * resource imported after the `active` one it replaces ends that consent;
  * imported on its own it simply adds no consent. A later `active` permit
  * starting after T is a new consent and counts again. `entered-in-error` adds

@@ -59,7 +59,7 @@ export type ConsentDecision =
   | { readonly kind: 'revocation'; readonly patientId: string; readonly time: number }
   | { readonly kind: 'ignored' }
 
-/** Purpose codes as the receipt format takes them (ledger/core/consent.ts). */
+/** Purpose codes as the receipt format takes them (protocol/consent.ts). */
 export const PURPOSE_CODE = /^[\x21-\x7e]{1,128}$/
 
 /** Collects results and issues; `finish` returns the report. */

@@ -11,7 +11,7 @@
  * (`recordsFromFhirBundle`).
  *
  * The receipt format, pseudonyms, the consent tree and its proofs are in
- * `ledger/core` (consent.ts), shared with the coordinator and the auditor.
+ * `protocol/` (consent.ts), shared with the coordinator and the auditor.
  *
  * Re-exported by `site-agent/index.ts`; other folders import from there.
  */

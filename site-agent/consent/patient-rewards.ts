@@ -1,6 +1,6 @@
 /**
  * What the site keeps of each round's patient rewards: the allocation it
- * signed (`patient-rewards` statement, ledger/core/patient-rewards.ts), one
+ * signed (`patient-rewards` statement, protocol/patient-reward-split.ts), one
  * entry per patient it trained on that round, beside the round's consent
  * leaves (rounds.ts):
  *

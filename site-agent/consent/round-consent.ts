@@ -1,6 +1,6 @@
 /**
  * A round's consent at the site, from its consent store to the claim its
- * update envelope carries (`ext.consent`, ledger/core/consent-claim.ts).
+ * update envelope carries (`ext.consent`, protocol/consent-claim.ts).
  * Pure: the store, the round's records and time in; the filtered table, the
  * consent tree and the claim out.
  *

@@ -10,7 +10,7 @@
  * the site agent and `consent prove` only read it (`loadSiteSecret`) and
  * refuse a missing file, since a new secret would give every patient a new
  * pseudonym and orphan every receipt already imported. Use one secret per
- * study (see ledger/core/consent.ts).
+ * study (see protocol/consent.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { open, readFile, stat } from 'node:fs/promises'

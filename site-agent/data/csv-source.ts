@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { CsvError, parse } from 'csv-parse'
-// TODO(boundary): import from '../../models/index.ts' once models/ has its index.
+// The pure surface models/core/index.ts, so the data pipeline loads no TF.js.
 import type { DataSchema } from '../../models/core/index.ts'
 import { SiteDataError } from '../errors.ts'
 import { type RawTable, requiredColumns, resolveColumns } from './raw-table.ts'

@@ -23,7 +23,7 @@
  * Output columns are in `inputNames(schema)` order: numeric features as one
  * column, categorical features as one indicator per kept category.
  */
-// TODO(boundary): import from '../../models/index.ts' once models/ has its index.
+// The pure surface models/core/index.ts, so the data pipeline loads no TF.js.
 import type { Dataset } from '../../models/core/index.ts'
 import type { DataSchema, MissingPolicy } from '../../models/core/index.ts'
 import { inputNames, inputWidth } from '../../models/core/index.ts'

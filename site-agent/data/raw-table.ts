@@ -4,7 +4,7 @@
  * preparation (`prepare.ts`) consumes it. Keeping cells as strings until then
  * lets preparation report the exact text of a bad cell.
  */
-// TODO(boundary): import from '../../models/index.ts' once models/ has its index.
+// The pure surface models/core/index.ts, so the data pipeline loads no TF.js.
 import type { DataSchema } from '../../models/core/index.ts'
 import { SiteColumnMissingError, type SiteDataLocation } from '../errors.ts'
 

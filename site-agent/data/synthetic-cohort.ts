@@ -17,7 +17,7 @@
  * About 2% of cholesterol values are left unrecorded (`null`, written as an
  * empty cell) so the missing-value policy is exercised.
  */
-// TODO(boundary): import from '../../models/index.ts' once models/ has its index.
+// The pure surface models/core/index.ts, so the data pipeline loads no TF.js.
 import type { StudySpecInput } from '../../models/core/index.ts'
 import { SiteConfigError } from '../errors.ts'
 import { gaussian, hashSeed, mulberry32, type Uniform } from './random.ts'

@@ -3,7 +3,8 @@
  *
  * - `syntheticStudy()` builds a small, fully signed study log in memory (no
  *   TF.js, no network): hub-signed round starts, site-signed envelopes and
- *   reports, and commits made with `deriveRoundModel`, like the coordinator's.
+ *   reports, every entry written by the protocol's decider (`step`), as the
+ *   coordinator writes it.
  *   `signLog` chains its drafts and `memorySource` serves them as an
  *   `AuditSource`, for the unit tests of the replay.
  * - `useRecordedFederation()` runs a real 3-site, 3-round federation once per

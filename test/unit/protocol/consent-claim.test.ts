@@ -1,5 +1,5 @@
 /**
- * The consent claim of an update envelope (ledger/core/consent-claim.ts): it
+ * The consent claim of an update envelope (protocol/consent-claim.ts): it
  * reads back what it encodes, refuses malformed values naming the field, and
  * `checkConsentNonInclusion` accepts exactly the claims that prove each
  * required pseudonym absent from their own tree, with the mutated siblings

@@ -1,5 +1,5 @@
 /**
- * coordinator/core/consent-rules.ts and the `consent-revoked` fold: which
+ * protocol/consent-rules.ts and the `consent-revoked` fold: which
  * update envelopes a study admits on their consent claim, and which
  * revocation entries a correct coordinator can write.
  */

@@ -10,7 +10,32 @@ import { status as grpcStatus } from '@grpc/grpc-js'
 import { describe, expect, it } from 'vitest'
 import * as coordinator from '../../../coordinator/index.ts'
 import * as protocol from '../../../protocol/index.ts'
-import { decodeCanonical, encodeCanonical, fromHex, sha256, signerFromSeed, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
+import { auditLog } from '../../../auditor/index.ts'
+import {
+  GENESIS_PREV_HASH,
+  RFC6962_SHA256,
+  cosignCheckpoint,
+  decodeCanonical,
+  decodeEntry,
+  decodeSignedCheckpoint,
+  encodeCanonical,
+  encodeSignedCheckpoint,
+  entryHash,
+  entrySigningMessage,
+  fromHex,
+  hashLeaf,
+  openCheckpoint,
+  readCheckpoint,
+  rootOf,
+  sha256,
+  signCheckpoint,
+  signerFromSeed,
+  toHex,
+  verifyCosignature,
+  verifyEntry,
+  type AppendedEntry,
+  type CanonicalValue,
+} from '../../../ledger/core/index.ts'
 import {
   DataSchemaSchema,
   computeDelta,
@@ -25,7 +50,26 @@ import {
   parameterCount,
   type ModelSpec,
 } from '../../../models/core/index.ts'
-import { STATEMENT_SIGNING_CONTEXT, decodeStatement, signStatement, statementHash, statementSigningMessage, verifyStatement, type Statement, type StatementType } from '../../../protocol/index.ts'
+import {
+  STATEMENT_SIGNING_CONTEXT,
+  StudyState,
+  decodeInstructions,
+  decodeStatement,
+  encodeInstructions,
+  fitTask,
+  readLineageRecord,
+  signStatement,
+  statementHash,
+  statementSigningMessage,
+  step,
+  verifyStatement,
+  type Decision,
+  type DeciderInput,
+  type SignedStatement,
+  type Statement,
+  type StatementType,
+} from '../../../protocol/index.ts'
+import { memorySource } from '../../helpers/audit.ts'
 
 const readVectors = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../../vectors/protocol/${name}`, import.meta.url), 'utf8')) as T
 
@@ -191,7 +235,7 @@ interface CodeVector {
   desc: string
   code: string
   rpcs: string[]
-  loggedAsRejection: boolean
+  logged: string[]
   want: { status: string; statusCode: number }
 }
 const codes = readVectors<{ trailer: string; vectors: CodeVector[] }>('error-codes.json')
@@ -237,13 +281,202 @@ describe('error-codes.json', () => {
   it('agrees with the error table of PROTOCOL.md', () => {
     // Prepare
     const doc = readFileSync(new URL('../../../PROTOCOL.md', import.meta.url), 'utf8')
-    const rows = new Map([...doc.matchAll(/^\| `(COORD_[A-Z_]+)` \| `([A-Z_]+)` \((\d+)\)/gm)].map((m) => [m[1]!, { status: m[2]!, statusCode: Number(m[3]) }]))
+    const rows = new Map(
+      [...doc.matchAll(/^\| `(COORD_[A-Z_]+)` \| `([A-Z_]+)` \((\d+)\) \| ([^|]+) \|/gm)].map((m) => [m[1]!, { status: m[2]!, statusCode: Number(m[3]), rpcs: m[4]!.trim().split(/,\s*/).sort() }]),
+    )
     // Assert
-    for (const v of codes.vectors.filter((x) => x.rpcs.length > 0)) expect(rows.get(v.code), v.code).toEqual(v.want)
+    for (const v of codes.vectors.filter((x) => x.rpcs.length > 0)) expect(rows.get(v.code), v.code).toEqual({ ...v.want, rpcs: [...v.rpcs].sort() })
     for (const code of rows.keys())
       expect(
         codes.vectors.some((v) => v.code === code),
         code,
       ).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------
+
+interface LogEntryVector {
+  seq: number
+  kind: string
+  value: unknown
+  want: { bytes: string; sha256: string; leaf: string; unsigned: string; signingMessage: string }
+}
+interface FitTaskVector {
+  site: string
+  round: number
+  baseModelHash: string
+  seed: number
+  deadlineMs: number
+  deltaSizeBytes: number
+  baseRound: number
+  openedMs: number
+  instructions: unknown
+  config: string
+}
+interface LogVectors {
+  key: { seed: string; publicKey: string }
+  entries: LogEntryVector[]
+  blobs: { sha256: string; bytes: string }[]
+  fitTasks: FitTaskVector[]
+  root: string
+  checkpoint: { value: unknown; want: { body: string; signingMessage: string; signature: string; wire: string } }
+  cosignature: { time: number; want: { message: string; signature: string } }
+}
+const log = readVectors<LogVectors>('log.json')
+const logSigner = signerFromSeed(fromHex(log.key.seed))
+const logEntries = (): AppendedEntry[] =>
+  log.entries.map((e) => {
+    const bytes = fromHex(e.want.bytes)
+    return { entry: decodeEntry(bytes), bytes, hash: entryHash(bytes) }
+  })
+
+/** The study state folded from the first `count` entries of log.json. */
+function foldLog(count = log.entries.length): StudyState {
+  const state = new StudyState()
+  for (const { entry } of logEntries().slice(0, count)) state.apply(readLineageRecord({ seq: entry.seq, kind: entry.kind, timeMs: entry.timeMs, body: entry.body }))
+  return state
+}
+
+describe('log.json', () => {
+  it.each(log.entries)('entry $seq ($kind): bytes, hash, leaf, signing message, chain and signature', (v) => {
+    // Prepare
+    const value = fromJson(v.value) as Record<string, CanonicalValue>
+    const { sig: _sig, ...unsigned } = value
+    const prev = v.seq === 0 ? GENESIS_PREV_HASH : fromHex(log.entries[v.seq - 1]!.want.sha256)
+    // Execute
+    const bytes = encodeCanonical(value)
+    const entry = decodeEntry(bytes)
+    // Assert
+    expect(toHex(bytes)).toBe(v.want.bytes)
+    expect(toHex(entryHash(bytes))).toBe(v.want.sha256)
+    expect(toHex(hashLeaf(bytes))).toBe(v.want.leaf)
+    expect(toHex(encodeCanonical(unsigned))).toBe(v.want.unsigned)
+    expect(toHex(entrySigningMessage(entry))).toBe(v.want.signingMessage)
+    expect(entry.kind).toBe(v.kind)
+    expect(toHex(verifyEntry(entry, bytes, { seq: v.seq, prevHash: prev, trustedAuthors: [logSigner.publicKey] }))).toBe(v.want.sha256)
+  })
+
+  it('is the log the protocol decider writes: the audit re-decides every entry byte for byte, against the checkpoint', async () => {
+    // Prepare
+    const source = {
+      ...memorySource(
+        logEntries(),
+        log.blobs.map((b) => fromHex(b.bytes)),
+      ),
+      latestCheckpoint: async () => decodeSignedCheckpoint(fromHex(log.checkpoint.want.wire)),
+    }
+    // Execute
+    const report = await auditLog(source, { trustedCoordinatorKey: logSigner.publicKey })
+    // Assert
+    expect(report.failure).toBeUndefined()
+    expect(report.completed).toBe(true)
+    expect(report.rounds.map((r) => r.rederived)).toEqual([true])
+    expect(report.entries).toBe(log.entries.length)
+  })
+
+  it('names every blob by its SHA-256', () => {
+    // Assert
+    for (const b of log.blobs) expect(toHex(sha256(fromHex(b.bytes)))).toBe(b.sha256)
+  })
+
+  it.each(log.fitTasks)('FitTask of $site: the logged round-opened and its plan, config = canonical CBOR of the planned instructions', (v) => {
+    // Prepare
+    const opened = log.entries.find((e) => e.kind === 'round-opened')!
+    const state = foldLog(opened.seq + 1)
+    const record = state.rounds.get(v.round)!
+    // Execute
+    const task = fitTask(foldLog(opened.seq), record, v.site)
+    // Assert
+    expect(task).toMatchObject({ kind: 'fit', round: v.round, baseRound: v.baseRound, seed: v.seed, deadlineMs: v.deadlineMs, deltaSizeBytes: v.deltaSizeBytes, openedMs: v.openedMs })
+    expect(toHex(record.base)).toBe(v.baseModelHash)
+    expect(record.openedMs).toBe(v.openedMs)
+    expect(toHex(encodeInstructions(record.plan.get(v.site)!))).toBe(v.config)
+    expect(toHex(encodeInstructions(task!.kind === 'fit' ? task!.instructions : {}))).toBe(v.config)
+    expect(decodeInstructions(fromHex(v.config))).toEqual(fromJson(v.instructions))
+  })
+
+  it('reads an empty FitTask.config as no instructions, the map {} (a0)', () => {
+    // Assert
+    expect(decodeInstructions(new Uint8Array())).toEqual({})
+    expect(toHex(encodeInstructions({}))).toBe('a0')
+  })
+
+  it('checkpoint: RFC 6962 root of the entries, signed by the coordinator; cosignature by a witness', () => {
+    // Prepare
+    const leaves = log.entries.map((e) => fromHex(e.want.leaf))
+    const wire = decodeSignedCheckpoint(fromHex(log.checkpoint.want.wire))
+    const cp = openCheckpoint(wire, logSigner.publicKey, 'heart-demo')
+    // Execute
+    const resigned = signCheckpoint(logSigner, readCheckpoint(wire))
+    const cosig = cosignCheckpoint(logSigner, wire, log.cosignature.time)
+    // Assert
+    expect(toHex(rootOf(RFC6962_SHA256, leaves))).toBe(log.root)
+    expect(toHex(cp.root)).toBe(log.root)
+    expect(cp.size).toBe(log.entries.length)
+    expect(toHex(encodeCanonical(fromJson(log.checkpoint.value)))).toBe(log.checkpoint.want.body)
+    expect(toHex(resigned.body)).toBe(log.checkpoint.want.body)
+    expect(toHex(resigned.signature)).toBe(log.checkpoint.want.signature)
+    expect(toHex(encodeSignedCheckpoint(resigned))).toBe(log.checkpoint.want.wire)
+    expect(toHex(encodeCanonical({ body: wire.body, time: log.cosignature.time }))).toBe(log.cosignature.want.message)
+    expect(toHex(cosig.signature)).toBe(log.cosignature.want.signature)
+    expect(verifyCosignature(wire, cosig)).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------
+
+describe('error-codes.json: which refusals of a site statement are logged', () => {
+  const other = signerFromSeed(new Uint8Array(32).fill(0x02))
+  const firstEvaluation = log.entries.findIndex((e) => e.kind === 'evaluation-reported' && (fromJson(e.value) as { body: { round: number } }).body.round === 1)
+  /** After round 1 committed and was rewarded, before its evaluations: the study still takes entries. */
+  const state = foldLog(firstEvaluation)
+  const model = state.modelOfRound(1)!
+  const evaluation = (patch: Partial<Statement & { t: 'evaluation' }> = {}, by = logSigner): SignedStatement =>
+    signStatement(by, { t: 'evaluation', study: 'heart-demo', round: 1, site: 'site-a', model, examples: 30, metrics: { loss: 0.5 }, time: 1_700_000_100_000, ...patch } as Statement)
+  const patientRewards = (patch: Record<string, unknown> = {}): SignedStatement =>
+    signStatement(logSigner, { t: 'patient-rewards', study: 'heart-demo', round: 1, site: 'site-a', amount: 0n, count: 0, root: new Uint8Array(32), time: 1_700_000_100_000, ...patch } as Statement)
+  const loggedReport = (): SignedStatement => {
+    const body = (fromJson(log.entries.find((e) => e.kind === 'evaluation-reported')!.value) as { body: { report: { body: Uint8Array; sig: Uint8Array } } }).body.report
+    return { body: body.body, signature: body.sig }
+  }
+  const cases: [string, string, string, () => DeciderInput][] = [
+    ['an evaluation of another study', 'ReportEvaluation', 'COORD_STUDY_MISMATCH', () => ({ kind: 'evaluation', report: evaluation({ study: 'other-study' }) })],
+    ['an evaluation of a round with no model', 'ReportEvaluation', 'COORD_WRONG_ROUND', () => ({ kind: 'evaluation', report: evaluation({ round: 2 }) })],
+    ["an evaluation of another model than the round's", 'ReportEvaluation', 'COORD_WRONG_BASE_MODEL', () => ({ kind: 'evaluation', report: evaluation({ model: new Uint8Array(32) }) })],
+    ['a second evaluation of a round', 'ReportEvaluation', 'COORD_DUPLICATE_UPDATE', () => ({ kind: 'evaluation', report: evaluation({ round: 0, model: state.modelOfRound(0)! }) })],
+    ['an evaluation from an unknown site', 'ReportEvaluation', 'COORD_UNKNOWN_SITE', () => ({ kind: 'evaluation', report: evaluation({ site: 'site-z' }) })],
+    ['an evaluation under another key', 'ReportEvaluation', 'COORD_BAD_SIGNATURE', () => ({ kind: 'evaluation', report: evaluation({}, other) })],
+    ['evaluation bytes already taken', 'ReportEvaluation', 'COORD_UPDATE_REPLAYED', () => ({ kind: 'evaluation', report: loggedReport() })],
+    [
+      'an evaluation that is not a statement',
+      'ReportEvaluation',
+      'COORD_STATEMENT_INVALID',
+      () => ({ kind: 'evaluation', report: { body: encodeCanonical({ t: 'evaluation' }), signature: new Uint8Array(64) } }),
+    ],
+    ['patient rewards of another study', 'SubmitPatientRewards', 'COORD_STUDY_MISMATCH', () => ({ kind: 'patient-rewards', statement: patientRewards({ study: 'other-study' }) })],
+    ['patient rewards for a round the site trained on without consent', 'SubmitPatientRewards', 'COORD_PATIENT_REWARDS_INVALID', () => ({ kind: 'patient-rewards', statement: patientRewards() })],
+  ]
+
+  it.each(cases)('%s: %s refuses with %s, logged as the vector says', (_desc, rpc, code, input) => {
+    // Prepare
+    const vector = codes.vectors.find((v) => v.code === code)!
+    // Execute
+    const decision = step(state, input(), 1_700_000_100_000) as Decision
+    // Assert
+    expect(decision.refusal?.code).toBe(code)
+    expect(vector.rpcs).toContain(rpc)
+    expect(decision.entries.map((e) => e.kind)).toEqual(vector.logged.includes(rpc) ? ['statement-rejected'] : [])
+  })
+
+  it('logs no refusal once the study is complete (COORD_ROUND_STATE when nothing else is wrong)', () => {
+    // Prepare
+    const done = foldLog()
+    // Execute
+    const decision = step(done, { kind: 'patient-rewards', statement: patientRewards() }, 1_700_000_200_000) as Decision
+    // Assert
+    expect(done.completed).toBe(true)
+    expect(decision.entries).toEqual([])
+    expect(decision.refusal?.code).toBe('COORD_PATIENT_REWARDS_INVALID')
   })
 })

@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-// TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
 import { type DataSchema, DataSchemaSchema } from '../../../models/core/index.ts'
 import { SiteColumnMissingError, SiteDataError } from '../../../site-agent/index.ts'
 import { readCsvRecords } from '../../../site-agent/index.ts'

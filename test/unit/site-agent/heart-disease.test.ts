@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FlambyDataMismatchError, FlambyOutDirError, HEART_CSV_COLUMNS, HEART_DISEASE_SCHEMA, type HeartCenter, prepareHeartDiseaseCenters } from '../../../bench/flamby/heart-disease.ts'
-// TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
 import { DataSchemaSchema, inputNames } from '../../../models/core/index.ts'
 import type { Dataset } from '../../../models/core/index.ts'
 import { type PreparedData, prepareSplits, readCsvRecords } from '../../../site-agent/index.ts'

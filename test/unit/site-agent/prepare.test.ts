@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-// TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
 import { type DataSchema, DataSchemaSchema, type StudySpecInput, inputNames } from '../../../models/core/index.ts'
 import type { Dataset } from '../../../models/core/index.ts'
 import { SiteColumnMissingError, SiteConfigError, SiteDataEmptyError, SiteDataError } from '../../../site-agent/index.ts'

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-// TODO(boundary): import from '../../../models/index.ts' and '../../../site-agent/index.ts' at integration.
 import { DataSchemaSchema, inputNames } from '../../../models/core/index.ts'
 import type { Dataset } from '../../../models/core/index.ts'
 import { SiteConfigError } from '../../../site-agent/index.ts'

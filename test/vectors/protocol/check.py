@@ -4,7 +4,10 @@ Python, from PROTOCOL.md alone: no code of the reference implementation is
 used. It re-encodes every statement and CBOR value with cbor2, recomputes the
 SHA-256 hashes, checks the Ed25519 signatures (strict: S < L), rebuilds every
 weights blob (Mulberry32 initial models, FLW1 encoding) and every model
-layout, and checks the gRPC status numbers when grpcio is installed.
+layout, reads the log vectors as a site's replica must (entry bytes, chain,
+signatures, RFC 6962 root, checkpoint and cosignature, each FitTask against
+the logged round-opened and its plan, FedAvg of the committed round), and
+checks the gRPC status numbers when grpcio is installed.
 
     python3 test/vectors/protocol/check.py [--floats shortest|float64] [DIR]
 
@@ -48,6 +51,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # Ed25519 group order (RFC 8032 §5.1).
 L = 2**252 + 27742317777372353535851937790883648493
 STATEMENT_CONTEXT = b"fedlineage/statement/v1"
+ENTRY_CONTEXT = b"fedlineage/entry/v1"
+CHECKPOINT_CONTEXT = b"fedlineage/checkpoint/v1"
+COSIGNATURE_CONTEXT = b"fedlineage/cosignature/v1"
 
 
 class Checker:
@@ -316,7 +322,117 @@ def check_layouts(c, doc):
         c.eq(f"{what}: FLW1 size", flw1_size(shapes), want["size"])
 
 
+def merkle_root(leaves):
+    """RFC 6962 §2.1 root over leaf hashes: split at the largest power of two below n."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:])).digest()
+
+
+def round_seed(study_seed, rnd):
+    return int.from_bytes(hashlib.sha256(f"fedlineage/round-seed/{study_seed}/{rnd}".encode()).digest()[:4], "big")
+
+
+def check_log(c, doc, floats):
+    key = bytes.fromhex(doc["key"]["publicKey"])
+    entries, prev, leaves = [], bytes(32), []
+    for v in doc["entries"]:
+        what = f"log.json entry {v['seq']} ({v['kind']})"
+        want = v["want"]
+        value = from_json(v["value"])
+        data = encode(value, floats)
+        c.eq(f"{what}: bytes", data.hex(), want["bytes"])
+        c.eq(f"{what}: hash", hashlib.sha256(data).hexdigest(), want["sha256"])
+        c.eq(f"{what}: leaf", hashlib.sha256(b"\x00" + data).hexdigest(), want["leaf"])
+        c.eq(f"{what}: v, seq, kind", (value["v"], value["seq"], value["kind"]), (1, v["seq"], v["kind"]))
+        c.eq(f"{what}: prev", value["prev"].hex(), prev.hex())
+        c.eq(f"{what}: author", value["author"].hex(), key.hex())
+        unsigned = encode({k: x for k, x in value.items() if k != "sig"}, floats)
+        c.eq(f"{what}: unsigned bytes", unsigned.hex(), want["unsigned"])
+        message = ENTRY_CONTEXT + b"\x00" + unsigned
+        c.eq(f"{what}: signing message", message.hex(), want["signingMessage"])
+        if Ed25519PrivateKey is not None:
+            c.true(f"{what}: signature verifies", verify_strict(key, message, value["sig"]))
+        prev = hashlib.sha256(data).digest()
+        leaves.append(hashlib.sha256(b"\x00" + data).digest())
+        entries.append(value)
+    root = merkle_root(leaves)
+    c.eq("log.json: RFC 6962 root", root.hex(), doc["root"])
+    blobs = {b["sha256"]: bytes.fromhex(b["bytes"]) for b in doc["blobs"]}
+    for h, b in blobs.items():
+        c.eq(f"log.json blob {h[:16]}: sha256", hashlib.sha256(b).hexdigest(), h)
+
+    # The study spec, and each FitTask against the logged round-opened and its plan.
+    created = entries[0]["body"]
+    spec = cbor2.loads(created["spec"])
+    c.eq("log.json: study spec is canonical", encode(from_json(spec), floats).hex(), created["spec"].hex())
+    width = input_width(spec["data"]["features"])
+    for t in doc["fitTasks"]:
+        what = f"log.json FitTask of {t['site']}"
+        opened = next(e for e in entries if e["kind"] == "round-opened" and e["body"]["round"] == t["round"])
+        body = opened["body"]
+        planned = next((p["instructions"] for p in body["plan"] if p["site"] == t["site"]), None)
+        c.true(f"{what}: the site is in the logged plan", planned is not None)
+        c.eq(f"{what}: config = canonical CBOR of the planned instructions", encode(from_json(planned or {}), floats).hex(), t["config"])
+        c.eq(f"{what}: config decodes to the instructions", cbor2.loads(bytes.fromhex(t["config"])), from_json(t["instructions"]))
+        c.eq(f"{what}: base model", body["base"].hex(), t["baseModelHash"])
+        c.eq(f"{what}: deadline", body["deadline"], t["deadlineMs"])
+        c.eq(f"{what}: seed", body["seed"], t["seed"])
+        c.eq(f"{what}: seed from the study seed", round_seed(spec["seed"], t["round"]), t["seed"])
+        c.eq(f"{what}: opened_ms = the entry's time", opened["time"], t["openedMs"])
+        c.eq(f"{what}: delta size", flw1_size(model_shapes(spec["model"], width)), t["deltaSizeBytes"])
+        c.eq(f"{what}: base is the genesis", body["base"].hex(), created["genesis"].hex())
+    c.eq("log.json: empty config = the map {}", encode({}, floats).hex(), "a0")
+
+    # FedAvg of the committed round, from its parent and the logged deltas.
+    genesis = initial_weights(spec["model"], width, spec["seed"])
+    c.eq("log.json: genesis = the seeded initial model", hashlib.sha256(flw1_encode(genesis)).hexdigest(), created["genesis"].hex())
+    for e in entries:
+        if e["kind"] != "round-committed":
+            continue
+        b = e["body"]
+        parent = flw1_decode(blobs[b["parent"].hex()])
+        lr = b["strategy"]["params"]["serverLearningRate"]
+        inputs = sorted(b["inputs"], key=lambda i: i["site"])
+        deltas = [(i["examples"], flw1_decode(blobs[i["delta"].hex()])) for i in inputs]
+        total = sum(n for n, _ in deltas)
+        model = []
+        for ti, (name, shape, values) in enumerate(parent):
+            out = []
+            for j, g in enumerate(values):
+                acc = 0.0
+                for n, d in deltas:
+                    acc += n * d[ti][2][j]
+                out.append(f32(g + lr * acc / total))
+            model.append((name, shape, out))
+        c.eq(f"log.json round {b['round']}: FedAvg model hash", hashlib.sha256(flw1_encode(model)).hexdigest(), b["model"].hex())
+
+    # The checkpoint over the whole log, and a witness's cosignature of it.
+    cp, want = doc["checkpoint"], doc["checkpoint"]["want"]
+    value = from_json(cp["value"])
+    body = encode(value, floats)
+    c.eq("log.json checkpoint: body", body.hex(), want["body"])
+    c.eq("log.json checkpoint: origin, size, root", (value["t"], value["origin"], value["size"], value["root"].hex()), ("checkpoint", created["study"], len(entries), root.hex()))
+    message = CHECKPOINT_CONTEXT + b"\x00" + body
+    c.eq("log.json checkpoint: signing message", message.hex(), want["signingMessage"])
+    signature = bytes.fromhex(want["signature"])
+    c.eq("log.json checkpoint: wire form", encode({"body": body, "signer": key, "sig": signature}, floats).hex(), want["wire"])
+    cos = doc["cosignature"]
+    cos_message = encode({"body": body, "time": cos["time"]}, floats)
+    c.eq("log.json cosignature: message", cos_message.hex(), cos["want"]["message"])
+    if Ed25519PrivateKey is not None:
+        c.true("log.json checkpoint: signature verifies", verify_strict(key, message, signature))
+        c.true("log.json cosignature: signature verifies", verify_strict(key, COSIGNATURE_CONTEXT + b"\x00" + cos_message, bytes.fromhex(cos["want"]["signature"])))
+
+
 def check_error_codes(c, doc):
+    for v in doc["vectors"]:
+        c.true(f"error-codes.json {v['code']}: logged only by RPCs that return it", set(v["logged"]) <= set(v["rpcs"]))
     if grpc is None:
         c.notes.append("gRPC status numbers NOT checked: grpcio is not installed")
         return
@@ -336,7 +452,7 @@ def main():
 
     c = Checker()
     written_with = set()
-    for name, check in [("cbor.json", check_cbor), ("statements.json", check_statements)]:
+    for name, check in [("cbor.json", check_cbor), ("statements.json", check_statements), ("log.json", check_log)]:
         doc = load(name)
         written_with.add(doc.get("floats"))
         check(c, doc, args.floats)

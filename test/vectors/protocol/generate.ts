@@ -25,7 +25,27 @@ import { fileURLToPath } from 'node:url'
 import { status as grpcStatus } from '@grpc/grpc-js'
 import * as coordinator from '../../../coordinator/index.ts'
 import * as protocol from '../../../protocol/index.ts'
-import { encodeCanonical, sha256, signerFromSeed, toHex, type CanonicalValue } from '../../../ledger/core/index.ts'
+import {
+  COSIGNATURE_SIGNING_CONTEXT,
+  CHECKPOINT_SIGNING_CONTEXT,
+  ENTRY_SIGNING_CONTEXT,
+  GENESIS_PREV_HASH,
+  RFC6962_SHA256,
+  cosignCheckpoint,
+  decodeCanonical,
+  encodeCanonical,
+  encodeSignedCheckpoint,
+  entrySigningMessage,
+  hashLeaf,
+  rootOf,
+  sha256,
+  signCheckpoint,
+  signEntry,
+  signerFromSeed,
+  toHex,
+  type AppendedEntry,
+  type CanonicalValue,
+} from '../../../ledger/core/index.ts'
 import {
   DataSchemaSchema,
   StudySpecSchema,
@@ -44,15 +64,24 @@ import {
 } from '../../../models/core/index.ts'
 import {
   STATEMENT_SIGNING_CONTEXT,
+  StudyState,
   consentLeafOf,
   consentTreeOf,
+  createStrategy,
   encodeConsentClaim,
+  encodeInstructions,
+  needsBlobs,
   pseudonymOf,
   proveConsentNonInclusion,
+  readLineageRecord,
+  roundSeed,
   signConsent,
   signStatement,
   statementSigningMessage,
+  step,
   type ConsentClaim,
+  type DeciderInput,
+  type SiteTask,
   type Statement,
 } from '../../../protocol/index.ts'
 
@@ -88,6 +117,8 @@ const signer = signerFromSeed(TEST_SEED)
 
 const STUDY = 'heart-demo'
 const SITE = 'site-a'
+/** The second site of the log vectors. */
+const SITE_B = 'site-b'
 /** 2023-11-14T22:13:20Z, a round's opening time. */
 const OPENED_MS = 1_700_000_000_000
 const nonce = (first: number) => Uint8Array.from({ length: 16 }, (_, i) => (first + i) & 0xff)
@@ -279,17 +310,30 @@ function statementVectors(): unknown[] {
 // ---------------------------------------------------------------------------
 // CBOR profile
 
-function cborVectors(): unknown[] {
-  const study = StudySpecSchema.parse({
+/** The study of the CBOR profile's study-spec vector and of the log vectors: the layout schema, logistic regression, FedAvg, one round paid by example count. */
+function studySpec() {
+  return StudySpecSchema.parse({
     id: STUDY,
     model: LOGREG,
     data: { features: DATA_SCHEMA.features, label: DATA_SCHEMA.label },
     training: { learningRate: 0.01, batchSize: 4, localSteps: 40 },
     strategy: { name: 'fedavg' },
-    rounds: 3,
+    rounds: 1,
     minSites: 2,
     roundDeadlineMs: 60_000,
+    rewards: { poolPerRound: '1000', method: 'examples' },
   })
+}
+
+/** What the study's strategy tells `site` for `round`: the instructions a FitTask's `config` carries and `round-opened` logs in its plan. */
+function plannedInstructions(round: number, site: string) {
+  const study = studySpec()
+  const plan = createStrategy(study.strategy).configureRound({ round, siteIds: [SITE, SITE_B], training: study.training, state: null, seed: roundSeed(study.seed, round) })
+  return plan.sites.find((p) => p.siteId === site)!.instructions
+}
+
+function cborVectors(): unknown[] {
+  const study = studySpec()
   const values: { desc: string; value: CanonicalValue }[] = [
     { desc: 'integer 0', value: 0 },
     { desc: 'integer 23 (largest in the initial byte)', value: 23 },
@@ -317,11 +361,140 @@ function cborVectors(): unknown[] {
     { desc: 'null, true, false', value: [null, true, false] },
     { desc: 'nested arrays', value: [1, [2, 3], []] },
     { desc: 'map keys: shorter first, then bytewise', value: { b: 1, aa: 3, a: 2, ab: 4, B: 5 } },
-    { desc: 'FitTask.config of FedAvg', value: { localSteps: 40, learningRate: 0.01 } },
-    { desc: 'FitTask.config of FedProx', value: { localSteps: 40, learningRate: 0.01, proximalMu: 0.1 } },
+    { desc: 'FitTask.config: the FedAvg plan of the study spec below for a site (its training settings)', value: { ...plannedInstructions(1, SITE) } },
+    { desc: 'FitTask.config: no instructions (an empty config field means this map)', value: {} },
     { desc: 'HelloResponse.study_spec: a study spec as parsed (defaults filled in)', value: study as unknown as CanonicalValue },
   ]
   return values.map(({ desc, value }) => ({ desc, value: toJson(value), want: toHex(encodeCanonical(value)) }))
+}
+
+// ---------------------------------------------------------------------------
+// The lineage log
+
+/** The log vectors' clock: the study is created at T0 and each input is one step, one second apart. */
+const LOG_T0_MS = OPENED_MS - 10_000
+
+/** What a FitTask carries on the wire (typed JSON), `config` as the bytes the coordinator sends. */
+function fitTaskJson(site: string, task: Extract<SiteTask, { kind: 'fit' }>): Record<string, unknown> {
+  return {
+    site,
+    round: task.round,
+    baseModelHash: toHex(task.base),
+    seed: task.seed,
+    deadlineMs: task.deadlineMs,
+    deltaSizeBytes: task.deltaSizeBytes,
+    baseRound: task.baseRound,
+    openedMs: task.openedMs,
+    instructions: toJson({ ...task.instructions }),
+    config: toHex(encodeInstructions(task.instructions)),
+  }
+}
+
+/**
+ * A whole one-round study, written by the protocol's own decider (`step`) as
+ * the coordinator writes it and signed with the test key in every role
+ * (coordinator, hub, both sites): creation and enrolments, both sites'
+ * baseline evaluations, the hub's round start (with the plan and each site's
+ * FitTask), both updates (the second closes the round: commit and rewards),
+ * both evaluations of the new model (the second completes the study); then
+ * the checkpoint over the whole log and a site's cosignature of it.
+ */
+function logVectors(): Record<string, unknown> {
+  const study = studySpec()
+  const width = inputWidth(study.data)
+  const genesis = initialWeights(study.model, width, study.seed)
+  const state = new StudyState()
+  const blobs = new Map<string, Uint8Array>()
+  const appended: AppendedEntry[] = []
+  const tasks: Record<string, unknown>[] = []
+  let timeMs = LOG_T0_MS
+  const feed = (input: DeciderInput) => {
+    const result = step(state, input, timeMs, { get: (h) => blobs.get(toHex(h)) })
+    if (needsBlobs(result)) throw new Error('log vectors: the decider asks for a blob it should have')
+    if (result.refusal) throw result.refusal
+    for (const b of result.blobs) blobs.set(toHex(sha256(b)), b)
+    for (const e of result.entries) {
+      const prev = appended.at(-1)?.hash ?? GENESIS_PREV_HASH
+      const a = signEntry(signer, appended.length, prev, { kind: e.kind, timeMs, body: e.body })
+      appended.push(a)
+      state.apply(readLineageRecord({ seq: a.entry.seq, kind: a.entry.kind, timeMs, body: a.entry.body }))
+    }
+    for (const t of result.tasks) if (t.task.kind === 'fit') tasks.push(fitTaskJson(t.siteId!, t.task))
+    timeMs += 1000
+  }
+  const evaluate = (round: number, site: string, loss: number) =>
+    feed({
+      kind: 'evaluation',
+      report: signStatement(signer, { t: 'evaluation', study: STUDY, round, site, model: state.modelOfRound(round)!, examples: 30, metrics: { loss, accuracy: 0.75 }, time: timeMs }),
+    })
+
+  feed({ kind: 'create', spec: study, hubKey: signer.publicKey, sites: [SITE, SITE_B].map((id) => ({ id, publicKey: signer.publicKey })), requestMaxAgeMs: 300_000 })
+  evaluate(0, SITE, 0.69)
+  evaluate(0, SITE_B, 0.7)
+  timeMs = OPENED_MS
+  feed({ kind: 'round-start', request: signStatement(signer, { t: 'round-start', study: STUDY, round: 1, time: timeMs, nonce: nonce(0x10) }) })
+  ;[SITE, SITE_B].forEach((site, i) => {
+    const delta = encodeWeights(computeDelta(initialWeights(study.model, width, 7 + i), genesis))
+    const envelope = signStatement(signer, {
+      t: 'update',
+      study: STUDY,
+      round: 1,
+      site,
+      base: state.openRound!.base,
+      delta: sha256(delta),
+      size: delta.length,
+      examples: 100 + 20 * i,
+      metrics: { trainLoss: 0.5 - 0.125 * i, steps: 40 },
+      nonce: nonce(0x30 + 0x10 * i),
+      time: timeMs,
+    })
+    feed({ kind: 'update', envelope, delta })
+  })
+  evaluate(1, SITE, 0.55)
+  evaluate(1, SITE_B, 0.5)
+  if (!state.completed) throw new Error('log vectors: the study did not complete')
+
+  const leaves = appended.map((a) => hashLeaf(a.bytes))
+  const root = rootOf(RFC6962_SHA256, leaves)
+  const checkpoint = signCheckpoint(signer, { origin: STUDY, size: appended.length, root, timeMs })
+  const cosignedAt = timeMs + 500
+  const cosignature = cosignCheckpoint(signer, checkpoint, cosignedAt)
+  return {
+    entries: appended.map((a) => {
+      const { sig: _sig, ...unsigned } = decodeCanonical(a.bytes) as Record<string, CanonicalValue>
+      return {
+        seq: a.entry.seq,
+        kind: a.entry.kind,
+        value: toJson(decodeCanonical(a.bytes)),
+        want: {
+          bytes: toHex(a.bytes),
+          sha256: toHex(a.hash),
+          leaf: toHex(hashLeaf(a.bytes)),
+          unsigned: toHex(encodeCanonical(unsigned)),
+          signingMessage: toHex(entrySigningMessage(a.entry)),
+        },
+      }
+    }),
+    blobs: [...blobs.values()].map((b) => ({ sha256: toHex(sha256(b)), bytes: toHex(b) })),
+    fitTasks: tasks,
+    root: toHex(root),
+    checkpoint: {
+      value: toJson(decodeCanonical(checkpoint.body)),
+      want: {
+        body: toHex(checkpoint.body),
+        signingMessage: toHex(new Uint8Array([...new TextEncoder().encode(CHECKPOINT_SIGNING_CONTEXT), 0, ...checkpoint.body])),
+        signature: toHex(checkpoint.signature),
+        wire: toHex(encodeSignedCheckpoint(checkpoint)),
+      },
+    },
+    cosignature: {
+      time: cosignedAt,
+      want: {
+        message: toHex(encodeCanonical({ body: checkpoint.body, time: cosignedAt })),
+        signature: toHex(cosignature.signature),
+      },
+    },
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -329,10 +502,11 @@ function cborVectors(): unknown[] {
 
 /**
  * The RPCs that can end with each code, read from coordinator/grpc/service.ts
- * and the checks its handlers call (coordinator/core/update-checks.ts,
- * consent-rules.ts, patient-rewards.ts, round-runner.ts). Every handler can
- * also end with COORD_INTERNAL. Codes listed with no RPC are coordinator
- * codes that the Federation service does not return in normal operation.
+ * and the checks its handlers reach (coordinator/round-runner.ts, and in
+ * protocol/: admission.ts, consent-rules.ts, delta-checks.ts,
+ * patient-rewards.ts, decider.ts). Every handler can also end with
+ * COORD_INTERNAL. Codes listed with no RPC are coordinator codes that the
+ * Federation service does not return in normal operation.
  */
 const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_UPLOAD_PROTOCOL: ['Hello', 'UploadUpdate'],
@@ -355,7 +529,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_CONSENT_INVALID: ['UploadUpdate'],
   COORD_CONSENT_PROOF_MISSING: ['UploadUpdate'],
   COORD_CONSENT_PROOF_INVALID: ['UploadUpdate'],
-  COORD_ROUND_STATE: ['StartRound', 'SubmitPatientRewards'],
+  COORD_ROUND_STATE: ['StartRound', 'ReportEvaluation', 'SubmitPatientRewards'],
   COORD_MODEL_NOT_FOUND: ['DownloadModel'],
   COORD_PATIENT_REWARDS_INVALID: ['SubmitPatientRewards'],
   COORD_PATIENT_REWARDS_AMOUNT_MISMATCH: ['SubmitPatientRewards'],
@@ -363,20 +537,32 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_INTERNAL: ['any'],
 }
 
-/** Update refusals that the coordinator also logs as `update-rejected` (for an envelope an enrolled site validly signed). */
-const LOGGED_AS_REJECTION = new Set([
-  'COORD_WRONG_ROUND',
-  'COORD_WRONG_BASE_MODEL',
-  'COORD_DUPLICATE_UPDATE',
-  'COORD_UPDATE_TOO_LARGE',
-  'COORD_CONSENT_MISSING',
-  'COORD_CONSENT_INVALID',
-  'COORD_CONSENT_PROOF_MISSING',
-  'COORD_CONSENT_PROOF_INVALID',
-  'COORD_DELTA_INTEGRITY',
-  'COORD_DELTA_SHAPE',
-  'COORD_NON_FINITE',
-])
+/**
+ * The RPCs whose refusal with each code the coordinator also writes to the
+ * log, for a statement an enrolled site validly signed and that was not taken
+ * before, while the study takes entries: `update-rejected` for UploadUpdate
+ * (the codes of coordinator/grpc/service.ts's LOGGED_REJECTIONS, checked
+ * before the delta arrives, and the byte checks after it), `statement-rejected`
+ * for ReportEvaluation and SubmitPatientRewards (every refusal the decider
+ * makes of such a statement: protocol/decider.ts).
+ */
+const LOGGED_BY_CODE: Readonly<Record<string, readonly string[]>> = {
+  COORD_STUDY_MISMATCH: ['ReportEvaluation', 'SubmitPatientRewards'],
+  COORD_WRONG_ROUND: ['UploadUpdate', 'ReportEvaluation'],
+  COORD_WRONG_BASE_MODEL: ['UploadUpdate', 'ReportEvaluation'],
+  COORD_DUPLICATE_UPDATE: ['UploadUpdate', 'ReportEvaluation'],
+  COORD_UPDATE_TOO_LARGE: ['UploadUpdate'],
+  COORD_CONSENT_MISSING: ['UploadUpdate'],
+  COORD_CONSENT_INVALID: ['UploadUpdate'],
+  COORD_CONSENT_PROOF_MISSING: ['UploadUpdate'],
+  COORD_CONSENT_PROOF_INVALID: ['UploadUpdate'],
+  COORD_DELTA_INTEGRITY: ['UploadUpdate'],
+  COORD_DELTA_SHAPE: ['UploadUpdate'],
+  COORD_NON_FINITE: ['UploadUpdate'],
+  COORD_PATIENT_REWARDS_INVALID: ['SubmitPatientRewards'],
+  COORD_PATIENT_REWARDS_AMOUNT_MISMATCH: ['SubmitPatientRewards'],
+  COORD_PATIENT_REWARDS_COUNT_MISMATCH: ['SubmitPatientRewards'],
+}
 
 type ErrorClass = new (message: string) => protocol.ProtocolError
 
@@ -404,13 +590,15 @@ function errorCodeVectors(): unknown[] {
   rows.push({ code: 'COORD_INTERNAL', ...statusOf(new Error('any other error')) })
   const missing = Object.keys(RPCS_BY_CODE).filter((c) => !rows.some((r) => r.code === c))
   if (missing.length > 0) throw new Error(`RPCS_BY_CODE names codes the coordinator does not export: ${missing.join(', ')}`)
+  const strays = Object.entries(LOGGED_BY_CODE).flatMap(([code, rpcs]) => rpcs.filter((rpc) => !(RPCS_BY_CODE[code] ?? []).includes(rpc)).map((rpc) => `${code} ${rpc}`))
+  if (strays.length > 0) throw new Error(`LOGGED_BY_CODE names RPCs that do not return the code: ${strays.join(', ')}`)
   const rpcs = (code: string) => RPCS_BY_CODE[code] ?? []
   rows.sort((a, b) => (rpcs(a.code).length === 0 ? 1 : 0) - (rpcs(b.code).length === 0 ? 1 : 0) || (a.code < b.code ? -1 : 1))
   return rows.map((r) => ({
     desc: r.code,
     code: r.code,
     rpcs: rpcs(r.code),
-    loggedAsRejection: LOGGED_AS_REJECTION.has(r.code),
+    logged: LOGGED_BY_CODE[r.code] ?? [],
     want: { status: r.status, statusCode: r.statusCode },
   }))
 }
@@ -432,6 +620,15 @@ const FILES: Record<string, { about: string; body: () => Record<string, unknown>
     about: 'The canonical CBOR profile: value (typed JSON, see notation) encodes to want (hex), and want decodes to value.',
     body: () => ({ notation: VALUE_NOTATION, floats: floatEncoding(), vectors: cborVectors() }),
   },
+  'log.json': {
+    about:
+      'A whole one-round study log as the coordinator writes it (protocol decider), every key the test key. entries[i].value (typed JSON) is the entry map; want.bytes its canonical CBOR, ' +
+      `want.sha256 the entry hash (the next entry's prev), want.leaf its RFC 6962 leaf hash SHA-256(0x00 ‖ bytes), want.unsigned the map without sig, want.signingMessage UTF-8("${ENTRY_SIGNING_CONTEXT}") ‖ 0x00 ‖ unsigned. ` +
+      "blobs: every model and delta the log names, by SHA-256. fitTasks: the FitTask each site got when round 1 opened; config is the canonical CBOR of the site's instructions in round-opened's plan. " +
+      `root: the RFC 6962 root of all entries; checkpoint: the coordinator's checkpoint over them (signature under "${CHECKPOINT_SIGNING_CONTEXT}", wire = canonical {body, signer, sig}); ` +
+      `cosignature: a site's cosignature of it, over "${COSIGNATURE_SIGNING_CONTEXT}" ‖ 0x00 ‖ want.message (= canonical {body, time}).`,
+    body: () => ({ notation: VALUE_NOTATION, floats: floatEncoding(), key: KEY, ...logVectors() }),
+  },
   'weights.json': {
     about:
       'FLW1 weights blobs. init: initialWeights(model, inputWidth, seed); delta: computeDelta(initial model of localSeed, initial model of baseSeed). ' +
@@ -445,7 +642,9 @@ const FILES: Record<string, { about: string; body: () => Record<string, unknown>
   'error-codes.json': {
     about:
       'The stable error codes and the gRPC status each leaves the coordinator with (toServiceError); details = "CODE: message", trailer fl-error-code = CODE. ' +
-      'rpcs: the Federation RPCs that can end with the code (empty: not returned by the service in normal operation). loggedAsRejection: an UploadUpdate refused with it is also logged as update-rejected.',
+      'rpcs: the Federation RPCs that can end with the code (empty: not returned by the service in normal operation). ' +
+      'logged: the RPCs whose refusal with the code is also written to the log, for a statement an enrolled site validly signed and that was not taken before ' +
+      '(UploadUpdate as update-rejected, ReportEvaluation and SubmitPatientRewards as statement-rejected).',
     body: () => ({ trailer: coordinator.ERROR_CODE_METADATA_KEY, vectors: errorCodeVectors() }),
   },
 }
