@@ -517,6 +517,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_STALE_REQUEST: ['Hello', 'StartRound'],
   COORD_SESSION_INVALID: ['Tasks', 'DownloadModel', 'SubmitCosignature'],
   COORD_NOT_HUB: ['StartRound'],
+  COORD_PEER_MISMATCH: ['Hello', 'Tasks', 'DownloadModel', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitCosignature', 'StartRound'],
   COORD_UPDATE_REPLAYED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound'],
   COORD_WRONG_ROUND: ['UploadUpdate', 'ReportEvaluation', 'StartRound'],
   COORD_DUPLICATE_UPDATE: ['UploadUpdate', 'ReportEvaluation'],
@@ -541,13 +542,13 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
  * The RPCs whose refusal with each code the coordinator also writes to the
  * log, for a statement an enrolled site validly signed and that was not taken
  * before, while the study takes entries: `update-rejected` for UploadUpdate
- * (the codes of coordinator/grpc/service.ts's LOGGED_REJECTIONS, checked
- * before the delta arrives, and the byte checks after it), `statement-rejected`
+ * (every refusal the decider makes of such an envelope, checked before the
+ * delta arrives, and the byte checks after it), `statement-rejected`
  * for ReportEvaluation and SubmitPatientRewards (every refusal the decider
  * makes of such a statement: protocol/decider.ts).
  */
 const LOGGED_BY_CODE: Readonly<Record<string, readonly string[]>> = {
-  COORD_STUDY_MISMATCH: ['ReportEvaluation', 'SubmitPatientRewards'],
+  COORD_STUDY_MISMATCH: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards'],
   COORD_WRONG_ROUND: ['UploadUpdate', 'ReportEvaluation'],
   COORD_WRONG_BASE_MODEL: ['UploadUpdate', 'ReportEvaluation'],
   COORD_DUPLICATE_UPDATE: ['UploadUpdate', 'ReportEvaluation'],
