@@ -248,6 +248,11 @@ export class AuditInvalidArgumentError extends AuditError {
   static override readonly code = 'AUDIT_INVALID_ARGUMENT'
 }
 
+/** The peer does not serve this auditor: it is not an auditor the study names (or ran without its key). */
+export class AuditAccessDeniedError extends AuditError {
+  static override readonly code = 'AUDIT_ACCESS_DENIED'
+}
+
 // ---- consent (ext.consent of update envelopes, consent-revoked entries) -----------------------
 
 /** An update of a study with consent whose signed envelope carries no consent claim. */

@@ -11,8 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { Ledger, createReplicaNode, discoverLog, openLevelStorage, toHex } from '../ledger/index.ts'
-import { AuditInvalidArgumentError } from './errors.ts'
+import { Ledger, SyncRemoteError, createReplicaNode, discoverLog, openLevelStorage, peerKeyOf, toHex, type Signer } from '../ledger/index.ts'
+import { AuditAccessDeniedError, AuditInvalidArgumentError } from './errors.ts'
 import type { AuditSource } from './replay.ts'
 import type { OpenedAuditSource } from './source.ts'
 
@@ -24,6 +24,12 @@ export interface PeerSourceInit {
   /** Where to keep the replica; a temp dir (removed on close) when absent. */
   readonly replicaDir?: string | undefined
   readonly onSynced?: (entries: number) => void
+  /**
+   * The auditor's key, its libp2p identity: replicas serve entries to the
+   * study's participants only, and deltas to its named auditors. Without it
+   * the auditor is an anonymous peer, which an access-controlled replica refuses.
+   */
+  readonly identity?: Signer | undefined
 }
 
 export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedAuditSource & { readonly coordinatorKey: Uint8Array; readonly origin: string }> {
@@ -37,11 +43,26 @@ export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedA
   }
   let node
   try {
-    node = await createReplicaNode({ ledger, origin: discovered.origin, coordinatorKey: discovered.coordinatorKey, peers: [init.peer], syncOnConnect: false })
+    node = await createReplicaNode({
+      ledger,
+      origin: discovered.origin,
+      coordinatorKey: discovered.coordinatorKey,
+      peers: [init.peer],
+      syncOnConnect: false,
+      ...(init.identity ? { privateKey: await peerKeyOf(init.identity) } : {}),
+      // An auditor's replica is no distribution point: it serves nothing to anyone.
+      access: { mayReadEntries: () => false, mayFetchBlob: () => false },
+    })
     await node.services.ledgerSync.syncWith(multiaddr(init.peer))
   } catch (err) {
     await node?.stop()
     await cleanup()
+    if (err instanceof SyncRemoteError && err.remoteCode === 'LEDGER_ACCESS_DENIED')
+      throw new AuditAccessDeniedError(
+        `peer ${init.peer} does not serve this log to ${init.identity ? `key ${toHex(init.identity.publicKey)}` : 'an anonymous peer'}: the study serves its log to its participants and its data to the auditors it names (study.auditors); run with --key <auditor key file>`,
+        undefined,
+        { cause: err },
+      )
     throw err
   }
   init.onSynced?.(ledger.length)

@@ -7,14 +7,22 @@
  *   opened read-only in effect: never created, never written.
  * - `peer`: a fresh replica synced from any participant over libp2p (peer-source.ts).
  */
-import { Ledger, openLevelStorage } from '../ledger/index.ts'
+import { Ledger, loadSigner, openLevelStorage } from '../ledger/index.ts'
 import type { AuditSource } from './replay.ts'
 import { openPeerAuditSource } from './peer-source.ts'
 
 /** A log to audit, as the command line names it. */
 export type AuditSourceSpec =
   | { readonly kind: 'db'; readonly dir: string }
-  | { readonly kind: 'peer'; readonly peer: string; readonly study?: string | undefined; readonly coordinatorKey?: Uint8Array | undefined; readonly replicaDir?: string | undefined }
+  | {
+      readonly kind: 'peer'
+      readonly peer: string
+      readonly study?: string | undefined
+      readonly coordinatorKey?: Uint8Array | undefined
+      readonly replicaDir?: string | undefined
+      /** The auditor's key file: its identity on the network, which the study must name among its auditors. */
+      readonly keyFile?: string | undefined
+    }
 
 /** An open source and how to release it. */
 export interface OpenedAuditSource {
@@ -49,6 +57,11 @@ export function openAuditSource(spec: AuditSourceSpec): Promise<OpenedAuditSourc
     case 'db':
       return openLevelAuditSource(spec.dir)
     case 'peer':
-      return openPeerAuditSource(spec)
+      return openPeerAuditSourceWithKey(spec)
   }
+}
+
+async function openPeerAuditSourceWithKey(spec: Extract<AuditSourceSpec, { kind: 'peer' }>): Promise<OpenedAuditSource> {
+  const { keyFile, ...init } = spec
+  return openPeerAuditSource({ ...init, ...(keyFile === undefined ? {} : { identity: await loadSigner(keyFile) }) })
 }

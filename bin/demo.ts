@@ -123,6 +123,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 
   // 1. Identities: the hub (which also signs the log) and one key per hospital.
   const hub = await writeIdentity(path.join(dir, 'keys'), 'hub', { force: true })
+  // The regulator the study names as its auditor: replicas serve it every delta, and no one else but the coordinator.
+  const auditor = await writeIdentity(path.join(dir, 'keys'), 'auditor', { force: true })
   const sites = await Promise.all(
     DEMO_SITES.map(async (site) => ({
       site,
@@ -165,6 +167,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       evaluationDeadlineMs: 30_000,
       seed: 7,
       rewards: { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' },
+      auditors: [{ name: 'regulator', publicKey: auditor.publicKeyHex }],
     },
     validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
@@ -245,9 +248,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const siteCodes = await Promise.all(children.slice(1).map((c) => exited(c, 60_000)))
     if (siteCodes.some((c) => c !== 0)) process.stdout.write(`warning: site agents exited with ${siteCodes.join(', ')}; see ${path.join(dir, 'logs')}\n`)
 
-    // 7. An auditor, as a separate process that knows only the replica's multiaddr, joins as a
-    //    fresh replica, syncs the log and the blobs over libp2p, and re-derives every model.
-    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // 7. The study's auditor, as a separate process that knows only the replica's multiaddr and its
+    //    own key, joins as a fresh replica, syncs the log and the blobs over libp2p, and re-derives
+    //    every model. Replicas serve the sites' deltas to it because the study names its key.
+    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--key', auditor.keyFile, '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
     let auditOut = ''
     audit.stdout!.on('data', (d: Buffer) => (auditOut += d.toString()))
     audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))

@@ -39,8 +39,6 @@ export const HubConfigSchema = z
         listen: z.array(z.string().min(1)).default(['/ip4/127.0.0.1/tcp/0']),
         /** Other replicas to dial (multiaddrs with /p2p/<peer id>). */
         peers: z.array(z.string().min(1)).default([]),
-        /** The node's persistent libp2p identity; default `<dataDir>.p2p.key`. */
-        peerKeyFile: z.string().min(1).optional(),
       })
       .prefault({}),
     /**
@@ -102,7 +100,6 @@ export function parseHubConfig(value: unknown, source: string, baseDir: string):
     keyFile: path.resolve(baseDir, cfg.keyFile),
     ...(cfg.tls === undefined ? {} : { tls: { ca: path.resolve(baseDir, cfg.tls.ca), cert: path.resolve(baseDir, cfg.tls.cert) } }),
     ...(cfg.validationDataset === undefined ? {} : { validationDataset: path.resolve(baseDir, cfg.validationDataset) }),
-    p2p: { ...cfg.p2p, peerKeyFile: cfg.p2p.peerKeyFile ? path.resolve(baseDir, cfg.p2p.peerKeyFile) : `${dataDir}.p2p.key` },
   }
 }
 

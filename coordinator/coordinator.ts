@@ -5,9 +5,10 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
-import { Ledger, createReplicaNode, equalBytes, loadOrCreatePeerKey, loadSigner, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
+import { Ledger, createReplicaNode, equalBytes, loadSigner, peerKeyOf, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { federationService } from '../protos/index.ts'
 import { loadPartyTls, serverCredentials, transportMode, transportNotice } from '../pki/index.ts'
+import { studyReplicaAccess } from '../protocol/index.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeDataset } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
@@ -101,7 +102,9 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         signer,
         listen: config.p2p.listen,
         peers: config.p2p.peers,
-        privateKey: await loadOrCreatePeerKey(config.p2p.peerKeyFile!),
+        // Its libp2p identity is the coordinator's key, and it serves the study's data under the study's policy.
+        privateKey: await peerKeyOf(signer),
+        access: studyReplicaAccess(() => runner.state, signer.publicKey),
       })
     } catch (err) {
       await runner.close()

@@ -100,11 +100,12 @@ export {
 } from './replication/constants.ts'
 export {
   LedgerSyncStoppedError,
-  PeerKeyFileError,
+  PeerKeyError,
   RemoteBlobCorruptError,
   RemoteBlobMissingError,
   RemoteBlobTooLargeError,
   ReplicaDialError,
+  ReplicationAccessDeniedError,
   ReplicaUnavailableError,
   StoredEntryLeafMismatchError,
   SyncFrameTruncatedError,
@@ -117,7 +118,7 @@ export {
 } from './replication/errors.ts'
 export { checkpointTopic, misbehaviourTopic, normaliseProof, proofId } from './replication/gossip.ts'
 export { discoverLog, type DiscoveredLog } from './replication/discover.ts'
-export { createReplicaNode, loadOrCreatePeerKey, type ReplicaNode, type ReplicaNodeInit, type ReplicaServices } from './replication/node.ts'
+export { createReplicaNode, peerKeyOf, type ReplicaNode, type ReplicaNodeInit, type ReplicaServices } from './replication/node.ts'
 
 /** Options of `ledgerSync`. */
 export interface LedgerSyncInit {
@@ -143,6 +144,32 @@ export interface LedgerSyncInit {
   readonly maxBlobBytes?: number | undefined
   /** Ask every peer that connects for its checkpoint and pull when it is ahead (default true). */
   readonly syncOnConnect?: boolean | undefined
+  /**
+   * Who may read this replica, by the peer's Ed25519 key (its libp2p
+   * identity): entries, and each blob. Everyone when absent. Checkpoints stay
+   * open to all: they hold a size and a root, which discovery and witnesses need.
+   */
+  readonly access?: ReplicaAccess | undefined
+}
+
+/**
+ * A replica's read policy. `peer` is the raw Ed25519 public key of the
+ * remote's libp2p identity (undefined for a non-Ed25519 peer id). The ledger
+ * knows nothing of studies: the caller decides who is a participant and
+ * whose blob is whose.
+ */
+export interface ReplicaAccess {
+  mayReadEntries(peer: Uint8Array | undefined): boolean
+  mayFetchBlob(peer: Uint8Array | undefined, hash: Uint8Array): boolean
+}
+
+/** A request this replica refused under its access policy. */
+export interface AccessRefusal {
+  /** The remote peer id. */
+  readonly peer: string
+  readonly protocol: 'sync' | 'blob'
+  /** The blob asked for (blob requests). */
+  readonly hash?: Uint8Array
 }
 
 /** The registrar calls the service makes (a subset of libp2p's Registrar). */
@@ -187,6 +214,8 @@ export interface LedgerSyncEvents {
   misbehaviour: CustomEvent<MisbehaviourProof>
   /** A gossip message was refused: a checkpoint not signed by the coordinator, a bogus proof. */
   rejected: CustomEvent<GossipRejection>
+  /** A peer asked for entries or a blob the access policy does not let it read. */
+  'access-refused': CustomEvent<AccessRefusal>
 }
 
 /** Options of `verifyAndRepair`. */
@@ -224,6 +253,8 @@ export interface RepairReport {
 export interface LedgerSync extends TypedEventTarget<LedgerSyncEvents> {
   /** The origin this service replicates. */
   readonly origin: string
+  /** Requests refused under the access policy since start. */
+  readonly accessRefusals: number
 
   /**
    * Gossips a signed checkpoint on the checkpoint topic and resolves with it.

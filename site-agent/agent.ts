@@ -257,7 +257,6 @@ export class SiteAgent {
     try {
       this.replica = await SiteReplica.start({
         dataDir: p2p.dataDir!,
-        peerKeyFile: p2p.peerKeyFile!,
         listen: p2p.listen,
         peers,
         origin: this.config.study,

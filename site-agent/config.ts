@@ -50,8 +50,6 @@ export const SiteConfigSchema = z.strictObject({
       peers: z.array(z.string().min(1)).default([]),
       /** LevelDB folder of the replica; default `<siteId>-replica` beside the config. */
       dataDir: z.string().min(1).optional(),
-      /** Persistent libp2p identity; default `<dataDir>.p2p.key`. */
-      peerKeyFile: z.string().min(1).optional(),
       /**
        * How long a task waits for the verified replica to show what it names
        * (its round's opening, the model to evaluate, the round's credit)
@@ -115,7 +113,7 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
         ? { ...cfg.data, fhirBundle: abs(cfg.data.fhirBundle) }
         : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
   const replicaDir = abs(cfg.p2p.dataDir ?? `${cfg.siteId}-replica`)
-  const p2p = { ...cfg.p2p, dataDir: replicaDir, peerKeyFile: cfg.p2p.peerKeyFile ? abs(cfg.p2p.peerKeyFile) : `${replicaDir}.p2p.key` }
+  const p2p = { ...cfg.p2p, dataDir: replicaDir }
   const consent = cfg.consent && {
     ...cfg.consent,
     store: abs(cfg.consent.store),

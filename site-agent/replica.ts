@@ -15,17 +15,17 @@
  * unauthenticated status RPC.
  */
 import type { Logger } from 'pino'
-import { Ledger, cosignCheckpoint, createReplicaNode, loadOrCreatePeerKey, openLevelStorage, readCheckpoint, type ReplicaNode, type Signer } from '../ledger/index.ts'
+import { Ledger, cosignCheckpoint, createReplicaNode, openLevelStorage, peerKeyOf, readCheckpoint, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { multiaddr } from '@multiformats/multiaddr'
-import { StudyState, readLineageRecord } from '../protocol/index.ts'
+import { StudyState, readLineageRecord, studyReplicaAccess } from '../protocol/index.ts'
 
 export interface SiteReplicaInit {
   readonly dataDir: string
-  readonly peerKeyFile: string
   readonly listen: readonly string[]
   readonly peers: readonly string[]
   readonly origin: string
   readonly coordinatorKey: Uint8Array
+  /** The site's key: it cosigns checkpoints and is the replica's libp2p identity. */
   readonly witness: Signer
   readonly logger: Logger
   /** Hands a cosignature to the coordinator (over gRPC). */
@@ -38,7 +38,6 @@ const WAIT_POLL_MS = 100
 export class SiteReplica {
   private cosigned = 0
   /** The fold of the verified entries `[0, folded)`. */
-  private readonly world = new StudyState()
   private folded = 0
   private readonly peers: string[]
 
@@ -46,12 +45,15 @@ export class SiteReplica {
     readonly ledger: Ledger,
     readonly node: ReplicaNode,
     private readonly init: SiteReplicaInit,
+    private readonly world: StudyState,
   ) {
     this.peers = [...init.peers]
   }
 
   static async start(init: SiteReplicaInit): Promise<SiteReplica> {
     const ledger = await Ledger.open(await openLevelStorage(init.dataDir))
+    // The policy reads the fold the replica builds; it exists before the replica does.
+    const world = new StudyState()
     let node: ReplicaNode
     try {
       node = await createReplicaNode({
@@ -60,13 +62,14 @@ export class SiteReplica {
         coordinatorKey: init.coordinatorKey,
         listen: init.listen,
         peers: init.peers,
-        privateKey: await loadOrCreatePeerKey(init.peerKeyFile),
+        privateKey: await peerKeyOf(init.witness),
+        access: studyReplicaAccess(() => world, init.coordinatorKey),
       })
     } catch (err) {
       await ledger.close()
       throw err
     }
-    const replica = new SiteReplica(ledger, node, init)
+    const replica = new SiteReplica(ledger, node, init, world)
     node.services.ledgerSync.addEventListener('synced', () => void replica.cosignLatest())
     node.services.ledgerSync.addEventListener('misbehaviour', (e) => init.logger.error({ proof: e.detail.kind }, 'the coordinator misbehaved: conflicting signed logs'))
     return replica

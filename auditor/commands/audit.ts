@@ -52,6 +52,7 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
           study: study === undefined ? undefined : String(study),
           coordinatorKey: key,
           replicaDir: raw['replicaDir'] === undefined ? undefined : String(raw['replicaDir']),
+          keyFile: raw['key'] === undefined ? undefined : String(raw['key']),
         }
       : { kind: 'db', dir: String(db) }
   return { source, reportFile: report as string | undefined, coordinatorKey: key }
@@ -97,6 +98,7 @@ export function registerAuditCommand(program: Command, io: CliIo): Command {
     .option('--db <dir>', "the log's LevelDB directory (a coordinator's data dir, or a copy; not while the coordinator runs)")
     .option('--peer <multiaddr>', 'join as a fresh replica and sync the log and its blobs from this libp2p peer (any participant)')
     .option('--study <id>', 'with --peer: the study to audit (default: the one the peer serves)')
+    .option('--key <file>', "with --peer: the auditor's key file; the study must name its public key among its auditors")
     .option('--replica-dir <dir>', 'with --peer: keep the synced replica here (default: a temp dir, removed after)')
     .option('--report <file>', 'also write the audit report as JSON to this file')
     .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")

@@ -23,6 +23,12 @@ export interface Signer {
   readonly publicKey: Uint8Array
   /** 64-byte Ed25519 signature over `message` (deterministic, RFC 8032). */
   sign(message: Uint8Array): Uint8Array
+  /**
+   * The private key itself, for the transports that prove this identity
+   * (its TLS key, its libp2p peer key); absent for a signer that cannot
+   * hand it out (a key held in hardware).
+   */
+  readonly privateKey?: KeyObject
 }
 
 // DER framing of a raw Ed25519 key (RFC 8410): PKCS#8 PrivateKeyInfo for the
@@ -76,6 +82,7 @@ export function signerFromSeed(seed: Uint8Array): Signer {
   return {
     publicKey,
     sign: (message) => asPlainBytes(sign(null, message, privateKey)),
+    privateKey,
   }
 }
 

@@ -18,6 +18,8 @@ export interface BlobServerContext {
   readonly ledger: Ledger
   /** Blob bytes per chunk frame. */
   readonly chunkBytes: number
+  /** Throws ReplicationAccessDeniedError when the requesting peer may not fetch blob `hash`. */
+  readonly authorize?: (hash: Uint8Array) => void
 }
 
 /** Answers one blob request: the blob in chunks, not-found, or an error frame. */
@@ -27,6 +29,7 @@ export async function serveBlob(ctx: BlobServerContext, stream: Stream, reader: 
     const payload = await reader.next()
     if (payload === undefined) return
     const { hash } = decodeBlobRequest(payload)
+    ctx.authorize?.(hash)
     let bytes: Uint8Array
     try {
       bytes = await ctx.ledger.getBlob(hash)

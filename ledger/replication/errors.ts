@@ -130,6 +130,14 @@ export class SyncPeerBehindError extends LedgerError {
   }
 }
 
+/**
+ * A peer asked for entries or a blob this replica's access policy does not
+ * let it read (it is not a participant, or the blob is another site's delta).
+ */
+export class ReplicationAccessDeniedError extends LedgerError {
+  static override readonly code = 'LEDGER_ACCESS_DENIED'
+}
+
 /** A peer that holds no good copy of a blob (it answered not-found). */
 export class RemoteBlobMissingError extends LedgerError {
   static override readonly code = 'LEDGER_REMOTE_BLOB_MISSING'
@@ -156,14 +164,9 @@ export class ReplicaUnavailableError extends LedgerError {
   }
 }
 
-/** A libp2p peer key file that is unreadable, too open or malformed. */
-export class PeerKeyFileError extends LedgerError {
+/** A signer that cannot be a replica's libp2p identity (its key is not exportable, or not Ed25519). */
+export class PeerKeyError extends LedgerError {
   static override readonly code = 'LEDGER_PEER_KEY_INVALID'
-  readonly file: string
-  constructor(file: string, problem: string, options?: ErrorOptions) {
-    super(`${file}: ${problem}`, options)
-    this.file = file
-  }
 }
 
 /** None of the peers a replica was told to dial answered. */

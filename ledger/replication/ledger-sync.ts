@@ -11,7 +11,7 @@
  * are being written (sync-protocol.ts pullRound).
  * Serving peers and fetching blobs run beside it.
  */
-import { TypedEventEmitter, setMaxListeners, type AbortOptions, type Logger, type PeerId, type Startable, type Stream } from '@libp2p/interface'
+import { TypedEventEmitter, setMaxListeners, type AbortOptions, type Connection, type Logger, type PeerId, type Startable, type Stream } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { equalBytes, type CanonicalValue } from '../core/canonical.ts'
@@ -50,7 +50,16 @@ import {
   STREAM_READ_BUFFER_BYTES,
   STREAM_TIMEOUT_MS,
 } from './constants.ts'
-import { LedgerSyncStoppedError, RemoteBlobMissingError, ReplicaUnavailableError, StoredEntryLeafMismatchError, SyncNoPeersError, SyncPeerBehindError, SyncStalledError } from './errors.ts'
+import {
+  LedgerSyncStoppedError,
+  RemoteBlobMissingError,
+  ReplicationAccessDeniedError,
+  ReplicaUnavailableError,
+  StoredEntryLeafMismatchError,
+  SyncNoPeersError,
+  SyncPeerBehindError,
+  SyncStalledError,
+} from './errors.ts'
 import { FrameReader } from './frames.ts'
 import { checkpointTopic, misbehaviourTopic, normaliseProof, openGossipedCheckpoint, openGossipedProof, proofId, type GossipTrust } from './gossip.ts'
 import { fetchEntry, newestCheckpoint, pullRound, serveSync } from './sync-protocol.ts'
@@ -58,7 +67,12 @@ import { fetchEntry, newestCheckpoint, pullRound, serveSync } from './sync-proto
 type Target = PeerId | Multiaddr
 
 /** Serves a stream the remote opened. */
-type Serve = (stream: Stream, reader: FrameReader, options: AbortOptions) => Promise<void>
+type Serve = (stream: Stream, reader: FrameReader, options: AbortOptions, connection: Connection) => Promise<void>
+
+/** The raw Ed25519 key of a peer id, the participant's identity; undefined for other key types. */
+function peerKeyOf(peer: PeerId): Uint8Array | undefined {
+  return peer.type === 'Ed25519' ? peer.publicKey.raw : undefined
+}
 
 export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> implements LedgerSync, Startable {
   readonly origin: string
@@ -93,6 +107,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
   #queue: Promise<void> = Promise.resolve()
   #topologyId: string | undefined
   #started = false
+  #accessRefusals = 0
 
   constructor(components: LedgerSyncComponents, init: LedgerSyncInit) {
     super()
@@ -125,15 +140,17 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
     const syncContext = { ledger: this.#ledger, origin: this.origin, maxSyncEntries: this.#maxSyncEntries }
     await registrar.handle(
       LEDGER_SYNC_PROTOCOL,
-      this.#handler('sync', async (stream, reader, o) => {
-        const served = await serveSync(syncContext, stream, reader, o)
+      this.#handler('sync', async (stream, reader, o, connection) => {
+        const served = await serveSync({ ...syncContext, authorize: () => this.#authorize(connection.remotePeer, 'sync') }, stream, reader, o)
         if (served !== undefined && (served.end < this.#newestKnown || served.end <= served.from)) this.#owed = true
       }),
       options,
     )
     await registrar.handle(
       BLOB_PROTOCOL,
-      this.#handler('blob', (stream, reader, o) => serveBlob({ ledger: this.#ledger, chunkBytes: BLOB_CHUNK_BYTES }, stream, reader, o)),
+      this.#handler('blob', (stream, reader, o, connection) =>
+        serveBlob({ ledger: this.#ledger, chunkBytes: BLOB_CHUNK_BYTES, authorize: (hash) => this.#authorize(connection.remotePeer, 'blob', hash) }, stream, reader, o),
+      ),
       options,
     )
     await registrar.handle(
@@ -528,8 +545,27 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
    * A protocol handler: one deadline per stream (and the service's stop),
    * a scoped logger, abort on failure, close in finally.
    */
+  /** Throws ReplicationAccessDeniedError (and counts it) when the access policy does not let `peer` read this. */
+  #authorize(peer: PeerId, protocol: 'sync' | 'blob', hash?: Uint8Array): void {
+    const access = this.#init.access
+    if (access === undefined) return
+    const key = peerKeyOf(peer)
+    const allowed = protocol === 'sync' ? access.mayReadEntries(key) : access.mayFetchBlob(key, hash!)
+    if (allowed) return
+    this.#accessRefusals++
+    this.safeDispatchEvent('access-refused', { detail: { peer: peer.toString(), protocol, ...(hash ? { hash } : {}) } })
+    const what = protocol === 'sync' ? "this log's entries" : `blob ${toHex(hash!)}`
+    throw new ReplicationAccessDeniedError(
+      `peer ${peer.toString()} may not read ${what}: the study's access policy serves entries to its participants, models to participants, and a site's deltas only to that site, the coordinator and the study's auditors`,
+    )
+  }
+
+  get accessRefusals(): number {
+    return this.#accessRefusals
+  }
+
   #handler(name: string, serve: Serve) {
-    return (stream: Stream): void => {
+    return (stream: Stream, connection: Connection): void => {
       const log = stream.log.newScope(`ledger-${name}`)
       const signal = AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#controller.signal])
       const task = (async () => {
@@ -537,7 +573,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
         signal.addEventListener('abort', onAbort, { once: true })
         const reader = new FrameReader(stream, MAX_FRAME_BYTES, STREAM_READ_BUFFER_BYTES)
         try {
-          await serve(stream, reader, { signal })
+          await serve(stream, reader, { signal }, connection)
         } catch (err) {
           log.error('serving %s failed - %e', name, err)
           stream.abort(err as Error)

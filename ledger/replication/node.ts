@@ -3,15 +3,13 @@
  * gossipsub and ledgerSync, listening and dialing where it is told. The
  * caller owns both the node (stop it) and the ledger (close it after).
  *
- * The node's libp2p identity is a separate Ed25519 key from the
- * participant's signing key: it names the node on the network and signs
- * gossip, never log entries. `loadOrCreatePeerKey` keeps it in a file so a
- * restarted replica keeps its peer id.
+ * The node's libp2p identity is the participant's own Ed25519 key
+ * (`peerKeyOf`): its peer id is its enrolled key, which is how a replica's
+ * access policy knows who asks.
  */
-import { open, readFile, stat } from 'node:fs/promises'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -19,7 +17,8 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ledgerSync, type LedgerSync, type LedgerSyncInit } from '../replication.ts'
-import { PeerKeyFileError, ReplicaDialError } from './errors.ts'
+import type { Signer } from '../core/signature.ts'
+import { PeerKeyError, ReplicaDialError } from './errors.ts'
 
 /** Options of createReplicaNode: where to listen and whom to dial, plus the service's options. */
 export interface ReplicaNodeInit extends LedgerSyncInit {
@@ -27,7 +26,7 @@ export interface ReplicaNodeInit extends LedgerSyncInit {
   readonly listen?: readonly string[] | undefined
   /** Multiaddrs (with `/p2p/<peer id>`) to dial once started. */
   readonly peers?: readonly string[] | undefined
-  /** The node's persistent libp2p identity (see loadOrCreatePeerKey); a fresh one when absent. */
+  /** The node's libp2p identity: the participant's key (`peerKeyOf`); a fresh, anonymous one when absent. */
   readonly privateKey?: PrivateKey | undefined
 }
 
@@ -76,52 +75,18 @@ export async function createReplicaNode(init: ReplicaNodeInit): Promise<ReplicaN
   return node
 }
 
-const KEY_FILE_MODE = 0o600
-const GROUP_OTHER_BITS = 0o077
-
 /**
- * The libp2p private key stored in `file` (libp2p's protobuf encoding), or a
- * fresh Ed25519 key written there with mode 0600 when the file does not
- * exist. Refuses a file group or others can access, and one that does not
- * hold a key. Throws `PeerKeyFileError`.
+ * The libp2p private key of a participant: its own Ed25519 identity key, so
+ * its peer id is its enrolled public key and every replica can tell from the
+ * log who is on the other end of a connection (Noise proves the key). The
+ * key signs libp2p's own messages under their domain prefixes
+ * (`noise-libp2p-static-key:`, `libp2p-pubsub:`), which can never be read as
+ * a fedlineage statement or entry (each has its own signing context).
+ * Throws `PeerKeyError` for a signer that cannot hand out its key.
  */
-export async function loadOrCreatePeerKey(file: string): Promise<PrivateKey> {
-  let bytes: Uint8Array
-  try {
-    const info = await stat(file)
-    if (process.platform !== 'win32' && (info.mode & GROUP_OTHER_BITS) !== 0) {
-      throw new PeerKeyFileError(file, `permissions ${(info.mode & 0o777).toString(8).padStart(4, '0')} are too open; a private key must be accessible by its owner only: chmod 600 ${file}`)
-    }
-    bytes = await readFile(file)
-  } catch (err) {
-    if (err instanceof PeerKeyFileError) throw err
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PeerKeyFileError(file, `cannot read: ${(err as Error).message}`, { cause: err })
-    return createPeerKey(file)
-  }
-  try {
-    return privateKeyFromProtobuf(bytes)
-  } catch (err) {
-    throw new PeerKeyFileError(file, `does not hold a libp2p private key: ${(err as Error).message}`, { cause: err })
-  }
-}
-
-async function createPeerKey(file: string): Promise<PrivateKey> {
-  const key = await generateKeyPair('Ed25519')
-  let handle
-  try {
-    // 'wx': never replace a key another process wrote in the meantime.
-    handle = await open(file, 'wx', KEY_FILE_MODE)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreatePeerKey(file)
-    throw new PeerKeyFileError(file, `cannot create: ${(err as Error).message}`, { cause: err })
-  }
-  try {
-    await handle.writeFile(privateKeyToProtobuf(key))
-    await handle.sync()
-  } catch (err) {
-    throw new PeerKeyFileError(file, `cannot write: ${(err as Error).message}`, { cause: err })
-  } finally {
-    await handle.close()
-  }
-  return key
+export async function peerKeyOf(signer: Signer): Promise<PrivateKey> {
+  if (signer.privateKey === undefined) throw new PeerKeyError("this signer does not expose its private key, so it cannot be the replica's libp2p identity")
+  const jwk = signer.privateKey.export({ format: 'jwk' })
+  if (jwk.crv !== 'Ed25519' || typeof jwk.d !== 'string') throw new PeerKeyError(`the signer's key is ${jwk.crv ?? jwk.kty}, not Ed25519`)
+  return generateKeyPairFromSeed('Ed25519', new Uint8Array(Buffer.from(jwk.d, 'base64url')))
 }

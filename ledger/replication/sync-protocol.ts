@@ -24,6 +24,8 @@ export interface SyncServerContext {
   readonly origin: string
   /** Most entries one response carries. */
   readonly maxSyncEntries: number
+  /** Throws ReplicationAccessDeniedError when the requesting peer may not read entries. */
+  readonly authorize?: () => void
 }
 
 /** A response's frames go out in writes of about this many bytes (see FrameWriter). */
@@ -79,6 +81,7 @@ export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: 
     const payload = await reader.next()
     if (payload === undefined) return undefined // the peer closed without asking
     const request = decodeSyncRequest(payload)
+    ctx.authorize?.()
     if (request.origin !== ctx.origin) throw new SyncOriginMismatchError(ctx.origin, request.origin)
     // The head and every stored checkpoint the entries may reach, read together: the
     // entries end at the head, and never past the length read here.

@@ -148,6 +148,21 @@ export const StudySpecSchema = z
      * Requires `data.patientIdColumn`. Absent: no consent is asked for.
      */
     consent: ConsentSpecSchema.optional(),
+    /**
+     * Auditors the study names, by their Ed25519 public key (64 hex digits).
+     * Replicas serve them every blob the log names (each site's deltas, the
+     * hub's validation set), so they can replay the study; other
+     * participants get the entries, the models, and a site its own deltas.
+     */
+    auditors: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -'),
+          publicKey: z.string().regex(/^[0-9a-f]{64}$/, 'must be an Ed25519 public key as 64 lowercase hex digits'),
+        }),
+      )
+      .max(64)
+      .optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {

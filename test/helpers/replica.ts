@@ -13,7 +13,19 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { onTestFinished } from 'vitest'
-import { createReplicaNode, sha256, toHex, type EntryDraft, type LedgerSync, type MisbehaviourProof, type ReplicaNode, type SignedCheckpoint, type Signer } from '../../ledger/index.ts'
+import {
+  createReplicaNode,
+  peerKeyOf,
+  sha256,
+  toHex,
+  type ReplicaAccess,
+  type EntryDraft,
+  type LedgerSync,
+  type MisbehaviourProof,
+  type ReplicaNode,
+  type SignedCheckpoint,
+  type Signer,
+} from '../../ledger/index.ts'
 import { createLedger, testDrafts, testSigner, type LedgerFixture } from './ledger.ts'
 
 /** The study every replication test replicates. */
@@ -74,12 +86,17 @@ export interface Replica {
 
 /**
  * Starts a node over `fixture` (a fresh ledger when absent), dialing
- * `peers`. With `signer`, it is the coordinator's node. Stopped when the
- * test finishes.
+ * `peers`. With `signer`, it is the coordinator's node. With `identity`, its
+ * libp2p identity is that key (else a fresh, anonymous one); with `access`,
+ * it serves under that policy. Stopped when the test finishes.
  */
-export async function startReplica(init: { fixture?: LedgerFixture; peers?: readonly Replica[]; signer?: Signer; syncOnConnect?: boolean } = {}): Promise<Replica> {
+export async function startReplica(
+  init: { fixture?: LedgerFixture; peers?: readonly Replica[]; signer?: Signer; syncOnConnect?: boolean; identity?: Signer; access?: ReplicaAccess } = {},
+): Promise<Replica> {
   const fixture = init.fixture ?? (await createLedger())
   const node = await createReplicaNode({
+    ...(init.identity ? { privateKey: await peerKeyOf(init.identity) } : {}),
+    access: init.access,
     ledger: fixture.ledger,
     origin: ORIGIN,
     coordinatorKey: COORDINATOR.publicKey,

@@ -6,19 +6,25 @@
  */
 import { describe, expect, it } from 'vitest'
 import { openLevelAuditSource, openPeerAuditSource, replayLog } from '../../auditor/index.ts'
-import { Ledger, openLevelStorage, signCheckpoint, splitViewProof } from '../../ledger/index.ts'
+import { Ledger, createReplicaNode, openLevelStorage, peerKeyOf, signCheckpoint, splitViewProof, toHex, type AccessRefusal } from '../../ledger/index.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLedger } from '../helpers/ledger.ts'
 import { createFederation, testSigner } from '../helpers/federation.ts'
+
+/** The auditor the studies here name. */
+const AUDITOR = testSigner(60)
+const AUDITOR_ENTRY = { name: 'regulator', publicKey: toHex(AUDITOR.publicKey) }
 
 describe('audit over libp2p', () => {
   it('syncs a fresh replica from the coordinator and re-derives every round; an equivocation proof fails it', async () => {
     // Prepare: a finished 2-site, 2-round federation whose coordinator still serves its replica.
-    const fed = await createFederation({ siteCount: 2, study: { rounds: 2 } })
+    const fed = await createFederation({ siteCount: 2, study: { rounds: 2, auditors: [AUDITOR_ENTRY] } })
     await Promise.all(fed.sites.map((s) => fed.runSite(s)))
     await fed.coordinator.completed
     const peer = fed.coordinator.p2pAddrs[0]!
 
-    // Execute: audit from the peer alone.
-    const opened = await openPeerAuditSource({ peer })
+    // Execute: audit from the peer alone, as the auditor the study names.
+    const opened = await openPeerAuditSource({ peer, identity: AUDITOR })
     const { report, error } = await replayLog(opened.source)
     await opened.close()
 
@@ -46,5 +52,48 @@ describe('audit over libp2p', () => {
     await local.close()
     expect(outcome.report.ok).toBe(false)
     expect(outcome.error?.code).toBe('AUDIT_COORDINATOR_EQUIVOCATED')
+  })
+
+  it("serves the study's data by its policy: an anonymous auditor gets nothing, a site its own deltas and the models, never another site's delta", async () => {
+    // Prepare: a finished 2-site, 1-round federation.
+    const fed = await createFederation({ siteCount: 2, study: { rounds: 1, auditors: [AUDITOR_ENTRY] } })
+    await Promise.all(fed.sites.map((s) => fed.runSite(s)))
+    await fed.coordinator.completed
+    const peer = fed.coordinator.p2pAddrs[0]!
+    const refused: AccessRefusal[] = []
+    fed.coordinator.replica!.services.ledgerSync.addEventListener('access-refused', (e) => refused.push(e.detail))
+    const round = fed.coordinator.runner.state.rounds.get(1)!
+    const [a, b] = fed.sites
+    const deltaOf = (site: string) => round.accepted.get(site)!.delta
+    const model = round.commit!.body.model
+
+    // Execute + Assert: site a's own replica identity.
+    const fixture = await createLedger()
+    const node = await createReplicaNode({
+      ledger: fixture.ledger,
+      origin: fed.config.study.id,
+      coordinatorKey: fed.hub.publicKey,
+      peers: [peer],
+      syncOnConnect: false,
+      privateKey: await peerKeyOf(a!.signer),
+    })
+    try {
+      const sync = node.services.ledgerSync
+      await sync.syncWith(multiaddr(peer))
+      expect(fixture.ledger.length).toBe(fed.coordinator.ledger.length)
+      expect(toHex(await sync.fetchBlob(model))).toBe(toHex(await fed.coordinator.ledger.getBlob(model)))
+      expect(toHex(await sync.fetchBlob(deltaOf(a!.id)))).toBe(toHex(await fed.coordinator.ledger.getBlob(deltaOf(a!.id))))
+      await expect(sync.fetchBlob(deltaOf(b!.id))).rejects.toThrow()
+      expect(await fixture.ledger.hasBlob(deltaOf(b!.id))).toBe(false)
+    } finally {
+      await node.stop()
+    }
+    // Execute + Assert: an auditor without the key the study names is refused, with what to do.
+    // (One attempt: libp2p limits a host to 5 inbound connections a second, and each attempt opens two.)
+    await expect(openPeerAuditSource({ peer })).rejects.toMatchObject({ code: 'AUDIT_ACCESS_DENIED', message: expect.stringMatching(/--key/) })
+    expect(refused.map((r) => [r.protocol, r.hash && toHex(r.hash)])).toEqual([
+      ['blob', toHex(deltaOf(b!.id))],
+      ['sync', undefined],
+    ])
   })
 })

@@ -12,7 +12,7 @@ import {
   encodeCanonical,
   encodeMisbehaviourProof,
   encodeSignedCheckpoint,
-  loadOrCreatePeerKey,
+  peerKeyOf,
   misbehaviourTopic,
   readCheckpoint,
   sha256,
@@ -21,6 +21,7 @@ import {
   toHex,
   verifyMisbehaviourProof,
   type EntryDraft,
+  type AccessRefusal,
   type GossipRejection,
   type MisbehaviourProof,
 } from '../../ledger/index.ts'
@@ -308,32 +309,54 @@ describe('log replication over libp2p', () => {
   })
 })
 
-describe('loadOrCreatePeerKey', () => {
-  it('creates an Ed25519 key with mode 0600, then loads the same key', async () => {
+describe('peer identity and access', () => {
+  it("a replica's libp2p identity is its participant's Ed25519 key", async () => {
     // Prepare
-    const file = path.join(await createTempDir(), 'peer.key')
-
+    const site = testSigner(40)
     // Execute
-    const created = await loadOrCreatePeerKey(file)
-    const loaded = await loadOrCreatePeerKey(file)
-
+    const key = await peerKeyOf(site)
     // Assert
-    expect(created.type).toBe('Ed25519')
-    expect(loaded.equals(created)).toBe(true)
-    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    expect(key.type).toBe('Ed25519')
+    expect(toHex(key.publicKey.raw)).toBe(toHex(site.publicKey))
+    await expect(peerKeyOf({ publicKey: site.publicKey, sign: site.sign })).rejects.toThrow(expect.objectContaining({ code: 'LEDGER_PEER_KEY_INVALID' }))
   })
 
-  it('refuses a key file that others can read, and one that holds no key', async () => {
-    // Prepare
-    const dir = await createTempDir()
-    const open = path.join(dir, 'open.key')
-    await loadOrCreatePeerKey(open)
-    await chmod(open, 0o644)
-    const garbage = path.join(dir, 'garbage.key')
-    await writeFile(garbage, Uint8Array.of(1, 2, 3), { mode: 0o600 })
+  it('serves entries and blobs only to the peers its policy allows, and counts each refusal', async () => {
+    // Prepare: a coordinator holding a blob, serving only `allowed`.
+    const fixture = await createCoordinatorLedger(0)
+    const { draft, blob, hash } = blobDraft(1)
+    await appendCheckpointed(fixture, [draft], { blobs: [blob] })
+    const allowed = testSigner(41)
+    const isAllowed = (peer: Uint8Array | undefined) => peer !== undefined && toHex(peer) === toHex(allowed.publicKey)
+    const coordinator = await startReplica({ fixture, signer: COORDINATOR, identity: COORDINATOR, access: { mayReadEntries: isAllowed, mayFetchBlob: isAllowed } })
+    const refused: AccessRefusal[] = []
+    coordinator.sync.addEventListener('access-refused', (e) => refused.push(e.detail))
+    const friend = await startReplica({ peers: [coordinator], identity: allowed, syncOnConnect: false })
+    const stranger = await startReplica({ peers: [coordinator], syncOnConnect: false })
 
-    // Execute / Assert
-    await expect(loadOrCreatePeerKey(open)).rejects.toThrow(expect.objectContaining({ code: 'LEDGER_PEER_KEY_INVALID' }))
-    await expect(loadOrCreatePeerKey(garbage)).rejects.toThrow(expect.objectContaining({ code: 'LEDGER_PEER_KEY_INVALID' }))
+    // Execute
+    await friend.sync.syncWith(coordinator.node.peerId)
+    const fetched = await friend.sync.fetchBlob(hash)
+    const strangerSync = await stranger.sync.syncWith(coordinator.node.peerId).then(
+      () => undefined,
+      (err: Error) => err,
+    )
+    const strangerBlob = await stranger.sync.fetchBlob(hash).then(
+      () => undefined,
+      (err: Error) => err,
+    )
+
+    // Assert
+    expect(friend.fixture.ledger.length).toBe(1)
+    expect(toHex(fetched)).toBe(toHex(blob))
+    expect(stranger.fixture.ledger.length).toBe(0)
+    expect(strangerSync?.message).toMatch(/LEDGER_ACCESS_DENIED/)
+    expect(strangerBlob).toBeInstanceOf(Error)
+    expect(await stranger.fixture.ledger.hasBlob(hash)).toBe(false)
+    expect(coordinator.sync.accessRefusals).toBe(2)
+    expect(refused.map((r) => [r.protocol, r.peer, r.hash && toHex(r.hash)])).toEqual([
+      ['sync', stranger.node.peerId.toString(), undefined],
+      ['blob', stranger.node.peerId.toString(), toHex(hash)],
+    ])
   })
 })
