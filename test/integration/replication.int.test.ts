@@ -4,8 +4,6 @@
  * damaged copies, and catching a coordinator that forks its log. Nothing is
  * mocked, and nothing sleeps: every wait is on an event, with a deadline.
  */
-import { chmod, stat, writeFile } from 'node:fs/promises'
-import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   checkpointTopic,
@@ -25,7 +23,7 @@ import {
   type GossipRejection,
   type MisbehaviourProof,
 } from '../../ledger/index.ts'
-import { blobKey, createLedger, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
+import { blobKey, createLedger, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 import {
   COORDINATOR,
   ORIGIN,
