@@ -75,6 +75,25 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
   }
 }
 
+/** How long a short upload waits for grpc-js to report a cancel before it is judged as sent. */
+const CANCEL_GRACE_MS = 250
+
+/** Resolves true once `call` reports its cancel, or false after `ms`. */
+function cancelledWithin(call: { readonly cancelled: boolean; once(event: 'cancelled', f: () => void): unknown; off(event: 'cancelled', f: () => void): unknown }, ms: number): Promise<boolean> {
+  if (call.cancelled) return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const onCancel = () => {
+      clearTimeout(timer)
+      resolve(true)
+    }
+    const timer = setTimeout(() => {
+      call.off('cancelled', onCancel)
+      resolve(false)
+    }, ms)
+    call.once('cancelled', onCancel)
+  })
+}
+
 export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
   const { runner, sessions, broker } = c
   /** The site a session token belongs to, on that site's own connection. */
@@ -164,9 +183,22 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           fail(err)
         }
       })
-      call.on('end', () => {
+      // A client that goes away mid-upload (a dropped connection, a cancel) has
+      // sent no update: nothing is logged against it and its envelope stays
+      // unspent, so the same signed envelope can be sent again.
+      call.on('cancelled', () => {
         if (settled) return
+        settled = true
+        c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload cut off by the client: nothing logged')
+      })
+      call.on('end', async () => {
+        if (settled || call.cancelled) return
         if (!signed) return fail(new UploadProtocolError('upload ended without an envelope'))
+        // grpc-js ends the request stream of a cut-off call before it reports the
+        // cancel: a short upload waits briefly for that report, so a lost connection
+        // is not taken for a site that sent too few bytes (which is refused after it).
+        if (received < declared) await cancelledWithin(call, CANCEL_GRACE_MS)
+        if (settled || call.cancelled) return
         const bytes = Buffer.concat(chunks)
         runner.acceptUpdate(signed, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)).then(
           (r) => {
