@@ -147,7 +147,14 @@ describe('the decider on declines', () => {
 
   it.each([
     ['for a round that is not open', (s: ReturnType<typeof study>) => s.declined(alpha, { round: 2 }), 'COORD_WRONG_ROUND'],
-    ['a second time', (s: ReturnType<typeof study>) => (s.feed({ kind: 'declined', statement: s.declined(alpha) }), s.declined(alpha, { time: 99 })), 'COORD_DECLINE_INVALID'],
+    [
+      'a second time',
+      (s: ReturnType<typeof study>) => {
+        s.feed({ kind: 'declined', statement: s.declined(alpha) })
+        return s.declined(alpha, { time: 99 })
+      },
+      'COORD_DECLINE_INVALID',
+    ],
   ])('logs as statement-rejected a decline %s', (_what, make, code) => {
     const s = study()
     s.open()
