@@ -238,6 +238,8 @@ const INPUT_KINDS: ReadonlySet<string> = new Set([
   ENTRY_KINDS.STATEMENT_REJECTED,
   ENTRY_KINDS.EVALUATION_REPORTED,
   ENTRY_KINDS.PATIENT_REWARDS,
+  ENTRY_KINDS.APPROVAL,
+  ENTRY_KINDS.TASK_DECLINED,
 ])
 
 /** The replay's state between entries. `AuditProgress` is what the report is built from. */
@@ -367,7 +369,14 @@ class Replay implements AuditProgress {
   /** The key a logged input's statement must be signed with: the hub's for a round start, else its site's enrolled key. */
   private signerKey(input: DeciderInput): Uint8Array | undefined {
     if (input.kind === 'round-start') return this.state.hubKey
-    const signed = input.kind === 'update' ? input.envelope : input.kind === 'evaluation' ? input.report : input.kind === 'patient-rewards' ? input.statement : undefined
+    const signed =
+      input.kind === 'update'
+        ? input.envelope
+        : input.kind === 'evaluation'
+          ? input.report
+          : input.kind === 'patient-rewards' || input.kind === 'approval' || input.kind === 'declined'
+            ? input.statement
+            : undefined
     if (signed === undefined) return undefined
     try {
       const site = (decodeCanonical(signed.body) as { site?: unknown }).site
@@ -414,10 +423,24 @@ class Replay implements AuditProgress {
         const transport = byBytes ? { code: b.code, reason: b.reason } : { code: 'AUDIT_NO_BYTES', reason: 'the log holds no delta bytes for a refused update' }
         return { kind: 'update', envelope: unembedStatement(b.envelope), transport }
       }
-      case ENTRY_KINDS.STATEMENT_REJECTED:
-        return record.body.type === 'evaluation'
-          ? { kind: 'evaluation', report: unembedStatement(record.body.statement) }
-          : { kind: 'patient-rewards', statement: unembedStatement(record.body.statement) }
+      case ENTRY_KINDS.STATEMENT_REJECTED: {
+        const statement = unembedStatement(record.body.statement)
+        switch (record.body.type) {
+          case 'evaluation':
+            return { kind: 'evaluation', report: statement }
+          case 'patient-rewards':
+            return { kind: 'patient-rewards', statement }
+          case 'approval':
+            return { kind: 'approval', statement }
+          case 'declined':
+            return { kind: 'declined', statement }
+        }
+        break
+      }
+      case ENTRY_KINDS.APPROVAL:
+        return { kind: 'approval', statement: unembedStatement(record.body.statement) }
+      case ENTRY_KINDS.TASK_DECLINED:
+        return { kind: 'declined', statement: unembedStatement(record.body.statement) }
       case ENTRY_KINDS.EVALUATION_REPORTED:
         return { kind: 'evaluation', report: unembedStatement(record.body.report) }
       case ENTRY_KINDS.PATIENT_REWARDS:

@@ -37,11 +37,12 @@ export function formatAuditVerdict(report: AuditReport): string {
   const claims = report.rounds.reduce((n, r) => n + (r.consent?.length ?? 0), 0)
   const revocations = report.rounds.reduce((n, r) => n + (r.revocations ?? 0), 0)
   const consent = claims > 0 ? `, ${claims} consent claims checked (${revocations} ${revocations === 1 ? 'revocation' : 'revocations'})` : ''
+  const approvals = report.approvals > 0 ? `, ${report.approvals} ${report.approvals === 1 ? 'approval' : 'approvals'} checked` : ''
   const where = report.checkpoint ? `checkpoint ${report.checkpoint.size} ${report.checkpoint.root}` : `head ${report.head}`
   const n = report.unverifiedRejections
   // Said, never hidden: what the audit could not check.
   const unverified = n > 0 ? `; not checked: ${n} ${n === 1 ? 'update refusal' : 'update refusals'} for bytes the log never stored (taken on the coordinator's word)` : ''
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}, ${report.entries} entries, ${where}${unverified}`
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}, ${report.entries} entries, ${where}${unverified}`
 }
 
 /** The whole summary (see the module doc). */
@@ -65,8 +66,18 @@ export function formatAuditSummary(report: AuditReport): string {
       out.push(...table(['round', 'status', 'sites', 'examples', 'parent', 'model', 're-derived'], rows, new Set([1, 4, 5, 6])), '')
     }
     if (report.sites.length > 0) {
-      const rows = report.sites.map((s) => [s.id, String(s.updates), String(s.evaluations), String(s.rejected)])
-      out.push(...table(['site', 'updates', 'evaluations', 'rejected'], rows, new Set([0])), '')
+      // Approval and declines are shown only when the study has them, so older summaries read as before.
+      const control = report.approvals > 0 || report.sites.some((s) => s.declined.length > 0)
+      const rows = report.sites.map((s) => [
+        s.id,
+        String(s.updates),
+        String(s.evaluations),
+        String(s.rejected),
+        ...(control ? [s.approved === null ? NONE : `${short(s.approved)} (study spec)`, s.declined.length === 0 ? NONE : s.declined.map((d) => `r${d.round} ${d.code}`).join(', ')] : []),
+      ])
+      const header = ['site', 'updates', 'evaluations', 'rejected', ...(control ? ['approved spec', 'declined'] : [])]
+      out.push(...table(header, rows, new Set([0, 4, 5])), '')
+      if (control) out.push(`study spec ${report.specHash}`, '')
     }
     if (report.lineage.length > 0) {
       const rounds = report.rounds.filter((r) => r.rederived).map((r) => `round ${r.round}`)

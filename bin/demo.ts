@@ -17,7 +17,18 @@ import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewar
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { fromHex, loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
-import { DEMO_SITES, SYNTHETIC_SCHEMA, cohortToCsv, consentImport, generateCohort, prepareDatasetFile, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
+import {
+  DEMO_SITES,
+  SYNTHETIC_SCHEMA,
+  cohortToCsv,
+  consentImport,
+  generateCohort,
+  prepareDatasetFile,
+  studyApprove,
+  studyReview,
+  writeSyntheticSite,
+  type SiteConfigInput,
+} from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
 
 const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
@@ -168,6 +179,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       seed: 7,
       rewards: { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' },
       auditors: [{ name: 'regulator', publicKey: auditor.publicKeyHex }],
+      // Each site trains only once its data steward's approval of this exact spec is logged.
+      requireApproval: true,
     },
     validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
@@ -205,6 +218,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       }
       const file = path.join(dir, `site-${s.site.siteId}.json`)
       await writeFile(file, JSON.stringify(siteConfig, null, 2))
+      // The site's data steward reviews the spec the coordinator runs and approves its hash.
+      const quiet = { stdout: new PassThrough(), stderr: new PassThrough(), setExitCode: () => undefined }
+      const review = await studyReview({ config: file }, quiet)
+      const approval = path.join(dir, `approval-${s.site.siteId}.json`)
+      await studyApprove({ specHash: review.specHash, config: file, out: approval }, quiet)
+      await writeFile(file, JSON.stringify({ ...siteConfig, approval: path.relative(dir, approval) }, null, 2))
+      if (s === sites[0]) process.stdout.write(`each site's data steward reviewed the spec and approved its hash ${review.specHash.slice(0, 16)}… (fedlineage study review / study approve)\n`)
       children.push(launch(['site', '--config', file], path.join(dir, 'logs', `site-${s.site.siteId}.log`)))
     }
 

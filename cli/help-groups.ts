@@ -30,6 +30,7 @@ export const COMMAND_ROLES: Readonly<Record<string, Role>> = {
   dataset: 'hub',
   provision: 'hub',
   site: 'site',
+  study: 'site',
   consent: 'site',
   'consent import': 'site',
   'consent prove': 'site',

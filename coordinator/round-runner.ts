@@ -74,6 +74,10 @@ export interface RoundRunnerEvents {
   'round-abandoned': [round: number, reason: string]
   'round-evaluated': [round: number]
   'study-completed': [rounds: number]
+  /** A site's approval of the study's spec was logged. */
+  approval: [site: string]
+  /** A site declined its fit task of `round` with `code` (logged as task-declined). */
+  'task-declined': [round: number, site: string, code: string]
   /** A signed checkpoint of the log after each append (for replication). */
   checkpoint: [checkpoint: SignedCheckpoint]
   /** Where the coordinator's time goes, per round: for `bench:round` and metrics. */
@@ -225,6 +229,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
         case ENTRY_KINDS.STATEMENT_REJECTED:
           this.log.warn({ round, site: body.site, code: body.code }, `${e.kind === ENTRY_KINDS.UPDATE_REJECTED ? 'update' : 'statement'} rejected`)
           break
+        case ENTRY_KINDS.APPROVAL:
+          this.log.info({ site: body.site }, 'site approval logged')
+          this.emit('approval', body.site!)
+          break
+        case ENTRY_KINDS.TASK_DECLINED:
+          this.log.warn({ round, site: body.site, code: body.code, reason: body.reason }, 'site declined its task')
+          this.emit('task-declined', round, body.site!, body.code!)
+          break
         case ENTRY_KINDS.STUDY_COMPLETED:
           this.log.info({ rounds: body.rounds }, 'study completed')
           this.emit('study-completed', body.rounds!)
@@ -326,6 +338,16 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   }
 
   /** Keeps a site's cosignature of a checkpoint it verified on its own replica; only an enrolled site, with its enrolled key. */
+  /** Logs a site's signed approval of the study's spec; resolves with its log position. */
+  acceptApproval(signed: SignedStatement): Promise<{ seq: number }> {
+    return this.serial(async () => ({ seq: (await this.run({ kind: 'approval', statement: signed })).firstSeq }))
+  }
+
+  /** Logs a site's signed refusal of its fit task (the round stops waiting for it); resolves with its log position. */
+  acceptDeclined(signed: SignedStatement): Promise<{ seq: number }> {
+    return this.serial(async () => ({ seq: (await this.run({ kind: 'declined', statement: signed })).firstSeq }))
+  }
+
   async addCosignature(siteId: string, size: number, cosig: Cosignature): Promise<number> {
     const decision = step(this.state, { kind: 'cosignature', site: siteId, witness: cosig.witness }, this.now())
     if (!needsBlobs(decision) && decision.refusal) throw decision.refusal

@@ -20,6 +20,8 @@
  * - `update`: a site's signed envelope with its delta bytes, or with the
  *   refusal the transport already made (an oversize stream);
  * - `evaluation`, `patient-rewards`: a site's signed statements;
+ * - `approval`, `declined`: a site approved the study's spec hash, or
+ *   declined its fit task of the open round (site-control.ts);
  * - `tick`: time passed (a deadline may have come);
  * - `cosignature`: a site witnessed a checkpoint.
  *
@@ -40,12 +42,13 @@ import { checkDelta } from './delta-checks.ts'
 import { ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
 import { ENTRY_KINDS, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
+import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
 import { decideClose, roundSeed } from './round-rules.ts'
 import { decodeStatement, statementHash, verifyStatement, type SignedStatement, type StatementType } from './statements.ts'
 import { consentSummaryOf } from './consent-claim.ts'
 import { createStrategy } from './strategy.ts'
-import type { AcceptedUpdate, StudyState } from './study-state.ts'
+import type { AcceptedUpdate, DeclineRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 import { completionDue, fitTask, type AddressedTask, type PendingStatements } from './tasks.ts'
 
@@ -76,6 +79,8 @@ export type DeciderInput =
   | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta?: undefined; readonly transport: TransportRefusal }
   | { readonly kind: 'evaluation'; readonly report: SignedStatement }
   | { readonly kind: 'patient-rewards'; readonly statement: SignedStatement }
+  | { readonly kind: 'approval'; readonly statement: SignedStatement }
+  | { readonly kind: 'declined'; readonly statement: SignedStatement }
   | { readonly kind: 'tick' }
   | { readonly kind: 'cosignature'; readonly site: string; readonly witness: Uint8Array }
 
@@ -125,6 +130,10 @@ export function step(state: StudyState, input: DeciderInput, timeMs: number, blo
       return evaluation(state, input.report, timeMs)
     case 'patient-rewards':
       return patientRewards(state, input.statement, timeMs)
+    case 'approval':
+      return approval(state, input.statement)
+    case 'declined':
+      return declined(state, input.statement, timeMs, blobs)
     case 'tick':
       return tick(state, timeMs, blobs)
     case 'cosignature':
@@ -181,7 +190,9 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
   }
   const study = state.study
   const seed = roundSeed(study.seed, round)
-  const plan = createStrategy(study.strategy).configureRound({ round, siteIds: [...state.sites.keys()], training: study.training, state: null, seed })
+  // A study that requires approval plans only the sites whose approval of its spec is logged.
+  const siteIds = [...state.sites.keys()].filter((s) => !study.requireApproval || state.approvals.has(s))
+  const plan = createStrategy(study.strategy).configureRound({ round, siteIds, training: study.training, state: null, seed })
   const deadline = timeMs + study.roundDeadlineMs
   const opened = entry(ENTRY_KINDS.ROUND_OPENED, {
     round,
@@ -279,14 +290,16 @@ function closeIfDue(
   fresh: { readonly site: string; readonly delta: Weights } | undefined,
   timeMs: number,
   blobs: BlobView,
+  declinedNow?: DeclineRecord,
 ): { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] } | NeedsBlobs | undefined {
   const open = state.openRound!
-  const decision = decideClose(accepted.size, open.plan.size, open.deadlineMs, state.study.minSites, timeMs)
+  const decision = decideClose(accepted.size, open.plan.size, open.deadlineMs, state.study.minSites, timeMs, open.declined.size + (declinedNow === undefined ? 0 : 1))
   if (decision.action === 'wait') return undefined
   if (decision.action === 'abandon') {
     return { entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason: decision.reason, accepted: accepted.size })], blobs: [], tasks: [] }
   }
-  const result = commitRound(state, open, accepted, fresh, blobs)
+  const round = declinedNow === undefined ? open : { ...open, declined: new Map([...open.declined, [declinedNow.site, declinedNow]]) }
+  const result = commitRound(state, round, accepted, fresh, blobs)
   if (result.kind === 'needs') return { needs: result.hashes }
   const committed = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED)
   const model = committed ? ((committed.body as { model: Uint8Array }).model as Uint8Array) : undefined
@@ -336,6 +349,33 @@ function patientRewards(state: StudyState, statement: SignedStatement, timeMs: n
   return { entries: [logged, ...completion.entries], blobs: [], tasks: completion.tasks, recordedAt: 0 }
 }
 
+function approval(state: StudyState, statement: SignedStatement): Decision {
+  if (!isBindingSiteStatement(state, 'approval', statement)) return refuse(admissionError(() => checkApproval(state, statement)))
+  let st
+  try {
+    st = checkApproval(state, statement)
+  } catch (err) {
+    return refuseLogged('approval', statement, err)
+  }
+  return decided([entry(ENTRY_KINDS.APPROVAL, { site: st.site, spec: st.spec, statement: embedStatement(statement) })], { recordedAt: 0 })
+}
+
+/** A site declined its fit task: logged, then the round closes if every other planned site has answered. */
+function declined(state: StudyState, statement: SignedStatement, timeMs: number, blobs: BlobView): StepResult {
+  if (!isBindingSiteStatement(state, 'declined', statement)) return refuse(admissionError(() => checkDeclined(state, statement)))
+  let st
+  try {
+    st = checkDeclined(state, statement)
+  } catch (err) {
+    return refuseLogged('declined', statement, err)
+  }
+  const logged = entry(ENTRY_KINDS.TASK_DECLINED, { round: st.round, site: st.site, code: st.code, reason: st.reason, statement: embedStatement(statement) })
+  const record: DeclineRecord = { seq: state.entries, site: st.site, code: st.code, reason: st.reason }
+  const close = closeIfDue(state, state.openRound!.accepted, undefined, timeMs, blobs, record)
+  if (close !== undefined && 'needs' in close) return close
+  return { entries: [logged, ...(close?.entries ?? [])], blobs: close?.blobs ?? [], tasks: close?.tasks ?? [], recordedAt: 0 }
+}
+
 function cosignature(state: StudyState, site: string, witness: Uint8Array): Decision {
   const key = state.sites.get(site)
   if (!key || !equalBytes(key, witness)) return refuse(new SignatureInvalidError(`cosignature from "${site}": witness key is not the site's enrolled key`))
@@ -349,7 +389,7 @@ function cosignature(state: StudyState, site: string, witness: Uint8Array): Deci
  * names an enrolled site, is validly signed by that site's key, was never
  * taken in before, and the study still takes entries.
  */
-function isBindingSiteStatement(state: StudyState, type: Extract<StatementType, 'update' | 'evaluation' | 'patient-rewards'>, signed: SignedStatement): boolean {
+function isBindingSiteStatement(state: StudyState, type: Extract<StatementType, 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined'>, signed: SignedStatement): boolean {
   if (!state.created || state.completed) return false
   let site: string
   try {
@@ -376,8 +416,10 @@ function refuse(err: unknown): Decision {
   return decided([], { refusal: err })
 }
 
-function refuseLogged(type: 'evaluation' | 'patient-rewards', signed: SignedStatement, err: unknown): Decision {
+function refuseLogged(type: 'evaluation' | 'patient-rewards' | 'approval' | 'declined', signed: SignedStatement, err: unknown): Decision {
   if (!(err instanceof ProtocolError)) throw err
   const st = decodeStatement(type, signed.body)
-  return decided([entry(ENTRY_KINDS.STATEMENT_REJECTED, { type, round: st.round, site: st.site, code: err.code, reason: err.message, statement: embedStatement(signed) })], { refusal: err })
+  // An approval names no round: its refusal is logged under round 0.
+  const round = 'round' in st ? st.round : 0
+  return decided([entry(ENTRY_KINDS.STATEMENT_REJECTED, { type, round, site: st.site, code: err.code, reason: err.message, statement: embedStatement(signed) })], { refusal: err })
 }

@@ -149,3 +149,25 @@ export class PatientRewardsCountMismatchError extends ProtocolError {
     super(message)
   }
 }
+
+/** A site's approval names another spec hash than the study's (a changed spec needs a new approval). */
+export class ApprovalSpecMismatchError extends ProtocolError {
+  static override readonly code = 'COORD_APPROVAL_SPEC_MISMATCH'
+  constructor(
+    message: string,
+    readonly expected: Uint8Array,
+    readonly calculated: Uint8Array,
+  ) {
+    super(message)
+  }
+}
+
+/** A second approval of the same site (its approval is already logged). */
+export class ApprovalDuplicateError extends ProtocolError {
+  static override readonly code = 'COORD_APPROVAL_DUPLICATE'
+}
+
+/** A site's `declined` statement that names no open round the site was planned in, or comes after its update or an earlier decline. */
+export class DeclineInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_DECLINE_INVALID'
+}

@@ -14,6 +14,8 @@
  *   envelope carries, and the rule an update's claim must meet.
  * - **Lineage** (lineage.ts, study-state.ts): the log's entry kinds and
  *   bodies, and the study state that is the fold of the log.
+ * - **Site control** (site-control.ts): a site's approval of the spec hash
+ *   and its refusal of a task, both signed and logged.
  * - **Admission** (admission.ts, patient-rewards.ts, round-rules.ts): every
  *   check of an incoming statement, the close rule of a round.
  * - **The decider** (decider.ts): `step(state, input, timeMs)`, the one
@@ -38,6 +40,7 @@ export * from './admission.ts'
 export * from './round-rules.ts'
 export * from './consent-rules.ts'
 export * from './patient-rewards.ts'
+export * from './site-control.ts'
 export * from './strategy.ts'
 export * from './reward-errors.ts'
 export * from './contribution.ts'

@@ -36,6 +36,8 @@ export const ENTRY_KINDS = {
   CONSENT_REVOKED: 'consent-revoked',
   PATIENT_REWARDS: 'patient-rewards',
   STATEMENT_REJECTED: 'statement-rejected',
+  APPROVAL: 'approval',
+  TASK_DECLINED: 'task-declined',
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
@@ -88,9 +90,13 @@ const BODY_SCHEMAS = {
     reason: z.string(),
     envelope: signed,
   }),
-  /** A validly signed evaluation or patient-rewards statement of an enrolled site that was refused, embedded verbatim. */
+  /**
+   * A validly signed evaluation, patient-rewards, approval or declined
+   * statement of an enrolled site that was refused, embedded verbatim
+   * (`round` is 0 for an approval, which names no round).
+   */
   [ENTRY_KINDS.STATEMENT_REJECTED]: z.strictObject({
-    type: z.enum(['evaluation', 'patient-rewards']),
+    type: z.enum(['evaluation', 'patient-rewards', 'approval', 'declined']),
     round: count,
     site: z.string(),
     code: z.string(),
@@ -153,6 +159,28 @@ const BODY_SCHEMAS = {
     site: z.string(),
     statement: signed,
   }),
+  /**
+   * A site approved the study: its signed `approval` statement (the spec
+   * hash its data steward reviewed), embedded verbatim; once per site, and
+   * only for the spec the study runs (site-control.ts).
+   */
+  [ENTRY_KINDS.APPROVAL]: z.strictObject({
+    site: z.string(),
+    spec: hash,
+    statement: signed,
+  }),
+  /**
+   * A site declined its fit task of `round` (its approval or its own policy
+   * refused it; nothing left the site): its signed `declined` statement with
+   * the stable code and reason, embedded verbatim. The round does not wait for it.
+   */
+  [ENTRY_KINDS.TASK_DECLINED]: z.strictObject({
+    round: count,
+    site: z.string(),
+    code: z.string(),
+    reason: z.string(),
+    statement: signed,
+  }),
 } as const
 
 export type LineageBody<K extends EntryKind> = z.infer<(typeof BODY_SCHEMAS)[K]>
@@ -170,6 +198,8 @@ export type RoundRewardedBody = LineageBody<'round-rewarded'>
 export type ConsentRevokedBody = LineageBody<'consent-revoked'>
 export type PatientRewardsBody = LineageBody<'patient-rewards'>
 export type StatementRejectedBody = LineageBody<'statement-rejected'>
+export type ApprovalBody = LineageBody<'approval'>
+export type TaskDeclinedBody = LineageBody<'task-declined'>
 
 /** A decoded lineage entry: its sequence number, kind, time and typed body. */
 export type LineageRecord = {

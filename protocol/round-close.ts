@@ -50,12 +50,17 @@ function meanTrainLoss(accepted: readonly AcceptedUpdate[]): number {
 
 /**
  * The failures of a round: each planned site without an accepted update,
- * with the code of its last refusal in the round, or `no-update`.
+ * with the code it declined with, or of its last refusal in the round, or `no-update`.
  */
 function failuresOf(round: RoundRecord, accepted: ReadonlyMap<string, AcceptedUpdate>): RoundFailure[] {
   const failures: RoundFailure[] = []
   for (const siteId of [...round.plan.keys()].sort(compareSiteIds)) {
     if (accepted.has(siteId)) continue
+    const declined = round.declined.get(siteId)
+    if (declined !== undefined) {
+      failures.push({ siteId, reason: declined.code })
+      continue
+    }
     const refused = round.rejected.filter((r) => r.site === siteId && r.type === 'update').at(-1)
     failures.push({ siteId, reason: refused?.code ?? 'no-update' })
   }

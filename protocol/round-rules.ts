@@ -10,9 +10,15 @@ export type CloseDecision = { readonly action: 'wait' } | { readonly action: 'ag
  * A collecting round with `accepted` updates out of `planned` sites
  * aggregates as soon as every planned site has one; at its deadline it
  * aggregates with what it has if that reaches `minSites`, and is abandoned
- * otherwise.
+ * otherwise. `declined` planned sites refused their task (task-declined):
+ * the round does not wait for them, so once every other planned site sent
+ * its update it closes at once, aggregating when that reaches `minSites`.
  */
-export function decideClose(accepted: number, planned: number, deadlineMs: number, minSites: number, nowMs: number): CloseDecision {
+export function decideClose(accepted: number, planned: number, deadlineMs: number, minSites: number, nowMs: number, declined = 0): CloseDecision {
+  if (declined > 0 && accepted + declined >= planned) {
+    if (accepted >= minSites) return { action: 'aggregate' }
+    return { action: 'abandon', reason: `every planned site answered: ${accepted} accepted updates and ${declined} declined, the study needs ${minSites}` }
+  }
   if (accepted >= planned) return { action: 'aggregate' }
   if (nowMs < deadlineMs) return { action: 'wait' }
   if (accepted >= minSites) return { action: 'aggregate' }

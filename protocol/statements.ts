@@ -105,12 +105,49 @@ const PatientRewardsSchema = z.strictObject({
   time: count,
 })
 
+/**
+ * A site's approval of a study: its data steward reviewed the spec (model,
+ * features, training, strategy, rounds, rewards, consent terms) and approves
+ * exactly the spec whose canonical encoding hashes to `spec` (SHA-256 of
+ * `encodeSpec(spec)`, the bytes `study-created` logs). A changed spec has
+ * another hash and needs a new approval (site-control.ts).
+ */
+const ApprovalSchema = z.strictObject({
+  t: z.literal('approval'),
+  study: id,
+  site: id,
+  /** SHA-256 of the canonical study spec the site approves. */
+  spec: bytes(32),
+  time: count,
+})
+
+/** Stable refusal codes of a site: `SITE_` and capitals (e.g. SITE_POLICY_MIN_RECORDS). */
+export const DECLINE_CODE_PATTERN = /^SITE_[A-Z0-9_]{1,60}$/
+
+/**
+ * A site declines the fit task of `round`: its own policy or its approval
+ * refused it before anything left the site. `code` is the stable reason
+ * (SITE_SPEC_UNAPPROVED, SITE_POLICY_MIN_RECORDS, …), `reason` the text its
+ * log said. The round then does not wait for the site.
+ */
+const DeclinedSchema = z.strictObject({
+  t: z.literal('declined'),
+  study: id,
+  site: id,
+  round: count.min(1),
+  code: z.string().regex(DECLINE_CODE_PATTERN, 'must be a SITE_ code in capitals'),
+  reason: z.string().min(1).max(1024),
+  time: count,
+})
+
 export type HelloStatement = z.infer<typeof HelloSchema>
 export type RoundStartStatement = z.infer<typeof RoundStartSchema>
 export type UpdateEnvelope = z.infer<typeof UpdateEnvelopeSchema>
 export type EvaluationStatement = z.infer<typeof EvaluationSchema>
 export type PatientRewardsStatement = z.infer<typeof PatientRewardsSchema>
-export type Statement = HelloStatement | RoundStartStatement | UpdateEnvelope | EvaluationStatement | PatientRewardsStatement
+export type ApprovalStatement = z.infer<typeof ApprovalSchema>
+export type DeclinedStatement = z.infer<typeof DeclinedSchema>
+export type Statement = HelloStatement | RoundStartStatement | UpdateEnvelope | EvaluationStatement | PatientRewardsStatement | ApprovalStatement | DeclinedStatement
 
 const SCHEMAS = {
   hello: HelloSchema,
@@ -118,6 +155,8 @@ const SCHEMAS = {
   update: UpdateEnvelopeSchema,
   evaluation: EvaluationSchema,
   'patient-rewards': PatientRewardsSchema,
+  approval: ApprovalSchema,
+  declined: DeclinedSchema,
 } as const
 export type StatementType = keyof typeof SCHEMAS
 type StatementOf<T extends StatementType> = z.infer<(typeof SCHEMAS)[T]>

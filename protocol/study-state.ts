@@ -65,10 +65,26 @@ export interface RejectionRecord {
   readonly site: string
   readonly code: string
   readonly reason: string
-  /** What was refused: an update envelope, an evaluation report or a patient-rewards statement. */
-  readonly type: 'update' | 'evaluation' | 'patient-rewards'
+  /** What was refused: an update envelope, an evaluation report, a patient-rewards, approval or declined statement. */
+  readonly type: 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined'
   /** SHA-256 of the refused statement's body, so its signer can learn what became of it. */
   readonly statementHash: Uint8Array
+}
+
+/** An `approval` entry: the site approved the study's spec (its hash). */
+export interface ApprovalRecord {
+  readonly seq: number
+  readonly site: string
+  readonly spec: Uint8Array
+  readonly timeMs: number
+}
+
+/** A `task-declined` entry: the site refused its fit task of the round, with its stable code. */
+export interface DeclineRecord {
+  readonly seq: number
+  readonly site: string
+  readonly code: string
+  readonly reason: string
 }
 
 export interface RoundRecord {
@@ -82,6 +98,8 @@ export interface RoundRecord {
   status: RoundStatus
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
+  /** Planned sites that declined their fit task, by site: the round does not wait for them. */
+  readonly declined: Map<string, DeclineRecord>
   /** Revocations first logged in this round, in log order. */
   readonly revocations: RevocationRecord[]
   commit?: { readonly seq: number; readonly timeMs: number; readonly body: RoundCommittedBody }
@@ -117,6 +135,8 @@ export class StudyState {
   readonly evaluations = new Map<number, Map<string, EvaluationRecord>>()
   /** Logged revocations by site, then by hex pseudonym. */
   readonly revocations = new Map<string, Map<string, RevocationRecord>>()
+  /** Logged approvals by site (site-control.ts): the spec hash each approved. */
+  readonly approvals = new Map<string, ApprovalRecord>()
   /** Hex hashes of every signed statement already taken in (replay detection). */
   readonly seenStatements = new Set<string>()
   lastRound = 0
@@ -226,6 +246,7 @@ export class StudyState {
           status: 'collecting',
           accepted: new Map(),
           rejected: [],
+          declined: new Map(),
           revocations: [],
           patientRewards: new Map(),
         })
@@ -352,6 +373,29 @@ export class StudyState {
         const st = decodeStatement('patient-rewards', b.statement.body)
         if (st.round !== b.round || st.site !== b.site) fail(`the embedded statement is for "${st.site}" round ${st.round}, the entry says "${b.site}" round ${b.round}`)
         round!.patientRewards.set(b.site, { seq: record.seq, site: b.site, amount: st.amount, count: st.count, root: st.root })
+        this.seenStatements.add(toHex(sha256(b.statement.body)))
+        return
+      }
+      case ENTRY_KINDS.APPROVAL: {
+        const b = record.body
+        if (!this.sites.has(b.site)) fail(`approval from unenrolled site "${b.site}"`)
+        if (this.approvals.has(b.site)) fail(`second approval from "${b.site}" (first at entry ${this.approvals.get(b.site)!.seq})`)
+        const st = decodeStatement('approval', b.statement.body)
+        if (st.site !== b.site || toHex(st.spec) !== toHex(b.spec)) fail(`the embedded statement is "${st.site}" approving ${toHex(st.spec)}, the entry says "${b.site}" approving ${toHex(b.spec)}`)
+        if (toHex(b.spec) !== toHex(sha256(this.spec))) fail(`"${b.site}" approves spec ${toHex(b.spec)}, the study runs ${toHex(sha256(this.spec))}`)
+        this.approvals.set(b.site, { seq: record.seq, site: b.site, spec: b.spec, timeMs: record.timeMs })
+        this.seenStatements.add(toHex(sha256(b.statement.body)))
+        return
+      }
+      case ENTRY_KINDS.TASK_DECLINED: {
+        const b = record.body
+        const round = this.openRound
+        if (!round || round.round !== b.round) fail(`decline of round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
+        if (!round!.plan.has(b.site)) fail(`decline from "${b.site}", which round ${b.round} did not plan`)
+        if (round!.accepted.has(b.site) || round!.declined.has(b.site)) fail(`decline from "${b.site}" after its update or decline in round ${b.round}`)
+        const st = decodeStatement('declined', b.statement.body)
+        if (st.site !== b.site || st.round !== b.round || st.code !== b.code || st.reason !== b.reason) fail(`the embedded statement differs from the entry's site, round, code or reason`)
+        round!.declined.set(b.site, { seq: record.seq, site: b.site, code: b.code, reason: b.reason })
         this.seenStatements.add(toHex(sha256(b.statement.body)))
         return
       }

@@ -37,10 +37,22 @@ export function evaluationDeadline(state: StudyState, round: number): number {
   return commit ? commit.timeMs + state.study.evaluationDeadlineMs : 0
 }
 
-/** True when every enrolled site reported on round `round`'s model, or its evaluation deadline passed. */
+/**
+ * The enrolled sites whose evaluation of round `round`'s model is still
+ * awaited (besides `pendingFrom`, being decided now), sorted. Not awaited:
+ * a site that declined round `round`'s fit task, and in a study that
+ * requires approval a site whose approval is not logged; either may still report.
+ */
+export function evaluationsOutstanding(state: StudyState, round: number, pendingFrom?: string): string[] {
+  const reported = state.evaluations.get(round)
+  const declined = state.rounds.get(round)?.declined
+  const requireApproval = state.study.requireApproval === true
+  return [...state.sites.keys()].filter((s) => s !== pendingFrom && !reported?.has(s) && !declined?.has(s) && !(requireApproval && !state.approvals.has(s))).sort()
+}
+
+/** True when every awaited site reported on round `round`'s model (evaluationsOutstanding), or its evaluation deadline passed. */
 export function evaluationComplete(state: StudyState, round: number, timeMs: number): boolean {
-  const reported = state.evaluations.get(round)?.size ?? 0
-  return reported >= state.sites.size || timeMs >= evaluationDeadline(state, round)
+  return timeMs >= evaluationDeadline(state, round) || evaluationsOutstanding(state, round).length === 0
 }
 
 /**
@@ -76,20 +88,21 @@ export function completionDue(state: StudyState, timeMs: number, pending: Pendin
   if (!state.created || state.completed || state.openRound || state.committedRounds < state.study.rounds) return false
   const latest = state.currentModelRound
   if (timeMs >= evaluationDeadline(state, latest)) return true
-  const reported = state.evaluations.get(latest) ?? new Map()
-  const evaluations = reported.size + (pending.evaluationFrom !== undefined && !reported.has(pending.evaluationFrom) ? 1 : 0)
   const owed = owedPatientRewards(state, latest).filter((s) => s !== pending.patientRewardsFrom)
-  return evaluations >= state.sites.size && owed.length === 0
+  return evaluationsOutstanding(state, latest, pending.evaluationFrom).length === 0 && owed.length === 0
 }
 
 /**
  * True when the hub may open the next round now: the study is not complete,
  * no round is open, rounds remain, and the newest model has been evaluated
- * (the initial model needs no wait). `autoAdvance` asks this after each step.
+ * (the initial model needs no wait), and, in a study that requires
+ * approval, `minSites` approvals are logged. `autoAdvance` asks this after each step.
  */
 export function nextRoundDue(state: StudyState, timeMs: number): boolean {
   if (!state.created || state.completed || state.openRound) return false
   if (state.committedRounds >= state.study.rounds) return false
+  // A study that requires approval opens a round only once `minSites` sites approved its spec.
+  if (state.study.requireApproval === true && state.approvals.size < state.study.minSites) return false
   const latest = state.currentModelRound
   return latest === 0 || evaluationComplete(state, latest, timeMs)
 }

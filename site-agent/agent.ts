@@ -74,6 +74,8 @@ import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { readSiteRecords } from './data-source.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
+import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
+import { readApprovalFile } from './approval.ts'
 import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit } from './task-provenance.ts'
 import {
   InstructionsInvalidError,
@@ -81,6 +83,7 @@ import {
   decodeInstructions,
   encodeConsentClaim,
   signStatement,
+  specHash,
   splitToPatients,
   statementHash,
   type SignedStatement,
@@ -110,6 +113,16 @@ export type SiteAgentEvent =
   | { readonly type: 'evaluation-refused'; readonly round: number; readonly code: string; readonly message: string }
   /** The site's credit for the round, passed on to the patients it trained on (logSeq -1: not taken, see `code`). */
   | { readonly type: 'patient-rewards'; readonly round: number; readonly amount: bigint; readonly patients: number; readonly root: string; readonly logSeq: number; readonly code?: string | undefined }
+  /** The site's approval of the running spec was submitted (logSeq -1: not logged now, see `code`; COORD_UPDATE_REPLAYED: logged before). */
+  | { readonly type: 'approval'; readonly spec: string; readonly logSeq: number; readonly code?: string | undefined }
+  /** The running spec is not the one this site approved (or it approved none and must): every task is refused. */
+  | { readonly type: 'spec-unapproved'; readonly wanted: string; readonly approved: string | undefined; readonly reason: string }
+  /**
+   * The site refused a task under its approval or policy; nothing left the
+   * site. A fit task's refusal is reported as a signed `declined`, logged at
+   * `logSeq` (-1 when it was not taken); an evaluation's stays local.
+   */
+  | { readonly type: 'declined'; readonly task: 'fit' | 'evaluate'; readonly round: number; readonly code: string; readonly reason: string; readonly logSeq: number }
   | { readonly type: 'reconnecting'; readonly reason: string }
   | { readonly type: 'replicating'; readonly peers: readonly string[] }
   | { readonly type: 'done'; readonly rounds: number; readonly model: string; readonly replicaEntries: number | undefined }
@@ -167,6 +180,12 @@ export class SiteAgent {
   /** Warned once that the site runs without a verified replica. */
   private warnedUnverified = false
   private listeners: ((e: SiteAgentEvent) => void)[] = []
+  /** Why the running spec is refused (no or another approval), while it is. */
+  private approvalRefusal: SiteRefusal | undefined
+  /** Why the study's model or strategy is refused by the site policy. */
+  private studyRefusal: SiteRefusal | undefined
+  /** The approval was submitted (or found already logged) in this run. */
+  private approvalSubmitted = false
 
   constructor(
     private readonly components: SiteAgentComponents,
@@ -242,7 +261,83 @@ export class SiteAgent {
     if (res.studyId !== this.config.study) throw new SiteStudyMismatchError(`coordinator runs study "${res.studyId}", this site joined "${this.config.study}"`)
     this.token = new Uint8Array(res.sessionToken)
     if (!this.spec) await this.join(StudySpecSchema.parse(decodeCanonical(new Uint8Array(res.studySpec))))
+    await this.checkApproval(new Uint8Array(res.studySpec))
     await this.replicate(res.p2pAddrs, new Uint8Array(res.coordinatorKey))
+  }
+
+  /**
+   * Compares the running spec's hash with this site's approval (policy.ts
+   * `checkApprovalPolicy`): a refusal is logged with both hashes and the
+   * commands that review and approve, and holds every task; an approval
+   * that matches is submitted to be logged, once per run.
+   */
+  private async checkApproval(specBytes: Uint8Array): Promise<void> {
+    const wanted = specHash(specBytes)
+    const file = this.config.approval
+    const approved = file === undefined ? undefined : await readApprovalFile(file, this.config.siteId, this.config.study, this.components.signer.publicKey)
+    const required = this.config.policy.requireApproval || this.spec!.requireApproval === true
+    const howTo = `review it with \`fedlineage study review --coordinator ${this.config.coordinator}\`, then approve it with \`fedlineage study approve --spec-hash ${toHex(wanted)} --config <site.json> --out <approval.json>\` and set "approval" in the site config`
+    const refusal = checkApprovalPolicy(wanted, approved?.statement.spec, required, howTo)
+    if (refusal !== undefined) {
+      if (this.approvalRefusal === undefined) {
+        const have = approved === undefined ? undefined : toHex(approved.statement.spec)
+        this.log.error({ code: refusal.code, wanted: toHex(wanted), approved: have ?? null }, `spec not approved: every task is refused: ${refusal.reason}`)
+        this.emit({ type: 'spec-unapproved', wanted: toHex(wanted), approved: have, reason: refusal.reason })
+      }
+      this.approvalRefusal = refusal
+      return
+    }
+    this.approvalRefusal = undefined
+    if (approved === undefined || this.approvalSubmitted) return
+    const spec = toHex(approved.statement.spec)
+    try {
+      const receipt = await this.client.submitApproval(approved.signed)
+      this.log.info({ spec, seq: receipt.logSeq }, 'approval logged')
+      this.emit({ type: 'approval', spec, logSeq: receipt.logSeq })
+    } catch (err) {
+      if (!(err instanceof SiteRequestRejectedError)) throw err // transient: submitted again at the next hello
+      const logged = err.remoteCode === 'COORD_UPDATE_REPLAYED' || err.remoteCode === 'COORD_APPROVAL_DUPLICATE'
+      if (logged) this.log.debug({ spec, code: err.remoteCode }, 'approval already logged')
+      else this.log.warn({ spec, code: err.remoteCode, err: err.message }, 'approval not logged')
+      this.emit({ type: 'approval', spec, logSeq: -1, code: err.remoteCode })
+    }
+    this.approvalSubmitted = true
+  }
+
+  /**
+   * Refuses the fit task of `round` (nothing is trained or sent): logs the
+   * code and reason, reports a signed `declined` to the coordinator, and
+   * emits the event. Once per round.
+   */
+  private async decline(round: number, refusal: SiteRefusal): Promise<void> {
+    if (this.fitted.has(round)) return
+    this.log.error({ round, code: refusal.code }, `fit task declined, nothing leaves the site: ${refusal.reason}`)
+    const statement = signStatement(this.components.signer, {
+      t: 'declined',
+      study: this.config.study,
+      site: this.config.siteId,
+      round,
+      code: refusal.code,
+      reason: refusal.reason.slice(0, 1024),
+      time: Date.now(),
+    })
+    let logSeq = -1
+    try {
+      logSeq = (await this.client.submitDeclined(statement)).logSeq
+    } catch (err) {
+      if (!(err instanceof SiteRequestRejectedError)) throw err // transient: the task comes again after reconnecting
+      this.log.warn({ round, code: err.remoteCode, err: err.message }, 'decline not logged by the coordinator')
+    }
+    this.fitted.add(round)
+    this.emit({ type: 'declined', task: 'fit', round, code: refusal.code, reason: refusal.reason, logSeq })
+  }
+
+  /** Refuses to report metrics of round `round`'s model (local only: evaluations are not declined in the log). */
+  private refuseEvaluation(round: number, refusal: SiteRefusal): void {
+    if (this.evaluated.has(round)) return
+    this.log.warn({ round, code: refusal.code }, `evaluation not reported, no metrics leave the site: ${refusal.reason}`)
+    this.evaluated.add(round)
+    this.emit({ type: 'declined', task: 'evaluate', round, code: refusal.code, reason: refusal.reason, logSeq: -1 })
   }
 
   /** Starts (once) or refreshes the site's replica of the log from the coordinator's libp2p addresses. */
@@ -288,6 +383,8 @@ export class SiteAgent {
     this.consent = await this.openConsent(spec)
     this.spec = spec
     this.shapes = modelShapes(spec.model, inputWidth(spec.data))
+    this.studyRefusal = checkStudyPolicy(this.config.policy, spec, this.shapes)
+    if (this.studyRefusal !== undefined) this.log.error({ code: this.studyRefusal.code }, `the site policy refuses this study: every task is refused: ${this.studyRefusal.reason}`)
     const { prepared } = await this.prepare(Date.now())
     this.emit({ type: 'joined', study: spec.id, train: prepared.train.count, validation: prepared.validation.count, report: prepared.report, backend })
   }
@@ -341,7 +438,13 @@ export class SiteAgent {
 
   /** Handles one task; returns the run summary when the study is done. */
   private async handle(task: Task__Output): Promise<SiteRunSummary | undefined> {
-    if (task.kind === 'fit' && task.fit) {
+    const refusal = this.approvalRefusal ?? this.studyRefusal
+    if (refusal !== undefined && task.kind === 'fit' && task.fit) {
+      this.refuseEvaluation(Number(task.fit.baseRound), refusal)
+      await this.decline(Number(task.fit.round), refusal)
+    } else if (refusal !== undefined && task.kind === 'evaluate' && task.evaluate) {
+      this.refuseEvaluation(Number(task.evaluate.round), refusal)
+    } else if (task.kind === 'fit' && task.fit) {
       const f = task.fit
       await this.ensureEvaluated(Number(f.baseRound), new Uint8Array(f.baseModelHash))
       await this.passOnRewards(Number(f.baseRound))
@@ -398,6 +501,8 @@ export class SiteAgent {
       if (training === undefined) return void this.fitted.add(round)
       const ext = this.consent ? await this.roundConsent(round, openedMs) : undefined
       const data = this.data!
+      const refusal = checkRoundPolicy(this.config.policy, round, data.train.count)
+      if (refusal !== undefined) return this.decline(round, refusal)
       const global = await this.model(base)
       const result = await trainLocal({ model: spec.model, training, global, data: data.train, seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0 })
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
@@ -597,6 +702,8 @@ export class SiteAgent {
     }
     // A site with no validation records has nothing to report; it still trains.
     if (this.data!.validation.count === 0) return void this.evaluated.add(round)
+    const refusal = checkEvaluationPolicy(this.config.policy, round, this.data!.train.count, this.data!.validation.count)
+    if (refusal !== undefined) return this.refuseEvaluation(round, refusal)
     const spec = this.spec!
     const result = await evaluateModel(spec.model, await this.model(modelHash), this.data!.validation)
     const metrics: Record<string, number> = { loss: result.loss, accuracy: result.accuracy }

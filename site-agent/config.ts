@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { SiteConfigError } from './errors.ts'
 import { isLoopbackHost } from '../pki/index.ts'
 import { FhirRecordMappingSchema } from './consent/fhir-records.ts'
+import { SitePolicySchema } from './policy.ts'
 
 const DataSourceSchema = z.union([
   z.strictObject({
@@ -63,6 +64,15 @@ export const SiteConfigSchema = z.strictObject({
    * trusts, and the site's certificate, which carries the key in `keyFile`.
    */
   tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1) }).optional(),
+  /**
+   * The site's signed approval of a study spec (`fedlineage study approve
+   * --out`): the agent trains and reports only under the spec whose hash it
+   * names, and submits it to be logged. Any other spec is refused
+   * (SITE_SPEC_UNAPPROVED) until reviewed and approved anew.
+   */
+  approval: z.string().min(1).optional(),
+  /** What this site allows to leave (policy.ts): record floors, rounds, models, strategies. */
+  policy: SitePolicySchema,
   /** Plaintext gRPC to a non-loopback coordinator: for a trusted test network only. */
   insecure: z.boolean().default(false),
   /** How long to keep retrying an unreachable coordinator before giving up. */
@@ -121,7 +131,8 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
     roundsDir: abs(cfg.consent.roundsDir ?? `${replicaDir}-consent`),
   }
   const tls = cfg.tls && { ca: abs(cfg.tls.ca), cert: abs(cfg.tls.cert) }
-  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}), ...(tls ? { tls } : {}) }
+  const approval = cfg.approval && abs(cfg.approval)
+  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}), ...(tls ? { tls } : {}), ...(approval ? { approval } : {}) }
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

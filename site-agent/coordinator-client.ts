@@ -114,6 +114,20 @@ export class CoordinatorClient {
     )
   }
 
+  /** Sends the site's signed `approval` of the study spec; resolves with its log position. */
+  submitApproval(statement: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+    return new Promise((resolve, reject) =>
+      this.client.SubmitApproval(statement, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('approval', err)) : resolve({ logSeq: Number(res.logSeq) }))),
+    )
+  }
+
+  /** Sends the site's signed `declined` of a fit task; resolves with its log position. */
+  submitDeclined(statement: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+    return new Promise((resolve, reject) =>
+      this.client.SubmitDeclined(statement, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('declined', err)) : resolve({ logSeq: Number(res.logSeq) }))),
+    )
+  }
+
   reportEvaluation(report: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
       this.client.ReportEvaluation(report, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('evaluation report', err)) : resolve({ logSeq: Number(res.logSeq) }))),

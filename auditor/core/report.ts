@@ -12,7 +12,7 @@
  */
 import { GENESIS_PREV_HASH, toHex } from '../../ledger/core/index.ts'
 import { AuditMismatchError, type AuditError, type AuditValue } from '../errors.ts'
-import { compareSiteIds, type RoundRecord, type RoundStatus, type StudyState } from '../../protocol/index.ts'
+import { compareSiteIds, specHash, type RoundRecord, type RoundStatus, type StudyState } from '../../protocol/index.ts'
 
 /** One round of the study, as the log records it. */
 export interface AuditRoundReport {
@@ -55,6 +55,13 @@ export interface AuditSiteReport {
   readonly evaluations: number
   /** Updates the coordinator refused and logged as rejected. */
   readonly rejected: number
+  /**
+   * The spec hash the site's logged approval names (always the study's own:
+   * the replay refuses any other), or null when the site logged none.
+   */
+  readonly approved: string | null
+  /** Fit tasks the site declined (task-declined entries), with their codes in round order. */
+  readonly declined: readonly { readonly round: number; readonly code: string }[]
 }
 
 /** Where and why the audit stopped. `expected`/`calculated` are set for mismatches. */
@@ -76,6 +83,10 @@ export interface AuditReport {
   readonly entries: number
   /** Hash of the last entry that passed (32 zero bytes when none did). */
   readonly head: string
+  /** SHA-256 of the study spec the log runs: what each site's approval must name. */
+  readonly specHash: string
+  /** Approvals checked: logged approvals, each re-admitted against the spec the study ran. */
+  readonly approvals: number
   /** The key that signed every entry (the author of `study-created`). */
   readonly coordinatorKey: string
   /** True when the log ends with `study-completed`. */
@@ -165,7 +176,14 @@ function siteReport(state: StudyState, id: string): AuditSiteReport {
   }
   let evaluations = 0
   for (const byRound of state.evaluations.values()) if (byRound.has(id)) evaluations++
-  return { id, updates, evaluations, rejected }
+  const declined = [...state.rounds.values()]
+    .sort((a, b) => a.round - b.round)
+    .flatMap((r) => {
+      const d = r.declined.get(id)
+      return d === undefined ? [] : [{ round: r.round, code: d.code }]
+    })
+  const approval = state.approvals.get(id)
+  return { id, updates, evaluations, rejected, approved: approval === undefined ? null : toHex(approval.spec), declined }
 }
 
 /** The report of an audit that got as far as `progress`, and failed with `failure` if given. */
@@ -178,6 +196,8 @@ export function buildAuditReport(progress: AuditProgress, failure?: AuditError):
     study: state.studyId,
     entries: progress.entries,
     head: toHex(progress.head ?? GENESIS_PREV_HASH),
+    specHash: state.created ? toHex(specHash(state.spec)) : '',
+    approvals: state.approvals.size,
     coordinatorKey: progress.coordinatorKey ? toHex(progress.coordinatorKey) : '',
     completed: state.completed,
     rounds,

@@ -13,7 +13,7 @@ import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
 import { failStream, toServiceError } from './status.ts'
-import { decodeStatement, statementHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
+import { decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
   readonly runner: RoundRunner
@@ -48,7 +48,7 @@ function requirePeer(c: FederationServiceComponents, call: CallWithAuthContext, 
 }
 
 /** The site a signed statement names, when its body decodes (the runner reports a body that does not). */
-function statementSite(type: 'update' | 'evaluation' | 'patient-rewards', signed: SignedStatement): string | undefined {
+function statementSite(type: 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined', signed: SignedStatement): string | undefined {
   try {
     return decodeStatement(type, signed.body).site
   } catch {
@@ -235,6 +235,22 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       return { logSeq: String(r.seq) }
     }),
 
+    SubmitApproval: unary(c, 'SubmitApproval', async (req, call) => {
+      const signed = signedFrom(req)
+      const site = statementSite('approval', signed)
+      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
+      const r = await runner.acceptApproval(signed)
+      return { logSeq: String(r.seq) }
+    }),
+
+    SubmitDeclined: unary(c, 'SubmitDeclined', async (req, call) => {
+      const signed = signedFrom(req)
+      const site = statementSite('declined', signed)
+      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
+      const r = await runner.acceptDeclined(signed)
+      return { logSeq: String(r.seq) }
+    }),
+
     StartRound: unary(c, 'StartRound', async (req, call) => {
       requirePeer(c, call, runner.state.hubKey, 'the hub')
       const r = await runner.startRound(signedFrom(req))
@@ -282,6 +298,7 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
       revocations: String(r.revocations.length),
       rewards: (r.rewards?.body.allocations ?? []).map((a) => ({ siteId: a.site, amount: a.amount.toString() })),
       patientRewards: [...r.patientRewards.keys()].sort(),
+      declined: [...r.declined.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((d) => ({ siteId: d.site, code: d.code, reason: d.reason })),
     })
   }
   return {
@@ -293,5 +310,9 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
     genesisModelHash: s.genesis,
     logLength: String(runner.logLength),
     logHead: runner.logHead,
+    specHash: s.created ? specHash(s.spec) : new Uint8Array(),
+    studySpec: s.spec,
+    requireApproval: s.created && s.study.requireApproval === true,
+    approvals: [...s.approvals.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((a) => ({ siteId: a.site, specHash: a.spec, logSeq: String(a.seq) })),
   }
 }

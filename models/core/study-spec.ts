@@ -163,6 +163,14 @@ export const StudySpecSchema = z
       )
       .max(64)
       .optional(),
+    /**
+     * Every site must approve this exact spec (an `approval` entry with its
+     * hash, `fedlineage study approve`) before it is planned into a round,
+     * and rounds open only once `minSites` sites approved. Absent or false:
+     * sites are planned without a logged approval (each site agent may
+     * still require its own, `policy.requireApproval`).
+     */
+    requireApproval: z.boolean().optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {

@@ -16,10 +16,13 @@ import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStat
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from './fedlineage/v1/RoundStatusResponse.ts';
 import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from './fedlineage/v1/RoundSummary.ts';
 import type { SignedStatement as _fedlineage_v1_SignedStatement, SignedStatement__Output as _fedlineage_v1_SignedStatement__Output } from './fedlineage/v1/SignedStatement.ts';
+import type { SiteApproval as _fedlineage_v1_SiteApproval, SiteApproval__Output as _fedlineage_v1_SiteApproval__Output } from './fedlineage/v1/SiteApproval.ts';
 import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from './fedlineage/v1/SiteConsent.ts';
+import type { SiteDecline as _fedlineage_v1_SiteDecline, SiteDecline__Output as _fedlineage_v1_SiteDecline__Output } from './fedlineage/v1/SiteDecline.ts';
 import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from './fedlineage/v1/SiteMetric.ts';
 import type { SiteReward as _fedlineage_v1_SiteReward, SiteReward__Output as _fedlineage_v1_SiteReward__Output } from './fedlineage/v1/SiteReward.ts';
 import type { StartRoundResponse as _fedlineage_v1_StartRoundResponse, StartRoundResponse__Output as _fedlineage_v1_StartRoundResponse__Output } from './fedlineage/v1/StartRoundResponse.ts';
+import type { StatementReceipt as _fedlineage_v1_StatementReceipt, StatementReceipt__Output as _fedlineage_v1_StatementReceipt__Output } from './fedlineage/v1/StatementReceipt.ts';
 import type { StudyDone as _fedlineage_v1_StudyDone, StudyDone__Output as _fedlineage_v1_StudyDone__Output } from './fedlineage/v1/StudyDone.ts';
 import type { Task as _fedlineage_v1_Task, Task__Output as _fedlineage_v1_Task__Output } from './fedlineage/v1/Task.ts';
 import type { TasksRequest as _fedlineage_v1_TasksRequest, TasksRequest__Output as _fedlineage_v1_TasksRequest__Output } from './fedlineage/v1/TasksRequest.ts';
@@ -48,10 +51,13 @@ export interface ProtoGrpcType {
       RoundStatusResponse: MessageTypeDefinition<_fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusResponse__Output>
       RoundSummary: MessageTypeDefinition<_fedlineage_v1_RoundSummary, _fedlineage_v1_RoundSummary__Output>
       SignedStatement: MessageTypeDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_SignedStatement__Output>
+      SiteApproval: MessageTypeDefinition<_fedlineage_v1_SiteApproval, _fedlineage_v1_SiteApproval__Output>
       SiteConsent: MessageTypeDefinition<_fedlineage_v1_SiteConsent, _fedlineage_v1_SiteConsent__Output>
+      SiteDecline: MessageTypeDefinition<_fedlineage_v1_SiteDecline, _fedlineage_v1_SiteDecline__Output>
       SiteMetric: MessageTypeDefinition<_fedlineage_v1_SiteMetric, _fedlineage_v1_SiteMetric__Output>
       SiteReward: MessageTypeDefinition<_fedlineage_v1_SiteReward, _fedlineage_v1_SiteReward__Output>
       StartRoundResponse: MessageTypeDefinition<_fedlineage_v1_StartRoundResponse, _fedlineage_v1_StartRoundResponse__Output>
+      StatementReceipt: MessageTypeDefinition<_fedlineage_v1_StatementReceipt, _fedlineage_v1_StatementReceipt__Output>
       StudyDone: MessageTypeDefinition<_fedlineage_v1_StudyDone, _fedlineage_v1_StudyDone__Output>
       Task: MessageTypeDefinition<_fedlineage_v1_Task, _fedlineage_v1_Task__Output>
       TasksRequest: MessageTypeDefinition<_fedlineage_v1_TasksRequest, _fedlineage_v1_TasksRequest__Output>

@@ -27,6 +27,12 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
       return `${p} model of round ${e.round}: validation ${Object.entries(e.metrics)
         .map(([k, v]) => `${k} ${v.toFixed(4)}`)
         .join(', ')}`
+    case 'approval':
+      return `${p} approval of spec ${e.spec.slice(0, 16)}…${e.logSeq >= 0 ? ` logged (entry ${e.logSeq})` : e.code === 'COORD_UPDATE_REPLAYED' || e.code === 'COORD_APPROVAL_DUPLICATE' ? ' already logged' : ` not logged: ${e.code ?? ''}`}`
+    case 'spec-unapproved':
+      return `${p} SITE_SPEC_UNAPPROVED: every task is refused: ${e.reason}`
+    case 'declined':
+      return `${p} ${e.task === 'fit' ? `round ${e.round}: fit task declined` : `model of round ${e.round}: evaluation not reported`}: ${e.code}: ${e.reason}${e.logSeq >= 0 ? ` (logged as entry ${e.logSeq})` : ''}`
     case 'reconnecting':
       return `${p} reconnecting: ${e.reason}`
     case 'replicating':

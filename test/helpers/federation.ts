@@ -17,13 +17,16 @@ import {
   SYNTHETIC_SCHEMA,
   SiteAgent,
   parseSiteConfig,
+  signApproval,
   siteCredentials,
+  writeApprovalFile,
   writeSyntheticSite,
   type SiteAgentEvent,
   type SiteConfigInput,
   type SiteRunSummary,
 } from '../../site-agent/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
+import { encodeSpec, specHash } from '../../protocol/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
 
@@ -78,6 +81,12 @@ export interface FederationInit {
    * certificate each (`<dir>/<name>.crt`; the coordinator's for 127.0.0.1).
    */
   tls?: boolean
+  /**
+   * Each site approves a spec: `true` the study's own, or the spec hash the
+   * function returns for it (undefined: no approval). The signed approval is
+   * written to `<dir>/<site id>.approval.json` and named in the site config.
+   */
+  approve?: boolean | ((site: TestSite, index: number) => Uint8Array | undefined)
 }
 
 /** Writes a test identity's key file (the test keys have known seeds), as `fedlineage keygen` would. */
@@ -137,6 +146,17 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
     ...opts.hub,
   }
   const config = parseHubConfig(input, 'test hub config', dir)
+  const approvals = new Map<string, string>()
+  if (opts.approve !== undefined && opts.approve !== false) {
+    const own = specHash(encodeSpec(config.study))
+    for (const [i, site] of sites.entries()) {
+      const hash = opts.approve === true ? own : opts.approve(site, i)
+      if (hash === undefined) continue
+      const file = path.join(dir, `${site.id}.approval.json`)
+      await writeApprovalFile(file, signApproval(site.signer, config.study.id, site.id, hash, Date.now()))
+      approvals.set(site.id, file)
+    }
+  }
   const start = () => startCoordinator(config, { signer: hub, logger: quietLogger })
   const fed: TestFederation = {
     dir,
@@ -159,6 +179,7 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
         data: { file: site.csv, validationFraction: 0.25, splitSeed: 5 },
         backend: 'auto',
         reconnectTimeoutMs: 30_000,
+        ...(approvals.has(site.id) ? { approval: approvals.get(site.id)! } : {}),
         ...opts.siteConfig?.(site, sites.indexOf(site)),
       }
     },

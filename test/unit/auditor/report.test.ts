@@ -37,7 +37,7 @@ describe('buildAuditReport', () => {
       { round: 2, status: 'committed', parent: toHex(models[0]!), model: toHex(models[1]!), sites: study.sites.map((s) => s.id), examples: 150, rederived: true, rewarded: false },
     ])
     expect(report.lineage).toEqual([genesis, ...models].map(toHex))
-    expect(report.sites).toEqual(study.sites.map((s) => ({ id: s.id, updates: 2, evaluations: 3, rejected: 0 })))
+    expect(report.sites).toEqual(study.sites.map((s) => ({ id: s.id, updates: 2, evaluations: 3, rejected: 0, approved: null, declined: [] })))
     expect(JSON.parse(JSON.stringify(report))).toEqual(report)
   })
 

@@ -13,6 +13,8 @@ const PASSED: AuditReport = {
   entries: 60,
   head: hash('0'),
   coordinatorKey: hash('a'),
+  specHash: hash('5'),
+  approvals: 0,
   completed: true,
   rounds: [
     { round: 1, status: 'committed', parent: hash('1'), model: hash('2'), sites: ['a', 'b', 'c'], examples: 734, rederived: true, rewarded: false },
@@ -21,8 +23,8 @@ const PASSED: AuditReport = {
   ],
   lineage: [hash('1'), hash('2'), hash('3')],
   sites: [
-    { id: 'a', updates: 3, evaluations: 3, rejected: 0 },
-    { id: 'st-marys', updates: 2, evaluations: 3, rejected: 1 },
+    { id: 'a', updates: 3, evaluations: 3, rejected: 0, approved: null, declined: [] },
+    { id: 'st-marys', updates: 2, evaluations: 3, rejected: 1, approved: null, declined: [] },
   ],
   balances: {},
   unverifiedRejections: 0,
@@ -48,6 +50,27 @@ describe('formatAuditSummary', () => {
     expect(lines).toContain(`    1  committed      3       734  ${'1'.repeat(12)}  ${'2'.repeat(12)}  yes`)
     expect(lines).toContain(`    2  abandoned      1       120  ${'2'.repeat(12)}  —             —`)
     expect(lines).toContain('st-marys        2            3         1')
+  })
+
+  it("counts the approvals it checked and shows each site's approved spec and declines", () => {
+    // Prepare
+    const controlled: AuditReport = {
+      ...PASSED,
+      approvals: 1,
+      sites: [
+        { id: 'a', updates: 3, evaluations: 3, rejected: 0, approved: hash('5'), declined: [] },
+        { id: 'st-marys', updates: 2, evaluations: 3, rejected: 1, approved: null, declined: [{ round: 2, code: 'SITE_SPEC_UNAPPROVED' }] },
+      ],
+    }
+
+    // Execute
+    const lines = formatAuditSummary(controlled).split('\n')
+
+    // Assert
+    expect(lines.at(-1)).toBe(`audit passed: 2 rounds re-derived, 1 approval checked, 60 entries, head ${hash('0')}`)
+    expect(lines).toContain(`a               3            3         0  ${'5'.repeat(12)} (study spec)  —`)
+    expect(lines.some((l) => l.startsWith('st-marys') && l.endsWith('r2 SITE_SPEC_UNAPPROVED'))).toBe(true)
+    expect(lines).toContain(`study spec ${hash('5')}`)
   })
 
   it('ends a failed audit with the entry, the code and the message, and marks the round not re-derived', () => {
@@ -77,6 +100,8 @@ describe('formatAuditSummary', () => {
       entries: 0,
       head: hash('0'),
       coordinatorKey: '',
+      specHash: '',
+      approvals: 0,
       completed: false,
       rounds: [],
       lineage: [],

@@ -286,6 +286,24 @@ function statements(): { desc: string; signedBy: string; statement: Statement }[
         time: OPENED_MS + 90_000,
       },
     },
+    {
+      desc: 'approval of a spec hash (SHA-256 of the canonical study spec)',
+      signedBy: 'site',
+      statement: { t: 'approval', study: STUDY, site: SITE, spec: sha256(new TextEncoder().encode('canonical study spec')), time: OPENED_MS - 86_400_000 },
+    },
+    {
+      desc: 'declined fit task (site policy: too few records)',
+      signedBy: 'site',
+      statement: {
+        t: 'declined',
+        study: STUDY,
+        site: SITE,
+        round: 1,
+        code: 'SITE_POLICY_MIN_RECORDS',
+        reason: 'round 1: 8 training records, the site policy requires at least 10 (policy.minRecordsPerRound)',
+        time: OPENED_MS + 1_000,
+      },
+    },
   ]
 }
 
@@ -510,16 +528,16 @@ function logVectors(): Record<string, unknown> {
  */
 const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_UPLOAD_PROTOCOL: ['Hello', 'UploadUpdate'],
-  COORD_STATEMENT_INVALID: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound'],
-  COORD_UNKNOWN_SITE: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards'],
-  COORD_BAD_SIGNATURE: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitCosignature'],
-  COORD_STUDY_MISMATCH: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound'],
+  COORD_STATEMENT_INVALID: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined'],
+  COORD_UNKNOWN_SITE: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitApproval', 'SubmitDeclined'],
+  COORD_BAD_SIGNATURE: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitCosignature', 'SubmitApproval', 'SubmitDeclined'],
+  COORD_STUDY_MISMATCH: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined'],
   COORD_STALE_REQUEST: ['Hello', 'StartRound'],
   COORD_SESSION_INVALID: ['Tasks', 'DownloadModel', 'SubmitCosignature'],
   COORD_NOT_HUB: ['StartRound'],
-  COORD_PEER_MISMATCH: ['Hello', 'Tasks', 'DownloadModel', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitCosignature', 'StartRound'],
-  COORD_UPDATE_REPLAYED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound'],
-  COORD_WRONG_ROUND: ['UploadUpdate', 'ReportEvaluation', 'StartRound'],
+  COORD_PEER_MISMATCH: ['Hello', 'Tasks', 'DownloadModel', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitCosignature', 'StartRound', 'SubmitApproval', 'SubmitDeclined'],
+  COORD_UPDATE_REPLAYED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined'],
+  COORD_WRONG_ROUND: ['UploadUpdate', 'ReportEvaluation', 'StartRound', 'SubmitDeclined'],
   COORD_DUPLICATE_UPDATE: ['UploadUpdate', 'ReportEvaluation'],
   COORD_WRONG_BASE_MODEL: ['UploadUpdate', 'ReportEvaluation'],
   COORD_UPDATE_TOO_LARGE: ['UploadUpdate'],
@@ -535,6 +553,9 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_PATIENT_REWARDS_INVALID: ['SubmitPatientRewards'],
   COORD_PATIENT_REWARDS_AMOUNT_MISMATCH: ['SubmitPatientRewards'],
   COORD_PATIENT_REWARDS_COUNT_MISMATCH: ['SubmitPatientRewards'],
+  COORD_APPROVAL_SPEC_MISMATCH: ['SubmitApproval'],
+  COORD_APPROVAL_DUPLICATE: ['SubmitApproval'],
+  COORD_DECLINE_INVALID: ['SubmitDeclined'],
   COORD_INTERNAL: ['any'],
 }
 

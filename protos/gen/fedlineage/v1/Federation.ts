@@ -14,6 +14,7 @@ import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStat
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from '../../fedlineage/v1/RoundStatusResponse.ts';
 import type { SignedStatement as _fedlineage_v1_SignedStatement, SignedStatement__Output as _fedlineage_v1_SignedStatement__Output } from '../../fedlineage/v1/SignedStatement.ts';
 import type { StartRoundResponse as _fedlineage_v1_StartRoundResponse, StartRoundResponse__Output as _fedlineage_v1_StartRoundResponse__Output } from '../../fedlineage/v1/StartRoundResponse.ts';
+import type { StatementReceipt as _fedlineage_v1_StatementReceipt, StatementReceipt__Output as _fedlineage_v1_StatementReceipt__Output } from '../../fedlineage/v1/StatementReceipt.ts';
 import type { Task as _fedlineage_v1_Task, Task__Output as _fedlineage_v1_Task__Output } from '../../fedlineage/v1/Task.ts';
 import type { TasksRequest as _fedlineage_v1_TasksRequest, TasksRequest__Output as _fedlineage_v1_TasksRequest__Output } from '../../fedlineage/v1/TasksRequest.ts';
 import type { UpdateChunk as _fedlineage_v1_UpdateChunk, UpdateChunk__Output as _fedlineage_v1_UpdateChunk__Output } from '../../fedlineage/v1/UpdateChunk.ts';
@@ -61,6 +62,15 @@ export interface FederationClient extends grpc.Client {
   startRound(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StartRoundResponse__Output>): grpc.ClientUnaryCall;
   startRound(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StartRoundResponse__Output>): grpc.ClientUnaryCall;
   
+  SubmitApproval(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitApproval(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitApproval(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitApproval(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitApproval(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitApproval(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitApproval(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitApproval(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  
   SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
   SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
   SubmitCosignature(argument: _fedlineage_v1_CosignatureRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
@@ -69,6 +79,15 @@ export interface FederationClient extends grpc.Client {
   submitCosignature(argument: _fedlineage_v1_CosignatureRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
   submitCosignature(argument: _fedlineage_v1_CosignatureRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
   submitCosignature(argument: _fedlineage_v1_CosignatureRequest, callback: grpc.requestCallback<_fedlineage_v1_CosignatureReceipt__Output>): grpc.ClientUnaryCall;
+  
+  SubmitDeclined(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitDeclined(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitDeclined(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitDeclined(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitDeclined(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitDeclined(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitDeclined(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitDeclined(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
   
   SubmitPatientRewards(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
   SubmitPatientRewards(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
@@ -106,7 +125,11 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
   
   StartRound: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StartRoundResponse>;
   
+  SubmitApproval: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt>;
+  
   SubmitCosignature: grpc.handleUnaryCall<_fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt>;
+  
+  SubmitDeclined: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt>;
   
   SubmitPatientRewards: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_PatientRewardsReceipt>;
   
@@ -122,7 +145,9 @@ export interface FederationDefinition extends grpc.ServiceDefinition {
   ReportEvaluation: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_EvaluationReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_EvaluationReceipt__Output>
   RoundStatus: MethodDefinition<_fedlineage_v1_RoundStatusRequest, _fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusRequest__Output, _fedlineage_v1_RoundStatusResponse__Output>
   StartRound: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StartRoundResponse, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StartRoundResponse__Output>
+  SubmitApproval: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   SubmitCosignature: MethodDefinition<_fedlineage_v1_CosignatureRequest, _fedlineage_v1_CosignatureReceipt, _fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt__Output>
+  SubmitDeclined: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   SubmitPatientRewards: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_PatientRewardsReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_PatientRewardsReceipt__Output>
   Tasks: MethodDefinition<_fedlineage_v1_TasksRequest, _fedlineage_v1_Task, _fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task__Output>
   UploadUpdate: MethodDefinition<_fedlineage_v1_UpdateChunk, _fedlineage_v1_UploadReceipt, _fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt__Output>

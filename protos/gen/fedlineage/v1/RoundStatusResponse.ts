@@ -1,6 +1,7 @@
 // Original file: protos/federation.proto
 
 import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from '../../fedlineage/v1/RoundSummary.ts';
+import type { SiteApproval as _fedlineage_v1_SiteApproval, SiteApproval__Output as _fedlineage_v1_SiteApproval__Output } from '../../fedlineage/v1/SiteApproval.ts';
 
 export interface RoundStatusResponse {
   'studyId'?: (string);
@@ -11,6 +12,10 @@ export interface RoundStatusResponse {
   'logLength'?: (string);
   'logHead'?: (Buffer | Uint8Array | string);
   'genesisModelHash'?: (Buffer | Uint8Array | string);
+  'specHash'?: (Buffer | Uint8Array | string);
+  'studySpec'?: (Buffer | Uint8Array | string);
+  'requireApproval'?: (boolean);
+  'approvals'?: (_fedlineage_v1_SiteApproval)[];
 }
 
 export interface RoundStatusResponse__Output {
@@ -22,4 +27,8 @@ export interface RoundStatusResponse__Output {
   'logLength': (string);
   'logHead': (Buffer);
   'genesisModelHash': (Buffer);
+  'specHash': (Buffer);
+  'studySpec': (Buffer);
+  'requireApproval': (boolean);
+  'approvals': (_fedlineage_v1_SiteApproval__Output)[];
 }

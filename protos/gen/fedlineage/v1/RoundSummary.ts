@@ -3,6 +3,7 @@
 import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fedlineage_v1_SiteMetric__Output } from '../../fedlineage/v1/SiteMetric.ts';
 import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from '../../fedlineage/v1/SiteConsent.ts';
 import type { SiteReward as _fedlineage_v1_SiteReward, SiteReward__Output as _fedlineage_v1_SiteReward__Output } from '../../fedlineage/v1/SiteReward.ts';
+import type { SiteDecline as _fedlineage_v1_SiteDecline, SiteDecline__Output as _fedlineage_v1_SiteDecline__Output } from '../../fedlineage/v1/SiteDecline.ts';
 
 export interface RoundSummary {
   'round'?: (string);
@@ -21,6 +22,7 @@ export interface RoundSummary {
   'revocations'?: (string);
   'rewards'?: (_fedlineage_v1_SiteReward)[];
   'patientRewards'?: (string)[];
+  'declined'?: (_fedlineage_v1_SiteDecline)[];
 }
 
 export interface RoundSummary__Output {
@@ -40,4 +42,5 @@ export interface RoundSummary__Output {
   'revocations': (string);
   'rewards': (_fedlineage_v1_SiteReward__Output)[];
   'patientRewards': (string)[];
+  'declined': (_fedlineage_v1_SiteDecline__Output)[];
 }
