@@ -1,7 +1,7 @@
 /**
  * The admission checks of signed statements, in the order they are made and
  * without I/O: who signed (enrolled site, valid strict signature), for what
- * (this study, the open round, its base model), whether it was seen before,
+ * (this study, the open round and its plan, its base model), whether it was seen before,
  * and whether its declared size fits. The shell calls these before it reads a
  * single delta byte, so a bad upload is refused before it costs bandwidth.
  * Each failure is a typed error naming the site, round and both values.
@@ -70,6 +70,8 @@ export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, 
   const open = state.openRound
   if (!open) throw new WrongRoundError(`${who}: no round is open (last round ${state.lastRound})`)
   if (env.round !== open.round) throw new WrongRoundError(`${who}: round ${env.round}, want ${open.round}`)
+  // A site enrolled after the round opened is not in its plan: its update must not count towards closing it.
+  if (!open.plan.has(env.site)) throw new WrongRoundError(`${who}: the site is not among the ${open.plan.size} sites of round ${open.round}'s plan`)
   if (open.accepted.has(env.site)) throw new DuplicateUpdateError(`${who}: an update from this site was already accepted for round ${open.round}`)
   if (toHex(env.base) !== toHex(open.base)) throw new WrongBaseModelError(`${who}: base model ${toHex(env.base).slice(0, 16)}…, want ${toHex(open.base).slice(0, 16)}…`)
   if (env.size > maxDeltaBytes) throw new UpdateTooLargeError(`${who}: declares ${env.size} bytes, the study model's delta is ${maxDeltaBytes} bytes`)
