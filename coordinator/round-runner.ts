@@ -246,7 +246,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     }
     if (this.closed) return
     clearTimeout(this.timer)
-    const wake = nextWakeMs(this.state)
+    const wake = nextWakeMs(this.state, timeMs)
     if (wake !== undefined) {
       this.timer = setTimeout(() => void this.serial(() => this.run({ kind: 'tick' })).catch((err: unknown) => this.log.error({ err }, 'tick failed')), Math.max(0, wake - this.now()) + 5)
     }
