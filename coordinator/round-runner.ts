@@ -287,7 +287,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
    * is then fed to the decider (`rejectUpdate`).
    */
   admitEnvelope(signed: SignedStatement): UpdateEnvelope {
-    const env = checkUpdateEnvelope(this.state, signed, this.state.deltaSizeBytes)
+    const env = checkUpdateEnvelope(this.state, signed, this.state.deltaSizeBytes, this.now())
     checkUpdateConsent(this.state, env, this.state.study.consent !== undefined)
     return env
   }

@@ -17,7 +17,7 @@ describe('checkUpdateEnvelope: the round plan', () => {
     h.enroll('delta-lab', 20)
 
     // Execute / Assert
-    expect(() => checkUpdateEnvelope(h.state, h.update('delta-lab').envelope, h.state.deltaSizeBytes)).toThrow(code('COORD_WRONG_ROUND'))
+    expect(() => checkUpdateEnvelope(h.state, h.update('delta-lab').envelope, h.state.deltaSizeBytes, h.timeMs)).toThrow(code('COORD_WRONG_ROUND'))
   })
 
   it('regression: the decider logs that refusal, and the unplanned update does not close the round before a planned site is in', () => {

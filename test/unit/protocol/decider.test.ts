@@ -519,6 +519,33 @@ describe('step: update refusals of a binding envelope are logged', () => {
     expect(h.state.seenStatements.has(toHex(sha256(input.envelope.body)))).toBe(true)
   })
 
+  it('regression: refuses an update that arrives at or after the round’s deadline, even before the tick closed the round', () => {
+    // Prepare: minSites 3, two updates in; the third arrives at the deadline, before any tick.
+    const h = new DeciderHarness({ study: { minSites: 3 } })
+    h.openRound()
+    h.submit([0, 1])
+    const deadline = h.state.openRound!.deadlineMs
+    const late = h.updateInput(2)
+
+    // Execute
+    const fed = h.feed(late, deadline)
+    const closed = h.tick(deadline + 5)
+
+    // Assert: the late update is logged as refused, and the round closes as the deadline found it (abandoned).
+    expect(fed.refusal?.code).toBe('COORD_WRONG_ROUND')
+    expect(kindsOf(fed)).toEqual([ENTRY_KINDS.UPDATE_REJECTED])
+    expect(kindsOf(closed)).toEqual([ENTRY_KINDS.ROUND_ABANDONED])
+    expect(only(closed, 'round-abandoned').body.accepted).toBe(2)
+  })
+
+  it('takes an update one millisecond before the deadline', () => {
+    const h = new DeciderHarness({ study: { minSites: 3 } })
+    h.openRound()
+    h.submit([0, 1])
+    const fed = h.feed(h.updateInput(2), h.state.openRound!.deadlineMs - 1)
+    expect(kindsOf(fed)).toEqual([ENTRY_KINDS.UPDATE_ACCEPTED, ENTRY_KINDS.ROUND_COMMITTED])
+  })
+
   it('names the refused site’s last refusal code in the commit’s failures', () => {
     // Prepare
     const h = new DeciderHarness({ study: { minSites: 2 } })
