@@ -131,7 +131,7 @@ describe('checkUpdateEnvelope', () => {
     ['a site already in', (h) => h.update(0).envelope, 'COORD_DUPLICATE_UPDATE'],
     ['another base', (h) => h.update(1, { base: new Uint8Array(32) }).envelope, 'COORD_WRONG_BASE_MODEL'],
     ['one byte more than the delta size', (h) => h.update(1, { size: h.state.deltaSizeBytes + 1 }).envelope, 'COORD_UPDATE_TOO_LARGE'],
-    // Order: site, signature, study, replay, round, plan, deadline, duplicate, base, size.
+    // Order: site, signature, study, replay, round, deadline, plan, duplicate, base, size.
     ['an unknown site under another key', (h) => h.update(1, { site: 'nowhere' }, { signer: testSigner(77) }).envelope, 'COORD_UNKNOWN_SITE'],
     ['another study under another key', (h) => h.update(1, { study: 'other-study' }, { signer: testSigner(77) }).envelope, 'COORD_BAD_SIGNATURE'],
     ['another study for the wrong round', (h) => h.update(1, { study: 'other-study', round: 2 }).envelope, 'COORD_STUDY_MISMATCH'],
