@@ -258,7 +258,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     }
     if (this.closed) return
     clearTimeout(this.timer)
-    const wake = nextWakeMs(this.state)
+    const wake = nextWakeMs(this.state, timeMs)
     if (wake !== undefined) {
       this.timer = setTimeout(() => void this.serial(() => this.run({ kind: 'tick' })).catch((err: unknown) => this.log.error({ err }, 'tick failed')), Math.max(0, wake - this.now()) + 5)
     }
@@ -299,7 +299,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
    * is then fed to the decider (`rejectUpdate`).
    */
   admitEnvelope(signed: SignedStatement): UpdateEnvelope {
-    const env = checkUpdateEnvelope(this.state, signed, this.state.deltaSizeBytes)
+    const env = checkUpdateEnvelope(this.state, signed, this.state.deltaSizeBytes, this.now())
     checkUpdateConsent(this.state, env, this.state.study.consent !== undefined)
     return env
   }

@@ -1,7 +1,7 @@
 /**
  * The admission checks of signed statements, in the order they are made and
  * without I/O: who signed (enrolled site, valid strict signature), for what
- * (this study, the open round, its base model), whether it was seen before,
+ * (this study, the open round and its plan, its base model), whether it was seen before,
  * and whether its declared size fits. The shell calls these before it reads a
  * single delta byte, so a bad upload is refused before it costs bandwidth.
  * Each failure is a typed error naming the site, round and both values.
@@ -57,10 +57,12 @@ export function checkHello(state: StudyState, signed: SignedStatement, nowMs: nu
 }
 
 /**
- * Admits an update envelope before any delta byte is read.
+ * Admits an update envelope at `nowMs`, before any delta byte is read.
  * `maxDeltaBytes` is the exact canonical size of a delta of the study model.
+ * The open round takes updates until its deadline: from then on it is closed
+ * for updates, whether or not a tick has closed it in the log yet.
  */
-export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, maxDeltaBytes: number): UpdateEnvelope {
+export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, maxDeltaBytes: number, nowMs: number): UpdateEnvelope {
   const env = decode('update', signed)
   const who = `update from "${env.site}" for round ${env.round}`
   const key = siteKey(state, env.site)
@@ -70,6 +72,9 @@ export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, 
   const open = state.openRound
   if (!open) throw new WrongRoundError(`${who}: no round is open (last round ${state.lastRound})`)
   if (env.round !== open.round) throw new WrongRoundError(`${who}: round ${env.round}, want ${open.round}`)
+  if (nowMs >= open.deadlineMs) throw new WrongRoundError(`${who}: the round's deadline ${open.deadlineMs} has passed (now ${nowMs})`)
+  // A site enrolled after the round opened is not in its plan: its update must not count towards closing it.
+  if (!open.plan.has(env.site)) throw new WrongRoundError(`${who}: the site is not among the ${open.plan.size} sites of round ${open.round}'s plan`)
   if (open.accepted.has(env.site)) throw new DuplicateUpdateError(`${who}: an update from this site was already accepted for round ${open.round}`)
   if (toHex(env.base) !== toHex(open.base)) throw new WrongBaseModelError(`${who}: base model ${toHex(env.base).slice(0, 16)}…, want ${toHex(open.base).slice(0, 16)}…`)
   if (env.size > maxDeltaBytes) throw new UpdateTooLargeError(`${who}: declares ${env.size} bytes, the study model's delta is ${maxDeltaBytes} bytes`)

@@ -224,12 +224,12 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
  */
 function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update' }>, timeMs: number, blobs: BlobView): StepResult {
   const signed = input.envelope
-  if (!isBindingSiteStatement(state, 'update', signed)) return refuse(admissionError(() => checkUpdateEnvelope(state, signed, state.deltaSizeBytes)))
+  if (!isBindingSiteStatement(state, 'update', signed)) return refuse(admissionError(() => checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)))
   let consent: ConsentAdmission
   let delta: Weights
   const env = decodeStatement('update', signed.body)
   try {
-    checkUpdateEnvelope(state, signed, state.deltaSizeBytes)
+    checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)
     consent = checkUpdateConsent(state, env, state.study.consent !== undefined)
     if (input.transport !== undefined) throw transportRefusal(input.transport)
     delta = checkDelta(env, input.delta!, state.shapes)

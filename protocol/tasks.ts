@@ -142,15 +142,21 @@ export function pendingTasks(state: StudyState, siteId: string, timeMs: number):
 }
 
 /**
- * When the decider next needs a tick to act without any input: the open
- * round's deadline, or the newest model's evaluation deadline while the study
- * waits on it. Undefined when nothing is due by time alone.
+ * When, seen at `timeMs`, the decider next needs a tick to act without any
+ * input: the open round's deadline (a tick at or after it always closes the
+ * round), or the newest model's evaluation deadline while it is ahead, or
+ * while it has passed and the tick would complete the study. Undefined when
+ * nothing is due by time alone: in particular once that evaluation deadline
+ * has passed and only the hub can act (a next round, or one after an
+ * abandoned one), so a shell that sleeps until the returned time never
+ * wakes in a loop for a deadline that acts no more.
  */
-export function nextWakeMs(state: StudyState): number | undefined {
+export function nextWakeMs(state: StudyState, timeMs: number): number | undefined {
   if (!state.created || state.completed) return undefined
   const open = state.openRound
   if (open) return open.deadlineMs
   const latest = state.currentModelRound
-  if (latest > 0) return evaluationDeadline(state, latest)
-  return undefined
+  if (latest === 0) return undefined
+  const deadline = evaluationDeadline(state, latest)
+  return deadline > timeMs || completionDue(state, timeMs) ? deadline : undefined
 }

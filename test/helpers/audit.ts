@@ -89,7 +89,7 @@ export interface SyntheticStudyInit {
    * in `revoked`, logged once as `consent-revoked` (just before the site's
    * update of `round`) and proven absent in every later claim.
    */
-  readonly consent?: { readonly revocations?: readonly { readonly site: number; readonly patient: number; readonly round: number }[] }
+  readonly consent?: { readonly revocations?: readonly SyntheticRevocation[] }
 }
 
 /** Patients per synthetic site when the study has consent. */
@@ -105,10 +105,50 @@ export function syntheticConsentLeaf(site: number, patient: number): ConsentLeaf
   return { pseudonym: syntheticPseudonym(site, patient), receiptHash: sha256(new TextEncoder().encode(`receipt/${site}/${patient}`)) }
 }
 
+/** A synthetic study's revocation: patient `patient` of site `site` (an index) withdraws from round `round` on. */
+export interface SyntheticRevocation {
+  readonly site: number
+  readonly patient: number
+  readonly round: number
+}
+
+/**
+ * The `ext` of site `site`'s envelope in round `round` (opened at
+ * `openedMs`) of a synthetic study with consent: a claim over the site's
+ * patients (`syntheticPseudonym(site, k)`, k < SYNTHETIC_PATIENTS) minus the
+ * ones withdrawn by then, each reported in `revoked` (timed at T0 + 100 ms ·
+ * the round it first applies to) and proven absent.
+ */
+export function syntheticConsentExt(site: number, round: number, openedMs: number, revocations: readonly SyntheticRevocation[] = []): Record<string, CanonicalValue> {
+  const revoked = revocations.filter((r) => r.site === site && r.round <= round)
+  const gone = new Set(revoked.map((r) => r.patient))
+  const tree = consentTreeOf(
+    Array.from({ length: SYNTHETIC_PATIENTS }, (_, k) => k)
+      .filter((k) => !gone.has(k))
+      .map((k) => syntheticConsentLeaf(site, k)),
+  )
+  const times = revoked.map((r) => ({ pseudonym: syntheticPseudonym(site, r.patient), time: SYNTHETIC_T0_MS + r.round * 100 }))
+  return {
+    consent: encodeConsentClaim({
+      at: openedMs,
+      root: tree.root,
+      count: tree.count,
+      excluded: { noConsent: 1, expired: 0, notYetValid: 0, revoked: revoked.length },
+      revoked: times,
+      nonInclusion: times.map((t) => proveConsentNonInclusion(tree, t.pseudonym)),
+    }),
+  }
+}
+
 export interface SyntheticSite {
   readonly id: string
   readonly signer: Signer
   readonly examples: number
+}
+
+/** The three synthetic sites, in site-id order: site i signs with testSigner(10 + i) and trains on 40 + 10·i examples. */
+export function syntheticSites(): SyntheticSite[] {
+  return ['alpha-clinic', 'beta-hospital', 'gamma-center'].map((id, i) => ({ id, signer: testSigner(10 + i), examples: 40 + 10 * i }))
 }
 
 export interface SyntheticStudy {
@@ -125,7 +165,8 @@ export interface SyntheticStudy {
   readonly shapes: readonly TensorShape[]
 }
 
-const T0_MS = 1_700_000_000_000
+/** The synthetic studies' clock starts here (ms since the epoch). */
+export const SYNTHETIC_T0_MS = 1_700_000_000_000
 
 /** The synthetic study's freshness window for hub requests. */
 export const SYNTHETIC_REQUEST_MAX_AGE_MS = 300_000
@@ -163,13 +204,13 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
   const rounds = init.rounds ?? spec.rounds
   const coordinator = testSigner(1)
   const hub = testSigner(2)
-  const sites: SyntheticSite[] = ['alpha-clinic', 'beta-hospital', 'gamma-center'].map((id, i) => ({ id, signer: testSigner(10 + i), examples: 40 + 10 * i }))
+  const sites = syntheticSites()
   const shapes = modelShapes(spec.model, inputWidth(spec.data))
   const drafts: EntryDraft[] = []
   const blobs: Uint8Array[] = []
   const byHash = new Map<string, Uint8Array>()
   const state = new StudyState()
-  let timeMs = T0_MS
+  let timeMs = SYNTHETIC_T0_MS
   const feed = (input: DeciderInput) => {
     timeMs += 1000
     const result = step(state, input, timeMs, { get: (h) => byHash.get(toHex(h)) })
@@ -208,28 +249,7 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
     const open = state.openRound!
     sites.forEach((s, i) => {
       const bytes = encodeWeights(syntheticDelta(shapes, round, i))
-      let ext: Record<string, CanonicalValue> | undefined
-      if (init.consent) {
-        // Revocations of this site that apply by this round, each timed just before the round it first applies to.
-        const revoked = (init.consent.revocations ?? []).filter((r) => r.site === i && r.round <= round)
-        const gone = new Set(revoked.map((r) => r.patient))
-        const tree = consentTreeOf(
-          Array.from({ length: SYNTHETIC_PATIENTS }, (_, k) => k)
-            .filter((k) => !gone.has(k))
-            .map((k) => syntheticConsentLeaf(i, k)),
-        )
-        const times = revoked.map((r) => ({ pseudonym: syntheticPseudonym(i, r.patient), time: T0_MS + r.round * 100 }))
-        ext = {
-          consent: encodeConsentClaim({
-            at: open.openedMs,
-            root: tree.root,
-            count: tree.count,
-            excluded: { noConsent: 1, expired: 0, notYetValid: 0, revoked: revoked.length },
-            revoked: times,
-            nonInclusion: times.map((t) => proveConsentNonInclusion(tree, t.pseudonym)),
-          }),
-        }
-      }
+      const ext = init.consent ? syntheticConsentExt(i, round, open.openedMs, init.consent.revocations) : undefined
       const envelope = signStatement(s.signer, {
         t: 'update',
         study: spec.id,
