@@ -16,6 +16,7 @@ import {
   needsBlobs,
   readLineageRecord,
   signStatement,
+  specHash,
   step,
   type Decision,
   type DeciderInput,
@@ -221,6 +222,18 @@ export class DeciderHarness {
       time: this.timeMs,
       ...patch,
     })
+  }
+
+  /** Site `which`'s signed approval of the study's spec (its hash, as the log holds the spec). */
+  approval(which: number | string): SignedStatement {
+    const site = this.site(which)
+    return signStatement(site.signer, { t: 'approval', study: this.spec.id, site: site.id, spec: specHash(this.state.spec), time: this.timeMs })
+  }
+
+  /** Site `which`'s signed refusal of the open round's fit task, with a policy code. */
+  declined(which: number | string, round = this.state.openRound?.round ?? 1, code = 'SITE_POLICY_MIN_RECORDS'): SignedStatement {
+    const site = this.site(which)
+    return signStatement(site.signer, { t: 'declined', study: this.spec.id, site: site.id, round, code, reason: 'fewer consenting records than the site policy allows', time: this.timeMs })
   }
 
   // ---- scenarios ---------------------------------------------------------------------------------

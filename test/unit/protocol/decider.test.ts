@@ -1065,8 +1065,10 @@ describe('step: study completion', () => {
 /** A whole study with every kind of entry: consent, a revocation, rewards, rejections, an abandoned round, completion. */
 function fullScript(h: DeciderHarness): void {
   h.evaluate(0)
+  h.feed({ kind: 'approval', statement: h.approval(0) })
   h.openRound()
   h.submit([0])
+  h.feed({ kind: 'declined', statement: h.declined(1) })
   h.tick(h.state.openRound!.deadlineMs)
   h.openRound()
   h.feed(h.updateInput(0, { base: sha256(Uint8Array.of(5)) }))

@@ -21,8 +21,10 @@ const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, rev
  */
 function script(h: DeciderHarness): void {
   h.evaluate(0)
+  h.feed({ kind: 'approval', statement: h.approval(0) })
   h.openRound()
   h.submit([0])
+  h.feed({ kind: 'declined', statement: h.declined(1) })
   h.tick(h.state.openRound!.deadlineMs)
   h.openRound()
   h.feed(h.updateInput(0, { base: sha256(Uint8Array.of(5)) }))

@@ -127,9 +127,10 @@ describe('the fate of an envelope the coordinator says it already has', () => {
       examples: 40,
       metrics: {},
       nonce: new Uint8Array(16).fill(9),
-      time: 1_700_000_900_000,
+      time: s.openRound!.openedMs + 1,
     })
-    const out = step(s, { kind: 'update', envelope, delta: new Uint8Array(8) }, 1_700_000_900_000)
+    // Before the round's deadline, so the base is what is wrong.
+    const out = step(s, { kind: 'update', envelope, delta: new Uint8Array(8) }, s.openRound!.openedMs + 1)
     if ('needs' in out) throw new Error('the decider asked for blobs')
     expect(out.refusal?.code).toBe('COORD_WRONG_BASE_MODEL')
     expect(out.entries.map((e) => e.kind)).toEqual([ENTRY_KINDS.UPDATE_REJECTED])
