@@ -231,6 +231,7 @@ const BYTE_LEVEL_CODES: ReadonlySet<string> = new Set(['COORD_DELTA_INTEGRITY', 
 const INPUT_KINDS: ReadonlySet<string> = new Set([
   ENTRY_KINDS.STUDY_CREATED,
   ENTRY_KINDS.SITE_ENROLLED,
+  ENTRY_KINDS.SITE_REMOVED,
   ENTRY_KINDS.ROUND_OPENED,
   ENTRY_KINDS.CONSENT_REVOKED,
   ENTRY_KINDS.UPDATE_ACCEPTED,
@@ -397,7 +398,11 @@ class Replay implements AuditProgress {
         return { kind: 'create', spec: parsed.data, hubKey: b.hub, sites: [], requestMaxAgeMs: b.requestMaxAgeMs, ...(validation ? { validation } : {}) }
       }
       case ENTRY_KINDS.SITE_ENROLLED:
+        // Enrolled while the study ran: the hub's signed request is re-decided; from the hub config: the coordinator's word.
+        if (record.body.request !== undefined) return { kind: 'membership', request: unembedStatement(record.body.request) }
         return { kind: 'enroll', site: record.body.site, publicKey: record.body.key }
+      case ENTRY_KINDS.SITE_REMOVED:
+        return { kind: 'membership', request: unembedStatement(record.body.request) }
       case ENTRY_KINDS.ROUND_OPENED:
         return { kind: 'round-start', request: unembedStatement(record.body.request) }
       case ENTRY_KINDS.UPDATE_ACCEPTED: {

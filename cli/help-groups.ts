@@ -29,6 +29,7 @@ export const COMMAND_ROLES: Readonly<Record<string, Role>> = {
   rewards: 'hub',
   dataset: 'hub',
   provision: 'hub',
+  membership: 'hub',
   site: 'site',
   study: 'site',
   consent: 'site',

@@ -48,6 +48,23 @@ export class HubClient {
     return new Promise((resolve, reject) => this.client.StartRound(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve(res))))
   }
 
+  /** Signs and sends the hub's enrolment of site `site` with `publicKey` (or its removal, without a key) in the running study. */
+  async changeMembership(signer: Signer, change: { readonly action: 'enroll' | 'remove'; readonly site: string; readonly publicKey?: Uint8Array }, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+    const status = await this.status(timeoutMs)
+    const request = signStatement(signer, {
+      t: 'membership',
+      study: status.studyId,
+      action: change.action,
+      site: change.site,
+      ...(change.publicKey ? { key: change.publicKey } : {}),
+      time: Date.now(),
+      nonce: new Uint8Array(randomBytes(16)),
+    })
+    return new Promise((resolve, reject) =>
+      this.client.ChangeMembership(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve({ logSeq: Number(res.logSeq) }))),
+    )
+  }
+
   close(): void {
     this.client.close()
   }

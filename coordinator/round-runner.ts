@@ -339,6 +339,11 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
 
   /** Keeps a site's cosignature of a checkpoint it verified on its own replica; only an enrolled site, with its enrolled key. */
   /** Logs a site's signed approval of the study's spec; resolves with its log position. */
+  /** Takes the hub's signed enrolment or removal of a site into the log; resolves with its log position. */
+  changeMembership(signed: SignedStatement): Promise<{ seq: number }> {
+    return this.serial(async () => ({ seq: (await this.run({ kind: 'membership', request: signed })).firstSeq }))
+  }
+
   acceptApproval(signed: SignedStatement): Promise<{ seq: number }> {
     return this.serial(async () => ({ seq: (await this.run({ kind: 'approval', statement: signed })).firstSeq }))
   }

@@ -6,10 +6,20 @@
  * single delta byte, so a bad upload is refused before it costs bandwidth.
  * Each failure is a typed error naming the site, round and both values.
  */
-import { decodeStatement, statementHash, verifyStatement, type EvaluationStatement, type RoundStartStatement, type SignedStatement, type UpdateEnvelope } from './statements.ts'
-import { toHex } from '../ledger/core/index.ts'
+import {
+  decodeStatement,
+  statementHash,
+  verifyStatement,
+  type EvaluationStatement,
+  type MembershipStatement,
+  type RoundStartStatement,
+  type SignedStatement,
+  type UpdateEnvelope,
+} from './statements.ts'
+import { equalBytes, toHex } from '../ledger/core/index.ts'
 import {
   DuplicateUpdateError,
+  MembershipInvalidError,
   NotHubError,
   RoundStateError,
   SignatureInvalidError,
@@ -24,7 +34,7 @@ import {
 } from './errors.ts'
 import type { StudyState } from './study-state.ts'
 
-function decode<T extends 'update' | 'evaluation' | 'round-start' | 'hello'>(type: T, signed: SignedStatement) {
+function decode<T extends 'update' | 'evaluation' | 'round-start' | 'hello' | 'membership'>(type: T, signed: SignedStatement) {
   try {
     return decodeStatement(type, signed.body)
   } catch (err) {
@@ -108,4 +118,30 @@ export function checkRoundStart(state: StudyState, signed: SignedStatement, nowM
   if (open) throw new RoundStateError(`round ${open.round} is still open`)
   if (req.round !== state.lastRound + 1) throw new WrongRoundError(`round start for round ${req.round}, want ${state.lastRound + 1}`)
   return req
+}
+
+/**
+ * Admits the hub's membership change of a running study: signed by the hub
+ * key, this study, fresh, not seen before, the study not complete; an
+ * enrolment names a new site id and a key no site holds, a removal a site
+ * enrolled and not yet removed.
+ */
+export function checkMembership(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number): MembershipStatement {
+  const m = decode('membership', signed)
+  const who = `${m.action === 'enroll' ? 'enrolment' : 'removal'} of site "${m.site}"`
+  if (!verifyStatement(state.hubKey, signed)) throw new NotHubError(`${who}: not signed by the research hub's key`)
+  checkStudy(state, m.study, who)
+  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`${who}: this request was already received`)
+  if (Math.abs(nowMs - m.time) > maxAgeMs) throw new StaleRequestError(`${who}: signed at ${m.time}, now ${nowMs}: more than ${maxAgeMs} ms apart`)
+  if (state.completed) throw new RoundStateError(`${who}: study "${state.studyId}" is complete`)
+  const removedAt = state.removed.get(m.site)
+  if (m.action === 'enroll') {
+    if (removedAt !== undefined) throw new MembershipInvalidError(`${who}: the site was removed at entry ${removedAt}; enrol it again under a new site id`)
+    if (state.sites.has(m.site)) throw new MembershipInvalidError(`${who}: the site is already enrolled`)
+    for (const [site, key] of state.sites) if (equalBytes(key, m.key!)) throw new MembershipInvalidError(`${who}: its key is already enrolled for site "${site}"`)
+  } else {
+    if (!state.sites.has(m.site)) throw new MembershipInvalidError(`${who}: no such site is enrolled in study "${state.studyId}"`)
+    if (removedAt !== undefined) throw new MembershipInvalidError(`${who}: already removed at entry ${removedAt}`)
+  }
+  return m
 }

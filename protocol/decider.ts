@@ -36,7 +36,7 @@
  */
 import { encodeCanonical, equalBytes, sha256, toHex, type CanonicalValue } from '../ledger/core/index.ts'
 import { encodeWeights, initialWeights, inputWidth, type StudySpec, type Weights } from '../models/core/index.ts'
-import { checkEvaluation, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
+import { checkEvaluation, checkMembership, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
 import { ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
@@ -45,7 +45,7 @@ import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
 import { decideClose, roundSeed } from './round-rules.ts'
-import { decodeStatement, statementHash, verifyStatement, type SignedStatement, type StatementType } from './statements.ts'
+import { decodeStatement, statementHash, verifyStatement, type MembershipStatement, type SignedStatement, type StatementType } from './statements.ts'
 import { consentSummaryOf } from './consent-claim.ts'
 import { createStrategy } from './strategy.ts'
 import type { AcceptedUpdate, DeclineRecord, StudyState } from './study-state.ts'
@@ -81,6 +81,7 @@ export type DeciderInput =
   | { readonly kind: 'patient-rewards'; readonly statement: SignedStatement }
   | { readonly kind: 'approval'; readonly statement: SignedStatement }
   | { readonly kind: 'declined'; readonly statement: SignedStatement }
+  | { readonly kind: 'membership'; readonly request: SignedStatement }
   | { readonly kind: 'tick' }
   | { readonly kind: 'cosignature'; readonly site: string; readonly witness: Uint8Array }
 
@@ -134,6 +135,8 @@ export function step(state: StudyState, input: DeciderInput, timeMs: number, blo
       return approval(state, input.statement)
     case 'declined':
       return declined(state, input.statement, timeMs, blobs)
+    case 'membership':
+      return membership(state, input.request, timeMs)
     case 'tick':
       return tick(state, timeMs, blobs)
     case 'cosignature':
@@ -179,6 +182,23 @@ function enroll(state: StudyState, site: string, publicKey: Uint8Array): Decisio
   return decided([entry(ENTRY_KINDS.SITE_ENROLLED, { site, key: publicKey })])
 }
 
+/**
+ * The hub enrols or removes a site while the study runs: logged with its
+ * signed request, so the audit re-decides it; the next round plans by it.
+ * A refused request is not logged (like a refused round start).
+ */
+function membership(state: StudyState, request: SignedStatement, timeMs: number): Decision {
+  let m: MembershipStatement
+  try {
+    m = checkMembership(state, request, timeMs, state.requestMaxAgeMs)
+  } catch (err) {
+    return refuse(err)
+  }
+  const logged = embedStatement(request)
+  if (m.action === 'enroll') return decided([entry(ENTRY_KINDS.SITE_ENROLLED, { site: m.site, key: m.key!, request: logged })], { recordedAt: 0 })
+  return decided([entry(ENTRY_KINDS.SITE_REMOVED, { site: m.site, request: logged })], { recordedAt: 0 })
+}
+
 // ---- rounds ------------------------------------------------------------------------------------
 
 function roundStart(state: StudyState, request: SignedStatement, timeMs: number): Decision {
@@ -191,7 +211,7 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
   const study = state.study
   const seed = roundSeed(study.seed, round)
   // A study that requires approval plans only the sites whose approval of its spec is logged.
-  const siteIds = [...state.sites.keys()].filter((s) => !study.requireApproval || state.approvals.has(s))
+  const siteIds = state.activeSites.filter((s) => !study.requireApproval || state.approvals.has(s))
   const plan = createStrategy(study.strategy).configureRound({ round, siteIds, training: study.training, state: null, seed })
   const deadline = timeMs + study.roundDeadlineMs
   const opened = entry(ENTRY_KINDS.ROUND_OPENED, {

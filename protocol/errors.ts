@@ -162,6 +162,11 @@ export class ApprovalSpecMismatchError extends ProtocolError {
   }
 }
 
+/** A membership change that cannot apply: enrolling a known site or key, removing a site that is not enrolled or already removed. */
+export class MembershipInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_MEMBERSHIP_INVALID'
+}
+
 /** A second approval of the same site (its approval is already logged). */
 export class ApprovalDuplicateError extends ProtocolError {
   static override readonly code = 'COORD_APPROVAL_DUPLICATE'

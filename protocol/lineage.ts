@@ -25,6 +25,7 @@ import { LineageRecordError } from './errors.ts'
 export const ENTRY_KINDS = {
   STUDY_CREATED: 'study-created',
   SITE_ENROLLED: 'site-enrolled',
+  SITE_REMOVED: 'site-removed',
   ROUND_OPENED: 'round-opened',
   UPDATE_ACCEPTED: 'update-accepted',
   UPDATE_REJECTED: 'update-rejected',
@@ -65,7 +66,10 @@ const BODY_SCHEMAS = {
     /** How far a signed round start's `time` may be from the coordinator's clock (freshness of hub requests). */
     requestMaxAgeMs: count,
   }),
-  [ENTRY_KINDS.SITE_ENROLLED]: z.strictObject({ site: z.string(), key }),
+  /** `request`: the hub's signed membership request, for a site enrolled while the study runs (absent for those of the hub config). */
+  [ENTRY_KINDS.SITE_ENROLLED]: z.strictObject({ site: z.string(), key, request: signed.optional() }),
+  /** The hub removed the site: it is planned into no later round and owes nothing after. */
+  [ENTRY_KINDS.SITE_REMOVED]: z.strictObject({ site: z.string(), request: signed }),
   [ENTRY_KINDS.ROUND_OPENED]: z.strictObject({
     round: count,
     base: hash,

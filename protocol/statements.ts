@@ -45,6 +45,23 @@ const RoundStartSchema = z.strictObject({
   nonce: bytes(16),
 })
 
+/**
+ * The research hub enrols a site in a running study (`action: "enroll"`,
+ * with the site's Ed25519 public key) or removes one (`"remove"`). Signed by
+ * the hub key, fresh, once; the next round plans accordingly.
+ */
+const MembershipSchema = z
+  .strictObject({
+    t: z.literal('membership'),
+    study: id,
+    action: z.enum(['enroll', 'remove']),
+    site: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -'),
+    key: bytes(32).optional(),
+    time: count,
+    nonce: bytes(16),
+  })
+  .refine((m) => (m.action === 'enroll') === (m.key !== undefined), { message: 'an enrolment carries the site key, a removal none' })
+
 const UpdateEnvelopeSchema = z.strictObject({
   t: z.literal('update'),
   study: id,
@@ -142,16 +159,18 @@ const DeclinedSchema = z.strictObject({
 
 export type HelloStatement = z.infer<typeof HelloSchema>
 export type RoundStartStatement = z.infer<typeof RoundStartSchema>
+export type MembershipStatement = z.infer<typeof MembershipSchema>
 export type UpdateEnvelope = z.infer<typeof UpdateEnvelopeSchema>
 export type EvaluationStatement = z.infer<typeof EvaluationSchema>
 export type PatientRewardsStatement = z.infer<typeof PatientRewardsSchema>
 export type ApprovalStatement = z.infer<typeof ApprovalSchema>
 export type DeclinedStatement = z.infer<typeof DeclinedSchema>
-export type Statement = HelloStatement | RoundStartStatement | UpdateEnvelope | EvaluationStatement | PatientRewardsStatement | ApprovalStatement | DeclinedStatement
+export type Statement = HelloStatement | RoundStartStatement | MembershipStatement | UpdateEnvelope | EvaluationStatement | PatientRewardsStatement | ApprovalStatement | DeclinedStatement
 
 const SCHEMAS = {
   hello: HelloSchema,
   'round-start': RoundStartSchema,
+  membership: MembershipSchema,
   update: UpdateEnvelopeSchema,
   evaluation: EvaluationSchema,
   'patient-rewards': PatientRewardsSchema,

@@ -137,6 +137,8 @@ export class StudyState {
   readonly revocations = new Map<string, Map<string, RevocationRecord>>()
   /** Logged approvals by site (site-control.ts): the spec hash each approved. */
   readonly approvals = new Map<string, ApprovalRecord>()
+  /** Sites the hub removed while the study ran, with the seq of their `site-removed` entry: planned into no later round. */
+  readonly removed = new Map<string, number>()
   /** Hex hashes of every signed statement already taken in (replay detection). */
   readonly seenStatements = new Set<string>()
   lastRound = 0
@@ -175,6 +177,11 @@ export class StudyState {
   }
 
   /** Round number of the newest committed model (0 for the initial one). */
+  /** Enrolled sites the hub has not removed, in enrolment order: those a new round may plan and whose evaluations are awaited. */
+  get activeSites(): string[] {
+    return [...this.sites.keys()].filter((s) => !this.removed.has(s))
+  }
+
   get currentModelRound(): number {
     for (let r = this.lastRound; r >= 1; r--) if (this.rounds.get(r)?.commit) return r
     return 0
@@ -228,6 +235,15 @@ export class StudyState {
       case ENTRY_KINDS.SITE_ENROLLED: {
         if (this.sites.has(record.body.site)) fail(`site "${record.body.site}" enrolled twice`)
         this.sites.set(record.body.site, record.body.key)
+        if (record.body.request !== undefined) this.seenStatements.add(toHex(sha256(record.body.request.body)))
+        return
+      }
+      case ENTRY_KINDS.SITE_REMOVED: {
+        const site = record.body.site
+        if (!this.sites.has(site)) fail(`removal of unenrolled site "${site}"`)
+        if (this.removed.has(site)) fail(`site "${site}" removed twice`)
+        this.removed.set(site, record.seq)
+        this.seenStatements.add(toHex(sha256(record.body.request.body)))
         return
       }
       case ENTRY_KINDS.ROUND_OPENED: {

@@ -47,7 +47,7 @@ export function evaluationsOutstanding(state: StudyState, round: number, pending
   const reported = state.evaluations.get(round)
   const declined = state.rounds.get(round)?.declined
   const requireApproval = state.study.requireApproval === true
-  return [...state.sites.keys()].filter((s) => s !== pendingFrom && !reported?.has(s) && !declined?.has(s) && !(requireApproval && !state.approvals.has(s))).sort()
+  return state.activeSites.filter((s) => s !== pendingFrom && !reported?.has(s) && !declined?.has(s) && !(requireApproval && !state.approvals.has(s))).sort()
 }
 
 /** True when every awaited site reported on round `round`'s model (evaluationsOutstanding), or its evaluation deadline passed. */

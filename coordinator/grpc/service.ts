@@ -251,6 +251,12 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       return { logSeq: String(r.seq) }
     }),
 
+    ChangeMembership: unary(c, 'ChangeMembership', async (req, call) => {
+      requirePeer(c, call, runner.state.hubKey, 'the hub')
+      const r = await runner.changeMembership(signedFrom(req))
+      return { logSeq: String(r.seq) }
+    }),
+
     StartRound: unary(c, 'StartRound', async (req, call) => {
       requirePeer(c, call, runner.state.hubKey, 'the hub')
       const r = await runner.startRound(signedFrom(req))

@@ -40,6 +40,7 @@ const STATUS_BY_CODE: Readonly<Record<string, status>> = {
   COORD_APPROVAL_SPEC_MISMATCH: status.FAILED_PRECONDITION,
   COORD_APPROVAL_DUPLICATE: status.ALREADY_EXISTS,
   COORD_DECLINE_INVALID: status.FAILED_PRECONDITION,
+  COORD_MEMBERSHIP_INVALID: status.FAILED_PRECONDITION,
 }
 
 /** Maps any error to a gRPC ServiceError. Unknown errors become INTERNAL without leaking their text. */

@@ -81,6 +81,8 @@ export interface FederationInit {
    * certificate each (`<dir>/<name>.crt`; the coordinator's for 127.0.0.1).
    */
   tls?: boolean
+  /** How many of the sites the hub config enrols (default: all); the rest exist, with data and keys, to be enrolled later. */
+  enrolledSites?: number
   /**
    * Each site approves a spec: `true` the study's own, or the spec hash the
    * function returns for it (undefined: no approval). The signed approval is
@@ -141,7 +143,7 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
     dataDir: path.join(dir, 'ledger'),
     keyFile: path.join(dir, tls ? 'hub.key' : 'unused.key'),
     ...(tls ? { tls: { ca: tls.ca, cert: tls.cert('coordinator') } } : {}),
-    sites: sites.map((s) => ({ id: s.id, publicKey: toHex(s.signer.publicKey) })),
+    sites: sites.slice(0, opts.enrolledSites ?? sites.length).map((s) => ({ id: s.id, publicKey: toHex(s.signer.publicKey) })),
     autoAdvance: opts.autoAdvance ?? true,
     ...opts.hub,
   }

@@ -21,6 +21,15 @@ import type { UpdateChunk as _fedlineage_v1_UpdateChunk, UpdateChunk__Output as 
 import type { UploadReceipt as _fedlineage_v1_UploadReceipt, UploadReceipt__Output as _fedlineage_v1_UploadReceipt__Output } from '../../fedlineage/v1/UploadReceipt.ts';
 
 export interface FederationClient extends grpc.Client {
+  ChangeMembership(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  ChangeMembership(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  ChangeMembership(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  ChangeMembership(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  changeMembership(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  changeMembership(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  changeMembership(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  changeMembership(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  
   DownloadModel(argument: _fedlineage_v1_DownloadModelRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_ModelChunk__Output>;
   DownloadModel(argument: _fedlineage_v1_DownloadModelRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_ModelChunk__Output>;
   downloadModel(argument: _fedlineage_v1_DownloadModelRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_ModelChunk__Output>;
@@ -115,6 +124,8 @@ export interface FederationClient extends grpc.Client {
 }
 
 export interface FederationHandlers extends grpc.UntypedServiceImplementation {
+  ChangeMembership: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt>;
+  
   DownloadModel: grpc.handleServerStreamingCall<_fedlineage_v1_DownloadModelRequest__Output, _fedlineage_v1_ModelChunk>;
   
   Hello: grpc.handleUnaryCall<_fedlineage_v1_HelloRequest__Output, _fedlineage_v1_HelloResponse>;
@@ -140,6 +151,7 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface FederationDefinition extends grpc.ServiceDefinition {
+  ChangeMembership: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   DownloadModel: MethodDefinition<_fedlineage_v1_DownloadModelRequest, _fedlineage_v1_ModelChunk, _fedlineage_v1_DownloadModelRequest__Output, _fedlineage_v1_ModelChunk__Output>
   Hello: MethodDefinition<_fedlineage_v1_HelloRequest, _fedlineage_v1_HelloResponse, _fedlineage_v1_HelloRequest__Output, _fedlineage_v1_HelloResponse__Output>
   ReportEvaluation: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_EvaluationReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_EvaluationReceipt__Output>
