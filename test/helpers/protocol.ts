@@ -224,6 +224,11 @@ export class DeciderHarness {
     })
   }
 
+  /** The hub's signed enrolment (with `key`) or removal of site `site` in the running study. */
+  membership(action: 'enroll' | 'remove', site: string, key?: Uint8Array, signer: Signer = this.hub): SignedStatement {
+    return signStatement(signer, { t: 'membership', study: this.spec.id, action, site, ...(key ? { key } : {}), time: this.timeMs, nonce: this.nonce() })
+  }
+
   /** Site `which`'s signed approval of the study's spec (its hash, as the log holds the spec). */
   approval(which: number | string): SignedStatement {
     const site = this.site(which)

@@ -1065,6 +1065,8 @@ describe('step: study completion', () => {
 /** A whole study with every kind of entry: consent, a revocation, rewards, rejections, an abandoned round, completion. */
 function fullScript(h: DeciderHarness): void {
   h.evaluate(0)
+  h.feed({ kind: 'membership', request: h.membership('enroll', 'late-lab', testSigner(33).publicKey) })
+  h.feed({ kind: 'membership', request: h.membership('remove', 'late-lab') })
   h.feed({ kind: 'approval', statement: h.approval(0) })
   h.openRound()
   h.submit([0])

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { encodeCanonical, sha256, toHex, type EntryDraft } from '../../../ledger/core/index.ts'
 import { ENTRY_KINDS, StudyState, readLineageRecord, step, type DeciderInput, type LineageRecord } from '../../../protocol/index.ts'
 import { draftRecords, foldDrafts, syntheticPseudonym } from '../../helpers/audit.ts'
+import { testSigner } from '../../helpers/ledger.ts'
 import { DeciderHarness, REWARDED_CONSENT_STUDY, type Fed } from '../../helpers/protocol.ts'
 
 const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, revocations: [{ site: 2, patient: 4, round: 2 }] }
@@ -21,6 +22,8 @@ const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, rev
  */
 function script(h: DeciderHarness): void {
   h.evaluate(0)
+  h.feed({ kind: 'membership', request: h.membership('enroll', 'late-lab', testSigner(33).publicKey) })
+  h.feed({ kind: 'membership', request: h.membership('remove', 'late-lab') })
   h.feed({ kind: 'approval', statement: h.approval(0) })
   h.openRound()
   h.submit([0])
