@@ -17,8 +17,10 @@ import {
   type UpdateEnvelope,
 } from './statements.ts'
 import { equalBytes, toHex } from '../ledger/core/index.ts'
+import { maxExamplesPerSite } from '../models/core/index.ts'
 import {
   DuplicateUpdateError,
+  ExamplesOutOfRangeError,
   MembershipInvalidError,
   NotHubError,
   RoundStateError,
@@ -88,6 +90,9 @@ export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, 
   if (open.accepted.has(env.site)) throw new DuplicateUpdateError(`${who}: an update from this site was already accepted for round ${open.round}`)
   if (toHex(env.base) !== toHex(open.base)) throw new WrongBaseModelError(`${who}: base model ${toHex(env.base).slice(0, 16)}…, want ${toHex(open.base).slice(0, 16)}…`)
   if (env.size > maxDeltaBytes) throw new UpdateTooLargeError(`${who}: declares ${env.size} bytes, the study model's delta is ${maxDeltaBytes} bytes`)
+  // The example count is the update's weight in the mean: bounded, so no one site can dominate it or overflow the sum.
+  const maxExamples = maxExamplesPerSite(state.study)
+  if (env.examples < 1 || env.examples > maxExamples) throw new ExamplesOutOfRangeError(`${who}: declares ${env.examples} examples, the study takes 1 to ${maxExamples} (maxExamplesPerSite)`)
   return env
 }
 

@@ -162,6 +162,11 @@ export class ApprovalSpecMismatchError extends ProtocolError {
   }
 }
 
+/** An update whose declared example count (its aggregation weight) is 0 or above the study's bound. */
+export class ExamplesOutOfRangeError extends ProtocolError {
+  static override readonly code = 'COORD_EXAMPLES_OUT_OF_RANGE'
+}
+
 /** A membership change that cannot apply: enrolling a known site or key, removing a site that is not enrolled or already removed. */
 export class MembershipInvalidError extends ProtocolError {
   static override readonly code = 'COORD_MEMBERSHIP_INVALID'

@@ -8,7 +8,7 @@
  * Pure. Blobs come in through `BlobView`; a blob it lacks is reported as
  * needed rather than fetched (the decider returns `needs`).
  */
-import { encodeWeights, decodeDataset, decodeWeights, hashWeights, type Weights } from '../models/core/index.ts'
+import { ModelError, encodeWeights, decodeDataset, decodeWeights, hashWeights, type Weights } from '../models/core/index.ts'
 import type { CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
@@ -105,7 +105,14 @@ export function commitRound(
   }))
   const failures = failuresOf(round, accepted)
   const strategy = createStrategy(study.strategy)
-  const outcome = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+  let outcome: ReturnType<typeof strategy.aggregateRound>
+  try {
+    outcome = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+  } catch (err) {
+    // No accepted input may wedge a study: a round the strategy cannot aggregate closes, with the reason logged.
+    if (!(err instanceof ModelError)) throw err
+    outcome = { kind: 'none', reason: `the strategy could not aggregate the accepted updates: ${err.code}: ${err.message}` }
+  }
   if (outcome.kind === 'none') {
     return { kind: 'entries', entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: round.round, reason: outcome.reason, accepted: accepted.size })], blobs: [] }
   }

@@ -132,6 +132,17 @@ export const StudySpecSchema = z
     roundDeadlineMs: z.number().int().positive().max(86_400_000),
     /** How long the hub waits for sites to evaluate a committed model. */
     evaluationDeadlineMs: z.number().int().positive().max(86_400_000).default(60_000),
+    /**
+     * Most training examples one site may declare in an update (its FedAvg
+     * weight). Absent: DEFAULT_MAX_EXAMPLES_PER_SITE. At most 2^32, so the
+     * sum over any round (at most 2^20 sites) stays exact below 2^53.
+     */
+    maxExamplesPerSite: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 32)
+      .optional(),
     /** Seed of the deterministic initial model. */
     seed: z
       .number()
@@ -213,4 +224,12 @@ export function modelShapes(model: ModelSpec, inputDim: number): TensorShape[] {
     fanIn = units
   })
   return out
+}
+
+/** Examples one site may declare per update when the spec does not say: ten million records. */
+export const DEFAULT_MAX_EXAMPLES_PER_SITE = 10_000_000
+
+/** The most examples a site may declare in one update of `spec`. */
+export function maxExamplesPerSite(spec: Pick<StudySpec, 'maxExamplesPerSite'>): number {
+  return spec.maxExamplesPerSite ?? DEFAULT_MAX_EXAMPLES_PER_SITE
 }

@@ -1,0 +1,40 @@
+/**
+ * No signed update can wedge a study: an update's example count (its weight
+ * in the mean) is bounded by the study, so one site cannot dominate the
+ * aggregate or overflow its sum, and the round still commits.
+ */
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_MAX_EXAMPLES_PER_SITE } from '../../../models/index.ts'
+import { ENTRY_KINDS } from '../../../protocol/index.ts'
+import { DeciderHarness, kindsOf } from '../../helpers/protocol.ts'
+
+describe("an update's example count", () => {
+  it.each([
+    ['2^40, which would dominate the mean', 2 ** 40],
+    ['2^53 - 1, which made FedAvg throw at every close', Number.MAX_SAFE_INTEGER],
+    ['one above the default bound', DEFAULT_MAX_EXAMPLES_PER_SITE + 1],
+  ])('is refused and logged when it is %s; the round then commits with the others', (_what, examples) => {
+    // Prepare
+    const h = new DeciderHarness({ study: { rounds: 1, minSites: 2 } })
+    h.openRound()
+
+    // Execute
+    const refused = h.feed(h.updateInput(0, { examples }))
+    const committed = h.submit()
+
+    // Assert
+    expect(refused.refusal?.code).toBe('COORD_EXAMPLES_OUT_OF_RANGE')
+    expect(kindsOf(refused)).toEqual([ENTRY_KINDS.UPDATE_REJECTED])
+    expect(kindsOf(committed)).toContain(ENTRY_KINDS.ROUND_COMMITTED)
+  })
+
+  it("follows the study's own bound", () => {
+    // Prepare
+    const h = new DeciderHarness({ study: { rounds: 1, minSites: 2, maxExamplesPerSite: 100 } })
+    h.openRound()
+
+    // Execute / Assert
+    expect(h.feed(h.updateInput(0, { examples: 101 })).refusal?.code).toBe('COORD_EXAMPLES_OUT_OF_RANGE')
+    expect(h.feed(h.updateInput(1, { examples: 100 })).refusal).toBeUndefined()
+  })
+})
