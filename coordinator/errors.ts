@@ -16,6 +16,10 @@ export class CoordinatorConfigError extends CoordinatorError {
 export class PeerIdentityError extends CoordinatorError {
   static override readonly code = 'COORD_PEER_MISMATCH'
 }
+/** A site opened a newer task stream: the older one ends with this status (one stream per site). */
+export class TaskStreamReplacedError extends CoordinatorError {
+  static override readonly code = 'COORD_STREAM_REPLACED'
+}
 export class SessionInvalidError extends CoordinatorError {
   static override readonly code = 'COORD_SESSION_INVALID'
 }

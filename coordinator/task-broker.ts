@@ -1,5 +1,5 @@
 /**
- * Holds each connected site's task stream and writes tasks to it. A task for
+ * Holds each connected site's one task stream and writes tasks to it. A task for
  * everyone (`siteId === null`) goes to every connected site; sites that are
  * offline get their pending work from `RoundRunner.pendingTasks` when they
  * reconnect, so a broadcast never needs to be retried here.
@@ -7,39 +7,43 @@
 import type { ServerWritableStream } from '@grpc/grpc-js'
 import type { Task, TasksRequest__Output } from '../protos/index.ts'
 import { encodeInstructions, type SiteTask } from '../protocol/index.ts'
+import { TaskStreamReplacedError } from './errors.ts'
+import { failStream } from './grpc/status.ts'
 
 type TaskStream = ServerWritableStream<TasksRequest__Output, Task>
 
 export class TaskBroker {
-  private readonly streams = new Map<string, Set<TaskStream>>()
+  /** One task stream per site: a site that opens another (a reconnect) replaces the old. */
+  private readonly streams = new Map<string, TaskStream>()
 
   attach(siteId: string, stream: TaskStream): void {
-    let set = this.streams.get(siteId)
-    if (!set) this.streams.set(siteId, (set = new Set()))
-    set.add(stream)
+    const old = this.streams.get(siteId)
+    this.streams.set(siteId, stream)
+    // The older stream ends with a status, so nothing writes to it again and no client waits on it.
+    if (old !== undefined && !old.writableEnded && !old.destroyed) failStream(old, new TaskStreamReplacedError(`site "${siteId}" opened a newer task stream`))
     const detach = () => {
-      set.delete(stream)
-      if (set.size === 0 && this.streams.get(siteId) === set) this.streams.delete(siteId)
+      if (this.streams.get(siteId) === stream) this.streams.delete(siteId)
     }
     stream.on('cancelled', detach)
     stream.on('close', detach)
     stream.on('error', detach)
   }
 
-  /** Sites with at least one open task stream. */
+  /** Sites with an open task stream. */
   connectedSites(): string[] {
     return [...this.streams.keys()].sort()
   }
 
   send(siteId: string | null, task: SiteTask): void {
-    const targets = siteId === null ? [...this.streams.values()] : [this.streams.get(siteId) ?? new Set<TaskStream>()]
+    const one = siteId === null ? undefined : this.streams.get(siteId)
+    const targets = siteId === null ? [...this.streams.values()] : one === undefined ? [] : [one]
     const message = toProtoTask(task)
-    for (const set of targets) for (const stream of set) if (!stream.writableEnded && !stream.destroyed) stream.write(message)
+    for (const stream of targets) if (!stream.writableEnded && !stream.destroyed) stream.write(message)
   }
 
   /** Ends every stream (on shutdown), so sites see a clean end and reconnect. */
   endAll(): void {
-    for (const set of this.streams.values()) for (const stream of set) if (!stream.writableEnded) stream.end()
+    for (const stream of this.streams.values()) if (!stream.writableEnded) stream.end()
     this.streams.clear()
   }
 }

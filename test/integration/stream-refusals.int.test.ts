@@ -108,4 +108,35 @@ describe('refused server streams fail at once with their status and error code',
       site.close()
     }
   })
+
+  it('keeps one task stream per site: each new one ends the older with ABORTED, COORD_STREAM_REPLACED, and pending work goes out once', async () => {
+    // Prepare
+    const token = await session()
+    const site = fed.sites[0]!.id
+    const pending = fed.coordinator.runner.pendingTasks(site).length
+    expect(pending).toBeGreaterThan(0)
+    const streams = Array.from({ length: 20 }, () => client.Tasks({ sessionToken: token }, { deadline: Date.now() + DEADLINE_MS }))
+    const counts = streams.map(() => 0)
+    const ended = streams.map((call, i) => {
+      call.on('data', () => counts[i]!++)
+      return new Promise<grpc.ServiceError | undefined>((resolve) => {
+        call.on('error', (err: grpc.ServiceError) => resolve(err))
+        call.on('end', () => resolve(undefined))
+      })
+    })
+
+    // Execute: the streams attach one after another; wait for the 19 older ones to be ended.
+    const replaced = await Promise.all(ended.slice(0, -1))
+
+    // Assert
+    for (const err of replaced) {
+      expect(err?.code).toBe(grpc.status.ABORTED)
+      expect(err?.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual(['COORD_STREAM_REPLACED'])
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    // Every stream got the pending work once at most (no stream got another's), and the live one got it.
+    expect(counts.every((n) => n <= pending)).toBe(true)
+    expect(counts.at(-1)).toBe(pending)
+    streams.at(-1)!.cancel()
+  })
 })

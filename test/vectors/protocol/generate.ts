@@ -534,6 +534,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_STUDY_MISMATCH: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined', 'ChangeMembership'],
   COORD_STALE_REQUEST: ['Hello', 'StartRound', 'ChangeMembership'],
   COORD_SESSION_INVALID: ['Tasks', 'DownloadModel', 'SubmitCosignature'],
+  COORD_STREAM_REPLACED: ['Tasks'],
   COORD_NOT_HUB: ['StartRound', 'ChangeMembership'],
   COORD_PEER_MISMATCH: [
     'Hello',
