@@ -7,16 +7,33 @@
 import { randomBytes } from 'node:crypto'
 import { toHex } from '../ledger/index.ts'
 import { SessionInvalidError } from './errors.ts'
+import { UpdateReplayedError } from '../protocol/index.ts'
 
 const DEFAULT_TTL_MS = 24 * 3600 * 1000
 
 export class SessionTable {
   private readonly sessions = new Map<string, { siteId: string; expiresMs: number }>()
+  /** Hellos already used, by hash, until they would be stale anyway: a signed hello opens one session. */
+  private readonly usedHellos = new Map<string, number>()
 
   constructor(
     private readonly now: () => number = Date.now,
     private readonly ttlMs = DEFAULT_TTL_MS,
   ) {}
+
+  /**
+   * Spends hello `hash`, signed at `signedMs`, which freshness lets in for
+   * `maxAgeMs` either side of the clock. Throws UpdateReplayedError when it
+   * was spent before. Spent hellos are forgotten once they are stale, so the
+   * table holds at most the hellos of one freshness window.
+   */
+  spendHello(hash: Uint8Array, signedMs: number, maxAgeMs: number): void {
+    const now = this.now()
+    for (const [h, until] of this.usedHellos) if (until < now) this.usedHellos.delete(h)
+    const id = toHex(hash)
+    if (this.usedHellos.has(id)) throw new UpdateReplayedError('this signed hello was already used; sign a fresh one')
+    this.usedHellos.set(id, signedMs + maxAgeMs)
+  }
 
   issue(siteId: string): Uint8Array {
     const token = randomBytes(32)

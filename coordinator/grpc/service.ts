@@ -104,8 +104,10 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
   }
   return {
     Hello: unary(c, 'Hello', (req, call) => {
-      const siteId = checkHello(runner.state, signedFrom(req.hello), c.now(), c.maxHelloAgeMs)
+      const hello = signedFrom(req.hello)
+      const siteId = checkHello(runner.state, hello, c.now(), c.maxHelloAgeMs)
       requirePeer(c, call, runner.state.sites.get(siteId), `site "${siteId}"`)
+      sessions.spendHello(statementHash(hello), decodeStatement('hello', hello.body).time, c.maxHelloAgeMs)
       c.logger.info({ site: siteId }, 'site hello')
       return {
         studyId: runner.state.studyId,

@@ -139,4 +139,18 @@ describe('refused server streams fail at once with their status and error code',
     expect(counts.at(-1)).toBe(pending)
     streams.at(-1)!.cancel()
   })
+
+  it('takes a signed hello once: a replay of it is refused with ALREADY_EXISTS, COORD_UPDATE_REPLAYED', async () => {
+    // Prepare
+    const site = fed.sites[0]!
+    const hello = signStatement(site.signer, { t: 'hello', study: fed.config.study.id, site: site.id, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) })
+    const send = () => new Promise<grpc.ServiceError | undefined>((resolve) => client.Hello({ hello }, { deadline: Date.now() + DEADLINE_MS }, (err) => resolve(err ?? undefined)))
+    // Execute
+    const first = await send()
+    const replay = await send()
+    // Assert
+    expect(first).toBeUndefined()
+    expect(replay?.code).toBe(grpc.status.ALREADY_EXISTS)
+    expect(replay?.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual(['COORD_UPDATE_REPLAYED'])
+  })
 })

@@ -549,7 +549,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
     'SubmitDeclined',
     'ChangeMembership',
   ],
-  COORD_UPDATE_REPLAYED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined', 'ChangeMembership'],
+  COORD_UPDATE_REPLAYED: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined', 'ChangeMembership'],
   COORD_WRONG_ROUND: ['UploadUpdate', 'ReportEvaluation', 'StartRound', 'SubmitDeclined'],
   COORD_DUPLICATE_UPDATE: ['UploadUpdate', 'ReportEvaluation'],
   COORD_WRONG_BASE_MODEL: ['UploadUpdate', 'ReportEvaluation'],
