@@ -81,6 +81,7 @@ export function checkUpdateEnvelope(state: StudyState, signed: SignedStatement, 
   checkSignature(key, signed, who)
   checkStudy(state, env.study, who)
   if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`${who}: this signed envelope was already received`)
+  if (state.completed) throw new RoundStateError(`${who}: study "${state.studyId}" is complete and takes no more updates`)
   const open = state.openRound
   if (!open) throw new WrongRoundError(`${who}: no round is open (last round ${state.lastRound})`)
   if (env.round !== open.round) throw new WrongRoundError(`${who}: round ${env.round}, want ${open.round}`)

@@ -38,3 +38,22 @@ describe("an update's example count", () => {
     expect(h.feed(h.updateInput(1, { examples: 100 })).refusal).toBeUndefined()
   })
 })
+
+describe('a straggler after the study completed', () => {
+  it('is refused with COORD_ROUND_STATE and nothing is appended, so the log still passes its audit', () => {
+    // Prepare
+    const h = new DeciderHarness({ study: { rounds: 1 } })
+    h.runRound()
+    h.evaluate(1)
+    expect(h.state.completed).toBe(true)
+    const before = h.drafts.length
+
+    // Execute
+    const late = h.feed(h.updateInput(0, { round: 1 }))
+
+    // Assert
+    expect(late.refusal?.code).toBe('COORD_ROUND_STATE')
+    expect(late.refusal?.message).toMatch(/is complete/)
+    expect(h.drafts.length).toBe(before)
+  })
+})

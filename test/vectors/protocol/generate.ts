@@ -562,7 +562,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_CONSENT_INVALID: ['UploadUpdate'],
   COORD_CONSENT_PROOF_MISSING: ['UploadUpdate'],
   COORD_CONSENT_PROOF_INVALID: ['UploadUpdate'],
-  COORD_ROUND_STATE: ['StartRound', 'ReportEvaluation', 'SubmitPatientRewards', 'ChangeMembership'],
+  COORD_ROUND_STATE: ['StartRound', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'ChangeMembership'],
   COORD_MODEL_NOT_FOUND: ['DownloadModel'],
   COORD_PATIENT_REWARDS_INVALID: ['SubmitPatientRewards'],
   COORD_PATIENT_REWARDS_AMOUNT_MISMATCH: ['SubmitPatientRewards'],
