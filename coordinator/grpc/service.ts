@@ -48,7 +48,9 @@ function requirePeer(c: FederationServiceComponents, call: CallWithAuthContext, 
 }
 
 /** The site a signed statement names, when its body decodes (the runner reports a body that does not). */
-function statementSite(type: 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined', signed: SignedStatement): string | undefined {
+type SiteStatementType = 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined'
+
+function statementSite(type: SiteStatementType, signed: SignedStatement): string | undefined {
   try {
     return decodeStatement(type, signed.body).site
   } catch {
@@ -102,6 +104,14 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     requirePeer(c, call, runner.state.sites.get(siteId), `site "${siteId}"`)
     return siteId
   }
+  /** A unary RPC that takes one site-signed statement into the log, on that site's own connection. */
+  const siteStatement = (name: string, type: SiteStatementType, accept: (signed: SignedStatement) => Promise<{ seq: number }>) =>
+    unary<SignedStatement__Output, { logSeq: string }>(c, name, async (req, call) => {
+      const signed = signedFrom(req)
+      const site = statementSite(type, signed)
+      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
+      return { logSeq: String((await accept(signed)).seq) }
+    })
   return {
     Hello: unary(c, 'Hello', (req, call) => {
       const hello = signedFrom(req.hello)
@@ -221,37 +231,10 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       call.on('error', (err) => c.logger.debug({ err }, 'upload stream error'))
     },
 
-    ReportEvaluation: unary(c, 'ReportEvaluation', async (req, call) => {
-      const signed = signedFrom(req)
-      const site = statementSite('evaluation', signed)
-      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
-      const r = await runner.acceptEvaluation(signed)
-      return { logSeq: String(r.seq) }
-    }),
-
-    SubmitPatientRewards: unary(c, 'SubmitPatientRewards', async (req, call) => {
-      const signed = signedFrom(req)
-      const site = statementSite('patient-rewards', signed)
-      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
-      const r = await runner.acceptPatientRewards(signed)
-      return { logSeq: String(r.seq) }
-    }),
-
-    SubmitApproval: unary(c, 'SubmitApproval', async (req, call) => {
-      const signed = signedFrom(req)
-      const site = statementSite('approval', signed)
-      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
-      const r = await runner.acceptApproval(signed)
-      return { logSeq: String(r.seq) }
-    }),
-
-    SubmitDeclined: unary(c, 'SubmitDeclined', async (req, call) => {
-      const signed = signedFrom(req)
-      const site = statementSite('declined', signed)
-      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
-      const r = await runner.acceptDeclined(signed)
-      return { logSeq: String(r.seq) }
-    }),
+    ReportEvaluation: siteStatement('ReportEvaluation', 'evaluation', (signed) => runner.acceptEvaluation(signed)),
+    SubmitPatientRewards: siteStatement('SubmitPatientRewards', 'patient-rewards', (signed) => runner.acceptPatientRewards(signed)),
+    SubmitApproval: siteStatement('SubmitApproval', 'approval', (signed) => runner.acceptApproval(signed)),
+    SubmitDeclined: siteStatement('SubmitDeclined', 'declined', (signed) => runner.acceptDeclined(signed)),
 
     ChangeMembership: unary(c, 'ChangeMembership', async (req, call) => {
       requirePeer(c, call, runner.state.hubKey, 'the hub')

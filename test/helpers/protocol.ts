@@ -290,3 +290,25 @@ export class DeciderHarness {
 export function kindsOf(result: { readonly entries: readonly { readonly kind: string }[] }): string[] {
   return result.entries.map((e) => e.kind)
 }
+
+/**
+ * Rounds 1-2 of a study with every kind of entry: a membership change, an
+ * approval, a declined task, consent and a revocation, rewards, rejections,
+ * an abandoned round; it completes when the study's target is 1 round.
+ */
+export function everyKindScript(h: DeciderHarness): void {
+  h.evaluate(0)
+  h.feed({ kind: 'membership', request: h.membership('enroll', 'late-lab', testSigner(33).publicKey) })
+  h.feed({ kind: 'membership', request: h.membership('remove', 'late-lab') })
+  h.feed({ kind: 'approval', statement: h.approval(0) })
+  h.openRound()
+  h.submit([0])
+  h.feed({ kind: 'declined', statement: h.declined(1) })
+  h.tick(h.state.openRound!.deadlineMs)
+  h.openRound()
+  h.feed(h.updateInput(0, { base: sha256(Uint8Array.of(5)) }))
+  h.submit()
+  h.evaluate()
+  h.feed({ kind: 'patient-rewards', statement: h.patientRewards(0, 2, { amount: 1n }) })
+  for (const i of [0, 1, 2]) h.feed({ kind: 'patient-rewards', statement: h.patientRewards(i) })
+}

@@ -1,44 +1,60 @@
 /**
  * A connection lost in the middle of an upload is no refusal of the site's
  * update: nothing is logged against the site, the envelope is not spent, and
- * the same signed envelope sent again is accepted.
+ * the same signed envelope sent again is accepted. An upload the site itself
+ * ends short is still refused, and logged.
  */
 import { describe, expect, it } from 'vitest'
 import { HubClient } from '../../coordinator/index.ts'
 import { sha256 } from '../../ledger/index.ts'
-import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema } from '../../models/index.ts'
+import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
 import { createFederationClient, WIRE_CHUNK_BYTES } from '../../protos/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
-import { createFederation, TEST_STUDY } from '../helpers/federation.ts'
+import { createFederation, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
+
+/** A federation with round 1 open, and site 0's valid signed envelope for a delta of the study model. */
+async function roundWithEnvelope(study: Partial<StudySpecInput> = {}) {
+  const fed = await createFederation({ siteCount: 2, autoAdvance: false, study })
+  const hub = new HubClient(fed.coordinator.address)
+  const opened = await hub.startNextRound(fed.hub)
+  hub.close()
+  const spec = StudySpecSchema.parse({ ...TEST_STUDY, ...study })
+  const shapes = modelShapes(spec.model, inputWidth(spec.data))
+  const delta = encodeWeights({ tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(0.001) })) })
+  const site = fed.sites[0]!
+  const envelope = signStatement(site.signer, {
+    t: 'update',
+    study: spec.id,
+    round: 1,
+    site: site.id,
+    base: new Uint8Array(opened.baseModelHash),
+    delta: sha256(delta),
+    size: delta.length,
+    examples: 50,
+    metrics: { trainLoss: 0.4 },
+    nonce: new Uint8Array(16).fill(3),
+    time: Date.now(),
+  })
+  return { fed, site, delta, envelope }
+}
+
+async function loggedRejections(fed: TestFederation): Promise<string[]> {
+  const codes: string[] = []
+  for await (const { entry } of fed.coordinator.ledger.scan()) {
+    const r = readLineageRecord(entry)
+    if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
+  }
+  return codes
+}
 
 describe('an upload cut off by the client', () => {
   it('logs nothing against the site and accepts the same envelope when it is sent again', async () => {
-    // Prepare: round 1 open; a valid envelope for a delta of more than one chunk.
-    const fed = await createFederation({ siteCount: 2, autoAdvance: false, study: { model: { kind: 'mlp', hidden: [512, 512] } } })
-    const hub = new HubClient(fed.coordinator.address)
-    const opened = await hub.startNextRound(fed.hub)
-    hub.close()
-    const spec = StudySpecSchema.parse({ ...TEST_STUDY, model: { kind: 'mlp', hidden: [512, 512] } })
-    const shapes = modelShapes(spec.model, inputWidth(spec.data))
-    const delta = encodeWeights({ tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(0.001) })) })
+    // Prepare: a delta of more than one chunk.
+    const { fed, site, delta, envelope } = await roundWithEnvelope({ model: { kind: 'mlp', hidden: [512, 512] } })
     expect(delta.length).toBeGreaterThan(WIRE_CHUNK_BYTES)
-    const site = fed.sites[0]!
-    const envelope = signStatement(site.signer, {
-      t: 'update',
-      study: spec.id,
-      round: 1,
-      site: site.id,
-      base: new Uint8Array(opened.baseModelHash),
-      delta: sha256(delta),
-      size: delta.length,
-      examples: 50,
-      metrics: { trainLoss: 0.4 },
-      nonce: new Uint8Array(16).fill(3),
-      time: Date.now(),
-    })
 
-    // Execute: the envelope and the first chunk, then the client goes away.
+    // Execute: the envelope and the first chunk, then the client goes away; then the agent's client sends it all.
     const raw = createFederationClient(fed.coordinator.address)
     const cut = await new Promise<string>((resolve) => {
       const call = raw.UploadUpdate((err) => resolve(err ? String(err.code) : 'ACCEPTED'))
@@ -52,36 +68,15 @@ describe('an upload cut off by the client', () => {
 
     // Assert
     expect(cut).toBe('1') // CANCELLED, as the client saw it
-    const kinds: string[] = []
-    for await (const { entry } of fed.coordinator.ledger.scan()) kinds.push(readLineageRecord(entry).kind)
-    expect(kinds.filter((k) => k === ENTRY_KINDS.UPDATE_REJECTED)).toEqual([])
+    expect(await loggedRejections(fed)).toEqual([])
     expect(again.round).toBe(1)
     expect(fed.coordinator.runner.state.openRound?.accepted.has(site.id)).toBe(true)
   })
 
   it('still refuses, and logs, an upload the site itself ended short', async () => {
     // Prepare
-    const fed = await createFederation({ siteCount: 2, autoAdvance: false })
-    const hub = new HubClient(fed.coordinator.address)
-    const opened = await hub.startNextRound(fed.hub)
-    hub.close()
-    const spec = StudySpecSchema.parse(TEST_STUDY)
-    const shapes = modelShapes(spec.model, inputWidth(spec.data))
-    const delta = encodeWeights({ tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(0.001) })) })
-    const site = fed.sites[0]!
-    const envelope = signStatement(site.signer, {
-      t: 'update',
-      study: spec.id,
-      round: 1,
-      site: site.id,
-      base: new Uint8Array(opened.baseModelHash),
-      delta: sha256(delta),
-      size: delta.length,
-      examples: 50,
-      metrics: { trainLoss: 0.4 },
-      nonce: new Uint8Array(16).fill(4),
-      time: Date.now(),
-    })
+    const { fed, delta, envelope } = await roundWithEnvelope()
+
     // Execute: half the delta, then a clean end of the stream.
     const raw = createFederationClient(fed.coordinator.address)
     const code = await new Promise<string>((resolve) => {
@@ -91,13 +86,9 @@ describe('an upload cut off by the client', () => {
       call.end()
     })
     raw.close()
+
     // Assert
     expect(code).toBe('COORD_DELTA_INTEGRITY')
-    const codes: string[] = []
-    for await (const { entry } of fed.coordinator.ledger.scan()) {
-      const r = readLineageRecord(entry)
-      if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
-    }
-    expect(codes).toEqual(['COORD_DELTA_INTEGRITY'])
+    expect(await loggedRejections(fed)).toEqual(['COORD_DELTA_INTEGRITY'])
   })
 })

@@ -27,7 +27,7 @@ import {
 } from '../../../protocol/index.ts'
 import { SYNTHETIC_PATIENTS, SYNTHETIC_REQUEST_MAX_AGE_MS, foldDrafts, signLog, syntheticConsentExt, syntheticDelta } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
-import { CONSENT_STUDY, DeciderHarness, REWARDED_CONSENT_STUDY, kindsOf, type Fed, type HarnessInit } from '../../helpers/protocol.ts'
+import { CONSENT_STUDY, DeciderHarness, everyKindScript, REWARDED_CONSENT_STUDY, kindsOf, type Fed, type HarnessInit } from '../../helpers/protocol.ts'
 
 type RecordOf<K extends LineageRecord['kind']> = Extract<LineageRecord, { kind: K }>
 
@@ -1062,24 +1062,6 @@ describe('step: study completion', () => {
 
 // ---- determinism and purity -----------------------------------------------------------------------
 
-/** A whole study with every kind of entry: consent, a revocation, rewards, rejections, an abandoned round, completion. */
-function fullScript(h: DeciderHarness): void {
-  h.evaluate(0)
-  h.feed({ kind: 'membership', request: h.membership('enroll', 'late-lab', testSigner(33).publicKey) })
-  h.feed({ kind: 'membership', request: h.membership('remove', 'late-lab') })
-  h.feed({ kind: 'approval', statement: h.approval(0) })
-  h.openRound()
-  h.submit([0])
-  h.feed({ kind: 'declined', statement: h.declined(1) })
-  h.tick(h.state.openRound!.deadlineMs)
-  h.openRound()
-  h.feed(h.updateInput(0, { base: sha256(Uint8Array.of(5)) }))
-  h.submit()
-  h.evaluate()
-  h.feed({ kind: 'patient-rewards', statement: h.patientRewards(0, 2, { amount: 1n }) })
-  for (const i of [0, 1, 2]) h.feed({ kind: 'patient-rewards', statement: h.patientRewards(i) })
-}
-
 describe('step: determinism', () => {
   const init = { study: { ...REWARDED_CONSENT_STUDY, rounds: 1, minSites: 2 }, revocations: [{ site: 2, patient: 4, round: 2 }] }
 
@@ -1089,8 +1071,8 @@ describe('step: determinism', () => {
     const b = new DeciderHarness(init)
 
     // Execute
-    fullScript(a)
-    fullScript(b)
+    everyKindScript(a)
+    everyKindScript(b)
 
     // Assert
     expect(a.state.completed).toBe(true)

@@ -9,8 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { encodeCanonical, sha256, toHex, type EntryDraft } from '../../../ledger/core/index.ts'
 import { ENTRY_KINDS, StudyState, readLineageRecord, step, type DeciderInput, type LineageRecord } from '../../../protocol/index.ts'
 import { draftRecords, foldDrafts, syntheticPseudonym } from '../../helpers/audit.ts'
-import { testSigner } from '../../helpers/ledger.ts'
-import { DeciderHarness, REWARDED_CONSENT_STUDY, type Fed } from '../../helpers/protocol.ts'
+import { DeciderHarness, everyKindScript, REWARDED_CONSENT_STUDY, type Fed } from '../../helpers/protocol.ts'
 
 const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, revocations: [{ site: 2, patient: 4, round: 2 }] }
 
@@ -21,20 +20,7 @@ const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, rev
  * evaluations, completion.
  */
 function script(h: DeciderHarness): void {
-  h.evaluate(0)
-  h.feed({ kind: 'membership', request: h.membership('enroll', 'late-lab', testSigner(33).publicKey) })
-  h.feed({ kind: 'membership', request: h.membership('remove', 'late-lab') })
-  h.feed({ kind: 'approval', statement: h.approval(0) })
-  h.openRound()
-  h.submit([0])
-  h.feed({ kind: 'declined', statement: h.declined(1) })
-  h.tick(h.state.openRound!.deadlineMs)
-  h.openRound()
-  h.feed(h.updateInput(0, { base: sha256(Uint8Array.of(5)) }))
-  h.submit()
-  h.evaluate()
-  h.feed({ kind: 'patient-rewards', statement: h.patientRewards(0, 2, { amount: 1n }) })
-  for (const i of [0, 1, 2]) h.feed({ kind: 'patient-rewards', statement: h.patientRewards(i) })
+  everyKindScript(h)
   h.openRound()
   h.submit([0, 1])
   h.tick(h.state.openRound!.deadlineMs)
