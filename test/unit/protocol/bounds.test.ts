@@ -57,3 +57,23 @@ describe('a straggler after the study completed', () => {
     expect(h.drafts.length).toBe(before)
   })
 })
+
+describe('a round the strategy cannot aggregate', () => {
+  it('closes as abandoned with the strategy’s reason, and the study goes on', () => {
+    // Prepare: at serverLearningRate 10, a finite 3e38 delta takes the aggregate past float32.
+    const h = new DeciderHarness({ study: { rounds: 2, minSites: 2, strategy: { name: 'fedavg', serverLearningRate: 10 } } })
+    h.openRound()
+    const huge = { tensors: h.shapes.map((t) => ({ name: t.name, shape: [...t.shape], values: new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(3e38) })) }
+
+    // Execute
+    h.submit([0, 1])
+    const closed = h.feed(h.updateInput(2, {}, { delta: huge }))
+
+    // Assert
+    expect(closed.refusal).toBeUndefined()
+    expect(kindsOf(closed)).toEqual([ENTRY_KINDS.UPDATE_ACCEPTED, ENTRY_KINDS.ROUND_ABANDONED])
+    expect((closed.entries[1]!.body as { reason: string }).reason).toMatch(/the strategy could not aggregate/)
+    expect(h.state.openRound).toBeUndefined()
+    expect(h.openRound().refusal).toBeUndefined()
+  })
+})
