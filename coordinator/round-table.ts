@@ -4,7 +4,7 @@
  * evaluations), model hash prefix and seconds from open to commit.
  */
 import { toHex } from '../ledger/index.ts'
-import type { RoundSummary__Output } from '../protos/index.ts'
+import type { RoundStatusResponse__Output, RoundSummary__Output } from '../protos/index.ts'
 
 export interface RoundRow {
   readonly round: number
@@ -87,4 +87,20 @@ export function formatConsentTable(rounds: readonly RoundSummary__Output[]): str
   if (lines.length === 0) return ''
   const head = CONSENT_COLUMNS.map((c, i) => (i === 1 ? c.padEnd(CONSENT_WIDTHS[i]!) : c.padStart(CONSENT_WIDTHS[i]!))).join('  ')
   return [head, '-'.repeat(head.length), ...lines].join('\n')
+}
+
+/**
+ * What each site decided about the study: its logged approval (the spec hash
+ * it approved, and whether that is the spec the study runs) and every round
+ * it declined, with its code and reason. Empty when there is neither.
+ */
+export function formatSiteControl(status: Pick<RoundStatusResponse__Output, 'approvals' | 'rounds' | 'specHash'>): string {
+  const lines: string[] = []
+  const running = toHex(status.specHash)
+  for (const a of status.approvals) {
+    const approved = toHex(a.specHash)
+    lines.push(`  ${a.siteId.padEnd(20)} approved spec ${approved.slice(0, 16)}${approved === running ? ' (the spec that runs)' : ' (NOT the spec that runs)'} at log entry ${a.logSeq}`)
+  }
+  for (const r of status.rounds) for (const d of r.declined) lines.push(`  ${d.siteId.padEnd(20)} declined round ${r.round}: ${d.code}: ${d.reason}`)
+  return lines.join('\n')
 }

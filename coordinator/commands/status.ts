@@ -1,7 +1,7 @@
 /** `fedlineage status --coordinator HOST:PORT`: a study's rounds, as a table. */
 import type { Command } from 'commander'
 import { addConnectOptions, connectHub, type ConnectOptions } from './connect-options.ts'
-import { formatConsentTable, formatRoundTable } from '../round-table.ts'
+import { formatConsentTable, formatRoundTable, formatSiteControl } from '../round-table.ts'
 
 export function registerStatusCommand(program: Command): void {
   const cmd = program
@@ -17,6 +17,8 @@ export function registerStatusCommand(program: Command): void {
       process.stdout.write(formatRoundTable(status.rounds) + '\n')
       const consent = formatConsentTable(status.rounds)
       if (consent !== '') process.stdout.write(`\nconsent per round and site:\n${consent}\n`)
+      const control = formatSiteControl(status)
+      if (control !== '') process.stdout.write(`\nsite control (approvals, declined tasks):\n${control}\n`)
     } finally {
       client.close()
     }
