@@ -255,6 +255,7 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
     delta = checkDelta(env, input.delta!, state.shapes)
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err
+    if (refusalsCapped(state, env.site)) return refuse(err)
     return decided([entry(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code: err.code, reason: err.message, envelope: embedStatement(signed) })], { refusal: err })
   }
   const open = state.openRound!
@@ -335,7 +336,7 @@ function evaluation(state: StudyState, report: SignedStatement, timeMs: number):
   try {
     ev = checkEvaluation(state, report)
   } catch (err) {
-    return refuseLogged('evaluation', report, err)
+    return refuseLogged(state, 'evaluation', report, err)
   }
   const reported = entry(ENTRY_KINDS.EVALUATION_REPORTED, { round: ev.round, site: ev.site, model: ev.model, report: embedStatement(report) })
   // The newest model's last outstanding report may complete the study.
@@ -361,7 +362,7 @@ function patientRewards(state: StudyState, statement: SignedStatement, timeMs: n
   try {
     st = checkPatientRewards(state, statement)
   } catch (err) {
-    return refuseLogged('patient-rewards', statement, err)
+    return refuseLogged(state, 'patient-rewards', statement, err)
   }
   const logged = entry(ENTRY_KINDS.PATIENT_REWARDS, { round: st.round, site: st.site, statement: embedStatement(statement) })
   // The newest round's last owed statement may complete the study.
@@ -375,7 +376,7 @@ function approval(state: StudyState, statement: SignedStatement): Decision {
   try {
     st = checkApproval(state, statement)
   } catch (err) {
-    return refuseLogged('approval', statement, err)
+    return refuseLogged(state, 'approval', statement, err)
   }
   return decided([entry(ENTRY_KINDS.APPROVAL, { site: st.site, spec: st.spec, statement: embedStatement(statement) })], { recordedAt: 0 })
 }
@@ -387,7 +388,7 @@ function declined(state: StudyState, statement: SignedStatement, timeMs: number,
   try {
     st = checkDeclined(state, statement)
   } catch (err) {
-    return refuseLogged('declined', statement, err)
+    return refuseLogged(state, 'declined', statement, err)
   }
   const logged = entry(ENTRY_KINDS.TASK_DECLINED, { round: st.round, site: st.site, code: st.code, reason: st.reason, statement: embedStatement(statement) })
   const record: DeclineRecord = { seq: state.entries, site: st.site, code: st.code, reason: st.reason }
@@ -436,9 +437,18 @@ function refuse(err: unknown): Decision {
   return decided([], { refusal: err })
 }
 
-function refuseLogged(type: 'evaluation' | 'patient-rewards' | 'approval' | 'declined', signed: SignedStatement, err: unknown): Decision {
+/** Refusals of one site logged per round at most; past it a refusal is still answered, but not logged. */
+export const MAX_LOGGED_REFUSALS_PER_ROUND = 16
+
+/** True once `site` has had MAX_LOGGED_REFUSALS_PER_ROUND refusals logged since the newest round opened. */
+function refusalsCapped(state: StudyState, site: string): boolean {
+  return (state.recentRefusals.get(site) ?? 0) >= MAX_LOGGED_REFUSALS_PER_ROUND
+}
+
+function refuseLogged(state: StudyState, type: 'evaluation' | 'patient-rewards' | 'approval' | 'declined', signed: SignedStatement, err: unknown): Decision {
   if (!(err instanceof ProtocolError)) throw err
   const st = decodeStatement(type, signed.body)
+  if (refusalsCapped(state, st.site)) return refuse(err)
   // An approval names no round: its refusal is logged under round 0.
   const round = 'round' in st ? st.round : 0
   return decided([entry(ENTRY_KINDS.STATEMENT_REJECTED, { type, round, site: st.site, code: err.code, reason: err.message, statement: embedStatement(signed) })], { refusal: err })

@@ -137,6 +137,12 @@ export class StudyState {
   readonly revocations = new Map<string, Map<string, RevocationRecord>>()
   /** Logged approvals by site (site-control.ts): the spec hash each approved. */
   readonly approvals = new Map<string, ApprovalRecord>()
+  /**
+   * Refusals logged per site since the newest round opened (or since the
+   * study began): the decider logs at most MAX_LOGGED_REFUSALS_PER_ROUND of a
+   * site's refusals per round, so one key cannot grow the log without bound.
+   */
+  readonly recentRefusals = new Map<string, number>()
   /** Sites the hub removed while the study ran, with the seq of their `site-removed` entry: planned into no later round. */
   readonly removed = new Map<string, number>()
   /** Hex hashes of every signed statement already taken in (replay detection). */
@@ -248,6 +254,7 @@ export class StudyState {
       }
       case ENTRY_KINDS.ROUND_OPENED: {
         const b = record.body
+        this.recentRefusals.clear()
         if (this.openRound) fail(`round ${b.round} opened while round ${this.lastRound} is open`)
         if (b.round !== this.lastRound + 1) fail(`round ${b.round} opened after round ${this.lastRound}`)
         if (toHex(b.base) !== toHex(this.currentModel)) fail(`round ${b.round} base is not the current model`)
@@ -310,6 +317,7 @@ export class StudyState {
       case ENTRY_KINDS.UPDATE_REJECTED: {
         const b = record.body
         if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
+        this.recentRefusals.set(b.site, (this.recentRefusals.get(b.site) ?? 0) + 1)
         const statementHash = sha256(b.envelope.body)
         this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: 'update', statementHash })
         this.seenStatements.add(toHex(statementHash))
@@ -318,6 +326,7 @@ export class StudyState {
       case ENTRY_KINDS.STATEMENT_REJECTED: {
         const b = record.body
         if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
+        this.recentRefusals.set(b.site, (this.recentRefusals.get(b.site) ?? 0) + 1)
         const statementHash = sha256(b.statement.body)
         this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: b.type, statementHash })
         this.seenStatements.add(toHex(statementHash))

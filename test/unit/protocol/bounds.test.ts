@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_MAX_EXAMPLES_PER_SITE } from '../../../models/index.ts'
-import { ENTRY_KINDS } from '../../../protocol/index.ts'
+import { sha256 } from '../../../ledger/index.ts'
+import { ENTRY_KINDS, MAX_LOGGED_REFUSALS_PER_ROUND } from '../../../protocol/index.ts'
 import { DeciderHarness, kindsOf } from '../../helpers/protocol.ts'
 
 describe("an update's example count", () => {
@@ -75,5 +76,26 @@ describe('a round the strategy cannot aggregate', () => {
     expect((closed.entries[1]!.body as { reason: string }).reason).toMatch(/the strategy could not aggregate/)
     expect(h.state.openRound).toBeUndefined()
     expect(h.openRound().refusal).toBeUndefined()
+  })
+})
+
+describe("a site's refusals in one round", () => {
+  it(`are logged up to ${MAX_LOGGED_REFUSALS_PER_ROUND}, then refused without an entry, and logged again once the next round opens`, () => {
+    // Prepare
+    const h = new DeciderHarness({ study: { rounds: 2, minSites: 2 } })
+    h.openRound()
+    const wrongBase = () => h.feed(h.updateInput(0, { base: sha256(Uint8Array.of(h.drafts.length)) }))
+
+    // Execute: 20 validly signed updates with a wrong base.
+    const first = Array.from({ length: 20 }, wrongBase)
+    h.submit([1, 2])
+    h.tick(h.state.openRound!.deadlineMs)
+    h.openRound()
+    const next = wrongBase()
+
+    // Assert
+    expect(first.every((f) => f.refusal?.code === 'COORD_WRONG_BASE_MODEL')).toBe(true)
+    expect(first.map((f) => f.entries.length)).toEqual([...Array(MAX_LOGGED_REFUSALS_PER_ROUND).fill(1), ...Array(20 - MAX_LOGGED_REFUSALS_PER_ROUND).fill(0)])
+    expect(kindsOf(next)).toEqual([ENTRY_KINDS.UPDATE_REJECTED])
   })
 })
