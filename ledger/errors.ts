@@ -209,3 +209,13 @@ export class LedgerClosedError extends LedgerError {
     super('the ledger is closed')
   }
 }
+
+/** A stored value beside the entries (a Merkle node, the head's range, a checkpoint, a cosignature, a blob) that the entries contradict. `key` names it. */
+export class LedgerStoreDamagedError extends LedgerError {
+  static override readonly code = 'LEDGER_STORE_DAMAGED'
+  readonly key: string
+  constructor(key: string, problem: string) {
+    super(`${key}: ${problem}`)
+    this.key = key
+  }
+}

@@ -69,6 +69,7 @@ export {
   type StoredRecord,
 } from './storage.ts'
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
+export { verifyStore, type StoreVerification } from './verify-store.ts'
 export { generateSeed, loadPrivateKeyPem, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'
 export {
@@ -88,6 +89,7 @@ export {
   LedgerSeqGapError,
   LedgerSignatureInvalidError,
   LedgerStorageError,
+  LedgerStoreDamagedError,
   LedgerUntrustedAuthorError,
 } from './errors.ts'
 export * from './core/index.ts'

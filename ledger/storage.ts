@@ -20,7 +20,7 @@ import { Level } from 'level'
 import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
 import { HASH_LENGTH_BYTES } from './core/constants.ts'
 import { GENESIS_PREV_HASH } from './core/entry.ts'
-import { asPlainBytes, toHex } from './core/hash.ts'
+import { asPlainBytes, fromHex, toHex } from './core/hash.ts'
 import { LedgerClosedError, LedgerDatabaseMissingError, LedgerLockedError, LedgerStorageError } from './errors.ts'
 
 /** Length of the log and hash of its last entry (GENESIS_PREV_HASH when empty). */
@@ -85,6 +85,8 @@ export interface LedgerStorage {
   /** Blob bytes stored under `hash`, or undefined. */
   readBlob(hash: Uint8Array): Promise<Uint8Array | undefined>
   hasBlob(hash: Uint8Array): Promise<boolean>
+  /** Every stored blob, by the hash it is stored under, in key order (for whole-store checks). */
+  readBlobs(): AsyncIterable<{ readonly hash: Uint8Array; readonly bytes: Uint8Array }>
   /** Merkle node hashes, in the order asked (undefined where not stored). */
   readNodes(ids: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]>
   /** A record by key, or undefined. */
@@ -281,6 +283,11 @@ export class LevelLedgerStorage implements LedgerStorage {
 
   readRecord(key: string): Promise<Uint8Array | undefined> {
     return this.#get(RECORD_PREFIX + key)
+  }
+
+  async *readBlobs(): AsyncIterable<{ readonly hash: Uint8Array; readonly bytes: Uint8Array }> {
+    this.#assertOpen()
+    for await (const [key, value] of this.#db.iterator({ gte: BLOB_PREFIX, lt: `${BLOB_PREFIX}\uffff` })) yield { hash: fromHex(key.slice(BLOB_PREFIX.length)), bytes: asPlainBytes(value) }
   }
 
   async *readRecords(prefix: string): AsyncIterable<StoredRecord> {

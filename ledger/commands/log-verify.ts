@@ -12,6 +12,7 @@ import { LedgerInvalidArgumentError } from '../errors.ts'
 import { parsePublicKey } from '../identity.ts'
 import { openLevelStorage } from '../storage.ts'
 import { verifyLog } from '../verify.ts'
+import { verifyStore } from '../verify-store.ts'
 
 export interface LogVerifyOptions {
   readonly db: string
@@ -49,7 +50,10 @@ export async function logVerify(options: LogVerifyOptions, io: CliIo): Promise<v
     })
     bar?.stop()
     bar = undefined
+    // Checkpoints must be the log author's; with several authors, the first (the coordinator) is taken.
+    const store = await verifyStore(storage, options.trustedAuthors?.[0] ?? result.authors[0])
     io.stdout.write(`log verified: ${result.entries} entries, head ${toHex(result.headHash)}\n`)
+    io.stdout.write(`store verified: ${store.nodes} Merkle nodes, ${store.checkpoints} checkpoints, ${store.cosignatures} cosignatures, ${store.blobs} blobs\n`)
   } finally {
     bar?.stop()
     await storage.close()
