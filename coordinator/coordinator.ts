@@ -104,6 +104,8 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         peers: config.p2p.peers,
         // Its libp2p identity is the coordinator's key, and it serves the study's data under the study's policy.
         privateKey: await peerKeyOf(signer),
+        // Every site, auditor and the hub may connect at once; room for sites enrolled later.
+        expectedPeers: config.sites.length + (config.study.auditors?.length ?? 0) + 16,
         access: studyReplicaAccess(() => runner.state, signer.publicKey),
       })
     } catch (err) {

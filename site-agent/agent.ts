@@ -145,6 +145,8 @@ export interface SiteRunSummary {
 
 /** How often a site tries to start its log replica before it trains on without one. */
 const MAX_REPLICA_ATTEMPTS = 8
+/** The longest pause between two attempts to start the replica. */
+const REPLICA_RETRY_MAX_MS = 30_000
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -360,16 +362,20 @@ export class SiteAgent {
         logger: this.log,
         submitCosignature: (size, cosig) => this.client.submitCosignature(this.token, size, cosig),
       })
+      this.replicaGaveUp = false
       this.emit({ type: 'replicating', peers })
     } catch (err) {
       // Replication must never stop training: a refused dial (many sites connecting at
       // once, the coordinator restarting) is retried with backoff while the study runs.
+      // After MAX_REPLICA_ATTEMPTS tasks stop waiting for it (and go on unverified, said in the log),
+      // but the retries go on, slower, and verification resumes once a replica starts.
       this.replicaAttempts++
       this.log.warn({ err, attempt: this.replicaAttempts }, 'log replica could not start; retrying')
-      if (this.replicaAttempts < MAX_REPLICA_ATTEMPTS) {
-        const retry = setTimeout(() => void this.replicate(this.coordinatorPeers, coordinatorKey).catch(() => undefined), Math.min(250 * 2 ** this.replicaAttempts, 5000))
+      if (this.replicaAttempts >= MAX_REPLICA_ATTEMPTS) this.replicaGaveUp = true
+      if (!this.finished) {
+        const retry = setTimeout(() => void this.replicate(this.coordinatorPeers, coordinatorKey).catch(() => undefined), Math.min(250 * 2 ** this.replicaAttempts, REPLICA_RETRY_MAX_MS))
         retry.unref()
-      } else this.replicaGaveUp = true
+      }
     } finally {
       this.replicaStarting = false
     }

@@ -26,6 +26,13 @@ export interface ReplicaNodeInit extends LedgerSyncInit {
   readonly listen?: readonly string[] | undefined
   /** Multiaddrs (with `/p2p/<peer id>`) to dial once started. */
   readonly peers?: readonly string[] | undefined
+  /**
+   * How many peers the node should take at once (a coordinator: its sites
+   * and auditors). libp2p's defaults (10 pending inbound connections, 5 a
+   * second from one host) refuse most of a study's sites when they start
+   * together, or sit behind one NAT; the limits are sized to this instead.
+   */
+  readonly expectedPeers?: number | undefined
   /** The node's libp2p identity: the participant's key (`peerKeyOf`); a fresh, anonymous one when absent. */
   readonly privateKey?: PrivateKey | undefined
 }
@@ -48,8 +55,14 @@ const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
  * answers, the node is stopped and `ReplicaDialError` thrown.
  */
 export async function createReplicaNode(init: ReplicaNodeInit): Promise<ReplicaNode> {
-  const { listen, peers, privateKey, ...syncInit } = init
+  const { listen, peers, privateKey, expectedPeers, ...syncInit } = init
+  const expected = Math.max(0, expectedPeers ?? 0)
   const node = await createLibp2p<ReplicaServices>({
+    connectionManager: {
+      maxConnections: Math.max(300, 2 * expected + 50),
+      maxIncomingPendingConnections: Math.max(10, expected + 8),
+      inboundConnectionThreshold: Math.max(5, expected + 8),
+    },
     ...(privateKey === undefined ? {} : { privateKey }),
     addresses: { listen: [...(listen ?? DEFAULT_LISTEN)] },
     transports: [tcp()],

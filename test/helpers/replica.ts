@@ -91,12 +91,13 @@ export interface Replica {
  * it serves under that policy. Stopped when the test finishes.
  */
 export async function startReplica(
-  init: { fixture?: LedgerFixture; peers?: readonly Replica[]; signer?: Signer; syncOnConnect?: boolean; identity?: Signer; access?: ReplicaAccess } = {},
+  init: { fixture?: LedgerFixture; peers?: readonly Replica[]; signer?: Signer; syncOnConnect?: boolean; identity?: Signer; access?: ReplicaAccess; expectedPeers?: number } = {},
 ): Promise<Replica> {
   const fixture = init.fixture ?? (await createLedger())
   const node = await createReplicaNode({
     ...(init.identity ? { privateKey: await peerKeyOf(init.identity) } : {}),
     access: init.access,
+    expectedPeers: init.expectedPeers,
     ledger: fixture.ledger,
     origin: ORIGIN,
     coordinatorKey: COORDINATOR.publicKey,

@@ -358,3 +358,18 @@ describe('peer identity and access', () => {
     ])
   })
 })
+
+describe('replicas at scale', () => {
+  it('takes 24 replicas dialing from one host at once, each syncing the whole log', async () => {
+    // Prepare: a coordinator sized for the study's participants.
+    const fixture = await createCoordinatorLedger(40, 10)
+    const coordinator = await startReplica({ fixture, signer: COORDINATOR, expectedPeers: 24 })
+
+    // Execute: 24 fresh replicas start and dial at the same moment, as sites do when a study starts.
+    const replicas = await Promise.all(Array.from({ length: 24 }, () => startReplica({ peers: [coordinator], syncOnConnect: false })))
+    await Promise.all(replicas.map((r) => r.sync.syncWith(coordinator.node.peerId)))
+
+    // Assert
+    for (const r of replicas) expect(r.fixture.ledger.length).toBe(40)
+  })
+})
