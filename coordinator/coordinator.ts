@@ -6,7 +6,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
 import { Ledger, createReplicaNode, equalBytes, loadSigner, peerKeyOf, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
-import { federationService } from '../protos/index.ts'
+import { WIRE_CHUNK_BYTES, federationService } from '../protos/index.ts'
 import { loadPartyTls, serverCredentials, transportMode, transportNotice } from '../pki/index.ts'
 import { studyReplicaAccess } from '../protocol/index.ts'
 import { readFile } from 'node:fs/promises'
@@ -25,7 +25,26 @@ export interface CoordinatorOptions {
   readonly signer?: Signer
   /** Clock override (tests). */
   readonly now?: () => number
+  /** How long an upload may go without a message before it is dropped (default UPLOAD_IDLE_MS). */
+  readonly uploadIdleMs?: number
 }
+
+/** An upload that sends nothing for this long is dropped, unlogged: a stalled or trickling client holds no slot. */
+export const UPLOAD_IDLE_MS = 30_000
+
+/**
+ * The gRPC server's limits: a site needs a handful of concurrent calls (its
+ * task stream, one download, one upload); idle and dead connections are
+ * closed; a message is at most one upload chunk (1 MiB) plus framing, so
+ * concurrent large messages cannot pile up memory.
+ */
+export const SERVER_OPTIONS = {
+  'grpc.max_concurrent_streams': 32,
+  'grpc.max_receive_message_length': WIRE_CHUNK_BYTES + 64 * 1024,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.max_connection_idle_ms': 30_000,
+} as const
 
 export interface RunningCoordinator {
   /** host:port actually bound (port 0 resolved). */
@@ -128,7 +147,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     runner.on('study-completed', () => resolve())
   })
 
-  const server = new Server()
+  const server = new Server(SERVER_OPTIONS)
   const mode = transportMode(config.listen, tls !== undefined, config.insecure, 'listen')
   const credentials = tls ? serverCredentials(tls) : ServerCredentials.createInsecure()
   server.addService(
@@ -142,6 +161,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       p2pAddrs,
       now,
       maxHelloAgeMs: config.maxRequestAgeMs,
+      uploadIdleMs: options.uploadIdleMs ?? UPLOAD_IDLE_MS,
       requirePeerCertificates: tls !== undefined,
     }),
   )

@@ -20,6 +20,10 @@ export class PeerIdentityError extends CoordinatorError {
 export class TaskStreamReplacedError extends CoordinatorError {
   static override readonly code = 'COORD_STREAM_REPLACED'
 }
+/** An upload that sent nothing for the idle limit: dropped, nothing logged. */
+export class UploadStalledError extends CoordinatorError {
+  static override readonly code = 'COORD_UPLOAD_STALLED'
+}
 export class SessionInvalidError extends CoordinatorError {
   static override readonly code = 'COORD_SESSION_INVALID'
 }

@@ -6,7 +6,7 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
-import { PeerIdentityError, UploadProtocolError } from '../errors.ts'
+import { PeerIdentityError, UploadProtocolError, UploadStalledError } from '../errors.ts'
 import { equalBytes, toHex } from '../../ledger/index.ts'
 import { peerPublicKey, type CallWithAuthContext } from '../../pki/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
@@ -31,6 +31,8 @@ export interface FederationServiceComponents {
    * hub key for round starts). Off on plaintext loopback, where there is none.
    */
   readonly requirePeerCertificates: boolean
+  /** An upload that sends nothing for this long is dropped without a log entry. */
+  readonly uploadIdleMs: number
 }
 
 /**
@@ -176,8 +178,23 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         if (signed && err instanceof ProtocolError) void runner.rejectUpdate(signed, err).finally(() => callback(toServiceError(err)))
         else callback(toServiceError(err))
       }
+      // A stalled or trickling upload is dropped like a cut-off one: nothing logged, the envelope unspent.
+      let idle: NodeJS.Timeout | undefined
+      const watch = () => {
+        clearTimeout(idle)
+        idle = setTimeout(() => {
+          if (settled) return
+          settled = true
+          c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload stalled: dropped, nothing logged')
+          callback(toServiceError(new UploadStalledError(`no upload message for ${c.uploadIdleMs} ms: send the envelope and the delta without pausing, or send again`)))
+        }, c.uploadIdleMs)
+        idle.unref()
+      }
+      watch()
+      call.on('close', () => clearTimeout(idle))
       call.on('data', (msg: UpdateChunk__Output) => {
         if (settled) return
+        watch()
         try {
           if (msg.part === 'envelope') {
             if (signed) throw new UploadProtocolError('a second envelope in one upload')
@@ -204,6 +221,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload cut off by the client: nothing logged')
       })
       call.on('end', async () => {
+        clearTimeout(idle)
         if (settled || call.cancelled) return
         if (!signed) return fail(new UploadProtocolError('upload ended without an envelope'))
         // grpc-js ends the request stream of a cut-off call before it reports the

@@ -81,6 +81,8 @@ export interface FederationInit {
    * certificate each (`<dir>/<name>.crt`; the coordinator's for 127.0.0.1).
    */
   tls?: boolean
+  /** The coordinator's upload idle limit (default its own, 30 s). */
+  uploadIdleMs?: number
   /** How many of the sites the hub config enrols (default: all); the rest exist, with data and keys, to be enrolled later. */
   enrolledSites?: number
   /**
@@ -159,7 +161,7 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
       approvals.set(site.id, file)
     }
   }
-  const start = () => startCoordinator(config, { signer: hub, logger: quietLogger })
+  const start = () => startCoordinator(config, { signer: hub, logger: quietLogger, ...(opts.uploadIdleMs === undefined ? {} : { uploadIdleMs: opts.uploadIdleMs }) })
   const fed: TestFederation = {
     dir,
     hub,

@@ -14,8 +14,8 @@ import { CoordinatorClient } from '../../site-agent/index.ts'
 import { createFederation, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
 
 /** A federation with round 1 open, and site 0's valid signed envelope for a delta of the study model. */
-async function roundWithEnvelope(study: Partial<StudySpecInput> = {}) {
-  const fed = await createFederation({ siteCount: 2, autoAdvance: false, study })
+async function roundWithEnvelope(study: Partial<StudySpecInput> = {}, uploadIdleMs?: number) {
+  const fed = await createFederation({ siteCount: 2, autoAdvance: false, study, ...(uploadIdleMs === undefined ? {} : { uploadIdleMs }) })
   const hub = new HubClient(fed.coordinator.address)
   const opened = await hub.startNextRound(fed.hub)
   hub.close()
@@ -90,5 +90,47 @@ describe('an upload cut off by the client', () => {
     // Assert
     expect(code).toBe('COORD_DELTA_INTEGRITY')
     expect(await loggedRejections(fed)).toEqual(['COORD_DELTA_INTEGRITY'])
+  })
+
+  it('drops an upload that stalls, unlogged, so the same envelope can be sent again', async () => {
+    // Prepare: a 300 ms idle limit.
+    const { fed, site, delta, envelope } = await roundWithEnvelope({}, 300)
+
+    // Execute: the envelope, then nothing.
+    const raw = createFederationClient(fed.coordinator.address)
+    const t0 = performance.now()
+    const stalled = await new Promise<string>((resolve) => {
+      const call = raw.UploadUpdate((err) => resolve(err ? `${err.code} ${String(err.details).split(':')[0]}` : 'ACCEPTED'))
+      call.write({ envelope })
+    })
+    const ms = performance.now() - t0
+    raw.close()
+    const client = new CoordinatorClient(fed.coordinator.address)
+    const again = await client.uploadUpdate(envelope, delta)
+    client.close()
+
+    // Assert
+    expect(stalled).toBe('4 COORD_UPLOAD_STALLED') // DEADLINE_EXCEEDED
+    expect(ms).toBeLessThan(3000)
+    expect(await loggedRejections(fed)).toEqual([])
+    expect(again.round).toBe(1)
+    expect(fed.coordinator.runner.state.openRound?.accepted.has(site.id)).toBe(true)
+  })
+
+  it('refuses a message larger than one upload chunk at the transport, before it is buffered', async () => {
+    // Prepare
+    const { fed, envelope } = await roundWithEnvelope()
+    // Execute: one 5 MiB data message.
+    const raw = createFederationClient(fed.coordinator.address)
+    const code = await new Promise<number | undefined>((resolve) => {
+      const call = raw.UploadUpdate((err) => resolve(err?.code))
+      call.write({ envelope })
+      call.write({ data: new Uint8Array(5 * 1024 * 1024) })
+      call.end()
+    })
+    raw.close()
+    // Assert
+    expect(code).toBe(8) // RESOURCE_EXHAUSTED
+    expect(await loggedRejections(fed)).toEqual([])
   })
 })
