@@ -87,10 +87,15 @@ export interface RoundRunnerEvents {
 /** verify: the decider's step for an update that closed nothing; aggregate: a step that closed a round; log: the durable append. */
 export type CoordinatorPhase = 'verify' | 'log' | 'aggregate'
 
+/** Models kept in memory for downloads (the current one and its parent). */
+const MODEL_CACHE_ENTRIES = 2
+
 export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   readonly state = new StudyState()
   private queue: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
+  /** Model bytes by hex hash, oldest first: the current model and the one before serve nearly every download. */
+  private readonly modelCache = new Map<string, Promise<Uint8Array>>()
   private readonly evaluatedRounds = new Set<number>()
   private closed = false
   /** A round start this runner signed itself (autoAdvance) is queued and not yet decided. */
@@ -369,7 +374,17 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   /** The canonical bytes of a lineage model; refuses hashes outside the lineage (deltas stay private to the hub). */
   async modelBytes(hash: Uint8Array): Promise<Uint8Array> {
     if (!this.state.isLineageModel(hash)) throw new ModelNotFoundError(`model ${toHex(hash)} is not in study "${this.state.studyId}"'s lineage`)
-    return this.ledger.getBlob(hash)
+    // Every site downloads the same model at the start of a round: one read (and one re-hash) serves
+    // them all, and at most MODEL_CACHE_ENTRIES models are held, so memory stays a few models, not one per download.
+    const id = toHex(hash)
+    let bytes = this.modelCache.get(id)
+    if (bytes === undefined) {
+      bytes = this.ledger.getBlob(hash)
+      this.modelCache.set(id, bytes)
+      bytes.catch(() => this.modelCache.delete(id))
+      if (this.modelCache.size > MODEL_CACHE_ENTRIES) this.modelCache.delete(this.modelCache.keys().next().value!)
+    }
+    return bytes
   }
 
   /** True when every enrolled site reported on the round's model, or its evaluation deadline passed. */

@@ -6,8 +6,9 @@
  * raw grpc-js client built from `protos/index.ts`, as an outside client would.
  */
 import { randomBytes } from 'node:crypto'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { signStatement } from '../../protocol/index.ts'
+import { toHex } from '../../ledger/index.ts'
 import { createFederationClient, ERROR_CODE_METADATA_KEY, grpc, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output } from '../../protos/index.ts'
 import { CoordinatorClient, SiteRequestRejectedError } from '../../site-agent/index.ts'
 import { createFederation, type TestFederation } from '../helpers/federation.ts'
@@ -152,5 +153,18 @@ describe('refused server streams fail at once with their status and error code',
     expect(first).toBeUndefined()
     expect(replay?.code).toBe(grpc.status.ALREADY_EXISTS)
     expect(replay?.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual(['COORD_UPDATE_REPLAYED'])
+  })
+
+  it('serves concurrent downloads of one model from one read of the store', async () => {
+    // Prepare
+    const token = await session()
+    const genesis = fed.coordinator.runner.state.genesis
+    const reads = vi.spyOn(fed.coordinator.ledger, 'getBlob')
+    // Execute: 8 sites' worth of downloads at once.
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => drain((deadline) => client.DownloadModel({ sessionToken: token, modelHash: genesis }, { deadline }))))
+    // Assert
+    expect(outcomes.every((o) => o.err === undefined && o.messages > 0)).toBe(true)
+    expect(reads.mock.calls.filter(([h]) => toHex(h) === toHex(genesis))).toHaveLength(1)
+    reads.mockRestore()
   })
 })
