@@ -168,7 +168,8 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       let signed: SignedStatement | undefined
       let declared = 0
       let received = 0
-      const chunks: Uint8Array[] = []
+      // The delta is written into one buffer of its declared size as it arrives: one copy, never a list plus a concatenation.
+      let body: Uint8Array | undefined
       let settled = false
       const fail = (err: unknown) => {
         if (settled) return
@@ -204,9 +205,11 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
             declared = runner.admitEnvelope(signed).size
           } else if (msg.part === 'data') {
             if (!signed) throw new UploadProtocolError('delta bytes before the envelope')
-            received += msg.data?.length ?? 0
-            if (received > declared) throw new UpdateTooLargeError(`upload exceeds the ${declared} bytes its envelope declares (received ${received} so far)`)
-            chunks.push(new Uint8Array(msg.data!))
+            const data = msg.data ?? new Uint8Array(0)
+            if (received + data.length > declared) throw new UpdateTooLargeError(`upload exceeds the ${declared} bytes its envelope declares (received ${received + data.length} so far)`)
+            body ??= new Uint8Array(declared)
+            body.set(data, received)
+            received += data.length
           } else throw new UploadProtocolError('an upload chunk with neither envelope nor data')
         } catch (err) {
           fail(err)
@@ -229,8 +232,8 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         // is not taken for a site that sent too few bytes (which is refused after it).
         if (received < declared) await cancelledWithin(call, CANCEL_GRACE_MS)
         if (settled || call.cancelled) return
-        const bytes = Buffer.concat(chunks)
-        runner.acceptUpdate(signed, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)).then(
+        const bytes = body === undefined ? new Uint8Array(0) : body.subarray(0, received)
+        runner.acceptUpdate(signed, bytes).then(
           (r) => {
             if (settled) return
             settled = true
