@@ -24,6 +24,10 @@ export class TaskStreamReplacedError extends CoordinatorError {
 export class UploadStalledError extends CoordinatorError {
   static override readonly code = 'COORD_UPLOAD_STALLED'
 }
+/** The coordinator's log could not be written after its state took the entries: it refuses input until restarted. */
+export class CoordinatorStoreError extends CoordinatorError {
+  static override readonly code = 'COORD_STORE_FAILED'
+}
 export class SessionInvalidError extends CoordinatorError {
   static override readonly code = 'COORD_SESSION_INVALID'
 }

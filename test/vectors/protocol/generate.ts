@@ -572,6 +572,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_APPROVAL_DUPLICATE: ['SubmitApproval'],
   COORD_DECLINE_INVALID: ['SubmitDeclined'],
   COORD_MEMBERSHIP_INVALID: ['ChangeMembership'],
+  COORD_STORE_FAILED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitApproval', 'SubmitDeclined', 'StartRound', 'ChangeMembership'],
   COORD_INTERNAL: ['any'],
 }
 
