@@ -8,8 +8,8 @@ import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { readCheckpoint } from '../core/checkpoint.ts'
-import { makeInclusionBundle } from '../core/proof-bundle.ts'
-import { LedgerInvalidArgumentError } from '../errors.ts'
+import { checkInclusionBundle, makeInclusionBundle } from '../core/proof-bundle.ts'
+import { LedgerInvalidArgumentError, LedgerStoreDamagedError } from '../errors.ts'
 import { Ledger } from '../ledger.ts'
 import { openLevelStorage } from '../storage.ts'
 
@@ -30,7 +30,16 @@ export async function logProve(raw: { db: string; seq: string; size?: string; ou
     const cp = readCheckpoint(checkpoint)
     if (seq >= cp.size) throw new LedgerInvalidArgumentError(`--seq ${seq}: the checkpoint covers entries [0, ${cp.size})`)
     const bundle = makeInclusionBundle(seq, (await ledger.get(seq)).bytes, await ledger.inclusionProof(seq, cp.size), checkpoint)
+    // Never hand out a proof that does not check: a damaged Merkle node or checkpoint would make one.
     const text = JSON.stringify(bundle, null, 2) + '\n'
+    try {
+      checkInclusionBundle(JSON.parse(text), checkpoint.signer)
+    } catch (err) {
+      throw new LedgerStoreDamagedError(
+        `the proof of entry ${seq} at size ${cp.size}`,
+        `does not check (${(err as Error).message}); the store is damaged: run \`fedlineage log verify --db ${raw.db}\``,
+      )
+    }
     if (raw.out) {
       await writeFile(raw.out, text)
       io.stdout.write(`inclusion proof of entry ${seq} in the log of ${cp.origin} at size ${cp.size} written to ${raw.out}; check it with: fedlineage log check-proof --proof ${raw.out}\n`)

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest'
 import { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { RFC6962_SHA256, fromHex, hashLeaf, readCheckpoint, registerLedgerCommands, rootFromInclusionProof, toHex, type InclusionBundle } from '../../ledger/index.ts'
-import { createLedger, testDrafts, testSigner } from '../helpers/ledger.ts'
+import { createLedger, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 const PROVED_SEQ = 13
 
@@ -113,5 +113,26 @@ describe('log prove / log check-proof', () => {
 
     // Assert: three different wrong roots, none of them the checkpoint's.
     expect(new Set([...roots, toHex(checkpointOf(bundle).root)]).size).toBe(4)
+  })
+
+  it('refuses to hand out a proof that does not check: a damaged Merkle node gives LEDGER_STORE_DAMAGED, not a bad proof', async () => {
+    // Prepare: the sibling of entry 13's leaf is damaged in the store.
+    const f = await createLedger()
+    await f.ledger.append(f.signer, testDrafts(40))
+    await f.ledger.checkpoint(f.signer, 'proof-test', 1)
+    await f.close()
+    await withRawLevel(f.dir, async (db) => {
+      const key = `node/00/${(PROVED_SEQ - 1).toString(16).padStart(16, '0')}`
+      const v = new Uint8Array(await db.get(key))
+      v[0]! ^= 1
+      await db.put(key, v)
+    })
+    const file = path.join(f.dir, 'proof.json')
+    // Execute / Assert
+    await expect(run(captureIo(), 'log', 'prove', '--db', f.dir, '--seq', String(PROVED_SEQ), '--out', file)).rejects.toMatchObject({
+      code: 'LEDGER_STORE_DAMAGED',
+      message: expect.stringMatching(/run `fedlineage log verify/),
+    })
+    await expect(readFile(file, 'utf8')).rejects.toThrow()
   })
 })
