@@ -14,6 +14,7 @@ import { decodeDataset } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
 import type { HubConfig } from './config.ts'
 import { createFederationHandlers } from './grpc/service.ts'
+import { tolerantService } from './grpc/undecodable.ts'
 import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
 import { SessionTable } from './sessions.ts'
 import { TaskBroker } from './task-broker.ts'
@@ -151,7 +152,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   const mode = transportMode(config.listen, tls !== undefined, config.insecure, 'listen')
   const credentials = tls ? serverCredentials(tls) : ServerCredentials.createInsecure()
   server.addService(
-    federationService(),
+    tolerantService(federationService()),
     createFederationHandlers({
       runner,
       sessions: new SessionTable(now),

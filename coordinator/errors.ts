@@ -28,6 +28,10 @@ export class UploadStalledError extends CoordinatorError {
 export class CoordinatorStoreError extends CoordinatorError {
   static override readonly code = 'COORD_STORE_FAILED'
 }
+/** Request bytes that are not a message of the call's type. */
+export class RequestUndecodableError extends CoordinatorError {
+  static override readonly code = 'COORD_REQUEST_UNDECODABLE'
+}
 export class SessionInvalidError extends CoordinatorError {
   static override readonly code = 'COORD_SESSION_INVALID'
 }

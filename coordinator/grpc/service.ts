@@ -13,6 +13,7 @@ import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
 import { failStream, toServiceError } from './status.ts'
+import { requireDecoded } from './undecodable.ts'
 import { decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
@@ -68,7 +69,10 @@ function signedFrom(msg: SignedStatement__Output | null | undefined): SignedStat
 function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     Promise.resolve()
-      .then(() => fn(call.request, call))
+      .then(() => {
+        requireDecoded(call.request, name)
+        return fn(call.request, call)
+      })
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -140,6 +144,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     Tasks: (call) => {
       let siteId: string
       try {
+        requireDecoded(call.request, 'Tasks')
         siteId = sessionSite(call.request.sessionToken, call)
       } catch (err) {
         failStream(call, err)
@@ -152,6 +157,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     DownloadModel: (call) => {
       Promise.resolve()
         .then(async () => {
+          requireDecoded(call.request, 'DownloadModel')
           sessionSite(call.request.sessionToken, call)
           const bytes = await runner.modelBytes(new Uint8Array(call.request.modelHash))
           for (let offset = 0; offset < bytes.length || offset === 0; offset += WIRE_CHUNK_BYTES) {
@@ -197,6 +203,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         if (settled) return
         watch()
         try {
+          requireDecoded(msg, 'UpdateChunk')
           if (msg.part === 'envelope') {
             if (signed) throw new UploadProtocolError('a second envelope in one upload')
             signed = signedFrom(msg.envelope)

@@ -167,4 +167,42 @@ describe('refused server streams fail at once with their status and error code',
     expect(reads.mock.calls.filter(([h]) => toHex(h) === toHex(genesis))).toHaveLength(1)
     reads.mockRestore()
   })
+
+  it('answers request bytes that are not a message of the call with INVALID_ARGUMENT, COORD_REQUEST_UNDECODABLE, not INTERNAL', async () => {
+    // Prepare: a raw client that sends bytes no protobuf decoder takes (field 31, wire type 7).
+    const raw = new grpc.Client(fed.coordinator.address, grpc.credentials.createInsecure())
+    const garbage = Buffer.from([0xff, 0xff, 0xff])
+    const unary = (method: string) =>
+      new Promise<grpc.ServiceError | undefined>((resolve) =>
+        raw.makeUnaryRequest(
+          `/fedlineage.v1.Federation/${method}`,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          garbage,
+          { deadline: Date.now() + DEADLINE_MS },
+          (err) => resolve(err ?? undefined),
+        ),
+      )
+    try {
+      // Execute
+      const outcomes = [await unary('Hello'), await unary('RoundStatus'), await unary('ReportEvaluation')]
+      const stream = await drain((deadline) =>
+        raw.makeServerStreamRequest(
+          '/fedlineage.v1.Federation/Tasks',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          garbage,
+          { deadline },
+        ),
+      )
+      // Assert
+      for (const err of outcomes) {
+        expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT)
+        expect(err?.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual(['COORD_REQUEST_UNDECODABLE'])
+      }
+      expectRefused(stream, grpc.status.INVALID_ARGUMENT, 'COORD_REQUEST_UNDECODABLE')
+    } finally {
+      raw.close()
+    }
+  })
 })
