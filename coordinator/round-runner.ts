@@ -203,38 +203,52 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       this.groupScheduled = true
       void this.serial(() => this.commitGroup())
     }
-    if (this.broken) {
-      for (const item of items) item.reject(this.broken)
-      return
-    }
+    const outcomes = await this.commitInputs(items.map((i) => i.input))
+    items.forEach((item, i) => {
+      const o = outcomes[i]!
+      if ('error' in o) item.reject(o.error)
+      else if (o.decision.refusal) item.reject(o.decision.refusal)
+      else item.resolve(o)
+    })
+  }
+
+  /**
+   * Decides `inputs` one after another at the current time, folding each
+   * decision into the state so the next sees it (blobs written earlier in
+   * the group are served from memory), then appends all their entries and
+   * blobs with one signed checkpoint in one durable batch, and only then
+   * reports them and hands out their tasks. One outcome per input, in order.
+   */
+  private async commitInputs(inputs: readonly DeciderInput[]): Promise<({ decision: Decision; firstSeq: number } | { error: unknown })[]> {
+    if (this.broken) return inputs.map(() => ({ error: this.broken }))
     const base = this.ledger.length
     const drafts: EntryDraft[] = []
     const blobs: Uint8Array[] = []
     const written = new Map<string, Uint8Array>()
-    const decided: { item: (typeof items)[number]; decision: Decision; firstSeq: number; timeMs: number; decideMs: number }[] = []
-    for (const item of items) {
+    const outcomes: ({ decision: Decision; firstSeq: number; timeMs: number; decideMs: number } | { error: unknown })[] = []
+    for (const input of inputs) {
       const timeMs = this.now()
       const t0 = performance.now()
       let decision: Decision
       try {
-        decision = await this.decide(item.input, timeMs, written)
-      } catch (err) {
-        item.reject(err)
+        decision = await this.decide(input, timeMs, written)
+      } catch (error) {
+        outcomes.push({ error })
         continue
       }
       const firstSeq = base + drafts.length
       for (const e of decision.entries) {
-        const draft: EntryDraft = { kind: e.kind, timeMs, body: e.body }
         // Folded as the log will hold it (canonical bytes decoded), so the next input in the group sees it.
         this.state.apply(readLineageRecord({ seq: base + drafts.length, kind: e.kind, timeMs, body: decodeCanonical(encodeCanonical(e.body)) }))
-        drafts.push(draft)
+        drafts.push({ kind: e.kind, timeMs, body: e.body })
       }
       for (const b of decision.blobs) {
         blobs.push(b)
         written.set(toHex(sha256(b)), b)
       }
-      decided.push({ item, decision, firstSeq, timeMs, decideMs: performance.now() - t0 })
+      outcomes.push({ decision, firstSeq, timeMs, decideMs: performance.now() - t0 })
     }
+    const decided = outcomes.filter((o): o is Extract<(typeof outcomes)[number], { decision: Decision }> => 'decision' in o)
     const t1 = performance.now()
     if (drafts.length > 0) {
       const origin = this.state.created ? this.state.studyId : this.init.study.id
@@ -245,19 +259,17 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
         // The state already holds entries the log does not: only a restart, which folds the log again, is safe.
         this.broken = new CoordinatorStoreError(`the log could not be written (${(err as Error).message}); restart the coordinator, which resumes from its log`, { cause: err })
         this.log.error({ err }, 'log write failed; the coordinator takes no more input until it restarts')
-        for (const d of decided) d.item.reject(this.broken)
-        return
+        return inputs.map(() => ({ error: this.broken }))
       }
     }
-    // The group's one write, shared out so the per-update timings still add up to the time spent.
+    // The group's one write, shared out so the per-input timings still add up to the time spent.
     const logMs = (performance.now() - t1) / Math.max(1, decided.length)
     for (const d of decided) {
       this.report(d.decision, d.decideMs, logMs)
       for (const { siteId, task } of d.decision.tasks) this.emit('task', siteId, task)
       this.afterStep(d.timeMs)
-      if (d.decision.refusal) d.item.reject(d.decision.refusal)
-      else d.item.resolve({ decision: d.decision, firstSeq: d.firstSeq })
     }
+    return outcomes
   }
 
   /** The decider's decision on `input`, loading the blobs it asks for from the log or from `pending` (written in this group). */
@@ -273,31 +285,15 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   }
 
   /**
-   * One step of the decider at the current time: loads the blobs it asks
-   * for, appends its entries and blobs with a signed checkpoint in one
-   * durable batch, folds them in, and hands out its tasks. Resolves with
-   * the decision and the seq of its first entry; the refusal, if any, is
-   * thrown after its rejection is logged.
+   * One input on its own (a hub request, a tick, the study's creation): a
+   * group of one. Resolves with the decision and the seq of its first entry;
+   * the refusal, if any, is thrown after its rejection is durable.
    */
   private async run(input: DeciderInput): Promise<{ decision: Decision; firstSeq: number }> {
-    if (this.broken) throw this.broken
-    const timeMs = this.now()
-    const t0 = performance.now()
-    const decision = await this.decide(input, timeMs)
-    const t1 = performance.now()
-    const firstSeq = this.ledger.length
-    if (decision.entries.length > 0) {
-      const drafts: EntryDraft[] = decision.entries.map((e) => ({ kind: e.kind, timeMs, body: e.body }))
-      const origin = this.state.created ? this.state.studyId : this.init.study.id
-      const { appended, checkpoint } = await this.ledger.appendWithCheckpoint(this.components.signer, drafts, decision.blobs, { origin, timeMs })
-      for (const a of appended) this.state.apply(readLineageRecord(a.entry))
-      this.emit('checkpoint', checkpoint)
-    }
-    this.report(decision, t1 - t0, performance.now() - t1)
-    for (const { siteId, task } of decision.tasks) this.emit('task', siteId, task)
-    this.afterStep(timeMs)
-    if (decision.refusal) throw decision.refusal
-    return { decision, firstSeq }
+    const [outcome] = await this.commitInputs([input])
+    if ('error' in outcome!) throw outcome.error
+    if (outcome!.decision.refusal) throw outcome!.decision.refusal
+    return outcome!
   }
 
   /** Logs and emits what a step did. */
