@@ -13,7 +13,7 @@ import path from 'node:path'
 import { equalBytes } from './core/canonical.ts'
 import { PUBLIC_KEY_LENGTH_BYTES, SEED_LENGTH_BYTES } from './core/constants.ts'
 import { fromHex, toHex } from './core/hash.ts'
-import { ed25519PrivateKey, signerFromSeed, type Signer } from './core/signature.ts'
+import { signerFromSeed, type Signer } from './core/signature.ts'
 import { IdentityFileError, LedgerInvalidArgumentError } from './errors.ts'
 
 /** Options of writeIdentity. */
@@ -92,15 +92,6 @@ export async function writeIdentity(dir: string, name: string, init: WriteIdenti
  */
 export async function loadSigner(keyFile: string): Promise<Signer> {
   return signerFromSeed(await readSeed(keyFile))
-}
-
-/**
- * The key file's private key as PKCS#8 PEM, for TLS: a party's TLS key is its
- * enrolled Ed25519 identity, so its certificate proves the key the log knows.
- * Same checks and errors as `loadSigner`.
- */
-export async function loadPrivateKeyPem(keyFile: string): Promise<string> {
-  return ed25519PrivateKey(await readSeed(keyFile)).export({ format: 'pem', type: 'pkcs8' }) as string
 }
 
 async function readSeed(keyFile: string): Promise<Uint8Array> {

@@ -70,7 +70,7 @@ export {
 } from './storage.ts'
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
 export { verifyStore, type StoreVerification } from './verify-store.ts'
-export { generateSeed, loadPrivateKeyPem, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
+export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'
 export {
   CanonicalEncodingError,

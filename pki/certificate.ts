@@ -11,13 +11,12 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
 import * as asn from '@peculiar/asn1-x509'
 import { createPublicKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto'
 import { isIP } from 'node:net'
+import { publicKeyFromRaw, rawPublicKey } from '../ledger/index.ts'
 import { CertificateInvalidError } from './errors.ts'
 
 const ED25519_OID = '1.3.101.112'
 const COMMON_NAME_OID = '2.5.4.3'
 const ORGANIZATIONAL_UNIT_OID = '2.5.4.11'
-/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows. */
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 /** Backdating absorbs small clock differences between the CA and the parties. */
 const BACKDATE_MS = 5 * 60_000
 
@@ -36,17 +35,18 @@ export interface CertificateRequest {
   readonly validDays: number
 }
 
-/** The Ed25519 public key object of a raw 32-byte key. */
-export function ed25519PublicKey(raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new CertificateInvalidError(`an Ed25519 public key is 32 bytes, got ${raw.length}`)
-  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' })
+/** The Ed25519 public key object of a party's raw key; a key that is not one is a CertificateInvalidError. */
+function partyPublicKey(raw: Uint8Array): KeyObject {
+  try {
+    return publicKeyFromRaw(raw)
+  } catch (err) {
+    throw new CertificateInvalidError(`an Ed25519 public key is 32 bytes of a valid point, got ${raw.length} bytes that are not one`, { cause: err })
+  }
 }
 
 /** The raw 32-byte Ed25519 key of a certificate's subject, or undefined when its key is not Ed25519. */
 export function rawEd25519Key(cert: X509Certificate): Uint8Array | undefined {
-  const spki = cert.publicKey.export({ format: 'der', type: 'spki' })
-  if (spki.length !== SPKI_ED25519_PREFIX.length + 32 || !spki.subarray(0, SPKI_ED25519_PREFIX.length).equals(SPKI_ED25519_PREFIX)) return undefined
-  return new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.length))
+  return rawPublicKey(cert.publicKey)
 }
 
 function distinguishedName(cn: string, ou?: string): asn.Name {
@@ -132,7 +132,7 @@ export function issuePartyCertificate(req: CertificateRequest, ca: { readonly ce
     issuer: AsnConvert.parse(ca.cert.raw, asn.Certificate).tbsCertificate.subject,
     subject: distinguishedName(req.name, req.role),
     validity: validity(req.validDays),
-    subjectPublicKeyInfo: AsnConvert.parse(ed25519PublicKey(req.publicKey).export({ format: 'der', type: 'spki' }), asn.SubjectPublicKeyInfo),
+    subjectPublicKeyInfo: AsnConvert.parse(partyPublicKey(req.publicKey).export({ format: 'der', type: 'spki' }), asn.SubjectPublicKeyInfo),
     extensions: new asn.Extensions(exts),
   })
   return signCertificate(tbs, ca.key)

@@ -6,11 +6,11 @@
  */
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js'
 import { readFile } from 'node:fs/promises'
-import { createPrivateKey, type X509Certificate } from 'node:crypto'
-import { loadPrivateKeyPem, toHex } from '../ledger/index.ts'
+import type { X509Certificate } from 'node:crypto'
+import { toHex } from '../ledger/index.ts'
 import { checkIssuedBy, parseCertificate } from './certificate.ts'
 import { CertificateInvalidError, CertificateKeyMismatchError } from './errors.ts'
-import { readCaCertificate } from './study-ca.ts'
+import { identityKey, readCaCertificate } from './study-ca.ts'
 
 /** Where a party's TLS material is: the study CA certificate, its own certificate, its identity key file. */
 export interface TlsFiles {
@@ -44,8 +44,9 @@ export async function loadPartyTls(files: TlsFiles): Promise<PartyTls> {
   }
   const cert = parseCertificate(certPem, `tls.cert ${files.cert}`)
   const publicKey = checkIssuedBy(cert, ca, `tls.cert ${files.cert}`)
-  const keyPem = Buffer.from(await loadPrivateKeyPem(files.keyFile))
-  if (!cert.checkPrivateKey(createPrivateKey(keyPem)))
+  const key = await identityKey(files.keyFile)
+  const keyPem = Buffer.from(key.export({ format: 'pem', type: 'pkcs8' }) as string)
+  if (!cert.checkPrivateKey(key))
     throw new CertificateKeyMismatchError(`tls.cert ${files.cert} carries key ${toHex(publicKey)}, not the identity key in ${files.keyFile}; ask the hub for a certificate of this key`)
   return { ca, cert, publicKey, caPem: Buffer.from(ca.toString()), certPem, keyPem }
 }

@@ -15,7 +15,7 @@
  *   `insecure`, and loudly.
  */
 export { CertificateInvalidError, CertificateKeyMismatchError, PkiError, ProvisionExistsError, TlsConfigError } from './errors.ts'
-export { checkIssuedBy, ed25519PublicKey, issueCaCertificate, issuePartyCertificate, parseCertificate, PARTY_ROLES, rawEd25519Key, type CertificateRequest, type PartyRole } from './certificate.ts'
+export { checkIssuedBy, issueCaCertificate, issuePartyCertificate, parseCertificate, PARTY_ROLES, rawEd25519Key, type CertificateRequest, type PartyRole } from './certificate.ts'
 export { CA_CERT_FILE, createStudyCa, loadStudyCa, readCaCertificate, type StudyCa } from './study-ca.ts'
 export { provisionStudyKit, type KitParty, type StudyKit, type StudyKitInit } from './study-kit.ts'
 export { clientCredentials, loadPartyTls, serverCredentials, type PartyTls, type TlsFiles } from './credentials.ts'

@@ -3,10 +3,10 @@
  * 0600, like every fedlineage key) and `<dir>/ca.crt`, the certificate every
  * party trusts. It only signs the enrolled public keys of the study's parties.
  */
-import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:crypto'
+import type { KeyObject, X509Certificate } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { loadPrivateKeyPem, writeIdentity } from '../ledger/index.ts'
+import { loadSigner, writeIdentity } from '../ledger/index.ts'
 import { issueCaCertificate, parseCertificate, rawEd25519Key } from './certificate.ts'
 import { CertificateInvalidError, ProvisionExistsError } from './errors.ts'
 
@@ -36,9 +36,16 @@ export async function createStudyCa(dir: string, study: string, init: CreateStud
       throw new ProvisionExistsError(`${dir} already holds a study CA; pass --force to replace it (every certificate it issued stops being trusted)`, { cause: err })
     throw err
   }
-  const key = createPrivateKey(await loadPrivateKeyPem(written.keyFile))
+  const key = await identityKey(written.keyFile)
   await writeFile(certFile, issueCaCertificate(study, key, init.validDays), { mode: 0o644 })
   return { keyFile: written.keyFile, certFile }
+}
+
+/** The private key of an identity file (a party's TLS key, the CA's signing key): the file's signer's own key. */
+export async function identityKey(keyFile: string): Promise<KeyObject> {
+  const { privateKey } = await loadSigner(keyFile)
+  if (privateKey === undefined) throw new CertificateInvalidError(`${keyFile}: its key cannot be exported for TLS`)
+  return privateKey
 }
 
 /** Loads the study CA from `dir` and checks that its key and certificate belong together. */
@@ -51,7 +58,7 @@ export async function loadStudyCa(dir: string): Promise<StudyCa> {
     throw new CertificateInvalidError(`${certFile}: cannot read the study CA certificate (${(err as Error).message}); create the CA with \`fedlineage provision ca --out ${dir}\``, { cause: err })
   }
   const cert = parseCertificate(certPem, certFile)
-  const key = createPrivateKey(await loadPrivateKeyPem(path.join(dir, `${CA_KEY_NAME}.key`)))
+  const key = await identityKey(path.join(dir, `${CA_KEY_NAME}.key`))
   const certKey = rawEd25519Key(cert)
   if (certKey === undefined || !cert.verify(cert.publicKey) || !cert.ca) throw new CertificateInvalidError(`${certFile}: not a self-signed Ed25519 CA certificate`)
   if (!cert.checkPrivateKey(key)) throw new CertificateInvalidError(`${certFile}: does not belong to ${CA_KEY_NAME}.key in ${dir}`)

@@ -59,12 +59,8 @@ export function isCanonicalScalar(signature: Uint8Array): boolean {
   return false // S === L
 }
 
-/**
- * The Ed25519 private key with this 32-byte seed, as a KeyObject (for the TLS
- * stack, which takes the identity key itself). Throws
- * `LedgerInvalidArgumentError` on a wrong seed length.
- */
-export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
+/** The Ed25519 private key with this 32-byte seed. Throws `LedgerInvalidArgumentError` on a wrong seed length. */
+function ed25519PrivateKey(seed: Uint8Array): KeyObject {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH_BYTES) {
     throw new LedgerInvalidArgumentError(`Ed25519 seed is ${seed instanceof Uint8Array ? seed.length : typeof seed} bytes, want ${SEED_LENGTH_BYTES}`)
   }
@@ -77,8 +73,7 @@ export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
  */
 export function signerFromSeed(seed: Uint8Array): Signer {
   const privateKey = ed25519PrivateKey(seed)
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
-  const publicKey = Uint8Array.from(spki.subarray(SPKI_ED25519_PREFIX.length))
+  const publicKey = rawPublicKey(createPublicKey(privateKey))!
   return {
     publicKey,
     sign: (message) => asPlainBytes(sign(null, message, privateKey)),
@@ -107,6 +102,22 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
     if (oldest !== undefined) keyCache.delete(oldest)
   }
   keyCache.set(id, key)
+  return key
+}
+
+/**
+ * The raw 32-byte key of an Ed25519 public KeyObject (its SubjectPublicKeyInfo
+ * without the RFC 8410 prefix), or undefined for any other key type.
+ */
+export function rawPublicKey(key: KeyObject): Uint8Array | undefined {
+  if (key.asymmetricKeyType !== 'ed25519') return undefined
+  return Uint8Array.from(key.export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length))
+}
+
+/** The public KeyObject of a raw 32-byte Ed25519 key. Throws `LedgerInvalidArgumentError` for a wrong length or an encoding OpenSSL refuses. */
+export function publicKeyFromRaw(publicKey: Uint8Array): KeyObject {
+  const key = publicKey instanceof Uint8Array && publicKey.length === PUBLIC_KEY_LENGTH_BYTES ? publicKeyObject(publicKey) : null
+  if (key === null) throw new LedgerInvalidArgumentError(`not an Ed25519 public key: ${publicKey instanceof Uint8Array ? `${publicKey.length} bytes` : typeof publicKey}`)
   return key
 }
 
