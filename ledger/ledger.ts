@@ -53,10 +53,17 @@ import { toHex } from './core/hash.ts'
 import { LedgerChainBrokenError, LedgerUntrustedAuthorError } from './errors.ts'
 
 const HASHER = RFC6962_SHA256
-const CHECKPOINT_RECORD = 'cp/'
-const COSIGNATURE_RECORD = 'cs/'
+/** Record prefixes of checkpoints and cosignatures, followed by `sizeKey(size)` (verify-store.ts reads them too). */
+export const CHECKPOINT_RECORD = 'cp/'
+export const COSIGNATURE_RECORD = 'cs/'
 const MISBEHAVIOUR_RECORD = 'mb/'
-const sizeKey = (size: number) => size.toString(16).padStart(16, '0')
+export const sizeKey = (size: number) => size.toString(16).padStart(16, '0')
+
+/** A cosignature record's value, as `addCosignature` stores it. */
+export function decodeStoredCosignature(value: Uint8Array): Cosignature {
+  const v = decodeCanonical(value) as { witness: Uint8Array; sig: Uint8Array; time: number }
+  return { witness: v.witness, signature: v.sig, timeMs: v.time }
+}
 const nodeId = (level: number, index: number) => `${level}/${index}`
 /** Merkle leaves readCommitted reads at a time (one LevelDB getMany). */
 const COMMITTED_READ_LEAVES = 256
@@ -408,10 +415,7 @@ export class Ledger {
   async cosignatures(size: number): Promise<Cosignature[]> {
     this.#assertOpen()
     const out: Cosignature[] = []
-    for await (const r of this.#storage.readRecords(`${COSIGNATURE_RECORD}${sizeKey(size)}/`)) {
-      const v = decodeCanonical(r.value) as { witness: Uint8Array; sig: Uint8Array; time: number }
-      out.push({ witness: v.witness, signature: v.sig, timeMs: v.time })
-    }
+    for await (const r of this.#storage.readRecords(`${COSIGNATURE_RECORD}${sizeKey(size)}/`)) out.push(decodeStoredCosignature(r.value))
     return out
   }
 

@@ -8,17 +8,14 @@
  * anywhere in a store is found and its key named.
  */
 import { equalBytes } from './core/canonical.ts'
-import { decodeCanonical } from './core/canonical.ts'
 import { decodeSignedCheckpoint, openCheckpoint, verifyCosignature, type SignedCheckpoint } from './core/checkpoint.ts'
 import { appendLeaf, EMPTY_COMPACT_RANGE, rootOfRange, type CompactRange } from './core/compact-range.ts'
 import { sha256, toHex } from './core/hash.ts'
 import { hashLeaf, RFC6962_SHA256 } from './core/merkle.ts'
 import { LedgerStoreDamagedError } from './errors.ts'
+import { CHECKPOINT_RECORD, COSIGNATURE_RECORD, decodeStoredCosignature, sizeKey } from './ledger.ts'
 import type { LedgerStorage } from './storage.ts'
 
-/** Record prefixes of the Ledger (ledger.ts): checkpoints and cosignatures by size. */
-const CHECKPOINT_RECORD = 'cp/'
-const COSIGNATURE_RECORD = 'cs/'
 /** Merkle nodes compared per read. */
 const NODE_BATCH = 4096
 
@@ -51,7 +48,7 @@ export async function verifyStore(storage: LedgerStorage, coordinatorKey: Uint8A
     } catch (err) {
       throw new LedgerStoreDamagedError(`rec/${r.key}`, `the checkpoint does not verify: ${(err as Error).message}`)
     }
-    if (r.key !== CHECKPOINT_RECORD + size.toString(16).padStart(16, '0')) throw new LedgerStoreDamagedError(`rec/${r.key}`, `holds the checkpoint of size ${size}`)
+    if (r.key !== CHECKPOINT_RECORD + sizeKey(size)) throw new LedgerStoreDamagedError(`rec/${r.key}`, `holds the checkpoint of size ${size}`)
     checkpoints.set(size, { key: r.key, signed })
   }
 
@@ -96,8 +93,7 @@ export async function verifyStore(storage: LedgerStorage, coordinatorKey: Uint8A
     const c = checkpoints.get(size)
     let ok = false
     try {
-      const v = decodeCanonical(r.value) as { witness: Uint8Array; sig: Uint8Array; time: number }
-      ok = c !== undefined && verifyCosignature(c.signed, { witness: v.witness, signature: v.sig, timeMs: v.time })
+      ok = c !== undefined && verifyCosignature(c.signed, decodeStoredCosignature(r.value))
     } catch {
       ok = false
     }
