@@ -58,13 +58,26 @@ function checkStudy(state: StudyState, study: string, who: string): void {
   if (study !== state.studyId) throw new StudyMismatchError(`${who}: study "${study}", want "${state.studyId}"`)
 }
 
+/** A signed request's `time` must be within `maxAgeMs` of the clock, so a captured one cannot be played back later. */
+function checkFresh(time: number, nowMs: number, maxAgeMs: number, who: string): void {
+  if (Math.abs(nowMs - time) > maxAgeMs) throw new StaleRequestError(`${who}: signed at ${time}, now ${nowMs}: more than ${maxAgeMs} ms apart`)
+}
+
+/** What every request of the research hub must be: signed by the hub key, for this study, not seen before, fresh. */
+function checkHubRequest(state: StudyState, signed: SignedStatement, req: { readonly study: string; readonly time: number }, who: string, nowMs: number, maxAgeMs: number): void {
+  if (!verifyStatement(state.hubKey, signed)) throw new NotHubError(`${who}: not signed by the research hub's key`)
+  checkStudy(state, req.study, who)
+  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`${who}: this request was already received`)
+  checkFresh(req.time, nowMs, maxAgeMs, who)
+}
+
 /** Authenticates a site's hello: enrolled, signed, this study, fresh. Returns the site id. */
 export function checkHello(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number): string {
   const hello = decode('hello', signed)
   const key = siteKey(state, hello.site)
   checkSignature(key, signed, `hello from "${hello.site}"`)
   checkStudy(state, hello.study, `hello from "${hello.site}"`)
-  if (Math.abs(nowMs - hello.time) > maxAgeMs) throw new StaleRequestError(`hello from "${hello.site}": signed at ${hello.time}, now ${nowMs}: more than ${maxAgeMs} ms apart`)
+  checkFresh(hello.time, nowMs, maxAgeMs, `hello from "${hello.site}"`)
   return hello.site
 }
 
@@ -115,10 +128,7 @@ export function checkEvaluation(state: StudyState, signed: SignedStatement): Eva
 /** Admits the hub's signed request to open the next round. */
 export function checkRoundStart(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number, targetRounds: number): RoundStartStatement {
   const req = decode('round-start', signed)
-  if (!verifyStatement(state.hubKey, signed)) throw new NotHubError(`round start for round ${req.round}: not signed by the research hub's key`)
-  checkStudy(state, req.study, `round start for round ${req.round}`)
-  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`round start for round ${req.round}: this request was already received`)
-  if (Math.abs(nowMs - req.time) > maxAgeMs) throw new StaleRequestError(`round start for round ${req.round}: signed at ${req.time}, now ${nowMs}`)
+  checkHubRequest(state, signed, req, `round start for round ${req.round}`, nowMs, maxAgeMs)
   if (state.completed || state.committedRounds >= targetRounds) throw new RoundStateError(`study "${state.studyId}" is complete (${state.committedRounds} of ${targetRounds} rounds committed)`)
   const open = state.openRound
   if (open) throw new RoundStateError(`round ${open.round} is still open`)
@@ -135,10 +145,7 @@ export function checkRoundStart(state: StudyState, signed: SignedStatement, nowM
 export function checkMembership(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number): MembershipStatement {
   const m = decode('membership', signed)
   const who = `${m.action === 'enroll' ? 'enrolment' : 'removal'} of site "${m.site}"`
-  if (!verifyStatement(state.hubKey, signed)) throw new NotHubError(`${who}: not signed by the research hub's key`)
-  checkStudy(state, m.study, who)
-  if (state.seenStatements.has(toHex(statementHash(signed)))) throw new UpdateReplayedError(`${who}: this request was already received`)
-  if (Math.abs(nowMs - m.time) > maxAgeMs) throw new StaleRequestError(`${who}: signed at ${m.time}, now ${nowMs}: more than ${maxAgeMs} ms apart`)
+  checkHubRequest(state, signed, m, who, nowMs, maxAgeMs)
   if (state.completed) throw new RoundStateError(`${who}: study "${state.studyId}" is complete`)
   const removedAt = state.removed.get(m.site)
   if (m.action === 'enroll') {
