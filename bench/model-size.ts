@@ -1,0 +1,293 @@
+/**
+ * Bench: what model size costs the coordinator. For 1M, 10M and 50M
+ * parameters (an MLP of the study's synthetic schema), one round with 4
+ * sites, over real gRPC on 127.0.0.1, the coordinator in a process of its
+ * own with its LevelDB log in a temp dir:
+ * - download: the 4 sites fetch the base model at once (MiB/s);
+ * - upload + commit: the 4 sites upload signed deltas at once; the last one
+ *   closes the round (MiB/s of delta bytes, and the coordinator's aggregate
+ *   and log time for the commit);
+ * - 56 downloads: 56 connections fetch the new model at once; all must finish;
+ * - the coordinator's peak resident memory above idle in each phase, as a
+ *   multiple of one delta (goal: < 3×).
+ * Sites here do not train: their deltas are synthetic, so the figures are the
+ * coordinator's alone. Baseline, same run: bare `fedAvg` on the same deltas in
+ * this process (time, and memory above its start as a multiple of a delta),
+ * and SHA-256 over one delta (the least work per byte a checked transfer does).
+ *
+ * Usage: npm run bench:model-size [-- --params 1,10,50] [-- --downloads 56]
+ * (millions of parameters). Writes bench/results/model-size.json.
+ */
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import { HubClient } from '../coordinator/index.ts'
+import { sha256, signerFromSeed, toHex } from '../ledger/index.ts'
+import { decodeWeights, encodedSize, encodeWeights, fedAvg, inputWidth, modelShapes, parameterCount, sizeOfShape, StudySpecSchema, type TensorShape } from '../models/index.ts'
+import { signStatement } from '../protocol/index.ts'
+import { createFederationClient } from '../protos/index.ts'
+import { CoordinatorClient, SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
+import { rssOf, RssSampler } from './model-size/rss.ts'
+import { benchEnvironment } from './support/environment.ts'
+import { benchProgress } from './support/progress.ts'
+import { stableJson } from './support/stable-json.ts'
+
+const { values: args } = parseArgs({ options: { params: { type: 'string', default: '1,10,50' }, downloads: { type: 'string', default: '56' } } })
+const sizes = args.params.split(',').map(Number)
+const downloads = Number(args.downloads)
+for (const m of sizes) if (!(m > 0 && m <= 60)) throw new Error(`--params: millions of parameters, each in (0, 60], got ${args.params}`)
+if (!Number.isInteger(downloads) || downloads < 1) throw new Error(`--downloads must be a positive integer, got ${args.downloads}`)
+const SITES = 4
+const GOAL_PEAK_DELTAS = 3
+const MiB = 1024 * 1024
+const HUB_SEED = new Uint8Array(32).fill(1)
+const hub = signerFromSeed(HUB_SEED)
+const signers = Array.from({ length: SITES }, (_, i) => signerFromSeed(new Uint8Array(32).fill(20 + i)))
+const ids = signers.map((_, i) => `site-${i}`)
+
+/** Hidden layers of equal width w, as many as needed (≤ 4096 wide, the spec's cap) to reach about `millions` parameters. */
+function hiddenFor(millions: number): number[] {
+  const target = millions * 1e6
+  const width = inputWidth(
+    StudySpecSchema.parse({ id: 'width', model: { kind: 'logreg' }, data: SYNTHETIC_SCHEMA, training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 1, localSteps: 1 }, rounds: 1 }).data,
+  )
+  for (let layers = 1; layers <= 8; layers++) {
+    // Parameters of `layers` hidden layers of width w: (in+1)w + (layers−1)(w+1)w + (w+1).
+    for (let w = 16; w <= 4096; w++) if ((width + 1) * w + (layers - 1) * (w + 1) * w + w + 1 >= target) return Array(layers).fill(w)
+  }
+  throw new Error(`no MLP of ≤ 8 layers of ≤ 4096 units has ${millions}M parameters`)
+}
+
+/** A delta of the model's layout, every value `v` (distinct per site, so the mean is real work). */
+function syntheticDelta(shapes: readonly TensorShape[], v: number): Uint8Array {
+  return encodeWeights({ tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(v) })) })
+}
+
+/** Streams a model and checks its hash without keeping it (the bench holds 56 at once). */
+function download(address: string, token: Uint8Array, model: Uint8Array): Promise<number> {
+  const client = createFederationClient(address)
+  return new Promise<number>((resolve, reject) => {
+    const call = client.DownloadModel({ sessionToken: token, modelHash: model })
+    const hash = createHash('sha256')
+    let bytes = 0
+    call.on('data', (chunk: { data: Buffer }) => {
+      hash.update(chunk.data)
+      bytes += chunk.data.length
+    })
+    call.on('error', reject)
+    call.on('end', () => (toHex(new Uint8Array(hash.digest())) === toHex(model) ? resolve(bytes) : reject(new Error('downloaded model does not hash to its name'))))
+  }).finally(() => client.close())
+}
+
+interface SizeResult {
+  readonly millions: number
+  readonly parameters: number
+  readonly deltaBytes: number
+  readonly idleRssBytes: number
+  readonly downloadMiBps: number
+  readonly uploadMiBps: number
+  readonly commitMs: { readonly aggregate: number; readonly log: number }
+  readonly manyDownloads: { readonly ok: number; readonly failed: number; readonly seconds: number; readonly MiBps: number; readonly firstError?: string }
+  readonly peakAboveIdleDeltas: { readonly download: number; readonly uploadCommit: number; readonly manyDownloads: number; readonly overall: number }
+  readonly baseline: { readonly fedAvgMs: number; readonly fedAvgAboveStartDeltas: number; readonly sha256MiBps: number }
+}
+
+async function runSize(millions: number, tick: (label: string) => void): Promise<SizeResult> {
+  const hidden = hiddenFor(millions)
+  const study = StudySpecSchema.parse({
+    id: 'bench-model-size',
+    model: { kind: 'mlp', hidden },
+    data: SYNTHETIC_SCHEMA,
+    training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 16, localSteps: 1 },
+    strategy: { name: 'fedavg' },
+    rounds: 2,
+    minSites: SITES,
+    roundDeadlineMs: 3_600_000,
+  })
+  const shapes = modelShapes(study.model, inputWidth(study.data))
+  const deltaBytes = encodedSize(shapes)
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-bench-model-size-'))
+  const configFile = path.join(dir, 'hub.json')
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      study,
+      listen: '127.0.0.1:0',
+      dataDir: path.join(dir, 'ledger'),
+      keyFile: path.join(dir, 'unused.key'),
+      sites: ids.map((id, i) => ({ id, publicKey: toHex(signers[i]!.publicKey) })),
+      p2p: { enabled: false },
+    }),
+  )
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./model-size/coordinator-process.ts', import.meta.url).pathname, configFile, toHex(HUB_SEED)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const events: Record<string, unknown>[] = []
+  const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const e = JSON.parse(line) as Record<string, unknown>
+    events.push(e)
+    for (const w of [...waiters])
+      if (w.test(e)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(e)
+      }
+  })
+  const next = (test: (e: Record<string, unknown>) => boolean) => new Promise<Record<string, unknown>>((resolve) => (events.some(test) ? resolve(events.find(test)!) : waiters.push({ test, resolve })))
+  const sampler = new RssSampler(child.pid!)
+  const clients = ids.map(() => undefined as CoordinatorClient | undefined)
+  let hubClient: HubClient | undefined
+  try {
+    const { address } = (await next((e) => e['ready'] === true)) as { address: string }
+    await new Promise((r) => setTimeout(r, 500))
+    const idle = rssOf(child.pid!)
+    tick(`${millions}M: started`)
+    hubClient = new HubClient(address)
+    const tokens: Uint8Array[] = []
+    for (let i = 0; i < SITES; i++) {
+      const c = new CoordinatorClient(address)
+      clients[i] = c
+      const res = await c.hello(signStatement(signers[i]!, { t: 'hello', study: study.id, site: ids[i]!, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) }))
+      tokens.push(new Uint8Array(res.sessionToken))
+    }
+    const opened = await hubClient.startNextRound(hub)
+    const base = new Uint8Array(opened.baseModelHash)
+
+    sampler.reset()
+    let t0 = performance.now()
+    await Promise.all(tokens.map((t) => download(address, t, base)))
+    const downloadMiBps = (SITES * deltaBytes) / MiB / ((performance.now() - t0) / 1000)
+    const peakDownload = sampler.peak() - idle
+    tick(`${millions}M: downloads`)
+
+    const deltas = signers.map((_, i) => syntheticDelta(shapes, (i + 1) * 1e-4))
+    const envelopes = deltas.map((d, i) =>
+      signStatement(signers[i]!, {
+        t: 'update',
+        study: study.id,
+        round: Number(opened.round),
+        site: ids[i]!,
+        base,
+        delta: sha256(d),
+        size: d.length,
+        examples: 10 * (i + 1),
+        metrics: { trainLoss: 0.5 },
+        nonce: new Uint8Array(randomBytes(16)),
+        time: Date.now(),
+      }),
+    )
+    sampler.reset()
+    t0 = performance.now()
+    const committed = next((e) => e['committed'] === true && e['round'] === Number(opened.round))
+    await Promise.all(envelopes.map((e, i) => clients[i]!.uploadUpdate(e, deltas[i]!, 3_600_000)))
+    const uploadSeconds = (performance.now() - t0) / 1000
+    await committed
+    const peakUpload = sampler.peak() - idle
+    const timing = (phase: string) => events.filter((e) => e['timing'] === true && e['round'] === Number(opened.round) && e['phase'] === phase).reduce((s, e) => s + (e['ms'] as number), 0)
+    const aggregateMs = timing('aggregate')
+    const logMs = timing('log')
+    tick(`${millions}M: uploads and commit`)
+
+    const status = await hubClient.status()
+    const model = new Uint8Array(status.rounds.find((r) => r.round === opened.round)!.modelHash)
+    sampler.reset()
+    t0 = performance.now()
+    const results = await Promise.allSettled(Array.from({ length: downloads }, (_, k) => download(address, tokens[k % SITES]!, model)))
+    const manySeconds = (performance.now() - t0) / 1000
+    const peakMany = sampler.peak() - idle
+    const ok = results.filter((r) => r.status === 'fulfilled').length
+    const firstError = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as Error | undefined
+    tick(`${millions}M: ${downloads} downloads`)
+
+    // Baseline: the same aggregation in memory, and the cheapest checked pass over the bytes.
+    const rssStart = process.memoryUsage().rss
+    let baselinePeak = rssStart
+    const probe = setInterval(() => (baselinePeak = Math.max(baselinePeak, process.memoryUsage().rss)), 5)
+    const parent = decodeWeights(syntheticDelta(shapes, 0), shapes)
+    const b0 = performance.now()
+    fedAvg(
+      parent,
+      deltas.map((d, i) => ({ siteId: ids[i]!, exampleCount: 10 * (i + 1), delta: decodeWeights(d, shapes) })),
+    )
+    const fedAvgMs = performance.now() - b0
+    clearInterval(probe)
+    baselinePeak = Math.max(baselinePeak, process.memoryUsage().rss)
+    const h0 = performance.now()
+    sha256(deltas[0]!)
+    const sha256MiBps = deltaBytes / MiB / ((performance.now() - h0) / 1000)
+    tick(`${millions}M: baseline`)
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(await import('node:fs').then((fs) => fs.readFileSync(`/proc/${child.pid}/status`, 'utf8')))
+    const overall = (hwm === null ? sampler.peak() : Number(hwm[1]) * 1024) - idle
+    return {
+      millions,
+      parameters: parameterCount(shapes),
+      deltaBytes,
+      idleRssBytes: idle,
+      downloadMiBps,
+      uploadMiBps: (SITES * deltaBytes) / MiB / uploadSeconds,
+      commitMs: { aggregate: aggregateMs, log: logMs },
+      manyDownloads: { ok, failed: downloads - ok, seconds: manySeconds, MiBps: (ok * deltaBytes) / MiB / manySeconds, ...(firstError === undefined ? {} : { firstError: firstError.message }) },
+      peakAboveIdleDeltas: { download: peakDownload / deltaBytes, uploadCommit: peakUpload / deltaBytes, manyDownloads: peakMany / deltaBytes, overall: overall / deltaBytes },
+      baseline: { fedAvgMs, fedAvgAboveStartDeltas: (baselinePeak - rssStart) / deltaBytes, sha256MiBps },
+    }
+  } finally {
+    sampler.stop()
+    for (const c of clients) c?.close()
+    hubClient?.close()
+    child.kill('SIGTERM')
+    await new Promise((r) => child.once('exit', r))
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const progress = benchProgress(sizes.length * 5, 'bench:model-size')
+const results: SizeResult[] = []
+try {
+  for (const m of sizes) results.push(await runSize(m, (label) => progress.tick(label)))
+} finally {
+  progress.stop()
+}
+const environment = benchEnvironment()
+const x = (v: number) => `${v.toFixed(2)}×`
+console.log(`bench:model-size: one round, ${SITES} sites, synthetic deltas, coordinator in its own process; memory = peak RSS above idle ÷ one delta (goal < ${GOAL_PEAK_DELTAS}×)`)
+console.log(`Node ${environment.node} · ${environment.cpu}`)
+console.table(
+  results.map((r) => ({
+    params: `${r.millions}M`,
+    'delta MiB': (r.deltaBytes / MiB).toFixed(0),
+    'download MiB/s': r.downloadMiBps.toFixed(0),
+    'upload MiB/s': r.uploadMiBps.toFixed(0),
+    'commit ms (agg+log)': `${r.commitMs.aggregate.toFixed(0)}+${r.commitMs.log.toFixed(0)}`,
+    [`${downloads} downloads`]: `${r.manyDownloads.ok}/${downloads} in ${r.manyDownloads.seconds.toFixed(1)} s`,
+    'mem download': x(r.peakAboveIdleDeltas.download),
+    'mem upload+commit': x(r.peakAboveIdleDeltas.uploadCommit),
+    [`mem ${downloads} dl`]: x(r.peakAboveIdleDeltas.manyDownloads),
+    'mem overall': x(r.peakAboveIdleDeltas.overall),
+  })),
+)
+console.log('baseline (same run, this process):')
+console.table(
+  results.map((r) => ({
+    params: `${r.millions}M`,
+    'bare fedAvg ms': r.baseline.fedAvgMs.toFixed(0),
+    'bare fedAvg mem': x(r.baseline.fedAvgAboveStartDeltas),
+    'sha256 MiB/s': r.baseline.sha256MiBps.toFixed(0),
+  })),
+)
+for (const r of results) {
+  const met = r.peakAboveIdleDeltas.overall < GOAL_PEAK_DELTAS && r.manyDownloads.failed === 0
+  console.log(
+    `${r.millions}M: peak ${x(r.peakAboveIdleDeltas.overall)} one delta above idle, ${r.manyDownloads.ok}/${downloads} downloads: goal ${met ? 'met' : 'NOT met'}${r.manyDownloads.firstError ? ` (first failure: ${r.manyDownloads.firstError})` : ''}`,
+  )
+}
+const outDir = new URL('./results/', import.meta.url)
+await mkdir(outDir, { recursive: true })
+await writeFile(
+  new URL('model-size.json', outDir),
+  stableJson({ bench: 'model-size', date: new Date().toISOString(), environment, config: { sizes, sites: SITES, downloads, goalPeakDeltas: GOAL_PEAK_DELTAS }, results }),
+)
+console.log('wrote bench/results/model-size.json')
