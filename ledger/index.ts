@@ -55,7 +55,8 @@
  * Outside the ledger folder, import this file (I/O) or `core/index.ts`
  * (pure: encoding, hashing, signatures, entry format) only.
  */
-export { Ledger, type ReplicationInit } from './ledger.ts'
+export { Ledger, type AppendBlob, type ReplicationInit } from './ledger.ts'
+export { BLOB_DIR, bytesReader, type BlobReader, type BlobWriter, type FinishedBlob } from './blob-files.ts'
 export {
   openLevelStorage,
   LevelLedgerStorage,
@@ -63,6 +64,7 @@ export {
   type LedgerStorage,
   type LedgerWriteBatch,
   type LevelStorageInit,
+  type ListedBlob,
   type StoredBlob,
   type StoredEntry,
   type StoredNode,

@@ -3,6 +3,8 @@
  * content-addressed blobs they name, over an injected LedgerStorage.
  * See index.ts for the format and what it guarantees.
  */
+import { createHash } from 'node:crypto'
+import type { BlobReader, BlobWriter, FinishedBlob } from './blob-files.ts'
 import { equalBytes } from './core/canonical.ts'
 import { HASH_LENGTH_BYTES } from './core/constants.ts'
 import { GENESIS_PREV_HASH, decodeEntry, entryHash, entrySigningMessage, signEntry, type AppendedEntry, type EntryDraft } from './core/entry.ts'
@@ -20,6 +22,9 @@ import {
 } from './errors.ts'
 import type { LedgerHead, LedgerStorage, StoredEntry, StoredNode } from './storage.ts'
 import { readVerifiedEntries } from './verify.ts'
+
+/** A blob to append: bytes, or a finished `BlobWriter`'s file (moved into place, not copied). */
+export type AppendBlob = Uint8Array | FinishedBlob
 import { EMPTY_COMPACT_RANGE, appendLeaf, appendLeaves, compactRangeFrom, rootOfRange, type CompactRange } from './core/compact-range.ts'
 import {
   RFC6962_SHA256,
@@ -146,7 +151,7 @@ export class Ledger {
    * if the call fails. Resolves once on disk. Throws
    * `LedgerEntryMalformedError` for an invalid draft (nothing is written).
    */
-  append(signer: Signer, drafts: readonly EntryDraft[], blobs: readonly Uint8Array[] = []): Promise<AppendedEntry[]> {
+  append(signer: Signer, drafts: readonly EntryDraft[], blobs: readonly AppendBlob[] = []): Promise<AppendedEntry[]> {
     return this.#enqueue(async () => (await this.#appendLocked(signer, drafts, blobs)).appended)
   }
 
@@ -158,7 +163,7 @@ export class Ledger {
   appendWithCheckpoint(
     signer: Signer,
     drafts: readonly EntryDraft[],
-    blobs: readonly Uint8Array[],
+    blobs: readonly AppendBlob[],
     checkpoint: { readonly origin: string; readonly timeMs: number },
   ): Promise<{ appended: AppendedEntry[]; checkpoint: SignedCheckpoint }> {
     return this.#enqueue(async () => {
@@ -170,7 +175,7 @@ export class Ledger {
   async #appendLocked(
     signer: Signer,
     drafts: readonly EntryDraft[],
-    blobs: readonly Uint8Array[],
+    blobs: readonly AppendBlob[],
     checkpoint?: { readonly origin: string; readonly timeMs: number },
   ): Promise<{ appended: AppendedEntry[]; checkpoint?: SignedCheckpoint }> {
     let seq = this.#length
@@ -195,7 +200,7 @@ export class Ledger {
     await this.#storage.writeBatch({
       entries,
       head: appended.length > 0 ? { length: seq, headHash: prevHash, range: range.hashes } : undefined,
-      blobs: blobs.map((bytes) => ({ hash: sha256(bytes), bytes })),
+      blobs: blobs.map((b) => (b instanceof Uint8Array ? { hash: sha256(b), bytes: b } : { hash: b.hash, file: b.file })),
       nodes,
       records: signed ? [{ key: CHECKPOINT_RECORD + sizeKey(seq), value: encodeSignedCheckpoint(signed) }] : [],
     })
@@ -309,6 +314,54 @@ export class Ledger {
     const calculated = sha256(bytes)
     if (!equalBytes(calculated, hash)) throw new LedgerBlobCorruptError(hash, calculated)
     return bytes
+  }
+
+  /**
+   * A blob read in ranges without loading it whole (close it). The bytes are
+   * not re-hashed here: a reader that needs them checked hashes what it reads
+   * (the decider checks a delta's hash as it reads it). Throws
+   * `LedgerBlobMissingError`.
+   */
+  async openBlobReader(hash: Uint8Array): Promise<BlobReader & { close(): void }> {
+    this.#assertOpen()
+    assertHash(hash)
+    const reader = await this.#storage.openBlobReader(hash)
+    if (reader === undefined) throw new LedgerBlobMissingError(hash)
+    return reader
+  }
+
+  /**
+   * A blob's bytes in chunks, re-hashed as they are read: the last chunk is
+   * withheld and `LedgerBlobCorruptError` thrown instead when the bytes do
+   * not hash to `hash`, so a damaged copy is never served whole. Throws
+   * `LedgerBlobMissingError`.
+   */
+  async openBlobStream(hash: Uint8Array, chunkBytes: number): Promise<{ readonly size: number; chunks(): AsyncGenerator<Uint8Array> }> {
+    this.#assertOpen()
+    assertHash(hash)
+    const stream = await this.#storage.openBlobStream(hash, chunkBytes)
+    if (stream === undefined) throw new LedgerBlobMissingError(hash)
+    return {
+      size: stream.size,
+      async *chunks() {
+        const hasher = createHash('sha256')
+        let held: Uint8Array | undefined
+        for await (const chunk of stream.chunks()) {
+          if (held !== undefined) yield held
+          hasher.update(chunk)
+          held = chunk
+        }
+        const calculated = new Uint8Array(hasher.digest())
+        if (!equalBytes(calculated, hash)) throw new LedgerBlobCorruptError(hash, calculated)
+        if (held !== undefined) yield held
+      },
+    }
+  }
+
+  /** A writer for a blob that arrives in pieces (an upload); append its finished file with the entries that name it. */
+  createBlobWriter(): Promise<BlobWriter> {
+    this.#assertOpen()
+    return this.#storage.createBlobWriter()
   }
 
   /** Whether a blob is stored under `hash` (without reading or checking it). */

@@ -102,9 +102,9 @@ export async function verifyStore(storage: LedgerStorage, coordinatorKey: Uint8A
   }
 
   let blobs = 0
-  for await (const { hash, bytes } of storage.readBlobs()) {
+  for await (const { hash, bytes, key } of storage.readBlobs()) {
     const calculated = sha256(bytes)
-    if (!equalBytes(calculated, hash)) throw new LedgerStoreDamagedError(`blob/${toHex(hash)}`, `its bytes hash to ${toHex(calculated)}`)
+    if (!equalBytes(calculated, hash)) throw new LedgerStoreDamagedError(key, `its bytes hash to ${toHex(calculated)}`)
     blobs++
   }
   return { nodes, checkpoints: checkpoints.size, cosignatures, blobs }

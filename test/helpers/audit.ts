@@ -39,7 +39,7 @@ import {
   type Signer,
 } from '../../ledger/index.ts'
 import { StudySpecSchema, encodeWeights, inputWidth, modelShapes, type StudySpec, type StudySpecInput, type TensorShape, type Weights } from '../../models/core/index.ts'
-import { blobKey, createTempDir, entryKey, testSigner, withRawLevel } from './ledger.ts'
+import { blobFile, createTempDir, entryKey, testSigner, withRawLevel } from './ledger.ts'
 import {
   StudyState,
   needsBlobs,
@@ -482,7 +482,7 @@ export async function readBlob(dir: string, hash: Uint8Array): Promise<Uint8Arra
 
 /** Deletes the blob stored under `hash`: a model or delta the log names but nobody kept. */
 export async function deleteBlob(dir: string, hash: Uint8Array): Promise<void> {
-  await withRawLevel(dir, (db) => db.del(blobKey(toHex(hash))))
+  await rm(blobFile(dir, toHex(hash)))
 }
 
 /** Deletes entry `seq` from the store and leaves the head alone: a gap in the log. */

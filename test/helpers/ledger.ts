@@ -3,7 +3,7 @@
  * cleanup with vitest's `onTestFinished` (cf. hypercore's `create(t)`), so a
  * test never leaves a LevelDB lock or a temp directory behind.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Level } from 'level'
@@ -71,9 +71,21 @@ export function entryKey(seq: number): string {
   return `entry/${seq.toString(16).padStart(16, '0')}`
 }
 
-/** The LevelDB key of a blob. */
+/** The LevelDB key of a blob in stores written before blob files (still read). */
 export function blobKey(hashHex: string): string {
   return `blob/${hashHex}`
+}
+
+/** The file of a blob in a store: `<dir>/blobs/<hash hex>` (ledger/blob-files.ts). */
+export function blobFile(dir: string, hashHex: string): string {
+  return path.join(dir, 'blobs', hashHex)
+}
+
+/** Flips one bit in the middle of a file (a damaged disk block). */
+export async function flipFileBit(file: string): Promise<void> {
+  const bytes = new Uint8Array(await readFile(file))
+  bytes[bytes.length >> 1]! ^= 0x01
+  await writeFile(file, bytes)
 }
 
 /** Opens the raw LevelDB in `dir` (which must not be open elsewhere), runs `fn`, closes it. */

@@ -4,7 +4,7 @@
  * fault or a tampering operator would), identities and the CLI.
  */
 import { spawn } from 'node:child_process'
-import { chmod, readFile, stat } from 'node:fs/promises'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { Command } from 'commander'
@@ -28,7 +28,7 @@ import {
   type LedgerStorage,
 } from '../../ledger/index.ts'
 import { runCommand, type CliIo } from '../../cli/index.ts'
-import { blobKey, createLedger, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
+import { blobFile, blobKey, createLedger, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 /** verifyLog on a closed ledger's directory, opened afresh (as `log verify` does). */
 async function verifyDir(dir: string, trustedAuthors?: readonly Uint8Array[]) {
@@ -188,6 +188,43 @@ describe('Ledger: blobs', () => {
     await expect(fx.ledger.getBlob(hash)).rejects.toMatchObject({ code: 'LEDGER_BLOB_MISSING', hash })
   })
 
+  it('keeps blobs as content-addressed files and still reads blobs that stores before them kept in LevelDB', async () => {
+    // Prepare
+    const fx = await createLedger()
+    const fresh = new Uint8Array(4096).fill(7)
+    const hash = await fx.ledger.putBlob(fresh)
+    await fx.close()
+    const old = new Uint8Array(100).fill(9)
+    await withRawLevel(fx.dir, (db) => db.put(blobKey(toHex(sha256(old))), old))
+    const ledger = await fx.reopen()
+    // Execute
+    const [a, b] = await Promise.all([ledger.getBlob(hash), ledger.getBlob(sha256(old))])
+    // Assert
+    expect(await readFile(blobFile(fx.dir, toHex(hash)))).toEqual(Buffer.from(fresh))
+    expect(a).toEqual(fresh)
+    expect(b).toEqual(old)
+    expect(await ledger.hasBlob(sha256(old))).toBe(true)
+  })
+
+  it('streams a blob re-hashed as it is read and withholds the last chunk of a damaged copy', async () => {
+    // Prepare
+    const fx = await createLedger()
+    const blob = new Uint8Array(10_000).map((_, i) => i & 0xff)
+    const hash = await fx.ledger.putBlob(blob)
+    // Execute
+    const chunks: Uint8Array[] = []
+    for await (const c of (await fx.ledger.openBlobStream(hash, 4096)).chunks()) chunks.push(c)
+    await writeFile(blobFile(fx.dir, toHex(hash)), Uint8Array.from(blob).fill(0, 9000))
+    const damaged: Uint8Array[] = []
+    const read = (async () => {
+      for await (const c of (await fx.ledger.openBlobStream(hash, 4096)).chunks()) damaged.push(c)
+    })()
+    // Assert
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from(blob))
+    await expect(read).rejects.toMatchObject({ code: 'LEDGER_BLOB_CORRUPT' })
+    expect(damaged.reduce((n, c) => n + c.length, 0)).toBeLessThan(blob.length)
+  })
+
   it('detects a corrupted blob on read (LedgerBlobCorruptError with both hashes)', async () => {
     // Prepare
     const fx = await createLedger()
@@ -196,7 +233,7 @@ describe('Ledger: blobs', () => {
     await fx.close()
     const corrupt = Uint8Array.from(blob)
     corrupt[512] = 4
-    await withRawLevel(fx.dir, (db) => db.put(blobKey(toHex(hash)), corrupt))
+    await writeFile(blobFile(fx.dir, toHex(hash)), corrupt)
     const ledger = await fx.reopen()
     // Execute
     const read = ledger.getBlob(hash)

@@ -4,13 +4,15 @@
  * compact range or a blob of a finished study's store is found, and the
  * damaged key named.
  */
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { runCommand, type CliIo } from '../../cli/index.ts'
 import { decodeCanonical, encodeCanonical, registerLedgerCommands } from '../../ledger/index.ts'
 import { useRecordedFederation } from '../helpers/audit.ts'
-import { withRawLevel } from '../helpers/ledger.ts'
+import { blobFile, flipFileBit, withRawLevel } from '../helpers/ledger.ts'
 
 const recorded = useRecordedFederation()
 
@@ -54,7 +56,6 @@ describe('log verify checks every stored byte', () => {
     ['a checkpoint', 'rec/cp/'],
     ['a cosignature', 'rec/cs/'],
     ['a Merkle node', 'node/'],
-    ['a blob', 'blob/'],
   ])('finds one flipped bit in %s and names the key', async (_what, prefix) => {
     // Prepare
     const log = await recorded()
@@ -65,6 +66,18 @@ describe('log verify checks every stored byte', () => {
     expect(r.exitCode).toBe(1)
     expect(r.err).toMatch(/^LEDGER_STORE_DAMAGED: /)
     expect(r.err).toContain(prefix === 'node/' ? 'node ' : key.replace(/^rec\/(cp|cs)/, 'rec/$1'))
+  })
+
+  it('finds one flipped bit in a blob file and names it', async () => {
+    // Prepare
+    const log = await recorded()
+    const [name] = (await readdir(path.join(log.dir, 'blobs'))).filter((n) => /^[0-9a-f]{64}$/.test(n))
+    await flipFileBit(blobFile(log.dir, name!))
+    // Execute
+    const r = await logVerify(log.dir)
+    // Assert
+    expect(r.exitCode).toBe(1)
+    expect(r.err).toMatch(new RegExp(`^LEDGER_STORE_DAMAGED: blobs/${name}: its bytes hash to [0-9a-f]{64}`))
   })
 
   it('finds a wrong compact range in the head, which would make the next checkpoint commit to a wrong root', async () => {

@@ -23,7 +23,7 @@ import {
   type GossipRejection,
   type MisbehaviourProof,
 } from '../../ledger/index.ts'
-import { blobKey, createLedger, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
+import { blobFile, createLedger, entryKey, flipFileBit, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 import {
   COORDINATOR,
   ORIGIN,
@@ -165,12 +165,11 @@ describe('log replication over libp2p', () => {
     await damaged.node.stop()
     await damaged.fixture.close()
     await withRawLevel(damaged.fixture.dir, async (db) => {
-      for (const key of [entryKey(4), blobKey(toHex(published[1]!.hash))]) {
-        const bytes = Uint8Array.from((await db.get(key))!)
-        bytes[Math.floor(bytes.length / 2)]! ^= 0x01
-        await db.put(key, bytes)
-      }
+      const bytes = Uint8Array.from((await db.get(entryKey(4)))!)
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x01
+      await db.put(entryKey(4), bytes)
     })
+    await flipFileBit(blobFile(damaged.fixture.dir, toHex(published[1]!.hash)))
     await damaged.fixture.reopen()
     await expect(damaged.fixture.ledger.get(4)).rejects.toThrow(expect.objectContaining({ code: expect.stringMatching(/^LEDGER_/) }))
     await expect(damaged.fixture.ledger.getBlob(published[1]!.hash)).rejects.toThrow(expect.objectContaining({ code: 'LEDGER_BLOB_CORRUPT' }))
