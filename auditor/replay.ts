@@ -354,7 +354,8 @@ class Replay implements AuditProgress {
       const why = result.refusal ? `the protocol refuses it without a log entry (${result.refusal.code}: ${result.refusal.message})` : this.nothingDue()
       throw new AuditStateInvalidError(`${entryLabel(first.seq, first.kind)}: re-deciding the logged input writes no entry: ${why}`, first.seq)
     }
-    this.#blobs = new Map(result.blobs.map((b) => [toHex(sha256(b)), b]))
+    // The replay feeds deltas as bytes, so every blob the decider emits here is bytes.
+    this.#blobs = new Map(result.blobs.filter((b): b is Uint8Array => b instanceof Uint8Array).map((b) => [toHex(sha256(b)), b]))
     this.#expected = [...result.entries]
     this.#stepTimeMs = timeMs
   }

@@ -17,7 +17,22 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
-import { decodeCanonical, encodeCanonical, equalBytes, sha256, toHex, type Cosignature, type EntryDraft, type Ledger, type SignedCheckpoint, type Signer } from '../ledger/index.ts'
+import {
+  decodeCanonical,
+  encodeCanonical,
+  equalBytes,
+  sha256,
+  toHex,
+  type AppendBlob,
+  type BlobReader,
+  type BlobWriter,
+  type Cosignature,
+  type EntryDraft,
+  type FinishedBlob,
+  type Ledger,
+  type SignedCheckpoint,
+  type Signer,
+} from '../ledger/index.ts'
 import type { StudySpec } from '../models/index.ts'
 import {
   ENTRY_KINDS,
@@ -43,6 +58,7 @@ import {
   type UpdateEnvelope,
 } from '../protocol/index.ts'
 import { CoordinatorStoreError, ModelNotFoundError } from './errors.ts'
+import { UploadReader } from './upload-reader.ts'
 
 export type { SiteTask } from '../protocol/index.ts'
 
@@ -87,9 +103,6 @@ export interface RoundRunnerEvents {
 /** verify: the decider's step for an update that closed nothing; aggregate: a step that closed a round; log: the durable append. */
 export type CoordinatorPhase = 'verify' | 'log' | 'aggregate'
 
-/** Models kept in memory for downloads (the current one and its parent). */
-const MODEL_CACHE_ENTRIES = 2
-
 /** Most inputs decided and written together in one group commit. */
 const MAX_GROUP_INPUTS = 64
 
@@ -102,8 +115,6 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   private broken: CoordinatorStoreError | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
-  /** Model bytes by hex hash, oldest first: the current model and the one before serve nearly every download. */
-  private readonly modelCache = new Map<string, Promise<Uint8Array>>()
   private readonly evaluatedRounds = new Set<number>()
   private closed = false
   /** A round start this runner signed itself (autoAdvance) is queued and not yet decided. */
@@ -221,10 +232,19 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
    */
   private async commitInputs(inputs: readonly DeciderInput[]): Promise<({ decision: Decision; firstSeq: number } | { error: unknown })[]> {
     if (this.broken) return inputs.map(() => ({ error: this.broken }))
+    try {
+      return await this.commitInputsHeld(inputs)
+    } finally {
+      // Uploads' temp files: the log moved the accepted ones into place; the rest go.
+      for (const input of inputs) if (input.kind === 'update' && input.delta instanceof UploadReader) await input.delta.release()
+    }
+  }
+
+  private async commitInputsHeld(inputs: readonly DeciderInput[]): Promise<({ decision: Decision; firstSeq: number } | { error: unknown })[]> {
     const base = this.ledger.length
     const drafts: EntryDraft[] = []
-    const blobs: Uint8Array[] = []
-    const written = new Map<string, Uint8Array>()
+    const blobs: AppendBlob[] = []
+    const written = new Map<string, Uint8Array | BlobReader>()
     const outcomes: ({ decision: Decision; firstSeq: number; timeMs: number; decideMs: number } | { error: unknown })[] = []
     for (const input of inputs) {
       const timeMs = this.now()
@@ -243,8 +263,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
         drafts.push({ kind: e.kind, timeMs, body: e.body })
       }
       for (const b of decision.blobs) {
-        blobs.push(b)
-        written.set(toHex(sha256(b)), b)
+        if (b instanceof Uint8Array) {
+          blobs.push(b)
+          written.set(toHex(sha256(b)), b)
+        } else if (b instanceof UploadReader) {
+          // An accepted upload: its file is appended as it is, and later inputs of the group read it there.
+          blobs.push(b.blob)
+          written.set(toHex(b.blob.hash), b)
+        } else throw new TypeError('the decider emitted a blob reader that is not an upload')
       }
       outcomes.push({ decision, firstSeq, timeMs, decideMs: performance.now() - t0 })
     }
@@ -273,15 +299,30 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   }
 
   /** The decider's decision on `input`, loading the blobs it asks for from the log or from `pending` (written in this group). */
-  private async decide(input: DeciderInput, timeMs: number, pending: ReadonlyMap<string, Uint8Array> = new Map()): Promise<Decision> {
-    const loaded = new Map<string, Uint8Array>()
-    const view = { get: (h: Uint8Array) => loaded.get(toHex(h)) ?? pending.get(toHex(h)) }
-    let result = step(this.state, input, timeMs, view)
-    while (needsBlobs(result)) {
-      for (const hash of result.needs) if (!pending.has(toHex(hash))) loaded.set(toHex(hash), await this.ledger.getBlob(hash))
-      result = step(this.state, input, timeMs, view)
+  private async decide(input: DeciderInput, timeMs: number, pending: ReadonlyMap<string, Uint8Array | BlobReader> = new Map()): Promise<Decision> {
+    // Stored blobs the step asks for are opened as readers over their files (checked against their
+    // hash first), so a commit reads deltas a slice at a time instead of loading every one.
+    const opened = new Map<string, BlobReader & { close(): void }>()
+    const view = {
+      get: (h: Uint8Array) => {
+        const p = pending.get(toHex(h))
+        return p instanceof Uint8Array ? p : undefined
+      },
+      open: (h: Uint8Array) => {
+        const p = pending.get(toHex(h))
+        return p !== undefined && !(p instanceof Uint8Array) ? p : opened.get(toHex(h))
+      },
     }
-    return result
+    try {
+      let result = step(this.state, input, timeMs, view)
+      while (needsBlobs(result)) {
+        for (const hash of result.needs) if (!pending.has(toHex(hash)) && !opened.has(toHex(hash))) opened.set(toHex(hash), await this.ledger.openBlobReader(hash, { verify: true }))
+        result = step(this.state, input, timeMs, view)
+      }
+      return result
+    } finally {
+      for (const r of opened.values()) r.close()
+    }
   }
 
   /**
@@ -405,12 +446,17 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
    * entry and delta are durable (with the round's commit, when it was the
    * last one in); a refusal is logged (for a binding envelope) and thrown.
    */
-  acceptUpdate(signed: SignedStatement, deltaBytes: Uint8Array): Promise<{ round: number; seq: number }> {
-    return this.runGrouped({ kind: 'update', envelope: signed, delta: deltaBytes }).then(({ decision, firstSeq }) => {
+  acceptUpdate(signed: SignedStatement, delta: Uint8Array | FinishedBlob): Promise<{ round: number; seq: number }> {
+    return this.runGrouped({ kind: 'update', envelope: signed, delta: delta instanceof Uint8Array ? delta : new UploadReader(delta) }).then(({ decision, firstSeq }) => {
       const at = decision.recordedAt ?? 0
       const body = decision.entries[at]!.body as { round: number }
       return { round: body.round, seq: firstSeq + at }
     })
+  }
+
+  /** A temp file an upload's delta is streamed into (hashed on the way); pass it to `acceptUpdate` when complete. */
+  createUploadWriter(): Promise<BlobWriter> {
+    return this.ledger.createBlobWriter()
   }
 
   /** Feeds an upload the transport refused (oversize stream, bad envelope) to the decider, which logs it when binding. */
@@ -464,18 +510,23 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
 
   /** The canonical bytes of a lineage model; refuses hashes outside the lineage (deltas stay private to the hub). */
   async modelBytes(hash: Uint8Array): Promise<Uint8Array> {
+    this.requireLineageModel(hash)
+    return this.ledger.getBlob(hash)
+  }
+
+  /**
+   * A lineage model streamed from its blob file in chunks, re-hashed as it is
+   * read (a damaged copy fails before its last chunk). Each download reads the
+   * file itself: memory per download is one chunk, whatever the model's size
+   * or the number of sites, and the page cache shares the reads.
+   */
+  openModel(hash: Uint8Array, chunkBytes: number): Promise<{ readonly size: number; chunks(): AsyncGenerator<Uint8Array> }> {
+    this.requireLineageModel(hash)
+    return this.ledger.openBlobStream(hash, chunkBytes)
+  }
+
+  private requireLineageModel(hash: Uint8Array): void {
     if (!this.state.isLineageModel(hash)) throw new ModelNotFoundError(`model ${toHex(hash)} is not in study "${this.state.studyId}"'s lineage`)
-    // Every site downloads the same model at the start of a round: one read (and one re-hash) serves
-    // them all, and at most MODEL_CACHE_ENTRIES models are held, so memory stays a few models, not one per download.
-    const id = toHex(hash)
-    let bytes = this.modelCache.get(id)
-    if (bytes === undefined) {
-      bytes = this.ledger.getBlob(hash)
-      this.modelCache.set(id, bytes)
-      bytes.catch(() => this.modelCache.delete(id))
-      if (this.modelCache.size > MODEL_CACHE_ENTRIES) this.modelCache.delete(this.modelCache.keys().next().value!)
-    }
-    return bytes
   }
 
   /** True when every enrolled site reported on the round's model, or its evaluation deadline passed. */

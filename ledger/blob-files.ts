@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
+import type { BlobReader } from './core/blob-reader.ts'
 import { HASH_LENGTH_BYTES } from './core/constants.ts'
 import { fromHex, toHex } from './core/hash.ts'
 import { LedgerStorageError } from './errors.ts'
@@ -24,18 +25,6 @@ import { LedgerStorageError } from './errors.ts'
 export const BLOB_DIR = 'blobs'
 const TMP_DIR = 'tmp'
 const BLOB_NAME = /^[0-9a-f]{64}$/
-
-/** Random-access reads of one stored blob, without holding it in memory. */
-export interface BlobReader {
-  readonly size: number
-  /** `length` bytes from `offset` (both within the blob). */
-  read(offset: number, length: number): Uint8Array
-}
-
-/** A reader over bytes already in memory. */
-export function bytesReader(bytes: Uint8Array): BlobReader {
-  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) }
-}
 
 /** A blob being written as it arrives (an upload): hashed on the way to a temp file. */
 export interface BlobWriter {

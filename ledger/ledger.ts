@@ -4,7 +4,8 @@
  * See index.ts for the format and what it guarantees.
  */
 import { createHash } from 'node:crypto'
-import type { BlobReader, BlobWriter, FinishedBlob } from './blob-files.ts'
+import type { BlobWriter, FinishedBlob } from './blob-files.ts'
+import { sha256Reader, type BlobReader } from './core/blob-reader.ts'
 import { equalBytes } from './core/canonical.ts'
 import { HASH_LENGTH_BYTES } from './core/constants.ts'
 import { GENESIS_PREV_HASH, decodeEntry, entryHash, entrySigningMessage, signEntry, type AppendedEntry, type EntryDraft } from './core/entry.ts'
@@ -317,16 +318,23 @@ export class Ledger {
   }
 
   /**
-   * A blob read in ranges without loading it whole (close it). The bytes are
-   * not re-hashed here: a reader that needs them checked hashes what it reads
-   * (the decider checks a delta's hash as it reads it). Throws
+   * A blob read in ranges without loading it whole (close it). With `verify`,
+   * its bytes are first re-hashed in one pass of slices (`LedgerBlobCorruptError`);
+   * without, a reader that needs them checked hashes what it reads. Throws
    * `LedgerBlobMissingError`.
    */
-  async openBlobReader(hash: Uint8Array): Promise<BlobReader & { close(): void }> {
+  async openBlobReader(hash: Uint8Array, options: { readonly verify?: boolean } = {}): Promise<BlobReader & { close(): void }> {
     this.#assertOpen()
     assertHash(hash)
     const reader = await this.#storage.openBlobReader(hash)
     if (reader === undefined) throw new LedgerBlobMissingError(hash)
+    if (options.verify === true) {
+      const calculated = sha256Reader(reader)
+      if (!equalBytes(calculated, hash)) {
+        reader.close()
+        throw new LedgerBlobCorruptError(hash, calculated)
+      }
+    }
     return reader
   }
 

@@ -17,8 +17,9 @@
  * - `create`: the study spec, hub key and enrolled sites, at the first start;
  * - `enroll`: a site added to a running study;
  * - `round-start`: the hub's signed request to open the next round;
- * - `update`: a site's signed envelope with its delta bytes, or with the
- *   refusal the transport already made (an oversize stream);
+ * - `update`: a site's signed envelope with its delta (bytes, or a reader
+ *   over the file the upload was streamed into), or with the refusal the
+ *   transport already made (an oversize stream);
  * - `evaluation`, `patient-rewards`: a site's signed statements;
  * - `approval`, `declined`: a site approved the study's spec hash, or
  *   declined its fit task of the open round (site-control.ts);
@@ -34,8 +35,8 @@
  * Pure: no I/O, no clock, no randomness. All entries of one step carry the
  * step's `timeMs`.
  */
-import { encodeCanonical, equalBytes, sha256, toHex, type CanonicalValue } from '../ledger/core/index.ts'
-import { encodeWeights, initialWeights, inputWidth, type StudySpec, type Weights } from '../models/core/index.ts'
+import { bytesReader, encodeCanonical, equalBytes, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
+import { encodeWeights, initialWeights, inputWidth, type StudySpec } from '../models/core/index.ts'
 import { checkEvaluation, checkMembership, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
@@ -75,7 +76,7 @@ export type DeciderInput =
   | CreateInput
   | { readonly kind: 'enroll'; readonly site: string; readonly publicKey: Uint8Array }
   | { readonly kind: 'round-start'; readonly request: SignedStatement }
-  | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta: Uint8Array; readonly transport?: undefined }
+  | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta: Uint8Array | BlobReader; readonly transport?: undefined }
   | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta?: undefined; readonly transport: TransportRefusal }
   | { readonly kind: 'evaluation'; readonly report: SignedStatement }
   | { readonly kind: 'patient-rewards'; readonly statement: SignedStatement }
@@ -88,8 +89,12 @@ export type DeciderInput =
 export interface Decision {
   /** Entries to append, in order, in one durable batch with `blobs`; each carries the step's time. */
   readonly entries: readonly DecidedEntry[]
-  /** Blobs the entries name (models, deltas, server state), stored in the same batch. */
-  readonly blobs: readonly Uint8Array[]
+  /**
+   * Blobs the entries name (models, deltas, server state), stored in the same
+   * batch. An accepted update's delta is its input's own `delta`, as given: a
+   * reader stands for the file the shell streamed it into.
+   */
+  readonly blobs: readonly (Uint8Array | BlobReader)[]
   readonly tasks: readonly AddressedTask[]
   /** Why the input was refused (its logged rejection, if any, is in `entries`). */
   readonly refusal?: ProtocolError
@@ -246,13 +251,13 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   const signed = input.envelope
   if (!isBindingSiteStatement(state, 'update', signed)) return refuse(admissionError(() => checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)))
   let consent: ConsentAdmission
-  let delta: Weights
+  const delta = input.delta === undefined || !(input.delta instanceof Uint8Array) ? input.delta : bytesReader(input.delta)
   const env = decodeStatement('update', signed.body)
   try {
     checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)
     consent = checkUpdateConsent(state, env, state.study.consent !== undefined)
     if (input.transport !== undefined) throw transportRefusal(input.transport)
-    delta = checkDelta(env, input.delta!, state.shapes)
+    checkDelta(env, delta!, state.shapes)
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err
     if (refusalsCapped(state, env.site)) return refuse(err)
@@ -275,7 +280,7 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   const accepted = new Map(open.accepted)
   accepted.set(env.site, fresh)
   const entries = [...revocations, acceptedEntry]
-  const close = closeIfDue(state, accepted, { site: env.site, delta }, timeMs, blobs)
+  const close = closeIfDue(state, accepted, { site: env.site, delta: delta! }, timeMs, blobs)
   if (close !== undefined && 'needs' in close) return close
   return {
     entries: [...entries, ...(close?.entries ?? [])],
@@ -308,7 +313,7 @@ function tick(state: StudyState, timeMs: number, blobs: BlobView): StepResult {
 function closeIfDue(
   state: StudyState,
   accepted: ReadonlyMap<string, AcceptedUpdate>,
-  fresh: { readonly site: string; readonly delta: Weights } | undefined,
+  fresh: { readonly site: string; readonly delta: BlobReader } | undefined,
   timeMs: number,
   blobs: BlobView,
   declinedNow?: DeclineRecord,

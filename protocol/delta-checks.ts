@@ -1,30 +1,46 @@
 /**
  * The byte checks of an update's delta, made once its envelope was admitted:
  * the length and SHA-256 it signed, the study model's layout, and finite
- * values (weights and the envelope's metrics). Pure; returns the decoded delta.
+ * values (weights and the envelope's metrics). Pure. The delta is read
+ * through a `BlobReader` a slice at a time, so checking a 50M-parameter
+ * delta holds one slice of it, never the whole (the coordinator reads it
+ * from the file the upload was streamed into).
  */
-import { equalBytes, sha256, toHex } from '../ledger/core/index.ts'
-import { assertFinite, decodeWeights, type TensorShape, type Weights } from '../models/core/index.ts'
+import { READ_SLICE_BYTES, equalBytes, readAll, sha256Reader, toHex, type BlobReader } from '../ledger/core/index.ts'
+import { decodeWeights, encodedSize, encodeHeader, sizeOfShape, valuesFromBytes, type TensorShape } from '../models/core/index.ts'
 import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError } from './errors.ts'
 import type { UpdateEnvelope } from './statements.ts'
 
-/** Checks `bytes` against the admitted envelope `env`. Throws DeltaIntegrityError, DeltaShapeError or NonFiniteUpdateError. */
-export function checkDelta(env: UpdateEnvelope, bytes: Uint8Array, shapes: readonly TensorShape[]): Weights {
+/** Checks the delta `source` against the admitted envelope `env`. Throws DeltaIntegrityError, DeltaShapeError or NonFiniteUpdateError. */
+export function checkDelta(env: UpdateEnvelope, source: BlobReader, shapes: readonly TensorShape[]): void {
   const who = `update from "${env.site}" for round ${env.round}`
-  if (bytes.length !== env.size) throw new DeltaIntegrityError(`${who}: received ${bytes.length} bytes, the envelope declares ${env.size}`)
-  const got = sha256(bytes)
+  if (source.size !== env.size) throw new DeltaIntegrityError(`${who}: received ${source.size} bytes, the envelope declares ${env.size}`)
+  const got = sha256Reader(source)
   if (!equalBytes(got, env.delta)) throw new DeltaIntegrityError(`${who}: delta hashes to ${toHex(got).slice(0, 16)}…, the envelope signs ${toHex(env.delta).slice(0, 16)}…`)
-  let delta: Weights
-  try {
-    delta = decodeWeights(bytes, shapes)
-  } catch (err) {
-    throw new DeltaShapeError(`${who}: ${(err as Error).message}`, { cause: err })
+  const header = encodeHeader(shapes)
+  if (source.size !== encodedSize(shapes) || !equalBytes(source.read(0, header.length), header)) {
+    // Not the study's layout: decoding names the first difference (bounded: the envelope's size was admitted).
+    try {
+      decodeWeights(readAll(source), shapes)
+    } catch (err) {
+      throw new DeltaShapeError(`${who}: ${(err as Error).message}`, { cause: err })
+    }
+    throw new DeltaShapeError(`${who}: not in the study model's layout`)
   }
-  try {
-    assertFinite(delta, who)
-  } catch (err) {
-    throw new NonFiniteUpdateError((err as Error).message, { cause: err })
+  let offset = header.length
+  const sliceValues = READ_SLICE_BYTES >> 2
+  for (const s of shapes) {
+    const count = sizeOfShape(s.shape)
+    for (let start = 0; start < count; start += sliceValues) {
+      const n = Math.min(sliceValues, count - start)
+      const v = valuesFromBytes(source.read(offset, 4 * n))
+      offset += 4 * n
+      for (let j = 0; j < n; j++) {
+        const x = v[j]!
+        // x - x is 0 for every finite x and NaN for NaN and both infinities (as assertFinite).
+        if (x - x !== 0) throw new NonFiniteUpdateError(`${who} tensor "${s.name}" index ${start + j}: value ${x}, want a finite number`)
+      }
+    }
   }
   for (const [k, v] of Object.entries(env.metrics)) if (!Number.isFinite(v)) throw new NonFiniteUpdateError(`${who}: metric "${k}" is ${v}`)
-  return delta
 }

@@ -6,19 +6,34 @@
  * the auditor, re-running the decider, re-derives each one bit for bit.
  *
  * Pure. Blobs come in through `BlobView`; a blob it lacks is reported as
- * needed rather than fetched (the decider returns `needs`).
+ * needed rather than fetched (the decider returns `needs`). A strategy that
+ * can aggregate slice by slice (`aggregateStreamed`, FedAvg) reads the parent
+ * and the deltas through readers and holds one slice of each: a commit's
+ * memory is one model (the one it makes), whatever the number of sites.
  */
 import { ModelError, encodeWeights, decodeDataset, decodeWeights, hashWeights, type Weights } from '../models/core/index.ts'
-import type { CanonicalValue } from '../ledger/core/index.ts'
+import { bytesReader, readAll, sha256, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
 import { createStrategy, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 
-/** Blobs by hex hash, as the shell loaded them for this step. */
+/**
+ * The blobs the shell can give this step: whole bytes (`get`), or readers
+ * over stored files (`open`, preferred when present; the shell closes them
+ * after the step).
+ */
 export interface BlobView {
   get(hash: Uint8Array): Uint8Array | undefined
+  open?(hash: Uint8Array): BlobReader | undefined
+}
+
+function readerOf(blobs: BlobView, hash: Uint8Array): BlobReader | undefined {
+  const opened = blobs.open?.(hash)
+  if (opened !== undefined) return opened
+  const bytes = blobs.get(hash)
+  return bytes === undefined ? undefined : bytesReader(bytes)
 }
 
 /** An entry the decider emits: kind and canonical body (the shell adds seq, time, author, signature). */
@@ -77,37 +92,60 @@ export function commitRound(
   state: StudyState,
   round: RoundRecord,
   accepted: ReadonlyMap<string, AcceptedUpdate>,
-  fresh: { readonly site: string; readonly delta: Weights } | undefined,
+  fresh: { readonly site: string; readonly delta: BlobReader } | undefined,
   blobs: BlobView,
 ): CloseResult {
   const study = state.study
   const sorted = [...accepted.values()].sort((a, b) => compareSiteIds(a.site, b.site))
   const needs: Uint8Array[] = []
-  const want = (hash: Uint8Array | undefined): Uint8Array | undefined => {
+  const want = (hash: Uint8Array | undefined): BlobReader | undefined => {
     if (hash === undefined) return undefined
-    const bytes = blobs.get(hash)
-    if (bytes === undefined) needs.push(hash)
-    return bytes
+    const reader = readerOf(blobs, hash)
+    if (reader === undefined) needs.push(hash)
+    return reader
   }
-  const parentBytes = want(round.base)
-  const stateBytes = want(state.strategyState)
-  const deltaBytes = new Map(sorted.filter((a) => a.site !== fresh?.site).map((a) => [a.site, want(a.delta)]))
+  const parentBlob = want(round.base)
+  const stateBlob = want(state.strategyState)
+  const deltaBlobs = new Map(sorted.map((a) => [a.site, a.site === fresh?.site ? fresh.delta : want(a.delta)]))
   const gainRewards = study.rewards !== undefined && study.rewards.method !== 'examples'
-  const validationBytes = gainRewards ? want(state.validation) : undefined
+  const validationBlob = gainRewards ? want(state.validation) : undefined
   if (needs.length > 0) return { kind: 'needs', hashes: needs }
 
-  const parent = decodeWeights(parentBytes!, state.shapes)
-  const strategyState = stateBytes === undefined ? null : decodeWeights(stateBytes)
-  const replies: SiteReply[] = sorted.map((a) => ({
-    siteId: a.site,
-    exampleCount: a.examples,
-    delta: a.site === fresh?.site ? fresh.delta : decodeWeights(deltaBytes.get(a.site)!, state.shapes),
-  }))
   const failures = failuresOf(round, accepted)
   const strategy = createStrategy(study.strategy)
-  let outcome: ReturnType<typeof strategy.aggregateRound>
+  // Rewards score coalitions of whole deltas; only a study without them is aggregated slice by slice.
+  const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined
+  let parent: Weights | undefined
+  let strategyState: Weights | null = null
+  let replies: SiteReply[] = []
+  let outcome:
+    | {
+        kind: 'model'
+        modelBytes: Uint8Array
+        model: Uint8Array
+        metrics: Readonly<Record<string, number>>
+        state: Weights | null
+        exclusions: readonly { siteId: string; reason: string; evidence: Readonly<Record<string, number>> }[]
+      }
+    | { kind: 'none'; reason: string }
   try {
-    outcome = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+    if (streamed) {
+      const r = strategy.aggregateStreamed!({
+        round: round.round,
+        shapes: state.shapes,
+        global: parentBlob!,
+        replies: sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: deltaBlobs.get(a.site)! })),
+        failures,
+        seed: round.seed,
+      })
+      outcome = r.kind === 'none' ? r : { ...r, model: sha256(r.modelBytes), state: null, exclusions: [] }
+    } else {
+      parent = decodeWeights(readAll(parentBlob!), state.shapes)
+      strategyState = stateBlob === undefined ? null : decodeWeights(readAll(stateBlob))
+      replies = sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeights(readAll(deltaBlobs.get(a.site)!), state.shapes) }))
+      const r = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+      outcome = r.kind === 'none' ? r : { ...r, modelBytes: encodeWeights(r.weights), model: hashWeights(r.weights) }
+    }
   } catch (err) {
     // No accepted input may wedge a study: a round the strategy cannot aggregate closes, with the reason logged.
     if (!(err instanceof ModelError)) throw err
@@ -116,7 +154,7 @@ export function commitRound(
   if (outcome.kind === 'none') {
     return { kind: 'entries', entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: round.round, reason: outcome.reason, accepted: accepted.size })], blobs: [] }
   }
-  const modelBytes = encodeWeights(outcome.weights)
+  const modelBytes = outcome.modelBytes
   const nextStateBytes = outcome.state === null ? undefined : encodeWeights(outcome.state)
   const trainLoss = meanTrainLoss(sorted)
   const metrics: Record<string, number> = { ...outcome.metrics, examples: sorted.reduce((n, a) => n + a.examples, 0) }
@@ -125,7 +163,7 @@ export function commitRound(
     entry(ENTRY_KINDS.ROUND_COMMITTED, {
       round: round.round,
       parent: round.base,
-      model: hashWeights(outcome.weights),
+      model: outcome.model,
       inputs: sorted.map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash })),
       strategy: { name: strategy.name, params: { ...strategy.parameters } },
       metrics,
@@ -134,7 +172,7 @@ export function commitRound(
       ...(nextStateBytes === undefined ? {} : { state: hashWeights(outcome.state!) }),
     }),
   ]
-  if (study.rewards) {
+  if (study.rewards && parent !== undefined) {
     const r = computeRoundRewards({
       rewards: study.rewards,
       model: study.model,
@@ -143,7 +181,7 @@ export function commitRound(
       round: round.round,
       parent,
       updates: replies.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq })),
-      validation: validationBytes === undefined ? undefined : decodeDataset(validationBytes),
+      validation: validationBlob === undefined ? undefined : decodeDataset(readAll(validationBlob)),
       strategyState,
       roundSeed: round.seed,
     })

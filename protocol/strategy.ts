@@ -38,17 +38,24 @@
 import {
   DuplicateSiteError,
   InvalidModelInputError,
+  NonFiniteValueError,
   UnknownStrategyError,
   TrainingSchema,
+  encodedSize,
+  encodeHeader,
   fedAvg,
   l2Norm,
+  sizeOfShape,
   sortBySiteId,
+  valuesFromBytes,
+  valuesIntoBytes,
   type StrategySpec,
+  type TensorShape,
   type TrainingSpec,
   type Weights,
   type WeightedUpdate,
 } from '../models/core/index.ts'
-import { decodeCanonical, encodeCanonical } from '../ledger/core/index.ts'
+import { READ_SLICE_BYTES, decodeCanonical, encodeCanonical, type BlobReader } from '../ledger/core/index.ts'
 import { InstructionsInvalidError } from './errors.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
@@ -118,6 +125,23 @@ export interface AggregateRoundInit {
   readonly privateSeed?: Uint8Array
 }
 
+/**
+ * The inputs of a slice-by-slice aggregation: the parent model and each
+ * reply's delta as readers over their canonical bytes (models/core's
+ * weights encoding), all of the layout `shapes`.
+ */
+export interface StreamedAggregateInit {
+  readonly round: number
+  readonly shapes: readonly TensorShape[]
+  readonly global: BlobReader
+  readonly replies: readonly { readonly siteId: string; readonly exampleCount: number; readonly delta: BlobReader }[]
+  readonly failures: readonly RoundFailure[]
+  readonly seed: number
+}
+
+/** A slice-by-slice aggregation's result: the next model's canonical bytes, or none. */
+export type StreamedOutcome = { readonly kind: 'model'; readonly modelBytes: Uint8Array; readonly metrics: Readonly<Record<string, number>> } | { readonly kind: 'none'; readonly reason: string }
+
 export type AggregateOutcome =
   | {
       readonly kind: 'model'
@@ -139,6 +163,13 @@ export interface Strategy {
   configureRound(init: ConfigureRoundInit): RoundPlan
   /** Turns the round's accepted replies into the next model, or `none` with a reason. Pure. */
   aggregateRound(init: AggregateRoundInit): AggregateOutcome
+  /**
+   * The same aggregation read and written a slice of parameters at a time,
+   * for stateless element-wise strategies: the same model bytes and metrics
+   * as `aggregateRound`, bit for bit, holding one slice of each input.
+   * Absent where a strategy needs whole updates at once.
+   */
+  aggregateStreamed?(init: StreamedAggregateInit): StreamedOutcome
 }
 
 function assertRound(round: number): void {
@@ -201,6 +232,71 @@ function fedAvgStrategy(serverLearningRate: number): Strategy {
         },
       }
     },
+    aggregateStreamed: (init) => fedAvgStreamed(init, serverLearningRate),
+  }
+}
+
+/**
+ * FedAvg over readers, a slice of each tensor at a time: `fedAvg` on the
+ * slices (every value's arithmetic is independent of the others, in the same
+ * site order), and the norms summed in float64 in the same element order as
+ * `l2Norm` and `updateNorm`, so the model bytes and metrics equal
+ * `aggregateRound`'s. Memory: the output model plus one slice per input.
+ */
+function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAggregateInit, serverLearningRate: number): StreamedOutcome {
+  assertRound(round)
+  if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
+  const sorted = sortBySiteId(replies)
+  const header = encodeHeader(shapes)
+  const modelBytes = new Uint8Array(encodedSize(shapes))
+  modelBytes.set(header)
+  const normSquares = new Float64Array(sorted.length)
+  let updateSquare = 0
+  let offset = header.length
+  const sliceValues = READ_SLICE_BYTES >> 2
+  for (const s of shapes) {
+    const count = sizeOfShape(s.shape)
+    for (let start = 0; start < count; start += sliceValues) {
+      const n = Math.min(sliceValues, count - start)
+      const slice = (values: Float32Array): Weights => ({ tensors: [{ name: s.name, shape: [n], values }] })
+      const g = valuesFromBytes(global.read(offset, 4 * n))
+      const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+      let next: Float32Array
+      try {
+        next = fedAvg(
+          slice(g),
+          sorted.map((r, i) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: slice(deltas[i]!) })),
+          serverLearningRate,
+        ).tensors[0]!.values
+      } catch (err) {
+        // Name the value as the whole-model check would: its tensor and its index in it.
+        if (err instanceof NonFiniteValueError)
+          throw new NonFiniteValueError(`aggregate tensor "${s.name}" index ${start + err.index}: value ${err.value}, want a finite number`, s.name, start + err.index, err.value)
+        throw err
+      }
+      valuesIntoBytes(modelBytes, offset, next)
+      deltas.forEach((d, i) => {
+        let sum = normSquares[i]!
+        for (let j = 0; j < n; j++) sum += d[j]! * d[j]!
+        normSquares[i] = sum
+      })
+      for (let j = 0; j < n; j++) {
+        const d = next[j]! - g[j]!
+        updateSquare += d * d
+      }
+      offset += 4 * n
+    }
+  }
+  let examples = 0
+  let deltaNormSum = 0
+  sorted.forEach((r, i) => {
+    examples += r.exampleCount
+    deltaNormSum += Math.sqrt(normSquares[i]!)
+  })
+  return {
+    kind: 'model',
+    modelBytes,
+    metrics: { sites: replies.length, failures: failures.length, examples, meanDeltaNorm: deltaNormSum / replies.length, updateNorm: Math.sqrt(updateSquare) },
   }
 }
 

@@ -6,8 +6,8 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
-import { PeerIdentityError, UploadProtocolError, UploadStalledError } from '../errors.ts'
-import { equalBytes, toHex } from '../../ledger/index.ts'
+import { CoordinatorStoreError, PeerIdentityError, UploadProtocolError, UploadStalledError } from '../errors.ts'
+import { equalBytes, toHex, type BlobWriter, type FinishedBlob } from '../../ledger/index.ts'
 import { peerPublicKey, type CallWithAuthContext } from '../../pki/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
@@ -102,6 +102,17 @@ function cancelledWithin(call: { readonly cancelled: boolean; once(event: 'cance
   })
 }
 
+/** Resolves when `call` can take more, or has gone away (a cancelled call never drains). */
+function drainedOrGone(call: { once(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown; off(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const e of ['drain', 'cancelled', 'close'] as const) call.off(e, done)
+      resolve()
+    }
+    for (const e of ['drain', 'cancelled', 'close'] as const) call.once(e, done)
+  })
+}
+
 export function createFederationHandlers(c: FederationServiceComponents): FederationHandlers {
   const { runner, sessions, broker } = c
   /** The site a session token belongs to, on that site's own connection. */
@@ -159,12 +170,15 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         .then(async () => {
           requireDecoded(call.request, 'DownloadModel')
           sessionSite(call.request.sessionToken, call)
-          const bytes = await runner.modelBytes(new Uint8Array(call.request.modelHash))
-          for (let offset = 0; offset < bytes.length || offset === 0; offset += WIRE_CHUNK_BYTES) {
-            const data = bytes.subarray(offset, offset + WIRE_CHUNK_BYTES)
-            if (!call.write({ totalBytes: String(bytes.length), offset: String(offset), data })) await new Promise((r) => call.once('drain', r))
-            if (bytes.length === 0) break
+          const model = await runner.openModel(new Uint8Array(call.request.modelHash), WIRE_CHUNK_BYTES)
+          let offset = 0
+          // Read as sent: a slow site holds one chunk in memory, not the model.
+          for await (const data of model.chunks()) {
+            if (call.cancelled) return
+            if (!call.write({ totalBytes: String(model.size), offset: String(offset), data })) await drainedOrGone(call)
+            offset += data.length
           }
+          if (model.size === 0) call.write({ totalBytes: '0', offset: '0', data: new Uint8Array(0) })
           call.end()
         })
         .catch((err: unknown) => failStream(call, err))
@@ -174,12 +188,17 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       let signed: SignedStatement | undefined
       let declared = 0
       let received = 0
-      // The delta is written into one buffer of its declared size as it arrives: one copy, never a list plus a concatenation.
-      let body: Uint8Array | undefined
+      // The delta is streamed into a temp file as it arrives, hashed on the way: an upload
+      // holds one message in memory, whatever its size. Writes run one after another, and
+      // the stream is paused while one is in flight, so a fast sender waits for the disk.
+      let writer: Promise<BlobWriter> | undefined
+      let writing: Promise<void> = Promise.resolve()
+      const discard = () => void writer?.then((w) => w.discard()).catch(() => undefined)
       let settled = false
       const fail = (err: unknown) => {
         if (settled) return
         settled = true
+        discard()
         // The decider, not the transport, decides which refusals are logged (those of a
         // binding envelope); the reply waits until that rejection is durable.
         if (signed && err instanceof ProtocolError) void runner.rejectUpdate(signed, err).finally(() => callback(toServiceError(err)))
@@ -192,6 +211,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         idle = setTimeout(() => {
           if (settled) return
           settled = true
+          discard()
           c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload stalled: dropped, nothing logged')
           callback(toServiceError(new UploadStalledError(`no upload message for ${c.uploadIdleMs} ms: send the envelope and the delta without pausing, or send again`)))
         }, c.uploadIdleMs)
@@ -210,13 +230,21 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
             const site = statementSite('update', signed)
             if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
             declared = runner.admitEnvelope(signed).size
+            writer = runner.createUploadWriter()
           } else if (msg.part === 'data') {
             if (!signed) throw new UploadProtocolError('delta bytes before the envelope')
             const data = msg.data ?? new Uint8Array(0)
             if (received + data.length > declared) throw new UpdateTooLargeError(`upload exceeds the ${declared} bytes its envelope declares (received ${received + data.length} so far)`)
-            body ??= new Uint8Array(declared)
-            body.set(data, received)
             received += data.length
+            call.pause()
+            writing = writing
+              .then(async () => (await writer!).write(data))
+              .then(
+                () => {
+                  call.resume()
+                },
+                (err: unknown) => fail(err),
+              )
           } else throw new UploadProtocolError('an upload chunk with neither envelope nor data')
         } catch (err) {
           fail(err)
@@ -228,6 +256,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       call.on('cancelled', () => {
         if (settled) return
         settled = true
+        discard()
         c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload cut off by the client: nothing logged')
       })
       call.on('end', async () => {
@@ -238,9 +267,19 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         // cancel: a short upload waits briefly for that report, so a lost connection
         // is not taken for a site that sent too few bytes (which is refused after it).
         if (received < declared) await cancelledWithin(call, CANCEL_GRACE_MS)
-        if (settled || call.cancelled) return
-        const bytes = body === undefined ? new Uint8Array(0) : body.subarray(0, received)
-        runner.acceptUpdate(signed, bytes).then(
+        await writing
+        if (settled || call.cancelled) return discard()
+        let blob: FinishedBlob
+        try {
+          blob = await (await writer!).finish()
+        } catch (err) {
+          // The disk, not the site, failed: nothing is logged against it, and it may send again.
+          c.logger.error({ err }, 'upload could not be written')
+          settled = true
+          discard()
+          return callback(toServiceError(new CoordinatorStoreError(`the upload could not be stored (${(err as Error).message}); send it again`, { cause: err })))
+        }
+        runner.acceptUpdate(signed, blob).then(
           (r) => {
             if (settled) return
             settled = true

@@ -30,6 +30,7 @@ export {
   type EntryExpectation,
 } from './entry.ts'
 export { asPlainBytes, fromHex, sha256, toHex } from './hash.ts'
+export { READ_SLICE_BYTES, bytesReader, readAll, sha256Reader, type BlobReader } from './blob-reader.ts'
 export { isCanonicalScalar, publicKeyFromRaw, rawPublicKey, signerFromSeed, verifySignature, verifySignatureAsync, type Signer } from './signature.ts'
 export { EMPTY_COMPACT_RANGE, appendLeaf, appendLeaves, compactRangeFrom, compactRangeOf, rootOfRange, type CompactRange, type NodeVisitor } from './compact-range.ts'
 export {

@@ -123,6 +123,39 @@ export function encodedSize(shapes: readonly TensorShape[]): number {
 }
 
 /**
+ * The header of the encoding of weights laid out as `shapes`: every encoding
+ * of that layout starts with exactly these bytes, and its values follow them,
+ * tensor after tensor, 4 little-endian bytes each. What lets a commit read
+ * and write models slice by slice instead of whole.
+ */
+export function encodeHeader(shapes: readonly TensorShape[]): Uint8Array {
+  const { names, headerBytes } = layoutOf(shapes)
+  const out = new Uint8Array(headerBytes)
+  writeHeader(out, shapes, names)
+  return out
+}
+
+/** `bytes` (4 little-endian bytes per value) as a fresh, aligned Float32Array. */
+export function valuesFromBytes(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length >> 2)
+  if (LITTLE_ENDIAN_HOST) bytesOf(out).set(bytes.subarray(0, out.length * 4))
+  else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    for (let j = 0; j < out.length; j++) out[j] = view.getFloat32(4 * j, true)
+  }
+  return out
+}
+
+/** Writes `values` into `out` at `offset` as 4 little-endian bytes each. */
+export function valuesIntoBytes(out: Uint8Array, offset: number, values: Float32Array): void {
+  if (LITTLE_ENDIAN_HOST) out.set(bytesOf(values), offset)
+  else {
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+    for (let j = 0; j < values.length; j++) view.setFloat32(offset + 4 * j, values[j]!, true)
+  }
+}
+
+/**
  * Encodes weights into their canonical bytes (one allocation). Throws
  * `ModelEncodingError` for layouts the format cannot hold and
  * `ModelShapeMismatchError` when a values array does not fit its shape.

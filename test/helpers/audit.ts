@@ -29,6 +29,7 @@ import {
   encodeEntry,
   entryHash,
   openLevelStorage,
+  readAll,
   sha256,
   signEntry,
   toHex,
@@ -221,7 +222,8 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
       drafts.push(d)
       state.apply(readLineageRecord({ seq: drafts.length - 1, ...d }))
     }
-    for (const b of result.blobs) {
+    for (const blob of result.blobs) {
+      const b = readAll(blob)
       blobs.push(b)
       byHash.set(toHex(sha256(b)), b)
     }

@@ -9,7 +9,7 @@
  * `feed` never throws on a refusal: the test reads `refusal` and the
  * rejection entry it logged (if any) from the result.
  */
-import { sha256, toHex, type CanonicalValue, type EntryDraft, type Signer } from '../../ledger/core/index.ts'
+import { readAll, sha256, toHex, type CanonicalValue, type EntryDraft, type Signer } from '../../ledger/core/index.ts'
 import { StudySpecSchema, encodeWeights, modelShapes, inputWidth, type StudySpec, type StudySpecInput, type TensorShape, type Weights } from '../../models/core/index.ts'
 import {
   StudyState,
@@ -125,7 +125,10 @@ export class DeciderHarness {
       this.state.apply(record)
       records.push(record)
     }
-    for (const b of result.blobs) this.blobs.set(toHex(sha256(b)), b)
+    for (const blob of result.blobs) {
+      const b = readAll(blob)
+      this.blobs.set(toHex(sha256(b)), b)
+    }
     return { ...result, records, timeMs }
   }
 

@@ -10,7 +10,7 @@
  * site, undecodable, a replay) is refused without one.
  */
 import { describe, expect, it } from 'vitest'
-import { encodeCanonical, sha256, toHex } from '../../../ledger/core/index.ts'
+import { encodeCanonical, readAll, sha256, toHex } from '../../../ledger/core/index.ts'
 import { decodeWeights, encodeWeights, fedAvg, hashWeights, initialWeights, inputWidth, type Weights } from '../../../models/core/index.ts'
 import {
   ENTRY_KINDS,
@@ -275,7 +275,7 @@ describe('step: update accepted', () => {
     })
     expect(commit.body.metrics['examples']).toBe(150)
     expect(commit.body.metrics['trainLoss']).toBeCloseTo((0.5 * 40 + 0.51 * 50 + 0.52 * 60) / 150, 12)
-    expect(fed.blobs.map((b) => toHex(sha256(b)))).toContain(toHex(commit.body.model))
+    expect(fed.blobs.map((b) => toHex(sha256(readAll(b))))).toContain(toHex(commit.body.model))
     expect(fed.tasks).toEqual([{ siteId: null, task: { kind: 'evaluate', round: 1, model: commit.body.model, deadlineMs: fed.timeMs + h.spec.evaluationDeadlineMs } }])
     expect(h.state.rounds.get(1)?.status).toBe('committed')
   })

@@ -3,6 +3,7 @@ import {
   DuplicateSiteError,
   InvalidModelInputError,
   UnknownStrategyError,
+  encodeWeights,
   fedAvg,
   StrategySpecSchema,
   type StrategySpec,
@@ -10,6 +11,7 @@ import {
   type Weights,
   type WeightedUpdate,
 } from '../../../models/core/index.ts'
+import { bytesReader } from '../../../ledger/core/index.ts'
 import { applyInstructions, coalitionModel, createStrategy, decodeInstructions, encodeInstructions, InstructionsInvalidError } from '../../../protocol/index.ts'
 
 function vector(values: number[]): Weights {
@@ -145,5 +147,82 @@ describe('instructions', () => {
     // Assert
     expect(() => decodeInstructions(new Uint8Array([0xff]))).toThrow(InstructionsInvalidError)
     expect(() => decodeInstructions(encodeInstructions({ a: 1 }).slice(0, 2))).toThrow(InstructionsInvalidError)
+  })
+})
+
+describe('FedAvg slice by slice (aggregateStreamed)', () => {
+  /** Fixed-seed pseudo-random float32 values with a spread of magnitudes, so rounding differences would show. */
+  function values(n: number, seed: number): Float32Array {
+    let x = seed >>> 0
+    const out = new Float32Array(n)
+    for (let j = 0; j < n; j++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+      out[j] = ((x / 2 ** 32 - 0.5) * 10 ** ((x % 7) - 3)) as number
+    }
+    return out
+  }
+  // One tensor longer than a read slice (1M values), so slices meet inside it, and two small ones.
+  const shapes = [
+    { name: 'dense/kernel', shape: [1_100_003] },
+    { name: 'dense/bias', shape: [5] },
+    { name: 'out/kernel', shape: [3, 7] },
+  ]
+  const weights = (seed: number): Weights => ({
+    tensors: shapes.map((s, i) => ({
+      name: s.name,
+      shape: s.shape,
+      values: values(
+        s.shape.reduce((a, b) => a * b, 1),
+        seed * 10 + i,
+      ),
+    })),
+  })
+
+  it('makes the same model bytes and metrics as aggregateRound, bit for bit', () => {
+    // Prepare
+    const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 0.7 })
+    const global = weights(1)
+    const replies = ['site-c', 'site-a', 'site-b'].map((siteId, i) => ({ siteId, exampleCount: 17 + 100 * i, delta: weights(2 + i) }))
+    // Execute
+    const whole = strategy.aggregateRound({ round: 3, global, replies, failures: [{ siteId: 'site-d', reason: 'no-update' }], state: null, seed: 0 })
+    const streamed = strategy.aggregateStreamed!({
+      round: 3,
+      shapes,
+      global: bytesReader(encodeWeights(global)),
+      replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: bytesReader(encodeWeights(r.delta)) })),
+      failures: [{ siteId: 'site-d', reason: 'no-update' }],
+      seed: 0,
+    })
+    // Assert
+    if (whole.kind !== 'model' || streamed.kind !== 'model') throw new Error('both should make a model')
+    expect(Buffer.from(streamed.modelBytes).equals(Buffer.from(encodeWeights(whole.weights)))).toBe(true)
+    expect(streamed.metrics).toEqual(whole.metrics)
+  })
+
+  it('names a value that overflows by its tensor and its index in the whole tensor, as the whole-model check does', () => {
+    // Prepare
+    const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 1 })
+    const global = weights(1)
+    const big = weights(2)
+    big.tensors[0]!.values[1_050_000] = 3e38
+    global.tensors[0]!.values[1_050_000] = 3e38
+    const replies = [
+      { siteId: 'a', exampleCount: 1, delta: big },
+      { siteId: 'b', exampleCount: 1, delta: big },
+    ]
+    // Execute
+    const whole = () => strategy.aggregateRound({ round: 1, global, replies, failures: [], state: null, seed: 0 })
+    const streamed = () =>
+      strategy.aggregateStreamed!({
+        round: 1,
+        shapes,
+        global: bytesReader(encodeWeights(global)),
+        replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: bytesReader(encodeWeights(r.delta)) })),
+        failures: [],
+        seed: 0,
+      })
+    // Assert
+    expect(whole).toThrow(/^aggregate tensor "dense\/kernel" index 1050000: value Infinity, want a finite number$/)
+    expect(streamed).toThrow(/^aggregate tensor "dense\/kernel" index 1050000: value Infinity, want a finite number$/)
   })
 })

@@ -37,6 +37,7 @@ import {
   encodeSignedCheckpoint,
   entrySigningMessage,
   hashLeaf,
+  readAll,
   rootOf,
   sha256,
   signCheckpoint,
@@ -430,7 +431,10 @@ function logVectors(): Record<string, unknown> {
     const result = step(state, input, timeMs, { get: (h) => blobs.get(toHex(h)) })
     if (needsBlobs(result)) throw new Error('log vectors: the decider asks for a blob it should have')
     if (result.refusal) throw result.refusal
-    for (const b of result.blobs) blobs.set(toHex(sha256(b)), b)
+    for (const blob of result.blobs) {
+      const b = readAll(blob)
+      blobs.set(toHex(sha256(b)), b)
+    }
     for (const e of result.entries) {
       const prev = appended.at(-1)?.hash ?? GENESIS_PREV_HASH
       const a = signEntry(signer, appended.length, prev, { kind: e.kind, timeMs, body: e.body })
