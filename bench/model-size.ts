@@ -53,7 +53,15 @@ const ids = signers.map((_, i) => `site-${i}`)
 function hiddenFor(millions: number): number[] {
   const target = millions * 1e6
   const width = inputWidth(
-    StudySpecSchema.parse({ id: 'width', model: { kind: 'logreg' }, data: SYNTHETIC_SCHEMA, training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 1, localSteps: 1 }, rounds: 1 }).data,
+    StudySpecSchema.parse({
+      id: 'width',
+      model: { kind: 'logreg' },
+      data: SYNTHETIC_SCHEMA,
+      training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 1, localSteps: 1 },
+      rounds: 1,
+      minSites: 1,
+      roundDeadlineMs: 1000,
+    }).data,
   )
   for (let layers = 1; layers <= 8; layers++) {
     // Parameters of `layers` hidden layers of width w: (in+1)w + (layers−1)(w+1)w + (w+1).
