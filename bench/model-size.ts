@@ -49,20 +49,24 @@ const hub = signerFromSeed(HUB_SEED)
 const signers = Array.from({ length: SITES }, (_, i) => signerFromSeed(new Uint8Array(32).fill(20 + i)))
 const ids = signers.map((_, i) => `site-${i}`)
 
+/** The bench's study with `model`: 4 sites, one round that closes when all have uploaded. */
+function studyWith(model: { kind: 'logreg' } | { kind: 'mlp'; hidden: number[] }) {
+  return StudySpecSchema.parse({
+    id: 'bench-model-size',
+    model,
+    data: SYNTHETIC_SCHEMA,
+    training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 16, localSteps: 1 },
+    strategy: { name: 'fedavg' },
+    rounds: 2,
+    minSites: SITES,
+    roundDeadlineMs: 3_600_000,
+  })
+}
+
 /** Hidden layers of equal width w, as many as needed (≤ 4096 wide, the spec's cap) to reach about `millions` parameters. */
 function hiddenFor(millions: number): number[] {
   const target = millions * 1e6
-  const width = inputWidth(
-    StudySpecSchema.parse({
-      id: 'width',
-      model: { kind: 'logreg' },
-      data: SYNTHETIC_SCHEMA,
-      training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 1, localSteps: 1 },
-      rounds: 1,
-      minSites: 1,
-      roundDeadlineMs: 1000,
-    }).data,
-  )
+  const width = inputWidth(studyWith({ kind: 'logreg' }).data)
   for (let layers = 1; layers <= 8; layers++) {
     // Parameters of `layers` hidden layers of width w: (in+1)w + (layers−1)(w+1)w + (w+1).
     for (let w = 16; w <= 4096; w++) if ((width + 1) * w + (layers - 1) * (w + 1) * w + w + 1 >= target) return Array(layers).fill(w)
@@ -106,16 +110,7 @@ interface SizeResult {
 
 async function runSize(millions: number, tick: (label: string) => void): Promise<SizeResult> {
   const hidden = hiddenFor(millions)
-  const study = StudySpecSchema.parse({
-    id: 'bench-model-size',
-    model: { kind: 'mlp', hidden },
-    data: SYNTHETIC_SCHEMA,
-    training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 16, localSteps: 1 },
-    strategy: { name: 'fedavg' },
-    rounds: 2,
-    minSites: SITES,
-    roundDeadlineMs: 3_600_000,
-  })
+  const study = studyWith({ kind: 'mlp', hidden })
   const shapes = modelShapes(study.model, inputWidth(study.data))
   const deltaBytes = encodedSize(shapes)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-bench-model-size-'))
