@@ -46,6 +46,7 @@ import {
   StudySpecSchema,
   computeDelta,
   decodeWeights,
+  encodedSize,
   encodeWeights,
   evaluateModel,
   initBackend,
@@ -474,7 +475,7 @@ export class SiteAgent {
     const key = toHex(hash)
     let w = this.models.get(key)
     if (!w) {
-      w = decodeWeights(await this.client.downloadModel(this.token, hash), this.shapes)
+      w = decodeWeights(await this.client.downloadModel(this.token, hash, encodedSize(this.shapes)), this.shapes)
       if (this.models.size >= 2) this.models.delete(this.models.keys().next().value!)
       this.models.set(key, w)
     }

@@ -26,6 +26,22 @@ function rejected(what: string, err: unknown): SiteRequestRejectedError | unknow
   return new SiteRequestRejectedError(`${what}: ${e.details ?? e.message ?? String(err)}`, remoteCodeOf(err), { cause: err })
 }
 
+/**
+ * The slowest transfer a site waits for, in bytes per second: deadlines are
+ * a fixed allowance plus the bytes to move at this rate, so a 50M-parameter
+ * model over a shared link is not cut off at a deadline sized for a small one.
+ */
+export const MIN_TRANSFER_BYTES_PER_SECOND = 1 << 20
+/** The fixed part of a transfer's deadline. */
+export const TRANSFER_ALLOWANCE_MS = 60_000
+/** A download that receives nothing for this long is given up (and retried by the agent). */
+export const DOWNLOAD_IDLE_MS = 60_000
+
+/** A transfer's deadline: the allowance plus `bytes` at the slowest rate waited for. */
+export function transferDeadlineMs(bytes: number): number {
+  return TRANSFER_ALLOWANCE_MS + Math.ceil((1000 * bytes) / MIN_TRANSFER_BYTES_PER_SECOND)
+}
+
 export class CoordinatorClient {
   private readonly client: FederationClient
 
@@ -57,27 +73,53 @@ export class CoordinatorClient {
     }
   }
 
-  /** Downloads a model and checks it hashes to what was asked for. */
-  async downloadModel(sessionToken: Uint8Array, modelHash: Uint8Array): Promise<Uint8Array> {
-    const call = this.client.DownloadModel({ sessionToken, modelHash }, { deadline: Date.now() + 120_000 })
-    const parts: Buffer[] = []
-    let total = -1
+  /**
+   * Downloads a model and checks it hashes to what was asked for. The model
+   * is written into one buffer of its announced size as it arrives (one
+   * copy, never a list of chunks plus their concatenation); no deadline
+   * bounds the whole transfer, but one that stalls for DOWNLOAD_IDLE_MS is
+   * cancelled, so a large model over a slow link is never cut off for its size.
+   * `maxBytes` bounds what the coordinator may announce (the study model's size).
+   */
+  async downloadModel(sessionToken: Uint8Array, modelHash: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
+    const call = this.client.DownloadModel({ sessionToken, modelHash })
+    let idle: NodeJS.Timeout | undefined
+    const watch = () => {
+      clearTimeout(idle)
+      idle = setTimeout(() => call.cancel(), DOWNLOAD_IDLE_MS)
+      idle.unref()
+    }
+    const what = `model ${toHex(modelHash).slice(0, 16)}…`
+    let bytes: Uint8Array | undefined
+    let received = 0
     try {
+      watch()
       for await (const chunk of call as AsyncIterable<{ totalBytes: string; offset: string; data: Buffer }>) {
-        total = Number(chunk.totalBytes)
-        parts.push(chunk.data)
+        watch()
+        const total = Number(chunk.totalBytes)
+        if (!Number.isSafeInteger(total) || total < 0 || total > maxBytes) throw new SiteModelIntegrityError(`${what}: announced ${chunk.totalBytes} bytes, at most ${maxBytes} expected`)
+        bytes ??= new Uint8Array(total)
+        if (total !== bytes.length || received + chunk.data.length > total) throw new SiteModelIntegrityError(`${what}: more bytes than the ${bytes.length} announced`)
+        bytes.set(chunk.data, received)
+        received += chunk.data.length
       }
     } catch (err) {
-      throw rejected(`download of model ${toHex(modelHash).slice(0, 16)}…`, err)
+      if (err instanceof SiteModelIntegrityError) {
+        call.cancel()
+        throw err
+      }
+      throw rejected(`download of ${what}`, err)
+    } finally {
+      clearTimeout(idle)
     }
-    const bytes = new Uint8Array(Buffer.concat(parts))
-    if (bytes.length !== total) throw new SiteModelIntegrityError(`model ${toHex(modelHash).slice(0, 16)}…: received ${bytes.length} bytes, announced ${total}`)
+    bytes ??= new Uint8Array(0)
+    if (received !== bytes.length) throw new SiteModelIntegrityError(`${what}: received ${received} bytes, announced ${bytes.length}`)
     if (!equalBytes(sha256(bytes), modelHash)) throw new SiteModelIntegrityError(`model ${toHex(modelHash).slice(0, 16)}…: downloaded bytes hash to ${toHex(sha256(bytes)).slice(0, 16)}…`)
     return bytes
   }
 
   /** Uploads a signed envelope and then the delta bytes, in chunks under gRPC's message limit. */
-  uploadUpdate(envelope: SignedStatement, delta: Uint8Array, timeoutMs = 120_000): Promise<{ round: number; logSeq: number }> {
+  uploadUpdate(envelope: SignedStatement, delta: Uint8Array, timeoutMs = transferDeadlineMs(delta.length)): Promise<{ round: number; logSeq: number }> {
     return new Promise((resolve, reject) => {
       const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) =>
         err || !res ? reject(rejected('upload', err)) : resolve({ round: Number(res.round), logSeq: Number(res.logSeq) }),

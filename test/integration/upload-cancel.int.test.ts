@@ -4,11 +4,13 @@
  * the same signed envelope sent again is accepted. An upload the site itself
  * ends short is still refused, and logged.
  */
+import { readdir, readFile } from 'node:fs/promises'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HubClient } from '../../coordinator/index.ts'
-import { sha256 } from '../../ledger/index.ts'
+import { sha256, toHex } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
-import { ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
+import { decodeStatement, ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
 import { createFederationClient, WIRE_CHUNK_BYTES } from '../../protos/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
 import { createFederation, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
@@ -132,5 +134,39 @@ describe('an upload cut off by the client', () => {
     // Assert
     expect(code).toBe(8) // RESOURCE_EXHAUSTED
     expect(await loggedRejections(fed)).toEqual([])
+  })
+})
+
+describe('an upload on disk', () => {
+  it('is streamed into a temp file that the log takes as the delta blob; a refused or cut-off upload leaves no file behind', async () => {
+    // Prepare: a delta of several chunks, and a copy with one NaN, signed by another site (refused).
+    const { fed, site, delta, envelope } = await roundWithEnvelope({ model: { kind: 'mlp', hidden: [512, 512] } })
+    const blobs = path.join(fed.dir, 'ledger', 'blobs')
+    const other = fed.sites[1]!
+    const bad = Uint8Array.from(delta)
+    new DataView(bad.buffer).setFloat32(bad.length - 4, Number.NaN, true)
+    const badEnvelope = signStatement(other.signer, { ...decodeStatement('update', envelope.body), site: other.id, delta: sha256(bad), nonce: new Uint8Array(16).fill(4) })
+
+    // Execute: a cut-off upload, the refused one, then the whole good one.
+    const raw = createFederationClient(fed.coordinator.address)
+    await new Promise<void>((resolve) => {
+      const call = raw.UploadUpdate(() => resolve())
+      call.write({ envelope })
+      call.write({ data: delta.subarray(0, WIRE_CHUNK_BYTES) }, () => setTimeout(() => call.cancel(), 50))
+    })
+    raw.close()
+    const client = new CoordinatorClient(fed.coordinator.address)
+    const refused = await client.uploadUpdate(badEnvelope, bad).then(
+      () => 'accepted',
+      (err: { remoteCode?: string }) => err.remoteCode,
+    )
+    await client.uploadUpdate(envelope, delta)
+    client.close()
+
+    // Assert
+    expect(refused).toBe('COORD_NON_FINITE')
+    expect(await readdir(path.join(blobs, 'tmp'))).toEqual([])
+    expect(new Uint8Array(await readFile(path.join(blobs, toHex(sha256(delta)))))).toEqual(delta)
+    expect(fed.coordinator.runner.state.openRound?.accepted.has(site.id)).toBe(true)
   })
 })
