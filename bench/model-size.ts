@@ -81,7 +81,8 @@ function syntheticDelta(shapes: readonly TensorShape[], v: number): Uint8Array {
 
 /** Streams a model and checks its hash without keeping it (the bench holds 56 at once). */
 function download(address: string, token: Uint8Array, model: Uint8Array): Promise<number> {
-  const client = createFederationClient(address)
+  // Its own connection, as a site's own process would have (grpc-js otherwise shares one per address).
+  const client = createFederationClient(address, undefined, { 'grpc.use_local_subchannel_pool': 1 })
   return new Promise<number>((resolve, reject) => {
     const call = client.DownloadModel({ sessionToken: token, modelHash: model })
     const hash = createHash('sha256')
