@@ -74,6 +74,10 @@ export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedA
     scan: (from, to) => ledger.scan(from, to),
     // Blobs come from the local replica when already fetched, else from the peers (re-hashed, then kept).
     getBlob: async (hash) => ((await ledger.hasBlob(hash)) ? ledger.getBlob(hash) : sync.fetchBlob(hash)),
+    openBlob: async (hash) => {
+      if (!(await ledger.hasBlob(hash))) await sync.fetchBlob(hash)
+      return ledger.openBlobReader(hash, { verify: true })
+    },
     misbehaviour: () => ledger.misbehaviour(),
     latestCheckpoint: () => ledger.latestCheckpoint(),
   }

@@ -59,6 +59,8 @@ import {
   type CompactRange,
   type SignedCheckpoint,
   decodeCanonical,
+  bytesReader,
+  type BlobReader,
 } from '../ledger/index.ts'
 import { ModelError, StudySpecSchema } from '../models/core/index.ts'
 import { buildAuditReport, matchEntry, refusedInput, type AuditProgress, type AuditReport } from './core/index.ts'
@@ -123,6 +125,13 @@ export interface AuditSource {
    */
   getBlob(hash: Uint8Array): Promise<Uint8Array>
   /**
+   * The blob under `hash` as a reader, its bytes checked against the hash
+   * first (same rejections as `getBlob`). Sources that keep blobs as files
+   * offer it, and the replay then reads models and deltas a slice at a time,
+   * so an audit's memory is one model, not a round's inputs.
+   */
+  openBlob?(hash: Uint8Array): Promise<BlobReader & { close(): void }>
+  /**
    * Proofs of coordinator misbehaviour the source's replica has stored (see
    * ledger/core/checkpoint.ts). Each is verified again here; any valid one
    * fails the audit. Absent for sources that keep none.
@@ -148,6 +157,8 @@ export interface AuditInit {
 export interface AuditOutcome {
   readonly report: AuditReport
   readonly error: AuditError | undefined
+  /** Bytes of models and deltas the replay read (the audit's throughput is these over its time). */
+  readonly blobBytes: number
 }
 
 /**
@@ -219,9 +230,9 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
   } catch (err) {
     const error = toAuditError(err, replay.read, replay.kind)
     if (error === undefined) throw err
-    return { report: buildAuditReport(replay, error), error }
+    return { report: buildAuditReport(replay, error), error, blobBytes: replay.blobBytes }
   }
-  return { report: buildAuditReport(replay), error: undefined }
+  return { report: buildAuditReport(replay), error: undefined, blobBytes: replay.blobBytes }
 }
 
 /** Refusal codes about an update's bytes: the bytes were never stored, so the audit cannot re-decide them. */
@@ -250,6 +261,8 @@ class Replay implements AuditProgress {
   readonly lineage: Uint8Array[] = []
   entries = 0
   unverifiedRejections = 0
+  /** Bytes of models and deltas read to re-derive rounds (for the audit's throughput). */
+  blobBytes = 0
   head: Uint8Array | undefined
   coordinatorKey: Uint8Array | undefined
   /** The Merkle tree over the entries replayed so far (RFC 6962), to hold the signed checkpoint against. */
@@ -333,20 +346,26 @@ class Replay implements AuditProgress {
     if (this.#heldBack.length > 0 && record.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) {
       throw new AuditStateInvalidError(`${entryLabel(first.seq, first.kind)}: a consent-revoked entry must be followed by the update that reports it, not ${record.kind}`, first.seq)
     }
-    const input = await this.inputOf(record)
+    const opened: (BlobReader & { close(): void })[] = []
     const timeMs = first.timeMs
-    const loaded = new Map<string, Uint8Array>()
-    const view = { get: (h: Uint8Array) => loaded.get(toHex(h)) }
+    let input: DeciderInput
     let result
     try {
-      result = step(this.state, input, timeMs, view)
-      while (needsBlobs(result)) {
-        for (const h of result.needs) loaded.set(toHex(h), await this.blob(first.seq, h, 'a blob the round depends on'))
+      input = await this.inputOf(record, opened)
+      const loaded = new Map<string, BlobReader>()
+      const view = { get: () => undefined, open: (h: Uint8Array) => loaded.get(toHex(h)) }
+      try {
         result = step(this.state, input, timeMs, view)
+        while (needsBlobs(result)) {
+          for (const h of result.needs) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
+          result = step(this.state, input, timeMs, view)
+        }
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err
+        throw new AuditRederivationError(`${entryLabel(first.seq, first.kind)}: the decider cannot re-run this step: ${err.message}`, first.seq, { cause: err })
       }
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err
-      throw new AuditRederivationError(`${entryLabel(first.seq, first.kind)}: the decider cannot re-run this step: ${err.message}`, first.seq, { cause: err })
+    } finally {
+      for (const r of opened) r.close()
     }
     const recordsInput = record.kind !== ENTRY_KINDS.UPDATE_REJECTED && record.kind !== ENTRY_KINDS.STATEMENT_REJECTED && INPUT_KINDS.has(record.kind)
     if (result.refusal && recordsInput) throw refusedInput(first.seq, first.kind, result.refusal, this.signerKey(input))
@@ -354,7 +373,7 @@ class Replay implements AuditProgress {
       const why = result.refusal ? `the protocol refuses it without a log entry (${result.refusal.code}: ${result.refusal.message})` : this.nothingDue()
       throw new AuditStateInvalidError(`${entryLabel(first.seq, first.kind)}: re-deciding the logged input writes no entry: ${why}`, first.seq)
     }
-    // The replay feeds deltas as bytes, so every blob the decider emits here is bytes.
+    // An emitted reader is an update's own delta, read from the store, whose hash the replay checked.
     this.#blobs = new Map(result.blobs.filter((b): b is Uint8Array => b instanceof Uint8Array).map((b) => [toHex(sha256(b)), b]))
     this.#expected = [...result.entries]
     this.#stepTimeMs = timeMs
@@ -389,7 +408,7 @@ class Replay implements AuditProgress {
   }
 
   /** The input an entry records, with the bytes it names fetched and re-hashed. */
-  private async inputOf(record: LineageRecord): Promise<DeciderInput> {
+  private async inputOf(record: LineageRecord, opened: (BlobReader & { close(): void })[]): Promise<DeciderInput> {
     switch (record.kind) {
       case ENTRY_KINDS.STUDY_CREATED: {
         const b = record.body
@@ -418,7 +437,7 @@ class Replay implements AuditProgress {
             signedDelta,
           )
         }
-        const delta = await this.blob(record.seq, record.body.delta, `the delta of site "${record.body.site}"`)
+        const delta = await this.reader(record.seq, record.body.delta, `the delta of site "${record.body.site}"`, opened)
         return { kind: 'update', envelope: unembedStatement(record.body.envelope), delta }
       }
       case ENTRY_KINDS.UPDATE_REJECTED: {
@@ -495,11 +514,50 @@ class Replay implements AuditProgress {
     }
   }
 
-  /** A blob the decider emitted must be stored with exactly its bytes. */
+  /**
+   * A blob the decider emitted must be stored with exactly its bytes: the
+   * stored copy must hash to the emitted bytes' hash (checked as it is opened).
+   */
   private async requireBlob(seq: number, bytes: Uint8Array): Promise<void> {
-    const hash = sha256(bytes)
-    const stored = await this.blob(seq, hash, 'a blob this step writes')
-    if (!equalBytes(stored, bytes)) throw new AuditBlobMismatchError(`${entryLabel(seq, this.kind)}: blob ${hex(hash)} is stored with other bytes`, seq, hash, sha256(stored))
+    const opened: (BlobReader & { close(): void })[] = []
+    try {
+      await this.reader(seq, sha256(bytes), 'a blob this step writes', opened)
+    } finally {
+      for (const r of opened) r.close()
+    }
+  }
+
+  /**
+   * The blob named `hash` as a reader (kept in `opened`, closed by the caller):
+   * from the source's files when it has them, checked against the hash as they
+   * open; else fetched whole and re-hashed. `what` names it in errors.
+   */
+  private async reader(seq: number, hash: Uint8Array, what: string, opened: (BlobReader & { close(): void })[]): Promise<BlobReader> {
+    if (this.source.openBlob === undefined) {
+      const bytes = await this.blob(seq, hash, what)
+      return bytesReader(bytes)
+    }
+    let r: BlobReader & { close(): void }
+    try {
+      r = await this.source.openBlob(hash)
+    } catch (err) {
+      throw this.blobError(seq, hash, what, err)
+    }
+    opened.push(r)
+    this.blobBytes += r.size
+    return r
+  }
+
+  /** A source's blob failure as the audit reports it (missing, or stored with other bytes); other errors pass. */
+  private blobError(seq: number, hash: Uint8Array, what: string, err: unknown): unknown {
+    const at = entryLabel(seq, this.kind)
+    if (hasCode(err, 'LEDGER_BLOB_MISSING')) return new AuditBlobMissingError(`${at}: ${what} ${hex(hash)} is not stored`, seq, hash, { cause: err })
+    if (!hasCode(err, 'LEDGER_BLOB_CORRUPT')) return err
+    const calculated = (err as { calculated?: unknown }).calculated
+    const got = calculated instanceof Uint8Array ? hex(calculated) : 'other bytes'
+    return new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', {
+      cause: err,
+    })
   }
 
   /** The blob named `hash`, fetched from the source and re-hashed. `what` names it in errors. */
@@ -509,14 +567,9 @@ class Replay implements AuditProgress {
     try {
       bytes = await this.source.getBlob(hash)
     } catch (err) {
-      if (hasCode(err, 'LEDGER_BLOB_MISSING')) throw new AuditBlobMissingError(`${at}: ${what} ${hex(hash)} is not stored`, seq, hash, { cause: err })
-      if (!hasCode(err, 'LEDGER_BLOB_CORRUPT')) throw err
-      const calculated = (err as { calculated?: unknown }).calculated
-      const got = calculated instanceof Uint8Array ? hex(calculated) : 'other bytes'
-      throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', {
-        cause: err,
-      })
+      throw this.blobError(seq, hash, what, err)
     }
+    this.blobBytes += bytes.length
     const calculated = sha256(bytes)
     if (!equalBytes(calculated, hash)) throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${hex(calculated)}`, seq, hash, calculated)
     return bytes

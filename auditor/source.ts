@@ -45,6 +45,7 @@ export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSour
     },
     scan: (from, to) => ledger.scan(from, to),
     getBlob: (hash) => ledger.getBlob(hash),
+    openBlob: (hash) => ledger.openBlobReader(hash, { verify: true }),
     misbehaviour: () => ledger.misbehaviour(),
     latestCheckpoint: () => ledger.latestCheckpoint(),
   }

@@ -67,7 +67,8 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
   const opened = await openAuditSource(options.source)
   let bar: SingleBar | undefined
   try {
-    const { report, error } = await replayLog(opened.source, {
+    const started = performance.now()
+    const { report, error, blobBytes } = await replayLog(opened.source, {
       trustedCoordinatorKey: options.coordinatorKey,
       onProgress: (done, total) => {
         if (io.stderr.isTTY !== true || total === 0) return
@@ -80,6 +81,9 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
     })
     bar?.stop()
     bar = undefined
+    const seconds = (performance.now() - started) / 1000
+    // What the replay costs per byte of models and deltas (read a slice at a time from the store's files); the verdict stays the last line.
+    if (blobBytes > 0) io.stdout.write(`replay read ${(blobBytes / 2 ** 20).toFixed(2)} MiB of models and deltas in ${seconds.toFixed(1)} s (${(blobBytes / 2 ** 20 / seconds).toFixed(1)} MiB/s)\n`)
     io.stdout.write(`${formatAuditSummary(report)}\n`)
     if (options.reportFile !== undefined) await writeFile(options.reportFile, `${JSON.stringify(report, null, 2)}\n`)
     if (error !== undefined) throw error
