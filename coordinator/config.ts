@@ -59,6 +59,20 @@ export const HubConfigSchema = z
     tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1) }).optional(),
     /** Plaintext gRPC on a non-loopback `listen`: for a trusted test network only. */
     insecure: z.boolean().default(false),
+    /**
+     * The gRPC server's limits against clients that hold resources without
+     * working (`grpc/limits.ts`; unset fields take their defaults there).
+     */
+    limits: z
+      .strictObject({
+        maxConnections: z.number().int().positive().optional(),
+        maxConnectionsPerAddress: z.number().int().positive().optional(),
+        authDeadlineMs: z.number().int().positive().optional(),
+        uploadMinBytesPerSecond: z.number().int().nonnegative().optional(),
+        uploadRateWindowMs: z.number().int().positive().optional(),
+        uploadBytesInFlight: z.number().int().positive().optional(),
+      })
+      .prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const ids = new Set<string>()
@@ -77,6 +91,13 @@ export const HubConfigSchema = z
         code: 'custom',
         path: ['listen'],
         message: `${cfg.listen} is not a loopback address and no tls is configured: updates would cross the network in the clear. Provision certificates (\`fedlineage provision\`) and set "tls": { "ca", "cert" }, or set "insecure": true on a network you trust for testing only`,
+      })
+    const { maxConnections, maxConnectionsPerAddress } = cfg.limits
+    if (maxConnections !== undefined && maxConnectionsPerAddress !== undefined && maxConnectionsPerAddress > maxConnections)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'maxConnectionsPerAddress'],
+        message: `is ${maxConnectionsPerAddress}, more than limits.maxConnections (${maxConnections}); lower it or raise maxConnections`,
       })
     if (cfg.study.minSites > cfg.sites.length) ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
   })

@@ -13,7 +13,11 @@ import { readFile } from 'node:fs/promises'
 import { decodeDataset } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
 import type { HubConfig } from './config.ts'
+import { ConnectionGate, type ConnectionGateStats } from './grpc/connection-gate.ts'
+import { firstMessageDeadline } from './grpc/first-message.ts'
+import { resolveLimits, type ServerLimits } from './grpc/limits.ts'
 import { createFederationHandlers } from './grpc/service.ts'
+import { UploadBudget } from './grpc/upload-budget.ts'
 import { tolerantService } from './grpc/undecodable.ts'
 import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
 import { SessionTable } from './sessions.ts'
@@ -32,6 +36,9 @@ export interface CoordinatorOptions {
 
 /** An upload that sends nothing for this long is dropped, unlogged: a stalled or trickling client holds no slot. */
 export const UPLOAD_IDLE_MS = 30_000
+
+/** How long a shutdown waits for calls in progress before it cuts them. */
+const SHUTDOWN_GRACE_MS = 2_000
 
 /**
  * The gRPC server's limits: a site needs a handful of concurrent calls (its
@@ -57,6 +64,12 @@ export interface RunningCoordinator {
   readonly replica: ReplicaNode | undefined
   /** Its multiaddrs, with /p2p/<peer id>: where other replicas sync from. */
   readonly p2pAddrs: readonly string[]
+  /** The server limits in force (`hub.json` `limits` with their defaults filled in). */
+  readonly limits: ServerLimits
+  /** Connections open, refused at the caps, and closed at the auth deadline so far. */
+  connectionStats(): ConnectionGateStats
+  /** Upload bytes reserved by uploads in flight. */
+  uploadBytesInFlight(): number
   /** Resolves when the study has completed (its final evaluation is logged). */
   readonly completed: Promise<void>
   on<E extends keyof RoundRunnerEvents>(event: E, listener: (...args: RoundRunnerEvents[E]) => void): void
@@ -148,7 +161,14 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     runner.on('study-completed', () => resolve())
   })
 
-  const server = new Server(SERVER_OPTIONS)
+  const limits = resolveLimits(config.limits, config.sites.length + (config.study.auditors?.length ?? 0))
+  // The gate exists before the server: the interceptor tells it which connections have sent a request.
+  let gate: ConnectionGate | undefined
+  const server = new Server({
+    ...SERVER_OPTIONS,
+    interceptors: [firstMessageDeadline({ deadlineMs: limits.authDeadlineMs, onFirstMessage: (address, port) => gate?.markActive(address, port) })],
+  })
+  const uploadBudget = new UploadBudget(limits.uploadBytesInFlight)
   const mode = transportMode(config.listen, tls !== undefined, config.insecure, 'listen')
   const credentials = tls ? serverCredentials(tls) : ServerCredentials.createInsecure()
   server.addService(
@@ -163,11 +183,16 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       now,
       maxHelloAgeMs: config.maxRequestAgeMs,
       uploadIdleMs: options.uploadIdleMs ?? UPLOAD_IDLE_MS,
+      uploadRate: { minBytesPerSecond: limits.uploadMinBytesPerSecond, windowMs: limits.uploadRateWindowMs },
+      uploadBudget,
       requirePeerCertificates: tls !== undefined,
     }),
   )
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))))
+  // grpc-js serves the sockets the gate lets through; it binds nothing itself.
+  const injector = server.createConnectionInjector(credentials)
+  gate = new ConnectionGate(limits, { inject: (socket) => injector.injectConnection(socket), logger })
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
+  const port = await gate.listen(host, Number(config.listen.slice(config.listen.lastIndexOf(':') + 1)))
   const address = `${host}:${port}`
   logger.info({ address, p2p: p2pAddrs, study: runner.state.studyId, entries: ledger.length, transport: mode }, 'coordinator listening')
   const notice = transportNotice(mode)
@@ -181,13 +206,25 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     ledger,
     replica,
     p2pAddrs,
+    limits,
+    connectionStats: () => gate.stats(),
+    uploadBytesInFlight: () => uploadBudget.bytesInFlight,
     completed,
     on: (event, listener) => void runner.on(event, listener as never),
     close: () =>
       (closing ??= (async () => {
         broker.endAll()
-        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+        // Calls in progress get a grace period to finish; a client holding a call open does not hold the shutdown.
+        await new Promise<void>((resolve) => {
+          const grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)
+          server.tryShutdown(() => {
+            clearTimeout(grace)
+            resolve()
+          })
+        })
         server.forceShutdown()
+        injector.destroy()
+        await gate.close()
         await replica?.stop()
         await runner.close()
         await ledger.close()

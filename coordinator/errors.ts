@@ -20,9 +20,17 @@ export class PeerIdentityError extends CoordinatorError {
 export class TaskStreamReplacedError extends CoordinatorError {
   static override readonly code = 'COORD_STREAM_REPLACED'
 }
-/** An upload that sent nothing for the idle limit: dropped, nothing logged. */
+/** An upload that sent nothing for the idle limit, or less than the minimum rate over a window: dropped, nothing logged. */
 export class UploadStalledError extends CoordinatorError {
   static override readonly code = 'COORD_UPLOAD_STALLED'
+}
+/** A call that sent no request message within the authentication deadline: ended, nothing logged. */
+export class AuthDeadlineError extends CoordinatorError {
+  static override readonly code = 'COORD_AUTH_DEADLINE'
+}
+/** Too many upload bytes are in flight: the upload is refused before its envelope is read, unlogged; retry later. */
+export class CoordinatorBusyError extends CoordinatorError {
+  static override readonly code = 'COORD_BUSY'
 }
 /** The coordinator's log could not be written after its state took the entries: it refuses input until restarted. */
 export class CoordinatorStoreError extends CoordinatorError {

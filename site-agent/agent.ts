@@ -64,6 +64,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js'
 import { transportMode, transportNotice, type TransportMode } from '../pki/index.ts'
 import type { SiteConfig } from './config.ts'
 import { CoordinatorClient, isTransient } from './coordinator-client.ts'
+import { retryWhileBusy } from './busy-retry.ts'
 import { prepareSplits, type DataReport, type PreparedData, type RawTable } from './data/index.ts'
 import type { ConsentCounts } from './consent/filter.ts'
 import type { RoundConsent } from './consent/round-consent.ts'
@@ -532,7 +533,12 @@ export class SiteAgent {
     }
     const started = performance.now()
     try {
-      const receipt = await this.client.uploadUpdate(this.pending.envelope, this.pending.delta)
+      const { envelope, delta } = this.pending
+      // A busy coordinator read nothing of the upload: the same envelope goes again, with backoff, as long as the agent would wait for an absent one.
+      const receipt = await retryWhileBusy(() => this.client.uploadUpdate(envelope, delta), {
+        maxWaitMs: this.config.reconnectTimeoutMs,
+        onBusy: (attempt, delayMs) => this.log.info({ round, attempt, delayMs }, 'coordinator busy: upload sent again after a pause'),
+      })
       this.accepted++
       this.emit({ type: 'uploaded', round, logSeq: receipt.logSeq, bytes: this.pending.delta.length, durationMs: performance.now() - started })
     } catch (err) {

@@ -15,6 +15,7 @@ export { SiteAgent, type SiteAgentComponents, type SiteAgentEvent, type SiteRunS
 export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
 export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'
 export { siteCredentials } from './credentials.ts'
+export { COORDINATOR_BUSY_CODE, isCoordinatorBusy, retryWhileBusy, type BusyRetryInit } from './busy-retry.ts'
 export { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit, type LoggedUpdate } from './task-provenance.ts'
 export * from './data/index.ts'
 export * from './errors.ts'

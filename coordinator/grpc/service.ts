@@ -13,6 +13,8 @@ import type { RoundRunner } from '../round-runner.ts'
 import type { SessionTable } from '../sessions.ts'
 import type { TaskBroker } from '../task-broker.ts'
 import { failStream, toServiceError } from './status.ts'
+import { TransferRate, type TransferRateInit } from './transfer-rate.ts'
+import type { UploadBudget } from './upload-budget.ts'
 import { requireDecoded } from './undecodable.ts'
 import { decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
@@ -34,6 +36,10 @@ export interface FederationServiceComponents {
   readonly requirePeerCertificates: boolean
   /** An upload that sends nothing for this long is dropped without a log entry. */
   readonly uploadIdleMs: number
+  /** An upload slower than this over a window is dropped the same way. */
+  readonly uploadRate: TransferRateInit
+  /** The cap on upload bytes in flight: an upload over it is refused with COORD_BUSY. */
+  readonly uploadBudget: UploadBudget
 }
 
 /**
@@ -206,19 +212,26 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       }
       // A stalled or trickling upload is dropped like a cut-off one: nothing logged, the envelope unspent.
       let idle: NodeJS.Timeout | undefined
+      let rate: TransferRate | undefined
+      let release: () => void = () => undefined
+      const stall = (why: string) => {
+        if (settled) return
+        settled = true
+        discard()
+        c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload stalled: dropped, nothing logged')
+        callback(toServiceError(new UploadStalledError(`${why}: send the envelope and the delta without pausing, or send again`)))
+      }
       const watch = () => {
         clearTimeout(idle)
-        idle = setTimeout(() => {
-          if (settled) return
-          settled = true
-          discard()
-          c.logger.info({ site: signed === undefined ? undefined : statementSite('update', signed), received, declared }, 'upload stalled: dropped, nothing logged')
-          callback(toServiceError(new UploadStalledError(`no upload message for ${c.uploadIdleMs} ms: send the envelope and the delta without pausing, or send again`)))
-        }, c.uploadIdleMs)
+        idle = setTimeout(() => stall(`no upload message for ${c.uploadIdleMs} ms`), c.uploadIdleMs)
         idle.unref()
       }
       watch()
-      call.on('close', () => clearTimeout(idle))
+      call.on('close', () => {
+        clearTimeout(idle)
+        rate?.stop()
+        release()
+      })
       call.on('data', (msg: UpdateChunk__Output) => {
         if (settled) return
         watch()
@@ -226,16 +239,20 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           requireDecoded(msg, 'UpdateChunk')
           if (msg.part === 'envelope') {
             if (signed) throw new UploadProtocolError('a second envelope in one upload')
+            // Reserved before the envelope is read: a COORD_BUSY refusal is never logged and never spends it.
+            release = c.uploadBudget.reserve(runner.state.deltaSizeBytes)
             signed = signedFrom(msg.envelope)
             const site = statementSite('update', signed)
             if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
             declared = runner.admitEnvelope(signed).size
             writer = runner.createUploadWriter()
+            rate = new TransferRate(c.uploadRate, declared, (w) => stall(`the upload sent ${w.bytes} bytes in ${w.windowMs} ms, under the minimum of ${w.wantBytes}`))
           } else if (msg.part === 'data') {
             if (!signed) throw new UploadProtocolError('delta bytes before the envelope')
             const data = msg.data ?? new Uint8Array(0)
             if (received + data.length > declared) throw new UpdateTooLargeError(`upload exceeds the ${declared} bytes its envelope declares (received ${received + data.length} so far)`)
             received += data.length
+            rate?.add(data.length)
             call.pause()
             writing = writing
               .then(async () => (await writer!).write(data))
@@ -261,6 +278,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       })
       call.on('end', async () => {
         clearTimeout(idle)
+        rate?.stop()
         if (settled || call.cancelled) return
         if (!signed) return fail(new UploadProtocolError('upload ended without an envelope'))
         // grpc-js ends the request stream of a cut-off call before it reports the

@@ -155,17 +155,20 @@ describe('refused server streams fail at once with their status and error code',
     expect(replay?.metadata.get(ERROR_CODE_METADATA_KEY)).toEqual(['COORD_UPDATE_REPLAYED'])
   })
 
-  it('serves concurrent downloads of one model from one read of the store', async () => {
+  it('streams each of concurrent downloads from the blob file, never loading the model whole', async () => {
     // Prepare
     const token = await session()
     const genesis = fed.coordinator.runner.state.genesis
-    const reads = vi.spyOn(fed.coordinator.ledger, 'getBlob')
+    const whole = vi.spyOn(fed.coordinator.ledger, 'getBlob')
+    const streamed = vi.spyOn(fed.coordinator.ledger, 'openBlobStream')
     // Execute: 8 sites' worth of downloads at once.
     const outcomes = await Promise.all(Array.from({ length: 8 }, () => drain((deadline) => client.DownloadModel({ sessionToken: token, modelHash: genesis }, { deadline }))))
     // Assert
     expect(outcomes.every((o) => o.err === undefined && o.messages > 0)).toBe(true)
-    expect(reads.mock.calls.filter(([h]) => toHex(h) === toHex(genesis))).toHaveLength(1)
-    reads.mockRestore()
+    expect(whole.mock.calls.filter(([h]) => toHex(h) === toHex(genesis))).toHaveLength(0)
+    expect(streamed.mock.calls.filter(([h]) => toHex(h) === toHex(genesis))).toHaveLength(8)
+    whole.mockRestore()
+    streamed.mockRestore()
   })
 
   it('answers request bytes that are not a message of the call with INVALID_ARGUMENT, COORD_REQUEST_UNDECODABLE, not INTERNAL', async () => {
