@@ -71,6 +71,7 @@ export const HubConfigSchema = z
         uploadMinBytesPerSecond: z.number().int().nonnegative().optional(),
         uploadRateWindowMs: z.number().int().positive().optional(),
         uploadBytesInFlight: z.number().int().positive().optional(),
+        downloadStallMs: z.number().int().positive().optional(),
       })
       .prefault({}),
   })

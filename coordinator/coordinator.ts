@@ -185,6 +185,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       uploadIdleMs: options.uploadIdleMs ?? UPLOAD_IDLE_MS,
       uploadRate: { minBytesPerSecond: limits.uploadMinBytesPerSecond, windowMs: limits.uploadRateWindowMs },
       uploadBudget,
+      downloadStallMs: limits.downloadStallMs,
       requirePeerCertificates: tls !== undefined,
     }),
   )

@@ -24,6 +24,10 @@ export class TaskStreamReplacedError extends CoordinatorError {
 export class UploadStalledError extends CoordinatorError {
   static override readonly code = 'COORD_UPLOAD_STALLED'
 }
+/** A download whose client read nothing for the stall limit: ended, so it holds no stream or file. */
+export class DownloadStalledError extends CoordinatorError {
+  static override readonly code = 'COORD_DOWNLOAD_STALLED'
+}
 /** A call that sent no request message within the authentication deadline: ended, nothing logged. */
 export class AuthDeadlineError extends CoordinatorError {
   static override readonly code = 'COORD_AUTH_DEADLINE'

@@ -14,6 +14,8 @@ export const UPLOAD_MIN_BYTES_PER_SECOND = 16 * 1024
 export const UPLOAD_RATE_WINDOW_MS = 10_000
 /** Upload bytes the coordinator takes at once, across all uploads (each reserves its delta's size). */
 export const UPLOAD_BYTES_IN_FLIGHT = 1024 * 1024 * 1024
+/** A download whose client reads nothing for this long (its flow-control window stays full) is ended. */
+export const DOWNLOAD_STALL_MS = 60_000
 /** Fewest connections allowed from one address, however small the study. */
 export const MIN_CONNECTIONS_PER_ADDRESS = 64
 /** Total connections are this many times the per-address cap. */
@@ -29,6 +31,7 @@ export interface ServerLimits {
   readonly uploadMinBytesPerSecond: number
   readonly uploadRateWindowMs: number
   readonly uploadBytesInFlight: number
+  readonly downloadStallMs: number
 }
 
 /** What `hub.json` `limits` may set; anything unset takes its default. */
@@ -49,5 +52,6 @@ export function resolveLimits(input: ServerLimitsInput, participants: number): S
     uploadMinBytesPerSecond: input.uploadMinBytesPerSecond ?? UPLOAD_MIN_BYTES_PER_SECOND,
     uploadRateWindowMs: input.uploadRateWindowMs ?? UPLOAD_RATE_WINDOW_MS,
     uploadBytesInFlight: input.uploadBytesInFlight ?? UPLOAD_BYTES_IN_FLIGHT,
+    downloadStallMs: input.downloadStallMs ?? DOWNLOAD_STALL_MS,
   }
 }

@@ -6,7 +6,7 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
-import { CoordinatorStoreError, PeerIdentityError, UploadProtocolError, UploadStalledError } from '../errors.ts'
+import { CoordinatorStoreError, DownloadStalledError, PeerIdentityError, UploadProtocolError, UploadStalledError } from '../errors.ts'
 import { equalBytes, toHex, type BlobWriter, type FinishedBlob } from '../../ledger/index.ts'
 import { peerPublicKey, type CallWithAuthContext } from '../../pki/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
@@ -34,6 +34,8 @@ export interface FederationServiceComponents {
    * hub key for round starts). Off on plaintext loopback, where there is none.
    */
   readonly requirePeerCertificates: boolean
+  /** A download whose client reads nothing for this long is ended (COORD_DOWNLOAD_STALLED). */
+  readonly downloadStallMs: number
   /** An upload that sends nothing for this long is dropped without a log entry. */
   readonly uploadIdleMs: number
   /** An upload slower than this over a window is dropped the same way. */
@@ -108,13 +110,25 @@ function cancelledWithin(call: { readonly cancelled: boolean; once(event: 'cance
   })
 }
 
-/** Resolves when `call` can take more, or has gone away (a cancelled call never drains). */
-function drainedOrGone(call: { once(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown; off(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown }): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Resolves when `call` can take more, or has gone away (a cancelled call never
+ * drains); rejects with DownloadStalledError when it does neither for `stallMs`
+ * (a client that stopped reading would otherwise hold the call and its file forever).
+ */
+function drainedOrGone(
+  call: { once(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown; off(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown },
+  stallMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
     const done = () => {
+      clearTimeout(timer)
       for (const e of ['drain', 'cancelled', 'close'] as const) call.off(e, done)
       resolve()
     }
+    const timer = setTimeout(() => {
+      for (const e of ['drain', 'cancelled', 'close'] as const) call.off(e, done)
+      reject(new DownloadStalledError(`the client read nothing for ${stallMs} ms; download again`))
+    }, stallMs)
     for (const e of ['drain', 'cancelled', 'close'] as const) call.once(e, done)
   })
 }
@@ -181,7 +195,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           // Read as sent: a slow site holds one chunk in memory, not the model.
           for await (const data of model.chunks()) {
             if (call.cancelled) return
-            if (!call.write({ totalBytes: String(model.size), offset: String(offset), data })) await drainedOrGone(call)
+            if (!call.write({ totalBytes: String(model.size), offset: String(offset), data })) await drainedOrGone(call, c.downloadStallMs)
             offset += data.length
           }
           if (model.size === 0) call.write({ totalBytes: '0', offset: '0', data: new Uint8Array(0) })

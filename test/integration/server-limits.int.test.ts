@@ -271,3 +271,37 @@ describe('the cap on upload bytes in flight', () => {
     expect(fed.coordinator.uploadBytesInFlight()).toBe(0)
   })
 })
+
+describe('a download whose client stops reading', () => {
+  it('is ended with DEADLINE_EXCEEDED, COORD_DOWNLOAD_STALLED, instead of holding its call and file', async () => {
+    // Prepare: a model of many chunks (17 MB, far past HTTP/2's flow-control windows), and a session.
+    const { fed } = await openRound({ downloadStallMs: 300 }, { model: { kind: 'mlp', hidden: [2048, 2048] } })
+    const site = fed.sites[0]!
+    const client = new CoordinatorClient(fed.coordinator.address)
+    const hello = await client.hello(signStatement(site.signer, { t: 'hello', study: TEST_STUDY.id, site: site.id, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) }))
+    client.close()
+    // A raw HTTP/2 client, whose paused stream stops granting flow-control credit (grpc-js's own client reads on regardless).
+    const token = new Uint8Array(hello.sessionToken)
+    const model = fed.coordinator.runner.state.genesis
+    const request = Buffer.concat([Buffer.from([0x0a, token.length]), token, Buffer.from([0x12, model.length]), model])
+    const frame = Buffer.alloc(5 + request.length)
+    frame.writeUInt32BE(request.length, 1)
+    frame.set(request, 5)
+    const session = http2.connect(`http://${fed.coordinator.address}`)
+    session.on('error', () => undefined)
+    const stream = session.request({ ':method': 'POST', ':path': '/fedlineage.v1.Federation/DownloadModel', 'content-type': 'application/grpc', te: 'trailers' })
+    stream.on('error', () => undefined)
+    const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('trailers', resolve))
+    // Execute: send the request, read nothing for a while, then read what is there.
+    stream.end(frame)
+    stream.pause()
+    await new Promise((r) => setTimeout(r, 1500))
+    stream.on('data', () => undefined)
+    stream.resume()
+    const t = await within(trailers, 10_000)
+    session.close()
+    // Assert
+    expect(t?.['grpc-status']).toBe(String(grpc.status.DEADLINE_EXCEEDED))
+    expect(t?.[ERROR_CODE_METADATA_KEY]).toBe('COORD_DOWNLOAD_STALLED')
+  })
+})

@@ -535,6 +535,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_UPLOAD_STALLED: ['UploadUpdate'],
   COORD_BUSY: ['UploadUpdate'],
   COORD_AUTH_DEADLINE: ['any'],
+  COORD_DOWNLOAD_STALLED: ['DownloadModel'],
   COORD_REQUEST_UNDECODABLE: ['any'],
   COORD_STATEMENT_INVALID: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined', 'ChangeMembership'],
   COORD_UNKNOWN_SITE: ['Hello', 'UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitApproval', 'SubmitDeclined'],
