@@ -90,6 +90,8 @@ import {
 import {
   ENTRY_KINDS,
   StudyState,
+  deltasPastRetention,
+  verifyStatement,
   readLineageRecord,
   needsBlobs,
   step,
@@ -238,6 +240,9 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
 /** Refusal codes about an update's bytes: the bytes were never stored, so the audit cannot re-decide them. */
 const BYTE_LEVEL_CODES: ReadonlySet<string> = new Set(['COORD_DELTA_INTEGRITY', 'COORD_DELTA_SHAPE', 'COORD_NON_FINITE', 'COORD_UPDATE_TOO_LARGE'])
 
+/** What a step whose deltas retention deleted may write: revocations, the update, the commit or abandonment, and rewards. */
+const HASH_ONLY_KINDS: ReadonlySet<string> = new Set([ENTRY_KINDS.CONSENT_REVOKED, ENTRY_KINDS.UPDATE_ACCEPTED, ENTRY_KINDS.ROUND_COMMITTED, ENTRY_KINDS.ROUND_ABANDONED, ENTRY_KINDS.ROUND_REWARDED])
+
 /** Entries that record an input; any other entry kind starts a clock tick. */
 const INPUT_KINDS: ReadonlySet<string> = new Set([
   ENTRY_KINDS.STUDY_CREATED,
@@ -261,6 +266,12 @@ class Replay implements AuditProgress {
   readonly lineage: Uint8Array[] = []
   entries = 0
   unverifiedRejections = 0
+  /** Rounds whose deltas the study's retention deleted: folded as logged, their models taken by hash. */
+  readonly hashOnly = new Set<number>()
+  /** The step being folded as logged (hash-only), by its time. */
+  #hashOnlyStep: { readonly timeMs: number } | undefined
+  /** Per hash-only round, the missing delta that made it so (thrown at the end unless retention allows it). */
+  readonly #hashOnlyEvidence = new Map<number, AuditBlobMissingError>()
   /** Bytes of models and deltas read to re-derive rounds (for the audit's throughput). */
   blobBytes = 0
   head: Uint8Array | undefined
@@ -287,8 +298,13 @@ class Replay implements AuditProgress {
     private readonly pinnedKey: Uint8Array | undefined,
   ) {}
 
-  /** End of the log: nothing the decider emitted may be missing, and nothing may be held back. */
+  /**
+   * End of the log: nothing the decider emitted may be missing, nothing may be
+   * held back, and every round replayed hash-only must be one whose deltas the
+   * study's retention lets go by now (else its missing delta fails the audit).
+   */
   finish(): void {
+    for (const [round, missing] of this.#hashOnlyEvidence) if (!deltasPastRetention(this.state, round)) throw missing
     const held = this.#heldBack[0]?.record
     if (held) throw new AuditStateInvalidError(`${entryLabel(held.seq, held.kind)}: not followed by the update of its site (end of log)`, held.seq)
     const missing = this.#expected[0]
@@ -322,15 +338,19 @@ class Replay implements AuditProgress {
     }
     this.#readHead = hash
     const read = { record, hash, bytes }
-    if (this.#expected.length === 0 && record.kind === ENTRY_KINDS.CONSENT_REVOKED) {
+    // A hash-only step goes on while its time and kinds do (its commit and rewards follow its input).
+    if (this.#hashOnlyStep !== undefined && !(record.timeMs === this.#hashOnlyStep.timeMs && HASH_ONLY_KINDS.has(record.kind) && record.kind !== ENTRY_KINDS.CONSENT_REVOKED))
+      this.#hashOnlyStep = undefined
+    if (this.#expected.length === 0 && this.#hashOnlyStep === undefined && record.kind === ENTRY_KINDS.CONSENT_REVOKED) {
       // Its input is the update that follows it.
       this.#heldBack.push(read)
       this.read++
       return
     }
-    if (this.#expected.length === 0) await this.decide(record)
+    if (this.#expected.length === 0 && this.#hashOnlyStep === undefined) await this.decide(record)
     for (const r of [...this.#heldBack, read]) {
-      await this.matchAndFold(r.record)
+      if (this.#hashOnlyStep !== undefined) this.foldAsLogged(r.record)
+      else await this.matchAndFold(r.record)
       // Passed every check: it counts, and the report's head and the Merkle range move past it.
       this.head = r.hash
       this.range = appendLeaf(RFC6962_SHA256, this.range, hashLeaf(r.bytes))
@@ -351,18 +371,28 @@ class Replay implements AuditProgress {
     let input: DeciderInput
     let result
     try {
-      input = await this.inputOf(record, opened)
-      const loaded = new Map<string, BlobReader>()
-      const view = { get: () => undefined, open: (h: Uint8Array) => loaded.get(toHex(h)) }
       try {
-        result = step(this.state, input, timeMs, view)
-        while (needsBlobs(result)) {
-          for (const h of result.needs) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
+        input = await this.inputOf(record, opened)
+        const loaded = new Map<string, BlobReader>()
+        const view = { get: () => undefined, open: (h: Uint8Array) => loaded.get(toHex(h)) }
+        try {
           result = step(this.state, input, timeMs, view)
+          while (needsBlobs(result)) {
+            for (const h of result.needs) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
+            result = step(this.state, input, timeMs, view)
+          }
+        } catch (err) {
+          if (!(err instanceof ModelError)) throw err
+          throw new AuditRederivationError(`${entryLabel(first.seq, first.kind)}: the decider cannot re-run this step: ${err.message}`, first.seq, { cause: err })
         }
       } catch (err) {
-        if (!(err instanceof ModelError)) throw err
-        throw new AuditRederivationError(`${entryLabel(first.seq, first.kind)}: the decider cannot re-run this step: ${err.message}`, first.seq, { cause: err })
+        if (err instanceof AuditBlobMissingError && this.prunedDelta(record, err)) {
+          // A delta the study's retention may have deleted: this step is folded as logged (finish() holds the round to the rule).
+          this.#hashOnlyStep = { timeMs }
+          this.#hashOnlyEvidence.set((record.body as { round: number }).round, err)
+          return
+        }
+        throw err
       }
     } finally {
       for (const r of opened) r.close()
@@ -472,6 +502,40 @@ class Replay implements AuditProgress {
         return { kind: 'patient-rewards', statement: unembedStatement(record.body.statement) }
       default:
         return { kind: 'tick' }
+    }
+  }
+
+  /** True when `missing` is a delta of `record`'s round (never a model, a state or a validation set) in a study with retention. */
+  private prunedDelta(record: LineageRecord, missing: AuditBlobMissingError): boolean {
+    if (this.state.study.retention === undefined) return false
+    const round = (record.body as { round?: unknown }).round
+    if (typeof round !== 'number') return false
+    const named = record.kind === ENTRY_KINDS.UPDATE_ACCEPTED ? [record.body.delta] : [...(this.state.rounds.get(round)?.accepted.values() ?? [])].map((a) => a.delta)
+    return named.some((d) => equalBytes(d, missing.hash))
+  }
+
+  /**
+   * Folds an entry of a hash-only step as the log has it: its site's signed
+   * envelope is still checked, its model is taken by hash, and its round is
+   * reported hash-only, never re-derived.
+   */
+  private foldAsLogged(record: LineageRecord): void {
+    if (!HASH_ONLY_KINDS.has(record.kind)) throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: not an entry of an update or a commit, in a step replayed hash-only`, record.seq)
+    if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED) {
+      const envelope = unembedStatement(record.body.envelope)
+      const key = this.state.sites.get(record.body.site)
+      if (key === undefined || !verifyStatement(key, envelope))
+        throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the update envelope is not signed by site "${record.body.site}"`, record.seq)
+    }
+    try {
+      this.state.apply(record)
+    } catch (err) {
+      if (!hasCode(err, LINEAGE_RECORD_INVALID)) throw err
+      throw new AuditStateInvalidError((err as Error).message, record.seq, { cause: err })
+    }
+    if (record.kind === ENTRY_KINDS.ROUND_COMMITTED) {
+      this.hashOnly.add(record.body.round)
+      this.lineage.push(record.body.model)
     }
   }
 

@@ -39,10 +39,15 @@ export function formatAuditVerdict(report: AuditReport): string {
   const consent = claims > 0 ? `, ${claims} consent claims checked (${revocations} ${revocations === 1 ? 'revocation' : 'revocations'})` : ''
   const approvals = report.approvals > 0 ? `, ${report.approvals} ${report.approvals === 1 ? 'approval' : 'approvals'} checked` : ''
   const where = report.checkpoint ? `checkpoint ${report.checkpoint.size} ${report.checkpoint.root}` : `head ${report.head}`
+  const hashOnly = report.rounds.filter((r) => r.hashOnly === true).length
+  const pruned =
+    hashOnly > 0
+      ? `; ${hashOnly} ${hashOnly === 1 ? 'round' : 'rounds'} hash-only (deltas deleted under the study's retention: entries and envelopes checked, models taken by hash, not re-derived)`
+      : ''
   const n = report.unverifiedRejections
   // Said, never hidden: what the audit could not check.
   const unverified = n > 0 ? `; not checked: ${n} ${n === 1 ? 'update refusal' : 'update refusals'} for bytes the log never stored (taken on the coordinator's word)` : ''
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}, ${report.entries} entries, ${where}${unverified}`
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}, ${report.entries} entries, ${where}${pruned}${unverified}`
 }
 
 /** The whole summary (see the module doc). */
@@ -61,7 +66,7 @@ export function formatAuditSummary(report: AuditReport): string {
         String(r.examples),
         short(r.parent),
         short(r.model),
-        r.status !== 'committed' ? NONE : r.rederived ? 'yes' : 'NO',
+        r.status !== 'committed' ? NONE : r.rederived ? 'yes' : r.hashOnly === true ? 'hash-only' : 'NO',
       ])
       out.push(...table(['round', 'status', 'sites', 'examples', 'parent', 'model', 're-derived'], rows, new Set([1, 4, 5, 6])), '')
     }

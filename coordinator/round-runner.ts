@@ -45,6 +45,7 @@ import {
   nextRoundDue,
   nextWakeMs,
   pendingTasks,
+  prunableDeltas,
   readLineageRecord,
   signStatement,
   step,
@@ -170,6 +171,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       this.log.info({ study: this.state.studyId, entries: this.ledger.length, round: this.state.lastRound, committed: this.state.committedRounds }, 'study resumed from log')
       // A deadline that passed while the coordinator was down acts now.
       await this.run({ kind: 'tick' })
+      if (this.state.study.retention !== undefined) await this.pruneDeltas()
     }
   }
 
@@ -337,6 +339,21 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return outcome!
   }
 
+  /**
+   * Deletes the deltas the study's retention no longer keeps (protocol/retention.ts).
+   * Queued like a step, so no step reads a delta while it goes; a failure is logged
+   * and retried after the next commit (the blobs stay, which the audit accepts).
+   */
+  private async pruneDeltas(): Promise<void> {
+    let removed = 0
+    try {
+      for (const hash of prunableDeltas(this.state)) if (await this.ledger.removeBlob(hash)) removed++
+    } catch (err) {
+      this.log.warn({ err }, 'pruning deltas past retention failed; retried after the next commit')
+    }
+    if (removed > 0) this.log.info({ removed, keepRounds: this.state.study.retention?.deltaRounds }, 'deltas past retention deleted')
+  }
+
   /** Logs and emits what a step did. */
   private report(decision: Decision, decideMs: number, logMs: number): void {
     let round = this.state.lastRound
@@ -353,6 +370,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
           closed = true
           this.log.info({ round, model: toHex(body.model!).slice(0, 16) }, 'round committed')
           this.emit('round-committed', round, body.model!)
+          if (this.state.study.retention !== undefined) void this.serial(() => this.pruneDeltas())
           break
         case ENTRY_KINDS.ROUND_ABANDONED:
           closed = true

@@ -372,6 +372,16 @@ export class Ledger {
     return this.#storage.createBlobWriter()
   }
 
+  /**
+   * Deletes the blob stored under `hash` (a retention policy's pruning); the
+   * entries that name it keep its hash. Resolves true when it was stored.
+   */
+  removeBlob(hash: Uint8Array): Promise<boolean> {
+    this.#assertOpen()
+    assertHash(hash)
+    return this.#enqueue(() => this.#storage.removeBlob(hash))
+  }
+
   /** Whether a blob is stored under `hash` (without reading or checking it). */
   async hasBlob(hash: Uint8Array): Promise<boolean> {
     this.#assertOpen()

@@ -31,6 +31,12 @@ export interface AuditRoundReport {
   /** True when the round's logged rewards were recomputed and matched. */
   readonly rewarded: boolean
   /**
+   * Present (true) when the study's retention had deleted the round's deltas:
+   * its entries and site envelopes were checked, its model taken by hash,
+   * neither re-derived nor its rewards recomputed.
+   */
+  readonly hashOnly?: true
+  /**
    * The consent each accepted update committed to, checked (present only
    * when some update of the round carries a consent claim): per site in
    * aggregation order, the consent root and its leaf count (patients).
@@ -118,6 +124,8 @@ export interface AuditProgress {
   readonly rederived: ReadonlySet<number>
   /** Update refusals for their bytes (never stored), taken on the coordinator's word. */
   readonly unverifiedRejections: number
+  /** Rounds replayed hash-only: their deltas were deleted under the study's retention. */
+  readonly hashOnly?: ReadonlySet<number>
   /** Genesis, then each re-derived model. */
   readonly lineage: readonly Uint8Array[]
   readonly checkpoint?: { readonly size: number; readonly root: Uint8Array } | undefined
@@ -134,7 +142,7 @@ export function auditFailure(error: AuditError): AuditFailure {
   return { ...failure, expected: text(error.expected), calculated: text(error.calculated) }
 }
 
-function roundReport(state: StudyState, round: number, rederived: boolean): AuditRoundReport {
+function roundReport(state: StudyState, round: number, rederived: boolean, hashOnly: boolean): AuditRoundReport {
   const r = state.rounds.get(round)!
   const inputs = r.commit
     ? r.commit.body.inputs.map((i) => ({ site: i.site, examples: i.examples }))
@@ -147,7 +155,8 @@ function roundReport(state: StudyState, round: number, rederived: boolean): Audi
     sites: inputs.map((i) => i.site),
     examples: inputs.reduce((n, i) => n + i.examples, 0),
     rederived,
-    rewarded: r.rewards !== undefined,
+    rewarded: r.rewards !== undefined && !hashOnly,
+    ...(hashOnly ? { hashOnly: true as const } : {}),
     ...consentReport(r),
     ...(r.patientRewards.size === 0
       ? {}
@@ -189,7 +198,7 @@ function siteReport(state: StudyState, id: string): AuditSiteReport {
 /** The report of an audit that got as far as `progress`, and failed with `failure` if given. */
 export function buildAuditReport(progress: AuditProgress, failure?: AuditError): AuditReport {
   const { state } = progress
-  const rounds = [...state.rounds.keys()].sort((a, b) => a - b).map((round) => roundReport(state, round, progress.rederived.has(round)))
+  const rounds = [...state.rounds.keys()].sort((a, b) => a - b).map((round) => roundReport(state, round, progress.rederived.has(round), progress.hashOnly?.has(round) === true))
   const sites = [...state.sites.keys()].sort(compareSiteIds).map((id) => siteReport(state, id))
   const report: AuditReport = {
     ok: failure === undefined,

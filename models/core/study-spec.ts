@@ -182,6 +182,14 @@ export const StudySpecSchema = z
      * still require its own, `policy.requireApproval`).
      */
     requireApproval: z.boolean().optional(),
+    /**
+     * How long sites' deltas are kept. With `deltaRounds: K`, the coordinator
+     * deletes a round's deltas once K later rounds have committed (models are
+     * kept), and the audit reports such a round as hash-only: its entries and
+     * statements checked, its model taken by hash, never re-derived. Part of
+     * the spec, so each site approves how long its deltas live. Absent: kept.
+     */
+    retention: z.strictObject({ deltaRounds: z.number().int().positive().max(100_000) }).optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
