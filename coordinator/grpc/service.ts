@@ -111,25 +111,34 @@ function cancelledWithin(call: { readonly cancelled: boolean; once(event: 'cance
 }
 
 /**
- * Resolves when `call` can take more, or has gone away (a cancelled call never
- * drains); rejects with DownloadStalledError when it does neither for `stallMs`
- * (a client that stopped reading would otherwise hold the call and its file forever).
+ * Writes one message and resolves once grpc-js has handed it to HTTP/2 (its
+ * write callback), or the call has gone away; rejects with
+ * DownloadStalledError when neither happens within `stallMs` (a client that
+ * stopped reading would otherwise hold the call and its file forever).
+ * Waiting for each write, not for `drain`, keeps one message in flight per
+ * download: the object-mode stream would buffer 16 (16 MiB) before asking
+ * the writer to wait, which at 56 concurrent downloads is most of a gigabyte.
  */
-function drainedOrGone(
-  call: { once(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown; off(event: 'drain' | 'cancelled' | 'close', f: () => void): unknown },
+function writeInTurn<T>(
+  call: {
+    write(message: T, cb: (err?: Error | null) => void): boolean
+    once(event: 'cancelled' | 'close', f: () => void): unknown
+    off(event: 'cancelled' | 'close', f: () => void): unknown
+  },
+  message: T,
   stallMs: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const done = () => {
+    const settle = (err?: Error | null) => {
       clearTimeout(timer)
-      for (const e of ['drain', 'cancelled', 'close'] as const) call.off(e, done)
-      resolve()
+      for (const e of ['cancelled', 'close'] as const) call.off(e, gone)
+      if (err) reject(err)
+      else resolve()
     }
-    const timer = setTimeout(() => {
-      for (const e of ['drain', 'cancelled', 'close'] as const) call.off(e, done)
-      reject(new DownloadStalledError(`the client read nothing for ${stallMs} ms; download again`))
-    }, stallMs)
-    for (const e of ['drain', 'cancelled', 'close'] as const) call.once(e, done)
+    const gone = () => settle()
+    const timer = setTimeout(() => settle(new DownloadStalledError(`the client read nothing for ${stallMs} ms; download again`)), stallMs)
+    for (const e of ['cancelled', 'close'] as const) call.once(e, gone)
+    call.write(message, settle)
   })
 }
 
@@ -192,10 +201,10 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           sessionSite(call.request.sessionToken, call)
           const model = await runner.openModel(new Uint8Array(call.request.modelHash), WIRE_CHUNK_BYTES)
           let offset = 0
-          // Read as sent: a slow site holds one chunk in memory, not the model.
+          // Read as sent, one message in flight: a slow site holds a chunk or two in memory, not the model.
           for await (const data of model.chunks()) {
             if (call.cancelled) return
-            if (!call.write({ totalBytes: String(model.size), offset: String(offset), data })) await drainedOrGone(call, c.downloadStallMs)
+            await writeInTurn(call, { totalBytes: String(model.size), offset: String(offset), data }, c.downloadStallMs)
             offset += data.length
           }
           if (model.size === 0) call.write({ totalBytes: '0', offset: '0', data: new Uint8Array(0) })
