@@ -24,6 +24,7 @@ export class UploadReader implements BlobReader {
 
   read(offset: number, length: number): Uint8Array {
     if (offset < 0 || length < 0 || offset + length > this.blob.size) throw new UploadProtocolError(`read of ${length} bytes at ${offset} is outside the upload's ${this.blob.size} bytes`)
+    if ('bytes' in this.blob) return this.blob.bytes.subarray(offset, offset + length)
     this.#fd ??= openSync(this.blob.file, 'r')
     const out = new Uint8Array(length)
     let got = 0
@@ -39,6 +40,6 @@ export class UploadReader implements BlobReader {
   async release(): Promise<void> {
     if (this.#fd !== undefined) closeSync(this.#fd)
     this.#fd = undefined
-    await unlink(this.blob.file).catch(() => undefined)
+    if ('file' in this.blob) await unlink(this.blob.file).catch(() => undefined)
   }
 }

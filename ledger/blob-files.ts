@@ -23,6 +23,14 @@ import { LedgerStorageError } from './errors.ts'
 
 /** The directory, inside a store, that holds its blob files. */
 export const BLOB_DIR = 'blobs'
+
+/**
+ * Blobs up to this size stay inside LevelDB, in the batch of the entries that
+ * name them: a small delta costs no file, no fsync of its own and no
+ * directory fsync, so a group of small uploads shares the batch's one sync.
+ * Larger ones are files, where LevelDB's compaction would rewrite them.
+ */
+export const INLINE_BLOB_MAX_BYTES = 64 * 1024
 const TMP_DIR = 'tmp'
 const BLOB_NAME = /^[0-9a-f]{64}$/
 
@@ -38,12 +46,8 @@ export interface BlobWriter {
   discard(): Promise<void>
 }
 
-/** A written, fsynced blob in a temp file, not yet in place. */
-export interface FinishedBlob {
-  readonly hash: Uint8Array
-  readonly size: number
-  readonly file: string
-}
+/** A finished blob: written and fsynced in a temp file, not yet in place; or, up to INLINE_BLOB_MAX_BYTES, its bytes. */
+export type FinishedBlob = { readonly hash: Uint8Array; readonly size: number; readonly file: string } | { readonly hash: Uint8Array; readonly size: number; readonly bytes: Uint8Array }
 
 function storageError(what: string, err: unknown): LedgerStorageError {
   return new LedgerStorageError(`${what}: ${(err as Error).message}`, { cause: err })
@@ -202,19 +206,21 @@ export class BlobFiles {
     }
   }
 
-  /** A writer into a fresh temp file. */
+  /**
+   * A writer that keeps the first INLINE_BLOB_MAX_BYTES in memory and moves
+   * to a fresh temp file once a blob outgrows them (small blobs stay inline).
+   */
   async createWriter(): Promise<BlobWriter> {
     const file = this.#tempName()
-    let fh: FileHandle | undefined
-    try {
-      fh = await open(file, 'wx')
-    } catch (err) {
-      throw storageError(`creating ${file}`, err)
-    }
     const hash = createHash('sha256')
+    let held: Uint8Array[] = []
+    let handle: FileHandle | undefined
     let size = 0
     let done = false
-    const handle = fh
+    const writeAt = async (fh: FileHandle, chunk: Uint8Array, at: number) => {
+      let written = 0
+      while (written < chunk.length) written += (await fh.write(chunk, written, chunk.length - written, at + written)).bytesWritten
+    }
     return {
       get size() {
         return size
@@ -224,24 +230,51 @@ export class BlobFiles {
         hash.update(chunk)
         const at = size
         size += chunk.length
-        let written = 0
-        while (written < chunk.length) written += (await handle.write(chunk, written, chunk.length - written, at + written)).bytesWritten
+        if (handle === undefined && size <= INLINE_BLOB_MAX_BYTES) {
+          held.push(Uint8Array.from(chunk))
+          return
+        }
+        if (handle === undefined) {
+          try {
+            handle = await open(file, 'wx')
+          } catch (err) {
+            throw storageError(`creating ${file}`, err)
+          }
+          let offset = 0
+          for (const h of held) {
+            await writeAt(handle, h, offset)
+            offset += h.length
+          }
+          held = []
+        }
+        await writeAt(handle, chunk, at)
       },
       async finish() {
         done = true
+        const digest = new Uint8Array(hash.digest())
+        if (handle === undefined) {
+          const bytes = new Uint8Array(size)
+          let offset = 0
+          for (const h of held) {
+            bytes.set(h, offset)
+            offset += h.length
+          }
+          return { hash: digest, size, bytes }
+        }
         try {
           await handle.sync()
         } finally {
           await handle.close()
         }
-        return { hash: new Uint8Array(hash.digest()), size, file }
+        return { hash: digest, size, file }
       },
       async discard() {
+        held = []
         if (!done) {
           done = true
-          await handle.close().catch(() => undefined)
+          await handle?.close().catch(() => undefined)
         }
-        await unlink(file).catch(() => undefined)
+        if (handle !== undefined) await unlink(file).catch(() => undefined)
       },
     }
   }

@@ -201,7 +201,7 @@ export class Ledger {
     await this.#storage.writeBatch({
       entries,
       head: appended.length > 0 ? { length: seq, headHash: prevHash, range: range.hashes } : undefined,
-      blobs: blobs.map((b) => (b instanceof Uint8Array ? { hash: sha256(b), bytes: b } : { hash: b.hash, file: b.file })),
+      blobs: blobs.map((b) => (b instanceof Uint8Array ? { hash: sha256(b), bytes: b } : 'file' in b ? { hash: b.hash, file: b.file } : { hash: b.hash, bytes: b.bytes })),
       nodes,
       records: signed ? [{ key: CHECKPOINT_RECORD + sizeKey(seq), value: encodeSignedCheckpoint(signed) }] : [],
     })

@@ -6,11 +6,11 @@
  * breaking change of the on-disk format:
  *
  *   entry/<seq as 16 lowercase hex digits>   entry bytes (canonical CBOR, see core/entry.ts)
- *   blob/<SHA-256 as 64 lowercase hex digits> blob bytes (stores written before blob files; read, never written)
+ *   blob/<SHA-256 as 64 lowercase hex digits> blob bytes, for blobs up to INLINE_BLOB_MAX_BYTES (64 KiB)
  *   meta/head                                canonical CBOR { length, head }: the entry
  *                                            count and the hash of the last entry
  *
- * Blobs are files beside it, `blobs/<SHA-256 hex>` (blob-files.ts).
+ * Larger blobs are files beside it, `blobs/<SHA-256 hex>` (blob-files.ts).
  *
  * The seq is zero-padded so that key order is log order. Every write is one
  * LevelDB batch with `sync: true`, preceded by its blob files (fsynced and
@@ -21,7 +21,7 @@
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Level } from 'level'
-import { BlobFiles, type BlobWriter } from './blob-files.ts'
+import { BlobFiles, INLINE_BLOB_MAX_BYTES, type BlobWriter } from './blob-files.ts'
 import { bytesReader, type BlobReader } from './core/blob-reader.ts'
 import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
 import { HASH_LENGTH_BYTES } from './core/constants.ts'
@@ -276,10 +276,13 @@ export class LevelLedgerStorage implements LedgerStorage {
     // entry at 1024 entries per call, against 7.5 µs for the whole chained
     // write). Same puts, same order, one atomic sync write.
     // Blob files first: an entry must never be durable without the blobs it names.
-    await this.#files.write(batch.blobs)
+    // Small blobs go into the batch itself (one sync for the lot).
+    const inline = batch.blobs.filter((b): b is { hash: Uint8Array; bytes: Uint8Array } => 'bytes' in b && b.bytes.length <= INLINE_BLOB_MAX_BYTES)
+    await this.#files.write(batch.blobs.filter((b) => !('bytes' in b) || b.bytes.length > INLINE_BLOB_MAX_BYTES))
     let chain: ReturnType<Level<string, Uint8Array>['batch']> | undefined
     try {
       chain = this.#db.batch()
+      for (const blob of inline) chain.put(blobKey(blob.hash), blob.bytes)
       for (const entry of batch.entries) chain.put(entryKey(entry.seq), entry.bytes)
       for (const node of nodes) chain.put(nodeKey(node.level, node.index), node.hash)
       for (const record of records) chain.put(RECORD_PREFIX + record.key, record.value)

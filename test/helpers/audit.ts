@@ -40,7 +40,7 @@ import {
   type Signer,
 } from '../../ledger/index.ts'
 import { StudySpecSchema, encodeWeights, inputWidth, modelShapes, type StudySpec, type StudySpecInput, type TensorShape, type Weights } from '../../models/core/index.ts'
-import { blobFile, createTempDir, entryKey, testSigner, withRawLevel } from './ledger.ts'
+import { removeBlob, createTempDir, entryKey, testSigner, withRawLevel } from './ledger.ts'
 import {
   StudyState,
   needsBlobs,
@@ -484,7 +484,7 @@ export async function readBlob(dir: string, hash: Uint8Array): Promise<Uint8Arra
 
 /** Deletes the blob stored under `hash`: a model or delta the log names but nobody kept. */
 export async function deleteBlob(dir: string, hash: Uint8Array): Promise<void> {
-  await rm(blobFile(dir, toHex(hash)))
+  await removeBlob(dir, toHex(hash))
 }
 
 /** Deletes entry `seq` from the store and leaves the head alone: a gap in the log. */

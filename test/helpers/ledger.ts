@@ -3,7 +3,7 @@
  * cleanup with vitest's `onTestFinished` (cf. hypercore's `create(t)`), so a
  * test never leaves a LevelDB lock or a temp directory behind.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Level } from 'level'
@@ -86,6 +86,40 @@ export async function flipFileBit(file: string): Promise<void> {
   const bytes = new Uint8Array(await readFile(file))
   bytes[bytes.length >> 1]! ^= 0x01
   await writeFile(file, bytes)
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  )
+}
+
+/** Overwrites the stored bytes of a blob wherever the store keeps it (its file, or inline in LevelDB for small ones). */
+export async function overwriteBlob(dir: string, hashHex: string, bytes: Uint8Array): Promise<void> {
+  if (await isFile(blobFile(dir, hashHex))) await writeFile(blobFile(dir, hashHex), bytes)
+  else await withRawLevel(dir, (db) => db.put(blobKey(hashHex), bytes))
+}
+
+/** Flips one bit in the middle of a stored blob, wherever it is kept. */
+export async function flipBlob(dir: string, hashHex: string): Promise<void> {
+  if (await isFile(blobFile(dir, hashHex))) return flipFileBit(blobFile(dir, hashHex))
+  await withRawLevel(dir, async (db) => {
+    const bytes = Uint8Array.from((await db.get(blobKey(hashHex)))!)
+    bytes[bytes.length >> 1]! ^= 0x01
+    await db.put(blobKey(hashHex), bytes)
+  })
+}
+
+/** Deletes a stored blob, wherever it is kept. */
+export async function removeBlob(dir: string, hashHex: string): Promise<void> {
+  await rm(blobFile(dir, hashHex), { force: true })
+  await withRawLevel(dir, (db) => db.del(blobKey(hashHex)))
+}
+
+/** Whether the store in `dir` (closed) holds a blob, as a file or inline. */
+export async function blobStored(dir: string, hashHex: string): Promise<boolean> {
+  return (await isFile(blobFile(dir, hashHex))) || (await withRawLevel(dir, (db) => db.has(blobKey(hashHex))))
 }
 
 /** Opens the raw LevelDB in `dir` (which must not be open elsewhere), runs `fn`, closes it. */

@@ -28,7 +28,7 @@ import {
   type LedgerStorage,
 } from '../../ledger/index.ts'
 import { runCommand, type CliIo } from '../../cli/index.ts'
-import { blobFile, blobKey, createLedger, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
+import { blobFile, blobKey, createLedger, overwriteBlob, createTempDir, entryKey, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 /** verifyLog on a closed ledger's directory, opened afresh (as `log verify` does). */
 async function verifyDir(dir: string, trustedAuthors?: readonly Uint8Array[]) {
@@ -191,7 +191,7 @@ describe('Ledger: blobs', () => {
   it('keeps blobs as content-addressed files and still reads blobs that stores before them kept in LevelDB', async () => {
     // Prepare
     const fx = await createLedger()
-    const fresh = new Uint8Array(4096).fill(7)
+    const fresh = new Uint8Array(100_000).fill(7)
     const hash = await fx.ledger.putBlob(fresh)
     await fx.close()
     const old = new Uint8Array(100).fill(9)
@@ -209,15 +209,15 @@ describe('Ledger: blobs', () => {
   it('streams a blob re-hashed as it is read and withholds the last chunk of a damaged copy', async () => {
     // Prepare
     const fx = await createLedger()
-    const blob = new Uint8Array(10_000).map((_, i) => i & 0xff)
+    const blob = new Uint8Array(100_000).map((_, i) => i & 0xff)
     const hash = await fx.ledger.putBlob(blob)
     // Execute
     const chunks: Uint8Array[] = []
-    for await (const c of (await fx.ledger.openBlobStream(hash, 4096)).chunks()) chunks.push(c)
-    await writeFile(blobFile(fx.dir, toHex(hash)), Uint8Array.from(blob).fill(0, 9000))
+    for await (const c of (await fx.ledger.openBlobStream(hash, 40_000)).chunks()) chunks.push(c)
+    await writeFile(blobFile(fx.dir, toHex(hash)), Uint8Array.from(blob).fill(0, 90_000))
     const damaged: Uint8Array[] = []
     const read = (async () => {
-      for await (const c of (await fx.ledger.openBlobStream(hash, 4096)).chunks()) damaged.push(c)
+      for await (const c of (await fx.ledger.openBlobStream(hash, 40_000)).chunks()) damaged.push(c)
     })()
     // Assert
     expect(Buffer.concat(chunks)).toEqual(Buffer.from(blob))
@@ -233,7 +233,7 @@ describe('Ledger: blobs', () => {
     await fx.close()
     const corrupt = Uint8Array.from(blob)
     corrupt[512] = 4
-    await writeFile(blobFile(fx.dir, toHex(hash)), corrupt)
+    await overwriteBlob(fx.dir, toHex(hash), corrupt)
     const ledger = await fx.reopen()
     // Execute
     const read = ledger.getBlob(hash)

@@ -4,13 +4,11 @@
  * compact range or a blob of a finished study's store is found, and the
  * damaged key named.
  */
-import { readdir } from 'node:fs/promises'
-import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { runCommand, type CliIo } from '../../cli/index.ts'
-import { decodeCanonical, encodeCanonical, registerLedgerCommands } from '../../ledger/index.ts'
+import { INLINE_BLOB_MAX_BYTES, Ledger, decodeCanonical, encodeCanonical, openLevelStorage, registerLedgerCommands, toHex } from '../../ledger/index.ts'
 import { useRecordedFederation } from '../helpers/audit.ts'
 import { blobFile, flipFileBit, withRawLevel } from '../helpers/ledger.ts'
 
@@ -68,16 +66,26 @@ describe('log verify checks every stored byte', () => {
     expect(r.err).toContain(prefix === 'node/' ? 'node ' : key.replace(/^rec\/(cp|cs)/, 'rec/$1'))
   })
 
-  it('finds one flipped bit in a blob file and names it', async () => {
+  it.each([
+    ['a blob file', 'file'],
+    ['a small blob kept in LevelDB', 'inline'],
+  ])('finds one flipped bit in %s and names it', async (_what, where) => {
     // Prepare
     const log = await recorded()
-    const [name] = (await readdir(path.join(log.dir, 'blobs'))).filter((n) => /^[0-9a-f]{64}$/.test(n))
-    await flipFileBit(blobFile(log.dir, name!))
+    let key: string
+    if (where === 'file') {
+      // The recorded study's blobs are small (kept inline): store one past the inline limit beside them.
+      const ledger = await Ledger.open(await openLevelStorage(log.dir))
+      const hash = toHex(await ledger.putBlob(new Uint8Array(INLINE_BLOB_MAX_BYTES + 1).fill(5)))
+      await ledger.close()
+      await flipFileBit(blobFile(log.dir, hash))
+      key = `blobs/${hash}`
+    } else key = await flipFirst(log.dir, 'blob/')
     // Execute
     const r = await logVerify(log.dir)
     // Assert
     expect(r.exitCode).toBe(1)
-    expect(r.err).toMatch(new RegExp(`^LEDGER_STORE_DAMAGED: blobs/${name}: its bytes hash to [0-9a-f]{64}`))
+    expect(r.err).toMatch(new RegExp(`^LEDGER_STORE_DAMAGED: ${key}: its bytes hash to [0-9a-f]{64}`))
   })
 
   it('finds a wrong compact range in the head, which would make the next checkpoint commit to a wrong root', async () => {

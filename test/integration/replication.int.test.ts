@@ -23,7 +23,7 @@ import {
   type GossipRejection,
   type MisbehaviourProof,
 } from '../../ledger/index.ts'
-import { blobFile, createLedger, entryKey, flipFileBit, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
+import { createLedger, entryKey, flipBlob, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 import {
   COORDINATOR,
   ORIGIN,
@@ -169,7 +169,7 @@ describe('log replication over libp2p', () => {
       bytes[Math.floor(bytes.length / 2)]! ^= 0x01
       await db.put(entryKey(4), bytes)
     })
-    await flipFileBit(blobFile(damaged.fixture.dir, toHex(published[1]!.hash)))
+    await flipBlob(damaged.fixture.dir, toHex(published[1]!.hash))
     await damaged.fixture.reopen()
     await expect(damaged.fixture.ledger.get(4)).rejects.toThrow(expect.objectContaining({ code: expect.stringMatching(/^LEDGER_/) }))
     await expect(damaged.fixture.ledger.getBlob(published[1]!.hash)).rejects.toThrow(expect.objectContaining({ code: 'LEDGER_BLOB_CORRUPT' }))

@@ -5,22 +5,15 @@
  * hash-only, never re-derived, while a delta the rule still keeps, once
  * lost, fails the audit as before. Real federation: gRPC, LevelDB, TF.js.
  */
-import { access, cp, rm } from 'node:fs/promises'
+import { cp } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../../ledger/index.ts'
 import { ENTRY_KINDS, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
 import { auditDir } from '../helpers/audit.ts'
 import { createFederation, tempDir } from '../helpers/federation.ts'
-import { blobFile } from '../helpers/ledger.ts'
+import { blobStored, removeBlob } from '../helpers/ledger.ts'
 import { formatAuditVerdict } from '../../auditor/index.ts'
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  )
-}
 
 describe('a study with delta retention', () => {
   it('deletes deltas past retention, and its audit passes with those rounds hash-only and the rest re-derived', async () => {
@@ -39,13 +32,13 @@ describe('a study with delta retention', () => {
     const honest = await auditDir(dir)
     const lost = path.join(await tempDir(), 'ledger')
     await cp(dir, lost, { recursive: true })
-    await rm(blobFile(lost, deltas(3)[0]!))
+    await removeBlob(lost, deltas(3)[0]!)
     const broken = await auditDir(lost)
 
     // Assert: rounds 1 and 2 lost their deltas, round 3 kept them; every model is kept.
-    for (const d of [...deltas(1), ...deltas(2)]) expect(await exists(blobFile(dir, d))).toBe(false)
-    for (const d of deltas(3)) expect(await exists(blobFile(dir, d))).toBe(true)
-    for (const m of models) expect(await exists(blobFile(dir, m))).toBe(true)
+    for (const d of [...deltas(1), ...deltas(2)]) expect(await blobStored(dir, d)).toBe(false)
+    for (const d of deltas(3)) expect(await blobStored(dir, d)).toBe(true)
+    for (const m of models) expect(await blobStored(dir, m)).toBe(true)
     expect(honest.error).toBeUndefined()
     expect(honest.report.rounds.map((r) => [r.round, r.rederived, r.hashOnly ?? false])).toEqual([
       [1, false, true],
