@@ -66,7 +66,11 @@ export class CoordinatorClient {
     credentials?: ChannelCredentials,
     deadlines: ClientDeadlines = { requestMs: REQUEST_TIMEOUT_MS },
   ) {
-    this.client = createFederationClient(address, credentials)
+    // A connection of its own: grpc-js otherwise shares one connection among every client of the
+    // same address in a process, and the coordinator allows 32 concurrent calls a connection (sized
+    // for one site), so past ~16 in-process sites their task streams took every slot and the other
+    // calls waited, unsent, until their deadline.
+    this.client = createFederationClient(address, credentials, { 'grpc.use_local_subchannel_pool': 1 })
     this.requestMs = deadlines.requestMs
   }
 
