@@ -22,8 +22,19 @@
  * Each scale runs twice, over plaintext loopback gRPC and over mutual TLS with
  * a study CA, and the TLS table shows what TLS adds to a round.
  *
+ * Up to 1,000 sites (`round/cohorts.ts`). Every agent shares this one
+ * event loop, so the sites' call deadlines grow with their number
+ * (`sharedLoopDeadlineMs`), and so do the study's round and evaluation
+ * deadlines; each scale reports its reconnects (sites that said hello again
+ * after a missed deadline or a dropped stream), whose goal is 0.
+ *
  * Usage: npm run bench:round [-- --rounds N] [-- --sites 4,16] [-- --transport plaintext,tls]
- * Writes bench/results/round.json. Medians skip round 1 (warm-up).
+ *        [-- --out round-1000.json] [-- --request-timeout-ms MS]
+ * Writes bench/results/round.json, or the file `--out` names: runs at other
+ * scales than the default go to their own file (e.g. `--sites 1000 --rounds 2
+ * --transport plaintext --out round-1000.json`). `--request-timeout-ms` fixes
+ * the sites' call deadline instead (10000 reproduces the fixed deadline of
+ * old). Medians skip round 1 (warm-up).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
@@ -31,14 +42,25 @@ import { parseArgs } from 'node:util'
 import { TRAIN_YIELD_INTERVAL_MS, backendName, encodedSize, inputWidth, modelShapes, parameterCount, StudySpecSchema, type StudySpecInput } from '../models/index.ts'
 import { SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
 import { measureBaseline } from './round/baseline.ts'
-import { BENCH_SITES, MAX_SITES } from './round/cohorts.ts'
-import { runScale } from './round/federation.ts'
+import { MAX_SITES, benchSites } from './round/cohorts.ts'
+import { runScale, sharedLoopDeadlineMs } from './round/federation.ts'
 import { OVERHEAD_GOAL_PCT, WARMUP_ROUNDS, printTables, printTlsCosts, roundNumbers, summarise, tlsCosts, type ScaleSummary, type Transport } from './round/report.ts'
 import { benchEnvironment } from './support/environment.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, sites: { type: 'string', default: '4,16' }, transport: { type: 'string', default: 'plaintext,tls' } } })
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    sites: { type: 'string', default: '4,16' },
+    transport: { type: 'string', default: 'plaintext,tls' },
+    out: { type: 'string', default: 'round.json' },
+    'request-timeout-ms': { type: 'string' },
+  },
+})
+if (!/^[\w.-]+\.json$/.test(args.out)) throw new Error(`--out: a file name in bench/results ending in .json, got ${args.out}`)
+const fixedTimeoutMs = args['request-timeout-ms'] === undefined ? undefined : Number(args['request-timeout-ms'])
+if (fixedTimeoutMs !== undefined && !(Number.isInteger(fixedTimeoutMs) && fixedTimeoutMs > 0)) throw new Error(`--request-timeout-ms: a positive integer, got ${args['request-timeout-ms']}`)
 const rounds = Number(args.rounds)
 const scales = args.sites.split(',').map(Number)
 if (!Number.isInteger(rounds) || rounds <= WARMUP_ROUNDS) throw new Error(`--rounds must be an integer > ${WARMUP_ROUNDS}, got ${args.rounds}`)
@@ -46,7 +68,13 @@ const transports = args.transport.split(',') as Transport[]
 if (transports.length === 0 || transports.some((t) => t !== 'plaintext' && t !== 'tls')) throw new Error(`--transport: plaintext, tls or both, comma-separated; got ${args.transport}`)
 for (const n of scales) if (!Number.isInteger(n) || n < 1 || n > MAX_SITES) throw new Error(`--sites: each scale must be 1 to ${MAX_SITES}, got ${args.sites}`)
 
-const study: Omit<StudySpecInput, 'minSites'> = {
+/** The study at `sites` sites: its round and evaluation deadlines grow with the sites sharing this loop, as their calls' do. */
+const studyAt = (sites: number): Omit<StudySpecInput, 'minSites'> => ({
+  ...study,
+  roundDeadlineMs: (study.roundDeadlineMs * sharedLoopDeadlineMs(sites)) / sharedLoopDeadlineMs(1),
+  evaluationDeadlineMs: (study.evaluationDeadlineMs * sharedLoopDeadlineMs(sites)) / sharedLoopDeadlineMs(1),
+})
+const study = {
   id: 'bench-round',
   model: { kind: 'mlp', hidden: [64, 64] },
   data: SYNTHETIC_SCHEMA,
@@ -56,7 +84,7 @@ const study: Omit<StudySpecInput, 'minSites'> = {
   roundDeadlineMs: 300_000,
   evaluationDeadlineMs: 300_000,
   seed: 7,
-}
+} satisfies Omit<StudySpecInput, 'minSites'>
 const spec = StudySpecSchema.parse({ ...study, minSites: 1 })
 const shapes = modelShapes(spec.model, inputWidth(spec.data))
 
@@ -68,7 +96,13 @@ const progress = benchProgress(2 * rounds * scales.length * transports.length, '
 const summaries: ScaleSummary[] = []
 for (const sites of scales)
   for (const transport of transports) {
-    const run = await runScale({ sites, tls: transport === 'tls', study, onRound: (r) => progress.tick(`${sites} sites ${transport}, round ${r}/${rounds}`) })
+    const run = await runScale({
+      sites,
+      tls: transport === 'tls',
+      study: studyAt(sites),
+      requestTimeoutMs: fixedTimeoutMs,
+      onRound: (r) => progress.tick(`${sites} sites ${transport}, round ${r}/${rounds}`),
+    })
     try {
       const baseline = await measureBaseline(run, (r) => progress.tick(`${sites} sites ${transport}, baseline round ${r}/${rounds}`))
       summaries.push(
@@ -78,6 +112,7 @@ for (const sites of scales)
           parameterCount(shapes),
           encodedSize(shapes),
           run.rounds.map((e, i) => roundNumbers(e, baseline[i]!)),
+          { reconnects: run.reconnects, requestTimeoutMs: run.requestTimeoutMs },
         ),
       )
     } finally {
@@ -100,7 +135,7 @@ printTlsCosts(costs)
 for (const s of summaries) {
   const m = s.median
   console.log(
-    `${s.sites} sites ${s.transport}: coordinator ${m.coordinatorMs.toFixed(1)} ms of ${m.wallMs.toFixed(0)} ms (${m.overheadPct.toFixed(2)} %, goal ≤ ${OVERHEAD_GOAL_PCT} % ${s.goalMet ? 'met' : 'NOT met'}): ` +
+    `${s.sites} sites ${s.transport}: ${s.reconnects} reconnects (call deadline ${s.requestTimeoutMs / 1000} s); coordinator ${m.coordinatorMs.toFixed(1)} ms of ${m.wallMs.toFixed(0)} ms (${m.overheadPct.toFixed(2)} %, goal ≤ ${OVERHEAD_GOAL_PCT} % ${s.goalMet ? 'met' : 'NOT met'}): ` +
       `verify ${m.verifyMs.toFixed(1)}, aggregate ${m.aggregateMs.toFixed(1)} (bare fedAvg ${m.bareFedAvgMs.toFixed(2)}), ` +
       `log ${m.logMs.toFixed(1)} (${s.sites} update appends ${m.logUpdatesMs.toFixed(1)} = ${(m.logUpdatesMs / s.sites).toFixed(2)} each, commit ${m.logCommitMs.toFixed(1)})`,
   )
@@ -122,8 +157,9 @@ const result = {
     scales,
     transports,
     overheadGoalPct: OVERHEAD_GOAL_PCT,
+    requestTimeoutMs: fixedTimeoutMs ?? 'sharedLoopDeadlineMs: 10 s per 16 sites in the process',
     study: { model: spec.model, training: spec.training, strategy: spec.strategy, seed: spec.seed },
-    sites: BENCH_SITES.slice(0, Math.max(...scales)).map((s) => s.cohort),
+    sites: benchSites(Math.max(...scales)).map((s) => s.cohort),
     notes: [
       'All site agents and the coordinator run in one Node process: train is the sum of sequentially executed site training, and wall contains it.',
       "trainSumMs comes from the sites' trained.durationMs; a site's training yields to the event loop, so it can include other sites' interleaved work (then it exceeds bareTrainSumMs, the clean sequential sum).",
@@ -131,6 +167,7 @@ const result = {
       'overheadPct = (verify + aggregate + log) / wall. tailMs = verify + log of the last update, aggregate and commit log (what no site training overlaps); parallelOverheadPct = tail / (max train + tail).',
       'Baseline (bare*) on the same rounds: trainLocal per site one after another, fedAvg once per round on the logged deltas; addedMs = coordinator time - bare fedAvg.',
       'Medians per metric over rounds after the warm-up, each taken separately.',
+      "reconnects: the sites' reconnecting events over the whole run, warm-up included (a new hello after a missed call deadline or a dropped task stream).",
     ],
   },
   results: summaries,
@@ -138,5 +175,5 @@ const result = {
 }
 const dir = new URL('./results/', import.meta.url)
 await mkdir(dir, { recursive: true })
-await writeFile(new URL('round.json', dir), stableJson(result))
-console.log('wrote bench/results/round.json')
+await writeFile(new URL(args.out, dir), stableJson(result))
+console.log(`wrote bench/results/${args.out}`)

@@ -197,7 +197,7 @@ export class SiteAgent {
   ) {
     if (config.tls !== undefined && components.credentials === undefined)
       throw new SiteConfigError('the config names tls files, but the agent was given no TLS credentials: build them with siteCredentials(config)')
-    this.client = new CoordinatorClient(config.coordinator, components.credentials)
+    this.client = new CoordinatorClient(config.coordinator, components.credentials, { requestMs: config.requestTimeoutMs })
   }
 
   /** The transport this agent uses, as its log states it at start. */

@@ -78,6 +78,13 @@ export const SiteConfigSchema = z.strictObject({
   /** How long to keep retrying an unreachable coordinator before giving up. */
   reconnectTimeoutMs: z.number().int().positive().default(120_000),
   /**
+   * Deadline of one call to the coordinator (hello, evaluation report…);
+   * model transfers get proportionally longer (coordinator-client.ts). Raise
+   * it where many sites share one machine or one event loop: a call that
+   * misses it costs a reconnect.
+   */
+  requestTimeoutMs: z.number().int().positive().default(10_000),
+  /**
    * The site's consents, for studies that require consent (`study.consent`):
    * each round the agent trains only on records whose patient's consent is
    * valid at the round's time. Ignored (with a warning) in a study without consent.

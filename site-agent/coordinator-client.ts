@@ -42,22 +42,43 @@ export function transferDeadlineMs(bytes: number): number {
   return TRANSFER_ALLOWANCE_MS + Math.ceil((1000 * bytes) / MIN_TRANSFER_BYTES_PER_SECOND)
 }
 
+/** Deadline of a unary call (hello, an evaluation report, a cosignature…), by default. */
+export const REQUEST_TIMEOUT_MS = 10_000
+
+/**
+ * How long the client's unary calls may take. A call waits behind whatever
+ * else shares the coordinator's and the site's event loops (in the
+ * benchmarks, up to 1,000 sites in one process), so the caller scales
+ * `requestMs` with that work; transfers scale with their bytes instead
+ * (transferDeadlineMs).
+ */
+export interface ClientDeadlines {
+  readonly requestMs: number
+}
+
 export class CoordinatorClient {
   private readonly client: FederationClient
+  private readonly requestMs: number
 
   /** `credentials`: mutual TLS from `loadPartyTls` (pki/); plaintext when absent. */
   constructor(
     readonly address: string,
     credentials?: ChannelCredentials,
+    deadlines: ClientDeadlines = { requestMs: REQUEST_TIMEOUT_MS },
   ) {
-    this.client = createFederationClient(address, credentials)
+    // A connection of its own: grpc-js otherwise shares one connection among every client of the
+    // same address in a process, and the coordinator allows 32 concurrent calls a connection (sized
+    // for one site), so past ~16 in-process sites their task streams took every slot and the other
+    // calls waited, unsent, until their deadline.
+    this.client = createFederationClient(address, credentials, { 'grpc.use_local_subchannel_pool': 1 })
+    this.requestMs = deadlines.requestMs
   }
 
   close(): void {
     this.client.close()
   }
 
-  hello(hello: SignedStatement, timeoutMs = 10_000): Promise<HelloResponse__Output> {
+  hello(hello: SignedStatement, timeoutMs = this.requestMs): Promise<HelloResponse__Output> {
     return new Promise((resolve, reject) => this.client.Hello({ hello }, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('hello', err)) : resolve(res))))
   }
 
@@ -130,7 +151,7 @@ export class CoordinatorClient {
     })
   }
 
-  submitCosignature(sessionToken: Uint8Array, size: number, cosig: { witness: Uint8Array; signature: Uint8Array; timeMs: number }, timeoutMs = 10_000): Promise<void> {
+  submitCosignature(sessionToken: Uint8Array, size: number, cosig: { witness: Uint8Array; signature: Uint8Array; timeMs: number }, timeoutMs = this.requestMs): Promise<void> {
     return new Promise((resolve, reject) =>
       this.client.SubmitCosignature(
         { sessionToken, size: String(size), witness: cosig.witness, signature: cosig.signature, timeMs: String(cosig.timeMs) },
@@ -141,14 +162,14 @@ export class CoordinatorClient {
   }
 
   /** The study's public progress from round `fromRound` on (per round: inputs, credits, consent). */
-  roundStatus(fromRound: number, timeoutMs = 10_000): Promise<RoundStatusResponse__Output> {
+  roundStatus(fromRound: number, timeoutMs = this.requestMs): Promise<RoundStatusResponse__Output> {
     return new Promise((resolve, reject) =>
       this.client.RoundStatus({ fromRound: String(fromRound) }, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('round status', err)) : resolve(res))),
     )
   }
 
   /** Sends the site's signed `patient-rewards` statement; resolves with its log position. */
-  submitPatientRewards(statement: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+  submitPatientRewards(statement: SignedStatement, timeoutMs = this.requestMs): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
       this.client.SubmitPatientRewards(statement, { deadline: Date.now() + timeoutMs }, (err, res) =>
         err || !res ? reject(rejected('patient rewards', err)) : resolve({ logSeq: Number(res.logSeq) }),
@@ -157,20 +178,20 @@ export class CoordinatorClient {
   }
 
   /** Sends the site's signed `approval` of the study spec; resolves with its log position. */
-  submitApproval(statement: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+  submitApproval(statement: SignedStatement, timeoutMs = this.requestMs): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
       this.client.SubmitApproval(statement, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('approval', err)) : resolve({ logSeq: Number(res.logSeq) }))),
     )
   }
 
   /** Sends the site's signed `declined` of a fit task; resolves with its log position. */
-  submitDeclined(statement: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+  submitDeclined(statement: SignedStatement, timeoutMs = this.requestMs): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
       this.client.SubmitDeclined(statement, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('declined', err)) : resolve({ logSeq: Number(res.logSeq) }))),
     )
   }
 
-  reportEvaluation(report: SignedStatement, timeoutMs = 10_000): Promise<{ logSeq: number }> {
+  reportEvaluation(report: SignedStatement, timeoutMs = this.requestMs): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
       this.client.ReportEvaluation(report, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('evaluation report', err)) : resolve({ logSeq: Number(res.logSeq) }))),
     )

@@ -35,6 +35,13 @@ export interface SiteReplicaInit {
 /** How long to pause between pulls while `waitFor` waits for an entry. */
 const WAIT_POLL_MS = 100
 
+/** How long the final sync keeps trying to reach the coordinator's head, by default. */
+export const FINAL_SYNC_TIMEOUT_MS = 60_000
+/** First and longest pause between two attempts of the final sync. */
+const FINAL_SYNC_BACKOFF_MS = { first: 200, max: 5_000 } as const
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
 export class SiteReplica {
   private cosigned = 0
   /** The fold of the verified entries `[0, folded)`. */
@@ -145,16 +152,28 @@ export class SiteReplica {
     }
   }
 
-  /** Pulls until level with the given peers' latest checkpoint, then stops the node and closes the copy. */
-  async finish(peers: readonly string[]): Promise<number> {
+  /**
+   * Pulls until level with the latest checkpoint of one of `peers`, then
+   * stops the node and closes the copy; resolves with the log's length.
+   * When the study ends, every site pulls at once from a coordinator that is
+   * still answering the last calls: a pull that fails (refused, timed out,
+   * reset) is tried again, with backoff, against each peer in turn, until
+   * one succeeds or `timeoutMs` has passed (then the replica keeps what it
+   * verified, and says so in the log).
+   */
+  async finish(peers: readonly string[], timeoutMs = FINAL_SYNC_TIMEOUT_MS): Promise<number> {
     try {
-      for (const p of peers) {
-        try {
-          await this.node.services.ledgerSync.syncWith(multiaddr(p))
+      const until = Date.now() + timeoutMs
+      let backoffMs: number = FINAL_SYNC_BACKOFF_MS.first
+      let attempts = 0
+      while (peers.length > 0 && !(await this.syncWithAny(peers, until))) {
+        attempts++
+        if (Date.now() + backoffMs >= until) {
+          this.init.logger.warn({ attempts, size: this.ledger.length, timeoutMs }, 'final sync did not reach the coordinator head; the replica keeps what it verified')
           break
-        } catch (err) {
-          this.init.logger.debug({ err, peer: p }, 'final sync failed')
         }
+        await sleep(backoffMs)
+        backoffMs = Math.min(2 * backoffMs, FINAL_SYNC_BACKOFF_MS.max)
       }
       await this.cosignLatest()
       return this.ledger.length
@@ -162,5 +181,20 @@ export class SiteReplica {
       await this.node.stop()
       await this.ledger.close()
     }
+  }
+
+  /** One pull to the head of the first of `peers` that answers before `until`; false when none did. */
+  private async syncWithAny(peers: readonly string[], until: number): Promise<boolean> {
+    for (const p of peers) {
+      const remainingMs = until - Date.now()
+      if (remainingMs <= 0) return false
+      try {
+        await this.node.services.ledgerSync.syncWith(multiaddr(p), { signal: AbortSignal.timeout(remainingMs) })
+        return true
+      } catch (err) {
+        this.init.logger.debug({ err, peer: p }, 'final sync failed')
+      }
+    }
+    return false
   }
 }

@@ -13,7 +13,7 @@ import { signerFromSeed, toHex, writeIdentity } from '../../ledger/index.ts'
 import { clientCredentials, loadPartyTls, provisionStudyKit, type StudyKit } from '../../pki/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 import { SiteAgent, parseSiteConfig, type SiteAgentEvent } from '../../site-agent/index.ts'
-import { BENCH_SITES, writeCohorts } from './cohorts.ts'
+import { benchSites, writeCohorts, type BenchSite } from './cohorts.ts'
 
 /** What one round cost, as the events reported it (ms, except bytes). */
 export interface RoundEvents {
@@ -37,6 +37,10 @@ export interface RoundEvents {
 
 export interface ScaleRun {
   readonly config: HubConfig
+  /** Times a site lost its session or task stream and said hello again (`reconnecting` events), over the whole run. */
+  readonly reconnects: number
+  /** The deadline of one site call in this run (see sharedLoopDeadlineMs). */
+  readonly requestTimeoutMs: number
   readonly csvFiles: readonly string[]
   readonly rounds: readonly RoundEvents[]
   readonly coordinator: RunningCoordinator
@@ -50,6 +54,25 @@ export interface ScaleOptions {
   readonly tls: boolean
   readonly study: Omit<StudySpecInput, 'minSites'>
   readonly onRound?: (round: number) => void
+  /** Deadline of one site call; default sharedLoopDeadlineMs(sites). */
+  readonly requestTimeoutMs?: number | undefined
+}
+
+/** The sites' default call deadline (coordinator-client.ts), which 16 sites in one process meet. */
+const SOLO_REQUEST_TIMEOUT_MS = 10_000
+/** Sites that share one event loop within the default deadline. */
+const SITES_PER_DEADLINE = 16
+
+/**
+ * A site call's deadline when `sites` agents and the coordinator share this
+ * one event loop: a call waits behind the others' training, uploads and
+ * evaluations, whose sum grows with the number of sites, so the deadline
+ * grows with it (10 s per 16 sites). A fixed 10 s made 1,000 sites reconnect
+ * over and over: every missed deadline is a new hello, which adds to the
+ * very queue it timed out in.
+ */
+export function sharedLoopDeadlineMs(sites: number): number {
+  return SOLO_REQUEST_TIMEOUT_MS * Math.max(1, Math.ceil(sites / SITES_PER_DEADLINE))
 }
 
 const silent = pino({ level: 'silent' })
@@ -57,7 +80,7 @@ const silent = pino({ level: 'silent' })
 export const SITE_SPLIT = { kind: 'fraction', validationFraction: 0.25, seed: 5 } as const
 
 /** Key files and certificates for the hub (which also coordinates) and each site, as `fedlineage provision` makes them. */
-async function provisionBench(dir: string, hubSeed: Uint8Array, sites: typeof BENCH_SITES): Promise<StudyKit> {
+async function provisionBench(dir: string, hubSeed: Uint8Array, sites: readonly BenchSite[]): Promise<StudyKit> {
   await writeIdentity(dir, 'hub', { seed: hubSeed })
   for (const s of sites) await writeIdentity(dir, s.cohort.siteId, { seed: s.seed })
   const hubKey = signerFromSeed(hubSeed).publicKey
@@ -71,8 +94,8 @@ async function provisionBench(dir: string, hubSeed: Uint8Array, sites: typeof BE
 /** Runs the study to completion at `sites` sites; the coordinator stays open for the baseline until `close()`. */
 export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-bench-round-'))
-  const sites = BENCH_SITES.slice(0, opts.sites)
-  const csvFiles = await writeCohorts(dir, opts.sites)
+  const sites = benchSites(opts.sites)
+  const csvFiles = await writeCohorts(dir, sites)
   const hubSeed = new Uint8Array(32).fill(1)
   const hub = signerFromSeed(hubSeed)
   const kit = opts.tls ? await provisionBench(dir, hubSeed, sites) : undefined
@@ -144,6 +167,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   const credentials = kit
     ? await Promise.all(sites.map((s) => loadPartyTls({ ca: kit.caCert, cert: kit.certs[s.cohort.siteId]!, keyFile: path.join(dir, `${s.cohort.siteId}.key`) }).then(clientCredentials)))
     : []
+  const requestTimeoutMs = opts.requestTimeoutMs ?? sharedLoopDeadlineMs(opts.sites)
+  let reconnects = 0
   const runs = sites.map((site, i) => {
     // Site replicas stay off here: every site runs in this one process, and 4-16 replicas
     // pulling, verifying and fsyncing on the coordinator's event loop and disk would be
@@ -157,7 +182,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
         ...(kit ? { tls: { ca: kit.caCert, cert: kit.certs[site.cohort.siteId]! } } : {}),
         data: { file: csvFiles[i]!, validationFraction: SITE_SPLIT.validationFraction, splitSeed: SITE_SPLIT.seed },
         backend: 'auto',
-        reconnectTimeoutMs: 30_000,
+        reconnectTimeoutMs: Math.max(30_000, 3 * requestTimeoutMs),
+        requestTimeoutMs,
         p2p: { enabled: false },
       },
       'bench site config',
@@ -166,6 +192,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     const agent = new SiteAgent({ signer: site.signer, logger: silent, ...(credentials[i] ? { credentials: credentials[i] } : {}) }, cfg)
     agent.onEvent((e: SiteAgentEvent) => {
       if (e.type === 'trained') at(e.round).trainMs[i] = e.durationMs
+      else if (e.type === 'reconnecting') reconnects++
       else if (e.type === 'uploaded') {
         at(e.round).uploadMs[i] = e.durationMs
         at(e.round).uploadBytes += e.bytes
@@ -176,6 +203,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   try {
     await Promise.all([...runs, coordinator.completed])
   } catch (err) {
+    // The count so far is the figure a failed run still has to show.
+    console.error(`bench: ${opts.sites} sites: ${reconnects} reconnects before the failure`)
     await coordinator.close()
     await rm(dir, { recursive: true, force: true })
     throw err
@@ -183,6 +212,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
 
   return {
     config,
+    reconnects,
+    requestTimeoutMs,
     csvFiles,
     rounds: [...rounds.values()].sort((a, b) => a.round - b.round).map(({ opened: _o, lastUpdate: _l, ...r }) => r),
     coordinator,

@@ -45,6 +45,10 @@ export interface ScaleSummary {
   readonly parameters: number
   readonly deltaBytes: number
   readonly rounds: readonly RoundNumbers[]
+  /** Times a site said hello again over the whole run (a missed deadline or a dropped stream); the goal is 0. */
+  readonly reconnects: number
+  /** The deadline of one site call in the run. */
+  readonly requestTimeoutMs: number
   readonly median: Readonly<Record<Exclude<keyof RoundNumbers, 'round' | 'bareMatchesCommit'>, number>>
   readonly goalMet: boolean
 }
@@ -82,12 +86,19 @@ export function roundNumbers(e: RoundEvents, b: RoundBaseline): RoundNumbers {
   }
 }
 
-export function summarise(sites: number, transport: Transport, parameters: number, deltaBytes: number, rounds: readonly RoundNumbers[]): ScaleSummary {
+export function summarise(
+  sites: number,
+  transport: Transport,
+  parameters: number,
+  deltaBytes: number,
+  rounds: readonly RoundNumbers[],
+  connection: { readonly reconnects: number; readonly requestTimeoutMs: number },
+): ScaleSummary {
   const measured = rounds.slice(WARMUP_ROUNDS)
   const m = (k: keyof ScaleSummary['median']) => median(measured.map((r) => r[k]))
   const keys = Object.keys(rounds[0]!).filter((k) => k !== 'round' && k !== 'bareMatchesCommit') as (keyof ScaleSummary['median'])[]
   const med = Object.fromEntries(keys.map((k) => [k, m(k)])) as ScaleSummary['median']
-  return { sites, transport, parameters, deltaBytes, rounds, median: med, goalMet: med.overheadPct <= OVERHEAD_GOAL_PCT }
+  return { sites, transport, parameters, deltaBytes, rounds, ...connection, median: med, goalMet: med.overheadPct <= OVERHEAD_GOAL_PCT }
 }
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
@@ -108,10 +119,12 @@ export function printTables(scales: readonly ScaleSummary[]): void {
       'log ms': ms(s.median.logMs),
       'coord overhead': pct(s.median.overheadPct),
       [`≤${OVERHEAD_GOAL_PCT}% met`]: s.goalMet ? 'yes' : 'NO',
+      reconnects: s.reconnects,
+      'call deadline s': s.requestTimeoutMs / 1000,
     })),
   )
   console.log(
-    "Medians per column over the measured rounds (they need not add up). upload = Σ of the sites' upload RPC times minus the coordinator phases inside them;\n" +
+    "Medians per column over the measured rounds (they need not add up); reconnects count the whole run (each a site's new hello after a missed call deadline or a dropped stream). upload = Σ of the sites' upload RPC times minus the coordinator phases inside them;\n" +
       "with every agent on this one event loop an RPC waits behind other sites' training, so it measures that contention, not data movement, and can exceed the wall time.",
   )
   console.log('Baseline, same run: the same rounds with no RPC, checks or log (bare TF.js training, site after site, then fedAvg on the same deltas)')

@@ -72,7 +72,7 @@ export async function createReplicaNode(init: ReplicaNodeInit): Promise<ReplicaN
       identify: identify(),
       // Publishing must not fail while a replica is alone: the coordinator
       // announces whether or not anyone listens, and peers catch up on connect.
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, scoreParams: gossipScoreParams(expected) }),
       ledgerSync: ledgerSync(syncInit),
     },
   })
@@ -86,6 +86,27 @@ export async function createReplicaNode(init: ReplicaNodeInit): Promise<ReplicaN
   const log = node.logger.forComponent('fedlineage:replica-node')
   for (const failure of failures) log.error('dialing a peer failed - %e', failure)
   return node
+}
+
+/** Peers one IP address may hold before gossipsub's colocation penalty applies, by default (gossipsub's own default). */
+const DEFAULT_PEERS_PER_IP = 10
+
+/**
+ * Gossipsub's peer-score parameters for a node expecting `expectedPeers`.
+ *
+ * Gossipsub penalises every peer of an IP address that holds more than
+ * IPColocationFactorThreshold peers (10) by the square of the surplus (P6,
+ * weight -5). A study's sites on one host, on loopback or behind one NAT
+ * share an address: with 14 of them every score is below gossipsub's
+ * graylist threshold (-80), so the coordinator ignores their subscriptions,
+ * publishes checkpoints to none of them (publish threshold -50), and the
+ * replicas stop following the log live. The threshold is sized to the
+ * study instead; the other penalties (invalid messages, broken promises)
+ * stay, and every gossiped checkpoint is checked against the coordinator
+ * key whatever its sender's score.
+ */
+function gossipScoreParams(expectedPeers: number): { IPColocationFactorThreshold: number } {
+  return { IPColocationFactorThreshold: Math.max(DEFAULT_PEERS_PER_IP, Math.ceil(expectedPeers) + 8) }
 }
 
 /**
