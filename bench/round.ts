@@ -112,7 +112,7 @@ for (const sites of scales)
           parameterCount(shapes),
           encodedSize(shapes),
           run.rounds.map((e, i) => roundNumbers(e, baseline[i]!)),
-          { reconnects: run.reconnects, requestTimeoutMs: run.requestTimeoutMs },
+          { reconnects: run.reconnects, requestTimeoutMs: run.requestTimeoutMs, reconnectReasons: run.reconnectReasons },
         ),
       )
     } finally {
@@ -139,6 +139,12 @@ for (const s of summaries) {
       `verify ${m.verifyMs.toFixed(1)}, aggregate ${m.aggregateMs.toFixed(1)} (bare fedAvg ${m.bareFedAvgMs.toFixed(2)}), ` +
       `log ${m.logMs.toFixed(1)} (${s.sites} update appends ${m.logUpdatesMs.toFixed(1)} = ${(m.logUpdatesMs / s.sites).toFixed(2)} each, commit ${m.logCommitMs.toFixed(1)})`,
   )
+  if (s.reconnects > 0)
+    console.log(
+      `  reconnects by reason: ${Object.entries(s.reconnectReasons ?? {})
+        .map(([why, n]) => `${n}× ${why}`)
+        .join('; ')}`,
+    )
   if (m.trainSumMs > m.bareTrainSumMs * 1.2)
     console.log(
       `  note: in-federation train Σ ${m.trainSumMs.toFixed(0)} ms vs bare ${m.bareTrainSumMs.toFixed(0)} ms — a site's trainLocal yields to the event loop (every ${TRAIN_YIELD_INTERVAL_MS} ms and when reading its loss), ` +

@@ -39,6 +39,8 @@ export interface ScaleRun {
   readonly config: HubConfig
   /** Times a site lost its session or task stream and said hello again (`reconnecting` events), over the whole run. */
   readonly reconnects: number
+  /** The reconnects by reason (the agent's `reconnecting` event), most frequent first. */
+  readonly reconnectReasons: Readonly<Record<string, number>>
   /** The deadline of one site call in this run (see sharedLoopDeadlineMs). */
   readonly requestTimeoutMs: number
   readonly csvFiles: readonly string[]
@@ -169,6 +171,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     : []
   const requestTimeoutMs = opts.requestTimeoutMs ?? sharedLoopDeadlineMs(opts.sites)
   let reconnects = 0
+  // Why sites reconnected, by reason with its varying parts (ids, numbers) blanked, for the report.
+  const reasons = new Map<string, number>()
   const runs = sites.map((site, i) => {
     // Site replicas stay off here: every site runs in this one process, and 4-16 replicas
     // pulling, verifying and fsyncing on the coordinator's event loop and disk would be
@@ -192,8 +196,11 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     const agent = new SiteAgent({ signer: site.signer, logger: silent, ...(credentials[i] ? { credentials: credentials[i] } : {}) }, cfg)
     agent.onEvent((e: SiteAgentEvent) => {
       if (e.type === 'trained') at(e.round).trainMs[i] = e.durationMs
-      else if (e.type === 'reconnecting') reconnects++
-      else if (e.type === 'uploaded') {
+      else if (e.type === 'reconnecting') {
+        reconnects++
+        const reason = e.reason.replace(/[0-9a-f]{16,}/g, '…').replace(/\d+/g, 'N')
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+      } else if (e.type === 'uploaded') {
         at(e.round).uploadMs[i] = e.durationMs
         at(e.round).uploadBytes += e.bytes
       } else if (e.type === 'update-refused') throw new Error(`bench: ${site.cohort.siteId}'s update for round ${e.round} was refused: ${e.message}`)
@@ -204,7 +211,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     await Promise.all([...runs, coordinator.completed])
   } catch (err) {
     // The count so far is the figure a failed run still has to show.
-    console.error(`bench: ${opts.sites} sites: ${reconnects} reconnects before the failure`)
+    console.error(`bench: ${opts.sites} sites: ${reconnects} reconnects before the failure`, Object.fromEntries(reasons))
     await coordinator.close()
     await rm(dir, { recursive: true, force: true })
     throw err
@@ -213,6 +220,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   return {
     config,
     reconnects,
+    reconnectReasons: Object.fromEntries([...reasons].sort((a, b) => b[1] - a[1])),
     requestTimeoutMs,
     csvFiles,
     rounds: [...rounds.values()].sort((a, b) => a.round - b.round).map(({ opened: _o, lastUpdate: _l, ...r }) => r),

@@ -49,6 +49,8 @@ export interface ScaleSummary {
   readonly reconnects: number
   /** The deadline of one site call in the run. */
   readonly requestTimeoutMs: number
+  /** The reconnects by reason, most frequent first (absent in runs before it was recorded). */
+  readonly reconnectReasons?: Readonly<Record<string, number>>
   readonly median: Readonly<Record<Exclude<keyof RoundNumbers, 'round' | 'bareMatchesCommit'>, number>>
   readonly goalMet: boolean
 }
@@ -92,7 +94,7 @@ export function summarise(
   parameters: number,
   deltaBytes: number,
   rounds: readonly RoundNumbers[],
-  connection: { readonly reconnects: number; readonly requestTimeoutMs: number },
+  connection: { readonly reconnects: number; readonly requestTimeoutMs: number; readonly reconnectReasons?: Readonly<Record<string, number>> },
 ): ScaleSummary {
   const measured = rounds.slice(WARMUP_ROUNDS)
   const m = (k: keyof ScaleSummary['median']) => median(measured.map((r) => r[k]))
