@@ -112,7 +112,7 @@ for (const sites of scales)
           parameterCount(shapes),
           encodedSize(shapes),
           run.rounds.map((e, i) => roundNumbers(e, baseline[i]!)),
-          { reconnects: run.reconnects, requestTimeoutMs: run.requestTimeoutMs, reconnectReasons: run.reconnectReasons },
+          { reconnects: run.reconnects, requestTimeoutMs: run.requestTimeoutMs, reconnectReasons: run.reconnectReasons, connections: run.connections },
         ),
       )
     } finally {
@@ -145,6 +145,8 @@ for (const s of summaries) {
         .map(([why, n]) => `${n}× ${why}`)
         .join('; ')}`,
     )
+  if (s.connections !== undefined)
+    console.log(`  coordinator connections: ${s.connections.open} open at the end, ${s.connections.refused} refused at a cap, ${s.connections.timedOut} closed for sending no request in time`)
   if (m.trainSumMs > m.bareTrainSumMs * 1.2)
     console.log(
       `  note: in-federation train Σ ${m.trainSumMs.toFixed(0)} ms vs bare ${m.bareTrainSumMs.toFixed(0)} ms — a site's trainLocal yields to the event loop (every ${TRAIN_YIELD_INTERVAL_MS} ms and when reading its loss), ` +

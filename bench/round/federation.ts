@@ -41,6 +41,8 @@ export interface ScaleRun {
   readonly reconnects: number
   /** The reconnects by reason (the agent's `reconnecting` event), most frequent first. */
   readonly reconnectReasons: Readonly<Record<string, number>>
+  /** The coordinator's connection gate at the end: open, refused at a cap, closed for sending no request in time. */
+  readonly connections: { readonly open: number; readonly refused: number; readonly timedOut: number }
   /** The deadline of one site call in this run (see sharedLoopDeadlineMs). */
   readonly requestTimeoutMs: number
   readonly csvFiles: readonly string[]
@@ -110,6 +112,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
       ...(kit ? { tls: { ca: kit.caCert, cert: kit.certs['coordinator']! } } : {}),
       sites: sites.map((s) => ({ id: s.cohort.siteId, publicKey: toHex(s.signer.publicKey) })),
       autoAdvance: true,
+      // The deadline to send a first request measures a client's promptness; here every site shares
+      // the coordinator's event loop, so it gets the same allowance as the sites' own calls.
+      limits: { authDeadlineMs: opts.requestTimeoutMs ?? sharedLoopDeadlineMs(opts.sites) },
     },
     'bench hub config',
     dir,
@@ -221,6 +226,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     config,
     reconnects,
     reconnectReasons: Object.fromEntries([...reasons].sort((a, b) => b[1] - a[1])),
+    connections: coordinator.connectionStats(),
     requestTimeoutMs,
     csvFiles,
     rounds: [...rounds.values()].sort((a, b) => a.round - b.round).map(({ opened: _o, lastUpdate: _l, ...r }) => r),

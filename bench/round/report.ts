@@ -51,6 +51,8 @@ export interface ScaleSummary {
   readonly requestTimeoutMs: number
   /** The reconnects by reason, most frequent first (absent in runs before it was recorded). */
   readonly reconnectReasons?: Readonly<Record<string, number>>
+  /** The coordinator's connection gate at the end of the run. */
+  readonly connections?: { readonly open: number; readonly refused: number; readonly timedOut: number }
   readonly median: Readonly<Record<Exclude<keyof RoundNumbers, 'round' | 'bareMatchesCommit'>, number>>
   readonly goalMet: boolean
 }
@@ -94,7 +96,12 @@ export function summarise(
   parameters: number,
   deltaBytes: number,
   rounds: readonly RoundNumbers[],
-  connection: { readonly reconnects: number; readonly requestTimeoutMs: number; readonly reconnectReasons?: Readonly<Record<string, number>> },
+  connection: {
+    readonly reconnects: number
+    readonly requestTimeoutMs: number
+    readonly reconnectReasons?: Readonly<Record<string, number>>
+    readonly connections?: { readonly open: number; readonly refused: number; readonly timedOut: number }
+  },
 ): ScaleSummary {
   const measured = rounds.slice(WARMUP_ROUNDS)
   const m = (k: keyof ScaleSummary['median']) => median(measured.map((r) => r[k]))

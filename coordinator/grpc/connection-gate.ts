@@ -27,6 +27,9 @@ export interface ConnectionGateComponents {
 }
 
 /** What the gate has done since it started (tests, the abuse bench, logs). */
+/** Node's own accept-queue length, the least the gate asks for. */
+const DEFAULT_BACKLOG = 511
+
 export interface ConnectionGateStats {
   readonly open: number
   readonly refused: number
@@ -63,7 +66,11 @@ export class ConnectionGate {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject)
-      this.server.listen({ host, port }, () => {
+      // The accept queue holds connections the event loop has not yet taken. Node's default of
+      // 511 overflows when a study's sites all connect at once (1,000 sites at a round's start),
+      // and the kernel then resets the surplus (ECONNRESET at the site, a reconnect). Sized to the
+      // connections the gate admits; the kernel caps it at net.core.somaxconn.
+      this.server.listen({ host, port, backlog: Math.max(DEFAULT_BACKLOG, this.init.maxConnections) }, () => {
         this.server.off('error', reject)
         resolve((this.server.address() as net.AddressInfo).port)
       })
