@@ -7,7 +7,7 @@
  * from the file the upload was streamed into).
  */
 import { READ_SLICE_BYTES, equalBytes, readAll, sha256Reader, toHex, type BlobReader } from '../ledger/core/index.ts'
-import { decodeWeights, encodedSize, encodeHeader, sizeOfShape, valuesFromBytes, type TensorShape } from '../models/core/index.ts'
+import { decodeWeights, encodedSize, encodeHeader, valueSlices, valuesFromBytes, type TensorShape } from '../models/core/index.ts'
 import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError } from './errors.ts'
 import type { UpdateEnvelope } from './statements.ts'
 
@@ -27,19 +27,12 @@ export function checkDelta(env: UpdateEnvelope, source: BlobReader, shapes: read
     }
     throw new DeltaShapeError(`${who}: not in the study model's layout`)
   }
-  let offset = header.length
-  const sliceValues = READ_SLICE_BYTES >> 2
-  for (const s of shapes) {
-    const count = sizeOfShape(s.shape)
-    for (let start = 0; start < count; start += sliceValues) {
-      const n = Math.min(sliceValues, count - start)
-      const v = valuesFromBytes(source.read(offset, 4 * n))
-      offset += 4 * n
-      for (let j = 0; j < n; j++) {
-        const x = v[j]!
-        // x - x is 0 for every finite x and NaN for NaN and both infinities (as assertFinite).
-        if (x - x !== 0) throw new NonFiniteUpdateError(`${who} tensor "${s.name}" index ${start + j}: value ${x}, want a finite number`)
-      }
+  for (const { tensor, start, count, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+    const v = valuesFromBytes(source.read(offset, 4 * count))
+    for (let j = 0; j < count; j++) {
+      const x = v[j]!
+      // x - x is 0 for every finite x and NaN for NaN and both infinities (as assertFinite).
+      if (x - x !== 0) throw new NonFiniteUpdateError(`${who} tensor "${tensor.name}" index ${start + j}: value ${x}, want a finite number`)
     }
   }
   for (const [k, v] of Object.entries(env.metrics)) if (!Number.isFinite(v)) throw new NonFiniteUpdateError(`${who}: metric "${k}" is ${v}`)

@@ -45,8 +45,8 @@ import {
   encodeHeader,
   fedAvg,
   l2Norm,
-  sizeOfShape,
   sortBySiteId,
+  valueSlices,
   valuesFromBytes,
   valuesIntoBytes,
   type StrategySpec,
@@ -247,44 +247,36 @@ function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAg
   assertRound(round)
   if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
   const sorted = sortBySiteId(replies)
-  const header = encodeHeader(shapes)
   const modelBytes = new Uint8Array(encodedSize(shapes))
-  modelBytes.set(header)
+  modelBytes.set(encodeHeader(shapes))
   const normSquares = new Float64Array(sorted.length)
   let updateSquare = 0
-  let offset = header.length
-  const sliceValues = READ_SLICE_BYTES >> 2
-  for (const s of shapes) {
-    const count = sizeOfShape(s.shape)
-    for (let start = 0; start < count; start += sliceValues) {
-      const n = Math.min(sliceValues, count - start)
-      const slice = (values: Float32Array): Weights => ({ tensors: [{ name: s.name, shape: [n], values }] })
-      const g = valuesFromBytes(global.read(offset, 4 * n))
-      const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
-      let next: Float32Array
-      try {
-        next = fedAvg(
-          slice(g),
-          sorted.map((r, i) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: slice(deltas[i]!) })),
-          serverLearningRate,
-        ).tensors[0]!.values
-      } catch (err) {
-        // Name the value as the whole-model check would: its tensor and its index in it.
-        if (err instanceof NonFiniteValueError)
-          throw new NonFiniteValueError(`aggregate tensor "${s.name}" index ${start + err.index}: value ${err.value}, want a finite number`, s.name, start + err.index, err.value)
-        throw err
-      }
-      valuesIntoBytes(modelBytes, offset, next)
-      deltas.forEach((d, i) => {
-        let sum = normSquares[i]!
-        for (let j = 0; j < n; j++) sum += d[j]! * d[j]!
-        normSquares[i] = sum
-      })
-      for (let j = 0; j < n; j++) {
-        const d = next[j]! - g[j]!
-        updateSquare += d * d
-      }
-      offset += 4 * n
+  for (const { tensor, start, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+    const slice = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
+    const g = valuesFromBytes(global.read(offset, 4 * n))
+    const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+    let next: Float32Array
+    try {
+      next = fedAvg(
+        slice(g),
+        sorted.map((r, i) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: slice(deltas[i]!) })),
+        serverLearningRate,
+      ).tensors[0]!.values
+    } catch (err) {
+      // Name the value as the whole-model check would: its tensor and its index in it.
+      if (err instanceof NonFiniteValueError)
+        throw new NonFiniteValueError(`aggregate tensor "${tensor.name}" index ${start + err.index}: value ${err.value}, want a finite number`, tensor.name, start + err.index, err.value)
+      throw err
+    }
+    valuesIntoBytes(modelBytes, offset, next)
+    deltas.forEach((d, i) => {
+      let sum = normSquares[i]!
+      for (let j = 0; j < n; j++) sum += d[j]! * d[j]!
+      normSquares[i] = sum
+    })
+    for (let j = 0; j < n; j++) {
+      const d = next[j]! - g[j]!
+      updateSquare += d * d
     }
   }
   let examples = 0

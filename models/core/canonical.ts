@@ -135,6 +135,31 @@ export function encodeHeader(shapes: readonly TensorShape[]): Uint8Array {
   return out
 }
 
+/** One slice of one tensor's values in an encoding: `count` values from index `start`, at byte `offset`. */
+export interface ValueSlice {
+  readonly tensor: TensorShape
+  readonly start: number
+  readonly count: number
+  readonly offset: number
+}
+
+/**
+ * The values of an encoding laid out as `shapes`, as slices of at most
+ * `sliceValues` values, tensor by tensor in order: how a check or a sum walks
+ * a model through a reader without holding it whole.
+ */
+export function* valueSlices(shapes: readonly TensorShape[], sliceValues: number): Generator<ValueSlice> {
+  let offset = layoutOf(shapes).headerBytes
+  for (const tensor of shapes) {
+    const total = sizeOfShape(tensor.shape)
+    for (let start = 0; start < total; start += sliceValues) {
+      const count = Math.min(sliceValues, total - start)
+      yield { tensor, start, count, offset }
+      offset += 4 * count
+    }
+  }
+}
+
 /** `bytes` (4 little-endian bytes per value) as a fresh, aligned Float32Array. */
 export function valuesFromBytes(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length >> 2)

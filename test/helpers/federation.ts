@@ -4,13 +4,14 @@
  * the temp dir, and in-process site agents over real gRPC. Every helper
  * registers its own cleanup with vitest's `onTestFinished`.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
 import { onTestFinished } from 'vitest'
-import { parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
-import { signerFromSeed, toHex, writeIdentity, type Signer } from '../../ledger/index.ts'
+import { HubClient, parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
+import { sha256, signerFromSeed, toHex, writeIdentity, type Signer } from '../../ledger/index.ts'
 import { provisionStudyKit } from '../../pki/index.ts'
 import {
   DEMO_SITES,
@@ -25,8 +26,8 @@ import {
   type SiteConfigInput,
   type SiteRunSummary,
 } from '../../site-agent/index.ts'
-import type { StudySpecInput } from '../../models/index.ts'
-import { encodeSpec, specHash } from '../../protocol/index.ts'
+import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
+import { encodeSpec, signStatement, specHash, type SignedStatement } from '../../protocol/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
 
@@ -202,4 +203,36 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
   }
   onTestFinished(() => fed.coordinator.close())
   return fed
+}
+
+/**
+ * A 2-site federation (no auto-advance) with round 1 open, a delta of the
+ * study model (every value 0.001), and each site's valid signed envelope
+ * for it: what upload tests start from.
+ */
+export async function openRoundWithEnvelopes(opts: FederationInit = {}): Promise<{ fed: TestFederation; delta: Uint8Array; envelopes: SignedStatement[] }> {
+  const fed = await createFederation({ siteCount: 2, autoAdvance: false, ...opts })
+  const hub = new HubClient(fed.coordinator.address)
+  const opened = await hub.startNextRound(fed.hub)
+  hub.close()
+  const spec = StudySpecSchema.parse({ ...TEST_STUDY, ...opts.study })
+  const delta = encodeWeights({
+    tensors: modelShapes(spec.model, inputWidth(spec.data)).map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(0.001) })),
+  })
+  const envelopes = fed.sites.map((site) =>
+    signStatement(site.signer, {
+      t: 'update',
+      study: spec.id,
+      round: 1,
+      site: site.id,
+      base: new Uint8Array(opened.baseModelHash),
+      delta: sha256(delta),
+      size: delta.length,
+      examples: 50,
+      metrics: { trainLoss: 0.4 },
+      nonce: new Uint8Array(randomBytes(16)),
+      time: Date.now(),
+    }),
+  )
+  return { fed, delta, envelopes }
 }

@@ -10,42 +10,18 @@ import { randomBytes } from 'node:crypto'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { describe, expect, it, vi } from 'vitest'
-import { HubClient, type HubConfigInput } from '../../coordinator/index.ts'
-import { sha256 } from '../../ledger/index.ts'
+import type { HubConfigInput } from '../../coordinator/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { ENTRY_KINDS, readLineageRecord, signStatement, type SignedStatement } from '../../protocol/index.ts'
 import { createFederationClient, ERROR_CODE_METADATA_KEY, grpc } from '../../protos/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
-import { createFederation, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
+import { createFederation, openRoundWithEnvelopes, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
 
 type Limits = NonNullable<HubConfigInput['limits']>
 
-/** A federation with round 1 open and, for each site, a valid envelope for a delta of the study model. */
-async function openRound(limits: Limits, study: Partial<StudySpecInput> = {}) {
-  const fed = await createFederation({ siteCount: 2, autoAdvance: false, study, hub: { limits } })
-  const hub = new HubClient(fed.coordinator.address)
-  const opened = await hub.startNextRound(fed.hub)
-  hub.close()
-  const spec = StudySpecSchema.parse({ ...TEST_STUDY, ...study })
-  const delta = encodeWeights({
-    tensors: modelShapes(spec.model, inputWidth(spec.data)).map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(0.001) })),
-  })
-  const envelopes = fed.sites.map((site) =>
-    signStatement(site.signer, {
-      t: 'update',
-      study: spec.id,
-      round: 1,
-      site: site.id,
-      base: new Uint8Array(opened.baseModelHash),
-      delta: sha256(delta),
-      size: delta.length,
-      examples: 50,
-      metrics: { trainLoss: 0.4 },
-      nonce: new Uint8Array(randomBytes(16)),
-      time: Date.now(),
-    }),
-  )
-  return { fed, delta, envelopes }
+/** A federation with `limits`, round 1 open and, for each site, a valid envelope for a delta of the study model. */
+function openRound(limits: Limits, study: Partial<StudySpecInput> = {}) {
+  return openRoundWithEnvelopes({ study, hub: { limits } })
 }
 
 async function loggedRejections(fed: TestFederation): Promise<string[]> {

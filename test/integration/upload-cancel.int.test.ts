@@ -7,38 +7,17 @@
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { HubClient } from '../../coordinator/index.ts'
 import { sha256, toHex } from '../../ledger/index.ts'
-import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
+import type { StudySpecInput } from '../../models/index.ts'
 import { decodeStatement, ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
 import { createFederationClient, WIRE_CHUNK_BYTES } from '../../protos/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
-import { createFederation, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
+import { openRoundWithEnvelopes, type TestFederation } from '../helpers/federation.ts'
 
 /** A federation with round 1 open, and site 0's valid signed envelope for a delta of the study model. */
 async function roundWithEnvelope(study: Partial<StudySpecInput> = {}, uploadIdleMs?: number) {
-  const fed = await createFederation({ siteCount: 2, autoAdvance: false, study, ...(uploadIdleMs === undefined ? {} : { uploadIdleMs }) })
-  const hub = new HubClient(fed.coordinator.address)
-  const opened = await hub.startNextRound(fed.hub)
-  hub.close()
-  const spec = StudySpecSchema.parse({ ...TEST_STUDY, ...study })
-  const shapes = modelShapes(spec.model, inputWidth(spec.data))
-  const delta = encodeWeights({ tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(0.001) })) })
-  const site = fed.sites[0]!
-  const envelope = signStatement(site.signer, {
-    t: 'update',
-    study: spec.id,
-    round: 1,
-    site: site.id,
-    base: new Uint8Array(opened.baseModelHash),
-    delta: sha256(delta),
-    size: delta.length,
-    examples: 50,
-    metrics: { trainLoss: 0.4 },
-    nonce: new Uint8Array(16).fill(3),
-    time: Date.now(),
-  })
-  return { fed, site, delta, envelope }
+  const { fed, delta, envelopes } = await openRoundWithEnvelopes({ study, ...(uploadIdleMs === undefined ? {} : { uploadIdleMs }) })
+  return { fed, site: fed.sites[0]!, delta, envelope: envelopes[0]! }
 }
 
 async function loggedRejections(fed: TestFederation): Promise<string[]> {
