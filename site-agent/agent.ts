@@ -223,6 +223,10 @@ export class SiteAgent {
     this.log[notice.level]({ coordinator: this.config.coordinator, transport: this.transport }, notice.message)
     let lastContact = Date.now()
     let backoffMs = 200
+    // An idle site waits inside its task stream: closing the client ends that wait (and any call in
+    // flight), so a stop request (SIGTERM from docker, systemd or timeout) is honoured at once.
+    const stop = () => this.client.close()
+    signal?.addEventListener('abort', stop, { once: true })
     try {
       for (;;) {
         signal?.throwIfAborted()
@@ -243,10 +247,16 @@ export class SiteAgent {
         }
         if (Date.now() - lastContact > this.config.reconnectTimeoutMs)
           throw new SiteCoordinatorUnavailableError(`coordinator ${this.config.coordinator} unreachable for ${this.config.reconnectTimeoutMs} ms`)
+        signal?.throwIfAborted()
         await sleep(backoffMs)
         backoffMs = Math.min(backoffMs * 2, 2000)
       }
+    } catch (err) {
+      // Stopped on request: whatever the closed client made the current call throw, the stop is the outcome.
+      if (signal?.aborted) throw signal.reason
+      throw err
     } finally {
+      signal?.removeEventListener('abort', stop)
       this.finished = true
       if (this.replica) await this.replica.finish([]).catch(() => undefined)
       this.client.close()

@@ -58,6 +58,8 @@ export interface ClientDeadlines {
 
 export class CoordinatorClient {
   private readonly client: FederationClient
+  /** Open task streams, cancelled by `close`. */
+  private readonly taskStreams = new Set<{ cancel(): void }>()
   private readonly requestMs: number
 
   /** `credentials`: mutual TLS from `loadPartyTls` (pki/); plaintext when absent. */
@@ -74,7 +76,9 @@ export class CoordinatorClient {
     this.requestMs = deadlines.requestMs
   }
 
+  /** Closes the channel and cancels the task stream (grpc-js lets calls in flight outlive `close`), so a waiting site stops at once. */
   close(): void {
+    for (const call of this.taskStreams) call.cancel()
     this.client.close()
   }
 
@@ -85,11 +89,13 @@ export class CoordinatorClient {
   /** The site's task stream; ends when the coordinator ends it, throws when the connection breaks. */
   async *tasks(sessionToken: Uint8Array): AsyncGenerator<Task__Output> {
     const call = this.client.Tasks({ sessionToken })
+    this.taskStreams.add(call)
     try {
       for await (const task of call as AsyncIterable<Task__Output>) yield task
     } catch (err) {
       throw rejected('task stream', err)
     } finally {
+      this.taskStreams.delete(call)
       call.cancel()
     }
   }

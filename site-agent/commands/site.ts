@@ -62,6 +62,12 @@ export function registerSiteCommand(program: Command): void {
       const abort = new AbortController()
       process.once('SIGTERM', () => abort.abort())
       process.once('SIGINT', () => abort.abort())
-      await agent.run(abort.signal)
+      try {
+        await agent.run(abort.signal)
+      } catch (err) {
+        // A stop request is a clean exit, not a failure.
+        if (!abort.signal.aborted) throw err
+        process.stderr.write(`site ${config.siteId}: stopped on request\n`)
+      }
     })
 }
