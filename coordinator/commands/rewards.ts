@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { Ledger, openLevelStorage } from '../../ledger/index.ts'
-import { StudyState, readLineageRecord } from '../../protocol/index.ts'
+import { StudyState, UnknownSiteError, readLineageRecord } from '../../protocol/index.ts'
 
 export interface RewardsView {
   readonly study: string
@@ -39,6 +39,9 @@ export function registerRewardsCommand(program: Command): void {
     .action(async (opts: { db: string; site?: string }) => {
       const view = await rewardsOf(opts.db)
       const out: string[] = [`study ${view.study}: ${view.rounds.length} rewarded rounds`]
+      // A mistyped id must not read as a site that earned nothing.
+      if (opts.site !== undefined && !view.balances.some((b) => b.site === opts.site))
+        throw new UnknownSiteError(`--site "${opts.site}": no such site in study "${view.study}"; its sites are ${view.balances.map((b) => `"${b.site}"`).join(', ')}`)
       if (opts.site) {
         for (const r of view.rounds)
           out.push(`round ${String(r.round).padStart(3)}  ${r.method.padEnd(13)} ${String(r.allocations.find((a) => a.site === opts.site)?.amount ?? 0n).padStart(12)} of ${r.pool}`)

@@ -20,8 +20,13 @@ export async function logCheckProof(raw: { proof: string; coordinatorKey?: strin
   }
   const key = raw.coordinatorKey ? parsePublicKey(raw.coordinatorKey, '--coordinator-key') : undefined
   const { checkpoint, signer, entry } = checkInclusionBundle(value, key)
+  const what = `entry ${entry.seq} (${entry.kind}) is in the log of ${checkpoint.origin} at size ${checkpoint.size}, root ${toHex(checkpoint.root)}`
+  // Without a pinned key the bundle vouches for itself: anyone can sign a checkpoint with a key of
+  // their own, so the verdict says what was and was not checked.
   io.stdout.write(
-    `proof verified: entry ${entry.seq} (${entry.kind}) is in the log of ${checkpoint.origin} at size ${checkpoint.size}, root ${toHex(checkpoint.root)}, checkpoint signed by ${toHex(signer)}${key ? ' (the pinned key)' : ''}\n`,
+    key
+      ? `proof verified: ${what}, checkpoint signed by the pinned coordinator key ${toHex(signer)}\n`
+      : `proof consistent, NOT verified: ${what} under checkpoint key ${toHex(signer)}, which the bundle itself names; pass --coordinator-key with the coordinator's key (obtained out of band) to verify it\n`,
   )
 }
 

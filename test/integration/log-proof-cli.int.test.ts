@@ -92,6 +92,16 @@ describe('log prove / log check-proof', () => {
     expect(io.out.join('')).toContain(`proof verified: entry ${PROVED_SEQ} (test-record) is in the log of proof-test at size 40`)
   })
 
+  it('says a bundle checked without a pinned key is only consistent, not verified', async () => {
+    // Prepare
+    const { file, io } = await provedBundle()
+    // Execute
+    await run(io, 'log', 'check-proof', '--proof', file)
+    // Assert
+    expect(io.out.join('')).not.toContain('proof verified')
+    expect(io.out.join('')).toMatch(/^proof consistent, NOT verified: entry \d+ \(test-record\) is in the log of proof-test at size 40, .* which the bundle itself names; pass --coordinator-key/m)
+  })
+
   it.each(ALTERATIONS)('refuses a bundle with $what', async ({ alter, pinOtherKey, error }) => {
     // Prepare
     const { file, bundle, io } = await provedBundle()

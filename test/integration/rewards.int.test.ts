@@ -7,7 +7,8 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { rewardsOf } from '../../coordinator/index.ts'
+import { Command } from 'commander'
+import { registerRewardsCommand, rewardsOf } from '../../coordinator/index.ts'
 import { generateCohort, cohortToCsv, prepareDatasetFile } from '../../site-agent/index.ts'
 import { auditDir, rewriteLog } from '../helpers/audit.ts'
 import { createFederation, tempDir, testSigner, TEST_STUDY } from '../helpers/federation.ts'
@@ -41,6 +42,13 @@ describe('rewards', () => {
     expect(view.balances.reduce((n, b) => n + b.credits, 0n) + view.unallocated).toBe(2000n)
     const ok = await auditDir(fed.config.dataDir)
     expect(ok.error).toBeUndefined()
+    // A mistyped site id is an error, never "0 credits".
+    const program = new Command('fedlineage').exitOverride()
+    registerRewardsCommand(program)
+    await expect(program.parseAsync(['node', 'fedlineage', 'rewards', '--db', fed.config.dataDir, '--site', 'site-99'])).rejects.toMatchObject({
+      code: 'COORD_UNKNOWN_SITE',
+      message: expect.stringContaining('--site "site-99": no such site'),
+    })
 
     // A dishonest coordinator moves one credit between sites and re-signs the log.
     await rewriteLog(fed.config.dataDir, {
