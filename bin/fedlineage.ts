@@ -4,6 +4,7 @@
  * their commands (`<role>/cli.ts`), cli/ groups them in help by who runs
  * them; this file only wires them together.
  */
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
@@ -13,7 +14,15 @@ import { registerSiteAgentCommands } from '../site-agent/index.ts'
 import { registerPkiCommands } from '../pki/index.ts'
 import { registerDemoCommand } from './demo.ts'
 
-const program = new Command().name('fedlineage').description('federated learning with an audited, hash-linked model lineage log').showHelpAfterError().exitOverride()
+// The version a bug report or an auditor's note should name: the package's own (package.json ships in every image).
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+const program = new Command()
+  .name('fedlineage')
+  .description('federated learning with an audited, hash-linked model lineage log')
+  .version(version, '-V, --version', 'print the version')
+  .showHelpAfterError()
+  .exitOverride()
 
 registerDemoCommand(program)
 registerCoordinatorCommands(program)

@@ -4,6 +4,7 @@
  * command without a line in that table fails here.
  */
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -78,5 +79,16 @@ describe('fedlineage consent --help', () => {
       ['Everyone:', ['help']],
     ])
     for (const [heading, names] of sections) for (const name of names) expect(headingOf(`consent ${name}`), `consent ${name}`).toBe(heading)
+  })
+})
+
+describe('fedlineage --version', () => {
+  it("prints the package's version and exits 0", async () => {
+    // Prepare
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    // Execute
+    const out = await fedlineage('--version')
+    // Assert
+    expect(out).toBe(`${version}\n`)
   })
 })
