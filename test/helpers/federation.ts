@@ -27,7 +27,7 @@ import {
   type SiteRunSummary,
 } from '../../site-agent/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
-import { encodeSpec, signStatement, specHash, type SignedStatement } from '../../protocol/index.ts'
+import { ENTRY_KINDS, encodeSpec, readLineageRecord, signStatement, specHash, type SignedStatement } from '../../protocol/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
 
@@ -235,4 +235,14 @@ export async function openRoundWithEnvelopes(opts: FederationInit = {}): Promise
     }),
   )
   return { fed, delta, envelopes }
+}
+
+/** The codes of the update refusals in a federation's log, in log order. */
+export async function loggedRejections(fed: TestFederation): Promise<string[]> {
+  const codes: string[] = []
+  for await (const { entry } of fed.coordinator.ledger.scan()) {
+    const r = readLineageRecord(entry)
+    if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
+  }
+  return codes
 }

@@ -12,25 +12,16 @@ import net from 'node:net'
 import { describe, expect, it, vi } from 'vitest'
 import type { HubConfigInput } from '../../coordinator/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
-import { ENTRY_KINDS, readLineageRecord, signStatement, type SignedStatement } from '../../protocol/index.ts'
+import { signStatement, type SignedStatement } from '../../protocol/index.ts'
 import { createFederationClient, ERROR_CODE_METADATA_KEY, grpc } from '../../protos/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
-import { createFederation, openRoundWithEnvelopes, TEST_STUDY, type TestFederation } from '../helpers/federation.ts'
+import { createFederation, openRoundWithEnvelopes, TEST_STUDY, loggedRejections } from '../helpers/federation.ts'
 
 type Limits = NonNullable<HubConfigInput['limits']>
 
 /** A federation with `limits`, round 1 open and, for each site, a valid envelope for a delta of the study model. */
 function openRound(limits: Limits, study: Partial<StudySpecInput> = {}) {
   return openRoundWithEnvelopes({ study, hub: { limits } })
-}
-
-async function loggedRejections(fed: TestFederation): Promise<string[]> {
-  const codes: string[] = []
-  for await (const { entry } of fed.coordinator.ledger.scan()) {
-    const r = readLineageRecord(entry)
-    if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
-  }
-  return codes
 }
 
 /** Opens a raw TCP connection from `localAddress`; resolves once connected, with a promise of how long it stayed open. */

@@ -9,24 +9,15 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { sha256, toHex } from '../../ledger/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
-import { decodeStatement, ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
+import { decodeStatement, signStatement } from '../../protocol/index.ts'
 import { createFederationClient, WIRE_CHUNK_BYTES } from '../../protos/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
-import { openRoundWithEnvelopes, type TestFederation } from '../helpers/federation.ts'
+import { openRoundWithEnvelopes, loggedRejections } from '../helpers/federation.ts'
 
 /** A federation with round 1 open, and site 0's valid signed envelope for a delta of the study model. */
 async function roundWithEnvelope(study: Partial<StudySpecInput> = {}, uploadIdleMs?: number) {
   const { fed, delta, envelopes } = await openRoundWithEnvelopes({ study, ...(uploadIdleMs === undefined ? {} : { uploadIdleMs }) })
   return { fed, site: fed.sites[0]!, delta, envelope: envelopes[0]! }
-}
-
-async function loggedRejections(fed: TestFederation): Promise<string[]> {
-  const codes: string[] = []
-  for await (const { entry } of fed.coordinator.ledger.scan()) {
-    const r = readLineageRecord(entry)
-    if (r.kind === ENTRY_KINDS.UPDATE_REJECTED) codes.push(r.body.code)
-  }
-  return codes
 }
 
 describe('an upload cut off by the client', () => {
