@@ -60,9 +60,9 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
   const pseudonym = pseudonymOf(secret, opts.patientId)
   let bundle: ConsentProofBundle
   let what: string
+  const store = await loadConsentStore(consent.store, { authorities: consent.authorities.map((k, i) => parsePublicKey(k, `consent.authorities[${i}]`)) })
   if (findConsentLeaf(tree, pseudonym) >= 0) {
     const proof = proveConsentInclusion(tree, pseudonym)
-    const store = await loadConsentStore(consent.store, { authorities: consent.authorities.map((k, i) => parsePublicKey(k, `consent.authorities[${i}]`)) })
     const receipt = store.receiptByHash(pseudonym, proof.leaf.receiptHash)
     if (receipt === undefined) {
       throw new ConsentStoreCorruptError(
@@ -85,6 +85,11 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
   } else {
     bundle = makeConsentNonInclusionBundle(round, proveConsentNonInclusion(tree, pseudonym), tree.root)
     what = `non-inclusion proof: the patient is not among the ${tree.count} receipts used in round ${round}`
+    // Any id, a mistyped one too, gets a valid "not included" proof: say when the store never heard of it.
+    if (store.receiptsOf(pseudonym).length === 0 && store.revocationsOf(pseudonym).length === 0)
+      io.stderr.write(
+        `warning: patient id ${JSON.stringify(opts.patientId)} has no consent receipt or revocation in ${consent.store}: the proof is valid, but if the id is mistyped it is about nobody; check the id against the site's records\n`,
+      )
   }
   const json = `${JSON.stringify(bundle, null, 2)}\n`
   if (opts.out === undefined) {

@@ -181,6 +181,10 @@ describe('consent across the federation', () => {
     const absentFile = path.join(fed.dir, 'absent.json')
     expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', withdrawing, '--round', '2', '--out', absentFile)).toContain('non-inclusion proof')
     expect(await cli(io, 'consent', 'verify', '--proof', absentFile, '--db', fed.config.dataDir)).toContain('is not among')
+    // … while a mistyped id gets its valid proof with a warning that the store never heard of it.
+    const typo = await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', `${withdrawing}x`, '--round', '2', '--out', absentFile)
+    expect(typo).toContain(`warning: patient id "${withdrawing}x" has no consent receipt or revocation`)
+    expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', withdrawing, '--round', '2', '--out', absentFile)).not.toContain('warning')
 
     // Assert: tampered proofs fail.
     const bundle = JSON.parse(await readFile(proofFile, 'utf8'))
