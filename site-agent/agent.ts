@@ -404,6 +404,7 @@ export class SiteAgent {
     this.studyRefusal = checkStudyPolicy(this.config.policy, spec, this.shapes)
     if (this.studyRefusal !== undefined) this.log.error({ code: this.studyRefusal.code }, `the site policy refuses this study: every task is refused: ${this.studyRefusal.reason}`)
     const { prepared } = await this.prepare(Date.now())
+    for (const warning of prepared.report.warnings) this.log.warn({ site: this.config.siteId }, `data: ${warning}`)
     this.emit({ type: 'joined', study: spec.id, train: prepared.train.count, validation: prepared.validation.count, report: prepared.report, backend })
   }
 

@@ -10,7 +10,10 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   const p = `[${siteId}]`
   switch (e.type) {
     case 'joined':
-      return `${p} joined study ${e.study}: ${e.train} training and ${e.validation} validation records (${e.report.dropped.total} dropped), TF.js backend ${e.backend}`
+      return [
+        `${p} joined study ${e.study}: ${e.train} training and ${e.validation} validation records (${e.report.dropped.total} dropped), TF.js backend ${e.backend}`,
+        ...e.report.warnings.map((w) => `${p} warning: ${w}`),
+      ].join('\n')
     case 'consent': {
       const c = e.counts
       return `${p} round ${e.round}: consent at ${new Date(e.atMs).toISOString()}: ${c.consented} records of ${e.patients} consenting patients used; left out ${c.noConsent} without consent, ${c.expired} expired, ${c.notYetValid} not yet valid, ${c.revoked} revoked (${e.revoked} withdrawals proven absent); consent root ${e.root.slice(0, 16)}`

@@ -30,6 +30,7 @@ import { inputNames, inputWidth } from '../../models/core/index.ts'
 import { SiteConfigError, SiteDataEmptyError, SiteDataError } from '../errors.ts'
 import { mulberry32, shuffled } from './random.ts'
 import { type RawTable, requiredColumns, resolveColumns, rowLocation } from './raw-table.ts'
+import { dataWarnings } from './warnings.ts'
 
 /** How the site's rows are divided into train and validation. */
 export type SplitSpec =
@@ -55,6 +56,8 @@ export interface DataReport {
   readonly imputed: Readonly<Record<string, number>>
   /** Rows with label 1 in each split. */
   readonly positives: { readonly train: number; readonly validation: number }
+  /** What looks wrong though it prepared (data/warnings.ts); empty when nothing does. */
+  readonly warnings: readonly string[]
   /** The train-split statistics applied to each standardised input column (empty when `standardize` is 'none'). */
   readonly standardization: {
     readonly columns: readonly string[]
@@ -88,11 +91,22 @@ export function prepareSplits(table: RawTable, schema: DataSchema, split: SplitS
 
   const drops = { missingLabel: 0, missingFeature: 0, unknownCategory: 0 }
   const kept: ParsedRow[] = []
+  const negativeLabels = new Map<string, number>()
+  const unknownCategories = new Map<string, Map<string, number>>()
+  const count = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + 1)
   sources.forEach((source, sourceIndex) => {
     for (const row of parseTable(source, schema, plans, split)) {
       const reason = dropReason(row, plans)
       if (reason === undefined) kept.push(sourceIndex === 1 ? { ...row, split: 'validation' } : row)
       else drops[reason]++
+      if (row.label === 0) count(negativeLabels, row.labelText)
+      if (reason === 'unknownCategory')
+        for (const p of plans) {
+          if (p.categories === undefined || row.values[p.index] !== UNKNOWN_CATEGORY) continue
+          const seen = unknownCategories.get(p.name) ?? new Map<string, number>()
+          unknownCategories.set(p.name, seen)
+          count(seen, row.texts[p.index]!)
+        }
     }
   })
 
@@ -132,6 +146,7 @@ export function prepareSplits(table: RawTable, schema: DataSchema, split: SplitS
       dropped: { ...drops, total: drops.missingLabel + drops.missingFeature + drops.unknownCategory },
       imputed,
       positives: { train: positivesTrain, validation: positivesValidation },
+      warnings: dataWarnings({ labelColumn: schema.label.column, positive: schema.label.positive, negativeLabels, unknownCategories, train: { rows: train.length, positives: positivesTrain } }),
       standardization: {
         columns: standardized.map((c) => names[c] as string),
         mean: stats.mean,
@@ -201,6 +216,10 @@ const UNKNOWN_CATEGORY = -1
 interface ParsedRow {
   /** 0 or 1; undefined when the label cell is missing. */
   readonly label: 0 | 1 | undefined
+  /** The label cell as read (trimmed), for the warnings. */
+  readonly labelText: string
+  /** Per feature, the cell as read (trimmed), for the warnings. */
+  readonly texts: readonly string[]
   /** Per feature: the number (numeric) or category index (categorical); NaN when missing, UNKNOWN_CATEGORY when unknown. */
   readonly values: readonly number[]
   /** Assigned by a split column or by the source table; undefined until the fraction split assigns it. */
@@ -218,6 +237,7 @@ function parseTable(table: RawTable, schema: DataSchema, plans: readonly Feature
 
   return table.rows.map((cells, r): ParsedRow => {
     const cell = (i: number): string => (cells[i] ?? '').trim()
+    const texts = plans.map((plan) => cell(at(plan.column)))
     const values = plans.map((plan) => {
       const text = cell(at(plan.column))
       if (missing.has(text)) return Number.NaN
@@ -251,7 +271,7 @@ function parseTable(table: RawTable, schema: DataSchema, plans: readonly Feature
     } else if (split.kind === 'tables') {
       assigned = 'train' // the caller re-tags rows of the validation table
     }
-    return { label, values, split: assigned }
+    return { label, labelText, texts, values, split: assigned }
   })
 }
 

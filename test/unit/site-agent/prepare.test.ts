@@ -427,3 +427,40 @@ describe('prepareSplits: splits', () => {
     expect(() => prepareSplits(big, schema, spec)).toThrow(SiteConfigError)
   })
 })
+
+describe('prepareSplits: warnings for data that prepares but is probably wrong', () => {
+  const schema = schemaOf({
+    features: [
+      { name: 'x', type: 'numeric' },
+      { name: 'c', type: 'categorical', categories: ['a', 'b'] },
+    ],
+  })
+  /** 40 rows, x = row number, c alternating a/b, y alternating 0/1; `edit` rewrites some rows. */
+  const rowsOf = (edit: (i: number, row: string[]) => string[] = (_i, r) => r) =>
+    table(['x,c,y', ...Array.from({ length: 40 }, (_, i) => edit(i, [String(i), i % 2 ? 'a' : 'b', String(i % 2)]).join(','))].join('\n'))
+
+  it('gives none for clean data', () => {
+    expect(prepareSplits(rowsOf(), schema, trainOnly(['x', 'c', 'y'])).report.warnings).toEqual([])
+  })
+
+  it('names the label values outside label.positive that train as negative', () => {
+    const t = rowsOf((i, r) => (i < 3 ? [r[0]!, r[1]!, 'yes'] : r))
+    const [w] = prepareSplits(t, schema, trainOnly(['x', 'c', 'y'])).report.warnings
+    expect(w).toMatch(/^label column "y": 2\d rows count as negative with 2 different values, "0" \(\d+\), "yes" \(3\); only "1" count as positive/)
+  })
+
+  it('names the unknown categories that dropped rows, with their counts', () => {
+    const t = rowsOf((i, r) => (i < 4 ? [r[0]!, i < 3 ? 'z' : 'B?', r[2]!] : r))
+    const warnings = prepareSplits(t, schema, trainOnly(['x', 'c', 'y'])).report.warnings
+    expect(warnings).toContain('feature "c": 4 rows dropped for values that are not among its categories: "z" (3), "B?" (1); fix the file or add the categories to the study\'s schema')
+  })
+
+  it('warns of a site with a handful of rows, and of a train split of one class', () => {
+    const t = table(['x,c,y', '1,a,0', '2,b,0', '3,a,0'].join('\n'))
+    const warnings = prepareSplits(t, schema, trainOnly(['x', 'c', 'y'])).report.warnings
+    expect(warnings).toEqual([
+      'only 3 training rows after preparation: too few for the model to learn from reliably; check the file and the drops above',
+      'every training row is negative (3 rows): the model cannot learn the other class from this site; check the label column and label.positive',
+    ])
+  })
+})
