@@ -5,17 +5,16 @@
  * copied) when the decider accepts the update, and removes it otherwise, so
  * an upload costs its bytes on disk and one read slice in memory.
  */
-import { closeSync, openSync, readSync } from 'node:fs'
 import { unlink } from 'node:fs/promises'
-import type { BlobReader, FinishedBlob } from '../ledger/index.ts'
-import { UploadProtocolError } from './errors.ts'
+import { finishedBlobReader, type BlobReader, type FinishedBlob } from '../ledger/index.ts'
 
 export class UploadReader implements BlobReader {
   readonly blob: FinishedBlob
-  #fd: number | undefined
+  readonly #reader: BlobReader & { close(): void }
 
   constructor(blob: FinishedBlob) {
     this.blob = blob
+    this.#reader = finishedBlobReader(blob)
   }
 
   get size(): number {
@@ -23,23 +22,12 @@ export class UploadReader implements BlobReader {
   }
 
   read(offset: number, length: number): Uint8Array {
-    if (offset < 0 || length < 0 || offset + length > this.blob.size) throw new UploadProtocolError(`read of ${length} bytes at ${offset} is outside the upload's ${this.blob.size} bytes`)
-    if ('bytes' in this.blob) return this.blob.bytes.subarray(offset, offset + length)
-    this.#fd ??= openSync(this.blob.file, 'r')
-    const out = new Uint8Array(length)
-    let got = 0
-    while (got < length) {
-      const n = readSync(this.#fd, out, got, length - got, offset + got)
-      if (n === 0) throw new UploadProtocolError(`the upload's file ended at ${offset + got} of ${this.blob.size} bytes`)
-      got += n
-    }
-    return out
+    return this.#reader.read(offset, length)
   }
 
   /** Closes the file and removes it unless the log took it (a moved file is gone from its temp path). */
   async release(): Promise<void> {
-    if (this.#fd !== undefined) closeSync(this.#fd)
-    this.#fd = undefined
+    this.#reader.close()
     if ('file' in this.blob) await unlink(this.blob.file).catch(() => undefined)
   }
 }

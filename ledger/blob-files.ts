@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import type { BlobReader } from './core/blob-reader.ts'
+import { bytesReader, type BlobReader } from './core/blob-reader.ts'
 import { HASH_LENGTH_BYTES } from './core/constants.ts'
 import { fromHex, toHex } from './core/hash.ts'
 import { LedgerStorageError } from './errors.ts'
@@ -77,19 +77,17 @@ export class BlobFiles {
   }
 
   /**
-   * The blob files of the store in `dir`. `writable`: create the directories
-   * and clear what unfinished writes left in `tmp/` (the caller holds the
-   * store's lock, so no write of another process is in flight).
+   * The blob files of the store in `dir`: creates the directories and clears
+   * what unfinished writes left in `tmp/` (the caller holds the store's lock,
+   * so no write of another process is in flight).
    */
-  static async open(dir: string, writable: boolean): Promise<BlobFiles> {
+  static async open(dir: string): Promise<BlobFiles> {
     const files = new BlobFiles(path.join(dir, BLOB_DIR))
-    if (writable) {
-      try {
-        await rm(files.#tmp, { recursive: true, force: true })
-        await mkdir(files.#tmp, { recursive: true })
-      } catch (err) {
-        throw storageError(`cannot prepare blob directory ${files.root}`, err)
-      }
+    try {
+      await rm(files.#tmp, { recursive: true, force: true })
+      await mkdir(files.#tmp, { recursive: true })
+    } catch (err) {
+      throw storageError(`cannot prepare blob directory ${files.root}`, err)
     }
     return files
   }
@@ -98,7 +96,7 @@ export class BlobFiles {
     return path.join(this.root, toHex(hash))
   }
 
-  /** Writes each blob not yet stored (temp file, fsync, rename) and then fsyncs the directory once. */
+  /** Writes each blob as a file (temp file, fsync, rename; a finished writer's file is only renamed), then fsyncs the directory once. */
   async write(blobs: readonly ({ readonly hash: Uint8Array; readonly bytes: Uint8Array } | { readonly hash: Uint8Array; readonly file: string })[]): Promise<void> {
     if (blobs.length === 0) return
     await Promise.all(
@@ -290,6 +288,23 @@ export class BlobFiles {
 
   #tempName(): string {
     return path.join(this.#tmp, toHex(new Uint8Array(randomBytes(12))))
+  }
+}
+
+/** A reader over a finished blob: its bytes, or its temp file, opened on the first read. */
+export function finishedBlobReader(blob: FinishedBlob): BlobReader & { close(): void } {
+  if ('bytes' in blob) return { ...bytesReader(blob.bytes), close: () => undefined }
+  let reader: (BlobReader & { close(): void }) | undefined
+  return {
+    size: blob.size,
+    read: (offset, length) => {
+      reader ??= fileReader(openSync(blob.file, 'r'), blob.size, blob.file)
+      return reader.read(offset, length)
+    },
+    close: () => {
+      reader?.close()
+      reader = undefined
+    },
   }
 }
 

@@ -56,7 +56,7 @@
  * (pure: encoding, hashing, signatures, entry format) only.
  */
 export { Ledger, type AppendBlob, type ReplicationInit } from './ledger.ts'
-export { BLOB_DIR, INLINE_BLOB_MAX_BYTES, type BlobWriter, type FinishedBlob } from './blob-files.ts'
+export { BLOB_DIR, INLINE_BLOB_MAX_BYTES, finishedBlobReader, type BlobWriter, type FinishedBlob } from './blob-files.ts'
 export { READ_SLICE_BYTES, bytesReader, readAll, sha256Reader, type BlobReader } from './core/blob-reader.ts'
 export {
   openLevelStorage,

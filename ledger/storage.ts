@@ -203,7 +203,7 @@ export class LevelLedgerStorage implements LedgerStorage {
     }
     let files: BlobFiles
     try {
-      files = await BlobFiles.open(dir, true)
+      files = await BlobFiles.open(dir)
     } catch (err) {
       await db.close()
       throw err

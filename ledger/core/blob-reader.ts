@@ -5,6 +5,7 @@
  * (ledger/blob-files.ts), over bytes in the auditor and in tests.
  */
 import { createHash } from 'node:crypto'
+import { LedgerInvalidArgumentError } from '../errors.ts'
 
 export interface BlobReader {
   readonly size: number
@@ -12,9 +13,15 @@ export interface BlobReader {
   read(offset: number, length: number): Uint8Array
 }
 
-/** A reader over bytes already in memory. */
+/** A reader over bytes already in memory; a read outside them throws, as a file reader's does. */
 export function bytesReader(bytes: Uint8Array): BlobReader {
-  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) }
+  return {
+    size: bytes.length,
+    read: (offset, length) => {
+      if (offset < 0 || length < 0 || offset + length > bytes.length) throw new LedgerInvalidArgumentError(`read of ${length} bytes at ${offset} is outside the blob's ${bytes.length} bytes`)
+      return bytes.subarray(offset, offset + length)
+    },
+  }
 }
 
 /** All of a blob's bytes (for the small blobs and the paths that need them whole); bytes are returned as they are. */
