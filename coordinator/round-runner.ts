@@ -117,6 +117,8 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   private queue: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private readonly evaluatedRounds = new Set<number>()
+  /** Deltas this run deleted (or found gone) under the study's retention, by hex hash. */
+  private readonly prunedDeltas = new Set<string>()
   private closed = false
   /** A round start this runner signed itself (autoAdvance) is queued and not yet decided. */
   private advancing = false
@@ -347,7 +349,13 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   private async pruneDeltas(): Promise<void> {
     let removed = 0
     try {
-      for (const hash of prunableDeltas(this.state)) if (await this.ledger.removeBlob(hash)) removed++
+      // Each delta is deleted once per run: the rule names every round past retention again after each commit.
+      for (const hash of prunableDeltas(this.state)) {
+        const id = toHex(hash)
+        if (this.prunedDeltas.has(id)) continue
+        if (await this.ledger.removeBlob(hash)) removed++
+        this.prunedDeltas.add(id)
+      }
     } catch (err) {
       this.log.warn({ err }, 'pruning deltas past retention failed; retried after the next commit')
     }
