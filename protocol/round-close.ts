@@ -11,11 +11,11 @@
  * and the deltas through readers and holds one slice of each: a commit's
  * memory is one model (the one it makes), whatever the number of sites.
  */
-import { ModelError, encodeWeights, decodeDataset, decodeWeights, hashWeights, type Weights } from '../models/core/index.ts'
+import { ModelError, encodeWeights, decodeDataset, decodeWeights, type Weights } from '../models/core/index.ts'
 import { bytesReader, readAll, sha256, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
-import { createStrategy, type RoundFailure, type SiteReply } from './strategy.ts'
+import { createStrategy, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 
@@ -125,7 +125,7 @@ export function commitRound(
         model: Uint8Array
         metrics: Readonly<Record<string, number>>
         state: Weights | null
-        exclusions: readonly { siteId: string; reason: string; evidence: Readonly<Record<string, number>> }[]
+        exclusions: readonly Exclusion[]
       }
     | { kind: 'none'; reason: string }
   try {
@@ -144,7 +144,12 @@ export function commitRound(
       strategyState = stateBlob === undefined ? null : decodeWeights(readAll(stateBlob))
       replies = sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeights(readAll(deltaBlobs.get(a.site)!), state.shapes) }))
       const r = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
-      outcome = r.kind === 'none' ? r : { ...r, modelBytes: encodeWeights(r.weights), model: hashWeights(r.weights) }
+      if (r.kind === 'none') outcome = r
+      else {
+        // A model's hash is its canonical bytes' hash (hashWeights by construction): encoded once, hashed once.
+        const modelBytes = encodeWeights(r.weights)
+        outcome = { ...r, modelBytes, model: sha256(modelBytes) }
+      }
     }
   } catch (err) {
     // No accepted input may wedge a study: a round the strategy cannot aggregate closes, with the reason logged.
@@ -169,7 +174,7 @@ export function commitRound(
       metrics,
       failures: failures.map((f) => ({ site: f.siteId, reason: f.reason })),
       exclusions: outcome.exclusions.map((e) => ({ site: e.siteId, reason: e.reason, evidence: { ...e.evidence } })),
-      ...(nextStateBytes === undefined ? {} : { state: hashWeights(outcome.state!) }),
+      ...(nextStateBytes === undefined ? {} : { state: sha256(nextStateBytes) }),
     }),
   ]
   if (study.rewards && parent !== undefined) {
