@@ -39,6 +39,7 @@
  * backoff, up to `reconnectTimeoutMs`), and a trained update that could not be
  * uploaded is kept and re-sent for the same round rather than retrained.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { decodeCanonical, parsePublicKey, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
@@ -149,8 +150,6 @@ export interface SiteRunSummary {
 const MAX_REPLICA_ATTEMPTS = 8
 /** The longest pause between two attempts to start the replica. */
 const REPLICA_RETRY_MAX_MS = 30_000
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Codes that mean "the coordinator already has this", so the work is done. */
 const ALREADY_HAVE = new Set(['COORD_UPDATE_REPLAYED', 'COORD_DUPLICATE_UPDATE'])

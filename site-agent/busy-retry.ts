@@ -5,6 +5,7 @@
  * exponentially with full jitter, so sites refused together do not come back
  * together.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import { SiteRequestRejectedError } from './errors.ts'
 
 /** The coordinator's code for "too much in flight, send again later". */
@@ -28,7 +29,7 @@ export function isCoordinatorBusy(err: unknown): boolean {
 
 /** Runs `attempt`, again after a pause each time it fails with COORD_BUSY; any other outcome is returned or thrown as is. */
 export async function retryWhileBusy<T>(attempt: () => Promise<T>, init: BusyRetryInit): Promise<T> {
-  const sleep = init.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const sleep = init.sleep ?? ((ms: number) => delay(ms))
   const random = init.random ?? Math.random
   const now = init.now ?? Date.now
   const first = init.firstDelayMs ?? 250

@@ -14,6 +14,7 @@
  * model hashes and its instructions' provenance from it, never from an
  * unauthenticated status RPC.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { Ledger, cosignCheckpoint, createReplicaNode, openLevelStorage, peerKeyOf, readCheckpoint, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -39,8 +40,6 @@ const WAIT_POLL_MS = 100
 export const FINAL_SYNC_TIMEOUT_MS = 60_000
 /** First and longest pause between two attempts of the final sync. */
 const FINAL_SYNC_BACKOFF_MS = { first: 200, max: 5_000 } as const
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export class SiteReplica {
   private cosigned = 0
