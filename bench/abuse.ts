@@ -1,7 +1,7 @@
 /**
  * Bench: what one enrolled key, and anyone who can open a TCP connection, can
  * cost the coordinator (issue 10, item 4). The coordinator runs in a child
- * process (`abuse/coordinator-process.ts`) so its memory is read from
+ * process (`support/coordinator-process.ts`) so its memory is read from
  * /proc/<pid>/status alone; the attacks (`abuse/attacks.ts`) run here, over
  * real gRPC, raw HTTP/2 and raw TCP on 127.0.0.1:
  * - 10,000 Tasks streams from one site's session: coordinator RSS growth
@@ -29,8 +29,10 @@ import { sha256, signerFromSeed, toHex } from '../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema } from '../models/index.ts'
 import { signStatement } from '../protocol/index.ts'
 import { SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
-import { bigMessages, memoryOf, ownClient, probeLatency, silentStreams, taskStreams, tricklePreface, trickleUpload, watchPeak } from './abuse/attacks.ts'
-import type { CoordinatorProcessInit } from './abuse/coordinator-process.ts'
+import { bigMessages, probeLatency, silentStreams, taskStreams, tricklePreface, trickleUpload, watchPeak } from './abuse/attacks.ts'
+import type { CoordinatorProcessInit } from './support/coordinator-process.ts'
+import { ownClient } from './support/own-client.ts'
+import { memoryOf } from './support/process-memory.ts'
 import { benchEnvironment } from './support/environment.ts'
 import { median } from './support/median.ts'
 import { benchProgress } from './support/progress.ts'
@@ -65,7 +67,7 @@ const hub = signerFromSeed(new Uint8Array(32).fill(HUB_SEED))
 
 async function startChild(): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
   const init: CoordinatorProcessInit = { root: args.root, study, sites: ids.map((id, i) => ({ id, publicKey: toHex(signers[i]!.publicKey) })), hubSeedByte: HUB_SEED }
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./abuse/coordinator-process.ts', import.meta.url)), JSON.stringify(init)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/coordinator-process.ts', import.meta.url)), JSON.stringify(init)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`the coordinator process exited with ${code} before listening`)))

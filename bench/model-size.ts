@@ -20,18 +20,19 @@
  */
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HubClient } from '../coordinator/index.ts'
 import { sha256, signerFromSeed, toHex } from '../ledger/index.ts'
 import { decodeWeights, encodedSize, encodeWeights, fedAvg, inputWidth, modelShapes, parameterCount, sizeOfShape, StudySpecSchema, type TensorShape } from '../models/index.ts'
 import { signStatement } from '../protocol/index.ts'
-import { createFederationClient } from '../protos/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
 import { rssOf, RssSampler } from './model-size/rss.ts'
+import type { CoordinatorProcessInit } from './support/coordinator-process.ts'
+import { ownClient } from './support/own-client.ts'
+import { memoryOf } from './support/process-memory.ts'
 import { benchEnvironment } from './support/environment.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
@@ -44,8 +45,8 @@ if (!Number.isInteger(downloads) || downloads < 1) throw new Error(`--downloads 
 const SITES = 4
 const GOAL_PEAK_DELTAS = 3
 const MiB = 1024 * 1024
-const HUB_SEED = new Uint8Array(32).fill(1)
-const hub = signerFromSeed(HUB_SEED)
+const HUB_SEED_BYTE = 1
+const hub = signerFromSeed(new Uint8Array(32).fill(HUB_SEED_BYTE))
 const signers = Array.from({ length: SITES }, (_, i) => signerFromSeed(new Uint8Array(32).fill(20 + i)))
 const ids = signers.map((_, i) => `site-${i}`)
 
@@ -82,7 +83,7 @@ function syntheticDelta(shapes: readonly TensorShape[], v: number): Uint8Array {
 /** Streams a model and checks its hash without keeping it (the bench holds 56 at once). */
 function download(address: string, token: Uint8Array, model: Uint8Array): Promise<number> {
   // Its own connection, as a site's own process would have (grpc-js otherwise shares one per address).
-  const client = createFederationClient(address, undefined, { 'grpc.use_local_subchannel_pool': 1 })
+  const client = ownClient(address)
   return new Promise<number>((resolve, reject) => {
     const call = client.DownloadModel({ sessionToken: token, modelHash: model })
     const hash = createHash('sha256')
@@ -114,21 +115,9 @@ async function runSize(millions: number, tick: (label: string) => void): Promise
   const study = studyWith({ kind: 'mlp', hidden })
   const shapes = modelShapes(study.model, inputWidth(study.data))
   const deltaBytes = encodedSize(shapes)
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-bench-model-size-'))
-  const configFile = path.join(dir, 'hub.json')
-  await writeFile(
-    configFile,
-    JSON.stringify({
-      study,
-      listen: '127.0.0.1:0',
-      dataDir: path.join(dir, 'ledger'),
-      keyFile: path.join(dir, 'unused.key'),
-      sites: ids.map((id, i) => ({ id, publicKey: toHex(signers[i]!.publicKey) })),
-      p2p: { enabled: false },
-    }),
-  )
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./model-size/coordinator-process.ts', import.meta.url).pathname, configFile, toHex(HUB_SEED)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const init: CoordinatorProcessInit = { study, sites: ids.map((id, i) => ({ id, publicKey: toHex(signers[i]!.publicKey) })), hubSeedByte: HUB_SEED_BYTE }
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/coordinator-process.ts', import.meta.url)), JSON.stringify(init)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
   const events: Record<string, unknown>[] = []
   const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
@@ -224,8 +213,9 @@ async function runSize(millions: number, tick: (label: string) => void): Promise
     sha256(deltas[0]!)
     const sha256MiBps = deltaBytes / MiB / ((performance.now() - h0) / 1000)
     tick(`${millions}M: baseline`)
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(await import('node:fs').then((fs) => fs.readFileSync(`/proc/${child.pid}/status`, 'utf8')))
-    const overall = (hwm === null ? sampler.peak() : Number(hwm[1]) * 1024) - idle
+    const hwm = memoryOf(child.pid!).hwmBytes
+    // The kernel's own high-water mark, unless the process is gone (then the sampled peak).
+    const overall = (hwm === 0 ? sampler.peak() : hwm) - idle
     return {
       millions,
       parameters: parameterCount(shapes),
@@ -242,9 +232,9 @@ async function runSize(millions: number, tick: (label: string) => void): Promise
     sampler.stop()
     for (const c of clients) c?.close()
     hubClient?.close()
-    child.kill('SIGTERM')
-    await new Promise((r) => child.once('exit', r))
-    await rm(dir, { recursive: true, force: true })
+    const exited = new Promise((r) => child.once('exit', r))
+    child.stdin.end()
+    await exited
   }
 }
 

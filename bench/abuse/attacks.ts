@@ -4,22 +4,11 @@
  * VmHWM from /proc) and the latency of an honest RoundStatus call on a
  * connection of its own. Every attack resolves with what it measured.
  */
-import { readFileSync } from 'node:fs'
 import http2 from 'node:http2'
 import net from 'node:net'
-import { createFederationClient, grpc, type FederationClient } from '../../protos/index.ts'
-
-/** Memory of process `pid` in bytes: resident now and its high-water mark. */
-export function memoryOf(pid: number): { rssBytes: number; hwmBytes: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
-  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') }
-}
-
-/** A client on a connection of its own (grpc-js otherwise shares one per target). */
-export function ownClient(address: string): FederationClient {
-  return createFederationClient(address, undefined, { 'grpc.use_local_subchannel_pool': 1 })
-}
+import { grpc, type FederationClient } from '../../protos/index.ts'
+import { ownClient } from '../support/own-client.ts'
+import { memoryOf } from '../support/process-memory.ts'
 
 /** Samples the peak resident memory of `pid` every 50 ms until stopped. */
 export function watchPeak(pid: number): { stop(): number } {

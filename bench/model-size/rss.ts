@@ -2,16 +2,11 @@
  * Resident memory of another process, sampled from /proc/<pid>/status, with
  * the peak between two marks: what `bench:model-size` reports per phase.
  */
-import { readFileSync } from 'node:fs'
+import { memoryOf } from '../support/process-memory.ts'
 
 /** VmRSS of `pid` in bytes (0 once the process is gone). */
 export function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m === null ? 0 : Number(m[1]) * 1024
-  } catch {
-    return 0
-  }
+  return memoryOf(pid).rssBytes
 }
 
 /** Samples `pid` every `everyMs`; `peak()` is the highest RSS since the last `reset()`. */
