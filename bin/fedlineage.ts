@@ -22,6 +22,8 @@ const program = new Command()
   .description('federated learning with an audited, hash-linked model lineage log')
   .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
+  // Each command's options are its own (`site --config` vs `site check --config`); the program has none but --help and --version.
+  .enablePositionalOptions()
   .exitOverride()
 
 registerDemoCommand(program)

@@ -38,6 +38,8 @@ export const COMMAND_ROLES: Readonly<Record<string, Role>> = {
   'consent verify': 'auditor',
   audit: 'auditor',
   log: 'auditor',
+  model: 'everyone',
+  predict: 'everyone',
   demo: 'everyone',
   keygen: 'everyone',
 }

@@ -42,7 +42,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, parsePublicKey, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
+import { decodeCanonical, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -66,16 +66,15 @@ import { transportMode, transportNotice, type TransportMode } from '../pki/index
 import type { SiteConfig } from './config.ts'
 import { CoordinatorClient, isTransient } from './coordinator-client.ts'
 import { retryWhileBusy } from './busy-retry.ts'
-import { prepareSplits, type DataReport, type PreparedData, type RawTable } from './data/index.ts'
+import type { DataReport } from './data/index.ts'
+import { SiteData, type PreparedAt } from './site-data.ts'
 import type { ConsentCounts } from './consent/filter.ts'
-import type { RoundConsent } from './consent/round-consent.ts'
-import { SiteConsent } from './consent/site-consent.ts'
+import type { SiteConsent } from './consent/site-consent.ts'
 import { ConsentRoundMissingError } from './consent/errors.ts'
 import { loadConsentRound, type ConsentRoundRecord } from './consent/rounds.ts'
 import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
-import { readSiteRecords } from './data-source.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
 import { readApprovalFile } from './approval.ts'
@@ -159,8 +158,8 @@ export class SiteAgent {
   private spec: StudySpec | undefined
   private shapes: readonly TensorShape[] = []
   private data: { train: Dataset; validation: Dataset } | undefined
-  /** The local records as read, before consent and splits. */
-  private raw: { train: RawTable; validation?: RawTable } | undefined
+  /** The local records, read at join; consent and splits are applied per round. */
+  private siteData: SiteData | undefined
   /** The consent files, in a study with consent. */
   private consent: SiteConsent | undefined
   private token: Uint8Array = new Uint8Array()
@@ -395,9 +394,8 @@ export class SiteAgent {
   /** First contact: read the local records, open the consent files if the study needs them, prepare the splits. */
   private async join(spec: StudySpec): Promise<void> {
     const backend = await initBackend(this.config.backend)
-    const source = this.config.data
-    this.raw = await readSiteRecords(source, spec.data)
-    this.consent = await this.openConsent(spec)
+    this.siteData = await SiteData.open(this.config, spec, (message) => this.log.warn({ study: spec.id }, message))
+    this.consent = this.siteData.consent
     this.spec = spec
     this.shapes = modelShapes(spec.model, inputWidth(spec.data))
     this.studyRefusal = checkStudyPolicy(this.config.policy, spec, this.shapes)
@@ -407,51 +405,15 @@ export class SiteAgent {
     this.emit({ type: 'joined', study: spec.id, train: prepared.train.count, validation: prepared.validation.count, report: prepared.report, backend })
   }
 
-  /** The consent files, when the study requires consent; refuses a site that cannot honour it. */
-  private async openConsent(spec: StudySpec): Promise<SiteConsent | undefined> {
-    const own = this.config.consent
-    if (spec.consent === undefined) {
-      if (own) this.log.warn({ study: spec.id }, 'the study does not require consent: the consent config is ignored and every record is used')
-      return undefined
-    }
-    if (!own) {
-      throw new SiteConfigError(
-        `study "${spec.id}" requires consent for purpose ${spec.consent.purpose}: add "consent": { "store", "secretFile", "authorities" } to the site config, and import consents with \`fedlineage consent import\``,
-      )
-    }
-    if (own.purpose !== undefined && own.purpose !== spec.consent.purpose) {
-      throw new SiteStudyMismatchError(`study "${spec.id}" asks consent for purpose ${spec.consent.purpose}, this site agreed to ${own.purpose} (consent.purpose in the site config)`)
-    }
-    return SiteConsent.open({
-      site: this.config.siteId,
-      study: spec.id,
-      purpose: spec.consent.purpose,
-      // The spec parser requires the column whenever consent is set.
-      patientIdColumn: spec.data.patientIdColumn!,
-      storeFile: own.store,
-      secretFile: own.secretFile,
-      authorities: own.authorities.map((k, i) => parsePublicKey(k, `consent.authorities[${i}]`)),
-      roundsDir: own.roundsDir!,
-    })
-  }
-
   /**
    * The train and validation splits of the records that may be used at
    * `atMs` (all of them in a study without consent), which become the
    * agent's data; with the round's consent when the study has consent.
    */
-  private async prepare(atMs: number): Promise<{ prepared: PreparedData; consent?: RoundConsent }> {
-    const spec = this.spec!
-    const raw = this.raw!
-    const input = raw.validation === undefined ? [raw.train] : [raw.train, raw.validation]
-    const consent = this.consent ? await this.consent.decide(input, atMs) : undefined
-    const [train, validation] = consent ? consent.tables : input
-    const source = this.config.data
-    const prepared = !('train' in source)
-      ? prepareSplits(train!, spec.data, { kind: 'fraction', validationFraction: source.validationFraction, seed: source.splitSeed })
-      : prepareSplits(train!, spec.data, { kind: 'tables', validation: validation! })
-    this.data = { train: prepared.train, validation: prepared.validation }
-    return consent ? { prepared, consent } : { prepared }
+  private async prepare(atMs: number): Promise<PreparedAt> {
+    const at = await this.siteData!.prepare(atMs)
+    this.data = { train: at.prepared.train, validation: at.prepared.validation }
+    return at
   }
 
   /** Handles one task; returns the run summary when the study is done. */

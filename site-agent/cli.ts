@@ -6,6 +6,8 @@ import { registerDatasetCommands } from './commands/dataset-prepare.ts'
 import { registerConsentImportCommand } from './commands/consent-import.ts'
 import { registerConsentProveCommand } from './commands/consent-prove.ts'
 import { registerStudyCommands } from './commands/study.ts'
+import { registerModelCommands } from './commands/model.ts'
+import { registerSiteCheckCommand } from './commands/site-check.ts'
 
 /**
  * Adds `site`, `study review`, `study approve`, `dataset prepare`, `consent import` and `consent prove` to
@@ -13,11 +15,12 @@ import { registerStudyCommands } from './commands/study.ts'
  * existing `consent` command is reused.
  */
 export function registerSiteAgentCommands(program: Command, io: CliIo = processIo()): Command {
-  registerSiteCommand(program)
+  registerSiteCheckCommand(registerSiteCommand(program), io)
   registerDatasetCommands(program)
   registerStudyCommands(program, io)
   const consent = program.commands.find((c) => c.name() === 'consent') ?? program.command('consent').description("patients' consent: import, prove, verify")
   registerConsentImportCommand(consent, io)
   registerConsentProveCommand(consent, io)
+  registerModelCommands(program, io)
   return program
 }

@@ -106,3 +106,30 @@ export class SiteTaskUnverifiedError extends SiteAgentError {
 export class SiteTaskMismatchError extends SiteAgentError {
   static override readonly code = 'SITE_TASK_MISMATCH'
 }
+
+/**
+ * `fedlineage model export` cannot export what was asked: the round has no
+ * committed model, the output directory is not empty, the log holds no
+ * signed checkpoint covering the commit, or the model blob is not in the store.
+ */
+export class SiteExportRefusedError extends SiteAgentError {
+  static override readonly code = 'SITE_EXPORT_REFUSED'
+}
+
+/**
+ * An exported model directory does not hold together: its weights do not
+ * hash to the model hash its card names, its commit proof does not check, or
+ * a file is missing or unreadable. The model must not be used.
+ */
+export class SiteExportDamagedError extends SiteAgentError {
+  static override readonly code = 'SITE_EXPORT_DAMAGED'
+}
+
+/**
+ * `fedlineage predict --site-config` scored the site's validation split and
+ * did not get what the site reported for the exported model: the site's
+ * records or consents changed since, or this is not the model it evaluated.
+ */
+export class SitePredictMismatchError extends SiteAgentError {
+  static override readonly code = 'SITE_PREDICT_MISMATCH'
+}

@@ -40,8 +40,14 @@ export type FeatureSpec = z.infer<typeof FeatureSchema>
 
 export const LabelSchema = z.strictObject({
   column: z.string().min(1),
-  /** Source values that mean the positive class (1); every other non-missing value is 0. */
+  /** Source values that mean the positive class (1); every other non-missing value is 0, unless `negative` is given. */
   positive: z.array(z.string().min(1)).min(1),
+  /**
+   * Source values that mean the negative class (0). When given, a label value
+   * in neither list is an error naming its row (a typo, or a class the study
+   * did not plan for), never a silent negative.
+   */
+  negative: z.array(z.string().min(1)).min(1).optional(),
 })
 export type LabelSpec = z.infer<typeof LabelSchema>
 

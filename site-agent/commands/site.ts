@@ -5,6 +5,7 @@ import { loadSigner } from '../../ledger/index.ts'
 import { SiteAgent, type SiteAgentEvent } from '../agent.ts'
 import { loadSiteConfig } from '../config.ts'
 import { siteCredentials } from '../credentials.ts'
+import { SiteConfigError } from '../errors.ts'
 
 function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   const p = `[${siteId}]`
@@ -45,13 +46,17 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   }
 }
 
-export function registerSiteCommand(program: Command): void {
-  program
+export function registerSiteCommand(program: Command): Command {
+  const site = program
     .command('site')
     .description('run a site agent: train on local records, send signed deltas, report evaluations')
-    .requiredOption('--config <file>', 'site config (site id, study, coordinator address, key file, data)')
+    // Not commander's requiredOption: commander also demands a parent's required options for its subcommands, so `site check` could not run.
+    .option('--config <file>', 'site config (site id, study, coordinator address, key file, data) (required)')
     .option('--quiet', 'print only errors')
-    .action(async (opts: { config: string; quiet?: boolean }) => {
+    // `site check --config …` belongs to check: without this, `site`'s own --config would take it.
+    .enablePositionalOptions()
+    .action(async (opts: { config?: string; quiet?: boolean }) => {
+      if (opts.config === undefined) throw new SiteConfigError('fedlineage site: --config <file> is required: the site config (site id, study, coordinator address, key file, data)')
       const config = await loadSiteConfig(opts.config)
       const signer = await loadSigner(config.keyFile)
       const logger = pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'warn' }, pino.destination(2))
@@ -73,4 +78,5 @@ export function registerSiteCommand(program: Command): void {
         process.stderr.write(`site ${config.siteId}: stopped on request\n`)
       }
     })
+  return site
 }

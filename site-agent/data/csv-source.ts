@@ -9,6 +9,7 @@ import { CsvError, parse } from 'csv-parse'
 import type { DataSchema } from '../../models/core/index.ts'
 import { SiteDataError } from '../errors.ts'
 import { type RawTable, requiredColumns, resolveColumns } from './raw-table.ts'
+import { parseNumber } from './prepare.ts'
 
 interface ParsedRecord {
   readonly record: string[]
@@ -24,7 +25,7 @@ interface ParsedRecord {
  * repeats a name, or when a row has the wrong number of cells (naming the file
  * and line); SiteColumnMissingError when a column the schema reads is absent.
  */
-export async function readCsvRecords(path: string, schema: DataSchema): Promise<RawTable> {
+export async function readCsvRecords(path: string, schema: DataSchema, options: { readonly labelOptional?: boolean } = {}): Promise<RawTable> {
   let columns: string[] | undefined = schema.columns === undefined ? undefined : [...schema.columns]
   let headerLine = 0
   const rows: string[][] = []
@@ -68,7 +69,11 @@ export async function readCsvRecords(path: string, schema: DataSchema): Promise<
 
   if (columns === undefined) throw new SiteDataError(`${path}: the file is empty, want a header row`, { file: path })
   const table: RawTable = { columns, rows, sourcePath: path, lines }
-  resolveColumns(table, requiredColumns(schema))
+  // A file to score (`fedlineage predict`) may have no label column; every feature column it must have.
+  resolveColumns(
+    table,
+    requiredColumns(schema).filter((c) => !options.labelOptional || c !== schema.label.column || schema.features.some((f) => (f.column ?? f.name) === c)),
+  )
   return table
 }
 
@@ -79,6 +84,13 @@ function countNewlines(cell: string): number {
 }
 
 function checkHeader(path: string, line: number, columns: readonly string[]): void {
+  // A headerless file (UCI's raw files) has data on its first line: say so, rather than "column "2" appears twice".
+  if (columns.length > 1 && columns.every((c) => parseNumber(c) !== undefined || c === '?')) {
+    throw new SiteDataError(
+      `${path} line ${line}: the first line is data (${columns.slice(0, 4).join(',')}${columns.length > 4 ? ',…' : ''}), not a header row; if the file has no header, name its ${columns.length} columns in the study spec's data.columns, in file order`,
+      { file: path, line },
+    )
+  }
   const seen = new Set<string>()
   columns.forEach((column, i) => {
     if (column === '') throw new SiteDataError(`${path} line ${line}: header cell ${i + 1} is empty, want a column name`, { file: path, line })

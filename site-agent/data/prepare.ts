@@ -70,6 +70,31 @@ export interface PreparedData {
   readonly train: Dataset
   readonly validation: Dataset
   readonly report: DataReport
+  /** The train split's transform, to score other records exactly as the validation split was (`prepareScoring`). */
+  readonly preprocessing: Preprocessing
+}
+
+/**
+ * What turns a raw record into model input, fixed by a site's train split:
+ * the value each missing cell becomes, and the standardisation of each
+ * standardised column. Opaque outside this module; only `prepareScoring` reads it.
+ */
+export interface Preprocessing {
+  readonly fill: readonly (readonly number[])[]
+  readonly standardized: readonly number[]
+  readonly stats: { readonly mean: readonly number[]; readonly std: readonly number[] }
+}
+
+/** Records prepared for scoring, with the rows that could not be. */
+export interface ScoringData {
+  /** The scorable rows as model input; `labels` are 0 for rows without a label (see `labeled`). */
+  readonly dataset: Dataset
+  /** Data row index (0-based into the table) of each dataset row. */
+  readonly rows: readonly number[]
+  /** Per dataset row: whether the table gave it a label (its label column exists and the cell is not missing). */
+  readonly labeled: readonly boolean[]
+  /** Rows that cannot be scored, with why. */
+  readonly skipped: readonly { readonly row: number; readonly reason: 'unknown category' | 'missing feature' }[]
 }
 
 /** Added to the std before dividing, as FLamby does, so a constant column maps to 0 instead of NaN. */
@@ -153,6 +178,42 @@ export function prepareSplits(table: RawTable, schema: DataSchema, split: SplitS
         std: stats.std,
       },
     },
+    preprocessing: { fill, standardized, stats },
+  }
+}
+
+/**
+ * Turns `table` into model input with a site's `preprocessing` (from its
+ * train split): the same parsing, imputation and standardisation as that
+ * site's validation split, so a model scores these records as the site
+ * evaluated it. The label column is optional; rows without a label are scored
+ * and marked unlabeled. A row with an unknown category, or a missing value
+ * of a `drop-row` feature, cannot be scored and is listed in `skipped`.
+ * Throws like `prepareSplits` for cells the schema cannot read.
+ */
+export function prepareScoring(table: RawTable, schema: DataSchema, preprocessing: Preprocessing): ScoringData {
+  const plans = planFeatures(schema)
+  const hasLabel = table.columns.includes(schema.label.column)
+  const parsed = parseTable(table, schema, plans, { kind: 'tables', validation: table }, hasLabel)
+  const kept: ParsedRow[] = []
+  const rows: number[] = []
+  const skipped: { row: number; reason: 'unknown category' | 'missing feature' }[] = []
+  parsed.forEach((row, i) => {
+    const reason = dropReason({ ...row, label: 0 }, plans)
+    if (reason === undefined) {
+      kept.push(row)
+      rows.push(i)
+    } else skipped.push({ row: i, reason: reason === 'unknownCategory' ? 'unknown category' : 'missing feature' })
+  })
+  const width = inputWidth(schema)
+  const matrix = buildMatrix(kept, plans, preprocessing.fill, width)
+  applyStandardization(matrix, width, preprocessing.standardized, preprocessing.stats)
+  const labeled = kept.map((row) => row.label !== undefined)
+  return {
+    dataset: { features: Float32Array.from(matrix), labels: Float32Array.from(kept, (row) => row.label ?? 0), count: kept.length, width },
+    rows,
+    labeled,
+    skipped,
   }
 }
 
@@ -226,13 +287,13 @@ interface ParsedRow {
   readonly split: 'train' | 'validation' | undefined
 }
 
-function parseTable(table: RawTable, schema: DataSchema, plans: readonly FeaturePlan[], split: SplitSpec): ParsedRow[] {
-  const wanted = requiredColumns(schema)
+function parseTable(table: RawTable, schema: DataSchema, plans: readonly FeaturePlan[], split: SplitSpec, withLabel = true): ParsedRow[] {
+  const wanted = requiredColumns(schema).filter((c) => withLabel || c !== schema.label.column || plans.some((p) => p.column === c))
   if (split.kind === 'column' && !wanted.includes(split.column)) wanted.push(split.column)
   const index = resolveColumns(table, wanted)
   const at = (column: string): number => index.get(column) as number
   const missing = new Set(schema.missingTokens)
-  const labelAt = at(schema.label.column)
+  const labelAt = withLabel ? at(schema.label.column) : -1
   const splitAt = split.kind === 'column' ? at(split.column) : -1
 
   return table.rows.map((cells, r): ParsedRow => {
@@ -253,8 +314,16 @@ function parseTable(table: RawTable, schema: DataSchema, plans: readonly Feature
       return category < 0 ? UNKNOWN_CATEGORY : category
     })
 
-    const labelText = cell(labelAt)
-    const label = missing.has(labelText) ? undefined : schema.label.positive.some((p) => cellMatches(labelText, p)) ? 1 : 0
+    const labelText = labelAt < 0 ? '' : cell(labelAt)
+    const label = labelAt < 0 || missing.has(labelText) ? undefined : schema.label.positive.some((p) => cellMatches(labelText, p)) ? 1 : 0
+    const negatives = schema.label.negative
+    if (label === 0 && negatives !== undefined && !negatives.some((n) => cellMatches(labelText, n))) {
+      const { location, where } = rowLocation(table, r, schema.label.column)
+      throw new SiteDataError(
+        `${where}, column ${JSON.stringify(schema.label.column)}: label ${JSON.stringify(labelText)} is neither positive (${schema.label.positive.join(', ')}) nor negative (${negatives.join(', ')}); fix the record, or ask the hub to add the value to the study's label.positive or label.negative`,
+        location,
+      )
+    }
 
     let assigned: ParsedRow['split']
     if (split.kind === 'column') {
@@ -374,8 +443,8 @@ function standardizedColumns(schema: DataSchema, plans: readonly FeaturePlan[]):
 }
 
 interface ColumnStats {
-  readonly mean: number[]
-  readonly std: number[]
+  readonly mean: readonly number[]
+  readonly std: readonly number[]
 }
 
 /** Train mean and sample std (ddof 1) of each listed column, summed in Float64 in row order. */

@@ -92,6 +92,8 @@ export interface FederationInit {
    * written to `<dir>/<site id>.approval.json` and named in the site config.
    */
   approve?: boolean | ((site: TestSite, index: number) => Uint8Array | undefined)
+  /** Build in this directory, which the caller removes (for a federation shared by a file's tests, made in `beforeAll`); default a temp dir removed when the test finishes. */
+  dir?: string
 }
 
 /** Writes a test identity's key file (the test keys have known seeds), as `fedlineage keygen` would. */
@@ -128,7 +130,7 @@ export const TEST_STUDY: StudySpecInput = {
 }
 
 export async function createFederation(opts: FederationInit = {}): Promise<TestFederation> {
-  const dir = await tempDir()
+  const dir = opts.dir ?? (await tempDir())
   const hub = testSigner(1)
   const sites: TestSite[] = []
   for (const [i, site] of DEMO_SITES.slice(0, opts.siteCount ?? 3).entries()) {
@@ -201,7 +203,8 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
       return agent.run()
     },
   }
-  onTestFinished(() => fed.coordinator.close())
+  // A shared federation (`dir` given) is closed by its caller, in afterAll.
+  if (opts.dir === undefined) onTestFinished(() => fed.coordinator.close())
   return fed
 }
 

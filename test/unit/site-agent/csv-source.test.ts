@@ -46,6 +46,24 @@ describe('readCsvRecords', () => {
     })
   })
 
+  it('says a headerless file has data where its header should be, and how to name its columns', async () => {
+    // Prepare: UCI's raw files start with data; two cells repeat, which once read as a duplicate column name.
+    const path = await file('processed.cleveland.data', '63.0,1.0,1.0,145.0,233.0,1.0,2.0,150.0,0.0,2.3,3.0,0.0,6.0,0\n')
+    // Execute
+    const read = readCsvRecords(path, schema)
+    // Assert
+    await expect(read).rejects.toThrow(SiteDataError)
+    await expect(read).rejects.toThrow(
+      /line 1: the first line is data \(63\.0,1\.0,1\.0,145\.0,…\), not a header row; if the file has no header, name its 14 columns in the study spec's data\.columns/,
+    )
+  })
+
+  it('reads a file to score without its label column when the label is optional', async () => {
+    const path = await file('score.csv', 'age,cp\n63,1\n')
+    await expect(readCsvRecords(path, schema)).rejects.toThrow(SiteColumnMissingError)
+    expect((await readCsvRecords(path, schema, { labelOptional: true })).rows).toEqual([['63', '1']])
+  })
+
   it('uses schema.columns for a headerless file', async () => {
     const path = await file('uci.data', '63.0,1.0,0\n67.0,4.0,2\n')
     const headerless = DataSchemaSchema.parse({ ...schema, columns: ['age', 'cp', 'num'] })
