@@ -31,6 +31,16 @@ export class LedgerInvalidArgumentError extends LedgerError {
   static override readonly code = 'LEDGER_INVALID_ARGUMENT'
 }
 
+/**
+ * A proof that holds together but was checked against no trusted key: its
+ * checkpoint is signed by the key the bundle itself names, which anyone can
+ * make. Not a verdict of "verified"; pin the coordinator's key, or accept the
+ * bundle's key explicitly.
+ */
+export class LedgerProofUnverifiedError extends LedgerError {
+  static override readonly code = 'LEDGER_PROOF_UNVERIFIED'
+}
+
 /** `entry 12` when the position is known, `entry ?` when even that is unreadable. */
 function entryLabel(seq: number | undefined): string {
   return seq === undefined ? 'entry ?' : `entry ${seq}`

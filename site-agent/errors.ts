@@ -133,3 +133,8 @@ export class SiteExportDamagedError extends SiteAgentError {
 export class SitePredictMismatchError extends SiteAgentError {
   static override readonly code = 'SITE_PREDICT_MISMATCH'
 }
+
+/** `consent prove` was given a patient id the site's consent store has no record of (likely mistyped). */
+export class ConsentUnknownPatientError extends SiteAgentError {
+  static override readonly code = 'SITE_UNKNOWN_PATIENT'
+}

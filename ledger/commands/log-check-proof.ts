@@ -1,17 +1,19 @@
 /**
- * `fedlineage log check-proof --proof FILE [--coordinator-key HEX]`: checks an
- * inclusion proof bundle with no access to the log: the checkpoint signature,
- * then the entry's audit path to the checkpoint's root.
+ * `fedlineage log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]`:
+ * checks an inclusion proof bundle with no access to the log: the checkpoint
+ * signature, then the entry's audit path to the checkpoint's root. Without a
+ * pinned key the check fails (LEDGER_PROOF_UNVERIFIED) unless the caller
+ * accepts the bundle's own key with --trust-bundle-key.
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { checkInclusionBundle } from '../core/proof-bundle.ts'
-import { LedgerInvalidArgumentError } from '../errors.ts'
+import { LedgerInvalidArgumentError, LedgerProofUnverifiedError } from '../errors.ts'
 import { parsePublicKey } from '../identity.ts'
 
-export async function logCheckProof(raw: { proof: string; coordinatorKey?: string }, io: CliIo): Promise<void> {
+export async function logCheckProof(raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }, io: CliIo): Promise<void> {
   let value: unknown
   try {
     value = JSON.parse(await readFile(raw.proof, 'utf8'))
@@ -22,12 +24,13 @@ export async function logCheckProof(raw: { proof: string; coordinatorKey?: strin
   const { checkpoint, signer, entry } = checkInclusionBundle(value, key)
   const what = `entry ${entry.seq} (${entry.kind}) is in the log of ${checkpoint.origin} at size ${checkpoint.size}, root ${toHex(checkpoint.root)}`
   // Without a pinned key the bundle vouches for itself: anyone can sign a checkpoint with a key of
-  // their own, so the verdict says what was and was not checked.
-  io.stdout.write(
-    key
-      ? `proof verified: ${what}, checkpoint signed by the pinned coordinator key ${toHex(signer)}\n`
-      : `proof consistent, NOT verified: ${what} under checkpoint key ${toHex(signer)}, which the bundle itself names; pass --coordinator-key with the coordinator's key (obtained out of band) to verify it\n`,
-  )
+  // their own. That is a failure unless the caller accepts the bundle's key in so many words.
+  if (key) io.stdout.write(`proof verified: ${what}, checkpoint signed by the pinned coordinator key ${toHex(signer)}\n`)
+  else if (raw.trustBundleKey) io.stdout.write(`proof consistent under the bundle's own key (accepted by --trust-bundle-key, not pinned): ${what}, checkpoint key ${toHex(signer)}\n`)
+  else
+    throw new LedgerProofUnverifiedError(
+      `proof consistent, NOT verified: ${what} under checkpoint key ${toHex(signer)}, which the bundle itself names; pass --coordinator-key with the coordinator's key (obtained out of band) to verify it, or --trust-bundle-key to accept the bundle's key`,
+    )
 }
 
 export function registerLogCheckProofCommand(log: Command, io: CliIo): Command {
@@ -36,5 +39,7 @@ export function registerLogCheckProofCommand(log: Command, io: CliIo): Command {
     .description('check an inclusion proof bundle offline (no access to the log needed)')
     .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage log prove`')
     .option('--coordinator-key <hex>', "the coordinator's public key the checkpoint must be signed with")
-    .action((raw: { proof: string; coordinatorKey?: string }) => logCheckProof(raw, io))
+    .option('--trust-bundle-key', "accept the checkpoint key the bundle names (without it, an unpinned check fails): only when you hold the bundle's key from the coordinator")
+    .addHelpText('after', '\nExample:\n  fedlineage log check-proof --proof entry-87.json --coordinator-key 8a99e511af4f7064…\n')
+    .action((raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }) => logCheckProof(raw, io))
 }

@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { processIo, type CliIo } from '../../cli/index.ts'
 import { loadSigner, parsePublicKey, toHex } from '../../ledger/index.ts'
+import { verifyConsent } from '../../protocol/index.ts'
 import { importCsvConsents } from '../consent/csv.ts'
 import { importFhirConsents } from '../consent/fhir.ts'
 import type { ConsentImportResult } from '../consent/import-report.ts'
@@ -65,6 +66,10 @@ export async function consentImport(opts: ConsentImportOptions, io: CliIo): Prom
   const store = await loadConsentStore(opts.store, { authorities: [authority.publicKey, ...trusted] })
   const { added, duplicates } = store.addImport(result)
   await saveConsentStore(store, opts.store)
+  // A revocation counts against training only where it withdraws a consent the store holds for the study;
+  // one for a patient who never consented (a refusal on its own) changes nothing. Say which is which.
+  const imported = new Set(result.revocations.map((r) => toHex(verifyConsent(r).pseudonym)))
+  const withdrawing = store.revokedAt(opts.study, Number.MAX_SAFE_INTEGER).filter((w) => imported.has(toHex(w.pseudonym))).length
 
   const c = result.counts
   const lines = [
@@ -72,6 +77,10 @@ export async function consentImport(opts: ConsentImportOptions, io: CliIo): Prom
     `signed by consent authority ${toHex(authority.publicKey)}`,
     `store ${opts.store}: ${added} new records (${duplicates} already held); it now holds ${store.size.receipts} receipts and ${store.size.revocations} revocations`,
   ]
+  if (c.revocations > 0)
+    lines.push(
+      `revocations: ${withdrawing} of the ${imported.size} patients revoking withdraw a consent the store holds for ${opts.study} (their records are left out of training from the revocation's time on, and the audit logs each once a round has trained on them); ${imported.size - withdrawing} revoke no consent held (a refusal on its own: nothing to leave out)`,
+    )
   if (created) lines.push(`created the pseudonym secret ${opts.secret} (mode 0600): keep it with the store; a new secret gives every patient a new pseudonym`)
   if (result.errors.length > 0) {
     lines.push(`not imported (${result.errors.length}):`)

@@ -28,7 +28,7 @@ import { loadPatientRewardsRound } from '../consent/patient-rewards.ts'
 import { loadConsentRound } from '../consent/rounds.ts'
 import { loadSiteSecret } from '../consent/secret.ts'
 import { loadConsentStore } from '../consent/store.ts'
-import { SiteConfigError } from '../errors.ts'
+import { ConsentUnknownPatientError, SiteConfigError } from '../errors.ts'
 import {
   findConsentLeaf,
   makeConsentInclusionBundle,
@@ -46,6 +46,8 @@ export interface ConsentProveOptions {
   readonly patientId: string
   readonly round: string
   readonly out?: string
+  /** Prove non-inclusion for an id the consent store has no record of (a patient who never consented). */
+  readonly allowUnknownPatient?: boolean
 }
 
 /** Builds the bundle (see the module comment), writes or prints it, and returns it. */
@@ -85,10 +87,10 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
   } else {
     bundle = makeConsentNonInclusionBundle(round, proveConsentNonInclusion(tree, pseudonym), tree.root)
     what = `non-inclusion proof: the patient is not among the ${tree.count} receipts used in round ${round}`
-    // Any id, a mistyped one too, gets a valid "not included" proof: say when the store never heard of it.
-    if (store.receiptsOf(pseudonym).length === 0 && store.revocationsOf(pseudonym).length === 0)
-      io.stderr.write(
-        `warning: patient id ${JSON.stringify(opts.patientId)} has no consent receipt or revocation in ${consent.store}: the proof is valid, but if the id is mistyped it is about nobody; check the id against the site's records\n`,
+    // Any id, a mistyped one too, would get a valid "not included" proof: refuse an id the store never heard of, unless told it is right.
+    if (store.receiptsOf(pseudonym).length === 0 && store.revocationsOf(pseudonym).length === 0 && !opts.allowUnknownPatient)
+      throw new ConsentUnknownPatientError(
+        `patient id ${JSON.stringify(opts.patientId)} has no consent receipt or revocation in ${consent.store}: a mistyped id would get a valid proof about nobody; check the id against the site's records, and if it is right (a patient who never consented), rerun with --allow-unknown-patient`,
       )
   }
   const json = `${JSON.stringify(bundle, null, 2)}\n`
@@ -112,6 +114,7 @@ export function registerConsentProveCommand(consent: Command, io: CliIo = proces
     .requiredOption('--patient-id <id>', "the patient's id as the site's records carry it")
     .requiredOption('--round <n>', 'the round')
     .option('--out <file>', 'write the JSON bundle here (mode 0600) instead of stdout')
+    .option('--allow-unknown-patient', 'prove non-inclusion for an id the consent store has no record of (a patient who never consented)')
     .action(async (opts: ConsentProveOptions) => {
       await consentProve(opts, io)
     })

@@ -27,6 +27,20 @@ export class ConsentImportError extends SiteAgentError {
  * does not verify, or a signer not trusted for its pseudonym. The ledger's
  * error is the `cause`; `reason` is its code.
  */
+/**
+ * The consent store holds records signed by a consent authority the caller
+ * does not trust (another `--authority-key`, a key dropped from the site
+ * config). The store itself is intact.
+ */
+export class ConsentAuthorityUntrustedError extends SiteAgentError {
+  static override readonly code = 'SITE_CONSENT_AUTHORITY_UNTRUSTED'
+  readonly signer: string
+  constructor(message: string, signer: string, options?: ErrorOptions) {
+    super(message, options)
+    this.signer = signer
+  }
+}
+
 export class ConsentRejectedError extends SiteAgentError {
   static override readonly code = 'SITE_CONSENT_REJECTED'
   readonly reason: string

@@ -16,7 +16,7 @@
  * Re-exported by `site-agent/index.ts`; other folders import from there.
  */
 export { CONSENT_CSV_COLUMNS, importCsvConsents } from './csv.ts'
-export { ConsentImportError, ConsentRejectedError, ConsentRoundMissingError, ConsentStoreCorruptError, FhirMappingError, FhirRecordError } from './errors.ts'
+export { ConsentAuthorityUntrustedError, ConsentImportError, ConsentRejectedError, ConsentRoundMissingError, ConsentStoreCorruptError, FhirMappingError, FhirRecordError } from './errors.ts'
 export { importFhirConsents, type FhirConsentImportInit } from './fhir.ts'
 export {
   FhirRecordMappingSchema,

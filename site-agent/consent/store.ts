@@ -15,7 +15,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { LedgerError, equalBytes, fromHex, toHex } from '../../ledger/index.ts'
-import { ConsentRejectedError, ConsentStoreCorruptError } from './errors.ts'
+import { ConsentAuthorityUntrustedError, ConsentRejectedError, ConsentStoreCorruptError } from './errors.ts'
 import type { ConsentImportResult } from './import-report.ts'
 import {
   consentLeafOf,
@@ -258,6 +258,14 @@ export async function loadConsentStore(path: string, init: ConsentStoreInit): Pr
       store.add(decodeSignedConsent(fromHex(String(hex))))
     } catch (err) {
       if (!(err instanceof LedgerError || err instanceof ProtocolError) && !(err instanceof ConsentRejectedError)) throw err
+      if (err instanceof ConsentRejectedError && err.reason === 'PROTOCOL_CONSENT_UNTRUSTED_SIGNER') {
+        const signer = toHex(verifyConsent(decodeSignedConsent(fromHex(String(hex)))).signer)
+        throw new ConsentAuthorityUntrustedError(
+          `${path}: the store is intact, but its records[${i}] (and maybe more) are signed by consent authority ${signer}, which is not among the trusted keys (${init.authorities.map(toHex).join(', ') || 'none'}): sign with the key that signed the store, or, if ${signer.slice(0, 16)}… is still an authority of this site, trust it too (\`consent import --trust ${signer}\`, and list it in the site config's consent.authorities)`,
+          signer,
+          { cause: err },
+        )
+      }
       throw new ConsentStoreCorruptError(`${path}: records[${i}]: ${err.message}`, { cause: err })
     }
   })

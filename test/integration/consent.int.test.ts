@@ -20,7 +20,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HubClient } from '../../coordinator/index.ts'
-import { equalBytes, sha256, toHex } from '../../ledger/index.ts'
+import { equalBytes, sha256, toHex, writeIdentity } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
@@ -99,7 +99,8 @@ describe('consent across the federation', () => {
     await evaluated
     const revokedAt = new Date()
     const revocationCsv = path.join(fed.dir, 'revocation.csv')
-    await writeFile(revocationCsv, `patient_id,status,valid_from,valid_until,purposes\n${withdrawing},revoked,,${revokedAt.toISOString()},\n`)
+    // With a refusal from a patient who never consented, which withdraws nothing.
+    await writeFile(revocationCsv, `patient_id,status,valid_from,valid_until,purposes\n${withdrawing},revoked,,${revokedAt.toISOString()},\nnever-consented-1,revoked,,${revokedAt.toISOString()},\n`)
     const imported = await cli(
       io,
       'consent',
@@ -115,6 +116,15 @@ describe('consent across the federation', () => {
       '--study',
       fed.config.study.id,
     )
+    expect(imported).toMatch(/^revocations: 1 of the 2 patients revoking withdraw a consent the store holds for test-study .*; 1 revoke no consent held/m)
+    // An import signed by another authority key names the key and the fix; the store is not called corrupt.
+    const otherKey = path.join(fed.dir, 'other-authority')
+    await writeIdentity(fed.dir, 'other-authority', { seed: new Uint8Array(32).fill(91) })
+    const importArgs = ['consent', 'import', '--csv', revocationCsv, '--store', path.join(fed.dir, consentFiles(siteA).store), '--secret', path.join(fed.dir, consentFiles(siteA).secretFile)]
+    await expect(cli(io, ...importArgs, '--authority-key', `${otherKey}.key`, '--study', fed.config.study.id)).rejects.toMatchObject({
+      code: 'SITE_CONSENT_AUTHORITY_UNTRUSTED',
+      message: expect.stringMatching(/the store is intact, but its records\[0\] .* are signed by consent authority [0-9a-f]{64}, which is not among the trusted keys .*--trust [0-9a-f]{64}/),
+    })
     for (const round of [2, 3]) {
       evaluated = roundEvent(fed, 'round-evaluated', round)
       await hub.startNextRound(fed.hub)
@@ -126,7 +136,7 @@ describe('consent across the federation', () => {
     await fed.coordinator.close()
 
     // Assert: the import report, the agents' consent events and RoundStatus.
-    expect(imported).toContain('1 revocations')
+    expect(imported).toContain('2 revocations')
     const nA = siteA.patients
     const consentEvents = events.filter((e): e is Extract<SiteAgentEvent, { type: 'consent' }> => e.type === 'consent')
     expect(consentEvents).toHaveLength(6)
@@ -181,10 +191,14 @@ describe('consent across the federation', () => {
     const absentFile = path.join(fed.dir, 'absent.json')
     expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', withdrawing, '--round', '2', '--out', absentFile)).toContain('non-inclusion proof')
     expect(await cli(io, 'consent', 'verify', '--proof', absentFile, '--db', fed.config.dataDir)).toContain('is not among')
-    // … while a mistyped id gets its valid proof with a warning that the store never heard of it.
-    const typo = await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', `${withdrawing}x`, '--round', '2', '--out', absentFile)
-    expect(typo).toContain(`warning: patient id "${withdrawing}x" has no consent receipt or revocation`)
-    expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', withdrawing, '--round', '2', '--out', absentFile)).not.toContain('warning')
+    // … while a mistyped id is refused, unless the caller says the id is right.
+    await expect(cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', `${withdrawing}x`, '--round', '2', '--out', absentFile)).rejects.toMatchObject({
+      code: 'SITE_UNKNOWN_PATIENT',
+      message: expect.stringContaining(`patient id "${withdrawing}x" has no consent receipt or revocation`),
+    })
+    expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', `${withdrawing}x`, '--round', '2', '--out', absentFile, '--allow-unknown-patient')).toContain(
+      'non-inclusion proof',
+    )
 
     // Assert: tampered proofs fail.
     const bundle = JSON.parse(await readFile(proofFile, 'utf8'))

@@ -92,14 +92,23 @@ describe('log prove / log check-proof', () => {
     expect(io.out.join('')).toContain(`proof verified: entry ${PROVED_SEQ} (test-record) is in the log of proof-test at size 40`)
   })
 
-  it('says a bundle checked without a pinned key is only consistent, not verified', async () => {
+  it('fails a bundle checked without a pinned key: consistent, not verified', async () => {
     // Prepare
     const { file, io } = await provedBundle()
-    // Execute
-    await run(io, 'log', 'check-proof', '--proof', file)
-    // Assert
+    // Execute + Assert
+    await expect(run(io, 'log', 'check-proof', '--proof', file)).rejects.toMatchObject({
+      code: 'LEDGER_PROOF_UNVERIFIED',
+      message: expect.stringMatching(
+        /^proof consistent, NOT verified: entry \d+ \(test-record\) is in the log of proof-test at size 40, .* which the bundle itself names; pass --coordinator-key .* or --trust-bundle-key/,
+      ),
+    })
     expect(io.out.join('')).not.toContain('proof verified')
-    expect(io.out.join('')).toMatch(/^proof consistent, NOT verified: entry \d+ \(test-record\) is in the log of proof-test at size 40, .* which the bundle itself names; pass --coordinator-key/m)
+  })
+
+  it('accepts the bundle key only when told to, and says it was not pinned', async () => {
+    const { file, io } = await provedBundle()
+    await run(io, 'log', 'check-proof', '--proof', file, '--trust-bundle-key')
+    expect(io.out.join('')).toMatch(/^proof consistent under the bundle's own key \(accepted by --trust-bundle-key, not pinned\): entry \d+ \(test-record\)/m)
   })
 
   it.each(ALTERATIONS)('refuses a bundle with $what', async ({ alter, pinOtherKey, error }) => {
