@@ -1,0 +1,105 @@
+/**
+ * Two Linux network namespaces joined by a veth pair with private addresses,
+ * for tests of what crosses a real network interface: each namespace has
+ * only its loopback and its end of the pair, so the only way between them is
+ * the /30 link. Needs root and `ip netns`; `netnsSkipReason()` says why a test
+ * cannot run here, and `createNetnsPair` registers nothing: the caller must
+ * `remove()` (idempotent), in `afterAll`.
+ */
+import { spawnSync } from 'node:child_process'
+import { randomBytes, randomInt } from 'node:crypto'
+
+function ip(args: readonly string[]): { ok: boolean; out: string } {
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 })
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim() }
+}
+
+function must(args: readonly string[]): string {
+  const r = ip(args)
+  if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.out}`)
+  return r.out
+}
+
+/**
+ * Why two namespaces cannot be made here (not Linux, not root, no `ip`, no
+ * permission to add one), or undefined when they can: a throwaway namespace
+ * is added and deleted to find out.
+ */
+export function netnsSkipReason(): string | undefined {
+  if (process.platform !== 'linux') return `network namespaces are Linux-only (this is ${process.platform})`
+  if (process.getuid?.() !== 0) return `needs root to create network namespaces (running as uid ${process.getuid?.()})`
+  const list = ip(['netns', 'list'])
+  if (!list.ok) return `\`ip netns\` is unavailable: ${list.out || 'iproute2 not installed?'}`
+  const probe = `fl-probe-${randomBytes(4).toString('hex')}`
+  const added = ip(['netns', 'add', probe])
+  if (!added.ok) return `\`ip netns add\` failed: ${added.out}`
+  ip(['netns', 'del', probe])
+  return undefined
+}
+
+export interface NetnsPair {
+  /** The namespaces' names, for `ip netns exec NAME …`. */
+  readonly a: string
+  readonly b: string
+  /** The addresses on each end of the veth pair (a /30). */
+  readonly aIp: string
+  readonly bIp: string
+  /** Bytes `a`'s end of the link has received and sent so far. */
+  linkBytes(): { rx: number; tx: number }
+  /** Deletes both namespaces (the veth pair goes with them); safe to call twice. */
+  remove(): void
+}
+
+/**
+ * Creates namespaces `fl-<id>-a` and `fl-<id>-b`, a veth pair between them,
+ * and a random /30 in 10.231.0.0/16 (`.1` in a, `.2` in b), all links up.
+ * Names are unique per call, so parallel runs never share a namespace.
+ */
+export function createNetnsPair(): NetnsPair {
+  const id = randomBytes(3).toString('hex')
+  const a = `fl-${id}-a`
+  const b = `fl-${id}-b`
+  const vethA = `flv${id}a` // interface names: at most 15 characters
+  const vethB = `flv${id}b`
+  const base = randomInt(0, 64) * 4
+  const third = randomInt(0, 256)
+  const aIp = `10.231.${third}.${base + 1}`
+  const bIp = `10.231.${third}.${base + 2}`
+  let removed = false
+  const remove = () => {
+    if (removed) return
+    removed = true
+    ip(['netns', 'del', a])
+    ip(['netns', 'del', b])
+    ip(['link', 'del', vethA]) // only if the pair never left the root namespace
+  }
+  try {
+    must(['netns', 'add', a])
+    must(['netns', 'add', b])
+    must(['link', 'add', vethA, 'type', 'veth', 'peer', 'name', vethB])
+    must(['link', 'set', vethA, 'netns', a])
+    must(['link', 'set', vethB, 'netns', b])
+    for (const [ns, dev, addr] of [
+      [a, vethA, aIp],
+      [b, vethB, bIp],
+    ] as const) {
+      must(['-n', ns, 'addr', 'add', `${addr}/30`, 'dev', dev])
+      must(['-n', ns, 'link', 'set', dev, 'up'])
+      must(['-n', ns, 'link', 'set', 'lo', 'up'])
+    }
+  } catch (err) {
+    remove()
+    throw err
+  }
+  return {
+    a,
+    b,
+    aIp,
+    bIp,
+    linkBytes() {
+      const stats = JSON.parse(must(['-n', a, '-s', '-j', 'link', 'show', vethA])) as { stats64: { rx: { bytes: number }; tx: { bytes: number } } }[]
+      return { rx: stats[0]!.stats64.rx.bytes, tx: stats[0]!.stats64.tx.bytes }
+    },
+    remove,
+  }
+}
