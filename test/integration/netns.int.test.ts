@@ -12,69 +12,28 @@
  * Needs root and `ip netns` (iproute2); elsewhere it is skipped, and the
  * reason is in the suite's name and printed when the file loads.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { HubConfigInput } from '../../coordinator/index.ts'
-import { fromHex, openLevelStorage, verifyLog, writeIdentity } from '../../ledger/index.ts'
+import { fromHex, writeIdentity } from '../../ledger/index.ts'
 import { provisionStudyKit } from '../../pki/index.ts'
 import { DEMO_SITES, writeSyntheticSite, type SiteConfigInput } from '../../site-agent/index.ts'
 import { TEST_STUDY } from '../helpers/federation.ts'
-import { createNetnsPair, netnsSkipReason, type NetnsPair } from '../helpers/netns.ts'
+import { createNetnsPair, exitedWithin, fedlineageIn, netnsSkipReason, verifiedHeadOf, waitForOutput, type NetnsPair, type NsProcess } from '../helpers/netns.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/fedlineage.mjs', import.meta.url))
 const GRPC_PORT = 50051
 const P2P_PORT = 4001
 
 const skipReason = netnsSkipReason()
 if (skipReason !== undefined) process.stderr.write(`netns.int.test.ts: SKIPPED, ${skipReason}\n`)
 
-/** A `fedlineage` process inside namespace `ns`, its output collected. */
-interface Proc {
-  readonly child: ChildProcess
-  readonly exited: Promise<number | null>
-  output(): string
-}
-
-function fedlineageIn(ns: string, args: readonly string[]): Proc {
-  // `ip netns exec` enters the namespace and execs node: the child's pid is node's, so a signal reaches it.
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDLINEAGE_LOG_LEVEL: 'info' } })
-  let out = ''
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, exited, output: () => out }
-}
-
-/** Resolves once `proc`'s output matches `pattern`; rejects if it exits first or `timeoutMs` passes. */
-async function waitForOutput(proc: Proc, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const m = pattern.exec(proc.output())
-    if (m) return m
-    if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode} before printing ${pattern}:\n${proc.output()}`)
-    if (Date.now() > until) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${proc.output()}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-async function headOf(dir: string): Promise<{ entries: number; head: string }> {
-  const storage = await openLevelStorage(dir)
-  try {
-    const v = await verifyLog(storage)
-    return { entries: v.entries, head: Buffer.from(v.headHash).toString('hex') }
-  } finally {
-    await storage.close()
-  }
-}
-
 describe.skipIf(skipReason !== undefined)(`a study across two network namespaces${skipReason === undefined ? '' : ` [skipped: ${skipReason}]`}`, () => {
   let net: NetnsPair | undefined
   let dir: string | undefined
-  const procs: Proc[] = []
+  const procs: NsProcess[] = []
 
   afterAll(async () => {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
@@ -129,7 +88,7 @@ describe.skipIf(skipReason !== undefined)(`a study across two network namespaces
     const announced = (await waitForOutput(coordinator, /^log replica on (\S+)$/m, 60_000))[1]!
     const agent = fedlineageIn(net.b, ['site', '--config', path.join(dir, 'site.json')])
     procs.push(agent)
-    const siteCode = await Promise.race([agent.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 150_000))])
+    const siteCode = await exitedWithin(agent, 150_000)
     expect(siteCode, agent.output()).toBe(0)
     // An auditor on the site's side of the link joins as a fresh replica of the running coordinator: entries and blobs cross too.
     const peerAudit = fedlineageIn(net.b, ['audit', '--peer', announced, '--key', auditor.keyFile, '--coordinator-key', hub.publicKeyHex])
@@ -144,8 +103,8 @@ describe.skipIf(skipReason !== undefined)(`a study across two network namespaces
     expect(agent.output()).toMatch(/replicating the lineage log from \d+ peer/)
     expect(link.rx + link.tx).toBeGreaterThan(10_000)
     // The site's replica holds every entry of the coordinator's log, up to the same head, and verifies.
-    const hubLog = await headOf(hubConfig.dataDir)
-    const siteLog = await headOf(replicaDir)
+    const hubLog = await verifiedHeadOf(hubConfig.dataDir)
+    const siteLog = await verifiedHeadOf(replicaDir)
     expect(hubLog.entries).toBeGreaterThan(5)
     expect(siteLog).toEqual(hubLog)
     expect(agent.output()).toContain(`verified replica holds ${hubLog.entries} log entries`)
