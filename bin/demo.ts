@@ -17,57 +17,17 @@ import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewar
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { fromHex, loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
-import {
-  DEMO_SITES,
-  SYNTHETIC_SCHEMA,
-  cohortToCsv,
-  consentImport,
-  generateCohort,
-  prepareDatasetFile,
-  studyApprove,
-  studyReview,
-  writeSyntheticSite,
-  type SiteConfigInput,
-} from '../site-agent/index.ts'
+import { DEMO_SITES, cohortToCsv, generateCohort, prepareDatasetFile, studyApprove, studyReview, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
+import { STUDY_ID, demoStudy, importDemoConsents } from './demo-study.ts'
+import { writeComposeKit } from './compose-kit.ts'
 
 const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
-const STUDY_ID = 'cardio-risk-demo'
-/** HL7 v3 ActReason "healthcare research": what the patients consented to. */
-const CONSENT_PURPOSE = 'HRESCH'
-
-/**
- * A site's consent register, as its consent office would export it, imported
- * and signed by the site's own consent authority: most patients consented to
- * research; some never did, some consents expired, a few withdrew, a few
- * start in the future.
- */
-async function importDemoConsents(dir: string, siteId: string, patients: number): Promise<{ store: string; secret: string; authority: string }> {
-  const authority = await writeIdentity(path.join(dir, 'keys'), `${siteId}-consent-office`, { force: true })
-  const rows = ['patient_id,status,valid_from,valid_until,purposes']
-  for (let k = 1; k <= patients; k++) {
-    const id = `${siteId}-${k}`
-    if (k % 17 === 0) continue // never asked, or declined: no record
-    if (k % 23 === 0)
-      rows.push(`${id},active,2019-01-01,2022-12-31,${CONSENT_PURPOSE}`) // expired
-    else if (k % 29 === 0)
-      rows.push(`${id},active,2019-01-01,,${CONSENT_PURPOSE}`, `${id},revoked,2019-01-01,2024-06-30,${CONSENT_PURPOSE}`) // consented, then withdrew
-    else if (k % 31 === 0)
-      rows.push(`${id},active,2999-01-01,,${CONSENT_PURPOSE}`) // not yet valid
-    else rows.push(`${id},active,2020-01-01,,${CONSENT_PURPOSE}`)
-  }
-  const csv = path.join(dir, 'data', `${siteId}-consents.csv`)
-  await writeFile(csv, `${rows.join('\n')}\n`)
-  const store = path.join(dir, 'data', `${siteId}-consent-store.json`)
-  const secret = path.join(dir, 'keys', `${siteId}.pseudonym-secret`)
-  const quiet = { stdout: new PassThrough(), stderr: new PassThrough(), setExitCode: () => undefined }
-  await consentImport({ csv, store, secret, authorityKey: authority.keyFile, study: STUDY_ID }, quiet)
-  return { store, secret, authority: authority.publicKeyHex }
-}
-
 export interface DemoOptions {
   readonly rounds: number
   readonly dir?: string
+  /** Write deploy/compose.yaml's study into this folder instead of running the demo. */
+  readonly compose?: string
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -76,8 +36,15 @@ export function registerDemoCommand(program: Command): void {
     .description('run a real federation on 127.0.0.1: a coordinator and four site agents as separate processes')
     .option('--rounds <n>', 'rounds of FedAvg', (v) => Number.parseInt(v, 10), 5)
     .option('--dir <dir>', 'working folder for keys, data, configs, logs and the ledger (default: a new temp folder)')
+    .option('--compose <dir>', 'instead, write the keys, certificates, data and configs deploy/compose.yaml mounts (a hub and 3 sites) into <dir>, and exit')
     .action(async (opts: DemoOptions) => {
-      await runDemo(opts)
+      if (opts.compose === undefined) return runDemo(opts)
+      const kit = await writeComposeKit(opts.compose, opts.rounds)
+      process.stdout.write(
+        `compose study written to ${kit.dir}: the hub and ${kit.sites.length} sites (${kit.sites.join(', ')}), ${opts.rounds} rounds\n` +
+          'the containers run as uid 1000: if that is not you, run `sudo chown -R 1000:1000` on that folder\n' +
+          'next: docker compose -f deploy/compose.yaml up --build\n',
+      )
     })
 }
 
@@ -141,7 +108,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       site,
       identity: await writeIdentity(path.join(dir, 'keys'), site.siteId, { force: true }),
       csv: (await writeSyntheticSite(path.join(dir, 'data'), site, { patientIds: true })).trainCsv,
-      consent: await importDemoConsents(dir, site.siteId, site.size),
+      consent: await importDemoConsents({ authority: path.join(dir, 'keys'), keys: path.join(dir, 'keys'), data: path.join(dir, 'data') }, site.siteId, site.size),
     })),
   )
 
@@ -164,24 +131,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 
   // 3. The study, as the hub defines it.
   const hubConfig: HubConfigInput = {
-    study: {
-      id: STUDY_ID,
-      title: 'Cardiovascular risk, four hospitals (synthetic cohorts)',
-      model: { kind: 'mlp', hidden: [16], activation: 'relu' },
-      data: { ...SYNTHETIC_SCHEMA, patientIdColumn: 'patient_id' },
-      consent: { purpose: CONSENT_PURPOSE },
-      training: { optimizer: 'adam', learningRate: 0.01, batchSize: 32, localSteps: 40 },
-      strategy: { name: 'fedavg', serverLearningRate: 1 },
-      rounds: opts.rounds,
-      minSites: 3,
-      roundDeadlineMs: 60_000,
-      evaluationDeadlineMs: 30_000,
-      seed: 7,
-      rewards: { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' },
-      auditors: [{ name: 'regulator', publicKey: auditor.publicKeyHex }],
-      // Each site trains only once its data steward's approval of this exact spec is logged.
-      requireApproval: true,
-    },
+    study: demoStudy(opts.rounds, auditor.publicKeyHex),
     validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
     dataDir: 'ledger',

@@ -12,6 +12,7 @@ import { z } from 'zod'
 import { StudySpecSchema, type StudySpec } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
 import { isLoopbackHost } from '../pki/index.ts'
+import { replicaAddressProblem } from '../ledger/index.ts'
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/i, 'must be a 64-hex-digit Ed25519 public key')
 const siteId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -')
@@ -31,12 +32,22 @@ export const HubConfigSchema = z
     /** Public key allowed to start rounds; defaults to the coordinator's own. */
     hubPublicKey: hexKey.optional(),
     sites: z.array(z.strictObject({ id: siteId, publicKey: hexKey })).min(1, 'enroll at least one site'),
-    /** The coordinator's libp2p replica of the log: sites and auditors sync from it. */
+    /**
+     * The coordinator's libp2p replica of the log: sites and auditors sync
+     * from it. Across machines, listen on a fixed port (`/ip4/0.0.0.0/tcp/4001`)
+     * and announce the address the sites reach (`/dns4/hub.example.org/tcp/4001`).
+     */
     p2p: z
       .strictObject({
         enabled: z.boolean().default(true),
-        /** Multiaddrs to listen on; loopback and a free port by default. */
-        listen: z.array(z.string().min(1)).default(['/ip4/127.0.0.1/tcp/0']),
+        /** Multiaddrs to listen on; loopback and a free port by default (tests, the demo). */
+        listen: z.array(z.string().min(1)).min(1).default(['/ip4/127.0.0.1/tcp/0']),
+        /**
+         * Multiaddrs the coordinator gives sites at hello and peers through
+         * identify, instead of the bound ones: what another machine dials
+         * (a DNS name, a public or NAT-mapped address). Default: as bound.
+         */
+        announce: z.array(z.string().min(1)).default([]),
         /** Other replicas to dial (multiaddrs with /p2p/<peer id>). */
         peers: z.array(z.string().min(1)).default([]),
       })
@@ -92,6 +103,11 @@ export const HubConfigSchema = z
         code: 'custom',
         path: ['listen'],
         message: `${cfg.listen} is not a loopback address and no tls is configured: updates would cross the network in the clear. Provision certificates (\`fedlineage provision\`) and set "tls": { "ca", "cert" }, or set "insecure": true on a network you trust for testing only`,
+      })
+    for (const use of ['listen', 'announce'] as const)
+      cfg.p2p[use].forEach((addr, i) => {
+        const problem = replicaAddressProblem(addr, use)
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['p2p', use, i], message: problem })
       })
     const { maxConnections, maxConnectionsPerAddress } = cfg.limits
     if (maxConnections !== undefined && maxConnectionsPerAddress !== undefined && maxConnectionsPerAddress > maxConnections)

@@ -62,7 +62,7 @@ export interface RunningCoordinator {
   readonly ledger: Ledger
   /** The log replica's libp2p node (undefined when p2p is disabled). */
   readonly replica: ReplicaNode | undefined
-  /** Its multiaddrs, with /p2p/<peer id>: where other replicas sync from. */
+  /** Its multiaddrs, with /p2p/<peer id>: where other replicas sync from (`p2p.announce` when set, else as bound). Sites learn them at hello. */
   readonly p2pAddrs: readonly string[]
   /** The server limits in force (`hub.json` `limits` with their defaults filled in). */
   readonly limits: ServerLimits
@@ -134,6 +134,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         coordinatorKey: signer.publicKey,
         signer,
         listen: config.p2p.listen,
+        announce: config.p2p.announce,
         peers: config.p2p.peers,
         // Its libp2p identity is the coordinator's key, and it serves the study's data under the study's policy.
         privateKey: await peerKeyOf(signer),

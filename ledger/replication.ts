@@ -119,6 +119,7 @@ export {
 export { checkpointTopic, misbehaviourTopic, normaliseProof, proofId } from './replication/gossip.ts'
 export { discoverLog, type DiscoveredLog } from './replication/discover.ts'
 export { createReplicaNode, peerKeyOf, type ReplicaNode, type ReplicaNodeInit, type ReplicaServices } from './replication/node.ts'
+export { replicaAddressProblem } from './replication/addresses.ts'
 
 /** Options of `ledgerSync`. */
 export interface LedgerSyncInit {

@@ -75,6 +75,7 @@ import { loadConsentRound, type ConsentRoundRecord } from './consent/rounds.ts'
 import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
+import { ensureStateDirs } from './state-dirs.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
 import { readApprovalFile } from './approval.ts'
@@ -217,6 +218,8 @@ export class SiteAgent {
 
   /** Follows the study until it is done. Rejects on a non-transient failure or when the coordinator stays away too long. */
   async run(signal?: AbortSignal): Promise<SiteRunSummary> {
+    // Before any contact: a site that cannot keep its replica must say so, not train on unverified.
+    await ensureStateDirs(this.config)
     const notice = transportNotice(this.transport)
     this.log[notice.level]({ coordinator: this.config.coordinator, transport: this.transport }, notice.message)
     let lastContact = Date.now()
@@ -365,6 +368,7 @@ export class SiteAgent {
       this.replica = await SiteReplica.start({
         dataDir: p2p.dataDir!,
         listen: p2p.listen,
+        announce: p2p.announce,
         peers,
         origin: this.config.study,
         coordinatorKey,

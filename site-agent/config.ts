@@ -1,13 +1,15 @@
 /**
  * A site's config file (`site.json`): who the site is, which study it agreed
- * to join, where the coordinator is, and where its local records are. Paths
- * are resolved against the config file's folder. Errors name file and field.
+ * to join, where the coordinator is, where its local records are, and where
+ * it may write (`stateDir`). Paths are resolved against the config file's
+ * folder. Errors name file and field.
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { SiteConfigError } from './errors.ts'
 import { isLoopbackHost } from '../pki/index.ts'
+import { replicaAddressProblem } from '../ledger/index.ts'
 import { FhirRecordMappingSchema } from './consent/fhir-records.ts'
 import { SitePolicySchema } from './policy.ts'
 
@@ -42,14 +44,29 @@ export const SiteConfigSchema = z.strictObject({
   data: DataSourceSchema,
   /** TF.js backend: auto tries tfjs-node, then WASM, then plain JS. */
   backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
-  /** The site's replica of the lineage log, synced over libp2p from the coordinator. */
+  /**
+   * The folder the agent writes to: its replica of the log (`<stateDir>/<siteId>-replica`)
+   * and its consent rounds (`<replica>-consent`), unless `p2p.dataDir` or
+   * `consent.roundsDir` say otherwise. Default: the config file's folder. Set
+   * it when the config is read-only (the container image mounts `/config`
+   * read-only and `/state` writable: `"stateDir": "/state"`).
+   */
+  stateDir: z.string().min(1).optional(),
+  /**
+   * The site's replica of the lineage log, synced over libp2p from the
+   * coordinator. The site dials out to the coordinator's announced
+   * addresses, so it needs no inbound port unless other replicas (an
+   * auditor's `--peer`) dial it: then listen on a fixed port and announce it.
+   */
   p2p: z
     .strictObject({
       enabled: z.boolean().default(true),
-      listen: z.array(z.string().min(1)).default(['/ip4/127.0.0.1/tcp/0']),
+      listen: z.array(z.string().min(1)).min(1).default(['/ip4/127.0.0.1/tcp/0']),
+      /** Multiaddrs other replicas are told to dial instead of the bound ones (DNS name, NAT-mapped address). Default: as bound. */
+      announce: z.array(z.string().min(1)).default([]),
       /** Replicas to dial besides the coordinator's (which the site learns at hello). */
       peers: z.array(z.string().min(1)).default([]),
-      /** LevelDB folder of the replica; default `<siteId>-replica` beside the config. */
+      /** LevelDB folder of the replica (relative to the config's folder); default `<siteId>-replica` in `stateDir`. */
       dataDir: z.string().min(1).optional(),
       /**
        * How long a task waits for the verified replica to show what it names
@@ -118,6 +135,13 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
     throw new SiteConfigError(result.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n'))
   }
   const cfg = result.data
+  const addressProblems = (['listen', 'announce'] as const).flatMap((use) =>
+    cfg.p2p[use].flatMap((addr, i) => {
+      const problem = replicaAddressProblem(addr, use)
+      return problem === undefined ? [] : [`${source}: p2p.${use}.${i}: ${problem}`]
+    }),
+  )
+  if (addressProblems.length > 0) throw new SiteConfigError(addressProblems.join('\n'))
   if (cfg.tls === undefined && !cfg.insecure && !isLoopbackHost(cfg.coordinator))
     throw new SiteConfigError(
       `${source}: coordinator: ${cfg.coordinator} is not a loopback address and no tls is configured: the site's updates would cross the network in the clear. Ask the hub for the study CA certificate and a certificate for this site's key, and set "tls": { "ca", "cert" }; or set "insecure": true on a network you trust for testing only`,
@@ -129,7 +153,8 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
       : 'fhirBundle' in cfg.data
         ? { ...cfg.data, fhirBundle: abs(cfg.data.fhirBundle) }
         : { train: abs(cfg.data.train), validation: abs(cfg.data.validation) }
-  const replicaDir = abs(cfg.p2p.dataDir ?? `${cfg.siteId}-replica`)
+  const stateDir = abs(cfg.stateDir ?? '.')
+  const replicaDir = cfg.p2p.dataDir === undefined ? path.join(stateDir, `${cfg.siteId}-replica`) : abs(cfg.p2p.dataDir)
   const p2p = { ...cfg.p2p, dataDir: replicaDir }
   const consent = cfg.consent && {
     ...cfg.consent,
@@ -139,7 +164,7 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
   }
   const tls = cfg.tls && { ca: abs(cfg.tls.ca), cert: abs(cfg.tls.cert) }
   const approval = cfg.approval && abs(cfg.approval)
-  return { ...cfg, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}), ...(tls ? { tls } : {}), ...(approval ? { approval } : {}) }
+  return { ...cfg, stateDir, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}), ...(tls ? { tls } : {}), ...(approval ? { approval } : {}) }
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

@@ -23,6 +23,8 @@ import { StudyState, readLineageRecord, studyReplicaAccess } from '../protocol/i
 export interface SiteReplicaInit {
   readonly dataDir: string
   readonly listen: readonly string[]
+  /** What other replicas are told to dial (empty: the bound addresses). */
+  readonly announce?: readonly string[] | undefined
   readonly peers: readonly string[]
   readonly origin: string
   readonly coordinatorKey: Uint8Array
@@ -67,6 +69,7 @@ export class SiteReplica {
         origin: init.origin,
         coordinatorKey: init.coordinatorKey,
         listen: init.listen,
+        announce: init.announce,
         peers: init.peers,
         privateKey: await peerKeyOf(init.witness),
         access: studyReplicaAccess(() => world, init.coordinatorKey),

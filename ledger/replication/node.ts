@@ -24,6 +24,13 @@ import { PeerKeyError, ReplicaDialError } from './errors.ts'
 export interface ReplicaNodeInit extends LedgerSyncInit {
   /** Multiaddrs to listen on (default `['/ip4/127.0.0.1/tcp/0']`: loopback, a free port). */
   readonly listen?: readonly string[] | undefined
+  /**
+   * Multiaddrs to tell peers instead of the bound ones (identify, and what
+   * `getMultiaddrs()` returns): the address other machines reach the node
+   * at, behind a wildcard bind, NAT or a container's port mapping. Empty or
+   * absent: the listening addresses, as bound.
+   */
+  readonly announce?: readonly string[] | undefined
   /** Multiaddrs (with `/p2p/<peer id>`) to dial once started. */
   readonly peers?: readonly string[] | undefined
   /**
@@ -55,7 +62,7 @@ const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
  * answers, the node is stopped and `ReplicaDialError` thrown.
  */
 export async function createReplicaNode(init: ReplicaNodeInit): Promise<ReplicaNode> {
-  const { listen, peers, privateKey, expectedPeers, ...syncInit } = init
+  const { listen, announce, peers, privateKey, expectedPeers, ...syncInit } = init
   const expected = Math.max(0, expectedPeers ?? 0)
   const node = await createLibp2p<ReplicaServices>({
     connectionManager: {
@@ -64,7 +71,7 @@ export async function createReplicaNode(init: ReplicaNodeInit): Promise<ReplicaN
       inboundConnectionThreshold: Math.max(5, expected + 8),
     },
     ...(privateKey === undefined ? {} : { privateKey }),
-    addresses: { listen: [...(listen ?? DEFAULT_LISTEN)] },
+    addresses: { listen: [...(listen ?? DEFAULT_LISTEN)], announce: [...(announce ?? [])] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
