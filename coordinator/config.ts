@@ -19,6 +19,7 @@ const siteId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-
 
 export const HubConfigSchema = z
   .strictObject({
+    /** The study: model, data schema, training recipe, strategy, rounds and terms. It is logged in `study-created`; sites review and approve its hash. */
     study: StudySpecSchema,
     /** host:port to bind; port 0 picks a free one (printed on start). */
     listen: z
@@ -31,7 +32,17 @@ export const HubConfigSchema = z
     keyFile: z.string().min(1),
     /** Public key allowed to start rounds; defaults to the coordinator's own. */
     hubPublicKey: hexKey.optional(),
-    sites: z.array(z.strictObject({ id: siteId, publicKey: hexKey })).min(1, 'enroll at least one site'),
+    /** The sites enrolled when the study is created (more join later with `fedlineage membership enroll`). */
+    sites: z
+      .array(
+        z.strictObject({
+          /** The site's id, as its site.json `siteId` says. */
+          id: siteId,
+          /** The site's Ed25519 public key (its `keyFile`'s `.pub`): it signs the site's statements and its TLS certificate carries it. */
+          publicKey: hexKey,
+        }),
+      )
+      .min(1, 'enroll at least one site'),
     /**
      * The coordinator's libp2p replica of the log: sites and auditors sync
      * from it. Across machines, listen on a fixed port (`/ip4/0.0.0.0/tcp/4001`)
@@ -39,6 +50,7 @@ export const HubConfigSchema = z
      */
     p2p: z
       .strictObject({
+        /** Run the replica; without it sites and auditors cannot sync the log. */
         enabled: z.boolean().default(true),
         /** Multiaddrs to listen on; loopback and a free port by default (tests, the demo). */
         listen: z.array(z.string().min(1)).min(1).default(['/ip4/127.0.0.1/tcp/0']),
@@ -67,7 +79,14 @@ export const HubConfigSchema = z
      * coordinator's certificate, which carries the key in `keyFile`. Every
      * client must present a certificate from the same CA.
      */
-    tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1) }).optional(),
+    tls: z
+      .strictObject({
+        /** The study CA's certificate (`fedlineage provision ca`): the only issuer this party trusts. */
+        ca: z.string().min(1),
+        /** This party's certificate (`fedlineage provision issue`), for the key in `keyFile`. */
+        cert: z.string().min(1),
+      })
+      .optional(),
     /** Plaintext gRPC on a non-loopback `listen`: for a trusted test network only. */
     insecure: z.boolean().default(false),
     /**
@@ -76,12 +95,19 @@ export const HubConfigSchema = z
      */
     limits: z
       .strictObject({
+        /** Open gRPC connections from all addresses together; default 4 × maxConnectionsPerAddress. A connection over it is closed as it arrives. */
         maxConnections: z.number().int().positive().optional(),
+        /** Open gRPC connections from one address; default sites + auditors + 16, at least 64. */
         maxConnectionsPerAddress: z.number().int().positive().optional(),
+        /** A connection that sends no request in this time is closed; a call without its first message ends with COORD_AUTH_DEADLINE. Default 10000. */
         authDeadlineMs: z.number().int().positive().optional(),
+        /** An upload bringing fewer delta bytes per second over a window is dropped (COORD_UPLOAD_STALLED), unlogged. Default 16384. */
         uploadMinBytesPerSecond: z.number().int().nonnegative().optional(),
+        /** The window of uploadMinBytesPerSecond. Default 10000. */
         uploadRateWindowMs: z.number().int().positive().optional(),
+        /** Delta bytes all uploads may hold at once; one over it is refused with COORD_BUSY before its envelope is read. Default 1 GiB. */
         uploadBytesInFlight: z.number().int().positive().optional(),
+        /** A download whose client reads nothing for this long ends with COORD_DOWNLOAD_STALLED. Default 60000. */
         downloadStallMs: z.number().int().positive().optional(),
       })
       .prefault({}),

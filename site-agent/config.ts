@@ -17,12 +17,15 @@ const DataSourceSchema = z.union([
   z.strictObject({
     /** One CSV; a stratified, seeded split holds out a validation part. */
     file: z.string().min(1),
+    /** Share of the records held out for validation, per class (a stratified split). */
     validationFraction: z.number().gt(0).lt(1).default(0.2),
+    /** Seed of the split's shuffle: the same seed gives the same split. */
     splitSeed: z.number().int().nonnegative().default(1),
   }),
   z.strictObject({
     /** Separate train and validation CSVs (e.g. FLamby's fixed split). */
     train: z.string().min(1),
+    /** The validation CSV: evaluation reports are measured on it. */
     validation: z.string().min(1),
   }),
   z.strictObject({
@@ -30,17 +33,23 @@ const DataSourceSchema = z.union([
     fhirBundle: z.string().min(1),
     /** Which LOINC codes (and Patient fields) fill which schema columns; see site-agent/consent/fhir-records.ts. */
     mapping: FhirRecordMappingSchema,
+    /** Share of the records held out for validation, per class (a stratified split). */
     validationFraction: z.number().gt(0).lt(1).default(0.2),
+    /** Seed of the split's shuffle: the same seed gives the same split. */
     splitSeed: z.number().int().nonnegative().default(1),
   }),
 ])
 
 export const SiteConfigSchema = z.strictObject({
+  /** The site's id, as the hub enrolled it. */
   siteId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -'),
   /** The study this site agreed to join; the agent refuses any other. */
   study: z.string().min(1),
+  /** The coordinator's gRPC address, host:port (the host its TLS certificate names). */
   coordinator: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
+  /** The site's Ed25519 key file (`fedlineage keygen`): it signs every update and report, and is the site's TLS key. */
   keyFile: z.string().min(1),
+  /** Where the site's records are: one CSV, a train and a validation CSV, or a FHIR R4 Bundle. */
   data: DataSourceSchema,
   /** TF.js backend: auto tries tfjs-node, then WASM, then plain JS. */
   backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
@@ -60,7 +69,9 @@ export const SiteConfigSchema = z.strictObject({
    */
   p2p: z
     .strictObject({
+      /** Keep a verified replica of the log; without it tasks cannot be checked against the log. */
       enabled: z.boolean().default(true),
+      /** Multiaddrs the replica's libp2p node listens on. */
       listen: z.array(z.string().min(1)).min(1).default(['/ip4/127.0.0.1/tcp/0']),
       /** Multiaddrs other replicas are told to dial instead of the bound ones (DNS name, NAT-mapped address). Default: as bound. */
       announce: z.array(z.string().min(1)).default([]),
@@ -80,7 +91,14 @@ export const SiteConfigSchema = z.strictObject({
    * Mutual TLS (`fedlineage provision`): the study CA certificate the site
    * trusts, and the site's certificate, which carries the key in `keyFile`.
    */
-  tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1) }).optional(),
+  tls: z
+    .strictObject({
+      /** The study CA's certificate (`fedlineage provision ca`): the only issuer this party trusts. */
+      ca: z.string().min(1),
+      /** This party's certificate (`fedlineage provision issue`), for the key in `keyFile`. */
+      cert: z.string().min(1),
+    })
+    .optional(),
   /**
    * The site's signed approval of a study spec (`fedlineage study approve
    * --out`): the agent trains and reports only under the spec whose hash it

@@ -51,7 +51,9 @@ export const SitePolicySchema = z
     /** Models the site trains: kinds (`logreg`, `mlp`), and a ceiling on the parameter count. */
     allowedModels: z
       .strictObject({
+        /** Model kinds the site trains (`logreg`, `mlp`); others are refused. */
         kinds: z.array(z.string().min(1)).min(1).optional(),
+        /** The largest model (trainable parameters) the site trains. */
         maxParameters: z.number().int().positive().optional(),
       })
       .optional(),

@@ -16,7 +16,9 @@ export const MissingPolicySchema = z.enum(['drop-row', 'impute-mean', 'impute-ze
 export type MissingPolicy = z.infer<typeof MissingPolicySchema>
 
 const NumericFeatureSchema = z.strictObject({
+  /** The feature's name in the model's inputs (`inputNames`). */
   name,
+  /** A number per record, one model input. */
   type: z.literal('numeric'),
   /** Source column; defaults to `name`. */
   column: z.string().min(1).optional(),
@@ -25,13 +27,17 @@ const NumericFeatureSchema = z.strictObject({
 })
 
 const CategoricalFeatureSchema = z.strictObject({
+  /** The feature's name; its model inputs are named `name=category`. */
   name,
+  /** One indicator input per category (one-hot). */
   type: z.literal('categorical'),
+  /** Source column; defaults to `name`. */
   column: z.string().min(1).optional(),
   /** Category values as written in the source (compared after trimming; numbers compared numerically). */
   categories: z.array(z.string().min(1)).min(2),
   /** Drop the first category's indicator (as pandas `drop_first`), which avoids a collinear column. */
   dropFirst: z.boolean().default(false),
+  /** Overrides the schema-wide missing-value policy for this feature. */
   missing: MissingPolicySchema.optional(),
 })
 
@@ -39,6 +45,7 @@ export const FeatureSchema = z.discriminatedUnion('type', [NumericFeatureSchema,
 export type FeatureSpec = z.infer<typeof FeatureSchema>
 
 export const LabelSchema = z.strictObject({
+  /** The source column holding each record's outcome. */
   column: z.string().min(1),
   /** Source values that mean the positive class (1); every other non-missing value is 0, unless `negative` is given. */
   positive: z.array(z.string().min(1)).min(1),
@@ -64,7 +71,9 @@ export const DataSchemaSchema = z.strictObject({
    * features only; `all` also the one-hot indicators (FLamby's heart protocol).
    */
   standardize: z.enum(['none', 'numeric', 'all']).default('numeric'),
+  /** The model's inputs, in order: each a `numeric` or `categorical` feature read from a source column. */
   features: z.array(FeatureSchema).min(1),
+  /** The outcome the model predicts, as a binary label. */
   label: LabelSchema,
   /**
    * The column holding each record's patient id (the id consents name, e.g.
@@ -76,18 +85,27 @@ export const DataSchemaSchema = z.strictObject({
 export type DataSchema = z.infer<typeof DataSchemaSchema>
 
 export const ModelSpecSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('logreg') }),
   z.strictObject({
+    /** Logistic regression: one dense layer to a single logit. */
+    kind: z.literal('logreg'),
+  }),
+  z.strictObject({
+    /** A multilayer perceptron: dense hidden layers, then a single logit. */
     kind: z.literal('mlp'),
+    /** Units of each hidden layer, input side first (1 to 8 layers). */
     hidden: z.array(z.number().int().positive().max(4096)).min(1).max(8),
+    /** The hidden layers' activation. */
     activation: z.enum(['relu', 'tanh']).default('relu'),
   }),
 ])
 export type ModelSpec = z.infer<typeof ModelSpecSchema>
 
 export const TrainingSchema = z.strictObject({
+  /** The local optimiser each site trains with. */
   optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+  /** The local optimiser's learning rate. */
   learningRate: z.number().positive().max(10),
+  /** Records per local optimiser step. */
   batchSize: z.number().int().positive().max(65536),
   /** Optimiser steps per round; batches cycle through reshuffled epochs (FLamby's "local steps"). */
   localSteps: z.number().int().positive().max(1_000_000),
@@ -96,6 +114,7 @@ export type TrainingSpec = z.infer<typeof TrainingSchema>
 
 export const StrategySpecSchema = z.discriminatedUnion('name', [
   z.strictObject({
+    /** Federated averaging: the examples-weighted mean of the sites' deltas. */
     name: z.literal('fedavg'),
     /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedAvg). */
     serverLearningRate: z.number().positive().max(10).default(1),
@@ -124,11 +143,17 @@ export type ConsentSpec = z.infer<typeof ConsentSpecSchema>
 
 export const StudySpecSchema = z
   .strictObject({
+    /** The study's id: the log's origin, and what every signed statement names. */
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2-63 lowercase letters, digits or dashes'),
+    /** A human title, shown in reviews and model cards. */
     title: z.string().max(200).default(''),
+    /** The network every site trains. */
     model: ModelSpecSchema,
+    /** How each site turns its records into model inputs and labels. */
     data: DataSchemaSchema,
+    /** Each site's local training recipe per round. */
     training: TrainingSchema,
+    /** How the coordinator aggregates the sites' updates into the next model. */
     strategy: StrategySpecSchema,
     /** Number of rounds to commit before the study is complete. */
     rounds: z.number().int().positive().max(100_000),
@@ -174,7 +199,9 @@ export const StudySpecSchema = z
     auditors: z
       .array(
         z.strictObject({
+          /** The auditor's name, as reports and model cards show it. */
           name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -'),
+          /** The auditor's key, which its libp2p identity and replication requests use. */
           publicKey: z.string().regex(/^[0-9a-f]{64}$/, 'must be an Ed25519 public key as 64 lowercase hex digits'),
         }),
       )
@@ -195,7 +222,12 @@ export const StudySpecSchema = z
      * statements checked, its model taken by hash, never re-derived. Part of
      * the spec, so each site approves how long its deltas live. Absent: kept.
      */
-    retention: z.strictObject({ deltaRounds: z.number().int().positive().max(100_000) }).optional(),
+    retention: z
+      .strictObject({
+        /** Rounds a delta outlives its own: deleted once this many later rounds have committed. */
+        deltaRounds: z.number().int().positive().max(100_000),
+      })
+      .optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {

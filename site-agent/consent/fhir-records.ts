@@ -51,11 +51,21 @@ export const LOINC_SYSTEM = 'http://loinc.org'
 
 const column = z.string().min(1).max(128)
 export const FhirRecordMappingSchema = z.strictObject({
+  /** The column the Patient's logical id fills (the id consents name). */
   patientIdColumn: column.default('patient_id'),
+  /** Per LOINC code, the schema column its Observation's value fills (optionally with the unit it must have); the newest final Observation wins. */
   observations: z
     .record(z.string().regex(/^\d{1,7}-\d$/, 'must be a LOINC code such as 8480-6'), z.union([column, z.strictObject({ column, unit: z.string().min(1).optional() })]))
     .refine((o) => Object.keys(o).length > 0, 'must map at least one LOINC code'),
-  patient: z.strictObject({ gender: column.optional(), birthDate: column.optional() }).optional(),
+  /** Columns filled from the Patient resource itself. */
+  patient: z
+    .strictObject({
+      /** The column the Patient's administrative gender fills. */
+      gender: column.optional(),
+      /** The column the Patient's birth date fills, as the resource writes it (YYYY-MM-DD). */
+      birthDate: column.optional(),
+    })
+    .optional(),
 })
 export type FhirRecordMapping = z.infer<typeof FhirRecordMappingSchema>
 export type FhirRecordMappingInput = z.input<typeof FhirRecordMappingSchema>
