@@ -4,6 +4,7 @@
  * stored anywhere else), with the per-round breakdown.
  */
 import type { Command } from 'commander'
+import { processIo, type CliIo } from '../../cli/index.ts'
 import { Ledger, openLevelStorage } from '../../ledger/index.ts'
 import { StudyState, UnknownSiteError, readLineageRecord } from '../../protocol/index.ts'
 
@@ -30,7 +31,7 @@ export async function rewardsOf(dbDir: string): Promise<RewardsView> {
   }
 }
 
-export function registerRewardsCommand(program: Command): void {
+export function registerRewardsCommand(program: Command, io: CliIo = processIo()): void {
   program
     .command('rewards')
     .description('participant reward balances, derived by replaying the log')
@@ -50,6 +51,6 @@ export function registerRewardsCommand(program: Command): void {
         for (const b of view.balances) out.push(`${b.site.padEnd(24)} ${String(b.credits).padStart(14)} credits`)
         if (view.unallocated > 0n) out.push(`${'(unallocated)'.padEnd(24)} ${String(view.unallocated).padStart(14)} credits`)
       }
-      process.stdout.write(out.join('\n') + '\n')
+      io.stdout.write(out.join('\n') + '\n')
     })
 }
