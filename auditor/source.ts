@@ -3,11 +3,13 @@
  * opens to an `AuditSource` plus the means to release it; the audit itself
  * never knows which kind it got, and trusts none of them (see replay.ts).
  *
- * - `db`: a local LevelDB replica (a coordinator's data dir, or a copy of it),
- *   opened read-only in effect: never created, never written.
+ * - `db`: a local LevelDB replica (a coordinator's data dir, a site's
+ *   replica, or a copy), opened read-only in effect: never created, never
+ *   written. While its coordinator or site agent runs and holds it, a
+ *   consistent snapshot of it is audited (ledger's `openStoreForReading`).
  * - `peer`: a fresh replica synced from any participant over libp2p (peer-source.ts).
  */
-import { Ledger, loadSigner, openLevelStorage } from '../ledger/index.ts'
+import { Ledger, loadSigner, openStoreForReading, snapshotNotice } from '../ledger/index.ts'
 import type { AuditSource } from './replay.ts'
 import { openPeerAuditSource } from './peer-source.ts'
 
@@ -31,14 +33,18 @@ export interface OpenedAuditSource {
   readonly description: string
   /** Releases the source (a LevelDB lock, a connection); safe to call detached from the object. */
   readonly close: () => Promise<void>
+  /** What the user should know about how the log is read (a snapshot of a store in use), for stderr. */
+  readonly notice?: string | undefined
 }
 
 /**
- * The Ledger in LevelDB directory `dir`. Refuses to create one
- * (`LEDGER_DATABASE_MISSING`) and fails with `LEDGER_LOCKED` while a coordinator holds it.
+ * The Ledger in LevelDB directory `dir`, or a consistent snapshot of it while
+ * another process holds it (then `notice` says so). Refuses to create one
+ * (`LEDGER_DATABASE_MISSING`).
  */
 export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSource> {
-  const ledger = await Ledger.open(await openLevelStorage(dir, { createIfMissing: false }))
+  let notice: string | undefined
+  const ledger = await Ledger.open(await openStoreForReading(dir, { onSnapshot: (s) => (notice = snapshotNotice(s)) }))
   const source: AuditSource = {
     get length() {
       return ledger.length
@@ -49,7 +55,7 @@ export async function openLevelAuditSource(dir: string): Promise<OpenedAuditSour
     misbehaviour: () => ledger.misbehaviour(),
     latestCheckpoint: () => ledger.latestCheckpoint(),
   }
-  return { source, description: `LevelDB ${dir}`, close: () => ledger.close() }
+  return { source, description: `LevelDB ${dir}`, close: () => ledger.close(), notice }
 }
 
 /** Opens the source `spec` names. */

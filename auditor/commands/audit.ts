@@ -65,6 +65,7 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
  */
 export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise<AuditReport> {
   const opened = await openAuditSource(options.source)
+  if (opened.notice !== undefined) io.stderr.write(`${opened.notice}\n`)
   let bar: SingleBar | undefined
   try {
     const started = performance.now()
@@ -99,7 +100,7 @@ export function registerAuditCommand(program: Command, io: CliIo): Command {
   return program
     .command('audit')
     .description('replay a lineage log offline: chain, signatures, signed statements, and every committed model re-derived bit for bit')
-    .option('--db <dir>', "the log's LevelDB directory (a coordinator's data dir, or a copy; not while the coordinator runs)")
+    .option('--db <dir>', "the log's LevelDB directory: a coordinator's data dir or a site's replica (also while it runs: a consistent snapshot is read), or a copy")
     .option('--peer <multiaddr>', 'join as a fresh replica and sync the log and its blobs from this libp2p peer (any participant)')
     .option('--study <id>', 'with --peer: the study to audit (default: the one the peer serves)')
     .option('--key <file>', "with --peer: the auditor's key file; the study must name its public key among its auditors")
