@@ -62,7 +62,7 @@
  * Outside the ledger folder, import this file (I/O) or `core/index.ts`
  * (pure: encoding, hashing, signatures, entry format) only.
  */
-export { Ledger, type AppendBlob, type ReplicationInit } from './ledger.ts'
+export { Ledger, type AppendBlob, type ReplicaHolder, type ReplicationInit } from './ledger.ts'
 export { BLOB_DIR, INLINE_BLOB_MAX_BYTES, finishedBlobReader, type BlobWriter, type FinishedBlob } from './blob-files.ts'
 export { READ_SLICE_BYTES, bytesReader, readAll, sha256Reader, type BlobReader } from './core/blob-reader.ts'
 export {
