@@ -28,13 +28,14 @@ async function finishedFederation(): Promise<{ fed: TestFederation; replica: str
 const verdictOf = (stdout: string) => stdout.trimEnd().split('\n').at(-1)!
 
 describe('audit of a site replica', () => {
-  it('without the site key: checks entries, signatures, envelopes and the checkpoint, and says exactly what it could not check (exit 3)', async () => {
-    // Prepare
+  it('without the site key, while the site holds its replica: checks entries, signatures, envelopes and the checkpoint, and says exactly what it could not check (exit 3)', async () => {
+    // Prepare: the replica held open, as the running site agent holds it.
     const { fed, replica, site, others } = await finishedFederation()
     const reportFile = path.join(fed.dir, 'audit.json')
+    const holder = await Ledger.open(await openLevelStorage(replica, { createIfMissing: false }))
 
     // Execute
-    const run = await runTool(['audit', '--db', replica, '--report', reportFile])
+    const run = await runTool(['audit', '--db', replica, '--report', reportFile]).finally(() => holder.close())
 
     // Assert: a partial verdict, with what was checked and, per round, what was not and why.
     const entries = fed.coordinator.ledger.length
@@ -49,7 +50,7 @@ describe('audit of a site replica', () => {
           `round 1: aggregation not re-derived \\(model taken by hash\\): ${hidden}; ${notHeld}; round 2: aggregation not re-derived \\(model taken by hash\\): ${hidden}; ${notHeld}$`,
       ),
     )
-    expect(run.stderr).toMatch(new RegExp(`^AUDIT_PARTIAL: .*run with --key <the key file of site "${site}">`))
+    expect(run.stderr).toMatch(new RegExp(`^${replica} is in use by another process .*\nAUDIT_PARTIAL: .*run with --key <the key file of site "${site}">`))
     const report = JSON.parse(await readFile(reportFile, 'utf8')) as AuditReport
     expect(report).toMatchObject({ ok: false, verdict: 'partial', holder: `site "${site}"`, entries })
     expect(report.failure).toBeUndefined()
