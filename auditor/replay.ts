@@ -278,11 +278,14 @@ class BlobUnavailable extends Error {
   readonly hash: Uint8Array
   readonly reason: UnavailableReason
   readonly detail: string | undefined
-  constructor(hash: Uint8Array, reason: UnavailableReason, detail?: string) {
+  /** Every peer asked answered that it holds no copy (as after retention deleted it), rather than refusing or failing. */
+  readonly nowhere: boolean
+  constructor(hash: Uint8Array, reason: UnavailableReason, detail?: string, nowhere = false) {
     super(`blob ${toHex(hash)}: ${reason}${detail === undefined ? '' : ` (${detail})`}`)
     this.hash = hash
     this.reason = reason
     this.detail = detail
+    this.nowhere = nowhere
   }
 
   /** What the report keeps of it. */
@@ -479,6 +482,15 @@ class Replay implements AuditProgress {
           return
         }
         if (err instanceof BlobUnavailable) {
+          // No peer holds it: a delta the study's retention may have deleted is replayed hash-only, and held to the rule, as in a full store.
+          const gone = err.nowhere
+            ? new AuditBlobMissingError(`${entryLabel(first.seq, first.kind)}: ${this.blobName(err.hash, record)} ${hex(err.hash)} is held by none of the peers asked`, first.seq, err.hash)
+            : undefined
+          if (gone !== undefined && this.prunedDelta(record, gone)) {
+            this.#hashOnlyStep = { timeMs, first: first.seq, cause: 'retention' }
+            this.#hashOnlyEvidence.set((record.body as { round: number }).round, gone)
+            return
+          }
           this.withoutBlob(record, first, timeMs, err)
           return
         }
@@ -559,7 +571,9 @@ class Replay implements AuditProgress {
         await this.source.fetchBlob(hash)
       } catch (fetchErr) {
         const code = (fetchErr as { remoteCode?: unknown; code?: unknown }).remoteCode ?? (fetchErr as { code?: unknown }).code ?? 'ERROR'
-        throw new BlobUnavailable(hash, 'fetch-failed', `${String(code)}: ${(fetchErr as Error).message}`)
+        const causes = (fetchErr as { causes?: unknown }).causes
+        const nowhere = Array.isArray(causes) && causes.length > 0 && causes.every((c) => hasCode(c, 'LEDGER_REMOTE_BLOB_MISSING'))
+        throw new BlobUnavailable(hash, 'fetch-failed', `${String(code)}: ${(fetchErr as Error).message}`, nowhere)
       }
       return read()
     }

@@ -7,7 +7,19 @@
  */
 import { describe, expect, it } from 'vitest'
 import { auditLog, formatAuditVerdict, replayLog, type AuditSource } from '../../../auditor/index.ts'
-import { decodeEntry, encodeCanonical, encodeEntry, entryHash, sha256, toHex, type AppendedEntry, type EntryDraft } from '../../../ledger/index.ts'
+import {
+  LedgerBlobMissingError,
+  RemoteBlobMissingError,
+  ReplicaUnavailableError,
+  decodeEntry,
+  encodeCanonical,
+  encodeEntry,
+  entryHash,
+  sha256,
+  toHex,
+  type AppendedEntry,
+  type EntryDraft,
+} from '../../../ledger/index.ts'
 import { encodeWeights, type Weights } from '../../../models/core/index.ts'
 import { draftRecords, findRecord, memorySource, signLog, syntheticDelta, syntheticStudy, withBody, withMalleatedSignature, type SyntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
@@ -320,6 +332,41 @@ describe("auditLog over a participant's replica (it holds only what its holder m
     // Assert
     expect(report.verdict).toBe('partial')
     expect(report.unchecked?.[0]).toMatch(new RegExp(`the delta of site "${study.sites[0]!.id}" could not be fetched \\(LEDGER_ACCESS_DENIED: refused\\)$`))
+  })
+
+  it("a delta no peer holds, which the study's retention let go, is replayed hash-only as in a full store; one it still keeps fails", async () => {
+    // Prepare: a study keeping deltas for 1 later round; round 1's deltas are gone from every peer.
+    const base = honest(syntheticStudy({ study: { retention: { deltaRounds: 1 } } }))
+    const deltas = (round: number) => base.records.flatMap((r) => (r.kind === 'update-accepted' && r.body.round === round ? [toHex(r.body.delta)] : []))
+    /** A replica holding no blob, whose peers hold `peerBlobs` and answer not-found for the rest. */
+    const fetchingReplica = (peerBlobs: ReadonlyMap<string, Uint8Array>): AuditSource => {
+      const held = new Map<string, Uint8Array>()
+      return {
+        length: base.entries.length,
+        scan: (from, to) => base.source.scan(from, to),
+        getBlob: async (hash) => held.get(toHex(hash)) ?? Promise.reject(new LedgerBlobMissingError(hash)),
+        holder: { key: base.study.coordinator.publicKey },
+        fetchBlob: async (hash) => {
+          const bytes = peerBlobs.get(toHex(hash))
+          if (bytes === undefined) throw new ReplicaUnavailableError(`blob ${toHex(hash)}`, [new RemoteBlobMissingError('peer-1', hash)])
+          held.set(toHex(hash), bytes)
+        },
+      }
+    }
+    const pruned = new Map([...base.source.blobs].filter(([h]) => !deltas(1).includes(h)))
+    const lostKept = new Map([...pruned].filter(([h]) => h !== deltas(2)[0]))
+
+    // Execute
+    const afterRetention = await replayLog(fetchingReplica(pruned))
+    const lost = await replayLog(fetchingReplica(lostKept))
+
+    // Assert
+    expect(afterRetention.report).toMatchObject({ ok: true, verdict: 'passed' })
+    expect(afterRetention.report.rounds.map((r) => [r.rederived, r.hashOnly === true])).toEqual([
+      [false, true],
+      [true, false],
+    ])
+    expect(lost.report.failure?.code).toBe('AUDIT_BLOB_MISSING')
   })
 
   it('still holds every update entry to the envelope the site signed, delta or not: AUDIT_STATEMENT_MISMATCH', async () => {
