@@ -117,6 +117,31 @@ describe('a snapshot of a store in use', () => {
     expect(toHex(log.headHash)).toBe(toHex(fx.ledger.headHash))
   })
 
+  it('gives up with LEDGER_SNAPSHOT_UNSTABLE when the store changes during every attempt, and leaves nothing behind', async () => {
+    // Prepare: a store held in this process, whose memtable is flushed during each attempt.
+    const fx = await createLedger()
+    let n = 0
+    const flushMidCopy = async () => {
+      const current = path.join(fx.dir, (await readFile(path.join(fx.dir, 'CURRENT'), 'utf8')).trim())
+      const before = (await stat(current)).size
+      while ((await stat(current)).size === before) {
+        n++
+        await fx.ledger.appendWithCheckpoint(fx.signer, [{ kind: 'test-record', timeMs: 1_700_000_000_000 + n, body: { n } }], [new Uint8Array(40 * 1024).fill(n & 0xff)], {
+          origin: 'snapshot-test',
+          timeMs: 1_700_000_000_000 + n,
+        })
+      }
+    }
+    const tmpDir = await createTempDir()
+
+    // Execute
+    const opened = openStoreForReading(fx.dir, { tmpDir, maxAttempts: 2, afterManifestCopied: flushMidCopy })
+
+    // Assert
+    await expect(opened).rejects.toMatchObject({ code: 'LEDGER_SNAPSHOT_UNSTABLE', dir: fx.dir })
+    expect(await readdir(tmpDir)).toEqual([])
+  })
+
   it.skipIf(!existsSync('/dev/shm'))('copies what it cannot link (a temp dir on another filesystem)', async () => {
     // Prepare
     const dir = await createTempDir()
