@@ -464,10 +464,18 @@ class Replay implements AuditProgress {
         try {
           result = step(this.state, input, timeMs, view)
           while (needsBlobs(result)) {
-            // A participant's replica fetches none of a step's blobs when its holder may not read one of them: the step cannot be re-run anyway.
-            const hidden = result.needs.find((h) => !this.holderMayRead(h))
-            if (hidden !== undefined) throw new BlobUnavailable(hidden, 'not-visible')
-            for (const h of result.needs) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
+            // What the source holds first; a participant's replica then fetches nothing when its holder may not read one of
+            // the rest (reading it throws), since the step cannot be re-run anyway.
+            const lacking: Uint8Array[] = []
+            for (const h of result.needs) {
+              try {
+                loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened, { fetch: false }))
+              } catch (err) {
+                if (!(err instanceof BlobUnavailable) || err.reason !== 'not-held') throw err
+                lacking.push(h)
+              }
+            }
+            for (const h of lacking) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
             result = step(this.state, input, timeMs, view)
           }
         } catch (err) {

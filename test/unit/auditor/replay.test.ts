@@ -298,6 +298,18 @@ describe("auditLog over a participant's replica (it holds only what its holder m
     expect(report.unchecked?.every((u) => u.endsWith(`site "${own}"'s own update and delta checked`))).toBe(true)
   })
 
+  it("a site's key on a store that holds every blob passes: the policy governs what is fetched, not what is read", async () => {
+    // Prepare
+    const { replica } = replicaOf(0, () => true)
+
+    // Execute
+    const { report } = await replayLog(replica)
+
+    // Assert
+    expect(report).toMatchObject({ ok: true, verdict: 'passed', holder: 'site "alpha-clinic"' })
+    expect(report.rounds.map((r) => r.rederived)).toEqual([true, true])
+  })
+
   it('a replica that fetches everything its holder lacks, and may read it all, passes', async () => {
     // Prepare: the coordinator's own key holds this replica (it may read every blob).
     const all = honest().source.blobs
