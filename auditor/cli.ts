@@ -1,7 +1,8 @@
 /**
  * The auditor's commands, for the fedlineage program to register:
  *
- *   audit --db DIR [--report FILE] [--coordinator-key HEX]
+ *   audit (--db DIR [--key FILE] [--fetch-from MULTIADDR...] | --peer MULTIADDR [--study ID] [--key FILE] [--replica-dir DIR])
+ *         [--report FILE] [--coordinator-key HEX]
  *   consent verify --proof FILE [--db DIR] [--site ID] [--authority HEX...]
  *
  * One command per file in commands/. Commands throw typed errors; the

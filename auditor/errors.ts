@@ -248,6 +248,15 @@ export class AuditInvalidArgumentError extends AuditError {
   static override readonly code = 'AUDIT_INVALID_ARGUMENT'
 }
 
+/**
+ * Not a finding: the audit found no fault in what it checked, but could not
+ * check everything (a participant's replica lacks blobs its holder may not
+ * read). The CLI exits with its own status (3), neither passed nor failed.
+ */
+export class AuditPartialError extends AuditError {
+  static override readonly code = 'AUDIT_PARTIAL'
+}
+
 /** The peer does not serve this auditor: it is not an auditor the study names (or ran without its key). */
 export class AuditAccessDeniedError extends AuditError {
   static override readonly code = 'AUDIT_ACCESS_DENIED'

@@ -37,6 +37,14 @@
  *   proof the source's replica holds (a split view) is valid under the
  *   coordinator's key (AUDIT_COORDINATOR_EQUIVOCATED).
  *
+ * **Partial audits.** A participant's replica (a site's) holds every entry
+ * but only the blobs its holder may read. A source that says so
+ * (`AuditSource.holder`) gets a replay that re-runs every step it can, asks
+ * the source to fetch (`fetchBlob`) only what the holder may read, folds a
+ * step it cannot re-run as logged (an update's envelope is still re-admitted
+ * and its entry held to it), and ends with `verdict: 'partial'` and the list
+ * of what went unchecked (core/unchecked.ts), never `ok`.
+ *
  * **Boundaries.** The auditor imports `protocol/`, `ledger/` and
  * `models/core/` only: no TF.js, no gRPC, no coordinator. The rules,
  * aggregation and encoding it replays with are the ones the coordinator
@@ -60,15 +68,16 @@
  * }
  * ```
  *
- * `fedlineage audit (--db DIR | --peer MULTIADDR [--study ID] [--replica-dir DIR])
- * [--report FILE] [--coordinator-key HEX]` does the same from the command
- * line (`registerAuditorCommands`).
+ * `fedlineage audit (--db DIR [--key FILE] [--fetch-from MULTIADDR…] | --peer MULTIADDR
+ * [--study ID] [--replica-dir DIR] [--key FILE]) [--report FILE] [--coordinator-key HEX]`
+ * does the same from the command line (`registerAuditorCommands`): exit 0
+ * passed, 1 failed, 3 partial.
  *
  * Outside the auditor folder, import this file or `core/index.ts` (the pure
  * checks and the report type) only.
  */
 export { auditLog, replayLog, type AuditInit, type AuditOutcome, type AuditSource, type AuditSourceEntry } from './replay.ts'
-export { openAuditSource, openLevelAuditSource, type AuditSourceSpec, type OpenedAuditSource } from './source.ts'
+export { openAuditSource, openLevelAuditSource, type AuditSourceSpec, type LevelAuditSourceInit, type OpenedAuditSource } from './source.ts'
 export { openPeerAuditSource, type PeerSourceInit } from './peer-source.ts'
 export { formatAuditSummary, formatAuditVerdict } from './summary.ts'
 export { registerAuditorCommands } from './cli.ts'

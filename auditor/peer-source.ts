@@ -67,20 +67,34 @@ export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedA
   }
   init.onSynced?.(ledger.length)
   const sync = node.services.ledgerSync
-  const source: AuditSource = {
+  const common = {
     get length() {
       return ledger.length
     },
-    scan: (from, to) => ledger.scan(from, to),
-    // Blobs come from the local replica when already fetched, else from the peers (re-hashed, then kept).
-    getBlob: async (hash) => ((await ledger.hasBlob(hash)) ? ledger.getBlob(hash) : sync.fetchBlob(hash)),
-    openBlob: async (hash) => {
-      if (!(await ledger.hasBlob(hash))) await sync.fetchBlob(hash)
-      return ledger.openBlobReader(hash, { verify: true })
-    },
+    scan: (from?: number, to?: number) => ledger.scan(from, to),
     misbehaviour: () => ledger.misbehaviour(),
     latestCheckpoint: () => ledger.latestCheckpoint(),
   }
+  // With a key, the replica is that participant's: the replay asks for each blob only if the study's policy lets
+  // the key read it (a named auditor reads all), and what cannot be had is named in a partial verdict.
+  // Anonymous, every blob is fetched as it is needed, and one the peer will not give fails the audit.
+  const source: AuditSource = init.identity
+    ? {
+        ...common,
+        getBlob: (hash) => ledger.getBlob(hash),
+        openBlob: (hash) => ledger.openBlobReader(hash, { verify: true }),
+        holder: { key: init.identity.publicKey },
+        fetchBlob: async (hash) => void (await sync.fetchBlob(hash)),
+      }
+    : {
+        ...common,
+        // Blobs come from the local replica when already fetched, else from the peers (re-hashed, then kept).
+        getBlob: async (hash) => ((await ledger.hasBlob(hash)) ? ledger.getBlob(hash) : sync.fetchBlob(hash)),
+        openBlob: async (hash) => {
+          if (!(await ledger.hasBlob(hash))) await sync.fetchBlob(hash)
+          return ledger.openBlobReader(hash, { verify: true })
+        },
+      }
   return {
     source,
     description: `libp2p peer ${init.peer} (study ${discovered.origin}, coordinator key ${toHex(discovered.coordinatorKey).slice(0, 16)}…)`,

@@ -95,13 +95,19 @@ import {
   readLineageRecord,
   needsBlobs,
   step,
+  updateAcceptedEntry,
   unembedStatement,
   decodeStatement,
   ProtocolError,
+  blobAudience,
+  mayFetch,
+  replicaReader,
+  type BlobAudience,
   type DeciderInput,
   type DecidedEntry,
   type LineageRecord,
 } from '../protocol/index.ts'
+import { describeUnchecked, holderName, type UnavailableBlob, type UnavailableReason } from './core/index.ts'
 
 /** One entry as a source hands it out. The audit uses `bytes` only. */
 export interface AuditSourceEntry {
@@ -141,6 +147,21 @@ export interface AuditSource {
   misbehaviour?(): Promise<readonly MisbehaviourProof[]>
   /** The source's newest signed checkpoint, which must commit to exactly the replayed log. */
   latestCheckpoint?(): Promise<SignedCheckpoint | undefined>
+  /**
+   * Set when the source is a participant's replica (ledger's `replicaHolder`):
+   * it holds every entry, but only the blobs its holder may read under the
+   * study's policy (protocol's replica-access rules), and perhaps not even
+   * those. A blob it lacks is then a check the audit could not do, which the
+   * verdict names (partial), not a fault of the log. Absent: the source
+   * claims every blob the log names, and a missing one fails the audit.
+   */
+  readonly holder?: { readonly key: Uint8Array }
+  /**
+   * Fetches a blob the source lacks into it, under the holder's identity, so
+   * that `openBlob`/`getBlob` then find it. The replay asks only for blobs
+   * the holder may read. Absent when the source cannot fetch.
+   */
+  fetchBlob?(hash: Uint8Array): Promise<void>
 }
 
 /** Options of auditLog. */
@@ -243,6 +264,46 @@ const BYTE_LEVEL_CODES: ReadonlySet<string> = new Set(['COORD_DELTA_INTEGRITY', 
 /** What a step whose deltas retention deleted may write: revocations, the update, the commit or abandonment, and rewards. */
 const HASH_ONLY_KINDS: ReadonlySet<string> = new Set([ENTRY_KINDS.CONSENT_REVOKED, ENTRY_KINDS.UPDATE_ACCEPTED, ENTRY_KINDS.ROUND_COMMITTED, ENTRY_KINDS.ROUND_ABANDONED, ENTRY_KINDS.ROUND_REWARDED])
 
+/** What may follow the first entry of a step replayed hash-only, at its time: the commit or abandonment it causes, and its rewards. */
+const HASH_ONLY_TAIL_KINDS: ReadonlySet<string> = new Set([ENTRY_KINDS.ROUND_COMMITTED, ENTRY_KINDS.ROUND_ABANDONED, ENTRY_KINDS.ROUND_REWARDED])
+
+/** The refusal code the replay feeds the decider for an update whose delta it cannot read (so everything else about the update is re-decided). */
+const DELTA_UNAVAILABLE = 'AUDIT_DELTA_UNAVAILABLE'
+
+/** A blob view that has nothing (steps re-decided without their blobs). */
+const NO_BLOBS = { get: () => undefined, open: () => undefined }
+
+/** A blob a participant's replica lacks and could not get: the step that needs it is folded as logged (never a finding). */
+class BlobUnavailable extends Error {
+  readonly hash: Uint8Array
+  readonly reason: UnavailableReason
+  readonly detail: string | undefined
+  /** Every peer asked answered that it holds no copy (as after retention deleted it), rather than refusing or failing. */
+  readonly nowhere: boolean
+  constructor(hash: Uint8Array, reason: UnavailableReason, detail?: string, nowhere = false) {
+    super(`blob ${toHex(hash)}: ${reason}${detail === undefined ? '' : ` (${detail})`}`)
+    this.hash = hash
+    this.reason = reason
+    this.detail = detail
+    this.nowhere = nowhere
+  }
+
+  /** What the report keeps of it. */
+  as(what: string): UnavailableBlob {
+    return { hash: this.hash, what, reason: this.reason, ...(this.detail === undefined ? {} : { detail: this.detail }) }
+  }
+}
+
+/** A blob's reading options: who may read it, when the state does not tell yet; and whether to fetch it when the source lacks it. */
+interface BlobAccess {
+  /** The blob's audience under the study's policy (default: what the folded state says it is). */
+  readonly audience?: BlobAudience
+  /** Whether the holder may read it, overriding the policy's answer (the validation set, before the study exists). */
+  readonly visible?: boolean
+  /** Fetch it when missing (default true); false for blobs the replay re-derived and only compares with a stored copy. */
+  readonly fetch?: boolean
+}
+
 /** Entries that record an input; any other entry kind starts a clock tick. */
 const INPUT_KINDS: ReadonlySet<string> = new Set([
   ENTRY_KINDS.STUDY_CREATED,
@@ -268,10 +329,18 @@ class Replay implements AuditProgress {
   unverifiedRejections = 0
   /** Rounds whose deltas the study's retention deleted: folded as logged, their models taken by hash. */
   readonly hashOnly = new Set<number>()
-  /** The step being folded as logged (hash-only), by its time. */
-  #hashOnlyStep: { readonly timeMs: number } | undefined
+  /**
+   * The step being folded as logged, by its time and first entry: its deltas
+   * were deleted under retention, or the participant's replica being audited
+   * cannot read what it needs.
+   */
+  #hashOnlyStep: { readonly timeMs: number; readonly first: number; readonly cause: 'retention' | 'unavailable' } | undefined
   /** Per hash-only round, the missing delta that made it so (thrown at the end unless retention allows it). */
   readonly #hashOnlyEvidence = new Map<number, AuditBlobMissingError>()
+  /** Rounds folded as logged because a participant's replica could not read their inputs, with the blobs met there. */
+  readonly unavailableRounds = new Map<number, UnavailableBlob[]>()
+  /** Other blobs such a replica could not check (the hub's validation set at the study's creation). */
+  readonly unavailableNotes: UnavailableBlob[] = []
   /** Bytes of models and deltas read to re-derive rounds (for the audit's throughput). */
   blobBytes = 0
   head: Uint8Array | undefined
@@ -297,6 +366,24 @@ class Replay implements AuditProgress {
     private readonly source: AuditSource,
     private readonly pinnedKey: Uint8Array | undefined,
   ) {}
+
+  /** Whose replica was audited, in words, when the source is a participant's replica. */
+  get holder(): string | undefined {
+    const key = this.source.holder?.key
+    return key === undefined ? undefined : holderName(this.state, this.coordinatorKey ?? key, key)
+  }
+
+  /** Rounds folded as logged because the replica could not read what they need. */
+  get uncheckedRounds(): ReadonlySet<number> {
+    return new Set(this.unavailableRounds.keys())
+  }
+
+  /** What the audit could not check, one sentence each (see core/unchecked.ts); empty for a full store. */
+  get unchecked(): readonly string[] {
+    const key = this.source.holder?.key
+    if (key === undefined || (this.unavailableRounds.size === 0 && this.unavailableNotes.length === 0)) return []
+    return describeUnchecked({ state: this.state, coordinatorKey: this.coordinatorKey ?? key, holderKey: key, rounds: this.unavailableRounds, notes: this.unavailableNotes })
+  }
 
   /**
    * End of the log: nothing the decider emitted may be missing, nothing may be
@@ -338,9 +425,8 @@ class Replay implements AuditProgress {
     }
     this.#readHead = hash
     const read = { record, hash, bytes }
-    // A hash-only step goes on while its time and kinds do (its commit and rewards follow its input).
-    if (this.#hashOnlyStep !== undefined && !(record.timeMs === this.#hashOnlyStep.timeMs && HASH_ONLY_KINDS.has(record.kind) && record.kind !== ENTRY_KINDS.CONSENT_REVOKED))
-      this.#hashOnlyStep = undefined
+    // A hash-only step goes on while its time does and its entries are what follows an input (its commit and rewards).
+    if (this.#hashOnlyStep !== undefined && !(record.timeMs === this.#hashOnlyStep.timeMs && HASH_ONLY_TAIL_KINDS.has(record.kind))) this.#hashOnlyStep = undefined
     if (this.#expected.length === 0 && this.#hashOnlyStep === undefined && record.kind === ENTRY_KINDS.CONSENT_REVOKED) {
       // Its input is the update that follows it.
       this.#heldBack.push(read)
@@ -378,7 +464,18 @@ class Replay implements AuditProgress {
         try {
           result = step(this.state, input, timeMs, view)
           while (needsBlobs(result)) {
-            for (const h of result.needs) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
+            // What the source holds first; a participant's replica then fetches nothing when its holder may not read one of
+            // the rest (reading it throws), since the step cannot be re-run anyway.
+            const lacking: Uint8Array[] = []
+            for (const h of result.needs) {
+              try {
+                loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened, { fetch: false }))
+              } catch (err) {
+                if (!(err instanceof BlobUnavailable) || err.reason !== 'not-held') throw err
+                lacking.push(h)
+              }
+            }
+            for (const h of lacking) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
             result = step(this.state, input, timeMs, view)
           }
         } catch (err) {
@@ -388,8 +485,21 @@ class Replay implements AuditProgress {
       } catch (err) {
         if (err instanceof AuditBlobMissingError && this.prunedDelta(record, err)) {
           // A delta the study's retention may have deleted: this step is folded as logged (finish() holds the round to the rule).
-          this.#hashOnlyStep = { timeMs }
+          this.#hashOnlyStep = { timeMs, first: first.seq, cause: 'retention' }
           this.#hashOnlyEvidence.set((record.body as { round: number }).round, err)
+          return
+        }
+        if (err instanceof BlobUnavailable) {
+          // No peer holds it: a delta the study's retention may have deleted is replayed hash-only, and held to the rule, as in a full store.
+          const gone = err.nowhere
+            ? new AuditBlobMissingError(`${entryLabel(first.seq, first.kind)}: ${this.blobName(err.hash, record)} ${hex(err.hash)} is held by none of the peers asked`, first.seq, err.hash)
+            : undefined
+          if (gone !== undefined && this.prunedDelta(record, gone)) {
+            this.#hashOnlyStep = { timeMs, first: first.seq, cause: 'retention' }
+            this.#hashOnlyEvidence.set((record.body as { round: number }).round, gone)
+            return
+          }
+          this.withoutBlob(record, first, timeMs, err)
           return
         }
         throw err
@@ -407,6 +517,74 @@ class Replay implements AuditProgress {
     this.#blobs = new Map(result.blobs.filter((b): b is Uint8Array => b instanceof Uint8Array).map((b) => [toHex(sha256(b)), b]))
     this.#expected = [...result.entries]
     this.#stepTimeMs = timeMs
+  }
+
+  /**
+   * A step whose blob the participant's replica cannot read: everything that
+   * can be re-decided without it is, then the step is folded as logged and
+   * its round named in the partial verdict. An update whose own delta is
+   * missing is re-decided with the delta refused in transit, so its envelope,
+   * signature, round, base model, freshness, size and consent claim are still
+   * held to the protocol: any other refusal is a finding.
+   */
+  private withoutBlob(record: LineageRecord, first: LineageRecord, timeMs: number, missing: BlobUnavailable): void {
+    const round = (record.body as { round?: unknown }).round
+    if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED && equalBytes(missing.hash, record.body.delta)) {
+      const input: DeciderInput = { kind: 'update', envelope: unembedStatement(record.body.envelope), transport: { code: DELTA_UNAVAILABLE, reason: missing.message } }
+      const result = step(this.state, input, timeMs, NO_BLOBS)
+      if (needsBlobs(result) || result.refusal === undefined) throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the decider accepted an update without its delta`, record.seq)
+      if (result.refusal.code !== DELTA_UNAVAILABLE) throw refusedInput(first.seq, first.kind, result.refusal, this.signerKey(input))
+    }
+    const blob = missing.as(this.blobName(missing.hash, record))
+    const inRound = typeof round === 'number' ? round : this.state.openRound?.round
+    if (inRound === undefined) this.unavailableNotes.push(blob)
+    else this.unavailableRounds.set(inRound, [...(this.unavailableRounds.get(inRound) ?? []), blob])
+    this.#hashOnlyStep = { timeMs, first: first.seq, cause: 'unavailable' }
+  }
+
+  /** What the blob `hash` is, for messages: a delta (of `record`'s update, when not yet folded), a model, the strategy's state, the validation set. */
+  private blobName(hash: Uint8Array, record?: LineageRecord): string {
+    if (record?.kind === ENTRY_KINDS.UPDATE_ACCEPTED && equalBytes(record.body.delta, hash)) return `the delta of site "${record.body.site}"`
+    if (this.state.validation !== undefined && equalBytes(this.state.validation, hash)) return "the hub's validation set"
+    if (this.state.strategyState !== undefined && equalBytes(this.state.strategyState, hash)) return "the strategy's state"
+    if (this.state.created && equalBytes(this.state.genesis, hash)) return 'the initial model'
+    for (const r of this.state.rounds.values()) {
+      if (r.commit && equalBytes(r.commit.body.model, hash)) return `the model of round ${r.round}`
+      for (const a of r.accepted.values()) if (equalBytes(a.delta, hash)) return `the delta of site "${a.site}"`
+    }
+    return `blob ${hex(hash)}`
+  }
+
+  /** Whether the holder of the participant's replica being audited may read the blob (true for other sources). */
+  private holderMayRead(hash: Uint8Array, access: BlobAccess = {}): boolean {
+    const holder = this.source.holder
+    if (holder === undefined) return true
+    return access.visible ?? mayFetch(replicaReader(this.state, this.coordinatorKey ?? holder.key, holder.key), access.audience ?? blobAudience(this.state, hash))
+  }
+
+  /**
+   * The blob `hash` through `read`; when the source is a participant's
+   * replica that lacks it, fetched if its holder may read it and the source
+   * can fetch, else `BlobUnavailable` saying why.
+   */
+  private async obtain<T>(hash: Uint8Array, read: () => Promise<T>, access: BlobAccess): Promise<T> {
+    try {
+      return await read()
+    } catch (err) {
+      const holder = this.source.holder
+      if (holder === undefined || !hasCode(err, 'LEDGER_BLOB_MISSING')) throw err
+      if (!this.holderMayRead(hash, access)) throw new BlobUnavailable(hash, 'not-visible')
+      if (access.fetch === false || this.source.fetchBlob === undefined) throw new BlobUnavailable(hash, 'not-held')
+      try {
+        await this.source.fetchBlob(hash)
+      } catch (fetchErr) {
+        const code = (fetchErr as { remoteCode?: unknown; code?: unknown }).remoteCode ?? (fetchErr as { code?: unknown }).code ?? 'ERROR'
+        const causes = (fetchErr as { causes?: unknown }).causes
+        const nowhere = Array.isArray(causes) && causes.length > 0 && causes.every((c) => hasCode(c, 'LEDGER_REMOTE_BLOB_MISSING'))
+        throw new BlobUnavailable(hash, 'fetch-failed', `${String(code)}: ${(fetchErr as Error).message}`, nowhere)
+      }
+      return read()
+    }
   }
 
   /** Why a tick decides nothing: the open round's missing updates and deadline, or the evaluation still awaited. */
@@ -444,8 +622,19 @@ class Replay implements AuditProgress {
         const b = record.body
         const parsed = StudySpecSchema.safeParse(this.decodeSpec(record.seq, b.spec))
         if (!parsed.success) throw new AuditSpecInvalidError(`${entryLabel(record.seq, record.kind)}: the study spec does not parse: ${parsed.error.issues[0]?.message ?? 'invalid'}`, record.seq)
-        const validation = b.validation ? await this.blob(record.seq, b.validation, "the hub's validation set") : undefined
-        return { kind: 'create', spec: parsed.data, hubKey: b.hub, sites: [], requestMaxAgeMs: b.requestMaxAgeMs, ...(validation ? { validation } : {}) }
+        const create = { kind: 'create' as const, spec: parsed.data, hubKey: b.hub, sites: [], requestMaxAgeMs: b.requestMaxAgeMs }
+        if (b.validation === undefined) return create
+        // Before the study exists the policy cannot tell who reads the set: the coordinator and the auditors its spec names.
+        const holder = this.source.holder?.key
+        const visible = holder === undefined || (this.coordinatorKey !== undefined && equalBytes(holder, this.coordinatorKey)) || (parsed.data.auditors ?? []).some((a) => a.publicKey === hex(holder))
+        try {
+          return { ...create, validation: await this.blob(record.seq, b.validation, "the hub's validation set", { visible }) }
+        } catch (err) {
+          if (!(err instanceof BlobUnavailable)) throw err
+          // The study is still re-created, naming the set by its hash; the set itself goes unchecked, and the verdict says so.
+          this.unavailableNotes.push(err.as("the hub's validation set"))
+          return { ...create, validationHash: b.validation }
+        }
       }
       case ENTRY_KINDS.SITE_ENROLLED:
         // Enrolled while the study ran: the hub's signed request is re-decided; from the hub config: the coordinator's word.
@@ -467,7 +656,8 @@ class Replay implements AuditProgress {
             signedDelta,
           )
         }
-        const delta = await this.reader(record.seq, record.body.delta, `the delta of site "${record.body.site}"`, opened)
+        // Not folded yet, so the policy cannot tell whose it is: the site's own.
+        const delta = await this.reader(record.seq, record.body.delta, `the delta of site "${record.body.site}"`, opened, { audience: { site: record.body.site } })
         return { kind: 'update', envelope: unembedStatement(record.body.envelope), delta }
       }
       case ENTRY_KINDS.UPDATE_REJECTED: {
@@ -520,12 +710,23 @@ class Replay implements AuditProgress {
    * reported hash-only, never re-derived.
    */
   private foldAsLogged(record: LineageRecord): void {
-    if (!HASH_ONLY_KINDS.has(record.kind)) throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: not an entry of an update or a commit, in a step replayed hash-only`, record.seq)
+    const step = this.#hashOnlyStep!
+    // A declined task may close a round; the decider admitted it before it asked for the round's blobs.
+    const declinedFirst = record.kind === ENTRY_KINDS.TASK_DECLINED && record.seq === step.first && step.cause === 'unavailable'
+    if (!HASH_ONLY_KINDS.has(record.kind) && !declinedFirst)
+      throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: not an entry of an update or a commit, in a step replayed hash-only`, record.seq)
     if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED) {
       const envelope = unembedStatement(record.body.envelope)
       const key = this.state.sites.get(record.body.site)
       if (key === undefined || !verifyStatement(key, envelope))
         throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the update envelope is not signed by site "${record.body.site}"`, record.seq)
+      // Its round, site, delta and examples are the envelope's, as the decider writes them.
+      matchEntry(record, updateAcceptedEntry(envelope), step.timeMs)
+    }
+    if (declinedFirst) {
+      const key = this.state.sites.get(record.body.site)
+      if (key === undefined || !verifyStatement(key, unembedStatement(record.body.statement)))
+        throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the declined statement is not signed by site "${record.body.site}"`, record.seq)
     }
     try {
       this.state.apply(record)
@@ -534,7 +735,8 @@ class Replay implements AuditProgress {
       throw new AuditStateInvalidError((err as Error).message, record.seq, { cause: err })
     }
     if (record.kind === ENTRY_KINDS.ROUND_COMMITTED) {
-      this.hashOnly.add(record.body.round)
+      if (step.cause === 'retention') this.hashOnly.add(record.body.round)
+      else if (!this.unavailableRounds.has(record.body.round)) this.unavailableRounds.set(record.body.round, [])
       this.lineage.push(record.body.model)
     }
   }
@@ -585,7 +787,10 @@ class Replay implements AuditProgress {
   private async requireBlob(seq: number, bytes: Uint8Array): Promise<void> {
     const opened: (BlobReader & { close(): void })[] = []
     try {
-      await this.reader(seq, sha256(bytes), 'a blob this step writes', opened)
+      await this.reader(seq, sha256(bytes), 'a blob this step writes', opened, { fetch: false })
+    } catch (err) {
+      // A participant's replica need not keep it: the entry's hash was matched against the bytes the replay derived.
+      if (!(err instanceof BlobUnavailable)) throw err
     } finally {
       for (const r of opened) r.close()
     }
@@ -596,15 +801,17 @@ class Replay implements AuditProgress {
    * from the source's files when it has them, checked against the hash as they
    * open; else fetched whole and re-hashed. `what` names it in errors.
    */
-  private async reader(seq: number, hash: Uint8Array, what: string, opened: (BlobReader & { close(): void })[]): Promise<BlobReader> {
-    if (this.source.openBlob === undefined) {
-      const bytes = await this.blob(seq, hash, what)
+  private async reader(seq: number, hash: Uint8Array, what: string, opened: (BlobReader & { close(): void })[], access: BlobAccess = {}): Promise<BlobReader> {
+    const openBlob = this.source.openBlob?.bind(this.source)
+    if (openBlob === undefined) {
+      const bytes = await this.blob(seq, hash, what, access)
       return bytesReader(bytes)
     }
     let r: BlobReader & { close(): void }
     try {
-      r = await this.source.openBlob(hash)
+      r = await this.obtain(hash, () => openBlob(hash), access)
     } catch (err) {
+      if (err instanceof BlobUnavailable) throw err
       throw this.blobError(seq, hash, what, err)
     }
     opened.push(r)
@@ -625,12 +832,13 @@ class Replay implements AuditProgress {
   }
 
   /** The blob named `hash`, fetched from the source and re-hashed. `what` names it in errors. */
-  private async blob(seq: number, hash: Uint8Array, what: string): Promise<Uint8Array> {
+  private async blob(seq: number, hash: Uint8Array, what: string, access: BlobAccess = {}): Promise<Uint8Array> {
     const at = entryLabel(seq, this.kind)
     let bytes: Uint8Array
     try {
-      bytes = await this.source.getBlob(hash)
+      bytes = await this.obtain(hash, () => this.source.getBlob(hash), access)
     } catch (err) {
+      if (err instanceof BlobUnavailable) throw err
       throw this.blobError(seq, hash, what, err)
     }
     this.blobBytes += bytes.length

@@ -4,6 +4,7 @@
  * genesis to head with hash prefixes, and one final verdict line:
  *
  *   audit passed: 3 rounds re-derived, 3 rewards recomputed, 65 entries, checkpoint 65 1ae3056b…
+ *   audit PARTIAL of site "a"'s replica: 65 entries checked (…), 0 of 3 rounds re-derived; not checked: round 1: …
  *   audit FAILED at entry 41: AUDIT_MODEL_MISMATCH: entry 41 (round-committed): …
  *
  * Pure: a report in, a string out (no trailing newline).
@@ -29,9 +30,23 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [head, '-'.repeat(head.length), ...rows.map(line)]
 }
 
+/**
+ * A partial verdict: what was checked, then everything that was not. Never
+ * reads as a pass: a replica that lacks blobs cannot vouch for the rounds it
+ * could not re-derive.
+ */
+function partialVerdict(report: AuditReport): string {
+  const committed = report.rounds.filter((r) => r.status === 'committed').length
+  const rederived = report.rounds.filter((r) => r.rederived).length
+  const where = report.checkpoint ? `, checkpoint ${report.checkpoint.size} ${report.checkpoint.root}` : `, head ${report.head}`
+  const whose = report.holder === undefined ? '' : ` of ${report.holder}'s replica`
+  return `audit PARTIAL${whose}: ${report.entries} entries checked (chain, signatures, every logged statement re-admitted${where}), ${rederived} of ${committed} rounds re-derived; not checked: ${(report.unchecked ?? []).join('; ')}`
+}
+
 /** The verdict line alone. */
 export function formatAuditVerdict(report: AuditReport): string {
   if (report.failure !== undefined) return `audit FAILED at entry ${report.failure.seq}: ${report.failure.code}: ${report.failure.message}`
+  if (report.verdict === 'partial') return partialVerdict(report)
   const rederived = report.rounds.filter((r) => r.rederived).length
   const rewarded = report.rounds.filter((r) => r.rewarded).length
   const claims = report.rounds.reduce((n, r) => n + (r.consent?.length ?? 0), 0)
@@ -66,7 +81,7 @@ export function formatAuditSummary(report: AuditReport): string {
         String(r.examples),
         short(r.parent),
         short(r.model),
-        r.status !== 'committed' ? NONE : r.rederived ? 'yes' : r.hashOnly === true ? 'hash-only' : 'NO',
+        r.status !== 'committed' ? NONE : r.rederived ? 'yes' : r.hashOnly === true ? 'hash-only' : r.unchecked === true ? 'not checked' : 'NO',
       ])
       out.push(...table(['round', 'status', 'sites', 'examples', 'parent', 'model', 're-derived'], rows, new Set([1, 4, 5, 6])), '')
     }
@@ -85,7 +100,8 @@ export function formatAuditSummary(report: AuditReport): string {
       if (control) out.push(`study spec ${report.specHash}`, '')
     }
     if (report.lineage.length > 0) {
-      const rounds = report.rounds.filter((r) => r.rederived).map((r) => `round ${r.round}`)
+      // The lineage holds every committed model the replay folded, re-derived or taken by hash (retention, a partial replica).
+      const rounds = report.rounds.filter((r) => r.rederived || r.hashOnly === true || r.unchecked === true).map((r) => (r.rederived ? `round ${r.round}` : `round ${r.round}, by hash`))
       const steps = report.lineage.map((hash, i) => `${short(hash)} (${i === 0 ? 'genesis' : (rounds[i - 1] ?? '?')})`)
       out.push(`lineage: ${steps.join(LINEAGE_ARROW)}`, '')
     }

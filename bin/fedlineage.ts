@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerAuditorCommands } from '../auditor/index.ts'
 import { registerCoordinatorCommands } from '../coordinator/index.ts'
-import { applyHelpGroups, runCommand } from '../cli/index.ts'
+import { applyHelpGroups, exitStatusOf, runCommand } from '../cli/index.ts'
 import { registerLedgerCommands } from '../ledger/index.ts'
 import { registerSiteAgentCommands } from '../site-agent/index.ts'
 import { registerPkiCommands } from '../pki/index.ts'
@@ -35,13 +35,7 @@ registerAuditorCommands(program)
 // Help lists the commands by who runs them (cli/help-groups.ts).
 applyHelpGroups(program)
 
-/** Exit status by error code: 2 for bad input or config, 1 for everything else. */
-function exitStatus(code: string): number {
-  if (code.startsWith('AUDIT_')) return 1 // an audit that finds a fault is a verdict, never a usage error
-  return /CONFIG_INVALID|_MALFORMED$|IDENTITY_INVALID|^PKI_TLS_CONFIG$/.test(code) ? 2 : 1
-}
-
 // The shared handler prints `CODE: message`; exiting here (not just setting the
 // status) ends a failed command even while a server or libp2p node is still open.
-const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus })
+const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus: exitStatusOf })
 if (status !== 0) process.exit(status)

@@ -13,7 +13,7 @@
  *
  * ```ts
  * applyHelpGroups(program) // after every folder registered its commands
- * const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus })
+ * const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus: exitStatusOf })
  * ```
  *
  * It knows commander and nothing else of ours: each folder registers its own
@@ -23,4 +23,5 @@ export { EXIT_FAILURE, UNCODED_ERROR } from './constants.ts'
 export { processIo, type CliIo } from './io.ts'
 export { errorCode, formatCliError } from './error-line.ts'
 export { runCommand, type RunCommandInit } from './run-command.ts'
+export { EXIT_PARTIAL, EXIT_USAGE, PARTIAL_AUDIT_CODE, exitStatusOf } from './exit-status.ts'
 export { COMMAND_ROLES, HELP_COMMAND_ROLE, ROLE_HEADINGS, applyHelpGroups, type Role } from './help-groups.ts'

@@ -192,7 +192,20 @@ export class LedgerLockedError extends LedgerError {
   static override readonly code = 'LEDGER_LOCKED'
   readonly dir: string
   constructor(dir: string, options?: ErrorOptions) {
-    super(`ledger database ${dir} is locked by another process; stop it (a running coordinator holds its data dir) and retry`, options)
+    super(
+      `ledger database ${dir} is locked by another process (a running coordinator or site agent holds its data dir); stop it and retry. The read tools (log verify, log prove, rewards, audit --db) read a snapshot of a locked store instead`,
+      options,
+    )
+    this.dir = dir
+  }
+}
+
+/** A locked store kept changing (LevelDB flushed or compacted) during every attempt at a consistent snapshot of it. */
+export class LedgerSnapshotUnstableError extends LedgerError {
+  static override readonly code = 'LEDGER_SNAPSHOT_UNSTABLE'
+  readonly dir: string
+  constructor(dir: string, attempts: number, options?: ErrorOptions) {
+    super(`ledger database ${dir} changed during each of ${attempts} attempts at a consistent snapshot (its process is compacting it); retry in a moment, or stop the process`, options)
     this.dir = dir
   }
 }

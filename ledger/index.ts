@@ -37,6 +37,13 @@
  * inclusion proof (core/proof-bundle.ts) that `fedlineage log check-proof`
  * checks with no access to the log.
  *
+ * **Reading a store in use.** LevelDB locks its directory for one process.
+ * `openStoreForReading` (read-store.ts) opens a store for the read tools: the
+ * directory itself when it is free, else a consistent snapshot of it
+ * (`snapshotStore`, store-snapshot.ts: tables and blob files hard-linked,
+ * logs copied, taken again if LevelDB flushed or compacted meanwhile), so the
+ * tools work while the coordinator or a site agent runs.
+ *
  * **Replication.** `ledgerSync()` and `createReplicaNode` (replication.ts)
  * copy entries and blobs between peers over libp2p. Every received entry is
  * verified, and entries are stored only once their Merkle root matches a
@@ -55,7 +62,7 @@
  * Outside the ledger folder, import this file (I/O) or `core/index.ts`
  * (pure: encoding, hashing, signatures, entry format) only.
  */
-export { Ledger, type AppendBlob, type ReplicationInit } from './ledger.ts'
+export { Ledger, type AppendBlob, type ReplicaHolder, type ReplicationInit } from './ledger.ts'
 export { BLOB_DIR, INLINE_BLOB_MAX_BYTES, finishedBlobReader, type BlobWriter, type FinishedBlob } from './blob-files.ts'
 export { READ_SLICE_BYTES, bytesReader, readAll, sha256Reader, type BlobReader } from './core/blob-reader.ts'
 export {
@@ -71,6 +78,8 @@ export {
   type StoredNode,
   type StoredRecord,
 } from './storage.ts'
+export { openStoreForReading, snapshotNotice, type ReadStoreInit } from './read-store.ts'
+export { SNAPSHOT_MAX_ATTEMPTS, snapshotStore, type SnapshotStoreInit, type StoreSnapshot } from './store-snapshot.ts'
 export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts'
 export { verifyStore, type StoreVerification } from './verify-store.ts'
 export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
@@ -91,6 +100,7 @@ export {
   LedgerNotFoundError,
   LedgerSeqGapError,
   LedgerSignatureInvalidError,
+  LedgerSnapshotUnstableError,
   LedgerStorageError,
   LedgerStoreDamagedError,
   LedgerUntrustedAuthorError,

@@ -56,13 +56,15 @@ import { CheckpointInvalidError, CheckpointRootMismatchError } from './core/chec
 import { RootMismatchError } from './core/merkle-errors.ts'
 import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
 import { toHex } from './core/hash.ts'
-import { LedgerChainBrokenError, LedgerUntrustedAuthorError } from './errors.ts'
+import { LedgerChainBrokenError, LedgerStoreDamagedError, LedgerUntrustedAuthorError } from './errors.ts'
 
 const HASHER = RFC6962_SHA256
 /** Record prefixes of checkpoints and cosignatures, followed by `sizeKey(size)` (verify-store.ts reads them too). */
 export const CHECKPOINT_RECORD = 'cp/'
 export const COSIGNATURE_RECORD = 'cs/'
 const MISBEHAVIOUR_RECORD = 'mb/'
+/** Record of whose replica a store is (see setReplicaHolder). */
+const REPLICA_HOLDER_RECORD = 'replica/holder'
 export const sizeKey = (size: number) => size.toString(16).padStart(16, '0')
 
 /** A cosignature record's value, as `addCosignature` stores it. */
@@ -73,6 +75,18 @@ export function decodeStoredCosignature(value: Uint8Array): Cosignature {
 const nodeId = (level: number, index: number) => `${level}/${index}`
 /** Merkle leaves readCommitted reads at a time (one LevelDB getMany). */
 const COMMITTED_READ_LEAVES = 256
+
+/**
+ * Whose replica a store is, as its holder recorded it: a participant's
+ * replica keeps every entry but only the blobs its holder may read, so a blob
+ * it lacks is not a missing blob of the log. Advisory: nothing signs it.
+ */
+export interface ReplicaHolder {
+  /** The holder's Ed25519 public key: its libp2p identity, under which peers serve it. */
+  readonly key: Uint8Array
+  /** Multiaddrs of the replicas it syncs from (the coordinator's first), where its blobs can be fetched. */
+  readonly peers: readonly string[]
+}
 
 /** What a replica checks replicated entries against. */
 export interface ReplicationInit {
@@ -573,6 +587,31 @@ export class Ledger {
     const calculated = sha256(bytes)
     if (!equalBytes(calculated, hash)) throw new LedgerBlobCorruptError(hash, calculated)
     await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [{ hash, bytes }] }))
+  }
+
+  // ---- whose replica this is ---------------------------------------------------------
+
+  /** Records whose replica this store is, and whom it syncs from (see ReplicaHolder); replaces what was recorded. */
+  async setReplicaHolder(holder: ReplicaHolder): Promise<void> {
+    assertHash(holder.key)
+    const value = encodeCanonical({ key: holder.key, peers: [...holder.peers] })
+    await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: REPLICA_HOLDER_RECORD, value }] }))
+  }
+
+  /** Whose replica this store is, if its holder recorded it (a coordinator's store and an auditor's full replica record none). */
+  async replicaHolder(): Promise<ReplicaHolder | undefined> {
+    this.#assertOpen()
+    const bytes = await this.#storage.readRecord(REPLICA_HOLDER_RECORD)
+    if (bytes === undefined) return undefined
+    let v: { key?: unknown; peers?: unknown }
+    try {
+      v = decodeCanonical(bytes) as { key?: unknown; peers?: unknown }
+    } catch (err) {
+      throw new LedgerStoreDamagedError(`rec/${REPLICA_HOLDER_RECORD}`, `does not decode: ${(err as Error).message}`)
+    }
+    if (!(v.key instanceof Uint8Array) || v.key.length !== 32 || !Array.isArray(v.peers) || v.peers.some((p) => typeof p !== 'string'))
+      throw new LedgerStoreDamagedError(`rec/${REPLICA_HOLDER_RECORD}`, 'is not { key: 32 bytes, peers: [multiaddr] }')
+    return { key: v.key, peers: v.peers as string[] }
   }
 
   // ---- misbehaviour --------------------------------------------------------------------

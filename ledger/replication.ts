@@ -146,6 +146,12 @@ export interface LedgerSyncInit {
   /** Ask every peer that connects for its checkpoint and pull when it is ahead (default true). */
   readonly syncOnConnect?: boolean | undefined
   /**
+   * Pull when a gossiped checkpoint is ahead of the local log (default true).
+   * False, with `syncOnConnect: false`, for a node that only fetches blobs
+   * (an audit fetching what a participant's replica lacks).
+   */
+  readonly pullOnGossip?: boolean | undefined
+  /**
    * Who may read this replica, by the peer's Ed25519 key (its libp2p
    * identity): entries, and each blob. Everyone when absent. Checkpoints stay
    * open to all: they hold a size and a root, which discovery and witnesses need.

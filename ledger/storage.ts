@@ -121,6 +121,8 @@ export interface LedgerStorage {
 export interface LevelStorageInit {
   /** Create the database when `dir` holds none (default true). Read-only tools pass false. */
   readonly createIfMissing?: boolean
+  /** Runs once the database is closed (a snapshot's storage removes the snapshot). */
+  readonly afterClose?: () => Promise<void>
 }
 
 const ENTRY_PREFIX = 'entry/'
@@ -179,12 +181,14 @@ export class LevelLedgerStorage implements LedgerStorage {
   readonly dir: string
   readonly #db: Level<string, Uint8Array>
   readonly #files: BlobFiles
+  readonly #afterClose: (() => Promise<void>) | undefined
   #closed = false
 
-  private constructor(dir: string, db: Level<string, Uint8Array>, files: BlobFiles) {
+  private constructor(dir: string, db: Level<string, Uint8Array>, files: BlobFiles, afterClose: (() => Promise<void>) | undefined) {
     this.dir = dir
     this.#db = db
     this.#files = files
+    this.#afterClose = afterClose
   }
 
   /** @internal use openLevelStorage */
@@ -208,7 +212,7 @@ export class LevelLedgerStorage implements LedgerStorage {
       await db.close()
       throw err
     }
-    return new LevelLedgerStorage(dir, db, files)
+    return new LevelLedgerStorage(dir, db, files, init.afterClose)
   }
 
   async readHead(): Promise<LedgerHead> {
@@ -376,7 +380,11 @@ export class LevelLedgerStorage implements LedgerStorage {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.#db.close()
+    try {
+      await this.#db.close()
+    } finally {
+      await this.#afterClose?.()
+    }
   }
 
   async #get(key: string): Promise<Uint8Array | undefined> {

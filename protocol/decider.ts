@@ -63,6 +63,12 @@ export interface CreateInput {
   readonly sites: readonly { readonly id: string; readonly publicKey: Uint8Array }[]
   /** The hub's prepared validation set (canonical Dataset bytes), for gain-based rewards. */
   readonly validation?: Uint8Array
+  /**
+   * The validation set by its hash alone, when its bytes are not at hand:
+   * the audit of a replica whose holder may not read the set. The study is
+   * created naming it all the same; the set is neither written nor checked.
+   */
+  readonly validationHash?: Uint8Array
   readonly requestMaxAgeMs: number
 }
 
@@ -166,7 +172,7 @@ function create(state: StudyState, input: CreateInput): Decision {
       spec: encodeSpec(spec),
       genesis: sha256(genesis),
       hub: input.hubKey,
-      ...(input.validation ? { validation: sha256(input.validation) } : {}),
+      ...(input.validation ? { validation: sha256(input.validation) } : input.validationHash ? { validation: input.validationHash } : {}),
       requestMaxAgeMs: input.requestMaxAgeMs,
     }),
     ...[...input.sites].sort((a, b) => compareSiteIds(a.id, b.id)).map((s) => entry(ENTRY_KINDS.SITE_ENROLLED, { site: s.id, key: s.publicKey })),
@@ -266,7 +272,7 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   const open = state.openRound!
   // New revocations go first, so that the update that reports them is checked against them on replay.
   const revocations = consent.newRevocations.map((r) => entry(ENTRY_KINDS.CONSENT_REVOKED, { round: env.round, site: env.site, pseudonym: r.pseudonym, time: r.time }))
-  const acceptedEntry = entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })
+  const acceptedEntry = updateAcceptedEntry(signed)
   const consentSummary = consentSummaryOf(env.ext)
   const fresh: AcceptedUpdate = {
     seq: state.entries + revocations.length,
@@ -288,6 +294,16 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
     tasks: close?.tasks ?? [],
     recordedAt: revocations.length,
   }
+}
+
+/**
+ * The `update-accepted` entry of an admitted update envelope: what the
+ * decider writes for it. The audit of a step it cannot re-run (the delta is
+ * not at hand) still holds the logged entry to it.
+ */
+export function updateAcceptedEntry(signed: SignedStatement): DecidedEntry {
+  const env = decodeStatement('update', signed.body)
+  return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })
 }
 
 function transportRefusal(t: TransportRefusal): ProtocolError {

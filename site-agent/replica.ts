@@ -64,6 +64,9 @@ export class SiteReplica {
     const world = new StudyState()
     let node: ReplicaNode
     try {
+      // Says whose replica this is: it holds every entry but only what this site may read, and an
+      // audit of it (`fedlineage audit --db`) reports what it could not check rather than a missing blob.
+      await ledger.setReplicaHolder({ key: init.witness.publicKey, peers: init.peers })
       node = await createReplicaNode({
         ledger,
         origin: init.origin,
@@ -137,7 +140,10 @@ export class SiteReplica {
 
   /** Dials replicas learned later (e.g. the coordinator's new address after a restart). */
   async addPeers(addrs: readonly string[]): Promise<void> {
-    for (const a of addrs) if (!this.peers.includes(a)) this.peers.unshift(a)
+    const fresh = addrs.filter((a) => !this.peers.includes(a))
+    for (const a of fresh) this.peers.unshift(a)
+    if (fresh.length > 0)
+      await this.ledger.setReplicaHolder({ key: this.init.witness.publicKey, peers: this.peers }).catch((err: unknown) => this.init.logger.debug({ err }, 'replica peers not recorded'))
     await Promise.all(addrs.map((a) => this.node.dial(multiaddr(a)).catch((err: unknown) => this.init.logger.debug({ err, peer: a }, 'replica dial failed'))))
   }
 

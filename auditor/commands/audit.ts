@@ -1,11 +1,14 @@
 /**
- * `fedlineage audit (--db DIR | --peer MULTIADDR [--study ID]) [--report FILE] [--coordinator-key HEX]`:
- * replays a study's lineage log offline, from a local LevelDB replica, and
+ * `fedlineage audit (--db DIR [--key FILE [--fetch-from MULTIADDR...]] | --peer MULTIADDR [--study ID] [--key FILE])
+ * [--report FILE] [--coordinator-key HEX]`: replays a study's lineage log
+ * offline, from a local LevelDB replica or one synced from a peer, and
  * re-derives every committed model (see replay.ts). Prints the summary on
  * stdout, writes the JSON report when asked (also when the audit fails, since
- * that is when it is read), and exits 0 only when every check holds;
- * otherwise the failure's `AuditError` reaches the program's top-level
- * handler, which prints `AUDIT_…: entry N (kind): …` and exits non-zero.
+ * that is when it is read), and exits 0 only when every check holds and
+ * everything was checked. Otherwise an `AuditError` reaches the program's
+ * top-level handler, which prints `CODE: message`: the failure's
+ * (`AUDIT_…: entry N (kind): …`, exit 1), or `AUDIT_PARTIAL` (exit 3) when a
+ * participant's replica lacked what some checks need and nothing failed.
  * A progress bar runs on stderr when it is a terminal.
  */
 import { writeFile } from 'node:fs/promises'
@@ -14,9 +17,9 @@ import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { parsePublicKey } from '../../ledger/index.ts'
 import type { AuditReport } from '../core/index.ts'
-import { AuditInvalidArgumentError } from '../errors.ts'
+import { AuditInvalidArgumentError, AuditPartialError } from '../errors.ts'
 import { replayLog } from '../replay.ts'
-import { openAuditSource, type AuditSourceSpec } from '../source.ts'
+import { openAuditSource, type AuditSourceSpec, type OpenedAuditSource } from '../source.ts'
 import { formatAuditSummary } from '../summary.ts'
 
 /** The audit command's options, checked once. */
@@ -30,9 +33,13 @@ export interface AuditCommandOptions {
 
 /** Commander's raw options, checked into AuditCommandOptions. Throws `AuditInvalidArgumentError`. */
 export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOptions {
-  const { db, peer, study, report, coordinatorKey } = raw
+  const { db, peer, study, report, coordinatorKey, fetchFrom } = raw
   if ((db === undefined) === (peer === undefined))
     throw new AuditInvalidArgumentError('give exactly one of --db DIR (a local replica) or --peer MULTIADDR (sync over libp2p): `fedlineage audit --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3…`')
+  if (fetchFrom !== undefined && db === undefined)
+    throw new AuditInvalidArgumentError('--fetch-from: only with --db (a replica whose missing blobs are fetched); with --peer, blobs come from that peer')
+  if (fetchFrom !== undefined && raw['key'] === undefined)
+    throw new AuditInvalidArgumentError("--fetch-from: needs --key, the key file of the participant whose replica --db is: peers serve blobs under the study's policy, by key")
   if (db !== undefined && (typeof db !== 'string' || db.length === 0))
     throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
   if (report !== undefined && (typeof report !== 'string' || report.length === 0)) throw new AuditInvalidArgumentError('--report: a file name is required (`--report audit.json`)')
@@ -54,7 +61,12 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
           replicaDir: raw['replicaDir'] === undefined ? undefined : String(raw['replicaDir']),
           keyFile: raw['key'] === undefined ? undefined : String(raw['key']),
         }
-      : { kind: 'db', dir: String(db) }
+      : {
+          kind: 'db',
+          dir: String(db),
+          keyFile: raw['key'] === undefined ? undefined : String(raw['key']),
+          fetchFrom: fetchFrom === undefined ? undefined : (fetchFrom as unknown[]).map(String),
+        }
   return { source, reportFile: report as string | undefined, coordinatorKey: key }
 }
 
@@ -65,6 +77,7 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
  */
 export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise<AuditReport> {
   const opened = await openAuditSource(options.source)
+  if (opened.notice !== undefined) io.stderr.write(`${opened.notice}\n`)
   let bar: SingleBar | undefined
   try {
     const started = performance.now()
@@ -87,6 +100,7 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
     io.stdout.write(`${formatAuditSummary(report)}\n`)
     if (options.reportFile !== undefined) await writeFile(options.reportFile, `${JSON.stringify(report, null, 2)}\n`)
     if (error !== undefined) throw error
+    if (report.verdict === 'partial') throw partialError(report, opened, options.source)
     return report
   } finally {
     bar?.stop()
@@ -94,15 +108,32 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
   }
 }
 
+/** The one line a partial audit ends with: how much went unchecked, and how to check more. */
+function partialError(report: AuditReport, opened: OpenedAuditSource, spec: AuditSourceSpec): AuditPartialError {
+  const n = report.unchecked?.length ?? 0
+  const what = `no check failed, but ${n} ${n === 1 ? 'item' : 'items'} could not be checked on ${report.holder ?? 'this'}'s replica, which holds only what its holder may read (the verdict above lists ${n === 1 ? 'it' : 'them'})`
+  const hint =
+    spec.kind === 'db' && spec.keyFile === undefined
+      ? `; run with --key <the key file of ${report.holder ?? 'its holder'}> to fetch what it may read from the peers the replica knows (or --fetch-from MULTIADDR)`
+      : spec.kind === 'db' && opened.source.fetchBlob === undefined
+        ? "; the replica knows no peer to fetch from: add --fetch-from <the coordinator replica's multiaddr>"
+        : "; the rest only the coordinator and the auditors the study names may read: an auditor's full audit is `fedlineage audit --peer MULTIADDR --key AUDITOR.key`"
+  return new AuditPartialError(what + hint)
+}
+
 /** Adds `audit` to `program`. */
 export function registerAuditCommand(program: Command, io: CliIo): Command {
   return program
     .command('audit')
     .description('replay a lineage log offline: chain, signatures, signed statements, and every committed model re-derived bit for bit')
-    .option('--db <dir>', "the log's LevelDB directory (a coordinator's data dir, or a copy; not while the coordinator runs)")
+    .option('--db <dir>', "the log's LevelDB directory: a coordinator's data dir or a site's replica (also while it runs: a consistent snapshot is read), or a copy")
     .option('--peer <multiaddr>', 'join as a fresh replica and sync the log and its blobs from this libp2p peer (any participant)')
     .option('--study <id>', 'with --peer: the study to audit (default: the one the peer serves)')
-    .option('--key <file>', "with --peer: the auditor's key file; the study must name its public key among its auditors")
+    .option(
+      '--key <file>',
+      "with --peer: the auditor's key file (the study must name its public key among its auditors); with --db: the key file of the participant whose replica it is, to fetch the blobs it may read",
+    )
+    .option('--fetch-from <multiaddr...>', 'with --db and --key: replicas to fetch missing blobs from (default: the peers the replica recorded, the coordinator first)')
     .option('--replica-dir <dir>', 'with --peer: keep the synced replica here (default: a temp dir, removed after)')
     .option('--report <file>', 'also write the audit report as JSON to this file')
     .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")

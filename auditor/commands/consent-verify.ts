@@ -67,7 +67,8 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
     return { proof }
   }
 
-  const { source, close } = await openLevelAuditSource(opts.db)
+  const { source, close, notice } = await openLevelAuditSource(opts.db)
+  if (notice !== undefined) io.stderr.write(`${notice}\n`)
   let commitments: ConsentCommitment[]
   try {
     commitments = await findConsentCommitments(source, proof.round, { trustedCoordinatorKey: coordinatorKey })

@@ -4,5 +4,6 @@
  * clock, no TF.js, and no rule of its own: the rules are protocol/'s.
  */
 export { firstDifference, matchEntry, refusedInput, type LoggedEntry } from './decision-match.ts'
-export { auditFailure, buildAuditReport, type AuditFailure, type AuditProgress, type AuditReport, type AuditRoundReport, type AuditSiteReport } from './report.ts'
+export { auditFailure, buildAuditReport, type AuditFailure, type AuditProgress, type AuditReport, type AuditRoundReport, type AuditSiteReport, type AuditVerdict } from './report.ts'
+export { describeUnchecked, holderName, unavailablePhrase, type UnavailableBlob, type UnavailableReason } from './unchecked.ts'
 export * from '../errors.ts'

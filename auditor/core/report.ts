@@ -4,9 +4,12 @@
  *
  * A report describes the log up to its first failure: `entries` counts the
  * entries that passed every check and `head` is the hash of the last of them;
- * `lineage` lists only models the audit re-derived (or, for the genesis,
- * recomputed). A round whose commit failed its replay still shows the model the
- * log claims, with `rederived: false`.
+ * `lineage` lists the genesis (recomputed) and each committed model the
+ * replay folded: re-derived, or taken by hash in a round replayed hash-only
+ * (retention) or unchecked (a participant's replica could not read its
+ * inputs). A round whose commit failed its replay still shows the model the
+ * log claims, with `rederived: false`. `verdict` is `partial` when nothing
+ * failed but something went unchecked (`unchecked` says what): never `ok`.
  *
  * Pure: no I/O.
  */
@@ -30,6 +33,13 @@ export interface AuditRoundReport {
   readonly rederived: boolean
   /** True when the round's logged rewards were recomputed and matched. */
   readonly rewarded: boolean
+  /**
+   * Present (true) when the audited replica (a participant's) could not read
+   * what the round needs, so it was folded as logged: entries, signatures and
+   * envelopes checked, its model taken by hash. The report's `unchecked` says
+   * which inputs were missing and why.
+   */
+  readonly unchecked?: true
   /**
    * Present (true) when the study's retention had deleted the round's deltas:
    * its entries and site envelopes were checked, its model taken by hash,
@@ -81,9 +91,18 @@ export interface AuditFailure {
   readonly calculated?: string
 }
 
+/**
+ * `passed`: every check held and everything was checked. `partial`: no check
+ * failed, but some could not be done (the audited replica is a participant's,
+ * which lacks blobs its holder may not read): `unchecked` says which.
+ * `failed`: a check failed (`failure`).
+ */
+export type AuditVerdict = 'passed' | 'partial' | 'failed'
+
 export interface AuditReport {
-  /** True when every entry passed every check. */
+  /** True when the audit passed: every entry passed every check, and nothing went unchecked. */
   readonly ok: boolean
+  readonly verdict: AuditVerdict
   readonly study: string
   /** Entries that passed every check: the whole log when `ok`. */
   readonly entries: number
@@ -98,7 +117,7 @@ export interface AuditReport {
   /** True when the log ends with `study-completed`. */
   readonly completed: boolean
   readonly rounds: readonly AuditRoundReport[]
-  /** The model lineage: the genesis model, then each re-derived committed model in round order. */
+  /** The model lineage: the genesis model, then each committed model the replay folded (re-derived, or taken by hash), in round order. */
   readonly lineage: readonly string[]
   readonly sites: readonly AuditSiteReport[]
   /** The coordinator-signed checkpoint the whole replayed log matched, when the source holds one. */
@@ -111,6 +130,10 @@ export interface AuditReport {
    * them and takes them on the coordinator's word.
    */
   readonly unverifiedRejections: number
+  /** Whose replica was audited, when it is a participant's (`site "a"`): it holds only what its holder may read. */
+  readonly holder?: string
+  /** What could not be checked, one sentence each (a partial verdict); absent when everything was. */
+  readonly unchecked?: readonly string[]
   readonly failure?: AuditFailure
 }
 
@@ -126,6 +149,12 @@ export interface AuditProgress {
   readonly unverifiedRejections: number
   /** Rounds replayed hash-only: their deltas were deleted under the study's retention. */
   readonly hashOnly?: ReadonlySet<number>
+  /** Rounds folded as logged because the participant's replica could not read what they need. */
+  readonly uncheckedRounds?: ReadonlySet<number>
+  /** Whose replica it is, in words (participants' replicas only). */
+  readonly holder?: string | undefined
+  /** What could not be checked, one sentence each. */
+  readonly unchecked?: readonly string[]
   /** Genesis, then each re-derived model. */
   readonly lineage: readonly Uint8Array[]
   readonly checkpoint?: { readonly size: number; readonly root: Uint8Array } | undefined
@@ -142,7 +171,7 @@ export function auditFailure(error: AuditError): AuditFailure {
   return { ...failure, expected: text(error.expected), calculated: text(error.calculated) }
 }
 
-function roundReport(state: StudyState, round: number, rederived: boolean, hashOnly: boolean): AuditRoundReport {
+function roundReport(state: StudyState, round: number, rederived: boolean, hashOnly: boolean, unchecked: boolean): AuditRoundReport {
   const r = state.rounds.get(round)!
   const inputs = r.commit
     ? r.commit.body.inputs.map((i) => ({ site: i.site, examples: i.examples }))
@@ -155,7 +184,8 @@ function roundReport(state: StudyState, round: number, rederived: boolean, hashO
     sites: inputs.map((i) => i.site),
     examples: inputs.reduce((n, i) => n + i.examples, 0),
     rederived,
-    rewarded: r.rewards !== undefined && !hashOnly,
+    rewarded: r.rewards !== undefined && !hashOnly && !unchecked,
+    ...(unchecked ? { unchecked: true as const } : {}),
     ...(hashOnly ? { hashOnly: true as const } : {}),
     ...consentReport(r),
     ...(r.patientRewards.size === 0
@@ -198,10 +228,15 @@ function siteReport(state: StudyState, id: string): AuditSiteReport {
 /** The report of an audit that got as far as `progress`, and failed with `failure` if given. */
 export function buildAuditReport(progress: AuditProgress, failure?: AuditError): AuditReport {
   const { state } = progress
-  const rounds = [...state.rounds.keys()].sort((a, b) => a - b).map((round) => roundReport(state, round, progress.rederived.has(round), progress.hashOnly?.has(round) === true))
+  const rounds = [...state.rounds.keys()]
+    .sort((a, b) => a - b)
+    .map((round) => roundReport(state, round, progress.rederived.has(round), progress.hashOnly?.has(round) === true, progress.uncheckedRounds?.has(round) === true))
+  const unchecked = progress.unchecked ?? []
+  const verdict = failure !== undefined ? 'failed' : unchecked.length > 0 ? 'partial' : 'passed'
   const sites = [...state.sites.keys()].sort(compareSiteIds).map((id) => siteReport(state, id))
   const report: AuditReport = {
-    ok: failure === undefined,
+    ok: verdict === 'passed',
+    verdict,
     study: state.studyId,
     entries: progress.entries,
     head: toHex(progress.head ?? GENESIS_PREV_HASH),
@@ -215,6 +250,8 @@ export function buildAuditReport(progress: AuditProgress, failure?: AuditError):
     ...(progress.checkpoint ? { checkpoint: { size: progress.checkpoint.size, root: toHex(progress.checkpoint.root) } } : {}),
     balances: Object.fromEntries([...state.balances.entries()].sort(([a], [b]) => compareSiteIds(a, b)).map(([site, credits]) => [site, credits.toString()])),
     unverifiedRejections: progress.unverifiedRejections,
+    ...(progress.holder === undefined ? {} : { holder: progress.holder }),
+    ...(unchecked.length === 0 ? {} : { unchecked }),
   }
   return failure === undefined ? report : { ...report, failure: auditFailure(failure) }
 }

@@ -1,10 +1,12 @@
 /**
  * `fedlineage rewards --db DIR [--site ID]`: participant balances, derived
  * only by replaying the log's signed `round-rewarded` entries (no balance is
- * stored anywhere else), with the per-round breakdown.
+ * stored anywhere else), with the per-round breakdown. Works while the
+ * coordinator runs: a store it holds is read as a consistent snapshot.
  */
 import type { Command } from 'commander'
-import { Ledger, openLevelStorage } from '../../ledger/index.ts'
+import { processIo, type CliIo } from '../../cli/index.ts'
+import { Ledger, openStoreForReading, snapshotNotice, type StoreSnapshot } from '../../ledger/index.ts'
 import { StudyState, UnknownSiteError, readLineageRecord } from '../../protocol/index.ts'
 
 export interface RewardsView {
@@ -14,9 +16,9 @@ export interface RewardsView {
   readonly unallocated: bigint
 }
 
-/** Folds a log into its reward balances. */
-export async function rewardsOf(dbDir: string): Promise<RewardsView> {
-  const ledger = await Ledger.open(await openLevelStorage(dbDir, { createIfMissing: false }))
+/** Folds a log into its reward balances; a store held by a running process is read as a snapshot (`onSnapshot` says so). */
+export async function rewardsOf(dbDir: string, init: { readonly onSnapshot?: (snapshot: StoreSnapshot) => void } = {}): Promise<RewardsView> {
+  const ledger = await Ledger.open(await openStoreForReading(dbDir, init))
   try {
     const state = new StudyState()
     for await (const { entry } of ledger.scan()) state.apply(readLineageRecord(entry))
@@ -30,14 +32,14 @@ export async function rewardsOf(dbDir: string): Promise<RewardsView> {
   }
 }
 
-export function registerRewardsCommand(program: Command): void {
+export function registerRewardsCommand(program: Command, io: CliIo = processIo()): void {
   program
     .command('rewards')
     .description('participant reward balances, derived by replaying the log')
-    .requiredOption('--db <dir>', 'a replica of the log (LevelDB directory)')
+    .requiredOption('--db <dir>', "a replica of the log (LevelDB directory): the coordinator's data dir or a site's replica, also while it runs")
     .option('--site <id>', 'one site, with its per-round amounts')
     .action(async (opts: { db: string; site?: string }) => {
-      const view = await rewardsOf(opts.db)
+      const view = await rewardsOf(opts.db, { onSnapshot: (s) => io.stderr.write(`${snapshotNotice(s)}\n`) })
       const out: string[] = [`study ${view.study}: ${view.rounds.length} rewarded rounds`]
       // A mistyped id must not read as a site that earned nothing.
       if (opts.site !== undefined && !view.balances.some((b) => b.site === opts.site))
@@ -50,6 +52,6 @@ export function registerRewardsCommand(program: Command): void {
         for (const b of view.balances) out.push(`${b.site.padEnd(24)} ${String(b.credits).padStart(14)} credits`)
         if (view.unallocated > 0n) out.push(`${'(unallocated)'.padEnd(24)} ${String(view.unallocated).padStart(14)} credits`)
       }
-      process.stdout.write(out.join('\n') + '\n')
+      io.stdout.write(out.join('\n') + '\n')
     })
 }

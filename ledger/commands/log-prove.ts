@@ -11,7 +11,7 @@ import { readCheckpoint } from '../core/checkpoint.ts'
 import { checkInclusionBundle, makeInclusionBundle } from '../core/proof-bundle.ts'
 import { LedgerInvalidArgumentError, LedgerStoreDamagedError } from '../errors.ts'
 import { Ledger } from '../ledger.ts'
-import { openLevelStorage } from '../storage.ts'
+import { openStoreForReading, snapshotNotice } from '../read-store.ts'
 
 function count(raw: unknown, flag: string): number | undefined {
   if (raw === undefined) return undefined
@@ -22,7 +22,8 @@ function count(raw: unknown, flag: string): number | undefined {
 
 export async function logProve(raw: { db: string; seq: string; size?: string; out?: string }, io: CliIo): Promise<void> {
   const seq = count(raw.seq, '--seq')!
-  const ledger = await Ledger.open(await openLevelStorage(raw.db, { createIfMissing: false }))
+  // The notice goes to stderr: stdout may be the bundle itself.
+  const ledger = await Ledger.open(await openStoreForReading(raw.db, { onSnapshot: (s) => io.stderr.write(`${snapshotNotice(s)}\n`) }))
   try {
     const size = count(raw.size, '--size')
     const checkpoint = size === undefined ? await ledger.latestCheckpoint() : await ledger.checkpointAt(size)
@@ -53,7 +54,7 @@ export function registerLogProveCommand(log: Command, io: CliIo): Command {
   return log
     .command('prove')
     .description('print an inclusion proof of one entry against a signed checkpoint')
-    .requiredOption('--db <dir>', "the ledger's LevelDB directory")
+    .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
     .requiredOption('--seq <n>', 'the entry to prove')
     .option('--size <n>', 'tree size of the signed checkpoint to prove against (default: the newest)')
     .option('--out <file>', 'write the JSON bundle to a file instead of stdout')

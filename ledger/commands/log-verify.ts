@@ -2,7 +2,8 @@
  * `fedlineage log verify --db DIR [--author HEX...]`: verifies every entry of
  * the log in a coordinator's data dir (see verifyLog) and prints
  * `log verified: K entries, head <hash>`. Shows a progress bar on stderr for
- * long logs when stderr is a terminal.
+ * long logs when stderr is a terminal. A store held by a running process is
+ * verified as a consistent snapshot (read-store.ts), said on stderr.
  */
 import { SingleBar, Presets } from 'cli-progress'
 import type { Command } from 'commander'
@@ -10,7 +11,7 @@ import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
 import { parsePublicKey } from '../identity.ts'
-import { openLevelStorage } from '../storage.ts'
+import { openStoreForReading, snapshotNotice } from '../read-store.ts'
 import { verifyLog } from '../verify.ts'
 import { verifyStore } from '../verify-store.ts'
 
@@ -33,7 +34,8 @@ export function parseLogVerifyOptions(raw: Record<string, unknown>): LogVerifyOp
 }
 
 export async function logVerify(options: LogVerifyOptions, io: CliIo): Promise<void> {
-  const storage = await openLevelStorage(options.db, { createIfMissing: false })
+  // A store its coordinator or site agent holds is read through a consistent snapshot (read-store.ts).
+  const storage = await openStoreForReading(options.db, { onSnapshot: (s) => io.stderr.write(`${snapshotNotice(s)}\n`) })
   let bar: SingleBar | undefined
   try {
     const result = await verifyLog(storage, {
@@ -65,7 +67,7 @@ export function registerLogVerifyCommand(log: Command, io: CliIo): Command {
   return log
     .command('verify')
     .description('verify every entry of a ledger: encoding, chain, signatures, authors, head')
-    .requiredOption('--db <dir>', "the ledger's LevelDB directory (the coordinator's data dir)")
+    .requiredOption('--db <dir>', "the ledger's LevelDB directory (the coordinator's data dir, or a replica's; also while it runs)")
     .option('--author <hex...>', 'trusted author public keys (64 hex digits each); any other author fails')
     .action((raw: Record<string, unknown>) => logVerify(parseLogVerifyOptions(raw), io))
 }

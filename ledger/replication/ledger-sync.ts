@@ -511,7 +511,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
     const signed = decodeSignedCheckpoint(data)
     const checkpoint = this.#open(signed)
     await this.#observe(signed, checkpoint)
-    if (this.#init.signer !== undefined || checkpoint.size <= this.#ledger.length) return
+    if (this.#init.signer !== undefined || this.#init.pullOnGossip === false || checkpoint.size <= this.#ledger.length) return
     await this.#fromAnyPeer(
       `entries up to ${checkpoint.size}`,
       { signal },

@@ -36,6 +36,7 @@ const EDGES = [
   'auditor -> ledger/core',
   'auditor -> models/core',
   'auditor -> protocol',
+  'coordinator -> cli',
   'coordinator -> ledger',
   'coordinator -> models',
   'coordinator -> pki',

@@ -88,6 +88,14 @@ describe('audit over libp2p', () => {
     } finally {
       await node.stop()
     }
+    // Execute + Assert: site a's audit over libp2p is partial: it never asks for what its key may not read.
+    const asSite = await openPeerAuditSource({ peer, identity: a!.signer })
+    const partial = await replayLog(asSite.source).finally(() => asSite.close())
+    expect(partial.error).toBeUndefined()
+    expect(partial.report).toMatchObject({ ok: false, verdict: 'partial', holder: `site "${a!.id}"` })
+    expect(partial.report.unchecked).toEqual([
+      `round 1: aggregation not re-derived (model taken by hash): 1 of 2 deltas is not visible to site "${a!.id}" (site "${b!.id}"); site "${a!.id}"'s own update and delta checked`,
+    ])
     // Execute + Assert: an auditor without the key the study names is refused, with what to do.
     // (One attempt: libp2p limits a host to 5 inbound connections a second, and each attempt opens two.)
     await expect(openPeerAuditSource({ peer })).rejects.toMatchObject({ code: 'AUDIT_ACCESS_DENIED', message: expect.stringMatching(/--key/) })

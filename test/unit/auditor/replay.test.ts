@@ -6,8 +6,20 @@
  * the audit itself.
  */
 import { describe, expect, it } from 'vitest'
-import { auditLog, replayLog, type AuditSource } from '../../../auditor/index.ts'
-import { decodeEntry, encodeCanonical, encodeEntry, entryHash, sha256, toHex, type AppendedEntry, type EntryDraft } from '../../../ledger/index.ts'
+import { auditLog, formatAuditVerdict, replayLog, type AuditSource } from '../../../auditor/index.ts'
+import {
+  LedgerBlobMissingError,
+  RemoteBlobMissingError,
+  ReplicaUnavailableError,
+  decodeEntry,
+  encodeCanonical,
+  encodeEntry,
+  entryHash,
+  sha256,
+  toHex,
+  type AppendedEntry,
+  type EntryDraft,
+} from '../../../ledger/index.ts'
 import { encodeWeights, type Weights } from '../../../models/core/index.ts'
 import { draftRecords, findRecord, memorySource, signLog, syntheticDelta, syntheticStudy, withBody, withMalleatedSignature, type SyntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
@@ -216,6 +228,172 @@ describe('auditLog trusts nothing the source says', () => {
 
     // Execute / Assert
     await expect(auditLog(broken)).rejects.toMatchObject({ code: 'EIO' })
+  })
+})
+
+describe("auditLog over a participant's replica (it holds only what its holder may read)", () => {
+  /** The honest log as site `index`'s replica holds it: every entry, only the blobs in `keep`. */
+  function replicaOf(index: number, keep: (hash: string, study: SyntheticStudy) => boolean, fetch?: (hash: Uint8Array) => Uint8Array | undefined) {
+    const { study, entries, records, source } = honest()
+    for (const hash of [...source.blobs.keys()]) if (!keep(hash, study)) source.blobs.delete(hash)
+    const replica: AuditSource = {
+      ...source,
+      holder: { key: study.sites[index]!.signer.publicKey },
+      ...(fetch === undefined
+        ? {}
+        : {
+            fetchBlob: async (hash: Uint8Array) => {
+              const bytes = fetch(hash)
+              if (bytes === undefined) throw Object.assign(new Error('refused'), { code: 'LEDGER_ACCESS_DENIED' })
+              source.blobs.set(toHex(hash), bytes)
+            },
+          }),
+    }
+    return { study, entries, records, replica }
+  }
+
+  it('holding no blob: a partial verdict naming, per round, the deltas the site may not see and its own not fetched; never passed', async () => {
+    // Prepare
+    const { study, entries, replica } = replicaOf(0, () => false)
+    const [own, ...others] = study.sites
+
+    // Execute
+    const { report, error } = await replayLog(replica)
+
+    // Assert
+    expect(error).toBeUndefined()
+    expect(report).toMatchObject({ ok: false, verdict: 'partial', entries: entries.length, holder: `site "${own!.id}"` })
+    expect(report.rounds.map((r) => [r.rederived, r.unchecked])).toEqual([
+      [false, true],
+      [false, true],
+    ])
+    const hidden = `2 of 3 deltas are not visible to site "${own!.id}" (sites ${others.map((s) => `"${s.id}"`).join(', ')})`
+    expect(report.unchecked).toEqual(
+      [1, 2].map((r) => `round ${r}: aggregation not re-derived (model taken by hash): ${hidden}; the delta of site "${own!.id}" is not in this replica and was not fetched`),
+    )
+    expect(formatAuditVerdict(report)).toMatch(/^audit PARTIAL of site "alpha-clinic"'s replica: /)
+  })
+
+  it('fetches only what its holder may read: its own deltas, checked; the others are never asked for', async () => {
+    // Prepare: the peer serves anything; the replay must not ask for other sites' deltas.
+    const asked: string[] = []
+    const all = honest().source.blobs
+    const { study, records, replica } = replicaOf(
+      0,
+      () => false,
+      (hash) => {
+        asked.push(toHex(hash))
+        return all.get(toHex(hash))
+      },
+    )
+    const own = study.sites[0]!.id
+    const ownDeltas = records.filter((r): r is Extract<LineageRecord, { kind: 'update-accepted' }> => r.kind === 'update-accepted' && r.body.site === own).map((r) => toHex(r.body.delta))
+
+    // Execute
+    const { report } = await replayLog(replica)
+
+    // Assert
+    expect(report.verdict).toBe('partial')
+    expect(asked.sort()).toEqual(ownDeltas.sort())
+    expect(report.unchecked?.every((u) => u.endsWith(`site "${own}"'s own update and delta checked`))).toBe(true)
+  })
+
+  it("a site's key on a store that holds every blob passes: the policy governs what is fetched, not what is read", async () => {
+    // Prepare
+    const { replica } = replicaOf(0, () => true)
+
+    // Execute
+    const { report } = await replayLog(replica)
+
+    // Assert
+    expect(report).toMatchObject({ ok: true, verdict: 'passed', holder: 'site "alpha-clinic"' })
+    expect(report.rounds.map((r) => r.rederived)).toEqual([true, true])
+  })
+
+  it('a replica that fetches everything its holder lacks, and may read it all, passes', async () => {
+    // Prepare: the coordinator's own key holds this replica (it may read every blob).
+    const all = honest().source.blobs
+    const { study, replica } = replicaOf(
+      0,
+      () => false,
+      (hash) => all.get(toHex(hash)),
+    )
+    const coordinatorReplica: AuditSource = { ...replica, holder: { key: study.coordinator.publicKey } }
+
+    // Execute
+    const { report, error } = await replayLog(coordinatorReplica)
+
+    // Assert
+    expect(error).toBeUndefined()
+    expect(report).toMatchObject({ ok: true, verdict: 'passed' })
+    expect(report.unchecked).toBeUndefined()
+    expect(report.rounds.map((r) => r.rederived)).toEqual([true, true])
+  })
+
+  it('a delta its holder may read but the peer will not give: named with the error, still partial', async () => {
+    // Prepare
+    const { study, replica } = replicaOf(
+      0,
+      () => false,
+      () => undefined,
+    )
+
+    // Execute
+    const { report } = await replayLog(replica)
+
+    // Assert
+    expect(report.verdict).toBe('partial')
+    expect(report.unchecked?.[0]).toMatch(new RegExp(`the delta of site "${study.sites[0]!.id}" could not be fetched \\(LEDGER_ACCESS_DENIED: refused\\)$`))
+  })
+
+  it("a delta no peer holds, which the study's retention let go, is replayed hash-only as in a full store; one it still keeps fails", async () => {
+    // Prepare: a study keeping deltas for 1 later round; round 1's deltas are gone from every peer.
+    const base = honest(syntheticStudy({ study: { retention: { deltaRounds: 1 } } }))
+    const deltas = (round: number) => base.records.flatMap((r) => (r.kind === 'update-accepted' && r.body.round === round ? [toHex(r.body.delta)] : []))
+    /** A replica holding no blob, whose peers hold `peerBlobs` and answer not-found for the rest. */
+    const fetchingReplica = (peerBlobs: ReadonlyMap<string, Uint8Array>): AuditSource => {
+      const held = new Map<string, Uint8Array>()
+      return {
+        length: base.entries.length,
+        scan: (from, to) => base.source.scan(from, to),
+        getBlob: async (hash) => held.get(toHex(hash)) ?? Promise.reject(new LedgerBlobMissingError(hash)),
+        holder: { key: base.study.coordinator.publicKey },
+        fetchBlob: async (hash) => {
+          const bytes = peerBlobs.get(toHex(hash))
+          if (bytes === undefined) throw new ReplicaUnavailableError(`blob ${toHex(hash)}`, [new RemoteBlobMissingError('peer-1', hash)])
+          held.set(toHex(hash), bytes)
+        },
+      }
+    }
+    const pruned = new Map([...base.source.blobs].filter(([h]) => !deltas(1).includes(h)))
+    const lostKept = new Map([...pruned].filter(([h]) => h !== deltas(2)[0]))
+
+    // Execute
+    const afterRetention = await replayLog(fetchingReplica(pruned))
+    const lost = await replayLog(fetchingReplica(lostKept))
+
+    // Assert
+    expect(afterRetention.report).toMatchObject({ ok: true, verdict: 'passed' })
+    expect(afterRetention.report.rounds.map((r) => [r.rederived, r.hashOnly === true])).toEqual([
+      [false, true],
+      [true, false],
+    ])
+    expect(lost.report.failure?.code).toBe('AUDIT_BLOB_MISSING')
+  })
+
+  it('still holds every update entry to the envelope the site signed, delta or not: AUDIT_STATEMENT_MISMATCH', async () => {
+    // Prepare: another site's update entry logs 10× the examples its envelope signs.
+    const base = honest()
+    const update = findRecord(base.records, 'update-accepted', (r) => r.body.round === 1 && r.body.site === base.study.sites[1]!.id)
+    const study = replaceDraft(base.study, update.seq, withBody(base.study.drafts[update.seq]!, { examples: update.body.examples * 10 }))
+    const entries = signLog(study.coordinator, study.drafts)
+    const replica: AuditSource = { ...memorySource(entries, []), holder: { key: study.sites[0]!.signer.publicKey } }
+
+    // Execute
+    const { report } = await replayLog(replica)
+
+    // Assert
+    expect(report).toMatchObject({ ok: false, verdict: 'failed', failure: { seq: update.seq, code: 'AUDIT_STATEMENT_MISMATCH' } })
   })
 })
 

@@ -9,6 +9,7 @@ const hash = (c: string) => c.repeat(64)
 
 const PASSED: AuditReport = {
   ok: true,
+  verdict: 'passed',
   study: 'cardio-risk',
   entries: 60,
   head: hash('0'),
@@ -78,6 +79,7 @@ describe('formatAuditSummary', () => {
     const failed: AuditReport = {
       ...PASSED,
       ok: false,
+      verdict: 'failed',
       completed: false,
       rounds: [PASSED.rounds[0]!, { ...PASSED.rounds[2]!, rederived: false, rewarded: false }],
       lineage: PASSED.lineage.slice(0, 2),
@@ -96,6 +98,7 @@ describe('formatAuditSummary', () => {
     // Prepare
     const empty: AuditReport = {
       ok: false,
+      verdict: 'failed',
       study: '',
       entries: 0,
       head: hash('0'),
@@ -114,6 +117,30 @@ describe('formatAuditSummary', () => {
     // Execute / Assert
     expect(formatAuditSummary(empty)).toBe(formatAuditVerdict(empty))
     expect(formatAuditVerdict(empty)).toBe('audit FAILED at entry 0: AUDIT_LOG_EMPTY: entry 0: the log has no entries')
+  })
+
+  it('a partial audit reads PARTIAL, lists everything it did not check, and never reads as passed', () => {
+    // Prepare: a site's replica, which could not re-derive round 3.
+    const unchecked = ['round 3: aggregation not re-derived (model taken by hash): 2 of 3 deltas are not visible to site "a" (sites "b", "c")']
+    const partial: AuditReport = {
+      ...PASSED,
+      ok: false,
+      verdict: 'partial',
+      holder: 'site "a"',
+      unchecked,
+      checkpoint: { size: 60, root: hash('9') },
+      rounds: PASSED.rounds.map((r) => (r.round === 3 ? { ...r, rederived: false, unchecked: true as const } : r)),
+    }
+
+    // Execute
+    const lines = formatAuditSummary(partial).split('\n')
+
+    // Assert
+    expect(lines.at(-1)).toBe(
+      `audit PARTIAL of site "a"'s replica: 60 entries checked (chain, signatures, every logged statement re-admitted, checkpoint 60 ${hash('9')}), 1 of 2 rounds re-derived; not checked: ${unchecked[0]}`,
+    )
+    expect(lines.some((l) => l.startsWith('    3  committed') && l.endsWith('not checked'))).toBe(true)
+    expect(lines.join('\n')).not.toMatch(/audit passed/)
   })
 
   it('says "1 round" for one', () => {
