@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { processIo, type CliIo } from '../../cli/index.ts'
-import { parsePublicKey } from '../../ledger/index.ts'
+import { parsePublicKey, snapshotNotice } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { SiteConfigError, SitePredictMismatchError } from '../errors.ts'
 import { exportModel } from '../model-export/export-model.ts'
@@ -41,6 +41,7 @@ export async function modelExport(raw: { db: string; out: string; round?: string
     ...(round !== undefined ? { round } : {}),
     ...(raw.coordinatorKey ? { coordinatorKey: parsePublicKey(raw.coordinatorKey, '--coordinator-key') } : {}),
     version: VERSION,
+    onSnapshot: (snapshot) => io.stderr.write(`${snapshotNotice(snapshot)}\n`),
   })
   const { card } = exported
   const w = card.evaluation.weighted

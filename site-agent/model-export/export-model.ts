@@ -13,7 +13,18 @@
  */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { Ledger, checkInclusionBundle, equalBytes, makeInclusionBundle, openLevelStorage, readCheckpoint, verifyLog, type InclusionBundle, type LogVerification } from '../../ledger/index.ts'
+import {
+  Ledger,
+  checkInclusionBundle,
+  equalBytes,
+  makeInclusionBundle,
+  openStoreForReading,
+  readCheckpoint,
+  verifyLog,
+  type InclusionBundle,
+  type LogVerification,
+  type StoreSnapshot,
+} from '../../ledger/index.ts'
 import { decodeWeights, fromLayersModel, hashBytes, hashWeights, inputNames, inputWidth, toHex, toLayersModel } from '../../models/index.ts'
 import { StudyState, readLineageRecord } from '../../protocol/index.ts'
 import { SiteExportRefusedError } from '../errors.ts'
@@ -31,6 +42,8 @@ export interface ExportModelInit {
   readonly coordinatorKey?: Uint8Array
   /** fedlineage's version, for the card. */
   readonly version: string
+  /** Told when the store is in use and a snapshot of it is read. */
+  readonly onSnapshot?: (snapshot: StoreSnapshot) => void
 }
 
 export interface ExportedModel {
@@ -41,7 +54,8 @@ export interface ExportedModel {
 
 export async function exportModel(init: ExportModelInit): Promise<ExportedModel> {
   await refuseNonEmpty(init.out)
-  const storage = await openLevelStorage(init.db, { createIfMissing: false })
+  // A running coordinator or site agent holds its store: read a consistent snapshot of it instead.
+  const storage = await openStoreForReading(init.db, init.onSnapshot ? { onSnapshot: init.onSnapshot } : {})
   let verified: LogVerification
   let ledger: Ledger
   try {

@@ -152,6 +152,24 @@ describe('model export and predict', () => {
     expect(run.stderr).toMatch(/^SITE_EXPORT_DAMAGED: .*the weights hash to [0-9a-f]{64}, but the card names model/m)
   })
 
+  it('exports while the coordinator holds its store, from a snapshot', async () => {
+    // Prepare: the coordinator running again on the finished study's store.
+    await fed.restartCoordinator()
+    const live = path.join(await createTempDir(), 'model')
+    try {
+      // Execute
+      const run = await fedlineage(['model', 'export', '--db', db, '--out', live])
+
+      // Assert: the same model, read from a snapshot the tool says it used.
+      expect(run.status).toBe(0)
+      expect(run.stderr).toMatch(/is in use by another process .*: reading a consistent snapshot of it/)
+      const card = JSON.parse(await readFile(path.join(live, 'model-card.json'), 'utf8'))
+      expect(card.model.sha256).toBe(JSON.parse(await readFile(path.join(exported, 'model-card.json'), 'utf8')).model.sha256)
+    } finally {
+      await fed.coordinator.close()
+    }
+  })
+
   it('refuses a wrong coordinator key, a non-empty output directory and an uncommitted round', async () => {
     const fresh = path.join(await createTempDir(), 'model')
     const wrongKey = await fedlineage(['model', 'export', '--db', db, '--out', fresh, '--coordinator-key', toHex(testSigner(9).publicKey)])
