@@ -186,7 +186,8 @@ describe('ConsentStore', () => {
       expect(loaded.size).toEqual(store.size)
       expect(filterByConsent(RECORDS, loaded, query('2024-07-15T00:00:00Z'))).toEqual(filterByConsent(RECORDS, store, query('2024-07-15T00:00:00Z')))
       await expect(loadConsentStore(path, { authorities: [stranger.publicKey] })).rejects.toThrow(
-        expect.objectContaining({ code: 'SITE_CONSENT_STORE_CORRUPT', message: expect.stringContaining('records[0]') }),
+        // Not corruption: the records are intact, signed by an authority the caller does not trust.
+        expect.objectContaining({ code: 'SITE_CONSENT_AUTHORITY_UNTRUSTED', message: expect.stringContaining('the store is intact, but its records[0]') }),
       )
     })
 
