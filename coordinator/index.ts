@@ -23,3 +23,4 @@ export { formatConsentTable, formatRoundHeader, formatRoundRow, formatRoundTable
 export { registerCoordinatorCommands } from './cli.ts'
 export { registerRewardsCommand, rewardsOf, type RewardsView } from './commands/rewards.ts'
 export * from './errors.ts'
+export { abortRound, type RoundAbortOptions } from './commands/round-abort.ts'

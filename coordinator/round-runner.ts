@@ -89,6 +89,8 @@ export interface RoundRunnerEvents {
   'round-opened': [round: number]
   'round-committed': [round: number, model: Uint8Array]
   'round-abandoned': [round: number, reason: string]
+  /** The hub aborted the round (logged as round-aborted). */
+  'round-aborted': [round: number, reason: string]
   'round-evaluated': [round: number]
   'study-completed': [rounds: number]
   /** A site's approval of the study's spec was logged. */
@@ -385,6 +387,11 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
           this.log.warn({ round, reason: body.reason }, 'round abandoned')
           this.emit('round-abandoned', round, body.reason!)
           break
+        case ENTRY_KINDS.ROUND_ABORTED:
+          closed = true
+          this.log.warn({ round, reason: body.reason }, 'round aborted')
+          this.emit('round-aborted', round, body.reason!)
+          break
         case ENTRY_KINDS.UPDATE_ACCEPTED:
           this.log.info({ round, site: body.site }, 'update accepted')
           break
@@ -452,6 +459,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       const { firstSeq } = await this.run({ kind: 'round-start', request })
       const open = this.state.openRound!
       return { round: open.round, base: open.base, seq: firstSeq }
+    })
+  }
+
+  /** Aborts the open round on the hub's signed request; resolves with the round and the seq of its `round-aborted` entry. */
+  abortRound(request: SignedStatement): Promise<{ round: number; seq: number }> {
+    return this.serial(async () => {
+      const { decision, firstSeq } = await this.run({ kind: 'round-abort', request })
+      return { round: (decision.entries[0]!.body as { round: number }).round, seq: firstSeq }
     })
   }
 

@@ -356,6 +356,12 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       return { round: String(r.round), baseModelHash: r.base, logSeq: String(r.seq) }
     }),
 
+    AbortRound: unary(c, 'AbortRound', async (req, call) => {
+      requirePeer(c, call, runner.state.hubKey, 'the hub')
+      const r = await runner.abortRound(signedFrom(req))
+      return { logSeq: String(r.seq) }
+    }),
+
     RoundStatus: unary(c, 'RoundStatus', (req): RoundStatusResponse => roundStatus(runner, Number(req.fromRound || 0))),
   }
 }
