@@ -141,6 +141,11 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return runner
   }
 
+  /** The runner's clock (the one its steps are decided at), in ms since the epoch. */
+  get nowMs(): number {
+    return this.now()
+  }
+
   get logLength(): number {
     return this.ledger.length
   }

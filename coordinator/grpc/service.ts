@@ -404,6 +404,9 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
       rewards: (r.rewards?.body.allocations ?? []).map((a) => ({ siteId: a.site, amount: a.amount.toString() })),
       patientRewards: [...r.patientRewards.keys()].sort(),
       declined: [...r.declined.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((d) => ({ siteId: d.site, code: d.code, reason: d.reason })),
+      deadlineMs: String(r.deadlineMs),
+      planned: [...r.plan.keys()].sort(),
+      closeReason: r.abortReason ?? r.abandonReason ?? '',
     })
   }
   return {
@@ -418,6 +421,7 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
     specHash: s.created ? specHash(s.spec) : new Uint8Array(),
     studySpec: s.spec,
     requireApproval: s.created && s.study.requireApproval === true,
+    nowMs: String(runner.nowMs),
     approvals: [...s.approvals.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((a) => ({ siteId: a.site, specHash: a.spec, logSeq: String(a.seq) })),
   }
 }
