@@ -100,8 +100,9 @@ export function formatSiteMetrics(status: Pick<RoundStatusResponse__Output, 'rou
   const shown = METRICS.filter((m) => r.evaluations.some((e) => e.metrics[m.key] !== undefined))
   const means = new Map(shown.map((m) => [m.key, weighted(r.evaluations, m.key)]))
   const width = Math.max(12, ...r.evaluations.map((e) => e.siteId.length))
-  const cell = (v: number | undefined, flagged = false) => `${v === undefined ? '—' : v.toFixed(3)}${flagged ? ' !' : '  '}`.padStart(11)
-  const head = `  ${'site'.padEnd(width)}  ${'examples'.padStart(8)}${shown.map((m) => m.label.padStart(11)).join('')}`
+  // Each metric cell is its value right-aligned in 9, then ` !` for a flagged one or two spaces.
+  const cell = (v: number | undefined, flagged = false) => `${(v === undefined ? '—' : v.toFixed(3)).padStart(9)}${flagged ? ' !' : '  '}`
+  const head = `  ${'site'.padEnd(width)}  ${'examples'.padStart(8)}${shown.map((m) => `${m.label.padStart(9)}  `).join('')}`.trimEnd()
   const lines = [`per-site metrics of round ${r.round}${Number(r.round) === 0 ? ' (the initial model)' : ''}:`, head]
   const flags: string[] = []
   for (const e of r.evaluations) {
@@ -112,9 +113,9 @@ export function formatSiteMetrics(status: Pick<RoundStatusResponse__Output, 'rou
       if (why !== undefined) flags.push(`  ! ${e.siteId}: ${why}`)
       return cell(v, why !== undefined)
     })
-    lines.push(`  ${e.siteId.padEnd(width)}  ${e.examples.padStart(8)}${cells.join('')}`)
+    lines.push(`  ${e.siteId.padEnd(width)}  ${e.examples.padStart(8)}${cells.join('')}`.trimEnd())
   }
   const total = r.evaluations.reduce((n, e) => n + Number(e.examples), 0)
-  lines.push(`  ${'(weighted)'.padEnd(width)}  ${String(total).padStart(8)}${shown.map((m) => cell(means.get(m.key))).join('')}`)
+  lines.push(`  ${'(weighted)'.padEnd(width)}  ${String(total).padStart(8)}${shown.map((m) => cell(means.get(m.key))).join('')}`.trimEnd())
   return [...lines, ...flags].join('\n')
 }
