@@ -12,7 +12,7 @@
  *    and are signed by the coordinator: the author of `study-created`, or
  *    `init.trustedCoordinatorKey` when pinned. (`verifyEntry` from ledger/core.)
  * 2. **Input.** An entry that records an input starts a step: `study-created`
- *    (the spec and hub key), `site-enrolled`, `round-opened` (the hub's signed
+ *    (the spec and hub key), `site-enrolled`, `round-opened` and `round-aborted` (the hub's signed
  *    request), `update-accepted` and the `consent-revoked` entries just before
  *    it (the site's signed envelope and its delta, fetched and re-hashed),
  *    `update-rejected` and `statement-rejected` (the refused statement),
@@ -310,6 +310,7 @@ const INPUT_KINDS: ReadonlySet<string> = new Set([
   ENTRY_KINDS.SITE_ENROLLED,
   ENTRY_KINDS.SITE_REMOVED,
   ENTRY_KINDS.ROUND_OPENED,
+  ENTRY_KINDS.ROUND_ABORTED,
   ENTRY_KINDS.CONSENT_REVOKED,
   ENTRY_KINDS.UPDATE_ACCEPTED,
   ENTRY_KINDS.UPDATE_REJECTED,
@@ -597,7 +598,7 @@ class Replay implements AuditProgress {
 
   /** The key a logged input's statement must be signed with: the hub's for a round start, else its site's enrolled key. */
   private signerKey(input: DeciderInput): Uint8Array | undefined {
-    if (input.kind === 'round-start') return this.state.hubKey
+    if (input.kind === 'round-start' || input.kind === 'round-abort') return this.state.hubKey
     const signed =
       input.kind === 'update'
         ? input.envelope
@@ -644,6 +645,9 @@ class Replay implements AuditProgress {
         return { kind: 'membership', request: unembedStatement(record.body.request) }
       case ENTRY_KINDS.ROUND_OPENED:
         return { kind: 'round-start', request: unembedStatement(record.body.request) }
+      case ENTRY_KINDS.ROUND_ABORTED:
+        // The hub's signed abort is re-decided: signed by the hub key, fresh, for the round open then.
+        return { kind: 'round-abort', request: unembedStatement(record.body.request) }
       case ENTRY_KINDS.UPDATE_ACCEPTED: {
         // The delta the log names must be the one the site signed; only then are its bytes worth fetching.
         const signedDelta = decodeStatement('update', record.body.envelope.body).delta

@@ -19,6 +19,7 @@ import { resolveLimits, type ServerLimits } from './grpc/limits.ts'
 import { createFederationHandlers } from './grpc/service.ts'
 import { UploadBudget } from './grpc/upload-budget.ts'
 import { tolerantService } from './grpc/undecodable.ts'
+import { REFUSAL_LOG_WINDOW_MS, RefusalLog, type RefusalLogStats } from './grpc/refusal-log.ts'
 import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
 import { SessionTable } from './sessions.ts'
 import { TaskBroker } from './task-broker.ts'
@@ -32,6 +33,8 @@ export interface CoordinatorOptions {
   readonly now?: () => number
   /** How long an upload may go without a message before it is dropped (default UPLOAD_IDLE_MS). */
   readonly uploadIdleMs?: number
+  /** The refusal log's window per peer and code (default REFUSAL_LOG_WINDOW_MS, 10 s). */
+  readonly refusalLogWindowMs?: number
 }
 
 /** An upload that sends nothing for this long is dropped, unlogged: a stalled or trickling client holds no slot. */
@@ -70,6 +73,8 @@ export interface RunningCoordinator {
   connectionStats(): ConnectionGateStats
   /** Upload bytes reserved by uploads in flight. */
   uploadBytesInFlight(): number
+  /** Refusal lines logged, and refusals the rate limit only counted. */
+  refusalStats(): RefusalLogStats
   /** Resolves when the study has completed (its final evaluation is logged). */
   readonly completed: Promise<void>
   on<E extends keyof RoundRunnerEvents>(event: E, listener: (...args: RoundRunnerEvents[E]) => void): void
@@ -170,6 +175,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     interceptors: [firstMessageDeadline({ deadlineMs: limits.authDeadlineMs, onFirstMessage: (address, port) => gate?.markActive(address, port) })],
   })
   const uploadBudget = new UploadBudget(limits.uploadBytesInFlight)
+  const refusals = new RefusalLog({ windowMs: options.refusalLogWindowMs ?? REFUSAL_LOG_WINDOW_MS }, { logger })
   const mode = transportMode(config.listen, tls !== undefined, config.insecure, 'listen')
   const credentials = tls ? serverCredentials(tls) : ServerCredentials.createInsecure()
   server.addService(
@@ -188,11 +194,12 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       uploadBudget,
       downloadStallMs: limits.downloadStallMs,
       requirePeerCertificates: tls !== undefined,
+      refusals,
     }),
   )
   // grpc-js serves the sockets the gate lets through; it binds nothing itself.
   const injector = server.createConnectionInjector(credentials)
-  gate = new ConnectionGate(limits, { inject: (socket) => injector.injectConnection(socket), logger })
+  gate = new ConnectionGate(limits, { inject: (socket) => injector.injectConnection(socket), logger, refusals })
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
   const port = await gate.listen(host, Number(config.listen.slice(config.listen.lastIndexOf(':') + 1)))
   const address = `${host}:${port}`
@@ -211,6 +218,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     limits,
     connectionStats: () => gate.stats(),
     uploadBytesInFlight: () => uploadBudget.bytesInFlight,
+    refusalStats: () => refusals.stats(),
     completed,
     on: (event, listener) => void runner.on(event, listener as never),
     close: () =>
@@ -230,6 +238,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         await replica?.stop()
         await runner.close()
         await ledger.close()
+        refusals.flush()
       })()),
   }
 }

@@ -65,6 +65,21 @@ export class HubClient {
     )
   }
 
+  /**
+   * Signs and sends the hub's abort of the open round with `reason`. The
+   * round is the open one the coordinator reports, unless `round` names it:
+   * then a round that is no longer open is refused, not another aborted.
+   */
+  async abortRound(signer: Signer, abort: { readonly reason: string; readonly round?: number }, timeoutMs = 10_000): Promise<{ round: number; logSeq: number }> {
+    const status = await this.status(timeoutMs)
+    const open = status.rounds.find((r) => r.state === 'collecting')
+    const round = abort.round ?? (open === undefined ? status.rounds.reduce((m, r) => Math.max(m, Number(r.round)), 0) : Number(open.round))
+    const request = signStatement(signer, { t: 'round-abort', study: status.studyId, round, reason: abort.reason, time: Date.now(), nonce: new Uint8Array(randomBytes(16)) })
+    return new Promise((resolve, reject) =>
+      this.client.AbortRound(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(remote(err)) : resolve({ round, logSeq: Number(res.logSeq) }))),
+    )
+  }
+
   close(): void {
     this.client.close()
   }

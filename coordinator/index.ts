@@ -23,3 +23,8 @@ export { formatConsentTable, formatRoundHeader, formatRoundRow, formatRoundTable
 export { registerCoordinatorCommands } from './cli.ts'
 export { registerRewardsCommand, rewardsOf, type RewardsView } from './commands/rewards.ts'
 export * from './errors.ts'
+export { abortRound, type RoundAbortOptions } from './commands/round-abort.ts'
+export { renderStatus, runStatus, watchStatus, type WatchInit } from './commands/status.ts'
+export { DEFAULT_FLAG_RULE, formatCurrentRound, formatDuration, formatSiteMetrics, missingSites, type FlagRule } from './status-view.ts'
+export { REFUSAL_LOG_WINDOW_MS, RefusalLog, peerAddress, type Refusal, type RefusalLogStats } from './grpc/refusal-log.ts'
+export { LOG_FORMATS, createHubLogger, eventText, prettyLine, resolveLogFormat, type LogFormat, type LogRecord } from './log-format.ts'

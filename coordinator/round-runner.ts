@@ -53,6 +53,7 @@ import {
   SignatureInvalidError,
   StudyMismatchError,
   type DeciderInput,
+  type RoundCommittedBody,
   type Decision,
   type SignedStatement,
   type SiteTask,
@@ -62,6 +63,27 @@ import { CoordinatorStoreError, ModelNotFoundError } from './errors.ts'
 import { UploadReader } from './upload-reader.ts'
 
 export type { SiteTask } from '../protocol/index.ts'
+
+/** A commit's sites, examples and example-weighted train loss, for the hub's log. */
+function commitFields(body: RoundCommittedBody): Record<string, unknown> {
+  const trainLoss = body.metrics['trainLoss']
+  return { sites: body.inputs.map((i) => i.site), examples: body.inputs.reduce((n, i) => n + i.examples, 0), ...(trainLoss === undefined ? {} : { trainLoss }) }
+}
+
+/** The example-weighted mean of each metric over a round's evaluations (loss, accuracy, AUC, …), and the sites counted. */
+function weightedEvaluation(evals: readonly { readonly site: string; readonly examples: number; readonly metrics: Readonly<Record<string, number>> }[]): Record<string, unknown> {
+  const sums = new Map<string, { sum: number; n: number }>()
+  for (const e of evals)
+    for (const [k, v] of Object.entries(e.metrics)) {
+      if (!Number.isFinite(v)) continue
+      const s = sums.get(k) ?? { sum: 0, n: 0 }
+      s.sum += v * e.examples
+      s.n += e.examples
+      sums.set(k, s)
+    }
+  const metrics = Object.fromEntries([...sums].filter(([, s]) => s.n > 0).map(([k, s]) => [k, s.sum / s.n]))
+  return { sites: evals.map((e) => e.site).sort(), metrics }
+}
 
 export interface RoundRunnerComponents {
   readonly ledger: Ledger
@@ -89,6 +111,8 @@ export interface RoundRunnerEvents {
   'round-opened': [round: number]
   'round-committed': [round: number, model: Uint8Array]
   'round-abandoned': [round: number, reason: string]
+  /** The hub aborted the round (logged as round-aborted). */
+  'round-aborted': [round: number, reason: string]
   'round-evaluated': [round: number]
   'study-completed': [rounds: number]
   /** A site's approval of the study's spec was logged. */
@@ -137,6 +161,11 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     const runner = new RoundRunner(components, init)
     await runner.serial(() => runner.load())
     return runner
+  }
+
+  /** The runner's clock (the one its steps are decided at), in ms since the epoch. */
+  get nowMs(): number {
+    return this.now()
   }
 
   get logLength(): number {
@@ -370,27 +399,34 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       const body = e.body as { round?: number; model?: Uint8Array; reason?: string; rounds?: number; site?: string; code?: string }
       if (body.round !== undefined) round = body.round
       switch (e.kind) {
-        case ENTRY_KINDS.ROUND_OPENED:
-          this.log.info({ round }, 'round opened')
+        case ENTRY_KINDS.ROUND_OPENED: {
+          const r = this.state.rounds.get(round)
+          this.log.info({ round, sites: [...(r?.plan.keys() ?? [])].sort(), deadline: r?.deadlineMs }, 'round opened')
           this.emit('round-opened', round)
           break
+        }
         case ENTRY_KINDS.ROUND_COMMITTED:
           closed = true
-          this.log.info({ round, model: toHex(body.model!).slice(0, 16) }, 'round committed')
+          this.log.info({ round, model: toHex(body.model!).slice(0, 16), ...commitFields(e.body as RoundCommittedBody) }, 'round committed')
           this.emit('round-committed', round, body.model!)
           if (this.state.study.retention !== undefined) void this.serial(() => this.pruneDeltas())
           break
         case ENTRY_KINDS.ROUND_ABANDONED:
           closed = true
-          this.log.warn({ round, reason: body.reason }, 'round abandoned')
+          this.log.warn({ round, reason: body.reason, ...this.closeFields(round) }, 'round abandoned')
           this.emit('round-abandoned', round, body.reason!)
           break
+        case ENTRY_KINDS.ROUND_ABORTED:
+          closed = true
+          this.log.warn({ round, reason: body.reason, ...this.closeFields(round) }, 'round aborted')
+          this.emit('round-aborted', round, body.reason!)
+          break
         case ENTRY_KINDS.UPDATE_ACCEPTED:
-          this.log.info({ round, site: body.site }, 'update accepted')
+          this.log.info({ round, site: body.site, accepted: this.state.rounds.get(round)?.accepted.size, planned: this.state.rounds.get(round)?.plan.size }, 'update accepted')
           break
         case ENTRY_KINDS.UPDATE_REJECTED:
         case ENTRY_KINDS.STATEMENT_REJECTED:
-          this.log.warn({ round, site: body.site, code: body.code }, `${e.kind === ENTRY_KINDS.UPDATE_REJECTED ? 'update' : 'statement'} rejected`)
+          this.log.warn({ round, site: body.site, code: body.code, reason: body.reason }, `${e.kind === ENTRY_KINDS.UPDATE_REJECTED ? 'update' : 'statement'} rejected`)
           break
         case ENTRY_KINDS.APPROVAL:
           this.log.info({ site: body.site }, 'site approval logged')
@@ -412,11 +448,25 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     }
   }
 
+  /**
+   * What a round that closed without a model had: updates accepted and
+   * required (`minSites`), the sites of its plan still missing and those
+   * that declined, and whether its deadline had come: the hub's log says
+   * why in those terms, not only in the decider's reason.
+   */
+  private closeFields(round: number): Record<string, unknown> {
+    const r = this.state.rounds.get(round)
+    if (r === undefined) return {}
+    const missing = [...r.plan.keys()].filter((s) => !r.accepted.has(s) && !r.declined.has(s)).sort()
+    return { accepted: r.accepted.size, required: this.state.study.minSites, planned: r.plan.size, missing, declined: [...r.declined.keys()].sort(), atDeadline: this.now() >= r.deadlineMs }
+  }
+
   /** After every step: announce newly evaluated rounds, re-arm the one timer, and auto-advance when due. */
   private afterStep(timeMs: number): void {
     const latest = this.state.currentModelRound
     if (latest > 0 && !this.evaluatedRounds.has(latest) && evaluationComplete(this.state, latest, timeMs)) {
       this.evaluatedRounds.add(latest)
+      this.log.info({ round: latest, ...weightedEvaluation([...(this.state.evaluations.get(latest)?.values() ?? [])]) }, 'round evaluated')
       this.emit('round-evaluated', latest)
     }
     if (this.closed) return
@@ -452,6 +502,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       const { firstSeq } = await this.run({ kind: 'round-start', request })
       const open = this.state.openRound!
       return { round: open.round, base: open.base, seq: firstSeq }
+    })
+  }
+
+  /** Aborts the open round on the hub's signed request; resolves with the round and the seq of its `round-aborted` entry. */
+  abortRound(request: SignedStatement): Promise<{ round: number; seq: number }> {
+    return this.serial(async () => {
+      const { decision, firstSeq } = await this.run({ kind: 'round-abort', request })
+      return { round: (decision.entries[0]!.body as { round: number }).round, seq: firstSeq }
     })
   }
 

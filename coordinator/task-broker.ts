@@ -67,5 +67,7 @@ export function toProtoTask(task: SiteTask): Task {
       return { evaluate: { round: String(task.round), modelHash: task.model, deadlineMs: String(task.deadlineMs) } }
     case 'done':
       return { done: { rounds: String(task.rounds), finalModelHash: task.model } }
+    case 'cancel':
+      return { cancel: { round: String(task.round), reason: task.reason } }
   }
 }

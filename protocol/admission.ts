@@ -12,6 +12,7 @@ import {
   verifyStatement,
   type EvaluationStatement,
   type MembershipStatement,
+  type RoundAbortStatement,
   type RoundStartStatement,
   type SignedStatement,
   type UpdateEnvelope,
@@ -36,7 +37,7 @@ import {
 } from './errors.ts'
 import type { StudyState } from './study-state.ts'
 
-function decode<T extends 'update' | 'evaluation' | 'round-start' | 'hello' | 'membership'>(type: T, signed: SignedStatement) {
+function decode<T extends 'update' | 'evaluation' | 'round-start' | 'round-abort' | 'hello' | 'membership'>(type: T, signed: SignedStatement) {
   try {
     return decodeStatement(type, signed.body)
   } catch (err) {
@@ -133,6 +134,26 @@ export function checkRoundStart(state: StudyState, signed: SignedStatement, nowM
   const open = state.openRound
   if (open) throw new RoundStateError(`round ${open.round} is still open`)
   if (req.round !== state.lastRound + 1) throw new WrongRoundError(`round start for round ${req.round}, want ${state.lastRound + 1}`)
+  return req
+}
+
+/**
+ * Admits the hub's signed request to abort the open round: signed by the hub
+ * key, this study, fresh, not seen before, and naming the round that is open
+ * now (a round that closed, or one not yet opened, cannot be aborted).
+ */
+export function checkRoundAbort(state: StudyState, signed: SignedStatement, nowMs: number, maxAgeMs: number): RoundAbortStatement {
+  const req = decode('round-abort', signed)
+  const who = `abort of round ${req.round}`
+  checkHubRequest(state, signed, req, who, nowMs, maxAgeMs)
+  if (state.completed) throw new RoundStateError(`${who}: study "${state.studyId}" is complete`)
+  const open = state.openRound
+  if (!open) {
+    const last = state.rounds.get(req.round)
+    const why = last ? `round ${req.round} already closed (${last.status})` : `no round is open (last round ${state.lastRound})`
+    throw new RoundStateError(`${who}: ${why}; only the open round can be aborted`)
+  }
+  if (req.round !== open.round) throw new WrongRoundError(`${who}: round ${req.round}, the open round is ${open.round}`)
   return req
 }
 

@@ -17,6 +17,7 @@
  * - `create`: the study spec, hub key and enrolled sites, at the first start;
  * - `enroll`: a site added to a running study;
  * - `round-start`: the hub's signed request to open the next round;
+ * - `round-abort`: the hub's signed request to abort the open round;
  * - `update`: a site's signed envelope with its delta (bytes, or a reader
  *   over the file the upload was streamed into), or with the refusal the
  *   transport already made (an oversize stream);
@@ -37,7 +38,7 @@
  */
 import { bytesReader, encodeCanonical, equalBytes, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { encodeWeights, initialWeights, inputWidth, type StudySpec } from '../models/core/index.ts'
-import { checkEvaluation, checkMembership, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
+import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
 import { ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
@@ -82,6 +83,7 @@ export type DeciderInput =
   | CreateInput
   | { readonly kind: 'enroll'; readonly site: string; readonly publicKey: Uint8Array }
   | { readonly kind: 'round-start'; readonly request: SignedStatement }
+  | { readonly kind: 'round-abort'; readonly request: SignedStatement }
   | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta: Uint8Array | BlobReader; readonly transport?: undefined }
   | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta?: undefined; readonly transport: TransportRefusal }
   | { readonly kind: 'evaluation'; readonly report: SignedStatement }
@@ -136,6 +138,8 @@ export function step(state: StudyState, input: DeciderInput, timeMs: number, blo
       return enroll(state, input.site, input.publicKey)
     case 'round-start':
       return roundStart(state, input.request, timeMs)
+    case 'round-abort':
+      return roundAbort(state, input.request, timeMs)
     case 'update':
       return update(state, input, timeMs, blobs)
     case 'evaluation':
@@ -246,6 +250,25 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
     return task ? [{ siteId: p.siteId, task }] : []
   })
   return decided([opened], { tasks, recordedAt: 0 })
+}
+
+/**
+ * The hub aborts the open round: logged with its signed request, the reason
+ * and the hub key, and closed without a model (nothing it accepted is
+ * aggregated); every site is told to drop its task of the round. A refused
+ * request is not logged (like a refused round start). The next round starts
+ * from the same base model.
+ */
+function roundAbort(state: StudyState, request: SignedStatement, timeMs: number): Decision {
+  let req
+  try {
+    req = checkRoundAbort(state, request, timeMs, state.requestMaxAgeMs)
+  } catch (err) {
+    return refuse(err)
+  }
+  const open = state.openRound!
+  const aborted = entry(ENTRY_KINDS.ROUND_ABORTED, { round: req.round, reason: req.reason, accepted: open.accepted.size, by: state.hubKey, request: embedStatement(request) })
+  return decided([aborted], { tasks: [{ siteId: null, task: { kind: 'cancel', round: req.round, reason: req.reason } }], recordedAt: 0 })
 }
 
 /**

@@ -31,6 +31,7 @@ export const ENTRY_KINDS = {
   UPDATE_REJECTED: 'update-rejected',
   ROUND_COMMITTED: 'round-committed',
   ROUND_ABANDONED: 'round-abandoned',
+  ROUND_ABORTED: 'round-aborted',
   EVALUATION_REPORTED: 'evaluation-reported',
   STUDY_COMPLETED: 'study-completed',
   ROUND_REWARDED: 'round-rewarded',
@@ -122,6 +123,13 @@ const BODY_SCHEMAS = {
     state: hash.optional(),
   }),
   [ENTRY_KINDS.ROUND_ABANDONED]: z.strictObject({ round: count, reason: z.string(), accepted: count }),
+  /**
+   * The research hub aborted the open round: its signed `round-abort`
+   * request, embedded verbatim, with the reason it gave, the key that signed
+   * it (the study's hub key) and how many updates the round had accepted,
+   * none of which is aggregated. The round closes without a model.
+   */
+  [ENTRY_KINDS.ROUND_ABORTED]: z.strictObject({ round: count, reason: z.string(), accepted: count, by: key, request: signed }),
   [ENTRY_KINDS.EVALUATION_REPORTED]: z.strictObject({
     round: count,
     site: z.string(),
@@ -196,6 +204,7 @@ export type UpdateAcceptedBody = LineageBody<'update-accepted'>
 export type UpdateRejectedBody = LineageBody<'update-rejected'>
 export type RoundCommittedBody = LineageBody<'round-committed'>
 export type RoundAbandonedBody = LineageBody<'round-abandoned'>
+export type RoundAbortedBody = LineageBody<'round-aborted'>
 export type EvaluationReportedBody = LineageBody<'evaluation-reported'>
 export type StudyCompletedBody = LineageBody<'study-completed'>
 export type RoundRewardedBody = LineageBody<'round-rewarded'>

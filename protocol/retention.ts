@@ -14,7 +14,7 @@ export function deltasPastRetention(state: StudyState, round: number): boolean {
   const keep = state.created ? state.study.retention?.deltaRounds : undefined
   if (keep === undefined) return false
   const r = state.rounds.get(round)
-  if (r === undefined || (r.status !== 'committed' && r.status !== 'abandoned')) return false
+  if (r === undefined || r.status === 'collecting') return false
   let later = 0
   for (const other of state.rounds.values()) if (other.round > round && other.status === 'committed') later++
   return later >= keep

@@ -46,6 +46,20 @@ const RoundStartSchema = z.strictObject({
 })
 
 /**
+ * The research hub aborts the open round `round` (a bad plan, a site known
+ * to be compromised, a study paused): signed by the hub key, fresh, once.
+ * `reason` is the hub's own words, logged verbatim in `round-aborted`.
+ */
+const RoundAbortSchema = z.strictObject({
+  t: z.literal('round-abort'),
+  study: id,
+  round: count.min(1),
+  reason: z.string().min(1).max(1024),
+  time: count,
+  nonce: bytes(16),
+})
+
+/**
  * The research hub enrols a site in a running study (`action: "enroll"`,
  * with the site's Ed25519 public key) or removes one (`"remove"`). Signed by
  * the hub key, fresh, once; the next round plans accordingly.
@@ -159,17 +173,28 @@ const DeclinedSchema = z.strictObject({
 
 export type HelloStatement = z.infer<typeof HelloSchema>
 export type RoundStartStatement = z.infer<typeof RoundStartSchema>
+export type RoundAbortStatement = z.infer<typeof RoundAbortSchema>
 export type MembershipStatement = z.infer<typeof MembershipSchema>
 export type UpdateEnvelope = z.infer<typeof UpdateEnvelopeSchema>
 export type EvaluationStatement = z.infer<typeof EvaluationSchema>
 export type PatientRewardsStatement = z.infer<typeof PatientRewardsSchema>
 export type ApprovalStatement = z.infer<typeof ApprovalSchema>
 export type DeclinedStatement = z.infer<typeof DeclinedSchema>
-export type Statement = HelloStatement | RoundStartStatement | MembershipStatement | UpdateEnvelope | EvaluationStatement | PatientRewardsStatement | ApprovalStatement | DeclinedStatement
+export type Statement =
+  | HelloStatement
+  | RoundStartStatement
+  | RoundAbortStatement
+  | MembershipStatement
+  | UpdateEnvelope
+  | EvaluationStatement
+  | PatientRewardsStatement
+  | ApprovalStatement
+  | DeclinedStatement
 
 const SCHEMAS = {
   hello: HelloSchema,
   'round-start': RoundStartSchema,
+  'round-abort': RoundAbortSchema,
   membership: MembershipSchema,
   update: UpdateEnvelopeSchema,
   evaluation: EvaluationSchema,

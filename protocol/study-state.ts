@@ -18,7 +18,8 @@ import type { SiteInstructions } from './strategy.ts'
 import { LineageRecordError } from './errors.ts'
 import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
-export type RoundStatus = 'collecting' | 'committed' | 'abandoned'
+/** `abandoned`: closed by the rules (too few updates); `aborted`: closed by the hub's signed abort. */
+export type RoundStatus = 'collecting' | 'committed' | 'abandoned' | 'aborted'
 
 export interface AcceptedUpdate {
   readonly seq: number
@@ -107,6 +108,8 @@ export interface RoundRecord {
   /** The sites' `patient-rewards` entries of this round, by site. */
   readonly patientRewards: Map<string, PatientRewardsRecord>
   abandonReason?: string
+  /** Why the hub aborted the round, in its own words (`round-aborted`). */
+  abortReason?: string
 }
 
 export class StudyState {
@@ -359,6 +362,17 @@ export class StudyState {
         if (record.body.accepted !== round!.accepted.size) fail(`says ${record.body.accepted} updates were accepted, the log holds ${round!.accepted.size}`)
         round!.status = 'abandoned'
         round!.abandonReason = record.body.reason
+        return
+      }
+      case ENTRY_KINDS.ROUND_ABORTED: {
+        const b = record.body
+        const round = this.openRound
+        if (!round || round.round !== b.round) fail(`aborts round ${b.round}, which is not open`)
+        if (toHex(b.by) !== toHex(this.hubKey)) fail(`aborted by key ${toHex(b.by)}, not the study's hub key ${toHex(this.hubKey)}`)
+        if (b.accepted !== round!.accepted.size) fail(`says ${b.accepted} updates were accepted, the log holds ${round!.accepted.size}`)
+        round!.status = 'aborted'
+        round!.abortReason = b.reason
+        this.seenStatements.add(toHex(sha256(b.request.body)))
         return
       }
       case ENTRY_KINDS.EVALUATION_REPORTED: {

@@ -24,6 +24,8 @@ export type SiteTask =
     }
   | { readonly kind: 'evaluate'; readonly round: number; readonly model: Uint8Array; readonly deadlineMs: number }
   | { readonly kind: 'done'; readonly rounds: number; readonly model: Uint8Array }
+  /** The hub aborted `round`: a site drops its fit task of that round (training, or an update not yet sent). */
+  | { readonly kind: 'cancel'; readonly round: number; readonly reason: string }
 
 /** A task for one site, or for every connected site (`siteId: null`). */
 export interface AddressedTask {

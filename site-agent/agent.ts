@@ -75,6 +75,7 @@ import { loadConsentRound, type ConsentRoundRecord } from './consent/rounds.ts'
 import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
+import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs } from './state-dirs.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
@@ -126,6 +127,8 @@ export type SiteAgentEvent =
    * `logSeq` (-1 when it was not taken); an evaluation's stays local.
    */
   | { readonly type: 'declined'; readonly task: 'fit' | 'evaluate'; readonly round: number; readonly code: string; readonly reason: string; readonly logSeq: number }
+  /** The hub aborted `round`: its fit task was dropped (nothing trained is sent). */
+  | { readonly type: 'task-cancelled'; readonly round: number; readonly reason: string }
   | { readonly type: 'reconnecting'; readonly reason: string }
   | { readonly type: 'replicating'; readonly peers: readonly string[] }
   | { readonly type: 'done'; readonly rounds: number; readonly model: string; readonly replicaEntries: number | undefined }
@@ -166,6 +169,8 @@ export class SiteAgent {
   private token: Uint8Array = new Uint8Array()
   private readonly models = new Map<string, Weights>()
   private readonly fitted = new Set<number>()
+  /** Rounds the hub aborted (a `cancel` task): their fit task is dropped, whenever it comes. */
+  private readonly cancelled = new Map<number, string>()
   private readonly evaluated = new Set<number>()
   /** Rounds whose credit was passed on to patients (or had none to pass on). */
   private readonly rewardsPassed = new Set<number>()
@@ -235,7 +240,8 @@ export class SiteAgent {
           await this.hello()
           lastContact = Date.now()
           backoffMs = 200
-          for await (const task of this.client.tasks(this.token)) {
+          // Read ahead: a cancel must reach a fit task still training, not wait until it is done.
+          for await (const task of tasksAhead(this.client.tasks(this.token), (t) => this.noteCancel(t))) {
             lastContact = Date.now()
             const done = await this.handle(task)
             if (done) return done
@@ -420,10 +426,30 @@ export class SiteAgent {
     return at
   }
 
+  /** Marks a round the hub aborted as it arrives, so the fit task in hand sends nothing. */
+  private noteCancel(task: Task__Output): void {
+    if (task.kind === 'cancel' && task.cancel) this.cancelled.set(Number(task.cancel.round), task.cancel.reason)
+  }
+
+  /** True (and said once) when the hub aborted `round`: its fit task is dropped and anything trained for it discarded. */
+  private dropCancelled(round: number): boolean {
+    const reason = this.cancelled.get(round)
+    if (reason === undefined) return false
+    if (this.pending?.round === round) this.pending = undefined
+    if (!this.fitted.has(round)) {
+      this.fitted.add(round)
+      this.log.warn({ round, reason }, 'round aborted by the hub: its fit task is dropped, nothing is sent')
+      this.emit({ type: 'task-cancelled', round, reason })
+    }
+    return true
+  }
+
   /** Handles one task; returns the run summary when the study is done. */
   private async handle(task: Task__Output): Promise<SiteRunSummary | undefined> {
     const refusal = this.approvalRefusal ?? this.studyRefusal
-    if (refusal !== undefined && task.kind === 'fit' && task.fit) {
+    if (task.kind === 'cancel' && task.cancel) {
+      this.dropCancelled(Number(task.cancel.round))
+    } else if (refusal !== undefined && task.kind === 'fit' && task.fit) {
       this.refuseEvaluation(Number(task.fit.baseRound), refusal)
       await this.decline(Number(task.fit.round), refusal)
     } else if (refusal !== undefined && task.kind === 'evaluate' && task.evaluate) {
@@ -477,7 +503,7 @@ export class SiteAgent {
   }
 
   private async fit(round: number, base: Uint8Array, roundSeed: number, openedMs: number, config: Uint8Array): Promise<void> {
-    if (this.fitted.has(round)) return
+    if (this.fitted.has(round) || this.dropCancelled(round)) return
     const spec = this.spec!
     if (!this.pending || this.pending.round !== round || this.pending.base !== toHex(base)) {
       if (!(await this.fitMatchesLog(round, base, config))) return void this.fitted.add(round)
@@ -507,6 +533,8 @@ export class SiteAgent {
       })
       this.pending = { round, base: toHex(base), envelope, delta }
     }
+    // The hub may have aborted the round while it trained.
+    if (this.dropCancelled(round)) return
     const started = performance.now()
     try {
       const { envelope, delta } = this.pending

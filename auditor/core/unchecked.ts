@@ -107,8 +107,8 @@ export function describeUnchecked(init: {
     if (own !== undefined && !met.some((b) => equalBytes(b.hash, own.delta))) parts.push(`site "${own.site}"'s own update and delta checked`)
     const head = r.commit
       ? `aggregation not re-derived (model taken by hash${r.rewards === undefined ? '' : ', rewards not recomputed'})`
-      : r.status === 'abandoned'
-        ? 'abandoned; deltas not checked'
+      : r.status === 'abandoned' || r.status === 'aborted'
+        ? `${r.status}; deltas not checked`
         : 'deltas not checked'
     out.push(`round ${round}: ${head}: ${parts.join('; ')}`)
   }

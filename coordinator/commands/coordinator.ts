@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { toHex } from '../../ledger/index.ts'
 import { loadHubConfig } from '../config.ts'
 import { startCoordinator } from '../coordinator.ts'
+import { createHubLogger, resolveLogFormat } from '../log-format.ts'
 
 export function registerCoordinatorCommand(program: Command): void {
   program
@@ -10,9 +11,12 @@ export function registerCoordinatorCommand(program: Command): void {
     .description('run the coordinator of a study (gRPC server, round loop, lineage log)')
     .requiredOption('--config <file>', 'hub config (study, sites, listen address, data dir, key file)')
     .option('--exit-when-done', 'exit once the study has completed')
-    .action(async (opts: { config: string; exitWhenDone?: boolean }) => {
+    .option('--log-format <format>', 'the log on stderr: json (one object per line), pretty (lines for people, round events in words), or auto: pretty on a terminal, json otherwise', 'auto')
+    .action(async (opts: { config: string; exitWhenDone?: boolean; logFormat: string }) => {
+      const format = resolveLogFormat(opts.logFormat, process.stderr.isTTY === true)
       const config = await loadHubConfig(opts.config)
-      const coordinator = await startCoordinator(config)
+      const logger = createHubLogger({ format, level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'info' })
+      const coordinator = await startCoordinator(config, { logger })
       // The demo and scripts read this line to learn the bound port; keep its shape stable.
       process.stdout.write(`coordinator listening on ${coordinator.address} (study ${coordinator.runner.state.studyId}, log ${coordinator.ledger.length} entries)\n`)
       for (const addr of coordinator.p2pAddrs) process.stdout.write(`log replica on ${addr}\n`)

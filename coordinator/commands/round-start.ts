@@ -1,7 +1,8 @@
-/** `fedlineage round start`: the research hub opens the next round (signed by the hub key). */
+/** `fedlineage round start`: the research hub opens the next round (signed by the hub key); `round abort` is in round-abort.ts. */
 import type { Command } from 'commander'
 import { loadSigner, toHex } from '../../ledger/index.ts'
 import { addConnectOptions, connectHub, type ConnectOptions } from './connect-options.ts'
+import { registerRoundAbortCommand } from './round-abort.ts'
 
 export function registerRoundCommands(program: Command): void {
   const round = program.command('round').description('research hub: control rounds')
@@ -20,4 +21,5 @@ export function registerRoundCommands(program: Command): void {
       client.close()
     }
   })
+  registerRoundAbortCommand(round)
 }

@@ -12,6 +12,7 @@
  */
 import net, { type Socket } from 'node:net'
 import type { Logger } from 'pino'
+import type { RefusalLog } from './refusal-log.ts'
 
 export interface ConnectionGateInit {
   readonly maxConnections: number
@@ -24,6 +25,8 @@ export interface ConnectionGateComponents {
   /** Hands an accepted socket to the gRPC server. */
   readonly inject: (socket: Socket) => void
   readonly logger: Logger
+  /** Where refused and timed-out connections are logged for the hub (rate-limited); debug lines only when absent. */
+  readonly refusals?: RefusalLog
 }
 
 /** What the gate has done since it started (tests, the abuse bench, logs). */
@@ -105,6 +108,13 @@ export class ConnectionGate {
       this.refused++
       const which = this.held.size >= this.init.maxConnections ? `the cap of ${this.init.maxConnections} connections` : `the cap of ${this.init.maxConnectionsPerAddress} connections from one address`
       this.components.logger.debug({ address, open: this.held.size, fromAddress }, `connection refused: ${which} is reached`)
+      this.components.refusals?.refused({
+        rpc: 'connect',
+        site: undefined,
+        peer: `${address}:${socket.remotePort ?? 0}`,
+        code: 'COORD_CONNECTION_CAP',
+        message: `connection refused: ${which} is reached`,
+      })
       socket.destroy()
       return
     }
@@ -113,6 +123,13 @@ export class ConnectionGate {
     held.timer = setTimeout(() => {
       this.timedOut++
       this.components.logger.debug({ address }, `connection closed: no request within ${this.init.authDeadlineMs} ms`)
+      this.components.refusals?.refused({
+        rpc: 'connect',
+        site: undefined,
+        peer: `${address}:${socket.remotePort ?? 0}`,
+        code: 'COORD_AUTH_DEADLINE',
+        message: `connection closed: no request within ${this.init.authDeadlineMs} ms`,
+      })
       socket.destroy()
     }, this.init.authDeadlineMs)
     held.timer.unref()

@@ -15,6 +15,8 @@ import type { TaskBroker } from '../task-broker.ts'
 import { failStream, toServiceError } from './status.ts'
 import { TransferRate, type TransferRateInit } from './transfer-rate.ts'
 import type { UploadBudget } from './upload-budget.ts'
+import { logDisconnect } from './disconnect-log.ts'
+import type { RefusalLog } from './refusal-log.ts'
 import { requireDecoded } from './undecodable.ts'
 import { decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
@@ -42,6 +44,22 @@ export interface FederationServiceComponents {
   readonly uploadRate: TransferRateInit
   /** The cap on upload bytes in flight: an upload over it is refused with COORD_BUSY. */
   readonly uploadBudget: UploadBudget
+  /** Where refused requests are logged, rate-limited per peer and code. */
+  readonly refusals: RefusalLog
+}
+
+/** Logs a refusal of `rpc` (a ProtocolError; anything else is a fault, logged as such by the caller). */
+function noteRefusal(c: FederationServiceComponents, rpc: string, call: { getPeer(): string }, site: string | undefined, err: unknown): void {
+  if (err instanceof ProtocolError) c.refusals.refused({ rpc, site, peer: call.getPeer(), code: err.code, message: err.message })
+}
+
+/** The site id a hello claims, when its body decodes. */
+function helloSite(req: { hello?: SignedStatement__Output | null }): string | undefined {
+  try {
+    return req.hello ? decodeStatement('hello', new Uint8Array(req.hello.body)).site : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -74,7 +92,13 @@ function signedFrom(msg: SignedStatement__Output | null | undefined): SignedStat
   return { body: new Uint8Array(msg.body), signature: new Uint8Array(msg.signature) }
 }
 
-function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
+/** `claimed`: who the request says it is from (a site id, or "hub"), for the refusal log. */
+function unary<Req, Res>(
+  c: FederationServiceComponents,
+  name: string,
+  fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+  claimed: (req: Req) => string | undefined = () => undefined,
+) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     Promise.resolve()
       .then(() => {
@@ -85,9 +109,18 @@ function unary<Req, Res>(c: FederationServiceComponents, name: string, fn: (req:
         (res) => callback(null, res),
         (err: unknown) => {
           if (!(err instanceof ProtocolError)) c.logger.error({ err, rpc: name }, 'handler failed')
+          else noteRefusal(c, name, call, claimedSafely(claimed, call.request), err)
           callback(toServiceError(err))
         },
       )
+  }
+}
+
+function claimedSafely<Req>(claimed: (req: Req) => string | undefined, req: Req): string | undefined {
+  try {
+    return claimed(req)
+  } catch {
+    return undefined
   }
 }
 
@@ -151,35 +184,58 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     return siteId
   }
   /** A unary RPC that takes one site-signed statement into the log, on that site's own connection. */
+  /** The site a session token names, if it is a live one (for the refusal log). */
+  const tokenSite = (token: Uint8Array | undefined): string | undefined => {
+    try {
+      return sessions.siteOf(token)
+    } catch {
+      return undefined
+    }
+  }
   const siteStatement = (name: string, type: SiteStatementType, accept: (signed: SignedStatement) => Promise<{ seq: number }>) =>
-    unary<SignedStatement__Output, { logSeq: string }>(c, name, async (req, call) => {
-      const signed = signedFrom(req)
-      const site = statementSite(type, signed)
-      if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
-      return { logSeq: String((await accept(signed)).seq) }
-    })
+    unary<SignedStatement__Output, { logSeq: string }>(
+      c,
+      name,
+      async (req, call) => {
+        const signed = signedFrom(req)
+        const site = statementSite(type, signed)
+        if (site !== undefined) requirePeer(c, call, runner.state.sites.get(site), `site "${site}"`)
+        return { logSeq: String((await accept(signed)).seq) }
+      },
+      (req) => statementSite(type, signedFrom(req)),
+    )
   return {
-    Hello: unary(c, 'Hello', (req, call) => {
-      const hello = signedFrom(req.hello)
-      const siteId = checkHello(runner.state, hello, c.now(), c.maxHelloAgeMs)
-      requirePeer(c, call, runner.state.sites.get(siteId), `site "${siteId}"`)
-      sessions.spendHello(statementHash(hello), decodeStatement('hello', hello.body).time, c.maxHelloAgeMs)
-      c.logger.info({ site: siteId }, 'site hello')
-      return {
-        studyId: runner.state.studyId,
-        studySpec: runner.state.spec,
-        sessionToken: sessions.issue(siteId),
-        currentRound: String(runner.state.lastRound),
-        coordinatorKey: c.coordinatorKey,
-        p2pAddrs: [...c.p2pAddrs],
-      }
-    }),
+    Hello: unary(
+      c,
+      'Hello',
+      (req, call) => {
+        const hello = signedFrom(req.hello)
+        const siteId = checkHello(runner.state, hello, c.now(), c.maxHelloAgeMs)
+        requirePeer(c, call, runner.state.sites.get(siteId), `site "${siteId}"`)
+        sessions.spendHello(statementHash(hello), decodeStatement('hello', hello.body).time, c.maxHelloAgeMs)
+        c.logger.info({ site: siteId }, 'site hello')
+        return {
+          studyId: runner.state.studyId,
+          studySpec: runner.state.spec,
+          sessionToken: sessions.issue(siteId),
+          currentRound: String(runner.state.lastRound),
+          coordinatorKey: c.coordinatorKey,
+          p2pAddrs: [...c.p2pAddrs],
+        }
+      },
+      helloSite,
+    ),
 
-    SubmitCosignature: unary(c, 'SubmitCosignature', async (req, call) => {
-      const siteId = sessionSite(req.sessionToken, call)
-      const size = await runner.addCosignature(siteId, Number(req.size), { witness: new Uint8Array(req.witness), signature: new Uint8Array(req.signature), timeMs: Number(req.timeMs) })
-      return { size: String(size) }
-    }),
+    SubmitCosignature: unary(
+      c,
+      'SubmitCosignature',
+      async (req, call) => {
+        const siteId = sessionSite(req.sessionToken, call)
+        const size = await runner.addCosignature(siteId, Number(req.size), { witness: new Uint8Array(req.witness), signature: new Uint8Array(req.signature), timeMs: Number(req.timeMs) })
+        return { size: String(size) }
+      },
+      (req) => tokenSite(req.sessionToken),
+    ),
 
     Tasks: (call) => {
       let siteId: string
@@ -187,9 +243,11 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         requireDecoded(call.request, 'Tasks')
         siteId = sessionSite(call.request.sessionToken, call)
       } catch (err) {
+        noteRefusal(c, 'Tasks', call, tokenSite(call.request?.sessionToken), err)
         failStream(call, err)
         return
       }
+      logDisconnect(call, siteId, c.logger, c.now)
       broker.attach(siteId, call)
       for (const task of runner.pendingTasks(siteId)) broker.send(siteId, task)
     },
@@ -210,7 +268,10 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           if (model.size === 0) call.write({ totalBytes: '0', offset: '0', data: new Uint8Array(0) })
           call.end()
         })
-        .catch((err: unknown) => failStream(call, err))
+        .catch((err: unknown) => {
+          noteRefusal(c, 'DownloadModel', call, tokenSite(call.request?.sessionToken), err)
+          failStream(call, err)
+        })
     },
 
     UploadUpdate: (call, callback) => {
@@ -228,6 +289,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
         if (settled) return
         settled = true
         discard()
+        noteRefusal(c, 'UploadUpdate', call, signed === undefined ? undefined : statementSite('update', signed), err)
         // The decider, not the transport, decides which refusals are logged (those of a
         // binding envelope); the reply waits until that rejection is durable.
         if (signed && err instanceof ProtocolError) void runner.rejectUpdate(signed, err).finally(() => callback(toServiceError(err)))
@@ -328,6 +390,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           },
           (err: unknown) => {
             if (!(err instanceof ProtocolError)) c.logger.error({ err }, 'upload failed')
+            else noteRefusal(c, 'UploadUpdate', call, statementSite('update', signed!), err)
             // acceptUpdate logs its own rejections; only map the error here.
             if (!settled) {
               settled = true
@@ -344,17 +407,38 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     SubmitApproval: siteStatement('SubmitApproval', 'approval', (signed) => runner.acceptApproval(signed)),
     SubmitDeclined: siteStatement('SubmitDeclined', 'declined', (signed) => runner.acceptDeclined(signed)),
 
-    ChangeMembership: unary(c, 'ChangeMembership', async (req, call) => {
-      requirePeer(c, call, runner.state.hubKey, 'the hub')
-      const r = await runner.changeMembership(signedFrom(req))
-      return { logSeq: String(r.seq) }
-    }),
+    ChangeMembership: unary(
+      c,
+      'ChangeMembership',
+      async (req, call) => {
+        requirePeer(c, call, runner.state.hubKey, 'the hub')
+        const r = await runner.changeMembership(signedFrom(req))
+        return { logSeq: String(r.seq) }
+      },
+      () => 'hub',
+    ),
 
-    StartRound: unary(c, 'StartRound', async (req, call) => {
-      requirePeer(c, call, runner.state.hubKey, 'the hub')
-      const r = await runner.startRound(signedFrom(req))
-      return { round: String(r.round), baseModelHash: r.base, logSeq: String(r.seq) }
-    }),
+    StartRound: unary(
+      c,
+      'StartRound',
+      async (req, call) => {
+        requirePeer(c, call, runner.state.hubKey, 'the hub')
+        const r = await runner.startRound(signedFrom(req))
+        return { round: String(r.round), baseModelHash: r.base, logSeq: String(r.seq) }
+      },
+      () => 'hub',
+    ),
+
+    AbortRound: unary(
+      c,
+      'AbortRound',
+      async (req, call) => {
+        requirePeer(c, call, runner.state.hubKey, 'the hub')
+        const r = await runner.abortRound(signedFrom(req))
+        return { logSeq: String(r.seq) }
+      },
+      () => 'hub',
+    ),
 
     RoundStatus: unary(c, 'RoundStatus', (req): RoundStatusResponse => roundStatus(runner, Number(req.fromRound || 0))),
   }
@@ -398,6 +482,9 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
       rewards: (r.rewards?.body.allocations ?? []).map((a) => ({ siteId: a.site, amount: a.amount.toString() })),
       patientRewards: [...r.patientRewards.keys()].sort(),
       declined: [...r.declined.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((d) => ({ siteId: d.site, code: d.code, reason: d.reason })),
+      deadlineMs: String(r.deadlineMs),
+      planned: [...r.plan.keys()].sort(),
+      closeReason: r.abortReason ?? r.abandonReason ?? '',
     })
   }
   return {
@@ -412,6 +499,7 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
     specHash: s.created ? specHash(s.spec) : new Uint8Array(),
     studySpec: s.spec,
     requireApproval: s.created && s.study.requireApproval === true,
+    nowMs: String(runner.nowMs),
     approvals: [...s.approvals.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((a) => ({ siteId: a.site, specHash: a.spec, logSeq: String(a.seq) })),
   }
 }

@@ -12,6 +12,7 @@ import type { HelloRequest as _fedlineage_v1_HelloRequest, HelloRequest__Output 
 import type { HelloResponse as _fedlineage_v1_HelloResponse, HelloResponse__Output as _fedlineage_v1_HelloResponse__Output } from './fedlineage/v1/HelloResponse.ts';
 import type { ModelChunk as _fedlineage_v1_ModelChunk, ModelChunk__Output as _fedlineage_v1_ModelChunk__Output } from './fedlineage/v1/ModelChunk.ts';
 import type { PatientRewardsReceipt as _fedlineage_v1_PatientRewardsReceipt, PatientRewardsReceipt__Output as _fedlineage_v1_PatientRewardsReceipt__Output } from './fedlineage/v1/PatientRewardsReceipt.ts';
+import type { RoundCancelled as _fedlineage_v1_RoundCancelled, RoundCancelled__Output as _fedlineage_v1_RoundCancelled__Output } from './fedlineage/v1/RoundCancelled.ts';
 import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStatusRequest__Output as _fedlineage_v1_RoundStatusRequest__Output } from './fedlineage/v1/RoundStatusRequest.ts';
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from './fedlineage/v1/RoundStatusResponse.ts';
 import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from './fedlineage/v1/RoundSummary.ts';
@@ -47,6 +48,7 @@ export interface ProtoGrpcType {
       HelloResponse: MessageTypeDefinition<_fedlineage_v1_HelloResponse, _fedlineage_v1_HelloResponse__Output>
       ModelChunk: MessageTypeDefinition<_fedlineage_v1_ModelChunk, _fedlineage_v1_ModelChunk__Output>
       PatientRewardsReceipt: MessageTypeDefinition<_fedlineage_v1_PatientRewardsReceipt, _fedlineage_v1_PatientRewardsReceipt__Output>
+      RoundCancelled: MessageTypeDefinition<_fedlineage_v1_RoundCancelled, _fedlineage_v1_RoundCancelled__Output>
       RoundStatusRequest: MessageTypeDefinition<_fedlineage_v1_RoundStatusRequest, _fedlineage_v1_RoundStatusRequest__Output>
       RoundStatusResponse: MessageTypeDefinition<_fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusResponse__Output>
       RoundSummary: MessageTypeDefinition<_fedlineage_v1_RoundSummary, _fedlineage_v1_RoundSummary__Output>

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { onTestFinished } from 'vitest'
 import { HubClient, parseHubConfig, startCoordinator, type HubConfig, type HubConfigInput, type RunningCoordinator } from '../../coordinator/index.ts'
 import { sha256, signerFromSeed, toHex, writeIdentity, type Signer } from '../../ledger/index.ts'
@@ -30,6 +30,13 @@ import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, t
 import { ENTRY_KINDS, encodeSpec, readLineageRecord, signStatement, specHash, type SignedStatement } from '../../protocol/index.ts'
 
 export const quietLogger = pino({ level: process.env['FEDLINEAGE_TEST_LOG'] ?? 'silent' })
+
+/** A logger at `info` whose lines are kept, parsed, in `lines` (what the hub's log would say). */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
+  return { logger, lines }
+}
 
 /** A deterministic test identity: the seed is SHA-256-free and readable, e.g. seed byte 1 for the hub. */
 export function testSigner(n: number): Signer {
@@ -84,6 +91,10 @@ export interface FederationInit {
   tls?: boolean
   /** The coordinator's upload idle limit (default its own, 30 s). */
   uploadIdleMs?: number
+  /** The coordinator's logger (default: silent). */
+  logger?: Logger
+  /** The coordinator's refusal log window (default its own, 10 s). */
+  refusalLogWindowMs?: number
   /** How many of the sites the hub config enrols (default: all); the rest exist, with data and keys, to be enrolled later. */
   enrolledSites?: number
   /**
@@ -164,7 +175,13 @@ export async function createFederation(opts: FederationInit = {}): Promise<TestF
       approvals.set(site.id, file)
     }
   }
-  const start = () => startCoordinator(config, { signer: hub, logger: quietLogger, ...(opts.uploadIdleMs === undefined ? {} : { uploadIdleMs: opts.uploadIdleMs }) })
+  const start = () =>
+    startCoordinator(config, {
+      signer: hub,
+      logger: opts.logger ?? quietLogger,
+      ...(opts.uploadIdleMs === undefined ? {} : { uploadIdleMs: opts.uploadIdleMs }),
+      ...(opts.refusalLogWindowMs === undefined ? {} : { refusalLogWindowMs: opts.refusalLogWindowMs }),
+    })
   const fed: TestFederation = {
     dir,
     hub,

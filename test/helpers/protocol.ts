@@ -23,6 +23,7 @@ import {
   type EvaluationStatement,
   type LineageRecord,
   type PatientRewardsStatement,
+  type RoundAbortStatement,
   type RoundStartStatement,
   type SignedStatement,
   type StepResult,
@@ -152,6 +153,19 @@ export class DeciderHarness {
   /** The hub's signed request for the next round, signed now. */
   roundStart(patch: Partial<RoundStartStatement> = {}, signer: Signer = this.hub): SignedStatement {
     return signStatement(signer, { t: 'round-start', study: this.spec.id, round: this.state.lastRound + 1, time: this.timeMs, nonce: this.nonce(), ...patch })
+  }
+
+  /** The hub's signed abort of the open round (or, with none open, the last one), signed now. */
+  roundAbort(patch: Partial<RoundAbortStatement> = {}, signer: Signer = this.hub): SignedStatement {
+    return signStatement(signer, {
+      t: 'round-abort',
+      study: this.spec.id,
+      round: this.state.lastRound,
+      reason: 'site beta-clinic reported a data breach',
+      time: this.timeMs,
+      nonce: this.nonce(),
+      ...patch,
+    })
   }
 
   /**

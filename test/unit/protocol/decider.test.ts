@@ -1070,16 +1070,27 @@ describe('step: determinism', () => {
     const a = new DeciderHarness(init)
     const b = new DeciderHarness(init)
 
+    // A round the hub aborts, in a study of its own (everyKindScript's rounds are numbered by other tests).
+    const aborted = () => {
+      const h = new DeciderHarness(init)
+      h.openRound()
+      h.submit([0])
+      h.feed({ kind: 'round-abort', request: h.roundAbort() })
+      return h
+    }
+
     // Execute
     everyKindScript(a)
     everyKindScript(b)
+    const [c, d] = [aborted(), aborted()]
 
     // Assert
     expect(a.state.completed).toBe(true)
-    const kinds = new Set(a.drafts.map((d) => d.kind))
+    const kinds = new Set([...a.drafts, ...c.drafts].map((e) => e.kind))
     expect([...kinds].sort()).toEqual(Object.values(ENTRY_KINDS).sort())
-    const encoded = (h: DeciderHarness) => h.drafts.map((d) => toHex(encodeCanonical({ kind: d.kind, timeMs: d.timeMs, body: d.body })))
+    const encoded = (h: DeciderHarness) => h.drafts.map((e) => toHex(encodeCanonical({ kind: e.kind, timeMs: e.timeMs, body: e.body })))
     expect(encoded(a)).toEqual(encoded(b))
+    expect(encoded(c)).toEqual(encoded(d))
     const signed = (h: DeciderHarness) => signLog(testSigner(1), h.drafts).map((e) => toHex(e.hash))
     expect(signed(a)).toEqual(signed(b))
     expect([...a.blobs.keys()].sort()).toEqual([...b.blobs.keys()].sort())

@@ -15,12 +15,15 @@ const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, rev
 
 /**
  * A two-round study with every entry kind: baseline evaluations, round 1
- * abandoned, round 2 with a rejection and a revocation, round 3 committed
- * at its deadline without gamma, patient rewards (one refused) and
+ * abandoned, round 2 with a rejection and a revocation, round 3 aborted by
+ * the hub after one update, round 4 committed at its deadline without gamma, patient rewards (one refused) and
  * evaluations, completion.
  */
 function script(h: DeciderHarness): void {
   everyKindScript(h)
+  h.openRound()
+  h.submit([0])
+  h.feed({ kind: 'round-abort', request: h.roundAbort() })
   h.openRound()
   h.submit([0, 1])
   h.tick(h.state.openRound!.deadlineMs)
@@ -101,9 +104,10 @@ describe('the fold reproduces the decider’s state', () => {
     expect(s.rounds.get(1)?.status).toBe('abandoned')
     expect(s.modelOfRound(0)).toEqual(s.genesis)
     expect(s.modelOfRound(1)).toBeUndefined()
-    expect(s.modelOfRound(3)).toEqual(commit(3).body.model)
-    expect(s.currentModel).toEqual(commit(3).body.model)
-    expect(s.currentModelRound).toBe(3)
+    expect(s.modelOfRound(3)).toBeUndefined()
+    expect(s.modelOfRound(4)).toEqual(commit(4).body.model)
+    expect(s.currentModel).toEqual(commit(4).body.model)
+    expect(s.currentModelRound).toBe(4)
     expect(s.isLineageModel(commit(2).body.model)).toBe(true)
     expect(s.isLineageModel(commit(2).body.inputs[0]!.delta)).toBe(false)
     expect(s.openRound).toBeUndefined()
@@ -124,8 +128,9 @@ describe('the fold reproduces the decider’s state', () => {
       [LOG.site(1).id, 200n + 333n],
       [LOG.site(2).id, 240n],
     ])
-    expect([...s.rounds.get(3)!.patientRewards.keys()]).toEqual([LOG.site(0).id, LOG.site(1).id])
-    expect([...s.evaluations.keys()]).toEqual([0, 2, 3])
+    expect(s.rounds.get(3)?.status).toBe('aborted')
+    expect([...s.rounds.get(4)!.patientRewards.keys()]).toEqual([LOG.site(0).id, LOG.site(1).id])
+    expect([...s.evaluations.keys()]).toEqual([0, 2, 4])
     // Every statement taken in, accepted or refused, is remembered for replay detection.
     const statements = RECORDS.flatMap((r) => {
       const b = r.body as Record<string, { body?: Uint8Array } | undefined>

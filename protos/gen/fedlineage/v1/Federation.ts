@@ -21,6 +21,15 @@ import type { UpdateChunk as _fedlineage_v1_UpdateChunk, UpdateChunk__Output as 
 import type { UploadReceipt as _fedlineage_v1_UploadReceipt, UploadReceipt__Output as _fedlineage_v1_UploadReceipt__Output } from '../../fedlineage/v1/UploadReceipt.ts';
 
 export interface FederationClient extends grpc.Client {
+  AbortRound(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  AbortRound(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  AbortRound(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  AbortRound(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  abortRound(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  abortRound(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  abortRound(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  abortRound(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  
   ChangeMembership(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
   ChangeMembership(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
   ChangeMembership(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
@@ -124,6 +133,8 @@ export interface FederationClient extends grpc.Client {
 }
 
 export interface FederationHandlers extends grpc.UntypedServiceImplementation {
+  AbortRound: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt>;
+  
   ChangeMembership: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt>;
   
   DownloadModel: grpc.handleServerStreamingCall<_fedlineage_v1_DownloadModelRequest__Output, _fedlineage_v1_ModelChunk>;
@@ -151,6 +162,7 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface FederationDefinition extends grpc.ServiceDefinition {
+  AbortRound: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   ChangeMembership: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   DownloadModel: MethodDefinition<_fedlineage_v1_DownloadModelRequest, _fedlineage_v1_ModelChunk, _fedlineage_v1_DownloadModelRequest__Output, _fedlineage_v1_ModelChunk__Output>
   Hello: MethodDefinition<_fedlineage_v1_HelloRequest, _fedlineage_v1_HelloResponse, _fedlineage_v1_HelloRequest__Output, _fedlineage_v1_HelloResponse__Output>

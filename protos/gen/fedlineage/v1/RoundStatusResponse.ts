@@ -16,6 +16,7 @@ export interface RoundStatusResponse {
   'studySpec'?: (Buffer | Uint8Array | string);
   'requireApproval'?: (boolean);
   'approvals'?: (_fedlineage_v1_SiteApproval)[];
+  'nowMs'?: (string);
 }
 
 export interface RoundStatusResponse__Output {
@@ -31,4 +32,5 @@ export interface RoundStatusResponse__Output {
   'studySpec': (Buffer);
   'requireApproval': (boolean);
   'approvals': (_fedlineage_v1_SiteApproval__Output)[];
+  'nowMs': (string);
 }

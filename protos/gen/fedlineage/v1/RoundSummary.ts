@@ -23,6 +23,9 @@ export interface RoundSummary {
   'rewards'?: (_fedlineage_v1_SiteReward)[];
   'patientRewards'?: (string)[];
   'declined'?: (_fedlineage_v1_SiteDecline)[];
+  'deadlineMs'?: (string);
+  'planned'?: (string)[];
+  'closeReason'?: (string);
 }
 
 export interface RoundSummary__Output {
@@ -43,4 +46,7 @@ export interface RoundSummary__Output {
   'rewards': (_fedlineage_v1_SiteReward__Output)[];
   'patientRewards': (string)[];
   'declined': (_fedlineage_v1_SiteDecline__Output)[];
+  'deadlineMs': (string);
+  'planned': (string)[];
+  'closeReason': (string);
 }

@@ -3,17 +3,20 @@
 import type { FitTask as _fedlineage_v1_FitTask, FitTask__Output as _fedlineage_v1_FitTask__Output } from '../../fedlineage/v1/FitTask.ts';
 import type { EvaluateTask as _fedlineage_v1_EvaluateTask, EvaluateTask__Output as _fedlineage_v1_EvaluateTask__Output } from '../../fedlineage/v1/EvaluateTask.ts';
 import type { StudyDone as _fedlineage_v1_StudyDone, StudyDone__Output as _fedlineage_v1_StudyDone__Output } from '../../fedlineage/v1/StudyDone.ts';
+import type { RoundCancelled as _fedlineage_v1_RoundCancelled, RoundCancelled__Output as _fedlineage_v1_RoundCancelled__Output } from '../../fedlineage/v1/RoundCancelled.ts';
 
 export interface Task {
   'fit'?: (_fedlineage_v1_FitTask | null);
   'evaluate'?: (_fedlineage_v1_EvaluateTask | null);
   'done'?: (_fedlineage_v1_StudyDone | null);
-  'kind'?: "fit"|"evaluate"|"done";
+  'cancel'?: (_fedlineage_v1_RoundCancelled | null);
+  'kind'?: "fit"|"evaluate"|"done"|"cancel";
 }
 
 export interface Task__Output {
   'fit'?: (_fedlineage_v1_FitTask__Output | null);
   'evaluate'?: (_fedlineage_v1_EvaluateTask__Output | null);
   'done'?: (_fedlineage_v1_StudyDone__Output | null);
-  'kind'?: "fit"|"evaluate"|"done";
+  'cancel'?: (_fedlineage_v1_RoundCancelled__Output | null);
+  'kind'?: "fit"|"evaluate"|"done"|"cancel";
 }
