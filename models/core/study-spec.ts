@@ -8,6 +8,7 @@
  * path (`study.training.learningRate: must be > 0`).
  */
 import { z } from 'zod'
+import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS } from './strategy-options.ts'
 import type { TensorShape } from './weights.ts'
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be a short identifier (letters, digits, _ . -)')
@@ -118,7 +119,9 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     name: z.literal('fedavg'),
     /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedAvg). */
     serverLearningRate: z.number().positive().max(10).default(1),
+    ...STRATEGY_OPTIONS,
   }),
+  ...SERVER_OPTIMIZER_SPECS,
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
 
@@ -230,6 +233,10 @@ export const StudySpecSchema = z
       .optional(),
   })
   .superRefine((spec, ctx) => {
+    const count = spec.strategy.sampling?.count
+    if (count !== undefined && count < spec.minSites) {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'sampling', 'count'], message: `is ${count}, below minSites ${spec.minSites}: a round of ${count} sites could never reach its quorum` })
+    }
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
       ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: "is required when consent is set: name the column holding each record's patient id" })
     }
