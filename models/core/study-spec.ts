@@ -124,6 +124,7 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
   ...SERVER_OPTIMIZER_SPECS,
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
+export type StrategySpecInput = z.input<typeof StrategySpecSchema>
 
 export const RewardSpecSchema = z.strictObject({
   /** Credits paid out per committed round, in integer units (a decimal string: balances are never floats). */
