@@ -62,11 +62,14 @@ export function readStateSlots(state: ServerStateWeights | null, slots: readonly
   return slots.map((_, k) => shapes.map((_s, t) => state.tensors[k * shapes.length + t]!.values))
 }
 
-/** The state that stores `moments` (float64, slot by slot), each value rounded once to float32. */
-export function writeStateSlots(slots: readonly string[], moments: readonly (readonly Float64Array[])[], shapes: readonly TensorShape[]): ServerStateWeights {
+/** The state that stores `moments` (slot by slot; float64 arrays are rounded once to float32, float32 ones taken as stored). */
+export function writeStateSlots(slots: readonly string[], moments: readonly (readonly (Float64Array | Float32Array)[])[], shapes: readonly TensorShape[]): ServerStateWeights {
   const tensors: Tensor[] = []
   slots.forEach((slot, k) => {
-    stateSlotShapes(slot, shapes).forEach((s, t) => tensors.push({ name: s.name, shape: s.shape, values: Float32Array.from(moments[k]![t]!) }))
+    stateSlotShapes(slot, shapes).forEach((s, t) => {
+      const m = moments[k]![t]!
+      tensors.push({ name: s.name, shape: s.shape, values: m instanceof Float32Array ? m : Float32Array.from(m) })
+    })
   })
   return { tensors }
 }
@@ -77,8 +80,12 @@ export interface ServerStep {
   readonly state: ServerStateWeights
 }
 
-function finish(global: Weights, next: Float64Array[], slots: readonly string[], moments: Float64Array[][]): ServerStep {
-  const weights: Weights = { tensors: global.tensors.map((g, t) => ({ name: g.name, shape: g.shape, values: Float32Array.from(next[t]!) })) }
+/**
+ * The step's result from the stores of step 3: each Float32Array element was
+ * assigned its float64 value once (a Float32Array store rounds as Math.fround).
+ */
+function finish(global: Weights, next: Float32Array[], slots: readonly string[], moments: Float32Array[][]): ServerStep {
+  const weights: Weights = { tensors: global.tensors.map((g, t) => ({ name: g.name, shape: g.shape, values: next[t]! })) }
   assertFinite(weights, 'aggregate')
   const state = writeStateSlots(slots, moments, global.tensors)
   assertFinite(state, 'server state')
@@ -124,15 +131,17 @@ export function fedAvgMStep(global: Weights, updates: readonly WeightedUpdate[],
   const delta = meanDelta64(global.tensors, updates)
   const [prev] = readStateSlots(state, ['momentum'], global.tensors) as [Float32Array[]]
   const { serverLearningRate: eta, serverMomentum: mu } = init
-  const momentum: Float64Array[] = []
+  const momentum: Float32Array[] = []
   const next = global.tensors.map((g, t) => {
     const d = delta[t]!
     const p = prev[t]!
-    const m = new Float64Array(d.length)
-    const out = new Float64Array(d.length)
+    const gv = g.values
+    const m = new Float32Array(d.length)
+    const out = new Float32Array(d.length)
     for (let j = 0; j < d.length; j++) {
-      m[j] = mu * p[j]! + -d[j]!
-      out[j] = g.values[j]! - eta * m[j]!
+      const mj = mu * p[j]! + -d[j]!
+      m[j] = mj
+      out[j] = gv[j]! - eta * mj
     }
     momentum.push(m)
     return out
@@ -170,15 +179,18 @@ export function fedAdagradStep(global: Weights, updates: readonly WeightedUpdate
   const delta = meanDelta64(global.tensors, updates)
   const [vPrev] = readStateSlots(state, ['v'], global.tensors) as [Float32Array[]]
   const { eta, tau } = init
-  const vs: Float64Array[] = []
+  const vs: Float32Array[] = []
   const next = global.tensors.map((g, t) => {
     const d = delta[t]!
     const p = vPrev[t]!
-    const v = new Float64Array(d.length)
-    const out = new Float64Array(d.length)
+    const gv = g.values
+    const v = new Float32Array(d.length)
+    const out = new Float32Array(d.length)
     for (let j = 0; j < d.length; j++) {
-      v[j] = p[j]! + d[j]! * d[j]!
-      out[j] = g.values[j]! + (eta * d[j]!) / (Math.sqrt(v[j]!) + tau)
+      const dj = d[j]!
+      const vj = p[j]! + dj * dj
+      v[j] = vj
+      out[j] = gv[j]! + (eta * dj) / (Math.sqrt(vj) + tau)
     }
     vs.push(v)
     return out
@@ -203,19 +215,23 @@ function adaptiveStep(
   const delta = meanDelta64(global.tensors, updates)
   const [mPrev, vPrev] = readStateSlots(state, ['m', 'v'], global.tensors) as [Float32Array[], Float32Array[]]
   const oneMinusBeta1 = 1 - beta1
-  const ms: Float64Array[] = []
-  const vs: Float64Array[] = []
+  const ms: Float32Array[] = []
+  const vs: Float32Array[] = []
   const next = global.tensors.map((g, t) => {
     const d = delta[t]!
     const mp = mPrev[t]!
     const vp = vPrev[t]!
-    const m = new Float64Array(d.length)
-    const v = new Float64Array(d.length)
-    const out = new Float64Array(d.length)
+    const gv = g.values
+    const m = new Float32Array(d.length)
+    const v = new Float32Array(d.length)
+    const out = new Float32Array(d.length)
     for (let j = 0; j < d.length; j++) {
-      m[j] = beta1 * mp[j]! + oneMinusBeta1 * d[j]!
-      v[j] = second(vp[j]!, d[j]! * d[j]!)
-      out[j] = g.values[j]! + (stepSize * m[j]!) / (Math.sqrt(v[j]!) + tau)
+      const dj = d[j]!
+      const mj = beta1 * mp[j]! + oneMinusBeta1 * dj
+      const vj = second(vp[j]!, dj * dj)
+      m[j] = mj
+      v[j] = vj
+      out[j] = gv[j]! + (stepSize * mj) / (Math.sqrt(vj) + tau)
     }
     ms.push(m)
     vs.push(v)

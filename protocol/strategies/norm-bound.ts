@@ -15,7 +15,14 @@ import { l2Norm, sortBySiteId, type Weights } from '../../models/core/index.ts'
 import type { ClippedUpdate, SiteReply, Strategy } from '../strategy.ts'
 
 function scaled(delta: Weights, scale: number): Weights {
-  return { tensors: delta.tensors.map((t) => ({ name: t.name, shape: t.shape, values: t.values.map((v) => v * scale) })) }
+  return {
+    tensors: delta.tensors.map((t) => {
+      const v = t.values
+      const out = new Float32Array(v.length)
+      for (let j = 0; j < v.length; j++) out[j] = v[j]! * scale
+      return { name: t.name, shape: t.shape, values: out }
+    }),
+  }
 }
 
 /** `replies` with every delta bounded to norm `clipNorm`, and the ones that were, in site-id order. */
