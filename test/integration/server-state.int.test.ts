@@ -1,7 +1,7 @@
 /**
  * A server optimiser's state across a coordinator restart (3 sites, FedAdam,
- * 3 rounds, real gRPC, LevelDB and TF.js): the coordinator is closed after
- * round 1 committed and started again on the same data dir, so round 2 can
+ * 3 rounds, real gRPC, LevelDB and TF.js): the coordinator is closed right after
+ * it acknowledged the first update of round 2 and started again on the same data dir, so round 2 can
  * only start from the state the log names (read back from the stored blob;
  * the new coordinator has no memory of it). The study finishes, every
  * commit names a state, the audit re-derives every round from the stored
@@ -34,11 +34,11 @@ describe('server state across a coordinator restart', () => {
     const port = await freePort()
     const fed = await createFederation({ siteCount: 3, study: { strategy: { name: 'fedadam', eta: 0.05 }, rounds: 3 }, hub: { listen: `127.0.0.1:${port}` } })
 
-    // Execute: restart the coordinator once round 1's model has been evaluated, then run the study to its end.
+    // Execute: restart the coordinator right after the first acknowledged update of round 2 (so round 2 commits after the restart), then run the study to its end.
     let restarted: Promise<unknown> | undefined
     const runs = fed.sites.map((s) =>
       fed.runSite(s, (e) => {
-        if (e.type === 'evaluated' && e.round === 1 && restarted === undefined) restarted = fed.restartCoordinator()
+        if (e.type === 'uploaded' && e.round === 2 && e.logSeq >= 0 && restarted === undefined) restarted = fed.restartCoordinator()
       }),
     )
     const summaries = await Promise.all(runs)
