@@ -12,7 +12,7 @@ import net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../../ledger/index.ts'
 import { decodeWeights } from '../../models/core/index.ts'
-import { ENTRY_KINDS } from '../../protocol/index.ts'
+import { ENTRY_KINDS, sampleSites } from '../../protocol/index.ts'
 import { auditDir, readBlob, readStoredLog, storeBlobAs } from '../helpers/audit.ts'
 import { createFederation } from '../helpers/federation.ts'
 import { readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
@@ -72,5 +72,38 @@ describe('server state across a coordinator restart', () => {
 
     // Assert
     expect(tampered.report.failure).toMatchObject({ code: 'AUDIT_SERVER_STATE_MISMATCH', expected: toHex(commits[0]!.body.state!), calculated: toHex(commits[1]!.body.state!) })
+  })
+})
+
+describe('client sampling through the real coordinator', () => {
+  it('plans the seeded sample each round, gives the others no fit task, and finishes the study', { timeout: 180_000 }, async () => {
+    // Prepare: 3 sites, 2 planned per round, FedYogi with a norm bound.
+    const fed = await createFederation({ siteCount: 3, study: { strategy: { name: 'fedyogi', clipNorm: 1, sampling: { count: 2 } }, rounds: 3, minSites: 2 } })
+    const trained = new Map<string, number[]>()
+
+    // Execute
+    await Promise.all(fed.sites.map((s) => fed.runSite(s, (e) => void (e.type === 'trained' && trained.set(s.id, [...(trained.get(s.id) ?? []), e.round])))))
+    await fed.coordinator.completed
+    await fed.coordinator.close()
+    const records: LineageRecord[] = (await readStoredLog(fed.config.dataDir)).map((e) => readLineageRecord(e.entry))
+    const opened = records.filter((r): r is Extract<LineageRecord, { kind: 'round-opened' }> => r.kind === ENTRY_KINDS.ROUND_OPENED)
+    const commits = records.filter((r): r is Extract<LineageRecord, { kind: 'round-committed' }> => r.kind === ENTRY_KINDS.ROUND_COMMITTED)
+    const audit = await auditDir(fed.config.dataDir)
+
+    // Assert: each round plans the draw of its own seed, and only the planned sites trained in it.
+    const ids = fed.sites.map((s) => s.id)
+    for (const o of opened) {
+      const plan = o.body.plan.map((p) => p.site)
+      expect(plan).toEqual(sampleSites(ids, { count: 2 }, 2, o.body.seed))
+      for (const id of ids) expect(trained.get(id)?.includes(o.body.round) ?? false, `${id} round ${o.body.round}`).toBe(plan.includes(id))
+    }
+    expect(commits.map((c) => [c.body.round, c.body.inputs.length, c.body.strategy.params['samplingCount'], c.body.strategy.params['clipNorm']])).toEqual([
+      [1, 2, 2, 1],
+      [2, 2, 2, 1],
+      [3, 2, 2, 1],
+    ])
+    for (const c of commits) expect(c.body.clipped).toBeDefined()
+    expect(audit.error).toBeUndefined()
+    expect(audit.report.rounds.map((r) => r.rederived)).toEqual([true, true, true])
   })
 })
