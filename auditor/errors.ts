@@ -182,6 +182,17 @@ export class AuditBlobMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_BLOB_MISMATCH'
 }
 
+/**
+ * A strategy's server state (optimiser moments, control variates) that is not
+ * what the log says: its stored blob does not hash to the name a commit gives
+ * it (tampered or swapped), or a commit names another state than re-deciding
+ * the round leaves. Either way every later round, which starts from that
+ * state, is unproven.
+ */
+export class AuditServerStateMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_SERVER_STATE_MISMATCH'
+}
+
 /** A blob that hashes correctly but is not a finite weights encoding of the study's model layout. */
 export class AuditBlobInvalidError extends AuditError {
   static override readonly code = 'AUDIT_BLOB_INVALID'

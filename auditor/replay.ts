@@ -67,6 +67,7 @@ import { buildAuditReport, matchEntry, refusedInput, type AuditProgress, type Au
 import {
   AuditAuthorUntrustedError,
   AuditBlobMismatchError,
+  AuditServerStateMismatchError,
   AuditBlobMissingError,
   AuditChainBrokenError,
   AuditEntryMalformedError,
@@ -470,13 +471,13 @@ class Replay implements AuditProgress {
             const lacking: Uint8Array[] = []
             for (const h of result.needs) {
               try {
-                loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened, { fetch: false }))
+                loaded.set(toHex(h), await this.reader(first.seq, h, this.blobName(h, record), opened, { fetch: false }))
               } catch (err) {
                 if (!(err instanceof BlobUnavailable) || err.reason !== 'not-held') throw err
                 lacking.push(h)
               }
             }
-            for (const h of lacking) loaded.set(toHex(h), await this.reader(first.seq, h, 'a blob the round depends on', opened))
+            for (const h of lacking) loaded.set(toHex(h), await this.reader(first.seq, h, this.blobName(h, record), opened))
             result = step(this.state, input, timeMs, view)
           }
         } catch (err) {
@@ -830,9 +831,21 @@ class Replay implements AuditProgress {
     if (!hasCode(err, 'LEDGER_BLOB_CORRUPT')) return err
     const calculated = (err as { calculated?: unknown }).calculated
     const got = calculated instanceof Uint8Array ? hex(calculated) : 'other bytes'
-    return new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', {
-      cause: err,
-    })
+    return this.blobMismatch(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${got}`, seq, hash, calculated instanceof Uint8Array ? calculated : 'other bytes', { cause: err })
+  }
+
+  /** A stored blob that does not hash to its name: AUDIT_SERVER_STATE_MISMATCH when a commit names it as its server state. */
+  private blobMismatch(message: string, seq: number, hash: Uint8Array, calculated: Uint8Array | string, options?: ErrorOptions): AuditError {
+    if (!this.isServerState(hash)) return new AuditBlobMismatchError(message, seq, hash, calculated, options)
+    return new AuditServerStateMismatchError(`${message}: the strategy's server state was tampered with, and every later round starts from it`, seq, hash, calculated, options)
+  }
+
+  /** Whether a commit folded so far, or one this step is about to write, names `hash` as the strategy's server state. */
+  private isServerState(hash: Uint8Array): boolean {
+    for (const r of this.state.rounds.values()) if (r.commit?.body.state !== undefined && equalBytes(r.commit.body.state, hash)) return true
+    return this.#expected.some(
+      (e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED && (e.body as { state?: unknown }).state instanceof Uint8Array && equalBytes((e.body as { state: Uint8Array }).state, hash),
+    )
   }
 
   /** The blob named `hash`, fetched from the source and re-hashed. `what` names it in errors. */
@@ -847,7 +860,7 @@ class Replay implements AuditProgress {
     }
     this.blobBytes += bytes.length
     const calculated = sha256(bytes)
-    if (!equalBytes(calculated, hash)) throw new AuditBlobMismatchError(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${hex(calculated)}`, seq, hash, calculated)
+    if (!equalBytes(calculated, hash)) throw this.blobMismatch(`${at}: ${what} is named ${hex(hash)}, the stored bytes hash to ${hex(calculated)}`, seq, hash, calculated)
     return bytes
   }
 }

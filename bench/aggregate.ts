@@ -13,6 +13,12 @@
  * TF.js sums in float32 and in its own order, so generally they are not,
  * which is why the audited path never uses it.
  *
+ * Then one row per further strategy (server optimisers, norm bounding),
+ * each through `createStrategy(spec).aggregateRound` as the coordinator
+ * runs it, on the same updates; a server optimiser starts from the state
+ * its own first round left (so its moments are non-zero), and its time
+ * includes writing the new state.
+ *
  * Usage: npm run bench:aggregate [-- --runs=N]   (default 15 timed runs after 2 warm-ups)
  * Writes bench/results/aggregate.json.
  */
@@ -21,7 +27,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { toHex } from '../ledger/index.ts'
-import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
+import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, type StrategySpecInput, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
+import { StrategySpecSchema } from '../models/core/index.ts'
+import { createStrategy, type ServerState } from '../protocol/index.ts'
 
 const SITES = 20
 const SEED = 20240601
@@ -135,6 +143,27 @@ async function main(): Promise<void> {
   })
   tf.dispose([...globalTensors, ...deltaTensors.flat()])
 
+  // Every further strategy, as the decider drives it.
+  const strategies: { label: string; spec: StrategySpecInput }[] = [
+    { label: 'fedavg strategy (with its metrics)', spec: { name: 'fedavg' } },
+    { label: 'fedavgm (μ 0.9)', spec: { name: 'fedavgm', serverMomentum: 0.9 } },
+    { label: 'fedadagrad', spec: { name: 'fedadagrad' } },
+    { label: 'fedadam', spec: { name: 'fedadam' } },
+    { label: 'fedyogi', spec: { name: 'fedyogi' } },
+    { label: 'fedavg + clipNorm', spec: { name: 'fedavg', clipNorm: 0.5 } },
+  ]
+  const strategyRows = strategies.map(({ label, spec }) => {
+    const strategy = createStrategy(StrategySpecSchema.parse(spec))
+    const first = strategy.aggregateRound({ round: 1, global, replies: updates, failures: [], state: null, seed: 0 })
+    const state: ServerState | null = first.kind === 'model' ? first.state : null
+    let model: Weights = global
+    const timing = time(runs, deltaBytes, () => {
+      const out = strategy.aggregateRound({ round: 2, global, replies: updates, failures: [], state, seed: 0 })
+      if (out.kind === 'model') model = out.weights
+    })
+    return { label, name: strategy.name, timing, sha256: toHex(hashWeights(model)) }
+  })
+
   const oursHash = toHex(hashWeights(ours))
   const tfHash = toHex(hashWeights(theirs))
   const { differing, maxAbsDiff } = compare(ours, theirs)
@@ -157,6 +186,13 @@ async function main(): Promise<void> {
       'GB/s': +tfTiming.gbPerSecond.toFixed(2),
       sha256: tfHash.slice(0, 16),
     },
+    ...strategyRows.map((r) => ({
+      implementation: `models/core ${r.label}`,
+      'median ms': +r.timing.medianMs.toFixed(2),
+      'min ms': +r.timing.minMs.toFixed(2),
+      'GB/s': +r.timing.gbPerSecond.toFixed(2),
+      sha256: r.sha256.slice(0, 16),
+    })),
   ])
   console.log(`bit-identical: ${oursHash === tfHash} (${differing.toLocaleString('en-US')} of ${parameters.toLocaleString('en-US')} values differ, max |diff| ${maxAbsDiff.toExponential(3)})`)
 
@@ -168,6 +204,7 @@ async function main(): Promise<void> {
     results: [
       { implementation: 'fedAvg', ...oursTiming, sha256: oursHash },
       { implementation: `tfjs-${backend}`, ...tfTiming, sha256: tfHash },
+      ...strategyRows.map((r) => ({ implementation: r.label, strategy: r.name, ...r.timing, sha256: r.sha256, vsFedAvg: r.timing.medianMs / oursTiming.medianMs })),
     ],
     bitIdentical: oursHash === tfHash,
     differingValues: differing,

@@ -227,7 +227,16 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
   const seed = roundSeed(study.seed, round)
   // A study that requires approval plans only the sites whose approval of its spec is logged.
   const siteIds = state.activeSites.filter((s) => !study.requireApproval || state.approvals.has(s))
-  const plan = createStrategy(study.strategy).configureRound({ round, siteIds, training: study.training, state: null, seed })
+  // The plan needs the state's hash at most (a site fetches what it is told to): its tensors are read only at commit.
+  const plan = createStrategy(study.strategy).configureRound({
+    round,
+    siteIds,
+    training: study.training,
+    state: null,
+    ...(state.strategyState === undefined ? {} : { stateHash: state.strategyState }),
+    seed,
+    minSites: study.minSites,
+  })
   const deadline = timeMs + study.roundDeadlineMs
   const opened = entry(ENTRY_KINDS.ROUND_OPENED, {
     round,

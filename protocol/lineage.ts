@@ -119,8 +119,15 @@ const BODY_SCHEMAS = {
     failures: z.array(z.strictObject({ site: z.string(), reason: z.string() })),
     /** Sites the strategy left out of the aggregate, with the numbers that decided it. */
     exclusions: z.array(z.strictObject({ site: z.string(), reason: z.string(), evidence: z.record(z.string(), z.number()) })),
-    /** The strategy's server state after this round (a blob), for stateful strategies. */
+    /**
+     * The strategy's server state after this round, for stateful strategies:
+     * the hash of its canonical weights encoding (tensors `<slot>/<model
+     * tensor>`, e.g. `m/output/kernel`), stored as a blob. The next commit's
+     * aggregation starts from it; absent, from none (zero moments).
+     */
     state: hash.optional(),
+    /** With a norm bound (`clipNorm`): each delta it scaled down, with its original L2 norm and the factor, by site id. */
+    clipped: z.array(z.strictObject({ site: z.string(), norm: z.number(), scale: z.number() })).optional(),
   }),
   [ENTRY_KINDS.ROUND_ABANDONED]: z.strictObject({ round: count, reason: z.string(), accepted: count }),
   /**

@@ -15,7 +15,7 @@ import { ModelError, encodeWeights, decodeDataset, decodeWeights, type Weights }
 import { bytesReader, readAll, sha256, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
-import { createStrategy, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
+import { createStrategy, type ClippedUpdate, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 
@@ -126,6 +126,7 @@ export function commitRound(
         metrics: Readonly<Record<string, number>>
         state: Weights | null
         exclusions: readonly Exclusion[]
+        clipped?: readonly ClippedUpdate[]
       }
     | { kind: 'none'; reason: string }
   try {
@@ -175,6 +176,7 @@ export function commitRound(
       failures: failures.map((f) => ({ site: f.siteId, reason: f.reason })),
       exclusions: outcome.exclusions.map((e) => ({ site: e.siteId, reason: e.reason, evidence: { ...e.evidence } })),
       ...(nextStateBytes === undefined ? {} : { state: sha256(nextStateBytes) }),
+      ...(outcome.clipped === undefined ? {} : { clipped: outcome.clipped.map((c) => ({ site: c.siteId, norm: c.norm, scale: c.scale })) }),
     }),
   ]
   if (study.rewards && parent !== undefined) {

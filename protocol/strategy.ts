@@ -14,11 +14,15 @@
  * - **Replies.** A reply is typed and may have several parts: `delta` always,
  *   and more where an algorithm needs them (SCAFFOLD's control-variate
  *   delta). Parts are weights of the study model's layout.
- * - **Server state.** Server optimisers (FedAdam, FedYogi) and SCAFFOLD keep
- *   state across rounds. It never hides in the strategy object: it comes in
- *   as `state` and goes out in the outcome, and the decider stores it as a
- *   blob named by hash in `round-committed`, so a replay of one round starts
- *   from the logged state. FedAvg is stateless (`state: null`).
+ * - **Server state.** Server optimisers (FedAvgM, FedAdagrad, FedAdam,
+ *   FedYogi: strategies/server-optimizers.ts) and SCAFFOLD keep state across
+ *   rounds. It never hides in the strategy object: it comes in as `state`
+ *   and goes out in the outcome, and the decider stores it as a blob named by
+ *   hash in `round-committed`, so a replay of one round starts from the
+ *   logged state. FedAvg is stateless (`state: null`).
+ * - **Options.** Any strategy may bound the deltas' norms first
+ *   (`clipNorm`, strategies/norm-bound.ts) and plan a seeded sample of the
+ *   sites (`sampling`, strategies/site-sampling.ts).
  * - **Outcome.** The next model with its metrics, the sites it excluded with
  *   their evidence (Krum's score, a norm bound), and the failures it was
  *   told about; or `none` with a reason, which closes the round as abandoned
@@ -58,6 +62,8 @@ import {
 import { READ_SLICE_BYTES, decodeCanonical, encodeCanonical, type BlobReader } from '../ledger/core/index.ts'
 import { InstructionsInvalidError } from './errors.ts'
 import { cyclicSite } from './cyclic-order.ts'
+import { withStrategyOptions } from './strategies/options.ts'
+import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -98,7 +104,20 @@ export interface Exclusion {
   readonly evidence: Readonly<Record<string, number>>
 }
 
-/** Tensors a strategy carries from one round to the next (moments, control variates), logged by hash. */
+/** A delta the norm bound scaled down before aggregation: its original L2 norm and the factor applied. */
+export interface ClippedUpdate {
+  readonly siteId: string
+  readonly norm: number
+  readonly scale: number
+}
+
+/**
+ * Tensors a strategy carries from one round to the next (moments, control
+ * variates), any number of them, each named `<slot>/<model tensor>`
+ * (models/core/server-optimizers.ts). The decider stores them in the
+ * canonical weights encoding, named by hash in `round-committed` (`state`),
+ * and hands them back to the next aggregation from the log's blobs.
+ */
 export type ServerState = Weights
 
 /** Extra round trips a protocol needs before aggregation (secure aggregation), run in this order. */
@@ -111,8 +130,12 @@ export interface ConfigureRoundInit {
   /** The study's local-training settings, the base of every site's instructions. */
   readonly training: TrainingSpec
   readonly state: ServerState | null
+  /** The hash of the logged server state (what a site would be told to fetch, e.g. a control variate), if any. */
+  readonly stateHash?: Uint8Array
   /** The round's public seed (`roundSeed`). */
   readonly seed: number
+  /** The study's quorum (`minSites`), which client sampling never plans fewer sites than; absent: 1. */
+  readonly minSites?: number
 }
 
 export interface AggregateRoundInit {
@@ -150,6 +173,8 @@ export type AggregateOutcome =
       readonly metrics: Readonly<Record<string, number>>
       readonly state: ServerState | null
       readonly exclusions: readonly Exclusion[]
+      /** With a norm bound (`clipNorm`): the deltas it scaled down, in site-id order (empty when none); absent without one. */
+      readonly clipped?: readonly ClippedUpdate[]
     }
   | { readonly kind: 'none'; readonly reason: string }
 
@@ -326,6 +351,10 @@ function updateNorm(next: Weights, global: Weights): number {
  * this build does not implement (a spec parsed by a newer version).
  */
 export function createStrategy(spec: StrategySpec): Strategy {
+  return withStrategyOptions(baseStrategy(spec), spec)
+}
+
+function baseStrategy(spec: StrategySpec): Strategy {
   switch (spec.name) {
     case 'fedavg':
       return fedAvgStrategy({ name: 'fedavg', parameters: { serverLearningRate: spec.serverLearningRate }, serverLearningRate: spec.serverLearningRate })
@@ -349,6 +378,11 @@ export function createStrategy(spec: StrategySpec): Strategy {
         },
       })
     }
+    case 'fedavgm':
+    case 'fedadagrad':
+    case 'fedadam':
+    case 'fedyogi':
+      return serverOptimizerStrategy(spec)
     default: {
       const name: string = (spec as { name: string }).name
       throw new UnknownStrategyError(`unknown strategy "${name}"`, name)

@@ -37,6 +37,7 @@ import {
   type WeightedUpdate,
 } from '../../models/core/index.ts'
 import { COORDINATOR, benchSigner, randomFor, tempDir } from './fixtures.ts'
+import { fedAvgRate } from '../support/fedavg-rate.ts'
 import { median } from '../support/median.ts'
 import { round2 } from './timing.ts'
 import { ENTRY_KINDS, readLineageRecord, signStatement } from '../../protocol/index.ts'
@@ -227,7 +228,7 @@ export async function runAudit(init: AuditBenchInit): Promise<AuditBenchResult> 
         const blobReadHashMs = performance.now() - h0
         const d0 = performance.now()
         const updates: WeightedUpdate[] = r.deltas.map((_, i) => ({ siteId: r.siteIds[i]!, delta: decodeWeights(blobs[i]!, shapes), exampleCount: r.examples[i]! }))
-        const derived = { hash: hashWeights(fedAvg(parent, updates, spec.strategy.name === 'fedavg' ? spec.strategy.serverLearningRate : 1)) }
+        const derived = { hash: hashWeights(fedAvg(parent, updates, fedAvgRate(spec.strategy))) }
         const decodeDeriveMs = performance.now() - d0
         if (!equalBytes(derived.hash, r.model)) throw new Error(`round ${k + 1}: re-derived model differs from the committed one`)
         perRound.push({

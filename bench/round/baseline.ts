@@ -11,6 +11,7 @@
  *   the round's base model on the site's own training split, no RPC around it.
  */
 import { toHex } from '../../ledger/index.ts'
+import { fedAvgRate } from '../support/fedavg-rate.ts'
 import { decodeWeights, fedAvg, hashWeights, trainLocal } from '../../models/index.ts'
 import { prepareSplits, readCsvRecords } from '../../site-agent/index.ts'
 import { SITE_SPLIT, type ScaleRun } from './federation.ts'
@@ -37,7 +38,7 @@ export async function measureBaseline(run: ScaleRun, onRound?: (round: number) =
       [...record.accepted.values()].map(async (a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeights(await ledger.getBlob(a.delta), runner.shapes) })),
     )
     const t0 = performance.now()
-    const model = fedAvg(parent, updates, study.strategy.name === 'fedavg' ? study.strategy.serverLearningRate : 1)
+    const model = fedAvg(parent, updates, fedAvgRate(study.strategy))
     const fedAvgMs = performance.now() - t0
     const trainMs: number[] = []
     for (const [i, data] of datasets.entries()) {

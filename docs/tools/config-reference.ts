@@ -44,11 +44,63 @@ function tsFiles(dir: string): string[] {
   })
 }
 
+/** The keys and doc comments of an object literal's own properties. */
+function propertyDocs(literal: ts.ObjectLiteralExpression): { keys: string[]; docs: Map<string, string> } {
+  const docs = new Map<string, string>()
+  const keys: string[] = []
+  for (const prop of literal.properties) {
+    if (!prop.name || !(ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name))) continue
+    keys.push(prop.name.text)
+    const text = ts
+      .getJSDocCommentsAndTags(prop)
+      .filter(ts.isJSDoc)
+      .map((d) => ts.getTextOfJSDocComment(d.comment) ?? '')
+      .join(' ')
+    if (text) docs.set(prop.name.text, text.replace(/\s+/g, ' ').trim())
+  }
+  return { keys, docs }
+}
+
+/** `name=x` for a literal with a property `name: z.literal('x')` (a discriminated union's member). */
+function discriminatorOf(literal: ts.ObjectLiteralExpression): string | undefined {
+  for (const prop of literal.properties) {
+    if (!ts.isPropertyAssignment(prop) || !ts.isIdentifier(prop.name) || prop.name.text !== 'name') continue
+    const init = prop.initializer
+    if (
+      ts.isCallExpression(init) &&
+      ts.isPropertyAccessExpression(init.expression) &&
+      init.expression.name.text === 'literal' &&
+      init.arguments[0] !== undefined &&
+      ts.isStringLiteral(init.arguments[0])
+    ) {
+      return `name=${init.arguments[0].text}`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Object literals bound to a `const` (`const OPTIONS = { … }`), by name: a
+ * schema literal that spreads one (`...OPTIONS`) has its keys and comments too.
+ */
+function spreadSources(sources: readonly ts.SourceFile[]): Map<string, { keys: string[]; docs: Map<string, string> }> {
+  const out = new Map<string, { keys: string[]; docs: Map<string, string> }>()
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined && ts.isObjectLiteralExpression(node.initializer)) {
+      out.set(node.name.text, propertyDocs(node.initializer))
+    }
+    ts.forEachChild(node, visit)
+  }
+  for (const source of sources) visit(source)
+  return out
+}
+
 /** Doc comments of the properties of every `z.object` / `z.strictObject` literal, keyed by the literal's sorted key list. */
 function docCommentsByShape(): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>()
-  for (const file of SOURCE_FOLDERS.flatMap((f) => tsFiles(path.join(ROOT, f)))) {
-    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true)
+  const sources = SOURCE_FOLDERS.flatMap((f) => tsFiles(path.join(ROOT, f))).map((file) => ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true))
+  const spreads = spreadSources(sources)
+  for (const source of sources) {
     const visit = (node: ts.Node): void => {
       if (
         ts.isCallExpression(node) &&
@@ -57,22 +109,20 @@ function docCommentsByShape(): Map<string, Map<string, string>> {
         node.arguments[0] !== undefined &&
         ts.isObjectLiteralExpression(node.arguments[0])
       ) {
-        const docs = new Map<string, string>()
-        const keys: string[] = []
+        const { keys, docs } = propertyDocs(node.arguments[0])
         for (const prop of node.arguments[0].properties) {
-          if (!prop.name || !(ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name))) continue
-          keys.push(prop.name.text)
-          const text = ts
-            .getJSDocCommentsAndTags(prop)
-            .filter(ts.isJSDoc)
-            .map((d) => ts.getTextOfJSDocComment(d.comment) ?? '')
-            .join(' ')
-          if (text) docs.set(prop.name.text, text.replace(/\s+/g, ' ').trim())
+          const spread = ts.isSpreadAssignment(prop) && ts.isIdentifier(prop.expression) ? spreads.get(prop.expression.text) : undefined
+          if (spread === undefined) continue
+          keys.push(...spread.keys)
+          for (const [k, v] of spread.docs) docs.set(k, v)
         }
         const shape = [...keys].sort().join(',')
         const known = out.get(shape)
         // Two literals with the same keys: keep every comment either has.
         out.set(shape, known ? new Map([...docs, ...known]) : docs)
+        // A union member is told apart by its discriminator: `name: z.literal('x')` also keys its own comments.
+        const tag = discriminatorOf(node.arguments[0])
+        if (tag !== undefined) out.set(`${shape}|${tag}`, docs)
       }
       ts.forEachChild(node, visit)
     }
@@ -153,7 +203,10 @@ function rows(schema: Schema, prefix: string, docs: Map<string, Map<string, stri
   const d = defOf(unwrap(schema).inner)
   if (d.type !== 'object') return
   const shape = d['shape'] as Record<string, Schema>
-  const comments = docs.get(Object.keys(shape).sort().join(',')) ?? new Map<string, string>()
+  const keys = Object.keys(shape).sort().join(',')
+  const tag = shape['name'] !== undefined ? defOf(shape['name']) : undefined
+  const tagged = tag?.type === 'literal' ? docs.get(`${keys}|name=${String((tag['values'] as unknown[])[0])}`) : undefined
+  const comments = tagged ?? docs.get(keys) ?? new Map<string, string>()
   for (const [key, field] of Object.entries(shape)) {
     const name = prefix ? `${prefix}.${key}` : key
     const { inner, optional, default: dflt } = unwrap(field)

@@ -39,7 +39,7 @@ export function sortBySiteId<T extends { readonly siteId: string }>(updates: rea
   return [...updates].sort((a, b) => (a.siteId < b.siteId ? -1 : a.siteId > b.siteId ? 1 : 0))
 }
 
-interface PreparedUpdates {
+export interface PreparedUpdates {
   readonly sorted: readonly WeightedUpdate[]
   readonly totalExamples: number
 }
@@ -48,7 +48,7 @@ interface PreparedUpdates {
  * Checks the preconditions shared by every weighted aggregation and returns
  * the updates in canonical order with N = Σ n_i.
  */
-function prepare(shapes: readonly TensorShape[], updates: readonly WeightedUpdate[]): PreparedUpdates {
+export function prepare(shapes: readonly TensorShape[], updates: readonly WeightedUpdate[]): PreparedUpdates {
   if (updates.length === 0) throw new EmptyAggregationError('no updates to aggregate')
   const sorted = sortBySiteId(updates)
   let totalExamples = 0
@@ -72,7 +72,7 @@ function prepare(shapes: readonly TensorShape[], updates: readonly WeightedUpdat
  * acc[j] = 0 + Σ_i n_i · Δ_i[j] for tensor `t`, over `sorted` in order.
  * Requires every delta to have been checked against the layout.
  */
-function accumulate(sorted: readonly WeightedUpdate[], t: number, size: number): Float64Array {
+export function accumulate(sorted: readonly WeightedUpdate[], t: number, size: number): Float64Array {
   const acc = new Float64Array(size)
   const k = sorted.length
   let s = 0

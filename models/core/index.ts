@@ -8,17 +8,38 @@
  * - `delta.ts`: delta/apply and the checks on received updates.
  * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one
  *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with.
+ * - `server-optimizers.ts`: FedAvgM, FedAdagrad, FedAdam, FedYogi steps with
+ *   their moments as named server-state tensors.
+ * - `strategy-options.ts`: the spec schemas of those strategies and of the
+ *   options every strategy takes (norm bound, client sampling).
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
  */
 export * from './weights.ts'
 export * from './study-spec.ts'
+export * from './strategy-options.ts'
 export * from './dataset.ts'
 export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
 export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
 export { initialWeights } from './init.ts'
+export {
+  fedAdagradStep,
+  fedAdamStep,
+  fedAvgMStep,
+  fedYogiStep,
+  meanDelta64,
+  powerBySteps,
+  readStateSlots,
+  stateSlotShapes,
+  writeStateSlots,
+  type FedAdamInit,
+  type FedAvgMInit,
+  type FedOptInit,
+  type ServerStateWeights,
+  type ServerStep,
+} from './server-optimizers.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'

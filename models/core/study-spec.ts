@@ -8,6 +8,7 @@
  * path (`study.training.learningRate: must be > 0`).
  */
 import { z } from 'zod'
+import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS } from './strategy-options.ts'
 import type { TensorShape } from './weights.ts'
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be a short identifier (letters, digits, _ . -)')
@@ -124,6 +125,7 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     name: z.literal('fedavg'),
     /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedAvg). */
     serverLearningRate: z.number().positive().max(10).default(1),
+    ...STRATEGY_OPTIONS,
   }),
   z.strictObject({
     /**
@@ -136,6 +138,7 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     proximalMu: z.number().min(0).max(1000),
     /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedProx). */
     serverLearningRate: z.number().positive().max(10).default(1),
+    ...STRATEGY_OPTIONS,
   }),
   z.strictObject({
     /**
@@ -157,9 +160,13 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
       .nonnegative()
       .max(2 ** 31 - 1)
       .default(0),
+    /** Norm bounding applies to the one site's delta; `sampling` is refused (a cyclic round already plans one site). */
+    ...STRATEGY_OPTIONS,
   }),
+  ...SERVER_OPTIMIZER_SPECS,
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
+export type StrategySpecInput = z.input<typeof StrategySpecSchema>
 
 export const RewardSpecSchema = z.strictObject({
   /** Credits paid out per committed round, in integer units (a decimal string: balances are never floats). */
@@ -269,12 +276,19 @@ export const StudySpecSchema = z
       .optional(),
   })
   .superRefine((spec, ctx) => {
+    const count = spec.strategy.sampling?.count
+    if (count !== undefined && count < spec.minSites) {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'sampling', 'count'], message: `is ${count}, below minSites ${spec.minSites}: a round of ${count} sites could never reach its quorum` })
+    }
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
       ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: "is required when consent is set: name the column holding each record's patient id" })
     }
     // A cyclic round plans one site, so a larger minimum could never be met and every round would be abandoned.
     if (spec.strategy.name === 'cyclic' && spec.minSites !== 1) {
       ctx.addIssue({ code: 'custom', path: ['minSites'], message: `must be 1 with strategy "cyclic" (one site trains per round), got ${spec.minSites}` })
+    }
+    if (spec.strategy.name === 'cyclic' && spec.strategy.sampling !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'sampling'], message: 'is not allowed with strategy "cyclic": a cyclic round already plans one site in turn; remove `sampling`' })
     }
     if (spec.training.proximalMu !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['training', 'proximalMu'], message: 'is set by the strategy, not the study: use strategy { "name": "fedprox", "proximalMu": μ }' })

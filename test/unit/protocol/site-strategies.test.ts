@@ -92,6 +92,21 @@ describe('study spec checks for these strategies', () => {
     expect(parsed.error?.issues[0]).toMatchObject({ path: ['minSites'], message: expect.stringMatching(/must be 1 with strategy "cyclic"/) })
   })
 
+  it('refuses client sampling on a cyclic study (a cyclic round already plans one site)', () => {
+    // Execute
+    const parsed = StudySpecSchema.safeParse({ ...SYNTHETIC_STUDY, strategy: { name: 'cyclic', sampling: { count: 1 } }, minSites: 1 })
+    // Assert
+    expect(parsed.success).toBe(false)
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ['strategy', 'sampling'], message: expect.stringMatching(/not allowed with strategy "cyclic"/) })
+  })
+
+  it('bounds the norm of a fedprox delta like any strategy (clipNorm is logged with its parameters)', () => {
+    // Execute
+    const strategy = createStrategy(StrategySpecSchema.parse({ name: 'fedprox', proximalMu: 0.01, clipNorm: 1 }))
+    // Assert
+    expect(strategy.parameters).toMatchObject({ proximalMu: 0.01, clipNorm: 1 })
+  })
+
   it('refuses a proximal term in the study training settings, pointing at the fedprox strategy', () => {
     // Execute
     const parsed = StudySpecSchema.safeParse({ ...SYNTHETIC_STUDY, training: { ...SYNTHETIC_STUDY.training, proximalMu: 0.1 } })

@@ -105,7 +105,7 @@ describe('createStrategy("fedavg")', () => {
 
   it('throws UnknownStrategyError for a name it does not implement', () => {
     // Prepare
-    const spec = { name: 'fedyogi' } as unknown as StrategySpec
+    const spec = { name: 'fedquantum' } as unknown as StrategySpec
     // Execute
     let caught: unknown
     try {
@@ -116,7 +116,7 @@ describe('createStrategy("fedavg")', () => {
     // Assert
     expect(caught).toBeInstanceOf(UnknownStrategyError)
     expect((caught as UnknownStrategyError).code).toBe('MODEL_UNKNOWN_STRATEGY')
-    expect((caught as UnknownStrategyError).strategy).toBe('fedyogi')
+    expect((caught as UnknownStrategyError).strategy).toBe('fedquantum')
   })
 })
 
