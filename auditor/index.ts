@@ -23,7 +23,8 @@
  *   right key; commits, abandonments and completion are ticks of the clock;
  * - every entry `step` emits must be the next entry of the log: so every
  *   committed model is re-derived with the study's strategy from the logged
- *   deltas (AUDIT_MODEL_MISMATCH, AUDIT_METRICS_MISMATCH), every reward
+ *   deltas (AUDIT_MODEL_MISMATCH, AUDIT_METRICS_MISMATCH), with the updates
+ *   validation or the strategy left out (AUDIT_EXCLUSION_MISMATCH), every reward
  *   recomputed (AUDIT_REWARD_MISMATCH), every consent claim held to the
  *   consent rule (AUDIT_CONSENT_*), and every `patient-rewards` statement to
  *   `checkPatientRewards`, the coordinator's own admission check

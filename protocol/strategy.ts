@@ -57,6 +57,7 @@ import {
 } from '../models/core/index.ts'
 import { READ_SLICE_BYTES, decodeCanonical, encodeCanonical, type BlobReader } from '../ledger/core/index.ts'
 import { InstructionsInvalidError } from './errors.ts'
+import { createRobustStrategy } from './strategies/robust.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -314,6 +315,11 @@ export function createStrategy(spec: StrategySpec): Strategy {
   switch (spec.name) {
     case 'fedavg':
       return fedAvgStrategy(spec.serverLearningRate)
+    case 'fedmedian':
+    case 'fedtrimmedavg':
+    case 'krum':
+    case 'bulyan':
+      return createRobustStrategy(spec)
     default: {
       const name: string = (spec as { name: string }).name
       throw new UnknownStrategyError(`unknown strategy "${name}"`, name)

@@ -8,6 +8,8 @@
  * - `delta.ts`: delta/apply and the checks on received updates.
  * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one
  *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with.
+ * - `robust-aggregate.ts`: the Byzantine-robust arithmetic (median, trimmed
+ *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
  */
@@ -18,6 +20,8 @@ export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
 export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
+export { coordinateMedian, trimmedMean, trimCount, krum, krumScores, krumMinimum, bulyan, bulyanMinimum, type KrumScore, type RobustSelection } from './robust-aggregate.ts'
+export * from './robust-strategy-spec.ts'
 export { initialWeights } from './init.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'

@@ -9,6 +9,8 @@
  */
 import { z } from 'zod'
 import type { TensorShape } from './weights.ts'
+import { krumMinimum } from './robust-aggregate.ts'
+import { BulyanSpecSchema, FedMedianSpecSchema, FedTrimmedAvgSpecSchema, KrumSpecSchema, UpdateValidationSchema, minimumUpdates } from './robust-strategy-spec.ts'
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be a short identifier (letters, digits, _ . -)')
 
@@ -119,6 +121,10 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedAvg). */
     serverLearningRate: z.number().positive().max(10).default(1),
   }),
+  FedMedianSpecSchema,
+  FedTrimmedAvgSpecSchema,
+  KrumSpecSchema,
+  BulyanSpecSchema,
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
 
@@ -155,6 +161,8 @@ export const StudySpecSchema = z
     training: TrainingSchema,
     /** How the coordinator aggregates the sites' updates into the next model. */
     strategy: StrategySpecSchema,
+    /** Checks every accepted update must pass before the strategy aggregates it (any strategy); absent: none. */
+    validation: UpdateValidationSchema.optional(),
     /** Number of rounds to commit before the study is complete. */
     rounds: z.number().int().positive().max(100_000),
     /** Fewest accepted updates that may be aggregated when the deadline passes. */
@@ -232,6 +240,19 @@ export const StudySpecSchema = z
   .superRefine((spec, ctx) => {
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
       ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: "is required when consent is set: name the column holding each record's patient id" })
+    }
+    // A round may aggregate as few as minSites updates: the strategy must be able to aggregate that many.
+    const needed = minimumUpdates(spec.strategy)
+    if (spec.minSites < needed) {
+      const field =
+        spec.strategy.name === 'krum' && 'numClientsToKeep' in spec.strategy && spec.strategy.numClientsToKeep + spec.strategy.numMaliciousClients > krumMinimum(spec.strategy.numMaliciousClients)
+          ? 'numClientsToKeep'
+          : 'numMaliciousClients'
+      ctx.addIssue({
+        code: 'custom',
+        path: ['strategy', field],
+        message: `${spec.strategy.name} as set needs at least ${needed} updates a round (${spec.strategy.name === 'bulyan' ? 'n ≥ 4f + 3' : 'n ≥ 2f + 3 and n ≥ numClientsToKeep + f'}), but minSites is ${spec.minSites}: raise minSites to ${needed} or lower ${field}`,
+      })
     }
   })
 export type StudySpec = z.infer<typeof StudySpecSchema>
