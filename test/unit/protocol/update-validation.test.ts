@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { sha256, toHex } from '../../../ledger/core/index.ts'
 import { UpdateValidationSchema, type Weights } from '../../../models/core/index.ts'
-import { validateUpdates } from '../../../protocol/update-validation.ts'
+import { validateUpdates } from '../../../protocol/index.ts'
 
 function vector(values: number[]): Weights {
   return { tensors: [{ name: 'v', shape: [values.length], values: Float32Array.from(values) }] }
