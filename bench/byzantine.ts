@@ -1,6 +1,7 @@
 /**
  * Bench: Byzantine robustness. 10 sites train an MLP on a real tabular task
- * (UCI Breast Cancer Wisconsin, `--data`), 0 to 3 of them attack (sign flip,
+ * (UCI Heart Disease's four hospitals, or Breast Cancer Wisconsin, `--data`;
+ * see byzantine/data.ts), 0 to 3 of them attack (sign flip,
  * ×10 scaling, Gaussian noise, free rider, replay of an old delta), and each
  * strategy's final test accuracy is measured. The baseline, FedAvg without
  * attackers, is measured in the same run.
@@ -20,8 +21,9 @@
  * assumption). Attackers are the last sites (site-10, site-09, site-08).
  *
  * Usage: npm run bench:byzantine [-- --data DIR] [--rounds N] [--seed S]
- *   --data    folder with wdbc.data (default ../shared/data/breast-cancer-wisconsin
- *             from the repo root); missing: the synthetic cohorts, with a notice
+ *   --data    the heart-disease folder (default ../shared/data/heart-disease from the
+ *             repo root) or the breast-cancer-wisconsin one; missing: the synthetic
+ *             cohorts, with a notice
  *   --rounds  rounds per run (default 10)
  * Prints a table; writes bench/results/byzantine.json and byzantine.svg
  * (only for the default rounds and seed, so a quick run never overwrites them).
@@ -50,7 +52,7 @@ import {
 import { createStrategy, validateUpdates, type SiteReply } from '../protocol/index.ts'
 import { ATTACKS, GAUSSIAN_SIGMA, attackDelta, needsTraining, type Attack } from './byzantine/attacks.ts'
 import { byzantineChart } from './byzantine/chart.ts'
-import { loadWdbc, syntheticData, type BenchData } from './byzantine/data.ts'
+import { loadHeart, loadWdbc, syntheticData, type BenchData } from './byzantine/data.ts'
 import { benchEnvironment } from './support/environment.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
@@ -60,7 +62,7 @@ const DEFAULT_ROUNDS = 10
 const DEFAULT_SEED = 42
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: resolve(ROOT, '../shared/data/breast-cancer-wisconsin') },
+    data: { type: 'string', default: resolve(ROOT, '../shared/data/heart-disease') },
     rounds: { type: 'string', default: String(DEFAULT_ROUNDS) },
     seed: { type: 'string', default: String(DEFAULT_SEED) },
   },
@@ -109,9 +111,9 @@ interface RunResult {
 const env = benchEnvironment()
 const started = performance.now()
 await initBackend()
-let data: BenchData | undefined = existsSync(args.data) ? loadWdbc(args.data, SITES, SEED) : undefined
+let data: BenchData | undefined = existsSync(args.data) ? (loadHeart(args.data, SEED) ?? loadWdbc(args.data, SITES, SEED)) : undefined
 if (data === undefined) {
-  console.log(`notice: no ${join(args.data, 'wdbc.data')}; running on the project's synthetic cohorts instead (pass --data DIR for the real task)`)
+  console.log(`notice: no heart-disease or breast-cancer files in ${args.data}; running on the project's synthetic cohorts instead (pass --data DIR for the real task)`)
   data = syntheticData(SITES, SEED)
 }
 const bench = data

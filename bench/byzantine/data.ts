@@ -1,7 +1,17 @@
 /**
  * The bench's data: 10 sites and one pooled test set.
  *
- * Real data: UCI Breast Cancer Wisconsin (Diagnostic), `wdbc.data` in the
+ * Real data, by what the `--data` folder holds:
+ *
+ * - UCI Heart Disease (`processed.<hospital>.data`, FLamby's Fed-Heart-Disease
+ *   files; the default). FLamby's step 1: slope, ca and thal dropped, then
+ *   rows with a missing value (740 of 920 remain); label num > 0; chest pain
+ *   one-hot (drop first), the other 9 columns numeric. A seeded stratified
+ *   80/20 split per hospital makes the training pool and the pooled test set;
+ *   inputs are standardised with the training pool's mean and sample std.
+ *   Each hospital's training rows are dealt to its own sites (Cleveland 4,
+ *   Hungarian 3, Switzerland 1, VA 2): 10 sites, non-IID as the hospitals are.
+ * - UCI Breast Cancer Wisconsin (Diagnostic), `wdbc.data` in the
  * `--data` folder (see its README: 569 rows, no header, id, M/B, 30 numeric
  * features, no missing values). A seeded stratified 80/20 split makes the
  * training pool and the test set; inputs are standardised with the training
@@ -83,6 +93,59 @@ export function loadWdbc(dir: string, siteCount: number, seed: number): BenchDat
     sites,
     test: dataset(test.map(scale), WDBC_FEATURES),
     width: WDBC_FEATURES,
+  }
+}
+
+const HEART_HOSPITALS = [
+  { name: 'cleveland', sites: 4 },
+  { name: 'hungarian', sites: 3 },
+  { name: 'switzerland', sites: 1 },
+  { name: 'va', sites: 2 },
+] as const
+/** Kept columns of the 14 (slope, ca, thal dropped as FLamby's step 1), and the label. */
+const HEART_KEPT = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+const HEART_CP = 2
+const HEART_LABEL = 13
+const HEART_ROWS = 740
+
+/** Heart Disease from `dir`, or undefined when the folder has no `processed.cleveland.data`. Throws when the kept rows are not FLamby's 740. */
+export function loadHeart(dir: string, seed: number): BenchData | undefined {
+  if (!existsSync(join(dir, 'processed.cleveland.data'))) return undefined
+  const encode = (cells: readonly number[]) => HEART_KEPT.flatMap((c) => (c === HEART_CP ? [2, 3, 4].map((k) => (cells[c] === k ? 1 : 0)) : [cells[c]!]))
+  const width = HEART_KEPT.length + 2
+  const train: { x: number[]; y: number; site: string }[] = []
+  const test: { x: number[]; y: number }[] = []
+  let siteIndex = 0
+  for (const h of HEART_HOSPITALS) {
+    const rows = readFileSync(join(dir, `processed.${h.name}.data`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(','))
+      .filter((cells) => [...HEART_KEPT, HEART_LABEL].every((c) => cells[c] !== '?'))
+      .map((cells) => {
+        const v = cells.map(Number)
+        return { x: encode(v), y: v[HEART_LABEL]! > 0 ? 1 : 0 }
+      })
+    const siteIds = Array.from({ length: h.sites }, (_, k) => siteIdOf(siteIndex + k))
+    siteIndex += h.sites
+    for (const label of [0, 1]) {
+      const cls = rows.filter((r) => r.y === label)
+      const order = shuffleIndices(cls.length, seed + label + 17 * siteIndex)
+      const cut = Math.round(cls.length * 0.2)
+      order.forEach((k, i) => (i < cut ? test.push(cls[k]!) : train.push({ ...cls[k]!, site: siteIds[i % h.sites]! })))
+    }
+  }
+  if (train.length + test.length !== HEART_ROWS)
+    throw new Error(`${dir}: ${train.length + test.length} rows after dropping slope, ca, thal and missing values, want FLamby's ${HEART_ROWS} (see the folder's README)`)
+  const mean = Array.from({ length: width }, (_, j) => train.reduce((s, r) => s + r.x[j]!, 0) / train.length)
+  const std = mean.map((m, j) => Math.sqrt(train.reduce((s, r) => s + (r.x[j]! - m) ** 2, 0) / (train.length - 1)))
+  const scale = (r: { x: number[]; y: number }) => ({ x: r.x.map((v, j) => (v - mean[j]!) / (std[j]! + 1e-9)), y: r.y })
+  const sites = Array.from({ length: siteIndex }, (_, s) => ({ siteId: siteIdOf(s), data: dataset(train.filter((r) => r.site === siteIdOf(s)).map(scale), width) }))
+  return {
+    source: `UCI Heart Disease (FLamby's 4 hospitals), ${dir}: ${train.length} training rows dealt to ${siteIndex} sites within their hospital, ${test.length} pooled test rows`,
+    sites,
+    test: dataset(test.map(scale), width),
+    width,
   }
 }
 
