@@ -195,11 +195,24 @@ for (const l of lines) console.log(fmt(l))
 // The goal: with 2 of 10 attackers, the worst accuracy over the five attacks, against clean FedAvg.
 const goal = STRATEGIES.map((row) => {
   const worst = Math.min(...ATTACKS.map((a) => accuracyOf(row.label, a, 2)))
-  return { strategy: row.label, worstWithTwoAttackers: worst, pointsBelowClean: Math.round(1000 * (clean - worst)) / 10, met: clean - worst <= GOAL_POINTS / 100 + 1e-12 }
+  const own = accuracyOf(row.label, 'none', 0)
+  return {
+    strategy: row.label,
+    worstWithTwoAttackers: worst,
+    pointsBelowClean: Math.round(1000 * (clean - worst)) / 10,
+    met: clean - worst <= GOAL_POINTS / 100 + 1e-12,
+    // The same strategy without attackers: what the attack costs this rule, apart from the rule's own clean accuracy.
+    pointsBelowOwnClean: Math.round(1000 * (own - worst)) / 10,
+    metAgainstOwnClean: own - worst <= GOAL_POINTS / 100 + 1e-12,
+  }
 })
 console.log(`\ngoal: worst accuracy over the five attacks with 2 of ${SITES} attackers within ${GOAL_POINTS} points of clean FedAvg (${pct(clean)})`)
+const signed = (p: number) => `${p >= 0 ? '-' : '+'}${Math.abs(p).toFixed(1)}`
+console.log(`  ${'strategy'.padEnd(18)} worst  vs clean FedAvg   vs its own clean run   (1 test row = ${(100 / bench.test.count).toFixed(2)} points)`)
 for (const g of goal)
-  console.log(`  ${g.strategy.padEnd(18)} worst ${pct(g.worstWithTwoAttackers)}  ${g.pointsBelowClean >= 0 ? '-' : '+'}${Math.abs(g.pointsBelowClean).toFixed(1)} points  ${g.met ? 'met' : 'NOT met'}`)
+  console.log(
+    `  ${g.strategy.padEnd(18)} ${pct(g.worstWithTwoAttackers).padStart(5)}  ${signed(g.pointsBelowClean).padStart(5)} ${(g.met ? 'met' : 'NOT met').padEnd(9)}  ${signed(g.pointsBelowOwnClean).padStart(5)} ${g.metAgainstOwnClean ? 'met' : 'NOT met'}`,
+  )
 console.log(`\n${seconds.toFixed(0)} s`)
 
 if (ROUNDS === DEFAULT_ROUNDS && SEED === DEFAULT_SEED) {
