@@ -228,6 +228,20 @@ export class AuditMetricsMismatchError extends AuditMismatchError {
   }
 }
 
+/**
+ * A commit whose logged exclusions (the updates validation or the strategy
+ * left out, with their reason and evidence) differ from the ones re-deciding
+ * the logged inputs gives: another site, reason or number at `field`.
+ */
+export class AuditExclusionMismatchError extends AuditMismatchError {
+  static override readonly code = 'AUDIT_EXCLUSION_MISMATCH'
+  readonly field: string
+  constructor(message: string, seq: number, field: string, expected: AuditValue, calculated: AuditValue) {
+    super(message, seq, expected, calculated)
+    this.field = field
+  }
+}
+
 // ---- the command line -------------------------------------------------------------------------------
 
 /** A bad command-line argument (a missing `--db`, a malformed key). */

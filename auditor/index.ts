@@ -23,8 +23,9 @@
  *   right key; commits, abandonments and completion are ticks of the clock;
  * - every entry `step` emits must be the next entry of the log: so every
  *   committed model is re-derived with the study's strategy from the logged
- *   deltas (AUDIT_MODEL_MISMATCH, AUDIT_METRICS_MISMATCH), a stateful
- *   strategy's server state from the logged state it started from
+ *   deltas (AUDIT_MODEL_MISMATCH, AUDIT_METRICS_MISMATCH), with the updates
+ *   validation or the strategy left out (AUDIT_EXCLUSION_MISMATCH), a
+ *   stateful strategy's server state from the logged state it started from
  *   (AUDIT_SERVER_STATE_MISMATCH, also for a stored state that does not
  *   hash to its name), every reward
  *   recomputed (AUDIT_REWARD_MISMATCH), every consent claim held to the

@@ -109,3 +109,12 @@ export class BackendUnavailableError extends ModelError {
     this.backend = backend
   }
 }
+
+/**
+ * A robust aggregation asked of too few updates for its parameters (Krum
+ * needs n ≥ 2f + 3, Bulyan n ≥ 4f + 3, a trimmed mean must keep at least one
+ * value). Strategies turn it into an abandoned round with this message.
+ */
+export class StrategyPreconditionError extends ModelError {
+  static override readonly code = 'MODEL_STRATEGY_PRECONDITION'
+}

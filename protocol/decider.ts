@@ -37,7 +37,7 @@
  * step's `timeMs`.
  */
 import { bytesReader, encodeCanonical, equalBytes, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
-import { encodeWeights, initialWeights, inputWidth, type StudySpec } from '../models/core/index.ts'
+import { encodeWeights, initialWeights, inputWidth, minimumUpdates, type StudySpec } from '../models/core/index.ts'
 import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
@@ -253,6 +253,12 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
     deadlineMs: deadline,
     seed,
     plan: new Map(plan.sites.map((p) => [p.siteId, p.instructions])),
+  }
+  // A plan smaller than the strategy's minimum (Krum 2f + 3, Bulyan 4f + 3) can never aggregate: abandon it at once, with the reason.
+  const needed = minimumUpdates(study.strategy)
+  if (plan.sites.length < needed) {
+    const reason = `${study.strategy.name} needs at least ${needed} updates a round, but only ${plan.sites.length} sites can be planned`
+    return decided([opened, entry(ENTRY_KINDS.ROUND_ABANDONED, { round, reason, accepted: 0 })], { recordedAt: 0 })
   }
   const tasks = plan.sites.flatMap((p) => {
     const task = fitTask(state, record, p.siteId)

@@ -21,7 +21,9 @@
  * - **The decider** (decider.ts): `step(state, input, timeMs)`, the one
  *   function that turns an input into log entries and tasks.
  * - **Strategy** (strategy.ts): how a round is planned per site and how replies
- *   become the next model, with explicit server state.
+ *   become the next model, with explicit server state; the Byzantine-robust
+ *   strategies (strategies/robust.ts) and the checks of updates before any
+ *   strategy aggregates them (update-validation.ts), logged as exclusions.
  * - **Rewards** (contribution.ts, shapley.ts, reward.ts, round-rewards.ts,
  *   patient-reward-split.ts): contribution scores, the integer split of a
  *   pool, and its pass-through to patients.
@@ -53,6 +55,8 @@ export * from './reward.ts'
 export * from './round-rewards.ts'
 export * from './tasks.ts'
 export * from './delta-checks.ts'
+export { validateUpdates, MAD_NORMAL_SCALE, type ValidationInit, type ValidationResult } from './update-validation.ts'
+export { createRobustStrategy } from './strategies/robust.ts'
 export { commitRound, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
 export * from './decider.ts'
 export { blobAudience, mayFetch, replicaReader, studyReplicaAccess, type BlobAudience, type ReplicaReader, type StudyReplicaAccess } from './replica-access.ts'

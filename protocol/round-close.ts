@@ -12,12 +12,13 @@
  * memory is one model (the one it makes), whatever the number of sites.
  */
 import { ModelError, encodeWeights, decodeDataset, decodeWeights, type Weights } from '../models/core/index.ts'
-import { bytesReader, readAll, sha256, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
+import { bytesReader, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
 import { createStrategy, type ClippedUpdate, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
+import { validateUpdates } from './update-validation.ts'
 
 /**
  * The blobs the shell can give this step: whole bytes (`get`), or readers
@@ -82,6 +83,26 @@ function failuresOf(round: RoundRecord, accepted: ReadonlyMap<string, AcceptedUp
   return failures
 }
 
+/** The newest committed round before `round` (the one that made its base model), as its commit body. */
+function newestCommitBefore(state: StudyState, round: number): { readonly parent: Uint8Array } | undefined {
+  for (let r = round - 1; r >= 1; r--) {
+    const commit = state.rounds.get(r)?.commit
+    if (commit) return commit.body
+  }
+  return undefined
+}
+
+/** Delta hashes (hex) accepted in rounds before `round`, each with the first round that accepted it. */
+function earlierDeltaHashes(state: StudyState, round: number): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (let r = 1; r < round; r++)
+    for (const a of state.rounds.get(r)?.accepted.values() ?? []) {
+      const h = toHex(a.delta)
+      if (!seen.has(h)) seen.set(h, r)
+    }
+  return seen
+}
+
 /**
  * The entries that close `round` by aggregation, given its accepted updates
  * (`accepted`, which may include one not yet applied to `state`) and the
@@ -109,12 +130,15 @@ export function commitRound(
   const deltaBlobs = new Map(sorted.map((a) => [a.site, a.site === fresh?.site ? fresh.delta : want(a.delta)]))
   const gainRewards = study.rewards !== undefined && study.rewards.method !== 'examples'
   const validationBlob = gainRewards ? want(state.validation) : undefined
+  // The cosine check compares each delta with the newest committed step: the base model minus its parent.
+  const previousCommit = study.validation?.minCosine === undefined ? undefined : newestCommitBefore(state, round.round)
+  const previousParentBlob = previousCommit === undefined ? undefined : want(previousCommit.parent)
   if (needs.length > 0) return { kind: 'needs', hashes: needs }
 
   const failures = failuresOf(round, accepted)
   const strategy = createStrategy(study.strategy)
   // Rewards score coalitions of whole deltas; only a study without them is aggregated slice by slice.
-  const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined
+  const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined && study.validation === undefined
   let parent: Weights | undefined
   let strategyState: Weights | null = null
   let replies: SiteReply[] = []
@@ -144,12 +168,27 @@ export function commitRound(
       parent = decodeWeights(readAll(parentBlob!), state.shapes)
       strategyState = stateBlob === undefined ? null : decodeWeights(readAll(stateBlob))
       replies = sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeights(readAll(deltaBlobs.get(a.site)!), state.shapes) }))
-      const r = strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+      let validationExclusions: readonly Exclusion[] = []
+      if (study.validation !== undefined) {
+        const checked = validateUpdates({
+          spec: study.validation,
+          replies: replies.map((r) => ({ siteId: r.siteId, delta: r.delta, deltaHash: accepted.get(r.siteId)!.delta })),
+          previous: previousParentBlob === undefined ? undefined : { model: parent, parent: decodeWeights(readAll(previousParentBlob), state.shapes) },
+          earlierDeltas: earlierDeltaHashes(state, round.round),
+        })
+        const kept = new Set(checked.kept)
+        replies = replies.filter((r) => kept.has(r.siteId))
+        validationExclusions = checked.exclusions
+      }
+      const r =
+        replies.length === 0
+          ? { kind: 'none' as const, reason: `validation left out every accepted update (${validationExclusions.map((e) => `${e.siteId}: ${e.reason}`).join(', ')})` }
+          : strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
       if (r.kind === 'none') outcome = r
       else {
         // A model's hash is its canonical bytes' hash (hashWeights by construction): encoded once, hashed once.
         const modelBytes = encodeWeights(r.weights)
-        outcome = { ...r, modelBytes, model: sha256(modelBytes) }
+        outcome = { ...r, modelBytes, model: sha256(modelBytes), exclusions: [...validationExclusions, ...r.exclusions] }
       }
     }
   } catch (err) {

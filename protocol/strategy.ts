@@ -64,6 +64,7 @@ import { InstructionsInvalidError } from './errors.ts'
 import { cyclicSite } from './cyclic-order.ts'
 import { withStrategyOptions } from './strategies/options.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
+import { createRobustStrategy } from './strategies/robust.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -383,6 +384,11 @@ function baseStrategy(spec: StrategySpec): Strategy {
     case 'fedadam':
     case 'fedyogi':
       return serverOptimizerStrategy(spec)
+    case 'fedmedian':
+    case 'fedtrimmedavg':
+    case 'krum':
+    case 'bulyan':
+      return createRobustStrategy(spec)
     default: {
       const name: string = (spec as { name: string }).name
       throw new UnknownStrategyError(`unknown strategy "${name}"`, name)

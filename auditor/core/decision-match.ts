@@ -18,6 +18,7 @@ import {
   AuditConsentProofInvalidError,
   AuditConsentProofMissingError,
   AuditEntryMismatchError,
+  AuditExclusionMismatchError,
   AuditGenesisMismatchError,
   AuditMetricsMismatchError,
   AuditModelMismatchError,
@@ -81,8 +82,10 @@ function value(v: CanonicalValue | undefined): AuditValue {
  * Requires `logged` to be exactly `decided` (kind, time and body bytes).
  * Throws the finding of the first difference: AUDIT_MODEL_MISMATCH for a
  * commit's model, AUDIT_METRICS_MISMATCH for any logged metric (`trainLoss`
- * included), AUDIT_STRATEGY_MISMATCH, AUDIT_REWARD_MISMATCH,
- * AUDIT_SERVER_STATE_MISMATCH for a commit's `state`, AUDIT_GENESIS_MISMATCH, AUDIT_STATEMENT_MISMATCH for a field the entry
+ * included), AUDIT_STRATEGY_MISMATCH, AUDIT_EXCLUSION_MISMATCH for a
+ * commit's exclusions (site, reason or evidence), AUDIT_REWARD_MISMATCH,
+ * AUDIT_SERVER_STATE_MISMATCH for a commit's `state`, AUDIT_GENESIS_MISMATCH,
+ * AUDIT_STATEMENT_MISMATCH for a field the entry
  * repeats from a signed statement, AUDIT_ENTRY_MISMATCH otherwise.
  */
 export function matchEntry(logged: LoggedEntry, decided: DecidedEntry, decidedTimeMs: number): void {
@@ -95,8 +98,8 @@ export function matchEntry(logged: LoggedEntry, decided: DecidedEntry, decidedTi
   }
   if (equalBytes(encodeCanonical(logged.body), encodeCanonical(decided.body))) return
   const decidedBody = decodeCanonical(encodeCanonical(decided.body))
-  // A commit's root causes first: another strategy explains another model, and another model explains other metrics.
-  const priority = logged.kind === ENTRY_KINDS.ROUND_COMMITTED ? ['strategy', 'model', 'state'] : []
+  // A commit's root causes first: another strategy explains other exclusions, other exclusions another model, and another model other metrics and state.
+  const priority = logged.kind === ENTRY_KINDS.ROUND_COMMITTED ? ['strategy', 'exclusions', 'model', 'state'] : []
   const field0 = priority.find((k) => firstDifference(pick(logged.body, k), pick(decidedBody, k)) !== undefined)
   const diff = field0 !== undefined ? firstDifference(pick(logged.body, field0), pick(decidedBody, field0), [field0])! : firstDifference(logged.body, decidedBody)!
   const field = diff.path.join('.') || '(body)'
@@ -112,6 +115,7 @@ export function matchEntry(logged: LoggedEntry, decided: DecidedEntry, decidedTi
       if (head === 'metrics') throw new AuditMetricsMismatchError(says, logged.seq, String(sub ?? field), l, d)
       if (head === 'strategy') throw new AuditStrategyMismatchError(says, logged.seq, l, d)
       if (head === 'state') throw new AuditServerStateMismatchError(`${says}: the server state is not the one the round leaves`, logged.seq, l, d)
+      if (head === 'exclusions') throw new AuditExclusionMismatchError(says, logged.seq, field, l, d)
       break
     }
     case ENTRY_KINDS.ROUND_REWARDED:

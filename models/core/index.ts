@@ -12,6 +12,8 @@
  *   their moments as named server-state tensors.
  * - `strategy-options.ts`: the spec schemas of those strategies and of the
  *   options every strategy takes (norm bound, client sampling).
+ * - `robust-aggregate.ts`: the Byzantine-robust arithmetic (median, trimmed
+ *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
  */
@@ -23,6 +25,8 @@ export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
 export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
+export { coordinateMedian, trimmedMean, trimCount, krum, krumScores, krumMinimum, bulyan, bulyanMinimum, type KrumScore, type RobustSelection } from './robust-aggregate.ts'
+export * from './robust-strategy-spec.ts'
 export { initialWeights } from './init.ts'
 export {
   fedAdagradStep,

@@ -10,6 +10,8 @@
 import { z } from 'zod'
 import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS } from './strategy-options.ts'
 import type { TensorShape } from './weights.ts'
+import { krumMinimum } from './robust-aggregate.ts'
+import { BulyanSpecSchema, FedMedianSpecSchema, FedTrimmedAvgSpecSchema, KrumSpecSchema, UpdateValidationSchema, minimumUpdates } from './robust-strategy-spec.ts'
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be a short identifier (letters, digits, _ . -)')
 
@@ -164,6 +166,10 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     ...STRATEGY_OPTIONS,
   }),
   ...SERVER_OPTIMIZER_SPECS,
+  FedMedianSpecSchema,
+  FedTrimmedAvgSpecSchema,
+  KrumSpecSchema,
+  BulyanSpecSchema,
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
 export type StrategySpecInput = z.input<typeof StrategySpecSchema>
@@ -201,6 +207,8 @@ export const StudySpecSchema = z
     training: TrainingSchema,
     /** How the coordinator aggregates the sites' updates into the next model. */
     strategy: StrategySpecSchema,
+    /** Checks every accepted update must pass before the strategy aggregates it (any strategy); absent: none. */
+    validation: UpdateValidationSchema.optional(),
     /** Number of rounds to commit before the study is complete. */
     rounds: z.number().int().positive().max(100_000),
     /** Fewest accepted updates that may be aggregated when the deadline passes. */
@@ -292,6 +300,19 @@ export const StudySpecSchema = z
     }
     if (spec.training.proximalMu !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['training', 'proximalMu'], message: 'is set by the strategy, not the study: use strategy { "name": "fedprox", "proximalMu": μ }' })
+    }
+    // A round may aggregate as few as minSites updates: the strategy must be able to aggregate that many.
+    const needed = minimumUpdates(spec.strategy)
+    if (spec.minSites < needed) {
+      const field =
+        spec.strategy.name === 'krum' && 'numClientsToKeep' in spec.strategy && spec.strategy.numClientsToKeep + spec.strategy.numMaliciousClients > krumMinimum(spec.strategy.numMaliciousClients)
+          ? 'numClientsToKeep'
+          : 'numMaliciousClients'
+      ctx.addIssue({
+        code: 'custom',
+        path: ['strategy', field],
+        message: `${spec.strategy.name} as set needs at least ${needed} updates a round (${spec.strategy.name === 'bulyan' ? 'n ≥ 4f + 3' : 'n ≥ 2f + 3 and n ≥ numClientsToKeep + f'}), but minSites is ${spec.minSites}: raise minSites to ${needed} or lower ${field}`,
+      })
     }
   })
 export type StudySpec = z.infer<typeof StudySpecSchema>

@@ -91,6 +91,10 @@ export interface SyntheticStudyInit {
    * update of `round`) and proven absent in every later claim.
    */
   readonly consent?: { readonly revocations?: readonly SyntheticRevocation[] }
+  /** Number of sites (default 3, at most SYNTHETIC_SITE_NAMES.length). */
+  readonly siteCount?: number
+  /** Site `site`'s delta in `round` (default `syntheticDelta`), e.g. an attacker's. */
+  readonly delta?: (shapes: readonly TensorShape[], round: number, site: number) => Weights
 }
 
 /** Patients per synthetic site when the study has consent. */
@@ -147,9 +151,12 @@ export interface SyntheticSite {
   readonly examples: number
 }
 
-/** The three synthetic sites, in site-id order: site i signs with testSigner(10 + i) and trains on 40 + 10·i examples. */
-export function syntheticSites(): SyntheticSite[] {
-  return ['alpha-clinic', 'beta-hospital', 'gamma-center'].map((id, i) => ({ id, signer: testSigner(10 + i), examples: 40 + 10 * i }))
+/** The synthetic sites' ids, in site-id order. */
+export const SYNTHETIC_SITE_NAMES = ['alpha-clinic', 'beta-hospital', 'gamma-center', 'kappa-care', 'lambda-health', 'mu-institute', 'nu-ward'] as const
+
+/** The first `count` synthetic sites (3 by default), in site-id order: site i signs with testSigner(10 + i) and trains on 40 + 10·i examples. */
+export function syntheticSites(count = 3): SyntheticSite[] {
+  return SYNTHETIC_SITE_NAMES.slice(0, count).map((id, i) => ({ id, signer: testSigner(10 + i), examples: 40 + 10 * i }))
 }
 
 export interface SyntheticStudy {
@@ -205,7 +212,7 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
   const rounds = init.rounds ?? spec.rounds
   const coordinator = testSigner(1)
   const hub = testSigner(2)
-  const sites = syntheticSites()
+  const sites = syntheticSites(init.siteCount)
   const shapes = modelShapes(spec.model, inputWidth(spec.data))
   const drafts: EntryDraft[] = []
   const blobs: Uint8Array[] = []
@@ -231,6 +238,8 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
 
   feed({ kind: 'create', spec, hubKey: hub.publicKey, sites: sites.map((s) => ({ id: s.id, publicKey: s.signer.publicKey })), requestMaxAgeMs: SYNTHETIC_REQUEST_MAX_AGE_MS })
   const evaluate = (round: number) => {
+    // A round the protocol abandoned (a strategy without a model) has nothing to evaluate.
+    if (state.modelOfRound(round) === undefined) return
     for (const s of sites) {
       const report = signStatement(s.signer, {
         t: 'evaluation',
@@ -248,9 +257,11 @@ export function syntheticStudy(init: SyntheticStudyInit = {}): SyntheticStudy {
   evaluate(0)
   for (let round = 1; round <= rounds; round++) {
     feed({ kind: 'round-start', request: signStatement(hub, { t: 'round-start', study: spec.id, round, time: timeMs + 1000, nonce: nonce(round) }) })
-    const open = state.openRound!
+    const open = state.openRound
+    // A plan the strategy can never aggregate is abandoned as it opens: no updates to send.
+    if (open === undefined) continue
     sites.forEach((s, i) => {
-      const bytes = encodeWeights(syntheticDelta(shapes, round, i))
+      const bytes = encodeWeights((init.delta ?? syntheticDelta)(shapes, round, i))
       const ext = init.consent ? syntheticConsentExt(i, round, open.openedMs, init.consent.revocations) : undefined
       const envelope = signStatement(s.signer, {
         t: 'update',

@@ -148,3 +148,32 @@ describe('study definition', () => {
     expect(parse(strategy)).toEqual([message])
   })
 })
+
+describe('the options on every strategy', () => {
+  // Every strategy name the spec knows, with the least it needs to parse.
+  const EVERY_STRATEGY = [
+    { name: 'fedavg' },
+    { name: 'fedprox', proximalMu: 0.01 },
+    { name: 'fedavgm' },
+    { name: 'fedadagrad' },
+    { name: 'fedadam' },
+    { name: 'fedyogi' },
+    { name: 'fedmedian' },
+    { name: 'fedtrimmedavg' },
+    { name: 'krum' },
+    { name: 'bulyan' },
+  ] as const
+
+  it.each(EVERY_STRATEGY)('$name takes clipNorm and sampling, logs both, and plans only the drawn sites', (base) => {
+    // Prepare
+    const strategy = createStrategy(StrategySpecSchema.parse({ ...base, clipNorm: 3, sampling: { count: 4 } }))
+
+    // Execute
+    const plan = strategy.configureRound({ round: 2, siteIds: SITES, training: TRAINING, state: null, seed: 77, minSites: 4 })
+
+    // Assert: the same four sites the sampler draws alone, whatever the strategy.
+    expect(strategy.parameters).toMatchObject({ clipNorm: 3, samplingCount: 4 })
+    expect(plan.sites.map((s) => s.siteId)).toEqual(sampleSites(SITES, { count: 4 }, 4, 77))
+    expect(strategy.aggregateStreamed).toBeUndefined()
+  })
+})

@@ -1,0 +1,114 @@
+/**
+ * The Byzantine-robust strategies: FedMedian, FedTrimmedAvg, Krum (and
+ * Multi-Krum) and Bulyan, with Flower's names and defaults. Stateless, and
+ * planned like FedAvg (every enrolled site, the study's training settings).
+ * The arithmetic is models/core's (robust-aggregate.ts): site-id order,
+ * float64, one rounding, every tie to the lowest site id.
+ *
+ * A round with too few updates for the strategy's parameters (Krum
+ * n < 2f + 3, Bulyan n < 4f + 3, Multi-Krum m > n − f) makes no model: the
+ * outcome is `none` with the reason, which closes the round as abandoned.
+ * The study spec already refuses a `minSites` below that minimum, so this
+ * happens only when sites fail or validation leaves updates out.
+ *
+ * Krum and Bulyan report every site they leave out, with the numbers that
+ * decided it (`krum-score`: score, rank, f, kept; `bulyan-not-selected`:
+ * score and rank in the last selection round, f, selected), and the
+ * round-committed entry logs them. The coordinate-wise rules (median,
+ * trimmed mean) leave no site out as a whole and report none.
+ */
+import { StrategyPreconditionError, bulyan, coordinateMedian, krum, l2Norm, sortBySiteId, trimmedMean, type RobustStrategySpec, type Weights } from '../../models/core/index.ts'
+import { planSites } from './site-plan.ts'
+import { trainingInstructions, type AggregateOutcome, type AggregateRoundInit, type Exclusion, type Strategy } from '../strategy.ts'
+
+/** What one robust rule makes of a round's replies: the model, how many deltas it used, whom it left out. */
+interface RuleResult {
+  readonly weights: Weights
+  readonly kept: number
+  readonly exclusions: readonly Exclusion[]
+}
+
+function robustStrategy(name: string, parameters: Strategy['parameters'], rule: (init: AggregateRoundInit) => RuleResult): Strategy {
+  return {
+    name,
+    parameters,
+    phases: [],
+    needsPrivateSeed: false,
+    configureRound({ round, siteIds, training }) {
+      return planSites(round, siteIds, trainingInstructions(training))
+    },
+    aggregateRound(init): AggregateOutcome {
+      const { replies, failures, global } = init
+      if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
+      let result: RuleResult
+      try {
+        result = rule(init)
+      } catch (err) {
+        // Too few updates for the parameters: the round closes as abandoned, with the reason logged.
+        if (err instanceof StrategyPreconditionError) return { kind: 'none', reason: `${name}: ${err.message}` }
+        throw err
+      }
+      let deltaNormSum = 0
+      for (const r of sortBySiteId(replies)) deltaNormSum += l2Norm(r.delta)
+      return {
+        kind: 'model',
+        weights: result.weights,
+        state: null,
+        exclusions: result.exclusions,
+        metrics: {
+          sites: replies.length,
+          failures: failures.length,
+          kept: result.kept,
+          meanDeltaNorm: deltaNormSum / replies.length,
+          updateNorm: updateNorm(result.weights, global),
+        },
+      }
+    },
+  }
+}
+
+/** ‖new − global‖₂ in float64. */
+function updateNorm(next: Weights, global: Weights): number {
+  let sum = 0
+  next.tensors.forEach((t, i) => {
+    const g = global.tensors[i]!.values
+    for (let j = 0; j < t.values.length; j++) {
+      const d = t.values[j]! - g[j]!
+      sum += d * d
+    }
+  })
+  return Math.sqrt(sum)
+}
+
+/** The strategy of a robust spec. */
+export function createRobustStrategy(spec: RobustStrategySpec): Strategy {
+  switch (spec.name) {
+    case 'fedmedian':
+      return robustStrategy('fedmedian', {}, ({ global, replies }) => ({ weights: coordinateMedian(global, replies), kept: replies.length, exclusions: [] }))
+    case 'fedtrimmedavg':
+      return robustStrategy('fedtrimmedavg', { beta: spec.beta }, ({ global, replies }) => ({ weights: trimmedMean(global, replies, spec.beta), kept: replies.length, exclusions: [] }))
+    case 'krum': {
+      const f = spec.numMaliciousClients
+      const m = spec.numClientsToKeep
+      return robustStrategy('krum', { numMaliciousClients: f, numClientsToKeep: m }, ({ global, replies }) => {
+        const s = krum(global, replies, f, m)
+        return {
+          weights: s.weights,
+          kept: s.kept.length,
+          exclusions: s.excluded.map((e) => ({ siteId: e.siteId, reason: 'krum-score', evidence: { score: e.score, rank: e.rank, numMaliciousClients: f, kept: s.kept.length } })),
+        }
+      })
+    }
+    case 'bulyan': {
+      const f = spec.numMaliciousClients
+      return robustStrategy('bulyan', { numMaliciousClients: f }, ({ global, replies }) => {
+        const s = bulyan(global, replies, f)
+        return {
+          weights: s.weights,
+          kept: s.kept.length,
+          exclusions: s.excluded.map((e) => ({ siteId: e.siteId, reason: 'bulyan-not-selected', evidence: { score: e.score, rank: e.rank, numMaliciousClients: f, selected: s.kept.length } })),
+        }
+      })
+    }
+  }
+}
