@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { Ledger, SyncRemoteError, createReplicaNode, discoverLog, openLevelStorage, peerKeyOf, toHex, type Signer } from '../ledger/index.ts'
+import { Ledger, SyncRemoteError, createReplicaNode, discoverLog, logOrigin, openLevelStorage, peerKeyOf, toHex, type Signer } from '../ledger/index.ts'
 import { AuditAccessDeniedError, AuditInvalidArgumentError } from './errors.ts'
 import type { AuditSource } from './replay.ts'
 import type { OpenedAuditSource } from './source.ts'
@@ -34,7 +34,7 @@ export interface PeerSourceInit {
 
 export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedAuditSource & { readonly coordinatorKey: Uint8Array; readonly origin: string }> {
   const discovered = await discoverLog(init.peer, init.coordinatorKey)
-  if (init.study !== undefined && init.study !== discovered.origin) throw new AuditInvalidArgumentError(`--study ${init.study}: peer ${init.peer} serves the log of "${discovered.origin}"`)
+  if (init.study !== undefined && logOrigin(init.study) !== discovered.origin) throw new AuditInvalidArgumentError(`--study ${init.study}: peer ${init.peer} serves the log of "${discovered.origin}"`)
   const dir = init.replicaDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fedlineage-audit-')))
   const ledger = await Ledger.open(await openLevelStorage(dir))
   const cleanup = async () => {

@@ -53,6 +53,7 @@ import {
   appendLeaf,
   hashLeaf,
   rootOfRange,
+  logOrigin,
   openCheckpoint,
   RFC6962_SHA256,
   EMPTY_COMPACT_RANGE,
@@ -205,7 +206,7 @@ async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<voi
   if (!signed || !replay.coordinatorKey) return
   let cp
   try {
-    cp = openCheckpoint(signed, replay.coordinatorKey, replay.state.studyId)
+    cp = openCheckpoint(signed, replay.coordinatorKey, logOrigin(replay.state.studyId))
   } catch (err) {
     throw new AuditCheckpointMismatchError(`the newest checkpoint: ${(err as Error).message}`, replay.entries, 'a checkpoint signed by the coordinator', 'another', { cause: err })
   }

@@ -9,7 +9,7 @@
  *   consistent snapshot of it is audited (ledger's `openStoreForReading`).
  * - `peer`: a fresh replica synced from any participant over libp2p (peer-source.ts).
  */
-import { Ledger, LedgerBlobMissingError, equalBytes, loadSigner, openStoreForReading, snapshotNotice, toHex, type Signer } from '../ledger/index.ts'
+import { Ledger, LedgerBlobMissingError, equalBytes, loadSigner, logOrigin, openStoreForReading, snapshotNotice, toHex, type Signer } from '../ledger/index.ts'
 import { ENTRY_KINDS, readLineageRecord } from '../protocol/index.ts'
 import { blobFetcher, type BlobFetcher } from './blob-fetcher.ts'
 import { AuditInvalidArgumentError } from './errors.ts'
@@ -70,12 +70,12 @@ async function holderOf(ledger: Ledger, dir: string, identity: Signer | undefine
   return { key: identity.publicKey, peers: recorded?.peers ?? [] }
 }
 
-/** The study id and coordinator key of a log, from its first entry (what a fetching node checks checkpoints against). */
+/** The origin (of the study id) and coordinator key of a log, from its first entry (what a fetching node checks checkpoints against). */
 async function originOf(ledger: Ledger): Promise<{ origin: string; coordinatorKey: Uint8Array } | undefined> {
   if (ledger.length === 0) return undefined
   const { entry } = await ledger.get(0)
   const record = readLineageRecord(entry)
-  return record.kind === ENTRY_KINDS.STUDY_CREATED ? { origin: record.body.study, coordinatorKey: entry.author } : undefined
+  return record.kind === ENTRY_KINDS.STUDY_CREATED ? { origin: logOrigin(record.body.study), coordinatorKey: entry.author } : undefined
 }
 
 /**

@@ -25,12 +25,14 @@
  *              writing the Ledger's stored-node format directly
  *   --replicas-in-process  run the 5 replica nodes on this process's event loop instead of
  *              one process each
+ *   --entry-signatures off  append entries with a placeholder signature (no Ed25519 per entry), to
+ *              weigh per-entry signatures; verification without them is the replay's structural row
  * Writes bench/results/ledger.json (stable keys). Fixed seeds throughout.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { APPEND_GOAL_PER_SECOND, appendSteps, runAppend, type AppendResult } from './ledger/append.ts'
+import { APPEND_GOAL_PER_SECOND, PLACEHOLDER_SIGNER, appendSteps, runAppend, type AppendResult } from './ledger/append.ts'
 import { AUDIT_FIXED_STEPS, AUDIT_STEPS_PER_ROUND, runAudit, type AuditBenchResult } from './ledger/audit.ts'
 import { SEED, SITES, updateAcceptedDrafts } from './ledger/fixtures.ts'
 import { PROOF_STEPS, runProofs, type ProofResult } from './ledger/proofs.ts'
@@ -50,8 +52,11 @@ const { values: args } = parseArgs({
     'full-1m': { type: 'boolean', default: false },
     'replicas-in-process': { type: 'boolean', default: false },
     only: { type: 'string', default: SECTIONS.join(',') },
+    'entry-signatures': { type: 'string', default: 'on' },
   },
 })
+if (args['entry-signatures'] !== 'on' && args['entry-signatures'] !== 'off') throw new Error(`--entry-signatures: "${args['entry-signatures']}", want on or off`)
+const entrySignatures = args['entry-signatures'] === 'on'
 const quick = args.quick
 const only = new Set(args.only.split(',').map((s) => s.trim()))
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}", want some of ${SECTIONS.join(',')}`)
@@ -101,7 +106,7 @@ let proofs: ProofResult | undefined
 let replication: ReplicationResult | undefined
 let audit: AuditBenchResult | undefined
 try {
-  if (run('append')) append = await runAppend({ plan: config.append.plan, pool, splitSample: config.append.splitSample, onStep })
+  if (run('append')) append = await runAppend({ plan: config.append.plan, pool, splitSample: config.append.splitSample, onStep, ...(entrySignatures ? {} : { signer: PLACEHOLDER_SIGNER }) })
   if (run('replay')) replay = await runReplay({ entries: config.replay.entries, pool, profileSample: config.replay.profileSample, onStep })
   if (run('proofs')) proofs = await runProofs({ ...config.proofs, onStep })
   if (run('replication')) replication = await runReplication({ ...config.replication, pool, onStep })
@@ -305,5 +310,7 @@ const result = {
 }
 const dir = new URL('./results/', import.meta.url)
 await mkdir(dir, { recursive: true })
-await writeFile(new URL('ledger.json', dir), stableJson(result))
-console.log('\nwrote bench/results/ledger.json')
+// Without entry signatures the results go beside, so the signed run's file stays the reference.
+const file = entrySignatures ? 'ledger.json' : 'ledger-no-entry-signatures.json'
+await writeFile(new URL(file, dir), stableJson({ ...result, entrySignatures }))
+console.log(`\nwrote bench/results/${file}`)

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
-import { fromHex, loadSigner, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
+import { checkpointVerifierKey, fromHex, loadSigner, logOrigin, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
 import { DEMO_SITES, cohortToCsv, generateCohort, prepareDatasetFile, studyApprove, studyReview, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
@@ -235,6 +235,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     try {
       const verified = await verifyLog(storage)
       process.stdout.write(`\nlog verified: ${verified.entries} entries, head ${toHex(verified.headHash)}\n`)
+      // The C2SP verifier key of the log: with it, any signed-note tool checks the checkpoints (fedlineage log checkpoint prints them).
+      process.stdout.write(`log verifier key: ${checkpointVerifierKey(logOrigin(STUDY_ID), fromHex(hub.publicKeyHex))}\n`)
     } finally {
       await storage.close()
     }

@@ -5,7 +5,7 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
-import { Ledger, createReplicaNode, equalBytes, loadSigner, peerKeyOf, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
+import { Ledger, createReplicaNode, equalBytes, loadSigner, logOrigin, peerKeyOf, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { WIRE_CHUNK_BYTES, federationService } from '../protos/index.ts'
 import { loadPartyTls, serverCredentials, transportMode, transportNotice } from '../pki/index.ts'
 import { studyReplicaAccess } from '../protocol/index.ts'
@@ -135,7 +135,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     try {
       replica = await createReplicaNode({
         ledger,
-        origin: runner.state.studyId,
+        origin: logOrigin(runner.state.studyId),
         coordinatorKey: signer.publicKey,
         signer,
         listen: config.p2p.listen,

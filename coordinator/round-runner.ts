@@ -21,6 +21,7 @@ import {
   decodeCanonical,
   encodeCanonical,
   equalBytes,
+  logOrigin,
   sha256,
   toHex,
   type AppendBlob,
@@ -310,9 +311,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     const decided = outcomes.filter((o): o is Extract<(typeof outcomes)[number], { decision: Decision }> => 'decision' in o)
     const t1 = performance.now()
     if (drafts.length > 0) {
-      const origin = this.state.created ? this.state.studyId : this.init.study.id
+      const origin = logOrigin(this.state.created ? this.state.studyId : this.init.study.id)
       try {
-        const { checkpoint } = await this.ledger.appendWithCheckpoint(this.components.signer, drafts, blobs, { origin, timeMs: decided.at(-1)!.timeMs })
+        const { checkpoint } = await this.ledger.appendWithCheckpoint(this.components.signer, drafts, blobs, { origin })
         this.emit('checkpoint', checkpoint)
       } catch (err) {
         // The state already holds entries the log does not: only a restart, which folds the log again, is safe.

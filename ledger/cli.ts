@@ -5,6 +5,7 @@
  *   log verify --db DIR [--author HEX...]
  *   log prove --db DIR --seq N [--size S] [--out FILE]
  *   log check-proof --proof FILE [--coordinator-key HEX]
+ *   log checkpoint --db DIR [--size N]
  *
  * One command per file in commands/. Commands throw typed errors; the
  * program's top-level handler (runCommand, cli/index.ts) prints them.
@@ -15,6 +16,7 @@ import { registerKeygenCommand } from './commands/keygen.ts'
 import { registerLogVerifyCommand } from './commands/log-verify.ts'
 import { registerLogProveCommand } from './commands/log-prove.ts'
 import { registerLogCheckProofCommand } from './commands/log-check-proof.ts'
+import { registerLogCheckpointCommand } from './commands/log-checkpoint.ts'
 
 /**
  * Adds the ledger's commands to `program`. `log` is shared with other
@@ -26,5 +28,6 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
   registerLogVerifyCommand(log, io)
   registerLogProveCommand(log, io)
   registerLogCheckProofCommand(log, io)
+  registerLogCheckpointCommand(log, io)
   return program
 }

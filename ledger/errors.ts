@@ -242,3 +242,16 @@ export class LedgerStoreDamagedError extends LedgerError {
     this.key = key
   }
 }
+
+/** A store written in an older format (before checkpoints were C2SP signed notes): this fedlineage cannot read it. */
+export class LedgerStoreFormatError extends LedgerError {
+  static override readonly code = 'LEDGER_STORE_FORMAT'
+  constructor(
+    readonly found: number | string,
+    readonly want: number,
+  ) {
+    super(
+      `the store is in format ${found}, this fedlineage reads format ${want} (checkpoints as C2SP signed notes): keep the fedlineage release that wrote it to read it, or start the study's log afresh (a replica re-syncs from the coordinator into an empty folder)`,
+    )
+  }
+}

@@ -103,6 +103,7 @@ export {
   LedgerSnapshotUnstableError,
   LedgerStorageError,
   LedgerStoreDamagedError,
+  LedgerStoreFormatError,
   LedgerUntrustedAuthorError,
 } from './errors.ts'
 export * from './core/index.ts'

@@ -48,6 +48,7 @@ import {
   readCheckpoint,
   signCheckpoint,
   verifyCosignature,
+  withCosignatures,
   type Cosignature,
   type MisbehaviourProof,
   type SignedCheckpoint,
@@ -56,7 +57,7 @@ import { CheckpointInvalidError, CheckpointRootMismatchError } from './core/chec
 import { RootMismatchError } from './core/merkle-errors.ts'
 import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
 import { toHex } from './core/hash.ts'
-import { LedgerChainBrokenError, LedgerStoreDamagedError, LedgerUntrustedAuthorError } from './errors.ts'
+import { LedgerChainBrokenError, LedgerStoreDamagedError, LedgerStoreFormatError, LedgerUntrustedAuthorError } from './errors.ts'
 
 const HASHER = RFC6962_SHA256
 /** Record prefixes of checkpoints and cosignatures, followed by `sizeKey(size)` (verify-store.ts reads them too). */
@@ -67,10 +68,21 @@ const MISBEHAVIOUR_RECORD = 'mb/'
 const REPLICA_HOLDER_RECORD = 'replica/holder'
 export const sizeKey = (size: number) => size.toString(16).padStart(16, '0')
 
+/**
+ * The record naming the store's format. Version 2: checkpoints are C2SP
+ * signed notes and cosignatures cosignature/v1. A store with entries and
+ * without it was written by an older fedlineage (CBOR checkpoints): `open`
+ * refuses it with `LedgerStoreFormatError` rather than misread it.
+ */
+const FORMAT_RECORD = 'format'
+export const STORE_FORMAT_VERSION = 2
+const FORMAT_RECORD_VALUE = new TextEncoder().encode(String(STORE_FORMAT_VERSION))
+const formatRecord = { key: FORMAT_RECORD, value: FORMAT_RECORD_VALUE }
+
 /** A cosignature record's value, as `addCosignature` stores it. */
 export function decodeStoredCosignature(value: Uint8Array): Cosignature {
-  const v = decodeCanonical(value) as { witness: Uint8Array; sig: Uint8Array; time: number }
-  return { witness: v.witness, signature: v.sig, timeMs: v.time }
+  const v = decodeCanonical(value) as { witness: Uint8Array; sig: Uint8Array; timestamp: number }
+  return { witness: v.witness, signature: v.sig, timestamp: v.timestamp }
 }
 const nodeId = (level: number, index: number) => `${level}/${index}`
 /** Merkle leaves readCommitted reads at a time (one LevelDB getMany). */
@@ -141,6 +153,10 @@ export class Ledger {
       if (beyond !== undefined) {
         throw new LedgerHeadMismatchError(head.length, head.headHash, entryHash(beyond), `is stored past the head (the head says the log has ${head.length} entries)`)
       }
+      const format = await storage.readRecord(FORMAT_RECORD)
+      if (head.length > 0 && (format === undefined || !equalBytes(format, FORMAT_RECORD_VALUE))) {
+        throw new LedgerStoreFormatError(format === undefined ? 1 : new TextDecoder().decode(format), STORE_FORMAT_VERSION)
+      }
       const range = head.range ? { size: head.length, hashes: head.range } : head.length === 0 ? EMPTY_COMPACT_RANGE : await rebuildTree(storage, head)
       return new Ledger(storage, head, range)
     } catch (err) {
@@ -179,7 +195,7 @@ export class Ledger {
     signer: Signer,
     drafts: readonly EntryDraft[],
     blobs: readonly AppendBlob[],
-    checkpoint: { readonly origin: string; readonly timeMs: number },
+    checkpoint: { readonly origin: string },
   ): Promise<{ appended: AppendedEntry[]; checkpoint: SignedCheckpoint }> {
     return this.#enqueue(async () => {
       const r = await this.#appendLocked(signer, drafts, blobs, checkpoint)
@@ -191,7 +207,7 @@ export class Ledger {
     signer: Signer,
     drafts: readonly EntryDraft[],
     blobs: readonly AppendBlob[],
-    checkpoint?: { readonly origin: string; readonly timeMs: number },
+    checkpoint?: { readonly origin: string },
   ): Promise<{ appended: AppendedEntry[]; checkpoint?: SignedCheckpoint }> {
     let seq = this.#length
     let prevHash = this.#headHash
@@ -211,13 +227,13 @@ export class Ledger {
     }
     // One appendLeaves for the batch: the same nodes as appendLeaf per entry, one range check.
     range = appendLeaves(HASHER, range, leafHashes, visit)
-    const signed = checkpoint ? signCheckpoint(signer, { origin: checkpoint.origin, size: seq, root: rootOfRange(HASHER, range), timeMs: checkpoint.timeMs }) : undefined
+    const signed = checkpoint ? signCheckpoint(signer, { origin: checkpoint.origin, size: seq, root: rootOfRange(HASHER, range) }) : undefined
     await this.#storage.writeBatch({
       entries,
       head: appended.length > 0 ? { length: seq, headHash: prevHash, range: range.hashes } : undefined,
       blobs: blobs.map((b) => (b instanceof Uint8Array ? { hash: sha256(b), bytes: b } : 'file' in b ? { hash: b.hash, file: b.file } : { hash: b.hash, bytes: b.bytes })),
       nodes,
-      records: signed ? [{ key: CHECKPOINT_RECORD + sizeKey(seq), value: encodeSignedCheckpoint(signed) }] : [],
+      records: [...(this.#length === 0 && appended.length > 0 ? [formatRecord] : []), ...(signed ? [{ key: CHECKPOINT_RECORD + sizeKey(seq), value: encodeSignedCheckpoint(signed) }] : [])],
     })
     this.#length = seq
     this.#headHash = prevHash
@@ -458,9 +474,9 @@ export class Ledger {
   // ---- checkpoints -------------------------------------------------------------------
 
   /** Signs and stores a checkpoint of the log as it is now (the coordinator's commitment). */
-  checkpoint(signer: Signer, origin: string, timeMs: number): Promise<SignedCheckpoint> {
+  checkpoint(signer: Signer, origin: string): Promise<SignedCheckpoint> {
     return this.#enqueue(async () => {
-      const signed = signCheckpoint(signer, { origin, size: this.#length, root: rootOfRange(HASHER, this.#range), timeMs })
+      const signed = signCheckpoint(signer, { origin, size: this.#length, root: rootOfRange(HASHER, this.#range) })
       await this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: CHECKPOINT_RECORD + sizeKey(this.#length), value: encodeSignedCheckpoint(signed) }] })
       return signed
     })
@@ -492,7 +508,7 @@ export class Ledger {
     const cp = await this.checkpointAt(size)
     if (!cp) throw new CheckpointInvalidError(`no checkpoint of size ${size} to cosign`)
     if (!verifyCosignature(cp, cosig)) throw new CheckpointInvalidError(`cosignature by ${toHex(cosig.witness).slice(0, 16)}… of the checkpoint of size ${size} does not verify`)
-    const value = encodeCanonical({ witness: cosig.witness, sig: cosig.signature, time: cosig.timeMs })
+    const value = encodeCanonical({ witness: cosig.witness, sig: cosig.signature, timestamp: cosig.timestamp })
     await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: `${COSIGNATURE_RECORD}${sizeKey(size)}/${toHex(cosig.witness)}`, value }] }))
   }
 
@@ -502,6 +518,12 @@ export class Ledger {
     const out: Cosignature[] = []
     for await (const r of this.#storage.readRecords(`${COSIGNATURE_RECORD}${sizeKey(size)}/`)) out.push(decodeStoredCosignature(r.value))
     return out
+  }
+
+  /** The stored checkpoint of `size` with its stored witnesses' cosignature/v1 lines: the note `log checkpoint` prints and tiles serve. */
+  async cosignedCheckpointAt(size: number): Promise<SignedCheckpoint | undefined> {
+    const cp = await this.checkpointAt(size)
+    return cp === undefined ? undefined : withCosignatures(cp, await this.cosignatures(size))
   }
 
   // ---- replication -----------------------------------------------------------------
@@ -556,7 +578,7 @@ export class Ledger {
         head: stored.length > 0 ? { length: cp.size, headHash: prevHash, range: range.hashes } : undefined,
         blobs: [],
         nodes,
-        records: [{ key: CHECKPOINT_RECORD + sizeKey(cp.size), value: encodeSignedCheckpoint(checkpoint) }],
+        records: [...(first === 0 && stored.length > 0 ? [formatRecord] : []), { key: CHECKPOINT_RECORD + sizeKey(cp.size), value: encodeSignedCheckpoint(checkpoint) }],
       })
       this.#length = cp.size
       this.#headHash = prevHash

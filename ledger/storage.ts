@@ -9,6 +9,8 @@
  *   blob/<SHA-256 as 64 lowercase hex digits> blob bytes, for blobs up to INLINE_BLOB_MAX_BYTES (64 KiB)
  *   meta/head                                canonical CBOR { length, head }: the entry
  *                                            count and the hash of the last entry
+ *   rec/<key>                                records beside the log (ledger.ts): rec/format (the
+ *                                            format version, "2"), checkpoints (note text), cosignatures
  *
  * Larger blobs are files beside it, `blobs/<SHA-256 hex>` (blob-files.ts).
  *

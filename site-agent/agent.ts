@@ -42,7 +42,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
+import { decodeCanonical, logOrigin, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -376,7 +376,7 @@ export class SiteAgent {
         listen: p2p.listen,
         announce: p2p.announce,
         peers,
-        origin: this.config.study,
+        origin: logOrigin(this.config.study),
         coordinatorKey,
         witness: this.components.signer,
         logger: this.log,

@@ -157,10 +157,10 @@ export class CoordinatorClient {
     })
   }
 
-  submitCosignature(sessionToken: Uint8Array, size: number, cosig: { witness: Uint8Array; signature: Uint8Array; timeMs: number }, timeoutMs = this.requestMs): Promise<void> {
+  submitCosignature(sessionToken: Uint8Array, size: number, cosig: { witness: Uint8Array; signature: Uint8Array; timestamp: number }, timeoutMs = this.requestMs): Promise<void> {
     return new Promise((resolve, reject) =>
       this.client.SubmitCosignature(
-        { sessionToken, size: String(size), witness: cosig.witness, signature: cosig.signature, timeMs: String(cosig.timeMs) },
+        { sessionToken, size: String(size), witness: cosig.witness, signature: cosig.signature, timeMs: String(cosig.timestamp * 1000) },
         { deadline: Date.now() + timeoutMs },
         (err) => (err ? reject(rejected('cosignature', err)) : resolve()),
       ),

@@ -154,7 +154,7 @@ export class SiteReplica {
       const size = readCheckpoint(latest).size
       if (size <= this.cosigned || size !== this.ledger.length) return
       this.cosigned = size
-      await this.init.submitCosignature(size, cosignCheckpoint(this.init.witness, latest, Date.now()))
+      await this.init.submitCosignature(size, cosignCheckpoint(this.init.witness, latest, Math.floor(Date.now() / 1000)))
     } catch (err) {
       this.init.logger.debug({ err }, 'cosignature not delivered')
     }

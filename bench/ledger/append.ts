@@ -31,6 +31,7 @@ import {
   signEntry,
   type AppendedEntry,
   type EntryDraft,
+  type Signer,
 } from '../../ledger/index.ts'
 import { COORDINATOR, HEAD_KEY, cycle, entryKey, headValue, nodeKey, openRawLevel, tempDir } from './fixtures.ts'
 import { latency, perSecond, profilePieces, round2, type LatencySummary } from './timing.ts'
@@ -101,7 +102,16 @@ export interface AppendInit {
   readonly pool: readonly EntryDraft[]
   readonly splitSample: number
   readonly onStep: (label: string) => void
+  /**
+   * Who signs the entries (default the coordinator). `--entry-signatures off`
+   * passes PLACEHOLDER_SIGNER: the same bytes stored, no Ed25519 per entry,
+   * to measure what per-entry signatures cost.
+   */
+  readonly signer?: Signer
 }
+
+/** Signs nothing: 64 zero bytes where an entry's signature goes (what an unsigned-entry format would cost). */
+export const PLACEHOLDER_SIGNER: Signer = { publicKey: COORDINATOR.publicKey, sign: () => new Uint8Array(64) }
 
 /** Steps reported to onStep. */
 export function appendSteps(init: Pick<AppendInit, 'plan'>): number {
@@ -110,12 +120,13 @@ export function appendSteps(init: Pick<AppendInit, 'plan'>): number {
 
 export async function runAppend(init: AppendInit): Promise<AppendResult> {
   // Warm-up (JIT, LevelDB's native threads), not reported.
-  await measureBatchSize(init.pool, 256, 4096)
+  const signer = init.signer ?? COORDINATOR
+  await measureBatchSize(init.pool, 256, 4096, signer)
   init.onStep('append warm-up')
 
   const rows: AppendRow[] = []
   for (const { batch, entries } of init.plan) {
-    rows.push(await measureBatchSize(init.pool, batch, entries))
+    rows.push(await measureBatchSize(init.pool, batch, entries, signer))
     init.onStep(`batch ${batch}: Ledger.append and raw LevelDB`)
   }
 
@@ -142,7 +153,7 @@ function stats(entries: number, callsMs: readonly number[]): WriteStats {
  * as one raw chained batch, both `sync: true`. Throughput is entries over
  * the sum of each store's call times.
  */
-async function measureBatchSize(pool: readonly EntryDraft[], batch: number, entries: number): Promise<AppendRow> {
+async function measureBatchSize(pool: readonly EntryDraft[], batch: number, entries: number, signer: Signer): Promise<AppendRow> {
   const batches: EntryDraft[][] = []
   for (let i = 0; i < entries; i += batch) batches.push(cycle(pool, i, Math.min(batch, entries - i)))
   const dirs = await Promise.all([tempDir(`append-${batch}`), tempDir(`raw-${batch}`), tempDir(`chained-${batch}`)])
@@ -159,7 +170,7 @@ async function measureBatchSize(pool: readonly EntryDraft[], batch: number, entr
     try {
       for (const drafts of batches) {
         const c0 = performance.now()
-        const appended = await ledger.append(COORDINATOR, drafts)
+        const appended = await ledger.append(signer, drafts)
         ledgerMs.push(performance.now() - c0)
 
         const puts: PutOp[] = []

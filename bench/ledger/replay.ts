@@ -143,7 +143,7 @@ export async function runReplay(init: ReplayInit): Promise<ReplayResult> {
           const drafts = cycle(init.pool, i, Math.min(BUILD_BATCH, entries - i))
           const last = i + BUILD_BATCH >= entries
           const appended = last
-            ? await ledger.appendWithCheckpoint(COORDINATOR, drafts, [], { origin: STUDY_ID, timeMs: 1_700_000_000_000 + i }).then((r) => {
+            ? await ledger.appendWithCheckpoint(COORDINATOR, drafts, [], { origin: STUDY_ID }).then((r) => {
                 checkpoint = r.checkpoint
                 return r.appended
               })

@@ -204,7 +204,7 @@ export async function runReplication(init: ReplicationInit): Promise<Replication
     // Every checkpoint's entries and checkpoint, for the baseline.
     const published: { bytes: Uint8Array[]; checkpoint: SignedCheckpoint }[] = []
     const appendBatch = async (from: number) => {
-      const r = await coordinator.appendWithCheckpoint(COORDINATOR, cycle(init.pool, from, init.batch), [], { origin, timeMs: Date.now() })
+      const r = await coordinator.appendWithCheckpoint(COORDINATOR, cycle(init.pool, from, init.batch), [], { origin })
       published.push({ bytes: r.appended.map((a) => a.bytes), checkpoint: r.checkpoint })
       return r.checkpoint
     }

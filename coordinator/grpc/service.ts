@@ -231,7 +231,12 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       'SubmitCosignature',
       async (req, call) => {
         const siteId = sessionSite(req.sessionToken, call)
-        const size = await runner.addCosignature(siteId, Number(req.size), { witness: new Uint8Array(req.witness), signature: new Uint8Array(req.signature), timeMs: Number(req.timeMs) })
+        const size = await runner.addCosignature(siteId, Number(req.size), {
+          witness: new Uint8Array(req.witness),
+          signature: new Uint8Array(req.signature),
+          // cosignature/v1 signs whole seconds; the wire field is in ms (a fraction of a second cannot verify).
+          timestamp: Number(req.timeMs) / 1000,
+        })
         return { size: String(size) }
       },
       (req) => tokenSite(req.sessionToken),

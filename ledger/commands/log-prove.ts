@@ -30,11 +30,14 @@ export async function logProve(raw: { db: string; seq: string; size?: string; ou
     if (!checkpoint) throw new LedgerInvalidArgumentError(size === undefined ? `${raw.db}: the log holds no signed checkpoint` : `${raw.db}: no signed checkpoint of size ${size}; try without --size`)
     const cp = readCheckpoint(checkpoint)
     if (seq >= cp.size) throw new LedgerInvalidArgumentError(`--seq ${seq}: the checkpoint covers entries [0, ${cp.size})`)
-    const bundle = makeInclusionBundle(seq, (await ledger.get(seq)).bytes, await ledger.inclusionProof(seq, cp.size), checkpoint)
+    // Every entry is authored by the coordinator, whose key also signs the checkpoints.
+    const entry = await ledger.get(seq)
+    const coordinatorKey = entry.entry.author
+    const bundle = makeInclusionBundle(seq, entry.bytes, await ledger.inclusionProof(seq, cp.size), checkpoint, coordinatorKey)
     // Never hand out a proof that does not check: a damaged Merkle node or checkpoint would make one.
     const text = JSON.stringify(bundle, null, 2) + '\n'
     try {
-      checkInclusionBundle(JSON.parse(text), checkpoint.signer)
+      checkInclusionBundle(JSON.parse(text), coordinatorKey)
     } catch (err) {
       throw new LedgerStoreDamagedError(
         `the proof of entry ${seq} at size ${cp.size}`,

@@ -1,12 +1,23 @@
 /**
- * Signed checkpoints, witness cosignatures and proofs of misbehaviour.
+ * Signed checkpoints, witness cosignatures and proofs of misbehaviour, in the
+ * transparency-log ecosystem's formats (C2SP), so tools nobody here wrote
+ * (Go's sumdb/note, Sigstore's and transparency-dev's verifiers, witnesses)
+ * can check them.
  *
- * A checkpoint is the log's commitment: `{origin, size, root, time}` signed by
- * the coordinator, where `root` is the RFC 6962 Merkle root of the first
- * `size` entries. Replicas store every checkpoint they verify, and witnesses
- * (sites, auditors) may cosign one they checked, so a coordinator that shows
- * different logs to different participants is caught with its own
- * signatures:
+ * A checkpoint (https://c2sp.org/tlog-checkpoint) is the body
+ * `<origin>\n<size>\n<base64 root>\n`, where `root` is the RFC 6962 Merkle
+ * root of the first `size` entries, signed by the coordinator's Ed25519 key
+ * as a signed note (signed-note.ts) whose key name is the origin. The note's
+ * text is what is stored, gossiped and served. The origin is the study's
+ * `logOrigin(studyId)`.
+ *
+ * A witness (a site, an auditor) that checked the checkpoint against its own
+ * replica adds a cosignature (https://c2sp.org/tlog-cosignature,
+ * `cosignature/v1`): Ed25519 over `cosignature/v1\ntime <t>\n<body>`, as
+ * one more signature line of key type 0x04, under the name `witnessKeyName(key)`.
+ *
+ * A coordinator that shows different logs to different participants is
+ * caught with its own signatures:
  * - split view: two checkpoints of one origin and size with different roots;
  * - forked entry: two entries with the same seq, both signed by the
  *   coordinator, with different bytes (what a replica finds when a new
@@ -17,122 +28,207 @@
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical, equalBytes, type CanonicalValue } from './canonical.ts'
 import { decodeEntry, entrySigningMessage } from './entry.ts'
+import { HASH_LENGTH_BYTES } from './constants.ts'
+import { toHex } from './hash.ts'
 import { verifySignature, type Signer } from './signature.ts'
 import { CheckpointInvalidError, MisbehaviourProofInvalidError } from './checkpoint-errors.ts'
+import {
+  NOTE_KEY_TYPE_COSIGNATURE_V1,
+  NOTE_KEY_TYPE_ED25519,
+  base64,
+  formatNote,
+  formatSignatureLine,
+  formatVerifierKey,
+  fromBase64,
+  isValidKeyName,
+  keyIdHex,
+  noteKeyId,
+  parseNote,
+  signatureBy,
+} from './signed-note.ts'
 
-export const CHECKPOINT_SIGNING_CONTEXT = 'fedlineage/checkpoint/v1'
-export const COSIGNATURE_SIGNING_CONTEXT = 'fedlineage/cosignature/v1'
+/** What every study's log origin starts with: `logOrigin('cardio-risk')` is `fedlineage.example/study/cardio-risk`. */
+export const LOG_ORIGIN_PREFIX = 'fedlineage.example/study/'
+/** What every witness's key name starts with, followed by its public key in hex. */
+export const WITNESS_NAME_PREFIX = 'fedlineage.example/witness/'
+/** The first line of the message a cosignature/v1 signs. */
+const COSIGNATURE_V1_HEADER = 'cosignature/v1'
+/** Longest origin accepted: the sync protocol's bound on the names it carries. */
+const MAX_ORIGIN_LENGTH = 128
+
+/** The origin of a study's log: its checkpoints' first line, and the coordinator's key name. */
+export function logOrigin(studyId: string): string {
+  return LOG_ORIGIN_PREFIX + studyId
+}
+
+/** A witness's key name: derived from its key, so a cosignature needs no directory of names. */
+export function witnessKeyName(witness: Uint8Array): string {
+  return WITNESS_NAME_PREFIX + toHex(witness)
+}
 
 export interface Checkpoint {
   readonly origin: string
   readonly size: number
   readonly root: Uint8Array
-  readonly timeMs: number
 }
 
+/** A checkpoint as a C2SP signed note: the text stored, gossiped and served. */
 export interface SignedCheckpoint {
-  /** Canonical CBOR of `{t: 'checkpoint', origin, size, root, time}`. */
-  readonly body: Uint8Array
-  readonly signer: Uint8Array
-  readonly signature: Uint8Array
+  readonly note: string
 }
 
+/** A witness's cosignature/v1 of a checkpoint. */
 export interface Cosignature {
   readonly witness: Uint8Array
+  /** Seconds since the Unix epoch, as the cosignature signs it. */
+  readonly timestamp: number
   readonly signature: Uint8Array
-  readonly timeMs: number
 }
 
 export type MisbehaviourProof =
   | { readonly kind: 'split-view'; readonly a: SignedCheckpoint; readonly b: SignedCheckpoint }
   | { readonly kind: 'forked-entry'; readonly a: Uint8Array; readonly b: Uint8Array }
 
-const bytes = (n?: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array && (n === undefined || v.length === n), n ? `must be ${n} bytes` : 'must be bytes')
-const CheckpointBodySchema = z.strictObject({
-  t: z.literal('checkpoint'),
-  origin: z.string().min(1).max(128),
-  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  root: bytes(32),
-  time: z.number().int().nonnegative(),
-})
-const SignedCheckpointSchema = z.strictObject({ body: bytes(), signer: bytes(32), sig: bytes(64) })
-const ProofSchema = z.union([
-  z.strictObject({ kind: z.literal('split-view'), a: SignedCheckpointSchema, b: SignedCheckpointSchema }),
-  z.strictObject({ kind: z.literal('forked-entry'), a: bytes(), b: bytes() }),
-])
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes')
+const ProofSchema = z.union([z.strictObject({ kind: z.literal('split-view'), a: bytes, b: bytes }), z.strictObject({ kind: z.literal('forked-entry'), a: bytes, b: bytes })])
 
-function contextMessage(context: string, body: Uint8Array): Uint8Array {
-  const c = new TextEncoder().encode(context)
-  const out = new Uint8Array(c.length + 1 + body.length)
-  out.set(c, 0)
-  out.set(body, c.length + 1)
-  return out
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value)
-  if (!r.success) {
-    const issue = r.error.issues[0]
-    throw new CheckpointInvalidError(`${what}: field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`)
-  }
-  return r.data
-}
-
-/** Signs a checkpoint. Requires `0 <= size` and a 32-byte root. */
-export function signCheckpoint(signer: Signer, cp: Checkpoint): SignedCheckpoint {
-  const body = encodeCanonical(parse(CheckpointBodySchema, { t: 'checkpoint', origin: cp.origin, size: cp.size, root: cp.root, time: cp.timeMs }, 'checkpoint') as CanonicalValue)
-  return { body, signer: signer.publicKey, signature: signer.sign(contextMessage(CHECKPOINT_SIGNING_CONTEXT, body)) }
-}
-
-/** Decodes a checkpoint without checking its signature (see `openCheckpoint`). */
-export function readCheckpoint(signed: SignedCheckpoint): Checkpoint {
-  let value: CanonicalValue
-  try {
-    value = decodeCanonical(signed.body)
-  } catch (err) {
-    throw new CheckpointInvalidError(`checkpoint: ${(err as Error).message}`, { cause: err })
-  }
-  const b = parse(CheckpointBodySchema, value, 'checkpoint')
-  return { origin: b.origin, size: b.size, root: b.root, timeMs: b.time }
+/** The checkpoint body, `<origin>\n<size>\n<base64 root>\n`. Requires a valid origin, safe size and 32-byte root. */
+export function formatCheckpointBody(cp: Checkpoint): string {
+  if (!isValidKeyName(cp.origin) || cp.origin.length > MAX_ORIGIN_LENGTH)
+    throw new CheckpointInvalidError(`checkpoint origin ${JSON.stringify(cp.origin)}: want 1 to ${MAX_ORIGIN_LENGTH} characters, no space or "+"`)
+  if (!Number.isSafeInteger(cp.size) || cp.size < 0) throw new CheckpointInvalidError(`checkpoint size ${cp.size}: want a non-negative integer`)
+  if (cp.root.length !== HASH_LENGTH_BYTES) throw new CheckpointInvalidError(`checkpoint root of ${cp.root.length} bytes, want ${HASH_LENGTH_BYTES}`)
+  return `${cp.origin}\n${cp.size}\n${base64(cp.root)}\n`
 }
 
 /**
- * Decodes a checkpoint and verifies its signature (strict RFC 8032), and,
- * when given, that it is signed by `trustedKey` and of `origin`.
+ * Parses a checkpoint body. Extension lines after the root are allowed by
+ * tlog-checkpoint and ignored (this log writes none). Throws `CheckpointInvalidError`.
  */
-export function openCheckpoint(signed: SignedCheckpoint, trustedKey?: Uint8Array, origin?: string): Checkpoint {
-  const cp = readCheckpoint(signed)
-  if (trustedKey && !equalBytes(trustedKey, signed.signer)) throw new CheckpointInvalidError(`checkpoint of size ${cp.size}: signed by another key than the coordinator's`)
-  if (!verifySignature(signed.signer, contextMessage(CHECKPOINT_SIGNING_CONTEXT, signed.body), signed.signature))
-    throw new CheckpointInvalidError(`checkpoint of size ${cp.size}: signature does not verify`)
+export function parseCheckpointBody(text: string): Checkpoint {
+  const lines = text.split('\n')
+  if (lines.length < 4 || lines.at(-1) !== '') throw new CheckpointInvalidError('checkpoint body: want origin, size and root lines, each ending in a newline')
+  const [origin, sizeText, rootText] = lines as [string, string, string]
+  if (!isValidKeyName(origin) || origin.length > MAX_ORIGIN_LENGTH)
+    throw new CheckpointInvalidError(`checkpoint body: origin ${JSON.stringify(origin.slice(0, 80))} is not a key name of up to ${MAX_ORIGIN_LENGTH} characters`)
+  const size = Number(sizeText)
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(size))
+    throw new CheckpointInvalidError(`checkpoint body: size ${JSON.stringify(sizeText.slice(0, 40))} is not a decimal integer without leading zeros`)
+  const root = fromBase64(rootText)
+  if (root === undefined || root.length !== HASH_LENGTH_BYTES)
+    throw new CheckpointInvalidError(`checkpoint body: root ${JSON.stringify(rootText.slice(0, 60))} is not base64 of ${HASH_LENGTH_BYTES} bytes`)
+  return { origin, size, root }
+}
+
+/** The verifier key string of the coordinator's key for the log `origin`: `origin+keyid+base64(0x01 ‖ key)`. */
+export function checkpointVerifierKey(origin: string, coordinatorKey: Uint8Array): string {
+  return formatVerifierKey(origin, NOTE_KEY_TYPE_ED25519, coordinatorKey)
+}
+
+/** The verifier key string of a witness's cosignature/v1 key. */
+export function cosignatureVerifierKey(witness: Uint8Array): string {
+  return formatVerifierKey(witnessKeyName(witness), NOTE_KEY_TYPE_COSIGNATURE_V1, witness)
+}
+
+/** Signs a checkpoint as a signed note, with the key name the origin. */
+export function signCheckpoint(signer: Signer, cp: Checkpoint): SignedCheckpoint {
+  const body = formatCheckpointBody(cp)
+  const keyId = noteKeyId(cp.origin, NOTE_KEY_TYPE_ED25519, signer.publicKey)
+  const signature = signer.sign(new TextEncoder().encode(body))
+  return { note: formatNote(body, [formatSignatureLine(cp.origin, keyId, signature)]) }
+}
+
+/** Decodes a checkpoint without checking any signature (see `openCheckpoint`). Throws `CheckpointInvalidError`. */
+export function readCheckpoint(signed: SignedCheckpoint): Checkpoint {
+  return parseCheckpointBody(parseNote(signed.note).text)
+}
+
+/**
+ * Decodes a checkpoint and verifies the coordinator's signature line (key
+ * name = origin, key ID of `coordinatorKey`; strict RFC 8032), and, when
+ * given, that it is of `origin`. Other signature lines (cosignatures, keys
+ * we do not know) are ignored, as the spec says.
+ */
+export function openCheckpoint(signed: SignedCheckpoint, coordinatorKey: Uint8Array, origin?: string): Checkpoint {
+  const note = parseNote(signed.note)
+  const cp = parseCheckpointBody(note.text)
   if (origin !== undefined && cp.origin !== origin) throw new CheckpointInvalidError(`checkpoint of size ${cp.size}: origin "${cp.origin}", want "${origin}"`)
+  const keyId = noteKeyId(cp.origin, NOTE_KEY_TYPE_ED25519, coordinatorKey)
+  const line = signatureBy(note, cp.origin, keyId)
+  if (line === undefined)
+    throw new CheckpointInvalidError(`checkpoint of size ${cp.size}: no signature by the coordinator's key ${keyIdHex(keyId)} (${checkpointVerifierKey(cp.origin, coordinatorKey)})`)
+  if (!verifySignature(coordinatorKey, new TextEncoder().encode(note.text), line.signature)) throw new CheckpointInvalidError(`checkpoint of size ${cp.size}: signature does not verify`)
   return cp
 }
 
+/** The note's bytes, as stored and sent: UTF-8 of its text. */
 export function encodeSignedCheckpoint(s: SignedCheckpoint): Uint8Array {
-  return encodeCanonical({ body: s.body, signer: s.signer, sig: s.signature })
+  return new TextEncoder().encode(s.note)
 }
 
+/** A signed checkpoint from its bytes, its syntax and body checked (not its signatures). Throws `CheckpointInvalidError`. */
 export function decodeSignedCheckpoint(wire: Uint8Array): SignedCheckpoint {
-  let value: CanonicalValue
+  let note: string
   try {
-    value = decodeCanonical(wire)
+    note = new TextDecoder('utf-8', { fatal: true }).decode(wire)
   } catch (err) {
-    throw new CheckpointInvalidError(`signed checkpoint: ${(err as Error).message}`, { cause: err })
+    throw new CheckpointInvalidError('signed checkpoint: not UTF-8 text', { cause: err })
   }
-  const s = parse(SignedCheckpointSchema, value, 'signed checkpoint')
-  return { body: s.body, signer: s.signer, signature: s.sig }
+  readCheckpoint({ note })
+  return { note }
 }
 
-/** A witness's cosignature: it checked the checkpoint against its own replica. */
-export function cosignCheckpoint(witness: Signer, signed: SignedCheckpoint, timeMs: number): Cosignature {
-  const message = encodeCanonical({ body: signed.body, time: timeMs })
-  return { witness: witness.publicKey, signature: witness.sign(contextMessage(COSIGNATURE_SIGNING_CONTEXT, message)), timeMs }
+function cosignedMessage(body: string, timestamp: number): Uint8Array {
+  return new TextEncoder().encode(`${COSIGNATURE_V1_HEADER}\ntime ${timestamp}\n${body}`)
+}
+
+/** A witness's cosignature/v1 of a checkpoint it checked against its own replica, at `timestamp` (seconds). */
+export function cosignCheckpoint(witness: Signer, signed: SignedCheckpoint, timestamp: number): Cosignature {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new CheckpointInvalidError(`cosignature timestamp ${timestamp}: want whole seconds since the epoch`)
+  const body = parseNote(signed.note).text
+  return { witness: witness.publicKey, timestamp, signature: witness.sign(cosignedMessage(body, timestamp)) }
 }
 
 export function verifyCosignature(signed: SignedCheckpoint, cosig: Cosignature): boolean {
-  const message = encodeCanonical({ body: signed.body, time: cosig.timeMs })
-  return verifySignature(cosig.witness, contextMessage(COSIGNATURE_SIGNING_CONTEXT, message), cosig.signature)
+  if (!Number.isSafeInteger(cosig.timestamp) || cosig.timestamp < 0) return false
+  return verifySignature(cosig.witness, cosignedMessage(parseNote(signed.note).text, cosig.timestamp), cosig.signature)
+}
+
+/** The cosignature as a signature line: `— <witness name> base64(keyId ‖ uint64 BE timestamp ‖ signature)`. */
+export function cosignatureLine(cosig: Cosignature): string {
+  const name = witnessKeyName(cosig.witness)
+  const payload = new Uint8Array(8 + cosig.signature.length)
+  new DataView(payload.buffer).setBigUint64(0, BigInt(cosig.timestamp), false)
+  payload.set(cosig.signature, 8)
+  return formatSignatureLine(name, noteKeyId(name, NOTE_KEY_TYPE_COSIGNATURE_V1, cosig.witness), payload)
+}
+
+/** The checkpoint note with the cosignatures' lines after its own (those already there are not repeated). */
+export function withCosignatures(signed: SignedCheckpoint, cosigs: readonly Cosignature[]): SignedCheckpoint {
+  const note = parseNote(signed.note)
+  const have = new Set(note.signatures.map((s) => s.line))
+  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map(cosignatureLine).filter((l) => !have.has(l))]
+  return { note: formatNote(note.text, lines) }
+}
+
+/**
+ * The cosignatures in a note by `witnesses` that verify (a witness's line
+ * that does not verify is an error, as for any known key); other lines are ignored.
+ */
+export function openCosignatures(signed: SignedCheckpoint, witnesses: readonly Uint8Array[]): Cosignature[] {
+  const note = parseNote(signed.note)
+  const out: Cosignature[] = []
+  for (const witness of witnesses) {
+    const name = witnessKeyName(witness)
+    const line = signatureBy(note, name, noteKeyId(name, NOTE_KEY_TYPE_COSIGNATURE_V1, witness))
+    if (line === undefined) continue
+    if (line.signature.length !== 72) throw new CheckpointInvalidError(`cosignature by ${name}: ${line.signature.length} bytes after the key ID, want 8 + 64`)
+    const view = new DataView(line.signature.buffer, line.signature.byteOffset, 8)
+    const cosig = { witness, timestamp: Number(view.getBigUint64(0, false)), signature: line.signature.slice(8) }
+    if (!verifyCosignature(signed, cosig)) throw new CheckpointInvalidError(`cosignature by ${name}: signature does not verify`)
+    out.push(cosig)
+  }
+  return out
 }
 
 /** A split-view proof when two checkpoints of one origin and size disagree on the root; else undefined. Does not check signatures. */
@@ -181,8 +277,7 @@ export function verifyMisbehaviourProof(proof: MisbehaviourProof, coordinatorKey
 
 export function encodeMisbehaviourProof(p: MisbehaviourProof): Uint8Array {
   if (p.kind === 'forked-entry') return encodeCanonical({ kind: p.kind, a: p.a, b: p.b })
-  const wire = (s: SignedCheckpoint) => ({ body: s.body, signer: s.signer, sig: s.signature })
-  return encodeCanonical({ kind: p.kind, a: wire(p.a), b: wire(p.b) })
+  return encodeCanonical({ kind: p.kind, a: encodeSignedCheckpoint(p.a), b: encodeSignedCheckpoint(p.b) })
 }
 
 export function decodeMisbehaviourProof(wire: Uint8Array): MisbehaviourProof {
@@ -196,6 +291,9 @@ export function decodeMisbehaviourProof(wire: Uint8Array): MisbehaviourProof {
   if (!r.success) throw new MisbehaviourProofInvalidError(`misbehaviour proof: ${r.error.issues[0]?.message ?? 'invalid'}`)
   const p = r.data
   if (p.kind === 'forked-entry') return p
-  const un = (s: { body: Uint8Array; signer: Uint8Array; sig: Uint8Array }): SignedCheckpoint => ({ body: s.body, signer: s.signer, signature: s.sig })
-  return { kind: 'split-view', a: un(p.a), b: un(p.b) }
+  try {
+    return { kind: 'split-view', a: decodeSignedCheckpoint(p.a), b: decodeSignedCheckpoint(p.b) }
+  } catch (err) {
+    throw new MisbehaviourProofInvalidError(`misbehaviour proof: ${(err as Error).message}`, { cause: err })
+  }
 }

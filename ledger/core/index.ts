@@ -58,9 +58,18 @@ export {
 } from './merkle.ts'
 export { HashWrongLengthError, ProofIndexOutOfRangeError, ProofSizeOutOfRangeError, ProofWrongLengthError, RootMismatchError } from './merkle-errors.ts'
 export {
-  CHECKPOINT_SIGNING_CONTEXT,
-  COSIGNATURE_SIGNING_CONTEXT,
+  LOG_ORIGIN_PREFIX,
+  WITNESS_NAME_PREFIX,
+  checkpointVerifierKey,
+  cosignatureLine,
+  cosignatureVerifierKey,
   cosignCheckpoint,
+  formatCheckpointBody,
+  logOrigin,
+  openCosignatures,
+  parseCheckpointBody,
+  witnessKeyName,
+  withCosignatures,
   decodeMisbehaviourProof,
   decodeSignedCheckpoint,
   encodeMisbehaviourProof,
@@ -76,6 +85,20 @@ export {
   type MisbehaviourProof,
   type SignedCheckpoint,
 } from './checkpoint.ts'
+export {
+  MAX_NOTE_SIGNATURES,
+  NOTE_KEY_TYPE_COSIGNATURE_V1,
+  NOTE_KEY_TYPE_ED25519,
+  formatNote,
+  formatSignatureLine,
+  formatVerifierKey,
+  noteKeyId,
+  parseNote,
+  parseVerifierKey,
+  type NoteSignature,
+  type NoteVerifierKey,
+  type ParsedNote,
+} from './signed-note.ts'
 export { CheckpointInvalidError, CheckpointRootMismatchError, MisbehaviourProofInvalidError } from './checkpoint-errors.ts'
 export { INCLUSION_BUNDLE_FORMAT, checkInclusionBundle, makeInclusionBundle, type CheckedInclusion, type InclusionBundle } from './proof-bundle.ts'
 export {

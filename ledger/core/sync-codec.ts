@@ -38,6 +38,8 @@ import { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.t
 
 /** Longest origin (study id) a message may name, in UTF-16 code units; as checkpoint.ts allows. */
 const MAX_ORIGIN_LENGTH = 128
+/** Longest verifier key a checkpoint frame may carry: an origin, a key ID and base64 of 33 bytes. */
+const MAX_VERIFIER_KEY_LENGTH = MAX_ORIGIN_LENGTH + 64
 /** Longest error code an error frame may carry. */
 const MAX_ERROR_CODE_LENGTH = 64
 /** Longest error message an error frame may carry; `errorFrame` truncates to it. */
@@ -170,7 +172,20 @@ export interface CheckpointRequest {
  * of the checkpoint's tree; it is empty when `checkpoint` is absent or when
  * `from` is 0 or not below the checkpoint's size.
  */
-export type CheckpointFrame = { readonly type: 'checkpoint'; readonly checkpoint: SignedCheckpoint | undefined; readonly proof: readonly Uint8Array[] } | ErrorFrame
+export type CheckpointFrame =
+  | {
+      readonly type: 'checkpoint'
+      readonly checkpoint: SignedCheckpoint | undefined
+      readonly proof: readonly Uint8Array[]
+      /**
+       * The verifier key (signed-note) of the key the server holds the log's
+       * checkpoints to: a note names its signer only by key ID, so a client
+       * discovering an unknown log learns the key here (and trusts it on
+       * first use, or holds it to a pinned one). Absent with no checkpoint.
+       */
+      readonly verifierKey?: string | undefined
+    }
+  | ErrorFrame
 
 type WireMap = { readonly [key: string]: CanonicalValue }
 
@@ -321,6 +336,7 @@ export function encodeCheckpointFrame(frame: CheckpointFrame): Uint8Array {
   if (frame.type === 'error') return encodeChecked(subject, errorMap(frame), readCheckpointFrame)
   const map: Record<string, CanonicalValue> = { t: 'checkpoint', proof: [...frame.proof] }
   if (frame.checkpoint !== undefined) map.cp = encodeSignedCheckpoint(frame.checkpoint)
+  if (frame.verifierKey !== undefined) map.vk = frame.verifierKey
   return encodeChecked(subject, map, readCheckpointFrame)
 }
 
@@ -333,8 +349,12 @@ function readCheckpointFrame(map: WireMap): CheckpointFrame {
   const type = readType('checkpoint frame', map, ['checkpoint', 'error'])
   const subject = `checkpoint ${type} frame`
   if (type === 'error') return readError(subject, map)
-  onlyFields(subject, map, ['t', 'cp', 'proof'])
+  onlyFields(subject, map, ['t', 'cp', 'proof', 'vk'])
   const checkpoint = map.cp === undefined ? undefined : readCheckpointField(subject, map)
+  const vk = map.vk
+  if (vk !== undefined && (typeof vk !== 'string' || vk.length === 0 || vk.length > MAX_VERIFIER_KEY_LENGTH))
+    throw new SyncFrameMalformedError(subject, 'vk', `is ${describe(vk)}, want a verifier key string of 1 to ${MAX_VERIFIER_KEY_LENGTH} characters`)
+  if (vk !== undefined && checkpoint === undefined) throw new SyncFrameMalformedError(subject, 'vk', 'is given but there is no checkpoint, want none')
   const proof = map.proof
   if (!Array.isArray(proof)) throw new SyncFrameMalformedError(subject, 'proof', `is ${describe(proof)}, want an array of ${HASH_LENGTH_BYTES}-byte hashes`)
   if (proof.length > MAX_PROOF_HASHES) throw new SyncFrameMalformedError(subject, 'proof', `has ${proof.length} hashes, want <= ${MAX_PROOF_HASHES}`)
@@ -343,7 +363,7 @@ function readCheckpointFrame(map: WireMap): CheckpointFrame {
     return hash
   })
   if (checkpoint === undefined && hashes.length > 0) throw new SyncFrameMalformedError(subject, 'proof', `has ${hashes.length} hashes but there is no checkpoint, want none`)
-  return { type, checkpoint, proof: hashes }
+  return vk === undefined ? { type, checkpoint, proof: hashes } : { type, checkpoint, proof: hashes, verifierKey: vk }
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import type { AbortOptions, Stream } from '@libp2p/interface'
 import { equalBytes } from '../core/canonical.ts'
-import { openCheckpoint, readCheckpoint, type Checkpoint, type SignedCheckpoint } from '../core/checkpoint.ts'
+import { checkpointVerifierKey, openCheckpoint, readCheckpoint, type Checkpoint, type SignedCheckpoint } from '../core/checkpoint.ts'
 import { RFC6962_SHA256, verifyConsistency } from '../core/merkle.ts'
 import { RootMismatchError } from '../core/merkle-errors.ts'
 import { decodeCheckpointFrame, decodeCheckpointRequest, encodeCheckpointFrame, encodeCheckpointRequest, errorFrame, type CheckpointFrame } from '../core/sync-codec.ts'
@@ -20,6 +20,8 @@ import { newestCheckpoint } from './sync-protocol.ts'
 export interface CheckpointContext {
   readonly ledger: Ledger
   readonly origin: string
+  /** The key the log's checkpoints are signed with (its verifier key goes with each answer). */
+  readonly coordinatorKey: Uint8Array
 }
 
 /**
@@ -36,7 +38,8 @@ export async function serveCheckpoint(ctx: CheckpointContext, stream: Stream, re
     const latest = await newestCheckpoint(ctx.ledger)
     const size = latest === undefined ? 0 : readCheckpoint(latest).size
     const proof = request.from > 0 && request.from < size ? await ctx.ledger.consistencyProof(request.from, size) : []
-    await send({ type: 'checkpoint', checkpoint: latest, proof })
+    const verifierKey = latest === undefined ? undefined : checkpointVerifierKey(readCheckpoint(latest).origin, ctx.coordinatorKey)
+    await send({ type: 'checkpoint', checkpoint: latest, proof, verifierKey })
   } catch (err) {
     if (!(err instanceof LedgerError) || stream.writeStatus !== 'writable') throw err
     await send(errorFrame(err.code, err.message))
@@ -63,13 +66,7 @@ export interface PeerCheckpoint {
  * when it is at least the local size, consistent with the local root
  * (see `PeerCheckpoint.conflict`). Undefined when the peer holds none.
  */
-export async function requestCheckpoint(
-  ctx: CheckpointContext & { readonly coordinatorKey: Uint8Array },
-  stream: Stream,
-  reader: FrameReader,
-  peer: string,
-  options: AbortOptions,
-): Promise<PeerCheckpoint | undefined> {
+export async function requestCheckpoint(ctx: CheckpointContext, stream: Stream, reader: FrameReader, peer: string, options: AbortOptions): Promise<PeerCheckpoint | undefined> {
   const from = ctx.ledger.length
   const localRoot = await ctx.ledger.root(from)
   await sendFrame(stream, encodeCheckpointRequest({ origin: ctx.origin, from }), options)

@@ -13,6 +13,7 @@ import { createLibp2p } from 'libp2p'
 import { equalBytes } from '../core/canonical.ts'
 import { openCheckpoint, type Checkpoint, type SignedCheckpoint } from '../core/checkpoint.ts'
 import { CheckpointInvalidError } from '../core/checkpoint-errors.ts'
+import { parseVerifierKey } from '../core/signed-note.ts'
 import { decodeCheckpointFrame, encodeCheckpointRequest } from '../core/sync-codec.ts'
 import { CHECKPOINT_PROTOCOL, DISCOVER_ANY_ORIGIN, MAX_FRAME_BYTES, STREAM_TIMEOUT_MS } from './constants.ts'
 import { SyncProtocolError, SyncRemoteError } from './errors.ts'
@@ -42,10 +43,12 @@ export async function discoverLog(peer: string, pinnedKey?: Uint8Array): Promise
     const frame = decodeCheckpointFrame(payload)
     if (frame.type === 'error') throw new SyncRemoteError(peer, CHECKPOINT_PROTOCOL, frame.code, frame.message)
     if (frame.checkpoint === undefined) throw new CheckpointInvalidError(`peer ${peer} holds no signed checkpoint yet`)
-    if (pinnedKey && !equalBytes(pinnedKey, frame.checkpoint.signer)) throw new CheckpointInvalidError(`peer ${peer} serves a log signed by another key than the pinned coordinator key`)
-    const checkpoint = openCheckpoint(frame.checkpoint, frame.checkpoint.signer)
+    if (frame.verifierKey === undefined && pinnedKey === undefined) throw new CheckpointInvalidError(`peer ${peer} names no verifier key for its checkpoint; pin the coordinator key`)
+    const key = frame.verifierKey === undefined ? pinnedKey! : parseVerifierKey(frame.verifierKey).publicKey
+    if (pinnedKey && !equalBytes(pinnedKey, key)) throw new CheckpointInvalidError(`peer ${peer} serves a log signed by another key than the pinned coordinator key`)
+    const checkpoint = openCheckpoint(frame.checkpoint, key)
     await stream.close().catch(() => undefined)
-    return { origin: checkpoint.origin, coordinatorKey: frame.checkpoint.signer, checkpoint, signed: frame.checkpoint }
+    return { origin: checkpoint.origin, coordinatorKey: key, checkpoint, signed: frame.checkpoint }
   } finally {
     await node.stop()
   }

@@ -155,7 +155,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
     )
     await registrar.handle(
       CHECKPOINT_PROTOCOL,
-      this.#handler('checkpoint', (stream, reader, o) => serveCheckpoint({ ledger: this.#ledger, origin: this.origin }, stream, reader, o)),
+      this.#handler('checkpoint', (stream, reader, o) => serveCheckpoint({ ledger: this.#ledger, origin: this.origin, coordinatorKey: this.#trust.coordinatorKey }, stream, reader, o)),
       options,
     )
     if (this.#init.syncOnConnect !== false) {
@@ -207,7 +207,7 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
 
   async announce(checkpoint?: SignedCheckpoint, options: AbortOptions = {}): Promise<SignedCheckpoint> {
     options.signal?.throwIfAborted()
-    const signed = checkpoint ?? (this.#init.signer !== undefined ? await this.#ledger.checkpoint(this.#init.signer, this.origin, Date.now()) : await newestCheckpoint(this.#ledger))
+    const signed = checkpoint ?? (this.#init.signer !== undefined ? await this.#ledger.checkpoint(this.#init.signer, this.origin) : await newestCheckpoint(this.#ledger))
     if (signed === undefined) throw new LedgerInvalidArgumentError('announce: no checkpoint given and none stored')
     openCheckpoint(signed, this.#trust.coordinatorKey, this.origin)
     await this.#components.pubsub.publish(this.#checkpointTopic, encodeSignedCheckpoint(signed))

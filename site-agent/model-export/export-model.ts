@@ -80,7 +80,7 @@ export async function exportModel(init: ExportModelInit): Promise<ExportedModel>
         `${init.db}: round ${round.round}'s commit (entry ${commit.seq}) is not covered by a signed checkpoint yet${checkpoint ? ` (newest: size ${checkpoint.size})` : ''}; retry once the coordinator has signed the next one`,
       )
     }
-    const proof: InclusionBundle = makeInclusionBundle(commit.seq, (await ledger.get(commit.seq)).bytes, await ledger.inclusionProof(commit.seq, checkpoint.size), signed)
+    const proof: InclusionBundle = makeInclusionBundle(commit.seq, (await ledger.get(commit.seq)).bytes, await ledger.inclusionProof(commit.seq, checkpoint.size), signed, coordinatorKey)
     // Never hand out a proof that does not check (the same rule as `log prove`).
     checkInclusionBundle(JSON.parse(JSON.stringify(proof)), coordinatorKey)
 

@@ -61,7 +61,7 @@ export async function appendCheckpointed(
   let last: SignedCheckpoint | undefined
   for (let i = 0; i < drafts.length; i += step) {
     const blobs = i === 0 ? (init.blobs ?? []) : []
-    const r = await fixture.ledger.appendWithCheckpoint(init.signer ?? COORDINATOR, drafts.slice(i, i + step), blobs, { origin: ORIGIN, timeMs: CHECKPOINT_TIME_MS })
+    const r = await fixture.ledger.appendWithCheckpoint(init.signer ?? COORDINATOR, drafts.slice(i, i + step), blobs, { origin: ORIGIN })
     last = r.checkpoint
   }
   if (last === undefined) throw new Error('appendCheckpointed: no drafts')

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { openLevelAuditSource, openPeerAuditSource, replayLog } from '../../auditor/index.ts'
-import { Ledger, createReplicaNode, openLevelStorage, peerKeyOf, signCheckpoint, splitViewProof, toHex, type AccessRefusal } from '../../ledger/index.ts'
+import { Ledger, createReplicaNode, logOrigin, openLevelStorage, peerKeyOf, signCheckpoint, splitViewProof, toHex, type AccessRefusal } from '../../ledger/index.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLedger } from '../helpers/ledger.ts'
 import { createFederation, testSigner } from '../helpers/federation.ts'
@@ -37,12 +37,12 @@ describe('audit over libp2p', () => {
     // Prepare: the coordinator's own replica learns of a split view it signed.
     await fed.coordinator.close()
     const ledger = await Ledger.open(await openLevelStorage(fed.config.dataDir))
-    const a = signCheckpoint(testSigner(1), { origin: fed.config.study.id, size: 3, root: new Uint8Array(32).fill(1), timeMs: 1 })
-    const b = signCheckpoint(testSigner(1), { origin: fed.config.study.id, size: 3, root: new Uint8Array(32).fill(2), timeMs: 2 })
+    const a = signCheckpoint(testSigner(1), { origin: logOrigin(fed.config.study.id), size: 3, root: new Uint8Array(32).fill(1) })
+    const b = signCheckpoint(testSigner(1), { origin: logOrigin(fed.config.study.id), size: 3, root: new Uint8Array(32).fill(2) })
     await ledger.recordMisbehaviour(splitViewProof(a, b)!)
     // A proof under another key frames nobody and is ignored.
-    const c = signCheckpoint(testSigner(5), { origin: fed.config.study.id, size: 3, root: new Uint8Array(32).fill(3), timeMs: 3 })
-    const d = signCheckpoint(testSigner(5), { origin: fed.config.study.id, size: 3, root: new Uint8Array(32).fill(4), timeMs: 4 })
+    const c = signCheckpoint(testSigner(5), { origin: logOrigin(fed.config.study.id), size: 3, root: new Uint8Array(32).fill(3) })
+    const d = signCheckpoint(testSigner(5), { origin: logOrigin(fed.config.study.id), size: 3, root: new Uint8Array(32).fill(4) })
     await ledger.recordMisbehaviour(splitViewProof(c, d)!)
     await ledger.close()
 
@@ -71,7 +71,7 @@ describe('audit over libp2p', () => {
     const fixture = await createLedger()
     const node = await createReplicaNode({
       ledger: fixture.ledger,
-      origin: fed.config.study.id,
+      origin: logOrigin(fed.config.study.id),
       coordinatorKey: fed.hub.publicKey,
       peers: [peer],
       syncOnConnect: false,

@@ -42,9 +42,9 @@ describe('ledger Merkle tree', () => {
     const src = await createLedger()
     const coordinator = src.signer
     await src.ledger.append(coordinator, testDrafts(10))
-    const cp1 = await src.ledger.checkpoint(coordinator, ORIGIN, 1)
+    const cp1 = await src.ledger.checkpoint(coordinator, ORIGIN)
     await src.ledger.append(coordinator, testDrafts(7, 10))
-    const cp2 = await src.ledger.checkpoint(coordinator, ORIGIN, 2)
+    const cp2 = await src.ledger.checkpoint(coordinator, ORIGIN)
     const bytes = await entriesOf(src.ledger)
     const replica = await createLedger()
     const init = { coordinatorKey: coordinator.publicKey, origin: ORIGIN }
@@ -62,13 +62,13 @@ describe('ledger Merkle tree', () => {
     await replica.ledger.appendReplicated(bytes.slice(0, 10), cp1, init)
     await replica.ledger.appendReplicated(bytes.slice(10), cp2, init)
     expect(replica.ledger.length).toBe(17)
-    expect(await replica.ledger.root()).toEqual(openCheckpoint(cp2).root)
-    expect((await replica.ledger.checkpoints()).map((c) => openCheckpoint(c).size)).toEqual([10, 17])
+    expect(await replica.ledger.root()).toEqual(openCheckpoint(cp2, coordinator.publicKey).root)
+    expect((await replica.ledger.checkpoints()).map((c) => openCheckpoint(c, coordinator.publicKey).size)).toEqual([10, 17])
 
     // A witness cosigns; a forged cosignature is refused.
     const witness = testSigner(7)
     await replica.ledger.addCosignature(17, cosignCheckpoint(witness, cp2, 3))
-    await expect(replica.ledger.addCosignature(17, { ...cosignCheckpoint(witness, cp2, 3), timeMs: 4 })).rejects.toMatchObject({ code: 'LEDGER_CHECKPOINT_INVALID' })
+    await expect(replica.ledger.addCosignature(17, { ...cosignCheckpoint(witness, cp2, 3), timestamp: 4 })).rejects.toMatchObject({ code: 'LEDGER_CHECKPOINT_INVALID' })
     expect(await replica.ledger.cosignatures(17)).toHaveLength(1)
   })
 

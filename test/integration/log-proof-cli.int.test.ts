@@ -14,7 +14,20 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
-import { RFC6962_SHA256, fromHex, hashLeaf, readCheckpoint, registerLedgerCommands, rootFromInclusionProof, toHex, type InclusionBundle } from '../../ledger/index.ts'
+import {
+  RFC6962_SHA256,
+  checkpointVerifierKey,
+  cosignCheckpoint,
+  fromHex,
+  openCheckpoint,
+  openCosignatures,
+  hashLeaf,
+  readCheckpoint,
+  registerLedgerCommands,
+  rootFromInclusionProof,
+  toHex,
+  type InclusionBundle,
+} from '../../ledger/index.ts'
 import { createLedger, testDrafts, testSigner, withRawLevel } from '../helpers/ledger.ts'
 
 const PROVED_SEQ = 13
@@ -35,7 +48,7 @@ async function run(io: CliIo, ...args: string[]): Promise<void> {
 async function provedBundle(): Promise<{ file: string; bundle: InclusionBundle; coordinatorKey: string; io: CliIo & { out: string[] } }> {
   const f = await createLedger()
   await f.ledger.append(f.signer, testDrafts(40))
-  await f.ledger.checkpoint(f.signer, 'proof-test', 1)
+  await f.ledger.checkpoint(f.signer, 'proof-test')
   await f.close()
   const file = path.join(f.dir, 'proof.json')
   const io = captureIo()
@@ -47,7 +60,7 @@ const flip = (hex: string, at: number) => hex.slice(0, at) + (hex[at] === '0' ? 
 
 /** The checkpoint's root and size, as signed in the bundle. */
 function checkpointOf(b: InclusionBundle) {
-  return readCheckpoint({ body: fromHex(b.checkpoint.body), signer: fromHex(b.checkpoint.signer), signature: fromHex(b.checkpoint.signature) })
+  return readCheckpoint({ note: b.checkpoint })
 }
 
 /** The root a bundle's entry and path lead to at its seq, in the tree of its checkpoint's size. */
@@ -76,7 +89,13 @@ const ALTERATIONS: Alteration[] = [
   { what: 'a byte of the entry', alter: (b) => ({ ...b, entry: flip(b.entry, 40) }), error: rootMismatch },
   { what: 'a hash of the path', alter: (b) => ({ ...b, proof: [flip(b.proof[0]!, 3), ...b.proof.slice(1)] }), error: rootMismatch },
   { what: 'the index', alter: (b) => ({ ...b, seq: PROVED_SEQ + 1 }), error: rootMismatch },
-  { what: 'a byte of the checkpoint body', alter: (b) => ({ ...b, checkpoint: { ...b.checkpoint, body: flip(b.checkpoint.body, 80) } }), error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }) },
+  { what: 'a digit of the checkpoint size', alter: (b) => ({ ...b, checkpoint: b.checkpoint.replace('\n40\n', '\n41\n') }), error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }) },
+  {
+    what: 'the verifier key, for another key',
+    alter: (b) => ({ ...b, verifierKey: checkpointVerifierKey('proof-test', testSigner(9).publicKey) }),
+    error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }),
+  },
+  { what: 'the format, to v1', alter: (b) => ({ ...b, format: 'fedlineage/inclusion-proof/v1' as never }), error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }) },
   { what: 'nothing, but the key pinned is another', alter: (b) => b, pinOtherKey: true, error: () => ({ code: 'LEDGER_CHECKPOINT_INVALID' }) },
 ]
 
@@ -138,7 +157,7 @@ describe('log prove / log check-proof', () => {
     // Prepare: the sibling of entry 13's leaf is damaged in the store.
     const f = await createLedger()
     await f.ledger.append(f.signer, testDrafts(40))
-    await f.ledger.checkpoint(f.signer, 'proof-test', 1)
+    await f.ledger.checkpoint(f.signer, 'proof-test')
     await f.close()
     await withRawLevel(f.dir, async (db) => {
       const key = `node/00/${(PROVED_SEQ - 1).toString(16).padStart(16, '0')}`
@@ -153,5 +172,28 @@ describe('log prove / log check-proof', () => {
       message: expect.stringMatching(/run `fedlineage log verify/),
     })
     await expect(readFile(file, 'utf8')).rejects.toThrow()
+  })
+})
+
+describe('log checkpoint', () => {
+  it("prints the newest checkpoint note with its witnesses' cosignature lines, and the verifier key", async () => {
+    // Prepare
+    const f = await createLedger()
+    await f.ledger.append(f.signer, testDrafts(5))
+    await f.ledger.checkpoint(f.signer, 'proof-test')
+    await f.ledger.append(f.signer, testDrafts(3, 5))
+    const newest = await f.ledger.checkpoint(f.signer, 'proof-test')
+    const witness = testSigner(4)
+    await f.ledger.addCosignature(8, cosignCheckpoint(witness, newest, 1_700_000_000))
+    await f.close()
+    const io = captureIo()
+    // Execute
+    await run(io, 'log', 'checkpoint', '--db', f.dir)
+    // Assert
+    const printed = io.out.join('')
+    const note = printed.slice(printed.indexOf('proof-test\n'))
+    expect(printed).toContain(`verifier key: ${checkpointVerifierKey('proof-test', f.signer.publicKey)}\n`)
+    expect(openCheckpoint({ note }, f.signer.publicKey, 'proof-test').size).toBe(8)
+    expect(openCosignatures({ note }, [witness.publicKey])).toHaveLength(1)
   })
 })

@@ -14,12 +14,15 @@ import { auditLog } from '../../../auditor/index.ts'
 import {
   GENESIS_PREV_HASH,
   RFC6962_SHA256,
+  checkpointVerifierKey,
   cosignCheckpoint,
+  cosignatureLine,
+  formatCheckpointBody,
+  logOrigin,
   decodeCanonical,
   decodeEntry,
   decodeSignedCheckpoint,
   encodeCanonical,
-  encodeSignedCheckpoint,
   entryHash,
   entrySigningMessage,
   fromHex,
@@ -320,8 +323,8 @@ interface LogVectors {
   blobs: { sha256: string; bytes: string }[]
   fitTasks: FitTaskVector[]
   root: string
-  checkpoint: { value: unknown; want: { body: string; signingMessage: string; signature: string; wire: string } }
-  cosignature: { time: number; want: { message: string; signature: string } }
+  checkpoint: { origin: string; size: number; want: { body: string; verifierKey: string; note: string } }
+  cosignature: { timestamp: number; want: { message: string; signature: string; line: string } }
 }
 const log = readVectors<LogVectors>('log.json')
 const logSigner = signerFromSeed(fromHex(log.key.seed))
@@ -364,7 +367,7 @@ describe('log.json', () => {
         logEntries(),
         log.blobs.map((b) => fromHex(b.bytes)),
       ),
-      latestCheckpoint: async () => decodeSignedCheckpoint(fromHex(log.checkpoint.want.wire)),
+      latestCheckpoint: async () => decodeSignedCheckpoint(new TextEncoder().encode(log.checkpoint.want.note)),
     }
     // Execute
     const report = await auditLog(source, { trustedCoordinatorKey: logSigner.publicKey })
@@ -402,24 +405,23 @@ describe('log.json', () => {
     expect(toHex(encodeInstructions({}))).toBe('a0')
   })
 
-  it('checkpoint: RFC 6962 root of the entries, signed by the coordinator; cosignature by a witness', () => {
+  it('checkpoint: a C2SP signed note of the RFC 6962 root, signed by the coordinator; a cosignature/v1 line by a witness', () => {
     // Prepare
     const leaves = log.entries.map((e) => fromHex(e.want.leaf))
-    const wire = decodeSignedCheckpoint(fromHex(log.checkpoint.want.wire))
-    const cp = openCheckpoint(wire, logSigner.publicKey, 'heart-demo')
+    const wire = decodeSignedCheckpoint(new TextEncoder().encode(log.checkpoint.want.note))
+    const cp = openCheckpoint(wire, logSigner.publicKey, logOrigin('heart-demo'))
     // Execute
     const resigned = signCheckpoint(logSigner, readCheckpoint(wire))
-    const cosig = cosignCheckpoint(logSigner, wire, log.cosignature.time)
+    const cosig = cosignCheckpoint(logSigner, wire, log.cosignature.timestamp)
     // Assert
     expect(toHex(rootOf(RFC6962_SHA256, leaves))).toBe(log.root)
     expect(toHex(cp.root)).toBe(log.root)
     expect(cp.size).toBe(log.entries.length)
-    expect(toHex(encodeCanonical(fromJson(log.checkpoint.value)))).toBe(log.checkpoint.want.body)
-    expect(toHex(resigned.body)).toBe(log.checkpoint.want.body)
-    expect(toHex(resigned.signature)).toBe(log.checkpoint.want.signature)
-    expect(toHex(encodeSignedCheckpoint(resigned))).toBe(log.checkpoint.want.wire)
-    expect(toHex(encodeCanonical({ body: wire.body, time: log.cosignature.time }))).toBe(log.cosignature.want.message)
+    expect(formatCheckpointBody(cp)).toBe(log.checkpoint.want.body)
+    expect(resigned.note).toBe(log.checkpoint.want.note)
+    expect(checkpointVerifierKey(cp.origin, logSigner.publicKey)).toBe(log.checkpoint.want.verifierKey)
     expect(toHex(cosig.signature)).toBe(log.cosignature.want.signature)
+    expect(cosignatureLine(cosig)).toBe(log.cosignature.want.line)
     expect(verifyCosignature(wire, cosig)).toBe(true)
   })
 })

@@ -22,6 +22,7 @@ file names the profile it was written with in its "floats" field.
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import math
@@ -52,8 +53,6 @@ MAX_SAFE_INTEGER = 2**53 - 1
 L = 2**252 + 27742317777372353535851937790883648493
 STATEMENT_CONTEXT = b"fedlineage/statement/v1"
 ENTRY_CONTEXT = b"fedlineage/entry/v1"
-CHECKPOINT_CONTEXT = b"fedlineage/checkpoint/v1"
-COSIGNATURE_CONTEXT = b"fedlineage/cosignature/v1"
 
 
 class Checker:
@@ -412,22 +411,31 @@ def check_log(c, doc, floats):
             model.append((name, shape, out))
         c.eq(f"log.json round {b['round']}: FedAvg model hash", hashlib.sha256(flw1_encode(model)).hexdigest(), b["model"].hex())
 
-    # The checkpoint over the whole log, and a witness's cosignature of it.
+    # The checkpoint over the whole log, a C2SP signed note, and a witness's cosignature/v1 of it.
     cp, want = doc["checkpoint"], doc["checkpoint"]["want"]
-    value = from_json(cp["value"])
-    body = encode(value, floats)
-    c.eq("log.json checkpoint: body", body.hex(), want["body"])
-    c.eq("log.json checkpoint: origin, size, root", (value["t"], value["origin"], value["size"], value["root"].hex()), ("checkpoint", created["study"], len(entries), root.hex()))
-    message = CHECKPOINT_CONTEXT + b"\x00" + body
-    c.eq("log.json checkpoint: signing message", message.hex(), want["signingMessage"])
-    signature = bytes.fromhex(want["signature"])
-    c.eq("log.json checkpoint: wire form", encode({"body": body, "signer": key, "sig": signature}, floats).hex(), want["wire"])
+    origin = "fedlineage.example/study/" + created["study"]
+    body = f"{origin}\n{len(entries)}\n{base64.b64encode(root).decode()}\n"
+    c.eq("log.json checkpoint: origin and size", (cp["origin"], cp["size"]), (origin, len(entries)))
+    c.eq("log.json checkpoint: body", body, want["body"])
+    key_id = hashlib.sha256(origin.encode() + b"\n\x01" + key).digest()[:4]
+    vkey_b64 = base64.b64encode(b"\x01" + key).decode()
+    c.eq("log.json checkpoint: verifier key", f"{origin}+{key_id.hex()}+{vkey_b64}", want["verifierKey"])
+    text, _, sig_block = want["note"].rpartition("\n\n")
+    c.eq("log.json checkpoint: note text", text + "\n", body)
+    name, _, b64 = sig_block.rstrip("\n").removeprefix("\u2014 ").partition(" ")
+    raw = base64.b64decode(b64)
+    c.eq("log.json checkpoint: signature line", (sig_block.startswith("\u2014 "), name, raw[:4].hex(), len(raw)), (True, origin, key_id.hex(), 68))
     cos = doc["cosignature"]
-    cos_message = encode({"body": body, "time": cos["time"]}, floats)
-    c.eq("log.json cosignature: message", cos_message.hex(), cos["want"]["message"])
+    cos_message = f"cosignature/v1\ntime {cos['timestamp']}\n{body}"
+    c.eq("log.json cosignature: message", cos_message, cos["want"]["message"])
+    witness = "fedlineage.example/witness/" + key.hex()
+    w_id = hashlib.sha256(witness.encode() + b"\n\x04" + key).digest()[:4]
+    cos_sig = bytes.fromhex(cos["want"]["signature"])
+    line = "\u2014 " + witness + " " + base64.b64encode(w_id + cos["timestamp"].to_bytes(8, "big") + cos_sig).decode()
+    c.eq("log.json cosignature: signature line", line, cos["want"]["line"])
     if Ed25519PrivateKey is not None:
-        c.true("log.json checkpoint: signature verifies", verify_strict(key, message, signature))
-        c.true("log.json cosignature: signature verifies", verify_strict(key, COSIGNATURE_CONTEXT + b"\x00" + cos_message, bytes.fromhex(cos["want"]["signature"])))
+        c.true("log.json checkpoint: signature verifies", verify_strict(key, body.encode(), raw[4:]))
+        c.true("log.json cosignature: signature verifies", verify_strict(key, cos_message.encode(), cos_sig))
 
 
 def check_error_codes(c, doc):

@@ -26,16 +26,17 @@ import { status as grpcStatus } from '@grpc/grpc-js'
 import * as coordinator from '../../../coordinator/index.ts'
 import * as protocol from '../../../protocol/index.ts'
 import {
-  COSIGNATURE_SIGNING_CONTEXT,
-  CHECKPOINT_SIGNING_CONTEXT,
   ENTRY_SIGNING_CONTEXT,
   GENESIS_PREV_HASH,
   RFC6962_SHA256,
   cosignCheckpoint,
   decodeCanonical,
   encodeCanonical,
-  encodeSignedCheckpoint,
+  checkpointVerifierKey,
+  cosignatureLine,
   entrySigningMessage,
+  formatCheckpointBody,
+  logOrigin,
   hashLeaf,
   readAll,
   rootOf,
@@ -478,8 +479,10 @@ function logVectors(): Record<string, unknown> {
 
   const leaves = appended.map((a) => hashLeaf(a.bytes))
   const root = rootOf(RFC6962_SHA256, leaves)
-  const checkpoint = signCheckpoint(signer, { origin: STUDY, size: appended.length, root, timeMs })
-  const cosignedAt = timeMs + 500
+  const origin = logOrigin(STUDY)
+  const checkpoint = signCheckpoint(signer, { origin, size: appended.length, root })
+  const body = formatCheckpointBody({ origin, size: appended.length, root })
+  const cosignedAt = Math.floor(timeMs / 1000) + 1
   const cosignature = cosignCheckpoint(signer, checkpoint, cosignedAt)
   return {
     entries: appended.map((a) => {
@@ -500,20 +503,22 @@ function logVectors(): Record<string, unknown> {
     blobs: [...blobs.values()].map((b) => ({ sha256: toHex(sha256(b)), bytes: toHex(b) })),
     fitTasks: tasks,
     root: toHex(root),
+    // A C2SP signed note (signed-note, tlog-checkpoint); the cosignature is cosignature/v1 (tlog-cosignature).
     checkpoint: {
-      value: toJson(decodeCanonical(checkpoint.body)),
+      origin,
+      size: appended.length,
       want: {
-        body: toHex(checkpoint.body),
-        signingMessage: toHex(new Uint8Array([...new TextEncoder().encode(CHECKPOINT_SIGNING_CONTEXT), 0, ...checkpoint.body])),
-        signature: toHex(checkpoint.signature),
-        wire: toHex(encodeSignedCheckpoint(checkpoint)),
+        body,
+        verifierKey: checkpointVerifierKey(origin, signer.publicKey),
+        note: checkpoint.note,
       },
     },
     cosignature: {
-      time: cosignedAt,
+      timestamp: cosignedAt,
       want: {
-        message: toHex(encodeCanonical({ body: checkpoint.body, time: cosignedAt })),
+        message: `cosignature/v1\ntime ${cosignedAt}\n${body}`,
         signature: toHex(cosignature.signature),
+        line: cosignatureLine(cosignature),
       },
     },
   }
@@ -673,8 +678,10 @@ const FILES: Record<string, { about: string; body: () => Record<string, unknown>
       'A whole one-round study log as the coordinator writes it (protocol decider), every key the test key. entries[i].value (typed JSON) is the entry map; want.bytes its canonical CBOR, ' +
       `want.sha256 the entry hash (the next entry's prev), want.leaf its RFC 6962 leaf hash SHA-256(0x00 ‖ bytes), want.unsigned the map without sig, want.signingMessage UTF-8("${ENTRY_SIGNING_CONTEXT}") ‖ 0x00 ‖ unsigned. ` +
       "blobs: every model and delta the log names, by SHA-256. fitTasks: the FitTask each site got when round 1 opened; config is the canonical CBOR of the site's instructions in round-opened's plan. " +
-      `root: the RFC 6962 root of all entries; checkpoint: the coordinator's checkpoint over them (signature under "${CHECKPOINT_SIGNING_CONTEXT}", wire = canonical {body, signer, sig}); ` +
-      `cosignature: a site's cosignature of it, over "${COSIGNATURE_SIGNING_CONTEXT}" ‖ 0x00 ‖ want.message (= canonical {body, time}).`,
+      'root: the RFC 6962 root of all entries; checkpoint: the coordinator\'s checkpoint over them, a C2SP signed note (c2sp.org/tlog-checkpoint, c2sp.org/signed-note): want.body is "<origin>\\n<size>\\n<base64 root>\\n", ' +
+      'want.note the body, a blank line and the line "— <origin> base64(key ID ‖ Ed25519 signature of the body)", key ID = SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ key)[:4], want.verifierKey "<origin>+<key ID hex>+base64(0x01 ‖ key)". ' +
+      'cosignature: a witness\'s cosignature/v1 (c2sp.org/tlog-cosignature) of it at `timestamp` (seconds): Ed25519 over want.message; want.line is its signature line, "— <witness name> base64(key ID ‖ uint64 BE timestamp ‖ signature)", ' +
+      'the witness name "fedlineage.example/witness/<key hex>", key ID = SHA-256(name ‖ 0x0A ‖ 0x04 ‖ key)[:4].',
     body: () => ({ notation: VALUE_NOTATION, floats: floatEncoding(), key: KEY, ...logVectors() }),
   },
   'weights.json': {
