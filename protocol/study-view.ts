@@ -32,12 +32,21 @@ export interface StudyView {
   }
   readonly sites: readonly SiteView[]
   readonly rounds: readonly RoundView[]
+  /** The sites' evaluations of the initial model (round 0), and their example-weighted means. */
+  readonly initial: { readonly sites: readonly InitialEvaluationView[]; readonly weighted: Readonly<Record<string, number>> }
   /** Genesis first, then each committed model in round order. */
   readonly lineage: readonly LineageNodeView[]
   /** Every logged refusal (updates and other statements), grouped by code, most frequent first. */
   readonly refusals: readonly { readonly code: string; readonly type: string; readonly count: number }[]
   /** Credits per site over every round-rewarded entry. */
   readonly balances: Readonly<Record<string, string>>
+}
+
+export interface InitialEvaluationView {
+  readonly site: string
+  readonly seq: number
+  readonly examples: number
+  readonly metrics: Readonly<Record<string, number>>
 }
 
 export interface SiteView {
@@ -167,6 +176,7 @@ export function studyView(state: StudyState): StudyView {
       deltas: r.commit.body.inputs.map((i) => ({ site: i.site, delta: toHex(i.delta), examples: i.examples, seq: r.accepted.get(i.site)?.seq ?? null })),
     })
   }
+  const initial = [...(state.evaluations.get(0)?.values() ?? [])].sort((a, b) => compareSiteIds(a.site, b.site))
   const refusals = new Map<string, { code: string; type: string; count: number }>()
   for (const r of rounds)
     for (const x of r.rejected) {
@@ -190,6 +200,10 @@ export function studyView(state: StudyState): StudyView {
     },
     sites: [...state.sites.keys()].sort(compareSiteIds).map((id) => ({ id, removed: state.removed.has(id), approvalSeq: state.approvals.get(id)?.seq ?? null })),
     rounds: rounds.map((r) => roundView(state, r)),
+    initial: {
+      sites: initial.map((e) => ({ site: e.site, seq: e.seq, examples: e.examples, metrics: { ...e.metrics } })),
+      weighted: weightedMeans(initial),
+    },
     lineage,
     refusals: [...refusals.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)),
     balances: Object.fromEntries([...state.balances].sort(([a], [b]) => compareSiteIds(a, b)).map(([site, v]) => [site, v.toString()])),
