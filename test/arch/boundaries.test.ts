@@ -38,6 +38,7 @@ const EDGES = [
   'auditor -> ledger/core',
   'auditor -> models/core',
   'auditor -> protocol',
+  'auditor -> web',
   'coordinator -> cli',
   'coordinator -> ledger',
   'coordinator -> models',

@@ -60,7 +60,8 @@
         width,
         height: 220,
         series,
-        scales: { x: { time: false } },
+        // One round alone would otherwise span 0 to 100.
+        scales: { x: { time: false, range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) } },
         axes: [{ label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: metric }],
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
