@@ -4,8 +4,7 @@
  * close the embedded data's script element.
  */
 import { describe, expect, it } from 'vitest'
-import type { AuditReport } from '../../../auditor/core/index.ts'
-import { escapeHtml, renderAuditHtml } from '../../../auditor/html-report.ts'
+import { escapeHtml, renderAuditHtml, type AuditReport } from '../../../auditor/index.ts'
 import { StudyState, studyView } from '../../../protocol/index.ts'
 
 const HOSTILE = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'
