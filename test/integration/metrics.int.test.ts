@@ -3,7 +3,7 @@
  * real site agents over gRPC on 127.0.0.1, scraped on `/metrics`, parsed as
  * the text format, and its numbers held against the log the study wrote.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { sha256 } from '../../ledger/index.ts'
 import { ENTRY_KINDS, readLineageRecord } from '../../protocol/index.ts'
 import { CoordinatorClient, SiteRequestRejectedError } from '../../site-agent/index.ts'
@@ -46,8 +46,17 @@ describe('coordinator metrics on /metrics', () => {
     expect(m.value('fedlineage_grpc_bytes_sent_total')).toBeGreaterThan(0)
     expect(m.value('fedlineage_current_round')).toBe(2)
     expect(m.value('fedlineage_enrolled_sites')).toBe(2)
-    // Sites with an auto-cosigning replica report how far behind they were.
+    // Each site's replica cosigns the checkpoints it verified: its lag is the log's size minus the newest it cosigned.
     expect(m.types.get('fedlineage_replication_lag_entries')).toBe('gauge')
+    await vi.waitFor(
+      async () => {
+        const lag = (await scrape(fed.coordinator.httpAddress)).samples.filter((s) => s.name === 'fedlineage_replication_lag_entries')
+        expect(lag.map((s) => s.labels['peer']).sort()).toEqual(fed.sites.map((s) => s.id).sort())
+        const sites = (await (await fetch(`http://${fed.coordinator.httpAddress}/api/sites`)).json()) as { id: string; cosignedSize: number | null }[]
+        for (const s of lag) expect(s.value).toBe(fed.coordinator.ledger.length - sites.find((x) => x.id === s.labels['peer'])!.cosignedSize!)
+      },
+      { timeout: 10_000 },
+    )
   })
 
   it('counts a refused upload under its code, logged or not, and moves the counter between scrapes', async () => {
