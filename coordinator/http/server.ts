@@ -6,6 +6,7 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { isLoopbackHost } from '../../pki/index.ts'
 
 export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void
 
@@ -24,6 +25,19 @@ export const SECURITY_HEADERS = {
   'X-Frame-Options': 'DENY',
 } as const
 
+/**
+ * On a loopback bind, a request must name a loopback host: a page on another
+ * site that points its own DNS name at 127.0.0.1 (DNS rebinding) would
+ * otherwise read the dashboard through the visitor's browser. A wider bind
+ * is the operator's choice of who may connect, and any Host is taken.
+ */
+export function hostAllowed(boundHost: string, hostHeader: string | undefined): boolean {
+  if (!isLoopbackHost(`${boundHost}:0`)) return true
+  if (hostHeader === undefined) return false
+  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.replace(/:\d+$/, '')
+  return isLoopbackHost(`${name}:0`)
+}
+
 /** Starts serving on `host:port` (port 0 picks a free one). */
 export function startHttpServer(host: string, port: number, handle: HttpHandler, onError: (err: unknown) => void): Promise<RunningHttpServer> {
   const server = http.createServer((req, res) => {
@@ -31,6 +45,11 @@ export function startHttpServer(host: string, port: number, handle: HttpHandler,
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' })
       res.end(`${req.method} is not allowed: this server is read-only (GET, HEAD)\n`)
+      return
+    }
+    if (!hostAllowed(host, req.headers.host)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end(`Host ${req.headers.host ?? '(none)'} is not this server's: it listens on loopback; use http://127.0.0.1:PORT/ or http://localhost:PORT/\n`)
       return
     }
     // The Host header is the client's; only the path and query are read from it.

@@ -3,6 +3,7 @@
  * real site agents over gRPC on 127.0.0.1, scraped on `/metrics`, parsed as
  * the text format, and its numbers held against the log the study wrote.
  */
+import http from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import { sha256 } from '../../ledger/index.ts'
 import { ENTRY_KINDS, readLineageRecord } from '../../protocol/index.ts'
@@ -95,6 +96,16 @@ describe('coordinator metrics on /metrics', () => {
     const put = await fetch(`${base}/api/dashboard`, { method: 'PUT', body: 'x' })
     const missing = await fetch(`${base}/nothing-here`)
     const head = await fetch(`${base}/metrics`, { method: 'HEAD' })
+    // A page that rebinds its own name to 127.0.0.1 sends that name as Host.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const [h, p] = fed.coordinator.httpAddress!.split(':')
+      http
+        .get({ host: h, port: Number(p), path: '/api/dashboard', headers: { Host: `evil.example:${p}` } }, (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        })
+        .on('error', reject)
+    })
     // Assert
     expect(fed.coordinator.httpAddress).toMatch(/^127\.0\.0\.1:\d+$/)
     expect(post.status).toBe(405)
@@ -103,6 +114,7 @@ describe('coordinator metrics on /metrics', () => {
     expect(missing.status).toBe(404)
     expect(head.status).toBe(200)
     expect(await head.text()).toBe('')
+    expect(rebound).toBe(421)
     expect(off.coordinator.httpAddress).toBeUndefined()
   })
 })
