@@ -12,6 +12,10 @@
  * - `dashboard.js` / `report.js`: the two pages' own logic.
  *
  * Both pages read the `StudyView` JSON of protocol/study-view.ts.
+ *
+ * It also holds the one read-only HTTP server (`startHttpServer`: GET and
+ * HEAD only, bound where told, strict headers) that the coordinator's
+ * dashboard and the site agent's metrics port run on.
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -62,3 +66,5 @@ export function readDashboardPage(): Promise<string> {
 export const REPORT_SCRIPTS: readonly WebAssetName[] = ['uplot.js', 'charts.js', 'lineage.js', 'views.js', 'report.js']
 /** The styles the report inlines. */
 export const REPORT_STYLES: readonly WebAssetName[] = ['uplot.css', 'style.css']
+
+export { SECURITY_HEADERS, hostAllowed, startHttpServer, type HttpHandler, type RunningHttpServer } from './http-server.ts'

@@ -22,7 +22,7 @@ import type { SitePresence } from '../task-broker.ts'
 import { dashboardView, type DashboardView } from './dashboard-view.ts'
 import { EventStreams } from './events.ts'
 import type { CoordinatorMetrics } from './metrics.ts'
-import { startHttpServer, type RunningHttpServer } from './server.ts'
+import { startHttpServer, type RunningHttpServer } from '../../web/index.ts'
 
 export interface DashboardServerComponents {
   readonly runner: RoundRunner

@@ -6,7 +6,7 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { isLoopbackHost } from '../../pki/index.ts'
+import { isLoopbackHost } from '../pki/index.ts'
 
 export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void
 
