@@ -74,6 +74,8 @@ export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedA
     scan: (from?: number, to?: number) => ledger.scan(from, to),
     misbehaviour: () => ledger.misbehaviour(),
     latestCheckpoint: () => ledger.latestCheckpoint(),
+    checkpoints: () => ledger.checkpoints(),
+    cosignatures: (size: number) => ledger.cosignatures(size),
   }
   // With a key, the replica is that participant's: the replay asks for each blob only if the study's policy lets
   // the key read it (a named auditor reads all), and what cannot be had is named in a partial verdict.

@@ -58,6 +58,7 @@ import {
   RFC6962_SHA256,
   EMPTY_COMPACT_RANGE,
   type CompactRange,
+  type Cosignature,
   type SignedCheckpoint,
   decodeCanonical,
   bytesReader,
@@ -149,6 +150,10 @@ export interface AuditSource {
   misbehaviour?(): Promise<readonly MisbehaviourProof[]>
   /** The source's newest signed checkpoint, which must commit to exactly the replayed log. */
   latestCheckpoint?(): Promise<SignedCheckpoint | undefined>
+  /** Every signed checkpoint the source keeps, for the HTML report's cosignatures. */
+  checkpoints?(): Promise<readonly SignedCheckpoint[]>
+  /** The witnesses' cosignatures of the checkpoint of `size` the source keeps. */
+  cosignatures?(size: number): Promise<readonly Cosignature[]>
   /**
    * Set when the source is a participant's replica (ledger's `replicaHolder`):
    * it holds every entry, but only the blobs its holder may read under the
@@ -184,6 +189,8 @@ export interface AuditOutcome {
   readonly error: AuditError | undefined
   /** Bytes of models and deltas the replay read (the audit's throughput is these over its time). */
   readonly blobBytes: number
+  /** The study state the replay folded, up to the first failure (what the HTML report shows). */
+  readonly state: StudyState
 }
 
 /**
@@ -255,9 +262,9 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
   } catch (err) {
     const error = toAuditError(err, replay.read, replay.kind)
     if (error === undefined) throw err
-    return { report: buildAuditReport(replay, error), error, blobBytes: replay.blobBytes }
+    return { report: buildAuditReport(replay, error), error, blobBytes: replay.blobBytes, state: replay.state }
   }
-  return { report: buildAuditReport(replay), error: undefined, blobBytes: replay.blobBytes }
+  return { report: buildAuditReport(replay), error: undefined, blobBytes: replay.blobBytes, state: replay.state }
 }
 
 /** Refusal codes about an update's bytes: the bytes were never stored, so the audit cannot re-decide them. */

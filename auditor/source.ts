@@ -121,6 +121,8 @@ export async function openLevelAuditSource(dir: string, init: LevelAuditSourceIn
     openBlob: (hash) => orFetched(() => ledger.openBlobReader(hash, { verify: true }), fetcher && (() => fetcher.openBlob(hash))),
     misbehaviour: () => ledger.misbehaviour(),
     latestCheckpoint: () => ledger.latestCheckpoint(),
+    checkpoints: () => ledger.checkpoints(),
+    cosignatures: (size: number) => ledger.cosignatures(size),
     ...(holder === undefined ? {} : { holder: { key: holder.key } }),
     ...(fetcher === undefined ? {} : { fetchBlob: (hash: Uint8Array) => fetcher.fetch(hash) }),
   }

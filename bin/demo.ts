@@ -28,6 +28,8 @@ export interface DemoOptions {
   readonly dir?: string
   /** Write deploy/compose.yaml's study into this folder instead of running the demo. */
   readonly compose?: string
+  /** Keep the coordinator (and its dashboard) up this many seconds after the study and its audit. */
+  readonly keepDashboard?: number
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -36,6 +38,7 @@ export function registerDemoCommand(program: Command): void {
     .description('run a real federation on 127.0.0.1: a coordinator and four site agents as separate processes')
     .option('--rounds <n>', 'rounds of FedAvg', (v) => Number.parseInt(v, 10), 5)
     .option('--dir <dir>', 'working folder for keys, data, configs, logs and the ledger (default: a new temp folder)')
+    .option('--keep-dashboard <seconds>', 'keep the coordinator and its dashboard up this long after the study ends (default: until the demo ends)', (v) => Number.parseInt(v, 10))
     .option('--compose <dir>', 'instead, write the keys, certificates, data and configs deploy/compose.yaml mounts (a hub and 3 sites) into <dir>, and exit')
     .action(async (opts: DemoOptions) => {
       if (opts.compose === undefined) return runDemo(opts)
@@ -71,18 +74,22 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
 }
 
 /** Resolves with the gRPC address and the log replica's multiaddr the coordinator prints once it listens. */
-function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<{ grpc: string; replica: string }> {
+function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<{ grpc: string; replica: string; dashboard: string }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`coordinator did not start within ${timeoutMs} ms`)), timeoutMs)
     const lines = createInterface({ input: child.stdout! })
     let grpc: string | undefined
+    let replica: string | undefined
     lines.on('line', (line) => {
       const g = /^coordinator listening on (\S+)/.exec(line)
       if (g) grpc = g[1]
       const r = /^log replica on (\S+)/.exec(line)
-      if (r && grpc) {
+      if (r && grpc) replica ??= r[1]
+      // The dashboard line follows the replica's (coordinator --http).
+      const d = /^dashboard on (\S+)/.exec(line)
+      if (d && grpc && replica) {
         clearTimeout(timer)
-        resolve({ grpc, replica: r[1]! })
+        resolve({ grpc, replica, dashboard: d[1]! })
       }
     })
     child.once('exit', (code) => reject(new Error(`coordinator exited with code ${code} before listening`)))
@@ -150,9 +157,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   })
   try {
     // 4. The coordinator, then the four sites, each its own process.
-    const coordinator = launch(['coordinator', '--config', path.join(dir, 'hub.json')], path.join(dir, 'logs', 'coordinator.log'))
+    const coordinator = launch(['coordinator', '--config', path.join(dir, 'hub.json'), '--http', '127.0.0.1:0'], path.join(dir, 'logs', 'coordinator.log'))
     children.push(coordinator)
-    const { grpc: listening, replica } = await listeningAddress(coordinator, 30_000)
+    const { grpc: listening, replica, dashboard } = await listeningAddress(coordinator, 30_000)
+    process.stdout.write(`dashboard on ${dashboard} (live while the demo runs; --keep-dashboard SECONDS keeps it after), Prometheus metrics on ${dashboard}metrics\n`)
     // Clients dial the certificate's host name, not the IP: TLS servernames are names (RFC 6066).
     const address = listening.replace(/^127\.0\.0\.1:/, 'localhost:')
     process.stdout.write(`coordinator listening on ${address}, log replica on ${replica}; starting ${sites.length} site agents\n`)
@@ -221,12 +229,18 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // 7. The study's auditor, as a separate process that knows only the replica's multiaddr and its
     //    own key, joins as a fresh replica, syncs the log and the blobs over libp2p, and re-derives
     //    every model. Replicas serve the sites' deltas to it because the study names its key.
-    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--key', auditor.keyFile, '--report', path.join(dir, 'audit.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--key', auditor.keyFile, '--report', path.join(dir, 'audit.json'), '--html', path.join(dir, 'audit.html')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let auditOut = ''
     audit.stdout!.on('data', (d: Buffer) => (auditOut += d.toString()))
     audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))
     const auditCode = await exited(audit, 120_000)
     await writeFile(path.join(dir, 'logs', 'audit.log'), auditOut)
+    if (opts.keepDashboard !== undefined && opts.keepDashboard > 0) {
+      process.stdout.write(`\nthe study is done; the dashboard stays up at ${dashboard} for ${opts.keepDashboard} s\n`)
+      await sleep(opts.keepDashboard * 1000)
+    }
     coordinator.kill('SIGTERM')
     await exited(coordinator, 15_000)
 
@@ -256,6 +270,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         .pop() ?? `auditor exited with ${auditCode}`
     process.stdout.write(`${verdict}\n`)
     if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'logs', 'audit.log')}`)
+    process.stdout.write(`audit report to read and print: ${path.join(dir, 'audit.html')}\n`)
     process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s. Inspect: npx fedlineage audit --db ${path.join(dir, 'ledger')}\n`)
   } finally {
     killAll()

@@ -87,6 +87,19 @@ export const HubConfigSchema = z
         cert: z.string().min(1),
       })
       .optional(),
+    /**
+     * The coordinator's read-only HTTP port: Prometheus metrics on `/metrics`,
+     * the live dashboard on `/` and its JSON API under `/api/`. Off unless set
+     * (or `fedlineage coordinator --http host:port`). It serves what the log
+     * holds and counters, no keys or deltas; bind it to loopback or a network
+     * you trust, since it has no authentication.
+     */
+    http: z
+      .strictObject({
+        /** host:port to bind; port 0 picks a free one (printed on start). */
+        listen: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
+      })
+      .optional(),
     /** Plaintext gRPC on a non-loopback `listen`: for a trusted test network only. */
     insecure: z.boolean().default(false),
     /**
@@ -182,4 +195,11 @@ export async function loadHubConfig(file: string): Promise<HubConfig> {
     throw new CoordinatorConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err })
   }
   return parseHubConfig(value, path.basename(file), path.dirname(path.resolve(file)))
+}
+
+/** The config with `http.listen` set from `--http` (when given), checked like the file's field. */
+export function withHttpListen(config: HubConfig, listen: string | undefined): HubConfig {
+  if (listen === undefined) return config
+  if (!/^[^\s:]+:\d{1,5}$/.test(listen)) throw new CoordinatorConfigError(`--http ${listen}: must be host:port, e.g. --http 127.0.0.1:8080`)
+  return { ...config, http: { listen } }
 }

@@ -20,6 +20,10 @@ import { createFederationHandlers } from './grpc/service.ts'
 import { UploadBudget } from './grpc/upload-budget.ts'
 import { tolerantService } from './grpc/undecodable.ts'
 import { REFUSAL_LOG_WINDOW_MS, RefusalLog, type RefusalLogStats } from './grpc/refusal-log.ts'
+import { callOutcomes } from './grpc/call-outcomes.ts'
+import { startDashboardServer } from './http/dashboard-server.ts'
+import { CoordinatorMetrics } from './http/metrics.ts'
+import type { RunningHttpServer } from '../web/index.ts'
 import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
 import { SessionTable } from './sessions.ts'
 import { TaskBroker } from './task-broker.ts'
@@ -75,6 +79,10 @@ export interface RunningCoordinator {
   uploadBytesInFlight(): number
   /** Refusal lines logged, and refusals the rate limit only counted. */
   refusalStats(): RefusalLogStats
+  /** host:port of the HTTP port (metrics, dashboard), when `http` is configured. */
+  readonly httpAddress: string | undefined
+  /** Sites with an open task stream, in id order. */
+  connectedSites(): string[]
   /** Resolves when the study has completed (its final evaluation is logged). */
   readonly completed: Promise<void>
   on<E extends keyof RoundRunnerEvents>(event: E, listener: (...args: RoundRunnerEvents[E]) => void): void
@@ -160,7 +168,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     void sync.announce().catch(() => undefined)
   }
   const p2pAddrs = replica ? replica.getMultiaddrs().map((a) => a.toString()) : []
-  const broker = new TaskBroker()
+  const broker = new TaskBroker(now)
   runner.on('task', (siteId, task) => broker.send(siteId, task))
   const completed = new Promise<void>((resolve) => {
     if (runner.state.completed) resolve()
@@ -170,9 +178,14 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   const limits = resolveLimits(config.limits, config.sites.length + (config.study.auditors?.length ?? 0))
   // The gate exists before the server: the interceptor tells it which connections have sent a request.
   let gate: ConnectionGate | undefined
+  // Metrics are counted only when the HTTP port that serves them is on.
+  const metrics = config.http ? new CoordinatorMetrics({ runner, logLength: () => ledger.length, connectionStats: () => gate!.stats(), connectedSites: () => broker.connectedSites() }) : undefined
   const server = new Server({
     ...SERVER_OPTIONS,
-    interceptors: [firstMessageDeadline({ deadlineMs: limits.authDeadlineMs, onFirstMessage: (address, port) => gate?.markActive(address, port) })],
+    interceptors: [
+      firstMessageDeadline({ deadlineMs: limits.authDeadlineMs, onFirstMessage: (address, port) => gate?.markActive(address, port) }),
+      ...(metrics ? [callOutcomes((method, code) => metrics.recordCall(method, code))] : []),
+    ],
   })
   const uploadBudget = new UploadBudget(limits.uploadBytesInFlight)
   const refusals = new RefusalLog({ windowMs: options.refusalLogWindowMs ?? REFUSAL_LOG_WINDOW_MS }, { logger })
@@ -206,6 +219,26 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   logger.info({ address, p2p: p2pAddrs, study: runner.state.studyId, entries: ledger.length, transport: mode }, 'coordinator listening')
   const notice = transportNotice(mode)
   logger[notice.level]({ transport: mode }, notice.message)
+  let http: RunningHttpServer | undefined
+  if (config.http && metrics) {
+    const at = config.http.listen.lastIndexOf(':')
+    try {
+      http = await startDashboardServer(
+        { runner, ledger, metrics, presence: () => broker.presence(), fitTasksSent: (round) => broker.fitTasksSent(round), logger, now },
+        config.http.listen.slice(0, at),
+        Number(config.http.listen.slice(at + 1)),
+      )
+    } catch (err) {
+      server.forceShutdown()
+      injector.destroy()
+      await gate.close()
+      await replica?.stop()
+      await runner.close()
+      await ledger.close()
+      throw new CoordinatorConfigError(`http.listen ${config.http.listen}: cannot bind (${(err as Error).message}); pick a free port or another address`, { cause: err })
+    }
+    logger.info({ http: http.address }, 'dashboard and metrics listening')
+  }
 
   let closing: Promise<void> | undefined
   return {
@@ -219,10 +252,13 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     connectionStats: () => gate.stats(),
     uploadBytesInFlight: () => uploadBudget.bytesInFlight,
     refusalStats: () => refusals.stats(),
+    httpAddress: http?.address,
+    connectedSites: () => broker.connectedSites(),
     completed,
     on: (event, listener) => void runner.on(event, listener as never),
     close: () =>
       (closing ??= (async () => {
+        await http?.close()
         broker.endAll()
         // Calls in progress get a grace period to finish; a client holding a call open does not hold the shutdown.
         await new Promise<void>((resolve) => {

@@ -9,6 +9,9 @@
  * - `loadHubConfig` / `parseHubConfig`: the validated `hub.json`.
  * - `roundStatus`, `toServiceError` and the round table: what the service
  *   answers and the CLI prints.
+ * - The optional read-only HTTP port (`http/`, hub.json `http.listen` or
+ *   `coordinator --http`): Prometheus `/metrics`, the live dashboard and its
+ *   JSON API (`DashboardView`); `RunningCoordinator.httpAddress` says where.
  *
  * The rules it runs (lineage records, the state fold, admission, the round
  * decider) are not here: they are protocol/'s, which the auditor re-runs.
@@ -16,7 +19,8 @@
 export { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './coordinator.ts'
 export { RoundRunner, type RoundRunnerComponents, type RoundRunnerInit, type RoundRunnerEvents, type SiteTask, type CoordinatorPhase } from './round-runner.ts'
 export { HubClient, RemoteCoordinatorError } from './hub-client.ts'
-export { HubConfigSchema, loadHubConfig, parseHubConfig, type HubConfig, type HubConfigInput } from './config.ts'
+export { HubConfigSchema, loadHubConfig, parseHubConfig, withHttpListen, type HubConfig, type HubConfigInput } from './config.ts'
+export type { DashboardView, SiteStatusView, CurrentRoundView, LogView } from './http/dashboard-view.ts'
 export { roundStatus } from './grpc/service.ts'
 export { errorCodeOf, toServiceError, ERROR_CODE_METADATA_KEY } from './grpc/status.ts'
 export { formatConsentTable, formatRoundHeader, formatRoundRow, formatRoundTable, formatSiteControl, roundRow, type RoundRow } from './round-table.ts'

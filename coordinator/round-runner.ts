@@ -56,6 +56,7 @@ import {
   type DeciderInput,
   type RoundCommittedBody,
   type Decision,
+  type LineageRecord,
   type SignedStatement,
   type SiteTask,
   type UpdateEnvelope,
@@ -124,6 +125,10 @@ export interface RoundRunnerEvents {
   checkpoint: [checkpoint: SignedCheckpoint]
   /** Where the coordinator's time goes, per round: for `bench:round` and metrics. */
   timing: [round: number, phase: CoordinatorPhase, ms: number]
+  /** Entries one durable append wrote, as the log holds them (metrics, the dashboard's live view). */
+  appended: [records: readonly LineageRecord[]]
+  /** A site's cosignature of the log at `size` was kept: its replica had verified that far. */
+  cosigned: [site: string, size: number]
 }
 
 /** verify: the decider's step for an update that closed nothing; aggregate: a step that closed a round; log: the durable append. */
@@ -277,6 +282,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   private async commitInputsHeld(inputs: readonly DeciderInput[]): Promise<({ decision: Decision; firstSeq: number } | { error: unknown })[]> {
     const base = this.ledger.length
     const drafts: EntryDraft[] = []
+    const records: LineageRecord[] = []
     const blobs: AppendBlob[] = []
     const written = new Map<string, Uint8Array | BlobReader>()
     const outcomes: ({ decision: Decision; firstSeq: number; timeMs: number; decideMs: number } | { error: unknown })[] = []
@@ -293,7 +299,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       const firstSeq = base + drafts.length
       for (const e of decision.entries) {
         // Folded as the log will hold it (canonical bytes decoded), so the next input in the group sees it.
-        this.state.apply(readLineageRecord({ seq: base + drafts.length, kind: e.kind, timeMs, body: decodeCanonical(encodeCanonical(e.body)) }))
+        const record = readLineageRecord({ seq: base + drafts.length, kind: e.kind, timeMs, body: decodeCanonical(encodeCanonical(e.body)) })
+        this.state.apply(record)
+        records.push(record)
         drafts.push({ kind: e.kind, timeMs, body: e.body })
       }
       for (const b of decision.blobs) {
@@ -315,6 +323,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       try {
         const { checkpoint } = await this.ledger.appendWithCheckpoint(this.components.signer, drafts, blobs, { origin })
         this.emit('checkpoint', checkpoint)
+        this.emit('appended', records)
       } catch (err) {
         // The state already holds entries the log does not: only a restart, which folds the log again, is safe.
         this.broken = new CoordinatorStoreError(`the log could not be written (${(err as Error).message}); restart the coordinator, which resumes from its log`, { cause: err })
@@ -588,6 +597,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     } catch (err) {
       throw new SignatureInvalidError(`cosignature from "${siteId}" of size ${size}: ${(err as Error).message}`, { cause: err })
     }
+    this.emit('cosigned', siteId, size)
     return size
   }
 

@@ -12,17 +12,34 @@ import { failStream } from './grpc/status.ts'
 
 type TaskStream = ServerWritableStream<TasksRequest__Output, Task>
 
+/** A site's task stream as the dashboard shows it: open now, or when it was last open. */
+export interface SitePresence {
+  readonly site: string
+  readonly online: boolean
+  /** Now when online; otherwise when its last task stream closed. */
+  readonly lastSeenMs: number
+}
+
 export class TaskBroker {
   /** One task stream per site: a site that opens another (a reconnect) replaces the old. */
   private readonly streams = new Map<string, TaskStream>()
+  /** When each site's task stream last closed (or opened, while it is open). */
+  private readonly lastSeen = new Map<string, number>()
+  /** Per site, the newest fit task written to its stream: round and time (the dashboard's "task sent"). */
+  private readonly fitSent = new Map<string, { round: number; timeMs: number }>()
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   attach(siteId: string, stream: TaskStream): void {
     const old = this.streams.get(siteId)
     this.streams.set(siteId, stream)
+    this.lastSeen.set(siteId, this.now())
     // The older stream ends with a status, so nothing writes to it again and no client waits on it.
     if (old !== undefined && !old.writableEnded && !old.destroyed) failStream(old, new TaskStreamReplacedError(`site "${siteId}" opened a newer task stream`))
     const detach = () => {
-      if (this.streams.get(siteId) === stream) this.streams.delete(siteId)
+      if (this.streams.get(siteId) !== stream) return
+      this.streams.delete(siteId)
+      this.lastSeen.set(siteId, this.now())
     }
     stream.on('cancelled', detach)
     stream.on('close', detach)
@@ -34,11 +51,29 @@ export class TaskBroker {
     return [...this.streams.keys()].sort()
   }
 
+  /** Every site that ever opened a task stream, in id order. */
+  presence(): SitePresence[] {
+    const now = this.now()
+    return [...this.lastSeen.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([site, seen]) => ({ site, online: this.streams.has(site), lastSeenMs: this.streams.has(site) ? now : seen }))
+  }
+
+  /** When the fit task of `round` was written to each site's stream (sites not sent it are absent). */
+  fitTasksSent(round: number): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [site, sent] of this.fitSent) if (sent.round === round) out.set(site, sent.timeMs)
+    return out
+  }
+
   send(siteId: string | null, task: SiteTask): void {
-    const one = siteId === null ? undefined : this.streams.get(siteId)
-    const targets = siteId === null ? [...this.streams.values()] : one === undefined ? [] : [one]
+    const targets = siteId === null ? [...this.streams.entries()] : this.streams.has(siteId) ? [[siteId, this.streams.get(siteId)!] as const] : []
     const message = toProtoTask(task)
-    for (const stream of targets) if (!stream.writableEnded && !stream.destroyed) stream.write(message)
+    for (const [site, stream] of targets) {
+      if (stream.writableEnded || stream.destroyed) continue
+      stream.write(message)
+      if (task.kind === 'fit') this.fitSent.set(site, { round: task.round, timeMs: this.now() })
+    }
   }
 
   /** Ends every stream (on shutdown), so sites see a clean end and reconnect. */

@@ -14,6 +14,8 @@
  *   envelope carries, and the rule an update's claim must meet.
  * - **Lineage** (lineage.ts, study-state.ts): the log's entry kinds and
  *   bodies, and the study state that is the fold of the log.
+ * - **Study view** (study-view.ts): the one reading of a study state for
+ *   people, which the dashboard serves and the audit's HTML report embeds.
  * - **Site control** (site-control.ts): a site's approval of the spec hash
  *   and its refusal of a task, both signed and logged.
  * - **Admission** (admission.ts, patient-rewards.ts, round-rules.ts): every
@@ -38,6 +40,7 @@ export * from './consent-claim.ts'
 export * from './patient-reward-split.ts'
 export * from './lineage.ts'
 export * from './study-state.ts'
+export * from './study-view.ts'
 export * from './admission.ts'
 export * from './round-rules.ts'
 export * from './consent-rules.ts'

@@ -113,6 +113,17 @@ export const SiteConfigSchema = z.strictObject({
   /** How long to keep retrying an unreachable coordinator before giving up. */
   reconnectTimeoutMs: z.number().int().positive().default(120_000),
   /**
+   * The site's own read-only Prometheus port (`/metrics`): training time and
+   * examples, uploads by outcome, evaluations, reconnects. Off unless set (or
+   * `fedlineage site --metrics host:port`); it carries counts, never records.
+   */
+  metrics: z
+    .strictObject({
+      /** host:port to bind; port 0 picks a free one (printed on start). */
+      listen: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
+    })
+    .optional(),
+  /**
    * Deadline of one call to the coordinator (hello, evaluation report…);
    * model transfers get proportionally longer (coordinator-client.ts). Raise
    * it where many sites share one machine or one event loop: a call that

@@ -1,6 +1,6 @@
 /**
  * `fedlineage audit (--db DIR [--key FILE [--fetch-from MULTIADDR...]] | --peer MULTIADDR [--study ID] [--key FILE])
- * [--report FILE] [--coordinator-key HEX]`: replays a study's lineage log
+ * [--report FILE] [--html FILE] [--coordinator-key HEX]`: replays a study's lineage log
  * offline, from a local LevelDB replica or one synced from a peer, and
  * re-derives every committed model (see replay.ts). Prints the summary on
  * stdout, writes the JSON report when asked (also when the audit fails, since
@@ -21,12 +21,15 @@ import { AuditInvalidArgumentError, AuditPartialError } from '../errors.ts'
 import { replayLog } from '../replay.ts'
 import { openAuditSource, type AuditSourceSpec, type OpenedAuditSource } from '../source.ts'
 import { formatAuditSummary } from '../summary.ts'
+import { writeAuditHtml } from './audit-html.ts'
 
 /** The audit command's options, checked once. */
 export interface AuditCommandOptions {
   readonly source: AuditSourceSpec
   /** Where to write the JSON report; undefined writes none. */
   readonly reportFile: string | undefined
+  /** Where to write the self-contained HTML report; undefined writes none. */
+  readonly htmlFile?: string | undefined
   /** The coordinator's key, obtained out of band; undefined trusts the log's first author. */
   readonly coordinatorKey: Uint8Array | undefined
 }
@@ -43,6 +46,8 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
   if (db !== undefined && (typeof db !== 'string' || db.length === 0))
     throw new AuditInvalidArgumentError("--db: a directory is required: the coordinator's data dir, or a copy of it (`fedlineage audit --db hub-ledger`)")
   if (report !== undefined && (typeof report !== 'string' || report.length === 0)) throw new AuditInvalidArgumentError('--report: a file name is required (`--report audit.json`)')
+  const html = raw['html']
+  if (html !== undefined && (typeof html !== 'string' || html.length === 0)) throw new AuditInvalidArgumentError('--html: a file name is required (`--html report.html`)')
   let key: Uint8Array | undefined
   if (coordinatorKey !== undefined) {
     try {
@@ -67,7 +72,7 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
           keyFile: raw['key'] === undefined ? undefined : String(raw['key']),
           fetchFrom: fetchFrom === undefined ? undefined : (fetchFrom as unknown[]).map(String),
         }
-  return { source, reportFile: report as string | undefined, coordinatorKey: key }
+  return { source, reportFile: report as string | undefined, htmlFile: html as string | undefined, coordinatorKey: key }
 }
 
 /**
@@ -81,7 +86,7 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
   let bar: SingleBar | undefined
   try {
     const started = performance.now()
-    const { report, error, blobBytes } = await replayLog(opened.source, {
+    const { report, error, blobBytes, state } = await replayLog(opened.source, {
       trustedCoordinatorKey: options.coordinatorKey,
       onProgress: (done, total) => {
         if (io.stderr.isTTY !== true || total === 0) return
@@ -99,6 +104,8 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
     if (blobBytes > 0) io.stdout.write(`replay read ${(blobBytes / 2 ** 20).toFixed(2)} MiB of models and deltas in ${seconds.toFixed(1)} s (${(blobBytes / 2 ** 20 / seconds).toFixed(1)} MiB/s)\n`)
     io.stdout.write(`${formatAuditSummary(report)}\n`)
     if (options.reportFile !== undefined) await writeFile(options.reportFile, `${JSON.stringify(report, null, 2)}\n`)
+    // Written when the audit fails too: the failing entry is what it opens with.
+    if (options.htmlFile !== undefined) await writeAuditHtml(options.htmlFile, { report, state }, opened.source, opened.description, Date.now())
     if (error !== undefined) throw error
     if (report.verdict === 'partial') throw partialError(report, opened, options.source)
     return report
@@ -136,6 +143,7 @@ export function registerAuditCommand(program: Command, io: CliIo): Command {
     .option('--fetch-from <multiaddr...>', 'with --db and --key: replicas to fetch missing blobs from (default: the peers the replica recorded, the coordinator first)')
     .option('--replica-dir <dir>', 'with --peer: keep the synced replica here (default: a temp dir, removed after)')
     .option('--report <file>', 'also write the audit report as JSON to this file')
+    .option('--html <file>', 'also write a self-contained HTML report (opens offline, prints): spec, every round and its checks, charts, lineage, consent, rewards, cosignatures; a failure first')
     .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")
     .action(async (raw: Record<string, unknown>) => {
       await runAudit(parseAuditOptions(raw), io)

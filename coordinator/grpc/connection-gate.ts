@@ -37,6 +37,9 @@ export interface ConnectionGateStats {
   readonly open: number
   readonly refused: number
   readonly timedOut: number
+  /** Bytes read from and written to every connection the gate admitted (TLS and HTTP/2 framing included). */
+  readonly bytesIn: number
+  readonly bytesOut: number
 }
 
 interface Held {
@@ -57,6 +60,9 @@ export class ConnectionGate {
   private readonly perAddress = new Map<string, number>()
   private refused = 0
   private timedOut = 0
+  /** Bytes of connections already closed; open ones are counted live from their sockets. */
+  private closedBytesIn = 0
+  private closedBytesOut = 0
 
   constructor(
     private readonly init: ConnectionGateInit,
@@ -89,7 +95,13 @@ export class ConnectionGate {
   }
 
   stats(): ConnectionGateStats {
-    return { open: this.held.size, refused: this.refused, timedOut: this.timedOut }
+    let bytesIn = this.closedBytesIn
+    let bytesOut = this.closedBytesOut
+    for (const h of this.held.values()) {
+      bytesIn += h.socket.bytesRead
+      bytesOut += h.socket.bytesWritten
+    }
+    return { open: this.held.size, refused: this.refused, timedOut: this.timedOut, bytesIn, bytesOut }
   }
 
   /** Stops accepting and destroys every connection still open. */
@@ -138,6 +150,8 @@ export class ConnectionGate {
     socket.once('close', () => {
       clearTimeout(held.timer)
       this.held.delete(key)
+      this.closedBytesIn += socket.bytesRead
+      this.closedBytesOut += socket.bytesWritten
       const left = (this.perAddress.get(address) ?? 1) - 1
       if (left > 0) this.perAddress.set(address, left)
       else this.perAddress.delete(address)

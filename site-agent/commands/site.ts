@@ -1,11 +1,12 @@
 /** `fedlineage site --config site.json`: run a hospital's site agent until the study is done. */
 import type { Command } from 'commander'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { loadSigner } from '../../ledger/index.ts'
 import { SiteAgent, type SiteAgentEvent } from '../agent.ts'
 import { loadSiteConfig } from '../config.ts'
 import { siteCredentials } from '../credentials.ts'
 import { SiteConfigError } from '../errors.ts'
+import { startSiteMetrics, type RunningSiteMetrics } from '../metrics.ts'
 
 function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   const p = `[${siteId}]`
@@ -46,6 +47,17 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
   }
 }
 
+/** The metrics port, when asked for; a bad address or a port in use fails the start, naming the setting. */
+async function siteMetricsFor(listen: string | undefined, logger: Logger): Promise<RunningSiteMetrics | undefined> {
+  if (listen === undefined) return undefined
+  if (!/^[^\s:]+:\d{1,5}$/.test(listen)) throw new SiteConfigError(`--metrics ${listen}: must be host:port, e.g. --metrics 127.0.0.1:9101`)
+  try {
+    return await startSiteMetrics(listen, (err) => logger.error({ err }, 'metrics request failed'))
+  } catch (err) {
+    throw new SiteConfigError(`metrics ${listen}: cannot bind (${(err as Error).message}); pick a free port or another address`, { cause: err })
+  }
+}
+
 export function registerSiteCommand(program: Command): Command {
   const site = program
     .command('site')
@@ -53,9 +65,10 @@ export function registerSiteCommand(program: Command): Command {
     // Not commander's requiredOption: commander also demands a parent's required options for its subcommands, so `site check` could not run.
     .option('--config <file>', 'site config (site id, study, coordinator address, key file, data) (required)')
     .option('--quiet', 'print only errors')
+    .option('--metrics <host:port>', "serve the site's read-only Prometheus /metrics here (overrides site.json metrics.listen)")
     // `site check --config …` belongs to check: without this, `site`'s own --config would take it.
     .enablePositionalOptions()
-    .action(async (opts: { config?: string; quiet?: boolean }) => {
+    .action(async (opts: { config?: string; quiet?: boolean; metrics?: string }) => {
       if (opts.config === undefined) throw new SiteConfigError('fedlineage site: --config <file> is required: the site config (site id, study, coordinator address, key file, data)')
       const config = await loadSiteConfig(opts.config)
       const signer = await loadSigner(config.keyFile)
@@ -67,6 +80,11 @@ export function registerSiteCommand(program: Command): Command {
           const line = describe(config.siteId, e)
           if (line) process.stdout.write(line + '\n')
         })
+      const metrics = await siteMetricsFor(opts.metrics ?? config.metrics?.listen, logger)
+      if (metrics) {
+        agent.onEvent((e) => metrics.record(e))
+        process.stdout.write(`[${config.siteId}] metrics on http://${metrics.address}/metrics\n`)
+      }
       const abort = new AbortController()
       process.once('SIGTERM', () => abort.abort())
       process.once('SIGINT', () => abort.abort())
@@ -76,6 +94,8 @@ export function registerSiteCommand(program: Command): Command {
         // A stop request is a clean exit, not a failure.
         if (!abort.signal.aborted) throw err
         process.stderr.write(`site ${config.siteId}: stopped on request\n`)
+      } finally {
+        await metrics?.close()
       }
     })
   return site

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CODE_FOLDERS = ['protos', 'models', 'ledger', 'pki', 'protocol', 'coordinator', 'site-agent', 'auditor', 'cli'] as const
+const CODE_FOLDERS = ['protos', 'models', 'ledger', 'pki', 'protocol', 'coordinator', 'site-agent', 'auditor', 'cli', 'web'] as const
 type Folder = (typeof CODE_FOLDERS)[number]
 
 /** Which of our folders each folder may import (through their public surfaces). */
@@ -22,11 +22,13 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   // The study's PKI reads identity key files through the ledger; its provision command writes through the CLI runtime.
   pki: ['ledger', 'cli'],
   protocol: ['ledger/core', 'models/core'],
-  coordinator: ['protocol', 'models', 'ledger', 'pki', 'protos', 'cli'],
-  'site-agent': ['protocol', 'models', 'ledger', 'pki', 'protos', 'cli'],
-  auditor: ['protocol', 'ledger', 'models/core', 'cli'],
+  coordinator: ['protocol', 'models', 'ledger', 'pki', 'protos', 'cli', 'web'],
+  'site-agent': ['protocol', 'models', 'ledger', 'pki', 'protos', 'cli', 'web'],
+  auditor: ['protocol', 'ledger', 'models/core', 'cli', 'web'],
   // The CLI runtime knows commander, and nothing of ours.
   cli: [],
+  // The pages' static files (dashboard, HTML report) and the read-only HTTP server; its loopback rule is pki's.
+  web: ['pki'],
 }
 
 /** Every edge between our folders that exists, which the closing notes of refactors quote. */
@@ -36,12 +38,14 @@ const EDGES = [
   'auditor -> ledger/core',
   'auditor -> models/core',
   'auditor -> protocol',
+  'auditor -> web',
   'coordinator -> cli',
   'coordinator -> ledger',
   'coordinator -> models',
   'coordinator -> pki',
   'coordinator -> protocol',
   'coordinator -> protos',
+  'coordinator -> web',
   'ledger -> cli',
   'pki -> cli',
   'pki -> ledger',
@@ -55,6 +59,8 @@ const EDGES = [
   'site-agent -> pki',
   'site-agent -> protocol',
   'site-agent -> protos',
+  'site-agent -> web',
+  'web -> pki',
 ]
 
 /** Modules a pure `core/` file may import besides its own folder's core and errors. */
