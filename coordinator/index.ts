@@ -20,6 +20,6 @@ export { HubConfigSchema, loadHubConfig, parseHubConfig, type HubConfig, type Hu
 export { roundStatus } from './grpc/service.ts'
 export { errorCodeOf, toServiceError, ERROR_CODE_METADATA_KEY } from './grpc/status.ts'
 export { formatConsentTable, formatRoundHeader, formatRoundRow, formatRoundTable, formatSiteControl, roundRow, type RoundRow } from './round-table.ts'
-export { registerCoordinatorCommands } from './cli.ts'
-export { registerRewardsCommand, rewardsOf, type RewardsView } from './commands/rewards.ts'
+export { registerCoordinatorCommands, registerRewardsCommand } from './cli.ts'
+export { rewardsOf, type RewardsView } from './commands/rewards.ts'
 export * from './errors.ts'
