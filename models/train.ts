@@ -10,6 +10,12 @@
  * per round): the data goes to the device once, each epoch is permuted with
  * one gather and sliced per step, and the loss is summed on the device and
  * read back once at the end.
+ *
+ * FedProx: with `training.proximalMu` = μ > 0 each step minimises the batch
+ * loss plus (μ/2)·Σ‖w − w_global‖² over the trainable tensors, w_global the
+ * round's starting weights (Li et al. 2020; Flower's and FLamby's FedProx
+ * clients add the same term). The reported `trainLoss` is the data loss
+ * alone, so it stays comparable with FedAvg's.
  */
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from './backend.ts'
@@ -71,9 +77,13 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
   let epochFeatures: tf.Tensor2D | undefined
   let epochLabels: tf.Tensor2D | undefined
   let lossSum: tf.Scalar = tf.scalar(0)
+  let anchors: tf.Tensor[] = []
   try {
     setModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
+    const mu = training.proximalMu ?? 0
+    // The proximal term's centre: the round's starting weights, copied once before any step moves them.
+    if (mu > 0) anchors = variables.map((v) => v.clone())
     const random = mulberry32(init.seed)
     const total = training.localSteps
     let position = data.count // forces a shuffle before the first step
@@ -94,15 +104,24 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
       const x = epochFeatures!
       const y = epochLabels!
       const next = tf.tidy(() => {
-        const loss = optimizer.minimize(
+        let dataLoss: tf.Scalar | undefined
+        const objective = optimizer.minimize(
           () => {
             const logits = model.network.apply(tf.slice(x, [start, 0], [size, data.width])) as tf.Tensor
-            return tf.losses.sigmoidCrossEntropy(tf.slice(y, [start, 0], [size, 1]), logits) as tf.Scalar
+            const bce = tf.losses.sigmoidCrossEntropy(tf.slice(y, [start, 0], [size, 1]), logits) as tf.Scalar
+            if (mu === 0) return bce
+            // Kept past the gradient's own tidy, so the data loss can be reported; disposed just below.
+            dataLoss = tf.keep(bce)
+            const proximal = tf.addN(variables.map((v, i) => tf.sum(tf.squaredDifference(v, anchors[i]!))))
+            return tf.add(bce, tf.mul(mu / 2, proximal)) as tf.Scalar
           },
           true,
           variables,
         )
-        return tf.add(lossSum, loss!) as tf.Scalar
+        if (dataLoss === undefined) return tf.add(lossSum, objective!) as tf.Scalar
+        const sum = tf.add(lossSum, dataLoss) as tf.Scalar
+        dataLoss.dispose()
+        return sum
       })
       lossSum.dispose()
       lossSum = next
@@ -117,7 +136,7 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
     assertFinite(weights, 'trained weights')
     return { weights, trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
   } finally {
-    tf.dispose([features, labels, lossSum, ...[epochFeatures, epochLabels].filter((t) => t !== undefined)])
+    tf.dispose([features, labels, lossSum, ...anchors, ...[epochFeatures, epochLabels].filter((t) => t !== undefined)])
     optimizer.dispose()
     disposeModel(model)
   }

@@ -57,6 +57,7 @@ import {
 } from '../models/core/index.ts'
 import { READ_SLICE_BYTES, decodeCanonical, encodeCanonical, type BlobReader } from '../ledger/core/index.ts'
 import { InstructionsInvalidError } from './errors.ts'
+import { cyclicSite } from './cyclic-order.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -69,7 +70,7 @@ export type InstructionValue = number | string | boolean
 export type SiteInstructions = Readonly<Record<string, InstructionValue>>
 
 /** Instruction keys every site agent of this version applies. */
-export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps'] as const
+export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps', 'proximalMu'] as const
 
 /** Who takes part in a round, and what each is told. */
 export interface RoundPlan {
@@ -191,21 +192,35 @@ export function trainingInstructions(training: TrainingSpec): SiteInstructions {
   return { optimizer: training.optimizer, learningRate: training.learningRate, batchSize: training.batchSize, localSteps: training.localSteps }
 }
 
+/** What distinguishes the FedAvg family: the name, the logged parameters, what sites are told, and who takes part. */
+interface FedAvgVariant {
+  readonly name: string
+  readonly parameters: Readonly<Record<string, number | string | boolean>>
+  readonly serverLearningRate: number
+  /** Instructions on top of the study's training settings (FedProx's `proximalMu`). */
+  readonly extraInstructions?: SiteInstructions
+  /** The sites of a round, from the sorted eligible ones (default: all of them). */
+  readonly chooseSites?: (round: number, sortedSiteIds: readonly string[]) => readonly string[]
+}
+
 /**
  * FedAvg with a server learning rate. All enrolled sites take part in every
- * round (FLamby's protocol; client sampling would be a seeded choice here),
- * each told the study's training settings.
+ * round (FLamby's protocol) unless the variant chooses, each told the study's
+ * training settings and the variant's extra instructions.
  */
-function fedAvgStrategy(serverLearningRate: number): Strategy {
+function fedAvgStrategy(variant: FedAvgVariant): Strategy {
+  const { serverLearningRate } = variant
   return {
-    name: 'fedavg',
-    parameters: { serverLearningRate },
+    name: variant.name,
+    parameters: variant.parameters,
     phases: [],
     needsPrivateSeed: false,
     configureRound({ round, siteIds, training }) {
       assertRound(round)
-      const instructions = trainingInstructions(training)
-      return { round, sites: sortedUniqueSites(siteIds).map((siteId) => ({ siteId, instructions })) }
+      const instructions = { ...trainingInstructions(training), ...variant.extraInstructions }
+      const sorted = sortedUniqueSites(siteIds)
+      const chosen = variant.chooseSites === undefined ? sorted : variant.chooseSites(round, sorted)
+      return { round, sites: chosen.map((siteId) => ({ siteId, instructions })) }
     },
     aggregateRound({ round, global, replies, failures }) {
       assertRound(round)
@@ -313,7 +328,27 @@ function updateNorm(next: Weights, global: Weights): number {
 export function createStrategy(spec: StrategySpec): Strategy {
   switch (spec.name) {
     case 'fedavg':
-      return fedAvgStrategy(spec.serverLearningRate)
+      return fedAvgStrategy({ name: 'fedavg', parameters: { serverLearningRate: spec.serverLearningRate }, serverLearningRate: spec.serverLearningRate })
+    case 'fedprox':
+      return fedAvgStrategy({
+        name: 'fedprox',
+        parameters: { proximalMu: spec.proximalMu, serverLearningRate: spec.serverLearningRate },
+        serverLearningRate: spec.serverLearningRate,
+        extraInstructions: { proximalMu: spec.proximalMu },
+      })
+    case 'cyclic': {
+      // The next model is the one site's own: FedAvg of a single reply with server learning rate 1.
+      const order = { deterministicCycle: spec.deterministicCycle, cycleSeed: spec.cycleSeed }
+      return fedAvgStrategy({
+        name: 'cyclic',
+        parameters: { ...order },
+        serverLearningRate: 1,
+        chooseSites: (round, sorted) => {
+          const site = cyclicSite(order, round, sorted)
+          return site === undefined ? [] : [site]
+        },
+      })
+    }
     default: {
       const name: string = (spec as { name: string }).name
       throw new UnknownStrategyError(`unknown strategy "${name}"`, name)

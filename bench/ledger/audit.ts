@@ -227,7 +227,7 @@ export async function runAudit(init: AuditBenchInit): Promise<AuditBenchResult> 
         const blobReadHashMs = performance.now() - h0
         const d0 = performance.now()
         const updates: WeightedUpdate[] = r.deltas.map((_, i) => ({ siteId: r.siteIds[i]!, delta: decodeWeights(blobs[i]!, shapes), exampleCount: r.examples[i]! }))
-        const derived = { hash: hashWeights(fedAvg(parent, updates, spec.strategy.serverLearningRate)) }
+        const derived = { hash: hashWeights(fedAvg(parent, updates, spec.strategy.name === 'fedavg' ? spec.strategy.serverLearningRate : 1)) }
         const decodeDeriveMs = performance.now() - d0
         if (!equalBytes(derived.hash, r.model)) throw new Error(`round ${k + 1}: re-derived model differs from the committed one`)
         perRound.push({

@@ -37,7 +37,7 @@ export async function measureBaseline(run: ScaleRun, onRound?: (round: number) =
       [...record.accepted.values()].map(async (a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeights(await ledger.getBlob(a.delta), runner.shapes) })),
     )
     const t0 = performance.now()
-    const model = fedAvg(parent, updates, study.strategy.serverLearningRate)
+    const model = fedAvg(parent, updates, study.strategy.name === 'fedavg' ? study.strategy.serverLearningRate : 1)
     const fedAvgMs = performance.now() - t0
     const trainMs: number[] = []
     for (const [i, data] of datasets.entries()) {

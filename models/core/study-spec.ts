@@ -109,6 +109,12 @@ export const TrainingSchema = z.strictObject({
   batchSize: z.number().int().positive().max(65536),
   /** Optimiser steps per round; batches cycle through reshuffled epochs (FLamby's "local steps"). */
   localSteps: z.number().int().positive().max(1_000_000),
+  /**
+   * FedProx's proximal term μ (Li et al. 2020): each site adds
+   * (μ/2)·‖w − w_global‖² to its training loss. Set by the `fedprox`
+   * strategy in each round's instructions; absent or 0: no proximal term.
+   */
+  proximalMu: z.number().min(0).max(1000).optional(),
 })
 export type TrainingSpec = z.infer<typeof TrainingSchema>
 
@@ -118,6 +124,39 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     name: z.literal('fedavg'),
     /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedAvg). */
     serverLearningRate: z.number().positive().max(10).default(1),
+  }),
+  z.strictObject({
+    /**
+     * FedProx (Li et al. 2020): FedAvg's aggregation, and each site trains
+     * with the proximal term (μ/2)·‖w − w_global‖² that keeps it near the
+     * round's model (Flower's `FedProx`, FLamby's `FedProx`).
+     */
+    name: z.literal('fedprox'),
+    /** μ, the proximal term's weight (Flower's `proximal_mu`; FLamby's heart-disease run uses 0.01). 0 is FedAvg. */
+    proximalMu: z.number().min(0).max(1000),
+    /** new = global + serverLearningRate * weighted mean of deltas (1 = plain FedProx). */
+    serverLearningRate: z.number().positive().max(10).default(1),
+  }),
+  z.strictObject({
+    /**
+     * Cyclic (FLamby's `Cyclic`): one site trains per round, starting from
+     * the previous site's model, and the next model is that site's; sites
+     * take turns in cycles of every enrolled site. Needs `minSites: 1`.
+     */
+    name: z.literal('cyclic'),
+    /**
+     * true: every cycle visits sites in code-unit order of their ids; false
+     * (FLamby's default): each cycle is a fresh permutation of them, seeded
+     * by `cycleSeed` and the cycle's number (see PROTOCOL.md).
+     */
+    deterministicCycle: z.boolean().default(false),
+    /** Seed of the cycles' permutations when `deterministicCycle` is false. */
+    cycleSeed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31 - 1)
+      .default(0),
   }),
 ])
 export type StrategySpec = z.infer<typeof StrategySpecSchema>
@@ -232,6 +271,13 @@ export const StudySpecSchema = z
   .superRefine((spec, ctx) => {
     if (spec.consent !== undefined && spec.data.patientIdColumn === undefined) {
       ctx.addIssue({ code: 'custom', path: ['data', 'patientIdColumn'], message: "is required when consent is set: name the column holding each record's patient id" })
+    }
+    // A cyclic round plans one site, so a larger minimum could never be met and every round would be abandoned.
+    if (spec.strategy.name === 'cyclic' && spec.minSites !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['minSites'], message: `must be 1 with strategy "cyclic" (one site trains per round), got ${spec.minSites}` })
+    }
+    if (spec.training.proximalMu !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['training', 'proximalMu'], message: 'is set by the strategy, not the study: use strategy { "name": "fedprox", "proximalMu": μ }' })
     }
   })
 export type StudySpec = z.infer<typeof StudySpecSchema>

@@ -132,7 +132,7 @@ describe('instructions', () => {
   })
 
   it.each([
-    ['an unknown key', { proximalMu: 0.01 }],
+    ['an unknown key', { fancyNewKnob: 0.01 }],
     ['a value the study schema refuses', { learningRate: -1 }],
     ['a wrong type', { localSteps: 'forty' }],
   ])('refuses %s with PROTOCOL_INSTRUCTIONS_INVALID', (_what, instructions) => {
