@@ -12,7 +12,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { Command } from 'commander'
 import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { checkpointVerifierKey, fromHex, loadSigner, logOrigin, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
@@ -32,23 +31,14 @@ export interface DemoOptions {
   readonly keepDashboard?: number
 }
 
-export function registerDemoCommand(program: Command): void {
-  program
-    .command('demo')
-    .description('run a real federation on 127.0.0.1: a coordinator and four site agents as separate processes')
-    .option('--rounds <n>', 'rounds of FedAvg', (v) => Number.parseInt(v, 10), 5)
-    .option('--dir <dir>', 'working folder for keys, data, configs, logs and the ledger (default: a new temp folder)')
-    .option('--keep-dashboard <seconds>', 'keep the coordinator and its dashboard up this long after the study ends (default: until the demo ends)', (v) => Number.parseInt(v, 10))
-    .option('--compose <dir>', 'instead, write the keys, certificates, data and configs deploy/compose.yaml mounts (a hub and 3 sites) into <dir>, and exit')
-    .action(async (opts: DemoOptions) => {
-      if (opts.compose === undefined) return runDemo(opts)
-      const kit = await writeComposeKit(opts.compose, opts.rounds)
-      process.stdout.write(
-        `compose study written to ${kit.dir}: the hub and ${kit.sites.length} sites (${kit.sites.join(', ')}), ${opts.rounds} rounds\n` +
-          'the containers run as uid 1000: if that is not you, run `sudo chown -R 1000:1000` on that folder\n' +
-          'next: docker compose -f deploy/compose.yaml up --build\n',
-      )
-    })
+/** `demo --compose DIR`: writes the compose study and says what to run next. */
+export async function writeComposeStudy(dir: string, rounds: number): Promise<void> {
+  const kit = await writeComposeKit(dir, rounds)
+  process.stdout.write(
+    `compose study written to ${kit.dir}: the hub and ${kit.sites.length} sites (${kit.sites.join(', ')}), ${rounds} rounds\n` +
+      'the containers run as uid 1000: if that is not you, run `sudo chown -R 1000:1000` on that folder\n' +
+      'next: docker compose -f deploy/compose.yaml up --build\n',
+  )
 }
 
 function launch(args: string[], logFile: string): ChildProcess {

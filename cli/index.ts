@@ -16,6 +16,9 @@
  * const status = await runCommand(() => program.parseAsync(process.argv), { exitStatus: exitStatusOf })
  * ```
  *
+ * Every command's help marks its required options and ends with examples
+ * (help-text.ts): `cmd.addHelpText('after', examples('fedlineage …'))`.
+ *
  * It knows commander and nothing else of ours: each folder registers its own
  * commands (`<folder>/cli.ts`) and `bin/fedlineage.ts` composes them.
  */
@@ -25,3 +28,4 @@ export { errorCode, formatCliError } from './error-line.ts'
 export { runCommand, type RunCommandInit } from './run-command.ts'
 export { EXIT_PARTIAL, EXIT_USAGE, PARTIAL_AUDIT_CODE, exitStatusOf } from './exit-status.ts'
 export { COMMAND_ROLES, HELP_COMMAND_ROLE, ROLE_HEADINGS, applyHelpGroups, type Role } from './help-groups.ts'
+export { EXAMPLES_HEADING, REQUIRED_MARK, examples, markRequiredOptions } from './help-text.ts'

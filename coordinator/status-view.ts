@@ -8,6 +8,7 @@
  * response in, text out.
  */
 import type { RoundStatusResponse__Output, RoundSummary__Output } from '../protos/index.ts'
+import { DEFAULT_FLAG_GAP } from './constants.ts'
 
 /** When a site's metric is flagged as far below the weighted one. */
 export interface FlagRule {
@@ -17,7 +18,7 @@ export interface FlagRule {
   readonly lossRatio: number
 }
 
-export const DEFAULT_FLAG_RULE: FlagRule = { gap: 0.1, lossRatio: 1.5 }
+export const DEFAULT_FLAG_RULE: FlagRule = { gap: DEFAULT_FLAG_GAP, lossRatio: 1.5 }
 
 /** The metrics shown per site, in column order; `higher` says which way is better. */
 const METRICS = [

@@ -4,30 +4,80 @@
  *   keygen --out DIR [--name NAME] [--force]
  *   log verify --db DIR [--author HEX...]
  *   log prove --db DIR --seq N [--size S] [--out FILE]
- *   log check-proof --proof FILE [--coordinator-key HEX]
+ *   log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]
  *   log checkpoint --db DIR [--size N]
  *
- * One command per file in commands/. Commands throw typed errors; the
- * program's top-level handler (runCommand, cli/index.ts) prints them.
+ * This file holds only what help shows (names, options, examples), so that
+ * `fedlineage --help` loads no LevelDB: each action imports its command from
+ * commands/ when it runs. Commands throw typed errors; the program's
+ * top-level handler (runCommand, cli/index.ts) prints them.
  */
 import type { Command } from 'commander'
-import { processIo, type CliIo } from '../cli/index.ts'
-import { registerKeygenCommand } from './commands/keygen.ts'
-import { registerLogVerifyCommand } from './commands/log-verify.ts'
-import { registerLogProveCommand } from './commands/log-prove.ts'
-import { registerLogCheckProofCommand } from './commands/log-check-proof.ts'
-import { registerLogCheckpointCommand } from './commands/log-checkpoint.ts'
+import { examples, processIo, type CliIo } from '../cli/index.ts'
+
+/** The file name stem `keygen` writes when no --name is given. */
+export const DEFAULT_IDENTITY_NAME = 'identity'
 
 /**
  * Adds the ledger's commands to `program`. `log` is shared with other
  * folders' log subcommands: an existing `log` command is reused.
  */
 export function registerLedgerCommands(program: Command, io: CliIo = processIo()): Command {
-  registerKeygenCommand(program, io)
+  program
+    .command('keygen')
+    .description('create an Ed25519 identity: <out>/<name>.key (mode 0600) and <out>/<name>.pub')
+    .requiredOption('--out <dir>', 'directory for the key files (created with mode 0700)')
+    .option('--name <name>', 'file name stem', DEFAULT_IDENTITY_NAME)
+    .option('--force', 'replace existing key files (the old key is lost)', false)
+    .addHelpText('after', examples('fedlineage keygen --out keys --name st-marys   # keys/st-marys.key stays here; send keys/st-marys.pub to the hub'))
+    .action(async (raw: Record<string, unknown>) => {
+      const { keygen, parseKeygenOptions } = await import('./commands/keygen.ts')
+      await keygen(parseKeygenOptions(raw), io)
+    })
+
   const log = program.commands.find((c) => c.name() === 'log') ?? program.command('log').description('inspect and verify the lineage log')
-  registerLogVerifyCommand(log, io)
-  registerLogProveCommand(log, io)
-  registerLogCheckProofCommand(log, io)
-  registerLogCheckpointCommand(log, io)
+  log
+    .command('verify')
+    .description('verify every entry of a ledger: encoding, chain, signatures, authors, head')
+    .requiredOption('--db <dir>', "the ledger's LevelDB directory (the coordinator's data dir, or a replica's; also while it runs)")
+    .option('--author <hex...>', 'trusted author public keys (64 hex digits each); any other author fails')
+    .addHelpText('after', examples('fedlineage log verify --db hub-ledger', 'fedlineage log verify --db hub-ledger --author "$(cat keys/hub.pub)"'))
+    .action(async (raw: Record<string, unknown>) => {
+      const { logVerify, parseLogVerifyOptions } = await import('./commands/log-verify.ts')
+      await logVerify(parseLogVerifyOptions(raw), io)
+    })
+  log
+    .command('prove')
+    .description('print an inclusion proof of one entry against a signed checkpoint')
+    .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
+    .requiredOption('--seq <n>', 'the entry to prove')
+    .option('--size <n>', 'tree size of the signed checkpoint to prove against (default: the newest)')
+    .option('--out <file>', 'write the JSON bundle to a file instead of stdout')
+    .addHelpText('after', examples('fedlineage log prove --db hub-ledger --seq 87 --out entry-87.json'))
+    .action(async (raw: { db: string; seq: string; size?: string; out?: string }) => {
+      const { logProve } = await import('./commands/log-prove.ts')
+      await logProve(raw, io)
+    })
+  log
+    .command('check-proof')
+    .description('check an inclusion proof bundle offline (no access to the log needed)')
+    .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage log prove`')
+    .option('--coordinator-key <hex>', "the coordinator's public key the checkpoint must be signed with")
+    .option('--trust-bundle-key', "accept the checkpoint key the bundle names (without it, an unpinned check fails): only when you hold the bundle's key from the coordinator")
+    .addHelpText('after', examples('fedlineage log check-proof --proof entry-87.json --coordinator-key "$(cat keys/hub.pub)"'))
+    .action(async (raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }) => {
+      const { logCheckProof } = await import('./commands/log-check-proof.ts')
+      await logCheckProof(raw, io)
+    })
+  log
+    .command('checkpoint')
+    .description("print the newest signed checkpoint as a C2SP signed note, with its witnesses' cosignatures")
+    .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
+    .option('--size <n>', 'the checkpoint of this tree size instead of the newest')
+    .addHelpText('after', examples('fedlineage log checkpoint --db hub-ledger > checkpoint.txt   # the verifier key is printed on stderr'))
+    .action(async (raw: { db: string; size?: string }) => {
+      const { logCheckpoint } = await import('./commands/log-checkpoint.ts')
+      await logCheckpoint(raw, io)
+    })
   return program
 }

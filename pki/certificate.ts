@@ -12,6 +12,7 @@ import * as asn from '@peculiar/asn1-x509'
 import { createPublicKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto'
 import { isIP } from 'node:net'
 import { publicKeyFromRaw, rawPublicKey } from '../ledger/index.ts'
+import { PARTY_ROLES } from './constants.ts'
 import { CertificateInvalidError } from './errors.ts'
 
 const ED25519_OID = '1.3.101.112'
@@ -21,8 +22,8 @@ const ORGANIZATIONAL_UNIT_OID = '2.5.4.11'
 const BACKDATE_MS = 5 * 60_000
 
 /** Who holds a certificate; the coordinator's is a server certificate, every other a client one. */
-export type PartyRole = 'coordinator' | 'hub' | 'site' | 'auditor'
-export const PARTY_ROLES: readonly PartyRole[] = ['coordinator', 'hub', 'site', 'auditor']
+export type PartyRole = (typeof PARTY_ROLES)[number]
+export { PARTY_ROLES }
 
 export interface CertificateRequest {
   /** The party's name: a site id, `hub`, `coordinator`, an auditor's name. */

@@ -21,5 +21,5 @@ export { provisionStudyKit, type KitParty, type StudyKit, type StudyKitInit } fr
 export { clientCredentials, loadPartyTls, serverCredentials, type PartyTls, type TlsFiles } from './credentials.ts'
 export { peerPublicKey, type CallWithAuthContext } from './peer-identity.ts'
 export { isLoopbackHost, transportMode, transportNotice, type TransportMode } from './transport-policy.ts'
-export { CA_VALID_DAYS, PARTY_VALID_DAYS } from './commands/provision.ts'
+export { CA_VALID_DAYS, PARTY_VALID_DAYS } from './constants.ts'
 export { registerPkiCommands } from './cli.ts'

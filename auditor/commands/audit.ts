@@ -13,7 +13,6 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { Presets, SingleBar } from 'cli-progress'
-import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { parsePublicKey } from '../../ledger/index.ts'
 import type { AuditReport } from '../core/index.ts'
@@ -126,26 +125,4 @@ function partialError(report: AuditReport, opened: OpenedAuditSource, spec: Audi
         ? "; the replica knows no peer to fetch from: add --fetch-from <the coordinator replica's multiaddr>"
         : "; the rest only the coordinator and the auditors the study names may read: an auditor's full audit is `fedlineage audit --peer MULTIADDR --key AUDITOR.key`"
   return new AuditPartialError(what + hint)
-}
-
-/** Adds `audit` to `program`. */
-export function registerAuditCommand(program: Command, io: CliIo): Command {
-  return program
-    .command('audit')
-    .description('replay a lineage log offline: chain, signatures, signed statements, and every committed model re-derived bit for bit')
-    .option('--db <dir>', "the log's LevelDB directory: a coordinator's data dir or a site's replica (also while it runs: a consistent snapshot is read), or a copy")
-    .option('--peer <multiaddr>', 'join as a fresh replica and sync the log and its blobs from this libp2p peer (any participant)')
-    .option('--study <id>', 'with --peer: the study to audit (default: the one the peer serves)')
-    .option(
-      '--key <file>',
-      "with --peer: the auditor's key file (the study must name its public key among its auditors); with --db: the key file of the participant whose replica it is, to fetch the blobs it may read",
-    )
-    .option('--fetch-from <multiaddr...>', 'with --db and --key: replicas to fetch missing blobs from (default: the peers the replica recorded, the coordinator first)')
-    .option('--replica-dir <dir>', 'with --peer: keep the synced replica here (default: a temp dir, removed after)')
-    .option('--report <file>', 'also write the audit report as JSON to this file')
-    .option('--html <file>', 'also write a self-contained HTML report (opens offline, prints): spec, every round and its checks, charts, lineage, consent, rewards, cosignatures; a failure first')
-    .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")
-    .action(async (raw: Record<string, unknown>) => {
-      await runAudit(parseAuditOptions(raw), io)
-    })
 }

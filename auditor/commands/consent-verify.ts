@@ -20,7 +20,6 @@
  * entry of the round (AUDIT_PATIENT_REWARDS_NOT_LOGGED otherwise).
  */
 import { readFile } from 'node:fs/promises'
-import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { equalBytes, parsePublicKey, toHex } from '../../ledger/index.ts'
 import { findConsentCommitments, type ConsentCommitment } from '../consent-lookup.ts'
@@ -100,19 +99,4 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
     `consent proof verified against the log: ${what} the ${match.count} consents site "${match.site}" signed for round ${proof.round} (log entry ${match.seq}, decided at ${new Date(match.at).toISOString()}); ${fate}${reward === undefined ? '' : `${rewardWhat}, as site "${match.site}" signed it (log entry ${match.patientRewards!.seq})`}\n`,
   )
   return { proof, commitment: match }
-}
-
-/** Adds `verify` to the `consent` command. */
-export function registerConsentVerifyCommand(consent: Command, io: CliIo): Command {
-  return consent
-    .command('verify')
-    .description("check a patient's consent proof offline, and with --db against the site-signed consent root in the log")
-    .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage consent prove`')
-    .option('--db <dir>', 'a replica of the lineage log (LevelDB): also check the root and count against the logged, site-signed envelope')
-    .option('--site <id>', 'with --db: the site that made the proof')
-    .option('--authority <hex...>', "consent authority public keys trusted to sign the receipt (default: the receipt's own signer)")
-    .option('--coordinator-key <hex>', "with --db: the coordinator's public key (default: the author of the log's first entry)")
-    .action(async (opts: ConsentVerifyOptions) => {
-      await consentVerify(opts, io)
-    })
 }

@@ -1,9 +1,9 @@
 /**
  * How a hub command reaches the coordinator: `--tls-ca` and `--tls-cert` (the
  * hub's certificate, for the key in `--key`), or plaintext on loopback, or
- * `--insecure` on a trusted network. Shared by `round start` and `status`.
+ * `--insecure` on a trusted network. Shared by `round start`, `status` and
+ * `membership`; the options themselves are defined in ../cli.ts.
  */
-import type { Command } from 'commander'
 import { clientCredentials, loadPartyTls, TlsConfigError, transportMode, transportNotice } from '../../pki/index.ts'
 import { HubClient } from '../hub-client.ts'
 
@@ -13,13 +13,6 @@ export interface ConnectOptions {
   readonly tlsCa?: string
   readonly tlsCert?: string
   readonly insecure?: boolean
-}
-
-export function addConnectOptions(cmd: Command): Command {
-  return cmd
-    .option('--tls-ca <file>', 'the study CA certificate (ca.crt) for mutual TLS')
-    .option('--tls-cert <file>', 'the certificate the study CA issued for the key in --key')
-    .option('--insecure', 'plaintext gRPC to a non-loopback coordinator (a trusted test network only)', false)
 }
 
 /** A HubClient over mutual TLS when the TLS files are given; refuses plaintext off loopback without --insecure. */

@@ -4,8 +4,7 @@
  * stored anywhere else), with the per-round breakdown. Works while the
  * coordinator runs: a store it holds is read as a consistent snapshot.
  */
-import type { Command } from 'commander'
-import { processIo, type CliIo } from '../../cli/index.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { Ledger, openStoreForReading, snapshotNotice, type StoreSnapshot } from '../../ledger/index.ts'
 import { StudyState, UnknownSiteError, readLineageRecord } from '../../protocol/index.ts'
 
@@ -32,26 +31,20 @@ export async function rewardsOf(dbDir: string, init: { readonly onSnapshot?: (sn
   }
 }
 
-export function registerRewardsCommand(program: Command, io: CliIo = processIo()): void {
-  program
-    .command('rewards')
-    .description('participant reward balances, derived by replaying the log')
-    .requiredOption('--db <dir>', "a replica of the log (LevelDB directory): the coordinator's data dir or a site's replica, also while it runs")
-    .option('--site <id>', 'one site, with its per-round amounts')
-    .action(async (opts: { db: string; site?: string }) => {
-      const view = await rewardsOf(opts.db, { onSnapshot: (s) => io.stderr.write(`${snapshotNotice(s)}\n`) })
-      const out: string[] = [`study ${view.study}: ${view.rounds.length} rewarded rounds`]
-      // A mistyped id must not read as a site that earned nothing.
-      if (opts.site !== undefined && !view.balances.some((b) => b.site === opts.site))
-        throw new UnknownSiteError(`--site "${opts.site}": no such site in study "${view.study}"; its sites are ${view.balances.map((b) => `"${b.site}"`).join(', ')}`)
-      if (opts.site) {
-        for (const r of view.rounds)
-          out.push(`round ${String(r.round).padStart(3)}  ${r.method.padEnd(13)} ${String(r.allocations.find((a) => a.site === opts.site)?.amount ?? 0n).padStart(12)} of ${r.pool}`)
-        out.push(`${opts.site}: ${view.balances.find((b) => b.site === opts.site)?.credits ?? 0n} credits`)
-      } else {
-        for (const b of view.balances) out.push(`${b.site.padEnd(24)} ${String(b.credits).padStart(14)} credits`)
-        if (view.unallocated > 0n) out.push(`${'(unallocated)'.padEnd(24)} ${String(view.unallocated).padStart(14)} credits`)
-      }
-      io.stdout.write(out.join('\n') + '\n')
-    })
+/** Prints the balances of every site, or of one with its per-round amounts. Throws UnknownSiteError for a site the study does not have. */
+export async function printRewards(opts: { readonly db: string; readonly site?: string }, io: CliIo): Promise<void> {
+  const view = await rewardsOf(opts.db, { onSnapshot: (s) => io.stderr.write(`${snapshotNotice(s)}\n`) })
+  const out: string[] = [`study ${view.study}: ${view.rounds.length} rewarded rounds`]
+  // A mistyped id must not read as a site that earned nothing.
+  if (opts.site !== undefined && !view.balances.some((b) => b.site === opts.site))
+    throw new UnknownSiteError(`--site "${opts.site}": no such site in study "${view.study}"; its sites are ${view.balances.map((b) => `"${b.site}"`).join(', ')}`)
+  if (opts.site) {
+    for (const r of view.rounds)
+      out.push(`round ${String(r.round).padStart(3)}  ${r.method.padEnd(13)} ${String(r.allocations.find((a) => a.site === opts.site)?.amount ?? 0n).padStart(12)} of ${r.pool}`)
+    out.push(`${opts.site}: ${view.balances.find((b) => b.site === opts.site)?.credits ?? 0n} credits`)
+  } else {
+    for (const b of view.balances) out.push(`${b.site.padEnd(24)} ${String(b.credits).padStart(14)} credits`)
+    if (view.unallocated > 0n) out.push(`${'(unallocated)'.padEnd(24)} ${String(view.unallocated).padStart(14)} credits`)
+  }
+  io.stdout.write(out.join('\n') + '\n')
 }

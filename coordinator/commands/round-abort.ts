@@ -4,11 +4,10 @@
  * it (`round-aborted`, with the reason and the hub key), the round closes
  * without a model, sites drop their task, and `round start` opens the next.
  */
-import type { Command } from 'commander'
 import { processIo, type CliIo } from '../../cli/index.ts'
 import { loadSigner } from '../../ledger/index.ts'
 import { CoordinatorConfigError } from '../errors.ts'
-import { addConnectOptions, connectHub, type ConnectOptions } from './connect-options.ts'
+import { connectHub, type ConnectOptions } from './connect-options.ts'
 
 export type RoundAbortOptions = ConnectOptions & { readonly key: string; readonly round: string; readonly reason: string }
 
@@ -25,15 +24,4 @@ export async function abortRound(opts: RoundAbortOptions, io: CliIo = processIo(
   } finally {
     client.close()
   }
-}
-
-export function registerRoundAbortCommand(round: Command, io?: CliIo): void {
-  const cmd = round
-    .command('abort')
-    .description('abort the open round (logged as round-aborted with your reason; sites drop their task); the request is signed with the hub key')
-    .requiredOption('--coordinator <host:port>', 'coordinator address')
-    .requiredOption('--key <file>', 'the hub key file (fedlineage keygen)')
-    .requiredOption('--round <n>', 'the open round (a guard: a round that closed meanwhile is refused, not another one aborted)')
-    .requiredOption('--reason <text>', 'why, in words; logged verbatim (at most 1024 characters)')
-  addConnectOptions(cmd).action((opts: RoundAbortOptions) => abortRound(opts, io))
 }

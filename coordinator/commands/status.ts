@@ -6,7 +6,6 @@
  * coordinator's `RoundStatus` RPC, so it works while the study runs;
  * `--watch` redraws it every interval until Ctrl-C.
  */
-import type { Command } from 'commander'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { processIo, type CliIo } from '../../cli/index.ts'
 import type { RoundStatusResponse__Output } from '../../protos/index.ts'
@@ -14,7 +13,7 @@ import { CoordinatorConfigError } from '../errors.ts'
 import type { HubClient } from '../hub-client.ts'
 import { formatConsentTable, formatRoundTable, formatSiteControl } from '../round-table.ts'
 import { DEFAULT_FLAG_RULE, formatCurrentRound, formatSiteMetrics, type FlagRule } from '../status-view.ts'
-import { addConnectOptions, connectHub, type ConnectOptions } from './connect-options.ts'
+import { connectHub, type ConnectOptions } from './connect-options.ts'
 
 /** Everything `status` prints for one answer of the coordinator. */
 export function renderStatus(status: RoundStatusResponse__Output, rule: FlagRule = DEFAULT_FLAG_RULE): string {
@@ -59,7 +58,7 @@ export async function watchStatus(client: Pick<HubClient, 'status'>, io: CliIo, 
   }
 }
 
-type StatusOptions = ConnectOptions & { readonly watch?: boolean; readonly interval: string; readonly flagGap: string }
+export type StatusOptions = ConnectOptions & { readonly watch?: boolean; readonly interval: string; readonly flagGap: string }
 
 function parseStatusOptions(opts: StatusOptions): { intervalMs: number; rule: FlagRule } {
   const interval = Number(opts.interval)
@@ -88,16 +87,4 @@ export async function runStatus(opts: StatusOptions, io: CliIo = processIo()): P
   } finally {
     client.close()
   }
-}
-
-export function registerStatusCommand(program: Command, io?: CliIo): void {
-  const cmd = program
-    .command('status')
-    .description("print a study's current round (deadline, sites missing), per-site metrics and rounds; --watch redraws it until Ctrl-C")
-    .requiredOption('--coordinator <host:port>', 'coordinator address')
-    .option('--key <file>', 'with TLS: the key your certificate was issued for (hub, site or auditor)')
-    .option('--watch', 'redraw every --interval seconds until Ctrl-C')
-    .option('--interval <seconds>', 'with --watch: seconds between redraws', '2')
-    .option('--flag-gap <points>', 'flag a site whose accuracy or AUC is this far below the weighted mean (or whose loss is 1.5× it)', String(DEFAULT_FLAG_RULE.gap))
-  addConnectOptions(cmd).action((opts: StatusOptions) => runStatus(opts, io))
 }

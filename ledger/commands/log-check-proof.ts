@@ -6,7 +6,6 @@
  * accepts the bundle's own key with --trust-bundle-key.
  */
 import { readFile } from 'node:fs/promises'
-import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { checkInclusionBundle } from '../core/proof-bundle.ts'
@@ -31,15 +30,4 @@ export async function logCheckProof(raw: { proof: string; coordinatorKey?: strin
     throw new LedgerProofUnverifiedError(
       `proof consistent, NOT verified: ${what} under checkpoint key ${toHex(signer)}, which the bundle itself names; pass --coordinator-key with the coordinator's key (obtained out of band) to verify it, or --trust-bundle-key to accept the bundle's key`,
     )
-}
-
-export function registerLogCheckProofCommand(log: Command, io: CliIo): Command {
-  return log
-    .command('check-proof')
-    .description('check an inclusion proof bundle offline (no access to the log needed)')
-    .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage log prove`')
-    .option('--coordinator-key <hex>', "the coordinator's public key the checkpoint must be signed with")
-    .option('--trust-bundle-key', "accept the checkpoint key the bundle names (without it, an unpinned check fails): only when you hold the bundle's key from the coordinator")
-    .addHelpText('after', '\nExample:\n  fedlineage log check-proof --proof entry-87.json --coordinator-key 8a99e511af4f7064…\n')
-    .action((raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }) => logCheckProof(raw, io))
 }

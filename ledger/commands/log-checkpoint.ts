@@ -4,7 +4,6 @@
  * with the cosignature/v1 lines of the witnesses that cosigned it, and the
  * log's verifier key on stderr (so stdout is the note alone, for other tools).
  */
-import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { checkpointVerifierKey, openCheckpoint, readCheckpoint } from '../core/checkpoint.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
@@ -31,13 +30,4 @@ export async function logCheckpoint(raw: { db: string; size?: string }, io: CliI
   } finally {
     await ledger.close()
   }
-}
-
-export function registerLogCheckpointCommand(log: Command, io: CliIo): Command {
-  return log
-    .command('checkpoint')
-    .description("print the newest signed checkpoint as a C2SP signed note, with its witnesses' cosignatures")
-    .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
-    .option('--size <n>', 'the checkpoint of this tree size instead of the newest')
-    .action((raw: { db: string; size?: string }) => logCheckpoint(raw, io))
 }

@@ -5,7 +5,6 @@
  * `fedlineage log check-proof`.
  */
 import { writeFile } from 'node:fs/promises'
-import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { readCheckpoint } from '../core/checkpoint.ts'
 import { checkInclusionBundle, makeInclusionBundle } from '../core/proof-bundle.ts'
@@ -51,15 +50,4 @@ export async function logProve(raw: { db: string; seq: string; size?: string; ou
   } finally {
     await ledger.close()
   }
-}
-
-export function registerLogProveCommand(log: Command, io: CliIo): Command {
-  return log
-    .command('prove')
-    .description('print an inclusion proof of one entry against a signed checkpoint')
-    .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
-    .requiredOption('--seq <n>', 'the entry to prove')
-    .option('--size <n>', 'tree size of the signed checkpoint to prove against (default: the newest)')
-    .option('--out <file>', 'write the JSON bundle to a file instead of stdout')
-    .action((raw: { db: string; seq: string; size?: string; out?: string }) => logProve(raw, io))
 }

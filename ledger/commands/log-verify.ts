@@ -6,7 +6,6 @@
  * verified as a consistent snapshot (read-store.ts), said on stderr.
  */
 import { SingleBar, Presets } from 'cli-progress'
-import type { Command } from 'commander'
 import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
@@ -60,14 +59,4 @@ export async function logVerify(options: LogVerifyOptions, io: CliIo): Promise<v
     bar?.stop()
     await storage.close()
   }
-}
-
-/** Adds `verify` under the `log` command (via `.command()`, so it inherits exitOverride and output settings). */
-export function registerLogVerifyCommand(log: Command, io: CliIo): Command {
-  return log
-    .command('verify')
-    .description('verify every entry of a ledger: encoding, chain, signatures, authors, head')
-    .requiredOption('--db <dir>', "the ledger's LevelDB directory (the coordinator's data dir, or a replica's; also while it runs)")
-    .option('--author <hex...>', 'trusted author public keys (64 hex digits each); any other author fails')
-    .action((raw: Record<string, unknown>) => logVerify(parseLogVerifyOptions(raw), io))
 }

@@ -8,19 +8,16 @@
  *                   [--host H ...] --out FILE [--valid-days N]
  *
  * A party sends the hub its public key (its `.pub` file, the key it enrolls
- * with); the hub sends back its certificate and the CA certificate.
+ * with); the hub sends back its certificate and the CA certificate. The
+ * options are defined in ../cli.ts.
  */
-import type { Command } from 'commander'
 import { readFile, writeFile } from 'node:fs/promises'
 import type { CliIo } from '../../cli/index.ts'
 import { parsePublicKey, toHex } from '../../ledger/index.ts'
 import { issuePartyCertificate, PARTY_ROLES, type PartyRole } from '../certificate.ts'
+import { CA_VALID_DAYS, PARTY_VALID_DAYS } from '../constants.ts'
 import { TlsConfigError } from '../errors.ts'
 import { createStudyCa, loadStudyCa } from '../study-ca.ts'
-
-/** CA lifetime: a study's length with margin. Party certificates: about a year, as browsers cap server certificates. */
-export const CA_VALID_DAYS = 825
-export const PARTY_VALID_DAYS = 397
 
 function validDays(raw: unknown, fallback: number): number {
   if (raw === undefined) return fallback
@@ -35,41 +32,22 @@ async function publicKeyOf(raw: Record<string, unknown>): Promise<Uint8Array> {
   throw new TlsConfigError("give the party's enrolled public key: --public-key HEX or --pub-file FILE (its .pub file)")
 }
 
-export function registerProvisionCommands(program: Command, io: CliIo): Command {
-  const provision = program.command('provision').description("the study's CA and its parties' TLS certificates (hub)")
-  provision
-    .command('ca')
-    .description('create the study CA: <out>/ca.key (0600, keep it offline) and <out>/ca.crt (give it to every party)')
-    .requiredOption('--study <id>', 'the study id, named in the CA certificate')
-    .requiredOption('--out <dir>', 'directory for ca.key and ca.crt')
-    .option('--valid-days <n>', `lifetime in days (default ${CA_VALID_DAYS})`)
-    .option('--force', 'replace an existing CA (every certificate it issued stops being trusted)', false)
-    .action(async (raw: Record<string, unknown>) => {
-      const out = await createStudyCa(String(raw['out']), String(raw['study']), { validDays: validDays(raw['validDays'], CA_VALID_DAYS), force: raw['force'] === true })
-      io.stdout.write(`study CA key: ${out.keyFile}\nstudy CA certificate: ${out.certFile}\n`)
-    })
-  provision
-    .command('issue')
-    .description("issue a party's certificate for its enrolled Ed25519 public key")
-    .requiredOption('--ca <dir>', 'the study CA directory (ca.key, ca.crt)')
-    .requiredOption('--name <name>', 'the party: a site id, hub, coordinator, an auditor name')
-    .requiredOption('--role <role>', `one of ${PARTY_ROLES.join(', ')}`)
-    .option('--public-key <hex>', "the party's public key (64 hex digits)")
-    .option('--pub-file <file>', "the party's .pub file")
-    .option('--host <host...>', 'coordinator only: each host name or IP address sites connect to')
-    .requiredOption('--out <file>', 'where to write the certificate (PEM)')
-    .option('--valid-days <n>', `lifetime in days (default ${PARTY_VALID_DAYS})`)
-    .action(async (raw: Record<string, unknown>) => {
-      const role = String(raw['role'])
-      if (!PARTY_ROLES.includes(role as PartyRole)) throw new TlsConfigError(`--role: "${role}" is not one of ${PARTY_ROLES.join(', ')}`)
-      const publicKey = await publicKeyOf(raw)
-      const ca = await loadStudyCa(String(raw['ca']))
-      const pem = issuePartyCertificate(
-        { name: String(raw['name']), role: role as PartyRole, publicKey, hosts: (raw['host'] as string[] | undefined) ?? [], validDays: validDays(raw['validDays'], PARTY_VALID_DAYS) },
-        ca,
-      )
-      await writeFile(String(raw['out']), pem, { mode: 0o644 })
-      io.stdout.write(`${role} certificate for "${String(raw['name'])}" (key ${toHex(publicKey)}): ${String(raw['out'])}\n`)
-    })
-  return provision
+/** `provision ca`: creates the study CA and prints its two files. */
+export async function provisionCa(raw: Record<string, unknown>, io: CliIo): Promise<void> {
+  const out = await createStudyCa(String(raw['out']), String(raw['study']), { validDays: validDays(raw['validDays'], CA_VALID_DAYS), force: raw['force'] === true })
+  io.stdout.write(`study CA key: ${out.keyFile}\nstudy CA certificate: ${out.certFile}\n`)
+}
+
+/** `provision issue`: issues one party's certificate for its public key. */
+export async function provisionIssue(raw: Record<string, unknown>, io: CliIo): Promise<void> {
+  const role = String(raw['role'])
+  if (!PARTY_ROLES.includes(role as PartyRole)) throw new TlsConfigError(`--role: "${role}" is not one of ${PARTY_ROLES.join(', ')}`)
+  const publicKey = await publicKeyOf(raw)
+  const ca = await loadStudyCa(String(raw['ca']))
+  const pem = issuePartyCertificate(
+    { name: String(raw['name']), role: role as PartyRole, publicKey, hosts: (raw['host'] as string[] | undefined) ?? [], validDays: validDays(raw['validDays'], PARTY_VALID_DAYS) },
+    ca,
+  )
+  await writeFile(String(raw['out']), pem, { mode: 0o644 })
+  io.stdout.write(`${role} certificate for "${String(raw['name'])}" (key ${toHex(publicKey)}): ${String(raw['out'])}\n`)
 }

@@ -13,8 +13,7 @@
  * site config's `consent.authorities` must list the same keys.
  */
 import { readFile } from 'node:fs/promises'
-import type { Command } from 'commander'
-import { processIo, type CliIo } from '../../cli/index.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { loadSigner, parsePublicKey, toHex } from '../../ledger/index.ts'
 import { verifyConsent } from '../../protocol/index.ts'
 import { importCsvConsents } from '../consent/csv.ts'
@@ -88,22 +87,4 @@ export async function consentImport(opts: ConsentImportOptions, io: CliIo): Prom
   }
   io.stdout.write(`${lines.join('\n')}\n`)
   return { result, added, duplicates, secretCreated: created, store: store.size }
-}
-
-/** Adds `import` to the `consent` command. */
-export function registerConsentImportCommand(consent: Command, io: CliIo = processIo()): Command {
-  return consent
-    .command('import')
-    .description("import a consent register export (FHIR R4 Consent or CSV) into the site's consent store, signed by its consent authority")
-    .option('--fhir <file>', 'a FHIR R4 Bundle of Consent resources (JSON)')
-    .option('--ndjson', 'with --fhir: the file is NDJSON, one resource per line (FHIR Bulk Data)')
-    .option('--csv <file>', 'a CSV with columns patient_id, status, valid_from, valid_until, purposes')
-    .requiredOption('--store <file>', 'the consent store to add to (created if missing)')
-    .requiredOption('--secret <file>', 'the pseudonym secret (created with mode 0600 if missing)')
-    .requiredOption('--authority-key <keyfile>', 'the consent authority key that signs the imported records (`fedlineage keygen`)')
-    .requiredOption('--study <id>', 'the study the consents are for')
-    .option('--trust <hex...>', 'further consent authority public keys the store already holds records of')
-    .action(async (opts: ConsentImportOptions) => {
-      await consentImport(opts, io)
-    })
 }

@@ -19,8 +19,7 @@
  * holds the patient's pseudonym and receipt: hand it to the patient only.
  */
 import { writeFile } from 'node:fs/promises'
-import type { Command } from 'commander'
-import { processIo, type CliIo } from '../../cli/index.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { parsePublicKey, toHex } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { ConsentStoreCorruptError } from '../consent/errors.ts'
@@ -101,21 +100,4 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
     io.stdout.write(`${what} (consent root ${bundle.root}), written to ${opts.out}; check it with \`fedlineage consent verify --proof ${opts.out} [--db LOG_REPLICA_DIR]\`\n`)
   }
   return bundle
-}
-
-/** Adds `prove` to the `consent` command. */
-export function registerConsentProveCommand(consent: Command, io: CliIo = processIo()): Command {
-  return consent
-    .command('prove')
-    .description(
-      "prove to a patient whether their consent was among those the site trained on in a round (inclusion, with their share of the site's round credit when it passed one on), or that they were left out (non-inclusion)",
-    )
-    .requiredOption('--config <file>', 'the site config (its consent section names the store, secret and rounds folder)')
-    .requiredOption('--patient-id <id>', "the patient's id as the site's records carry it")
-    .requiredOption('--round <n>', 'the round')
-    .option('--out <file>', 'write the JSON bundle here (mode 0600) instead of stdout')
-    .option('--allow-unknown-patient', 'prove non-inclusion for an id the consent store has no record of (a patient who never consented)')
-    .action(async (opts: ConsentProveOptions) => {
-      await consentProve(opts, io)
-    })
 }

@@ -6,7 +6,6 @@
  * validation set, which gain-based rewards are measured on.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import type { Command } from 'commander'
 import { sha256, toHex } from '../../ledger/index.ts'
 import { DataSchemaSchema, encodeDataset, type DataSchema } from '../../models/index.ts'
 import { prepareSplits, readCsvRecords } from '../data/index.ts'
@@ -34,17 +33,8 @@ export async function prepareDatasetFile(schemaFile: string, csv: string, out: s
   return { rows: prepared.train.count, width: prepared.train.width, hash: toHex(sha256(bytes)) }
 }
 
-export function registerDatasetCommands(program: Command): void {
-  program
-    .command('dataset')
-    .description('prepare tables with a study schema')
-    .command('prepare')
-    .description("prepare a CSV with a study's data schema into canonical Dataset bytes (the hub's validation set)")
-    .requiredOption('--schema <file>', 'hub.json, a study spec, or a data schema')
-    .requiredOption('--csv <file>', 'the table')
-    .requiredOption('--out <file>', 'where to write the prepared dataset')
-    .action(async (opts: { schema: string; csv: string; out: string }) => {
-      const r = await prepareDatasetFile(opts.schema, opts.csv, opts.out)
-      process.stdout.write(`prepared ${r.rows} rows x ${r.width} inputs into ${opts.out} (sha256 ${r.hash})\n`)
-    })
+/** `dataset prepare`: writes the prepared dataset and prints its size and hash. */
+export async function datasetPrepare(opts: { readonly schema: string; readonly csv: string; readonly out: string }): Promise<void> {
+  const r = await prepareDatasetFile(opts.schema, opts.csv, opts.out)
+  process.stdout.write(`prepared ${r.rows} rows x ${r.width} inputs into ${opts.out} (sha256 ${r.hash})\n`)
 }

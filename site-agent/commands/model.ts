@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import type { Command } from 'commander'
-import { processIo, type CliIo } from '../../cli/index.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { parsePublicKey, snapshotNotice } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { SiteConfigError, SitePredictMismatchError } from '../errors.ts'
@@ -106,30 +105,4 @@ export async function predict(raw: { model: string; siteConfig?: string; data?: 
 
 function metricsLine(m: Metrics): string {
   return `loss ${fmt(m.loss)}, accuracy ${fmt(m.accuracy)}, AUC ${fmt(m.auc)}`
-}
-
-export function registerModelCommands(program: Command, io: CliIo = processIo()): void {
-  const model = program.command('model').description('the trained model: export it from the log')
-  model
-    .command('export')
-    .description('write a committed model in TF.js layers format, with its preprocessing, model card and commit proof, checked against the log')
-    .requiredOption('--db <dir>', "a copy of the log (LevelDB directory): the coordinator's store, a site replica, an auditor's copy")
-    .requiredOption('--out <dir>', 'a new or empty directory to write the export to')
-    .option('--round <n>', 'the committed round to export (default: the newest)')
-    .option('--coordinator-key <hex>', "the coordinator's public key every entry must be signed with (obtained out of band)")
-    .addHelpText('after', '\nExample:\n  fedlineage model export --db hub-data/ledger --out cardio-model --coordinator-key 3b6a…\n')
-    .action((raw: { db: string; out: string; round?: string; coordinatorKey?: string }) => modelExport(raw, io))
-  program
-    .command('predict')
-    .description("score records with an exported model, prepared as a site prepares its own; or re-score a site's validation split to reproduce its report")
-    .requiredOption('--model <dir>', 'an export directory of `fedlineage model export`')
-    .option('--site-config <file>', "the site's config: its records and train statistics prepare the inputs; alone, re-scores its validation split")
-    .option('--data <file>', 'a CSV to score (the label column is optional); probabilities go to stdout or --out')
-    .option('--out <file>', 'write the probabilities CSV here')
-    .option('--coordinator-key <hex>', "the coordinator's public key the commit's checkpoint must be signed with")
-    .addHelpText(
-      'after',
-      '\nExamples:\n  fedlineage predict --model cardio-model --site-config site.json\n  fedlineage predict --model cardio-model --site-config site.json --data new-patients.csv --out scores.csv\n',
-    )
-    .action((raw: { model: string; siteConfig?: string; data?: string; out?: string; coordinatorKey?: string }) => predict(raw, io))
 }

@@ -11,8 +11,7 @@
  * names its approval, the spec's hash is held against it.
  */
 import { readFile } from 'node:fs/promises'
-import type { Command } from 'commander'
-import { processIo, type CliIo } from '../../cli/index.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { loadSigner, toHex } from '../../ledger/index.ts'
 import { StudySpecSchema, type StudySpec } from '../../models/index.ts'
 import { encodeSpec, specHash } from '../../protocol/index.ts'
@@ -131,15 +130,4 @@ function formatCheck(c: SiteCheck, spec: StudySpec): string {
     `${r.warnings.length === 0 ? 'ready' : `ready, with ${r.warnings.length} warning(s)`}: the agent will train on ${r.rowsUsed.train} records and evaluate on ${r.rowsUsed.validation}; this check sent nothing anywhere`,
   )
   return out.join('\n') + '\n'
-}
-
-export function registerSiteCheckCommand(site: Command, io: CliIo = processIo()): void {
-  site
-    .command('check')
-    .description('show what the agent will train on, with no network: rows, drops, label balance, each column, consent, warnings')
-    .requiredOption('--config <file>', 'the site config')
-    .requiredOption('--study <file>', 'the study spec: a spec JSON, a hub config, or `fedlineage study review --json` output')
-    .option('--json', 'print the check as JSON')
-    .addHelpText('after', '\nExample:\n  fedlineage study review --config site.json --json > study.json\n  fedlineage site check --config site.json --study study.json\n')
-    .action((opts: { config: string; study: string; json?: boolean }) => siteCheck(opts, io).then(() => undefined))
 }

@@ -1,5 +1,4 @@
 /** `fedlineage site --config site.json`: run a hospital's site agent until the study is done. */
-import type { Command } from 'commander'
 import { pino, type Logger } from 'pino'
 import { loadSigner } from '../../ledger/index.ts'
 import { SiteAgent, type SiteAgentEvent } from '../agent.ts'
@@ -58,45 +57,41 @@ async function siteMetricsFor(listen: string | undefined, logger: Logger): Promi
   }
 }
 
-export function registerSiteCommand(program: Command): Command {
-  const site = program
-    .command('site')
-    .description('run a site agent: train on local records, send signed deltas, report evaluations')
-    // Not commander's requiredOption: commander also demands a parent's required options for its subcommands, so `site check` could not run.
-    .option('--config <file>', 'site config (site id, study, coordinator address, key file, data) (required)')
-    .option('--quiet', 'print only errors')
-    .option('--metrics <host:port>', "serve the site's read-only Prometheus /metrics here (overrides site.json metrics.listen)")
-    // `site check --config …` belongs to check: without this, `site`'s own --config would take it.
-    .enablePositionalOptions()
-    .action(async (opts: { config?: string; quiet?: boolean; metrics?: string }) => {
-      if (opts.config === undefined) throw new SiteConfigError('fedlineage site: --config <file> is required: the site config (site id, study, coordinator address, key file, data)')
-      const config = await loadSiteConfig(opts.config)
-      const signer = await loadSigner(config.keyFile)
-      const logger = pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'warn' }, pino.destination(2))
-      const credentials = await siteCredentials(config)
-      const agent = new SiteAgent({ signer, logger, ...(credentials ? { credentials } : {}) }, config)
-      if (!opts.quiet)
-        agent.onEvent((e) => {
-          const line = describe(config.siteId, e)
-          if (line) process.stdout.write(line + '\n')
-        })
-      const metrics = await siteMetricsFor(opts.metrics ?? config.metrics?.listen, logger)
-      if (metrics) {
-        agent.onEvent((e) => metrics.record(e))
-        process.stdout.write(`[${config.siteId}] metrics on http://${metrics.address}/metrics\n`)
-      }
-      const abort = new AbortController()
-      process.once('SIGTERM', () => abort.abort())
-      process.once('SIGINT', () => abort.abort())
-      try {
-        await agent.run(abort.signal)
-      } catch (err) {
-        // A stop request is a clean exit, not a failure.
-        if (!abort.signal.aborted) throw err
-        process.stderr.write(`site ${config.siteId}: stopped on request\n`)
-      } finally {
-        await metrics?.close()
-      }
+export interface SiteCommandOptions {
+  readonly config?: string
+  readonly quiet?: boolean
+  /** host:port of the site's /metrics, overriding site.json's metrics.listen. */
+  readonly metrics?: string
+}
+
+/** Runs the site agent until the study is done or SIGTERM/SIGINT stops it. */
+export async function runSite(opts: SiteCommandOptions): Promise<void> {
+  if (opts.config === undefined) throw new SiteConfigError('fedlineage site: --config <file> is required: the site config (site id, study, coordinator address, key file, data)')
+  const config = await loadSiteConfig(opts.config)
+  const signer = await loadSigner(config.keyFile)
+  const logger = pino({ level: process.env['FEDLINEAGE_LOG_LEVEL'] ?? 'warn' }, pino.destination(2))
+  const credentials = await siteCredentials(config)
+  const agent = new SiteAgent({ signer, logger, ...(credentials ? { credentials } : {}) }, config)
+  if (!opts.quiet)
+    agent.onEvent((e) => {
+      const line = describe(config.siteId, e)
+      if (line) process.stdout.write(line + '\n')
     })
-  return site
+  const metrics = await siteMetricsFor(opts.metrics ?? config.metrics?.listen, logger)
+  if (metrics) {
+    agent.onEvent((e) => metrics.record(e))
+    process.stdout.write(`[${config.siteId}] metrics on http://${metrics.address}/metrics\n`)
+  }
+  const abort = new AbortController()
+  process.once('SIGTERM', () => abort.abort())
+  process.once('SIGINT', () => abort.abort())
+  try {
+    await agent.run(abort.signal)
+  } catch (err) {
+    // A stop request is a clean exit, not a failure.
+    if (!abort.signal.aborted) throw err
+    process.stderr.write(`site ${config.siteId}: stopped on request\n`)
+  } finally {
+    await metrics?.close()
+  }
 }

@@ -13,8 +13,7 @@
  * site's key (`keyFile` of site.json) and writes the approval file, which
  * the site config names as `approval`.
  */
-import type { Command } from 'commander'
-import { processIo, type CliIo } from '../../cli/index.ts'
+import type { CliIo } from '../../cli/index.ts'
 import { decodeCanonical, fromHex, loadSigner, sha256, toHex } from '../../ledger/index.ts'
 import { StudySpecSchema, inputWidth, modelShapes, type StudySpec } from '../../models/index.ts'
 import { clientCredentials, loadPartyTls, TlsConfigError, transportMode, transportNotice } from '../../pki/index.ts'
@@ -127,26 +126,4 @@ export async function studyApprove(opts: StudyApproveOptions, io: CliIo, nowMs: 
     `site "${config.siteId}" approves spec ${file.spec} of study "${config.study}": wrote ${opts.out}\nset "approval": "${opts.out}" in ${opts.config}; the agent submits it to be logged at its next hello\n`,
   )
   return file
-}
-
-export function registerStudyCommands(program: Command, io: CliIo = processIo()): void {
-  const study = program.command('study').description("a study's spec: review it and approve it by its hash (data steward)")
-  study
-    .command('review')
-    .description('print the spec the coordinator runs, in readable form, with its hash')
-    .option('--coordinator <host:port>', "the coordinator's address")
-    .option('--config <file>', "site config: the coordinator's address and the site's TLS files")
-    .option('--key <file>', "the site's key file (with --tls-cert)")
-    .option('--tls-ca <file>', 'the study CA certificate (ca.crt) for mutual TLS')
-    .option('--tls-cert <file>', "the site's certificate, for the key in --key")
-    .option('--insecure', 'plaintext gRPC to a non-loopback coordinator (a trusted test network only)', false)
-    .option('--json', 'print the spec, its hash and the logged approvals as JSON')
-    .action(async (opts: StudyReviewOptions) => void (await studyReview(opts, io)))
-  study
-    .command('approve')
-    .description("sign this site's approval of a spec hash and write the approval file")
-    .requiredOption('--spec-hash <hex>', 'the spec hash `study review` printed')
-    .requiredOption('--config <file>', 'site config (site id, study, key file)')
-    .requiredOption('--out <file>', 'where to write the approval (name it in site.json as "approval")')
-    .action(async (opts: StudyApproveOptions) => void (await studyApprove(opts, io)))
 }

@@ -69,6 +69,9 @@ const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg'])
 /** Packages the CLI runtime may import: it parses and prints, nothing more. */
 const CLI_ALLOWED_PACKAGES = new Set(['commander'])
 
+/** What a folder's cli.ts may load with the program: nothing that `fedlineage --help` does not need. */
+const LIGHT_CLI_IMPORTS = new Set(['commander', '../cli/index.ts', './constants.ts'])
+
 function tsFiles(dir: string): string[] {
   const out: string[] = []
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -128,7 +131,10 @@ describe('module boundaries (STYLE.md §1)', () => {
       const to = folderOf(e.target)
       if (from === to) continue
       // bench/ and docs/ have no public surface: their helpers are scripts that tests may exercise directly.
-      const surface = to === 'bench' || to === 'docs' || e.target === `${to}/index.ts` || e.target === `${to}/core/index.ts`
+      // A folder's cli.ts is a second surface, for the program (bin/) and tests alone: its command definitions, without the folder's code.
+      // bin/program.ts is the whole program, without running it: tests read its help.
+      const cliSurface = (e.target === `${to}/cli.ts` && (from === 'bin' || from === 'test')) || (e.target === 'bin/program.ts' && from === 'test')
+      const surface = to === 'bench' || to === 'docs' || e.target === `${to}/index.ts` || e.target === `${to}/core/index.ts` || cliSurface
       if (!surface) bad.push(`${e.from} imports ${e.target}: go through ${to}/index.ts`)
       if ((CODE_FOLDERS as readonly string[]).includes(from)) {
         const allowed = ALLOWED[from as Folder]
@@ -177,6 +183,25 @@ describe('module boundaries (STYLE.md §1)', () => {
 
   it('keeps cli/ a runtime over commander alone', () => {
     const bad = ALL.filter((e) => folderOf(e.from) === 'cli' && !e.spec.startsWith('.') && !CLI_ALLOWED_PACKAGES.has(e.spec)).map((e) => `${e.from} imports ${e.spec}`)
+    expect(bad).toEqual([])
+  })
+
+  // What `fedlineage --help` loads: each folder's cli.ts and what it imports. Loading a command's code is its action's job (`await import('./commands/x.ts')`).
+  it("keeps each folder's cli.ts to command definitions: it loads commander, the CLI runtime and its own constants, and types", () => {
+    const bad: string[] = []
+    for (const folder of CODE_FOLDERS) {
+      const file = path.join(ROOT, folder, 'cli.ts')
+      let src: string
+      try {
+        src = readFileSync(file, 'utf8')
+      } catch {
+        continue
+      }
+      for (const m of src.matchAll(/(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?\s+from\s+['"]([^'"]+)['"]/g)) {
+        const [, , typeOnly, spec] = m
+        if (typeOnly === undefined && !LIGHT_CLI_IMPORTS.has(spec!)) bad.push(`${folder}/cli.ts imports ${spec} at load: import it in the action instead`)
+      }
+    }
     expect(bad).toEqual([])
   })
 

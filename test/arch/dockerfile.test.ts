@@ -75,6 +75,15 @@ describe('Dockerfiles', () => {
       expect(dockerfile).toMatch(/npm ci --omit=dev/)
     })
 
+    it('builds the program once every folder it imports is copied, before it drops root', () => {
+      const build = dockerfile.indexOf('\nRUN node bin/build.mjs\n')
+      const lastCopy = Math.max(...[...folders].map((f) => dockerfile.indexOf(`\nCOPY ${f} ./`)))
+      expect(build).toBeGreaterThan(lastCopy)
+      expect(build).toBeLessThan(dockerfile.indexOf('\nUSER '))
+      // Installing runs no `prepare` build: the sources are not there yet.
+      expect(dockerfile).toMatch(/npm ci --omit=dev --ignore-scripts/)
+    })
+
     it('runs as a user that is not root, who owns the state folder', () => {
       const users = instruction('USER')
       expect(users).toHaveLength(1)
