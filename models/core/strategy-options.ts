@@ -85,6 +85,12 @@ export const FedAdamSpecSchema = z.strictObject({
   beta2: unitInterval('the second-moment decay').default(0.99),
   /** Adaptivity τ, added to √v so that a zero second moment gives a finite step (Flower's `tau`). */
   tau: positive('the adaptivity, which keeps a step finite where v is 0').default(1e-9),
+  /**
+   * Adam's bias correction of the server step, η·√(1 − β2^(r+1)) / (1 − β1^(r+1)),
+   * as Flower's current FedAdam applies it. false: η alone, as FLamby's
+   * FedAdam (and Flower before 1.x) do; its steps are larger early on.
+   */
+  biasCorrection: z.boolean().default(true),
   ...STRATEGY_OPTIONS,
 })
 
