@@ -41,7 +41,14 @@ describe('norm bounding (clipNorm)', () => {
 
   it('changes no bit when no delta reaches the bound, and reports an empty list', () => {
     const replies: WeightedUpdate[] = [{ siteId: 'a', exampleCount: 2, delta: vector([0.3, -0.1]) }]
-    const plain = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true }).aggregateRound({ round: 1, global: vector([1, 1]), replies, failures: [], state: null, seed: 0 })
+    const plain = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true }).aggregateRound({
+      round: 1,
+      global: vector([1, 1]),
+      replies,
+      failures: [],
+      state: null,
+      seed: 0,
+    })
     const bounded = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true, clipNorm: 10 }).aggregateRound({
       round: 1,
       global: vector([1, 1]),
