@@ -32,7 +32,7 @@ import { BASELINE_EPOCHS, baselines, runBaseline, type Baseline } from './flamby
 import { prepareHeartDiseaseCenters, type HeartCenter } from './flamby/heart-disease.ts'
 import { HEART_ROUNDS, HEART_SEEDS, protocolDescription } from './flamby/protocol.ts'
 import { readFlambyReference, type FlambyReference } from './flamby/reference.ts'
-import { formatSummary, formatTable, summarize, type StrategyResult, type SummaryRow } from './flamby/report.ts'
+import { formatSummary, formatTable, summarize, type SummaryRow } from './flamby/report.ts'
 import { runSeed, type SeedResult } from './flamby/run-seed.ts'
 import { FLAMBY_STRATEGIES, strategySpec, type FlambyStrategy } from './flamby/strategies.ts'
 import { benchEnvironment } from './support/environment.ts'
