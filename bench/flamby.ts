@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { backendName } from '../models/index.ts'
 import { BASELINE_EPOCHS, baselines, runBaseline, type Baseline } from './flamby/baselines.ts'
+import { FLAMBY_CYCLIC_LEARNING_RATE, NumpyUnavailableError, runCyclicAsFlamby } from './flamby/cyclic-as-flamby.ts'
 import { prepareHeartDiseaseCenters, type HeartCenter } from './flamby/heart-disease.ts'
 import { HEART_ROUNDS, HEART_SEEDS, protocolDescription } from './flamby/protocol.ts'
 import { readFlambyReference, type FlambyReference } from './flamby/reference.ts'
@@ -46,12 +47,28 @@ const RESULTS_FILE = join(REPO_ROOT, 'bench/results/flamby-heart.json')
 const TARGETS: Readonly<Record<string, number>> = { fedadam: 0.76, fedyogi: 0.76, cyclic: 0.77 }
 const CENTER_IDS = [0, 1, 2, 3] as const
 
+/** What explains a row that differs from FLamby's (see bench/flamby/cyclic-as-flamby.ts). */
+const SUMMARY_NOTES: readonly { readonly key: string; readonly text: string }[] = [
+  {
+    key: 'cyclic-as-flamby',
+    text: "cyclic vs FLamby: FLamby's Cyclic never passes a model between clients and scores client 0's own model (cyclic-as-flamby reproduces that: center 0 alone for its 3-4 turns); our cyclic passes the model on, as the algorithm says, and is scored on the model that visited every center.",
+  },
+  {
+    key: 'fedadam',
+    text: "fedadam: run with biasCorrection false, FLamby's rule (Flower's current FedAdam corrects the bias, which shrinks the early server steps about 4-6x at beta2 0.999).",
+  },
+]
+
 class UsageError extends Error {
   readonly code = 'BENCH_USAGE'
 }
 
 /** One row of the run: a federated strategy, or a centralised baseline. */
-type Job = { readonly kind: 'strategy'; readonly strategy: FlambyStrategy } | { readonly kind: 'baseline'; readonly baseline: Baseline }
+type Job =
+  | { readonly kind: 'strategy'; readonly strategy: FlambyStrategy }
+  | { readonly kind: 'baseline'; readonly baseline: Baseline }
+  /** FLamby's Cyclic as its benchmark scores it (cyclic-as-flamby.ts). */
+  | { readonly kind: 'cyclic-as-flamby' }
 
 interface Options {
   readonly dataDir: string
@@ -65,9 +82,9 @@ interface Options {
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({ args: [...argv], options: { data: { type: 'string' }, strategies: { type: 'string' }, seeds: { type: 'string' }, rounds: { type: 'string' } }, strict: true })
-  const known = [...FLAMBY_STRATEGIES.map((s) => s.key), 'pooled', ...CENTER_IDS.map((c) => `local-${c}`)]
-  const implemented = FLAMBY_STRATEGIES.filter((s) => strategySpec(s, 0) !== undefined).map((s) => s.key)
-  const keys = values.strategies === undefined ? [...implemented, 'pooled', ...CENTER_IDS.map((c) => `local-${c}`)] : values.strategies.split(',').map((k) => k.trim())
+  const baselineKeys = ['cyclic-as-flamby', 'pooled', ...CENTER_IDS.map((c) => `local-${c}`)]
+  const known = [...FLAMBY_STRATEGIES.map((s) => s.key), ...baselineKeys]
+  const keys = values.strategies === undefined ? known : values.strategies.split(',').map((k) => k.trim())
   const unknown = keys.filter((k) => !known.includes(k))
   if (unknown.length > 0) throw new UsageError(`--strategies: unknown ${unknown.join(', ')}; pick from ${known.join(', ')}`)
   const seeds = values.seeds === undefined ? HEART_SEEDS : values.seeds.split(',').map((s) => Number(s.trim()))
@@ -96,11 +113,31 @@ function jobsOf(keys: readonly string[], centers: readonly HeartCenter[]): { job
       else jobs.push({ kind: 'strategy', strategy })
       continue
     }
+    if (key === 'cyclic-as-flamby') {
+      jobs.push({ kind: 'cyclic-as-flamby' })
+      continue
+    }
     const baseline = all.find((b) => b.key === key)
     if (baseline === undefined) throw new UsageError(`--strategies: no center for ${key} in the data`)
     jobs.push({ kind: 'baseline', baseline })
   }
   return { jobs, skipped }
+}
+
+function jobKey(job: Job): string {
+  return job.kind === 'strategy' ? job.strategy.key : job.kind === 'baseline' ? job.baseline.key : 'cyclic-as-flamby'
+}
+
+function jobMethod(job: Job): string {
+  return job.kind === 'strategy' ? job.strategy.flambyMethod : job.kind === 'baseline' ? job.baseline.flambyMethod : 'Cyclic100'
+}
+
+function cyclicAsFlambyProtocol(rounds: number): string {
+  return [
+    `FLamby's Cyclic100 reproduced as FLamby's benchmark computes it (flamby/strategies/cyclic.py, fed_benchmark.py): every client trains its own copy of the initial model, nothing passes between clients, and only client 0's model is scored;`,
+    `so: center 0's train rows (its own statistics), SGD lr ${FLAMBY_CYCLIC_LEARNING_RATE}, batch 4, 100 steps per turn it gets among ${rounds} rounds in numpy default_rng(seed) cycle order (3 or 4 turns), in-process.`,
+    `Our cyclic strategy passes each round's model to the next site instead. Metrics as for the strategies.`,
+  ].join(' ')
 }
 
 function baselineProtocol(baseline: Baseline): string {
@@ -132,18 +169,25 @@ async function main(): Promise<void> {
     const progress = benchProgress(ticks, 'FLamby heart')
     try {
       for (const job of plan.jobs) {
-        const key = job.kind === 'strategy' ? job.strategy.key : job.baseline.key
-        const reference = await readFlambyReference(options.dataDir, job.kind === 'strategy' ? job.strategy.flambyMethod : job.baseline.flambyMethod)
+        const key = jobKey(job)
+        const reference = await readFlambyReference(options.dataDir, jobMethod(job))
         const seeds: SeedResult[] = []
-        for (const seed of options.seeds) {
-          if (job.kind === 'strategy') {
-            seeds.push(await runSeed({ centers, seed, rounds: options.rounds, workDir, strategy: job.strategy, onRound: (r) => progress.tick(`${key} seed ${seed} round ${r}/${options.rounds}`) }))
-          } else {
-            seeds.push(await runBaseline(job.baseline, centers, seed))
+        try {
+          for (const seed of options.seeds) {
+            if (job.kind === 'strategy') {
+              seeds.push(await runSeed({ centers, seed, rounds: options.rounds, workDir, strategy: job.strategy, onRound: (r) => progress.tick(`${key} seed ${seed} round ${r}/${options.rounds}`) }))
+              continue
+            }
+            seeds.push(job.kind === 'baseline' ? await runBaseline(job.baseline, centers, seed) : await runCyclicAsFlamby(centers, seed, options.rounds))
             progress.tick(`${key} seed ${seed}`)
           }
+        } catch (err) {
+          // Without numpy FLamby's cycle order cannot be drawn: say so and go on with the rest.
+          if (!(err instanceof NumpyUnavailableError)) throw err
+          console.log(`${key}: skipped, ${err.message}`)
+          continue
         }
-        const protocol = job.kind === 'strategy' ? protocolDescription(options.rounds, job.strategy) : baselineProtocol(job.baseline)
+        const protocol = job.kind === 'strategy' ? protocolDescription(options.rounds, job.strategy) : job.kind === 'baseline' ? baselineProtocol(job.baseline) : cyclicAsFlambyProtocol(options.rounds)
         runs.push({ key, seeds, reference, job, protocol })
       }
     } finally {
@@ -160,12 +204,15 @@ async function main(): Promise<void> {
     const what =
       job.kind === 'strategy'
         ? `${key} (${job.strategy.flambySettings}) · ${options.rounds} rounds × 100 local steps · 4 site agents over gRPC`
-        : `${job.baseline.flambyMethod} · ${BASELINE_EPOCHS} epochs in-process`
+        : job.kind === 'baseline'
+          ? `${job.baseline.flambyMethod} · ${BASELINE_EPOCHS} epochs in-process`
+          : "FLamby's Cyclic as its benchmark scores it (center 0's own model after its turns) · in-process"
     console.log(`\n${formatTable(`FLamby Fed-Heart-Disease · ${what} · test accuracy`, result, reference)}`)
   }
   const rows: SummaryRow[] = [...results].map(([key, { result, reference }]) => ({ key, result, reference, target: TARGETS[key] }))
   const missing = await Promise.all(skipped.map(async (key) => ({ key, reference: await readFlambyReference(options.dataDir, FLAMBY_STRATEGIES.find((s) => s.key === key)!.flambyMethod) })))
   console.log(`\n${formatSummary(rows, missing)}`)
+  for (const note of SUMMARY_NOTES) if (results.has(note.key)) console.log(note.text)
 
   if (!options.fullProtocol) {
     console.log(`not written to ${relative(process.cwd(), RESULTS_FILE)}: --seeds/--rounds differ from the full protocol`)

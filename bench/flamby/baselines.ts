@@ -9,7 +9,7 @@
  * strategies' final models: per center (its own statistics) and on FLamby's
  * "Pooled Test" (pooled statistics).
  */
-import { StudySpecSchema, initialWeights, inputWidth, trainLocal, type Dataset } from '../../models/index.ts'
+import { StudySpecSchema, initialWeights, inputWidth, trainLocal, type Dataset, type TrainingSpec } from '../../models/index.ts'
 import { prepareSplits } from '../../site-agent/index.ts'
 import { weightedMean } from '../support/stats.ts'
 import { concatTables, evaluatePerCenter, evaluatePooledNormalisation, readCenter } from './check.ts'
@@ -36,13 +36,27 @@ export function baselines(centers: readonly HeartCenter[]): Baseline[] {
 
 /** Trains one baseline for one seed and scores it as run-seed scores a federated model. */
 export async function runBaseline(baseline: Baseline, centers: readonly HeartCenter[], seed: number): Promise<SeedResult> {
+  return trainAndScore(centers, seed, baseline, (examples) => ({
+    optimizer: 'adam',
+    learningRate: BASELINE_LEARNING_RATE,
+    batchSize: BASELINE_BATCH,
+    localSteps: BASELINE_EPOCHS * Math.ceil(examples / BASELINE_BATCH),
+  }))
+}
+
+/**
+ * Trains the study's initial model (seeded by `seed`) on `rows` (one center's
+ * train rows with its statistics, or all of them with the pooled ones) with
+ * the settings `training` gives for that many examples, in this process,
+ * and scores it per center and on FLamby's pooled test.
+ */
+export async function trainAndScore(centers: readonly HeartCenter[], seed: number, rows: Baseline, training: (examples: number) => TrainingSpec): Promise<SeedResult> {
   const study = StudySpecSchema.parse(heartStudy(seed))
   const started = performance.now()
-  const train = await trainingRows(baseline, centers, study)
-  const steps = BASELINE_EPOCHS * Math.ceil(train.count / BASELINE_BATCH)
+  const train = await trainingRows(rows, centers, study)
   const result = await trainLocal({
     model: study.model,
-    training: { optimizer: 'adam', learningRate: BASELINE_LEARNING_RATE, batchSize: BASELINE_BATCH, localSteps: steps },
+    training: training(train.count),
     global: initialWeights(study.model, inputWidth(study.data), study.seed),
     data: train,
     seed,

@@ -43,7 +43,8 @@ export const FLAMBY_STRATEGIES: readonly FlambyStrategy[] = [
     key: 'fedadam',
     flambyMethod: 'FedAdam100',
     learningRate: 0.01,
-    strategy: { name: 'fedadam', eta: 0.01, beta1: 0.9, beta2: 0.999, tau: 1e-8 },
+    // FLamby's FedAdam has no bias correction (flamby/strategies/fed_opt.py); Flower's current one does.
+    strategy: { name: 'fedadam', eta: 0.01, beta1: 0.9, beta2: 0.999, tau: 1e-8, biasCorrection: false },
     minSites: 4,
     flambySettings: 'lr 0.01, server lr 0.01, beta1 0.9, beta2 0.999, tau 1e-8',
   },
