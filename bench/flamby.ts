@@ -33,7 +33,7 @@ import { FLAMBY_CYCLIC_LEARNING_RATE, NumpyUnavailableError, runCyclicAsFlamby }
 import { prepareHeartDiseaseCenters, type HeartCenter } from './flamby/heart-disease.ts'
 import { HEART_ROUNDS, HEART_SEEDS, protocolDescription } from './flamby/protocol.ts'
 import { readFlambyReference, type FlambyReference } from './flamby/reference.ts'
-import { formatSummary, formatTable, summarize, type SummaryRow } from './flamby/report.ts'
+import { formatSummary, formatTable, summarize, type StrategyResult, type SummaryRow } from './flamby/report.ts'
 import { runSeed, type SeedResult } from './flamby/run-seed.ts'
 import { FLAMBY_STRATEGIES, strategySpec, type FlambyStrategy } from './flamby/strategies.ts'
 import { benchEnvironment } from './support/environment.ts'
@@ -218,10 +218,26 @@ async function main(): Promise<void> {
     console.log(`not written to ${relative(process.cwd(), RESULTS_FILE)}: --seeds/--rounds differ from the full protocol`)
     return
   }
-  const existing = existsSync(RESULTS_FILE) ? (JSON.parse(await readFile(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {}
+  const existing = existsSync(RESULTS_FILE) ? (JSON.parse(await readFile(RESULTS_FILE, 'utf8')) as Record<string, StrategyResult>) : {}
+  const merged = { ...existing, ...Object.fromEntries([...results].map(([key, r]) => [key, r.result])) }
   await mkdir(join(REPO_ROOT, 'bench/results'), { recursive: true })
-  await writeFile(RESULTS_FILE, stableJson({ ...existing, ...Object.fromEntries([...results].map(([key, r]) => [key, r.result])) }))
+  await writeFile(RESULTS_FILE, stableJson(merged))
   console.log(`wrote ${[...results.keys()].join(', ')} to ${relative(process.cwd(), RESULTS_FILE)}`)
+  // The whole recorded table, this run's rows with the earlier ones, in the order of --strategies' default.
+  const order = [...FLAMBY_STRATEGIES.map((s) => s.key), 'cyclic-as-flamby', 'pooled', ...CENTER_IDS.map((c) => `local-${c}`)]
+  const recorded = await Promise.all(
+    order.filter((key) => merged[key] !== undefined).map(async (key) => ({ key, result: merged[key]!, reference: await readFlambyReference(options.dataDir, methodOfKey(key)), target: TARGETS[key] })),
+  )
+  console.log(`\nrecorded in ${relative(process.cwd(), RESULTS_FILE)}:\n${formatSummary(recorded, missing)}`)
+}
+
+/** FLamby's method name for a results key. */
+function methodOfKey(key: string): string {
+  const strategy = FLAMBY_STRATEGIES.find((s) => s.key === key)
+  if (strategy !== undefined) return strategy.flambyMethod
+  if (key === 'cyclic-as-flamby') return 'Cyclic100'
+  if (key === 'pooled') return 'Pooled Training'
+  return `Local ${key.slice('local-'.length)}`
 }
 
 main().catch((err: unknown) => {

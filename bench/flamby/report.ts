@@ -136,7 +136,7 @@ export function withinFlambySpread(ours: number, reference: FlambyReference): bo
 
 /** The table across strategies: ours against FLamby's pooled test accuracy, and the verdicts. */
 export function formatSummary(rows: readonly SummaryRow[], notImplemented: readonly { readonly key: string; readonly reference: FlambyReference }[]): string {
-  const widths = [12, 17, 17, 10, 18, 11]
+  const widths = [17, 17, 17, 10, 18, 11]
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ')
   const head = line(['strategy', 'ours pooled', 'FLamby pooled', '|Δ|/std', 'within FLamby ±2σ', 'issue floor'])
   const rule = '─'.repeat(head.length)
