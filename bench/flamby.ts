@@ -228,7 +228,9 @@ async function main(): Promise<void> {
   const recorded = await Promise.all(
     order.filter((key) => merged[key] !== undefined).map(async (key) => ({ key, result: merged[key]!, reference: await readFlambyReference(options.dataDir, methodOfKey(key)), target: TARGETS[key] })),
   )
-  console.log(`\nrecorded in ${relative(process.cwd(), RESULTS_FILE)}:\n${formatSummary(recorded, missing)}`)
+  const notBuilt = FLAMBY_STRATEGIES.filter((s) => merged[s.key] === undefined && strategySpec(s, 0) === undefined)
+  const notBuiltRows = await Promise.all(notBuilt.map(async (s) => ({ key: s.key, reference: await readFlambyReference(options.dataDir, s.flambyMethod) })))
+  console.log(`\nrecorded in ${relative(process.cwd(), RESULTS_FILE)}:\n${formatSummary(recorded, notBuiltRows)}`)
 }
 
 /** FLamby's method name for a results key. */
