@@ -14,6 +14,7 @@ import { SiteAgent, parseSiteConfig } from '../../site-agent/index.ts'
 import type { HeartCenter } from './heart-disease.ts'
 import { evaluatePerCenter, evaluatePooledNormalisation, loggedModel } from './check.ts'
 import { heartStudy, siteIdOf } from './protocol.ts'
+import type { FlambyStrategy } from './strategies.ts'
 import { weightedMean } from '../support/stats.ts'
 
 export interface SeedResult {
@@ -38,6 +39,8 @@ export interface RunSeedInit {
   readonly workDir: string
   /** Called once per evaluated round (1..rounds). */
   readonly onRound?: (round: number) => void
+  /** The strategy and its settings (default: FedAvg). */
+  readonly strategy?: FlambyStrategy
 }
 
 const silent = pino({ level: 'silent' })
@@ -50,7 +53,7 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
   const sites = init.centers.map((center) => ({ center, id: siteIdOf(center), signer: signer(10 + center.centerId) }))
   const config: HubConfig = parseHubConfig(
     {
-      study: heartStudy(init.seed, init.rounds),
+      study: heartStudy(init.seed, init.rounds, init.strategy),
       listen: '127.0.0.1:0',
       dataDir: join(dir, 'ledger'),
       keyFile: join(dir, 'unused.key'),
