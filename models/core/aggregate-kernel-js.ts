@@ -10,6 +10,13 @@
  */
 import type { WeightedUpdate } from './aggregate.ts'
 
+/** A FedAvg tensor's values, and whether the kernel checked on the way that all are finite. */
+export interface FedAvgValues {
+  readonly values: Float32Array
+  /** True only if every value is known to be finite; false means "not checked", and the caller checks. */
+  readonly provedFinite: boolean
+}
+
 /**
  * The two loops of weighted aggregation. `sorted` is in canonical (siteId)
  * order, every delta already checked against the layout, and tensor `t` has
@@ -20,7 +27,7 @@ export interface AggregationKernel {
   /** acc[j] = 0 + Σ_i n_i · Δ_i[j] for tensor t, in float64, over `sorted` in order. */
   weightedSum(sorted: readonly WeightedUpdate[], t: number, size: number): Float64Array
   /** out[j] = float32(global[j] + (lr · acc[j]) / N), evaluated in float64 left to right, acc as in `weightedSum`. */
-  fedAvgValues(global: Float32Array, sorted: readonly WeightedUpdate[], t: number, serverLearningRate: number, totalExamples: number): Float32Array
+  fedAvgValues(global: Float32Array, sorted: readonly WeightedUpdate[], t: number, serverLearningRate: number, totalExamples: number): FedAvgValues
 }
 
 function weightedSum(sorted: readonly WeightedUpdate[], t: number, size: number): Float64Array {
@@ -60,6 +67,6 @@ export const plainAggregationKernel: AggregationKernel = {
     const out = new Float32Array(global.length)
     // The Float32Array store is the single rounding to float32 (same as Math.fround).
     for (let j = 0; j < global.length; j++) out[j] = global[j]! + (lr * acc[j]!) / totalExamples
-    return out
+    return { values: out, provedFinite: false }
   },
 }

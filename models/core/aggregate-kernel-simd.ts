@@ -25,10 +25,13 @@
  * lacks WebAssembly SIMD, in which case callers use the plain loops.
  */
 import type { WeightedUpdate } from './aggregate.ts'
-import type { AggregationKernel } from './aggregate-kernel-js.ts'
-import { buildModule, F64, type FunctionDefinition, I32, op, V128 } from './wasm-module-builder.ts'
+import type { AggregationKernel, FedAvgValues } from './aggregate-kernel-js.ts'
+import { buildModule, F64, type FunctionDefinition, I32, op, V128, type ValueType } from './wasm-module-builder.ts'
 
-/** Parameters per chunk: a multiple of 8 (the loop does 8 per iteration). */
+/** f64x2 sums the accumulate loop keeps in registers: 2·LANES parameters per step (a power of two). */
+const LANES = 4
+const STEP_VALUES = 2 * LANES
+/** Parameters per chunk: a multiple of STEP_VALUES. */
 const CHUNK_VALUES = 8192
 /** Sites whose chunks one call adds: 32 × 4 KiB of chunks stays in L2 beside the 8 KiB accumulator. */
 const GROUP_SITES = 8
@@ -40,25 +43,29 @@ const DELTAS_OFFSET = COUNTS_OFFSET + 8 * GROUP_SITES
 const MEMORY_BYTES = DELTAS_OFFSET + 4 * CHUNK_VALUES * GROUP_SITES
 
 /**
- * `accumulate(acc, deltas, stride, counts, sites, octs)`: for j < 8·octs and
+ * `accumulate(acc, deltas, stride, counts, sites, steps)`: for j < STEP_VALUES·steps and
  * s < sites in order, acc[j] = acc[j] + float64(delta_s[j]) · n_s, where
  * delta_s starts at `deltas + s·stride` and n_s is the float64 at `counts + 8s`.
  * `finish(out, global, acc, lr, total, quads)`: for j < 4·quads,
- * out[j] = float32(float64(global[j]) + (lr · acc[j]) / total).
+ * out[j] = float32(float64(global[j]) + (lr · acc[j]) / total); returns 1 if
+ * any of those 4·quads values is not finite (padding lanes included, so a 1
+ * may be a false alarm; a 0 is proof), else 0.
  * Pointers and `stride` are byte offsets into the module's memory.
  */
 export function fedAvgKernelModule(): Uint8Array {
   // accumulate's parameters, then its locals.
-  const [acc, deltas, stride, counts, sites, octs] = [0, 1, 2, 3, 4, 5]
-  const [end, sp, np, nend, v0, nv] = [6, 7, 8, 9, 10, 14]
-  const lanes = [0, 1, 2, 3]
+  const [acc, deltas, stride, counts, sites, steps] = [0, 1, 2, 3, 4, 5]
+  const [end, sp, np, nend, v0] = [6, 7, 8, 9, 10]
+  const nv = v0 + LANES
+  const lanes = Array.from({ length: LANES }, (_, k) => k)
   const accumulate: FunctionDefinition = {
     name: 'accumulate',
     params: [I32, I32, I32, I32, I32, I32],
     results: [],
-    locals: [I32, I32, I32, I32, V128, V128, V128, V128, V128],
+    locals: [I32, I32, I32, I32, ...lanes.map((): ValueType => V128), V128],
     body: [
-      ...[op.localGet(acc), op.localGet(octs), op.i32Const(6), op.i32Shl, op.i32Add, op.localSet(end)],
+      // end = acc + steps · (8 bytes · STEP_VALUES)
+      ...[op.localGet(acc), op.localGet(steps), op.i32Const(Math.log2(8 * STEP_VALUES)), op.i32Shl, op.i32Add, op.localSet(end)],
       ...[op.localGet(counts), op.localGet(sites), op.i32Const(3), op.i32Shl, op.i32Add, op.localSet(nend)],
       op.block,
       op.loop,
@@ -77,14 +84,14 @@ export function fedAvgKernelModule(): Uint8Array {
       op.end,
       op.end,
       ...lanes.flatMap((k) => [op.localGet(acc), op.localGet(v0 + k), op.v128Store(16 * k)]),
-      ...[op.localGet(acc), op.i32Const(64), op.i32Add, op.localSet(acc)],
-      ...[op.localGet(deltas), op.i32Const(32), op.i32Add, op.localSet(deltas)],
+      ...[op.localGet(acc), op.i32Const(8 * STEP_VALUES), op.i32Add, op.localSet(acc)],
+      ...[op.localGet(deltas), op.i32Const(4 * STEP_VALUES), op.i32Add, op.localSet(deltas)],
       op.br(0),
       op.end,
       op.end,
     ],
   }
-  const [out, global, acc2, lr, total, quads2, end2, lrv, totalv] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+  const [out, global, acc2, lr, total, quads2, end2, lrv, totalv, rounded, nonFinite] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
   const finishOne = (byteOffset: number) => [
     op.localGet(out),
     op.localGet(global),
@@ -98,13 +105,16 @@ export function fedAvgKernelModule(): Uint8Array {
     op.f64x2Div,
     op.f64x2Add,
     op.f32x4DemoteF64x2Zero,
+    op.localTee(rounded),
     op.v128Store64Lane(byteOffset, 0),
+    // x − x is 0 for a finite x and NaN otherwise, and NaN survives the sum.
+    ...[op.localGet(nonFinite), op.localGet(rounded), op.localGet(rounded), op.f32x4Sub, op.f32x4Add, op.localSet(nonFinite)],
   ]
   const finish: FunctionDefinition = {
     name: 'finish',
     params: [I32, I32, I32, F64, F64, I32],
-    results: [],
-    locals: [I32, V128, V128],
+    results: [I32],
+    locals: [I32, V128, V128, V128, V128],
     body: [
       ...[op.localGet(lr), op.f64x2Splat, op.localSet(lrv)],
       ...[op.localGet(total), op.f64x2Splat, op.localSet(totalv)],
@@ -120,6 +130,7 @@ export function fedAvgKernelModule(): Uint8Array {
       op.br(0),
       op.end,
       op.end,
+      ...[op.localGet(nonFinite), op.localGet(nonFinite), op.f32x4Ne, op.v128AnyTrue],
     ],
   }
   return buildModule({ memoryPages: Math.ceil(MEMORY_BYTES / 65536), functions: [accumulate, finish] })
@@ -134,8 +145,8 @@ interface WebAssemblyApi {
 
 interface KernelExports {
   readonly memory: { readonly buffer: ArrayBuffer }
-  accumulate(acc: number, deltas: number, stride: number, counts: number, sites: number, octs: number): void
-  finish(out: number, global: number, acc: number, lr: number, total: number, quads: number): void
+  accumulate(acc: number, deltas: number, stride: number, counts: number, sites: number, steps: number): void
+  finish(out: number, global: number, acc: number, lr: number, total: number, quads: number): number
 }
 
 class SimdKernel implements AggregationKernel {
@@ -157,11 +168,11 @@ class SimdKernel implements AggregationKernel {
     this.#deltas = new Float32Array(buffer, DELTAS_OFFSET, CHUNK_VALUES * GROUP_SITES)
   }
 
-  /** Fills the module's accumulator with Σ n_i · Δ_i over [start, start + count) of tensor t; returns the octets computed. */
+  /** Fills the module's accumulator with Σ n_i · Δ_i over [start, start + count) of tensor t; returns the steps computed. */
   #accumulateChunk(sorted: readonly WeightedUpdate[], t: number, start: number, count: number): number {
-    const octs = (count + 7) >> 3
+    const steps = Math.ceil(count / STEP_VALUES)
     // Lanes past `count` compute on stale values and are never read back.
-    this.#acc.fill(0, 0, 8 * octs)
+    this.#acc.fill(0, 0, STEP_VALUES * steps)
     for (let first = 0; first < sorted.length; first += GROUP_SITES) {
       const sites = Math.min(GROUP_SITES, sorted.length - first)
       for (let s = 0; s < sites; s++) {
@@ -169,9 +180,9 @@ class SimdKernel implements AggregationKernel {
         this.#deltas.set(u.delta.tensors[t]!.values.subarray(start, start + count), s * CHUNK_VALUES)
         this.#counts[s] = u.exampleCount
       }
-      this.#exports.accumulate(ACC_OFFSET, DELTAS_OFFSET, 4 * CHUNK_VALUES, COUNTS_OFFSET, sites, octs)
+      this.#exports.accumulate(ACC_OFFSET, DELTAS_OFFSET, 4 * CHUNK_VALUES, COUNTS_OFFSET, sites, steps)
     }
-    return octs
+    return steps
   }
 
   weightedSum(sorted: readonly WeightedUpdate[], t: number, size: number): Float64Array {
@@ -184,17 +195,18 @@ class SimdKernel implements AggregationKernel {
     return acc
   }
 
-  fedAvgValues(global: Float32Array, sorted: readonly WeightedUpdate[], t: number, serverLearningRate: number, totalExamples: number): Float32Array {
+  fedAvgValues(global: Float32Array, sorted: readonly WeightedUpdate[], t: number, serverLearningRate: number, totalExamples: number): FedAvgValues {
     const size = global.length
-    const out = new Float32Array(size)
+    const values = new Float32Array(size)
+    let maybeNonFinite = 0
     for (let start = 0; start < size; start += CHUNK_VALUES) {
       const count = Math.min(CHUNK_VALUES, size - start)
-      const octs = this.#accumulateChunk(sorted, t, start, count)
+      const steps = this.#accumulateChunk(sorted, t, start, count)
       this.#global.set(global.subarray(start, start + count))
-      this.#exports.finish(OUT_OFFSET, GLOBAL_OFFSET, ACC_OFFSET, serverLearningRate, totalExamples, 2 * octs)
-      out.set(this.#out.subarray(0, count), start)
+      maybeNonFinite |= this.#exports.finish(OUT_OFFSET, GLOBAL_OFFSET, ACC_OFFSET, serverLearningRate, totalExamples, (STEP_VALUES / 4) * steps)
+      values.set(this.#out.subarray(0, count), start)
     }
-    return out
+    return { values, provedFinite: maybeNonFinite === 0 }
   }
 }
 

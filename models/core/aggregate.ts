@@ -114,9 +114,15 @@ export function fedAvg(global: Weights, updates: readonly WeightedUpdate[], serv
   assertShapes(global, global.tensors, 'global')
   const { sorted, totalExamples } = prepare(global.tensors, updates)
   const lr = serverLearningRate
-  const tensors = global.tensors.map((g, t): Tensor => ({ name: g.name, shape: g.shape, values: kernel.fedAvgValues(g.values, sorted, t, lr, totalExamples) }))
+  let provedFinite = true
+  const tensors = global.tensors.map((g, t): Tensor => {
+    const out = kernel.fedAvgValues(g.values, sorted, t, lr, totalExamples)
+    provedFinite &&= out.provedFinite
+    return { name: g.name, shape: g.shape, values: out.values }
+  })
   const result: Weights = { tensors }
-  assertFinite(result, 'aggregate')
+  // The scan names the first bad value; skipped only when the kernel proved there is none.
+  if (!provedFinite) assertFinite(result, 'aggregate')
   return result
 }
 

@@ -39,7 +39,17 @@ function randomUpdates(random: () => number, sites: number, lengths: readonly nu
   }))
 }
 
-const bytesOf = (w: Weights): Uint8Array[] => w.tensors.map((t) => new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength))
+/** How many values differ in their bits (a count, so a failure reports a number rather than megabytes of diff). */
+function differingBits(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length)
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length)
+  const v = new Uint32Array(b.buffer, b.byteOffset, b.length)
+  let differing = 0
+  for (let j = 0; j < u.length; j++) if (u[j] !== v[j]) differing++
+  return differing
+}
+
+const differingWeights = (a: Weights, b: Weights): number => a.tensors.reduce((sum, t, i) => sum + differingBits(t.values, b.tensors[i]!.values), 0)
 
 describe('aggregation kernels', () => {
   it('uses WebAssembly SIMD by default on Node', () => {
@@ -70,7 +80,7 @@ describe('aggregation kernels', () => {
       const plain = fedAvg(global, updates, lr, plainAggregationKernel)
       const fast = fedAvg(global, updates, lr, simd())
       // Assert
-      expect(bytesOf(fast)).toEqual(bytesOf(plain))
+      expect(differingWeights(fast, plain)).toBe(0)
     }
   })
 
@@ -83,7 +93,38 @@ describe('aggregation kernels', () => {
     const plain = weightedMeanDelta(shapes, updates, plainAggregationKernel)
     const fast = weightedMeanDelta(shapes, updates, simd())
     // Assert
-    expect(bytesOf(fast)).toEqual(bytesOf(plain))
+    expect(differingWeights(fast, plain)).toBe(0)
+  })
+
+  it('follows the site order on inputs where the order changes the bytes', () => {
+    // Prepare: per value, the first site adds x ≈ ±1e16 and the second −x, the others small values:
+    // in site order x − x = 0 exactly and the small sum survives; in reverse, x absorbs the small sum's
+    // low bits before −x cancels it.
+    const size = 2 * 8192 + 3
+    const sites = 20
+    const random = mulberry32(99)
+    const big = Float32Array.from({ length: size }, () => (random() - 0.5) * 2e16)
+    const updates: WeightedUpdate[] = Array.from({ length: sites }, (_, i) => ({
+      siteId: `site-${String(i).padStart(2, '0')}`,
+      delta: {
+        tensors: [
+          {
+            name: 'w',
+            shape: [size],
+            values: i === 0 ? big : i === 1 ? big.map((x) => -x) : Float32Array.from({ length: size }, () => (random() - 0.5) * 20),
+          },
+        ],
+      },
+      exampleCount: 1,
+    }))
+    const global = new Float32Array(size)
+    // Execute
+    const plain = plainAggregationKernel.fedAvgValues(global, updates, 0, 1, sites).values
+    const reversed = plainAggregationKernel.fedAvgValues(global, [...updates].reverse(), 0, 1, sites).values
+    const fast = simd().fedAvgValues(global, updates, 0, 1, sites).values
+    // Assert: the inputs are order-sensitive, and SIMD keeps the order.
+    expect(differingBits(reversed, plain)).toBeGreaterThan(size / 10)
+    expect(differingBits(fast, plain)).toBe(0)
   })
 
   it('keeps the sign of zero as the plain path does (+0 accumulator start)', () => {
@@ -98,16 +139,18 @@ describe('aggregation kernels', () => {
     const fast = fedAvg(zeros(-0), updates, 1, simd())
     // Assert
     expect(Object.is(plain.tensors[0]!.values[0], 0)).toBe(true)
-    expect(bytesOf(fast)).toEqual(bytesOf(plain))
+    expect(differingWeights(fast, plain)).toBe(0)
   })
 
-  it('refuses a result past the float32 range on both paths, naming the same index', () => {
-    // Prepare: 3e38 + 3e38·2/2 rounds to +Infinity in float32 at index 8192 (the second chunk).
-    const size = 8200
+  it.each([
+    { size: 8200, index: 8192, where: 'first value of the second chunk' },
+    { size: 8195, index: 8194, where: 'last value of a chunk padded to the loop step' },
+  ])('refuses a result past the float32 range on both paths, naming the same index ($where)', ({ size, index }) => {
+    // Prepare: 3e38 + 3e38·2/2 rounds to +Infinity in float32.
     const global: Weights = { tensors: [{ name: 'w', shape: [size], values: new Float32Array(size) }] }
-    global.tensors[0]!.values[8192] = 3e38
+    global.tensors[0]!.values[index] = 3e38
     const delta: Weights = { tensors: [{ name: 'w', shape: [size], values: new Float32Array(size) }] }
-    delta.tensors[0]!.values[8192] = 3e38
+    delta.tensors[0]!.values[index] = 3e38
     const updates: WeightedUpdate[] = [{ siteId: 'a', delta, exampleCount: 2 }]
     // Execute
     const errors = [plainAggregationKernel, simd()].map((kernel) => {
@@ -121,7 +164,20 @@ describe('aggregation kernels', () => {
     // Assert
     for (const err of errors) {
       expect(err).toBeInstanceOf(NonFiniteValueError)
-      expect((err as NonFiniteValueError).index).toBe(8192)
+      expect((err as NonFiniteValueError).index).toBe(index)
     }
+  })
+
+  it('reports a finite result as proved finite from the SIMD kernel, so fedAvg skips the second scan', () => {
+    // Prepare
+    const random = mulberry32(3)
+    const global = weights(random, [8195])
+    const updates = randomUpdates(random, 3, [8195])
+    // Execute
+    const out = simd().fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 10)
+    const plain = plainAggregationKernel.fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 10)
+    // Assert: the plain kernel leaves the check to its caller.
+    expect(out.provedFinite).toBe(true)
+    expect(plain.provedFinite).toBe(false)
   })
 })
