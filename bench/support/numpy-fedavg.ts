@@ -70,7 +70,12 @@ export function runNumpyFedAvg(inputs: NumpyInputs): NumpyRun | { readonly skipp
     const script = fileURLToPath(new URL('../aggregate-numpy.py', import.meta.url))
     const run = spawnSync(python, [script], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 20 })
     if (run.status !== 0) return { skipped: `${python} ${script} exited ${run.status}: ${run.stderr.trim().split('\n').at(-1)}` }
-    const report = JSON.parse(run.stdout) as { python: string; numpy: string; results: Record<NumpyFormulation, NumpyTiming> }
+    let report: { python: string; numpy: string; results: Record<NumpyFormulation, NumpyTiming> }
+    try {
+      report = JSON.parse(run.stdout)
+    } catch (err) {
+      return { skipped: `${python} ${script} printed no JSON report (${(err as Error).message}): ${run.stdout.slice(0, 200)}` }
+    }
     const read = (name: NumpyFormulation): Float32Array => {
       const bytes = readFileSync(join(dir, `${name}.f32`))
       return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
