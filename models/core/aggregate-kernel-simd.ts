@@ -223,7 +223,7 @@ export function simdAggregationKernel(): AggregationKernel | null {
   const wasm = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly
   const bytes = fedAvgKernelModule()
   if (wasm?.validate(bytes)) {
-    // Synchronous compile: the module is 523 bytes, and fedAvg is synchronous.
+    // Synchronous compile: the module is a few hundred bytes, and fedAvg is synchronous.
     const instance = new wasm.Instance(new wasm.Module(bytes))
     kernel = new SimdKernel(instance.exports as KernelExports)
   }
