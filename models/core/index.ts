@@ -7,7 +7,10 @@
  * - `canonical.ts`: the one byte encoding of weights and its SHA-256.
  * - `delta.ts`: delta/apply and the checks on received updates.
  * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one
- *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with.
+ *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with;
+ *   its loops run in WebAssembly SIMD (`aggregate-kernel-simd.ts`, module bytes
+ *   from `wasm-module-builder.ts`) or plain JS (`aggregate-kernel-js.ts`),
+ *   byte-identical.
  * - `server-optimizers.ts`: FedAvgM, FedAdagrad, FedAdam, FedYogi steps with
  *   their moments as named server-state tensors.
  * - `strategy-options.ts`: the spec schemas of those strategies and of the
@@ -24,7 +27,9 @@ export * from './dataset.ts'
 export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
-export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
+export { fedAvg, weightedMeanDelta, sortBySiteId, defaultAggregationKernel, type WeightedUpdate } from './aggregate.ts'
+export { plainAggregationKernel, type AggregationKernel } from './aggregate-kernel-js.ts'
+export { simdAggregationKernel } from './aggregate-kernel-simd.ts'
 export { coordinateMedian, trimmedMean, trimCount, krum, krumScores, krumMinimum, bulyan, bulyanMinimum, type KrumScore, type RobustSelection } from './robust-aggregate.ts'
 export * from './robust-strategy-spec.ts'
 export { initialWeights } from './init.ts'
