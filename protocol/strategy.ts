@@ -64,6 +64,7 @@ import { InstructionsInvalidError } from './errors.ts'
 import { cyclicSite } from './cyclic-order.ts'
 import { withStrategyOptions } from './strategies/options.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
+import { scaffoldStrategy } from './strategies/scaffold.ts'
 import { createRobustStrategy } from './strategies/robust.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
@@ -77,7 +78,7 @@ export type InstructionValue = number | string | boolean
 export type SiteInstructions = Readonly<Record<string, InstructionValue>>
 
 /** Instruction keys every site agent of this version applies. */
-export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps', 'proximalMu'] as const
+export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps', 'proximalMu', 'serverControlVariate'] as const
 
 /** Who takes part in a round, and what each is told. */
 export interface RoundPlan {
@@ -148,6 +149,10 @@ export interface AggregateRoundInit {
   readonly seed: number
   /** The round's private seed, when `needsPrivateSeed`; the log holds only its hash. */
   readonly privateSeed?: Uint8Array
+  /** The study's local-training settings (SCAFFOLD's K and η_l); the decider always gives them. */
+  readonly training?: TrainingSpec
+  /** The sites the round could have planned (enrolled, and approving where approval is required): SCAFFOLD's N. */
+  readonly siteCount?: number
 }
 
 /**
@@ -384,6 +389,8 @@ function baseStrategy(spec: StrategySpec): Strategy {
     case 'fedadam':
     case 'fedyogi':
       return serverOptimizerStrategy(spec)
+    case 'scaffold':
+      return scaffoldStrategy(spec)
     case 'fedmedian':
     case 'fedtrimmedavg':
     case 'krum':
@@ -401,8 +408,16 @@ function baseStrategy(spec: StrategySpec): Strategy {
  * `global` (rewards score coalitions with the study's own strategy): the
  * aggregate, or `global` itself when the strategy makes none.
  */
-export function coalitionModel(strategy: Strategy, round: number, global: Weights, replies: readonly SiteReply[], state: ServerState | null, seed: number): Weights {
-  const outcome = strategy.aggregateRound({ round, global, replies, failures: [], state, seed })
+export function coalitionModel(
+  strategy: Strategy,
+  round: number,
+  global: Weights,
+  replies: readonly SiteReply[],
+  state: ServerState | null,
+  seed: number,
+  context?: Pick<AggregateRoundInit, 'training' | 'siteCount'>,
+): Weights {
+  const outcome = strategy.aggregateRound({ round, global, replies, failures: [], state, seed, ...context })
   return outcome.kind === 'model' ? outcome.weights : global
 }
 
