@@ -12,10 +12,13 @@
  *   and sends each site its own instructions in `FitTask.config`; a site
  *   checks them against its own replica of the log.
  * - **Replies.** A reply is typed and may have several parts: `delta` always,
- *   and more where an algorithm needs them (SCAFFOLD's control-variate
- *   delta). Parts are weights of the study model's layout.
+ *   and more where an algorithm needs them. Parts are weights of the study
+ *   model's layout. No strategy uses a further part yet, and the upload carries
+ *   only the delta: SCAFFOLD (option II) derives each site's control-variate
+ *   delta from its delta (strategies/scaffold.ts).
  * - **Server state.** Server optimisers (FedAvgM, FedAdagrad, FedAdam,
- *   FedYogi: strategies/server-optimizers.ts) and SCAFFOLD keep state across
+ *   FedYogi: strategies/server-optimizers.ts) and SCAFFOLD (its server
+ *   control variate: strategies/scaffold.ts) keep state across
  *   rounds. It never hides in the strategy object: it comes in as `state`
  *   and goes out in the outcome, and the decider stores it as a blob named by
  *   hash in `round-committed`, so a replay of one round starts from the
@@ -95,7 +98,7 @@ export interface RoundFailure {
 
 /** One site's reply: its example count and its parts; `delta` is always present. */
 export interface SiteReply extends WeightedUpdate {
-  /** Further named parts of the reply (e.g. `controlDelta`), each of the study model's layout. */
+  /** Further named parts of the reply, each of the study model's layout; not carried by the upload yet (see the module doc). */
   readonly parts?: Readonly<Record<string, Weights>>
 }
 

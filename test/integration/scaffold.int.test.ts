@@ -107,10 +107,20 @@ describe('scaffold through the real coordinator and sites', () => {
     ])
 
     // Execute: round 1's stored c replaced by round 2's (well formed, not the one named).
+    const state1 = await readBlob(dir, commits[0]!.body.state!)
     await storeBlobAs(dir, commits[0]!.body.state!, await readBlob(dir, commits[1]!.body.state!))
     const tampered = await auditDir(dir)
 
     // Assert
     expect(tampered.report.failure).toMatchObject({ code: 'AUDIT_SERVER_STATE_MISMATCH', expected: toHex(commits[0]!.body.state!) })
+
+    // Execute: c restored, and a delta of round 2 (the input each Δc_i is derived from) replaced by another site's.
+    await storeBlobAs(dir, commits[0]!.body.state!, state1)
+    const [victim, other] = commits[1]!.body.inputs
+    await storeBlobAs(dir, victim!.delta, await readBlob(dir, other!.delta))
+    const tamperedDelta = await auditDir(dir)
+
+    // Assert
+    expect(tamperedDelta.report.failure).toMatchObject({ code: 'AUDIT_BLOB_MISMATCH', expected: toHex(victim!.delta) })
   })
 })
