@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import {
   InvalidModelInputError,
   ModelShapeMismatchError,
+  fedAvg,
   nextSiteControlVariate,
   scaffoldStep,
   serverControlVariate,
@@ -58,6 +59,19 @@ describe('scaffoldStep', () => {
     // Assert
     expect(values(out.weights)).toEqual([['w', [f(g0 + 0.3 * mean[0]!), f(g1 + 0.3 * mean[1]!)]]])
     expect(values(out.state)).toEqual([['c/w', [f(0 + (2 / 3) * (sum[0]! / 2)), f(0 + (2 / 3) * (sum[1]! / 2))]]])
+  })
+
+  it('with η_g = 1 makes the very bits of fedAvg, whatever c is', () => {
+    // Prepare
+    const global = w([0.1, 0.3, -7])
+    const updates = [update('b', 5, [0.7, -0.2, 1e-3]), update('a', 2, [0.1, 0.3, 3])]
+    const state = w([0.25, -1, 3], 'c/w')
+
+    // Execute
+    const out = scaffoldStep(global, updates, state, { serverLearningRate: 1, localSteps: 7, learningRate: 0.01, siteCount: 4 })
+
+    // Assert
+    expect(values(out.weights)).toEqual(values(fedAvg(global, updates)))
   })
 
   it('refuses a site count below the updates, a bad step setting, and a state of another layout', () => {
