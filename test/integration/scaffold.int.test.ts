@@ -6,8 +6,10 @@
  * commit names a server control variate c; each round's plan tells the sites
  * the previous one; each site's stored c_i is the option-II chain recomputed
  * from the log (c, x and Δy of each round); the audit re-derives every round,
- * and a tampered c is caught.
+ * and a tampered c or delta is caught. A second study restarts the
+ * coordinator mid-round: c is then served to the sites from the log.
  */
+import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../../ledger/index.ts'
@@ -33,6 +35,17 @@ async function runAgent(fed: TestFederation, site: TestSite, stopWhen?: (e: Site
     if (stop.signal.aborted) return 'stopped'
     throw err
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
 }
 
 const plus = (x: Weights, d: Weights): Weights => ({ tensors: x.tensors.map((t, i) => ({ ...t, values: t.values.map((v, j) => v + d.tensors[i]!.values[j]!) })) })
@@ -122,5 +135,40 @@ describe('scaffold through the real coordinator and sites', () => {
 
     // Assert
     expect(tamperedDelta.report.failure).toMatchObject({ code: 'AUDIT_BLOB_MISMATCH', expected: toHex(victim!.delta) })
+  })
+
+  it('serves c from the log after a coordinator restart, and the audit re-derives every round', { timeout: 240_000 }, async () => {
+    // Prepare: a fixed loopback port, so the sites find the restarted coordinator.
+    const port = await freePort()
+    const fed = await createFederation({ siteCount: 3, study: { strategy: { name: 'scaffold' }, rounds: 3 }, hub: { listen: `127.0.0.1:${port}` } })
+
+    // Execute: restart the coordinator right after the first acknowledged update of round 2, so round 2 commits (and c is served) after it.
+    let restarted: Promise<unknown> | undefined
+    const runs = fed.sites.map((s) =>
+      fed.runSite(s, (e) => {
+        if (e.type === 'uploaded' && e.round === 2 && e.logSeq >= 0 && restarted === undefined) restarted = fed.restartCoordinator()
+      }),
+    )
+    const summaries = await Promise.all(runs)
+    await restarted
+    await fed.coordinator.completed
+    await fed.coordinator.close()
+    const dir = fed.config.dataDir
+    const records: LineageRecord[] = (await readStoredLog(dir)).map((e) => readLineageRecord(e.entry))
+    const commits = records.filter((r): r is Extract<LineageRecord, { kind: 'round-committed' }> => r.kind === ENTRY_KINDS.ROUND_COMMITTED)
+    const audit = await auditDir(dir)
+
+    // Assert: every site trained all 3 rounds (round 3 with the c committed after the restart), and the audit re-derives them.
+    expect(restarted).toBeDefined()
+    expect(summaries.map((s) => s.rounds)).toEqual([3, 3, 3])
+    expect(commits.map((c) => [c.body.round, c.body.inputs.length, c.body.state !== undefined])).toEqual([
+      [1, 3, true],
+      [2, 3, true],
+      [3, 3, true],
+    ])
+    const shapes = decodeWeights(await readBlob(dir, commits[0]!.body.state!)).tensors.map((t) => ({ name: t.name.slice('c/'.length), shape: t.shape }))
+    for (const site of fed.sites) expect((await readControlVariate(controlVariateFile(fed.dir, site.id, fed.config.study.id), shapes))?.round).toBe(3)
+    expect(audit.error).toBeUndefined()
+    expect(audit.report.rounds.map((r) => r.rederived)).toEqual([true, true, true])
   })
 })
