@@ -61,10 +61,15 @@ export function controlVariateFor(record: ControlVariateRecord | undefined, roun
   return record.round === round ? record.before : record.after
 }
 
-/** Stores c_i before and after `round`, replacing the file in one rename. */
+/** Stores c_i before and after `round`, replacing the file in one rename. Throws `SiteControlVariateError` when the folder is not writable. */
 export async function writeControlVariate(file: string, record: ControlVariateRecord): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-  await writeFile(temporary, encodeCanonical({ round: record.round, before: encodeWeights(record.before), after: encodeWeights(record.after) }), { mode: 0o600 })
-  await rename(temporary, file)
+  try {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+    await writeFile(temporary, encodeCanonical({ round: record.round, before: encodeWeights(record.before), after: encodeWeights(record.after) }), { mode: 0o600 })
+    await rename(temporary, file)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new SiteControlVariateError(`${file}: cannot store the site's control variate (${code}); set "stateDir" in the site config to a writable folder`, { cause: err })
+  }
 }

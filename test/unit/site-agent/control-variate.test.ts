@@ -63,4 +63,18 @@ describe('the site control variate store', () => {
     await expect(readControlVariate(damaged, SHAPES)).rejects.toMatchObject({ code: 'SITE_CONTROL_VARIATE_INVALID' })
     await expect(readControlVariate(other, [{ name: 'output/kernel', shape: [3, 1] }, SHAPES[1]!])).rejects.toMatchObject({ code: 'SITE_CONTROL_VARIATE_INVALID' })
   })
+
+  it('refuses to store under a folder it cannot create, naming the file and stateDir', async () => {
+    // Prepare: the state "folder" is a regular file, so nothing can be created under it.
+    const dir = await stateDir()
+    const blocker = path.join(dir, 'not-a-folder')
+    await writeFile(blocker, 'x')
+    const file = controlVariateFile(path.join(blocker, 'state'), 'site-a', 'study-1')
+
+    // Execute + Assert
+    await expect(writeControlVariate(file, { round: 1, before: weights([0, 0], 0), after: weights([0, 0], 0) })).rejects.toMatchObject({
+      code: 'SITE_CONTROL_VARIATE_INVALID',
+      message: expect.stringMatching(/stateDir/),
+    })
+  })
 })
