@@ -93,6 +93,7 @@ import {
   encodeConsentClaim,
   signStatement,
   specHash,
+  encodeSpec,
   splitToPatients,
   statementHash,
   type SignedStatement,
@@ -501,7 +502,7 @@ export class SiteAgent {
     const state = stateHash === '' ? null : decodeWeights(await this.client.downloadModel(this.token, fromHex(stateHash), encodedSize(stateShapes)), stateShapes)
     const serverC = serverControlVariate(state, this.shapes)
     // parseSiteConfig always resolves stateDir (the config file's folder by default).
-    const file = controlVariateFile(this.config.stateDir ?? '.', this.config.siteId, this.spec!.id)
+    const file = controlVariateFile(this.config.stateDir ?? '.', this.config.siteId, this.spec!.id, specHash(encodeSpec(this.spec!)))
     const siteC = controlVariateFor(await readControlVariate(file, this.shapes), round, this.shapes)
     const correction: Weights = {
       tensors: serverC.tensors.map((c, t) => ({ name: c.name, shape: c.shape, values: c.values.map((v, j) => v - siteC.tensors[t]!.values[j]!) })),

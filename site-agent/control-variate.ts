@@ -1,6 +1,8 @@
 /**
  * A site's own SCAFFOLD control variate c_i, kept in its state folder so that
- * it survives a restart (`<stateDir>/<siteId>-control-variate-<studyId>.cbor`).
+ * it survives a restart (`<stateDir>/<siteId>-control-variate-<studyId>-<spec>.cbor`,
+ * `<spec>` the first 16 hex digits of the spec's hash, so that a study run
+ * again under the same id with another spec starts from c_i = 0).
  * It never leaves the site: the server derives the site's Δc_i from its
  * delta (models/core/scaffold.ts).
  *
@@ -12,7 +14,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { decodeCanonical, encodeCanonical } from '../ledger/index.ts'
+import { decodeCanonical, encodeCanonical, toHex } from '../ledger/index.ts'
 import { decodeWeights, encodeWeights, ModelError, type TensorShape, type Weights } from '../models/index.ts'
 import { SiteControlVariateError } from './errors.ts'
 
@@ -23,9 +25,9 @@ export interface ControlVariateRecord {
   readonly after: Weights
 }
 
-/** Where a site keeps its control variate for one study. */
-export function controlVariateFile(stateDir: string, siteId: string, studyId: string): string {
-  return path.join(stateDir, `${siteId}-control-variate-${studyId}.cbor`)
+/** Where a site keeps its control variate for one study (its id and the SHA-256 of its spec's canonical bytes). */
+export function controlVariateFile(stateDir: string, siteId: string, studyId: string, specHash: Uint8Array): string {
+  return path.join(stateDir, `${siteId}-control-variate-${studyId}-${toHex(specHash).slice(0, 16)}.cbor`)
 }
 
 function zeros(shapes: readonly TensorShape[]): Weights {

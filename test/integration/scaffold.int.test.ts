@@ -14,7 +14,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../../ledger/index.ts'
 import { decodeWeights, nextSiteControlVariate, serverControlVariate, type TensorShape, type Weights } from '../../models/core/index.ts'
-import { ENTRY_KINDS, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
+import { ENTRY_KINDS, encodeSpec, readLineageRecord, specHash, type LineageRecord } from '../../protocol/index.ts'
 import { SiteAgent, controlVariateFile, parseSiteConfig, readControlVariate, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { auditDir, readBlob, readStoredLog, storeBlobAs } from '../helpers/audit.ts'
 import { createFederation, quietLogger, type TestFederation, type TestSite } from '../helpers/federation.ts'
@@ -103,13 +103,13 @@ describe('scaffold through the real coordinator and sites', () => {
         }
         return ci
       }
-      const stored = await readControlVariate(controlVariateFile(fed.dir, site.id, fed.config.study.id), shapes)
+      const stored = await readControlVariate(controlVariateFile(fed.dir, site.id, fed.config.study.id, specHash(encodeSpec(fed.config.study))), shapes)
       expect(stored?.round).toBe(3)
       const want = flat(await chain(1))
       flat(stored!.after).forEach((v, j) => expect(v, `${site.id} c_i[${j}]`).toBeCloseTo(want[j]!, 4))
       if (site === restarted) expect(Math.max(...flat(await chain(2)).map((v, j) => Math.abs(v - want[j]!)))).toBeGreaterThan(1e-3)
     }
-    expect(path.dirname(controlVariateFile(fed.dir, restarted.id, 'x'))).toBe(fed.dir)
+    expect(path.dirname(controlVariateFile(fed.dir, restarted.id, 'x', new Uint8Array(32)))).toBe(fed.dir)
 
     // Assert: the audit re-derives every round from the logged states.
     expect(honest.error).toBeUndefined()
@@ -167,7 +167,7 @@ describe('scaffold through the real coordinator and sites', () => {
       [3, 3, true],
     ])
     const shapes = decodeWeights(await readBlob(dir, commits[0]!.body.state!)).tensors.map((t) => ({ name: t.name.slice('c/'.length), shape: t.shape }))
-    for (const site of fed.sites) expect((await readControlVariate(controlVariateFile(fed.dir, site.id, fed.config.study.id), shapes))?.round).toBe(3)
+    for (const site of fed.sites) expect((await readControlVariate(controlVariateFile(fed.dir, site.id, fed.config.study.id, specHash(encodeSpec(fed.config.study))), shapes))?.round).toBe(3)
     expect(audit.error).toBeUndefined()
     expect(audit.report.rounds.map((r) => r.rederived)).toEqual([true, true, true])
   })

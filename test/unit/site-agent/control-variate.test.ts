@@ -33,7 +33,7 @@ describe('the site control variate store', () => {
   it('is zero before the first round, and after a restart gives the stored c_i (before the round for the same round, after it for the next)', async () => {
     // Prepare
     const dir = await stateDir()
-    const file = controlVariateFile(dir, 'site-a', 'study-1')
+    const file = controlVariateFile(dir, 'site-a', 'study-1', Uint8Array.of(0xab, 0xcd, ...new Array(30).fill(0)))
     const before = weights([0.25, -0.5], 0.125)
     const after = weights([1.5, 2], -3)
 
@@ -45,7 +45,7 @@ describe('the site control variate store', () => {
     // Assert
     expect(none).toBeUndefined()
     expect(values(controlVariateFor(none, 1, SHAPES))).toEqual([[0, 0], [0]])
-    expect(path.basename(file)).toBe('site-a-control-variate-study-1.cbor')
+    expect(path.basename(file)).toBe('site-a-control-variate-study-1-abcd000000000000.cbor')
     expect(restarted?.round).toBe(4)
     expect(values(controlVariateFor(restarted, 4, SHAPES))).toEqual(values(before))
     expect(values(controlVariateFor(restarted, 5, SHAPES))).toEqual(values(after))
@@ -69,7 +69,7 @@ describe('the site control variate store', () => {
     const dir = await stateDir()
     const blocker = path.join(dir, 'not-a-folder')
     await writeFile(blocker, 'x')
-    const file = controlVariateFile(path.join(blocker, 'state'), 'site-a', 'study-1')
+    const file = controlVariateFile(path.join(blocker, 'state'), 'site-a', 'study-1', new Uint8Array(32))
 
     // Execute + Assert
     await expect(writeControlVariate(file, { round: 1, before: weights([0, 0], 0), after: weights([0, 0], 0) })).rejects.toMatchObject({
