@@ -224,15 +224,18 @@ async function main(): Promise<void> {
     { label: 'fedadagrad', spec: { name: 'fedadagrad' } },
     { label: 'fedadam', spec: { name: 'fedadam' } },
     { label: 'fedyogi', spec: { name: 'fedyogi' } },
+    { label: 'scaffold (c as state)', spec: { name: 'scaffold' } },
     { label: 'fedavg + clipNorm', spec: { name: 'fedavg', clipNorm: 0.5 } },
   ]
+  // What the decider gives every aggregation beside the replies (SCAFFOLD's K, η_l and N).
+  const context = { training: { optimizer: 'sgd' as const, learningRate: 0.01, batchSize: 32, localSteps: 10 }, siteCount: SITES }
   const strategyRows = strategies.map(({ label, spec }) => {
     const strategy = createStrategy(StrategySpecSchema.parse(spec))
-    const first = strategy.aggregateRound({ round: 1, global, replies: updates, failures: [], state: null, seed: 0 })
+    const first = strategy.aggregateRound({ round: 1, global, replies: updates, failures: [], state: null, seed: 0, ...context })
     const state: ServerState | null = first.kind === 'model' ? first.state : null
     let model: Weights = global
     const timing = time(runs, deltaBytes, () => {
-      const out = strategy.aggregateRound({ round: 2, global, replies: updates, failures: [], state, seed: 0 })
+      const out = strategy.aggregateRound({ round: 2, global, replies: updates, failures: [], state, seed: 0, ...context })
       if (out.kind === 'model') model = out.weights
     })
     return { label, name: strategy.name, timing, sha256: toHex(hashWeights(model)) }

@@ -137,6 +137,8 @@ export function commitRound(
 
   const failures = failuresOf(round, accepted)
   const strategy = createStrategy(study.strategy)
+  // N counts the sites the round could have planned, never fewer than it did (a site removed mid-round still counts).
+  const context = { training: study.training, siteCount: Math.max(state.plannableSites().length, round.plan.size) }
   // Rewards score coalitions of whole deltas; only a study without them is aggregated slice by slice.
   const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined && study.validation === undefined
   let parent: Weights | undefined
@@ -183,7 +185,7 @@ export function commitRound(
       const r =
         replies.length === 0
           ? { kind: 'none' as const, reason: `validation left out every accepted update (${validationExclusions.map((e) => `${e.siteId}: ${e.reason}`).join(', ')})` }
-          : strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+          : strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed, ...context })
       if (r.kind === 'none') outcome = r
       else {
         // A model's hash is its canonical bytes' hash (hashWeights by construction): encoded once, hashed once.
@@ -230,6 +232,7 @@ export function commitRound(
       validation: validationBlob === undefined ? undefined : decodeDataset(readAll(validationBlob)),
       strategyState,
       roundSeed: round.seed,
+      context,
     })
     const { utilityCalls: _calls, ...body } = r
     entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))

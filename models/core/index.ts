@@ -13,6 +13,8 @@
  *   byte-identical.
  * - `server-optimizers.ts`: FedAvgM, FedAdagrad, FedAdam, FedYogi steps with
  *   their moments as named server-state tensors.
+ * - `scaffold.ts`: SCAFFOLD's server step and a site's next control variate
+ *   (option II), the server control variate as the state slot `c`.
  * - `strategy-options.ts`: the spec schemas of those strategies and of the
  *   options every strategy takes (norm bound, client sampling).
  * - `robust-aggregate.ts`: the Byzantine-robust arithmetic (median, trimmed
@@ -49,6 +51,7 @@ export {
   type ServerStateWeights,
   type ServerStep,
 } from './server-optimizers.ts'
+export { SCAFFOLD_STATE_SLOT, nextSiteControlVariate, scaffoldStep, serverControlVariate, type ScaffoldInit } from './scaffold.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'

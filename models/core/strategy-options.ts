@@ -110,6 +110,19 @@ export const FedYogiSpecSchema = z.strictObject({
   ...STRATEGY_OPTIONS,
 })
 
+export const ScaffoldSpecSchema = z.strictObject({
+  /**
+   * SCAFFOLD (Karimireddy et al. 2020, option II control variates; FLamby's
+   * `Scaffold`): each site trains with the corrected gradient g − c_i + c,
+   * keeps its own control variate c_i, and the server keeps c as its state.
+   * Sites must train with plain SGD (`training.optimizer: "sgd"`), as FLamby requires.
+   */
+  name: z.literal('scaffold'),
+  /** Server learning rate η_g: new = global + η_g·(example-weighted mean delta) (FLamby's `server_learning_rate`). */
+  serverLearningRate: positive('the server learning rate').default(1),
+  ...STRATEGY_OPTIONS,
+})
+
 /** The server-optimiser members of `StrategySpecSchema`. */
 export const SERVER_OPTIMIZER_SPECS = [FedAvgMSpecSchema, FedAdagradSpecSchema, FedAdamSpecSchema, FedYogiSpecSchema] as const
 
@@ -117,6 +130,7 @@ export type FedAvgMSpec = z.infer<typeof FedAvgMSpecSchema>
 export type FedAdagradSpec = z.infer<typeof FedAdagradSpecSchema>
 export type FedAdamSpec = z.infer<typeof FedAdamSpecSchema>
 export type FedYogiSpec = z.infer<typeof FedYogiSpecSchema>
+export type ScaffoldSpec = z.infer<typeof ScaffoldSpecSchema>
 export type ServerOptimizerSpec = FedAvgMSpec | FedAdagradSpec | FedAdamSpec | FedYogiSpec
 
 /** The options of any strategy spec, as the strategy wrappers read them. */
