@@ -33,7 +33,7 @@ export const FLAMBY_STRATEGIES: readonly FlambyStrategy[] = [
     key: 'scaffold',
     flambyMethod: 'Scaffold100',
     learningRate: 0.001,
-    strategy: { name: 'scaffold', serverLearningRate: 1 },
+    strategy: { name: 'scaffold', serverLearningRate: 1, controlVariateWeights: 'examples' },
     minSites: 4,
     flambySettings: 'lr 0.001, server lr 1',
   },

@@ -21,6 +21,11 @@
  *     Σc    = Σ_i (−c − Δy_i/(K·η_l))          summed in site order from 0, K·η_l one float64 product
  *     c_new = fround(c + (S/N)·(Σc/S))         the paper's c + (|S|/N)·mean(Δc_i), unweighted as in the paper
  *
+ * With `controlVariateWeights: 'examples'` the mean is example-weighted
+ * instead, Σc = Σ_i n_i·(−c − Δy_i/(K·η_l)) and c_new = fround(c + (S/N)·(Σc/Σn)),
+ * which is what FLamby's `Scaffold` does implicitly (its corrections move by
+ * the weighted mean delta less the site's own).
+ *
  * The state is one slot, `c/<model tensor>`; no state (`null`) is c = 0.
  * Pure: no I/O, no clock, and no argument is mutated.
  */
@@ -42,6 +47,8 @@ export interface ScaffoldInit {
   readonly learningRate: number
   /** N, the sites the round could have planned (the paper's N); at least the number of updates. */
   readonly siteCount: number
+  /** How the sites' Δc_i are averaged: `uniform` (the paper; default) or `examples` (FLamby). */
+  readonly controlVariateWeights?: 'uniform' | 'examples'
 }
 
 function requirePositive(name: string, value: number): void {
@@ -72,6 +79,9 @@ export function scaffoldStep(global: Weights, updates: readonly WeightedUpdate[]
   const kEta = init.localSteps * init.learningRate
   const s = sorted.length
   const share = s / init.siteCount
+  const byExamples = init.controlVariateWeights === 'examples'
+  // Σn in site order (integers: exact in float64 for any accepted example counts).
+  const weightTotal = byExamples ? sorted.reduce((n, u) => n + u.exampleCount, 0) : s
   const nextC: Float32Array[] = []
   const next = global.tensors.map((g, t) => {
     const gv = g.values
@@ -82,11 +92,12 @@ export function scaffoldStep(global: Weights, updates: readonly WeightedUpdate[]
     const sum = new Float64Array(gv.length)
     for (const u of sorted) {
       const d = u.delta.tensors[t]!.values
-      for (let j = 0; j < gv.length; j++) sum[j] = sum[j]! + (-cv[j]! - d[j]! / kEta)
+      const w = byExamples ? u.exampleCount : 1
+      for (let j = 0; j < gv.length; j++) sum[j] = sum[j]! + w * (-cv[j]! - d[j]! / kEta)
     }
     for (let j = 0; j < gv.length; j++) {
       out[j] = gv[j]! + eta * m[j]!
-      cOut[j] = cv[j]! + share * (sum[j]! / s)
+      cOut[j] = cv[j]! + share * (sum[j]! / weightTotal)
     }
     nextC.push(cOut)
     return out

@@ -120,6 +120,12 @@ export const ScaffoldSpecSchema = z.strictObject({
   name: z.literal('scaffold'),
   /** Server learning rate η_g: new = global + η_g·(example-weighted mean delta) (FLamby's `server_learning_rate`). */
   serverLearningRate: positive('the server learning rate').default(1),
+  /**
+   * How the server averages the sites' control-variate deltas: `uniform`, the
+   * paper's mean over sites, or `examples`, weighted by examples as FLamby's
+   * Scaffold does implicitly (its numbers need it: see bench:flamby).
+   */
+  controlVariateWeights: z.enum(['uniform', 'examples']).default('uniform'),
   ...STRATEGY_OPTIONS,
 })
 

@@ -16,10 +16,10 @@ import { planSites } from './site-plan.ts'
 
 /** The strategy a `scaffold` spec names (its options, `clipNorm` and `sampling`, are applied by createStrategy). */
 export function scaffoldStrategy(spec: ScaffoldSpec): Strategy {
-  const { serverLearningRate } = spec
+  const { serverLearningRate, controlVariateWeights } = spec
   return {
     name: 'scaffold',
-    parameters: { serverLearningRate },
+    parameters: { serverLearningRate, controlVariateWeights },
     phases: [],
     needsPrivateSeed: false,
     configureRound({ round, siteIds, training, stateHash }: ConfigureRoundInit): RoundPlan {
@@ -34,6 +34,7 @@ export function scaffoldStrategy(spec: ScaffoldSpec): Strategy {
         localSteps: training.localSteps,
         learningRate: training.learningRate,
         siteCount: Math.max(siteCount, replies.length),
+        controlVariateWeights,
       })
       return { kind: 'model', weights: next.weights, state: next.state, exclusions: [], metrics: modelMetrics(global, next.weights, replies, failures) }
     },

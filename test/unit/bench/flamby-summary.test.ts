@@ -50,7 +50,7 @@ describe('FLamby summary', () => {
   it('parses every strategy it lists with this build (scaffold included)', () => {
     const missing = FLAMBY_STRATEGIES.filter((s) => strategySpec(s, 42) === undefined).map((s) => s.key)
     expect(missing).toEqual([])
-    expect(strategySpec(FLAMBY_STRATEGIES.find((s) => s.key === 'scaffold')!, 42)).toEqual({ name: 'scaffold', serverLearningRate: 1 })
+    expect(strategySpec(FLAMBY_STRATEGIES.find((s) => s.key === 'scaffold')!, 42)).toEqual({ name: 'scaffold', serverLearningRate: 1, controlVariateWeights: 'examples' })
     expect(strategySpec(FLAMBY_STRATEGIES.find((s) => s.key === 'cyclic')!, 42)).toMatchObject({ name: 'cyclic', cycleSeed: 42, deterministicCycle: false })
   })
 })

@@ -41,6 +41,19 @@ describe('scaffoldStep', () => {
     expect(values(r2.state)).toEqual([['c/w', [0, -0.125]]])
   })
 
+  it("weights the control-variate mean by examples when asked (FLamby's Scaffold)", () => {
+    // Prepare: K·η_l = 2, N = 4, S = 2; a has 3 examples, b 1.
+    const round1 = [update('b', 1, [-1, 0.5]), update('a', 3, [0.5, 0.25])]
+
+    // Execute
+    const out = scaffoldStep(w([0.5, -0.25]), round1, null, { serverLearningRate: 2, localSteps: 4, learningRate: 0.5, siteCount: 4, controlVariateWeights: 'examples' })
+
+    // Assert: the model as in the uniform case; Δc_a = [−0.25, −0.125] (×3), Δc_b = [0.5, −0.25] (×1);
+    // weighted sum [−0.25, −0.625] / 4 = [−0.0625, −0.15625], times S/N = 1/2.
+    expect(values(out.weights)).toEqual([['w', [0.75, 0.375]]])
+    expect(values(out.state)).toEqual([['c/w', [-0.03125, -0.078125]]])
+  })
+
   it('rounds once to float32: x and c from the float64 expressions, not from rounded intermediates', () => {
     // Prepare: values with no exact binary form.
     const global = w([0.1, 0.3])

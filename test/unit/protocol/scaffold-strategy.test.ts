@@ -14,8 +14,8 @@ const vector = (values: number[]): Weights => ({ tensors: [{ name: 'v', shape: [
 
 describe('the scaffold spec', () => {
   it('parses FLamby bench spec and defaults serverLearningRate to 1, with the shared options', () => {
-    expect(StrategySpecSchema.parse({ name: 'scaffold', serverLearningRate: 1 })).toEqual({ name: 'scaffold', serverLearningRate: 1 })
-    expect(StrategySpecSchema.parse({ name: 'scaffold' })).toEqual({ name: 'scaffold', serverLearningRate: 1 })
+    expect(StrategySpecSchema.parse({ name: 'scaffold', serverLearningRate: 1 })).toEqual({ name: 'scaffold', serverLearningRate: 1, controlVariateWeights: 'uniform' })
+    expect(StrategySpecSchema.parse({ name: 'scaffold' })).toEqual({ name: 'scaffold', serverLearningRate: 1, controlVariateWeights: 'uniform' })
     expect(StrategySpecSchema.parse({ name: 'scaffold', clipNorm: 2, sampling: { fraction: 0.5 } })).toMatchObject({ clipNorm: 2, sampling: { fraction: 0.5 } })
     expect(StrategySpecSchema.safeParse({ name: 'scaffold', serverLearningRate: 0 }).success).toBe(false)
     expect(StrategySpecSchema.safeParse({ name: 'scaffold', eta: 1 }).success).toBe(false)
@@ -64,7 +64,7 @@ describe('the scaffold plan', () => {
     if (out.kind !== 'model') throw new Error('no model')
     // c = (1/2)·(−[1, 0]/(4·0.25)) = [−0.5, 0]
     expect(out.state?.tensors.map((t) => [t.name, [...t.values]])).toEqual([['c/v', [-0.5, 0]]])
-    expect(strategy.parameters).toEqual({ serverLearningRate: 1 })
+    expect(strategy.parameters).toEqual({ serverLearningRate: 1, controlVariateWeights: 'uniform' })
   })
 })
 
