@@ -16,6 +16,7 @@
  *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
+ * - `rdp-accountant.ts`: the RDP accountant of the subsampled Gaussian mechanism (ε for σ, σ for ε).
  */
 export * from './weights.ts'
 export * from './study-spec.ts'
@@ -45,6 +46,7 @@ export {
   type ServerStep,
 } from './server-optimizers.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
+export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type PrivacySpent } from './rdp-accountant.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
 export { predictLogits, predictProbabilitiesCore, portableLogLoss, evaluateCore, type CoreEvaluation } from './inference.ts'
