@@ -34,7 +34,8 @@
  * - **Randomness.** Public randomness comes from `roundSeed` (logged in
  *   `round-opened`). Randomness that must stay private (a DP noise seed) is
  *   given as `privateSeed`, which the log commits to by hash but does not
- *   publish; a strategy that needs one says so with `needsPrivateSeed`.
+ *   publish; a strategy that needs one says so with `needsPrivateSeed`
+ *   (site-level DP-FedAvg, strategies/site-dp.ts).
  *
  * Determinism is part of the contract: replies are aggregated in site-id
  * order, sums in Float64, one rounding to Float32 (models/core/aggregate.ts).
@@ -54,6 +55,7 @@ import {
   valuesFromBytes,
   valuesIntoBytes,
   type StrategySpec,
+  type StudySpec,
   type TensorShape,
   type TrainingSpec,
   type Weights,
@@ -65,6 +67,7 @@ import { cyclicSite } from './cyclic-order.ts'
 import { withStrategyOptions } from './strategies/options.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
 import { createRobustStrategy } from './strategies/robust.ts'
+import { withSiteDp } from './strategies/site-dp.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -148,6 +151,8 @@ export interface AggregateRoundInit {
   readonly seed: number
   /** The round's private seed, when `needsPrivateSeed`; the log holds only its hash. */
   readonly privateSeed?: Uint8Array
+  /** Sites the round planned (DP-FedAvg's fixed denominator); absent: replies plus failures. */
+  readonly plannedSites?: number
 }
 
 /**
@@ -353,6 +358,12 @@ function updateNorm(next: Weights, global: Weights): number {
  */
 export function createStrategy(spec: StrategySpec): Strategy {
   return withStrategyOptions(baseStrategy(spec), spec)
+}
+
+/** The strategy of a study: its spec's, made site-level differentially private when the study sets `dp`. */
+export function createStudyStrategy(study: Pick<StudySpec, 'strategy' | 'dp'>): Strategy {
+  const strategy = createStrategy(study.strategy)
+  return study.dp === undefined ? strategy : withSiteDp(strategy, study.dp)
 }
 
 function baseStrategy(spec: StrategySpec): Strategy {
