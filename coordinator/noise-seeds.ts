@@ -8,14 +8,15 @@
  * is given (`fedlineage audit --dp-seeds FILE`) to re-derive DP models bit
  * for bit.
  *
- * File format: `{ "seeds": ["<64 hex digits>", …] }`, in the order drawn.
+ * File format (protocol/dp-audit.ts): `{ "seeds": ["<64 hex digits>", …] }`, in the order drawn.
  * Each write replaces the file atomically (write, fsync, rename), and a seed
  * is written before the round that uses it is decided, so a restart never
  * meets a logged commitment whose seed was lost.
  */
 import { randomBytes } from 'node:crypto'
 import { open, readFile, rename } from 'node:fs/promises'
-import { fromHex, sha256, toHex } from '../ledger/index.ts'
+import { sha256, toHex } from '../ledger/index.ts'
+import { encodeNoiseSeeds, parseNoiseSeeds } from '../protocol/index.ts'
 import { CoordinatorStoreError } from './errors.ts'
 
 export interface NoiseSeedStore {
@@ -25,25 +26,11 @@ export interface NoiseSeedStore {
   draw(): Promise<Uint8Array>
 }
 
-/** Reads a seeds file (`{ "seeds": [hex, …] }`) into a map by hex hash. Throws a plain Error naming what is wrong. */
-export function parseNoiseSeeds(text: string, file: string): Map<string, Uint8Array> {
-  const parsed: unknown = JSON.parse(text)
-  const list = (parsed as { seeds?: unknown }).seeds
-  if (!Array.isArray(list)) throw new Error(`${file}: want { "seeds": ["<64 hex digits>", …] }`)
-  const out = new Map<string, Uint8Array>()
-  list.forEach((hex, i) => {
-    if (typeof hex !== 'string' || !/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file}: seeds[${i}] is not 64 lowercase hex digits`)
-    const seed = fromHex(hex)
-    out.set(toHex(sha256(seed)), seed)
-  })
-  return out
-}
-
 /** The seed store in `file`, created on the first draw. */
 export async function openNoiseSeedStore(file: string): Promise<NoiseSeedStore> {
   let seeds: Map<string, Uint8Array>
   try {
-    seeds = parseNoiseSeeds(await readFile(file, 'utf8'), file)
+    seeds = new Map(parseNoiseSeeds(await readFile(file, 'utf8'), file))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CoordinatorStoreError(`DP noise seeds ${file}: ${(err as Error).message}`, { cause: err })
     seeds = new Map()
@@ -57,7 +44,7 @@ export async function openNoiseSeedStore(file: string): Promise<NoiseSeedStore> 
       try {
         const handle = await open(tmp, 'w', 0o600)
         try {
-          await handle.writeFile(`${JSON.stringify({ seeds: [...next.values()].map(toHex) }, null, 1)}\n`)
+          await handle.writeFile(encodeNoiseSeeds([...next.values()]))
           await handle.sync()
         } finally {
           await handle.close()

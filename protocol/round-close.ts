@@ -10,6 +10,11 @@
  * can aggregate slice by slice (`aggregateStreamed`, FedAvg) reads the parent
  * and the deltas through readers and holds one slice of each: a commit's
  * memory is one model (the one it makes), whatever the number of sites.
+ *
+ * A DP round's private noise seed is asked for through the same view, by the
+ * hash `round-opened` committed to; the shell answers from its private store,
+ * never from the log's blobs. Empty bytes mean the seed is withheld (the
+ * audit without the seeds): the commit is then computed without noise.
  */
 import { ModelError, encodeWeights, decodeDataset, decodeWeights, type DpSpec, type Weights } from '../models/core/index.ts'
 import { bytesReader, equalBytes, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
@@ -138,7 +143,10 @@ export function commitRound(
   // A DP round's private noise seed comes in by its logged hash, like a blob, but from the shell's private store: it is never a blob of the log.
   const noiseSeedReader = round.dp === undefined ? undefined : want(round.dp.seed)
   if (needs.length > 0) return { kind: 'needs', hashes: needs }
-  const privateSeed = noiseSeedReader === undefined ? undefined : readAll(noiseSeedReader)
+  const seedBytes = noiseSeedReader === undefined ? undefined : readAll(noiseSeedReader)
+  // Empty bytes stand for a seed the caller cannot have (the audit without the seeds): the commit is computed without noise (dp-audit.ts).
+  const noiseWithheld = seedBytes !== undefined && seedBytes.length === 0
+  const privateSeed = noiseWithheld ? undefined : seedBytes
   if (privateSeed !== undefined && !equalBytes(sha256(privateSeed), round.dp!.seed))
     throw new DpSeedInvalidError(`round ${round.round}: the noise seed given hashes to ${toHex(sha256(privateSeed))}, but round-opened commits to ${toHex(round.dp!.seed)}`)
 
@@ -199,6 +207,7 @@ export function commitRound(
               seed: round.seed,
               plannedSites: round.plan.size,
               ...(privateSeed === undefined ? {} : { privateSeed }),
+              ...(noiseWithheld ? { noiseWithheld } : {}),
             })
       if (r.kind === 'none') outcome = r
       else {

@@ -153,6 +153,12 @@ export interface AggregateRoundInit {
   readonly privateSeed?: Uint8Array
   /** Sites the round planned (DP-FedAvg's fixed denominator); absent: replies plus failures. */
   readonly plannedSites?: number
+  /**
+   * True when the private seed is withheld (an audit not given the seeds):
+   * a strategy that needs one aggregates without its noise, so that every
+   * output that does not depend on the noise can still be checked.
+   */
+  readonly noiseWithheld?: boolean
 }
 
 /**

@@ -17,7 +17,9 @@
  *    server learning rates and optimisers act on the private average only
  *    (post-processing costs no privacy).
  *
- * Pure: the seed comes in as `privateSeed`; without it the strategy refuses.
+ * Pure: the seed comes in as `privateSeed`; without it the strategy refuses,
+ * unless told the seed is withheld (`noiseWithheld`, the audit without the
+ * seeds), when it aggregates without noise: see protocol/dp-audit.ts.
  */
 import { StrategyPreconditionError, l2Norm, sortBySiteId, standardNormals, type DpSpec, type Weights } from '../../models/core/index.ts'
 import type { Strategy } from '../strategy.ts'
@@ -36,14 +38,15 @@ export function withSiteDp(inner: Strategy, dp: DpSpec): Strategy {
     parameters: { ...inner.parameters, dpClipNorm: S, dpNoiseMultiplier: z, dpDelta: dp.delta },
     needsPrivateSeed: true,
     aggregateRound(init) {
-      if (init.privateSeed === undefined) throw new StrategyPreconditionError(`round ${init.round}: DP-FedAvg needs the round's private noise seed, and none was given`)
+      if (init.privateSeed === undefined && init.noiseWithheld !== true) throw new StrategyPreconditionError(`round ${init.round}: DP-FedAvg needs the round's private noise seed, and none was given`)
       if (init.replies.length === 0) return inner.aggregateRound(init)
       const planned = Math.max(init.plannedSites ?? init.replies.length + init.failures.length, init.replies.length)
       const { replies, clipped } = boundNorms(init.replies, S)
       const sorted = sortBySiteId(replies)
       const template = init.global.tensors
       const total = template.reduce((n, t) => n + t.values.length, 0)
-      const normals = standardNormals(init.privateSeed, total)
+      // Withheld (an audit without the seeds): no noise, so everything but the model and what depends on it can be compared.
+      const normals = init.privateSeed === undefined ? new Float64Array(total) : standardNormals(init.privateSeed, total)
       let at = 0
       const average: Weights = {
         tensors: template.map((t, k) => {
