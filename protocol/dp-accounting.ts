@@ -12,6 +12,8 @@
  * Federated and Flower do the same); PROTOCOL.md says so.
  */
 import { DEFAULT_RDP_ORDERS, computeRdp, privacySpent, type DpSpec } from '../models/core/index.ts'
+import { roundSeed } from './round-rules.ts'
+import { createStudyStrategy } from './strategy.ts'
 import type { StudyState } from './study-state.ts'
 
 /** What a DP round's commit logs of the accounting. */
@@ -53,4 +55,35 @@ export function dpAccountAfter(state: StudyState, round: number, q: number, dp: 
   for (const [rate, steps] of [...counts].sort((a, b) => a[0] - b[0])) computeRdp(rate, dp.noiseMultiplier, steps).forEach((v, i) => (total[i]! += v))
   const spent = privacySpent(DEFAULT_RDP_ORDERS, total, dp.delta)
   return { q, noiseMultiplier: dp.noiseMultiplier, steps: rates.length, delta: dp.delta, epsilon: spent.epsilon, order: spent.order }
+}
+
+/** The sites round `round` would plan now and how many were eligible: the plan `round-start` makes (decider.ts). */
+export function roundPlanSize(state: StudyState, round: number): { planned: number; eligible: number } {
+  const study = state.study
+  // A study that requires approval plans only the sites whose approval of its spec is logged.
+  const siteIds = state.activeSites.filter((s) => !study.requireApproval || state.approvals.has(s))
+  const plan = createStudyStrategy(study).configureRound({
+    round,
+    siteIds,
+    training: study.training,
+    state: null,
+    ...(state.strategyState === undefined ? {} : { stateHash: state.strategyState }),
+    seed: roundSeed(study.seed, round),
+    minSites: study.minSites,
+  })
+  return { planned: plan.sites.length, eligible: siteIds.length }
+}
+
+/**
+ * True when the study has a budget `dp.epsilon` and committing the next
+ * round would take ε above it: no round opens any more (`nextRoundDue` is
+ * false, a hub's round start is refused) and the study completes with the
+ * rounds it has (`completionDue`).
+ */
+export function dpBudgetSpent(state: StudyState): boolean {
+  const dp = state.study.dp
+  if (dp?.epsilon === undefined) return false
+  const round = state.lastRound + 1
+  const { planned, eligible } = roundPlanSize(state, round)
+  return dpAccountAfter(state, round, dpSamplingRate(planned, eligible), dp).epsilon > dp.epsilon
 }

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { sha256, toHex } from '../../../ledger/core/index.ts'
 import { StrategySpecSchema, StudySpecSchema, epsilonOf, standardNormals, type Weights } from '../../../models/core/index.ts'
-import { createStrategy, needsBlobs, withSiteDp, type RoundCommittedBody } from '../../../protocol/index.ts'
+import { createStrategy, needsBlobs, nextRoundDue, withSiteDp, type RoundCommittedBody } from '../../../protocol/index.ts'
 import { SYNTHETIC_STUDY } from '../../helpers/audit.ts'
 import { DeciderHarness } from '../../helpers/protocol.ts'
 
@@ -141,14 +141,44 @@ describe('DP rounds in the decider', () => {
     openDpRound(h)
     h.blobs.set(toHex(sha256(SEED)), SEED)
     h.submit()
-    h.evaluate()
+    h.evaluate(1, [0])
 
-    // Execute
+    // Execute: the hub asks for round 2 before every evaluation is in.
     const second = h.feed({ kind: 'round-start', request: h.roundStart(), noiseSeed: new Uint8Array(32).fill(4) })
 
     // Assert
     expect(second.refusal?.code).toBe('COORD_DP_BUDGET_SPENT')
     expect(second.refusal?.message).toMatch(/the budget is spent and training stops here/)
     expect(second.entries).toEqual([])
+    expect(nextRoundDue(h.state, h.timeMs)).toBe(false)
+  })
+
+  it('completes the study with the rounds its budget paid for, once their evaluations are in', () => {
+    // Prepare: the budget pays for one round of five.
+    const h = new DeciderHarness({ study: { dp: { clipNorm: 1, noiseMultiplier: 2, delta: 1e-5, epsilon: epsilonOf(1, 2, 1, 1e-5).epsilon * 1.01 }, minSites: 3, rounds: 5 } })
+    openDpRound(h)
+    h.blobs.set(toHex(sha256(SEED)), SEED)
+    h.submit()
+
+    // Execute
+    const last = h.evaluate()
+
+    // Assert
+    expect(last.records.map((r) => r.kind)).toContain('study-completed')
+    expect(h.state.completed).toBe(true)
+    expect(h.state.committedRounds).toBe(1)
+  })
+
+  it('lets a study without a budget run all its rounds', () => {
+    const h = new DeciderHarness({ study: { dp: { clipNorm: 1, noiseMultiplier: 2, delta: 1e-5 }, minSites: 3, rounds: 2 } })
+    for (const seed of [SEED, new Uint8Array(32).fill(5)]) {
+      openDpRound(h, seed)
+      h.blobs.set(toHex(sha256(seed)), seed)
+      h.submit()
+      h.evaluate()
+    }
+    expect(h.state.completed).toBe(true)
+    expect(h.state.committedRounds).toBe(2)
+    expect(h.state.rounds.get(2)!.commit!.body.dp).toMatchObject({ steps: 2, epsilon: epsilonOf(1, 2, 2, 1e-5).epsilon })
   })
 })
