@@ -21,7 +21,7 @@ import { bytesReader, equalBytes, readAll, sha256, toHex, type BlobReader, type 
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
 import { dpAccountAfter } from './dp-accounting.ts'
-import { DpSeedInvalidError } from './errors.ts'
+import { DpSeedInvalidError, ProtocolInvalidArgumentError } from './errors.ts'
 import { createStudyStrategy, type ClippedUpdate, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
@@ -241,7 +241,15 @@ export function commitRound(
       exclusions: outcome.exclusions.map((e) => ({ site: e.siteId, reason: e.reason, evidence: { ...e.evidence } })),
       ...(nextStateBytes === undefined ? {} : { state: sha256(nextStateBytes) }),
       ...(outcome.clipped === undefined ? {} : { clipped: outcome.clipped.map((c) => ({ site: c.siteId, norm: c.norm, scale: c.scale })) }),
-      ...(study.dp === undefined || round.dp === undefined ? {} : { dp: dpCommitRecord(state, round.round, round.dp.q, round.plan.size, study.dp) }),
+      ...(study.dp === undefined || round.dp === undefined
+        ? {}
+        : {
+            dp: dpCommitRecord(state, round.round, round.dp.q, study.dp, {
+              clipNorm: outcome.metrics['dpClipNorm'],
+              plannedSites: outcome.metrics['dpPlannedSites'],
+              noiseStddev: outcome.metrics['dpNoiseStddev'],
+            }),
+          }),
     }),
   ]
   if (study.rewards && parent !== undefined) {
@@ -263,8 +271,20 @@ export function commitRound(
   return { kind: 'entries', entries, blobs: nextStateBytes === undefined ? [modelBytes] : [modelBytes, nextStateBytes] }
 }
 
-/** What a DP round's commit logs: its accounting, the clip norm, the fixed denominator and the noise scale on the average. */
-export function dpCommitRecord(state: StudyState, round: number, q: number, plannedSites: number, dp: DpSpec) {
-  const account = dpAccountAfter(state, round, q, dp)
-  return { ...account, clipNorm: dp.clipNorm, plannedSites, noiseStddev: (dp.noiseMultiplier * dp.clipNorm) / plannedSites }
+/**
+ * What a DP round's commit logs: its accounting, and the clip norm, fixed
+ * denominator and noise scale on the average the strategy reports (the clip
+ * moves under adaptive clipping). Throws when the strategy reported none.
+ */
+export function dpCommitRecord(
+  state: StudyState,
+  round: number,
+  q: number,
+  dp: DpSpec,
+  used: { readonly clipNorm: number | undefined; readonly plannedSites: number | undefined; readonly noiseStddev: number | undefined },
+) {
+  const { clipNorm, plannedSites, noiseStddev } = used
+  if (clipNorm === undefined || plannedSites === undefined || noiseStddev === undefined)
+    throw new ProtocolInvalidArgumentError(`round ${round}: the DP strategy reported no clip norm, planned sites or noise scale`)
+  return { ...dpAccountAfter(state, round, q, dp), clipNorm, plannedSites, noiseStddev }
 }

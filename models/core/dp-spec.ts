@@ -29,6 +29,26 @@ export const DpSpecSchema = z.strictObject({
    * accounted and logged every round).
    */
   epsilon: z.number().gt(0, 'must be > 0').max(1e6, 'must be <= 1e6').optional(),
+  /**
+   * Adaptive clipping (Andrew et al. 2021, "Differentially Private Learning
+   * with Adaptive Clipping"): `clipNorm` is only the first round's clip C;
+   * after each round C ← C · exp(−learningRate · (b̄ − targetQuantile)),
+   * b̄ = (sites with ‖Δ‖ <= C + clippedCountStddev · N(0,1)) / planned, the
+   * count's noise drawn from the round's seed. The deltas' noise multiplier
+   * becomes (z⁻² − (2·clippedCountStddev)⁻²)^(−1/2), so that the round as a
+   * whole still has noise multiplier z (what the accountant uses). C is
+   * server state (`dp/clipNorm`), logged by hash with the commit. Absent: C fixed.
+   */
+  adaptiveClipping: z
+    .strictObject({
+      /** γ: the share of sites whose delta should fall within the clip (0.5: the median norm). */
+      targetQuantile: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(0.5),
+      /** η_C: the clip's geometric learning rate. */
+      learningRate: z.number().gt(0, 'must be > 0').max(10, 'must be <= 10').default(0.2),
+      /** σ_b: the noise on the count of unclipped sites, in sites (Andrew et al. suggest expected sites / 20); must exceed z/2. */
+      clippedCountStddev: z.number().gt(0, 'must be > 0').max(1e6, 'must be <= 1e6'),
+    })
+    .optional(),
 })
 export type DpSpec = z.infer<typeof DpSpecSchema>
 

@@ -316,6 +316,14 @@ export const StudySpecSchema = z
         message: `is not allowed with strategy "${spec.strategy.name}": DP-FedAvg's noise is calibrated for an average; use one of ${DP_STRATEGIES.join(', ')}`,
       })
     }
+    const adaptive = spec.dp?.adaptiveClipping
+    if (adaptive !== undefined && 2 * adaptive.clippedCountStddev <= spec.dp!.noiseMultiplier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dp', 'adaptiveClipping', 'clippedCountStddev'],
+        message: `is ${adaptive.clippedCountStddev}, want more than noiseMultiplier / 2 = ${spec.dp!.noiseMultiplier / 2}: the count's noise takes its share of the privacy from the deltas' noise`,
+      })
+    }
     if (spec.dp !== undefined && spec.strategy.clipNorm !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['strategy', 'clipNorm'], message: 'is not allowed with dp: dp.clipNorm clips every delta already; remove strategy.clipNorm' })
     }

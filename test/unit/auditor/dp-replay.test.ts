@@ -18,8 +18,9 @@ const COORDINATOR = testSigner(1)
 const SEEDS = [new Uint8Array(32).fill(11), new Uint8Array(32).fill(12)]
 
 /** Two DP rounds, every site in each, evaluated: the study completes. The seeds stay out of the log's blobs. */
-function dpStudy(): { h: DeciderHarness; blobs: Uint8Array[] } {
-  const h = new DeciderHarness({ study: { dp: { clipNorm: 0.01, noiseMultiplier: 0.8, delta: 1e-5 }, rounds: 2, minSites: 3 } })
+function dpStudy(adaptive = false): { h: DeciderHarness; blobs: Uint8Array[] } {
+  const dp = { clipNorm: 0.01, noiseMultiplier: 0.8, delta: 1e-5, ...(adaptive ? { adaptiveClipping: { clippedCountStddev: 1 } } : {}) }
+  const h = new DeciderHarness({ study: { dp, rounds: 2, minSites: 3 } })
   for (const seed of SEEDS) {
     h.feed({ kind: 'round-start', request: h.roundStart(), noiseSeed: seed })
     h.blobs.set(toHex(sha256(seed)), seed) // the coordinator's private store, as the harness's blob view
@@ -43,8 +44,8 @@ function patchCommit(drafts: readonly EntryDraft[], n: number, patch: (body: Rec
 }
 
 describe('audit of a DP study', () => {
-  it('re-derives every DP model bit for bit with the seeds', async () => {
-    const { h, blobs } = dpStudy()
+  it.each([false, true])('re-derives every DP model bit for bit with the seeds (adaptive clipping %s)', async (adaptive) => {
+    const { h, blobs } = dpStudy(adaptive)
     const out = await audit(h.drafts, blobs, true)
     expect(h.state.completed).toBe(true)
     expect(out.error).toBeUndefined()
@@ -52,8 +53,8 @@ describe('audit of a DP study', () => {
     expect(out.report.rounds.map((r) => r.rederived)).toEqual([true, true])
   })
 
-  it('without the seeds checks all but the noise, and says the model cannot be re-derived (partial)', async () => {
-    const { h, blobs } = dpStudy()
+  it.each([false, true])('without the seeds checks all but the noise, and says the model cannot be re-derived (partial; adaptive clipping %s)', async (adaptive) => {
+    const { h, blobs } = dpStudy(adaptive)
     const out = await audit(h.drafts, blobs, false)
     expect(out.error).toBeUndefined()
     expect(out.report.verdict).toBe('partial')

@@ -57,6 +57,42 @@ describe('DP-FedAvg strategy', () => {
     expect(Math.abs(std / 0.6 - 1)).toBeLessThan(0.02)
   })
 
+  it('with adaptive clipping moves the clip by the noised share of unclipped sites, and splits the noise (Andrew et al. 2021)', () => {
+    // Prepare: z 1, σ_b 2 → z_Δ = (1 − 1/16)^(−1/2); C 1 from the spec; 1 of 2 planned sites clipped.
+    const adaptive = { targetQuantile: 0.5, learningRate: 0.2, clippedCountStddev: 2 }
+    const strategy = withSiteDp(createStrategy(StrategySpecSchema.parse({ name: 'fedavg' })), { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5, adaptiveClipping: adaptive })
+    const replies = [
+      { siteId: 'a', exampleCount: 1, delta: vector([3, 4]) },
+      { siteId: 'b', exampleCount: 1, delta: vector([0.1, 0]) },
+    ]
+
+    // Execute
+    const out = strategy.aggregateRound({ round: 1, global: vector([0, 0]), replies, failures: [], state: null, seed: 0, privateSeed: SEED })
+
+    // Assert: python3 -c "import math;print(repr((1-1/16)**-0.5))" → 1.0327955589886444
+    if (out.kind !== 'model') throw new Error('no model')
+    const n = standardNormals(SEED, 3)
+    const zDelta = 1.0327955589886444
+    expect(out.metrics['dpNoiseStddev']).toBeCloseTo(zDelta / 2, 15)
+    expect(out.weights.tensors[0]!.values[0]).toBe(Math.fround((0.6000000238418579 + 0.10000000149011612 + zDelta * n[0]!) / 2))
+    const share = (1 + 2 * n[2]!) / 2
+    expect(out.state?.tensors).toEqual([{ name: 'dp/clipNorm', shape: [1], values: Float32Array.of(Math.fround(Math.exp(-0.2 * (share - 0.5)))) }])
+
+    // Execute: the next round clips at the clip its state carries.
+    const next = strategy.aggregateRound({
+      round: 2,
+      global: vector([0, 0]),
+      replies,
+      failures: [],
+      state: { tensors: [{ name: 'dp/clipNorm', shape: [1], values: Float32Array.of(0.5) }] },
+      seed: 0,
+      privateSeed: SEED,
+    })
+    if (next.kind !== 'model') throw new Error('no model')
+    expect(next.clipped).toEqual([{ siteId: 'a', norm: 5, scale: 0.1 }])
+    expect(next.metrics['dpClipNorm']).toBe(0.5)
+  })
+
   it('refuses to aggregate without the private seed', () => {
     const strategy = withSiteDp(createStrategy(StrategySpecSchema.parse({ name: 'fedavg' })), DP)
     expect(() => strategy.aggregateRound({ round: 1, global: vector([0]), replies: [{ siteId: 'a', exampleCount: 1, delta: vector([1]) }], failures: [], state: null, seed: 0 })).toThrow(
@@ -76,6 +112,7 @@ describe('the dp spec', () => {
     expect(parse({ dp: DP, strategy: { name: 'fedavg', clipNorm: 3 } })[0]).toMatch(/^strategy.clipNorm: is not allowed with dp/)
     expect(parse({ dp: DP, rewards: { poolPerRound: '10', method: 'shapley' } })[0]).toMatch(/^rewards.method: "shapley" is not allowed with dp/)
     expect(parse({ dp: { ...DP, noiseMultiplier: 0 } })[0]).toMatch(/^dp.noiseMultiplier: must be > 0/)
+    expect(parse({ dp: { ...DP, adaptiveClipping: { clippedCountStddev: 0.25 } } })[0]).toMatch(/^dp.adaptiveClipping.clippedCountStddev: is 0.25, want more than noiseMultiplier \/ 2 = 0.25/)
     expect(parse({ dp: DP })).toEqual([])
   })
 })
