@@ -5,13 +5,14 @@
  * only its hash in the log, the audit given the seeds re-derives every model
  * bit for bit, and the audit without them checks the rest and is partial.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { sha256, toHex } from '../../ledger/index.ts'
 import { epsilonOf } from '../../models/core/index.ts'
 import { ENTRY_KINDS, parseNoiseSeeds, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
 import { auditDir, readBlob, readStoredLog } from '../helpers/audit.ts'
+import { captureIo, cli } from '../helpers/consent.ts'
 import { createFederation } from '../helpers/federation.ts'
 
 describe('a DP study through the coordinator', () => {
@@ -58,5 +59,16 @@ describe('a DP study through the coordinator', () => {
     expect(without.error).toBeUndefined()
     expect(without.report.verdict).toBe('partial')
     expect(without.report.unchecked).toHaveLength(2)
+
+    // Assert: the CLI the same way: `--dp-seeds` passes, without it exit 3 (AUDIT_PARTIAL), a bad seeds file is refused by name.
+    const io = captureIo()
+    expect(await cli(io, 'audit', '--db', dir, '--dp-seeds', seedsFile)).toMatch(/passed/)
+    await expect(cli(io, 'audit', '--db', dir)).rejects.toMatchObject({ code: 'AUDIT_PARTIAL' })
+    const bad = path.join(fed.dir, 'bad-seeds.json')
+    await writeFile(bad, '{"seeds": ["zz"]}')
+    await expect(cli(io, 'audit', '--db', dir, '--dp-seeds', bad)).rejects.toMatchObject({
+      code: 'AUDIT_INVALID_ARGUMENT',
+      message: expect.stringContaining('seeds[0] is not 64 lowercase hex digits'),
+    })
   })
 })
