@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       pooledTest: baseline.results.map((r) => r.pooledTestSiteNorm),
       seconds: baseline.seconds,
     })
-    const norms = baseline.results.flatMap((r) => r.meanDeltaNorms).sort((a, b) => a - b)
+    const norms = baseline.results.flatMap((r) => r.meanDeltaNorms ?? []).sort((a, b) => a - b)
     const clipNorm = Number(norms[Math.floor(norms.length / 2)]!.toPrecision(3))
     for (const epsilon of o.epsilons) {
       const sigma = Number(noiseMultiplierFor(epsilon, 1, o.rounds, DELTA, 1e-4).toPrecision(4))

@@ -227,7 +227,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     const at = config.http.listen.lastIndexOf(':')
     try {
       http = await startDashboardServer(
-        { runner, ledger, metrics, presence: () => broker.presence(), fitTasksSent: (round) => broker.fitTasksSent(round), logger, now },
+        { runner, ledger, metrics, presence: () => broker.presence(), fitTasksSent: (round) => broker.fitTasksSent(round), modelDownloads: (model) => broker.modelDownloads(model), logger, now },
         config.http.listen.slice(0, at),
         Number(config.http.listen.slice(at + 1)),
       )

@@ -645,8 +645,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return this.ledger.openBlobStream(hash, chunkBytes)
   }
 
+  /** A model of the lineage, or a state the study's sites read (SCAFFOLD's server control variate). */
   private requireLineageModel(hash: Uint8Array): void {
-    if (!this.state.isLineageModel(hash)) throw new ModelNotFoundError(`model ${toHex(hash)} is not in study "${this.state.studyId}"'s lineage`)
+    if (!this.state.isLineageModel(hash) && !this.state.isSharedState(hash)) throw new ModelNotFoundError(`model ${toHex(hash)} is not in study "${this.state.studyId}"'s lineage`)
   }
 
   /** True when every enrolled site reported on the round's model, or its evaluation deadline passed. */

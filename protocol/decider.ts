@@ -239,7 +239,7 @@ function roundStart(state: StudyState, input: Extract<DeciderInput, { kind: 'rou
   const study = state.study
   const seed = roundSeed(study.seed, round)
   // A study that requires approval plans only the sites whose approval of its spec is logged.
-  const siteIds = state.activeSites.filter((s) => !study.requireApproval || state.approvals.has(s))
+  const siteIds = state.plannableSites()
   // The plan needs the state's hash at most (a site fetches what it is told to): its tensors are read only at commit.
   const plan = createStudyStrategy(study).configureRound({
     round,

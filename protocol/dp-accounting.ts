@@ -61,7 +61,7 @@ export function dpAccountAfter(state: StudyState, round: number, q: number, dp: 
 export function roundPlanSize(state: StudyState, round: number): { planned: number; eligible: number } {
   const study = state.study
   // A study that requires approval plans only the sites whose approval of its spec is logged.
-  const siteIds = state.activeSites.filter((s) => !study.requireApproval || state.approvals.has(s))
+  const siteIds = state.plannableSites()
   const plan = createStudyStrategy(study).configureRound({
     round,
     siteIds,

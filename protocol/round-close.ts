@@ -152,6 +152,8 @@ export function commitRound(
 
   const failures = failuresOf(round, accepted)
   const strategy = createStudyStrategy(study)
+  // N counts the sites the round could have planned, never fewer than it did (a site removed mid-round still counts).
+  const context = { training: study.training, siteCount: Math.max(state.plannableSites().length, round.plan.size) }
   // Rewards score coalitions of whole deltas; only a study without them is aggregated slice by slice.
   const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined && study.validation === undefined
   let parent: Weights | undefined
@@ -205,6 +207,7 @@ export function commitRound(
               failures,
               state: strategyState,
               seed: round.seed,
+              ...context,
               plannedSites: round.plan.size,
               ...(privateSeed === undefined ? {} : { privateSeed }),
               ...(noiseWithheld ? { noiseWithheld } : {}),
@@ -264,6 +267,7 @@ export function commitRound(
       validation: validationBlob === undefined ? undefined : decodeDataset(readAll(validationBlob)),
       strategyState,
       roundSeed: round.seed,
+      context,
     })
     const { utilityCalls: _calls, ...body } = r
     entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))

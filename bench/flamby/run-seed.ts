@@ -15,6 +15,7 @@ import type { StudySpecInput } from '../../models/index.ts'
 import type { HeartCenter } from './heart-disease.ts'
 import { evaluatePerCenter, evaluatePooledNormalisation, loggedModel } from './check.ts'
 import { heartStudy, siteIdOf } from './protocol.ts'
+import type { FlambyStrategy } from './strategies.ts'
 import { weightedMean } from '../support/stats.ts'
 
 export interface SeedResult {
@@ -30,7 +31,7 @@ export interface SeedResult {
   readonly finalModelHash: string
   readonly logEntries: number
   /** Each committed round's `meanDeltaNorm` metric (the mean L2 norm of the deltas it aggregated; clipped ones under DP). */
-  readonly meanDeltaNorms: readonly number[]
+  readonly meanDeltaNorms?: readonly number[]
   /** With `dp`: the ε the last commit logged (`dp.epsilon`). */
   readonly loggedEpsilon?: number
 }
@@ -45,6 +46,8 @@ export interface RunSeedInit {
   readonly onRound?: (round: number) => void
   /** Study fields over FLamby's protocol (e.g. `dp`, for bench:dp). */
   readonly study?: Partial<StudySpecInput>
+  /** The strategy and its settings (default: FedAvg). */
+  readonly strategy?: FlambyStrategy
 }
 
 const silent = pino({ level: 'silent' })
@@ -57,7 +60,7 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
   const sites = init.centers.map((center) => ({ center, id: siteIdOf(center), signer: signer(10 + center.centerId) }))
   const config: HubConfig = parseHubConfig(
     {
-      study: { ...heartStudy(init.seed, init.rounds), ...init.study },
+      study: { ...heartStudy(init.seed, init.rounds, init.strategy), ...init.study },
       listen: '127.0.0.1:0',
       dataDir: join(dir, 'ledger'),
       keyFile: join(dir, 'unused.key'),

@@ -8,7 +8,7 @@
  * path (`study.training.learningRate: must be > 0`).
  */
 import { z } from 'zod'
-import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS } from './strategy-options.ts'
+import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS, ScaffoldSpecSchema } from './strategy-options.ts'
 import { DP_STRATEGIES, DpSpecSchema } from './dp-spec.ts'
 import type { TensorShape } from './weights.ts'
 import { krumMinimum } from './robust-aggregate.ts'
@@ -119,6 +119,16 @@ export const TrainingSchema = z.strictObject({
    * strategy in each round's instructions; absent or 0: no proximal term.
    */
   proximalMu: z.number().min(0).max(1000).optional(),
+  /**
+   * SCAFFOLD's server control variate c for the round: the hex SHA-256 of the
+   * server-state blob that holds it (`c/<tensor>`), or "" for c = 0 (no state
+   * yet). Set by the `scaffold` strategy in each round's instructions; absent:
+   * plain training, no correction.
+   */
+  serverControlVariate: z
+    .string()
+    .regex(/^([0-9a-f]{64})?$/, 'must be a hex SHA-256 or empty')
+    .optional(),
 })
 export type TrainingSpec = z.infer<typeof TrainingSchema>
 
@@ -167,6 +177,7 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     ...STRATEGY_OPTIONS,
   }),
   ...SERVER_OPTIMIZER_SPECS,
+  ScaffoldSpecSchema,
   FedMedianSpecSchema,
   FedTrimmedAvgSpecSchema,
   KrumSpecSchema,
@@ -305,6 +316,13 @@ export const StudySpecSchema = z
     }
     if (spec.strategy.name === 'cyclic' && spec.strategy.sampling !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['strategy', 'sampling'], message: 'is not allowed with strategy "cyclic": a cyclic round already plans one site in turn; remove `sampling`' })
+    }
+    if (spec.training.serverControlVariate !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['training', 'serverControlVariate'], message: 'is set by the strategy, not the study: use strategy { "name": "scaffold" }' })
+    }
+    // Option II control variates assume plain SGD steps: c_i⁺ = c_i − c + (x − y_i)/(K·η_l) (FLamby asserts SGD too).
+    if (spec.strategy.name === 'scaffold' && spec.training.optimizer !== 'sgd') {
+      ctx.addIssue({ code: 'custom', path: ['training', 'optimizer'], message: `is "${spec.training.optimizer}", but strategy "scaffold" needs "sgd": its control variates assume plain SGD steps` })
     }
     if (spec.training.proximalMu !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['training', 'proximalMu'], message: 'is set by the strategy, not the study: use strategy { "name": "fedprox", "proximalMu": μ }' })
