@@ -37,7 +37,8 @@
  * - **Randomness.** Public randomness comes from `roundSeed` (logged in
  *   `round-opened`). Randomness that must stay private (a DP noise seed) is
  *   given as `privateSeed`, which the log commits to by hash but does not
- *   publish; a strategy that needs one says so with `needsPrivateSeed`.
+ *   publish; a strategy that needs one says so with `needsPrivateSeed`
+ *   (site-level DP-FedAvg, strategies/site-dp.ts).
  *
  * Determinism is part of the contract: replies are aggregated in site-id
  * order, sums in Float64, one rounding to Float32 (models/core/aggregate.ts).
@@ -57,6 +58,7 @@ import {
   valuesFromBytes,
   valuesIntoBytes,
   type StrategySpec,
+  type StudySpec,
   type TensorShape,
   type TrainingSpec,
   type Weights,
@@ -69,6 +71,7 @@ import { withStrategyOptions } from './strategies/options.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
 import { scaffoldStrategy } from './strategies/scaffold.ts'
 import { createRobustStrategy } from './strategies/robust.ts'
+import { withSiteDp } from './strategies/site-dp.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -152,6 +155,14 @@ export interface AggregateRoundInit {
   readonly seed: number
   /** The round's private seed, when `needsPrivateSeed`; the log holds only its hash. */
   readonly privateSeed?: Uint8Array
+  /** Sites the round planned (DP-FedAvg's fixed denominator); absent: replies plus failures. */
+  readonly plannedSites?: number
+  /**
+   * True when the private seed is withheld (an audit not given the seeds):
+   * a strategy that needs one aggregates without its noise, so that every
+   * output that does not depend on the noise can still be checked.
+   */
+  readonly noiseWithheld?: boolean
   /** The study's local-training settings (SCAFFOLD's K and η_l); the decider always gives them. */
   readonly training?: TrainingSpec
   /** The sites the round could have planned (enrolled, and approving where approval is required): SCAFFOLD's N. */
@@ -361,6 +372,12 @@ function updateNorm(next: Weights, global: Weights): number {
  */
 export function createStrategy(spec: StrategySpec): Strategy {
   return withStrategyOptions(baseStrategy(spec), spec)
+}
+
+/** The strategy of a study: its spec's, made site-level differentially private when the study sets `dp`. */
+export function createStudyStrategy(study: Pick<StudySpec, 'strategy' | 'dp'>): Strategy {
+  const strategy = createStrategy(study.strategy)
+  return study.dp === undefined ? strategy : withSiteDp(strategy, study.dp)
 }
 
 function baseStrategy(spec: StrategySpec): Strategy {

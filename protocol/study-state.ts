@@ -96,6 +96,8 @@ export interface RoundRecord {
   readonly seed: number
   /** The strategy's plan: each participating site's instructions. */
   readonly plan: ReadonlyMap<string, SiteInstructions>
+  /** With site-level DP: the hash of the round's private noise seed and its sampling rate (`round-opened`'s `dp`). */
+  readonly dp?: { readonly seed: Uint8Array; readonly q: number }
   status: RoundStatus
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
@@ -288,6 +290,7 @@ export class StudyState {
           deadlineMs: b.deadline,
           seed: b.seed,
           plan: new Map(b.plan.map((p) => [p.site, p.instructions])),
+          ...(b.dp === undefined ? {} : { dp: { seed: b.dp.seed, q: b.dp.q } }),
           status: 'collecting',
           accepted: new Map(),
           rejected: [],

@@ -21,10 +21,12 @@
  *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
+ * - `rdp-accountant.ts`: the RDP accountant of the subsampled Gaussian mechanism (ε for σ, σ for ε).
  */
 export * from './weights.ts'
 export * from './study-spec.ts'
 export * from './strategy-options.ts'
+export * from './dp-spec.ts'
 export * from './dataset.ts'
 export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
@@ -53,8 +55,10 @@ export {
 } from './server-optimizers.ts'
 export { SCAFFOLD_STATE_SLOT, nextSiteControlVariate, scaffoldStep, serverControlVariate, type ScaffoldInit } from './scaffold.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
+export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type PrivacySpent } from './rdp-accountant.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
 export { predictLogits, predictProbabilitiesCore, portableLogLoss, evaluateCore, type CoreEvaluation } from './inference.ts'
+export { standardNormals } from './gaussian-noise.ts'
 export { portableExp, portableLog, portableTanh, portableSigmoid } from './portable-math.ts'
 export { decodeDataset, encodeDataset } from './dataset-codec.ts'
