@@ -48,7 +48,7 @@ describe('RDP of the Poisson-subsampled Gaussian', () => {
   })
 
   it('is α/(2σ²) without sampling, 0 without a sample, ∞ without noise', () => {
-    expect(rdpOfStep(1, 2.71828, 3.14159)).toBeCloseTo(3.14159 / (2 * 2.71828 ** 2), 14)
+    expect(rdpOfStep(1, 2.5, 3.25)).toBeCloseTo(3.25 / (2 * 2.5 ** 2), 14)
     expect(rdpOfStep(0, 1, 7)).toBe(0)
     expect(rdpOfStep(0.1, 0, 7)).toBe(Number.POSITIVE_INFINITY)
   })
