@@ -9,14 +9,29 @@ import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import type { HubConfigInput } from '../coordinator/index.ts'
 import { writeIdentity } from '../ledger/index.ts'
+import { noiseMultiplierFor } from '../models/index.ts'
 import { SYNTHETIC_SCHEMA, consentImport } from '../site-agent/index.ts'
 
 export const STUDY_ID = 'cardio-risk-demo'
 /** HL7 v3 ActReason "healthcare research": what the patients consented to. */
 export const CONSENT_PURPOSE = 'HRESCH'
 
-/** The study as the hub defines it: `rounds` of FedAvg, the named auditor's key, sites' approval required. */
-export function demoStudy(rounds: number, auditorKeyHex: string): HubConfigInput['study'] {
+/** The demo's site-level DP settings: each delta clipped to this L2 norm, δ, and the noise for the asked ε. */
+export const DEMO_DP_CLIP_NORM = 1
+export const DEMO_DP_DELTA = 1e-5
+
+/** Site-level DP-FedAvg for the demo: every site each round (q = 1), noise sized for `epsilon` over `rounds`. */
+export function demoDp(epsilon: number, rounds: number): { clipNorm: number; noiseMultiplier: number; delta: number; epsilon: number } {
+  return { clipNorm: DEMO_DP_CLIP_NORM, noiseMultiplier: noiseMultiplierFor(epsilon, 1, rounds, DEMO_DP_DELTA), delta: DEMO_DP_DELTA, epsilon }
+}
+
+/**
+ * The study as the hub defines it: `rounds` of FedAvg, the named auditor's
+ * key, sites' approval required. With `dpEpsilon`, site-level DP-FedAvg
+ * spends at most that ε; rewards are then by examples, since gain-based
+ * rewards would score individual (un-noised) deltas.
+ */
+export function demoStudy(rounds: number, auditorKeyHex: string, dpEpsilon?: number): HubConfigInput['study'] {
   return {
     id: STUDY_ID,
     title: 'Cardiovascular risk, four hospitals (synthetic cohorts)',
@@ -30,7 +45,8 @@ export function demoStudy(rounds: number, auditorKeyHex: string): HubConfigInput
     roundDeadlineMs: 60_000,
     evaluationDeadlineMs: 30_000,
     seed: 7,
-    rewards: { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' },
+    rewards: dpEpsilon === undefined ? { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' } : { poolPerRound: '1000', method: 'examples' },
+    ...(dpEpsilon === undefined ? {} : { dp: demoDp(dpEpsilon, rounds) }),
     auditors: [{ name: 'regulator', publicKey: auditorKeyHex }],
     // Each site trains only once its data steward's approval of this exact spec is logged.
     requireApproval: true,

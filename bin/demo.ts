@@ -12,13 +12,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { HubClient, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
+import { HubClient, NOISE_SEEDS_FILE, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { checkpointVerifierKey, fromHex, loadSigner, logOrigin, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
 import { DEMO_SITES, cohortToCsv, generateCohort, prepareDatasetFile, studyApprove, studyReview, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
-import { STUDY_ID, demoStudy, importDemoConsents } from './demo-study.ts'
+import { STUDY_ID, demoDp, demoStudy, importDemoConsents } from './demo-study.ts'
 import { writeComposeKit } from './compose-kit.ts'
 
 const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
@@ -29,6 +29,8 @@ export interface DemoOptions {
   readonly compose?: string
   /** Keep the coordinator (and its dashboard) up this many seconds after the study and its audit. */
   readonly keepDashboard?: number
+  /** Run site-level DP-FedAvg with this total ε (δ 1e-5); the auditor is given the noise seeds. */
+  readonly dp?: number
 }
 
 /** `demo --compose DIR`: writes the compose study and says what to run next. */
@@ -89,6 +91,7 @@ function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<{ grp
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
+  if (opts.dp !== undefined && !(Number.isFinite(opts.dp) && opts.dp > 0)) throw new Error(`--dp ${opts.dp}: want the privacy budget ε, a number > 0 (e.g. --dp 30)`)
   const started = Date.now()
   const dir = opts.dir ? path.resolve(opts.dir) : await mkdtemp(path.join(os.tmpdir(), 'fedlineage-demo-'))
   await mkdir(path.join(dir, 'keys'), { recursive: true })
@@ -128,7 +131,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 
   // 3. The study, as the hub defines it.
   const hubConfig: HubConfigInput = {
-    study: demoStudy(opts.rounds, auditor.publicKeyHex),
+    study: demoStudy(opts.rounds, auditor.publicKeyHex, opts.dp),
     validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
     dataDir: 'ledger',
@@ -219,7 +222,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // 7. The study's auditor, as a separate process that knows only the replica's multiaddr and its
     //    own key, joins as a fresh replica, syncs the log and the blobs over libp2p, and re-derives
     //    every model. Replicas serve the sites' deltas to it because the study names its key.
-    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--key', auditor.keyFile, '--report', path.join(dir, 'audit.json'), '--html', path.join(dir, 'audit.html')], {
+    // A DP study's noise seeds stay with the coordinator; the demo hands them to its authorised auditor, who then re-derives every noised model.
+    const dpSeeds = opts.dp === undefined ? [] : ['--dp-seeds', path.join(dir, 'ledger', NOISE_SEEDS_FILE)]
+    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--key', auditor.keyFile, ...dpSeeds, '--report', path.join(dir, 'audit.json'), '--html', path.join(dir, 'audit.html')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let auditOut = ''
@@ -249,8 +254,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       const table = formatConsentTable(last)
       if (table) process.stdout.write(`\nconsent in the last round: records each site trained on and left out; its signed envelope commits to the consent root\n${table}\n`)
     }
+    if (opts.dp !== undefined) {
+      const dp = demoDp(opts.dp, opts.rounds)
+      process.stdout.write(
+        `\nprivacy: site-level DP-FedAvg, each delta clipped to L2 norm ${dp.clipNorm}, Gaussian noise multiplier ${dp.noiseMultiplier.toFixed(3)} from a per-round seed the log commits to by hash; ε ≤ ${dp.epsilon} at δ = ${dp.delta.toExponential()} over ${opts.rounds} rounds (each round's ε is in its commit)\n`,
+      )
+    }
     const rewards = await rewardsOf(path.join(dir, 'ledger'))
-    process.stdout.write(`\nreward balances (exact Shapley on the hub's validation set, 1000 credits a round, from the log):\n`)
+    const paid = opts.dp === undefined ? "exact Shapley on the hub's validation set" : 'by examples, as DP studies pay no gain-based rewards'
+    process.stdout.write(`\nreward balances (${paid}, 1000 credits a round, from the log):\n`)
     for (const b of rewards.balances) process.stdout.write(`  ${b.site.padEnd(22)} ${String(b.credits).padStart(6)} credits\n`)
     const verdict =
       auditOut

@@ -9,7 +9,7 @@
  * each role's `cli.ts` rather than its `index.ts`, which loads the role.
  */
 import { readFileSync } from 'node:fs'
-import { Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import { registerAuditorCommands } from '../auditor/cli.ts'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
 import { registerLedgerCommands } from '../ledger/cli.ts'
@@ -53,14 +53,27 @@ function registerDemoCommand(program: Command): void {
     .option('--rounds <n>', 'rounds of FedAvg', (v) => Number.parseInt(v, 10), 5)
     .option('--dir <dir>', 'working folder for keys, data, configs, logs and the ledger (default: a new temp folder)')
     .option('--keep-dashboard <seconds>', 'keep the coordinator and its dashboard up this long after the study ends (default: until the demo ends)', (v) => Number.parseInt(v, 10))
+    .option('--dp <epsilon>', 'run site-level DP-FedAvg spending at most this ε (δ 1e-5); the auditor is given the noise seeds and re-derives every model', positiveNumber)
     .option('--compose <dir>', 'instead, write the keys, certificates, data and configs deploy/compose.yaml mounts (a hub and 3 sites) into <dir>, and exit')
     .addHelpText(
       'after',
-      examples('fedlineage demo', 'fedlineage demo --rounds 10 --dir demo-study', 'fedlineage demo --compose deploy/study   # then: docker compose -f deploy/compose.yaml up --build'),
+      examples(
+        'fedlineage demo',
+        'fedlineage demo --rounds 10 --dir demo-study',
+        'fedlineage demo --dp 30   # differential privacy: ε ≤ 30 over the study',
+        'fedlineage demo --compose deploy/study   # then: docker compose -f deploy/compose.yaml up --build',
+      ),
     )
     .action(async (opts: DemoOptions) => {
       const { runDemo, writeComposeStudy } = await import('./demo.ts')
       if (opts.compose === undefined) await runDemo(opts)
       else await writeComposeStudy(opts.compose, opts.rounds)
     })
+}
+
+/** `--dp`'s value: the privacy budget ε, a number > 0. */
+function positiveNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('want the privacy budget ε, a number > 0 (e.g. --dp 30)')
+  return n
 }

@@ -32,3 +32,4 @@ export { renderStatus, runStatus, watchStatus, type WatchInit } from './commands
 export { DEFAULT_FLAG_RULE, formatCurrentRound, formatDuration, formatSiteMetrics, missingSites, type FlagRule } from './status-view.ts'
 export { REFUSAL_LOG_WINDOW_MS, RefusalLog, peerAddress, type Refusal, type RefusalLogStats } from './grpc/refusal-log.ts'
 export { LOG_FORMATS, createHubLogger, eventText, prettyLine, resolveLogFormat, type LogFormat, type LogRecord } from './log-format.ts'
+export { NOISE_SEEDS_FILE } from './constants.ts'
