@@ -194,9 +194,11 @@ export function verifyCosignature(signed: SignedCheckpoint, cosig: Cosignature):
   return verifySignature(cosig.witness, cosignedMessage(parseNote(signed.note).text, cosig.timestamp), cosig.signature)
 }
 
-/** The cosignature as a signature line: `— <witness name> base64(keyId ‖ uint64 BE timestamp ‖ signature)`. */
-export function cosignatureLine(cosig: Cosignature): string {
-  const name = witnessKeyName(cosig.witness)
+/**
+ * The cosignature as a signature line: `— <witness name> base64(keyId ‖ uint64 BE timestamp ‖ signature)`.
+ * `name` is the witness's key name (default `witnessKeyName(key)`); cosignature/v1 does not sign it.
+ */
+export function cosignatureLine(cosig: Cosignature, name: string = witnessKeyName(cosig.witness)): string {
   const payload = new Uint8Array(8 + cosig.signature.length)
   new DataView(payload.buffer).setBigUint64(0, BigInt(cosig.timestamp), false)
   payload.set(cosig.signature, 8)
@@ -207,7 +209,7 @@ export function cosignatureLine(cosig: Cosignature): string {
 export function withCosignatures(signed: SignedCheckpoint, cosigs: readonly Cosignature[]): SignedCheckpoint {
   const note = parseNote(signed.note)
   const have = new Set(note.signatures.map((s) => s.line))
-  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map(cosignatureLine).filter((l) => !have.has(l))]
+  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map((c) => cosignatureLine(c)).filter((l) => !have.has(l))]
   return { note: formatNote(note.text, lines) }
 }
 
