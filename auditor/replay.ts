@@ -90,6 +90,7 @@ import {
   entryLabel,
   hex,
 } from './errors.ts'
+import { checkWitnessQuorum, type WitnessingReport } from './core/witness-quorum.ts'
 import {
   ENTRY_KINDS,
   StudyState,
@@ -210,13 +211,28 @@ export async function auditLog(source: AuditSource, init: AuditInit = {}): Promi
  */
 async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<void> {
   const signed = source.latestCheckpoint ? await source.latestCheckpoint() : undefined
-  if (!signed || !replay.coordinatorKey) return
+  if (!replay.coordinatorKey) return
+  const origin = logOrigin(replay.state.studyId)
   let cp
-  try {
-    cp = openCheckpoint(signed, replay.coordinatorKey, logOrigin(replay.state.studyId))
-  } catch (err) {
-    throw new AuditCheckpointMismatchError(`the newest checkpoint: ${(err as Error).message}`, replay.entries, 'a checkpoint signed by the coordinator', 'another', { cause: err })
+  if (signed) {
+    try {
+      cp = openCheckpoint(signed, replay.coordinatorKey, origin)
+    } catch (err) {
+      throw new AuditCheckpointMismatchError(`the newest checkpoint: ${(err as Error).message}`, replay.entries, 'a checkpoint signed by the coordinator', 'another', { cause: err })
+    }
   }
+  // Witnessing: the newest checkpoint must carry the quorum the study's policy asks for (said plainly when there is no policy).
+  if (replay.state.created && (signed !== undefined || replay.state.study.witnessPolicy !== undefined)) {
+    replay.witnessing = checkWitnessQuorum({
+      policyText: replay.state.study.witnessPolicy,
+      checkpoint: signed,
+      stored: signed && cp && source.cosignatures ? await source.cosignatures(cp.size) : [],
+      coordinatorKey: replay.coordinatorKey,
+      origin,
+      seq: replay.entries,
+    })
+  }
+  if (!signed || !cp) return
   if (cp.size !== replay.entries) return // an older checkpoint: the log grew after it; nothing to hold it against here
   const root = rootOfRange(RFC6962_SHA256, replay.range)
   if (!equalBytes(root, cp.root))
@@ -359,6 +375,8 @@ class Replay implements AuditProgress {
   range: CompactRange = EMPTY_COMPACT_RANGE
   /** The signed checkpoint the replayed log was found to match: its size and root. */
   checkpoint: { readonly size: number; readonly root: Uint8Array } | undefined
+  /** The newest checkpoint held to the study's witness policy. */
+  witnessing: WitnessingReport | undefined
   /** Kind of the entry being checked, once its bytes decoded. */
   kind: string | undefined
   /** Entries the current step emitted that the log has not yet shown, with the step's time. */

@@ -22,6 +22,8 @@ export interface AddCheckpointCall {
   readonly proof: readonly Uint8Array[]
   readonly checkpoint: SignedCheckpoint
   readonly timeoutMs: number
+  /** Aborts the call (the submitter's shutdown). */
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -39,7 +41,7 @@ export async function addCheckpoint(call: AddCheckpointCall): Promise<AddCheckpo
       method: 'POST',
       body: formatAddCheckpointRequest({ oldSize: call.oldSize, proof: call.proof, checkpoint: call.checkpoint }),
       headers: { 'content-type': 'text/plain; charset=utf-8' },
-      signal: AbortSignal.timeout(call.timeoutMs),
+      signal: call.signal === undefined ? AbortSignal.timeout(call.timeoutMs) : AbortSignal.any([AbortSignal.timeout(call.timeoutMs), call.signal]),
     })
     text = await res.text()
   } catch (err) {

@@ -123,6 +123,7 @@ class Worker {
         delay = init.retryMs
         if (this.#pending?.size === size) this.#pending = undefined
       } catch (err) {
+        if (this.#stop.signal.aborted) return
         const error = err as Error
         this.#owner.emit('failed', this.#w.name, size, error)
         const retryable = err instanceof WitnessRefusedError && (err.status === 0 || err.status >= 500 || err.status === 429)
@@ -143,7 +144,8 @@ class Worker {
       const oldSize = this.#witnessSize
       if (oldSize > size) throw new WitnessRefusedError(`witness ${this.#w.name} holds size ${oldSize}, above this checkpoint's ${size}`, 409)
       const proof = oldSize === 0 || oldSize === size ? [] : await ledger.consistencyProof(oldSize, size)
-      const out = await addCheckpoint({ url: this.#w.url, witness: this.#w.key, oldSize, proof, checkpoint, timeoutMs })
+      const out = await addCheckpoint({ url: this.#w.url, witness: this.#w.key, oldSize, proof, checkpoint, timeoutMs, signal: this.#stop.signal })
+      if (this.#stop.signal.aborted) return
       if (out.kind === 'conflict') {
         if (out.size === oldSize) throw new WitnessRefusedError(`witness ${this.#w.name} holds another tree of size ${oldSize} than this log's: a split view, or a witness that lost its state`, 409)
         this.#witnessSize = out.size

@@ -1,0 +1,96 @@
+/**
+ * Witnessing a real federation (C2SP tlog-witness + tlog-policy): three
+ * witnesses on loopback, a study whose spec carries a 2-of-3 policy, the
+ * coordinator submitting every checkpoint to them. With the witnesses up the
+ * final checkpoint is cosigned and the audit passes; with one witness up it
+ * cannot reach the quorum, and the audit fails on it.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { formatAuditSummary, openLevelAuditSource, replayLog } from '../../auditor/index.ts'
+import { checkpointVerifierKey, logOrigin, parseVerifierKey, readCheckpoint, startWitness, toHex, type RunningWitness } from '../../ledger/index.ts'
+import { TEST_STUDY, createFederation, tempDir, testSigner, type TestFederation } from '../helpers/federation.ts'
+
+const logVkey = checkpointVerifierKey(logOrigin(TEST_STUDY.id), testSigner(1).publicKey)
+
+async function witnesses(n: number): Promise<RunningWitness[]> {
+  const out: RunningWitness[] = []
+  for (let i = 0; i < n; i++) {
+    const w = await startWitness({ signer: testSigner(50 + i), logs: [parseVerifierKey(logVkey)], stateDir: await tempDir() })
+    onTestFinished(() => w.close())
+    out.push(w)
+  }
+  return out
+}
+
+const policyOf = (ws: readonly RunningWitness[]) =>
+  `# hospitals' witnesses\nlog ${logVkey}\n${ws.map((w, i) => `witness ${'ABC'[i]} ${w.verifierKey} ${w.url}`).join('\n')}\ngroup hospitals 2 A B C\nquorum hospitals\n`
+
+/** Runs the study to completion, then waits until `count` witnesses cosigned its final checkpoint. */
+async function runAndWitness(fed: TestFederation, ws: readonly RunningWitness[], count: number): Promise<number> {
+  await Promise.all(fed.sites.map((s) => fed.runSite(s)))
+  await fed.coordinator.completed
+  const size = readCheckpoint((await fed.coordinator.ledger.latestCheckpoint())!).size
+  const submitter = fed.coordinator.witnesses!
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`checkpoint ${size} not cosigned by ${count} witnesses in time`)), 20_000)
+    const onCosigned = (_w: string, s: number) => void (s === size && check())
+    function finish(err?: Error) {
+      clearTimeout(timer)
+      submitter.off('cosigned', onCosigned)
+      if (err) reject(err)
+      else resolve()
+    }
+    async function check() {
+      // Sites cosign over gRPC too; count the policy's witnesses only.
+      const keys = new Set(ws.map((w) => parseVerifierKey(w.verifierKey)).map((k) => toHex(k.publicKey)))
+      const cosigs = await fed.coordinator.ledger.cosignatures(size)
+      if (cosigs.filter((c) => keys.has(toHex(c.witness))).length >= count) finish()
+    }
+    submitter.on('cosigned', onCosigned)
+    void check()
+  })
+  return size
+}
+
+async function audit(fed: TestFederation) {
+  await fed.coordinator.close()
+  const { source, close } = await openLevelAuditSource(fed.config.dataDir)
+  try {
+    return await replayLog(source, { trustedCoordinatorKey: fed.hub.publicKey })
+  } finally {
+    await close()
+  }
+}
+
+describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
+  it('with three witnesses up, every one cosigns the final checkpoint and the audit passes', { timeout: 120_000 }, async () => {
+    // Prepare
+    const ws = await witnesses(3)
+    const fed = await createFederation({ study: { rounds: 1, witnessPolicy: policyOf(ws) } })
+    // Execute
+    const size = await runAndWitness(fed, ws, 3)
+    const { report, error } = await audit(fed)
+    // Assert
+    expect(error).toBeUndefined()
+    expect(report.ok).toBe(true)
+    expect(report.witnessing).toEqual({ quorum: 'hospitals', size, cosignedBy: ['A', 'B', 'C'] })
+    expect(formatAuditSummary(report)).toContain(`witnesses: quorum "hospitals" met by checkpoint ${size}, cosigned by A, B, C`)
+  })
+
+  it('with one witness up, the quorum is unmet and the audit fails with AUDIT_WITNESS_QUORUM_UNMET', { timeout: 120_000 }, async () => {
+    // Prepare: B and C are down (their ports refuse connections); the study runs regardless.
+    const ws = await witnesses(3)
+    await ws[1]!.close()
+    await ws[2]!.close()
+    const fed = await createFederation({ study: { rounds: 1, witnessPolicy: policyOf(ws) } })
+    // Execute
+    await runAndWitness(fed, ws, 1)
+    const { report, error } = await audit(fed)
+    // Assert
+    expect(report.study).toBe(TEST_STUDY.id)
+    expect(report.ok).toBe(false)
+    expect(error?.code).toBe('AUDIT_WITNESS_QUORUM_UNMET')
+    expect(error?.message).toContain('cosigned by A of the policy')
+    expect(error?.message).toContain('2 of A, B, C')
+  })
+})
