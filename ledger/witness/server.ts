@@ -55,6 +55,10 @@ export interface RunningWitness {
   /** The witness's key name and its cosignature verifier key (`name+keyid+base64(0x04 ‖ key)`), for policies. */
   readonly name: string
   readonly verifierKey: string
+  /** The size this witness last cosigned for `origin` (undefined: none yet). */
+  heldSize(origin: string): number | undefined
+  /** Resolves true once it has cosigned `origin` at `size` or more, false after `timeoutMs` (a site waits for the final checkpoint before stopping). */
+  waitForSize(origin: string, size: number, timeoutMs: number): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -67,6 +71,7 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
   for (const k of init.logs) byOrigin.set(k.name, [...(byOrigin.get(k.name) ?? []), k])
   const state = await WitnessStateFile.open(init.stateDir)
   const now = init.nowSeconds ?? (() => Math.floor(Date.now() / 1000))
+  const cosigned = new EventTarget()
   let queue: Promise<unknown> = Promise.resolve()
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
     const run = queue.then(work, work)
@@ -98,6 +103,7 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
         init.afterPersist?.()
       }
       const cosig = cosignCheckpoint(init.signer, req.checkpoint, now())
+      cosigned.dispatchEvent(new Event('cosigned'))
       init.logger?.info({ origin: d.checkpoint.origin, size: d.checkpoint.size }, 'checkpoint cosigned')
       return { status: 200, type: 'text/plain; charset=utf-8', body: `${cosignatureLine(cosig, name)}\n` }
     })
@@ -148,6 +154,22 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
     url: `http://${host}:${addr.port}`,
     name,
     verifierKey,
+    heldSize: (origin) => state.get(origin)?.size,
+    waitForSize: (origin, size, timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        const check = () => {
+          if ((state.get(origin)?.size ?? -1) < size) return
+          done(true)
+        }
+        const timer = setTimeout(() => done(false), timeoutMs)
+        function done(ok: boolean) {
+          clearTimeout(timer)
+          cosigned.removeEventListener('cosigned', check)
+          resolve(ok)
+        }
+        cosigned.addEventListener('cosigned', check)
+        check()
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())

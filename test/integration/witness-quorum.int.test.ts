@@ -5,9 +5,12 @@
  * final checkpoint is cosigned and the audit passes; with one witness up it
  * cannot reach the quorum, and the audit fails on it.
  */
+import { readFile } from 'node:fs/promises'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { formatAuditSummary, openLevelAuditSource, replayLog } from '../../auditor/index.ts'
-import { checkpointVerifierKey, logOrigin, parseVerifierKey, readCheckpoint, startWitness, toHex, type RunningWitness } from '../../ledger/index.ts'
+import { checkpointVerifierKey, cosignatureVerifierKey, logOrigin, parseVerifierKey, readCheckpoint, startWitness, toHex, type RunningWitness } from '../../ledger/index.ts'
 import { TEST_STUDY, createFederation, tempDir, testSigner, type TestFederation } from '../helpers/federation.ts'
 
 const logVkey = checkpointVerifierKey(logOrigin(TEST_STUDY.id), testSigner(1).publicKey)
@@ -92,5 +95,43 @@ describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
     expect(error?.code).toBe('AUDIT_WITNESS_QUORUM_UNMET')
     expect(error?.message).toContain('cosigned by A of the policy')
     expect(error?.message).toContain('2 of A, B, C')
+  })
+})
+
+/** Ports free right now on loopback (the policy must name the sites' witness URLs before the study starts). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve) => {
+          const s = createServer()
+          s.listen(0, '127.0.0.1', () => resolve(s))
+        }),
+    ),
+  )
+  const ports = servers.map((s) => (s.address() as AddressInfo).port)
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
+
+describe('site agents running witnesses (site.json witness.listen)', () => {
+  it("each site's witness cosigns with the site key up to the final checkpoint, and the audit meets the quorum", { timeout: 120_000 }, async () => {
+    // Prepare: the sites' keys and witness URLs in the policy; each site runs its witness beside its agent.
+    const ports = await freePorts(3)
+    const sites = [10, 11, 12].map((n, i) => ({ vkey: cosignatureVerifierKey(testSigner(n).publicKey), url: `http://127.0.0.1:${ports[i]}` }))
+    const policy = `log ${logVkey}\n${sites.map((s, i) => `witness ${'ABC'[i]} ${s.vkey} ${s.url}`).join('\n')}\ngroup hospitals 2 A B C\nquorum hospitals\n`
+    const fed = await createFederation({ study: { rounds: 1, witnessPolicy: policy }, siteConfig: (_s, i) => ({ witness: { listen: `127.0.0.1:${ports[i]}` } }) })
+    // Execute
+    await Promise.all(fed.sites.map((s) => fed.runSite(s)))
+    const size = readCheckpoint((await fed.coordinator.ledger.latestCheckpoint())!).size
+    const { report, error } = await audit(fed)
+    // Assert: each witness persisted the final size before its site stopped, and the audit found the quorum.
+    for (const s of fed.sites) {
+      const state = JSON.parse(await readFile(path.join(fed.dir, `${s.id}-witness`, 'witness-state.json'), 'utf8'))
+      expect(state.logs[logOrigin(TEST_STUDY.id)].size).toBe(size)
+    }
+    expect(error).toBeUndefined()
+    expect(report.witnessing?.cosignedBy).toEqual(['A', 'B', 'C'])
   })
 })
