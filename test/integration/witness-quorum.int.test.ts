@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { formatAuditSummary, openLevelAuditSource, replayLog } from '../../auditor/index.ts'
+import { formatAuditSummary, openLevelAuditSource, openPeerAuditSource, replayLog } from '../../auditor/index.ts'
 import { checkpointVerifierKey, cosignatureVerifierKey, logOrigin, parseVerifierKey, readCheckpoint, startWitness, toHex, type RunningWitness } from '../../ledger/index.ts'
 import { TEST_STUDY, createFederation, tempDir, testSigner, type TestFederation } from '../helpers/federation.ts'
 
@@ -69,15 +69,21 @@ describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
   it('with three witnesses up, every one cosigns the final checkpoint and the audit passes', { timeout: 120_000 }, async () => {
     // Prepare
     const ws = await witnesses(3)
-    const fed = await createFederation({ study: { rounds: 1, witnessPolicy: policyOf(ws) } })
+    const auditor = testSigner(70)
+    const fed = await createFederation({ study: { rounds: 1, witnessPolicy: policyOf(ws), auditors: [{ name: 'regulator', publicKey: toHex(auditor.publicKey) }] } })
     // Execute
     const size = await runAndWitness(fed, ws, 3)
+    // An auditor's fresh replica, synced over libp2p, gets the cosignatures with the newest checkpoint.
+    const peer = await openPeerAuditSource({ peer: fed.coordinator.p2pAddrs[0]!, identity: auditor, replicaDir: await tempDir() })
+    const fromPeer = await replayLog(peer.source, { trustedCoordinatorKey: fed.hub.publicKey }).finally(() => peer.close())
     const { report, error } = await audit(fed)
     // Assert
     expect(error).toBeUndefined()
     expect(report.ok).toBe(true)
     expect(report.witnessing).toEqual({ quorum: 'hospitals', size, cosignedBy: ['A', 'B', 'C'] })
     expect(formatAuditSummary(report)).toContain(`witnesses: quorum "hospitals" met by checkpoint ${size}, cosigned by A, B, C`)
+    expect(fromPeer.error).toBeUndefined()
+    expect(fromPeer.report.witnessing).toEqual({ quorum: 'hospitals', size, cosignedBy: ['A', 'B', 'C'] })
   })
 
   it('with one witness up, the quorum is unmet and the audit fails with AUDIT_WITNESS_QUORUM_UNMET', { timeout: 120_000 }, async () => {
