@@ -16,8 +16,9 @@ export const STUDY_ID = 'cardio-risk-demo'
 export const CONSENT_PURPOSE = 'HRESCH'
 
 /** The study as the hub defines it: `rounds` of FedAvg, the named auditor's key, sites' approval required. */
-export function demoStudy(rounds: number, auditorKeyHex: string): HubConfigInput['study'] {
+export function demoStudy(rounds: number, auditorKeyHex: string, witnessPolicy?: string): HubConfigInput['study'] {
   return {
+    ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     id: STUDY_ID,
     title: 'Cardiovascular risk, four hospitals (synthetic cohorts)',
     model: { kind: 'mlp', hidden: [16], activation: 'relu' },
