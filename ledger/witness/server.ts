@@ -13,9 +13,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { cosignCheckpoint, cosignatureLine, witnessKeyName } from '../core/checkpoint.ts'
-import { NOTE_KEY_TYPE_COSIGNATURE_V1, formatVerifierKey, type NoteVerifierKey } from '../core/signed-note.ts'
+import { NOTE_KEY_TYPE_COSIGNATURE_V1, NOTE_KEY_TYPE_ED25519, formatVerifierKey, type NoteVerifierKey } from '../core/signed-note.ts'
 import type { Signer } from '../core/signature.ts'
-import { decideAddCheckpoint } from '../core/witness-decision.ts'
+import { WITNESS_STATUS, decideAddCheckpoint } from '../core/witness-decision.ts'
 import { WitnessRequestMalformedError } from '../core/witness-errors.ts'
 import { ADD_CHECKPOINT_PATH, TLOG_SIZE_CONTENT_TYPE, parseAddCheckpointRequest } from '../core/witness-request.ts'
 import { LedgerInvalidArgumentError } from '../errors.ts'
@@ -66,7 +66,7 @@ export interface RunningWitness {
 export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
   const name = init.name ?? witnessKeyName(init.signer.publicKey)
   const verifierKey = formatVerifierKey(name, NOTE_KEY_TYPE_COSIGNATURE_V1, init.signer.publicKey)
-  for (const k of init.logs) if (k.type !== 0x01) throw new LedgerInvalidArgumentError(`log key ${k.name}: signature type 0x${k.type.toString(16)}, want an Ed25519 note key (0x01)`)
+  for (const k of init.logs) if (k.type !== NOTE_KEY_TYPE_ED25519) throw new LedgerInvalidArgumentError(`log key ${k.name}: signature type 0x${k.type.toString(16)}, want an Ed25519 note key (0x01)`)
   const byOrigin = new Map<string, NoteVerifierKey[]>()
   for (const k of init.logs) byOrigin.set(k.name, [...(byOrigin.get(k.name) ?? []), k])
   const state = await WitnessStateFile.open(init.stateDir)
@@ -84,7 +84,7 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
     try {
       req = parseAddCheckpointRequest(body)
     } catch (err) {
-      if (err instanceof WitnessRequestMalformedError) return { status: 400, type: 'text/plain; charset=utf-8', body: `${err.message}\n` }
+      if (err instanceof WitnessRequestMalformedError) return { status: WITNESS_STATUS.badRequest, type: 'text/plain; charset=utf-8', body: `${err.message}\n` }
       throw err
     }
     return serial(async () => {
@@ -95,7 +95,7 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
       )
       if (d.kind === 'refuse') {
         init.logger?.info({ status: d.status, reason: d.reason }, 'checkpoint refused')
-        if (d.status === 409) return { status: 409, type: TLOG_SIZE_CONTENT_TYPE, body: `${d.size ?? 0}\n` }
+        if (d.status === WITNESS_STATUS.conflict) return { status: d.status, type: TLOG_SIZE_CONTENT_TYPE, body: `${d.size ?? 0}\n` }
         return { status: d.status, type: 'text/plain; charset=utf-8', body: `${d.reason}\n` }
       }
       if (!d.unchanged) {

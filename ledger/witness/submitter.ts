@@ -52,16 +52,20 @@ export interface WitnessSubmitterEvents {
 export type WitnessSubmitterLedger = Pick<Ledger, 'consistencyProof' | 'addCosignature'>
 
 export class WitnessSubmitter extends EventEmitter<WitnessSubmitterEvents> {
-  readonly #ledger: WitnessSubmitterLedger
-  readonly #init: Required<Omit<WitnessSubmitterInit, 'logger'>> & Pick<WitnessSubmitterInit, 'logger'>
   readonly #workers: Worker[]
   #closed = false
 
   constructor(ledger: WitnessSubmitterLedger, init: WitnessSubmitterInit) {
     super()
-    this.#ledger = ledger
-    this.#init = { ...WITNESS_SUBMIT_DEFAULTS, ...init }
-    this.#workers = init.witnesses.map((w) => new Worker(w, this))
+    const settings = { ...WITNESS_SUBMIT_DEFAULTS, ...init }
+    const context: WorkerContext = {
+      ledger,
+      settings,
+      closed: () => this.#closed,
+      cosigned: (witness, size) => this.emit('cosigned', witness, size),
+      failed: (witness, size, error) => this.emit('failed', witness, size, error),
+    }
+    this.#workers = init.witnesses.map((w) => new Worker(w, context))
   }
 
   /** Queues `checkpoint` (stored in the ledger) for every witness; returns at once. */
@@ -71,21 +75,25 @@ export class WitnessSubmitter extends EventEmitter<WitnessSubmitterEvents> {
     for (const w of this.#workers) w.offer(checkpoint, size)
   }
 
-  /** Stops sending; resolves when requests under way have ended. */
+  /** Stops sending; resolves when requests under way have ended (they are aborted). */
   async close(): Promise<void> {
     this.#closed = true
     await Promise.all(this.#workers.map((w) => w.stop()))
   }
+}
 
-  /** @internal */
-  get context() {
-    return { ledger: this.#ledger, init: this.#init, closed: () => this.#closed }
-  }
+/** What a worker shares with its submitter. */
+interface WorkerContext {
+  readonly ledger: WitnessSubmitterLedger
+  readonly settings: { readonly timeoutMs: number; readonly retryMs: number; readonly maxRetryMs: number; readonly logger?: WitnessLogger | undefined }
+  closed(): boolean
+  cosigned(witness: string, size: number): void
+  failed(witness: string, size: number, error: Error): void
 }
 
 class Worker {
   readonly #w: SubmittedWitness
-  readonly #owner: WitnessSubmitter
+  readonly #ctx: WorkerContext
   #pending: { checkpoint: SignedCheckpoint; size: number } | undefined
   /** The witness's size as we last learned it (0 until it tells us otherwise). */
   #witnessSize = 0
@@ -93,9 +101,9 @@ class Worker {
   #wake: (() => void) | undefined
   readonly #stop = new AbortController()
 
-  constructor(w: SubmittedWitness, owner: WitnessSubmitter) {
+  constructor(w: SubmittedWitness, ctx: WorkerContext) {
     this.#w = w
-    this.#owner = owner
+    this.#ctx = ctx
   }
 
   offer(checkpoint: SignedCheckpoint, size: number): void {
@@ -114,7 +122,7 @@ class Worker {
   }
 
   async #run(): Promise<void> {
-    const { ledger, init, closed } = this.#owner.context
+    const { ledger, settings: init, closed } = this.#ctx
     let delay = init.retryMs
     while (this.#pending !== undefined && !closed()) {
       const { checkpoint, size } = this.#pending
@@ -125,7 +133,7 @@ class Worker {
       } catch (err) {
         if (this.#stop.signal.aborted) return
         const error = err as Error
-        this.#owner.emit('failed', this.#w.name, size, error)
+        this.#ctx.failed(this.#w.name, size, error)
         const retryable = err instanceof WitnessRefusedError && (err.status === 0 || err.status >= 500 || err.status === 429)
         init.logger?.warn({ witness: this.#w.name, url: this.#w.url, size, err: error.message, retry: retryable }, 'witness did not cosign the checkpoint')
         if (!retryable) {
@@ -153,7 +161,7 @@ class Worker {
       }
       this.#witnessSize = size
       for (const cosig of out.cosignatures) await ledger.addCosignature(size, cosig)
-      this.#owner.emit('cosigned', this.#w.name, size)
+      this.#ctx.cosigned(this.#w.name, size)
       return
     }
     throw new WitnessRefusedError(`witness ${this.#w.name}: its size kept changing over ${MAX_CONFLICT_RESENDS} resends`, 409)

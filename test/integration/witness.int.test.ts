@@ -106,6 +106,19 @@ describe('witness add-checkpoint (c2sp.org/tlog-witness)', () => {
     expect(res).toEqual({ status: 409, type: 'text/x.tlog.size', text: '9\n' })
   })
 
+  it('checks and persists atomically: of two concurrent submissions from one old size, only one is cosigned', async () => {
+    // Prepare
+    const { w } = await inProcessWitness()
+    await post(w.url, body(0, 5))
+    // Execute: both claim old size 5; whichever runs second must see the first's new size.
+    const [to9, to12] = await Promise.all([post(w.url, body(5, 9)), post(w.url, body(5, 12))])
+    // Assert
+    expect([to9.status, to12.status].sort()).toEqual([200, 409])
+    const winner = to9.status === 200 ? 9 : 12
+    expect((to9.status === 409 ? to9 : to12).text).toBe(`${winner}\n`)
+    expect(w.heldSize(origin)).toBe(winner)
+  })
+
   it('names itself in its lines as --name says, with the key ID of that name', async () => {
     // Prepare
     const dir = await tempDir()
