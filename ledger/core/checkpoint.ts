@@ -83,6 +83,12 @@ export interface Cosignature {
   /** Seconds since the Unix epoch, as the cosignature signs it. */
   readonly timestamp: number
   readonly signature: Uint8Array
+  /**
+   * The witness's key name, when it is not `witnessKeyName(witness)` (a C2SP
+   * witness names itself). cosignature/v1 does not sign it, but a verifier
+   * finds a line by name and key ID, so it is kept to write the line back.
+   */
+  readonly name?: string
 }
 
 export type MisbehaviourProof =
@@ -209,7 +215,7 @@ export function cosignatureLine(cosig: Cosignature, name: string = witnessKeyNam
 export function withCosignatures(signed: SignedCheckpoint, cosigs: readonly Cosignature[]): SignedCheckpoint {
   const note = parseNote(signed.note)
   const have = new Set(note.signatures.map((s) => s.line))
-  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map((c) => cosignatureLine(c)).filter((l) => !have.has(l))]
+  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map((c) => cosignatureLine(c, c.name)).filter((l) => !have.has(l))]
   return { note: formatNote(note.text, lines) }
 }
 

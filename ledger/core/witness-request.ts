@@ -15,7 +15,7 @@
  * Pure: text in, values out.
  */
 import { HASH_LENGTH_BYTES } from './constants.ts'
-import { type Cosignature, type SignedCheckpoint, verifyCosignature } from './checkpoint.ts'
+import { type Cosignature, type SignedCheckpoint, verifyCosignature, witnessKeyName } from './checkpoint.ts'
 import { NOTE_KEY_TYPE_COSIGNATURE_V1, base64, fromBase64, parseNote, signatureBy, type NoteVerifierKey } from './signed-note.ts'
 import { WitnessRequestMalformedError, WitnessResponseInvalidError } from './witness-errors.ts'
 
@@ -97,7 +97,7 @@ export function openWitnessCosignatures(signed: SignedCheckpoint, witnesses: rea
     const line = signatureBy(note, w.name, w.keyId)
     if (line === undefined) continue
     const { timestamp, signature } = decodeTimestampedSignature(line.signature)
-    const cosig = { witness: w.publicKey, timestamp, signature }
+    const cosig: Cosignature = { witness: w.publicKey, timestamp, signature, ...(w.name === witnessKeyName(w.publicKey) ? {} : { name: w.name }) }
     if (!verifyCosignature(signed, cosig)) throw new WitnessResponseInvalidError(`cosignature by ${w.name}: signature does not verify`)
     out.push(cosig)
   }

@@ -18,7 +18,9 @@ const logVkey = checkpointVerifierKey(logOrigin(TEST_STUDY.id), testSigner(1).pu
 async function witnesses(n: number): Promise<RunningWitness[]> {
   const out: RunningWitness[] = []
   for (let i = 0; i < n; i++) {
-    const w = await startWitness({ signer: testSigner(50 + i), logs: [parseVerifierKey(logVkey)], stateDir: await tempDir() })
+    // B names itself, as C2SP witnesses do: its lines must keep that name wherever the note travels.
+    const name = i === 1 ? { name: 'witness.example/b' } : {}
+    const w = await startWitness({ signer: testSigner(50 + i), ...name, logs: [parseVerifierKey(logVkey)], stateDir: await tempDir() })
     onTestFinished(() => w.close())
     out.push(w)
   }
@@ -75,7 +77,9 @@ describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
     const size = await runAndWitness(fed, ws, 3)
     // An auditor's fresh replica, synced over libp2p, gets the cosignatures with the newest checkpoint.
     const peer = await openPeerAuditSource({ peer: fed.coordinator.p2pAddrs[0]!, identity: auditor, replicaDir: await tempDir() })
-    const fromPeer = await replayLog(peer.source, { trustedCoordinatorKey: fed.hub.publicKey }).finally(() => peer.close())
+    const fromPeer = await replayLog(peer.source, { trustedCoordinatorKey: fed.hub.publicKey })
+    const peerNote = (await peer.source.latestCheckpoint!())?.note
+    await peer.close()
     const { report, error } = await audit(fed)
     // Assert
     expect(error).toBeUndefined()
@@ -84,6 +88,7 @@ describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
     expect(formatAuditSummary(report)).toContain(`witnesses: quorum "hospitals" met by checkpoint ${size}, cosigned by A, B, C`)
     expect(fromPeer.error).toBeUndefined()
     expect(fromPeer.report.witnessing).toEqual({ quorum: 'hospitals', size, cosignedBy: ['A', 'B', 'C'] })
+    expect(peerNote).toContain('\n— witness.example/b ')
   })
 
   it('with one witness up, the quorum is unmet and the audit fails with AUDIT_WITNESS_QUORUM_UNMET', { timeout: 120_000 }, async () => {

@@ -103,7 +103,7 @@ describe('witness response', () => {
     // Execute
     const got = parseWitnessResponse(signed, body, vkey)
     // Assert
-    expect(got).toEqual([cosig])
+    expect(got).toEqual([{ ...cosig, name }])
   })
 
   it('refuses a response with no line of the witness key, or one whose signature fails', () => {
