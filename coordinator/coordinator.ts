@@ -196,7 +196,9 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   // The gate exists before the server: the interceptor tells it which connections have sent a request.
   let gate: ConnectionGate | undefined
   // Metrics are counted only when the HTTP port that serves them is on.
-  const metrics = config.http ? new CoordinatorMetrics({ runner, logLength: () => ledger.length, connectionStats: () => gate!.stats(), connectedSites: () => broker.connectedSites() }) : undefined
+  const metrics = config.http
+    ? new CoordinatorMetrics({ runner, logLength: () => ledger.length, connectionStats: () => gate!.stats(), connectedSites: () => broker.connectedSites(), witnesses })
+    : undefined
   const server = new Server({
     ...SERVER_OPTIONS,
     interceptors: [

@@ -72,9 +72,13 @@ describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
     // Prepare
     const ws = await witnesses(3)
     const auditor = testSigner(70)
-    const fed = await createFederation({ study: { rounds: 1, witnessPolicy: policyOf(ws), auditors: [{ name: 'regulator', publicKey: toHex(auditor.publicKey) }] } })
+    const fed = await createFederation({
+      study: { rounds: 1, witnessPolicy: policyOf(ws), auditors: [{ name: 'regulator', publicKey: toHex(auditor.publicKey) }] },
+      hub: { http: { listen: '127.0.0.1:0' } },
+    })
     // Execute
     const size = await runAndWitness(fed, ws, 3)
+    const metrics = await (await fetch(`http://${fed.coordinator.httpAddress}/metrics`)).text()
     // An auditor's fresh replica, synced over libp2p, gets the cosignatures with the newest checkpoint.
     const peer = await openPeerAuditSource({ peer: fed.coordinator.p2pAddrs[0]!, identity: auditor, replicaDir: await tempDir() })
     const fromPeer = await replayLog(peer.source, { trustedCoordinatorKey: fed.hub.publicKey })
@@ -88,6 +92,7 @@ describe('a federation witnessed under a 2-of-3 tlog-policy', () => {
     expect(formatAuditSummary(report)).toContain(`witnesses: quorum "hospitals" met by checkpoint ${size}, cosigned by A, B, C`)
     expect(fromPeer.error).toBeUndefined()
     expect(fromPeer.report.witnessing).toEqual({ quorum: 'hospitals', size, cosignedBy: ['A', 'B', 'C'] })
+    for (const w of ['A', 'B', 'C']) expect(metrics).toContain(`fedlineage_witness_lag_entries{witness="${w}"} 0`)
     expect(peerNote).toContain('\n— witness.example/b ')
   })
 
