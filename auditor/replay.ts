@@ -27,7 +27,9 @@
  * 4. **Fold.** Each matched entry folds into the study state.
  *
  * At the end: the newest signed checkpoint must commit to exactly the
- * replayed entries, and the replica must hold no proof of equivocation.
+ * replayed entries, the replica must hold no proof of equivocation, and,
+ * when the study sets a witness policy (tlog-policy), the newest checkpoint
+ * must carry its quorum of witness cosignatures (core/witness-quorum.ts).
  *
  * One thing cannot be re-decided from the log: an update refused for its
  * bytes (wrong hash, shape, non-finite values, too large) was never stored,
@@ -55,6 +57,7 @@ import {
   rootOfRange,
   logOrigin,
   openCheckpoint,
+  readCheckpoint,
   RFC6962_SHA256,
   EMPTY_COMPACT_RANGE,
   type CompactRange,
@@ -211,28 +214,13 @@ export async function auditLog(source: AuditSource, init: AuditInit = {}): Promi
  */
 async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<void> {
   const signed = source.latestCheckpoint ? await source.latestCheckpoint() : undefined
-  if (!replay.coordinatorKey) return
-  const origin = logOrigin(replay.state.studyId)
+  if (!signed || !replay.coordinatorKey) return
   let cp
-  if (signed) {
-    try {
-      cp = openCheckpoint(signed, replay.coordinatorKey, origin)
-    } catch (err) {
-      throw new AuditCheckpointMismatchError(`the newest checkpoint: ${(err as Error).message}`, replay.entries, 'a checkpoint signed by the coordinator', 'another', { cause: err })
-    }
+  try {
+    cp = openCheckpoint(signed, replay.coordinatorKey, logOrigin(replay.state.studyId))
+  } catch (err) {
+    throw new AuditCheckpointMismatchError(`the newest checkpoint: ${(err as Error).message}`, replay.entries, 'a checkpoint signed by the coordinator', 'another', { cause: err })
   }
-  // Witnessing: the newest checkpoint must carry the quorum the study's policy asks for (said plainly when there is no policy).
-  if (replay.state.created && (signed !== undefined || replay.state.study.witnessPolicy !== undefined)) {
-    replay.witnessing = checkWitnessQuorum({
-      policyText: replay.state.study.witnessPolicy,
-      checkpoint: signed,
-      stored: signed && cp && source.cosignatures ? await source.cosignatures(cp.size) : [],
-      coordinatorKey: replay.coordinatorKey,
-      origin,
-      seq: replay.entries,
-    })
-  }
-  if (!signed || !cp) return
   if (cp.size !== replay.entries) return // an older checkpoint: the log grew after it; nothing to hold it against here
   const root = rootOfRange(RFC6962_SHA256, replay.range)
   if (!equalBytes(root, cp.root))
@@ -243,6 +231,28 @@ async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<voi
       root,
     )
   replay.checkpoint = { size: cp.size, root: cp.root }
+}
+
+/**
+ * Witnessing, after the checkpoint and equivocation checks: the newest
+ * checkpoint (already opened under the coordinator key by checkCheckpoint)
+ * must carry the quorum the study's witness policy asks for; without a
+ * policy the report says that none was required.
+ */
+async function checkWitnessing(source: AuditSource, replay: Replay): Promise<void> {
+  if (!replay.coordinatorKey || !replay.state.created) return
+  const policyText = replay.state.study.witnessPolicy
+  const signed = source.latestCheckpoint ? await source.latestCheckpoint() : undefined
+  if (signed === undefined && policyText === undefined) return
+  const size = signed === undefined ? undefined : readCheckpoint(signed).size
+  replay.witnessing = checkWitnessQuorum({
+    policyText,
+    checkpoint: signed,
+    stored: size !== undefined && source.cosignatures ? await source.cosignatures(size) : [],
+    coordinatorKey: replay.coordinatorKey,
+    origin: logOrigin(replay.state.studyId),
+    seq: replay.entries,
+  })
 }
 
 /** Fails with AuditEquivocationError when the source holds a proof, valid under the coordinator key, of a forked log. */
@@ -275,6 +285,7 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
     replay.finish()
     await checkCheckpoint(source, replay)
     await checkNoEquivocation(source, replay.coordinatorKey)
+    await checkWitnessing(source, replay)
   } catch (err) {
     const error = toAuditError(err, replay.read, replay.kind)
     if (error === undefined) throw err
