@@ -123,7 +123,7 @@ export {
   type PolicyWitness,
   type WitnessPolicy,
 } from './tlog-policy.ts'
-export { WitnessPolicyInvalidError, WitnessRefusedError, WitnessRequestMalformedError, WitnessResponseInvalidError, WitnessStateInvalidError } from './witness-errors.ts'
+export { WitnessPolicyInvalidError, WitnessRefusedError, WitnessRequestMalformedError, WitnessResponseInvalidError, WitnessStateInvalidError, WitnessStateLockedError } from './witness-errors.ts'
 export { INCLUSION_BUNDLE_FORMAT, checkInclusionBundle, makeInclusionBundle, type CheckedInclusion, type InclusionBundle } from './proof-bundle.ts'
 export {
   MAX_ERROR_MESSAGE_LENGTH,

@@ -39,3 +39,8 @@ export class WitnessRefusedError extends LedgerError {
 export class WitnessStateInvalidError extends LedgerError {
   static override readonly code = 'LEDGER_WITNESS_STATE_INVALID'
 }
+
+/** Another live witness process holds the state folder: two witnesses on one state could each cosign a different fork. */
+export class WitnessStateLockedError extends LedgerError {
+  static override readonly code = 'LEDGER_WITNESS_STATE_LOCKED'
+}

@@ -144,10 +144,15 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
     })
   })
   server.keepAliveTimeout = 30_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.port ?? 0, init.host ?? '127.0.0.1', () => resolve())
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(init.port ?? 0, init.host ?? '127.0.0.1', () => resolve())
+    })
+  } catch (err) {
+    await state.close()
+    throw err
+  }
   const addr = server.address() as AddressInfo
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
@@ -170,10 +175,13 @@ export async function startWitness(init: WitnessInit): Promise<RunningWitness> {
         cosigned.addEventListener('cosigned', check)
         check()
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
-      }),
+      })
+      await queue
+      await state.close()
+    },
   }
 }

@@ -9,16 +9,18 @@
  * under the same key: it would cosign a tree it had already cosigned a
  * different one of.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { HASH_LENGTH_BYTES } from '../core/constants.ts'
 import { base64, fromBase64 } from '../core/signed-note.ts'
 import type { WitnessLogState } from '../core/witness-decision.ts'
-import { WitnessStateInvalidError } from '../core/witness-errors.ts'
+import { WitnessStateInvalidError, WitnessStateLockedError } from '../core/witness-errors.ts'
 
 /** The file's name inside the state folder. */
 export const WITNESS_STATE_FILE = 'witness-state.json'
+/** The lock file beside it: the pid of the witness process that holds the folder. */
+export const WITNESS_LOCK_FILE = 'witness.lock'
 const STATE_VERSION = 1
 
 const StateFileSchema = z.strictObject({
@@ -31,20 +33,37 @@ export class WitnessStateFile {
   readonly #file: string
   readonly #logs: Map<string, WitnessLogState>
 
-  private constructor(file: string, logs: Map<string, WitnessLogState>) {
+  readonly #lock: string
+
+  private constructor(file: string, logs: Map<string, WitnessLogState>, lock: string) {
     this.#file = file
     this.#logs = logs
+    this.#lock = lock
   }
 
-  /** Opens (creating the folder, mode 0700) the state in `dir`. Throws `WitnessStateInvalidError` when the file exists but does not read back. */
+  /**
+   * Opens (creating the folder, mode 0700) the state in `dir`, locking it for
+   * this process. Throws `WitnessStateLockedError` when a live process holds
+   * it, `WitnessStateInvalidError` when the file exists but does not read back.
+   */
   static async open(dir: string): Promise<WitnessStateFile> {
     await mkdir(dir, { recursive: true, mode: 0o700 })
+    const lock = await acquireLock(path.join(dir, WITNESS_LOCK_FILE))
+    try {
+      return await WitnessStateFile.#read(dir, lock)
+    } catch (err) {
+      await unlink(lock).catch(() => undefined)
+      throw err
+    }
+  }
+
+  static async #read(dir: string, lock: string): Promise<WitnessStateFile> {
     const file = path.join(dir, WITNESS_STATE_FILE)
     let text: string
     try {
       text = await readFile(file, 'utf8')
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new WitnessStateFile(file, new Map())
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new WitnessStateFile(file, new Map(), lock)
       throw err
     }
     let parsed
@@ -59,7 +78,12 @@ export class WitnessStateFile {
       if (root === undefined || root.length !== HASH_LENGTH_BYTES) throw new WitnessStateInvalidError(`${file}: log "${origin}": root is not base64 of ${HASH_LENGTH_BYTES} bytes`)
       logs.set(origin, { size: s.size, root })
     }
-    return new WitnessStateFile(file, logs)
+    return new WitnessStateFile(file, logs, lock)
+  }
+
+  /** Releases the folder's lock. */
+  async close(): Promise<void> {
+    await unlink(this.#lock).catch(() => undefined)
   }
 
   get(origin: string): WitnessLogState | undefined {
@@ -88,5 +112,41 @@ export class WitnessStateFile {
       await dir.close()
     }
     this.#logs.set(origin, state)
+  }
+}
+
+/**
+ * Takes `file` as a lock holding this process's pid. A lock whose process is
+ * gone (a crash, a SIGKILL) is stale and taken over; one whose process lives
+ * is refused.
+ */
+async function acquireLock(file: string): Promise<string> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(file, 'wx', 0o600)
+      try {
+        await fh.writeFile(`${process.pid}\n`)
+      } finally {
+        await fh.close()
+      }
+      return file
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim())
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+      throw new WitnessStateLockedError(`${path.dirname(file)}: held by witness process ${pid}; stop it first (two witnesses on one state could cosign two forks)`)
+    if (pid === process.pid) throw new WitnessStateLockedError(`${path.dirname(file)}: already open in this process`)
+    await unlink(file).catch(() => undefined) // stale: its process is gone
+  }
+  throw new WitnessStateLockedError(`${path.dirname(file)}: could not take the lock ${file}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

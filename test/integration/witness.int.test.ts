@@ -5,13 +5,14 @@
  * and replying.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import {
   NOTE_KEY_TYPE_COSIGNATURE_V1,
   RFC6962_SHA256,
+  WITNESS_LOCK_FILE,
   WITNESS_STATE_FILE,
   checkpointVerifierKey,
   consistencyProof,
@@ -117,6 +118,23 @@ describe('witness add-checkpoint (c2sp.org/tlog-witness)', () => {
     const winner = to9.status === 200 ? 9 : 12
     expect((to9.status === 409 ? to9 : to12).text).toBe(`${winner}\n`)
     expect(w.heldSize(origin)).toBe(winner)
+  })
+
+  it('refuses a state folder another live process holds, and takes over a lock its dead holder left', async () => {
+    // Prepare: one lock held by a live process (our parent), one left by a process that has exited.
+    const held = await tempDir()
+    await writeFile(path.join(held, WITNESS_LOCK_FILE), `${process.ppid}\n`)
+    const stale = await tempDir()
+    const dead = spawn(process.execPath, ['-e', ''])
+    await new Promise((r) => dead.once('exit', r))
+    await writeFile(path.join(stale, WITNESS_LOCK_FILE), `${dead.pid}\n`)
+    // Execute
+    const refused = await startWitness({ signer: witnessSigner, logs: [parseVerifierKey(logVkey)], stateDir: held }).catch((err: Error) => err)
+    const { w } = await inProcessWitness(stale)
+    // Assert
+    expect(refused).toMatchObject({ code: 'LEDGER_WITNESS_STATE_LOCKED' })
+    expect((await post(w.url, body(0, 3))).status).toBe(200)
+    expect(await readFile(path.join(stale, WITNESS_LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`)
   })
 
   it('names itself in its lines as --name says, with the key ID of that name', async () => {
