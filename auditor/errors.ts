@@ -259,6 +259,20 @@ export class AuditCheckpointMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_CHECKPOINT_MISMATCH'
 }
 
+/**
+ * The checkpoint the audit relies on lacks the cosignatures the study's
+ * witness policy (tlog-policy) requires: no quorum of independent witnesses
+ * vouches that everyone was shown this same log.
+ */
+export class AuditWitnessQuorumError extends AuditError {
+  static override readonly code = 'AUDIT_WITNESS_QUORUM_UNMET'
+}
+
+/** The study's witness policy does not parse, or lists logs none of which is this log. */
+export class AuditWitnessPolicyInvalidError extends AuditError {
+  static override readonly code = 'AUDIT_WITNESS_POLICY_INVALID'
+}
+
 /** A round's logged rewards differ from their recomputation from the log (scores, split or pool). */
 export class AuditRewardMismatchError extends AuditMismatchError {
   static override readonly code = 'AUDIT_REWARD_MISMATCH'

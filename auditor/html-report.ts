@@ -128,11 +128,21 @@ function sitesTable(report: AuditReport): string {
   return `<table class="audit-sites"><thead><tr><th>site</th><th class="num">updates</th><th class="num">evaluations</th><th class="num">refused</th><th>approved spec</th><th>declined</th><th class="num">credits</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
+/** The study's witness policy as the audit applied it (or, plainly, that there was none). */
+function witnessingParagraph(report: AuditReport): string {
+  const w = report.witnessing
+  if (w === undefined) return ''
+  if (w.quorum === undefined) return '<p class="witnessing muted">The study sets no witness policy: no cosignature was required of its checkpoints.</p>'
+  const by = w.cosignedBy.length === 0 ? 'no witness' : w.cosignedBy.map(escapeHtml).join(', ')
+  return `<p class="witnessing">Witness quorum <code>${escapeHtml(w.quorum)}</code> (the study's tlog-policy) met${w.size === undefined ? '' : ` by checkpoint ${w.size}`}, cosigned by ${by}.</p>`
+}
+
 function checkpointSection(report: AuditReport, cosigned: CosignedCheckpointView | undefined): string {
   const cp = report.checkpoint
-  const head = cp
+  const matched = cp
     ? `<p>The coordinator's signed checkpoint of size ${cp.size} matches the replayed log: root ${code(cp.root, 64)}.</p>`
     : `<p class="muted">The source holds no checkpoint of the whole replayed log; its head is ${code(report.head, 64)}.</p>`
+  const head = `${matched}${witnessingParagraph(report)}`
   if (cosigned === undefined) return `${head}<p class="muted">No witness cosignatures in this source.</p>`
   const rows = cosigned.cosignatures.map(
     (c) =>

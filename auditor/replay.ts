@@ -27,7 +27,9 @@
  * 4. **Fold.** Each matched entry folds into the study state.
  *
  * At the end: the newest signed checkpoint must commit to exactly the
- * replayed entries, and the replica must hold no proof of equivocation.
+ * replayed entries, the replica must hold no proof of equivocation, and,
+ * when the study sets a witness policy (tlog-policy), the newest checkpoint
+ * must carry its quorum of witness cosignatures (core/witness-quorum.ts).
  *
  * One thing cannot be re-decided from the log: an update refused for its
  * bytes (wrong hash, shape, non-finite values, too large) was never stored,
@@ -55,6 +57,7 @@ import {
   rootOfRange,
   logOrigin,
   openCheckpoint,
+  readCheckpoint,
   RFC6962_SHA256,
   EMPTY_COMPACT_RANGE,
   type CompactRange,
@@ -90,6 +93,7 @@ import {
   entryLabel,
   hex,
 } from './errors.ts'
+import { checkWitnessQuorum, type WitnessingReport } from './core/witness-quorum.ts'
 import {
   ENTRY_KINDS,
   StudyState,
@@ -238,6 +242,28 @@ async function checkCheckpoint(source: AuditSource, replay: Replay): Promise<voi
   replay.checkpoint = { size: cp.size, root: cp.root }
 }
 
+/**
+ * Witnessing, after the checkpoint and equivocation checks: the newest
+ * checkpoint (already opened under the coordinator key by checkCheckpoint)
+ * must carry the quorum the study's witness policy asks for; without a
+ * policy the report says that none was required.
+ */
+async function checkWitnessing(source: AuditSource, replay: Replay): Promise<void> {
+  if (!replay.coordinatorKey || !replay.state.created) return
+  const policyText = replay.state.study.witnessPolicy
+  const signed = source.latestCheckpoint ? await source.latestCheckpoint() : undefined
+  if (signed === undefined && policyText === undefined) return
+  const size = signed === undefined ? undefined : readCheckpoint(signed).size
+  replay.witnessing = checkWitnessQuorum({
+    policyText,
+    checkpoint: signed,
+    stored: size !== undefined && source.cosignatures ? await source.cosignatures(size) : [],
+    coordinatorKey: replay.coordinatorKey,
+    origin: logOrigin(replay.state.studyId),
+    seq: replay.entries,
+  })
+}
+
 /** Fails with AuditEquivocationError when the source holds a proof, valid under the coordinator key, of a forked log. */
 async function checkNoEquivocation(source: AuditSource, coordinatorKey: Uint8Array | undefined): Promise<void> {
   if (!source.misbehaviour || !coordinatorKey) return
@@ -268,6 +294,7 @@ export async function replayLog(source: AuditSource, init: AuditInit = {}): Prom
     replay.finish()
     await checkCheckpoint(source, replay)
     await checkNoEquivocation(source, replay.coordinatorKey)
+    await checkWitnessing(source, replay)
   } catch (err) {
     const error = toAuditError(err, replay.read, replay.kind)
     if (error === undefined) throw err
@@ -368,6 +395,8 @@ class Replay implements AuditProgress {
   range: CompactRange = EMPTY_COMPACT_RANGE
   /** The signed checkpoint the replayed log was found to match: its size and root. */
   checkpoint: { readonly size: number; readonly root: Uint8Array } | undefined
+  /** The newest checkpoint held to the study's witness policy. */
+  witnessing: WitnessingReport | undefined
   /** Kind of the entry being checked, once its bytes decoded. */
   kind: string | undefined
   /** Entries the current step emitted that the log has not yet shown, with the step's time. */

@@ -65,6 +65,13 @@ export function formatAuditVerdict(report: AuditReport): string {
   return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}, ${report.entries} entries, ${where}${pruned}${unverified}`
 }
 
+/** What the audit held the checkpoint to: the study's witness quorum, or, plainly, nothing. */
+function witnessingLine(w: NonNullable<AuditReport['witnessing']>): string {
+  if (w.quorum === undefined) return 'witnesses: the study sets no witness policy, so no cosignature was required of its checkpoints'
+  const by = w.cosignedBy.length === 0 ? 'no witness' : w.cosignedBy.join(', ')
+  return `witnesses: quorum "${w.quorum}" met${w.size === undefined ? '' : ` by checkpoint ${w.size}`}, cosigned by ${by}`
+}
+
 /** The whole summary (see the module doc). */
 export function formatAuditSummary(report: AuditReport): string {
   const out: string[] = []
@@ -106,6 +113,7 @@ export function formatAuditSummary(report: AuditReport): string {
       out.push(`lineage: ${steps.join(LINEAGE_ARROW)}`, '')
     }
   }
+  if (report.witnessing !== undefined) out.push(witnessingLine(report.witnessing), '')
   out.push(formatAuditVerdict(report))
   return out.join('\n')
 }

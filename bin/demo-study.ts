@@ -27,12 +27,14 @@ export function demoDp(epsilon: number, rounds: number): { clipNorm: number; noi
 
 /**
  * The study as the hub defines it: `rounds` of FedAvg, the named auditor's
- * key, sites' approval required. With `dpEpsilon`, site-level DP-FedAvg
+ * key, sites' approval required, the hospitals' witnesses' `witnessPolicy`
+ * when given. With `dpEpsilon`, site-level DP-FedAvg
  * spends at most that ε; rewards are then by examples, since gain-based
  * rewards would score individual (un-noised) deltas.
  */
-export function demoStudy(rounds: number, auditorKeyHex: string, dpEpsilon?: number): HubConfigInput['study'] {
+export function demoStudy(rounds: number, auditorKeyHex: string, witnessPolicy?: string, dpEpsilon?: number): HubConfigInput['study'] {
   return {
+    ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     id: STUDY_ID,
     title: 'Cardiovascular risk, four hospitals (synthetic cohorts)',
     model: { kind: 'mlp', hidden: [16], activation: 'relu' },

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,7 +15,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { HubClient, NOISE_SEEDS_FILE, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
-import { checkpointVerifierKey, fromHex, loadSigner, logOrigin, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
+import { checkpointVerifierKey, cosignatureVerifierKey, fromHex, loadSigner, logOrigin, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
 import { DEMO_SITES, cohortToCsv, generateCohort, prepareDatasetFile, studyApprove, studyReview, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
@@ -22,6 +23,23 @@ import { STUDY_ID, demoDp, demoStudy, importDemoConsents } from './demo-study.ts
 import { writeComposeKit } from './compose-kit.ts'
 
 const BIN = fileURLToPath(new URL('./fedlineage.mjs', import.meta.url))
+
+/** Loopback ports free right now: the witness policy names each site's witness URL before the sites start. */
+async function freeLoopbackPorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve) => {
+          const server = createServer()
+          server.listen(0, '127.0.0.1', () => resolve(server))
+        }),
+    ),
+  )
+  const ports = servers.map((server) => (server.address() as AddressInfo).port)
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  return ports
+}
 export interface DemoOptions {
   readonly rounds: number
   readonly dir?: string
@@ -129,9 +147,22 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const hubCsv = path.join(dir, 'data', 'hub-validation.csv')
   await writeFile(hubCsv, cohortToCsv(generateCohort({ siteId: 'hub-validation', seed: 2026, size: 400 })))
 
+  // 2b. Each hospital runs a C2SP witness beside its site agent, with its site key; the study's
+  //     tlog-policy asks three of the four to cosign a checkpoint before the audit accepts it.
+  const witnessPorts = await freeLoopbackPorts(sites.length)
+  const names = sites.map((s) => s.site.siteId.replace(/[^A-Za-z0-9_.-]/g, '-'))
+  const witnessPolicy = [
+    `log ${checkpointVerifierKey(logOrigin(STUDY_ID), fromHex(hub.publicKeyHex))}`,
+    ...sites.map((s, i) => `witness ${names[i]} ${cosignatureVerifierKey(fromHex(s.identity.publicKeyHex))} http://127.0.0.1:${witnessPorts[i]}`),
+    `group hospitals 3 ${names.join(' ')}`,
+    'quorum hospitals',
+    '',
+  ].join('\n')
+  process.stdout.write(`witness policy (c2sp.org/tlog-policy), part of the study spec:\n${witnessPolicy.replace(/^/gm, '  ').trimEnd()}\n`)
+
   // 3. The study, as the hub defines it.
   const hubConfig: HubConfigInput = {
-    study: demoStudy(opts.rounds, auditor.publicKeyHex, opts.dp),
+    study: demoStudy(opts.rounds, auditor.publicKeyHex, witnessPolicy, opts.dp),
     validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
     dataDir: 'ledger',
@@ -166,6 +197,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         tls: { ca: tls.ca, cert: tls.certs[s.site.siteId]! },
         data: { file: path.relative(dir, s.csv), validationFraction: 0.25, splitSeed: 11 },
         consent: { store: path.relative(dir, s.consent.store), secretFile: path.relative(dir, s.consent.secret), authorities: [s.consent.authority] },
+        witness: { listen: `127.0.0.1:${witnessPorts[sites.indexOf(s)]}` },
       }
       const file = path.join(dir, `site-${s.site.siteId}.json`)
       await writeFile(file, JSON.stringify(siteConfig, null, 2))
@@ -270,6 +302,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         .split('\n')
         .filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l))
         .pop() ?? `auditor exited with ${auditCode}`
+    const witnessing = auditOut.split('\n').find((l) => l.startsWith('witnesses: '))
+    if (witnessing !== undefined) process.stdout.write(`${witnessing}\n`)
     process.stdout.write(`${verdict}\n`)
     if (auditCode !== 0) throw new Error(`the audit failed: see ${path.join(dir, 'logs', 'audit.log')}`)
     process.stdout.write(`audit report to read and print: ${path.join(dir, 'audit.html')}\n`)

@@ -42,6 +42,7 @@ export const COMMAND_ROLES: Readonly<Record<string, Role>> = {
   predict: 'everyone',
   demo: 'everyone',
   keygen: 'everyone',
+  witness: 'site',
 }
 
 /** The role of every grouped command's `help` subcommand. */

@@ -12,7 +12,7 @@ import { z } from 'zod'
 import { StudySpecSchema, type StudySpec } from '../models/index.ts'
 import { CoordinatorConfigError } from './errors.ts'
 import { isLoopbackHost } from '../pki/index.ts'
-import { replicaAddressProblem } from '../ledger/index.ts'
+import { parseWitnessPolicy, replicaAddressProblem, WitnessPolicyInvalidError } from '../ledger/index.ts'
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/i, 'must be a 64-hex-digit Ed25519 public key')
 const siteId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -')
@@ -155,6 +155,14 @@ export const HubConfigSchema = z
         path: ['limits', 'maxConnectionsPerAddress'],
         message: `is ${maxConnectionsPerAddress}, more than limits.maxConnections (${maxConnections}); lower it or raise maxConnections`,
       })
+    if (cfg.study.witnessPolicy !== undefined) {
+      try {
+        parseWitnessPolicy(cfg.study.witnessPolicy)
+      } catch (err) {
+        if (!(err instanceof WitnessPolicyInvalidError)) throw err
+        ctx.addIssue({ code: 'custom', path: ['study', 'witnessPolicy'], message: `${err.message} (see https://c2sp.org/tlog-policy)` })
+      }
+    }
     if (cfg.study.minSites > cfg.sites.length) ctx.addIssue({ code: 'custom', path: ['study', 'minSites'], message: `is ${cfg.study.minSites} but only ${cfg.sites.length} sites are enrolled` })
   })
 

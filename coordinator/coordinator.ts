@@ -5,7 +5,20 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { pino, type Logger } from 'pino'
-import { Ledger, createReplicaNode, equalBytes, loadSigner, logOrigin, peerKeyOf, openLevelStorage, parsePublicKey, toHex, type ReplicaNode, type Signer } from '../ledger/index.ts'
+import {
+  Ledger,
+  createReplicaNode,
+  equalBytes,
+  loadSigner,
+  logOrigin,
+  peerKeyOf,
+  openLevelStorage,
+  parsePublicKey,
+  toHex,
+  type ReplicaNode,
+  type Signer,
+  type WitnessSubmitter,
+} from '../ledger/index.ts'
 import { WIRE_CHUNK_BYTES, federationService } from '../protos/index.ts'
 import { loadPartyTls, serverCredentials, transportMode, transportNotice } from '../pki/index.ts'
 import { studyReplicaAccess } from '../protocol/index.ts'
@@ -30,6 +43,7 @@ import { openNoiseSeedStore } from './noise-seeds.ts'
 import path from 'node:path'
 import { SessionTable } from './sessions.ts'
 import { TaskBroker } from './task-broker.ts'
+import { startWitnessSubmission } from './witness-submission.ts'
 
 export interface CoordinatorOptions {
   /** Logger; defaults to pino at `info` on stderr. */
@@ -88,6 +102,8 @@ export interface RunningCoordinator {
   connectedSites(): string[]
   /** Resolves when the study has completed (its final evaluation is logged). */
   readonly completed: Promise<void>
+  /** Sends each checkpoint to the study policy's witnesses (undefined when it names none with a URL); its `cosigned` events say who cosigned what. */
+  readonly witnesses: WitnessSubmitter | undefined
   on<E extends keyof RoundRunnerEvents>(event: E, listener: (...args: RoundRunnerEvents[E]) => void): void
   close(): Promise<void>
 }
@@ -170,6 +186,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     runner.on('checkpoint', (cp) => void sync.announce(cp).catch((err: unknown) => logger.warn({ err }, 'checkpoint announcement failed')))
     void sync.announce().catch(() => undefined)
   }
+  const witnesses = await startWitnessSubmission(config.study.witnessPolicy, ledger, runner, logger)
   const p2pAddrs = replica ? replica.getMultiaddrs().map((a) => a.toString()) : []
   const broker = new TaskBroker(now)
   runner.on('task', (siteId, task) => broker.send(siteId, task))
@@ -182,7 +199,9 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   // The gate exists before the server: the interceptor tells it which connections have sent a request.
   let gate: ConnectionGate | undefined
   // Metrics are counted only when the HTTP port that serves them is on.
-  const metrics = config.http ? new CoordinatorMetrics({ runner, logLength: () => ledger.length, connectionStats: () => gate!.stats(), connectedSites: () => broker.connectedSites() }) : undefined
+  const metrics = config.http
+    ? new CoordinatorMetrics({ runner, logLength: () => ledger.length, connectionStats: () => gate!.stats(), connectedSites: () => broker.connectedSites(), witnesses })
+    : undefined
   const server = new Server({
     ...SERVER_OPTIONS,
     interceptors: [
@@ -236,6 +255,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
       injector.destroy()
       await gate.close()
       await replica?.stop()
+      await witnesses?.close()
       await runner.close()
       await ledger.close()
       throw new CoordinatorConfigError(`http.listen ${config.http.listen}: cannot bind (${(err as Error).message}); pick a free port or another address`, { cause: err })
@@ -258,6 +278,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     httpAddress: http?.address,
     connectedSites: () => broker.connectedSites(),
     completed,
+    witnesses,
     on: (event, listener) => void runner.on(event, listener as never),
     close: () =>
       (closing ??= (async () => {
@@ -275,6 +296,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         injector.destroy()
         await gate.close()
         await replica?.stop()
+        await witnesses?.close()
         await runner.close()
         await ledger.close()
         refusals.flush()

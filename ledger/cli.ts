@@ -6,6 +6,7 @@
  *   log prove --db DIR --seq N [--size S] [--out FILE]
  *   log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]
  *   log checkpoint --db DIR [--size N]
+ *   witness --key FILE --log VKEY [--listen HOST:PORT] [--state DIR] [--name NAME]
  *
  * This file holds only what help shows (names, options, examples), so that
  * `fedlineage --help` loads no LevelDB: each action imports its command from
@@ -17,6 +18,10 @@ import { examples, processIo, type CliIo } from '../cli/index.ts'
 
 /** The file name stem `keygen` writes when no --name is given. */
 export const DEFAULT_IDENTITY_NAME = 'identity'
+/** Where `fedlineage witness` listens when no --listen is given. */
+export const DEFAULT_WITNESS_LISTEN = '127.0.0.1:7380'
+/** Where `fedlineage witness` keeps its state when no --state is given. */
+export const DEFAULT_WITNESS_STATE_DIR = 'witness-state'
 
 /**
  * Adds the ledger's commands to `program`. `log` is shared with other
@@ -33,6 +38,26 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
     .action(async (raw: Record<string, unknown>) => {
       const { keygen, parseKeygenOptions } = await import('./commands/keygen.ts')
       await keygen(parseKeygenOptions(raw), io)
+    })
+
+  program
+    .command('witness')
+    .description('run a C2SP tlog-witness: cosign the checkpoints of the logs given, never a smaller or inconsistent tree')
+    .requiredOption('--key <file>', "the witness's Ed25519 key file (`fedlineage keygen`); it signs cosignature/v1 lines")
+    .requiredOption('--log <vkey...>', "verifier key of each log to follow (the coordinator's, printed by `fedlineage log checkpoint`)")
+    .option('--listen <host:port>', 'address of the HTTP service (POST /add-checkpoint)', DEFAULT_WITNESS_LISTEN)
+    .option('--state <dir>', 'folder of the state file (the last tree cosigned per log); never delete it while the key is in use', DEFAULT_WITNESS_STATE_DIR)
+    .option('--name <name>', "the witness's key name in its cosignatures (default fedlineage.example/witness/<public key hex>)")
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage witness --key keys/st-marys.key --log "$LOG_VKEY"   # LOG_VKEY: the "verifier key:" line of `fedlineage log checkpoint`',
+        'fedlineage witness --key keys/w1.key --log fedlineage.example/study/cardio-risk+1a2b3c4d+AQ... --listen 0.0.0.0:7380 --state /var/lib/fedlineage/witness',
+      ),
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      const { parseWitnessOptions, runWitness } = await import('./commands/witness.ts')
+      await runWitness(parseWitnessOptions(raw), io)
     })
 
   const log = program.commands.find((c) => c.name() === 'log') ?? program.command('log').description('inspect and verify the lineage log')

@@ -84,6 +84,10 @@ export { verifyLog, type LogVerification, type VerifyLogInit } from './verify.ts
 export { verifyStore, type StoreVerification } from './verify-store.ts'
 export { generateSeed, loadSigner, parsePublicKey, writeIdentity, type WriteIdentityInit, type WrittenIdentity } from './identity.ts'
 export { registerLedgerCommands } from './cli.ts'
+export { MAX_WITNESS_REQUEST_BYTES, startWitness, type RunningWitness, type WitnessInit, type WitnessLogger } from './witness/server.ts'
+export { WITNESS_LOCK_FILE, WITNESS_STATE_FILE, WitnessStateFile } from './witness/state-file.ts'
+export { addCheckpoint, type AddCheckpointCall, type AddCheckpointOutcome } from './witness/client.ts'
+export { WITNESS_SUBMIT_DEFAULTS, WitnessSubmitter, type SubmittedWitness, type WitnessSubmitterEvents, type WitnessSubmitterInit, type WitnessSubmitterLedger } from './witness/submitter.ts'
 export {
   CanonicalEncodingError,
   IdentityFileError,

@@ -81,8 +81,8 @@ const formatRecord = { key: FORMAT_RECORD, value: FORMAT_RECORD_VALUE }
 
 /** A cosignature record's value, as `addCosignature` stores it. */
 export function decodeStoredCosignature(value: Uint8Array): Cosignature {
-  const v = decodeCanonical(value) as { witness: Uint8Array; sig: Uint8Array; timestamp: number }
-  return { witness: v.witness, signature: v.sig, timestamp: v.timestamp }
+  const v = decodeCanonical(value) as { witness: Uint8Array; sig: Uint8Array; timestamp: number; name?: string }
+  return { witness: v.witness, signature: v.sig, timestamp: v.timestamp, ...(typeof v.name === 'string' ? { name: v.name } : {}) }
 }
 const nodeId = (level: number, index: number) => `${level}/${index}`
 /** Merkle leaves readCommitted reads at a time (one LevelDB getMany). */
@@ -508,7 +508,8 @@ export class Ledger {
     const cp = await this.checkpointAt(size)
     if (!cp) throw new CheckpointInvalidError(`no checkpoint of size ${size} to cosign`)
     if (!verifyCosignature(cp, cosig)) throw new CheckpointInvalidError(`cosignature by ${toHex(cosig.witness).slice(0, 16)}… of the checkpoint of size ${size} does not verify`)
-    const value = encodeCanonical({ witness: cosig.witness, sig: cosig.signature, timestamp: cosig.timestamp })
+    // `name` only for a witness that names itself otherwise than by its key: records of the others keep their old bytes.
+    const value = encodeCanonical({ witness: cosig.witness, sig: cosig.signature, timestamp: cosig.timestamp, ...(cosig.name === undefined ? {} : { name: cosig.name }) })
     await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [], records: [{ key: `${COSIGNATURE_RECORD}${sizeKey(size)}/${toHex(cosig.witness)}`, value }] }))
   }
 

@@ -79,6 +79,8 @@ import { loadConsentRound, type ConsentRoundRecord } from './consent/rounds.ts'
 import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
+import { startSiteWitness } from './site-witness.ts'
+import type { RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs } from './state-dirs.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
@@ -163,6 +165,9 @@ const REPLICA_RETRY_MAX_MS = 30_000
 /** Codes that mean "the coordinator already has this", so the work is done. */
 const ALREADY_HAVE = new Set(['COORD_UPDATE_REPLAYED', 'COORD_DUPLICATE_UPDATE'])
 
+/** Longest the site's witness waits, after the study ended, for the coordinator to submit the final checkpoint. */
+const SITE_WITNESS_FINAL_WAIT_MS = 15_000
+
 export class SiteAgent {
   private readonly client: CoordinatorClient
   private spec: StudySpec | undefined
@@ -184,6 +189,10 @@ export class SiteAgent {
   private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array } | undefined
   private accepted = 0
   private replica: SiteReplica | undefined
+  /** The site's C2SP witness (site.json `witness`), started at the first hello. */
+  private witness: RunningWitness | undefined
+  /** The log's size when the study ended, as the replica verified it: the checkpoint the site's witness waits to cosign before it stops. */
+  private finalLogSize: number | undefined
   private coordinatorPeers: string[] = []
   private replicaStarting = false
   /** Set once the run ends: no replica may start after that. */
@@ -272,8 +281,23 @@ export class SiteAgent {
       signal?.removeEventListener('abort', stop)
       this.finished = true
       if (this.replica) await this.replica.finish([]).catch(() => undefined)
+      if (this.witness) await this.stopWitness(this.witness)
       this.client.close()
     }
+  }
+
+  /**
+   * The coordinator submits the study's last checkpoint as the study ends,
+   * when sites are stopping: the witness stays up until it has cosigned the
+   * final size (bounded by SITE_WITNESS_FINAL_WAIT_MS), so the log's last
+   * checkpoint can reach its quorum.
+   */
+  private async stopWitness(witness: RunningWitness): Promise<void> {
+    if (this.finalLogSize !== undefined) {
+      const ok = await witness.waitForSize(logOrigin(this.config.study), this.finalLogSize, SITE_WITNESS_FINAL_WAIT_MS)
+      if (!ok) this.log.warn({ size: this.finalLogSize, held: witness.heldSize(logOrigin(this.config.study)) }, 'witness stopped before the final checkpoint was submitted to it')
+    }
+    await witness.close()
   }
 
   private async hello(): Promise<void> {
@@ -290,6 +314,7 @@ export class SiteAgent {
     if (!this.spec) await this.join(StudySpecSchema.parse(decodeCanonical(new Uint8Array(res.studySpec))))
     await this.checkApproval(new Uint8Array(res.studySpec))
     await this.replicate(res.p2pAddrs, new Uint8Array(res.coordinatorKey))
+    if (this.config.witness && !this.witness) this.witness = await startSiteWitness(this.config, this.components.signer, new Uint8Array(res.coordinatorKey), this.log)
   }
 
   /**
@@ -472,6 +497,7 @@ export class SiteAgent {
     } else if (task.kind === 'done' && task.done) {
       this.finished = true
       const replicaEntries = this.replica ? await this.replica.finish(this.coordinatorPeers) : undefined
+      this.finalLogSize = replicaEntries
       this.replica = undefined
       const summary = { rounds: Number(task.done.rounds), finalModel: toHex(task.done.finalModelHash), updatesAccepted: this.accepted, evaluations: this.evaluated.size, replicaEntries }
       this.emit({ type: 'done', rounds: summary.rounds, model: summary.finalModel, replicaEntries })

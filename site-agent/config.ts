@@ -125,6 +125,27 @@ export const SiteConfigSchema = z.strictObject({
     })
     .optional(),
   /**
+   * Run a C2SP witness (tlog-witness) beside the agent, with the site's key:
+   * it cosigns the study log's checkpoints that the coordinator submits to
+   * it, never a smaller or inconsistent tree. The study's `witnessPolicy`
+   * names it by its verifier key and URL (the agent logs both at start).
+   * Off unless set.
+   */
+  witness: z
+    .strictObject({
+      /** host:port of its HTTP service (POST /add-checkpoint); port 0 picks a free one (logged). */
+      listen: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
+      /**
+       * The log's checkpoint verifier key (`name+keyid+base64`), from the hub
+       * out of band. Default: the coordinator key the site learns at hello,
+       * under the study's origin (the key its replica already checks against).
+       */
+      log: z.string().min(1).optional(),
+      /** Folder of the witness's state; default `<siteId>-witness` in `stateDir`. Never delete it while the key is in use. */
+      stateDir: z.string().min(1).optional(),
+    })
+    .optional(),
+  /**
    * Deadline of one call to the coordinator (hello, evaluation report…);
    * model transfers get proportionally longer (coordinator-client.ts). Raise
    * it where many sites share one machine or one event loop: a call that
@@ -194,7 +215,18 @@ export function parseSiteConfig(value: unknown, source: string, baseDir: string)
   }
   const tls = cfg.tls && { ca: abs(cfg.tls.ca), cert: abs(cfg.tls.cert) }
   const approval = cfg.approval && abs(cfg.approval)
-  return { ...cfg, stateDir, keyFile: abs(cfg.keyFile), data, p2p, ...(consent ? { consent } : {}), ...(tls ? { tls } : {}), ...(approval ? { approval } : {}) }
+  const witness = cfg.witness && { ...cfg.witness, stateDir: cfg.witness.stateDir === undefined ? path.join(stateDir, `${cfg.siteId}-witness`) : abs(cfg.witness.stateDir) }
+  return {
+    ...cfg,
+    stateDir,
+    keyFile: abs(cfg.keyFile),
+    data,
+    p2p,
+    ...(consent ? { consent } : {}),
+    ...(tls ? { tls } : {}),
+    ...(approval ? { approval } : {}),
+    ...(witness ? { witness } : {}),
+  }
 }
 
 export async function loadSiteConfig(file: string): Promise<SiteConfig> {

@@ -6,4 +6,5 @@
 export { firstDifference, matchEntry, refusedInput, type LoggedEntry } from './decision-match.ts'
 export { auditFailure, buildAuditReport, type AuditFailure, type AuditProgress, type AuditReport, type AuditRoundReport, type AuditSiteReport, type AuditVerdict } from './report.ts'
 export { describeUnchecked, holderName, unavailablePhrase, type UnavailableBlob, type UnavailableReason } from './unchecked.ts'
+export { checkWitnessQuorum, describeQuorum, type WitnessQuorumInput, type WitnessingReport } from './witness-quorum.ts'
 export * from '../errors.ts'

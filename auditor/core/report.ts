@@ -16,6 +16,7 @@
 import { GENESIS_PREV_HASH, toHex } from '../../ledger/core/index.ts'
 import { AuditMismatchError, type AuditError, type AuditValue } from '../errors.ts'
 import { compareSiteIds, specHash, type RoundRecord, type RoundStatus, type StudyState } from '../../protocol/index.ts'
+import type { WitnessingReport } from './witness-quorum.ts'
 
 /** One round of the study, as the log records it. */
 export interface AuditRoundReport {
@@ -122,6 +123,8 @@ export interface AuditReport {
   readonly sites: readonly AuditSiteReport[]
   /** The coordinator-signed checkpoint the whole replayed log matched, when the source holds one. */
   readonly checkpoint?: { readonly size: number; readonly root: string }
+  /** The newest checkpoint held to the study's witness policy; `quorum` absent when the study sets none (nothing was required). */
+  readonly witnessing?: WitnessingReport
   /** Credits per site, from the replayed (and recomputed) round-rewarded entries. */
   readonly balances: Readonly<Record<string, string>>
   /**
@@ -158,6 +161,7 @@ export interface AuditProgress {
   /** Genesis, then each re-derived model. */
   readonly lineage: readonly Uint8Array[]
   readonly checkpoint?: { readonly size: number; readonly root: Uint8Array } | undefined
+  readonly witnessing?: WitnessingReport | undefined
 }
 
 function text(value: AuditValue): string {
@@ -248,6 +252,7 @@ export function buildAuditReport(progress: AuditProgress, failure?: AuditError):
     lineage: progress.lineage.map(toHex),
     sites,
     ...(progress.checkpoint ? { checkpoint: { size: progress.checkpoint.size, root: toHex(progress.checkpoint.root) } } : {}),
+    ...(progress.witnessing ? { witnessing: progress.witnessing } : {}),
     balances: Object.fromEntries([...state.balances.entries()].sort(([a], [b]) => compareSiteIds(a, b)).map(([site, credits]) => [site, credits.toString()])),
     unverifiedRejections: progress.unverifiedRejections,
     ...(progress.holder === undefined ? {} : { holder: progress.holder }),

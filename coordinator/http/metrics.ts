@@ -15,12 +15,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ENTRY_KINDS, type LineageRecord, type StudyState } from '../../protocol/index.ts'
 import type { ConnectionGateStats } from '../grpc/connection-gate.ts'
 import type { RoundRunner } from '../round-runner.ts'
+import type { WitnessSubmitter } from '../../ledger/index.ts'
 
 export interface CoordinatorMetricsComponents {
   readonly runner: RoundRunner
   readonly logLength: () => number
   readonly connectionStats: () => ConnectionGateStats
   readonly connectedSites: () => readonly string[]
+  /** The submitter to the study policy's witnesses, when the policy names any with a URL. */
+  readonly witnesses?: WitnessSubmitter | undefined
 }
 
 /** Round durations from opening to commit or abandonment: seconds to a day. */
@@ -116,6 +119,24 @@ export class CoordinatorMetrics {
       }
     })
     c.runner.on('cosigned', (site, size) => this.cosignedSize.set(site, Math.max(size, this.cosignedSize.get(site) ?? 0)))
+
+    // The study policy's witnesses (tlog-witness): how far behind the log each one's cosignature is, and its refusals and failures.
+    if (c.witnesses !== undefined) {
+      const witnessed = new Map<string, number>()
+      new Gauge({
+        name: `${METRICS_PREFIX}witness_lag_entries`,
+        help: 'Entries the log holds beyond the newest checkpoint each policy witness cosigned in this run (witnesses that cosigned at least once)',
+        labelNames: ['witness'],
+        registers,
+        collect() {
+          this.reset()
+          for (const [witness, size] of witnessed) this.set({ witness }, Math.max(0, c.logLength() - size))
+        },
+      })
+      const failures = new Counter({ name: `${METRICS_PREFIX}witness_failures_total`, help: 'Checkpoint submissions a policy witness refused or did not answer', labelNames: ['witness'], registers })
+      c.witnesses.on('cosigned', (witness, size) => witnessed.set(witness, Math.max(size, witnessed.get(witness) ?? 0)))
+      c.witnesses.on('failed', (witness) => failures.inc({ witness }))
+    }
   }
 
   /** Per site, the newest log size its replica cosigned in this run. */

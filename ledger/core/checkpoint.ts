@@ -83,6 +83,12 @@ export interface Cosignature {
   /** Seconds since the Unix epoch, as the cosignature signs it. */
   readonly timestamp: number
   readonly signature: Uint8Array
+  /**
+   * The witness's key name, when it is not `witnessKeyName(witness)` (a C2SP
+   * witness names itself). cosignature/v1 does not sign it, but a verifier
+   * finds a line by name and key ID, so it is kept to write the line back.
+   */
+  readonly name?: string
 }
 
 export type MisbehaviourProof =
@@ -194,9 +200,11 @@ export function verifyCosignature(signed: SignedCheckpoint, cosig: Cosignature):
   return verifySignature(cosig.witness, cosignedMessage(parseNote(signed.note).text, cosig.timestamp), cosig.signature)
 }
 
-/** The cosignature as a signature line: `— <witness name> base64(keyId ‖ uint64 BE timestamp ‖ signature)`. */
-export function cosignatureLine(cosig: Cosignature): string {
-  const name = witnessKeyName(cosig.witness)
+/**
+ * The cosignature as a signature line: `— <witness name> base64(keyId ‖ uint64 BE timestamp ‖ signature)`.
+ * `name` is the witness's key name (default `witnessKeyName(key)`); cosignature/v1 does not sign it.
+ */
+export function cosignatureLine(cosig: Cosignature, name: string = witnessKeyName(cosig.witness)): string {
   const payload = new Uint8Array(8 + cosig.signature.length)
   new DataView(payload.buffer).setBigUint64(0, BigInt(cosig.timestamp), false)
   payload.set(cosig.signature, 8)
@@ -207,7 +215,7 @@ export function cosignatureLine(cosig: Cosignature): string {
 export function withCosignatures(signed: SignedCheckpoint, cosigs: readonly Cosignature[]): SignedCheckpoint {
   const note = parseNote(signed.note)
   const have = new Set(note.signatures.map((s) => s.line))
-  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map(cosignatureLine).filter((l) => !have.has(l))]
+  const lines = [...note.signatures.map((s) => s.line), ...cosigs.map((c) => cosignatureLine(c, c.name)).filter((l) => !have.has(l))]
   return { note: formatNote(note.text, lines) }
 }
 

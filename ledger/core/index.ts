@@ -100,6 +100,30 @@ export {
   type ParsedNote,
 } from './signed-note.ts'
 export { CheckpointInvalidError, CheckpointRootMismatchError, MisbehaviourProofInvalidError } from './checkpoint-errors.ts'
+export {
+  ADD_CHECKPOINT_PATH,
+  MAX_WITNESS_PROOF_LINES,
+  TLOG_SIZE_CONTENT_TYPE,
+  decodeTimestampedSignature,
+  formatAddCheckpointRequest,
+  openWitnessCosignatures,
+  parseAddCheckpointRequest,
+  parseWitnessResponse,
+  type AddCheckpointRequest,
+} from './witness-request.ts'
+export { WITNESS_STATUS, decideAddCheckpoint, type AddCheckpointDecision, type WitnessLogState, type WitnessRefusalStatus } from './witness-decision.ts'
+export {
+  MAX_POLICY_ITEMS,
+  POLICY_QUORUM_NONE,
+  parseWitnessPolicy,
+  policyWitnessNames,
+  quorumSatisfied,
+  type PolicyGroup,
+  type PolicyLog,
+  type PolicyWitness,
+  type WitnessPolicy,
+} from './tlog-policy.ts'
+export { WitnessPolicyInvalidError, WitnessRefusedError, WitnessRequestMalformedError, WitnessResponseInvalidError, WitnessStateInvalidError, WitnessStateLockedError } from './witness-errors.ts'
 export { INCLUSION_BUNDLE_FORMAT, checkInclusionBundle, makeInclusionBundle, type CheckedInclusion, type InclusionBundle } from './proof-bundle.ts'
 export {
   MAX_ERROR_MESSAGE_LENGTH,

@@ -35,12 +35,15 @@ const WRITE_BATCH_BYTES = 64 * 1024
 const POINT_LOOKUP_ENTRIES = 1024
 
 /**
- * The newest stored checkpoint. It is nearly always the one of the log's own
- * size (the coordinator checkpoints every append, a replica stores entries
- * only with a checkpoint), which is one read; otherwise all are listed.
+ * The newest stored checkpoint, with the cosignature/v1 lines of the
+ * witnesses that cosigned it (so a replica that syncs gets them too, and its
+ * audit can hold the checkpoint to the study's witness policy). It is nearly
+ * always the one of the log's own size (the coordinator checkpoints every
+ * append, a replica stores entries only with a checkpoint), which is one
+ * read; otherwise all are listed.
  */
 export async function newestCheckpoint(ledger: Ledger): Promise<SignedCheckpoint | undefined> {
-  return (await ledger.checkpointAt(ledger.length)) ?? (await ledger.latestCheckpoint())
+  return (await ledger.cosignedCheckpointAt(ledger.length)) ?? (await ledger.latestCheckpoint())
 }
 
 /** The stored checkpoints of sizes in `(from, to]`, by size. */
@@ -90,6 +93,9 @@ export async function serveSync(ctx: SyncServerContext, stream: Stream, reader: 
       newestCheckpoint(ctx.ledger),
       request.from < limit ? checkpointsWithin(ctx.ledger, request.from, limit) : Promise.resolve(new Map<number, SignedCheckpoint>()),
     ])
+    // The head's own size is sent as the head (with its cosignatures), not again as a bare waypoint.
+    const headAt = head === undefined ? undefined : readCheckpoint(head).size
+    if (head !== undefined && headAt !== undefined && waypoints.has(headAt)) waypoints.set(headAt, head)
     await send({ type: 'head', checkpoint: head })
     const headSize = head === undefined ? 0 : readCheckpoint(head).size
     const end = Math.max(request.from, Math.min(limit, headSize))

@@ -289,6 +289,18 @@ export const StudySpecSchema = z
      */
     requireApproval: z.boolean().optional(),
     /**
+     * The study's witness policy, in the C2SP tlog-policy format
+     * (https://c2sp.org/tlog-policy): `witness <name> <vkey> [<url>]` lines,
+     * `group <name> all|any|<k> <name>...`, one `quorum <name>|none`, and
+     * optionally `log <vkey>` (the coordinator's checkpoint verifier key).
+     * The coordinator submits every checkpoint to each witness with a URL
+     * (tlog-witness) and keeps their cosignatures; the audit fails a log
+     * whose newest checkpoint lacks the quorum. Absent: no witness is
+     * required, and the audit says so. (The coordinator parses it at load;
+     * models/ cannot, as it imports nothing of ledger/.)
+     */
+    witnessPolicy: z.string().min(1).max(65_536).optional(),
+    /**
      * How long sites' deltas are kept. With `deltaRounds: K`, the coordinator
      * deletes a round's deltas once K later rounds have committed (models are
      * kept), and the audit reports such a round as hash-only: its entries and

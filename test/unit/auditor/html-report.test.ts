@@ -59,4 +59,18 @@ describe('renderAuditHtml', () => {
     expect(failed).toContain('Audit FAILED at entry 3 (round-committed, round 2)')
     expect(passed).not.toContain('id="failure"')
   })
+
+  it('states the witness quorum the audit held the checkpoint to, or that the study set none', () => {
+    // Prepare
+    const input = { view: studyView(new StudyState()), cosigned: undefined, source: 'memory', generatedMs: 0, scripts: [], styles: [] }
+    const passed = { ...failedReport(''), ok: true, verdict: 'passed' as const, failure: undefined }
+    // Execute
+    const none = renderAuditHtml({ ...input, report: { ...passed, witnessing: { cosignedBy: [] } } })
+    const met = renderAuditHtml({ ...input, report: { ...passed, witnessing: { quorum: 'hospitals', size: 3, cosignedBy: ['A', HOSTILE] } } })
+    // Assert
+    expect(none).toContain('The study sets no witness policy')
+    expect(met).toContain('Witness quorum <code>hospitals</code>')
+    expect(met).toContain(escapeHtml(HOSTILE))
+    expect(met).not.toContain('<img src=x')
+  })
 })

@@ -32,6 +32,16 @@ const PASSED: AuditReport = {
 }
 
 describe('formatAuditSummary', () => {
+  it('says plainly when the study sets no witness policy, and names the cosigners when it does', () => {
+    // Execute
+    const none = formatAuditSummary({ ...PASSED, witnessing: { cosignedBy: [] } }).split('\n')
+    const met = formatAuditSummary({ ...PASSED, witnessing: { quorum: 'hospitals', size: 60, cosignedBy: ['A', 'C'] } }).split('\n')
+    // Assert
+    expect(none).toContain('witnesses: the study sets no witness policy, so no cosignature was required of its checkpoints')
+    expect(met).toContain('witnesses: quorum "hospitals" met by checkpoint 60, cosigned by A, C')
+    expect(met.at(-1)).toBe(`audit passed: 2 rounds re-derived, 60 entries, head ${hash('0')}`)
+  })
+
   it('ends a passed audit with the rounds re-derived, the entries and the head', () => {
     // Execute
     const lines = formatAuditSummary(PASSED).split('\n')
