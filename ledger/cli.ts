@@ -6,6 +6,7 @@
  *   log prove --db DIR --seq N [--size S] [--out FILE]
  *   log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]
  *   log checkpoint --db DIR [--size N]
+ *   log mirror --url URL --out DIR (--log-key HEX | --verifier-key VKEY)
  *
  * This file holds only what help shows (names, options, examples), so that
  * `fedlineage --help` loads no LevelDB: each action imports its command from
@@ -78,6 +79,24 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
     .action(async (raw: { db: string; size?: string }) => {
       const { logCheckpoint } = await import('./commands/log-checkpoint.ts')
       await logCheckpoint(raw, io)
+    })
+  log
+    .command('mirror')
+    .description('fetch a log served as C2SP tlog-tiles, verify its checkpoint, every tile and every entry, and store it')
+    .requiredOption('--url <url>', "the log's URL prefix (the coordinator's --http address: it serves /checkpoint and /tile/)")
+    .requiredOption('--out <dir>', 'a new directory for the mirrored ledger store')
+    .option('--log-key <hex>', "the coordinator's public key (64 hex digits) the checkpoint must be signed with")
+    .option('--verifier-key <vkey>', "the log's verifier key (origin+keyid+base64), as `fedlineage log checkpoint` prints it")
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage log mirror --url http://127.0.0.1:8080 --out mirror --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…"',
+        'fedlineage log mirror --url http://127.0.0.1:8080 --out mirror --log-key "$(cat keys/hub.pub)" && fedlineage log verify --db mirror',
+      ),
+    )
+    .action(async (raw: { url?: string; out?: string; logKey?: string; verifierKey?: string }) => {
+      const { logMirror, parseLogMirrorOptions } = await import('./commands/log-mirror.ts')
+      await logMirror(parseLogMirrorOptions(raw), io)
     })
   return program
 }

@@ -129,5 +129,25 @@ export {
   type SyncRequest,
 } from './sync-codec.ts'
 export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.ts'
+export {
+  MAX_ENTRY_BYTES,
+  MAX_TILE_LEVEL,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  decodeEntryBundle,
+  encodeEntryBundle,
+  encodeTileIndex,
+  entryBundlePath,
+  joinTileHashes,
+  parseTilePath,
+  splitTileHashes,
+  tileNodeIds,
+  tilePath,
+  tileWidthAt,
+  tilesForSize,
+  type TileId,
+  type TilePath,
+} from './tiles.ts'
+export { EntryBundleMalformedError, LedgerEntryTooLargeError, TileFetchError, TileMismatchError, TilePathInvalidError } from './tile-errors.ts'
 /** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
 export { LedgerError } from '../errors.ts'
