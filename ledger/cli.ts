@@ -3,8 +3,8 @@
  *
  *   keygen --out DIR [--name NAME] [--force]
  *   log verify --db DIR [--author HEX...]
- *   log prove --db DIR --seq N [--size S] [--out FILE]
- *   log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]
+ *   log prove --db DIR --seq N [--size S] [--format json|tlog-proof] [--out FILE]
+ *   log check-proof --proof FILE [--coordinator-key HEX | --verifier-key VKEY | --trust-bundle-key]
  *   log checkpoint --db DIR [--size N]
  *   log mirror --url URL --out DIR (--log-key HEX | --verifier-key VKEY)
  *
@@ -53,20 +53,28 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
     .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
     .requiredOption('--seq <n>', 'the entry to prove')
     .option('--size <n>', 'tree size of the signed checkpoint to prove against (default: the newest)')
-    .option('--out <file>', 'write the JSON bundle to a file instead of stdout')
-    .addHelpText('after', examples('fedlineage log prove --db hub-ledger --seq 87 --out entry-87.json'))
-    .action(async (raw: { db: string; seq: string; size?: string; out?: string }) => {
+    .option('--format <format>', 'json (a fedlineage bundle) or tlog-proof (c2sp.org/tlog-proof@v1 text, the entry as its extra data)', 'json')
+    .option('--out <file>', 'write the proof to a file instead of stdout')
+    .addHelpText('after', examples('fedlineage log prove --db hub-ledger --seq 87 --out entry-87.json', 'fedlineage log prove --db hub-ledger --seq 87 --format tlog-proof --out entry-87.tlog-proof'))
+    .action(async (raw: { db: string; seq: string; size?: string; out?: string; format?: string }) => {
       const { logProve } = await import('./commands/log-prove.ts')
       await logProve(raw, io)
     })
   log
     .command('check-proof')
     .description('check an inclusion proof bundle offline (no access to the log needed)')
-    .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage log prove`')
+    .requiredOption('--proof <file>', 'the JSON bundle or tlog-proof from `fedlineage log prove`')
     .option('--coordinator-key <hex>', "the coordinator's public key the checkpoint must be signed with")
+    .option('--verifier-key <vkey>', "the log's verifier key (origin+keyid+base64), as `fedlineage log checkpoint` prints it: pins the key and the origin")
     .option('--trust-bundle-key', "accept the checkpoint key the bundle names (without it, an unpinned check fails): only when you hold the bundle's key from the coordinator")
-    .addHelpText('after', examples('fedlineage log check-proof --proof entry-87.json --coordinator-key "$(cat keys/hub.pub)"'))
-    .action(async (raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }) => {
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage log check-proof --proof entry-87.json --coordinator-key "$(cat keys/hub.pub)"',
+        'fedlineage log check-proof --proof entry-87.tlog-proof --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…"',
+      ),
+    )
+    .action(async (raw: { proof: string; coordinatorKey?: string; verifierKey?: string; trustBundleKey?: boolean }) => {
       const { logCheckProof } = await import('./commands/log-check-proof.ts')
       await logCheckProof(raw, io)
     })

@@ -148,6 +148,7 @@ export {
   type TileId,
   type TilePath,
 } from './tiles.ts'
-export { EntryBundleMalformedError, LedgerEntryTooLargeError, TileFetchError, TileMismatchError, TilePathInvalidError } from './tile-errors.ts'
+export { EntryBundleMalformedError, LedgerEntryTooLargeError, TileFetchError, TileMismatchError, TilePathInvalidError, TlogProofMalformedError } from './tile-errors.ts'
+export { TLOG_PROOF_HEADER, checkTlogProof, formatTlogProof, isTlogProof, parseTlogProof, type CheckedTlogProof, type TlogProof } from './tlog-proof.ts'
 /** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
 export { LedgerError } from '../errors.ts'

@@ -65,3 +65,8 @@ export class TileFetchError extends LedgerError {
     super(`GET ${url}: ${problem}`, options)
   }
 }
+
+/** A c2sp.org/tlog-proof@v1 text that does not parse (header, extra, index, proof lines, blank line, checkpoint). */
+export class TlogProofMalformedError extends LedgerError {
+  static override readonly code = 'LEDGER_TLOG_PROOF_MALFORMED'
+}
