@@ -117,6 +117,11 @@ function fetcher(base: string, fetchFn: typeof globalThis.fetch, timeoutMs: numb
       throw new TileFetchError(url, undefined, `no answer: ${(err as Error).message}`, { cause: err })
     }
     if (res.status !== 200) throw new TileFetchError(url, res.status, `status ${res.status}, want 200${res.status === 404 ? ' (is --url the log prefix, serving /checkpoint and /tile/?)' : ''}`)
-    return new Uint8Array(await res.arrayBuffer())
+    try {
+      return new Uint8Array(await res.arrayBuffer())
+    } catch (err) {
+      // A body cut short or a gzip stream that does not inflate.
+      throw new TileFetchError(url, res.status, `the body did not arrive whole: ${(err as Error).message}`, { cause: err })
+    }
   }
 }

@@ -100,8 +100,13 @@ export async function startDashboardServer(c: DashboardServerComponents, host: s
       if (path === '/metrics') return send(res, 200, c.metrics.contentType, await c.metrics.text())
       if (path === '/api/events') return events.add(req, res, { logSize: c.ledger.length })
       if (isTileRoute(path)) {
-        const tile = await tileResponse(c.ledger, path)
-        res.writeHead(tile.status, { 'Content-Type': tile.contentType, 'Cache-Control': tile.cacheControl, 'Content-Length': Buffer.byteLength(tile.body) })
+        const tile = await tileResponse(c.ledger, path, req.headers['accept-encoding'])
+        res.writeHead(tile.status, {
+          'Content-Type': tile.contentType,
+          'Cache-Control': tile.cacheControl,
+          'Content-Length': Buffer.byteLength(tile.body),
+          ...(tile.contentEncoding === undefined ? {} : { 'Content-Encoding': tile.contentEncoding, Vary: 'Accept-Encoding' }),
+        })
         res.end(req.method === 'HEAD' ? undefined : tile.body)
         return
       }

@@ -57,14 +57,14 @@ describe.skipIf(missing !== undefined)('tiles read with Go x/mod sumdb/tlog', ()
     const server = await startHttpServer(
       '127.0.0.1',
       0,
-      async (_req, res, url) => {
-        const r = await tileResponse(f.ledger, url.pathname)
+      async (req, res, url) => {
+        const r = await tileResponse(f.ledger, url.pathname, req.headers['accept-encoding'])
         let body = r.body
         if (tamper && url.pathname === '/tile/1/000') {
           body = new Uint8Array(body as Uint8Array)
           body[100] = body[100]! ^ 1
         }
-        res.writeHead(r.status, { 'Content-Type': r.contentType, 'Cache-Control': r.cacheControl })
+        res.writeHead(r.status, { 'Content-Type': r.contentType, 'Cache-Control': r.cacheControl, ...(r.contentEncoding ? { 'Content-Encoding': r.contentEncoding } : {}) })
         res.end(body)
       },
       (err) => {

@@ -26,17 +26,18 @@ const ORIGIN = 'fedlineage.example/study/tiles'
 const SIZE = 600
 
 /** A ledger of SIZE entries with a checkpoint, served over HTTP; `tamper` may rewrite a response body by path. */
-async function servedLog(tamper?: (path: string, body: Uint8Array | string) => Uint8Array | string) {
+async function servedLog(tamper?: (path: string, body: Uint8Array | string) => Uint8Array | string, init: { readonly tamperCompressed?: boolean } = {}) {
   const f = await createLedger()
   await f.ledger.append(f.signer, testDrafts(SIZE))
   await f.ledger.checkpoint(f.signer, ORIGIN)
   const server = await startHttpServer(
     '127.0.0.1',
     0,
-    async (_req, res, url) => {
-      const r = await tileResponse(f.ledger, url.pathname)
+    async (req, res, url) => {
+      // A tampering server sends bundles uncompressed, so that the flipped byte is the entry's.
+      const r = await tileResponse(f.ledger, url.pathname, tamper && !init.tamperCompressed ? '' : req.headers['accept-encoding'])
       const body = tamper ? tamper(url.pathname, r.body) : r.body
-      res.writeHead(r.status, { 'Content-Type': r.contentType, 'Cache-Control': r.cacheControl })
+      res.writeHead(r.status, { 'Content-Type': r.contentType, 'Cache-Control': r.cacheControl, ...(r.contentEncoding ? { 'Content-Encoding': r.contentEncoding } : {}) })
       res.end(body)
     },
     (err) => {
@@ -89,6 +90,9 @@ describe('tlog-tiles served from the ledger', () => {
     // A level-1 hash is the root of a full level-0 tile (tree level 8).
     expect(new Uint8Array(await level1.arrayBuffer())).toEqual(joinTileHashes([rootOf(RFC6962_SHA256, leaves.slice(0, 256)), rootOf(RFC6962_SHA256, leaves.slice(256, 512))]))
     expect(bundle.headers.get('content-type')).toBe('application/octet-stream')
+    expect(bundle.headers.get('content-encoding')).toBe('gzip')
+    expect((await tileResponse(f.ledger, '/tile/entries/001', 'gzip;q=0, identity')).contentEncoding).toBeUndefined()
+    expect((await tileResponse(f.ledger, '/tile/0/000', 'gzip')).contentEncoding).toBeUndefined()
     expect(decodeEntryBundle(new Uint8Array(await bundle.arrayBuffer()), 256)).toEqual(entries.slice(256, 512))
     expect(beyond.status).toBe(404)
     expect(bad.status).toBe(400)
@@ -143,6 +147,27 @@ describe('tlog-tiles served from the ledger', () => {
     // Assert
     await expect(mirrored).rejects.toMatchObject({ code })
     expect(into.length).toBe(0)
+  })
+
+  it('refuses a gzipped bundle that does not inflate with LEDGER_TILE_FETCH_FAILED', async () => {
+    // Prepare: a byte of the compressed stream flipped near its end (its CRC-32 then fails).
+    const f = await servedLog((p, body) => (p === '/tile/entries/000' ? flipByte(body, (body as Uint8Array).length - 6) : body), { tamperCompressed: true })
+    const into = await emptyMirror()
+
+    // Execute
+    const mirrored = mirrorLog({ url: f.url, logKey: f.signer.publicKey, into })
+
+    // Assert
+    await expect(mirrored).rejects.toMatchObject({ code: 'LEDGER_TILE_FETCH_FAILED', url: `${f.url}/tile/entries/000` })
+    expect(into.length).toBe(0)
+  })
+
+  it('refuses to mirror into a store that already holds a log', async () => {
+    const f = await servedLog()
+    const into = await emptyMirror()
+    await into.append(f.signer, testDrafts(1))
+    await expect(mirrorLog({ url: f.url, logKey: f.signer.publicKey, into })).rejects.toMatchObject({ code: 'LEDGER_INVALID_ARGUMENT' })
+    expect(into.length).toBe(1)
   })
 
   it('refuses a log signed by another key', async () => {

@@ -9,7 +9,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { Ledger, checkpointVerifierKey, logOrigin, openLevelStorage, toHex, writeIdentity } from '../../ledger/index.ts'
+import { Ledger, checkpointVerifierKey, cosignatureVerifierKey, logOrigin, openLevelStorage, toHex, writeIdentity } from '../../ledger/index.ts'
 import { runTool } from '../helpers/cli.ts'
 import { createFederation, tempDir, testSigner } from '../helpers/federation.ts'
 
@@ -50,12 +50,18 @@ describe('log mirror from tlog-tiles', () => {
     const { keyFile } = await writeIdentity(keys, 'regulator', { seed: new Uint8Array(32).fill(AUDITOR_SEED) })
 
     // Execute
+    const checkpoint = await fetch(`${url}/checkpoint`)
+    const tile = await fetch(`${url}/tile/0/000.p/${fed.coordinator.ledger.length}`)
     const mirrored = await runTool(['log', 'mirror', '--url', url, '--out', mirror, '--verifier-key', vkey])
     const verified = await runTool(['log', 'verify', '--db', mirror, '--author', toHex(fed.hub.publicKey)])
     const audited = await runTool(['audit', '--db', mirror, '--key', keyFile, '--fetch-from', ...fed.coordinator.p2pAddrs])
 
     // Assert
     const size = fed.coordinator.ledger.length
+    expect(checkpoint.headers.get('cache-control')).toBe('no-cache')
+    expect(await checkpoint.text()).toBe((await fed.coordinator.ledger.cosignedCheckpointAt(size))!.note)
+    expect(tile.headers.get('cache-control')).toBe('public, max-age=60')
+    expect((await tile.arrayBuffer()).byteLength).toBe(size * 32)
     expect(mirrored.stderr).toBe('')
     expect(mirrored.status).toBe(0)
     expect(mirrored.stdout).toMatch(new RegExp(`^mirrored ${logOrigin(fed.config.study.id)}: ${size} entries, root [0-9a-f]{64}\\n`))
@@ -63,6 +69,14 @@ describe('log mirror from tlog-tiles', () => {
     expect(verified.stdout).toContain(`log verified: ${size} entries, head ${toHex(fed.coordinator.ledger.headHash)}`)
     expect(audited.stderr).toBe('')
     expect(audited.stdout).toMatch(/audit passed/)
+  })
+
+  it('needs exactly one key to check the log against', async () => {
+    const out = `${await tempDir()}/mirror`
+    const none = await runTool(['log', 'mirror', '--url', 'http://127.0.0.1:1', '--out', out])
+    const witnessKey = await runTool(['log', 'mirror', '--url', 'http://127.0.0.1:1', '--out', out, '--verifier-key', cosignatureVerifierKey(testSigner(3).publicKey)])
+    expect(none.stderr).toMatch(/^LEDGER_INVALID_ARGUMENT: give exactly one of --log-key HEX/)
+    expect(witnessKey.stderr).toMatch(/^LEDGER_INVALID_ARGUMENT: --verifier-key: key type 0x4, want 0x01/)
   })
 
   it('refuses a tampered tile with LEDGER_TILE_MISMATCH and stores nothing', { timeout: 120_000 }, async () => {
