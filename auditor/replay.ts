@@ -478,7 +478,13 @@ class Replay implements AuditProgress {
       this.#statementBodies.set(toHex(e.blob), await this.blob(record.seq, e.blob, what, { audience: 'participants' }))
     } catch (err) {
       if (!(err instanceof BlobUnavailable)) throw err
-      throw new AuditBlobMissingError(`${entryLabel(record.seq, record.kind)}: ${what} is the blob ${hex(e.blob)}, which this replica cannot read (${err.message})`, record.seq, e.blob, { cause: err })
+      // Every participant may read it, but without it the step cannot even be checked hash-only (its signature covers the body).
+      throw new AuditBlobMissingError(
+        `${entryLabel(record.seq, record.kind)}: ${what} is embedded by reference as the blob ${hex(e.blob)}, which this replica does not hold (${err.message}); every participant may read it: audit with --key <the holder's key file> to fetch it`,
+        record.seq,
+        e.blob,
+        { cause: err },
+      )
     }
   }
 
