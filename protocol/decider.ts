@@ -41,8 +41,8 @@ import { encodeWeights, initialWeights, inputWidth, minimumUpdates, type StudySp
 import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
-import { ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
-import { ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
+import { EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
+import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
@@ -131,6 +131,18 @@ const decided = (entries: DecidedEntry[], extra: Partial<Decision> = {}): Decisi
  * one is missing the result is `{ needs }` and nothing is decided.
  */
 export function step(state: StudyState, input: DeciderInput, timeMs: number, blobs: BlobView = NO_BLOBS): StepResult {
+  const result = decideInput(state, input, timeMs, blobs)
+  if (needsBlobs(result)) return result
+  // Every entry must fit a tlog-tiles bundle: an input that would make a larger one is refused, unlogged (the ledger would refuse the append).
+  for (const e of result.entries) {
+    const size = encodeCanonical(e.body).length
+    if (size > ENTRY_BODY_MAX_BYTES)
+      return refuse(new EntryTooLargeError(`${input.kind}: its ${e.kind} entry would have a body of ${size} bytes, over the ${ENTRY_BODY_MAX_BYTES} a log entry may carry; send a smaller statement`))
+  }
+  return result
+}
+
+function decideInput(state: StudyState, input: DeciderInput, timeMs: number, blobs: BlobView): StepResult {
   switch (input.kind) {
     case 'create':
       return create(state, input)

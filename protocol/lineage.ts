@@ -276,10 +276,17 @@ export function lineageBody<K extends EntryKind>(kind: K, body: LineageBody<K>):
 
 /**
  * Statement bodies over this many bytes are embedded by reference, as a blob
- * (see the module comment): well under the 65,535 bytes an entry may have,
- * so the rest of the entry always fits beside an inline one.
+ * (see the module comment): half the 65,535 bytes an entry may have, so the
+ * rest of the entry always fits beside an inline one.
  */
-export const STATEMENT_INLINE_MAX_BYTES = 16 * 1024
+export const STATEMENT_INLINE_MAX_BYTES = 32 * 1024
+
+/**
+ * The largest entry body the decider emits: a tlog-tiles entry (65,535
+ * bytes) less room for the entry's own fields (version, seq, prev, kind,
+ * time, author and signature take under 300 bytes).
+ */
+export const ENTRY_BODY_MAX_BYTES = 0xffff - 512
 
 /** A signed statement as an entry embeds it: inline, or its body by blob hash. */
 export type EmbeddedStatement = { readonly body: Uint8Array; readonly sig: Uint8Array } | { readonly blob: Uint8Array; readonly sig: Uint8Array }
