@@ -31,10 +31,15 @@ export function registerAuditorCommands(program: Command, io: CliIo = processIo(
     .option('--report <file>', 'also write the audit report as JSON to this file')
     .option('--html <file>', 'also write a self-contained HTML report (opens offline, prints): spec, every round and its checks, charts, lineage, consent, rewards, cosignatures; a failure first')
     .option('--coordinator-key <hex>', "the coordinator's public key (64 hex digits); without it, the author of the log's first entry is trusted")
+    .option(
+      '--dp-seeds <file>',
+      "a DP study's private noise seeds (the coordinator's <dataDir>/dp-seeds.json, given to an authorised auditor): DP models are then re-derived bit for bit; without it everything but the noise is, and the verdict is partial",
+    )
     .addHelpText(
       'after',
       examples(
         'fedlineage audit --db hub-ledger --report audit.json --html audit.html',
+        'fedlineage audit --db hub-ledger --dp-seeds hub-ledger/dp-seeds.json   # an authorised auditor of a DP study',
         'fedlineage audit --peer /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW… --key keys/auditor.key --coordinator-key "$(cat hub.pub)"',
         'fedlineage audit --db site-state/replica --key keys/st-marys.key   # a site audits its own replica (exit 3: partial)',
       ),

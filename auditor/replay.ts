@@ -99,6 +99,7 @@ import {
   needsBlobs,
   step,
   updateAcceptedEntry,
+  withLoggedNoise,
   unembedStatement,
   decodeStatement,
   isEmbeddedByBlob,
@@ -185,6 +186,14 @@ export interface AuditInit {
   readonly trustedCoordinatorKey?: Uint8Array | undefined
   /** Called with (entries done, entries in the log) at the start and after each entry. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined
+  /**
+   * The private DP noise seeds of the study's rounds, by the hex SHA-256 the
+   * log commits to (an authorised auditor's copy of the coordinator's
+   * dp-seeds.json). With a round's seed its model is re-derived bit for bit;
+   * without it everything but the noise is (protocol/dp-audit.ts), and the
+   * verdict is partial.
+   */
+  readonly noiseSeeds?: ReadonlyMap<string, Uint8Array> | undefined
 }
 
 /** A report, and the error behind its failure (for callers that rethrow it, like the CLI). */
@@ -249,7 +258,7 @@ async function checkNoEquivocation(source: AuditSource, coordinatorKey: Uint8Arr
 /** auditLog, also returning the typed `AuditError` behind a failure. */
 export async function replayLog(source: AuditSource, init: AuditInit = {}): Promise<AuditOutcome> {
   const total = source.length
-  const replay = new Replay(source, init.trustedCoordinatorKey)
+  const replay = new Replay(source, init.trustedCoordinatorKey, init.noiseSeeds)
   init.onProgress?.(0, total)
   try {
     if (total === 0) throw new AuditLogEmptyError()
@@ -378,9 +387,15 @@ class Replay implements AuditProgress {
   read = 0
   #readHead: Uint8Array | undefined
 
+  /** Rounds of a DP study re-derived without their noise seed: all but the noised model checked. */
+  readonly dpWithoutSeed = new Set<number>()
+  /** The current step asked for a DP seed the audit was not given (its commit is matched with the noise-dependent fields taken from the log). */
+  #noiseWithheld = false
+
   constructor(
     private readonly source: AuditSource,
     private readonly pinnedKey: Uint8Array | undefined,
+    private readonly noiseSeeds: ReadonlyMap<string, Uint8Array> = new Map(),
   ) {}
 
   /** Whose replica was audited, in words, when the source is a participant's replica. */
@@ -397,8 +412,12 @@ class Replay implements AuditProgress {
   /** What the audit could not check, one sentence each (see core/unchecked.ts); empty for a full store. */
   get unchecked(): readonly string[] {
     const key = this.source.holder?.key
-    if (key === undefined || (this.unavailableRounds.size === 0 && this.unavailableNotes.length === 0)) return []
-    return describeUnchecked({ state: this.state, coordinatorKey: this.coordinatorKey ?? key, holderKey: key, rounds: this.unavailableRounds, notes: this.unavailableNotes })
+    const dp = [...this.dpWithoutSeed].map(
+      (round) =>
+        `round ${round}: its DP noise seed was not given (audit --dp-seeds), so the clip norms, weights, noise scale and ε accounting were re-derived but the noised model was taken by hash: it cannot be re-derived without the seed`,
+    )
+    if (key === undefined || (this.unavailableRounds.size === 0 && this.unavailableNotes.length === 0)) return dp
+    return [...describeUnchecked({ state: this.state, coordinatorKey: this.coordinatorKey ?? key, holderKey: key, rounds: this.unavailableRounds, notes: this.unavailableNotes }), ...dp]
   }
 
   /**
@@ -507,7 +526,8 @@ class Replay implements AuditProgress {
       try {
         input = await this.inputOf(record, opened)
         const loaded = new Map<string, BlobReader>()
-        const view = { get: () => undefined, open: (h: Uint8Array) => loaded.get(toHex(h)) }
+        this.#noiseWithheld = false
+        const view = { get: (h: Uint8Array) => this.noiseSeed(h), open: (h: Uint8Array) => loaded.get(toHex(h)) }
         try {
           result = step(this.state, input, timeMs, view)
           while (needsBlobs(result)) {
@@ -690,7 +710,8 @@ class Replay implements AuditProgress {
       case ENTRY_KINDS.SITE_REMOVED:
         return { kind: 'membership', request: unembedStatement(record.body.request) }
       case ENTRY_KINDS.ROUND_OPENED:
-        return { kind: 'round-start', request: unembedStatement(record.body.request) }
+        // A DP round's seed is committed by hash; the replay re-decides the round start with that hash.
+        return { kind: 'round-start', request: unembedStatement(record.body.request), ...(record.body.dp === undefined ? {} : { noiseSeedHash: record.body.dp.seed }) }
       case ENTRY_KINDS.ROUND_ABORTED:
         // The hub's signed abort is re-decided: signed by the hub key, fresh, for the round open then.
         return { kind: 'round-abort', request: unembedStatement(record.body.request) }
@@ -792,12 +813,33 @@ class Replay implements AuditProgress {
   }
 
   /**
+   * The open DP round's noise seed when `hash` names it: from the seeds the
+   * audit was given, else empty bytes (withheld), which makes the decider
+   * compute the commit without noise. Undefined for any other hash.
+   */
+  private noiseSeed(hash: Uint8Array): Uint8Array | undefined {
+    const given = this.noiseSeeds.get(toHex(hash))
+    if (given !== undefined) return given
+    const committed = this.state.openRound?.dp?.seed
+    if (committed === undefined || !equalBytes(committed, hash)) return undefined
+    this.#noiseWithheld = true
+    return new Uint8Array(0)
+  }
+
+  /**
    * Requires the next decided entry to be `record`'s, checks the blobs the
    * step wrote that this entry names (at this entry's seq), then folds it.
    */
   private async matchAndFold(record: LineageRecord): Promise<void> {
-    const decided = this.#expected.shift()
+    let decided = this.#expected.shift()
     if (decided === undefined) throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the protocol writes no such entry here`, record.seq)
+    const seedless = this.#noiseWithheld && record.kind === ENTRY_KINDS.ROUND_COMMITTED
+    if (seedless) {
+      // Without the seed the decider made the noiseless model: its blobs cannot match the store, and the noise-dependent fields come from the log.
+      const made = decided.body as { model?: unknown; state?: unknown }
+      for (const h of [made.model, made.state]) if (h instanceof Uint8Array) this.#blobs.delete(toHex(h))
+      decided = withLoggedNoise(decided, record.body as Record<string, unknown>)
+    }
     matchEntry(record, decided, this.#stepTimeMs)
     try {
       this.state.apply(record)
@@ -816,7 +858,8 @@ class Replay implements AuditProgress {
     if (this.#expected.length === 0) this.#blobs.clear()
     if (record.kind === ENTRY_KINDS.STUDY_CREATED) this.lineage.push(record.body.genesis)
     if (record.kind === ENTRY_KINDS.ROUND_COMMITTED) {
-      this.rederived.add(record.body.round)
+      if (seedless) this.dpWithoutSeed.add(record.body.round)
+      else this.rederived.add(record.body.round)
       this.lineage.push(record.body.model)
     }
   }

@@ -3,15 +3,22 @@
  * coordinator's per-round aggregation cost.
  *
  * Measures `fedAvg` from models/core (sorted by siteId, float64 sums, one
- * rounding) against the straightforward TF.js formulation
- * `global + Σ n_i·Δ_i / N` on the auto-selected backend, in the same run,
- * over the same fixed-seed arrays. Throughput counts the delta bytes read
- * (20 × 4 MB); the TF.js time includes reading the result back (`dataSync`),
- * which is what the coordinator would need, but not uploading the inputs.
+ * rounding) with its default kernel (WebAssembly SIMD) and with the plain-JS
+ * kernel, against two baselines in the same run, over the same fixed-seed
+ * arrays:
  *
- * Also reports the hash of both outputs and whether they are bit-identical:
- * TF.js sums in float32 and in its own order, so generally they are not,
- * which is why the audited path never uses it.
+ * - numpy (bench/aggregate-numpy.py, spawned on the same bytes): in-place
+ *   float32 FedAvg (`acc += n_i * d_i`, literally and with a reused
+ *   temporary) and a float64, site-order one that should give our exact bytes
+ *   (checked and reported). Without a Python that has numpy it prints how to
+ *   install it and skips those rows.
+ * - the straightforward TF.js formulation `global + Σ n_i·Δ_i / N` on the
+ *   auto-selected backend; its time includes reading the result back
+ *   (`dataSync`) but not uploading the inputs.
+ *
+ * Throughput counts the delta bytes read (20 × 4 MB). Reports each output's
+ * hash and whether it is bit-identical to ours: float32 sums (numpy in place,
+ * TF.js) generally are not, which is why the audited path never uses them.
  *
  * Then one row per further strategy (server optimisers, norm bounding),
  * each through `createStrategy(spec).aggregateRound` as the coordinator
@@ -19,16 +26,20 @@
  * its own first round left (so its moments are non-zero), and its time
  * includes writing the new state.
  *
+ * The machine's load average is recorded at the start and end: on a shared
+ * machine the medians move with it.
+ *
  * Usage: npm run bench:aggregate [-- --runs=N]   (default 15 timed runs after 2 warm-ups)
  * Writes bench/results/aggregate.json.
  */
 import * as tf from '@tensorflow/tfjs'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { toHex } from '../ledger/index.ts'
 import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, type StrategySpecInput, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
-import { StrategySpecSchema } from '../models/core/index.ts'
+import { StrategySpecSchema, defaultAggregationKernel, plainAggregationKernel } from '../models/core/index.ts'
+import { NUMPY_FORMULATIONS, runNumpyFedAvg, type NumpyFormulation } from './support/numpy-fedavg.ts'
 import { createStrategy, type ServerState } from '../protocol/index.ts'
 
 const SITES = 20
@@ -114,6 +125,32 @@ function compare(a: Weights, b: Weights): { differing: number; maxAbsDiff: numbe
   return { differing, maxAbsDiff }
 }
 
+/** All of a model's values, flat in tensor order. */
+function flat(w: Weights): Float32Array {
+  const out = new Float32Array(parameterCount(w))
+  let offset = 0
+  for (const t of w.tensors) {
+    out.set(t.values, offset)
+    offset += t.values.length
+  }
+  return out
+}
+
+/** Flat values laid out as SHAPES. */
+function unflat(values: Float32Array): Weights {
+  let offset = 0
+  return {
+    tensors: SHAPES.map((s) => {
+      const size = s.shape.reduce((a, b) => a * b, 1)
+      const t = { name: s.name, shape: s.shape, values: values.subarray(offset, offset + size) }
+      offset += size
+      return t
+    }),
+  }
+}
+
+const round1 = (load: readonly number[]): number[] => load.map((l) => +l.toFixed(2))
+
 async function main(): Promise<void> {
   const runs = parseRuns(process.argv.slice(2))
   const random = mulberry32(SEED)
@@ -126,11 +163,48 @@ async function main(): Promise<void> {
   const parameters = parameterCount(global)
   const deltaBytes = SITES * parameters * 4
 
-  // Ours.
+  const loadAtStart = round1(loadavg())
+  const kernel = defaultAggregationKernel()
+
+  // Ours, with the default kernel and with the plain-JS one.
   let ours: Weights = global
   const oursTiming = time(runs, deltaBytes, () => {
-    ours = fedAvg(global, updates)
+    ours = fedAvg(global, updates, 1, kernel)
   })
+  let oursPlain: Weights = global
+  const plainTiming = time(runs, deltaBytes, () => {
+    oursPlain = fedAvg(global, updates, 1, plainAggregationKernel)
+  })
+  const oursHash = toHex(hashWeights(ours))
+  const plainHash = toHex(hashWeights(oursPlain))
+
+  // numpy, same bytes, same (siteId) order, in a child process while this one idles.
+  const numpy = runNumpyFedAvg({
+    global: flat(global),
+    deltas: updates.map((u) => flat(u.delta)),
+    counts: updates.map((u) => u.exampleCount),
+    runs,
+    warmupRuns: WARMUP_RUNS,
+  })
+  const numpyRows =
+    'skipped' in numpy
+      ? []
+      : NUMPY_FORMULATIONS.map((name: NumpyFormulation) => {
+          const t = numpy.timings[name]
+          const model = unflat(numpy.outputs[name])
+          return {
+            name,
+            timing: { ...t, gbPerSecond: deltaBytes / (t.medianMs / 1000) / 1e9 },
+            sha256: toHex(hashWeights(model)),
+            ...compare(ours, model),
+          }
+        })
+  const numpyF32 = numpyRows.find((r) => r.name === 'f32-inplace')
+  const numpyF32Best = numpyRows.reduce<(typeof numpyRows)[number] | undefined>(
+    (best, r) => (r.name.startsWith('f32') && (best === undefined || r.timing.medianMs < best.timing.medianMs) ? r : best),
+    undefined,
+  )
+  const numpyF64 = numpyRows.find((r) => r.name === 'f64-site-order')
 
   // TF.js, same arrays, same (siteId) order.
   const backend = await initBackend('auto')
@@ -150,35 +224,63 @@ async function main(): Promise<void> {
     { label: 'fedadagrad', spec: { name: 'fedadagrad' } },
     { label: 'fedadam', spec: { name: 'fedadam' } },
     { label: 'fedyogi', spec: { name: 'fedyogi' } },
+    { label: 'scaffold (c as state)', spec: { name: 'scaffold' } },
     { label: 'fedavg + clipNorm', spec: { name: 'fedavg', clipNorm: 0.5 } },
   ]
+  // What the decider gives every aggregation beside the replies (SCAFFOLD's K, η_l and N).
+  const context = { training: { optimizer: 'sgd' as const, learningRate: 0.01, batchSize: 32, localSteps: 10 }, siteCount: SITES }
   const strategyRows = strategies.map(({ label, spec }) => {
     const strategy = createStrategy(StrategySpecSchema.parse(spec))
-    const first = strategy.aggregateRound({ round: 1, global, replies: updates, failures: [], state: null, seed: 0 })
+    const first = strategy.aggregateRound({ round: 1, global, replies: updates, failures: [], state: null, seed: 0, ...context })
     const state: ServerState | null = first.kind === 'model' ? first.state : null
     let model: Weights = global
     const timing = time(runs, deltaBytes, () => {
-      const out = strategy.aggregateRound({ round: 2, global, replies: updates, failures: [], state, seed: 0 })
+      const out = strategy.aggregateRound({ round: 2, global, replies: updates, failures: [], state, seed: 0, ...context })
       if (out.kind === 'model') model = out.weights
     })
     return { label, name: strategy.name, timing, sha256: toHex(hashWeights(model)) }
   })
 
-  const oursHash = toHex(hashWeights(ours))
   const tfHash = toHex(hashWeights(theirs))
   const { differing, maxAbsDiff } = compare(ours, theirs)
-  const environment = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, tfBackend: backend }
+  const loadAtEnd = round1(loadavg())
+  const environment = {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    tfBackend: backend,
+    aggregationKernel: kernel.name,
+    ...('skipped' in numpy ? { numpy: null, numpySkipped: numpy.skipped } : { python: numpy.python, pythonVersion: numpy.pythonVersion, numpy: numpy.numpy }),
+    loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadAtEnd },
+  }
+  const ratio = (row: { timing: { medianMs: number } } | undefined): number | null => (row === undefined ? null : oursTiming.medianMs / row.timing.medianMs)
 
   console.log(`FedAvg bench: ${SITES} updates × ${parameters.toLocaleString('en-US')} float32 parameters, ${runs} runs (median), seed ${SEED}`)
-  console.log(`Node ${environment.node} · ${environment.cpu} · ${environment.cores} cores · TF.js backend ${backend}`)
+  console.log(`Node ${environment.node} · ${environment.cpu} · ${environment.cores} cores · TF.js backend ${backend} · load average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')}`)
+  if ('skipped' in numpy) console.log(`numpy rows skipped: ${numpy.skipped}`)
+  else console.log(`numpy ${numpy.numpy} on ${numpy.python} (Python ${numpy.pythonVersion})`)
   console.table([
     {
-      implementation: 'models/core fedAvg (float64, sorted)',
+      implementation: `models/core fedAvg, ${kernel.name} (float64, sorted)`,
       'median ms': +oursTiming.medianMs.toFixed(2),
       'min ms': +oursTiming.minMs.toFixed(2),
       'GB/s': +oursTiming.gbPerSecond.toFixed(2),
       sha256: oursHash.slice(0, 16),
     },
+    {
+      implementation: 'models/core fedAvg, plain JS (float64, sorted)',
+      'median ms': +plainTiming.medianMs.toFixed(2),
+      'min ms': +plainTiming.minMs.toFixed(2),
+      'GB/s': +plainTiming.gbPerSecond.toFixed(2),
+      sha256: plainHash.slice(0, 16),
+    },
+    ...numpyRows.map((r) => ({
+      implementation: `numpy ${r.name}`,
+      'median ms': +r.timing.medianMs.toFixed(2),
+      'min ms': +r.timing.minMs.toFixed(2),
+      'GB/s': +r.timing.gbPerSecond.toFixed(2),
+      sha256: r.sha256.slice(0, 16),
+    })),
     {
       implementation: `TF.js ${backend} (float32)`,
       'median ms': +tfTiming.medianMs.toFixed(2),
@@ -194,7 +296,16 @@ async function main(): Promise<void> {
       sha256: r.sha256.slice(0, 16),
     })),
   ])
-  console.log(`bit-identical: ${oursHash === tfHash} (${differing.toLocaleString('en-US')} of ${parameters.toLocaleString('en-US')} values differ, max |diff| ${maxAbsDiff.toExponential(3)})`)
+  console.log(`plain JS kernel bit-identical to ${kernel.name}: ${plainHash === oursHash}`)
+  for (const r of numpyRows) {
+    console.log(`numpy ${r.name} bit-identical: ${r.sha256 === oursHash} (${r.differing.toLocaleString('en-US')} values differ, max |diff| ${r.maxAbsDiff.toExponential(3)})`)
+  }
+  if (numpyF32 !== undefined && numpyF32Best !== undefined) {
+    console.log(
+      `ours / numpy in-place float32: ${ratio(numpyF32)!.toFixed(2)} (literal \`acc += n*d\`), ${ratio(numpyF32Best)!.toFixed(2)} (fastest float32, ${numpyF32Best.name}); ours / numpy float64: ${ratio(numpyF64)!.toFixed(2)}`,
+    )
+  }
+  console.log(`TF.js bit-identical: ${oursHash === tfHash} (${differing.toLocaleString('en-US')} of ${parameters.toLocaleString('en-US')} values differ, max |diff| ${maxAbsDiff.toExponential(3)})`)
 
   const result = {
     bench: 'aggregate',
@@ -202,7 +313,9 @@ async function main(): Promise<void> {
     environment,
     workload: { sites: SITES, parameters, shapes: SHAPES, seed: SEED, runs, warmupRuns: WARMUP_RUNS, deltaBytes },
     results: [
-      { implementation: 'fedAvg', ...oursTiming, sha256: oursHash },
+      { implementation: 'fedAvg', kernel: kernel.name, ...oursTiming, sha256: oursHash },
+      { implementation: 'fedAvg', kernel: plainAggregationKernel.name, ...plainTiming, sha256: plainHash, bitIdentical: plainHash === oursHash },
+      ...numpyRows.map((r) => ({ implementation: `numpy-${r.name}`, ...r.timing, sha256: r.sha256, bitIdentical: r.sha256 === oursHash, differingValues: r.differing, maxAbsDiff: r.maxAbsDiff })),
       { implementation: `tfjs-${backend}`, ...tfTiming, sha256: tfHash },
       ...strategyRows.map((r) => ({ implementation: r.label, strategy: r.name, ...r.timing, sha256: r.sha256, vsFedAvg: r.timing.medianMs / oursTiming.medianMs })),
     ],
@@ -210,6 +323,14 @@ async function main(): Promise<void> {
     differingValues: differing,
     maxAbsDiff,
     speedup: tfTiming.medianMs / oursTiming.medianMs,
+    speedupOverPlainJs: plainTiming.medianMs / oursTiming.medianMs,
+    // Ours / numpy: below 1 means ours took less time. Null when numpy was skipped.
+    ratioToNumpy: {
+      f32InPlace: ratio(numpyF32),
+      f32Fastest: ratio(numpyF32Best),
+      f64SiteOrder: ratio(numpyF64),
+    },
+    numpyF64BitIdentical: numpyF64 === undefined ? null : numpyF64.sha256 === oursHash,
   }
   const dir = fileURLToPath(new URL('./results/', import.meta.url))
   mkdirSync(dir, { recursive: true })

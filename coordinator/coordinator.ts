@@ -25,6 +25,9 @@ import { startDashboardServer } from './http/dashboard-server.ts'
 import { CoordinatorMetrics } from './http/metrics.ts'
 import type { RunningHttpServer } from '../web/index.ts'
 import { RoundRunner, type RoundRunnerEvents } from './round-runner.ts'
+import { NOISE_SEEDS_FILE } from './constants.ts'
+import { openNoiseSeedStore } from './noise-seeds.ts'
+import path from 'node:path'
 import { SessionTable } from './sessions.ts'
 import { TaskBroker } from './task-broker.ts'
 
@@ -124,7 +127,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   let runner: RoundRunner
   try {
     runner = await RoundRunner.open(
-      { ledger, signer, logger, now },
+      { ledger, signer, logger, now, ...(config.study.dp === undefined ? {} : { noiseSeeds: await openNoiseSeedStore(path.join(config.dataDir, NOISE_SEEDS_FILE)) }) },
       {
         study: config.study,
         sites: config.sites.map((s) => ({ id: s.id, publicKey: parsePublicKey(s.publicKey, `site "${s.id}" publicKey`) })),
@@ -224,7 +227,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     const at = config.http.listen.lastIndexOf(':')
     try {
       http = await startDashboardServer(
-        { runner, ledger, metrics, presence: () => broker.presence(), fitTasksSent: (round) => broker.fitTasksSent(round), logger, now },
+        { runner, ledger, metrics, presence: () => broker.presence(), fitTasksSent: (round) => broker.fitTasksSent(round), modelDownloads: (model) => broker.modelDownloads(model), logger, now },
         config.http.listen.slice(0, at),
         Number(config.http.listen.slice(at + 1)),
       )

@@ -50,6 +50,7 @@ import {
   readLineageRecord,
   signStatement,
   step,
+  DpBudgetSpentError,
   ProtocolError,
   SignatureInvalidError,
   StudyMismatchError,
@@ -61,8 +62,9 @@ import {
   type SiteTask,
   type UpdateEnvelope,
 } from '../protocol/index.ts'
-import { CoordinatorStoreError, ModelNotFoundError } from './errors.ts'
+import { CoordinatorConfigError, CoordinatorStoreError, ModelNotFoundError } from './errors.ts'
 import { UploadReader } from './upload-reader.ts'
+import type { NoiseSeedStore } from './noise-seeds.ts'
 
 export type { SiteTask } from '../protocol/index.ts'
 
@@ -94,6 +96,8 @@ export interface RoundRunnerComponents {
   readonly logger: Logger
   /** Wall clock in ms; injected so tests can move time. */
   readonly now?: () => number
+  /** The private store of DP noise seeds (noise-seeds.ts); required when the study has `dp`. */
+  readonly noiseSeeds?: NoiseSeedStore
 }
 
 export interface RoundRunnerInit {
@@ -117,6 +121,8 @@ export interface RoundRunnerEvents {
   'round-aborted': [round: number, reason: string]
   'round-evaluated': [round: number]
   'study-completed': [rounds: number]
+  /** Auto-advance found the study's privacy budget (`dp.epsilon`) spent: no more rounds open. */
+  'dp-budget-spent': [message: string]
   /** A site's approval of the study's spec was logged. */
   approval: [site: string]
   /** A site declined its fit task of `round` with `code` (logged as task-declined). */
@@ -152,6 +158,8 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   private closed = false
   /** A round start this runner signed itself (autoAdvance) is queued and not yet decided. */
   private advancing = false
+  /** Set once auto-advance met the study's spent privacy budget: it opens no more rounds. */
+  private dpBudgetSpent: DpBudgetSpentError | undefined
   private readonly now: () => number
 
   private constructor(
@@ -349,7 +357,8 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     const view = {
       get: (h: Uint8Array) => {
         const p = pending.get(toHex(h))
-        return p instanceof Uint8Array ? p : undefined
+        // A DP round's noise seed, asked for by its logged hash, comes from the private store, never the log's blobs.
+        return p instanceof Uint8Array ? p : this.components.noiseSeeds?.get(h)
       },
       open: (h: Uint8Array) => {
         const p = pending.get(toHex(h))
@@ -485,7 +494,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     if (wake !== undefined) {
       this.timer = setTimeout(() => void this.serial(() => this.run({ kind: 'tick' })).catch((err: unknown) => this.log.error({ err }, 'tick failed')), Math.max(0, wake - this.now()) + 5)
     }
-    if (this.init.autoAdvance && !this.advancing && nextRoundDue(this.state, timeMs)) {
+    if (this.init.autoAdvance && !this.advancing && this.dpBudgetSpent === undefined && nextRoundDue(this.state, timeMs)) {
       this.advancing = true
       const round = this.state.lastRound + 1
       const request = signStatement(this.components.signer, {
@@ -497,7 +506,14 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
       })
       // Queued, not awaited: it runs after the current step.
       void this.startRound(request)
-        .catch((err: unknown) => this.log.error({ err }, 'auto-advance failed'))
+        .catch((err: unknown) => {
+          // A spent privacy budget is the study's end, not a fault: said once, and no more rounds are tried.
+          if (err instanceof DpBudgetSpentError) {
+            this.dpBudgetSpent = err
+            this.log.warn({ code: err.code }, err.message)
+            this.emit('dp-budget-spent', err.message)
+          } else this.log.error({ err }, 'auto-advance failed')
+        })
         .finally(() => {
           this.advancing = false
         })
@@ -509,10 +525,19 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
   /** Opens the next round on the hub's signed request. */
   startRound(request: SignedStatement): Promise<{ round: number; base: Uint8Array; seq: number }> {
     return this.serial(async () => {
-      const { firstSeq } = await this.run({ kind: 'round-start', request })
+      const { firstSeq } = await this.run({ kind: 'round-start', request, ...(await this.noiseSeedFor()) })
       const open = this.state.openRound!
       return { round: open.round, base: open.base, seq: firstSeq }
     })
+  }
+
+  /** A fresh private noise seed for the next round of a DP study (stored before it is used); nothing otherwise. */
+  private async noiseSeedFor(): Promise<{ noiseSeed?: Uint8Array }> {
+    if (this.state.study.dp === undefined) return {}
+    const store = this.components.noiseSeeds
+    if (store === undefined)
+      throw new CoordinatorConfigError('the study has dp, but this coordinator has no store for private noise seeds; start it with startCoordinator, which keeps them in <dataDir>/dp-seeds.json')
+    return { noiseSeed: await store.draw() }
   }
 
   /** Aborts the open round on the hub's signed request; resolves with the round and the seq of its `round-aborted` entry. */
@@ -620,8 +645,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return this.ledger.openBlobStream(hash, chunkBytes)
   }
 
+  /** A model of the lineage, or a state the study's sites read (SCAFFOLD's server control variate). */
   private requireLineageModel(hash: Uint8Array): void {
-    if (!this.state.isLineageModel(hash)) throw new ModelNotFoundError(`model ${toHex(hash)} is not in study "${this.state.studyId}"'s lineage`)
+    if (!this.state.isLineageModel(hash) && !this.state.isSharedState(hash)) throw new ModelNotFoundError(`model ${toHex(hash)} is not in study "${this.state.studyId}"'s lineage`)
   }
 
   /** True when every enrolled site reported on the round's model, or its evaluation deadline passed. */

@@ -12,6 +12,9 @@ import { failStream } from './grpc/status.ts'
 
 type TaskStream = ServerWritableStream<TasksRequest__Output, Task>
 
+/** Models remembered per site for the dashboard's download step. */
+const MODELS_REMEMBERED = 4
+
 /** A site's task stream as the dashboard shows it: open now, or when it was last open. */
 export interface SitePresence {
   readonly site: string
@@ -27,6 +30,8 @@ export class TaskBroker {
   private readonly lastSeen = new Map<string, number>()
   /** Per site, the newest fit task written to its stream: round and time (the dashboard's "task sent"). */
   private readonly fitSent = new Map<string, { round: number; timeMs: number }>()
+  /** Per site, the models it last finished downloading (hex hash → time), the newest few only. */
+  private readonly downloaded = new Map<string, Map<string, number>>()
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -57,6 +62,31 @@ export class TaskBroker {
     return [...this.lastSeen.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([site, seen]) => ({ site, online: this.streams.has(site), lastSeenMs: this.streams.has(site) ? now : seen }))
+  }
+
+  /**
+   * A site finished downloading a model: the dashboard's "model downloaded"
+   * step, and a sign of life (its last-seen time moves, also with no open
+   * task stream).
+   */
+  noteDownload(siteId: string, modelHex: string): void {
+    const models = this.downloaded.get(siteId) ?? new Map<string, number>()
+    models.delete(modelHex)
+    models.set(modelHex, this.now())
+    // A site downloads a round's base and the model it evaluates: a few entries cover the current round.
+    while (models.size > MODELS_REMEMBERED) models.delete(models.keys().next().value!)
+    this.downloaded.set(siteId, models)
+    if (!this.streams.has(siteId)) this.lastSeen.set(siteId, this.now())
+  }
+
+  /** When each site last finished downloading the model `modelHex` (sites that did not are absent). */
+  modelDownloads(modelHex: string): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [site, models] of this.downloaded) {
+      const at = models.get(modelHex)
+      if (at !== undefined) out.set(site, at)
+    }
+    return out
   }
 
   /** When the fit task of `round` was written to each site's stream (sites not sent it are absent). */

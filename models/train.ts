@@ -16,12 +16,19 @@
  * round's starting weights (Li et al. 2020; Flower's and FLamby's FedProx
  * clients add the same term). The reported `trainLoss` is the data loss
  * alone, so it stays comparable with FedAvg's.
+ *
+ * SCAFFOLD: with a `correction` (c − c_i, the server's control variate less
+ * the site's, in the model's layout) each step follows the corrected gradient
+ * g − c_i + c (Karimireddy et al. 2020, Algorithm 1 line 10). It is added as
+ * the linear term Σ⟨w, c − c_i⟩ to the objective, whose gradient is exactly
+ * c − c_i, so the optimiser's own step applies it; `trainLoss` again reports
+ * the data loss alone.
  */
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from './backend.ts'
 import { TRAIN_YIELD_INTERVAL_MS } from './constants.ts'
 import { assertDataset, type Dataset } from './core/dataset.ts'
-import { assertFinite } from './core/delta.ts'
+import { assertFinite, assertShapes } from './core/delta.ts'
 import { mulberry32, nextUint32, shuffleIndices } from './core/random.ts'
 import type { ModelSpec, TrainingSpec } from './core/study-spec.ts'
 import type { Weights } from './core/weights.ts'
@@ -35,6 +42,8 @@ export interface TrainInit {
   readonly data: Dataset
   /** Seeds the batch order (the initial weights come from `global`). */
   readonly seed: number
+  /** SCAFFOLD's gradient correction c − c_i, in the layout of `global`; absent: none. */
+  readonly correction?: Weights
   /** Called after each optimiser step with (steps done, steps in total). */
   readonly onProgress?: (step: number, total: number) => void
 }
@@ -78,12 +87,19 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
   let epochLabels: tf.Tensor2D | undefined
   let lossSum: tf.Scalar = tf.scalar(0)
   let anchors: tf.Tensor[] = []
+  let corrections: tf.Tensor[] = []
   try {
     setModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
     const mu = training.proximalMu ?? 0
     // The proximal term's centre: the round's starting weights, copied once before any step moves them.
     if (mu > 0) anchors = variables.map((v) => v.clone())
+    if (init.correction !== undefined) {
+      assertShapes(init.correction, model.shapes, 'control-variate correction')
+      // Every tensor of these dense models is trainable, in the canonical order (buildModel checks the layout).
+      corrections = init.correction.tensors.map((t) => tf.tensor(t.values, [...t.shape], 'float32'))
+    }
+    const corrected = corrections.length > 0
     const random = mulberry32(init.seed)
     const total = training.localSteps
     let position = data.count // forces a shuffle before the first step
@@ -109,11 +125,16 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
           () => {
             const logits = model.network.apply(tf.slice(x, [start, 0], [size, data.width])) as tf.Tensor
             const bce = tf.losses.sigmoidCrossEntropy(tf.slice(y, [start, 0], [size, 1]), logits) as tf.Scalar
-            if (mu === 0) return bce
+            if (mu === 0 && !corrected) return bce
             // Kept past the gradient's own tidy, so the data loss can be reported; disposed just below.
             dataLoss = tf.keep(bce)
-            const proximal = tf.addN(variables.map((v, i) => tf.sum(tf.squaredDifference(v, anchors[i]!))))
-            return tf.add(bce, tf.mul(mu / 2, proximal)) as tf.Scalar
+            let objective: tf.Scalar = bce
+            if (mu > 0) {
+              const proximal = tf.addN(variables.map((v, i) => tf.sum(tf.squaredDifference(v, anchors[i]!))))
+              objective = tf.add(objective, tf.mul(mu / 2, proximal)) as tf.Scalar
+            }
+            if (corrected) objective = tf.add(objective, tf.addN(variables.map((v, i) => tf.sum(tf.mul(v, corrections[i]!))))) as tf.Scalar
+            return objective
           },
           true,
           variables,
@@ -136,7 +157,7 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
     assertFinite(weights, 'trained weights')
     return { weights, trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
   } finally {
-    tf.dispose([features, labels, lossSum, ...anchors, ...[epochFeatures, epochLabels].filter((t) => t !== undefined)])
+    tf.dispose([features, labels, lossSum, ...anchors, ...corrections, ...[epochFeatures, epochLabels].filter((t) => t !== undefined)])
     optimizer.dispose()
     disposeModel(model)
   }

@@ -41,7 +41,8 @@ import { encodeWeights, initialWeights, inputWidth, minimumUpdates, type StudySp
 import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
-import { EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
+import { dpAccountAfter, dpSamplingRate } from './dp-accounting.ts'
+import { DpBudgetSpentError, DpSeedInvalidError, EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
 import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
@@ -49,7 +50,7 @@ import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
 import { decideClose, roundSeed } from './round-rules.ts'
 import { decodeStatement, statementHash, verifyStatement, type MembershipStatement, type SignedStatement, type StatementType } from './statements.ts'
 import { consentSummaryOf } from './consent-claim.ts'
-import { createStrategy } from './strategy.ts'
+import { createStudyStrategy } from './strategy.ts'
 import type { AcceptedUpdate, DeclineRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 import { completionDue, fitTask, type AddressedTask, type PendingStatements } from './tasks.ts'
@@ -82,7 +83,18 @@ export interface TransportRefusal {
 export type DeciderInput =
   | CreateInput
   | { readonly kind: 'enroll'; readonly site: string; readonly publicKey: Uint8Array }
-  | { readonly kind: 'round-start'; readonly request: SignedStatement }
+  | {
+      readonly kind: 'round-start'
+      readonly request: SignedStatement
+      /**
+       * A study with `dp`: the round's secret noise seed, 32 bytes the shell
+       * drew from a cryptographic RNG and keeps out of the log (the round logs
+       * its SHA-256 only), or, when the seed is not at hand (the audit), that
+       * hash as the log holds it.
+       */
+      readonly noiseSeed?: Uint8Array
+      readonly noiseSeedHash?: Uint8Array
+    }
   | { readonly kind: 'round-abort'; readonly request: SignedStatement }
   | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta: Uint8Array | BlobReader; readonly transport?: undefined }
   | { readonly kind: 'update'; readonly envelope: SignedStatement; readonly delta?: undefined; readonly transport: TransportRefusal }
@@ -149,7 +161,7 @@ function decideInput(state: StudyState, input: DeciderInput, timeMs: number, blo
     case 'enroll':
       return enroll(state, input.site, input.publicKey)
     case 'round-start':
-      return roundStart(state, input.request, timeMs)
+      return roundStart(state, input, timeMs)
     case 'round-abort':
       return roundAbort(state, input.request, timeMs)
     case 'update':
@@ -228,7 +240,8 @@ function membership(state: StudyState, request: SignedStatement, timeMs: number)
 
 // ---- rounds ------------------------------------------------------------------------------------
 
-function roundStart(state: StudyState, request: SignedStatement, timeMs: number): Decision {
+function roundStart(state: StudyState, input: Extract<DeciderInput, { kind: 'round-start' }>, timeMs: number): Decision {
+  const request = input.request
   let round: number
   try {
     round = checkRoundStart(state, request, timeMs, state.requestMaxAgeMs, state.study.rounds).round
@@ -238,9 +251,9 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
   const study = state.study
   const seed = roundSeed(study.seed, round)
   // A study that requires approval plans only the sites whose approval of its spec is logged.
-  const siteIds = state.activeSites.filter((s) => !study.requireApproval || state.approvals.has(s))
+  const siteIds = state.plannableSites()
   // The plan needs the state's hash at most (a site fetches what it is told to): its tensors are read only at commit.
-  const plan = createStrategy(study.strategy).configureRound({
+  const plan = createStudyStrategy(study).configureRound({
     round,
     siteIds,
     training: study.training,
@@ -249,6 +262,27 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
     seed,
     minSites: study.minSites,
   })
+  let dp: { seed: Uint8Array; q: number } | undefined
+  if (study.dp !== undefined) {
+    const q = dpSamplingRate(plan.sites.length, siteIds.length)
+    if (study.dp.epsilon !== undefined) {
+      const after = dpAccountAfter(state, round, q, study.dp)
+      if (after.epsilon > study.dp.epsilon)
+        return refuse(
+          new DpBudgetSpentError(
+            `study "${state.studyId}": round ${round} would take ε to ${after.epsilon.toPrecision(4)} at δ ${study.dp.delta} (${after.steps} DP rounds, this one at q ${q.toPrecision(4)}, σ ${study.dp.noiseMultiplier}), above the budget dp.epsilon ${study.dp.epsilon}; the budget is spent and training stops here (the newest model stays the study's result)`,
+          ),
+        )
+    }
+    const seedHash = input.noiseSeed !== undefined ? (input.noiseSeed.length === 32 ? sha256(input.noiseSeed) : undefined) : input.noiseSeedHash
+    if (seedHash === undefined || seedHash.length !== 32)
+      return refuse(
+        new DpSeedInvalidError(
+          `study "${state.studyId}" has dp: round ${round} needs a 32-byte private noise seed (or its SHA-256 when replaying), got ${input.noiseSeed?.length ?? input.noiseSeedHash?.length ?? 'none'}`,
+        ),
+      )
+    dp = { seed: seedHash, q }
+  }
   const deadline = timeMs + study.roundDeadlineMs
   const opened = entry(ENTRY_KINDS.ROUND_OPENED, {
     round,
@@ -257,6 +291,7 @@ function roundStart(state: StudyState, request: SignedStatement, timeMs: number)
     seed,
     request: embedStatement(request),
     plan: plan.sites.map((p) => ({ site: p.siteId, instructions: { ...p.instructions } })),
+    ...(dp === undefined ? {} : { dp }),
   })
   const record = {
     round,

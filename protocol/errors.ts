@@ -189,3 +189,13 @@ export class ApprovalDuplicateError extends ProtocolError {
 export class DeclineInvalidError extends ProtocolError {
   static override readonly code = 'COORD_DECLINE_INVALID'
 }
+
+/** A round start refused because its commit would take the study's accounted ε above its budget `dp.epsilon`: training stops. */
+export class DpBudgetSpentError extends ProtocolError {
+  static override readonly code = 'COORD_DP_BUDGET_SPENT'
+}
+
+/** A round of a DP study opened or closed without its private noise seed, or with one that is not the seed its commitment names. */
+export class DpSeedInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_DP_SEED_INVALID'
+}

@@ -103,6 +103,12 @@ const BODY_SCHEMAS = {
     request: signed,
     /** The strategy's plan: each participating site, sorted, with the instructions its FitTask carries. */
     plan: z.array(z.strictObject({ site: z.string(), instructions: params })),
+    /**
+     * With site-level DP: `seed` commits to the round's private noise seed
+     * (SHA-256 of its 32 bytes; the seed itself is never logged), and `q` is
+     * the round's sampling rate, planned / eligible sites.
+     */
+    dp: z.strictObject({ seed: hash, q: z.number() }).optional(),
   }),
   /** `envelope` by reference (`{ blob, sig }`) when its body is over STATEMENT_INLINE_MAX_BYTES, and then with `summary`. */
   [ENTRY_KINDS.UPDATE_ACCEPTED]: z.strictObject({
@@ -154,6 +160,25 @@ const BODY_SCHEMAS = {
     state: hash.optional(),
     /** With a norm bound (`clipNorm`): each delta it scaled down, with its original L2 norm and the factor, by site id. */
     clipped: z.array(z.strictObject({ site: z.string(), norm: z.number(), scale: z.number() })).optional(),
+    /**
+     * With site-level DP: the round's accounting (sampling rate q, noise
+     * multiplier, DP rounds so far, δ, ε after this round and the RDP order
+     * that gave it), the clip norm, the planned sites (the fixed denominator)
+     * and the noise's standard deviation on the average, z·S / planned.
+     */
+    dp: z
+      .strictObject({
+        q: z.number(),
+        noiseMultiplier: z.number(),
+        steps: count,
+        delta: z.number(),
+        epsilon: z.number(),
+        order: z.number(),
+        clipNorm: z.number(),
+        plannedSites: count,
+        noiseStddev: z.number(),
+      })
+      .optional(),
   }),
   [ENTRY_KINDS.ROUND_ABANDONED]: z.strictObject({ round: count, reason: z.string(), accepted: count }),
   /**

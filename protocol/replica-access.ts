@@ -8,7 +8,9 @@
  *   so are the bodies of update envelopes an entry embeds by reference.
  * - Models (the initial one and every committed one): every participant.
  * - A site's deltas: that site, the coordinator and the study's auditors.
- * - Any other blob (the hub's validation set, strategy state): the
+ * - SCAFFOLD's server control variate (the strategy state a commit names in a
+ *   `scaffold` study): every participant, since every planned site trains with it.
+ * - Any other blob (the hub's validation set, other strategies' state): the
  *   coordinator and the auditors.
  *
  * A peer is known by the Ed25519 key of its libp2p identity, which is its
@@ -45,7 +47,7 @@ export function replicaReader(state: StudyState, coordinatorKey: Uint8Array, pee
 export function blobAudience(state: StudyState, hash: Uint8Array): BlobAudience {
   if (!state.created) return 'coordinator-and-auditors'
   const id = toHex(hash)
-  if (toHex(state.genesis) === id) return 'participants'
+  if (toHex(state.genesis) === id || state.isSharedState(hash)) return 'participants'
   for (const r of state.rounds.values()) {
     if (r.commit !== undefined && toHex(r.commit.body.model) === id) return 'participants'
     for (const a of r.accepted.values()) {

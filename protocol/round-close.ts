@@ -10,12 +10,19 @@
  * can aggregate slice by slice (`aggregateStreamed`, FedAvg) reads the parent
  * and the deltas through readers and holds one slice of each: a commit's
  * memory is one model (the one it makes), whatever the number of sites.
+ *
+ * A DP round's private noise seed is asked for through the same view, by the
+ * hash `round-opened` committed to; the shell answers from its private store,
+ * never from the log's blobs. Empty bytes mean the seed is withheld (the
+ * audit without the seeds): the commit is then computed without noise.
  */
-import { ModelError, encodeWeights, decodeDataset, decodeWeights, type Weights } from '../models/core/index.ts'
-import { bytesReader, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
+import { ModelError, encodeWeights, decodeDataset, decodeWeights, type DpSpec, type Weights } from '../models/core/index.ts'
+import { bytesReader, equalBytes, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
-import { createStrategy, type ClippedUpdate, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
+import { dpAccountAfter } from './dp-accounting.ts'
+import { DpSeedInvalidError, ProtocolInvalidArgumentError } from './errors.ts'
+import { createStudyStrategy, type ClippedUpdate, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 import { validateUpdates } from './update-validation.ts'
@@ -133,10 +140,20 @@ export function commitRound(
   // The cosine check compares each delta with the newest committed step: the base model minus its parent.
   const previousCommit = study.validation?.minCosine === undefined ? undefined : newestCommitBefore(state, round.round)
   const previousParentBlob = previousCommit === undefined ? undefined : want(previousCommit.parent)
+  // A DP round's private noise seed comes in by its logged hash, like a blob, but from the shell's private store: it is never a blob of the log.
+  const noiseSeedReader = round.dp === undefined ? undefined : want(round.dp.seed)
   if (needs.length > 0) return { kind: 'needs', hashes: needs }
+  const seedBytes = noiseSeedReader === undefined ? undefined : readAll(noiseSeedReader)
+  // Empty bytes stand for a seed the caller cannot have (the audit without the seeds): the commit is computed without noise (dp-audit.ts).
+  const noiseWithheld = seedBytes !== undefined && seedBytes.length === 0
+  const privateSeed = noiseWithheld ? undefined : seedBytes
+  if (privateSeed !== undefined && !equalBytes(sha256(privateSeed), round.dp!.seed))
+    throw new DpSeedInvalidError(`round ${round.round}: the noise seed given hashes to ${toHex(sha256(privateSeed))}, but round-opened commits to ${toHex(round.dp!.seed)}`)
 
   const failures = failuresOf(round, accepted)
-  const strategy = createStrategy(study.strategy)
+  const strategy = createStudyStrategy(study)
+  // N counts the sites the round could have planned, never fewer than it did (a site removed mid-round still counts).
+  const context = { training: study.training, siteCount: Math.max(state.plannableSites().length, round.plan.size) }
   // Rewards score coalitions of whole deltas; only a study without them is aggregated slice by slice.
   const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined && study.validation === undefined
   let parent: Weights | undefined
@@ -183,7 +200,18 @@ export function commitRound(
       const r =
         replies.length === 0
           ? { kind: 'none' as const, reason: `validation left out every accepted update (${validationExclusions.map((e) => `${e.siteId}: ${e.reason}`).join(', ')})` }
-          : strategy.aggregateRound({ round: round.round, global: parent, replies, failures, state: strategyState, seed: round.seed })
+          : strategy.aggregateRound({
+              round: round.round,
+              global: parent,
+              replies,
+              failures,
+              state: strategyState,
+              seed: round.seed,
+              ...context,
+              plannedSites: round.plan.size,
+              ...(privateSeed === undefined ? {} : { privateSeed }),
+              ...(noiseWithheld ? { noiseWithheld } : {}),
+            })
       if (r.kind === 'none') outcome = r
       else {
         // A model's hash is its canonical bytes' hash (hashWeights by construction): encoded once, hashed once.
@@ -216,6 +244,15 @@ export function commitRound(
       exclusions: outcome.exclusions.map((e) => ({ site: e.siteId, reason: e.reason, evidence: { ...e.evidence } })),
       ...(nextStateBytes === undefined ? {} : { state: sha256(nextStateBytes) }),
       ...(outcome.clipped === undefined ? {} : { clipped: outcome.clipped.map((c) => ({ site: c.siteId, norm: c.norm, scale: c.scale })) }),
+      ...(study.dp === undefined || round.dp === undefined
+        ? {}
+        : {
+            dp: dpCommitRecord(state, round.round, round.dp.q, study.dp, {
+              clipNorm: outcome.metrics['dpClipNorm'],
+              plannedSites: outcome.metrics['dpPlannedSites'],
+              noiseStddev: outcome.metrics['dpNoiseStddev'],
+            }),
+          }),
     }),
   ]
   if (study.rewards && parent !== undefined) {
@@ -230,9 +267,28 @@ export function commitRound(
       validation: validationBlob === undefined ? undefined : decodeDataset(readAll(validationBlob)),
       strategyState,
       roundSeed: round.seed,
+      context,
     })
     const { utilityCalls: _calls, ...body } = r
     entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))
   }
   return { kind: 'entries', entries, blobs: nextStateBytes === undefined ? [modelBytes] : [modelBytes, nextStateBytes] }
+}
+
+/**
+ * What a DP round's commit logs: its accounting, and the clip norm, fixed
+ * denominator and noise scale on the average the strategy reports (the clip
+ * moves under adaptive clipping). Throws when the strategy reported none.
+ */
+export function dpCommitRecord(
+  state: StudyState,
+  round: number,
+  q: number,
+  dp: DpSpec,
+  used: { readonly clipNorm: number | undefined; readonly plannedSites: number | undefined; readonly noiseStddev: number | undefined },
+) {
+  const { clipNorm, plannedSites, noiseStddev } = used
+  if (clipNorm === undefined || plannedSites === undefined || noiseStddev === undefined)
+    throw new ProtocolInvalidArgumentError(`round ${round}: the DP strategy reported no clip norm, planned sites or noise scale`)
+  return { ...dpAccountAfter(state, round, q, dp), clipNorm, plannedSites, noiseStddev }
 }

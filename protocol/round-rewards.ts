@@ -9,7 +9,7 @@
 import type { RewardSpec, StrategySpec, Weights, Dataset, ModelSpec, WeightedUpdate } from '../models/core/index.ts'
 import { contributionSeed, scoreContributions, type ContributionUpdate } from './contribution.ts'
 import { splitRewardPool } from './reward.ts'
-import { coalitionModel, createStrategy, type ServerState } from './strategy.ts'
+import { coalitionModel, createStrategy, type AggregateRoundInit, type ServerState } from './strategy.ts'
 
 export interface RoundRewardsInput {
   readonly rewards: RewardSpec
@@ -26,6 +26,8 @@ export interface RoundRewardsInput {
   readonly strategyState?: ServerState | null
   /** The round's public seed, as the strategy saw it. */
   readonly roundSeed?: number
+  /** What the aggregation was given beside the replies (the study's training settings, the round's site count). */
+  readonly context?: Pick<AggregateRoundInit, 'training' | 'siteCount'>
 }
 
 export interface RoundRewards {
@@ -43,7 +45,7 @@ export function computeRoundRewards(input: RoundRewardsInput): RoundRewards {
   const seed = contributionSeed(input.studySeed, input.round)
   const { method, metric } = input.rewards
   const strategy = createStrategy(input.strategy)
-  const build = (updates: readonly WeightedUpdate[]) => coalitionModel(strategy, input.round, input.parent, updates, input.strategyState ?? null, input.roundSeed ?? 0)
+  const build = (updates: readonly WeightedUpdate[]) => coalitionModel(strategy, input.round, input.parent, updates, input.strategyState ?? null, input.roundSeed ?? 0, input.context)
   const result = scoreContributions({
     method,
     updates: input.updates,

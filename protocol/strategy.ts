@@ -12,10 +12,13 @@
  *   and sends each site its own instructions in `FitTask.config`; a site
  *   checks them against its own replica of the log.
  * - **Replies.** A reply is typed and may have several parts: `delta` always,
- *   and more where an algorithm needs them (SCAFFOLD's control-variate
- *   delta). Parts are weights of the study model's layout.
+ *   and more where an algorithm needs them. Parts are weights of the study
+ *   model's layout. No strategy uses a further part yet, and the upload carries
+ *   only the delta: SCAFFOLD (option II) derives each site's control-variate
+ *   delta from its delta (strategies/scaffold.ts).
  * - **Server state.** Server optimisers (FedAvgM, FedAdagrad, FedAdam,
- *   FedYogi: strategies/server-optimizers.ts) and SCAFFOLD keep state across
+ *   FedYogi: strategies/server-optimizers.ts) and SCAFFOLD (its server
+ *   control variate: strategies/scaffold.ts) keep state across
  *   rounds. It never hides in the strategy object: it comes in as `state`
  *   and goes out in the outcome, and the decider stores it as a blob named by
  *   hash in `round-committed`, so a replay of one round starts from the
@@ -34,7 +37,8 @@
  * - **Randomness.** Public randomness comes from `roundSeed` (logged in
  *   `round-opened`). Randomness that must stay private (a DP noise seed) is
  *   given as `privateSeed`, which the log commits to by hash but does not
- *   publish; a strategy that needs one says so with `needsPrivateSeed`.
+ *   publish; a strategy that needs one says so with `needsPrivateSeed`
+ *   (site-level DP-FedAvg, strategies/site-dp.ts).
  *
  * Determinism is part of the contract: replies are aggregated in site-id
  * order, sums in Float64, one rounding to Float32 (models/core/aggregate.ts).
@@ -54,6 +58,7 @@ import {
   valuesFromBytes,
   valuesIntoBytes,
   type StrategySpec,
+  type StudySpec,
   type TensorShape,
   type TrainingSpec,
   type Weights,
@@ -64,7 +69,9 @@ import { InstructionsInvalidError } from './errors.ts'
 import { cyclicSite } from './cyclic-order.ts'
 import { withStrategyOptions } from './strategies/options.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
+import { scaffoldStrategy } from './strategies/scaffold.ts'
 import { createRobustStrategy } from './strategies/robust.ts'
+import { withSiteDp } from './strategies/site-dp.ts'
 
 /** A value a site is told for its local training: canonical CBOR scalars only. */
 export type InstructionValue = number | string | boolean
@@ -77,7 +84,7 @@ export type InstructionValue = number | string | boolean
 export type SiteInstructions = Readonly<Record<string, InstructionValue>>
 
 /** Instruction keys every site agent of this version applies. */
-export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps', 'proximalMu'] as const
+export const KNOWN_INSTRUCTIONS = ['optimizer', 'learningRate', 'batchSize', 'localSteps', 'proximalMu', 'serverControlVariate'] as const
 
 /** Who takes part in a round, and what each is told. */
 export interface RoundPlan {
@@ -94,7 +101,7 @@ export interface RoundFailure {
 
 /** One site's reply: its example count and its parts; `delta` is always present. */
 export interface SiteReply extends WeightedUpdate {
-  /** Further named parts of the reply (e.g. `controlDelta`), each of the study model's layout. */
+  /** Further named parts of the reply, each of the study model's layout; not carried by the upload yet (see the module doc). */
   readonly parts?: Readonly<Record<string, Weights>>
 }
 
@@ -148,6 +155,18 @@ export interface AggregateRoundInit {
   readonly seed: number
   /** The round's private seed, when `needsPrivateSeed`; the log holds only its hash. */
   readonly privateSeed?: Uint8Array
+  /** Sites the round planned (DP-FedAvg's fixed denominator); absent: replies plus failures. */
+  readonly plannedSites?: number
+  /**
+   * True when the private seed is withheld (an audit not given the seeds):
+   * a strategy that needs one aggregates without its noise, so that every
+   * output that does not depend on the noise can still be checked.
+   */
+  readonly noiseWithheld?: boolean
+  /** The study's local-training settings (SCAFFOLD's K and η_l); the decider always gives them. */
+  readonly training?: TrainingSpec
+  /** The sites the round could have planned (enrolled, and approving where approval is required): SCAFFOLD's N. */
+  readonly siteCount?: number
 }
 
 /**
@@ -355,6 +374,12 @@ export function createStrategy(spec: StrategySpec): Strategy {
   return withStrategyOptions(baseStrategy(spec), spec)
 }
 
+/** The strategy of a study: its spec's, made site-level differentially private when the study sets `dp`. */
+export function createStudyStrategy(study: Pick<StudySpec, 'strategy' | 'dp'>): Strategy {
+  const strategy = createStrategy(study.strategy)
+  return study.dp === undefined ? strategy : withSiteDp(strategy, study.dp)
+}
+
 function baseStrategy(spec: StrategySpec): Strategy {
   switch (spec.name) {
     case 'fedavg':
@@ -384,6 +409,8 @@ function baseStrategy(spec: StrategySpec): Strategy {
     case 'fedadam':
     case 'fedyogi':
       return serverOptimizerStrategy(spec)
+    case 'scaffold':
+      return scaffoldStrategy(spec)
     case 'fedmedian':
     case 'fedtrimmedavg':
     case 'krum':
@@ -401,8 +428,16 @@ function baseStrategy(spec: StrategySpec): Strategy {
  * `global` (rewards score coalitions with the study's own strategy): the
  * aggregate, or `global` itself when the strategy makes none.
  */
-export function coalitionModel(strategy: Strategy, round: number, global: Weights, replies: readonly SiteReply[], state: ServerState | null, seed: number): Weights {
-  const outcome = strategy.aggregateRound({ round, global, replies, failures: [], state, seed })
+export function coalitionModel(
+  strategy: Strategy,
+  round: number,
+  global: Weights,
+  replies: readonly SiteReply[],
+  state: ServerState | null,
+  seed: number,
+  context?: Pick<AggregateRoundInit, 'training' | 'siteCount'>,
+): Weights {
+  const outcome = strategy.aggregateRound({ round, global, replies, failures: [], state, seed, ...context })
   return outcome.kind === 'model' ? outcome.weights : global
 }
 

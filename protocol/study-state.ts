@@ -96,6 +96,8 @@ export interface RoundRecord {
   readonly seed: number
   /** The strategy's plan: each participating site's instructions. */
   readonly plan: ReadonlyMap<string, SiteInstructions>
+  /** With site-level DP: the hash of the round's private noise seed and its sampling rate (`round-opened`'s `dp`). */
+  readonly dp?: { readonly seed: Uint8Array; readonly q: number }
   status: RoundStatus
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
@@ -191,6 +193,25 @@ export class StudyState {
     return [...this.sites.keys()].filter((s) => !this.removed.has(s))
   }
 
+  /** The sites a new round may plan: the active ones, and of those only the approving ones in a study that requires approval. */
+  plannableSites(): string[] {
+    const study = this.study
+    return this.activeSites.filter((s) => !study.requireApproval || this.approvals.has(s))
+  }
+
+  /**
+   * True when `hash` is a server state that a committed round of this study
+   * named and that its sites read: SCAFFOLD's server control variate c, which
+   * every planned site needs to train. Other strategies' states (server
+   * optimisers' moments) stay with the coordinator and the auditors.
+   */
+  isSharedState(hash: Uint8Array): boolean {
+    if (!this.created || this.study.strategy.name !== 'scaffold') return false
+    const hex = toHex(hash)
+    for (const r of this.rounds.values()) if (r.commit?.body.state !== undefined && toHex(r.commit.body.state) === hex) return true
+    return false
+  }
+
   get currentModelRound(): number {
     for (let r = this.lastRound; r >= 1; r--) if (this.rounds.get(r)?.commit) return r
     return 0
@@ -269,6 +290,7 @@ export class StudyState {
           deadlineMs: b.deadline,
           seed: b.seed,
           plan: new Map(b.plan.map((p) => [p.site, p.instructions])),
+          ...(b.dp === undefined ? {} : { dp: { seed: b.dp.seed, q: b.dp.q } }),
           status: 'collecting',
           accepted: new Map(),
           rejected: [],

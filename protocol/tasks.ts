@@ -4,6 +4,7 @@
  * tasks and says when it wants its next tick) and the coordinator shell (which
  * answers a site that connects).
  */
+import { dpBudgetSpent } from './dp-accounting.ts'
 import type { SiteInstructions } from './strategy.ts'
 import type { RoundRecord, StudyState } from './study-state.ts'
 
@@ -80,14 +81,16 @@ export interface PendingStatements {
 }
 
 /**
- * True when the study may complete now: the target rounds are committed, no
+ * True when the study may complete now: the target rounds are committed (or
+ * its DP budget cannot pay for another: dp-accounting.ts), no
  * round is open, and the newest model's round is settled: every enrolled site
  * reported its evaluation and every site that owes patient rewards for it
  * sent them (in any order), or its evaluation deadline passed. Nothing is
  * logged after `study-completed`, so completion waits for both.
  */
 export function completionDue(state: StudyState, timeMs: number, pending: PendingStatements = {}): boolean {
-  if (!state.created || state.completed || state.openRound || state.committedRounds < state.study.rounds) return false
+  // A study whose DP budget cannot pay for another round is complete with the rounds it committed.
+  if (!state.created || state.completed || state.openRound || (state.committedRounds < state.study.rounds && !dpBudgetSpent(state))) return false
   const latest = state.currentModelRound
   if (timeMs >= evaluationDeadline(state, latest)) return true
   const owed = owedPatientRewards(state, latest).filter((s) => s !== pending.patientRewardsFrom)
@@ -102,7 +105,7 @@ export function completionDue(state: StudyState, timeMs: number, pending: Pendin
  */
 export function nextRoundDue(state: StudyState, timeMs: number): boolean {
   if (!state.created || state.completed || state.openRound) return false
-  if (state.committedRounds >= state.study.rounds) return false
+  if (state.committedRounds >= state.study.rounds || dpBudgetSpent(state)) return false
   // A study that requires approval opens a round only once `minSites` sites approved its spec.
   if (state.study.requireApproval === true && state.approvals.size < state.study.minSites) return false
   const latest = state.currentModelRound

@@ -42,7 +42,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeCanonical, logOrigin, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
+import { decodeCanonical, fromHex, logOrigin, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
   computeDelta,
@@ -53,6 +53,10 @@ import {
   initBackend,
   inputWidth,
   modelShapes,
+  nextSiteControlVariate,
+  SCAFFOLD_STATE_SLOT,
+  serverControlVariate,
+  stateSlotShapes,
   trainLocal,
   type Dataset,
   type TrainingSpec,
@@ -77,6 +81,7 @@ import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs } from './state-dirs.ts'
+import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
 import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
 import { readApprovalFile } from './approval.ts'
@@ -88,6 +93,7 @@ import {
   encodeConsentClaim,
   signStatement,
   specHash,
+  encodeSpec,
   splitToPatients,
   statementHash,
   type SignedStatement,
@@ -486,6 +492,25 @@ export class SiteAgent {
   }
 
   /**
+   * SCAFFOLD's inputs for `round`: the server control variate c (the logged
+   * state blob the instructions name, fetched and hash-checked like a model;
+   * zero before the first commit), the site's own c_i from its state folder,
+   * and the gradient correction c − c_i.
+   */
+  private async controlVariates(round: number, stateHash: string): Promise<{ file: string; serverC: Weights; siteC: Weights; correction: Weights }> {
+    const stateShapes = stateSlotShapes(SCAFFOLD_STATE_SLOT, this.shapes)
+    const state = stateHash === '' ? null : decodeWeights(await this.client.downloadModel(this.token, fromHex(stateHash), encodedSize(stateShapes)), stateShapes)
+    const serverC = serverControlVariate(state, this.shapes)
+    // parseSiteConfig always resolves stateDir (the config file's folder by default).
+    const file = controlVariateFile(this.config.stateDir ?? '.', this.config.siteId, this.spec!.id, specHash(encodeSpec(this.spec!)))
+    const siteC = controlVariateFor(await readControlVariate(file, this.shapes), round, this.shapes)
+    const correction: Weights = {
+      tensors: serverC.tensors.map((c, t) => ({ name: c.name, shape: c.shape, values: c.values.map((v, j) => v - siteC.tensors[t]!.values[j]!) })),
+    }
+    return { file, serverC, siteC, correction }
+  }
+
+  /**
    * The training settings of a round: the study's, with the strategy's
    * instructions for this site applied. An instruction this agent cannot
    * apply refuses the task (no update is sent): training with a setting it
@@ -514,7 +539,20 @@ export class SiteAgent {
       const refusal = checkRoundPolicy(this.config.policy, round, data.train.count)
       if (refusal !== undefined) return this.decline(round, refusal)
       const global = await this.model(base)
-      const result = await trainLocal({ model: spec.model, training, global, data: data.train, seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0 })
+      const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
+      const result = await trainLocal({
+        model: spec.model,
+        training,
+        global,
+        data: data.train,
+        seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
+        ...(scaffold === undefined ? {} : { correction: scaffold.correction }),
+      })
+      // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
+      if (scaffold !== undefined) {
+        const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, global, result.weights, training.localSteps, training.learningRate)
+        await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
+      }
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
       const delta = encodeWeights(computeDelta(result.weights, global))
       const envelope = signStatement(this.components.signer, {

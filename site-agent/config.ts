@@ -56,7 +56,8 @@ export const SiteConfigSchema = z.strictObject({
   /**
    * The folder the agent writes to: its replica of the log (`<stateDir>/<siteId>-replica`)
    * and its consent rounds (`<replica>-consent`), unless `p2p.dataDir` or
-   * `consent.roundsDir` say otherwise. Default: the config file's folder. Set
+   * `consent.roundsDir` say otherwise, and in a SCAFFOLD study its control
+   * variate (`<stateDir>/<siteId>-control-variate-<studyId>-<spec hash, 16 hex>.cbor`). Default: the config file's folder. Set
    * it when the config is read-only (the container image mounts `/config`
    * read-only and `/state` writable: `"stateDir": "/state"`).
    */

@@ -138,3 +138,8 @@ export class SitePredictMismatchError extends SiteAgentError {
 export class ConsentUnknownPatientError extends SiteAgentError {
   static override readonly code = 'SITE_UNKNOWN_PATIENT'
 }
+
+/** The site's stored SCAFFOLD control variate cannot be read as this study's (damaged, or of another study or model). */
+export class SiteControlVariateError extends SiteAgentError {
+  static override readonly code = 'SITE_CONTROL_VARIATE_INVALID'
+}

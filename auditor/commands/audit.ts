@@ -1,6 +1,6 @@
 /**
  * `fedlineage audit (--db DIR [--key FILE [--fetch-from MULTIADDR...]] | --peer MULTIADDR [--study ID] [--key FILE])
- * [--report FILE] [--html FILE] [--coordinator-key HEX]`: replays a study's lineage log
+ * [--report FILE] [--html FILE] [--coordinator-key HEX] [--dp-seeds FILE]`: replays a study's lineage log
  * offline, from a local LevelDB replica or one synced from a peer, and
  * re-derives every committed model (see replay.ts). Prints the summary on
  * stdout, writes the JSON report when asked (also when the audit fails, since
@@ -11,7 +11,7 @@
  * participant's replica lacked what some checks need and nothing failed.
  * A progress bar runs on stderr when it is a terminal.
  */
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { Presets, SingleBar } from 'cli-progress'
 import type { CliIo } from '../../cli/index.ts'
 import { parsePublicKey } from '../../ledger/index.ts'
@@ -21,6 +21,16 @@ import { replayLog } from '../replay.ts'
 import { openAuditSource, type AuditSourceSpec, type OpenedAuditSource } from '../source.ts'
 import { formatAuditSummary } from '../summary.ts'
 import { writeAuditHtml } from './audit-html.ts'
+import { parseNoiseSeeds } from '../../protocol/index.ts'
+
+/** The seeds of `--dp-seeds FILE`. Throws `AuditInvalidArgumentError` naming the file. */
+async function readNoiseSeeds(file: string): Promise<ReadonlyMap<string, Uint8Array>> {
+  try {
+    return parseNoiseSeeds(await readFile(file, 'utf8'), file)
+  } catch (err) {
+    throw new AuditInvalidArgumentError(`--dp-seeds ${(err as Error).message}`, undefined, { cause: err })
+  }
+}
 
 /** The audit command's options, checked once. */
 export interface AuditCommandOptions {
@@ -31,6 +41,8 @@ export interface AuditCommandOptions {
   readonly htmlFile?: string | undefined
   /** The coordinator's key, obtained out of band; undefined trusts the log's first author. */
   readonly coordinatorKey: Uint8Array | undefined
+  /** A DP study's noise seeds file (`--dp-seeds`); undefined audits without them. */
+  readonly dpSeedsFile?: string | undefined
 }
 
 /** Commander's raw options, checked into AuditCommandOptions. Throws `AuditInvalidArgumentError`. */
@@ -71,7 +83,9 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
           keyFile: raw['key'] === undefined ? undefined : String(raw['key']),
           fetchFrom: fetchFrom === undefined ? undefined : (fetchFrom as unknown[]).map(String),
         }
-  return { source, reportFile: report as string | undefined, htmlFile: html as string | undefined, coordinatorKey: key }
+  const dpSeeds = raw['dpSeeds']
+  if (dpSeeds !== undefined && (typeof dpSeeds !== 'string' || dpSeeds.length === 0)) throw new AuditInvalidArgumentError('--dp-seeds: a file name is required (`--dp-seeds hub-ledger/dp-seeds.json`)')
+  return { source, reportFile: report as string | undefined, htmlFile: html as string | undefined, coordinatorKey: key, dpSeedsFile: dpSeeds as string | undefined }
 }
 
 /**
@@ -80,6 +94,7 @@ export function parseAuditOptions(raw: Record<string, unknown>): AuditCommandOpt
  * `AuditError` of its first failure otherwise (after printing and writing).
  */
 export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise<AuditReport> {
+  const noiseSeeds = options.dpSeedsFile === undefined ? undefined : await readNoiseSeeds(options.dpSeedsFile)
   const opened = await openAuditSource(options.source)
   if (opened.notice !== undefined) io.stderr.write(`${opened.notice}\n`)
   let bar: SingleBar | undefined
@@ -87,6 +102,7 @@ export async function runAudit(options: AuditCommandOptions, io: CliIo): Promise
     const started = performance.now()
     const { report, error, blobBytes, state } = await replayLog(opened.source, {
       trustedCoordinatorKey: options.coordinatorKey,
+      noiseSeeds,
       onProgress: (done, total) => {
         if (io.stderr.isTTY !== true || total === 0) return
         if (bar === undefined) {

@@ -45,14 +45,14 @@ export async function evaluatePerCenter(weights: Weights, study: StudySpec, cent
 export async function evaluatePooledNormalisation(weights: Weights, study: StudySpec, centers: readonly HeartCenter[]): Promise<TestEvaluation> {
   const tables = await Promise.all(centers.map((c) => readCenter(c, study)))
   const { validation } = prepareSplits(
-    concat(
+    concatTables(
       tables.map((t) => t.train),
       'pooled train',
     ),
     study.data,
     {
       kind: 'tables',
-      validation: concat(
+      validation: concatTables(
         tables.map((t) => t.test),
         'pooled test',
       ),
@@ -62,12 +62,13 @@ export async function evaluatePooledNormalisation(weights: Weights, study: Study
   return { examples: result.examples, accuracy: result.accuracy }
 }
 
-async function readCenter(center: HeartCenter, study: StudySpec): Promise<{ train: RawTable; test: RawTable }> {
+/** A center's train and test tables as the site pipeline reads them. */
+export async function readCenter(center: HeartCenter, study: StudySpec): Promise<{ train: RawTable; test: RawTable }> {
   return { train: await readCsvRecords(center.trainCsv, study.data), test: await readCsvRecords(center.testCsv, study.data) }
 }
 
 /** Rows of same-header tables, in order (the centers' CSVs all have HEART_CSV_COLUMNS). */
-function concat(tables: readonly RawTable[], sourcePath: string): RawTable {
+export function concatTables(tables: readonly RawTable[], sourcePath: string): RawTable {
   const columns = tables[0]!.columns
   for (const t of tables) if (t.columns.join(',') !== columns.join(',')) throw new Error(`${t.sourcePath}: columns ${t.columns.join(',')}, want ${columns.join(',')}`)
   return { columns, rows: tables.flatMap((t) => t.rows), sourcePath }

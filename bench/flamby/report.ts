@@ -116,3 +116,50 @@ export function formatTable(title: string, result: StrategyResult, reference: Fl
     `Node ${result.environment.node} · ${result.environment.cpu} · TF.js backend ${result.environment.backend}`,
   ].join('\n')
 }
+
+/** One strategy or baseline in the summary: our result, FLamby's, and the issue's floor where it sets one. */
+export interface SummaryRow {
+  readonly key: string
+  readonly result: StrategyResult
+  readonly reference: FlambyReference
+  readonly target: number | undefined
+}
+
+/**
+ * Whether our mean falls within FLamby's mean ± 2 std, FLamby's std being
+ * its published one (ddof 0). With one of our seeds the comparison still
+ * holds: it is about our mean, not our spread.
+ */
+export function withinFlambySpread(ours: number, reference: FlambyReference): boolean {
+  return Math.abs(ours - reference.pooledTestMean) <= 2 * reference.pooledTestStd
+}
+
+/** The table across strategies: ours against FLamby's pooled test accuracy, and the verdicts. */
+export function formatSummary(rows: readonly SummaryRow[], notImplemented: readonly { readonly key: string; readonly reference: FlambyReference }[]): string {
+  const widths = [17, 17, 17, 10, 18, 11]
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ')
+  const head = line(['strategy', 'ours pooled', 'FLamby pooled', '|Δ|/std', 'within FLamby ±2σ', 'issue floor'])
+  const rule = '─'.repeat(head.length)
+  const body = rows.map(({ key, result, reference, target }) =>
+    line([
+      key,
+      spread(result.pooledTestMean, result.pooledTestStd),
+      spread(reference.pooledTestMean, reference.pooledTestStd),
+      (Math.abs(result.pooledTestMean - reference.pooledTestMean) / reference.pooledTestStd).toFixed(2),
+      withinFlambySpread(result.pooledTestMean, reference) ? 'yes' : 'NO',
+      target === undefined ? '' : `${result.pooledTestMean >= target ? 'met' : 'MISSED'} ≥ ${target}`,
+    ]),
+  )
+  const missing = notImplemented.map(({ key, reference }) => line([key, 'not implemented', spread(reference.pooledTestMean, reference.pooledTestStd), '', '', '']))
+  return [
+    'FLamby Fed-Heart-Disease · pooled test accuracy (FLamby\'s "Pooled Test": all 254 test rows, pooled train statistics)',
+    rule,
+    head,
+    rule,
+    ...body,
+    ...missing,
+    rule,
+    "ours: mean ± sample std (ddof 1) over our seeds; FLamby: its summary file's mean ± population std (ddof 0) over its 5 seeds.",
+    'within FLamby ±2σ: |ours − FLamby| ≤ 2 × FLamby std. |Δ|/std: that distance in FLamby stds.',
+  ].join('\n')
+}

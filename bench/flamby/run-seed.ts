@@ -11,9 +11,11 @@ import { pino } from 'pino'
 import { parseHubConfig, startCoordinator, type HubConfig } from '../../coordinator/index.ts'
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
 import { SiteAgent, parseSiteConfig } from '../../site-agent/index.ts'
+import type { StudySpecInput } from '../../models/index.ts'
 import type { HeartCenter } from './heart-disease.ts'
 import { evaluatePerCenter, evaluatePooledNormalisation, loggedModel } from './check.ts'
 import { heartStudy, siteIdOf } from './protocol.ts'
+import type { FlambyStrategy } from './strategies.ts'
 import { weightedMean } from '../support/stats.ts'
 
 export interface SeedResult {
@@ -28,6 +30,10 @@ export interface SeedResult {
   readonly seconds: number
   readonly finalModelHash: string
   readonly logEntries: number
+  /** Each committed round's `meanDeltaNorm` metric (the mean L2 norm of the deltas it aggregated; clipped ones under DP). */
+  readonly meanDeltaNorms?: readonly number[]
+  /** With `dp`: the ε the last commit logged (`dp.epsilon`). */
+  readonly loggedEpsilon?: number
 }
 
 export interface RunSeedInit {
@@ -38,6 +44,10 @@ export interface RunSeedInit {
   readonly workDir: string
   /** Called once per evaluated round (1..rounds). */
   readonly onRound?: (round: number) => void
+  /** Study fields over FLamby's protocol (e.g. `dp`, for bench:dp). */
+  readonly study?: Partial<StudySpecInput>
+  /** The strategy and its settings (default: FedAvg). */
+  readonly strategy?: FlambyStrategy
 }
 
 const silent = pino({ level: 'silent' })
@@ -50,7 +60,7 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
   const sites = init.centers.map((center) => ({ center, id: siteIdOf(center), signer: signer(10 + center.centerId) }))
   const config: HubConfig = parseHubConfig(
     {
-      study: heartStudy(init.seed, init.rounds),
+      study: { ...heartStudy(init.seed, init.rounds, init.strategy), ...init.study },
       listen: '127.0.0.1:0',
       dataDir: join(dir, 'ledger'),
       keyFile: join(dir, 'unused.key'),
@@ -104,6 +114,8 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
       seconds,
       finalModelHash: toHex(state.currentModel),
       logEntries: coordinator.ledger.length,
+      meanDeltaNorms: [...state.rounds.values()].flatMap((r) => (r.commit === undefined ? [] : [r.commit.body.metrics['meanDeltaNorm'] ?? Number.NaN])),
+      ...(state.rounds.get(init.rounds)?.commit?.body.dp === undefined ? {} : { loggedEpsilon: state.rounds.get(init.rounds)!.commit!.body.dp!.epsilon }),
     }
   } finally {
     await coordinator.close()

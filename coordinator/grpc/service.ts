@@ -261,8 +261,9 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
       Promise.resolve()
         .then(async () => {
           requireDecoded(call.request, 'DownloadModel')
-          sessionSite(call.request.sessionToken, call)
-          const model = await runner.openModel(new Uint8Array(call.request.modelHash), WIRE_CHUNK_BYTES)
+          const siteId = sessionSite(call.request.sessionToken, call)
+          const modelHash = new Uint8Array(call.request.modelHash)
+          const model = await runner.openModel(modelHash, WIRE_CHUNK_BYTES)
           let offset = 0
           // Read as sent, one message in flight: a slow site holds a chunk or two in memory, not the model.
           for await (const data of model.chunks()) {
@@ -272,6 +273,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
           }
           if (model.size === 0) call.write({ totalBytes: '0', offset: '0', data: new Uint8Array(0) })
           call.end()
+          broker.noteDownload(siteId, toHex(modelHash))
         })
         .catch((err: unknown) => {
           noteRefusal(c, 'DownloadModel', call, tokenSite(call.request?.sessionToken), err)

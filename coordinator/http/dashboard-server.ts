@@ -27,7 +27,7 @@
 import type http from 'node:http'
 import type { Logger } from 'pino'
 import { isWebAsset, readDashboardPage, readWebAsset, webAssetContentType } from '../../web/index.ts'
-import { isTileRoute, tileResponse, type Ledger } from '../../ledger/index.ts'
+import { isTileRoute, tileResponse, toHex, type Ledger } from '../../ledger/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SitePresence } from '../task-broker.ts'
 import { dashboardView, type DashboardView } from './dashboard-view.ts'
@@ -41,6 +41,7 @@ export interface DashboardServerComponents {
   readonly metrics: CoordinatorMetrics
   readonly presence: () => readonly SitePresence[]
   readonly fitTasksSent: (round: number) => ReadonlyMap<string, number>
+  readonly modelDownloads: (modelHex: string) => ReadonlyMap<string, number>
   readonly logger: Logger
   readonly now: () => number
 }
@@ -80,7 +81,8 @@ export async function startDashboardServer(c: DashboardServerComponents, host: s
   const poll = setInterval(() => {
     if (events.size === 0) return
     const round = c.runner.state.lastRound
-    const now = JSON.stringify([c.presence().map((p) => [p.site, p.online]), [...c.fitTasksSent(round)]])
+    const base = c.runner.state.rounds.get(round)?.base
+    const now = JSON.stringify([c.presence().map((p) => [p.site, p.online]), [...c.fitTasksSent(round)], base === undefined ? [] : [...c.modelDownloads(toHex(base))]])
     if (now !== last) changed()
     last = now
   }, PRESENCE_POLL_MS)

@@ -17,6 +17,8 @@ export interface DashboardComponents {
   readonly ledger: Ledger
   readonly presence: () => readonly SitePresence[]
   readonly fitTasksSent: (round: number) => ReadonlyMap<string, number>
+  /** When each site finished downloading a model, by its hex hash. */
+  readonly modelDownloads: (modelHex: string) => ReadonlyMap<string, number>
   /** Per site, the newest log size its replica cosigned (from this run). */
   readonly cosignedSizes: () => ReadonlyMap<string, number>
   readonly now: () => number
@@ -41,6 +43,8 @@ export interface CurrentRoundView {
   readonly deadlineMs: number
   /** When each site was sent the round's fit task (this run), by site. */
   readonly taskSentMs: Readonly<Record<string, number>>
+  /** When each site finished downloading the round's base model (this run), by site. */
+  readonly downloadedMs: Readonly<Record<string, number>>
 }
 
 export interface LogView {
@@ -77,7 +81,16 @@ export async function dashboardView(c: DashboardComponents): Promise<DashboardVi
   })
   const last = state.rounds.get(state.lastRound)
   const current: CurrentRoundView | null =
-    last === undefined ? null : { round: last.round, status: last.status, openedMs: last.openedMs, deadlineMs: last.deadlineMs, taskSentMs: Object.fromEntries(c.fitTasksSent(last.round)) }
+    last === undefined
+      ? null
+      : {
+          round: last.round,
+          status: last.status,
+          openedMs: last.openedMs,
+          deadlineMs: last.deadlineMs,
+          taskSentMs: Object.fromEntries(c.fitTasksSent(last.round)),
+          downloadedMs: Object.fromEntries(c.modelDownloads(toHex(last.base))),
+        }
   return { ...view, generatedMs: c.now(), siteStatus, current, log: await logView(c, state.sites) }
 }
 

@@ -16,15 +16,24 @@
  *    n_i < 2^29, so only the additions round, in a fixed order.)
  * 3. The result is rounded to float32 exactly once, at the end.
  *
- * Loops run site-major over one flat Float64Array accumulator per tensor, up
- * to four sites per pass. `acc + a + b + c + d` evaluates as
- * `(((acc + a) + b) + c) + d`, the same additions in the same order as one
- * site per pass, so the grouping only saves memory traffic.
+ * The loops themselves are an `AggregationKernel`: WebAssembly SIMD
+ * (aggregate-kernel-simd.ts) where the engine has it, else plain JavaScript
+ * (aggregate-kernel-js.ts). Both do the same float64 operations per parameter
+ * in the same order, so they give the same bytes; the SIMD one is faster
+ * because each lane is one parameter and the inputs are read in cache-sized
+ * chunks. Tests pin the two to each other.
  */
 import { DuplicateSiteError, EmptyAggregationError, InvalidExampleCountError, InvalidModelInputError } from '../errors.ts'
 import { assertFinite, assertShapes } from './delta.ts'
 import type { Tensor, TensorShape, Weights } from './weights.ts'
 import { sizeOfShape } from './weights.ts'
+import { plainAggregationKernel, type AggregationKernel } from './aggregate-kernel-js.ts'
+import { simdAggregationKernel } from './aggregate-kernel-simd.ts'
+
+/** The fastest kernel this engine runs: WebAssembly SIMD, else plain JavaScript. Same bytes either way. */
+export function defaultAggregationKernel(): AggregationKernel {
+  return simdAggregationKernel() ?? plainAggregationKernel
+}
 
 /** One site's contribution to a round: its delta (`local - global`) and how many examples produced it. */
 export interface WeightedUpdate {
@@ -72,32 +81,8 @@ export function prepare(shapes: readonly TensorShape[], updates: readonly Weight
  * acc[j] = 0 + Σ_i n_i · Δ_i[j] for tensor `t`, over `sorted` in order.
  * Requires every delta to have been checked against the layout.
  */
-export function accumulate(sorted: readonly WeightedUpdate[], t: number, size: number): Float64Array {
-  const acc = new Float64Array(size)
-  const k = sorted.length
-  let s = 0
-  for (; s + 4 <= k; s += 4) {
-    const u0 = sorted[s]!,
-      u1 = sorted[s + 1]!,
-      u2 = sorted[s + 2]!,
-      u3 = sorted[s + 3]!
-    const n0 = u0.exampleCount,
-      n1 = u1.exampleCount,
-      n2 = u2.exampleCount,
-      n3 = u3.exampleCount
-    const d0 = u0.delta.tensors[t]!.values,
-      d1 = u1.delta.tensors[t]!.values
-    const d2 = u2.delta.tensors[t]!.values,
-      d3 = u3.delta.tensors[t]!.values
-    for (let j = 0; j < size; j++) acc[j] = acc[j]! + n0 * d0[j]! + n1 * d1[j]! + n2 * d2[j]! + n3 * d3[j]!
-  }
-  for (; s < k; s++) {
-    const u = sorted[s]!
-    const n = u.exampleCount
-    const d = u.delta.tensors[t]!.values
-    for (let j = 0; j < size; j++) acc[j] = acc[j]! + n * d[j]!
-  }
-  return acc
+export function accumulate(sorted: readonly WeightedUpdate[], t: number, size: number, kernel: AggregationKernel = defaultAggregationKernel()): Float64Array {
+  return kernel.weightedSum(sorted, t, size)
 }
 
 /**
@@ -118,24 +103,26 @@ export function accumulate(sorted: readonly WeightedUpdate[], t: number, size: n
  * not finite (a non-finite delta, or overflow past the float32 range), so a
  * broken model never reaches the log. Finite deltas are the caller's check at
  * upload time (`assertFinite`), which names the site.
+ *
+ * `kernel` picks the loops (default: the fastest this engine runs); every
+ * kernel gives the same bytes, so it is a speed knob for tests and benches.
  */
-export function fedAvg(global: Weights, updates: readonly WeightedUpdate[], serverLearningRate = 1): Weights {
+export function fedAvg(global: Weights, updates: readonly WeightedUpdate[], serverLearningRate = 1, kernel: AggregationKernel = defaultAggregationKernel()): Weights {
   if (!Number.isFinite(serverLearningRate) || serverLearningRate <= 0) {
     throw new InvalidModelInputError(`server learning rate ${serverLearningRate}, want a finite number > 0`)
   }
   assertShapes(global, global.tensors, 'global')
   const { sorted, totalExamples } = prepare(global.tensors, updates)
   const lr = serverLearningRate
+  let provedFinite = true
   const tensors = global.tensors.map((g, t): Tensor => {
-    const gv = g.values
-    const acc = accumulate(sorted, t, gv.length)
-    const out = new Float32Array(gv.length)
-    // The Float32Array store is the single rounding to float32 (same as Math.fround).
-    for (let j = 0; j < gv.length; j++) out[j] = gv[j]! + (lr * acc[j]!) / totalExamples
-    return { name: g.name, shape: g.shape, values: out }
+    const out = kernel.fedAvgValues(g.values, sorted, t, lr, totalExamples)
+    provedFinite &&= out.provedFinite
+    return { name: g.name, shape: g.shape, values: out.values }
   })
   const result: Weights = { tensors }
-  assertFinite(result, 'aggregate')
+  // The scan names the first bad value; skipped only when the kernel proved there is none.
+  if (!provedFinite) assertFinite(result, 'aggregate')
   return result
 }
 
@@ -146,11 +133,11 @@ export function fedAvg(global: Weights, updates: readonly WeightedUpdate[], serv
  * `fedAvg` does not go through it: that would round to float32 twice.
  * Same preconditions and errors as `fedAvg`, minus the global model.
  */
-export function weightedMeanDelta(shapes: readonly TensorShape[], updates: readonly WeightedUpdate[]): Weights {
+export function weightedMeanDelta(shapes: readonly TensorShape[], updates: readonly WeightedUpdate[], kernel: AggregationKernel = defaultAggregationKernel()): Weights {
   const { sorted, totalExamples } = prepare(shapes, updates)
   const tensors = shapes.map((s, t): Tensor => {
     const size = sizeOfShape(s.shape)
-    const acc = accumulate(sorted, t, size)
+    const acc = kernel.weightedSum(sorted, t, size)
     const out = new Float32Array(size)
     for (let j = 0; j < size; j++) out[j] = acc[j]! / totalExamples
     return { name: s.name, shape: s.shape, values: out }

@@ -7,24 +7,33 @@
  * - `canonical.ts`: the one byte encoding of weights and its SHA-256.
  * - `delta.ts`: delta/apply and the checks on received updates.
  * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one
- *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with.
+ *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with;
+ *   its loops run in WebAssembly SIMD (`aggregate-kernel-simd.ts`, module bytes
+ *   from `wasm-module-builder.ts`) or plain JS (`aggregate-kernel-js.ts`),
+ *   byte-identical.
  * - `server-optimizers.ts`: FedAvgM, FedAdagrad, FedAdam, FedYogi steps with
  *   their moments as named server-state tensors.
+ * - `scaffold.ts`: SCAFFOLD's server step and a site's next control variate
+ *   (option II), the server control variate as the state slot `c`.
  * - `strategy-options.ts`: the spec schemas of those strategies and of the
  *   options every strategy takes (norm bound, client sampling).
  * - `robust-aggregate.ts`: the Byzantine-robust arithmetic (median, trimmed
  *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
+ * - `rdp-accountant.ts`: the RDP accountant of the subsampled Gaussian mechanism (ε for σ, σ for ε).
  */
 export * from './weights.ts'
 export * from './study-spec.ts'
 export * from './strategy-options.ts'
+export * from './dp-spec.ts'
 export * from './dataset.ts'
 export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
-export { fedAvg, weightedMeanDelta, sortBySiteId, type WeightedUpdate } from './aggregate.ts'
+export { fedAvg, weightedMeanDelta, sortBySiteId, defaultAggregationKernel, type WeightedUpdate } from './aggregate.ts'
+export { plainAggregationKernel, type AggregationKernel } from './aggregate-kernel-js.ts'
+export { simdAggregationKernel } from './aggregate-kernel-simd.ts'
 export { coordinateMedian, trimmedMean, trimCount, krum, krumScores, krumMinimum, bulyan, bulyanMinimum, type KrumScore, type RobustSelection } from './robust-aggregate.ts'
 export * from './robust-strategy-spec.ts'
 export { initialWeights } from './init.ts'
@@ -44,9 +53,12 @@ export {
   type ServerStateWeights,
   type ServerStep,
 } from './server-optimizers.ts'
+export { SCAFFOLD_STATE_SLOT, nextSiteControlVariate, scaffoldStep, serverControlVariate, type ScaffoldInit } from './scaffold.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
+export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type PrivacySpent } from './rdp-accountant.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
 export { predictLogits, predictProbabilitiesCore, portableLogLoss, evaluateCore, type CoreEvaluation } from './inference.ts'
+export { standardNormals } from './gaussian-noise.ts'
 export { portableExp, portableLog, portableTanh, portableSigmoid } from './portable-math.ts'
 export { decodeDataset, encodeDataset } from './dataset-codec.ts'

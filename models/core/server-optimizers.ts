@@ -163,6 +163,8 @@ export interface FedAdamInit extends FedOptInit {
   readonly beta2: number
   /** The round (1 for the first); Flower's `server_round`, which sets the bias correction. */
   readonly round: number
+  /** FedAdam only: false drops the bias correction (η_t = η), as FLamby and older Flower releases do. Absent: true. */
+  readonly biasCorrection?: boolean
 }
 
 /**
@@ -250,7 +252,8 @@ function checkAdam(init: FedAdamInit): void {
 
 /**
  * FedAdam as in Flower's current `fedadam.py`, with its bias correction
- * (older Flower releases had none). Per value, in float64:
+ * (older Flower releases and FLamby's `FedAdam` have none: `biasCorrection`
+ * false, η_t = η). Per value, in float64:
  *
  *     m = β1·m_prev + (1−β1)·Δ     (slot `m`)
  *     v = β2·v_prev + (1−β2)·(Δ·Δ) (slot `v`)
@@ -260,7 +263,7 @@ function checkAdam(init: FedAdamInit): void {
 export function fedAdamStep(global: Weights, updates: readonly WeightedUpdate[], state: ServerStateWeights | null, init: FedAdamInit): ServerStep {
   checkAdam(init)
   const { eta, tau, beta1, beta2, round } = init
-  const etaNorm = (eta * Math.sqrt(1 - powerBySteps(beta2, round + 1))) / (1 - powerBySteps(beta1, round + 1))
+  const etaNorm = init.biasCorrection === false ? eta : (eta * Math.sqrt(1 - powerBySteps(beta2, round + 1))) / (1 - powerBySteps(beta1, round + 1))
   const oneMinusBeta2 = 1 - beta2
   return adaptiveStep(global, updates, state, beta1, tau, etaNorm, (vPrev, d2) => beta2 * vPrev + oneMinusBeta2 * d2)
 }

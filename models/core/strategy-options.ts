@@ -85,6 +85,12 @@ export const FedAdamSpecSchema = z.strictObject({
   beta2: unitInterval('the second-moment decay').default(0.99),
   /** Adaptivity τ, added to √v so that a zero second moment gives a finite step (Flower's `tau`). */
   tau: positive('the adaptivity, which keeps a step finite where v is 0').default(1e-9),
+  /**
+   * Adam's bias correction of the server step, η·√(1 − β2^(r+1)) / (1 − β1^(r+1)),
+   * as Flower's current FedAdam applies it. false: η alone, as FLamby's
+   * FedAdam (and Flower before 1.x) do; its steps are larger early on.
+   */
+  biasCorrection: z.boolean().default(true),
   ...STRATEGY_OPTIONS,
 })
 
@@ -104,6 +110,25 @@ export const FedYogiSpecSchema = z.strictObject({
   ...STRATEGY_OPTIONS,
 })
 
+export const ScaffoldSpecSchema = z.strictObject({
+  /**
+   * SCAFFOLD (Karimireddy et al. 2020, option II control variates; FLamby's
+   * `Scaffold`): each site trains with the corrected gradient g − c_i + c,
+   * keeps its own control variate c_i, and the server keeps c as its state.
+   * Sites must train with plain SGD (`training.optimizer: "sgd"`), as FLamby requires.
+   */
+  name: z.literal('scaffold'),
+  /** Server learning rate η_g: new = global + η_g·(example-weighted mean delta) (FLamby's `server_learning_rate`). */
+  serverLearningRate: positive('the server learning rate').default(1),
+  /**
+   * How the server averages the sites' control-variate deltas: `uniform`, the
+   * paper's mean over sites, or `examples`, weighted by examples as FLamby's
+   * Scaffold does implicitly (its numbers need it: see bench:flamby).
+   */
+  controlVariateWeights: z.enum(['uniform', 'examples']).default('uniform'),
+  ...STRATEGY_OPTIONS,
+})
+
 /** The server-optimiser members of `StrategySpecSchema`. */
 export const SERVER_OPTIMIZER_SPECS = [FedAvgMSpecSchema, FedAdagradSpecSchema, FedAdamSpecSchema, FedYogiSpecSchema] as const
 
@@ -111,6 +136,7 @@ export type FedAvgMSpec = z.infer<typeof FedAvgMSpecSchema>
 export type FedAdagradSpec = z.infer<typeof FedAdagradSpecSchema>
 export type FedAdamSpec = z.infer<typeof FedAdamSpecSchema>
 export type FedYogiSpec = z.infer<typeof FedYogiSpecSchema>
+export type ScaffoldSpec = z.infer<typeof ScaffoldSpecSchema>
 export type ServerOptimizerSpec = FedAvgMSpec | FedAdagradSpec | FedAdamSpec | FedYogiSpec
 
 /** The options of any strategy spec, as the strategy wrappers read them. */

@@ -8,7 +8,8 @@
  * path (`study.training.learningRate: must be > 0`).
  */
 import { z } from 'zod'
-import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS } from './strategy-options.ts'
+import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS, ScaffoldSpecSchema } from './strategy-options.ts'
+import { DP_STRATEGIES, DpSpecSchema } from './dp-spec.ts'
 import type { TensorShape } from './weights.ts'
 import { krumMinimum } from './robust-aggregate.ts'
 import { BulyanSpecSchema, FedMedianSpecSchema, FedTrimmedAvgSpecSchema, KrumSpecSchema, UpdateValidationSchema, minimumUpdates } from './robust-strategy-spec.ts'
@@ -118,6 +119,16 @@ export const TrainingSchema = z.strictObject({
    * strategy in each round's instructions; absent or 0: no proximal term.
    */
   proximalMu: z.number().min(0).max(1000).optional(),
+  /**
+   * SCAFFOLD's server control variate c for the round: the hex SHA-256 of the
+   * server-state blob that holds it (`c/<tensor>`), or "" for c = 0 (no state
+   * yet). Set by the `scaffold` strategy in each round's instructions; absent:
+   * plain training, no correction.
+   */
+  serverControlVariate: z
+    .string()
+    .regex(/^([0-9a-f]{64})?$/, 'must be a hex SHA-256 or empty')
+    .optional(),
 })
 export type TrainingSpec = z.infer<typeof TrainingSchema>
 
@@ -166,6 +177,7 @@ export const StrategySpecSchema = z.discriminatedUnion('name', [
     ...STRATEGY_OPTIONS,
   }),
   ...SERVER_OPTIMIZER_SPECS,
+  ScaffoldSpecSchema,
   FedMedianSpecSchema,
   FedTrimmedAvgSpecSchema,
   KrumSpecSchema,
@@ -238,6 +250,13 @@ export const StudySpecSchema = z
     /** Participant rewards per round; absent: no rewards. */
     rewards: RewardSpecSchema.optional(),
     /**
+     * Site-level differential privacy (DP-FedAvg at the coordinator): clip,
+     * equal weights over the planned sites, Gaussian noise from a private
+     * seed per round, ε accounted and logged per round, and an optional
+     * budget. Absent: no DP.
+     */
+    dp: DpSpecSchema.optional(),
+    /**
      * Consent is required: each site trains only on records whose patient
      * consented to this study for `purpose` at the round's time, and every
      * update envelope commits to the consent receipts it used (`ext.consent`).
@@ -298,8 +317,40 @@ export const StudySpecSchema = z
     if (spec.strategy.name === 'cyclic' && spec.strategy.sampling !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['strategy', 'sampling'], message: 'is not allowed with strategy "cyclic": a cyclic round already plans one site in turn; remove `sampling`' })
     }
+    if (spec.training.serverControlVariate !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['training', 'serverControlVariate'], message: 'is set by the strategy, not the study: use strategy { "name": "scaffold" }' })
+    }
+    // Option II control variates assume plain SGD steps: c_i⁺ = c_i − c + (x − y_i)/(K·η_l) (FLamby asserts SGD too).
+    if (spec.strategy.name === 'scaffold' && spec.training.optimizer !== 'sgd') {
+      ctx.addIssue({ code: 'custom', path: ['training', 'optimizer'], message: `is "${spec.training.optimizer}", but strategy "scaffold" needs "sgd": its control variates assume plain SGD steps` })
+    }
     if (spec.training.proximalMu !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['training', 'proximalMu'], message: 'is set by the strategy, not the study: use strategy { "name": "fedprox", "proximalMu": μ }' })
+    }
+    if (spec.dp !== undefined && !DP_STRATEGIES.includes(spec.strategy.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dp'],
+        message: `is not allowed with strategy "${spec.strategy.name}": DP-FedAvg's noise is calibrated for an average; use one of ${DP_STRATEGIES.join(', ')}`,
+      })
+    }
+    const adaptive = spec.dp?.adaptiveClipping
+    if (adaptive !== undefined && 2 * adaptive.clippedCountStddev <= spec.dp!.noiseMultiplier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dp', 'adaptiveClipping', 'clippedCountStddev'],
+        message: `is ${adaptive.clippedCountStddev}, want more than noiseMultiplier / 2 = ${spec.dp!.noiseMultiplier / 2}: the count's noise takes its share of the privacy from the deltas' noise`,
+      })
+    }
+    if (spec.dp !== undefined && spec.strategy.clipNorm !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'clipNorm'], message: 'is not allowed with dp: dp.clipNorm clips every delta already; remove strategy.clipNorm' })
+    }
+    if (spec.dp !== undefined && spec.rewards !== undefined && spec.rewards.method !== 'examples') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rewards', 'method'],
+        message: `"${spec.rewards.method}" is not allowed with dp: it scores un-noised coalitions of deltas, which would leak what the noise hides; use "examples"`,
+      })
     }
     // A round may aggregate as few as minSites updates: the strategy must be able to aggregate that many.
     const needed = minimumUpdates(spec.strategy)

@@ -29,9 +29,9 @@ function stepOf(spec: ServerOptimizerSpec): StepFn {
 }
 
 /** The hyper-parameters as `round-committed` logs them: every resolved field but the name and the shared options. */
-function parametersOf(spec: ServerOptimizerSpec): Record<string, number> {
+function parametersOf(spec: ServerOptimizerSpec): Record<string, number | boolean> {
   const { name: _name, clipNorm: _clip, sampling: _sampling, ...rest } = spec
-  return Object.fromEntries(Object.entries(rest).filter((e): e is [string, number] => typeof e[1] === 'number'))
+  return Object.fromEntries(Object.entries(rest).filter((e): e is [string, number | boolean] => typeof e[1] === 'number' || typeof e[1] === 'boolean'))
 }
 
 /** The strategy a server-optimiser spec names (its options, `clipNorm` and `sampling`, are applied by createStrategy). */

@@ -38,6 +38,10 @@ describe('dashboard JSON API', () => {
     expect(view.log.size).toBe(fed.coordinator.ledger.length)
     expect(view.log.head).toBe(toHex(fed.coordinator.ledger.headHash))
     expect(JSON.parse(bodies.get('/api/lineage')!)).toEqual(view.lineage)
+    // Every site downloaded round 1's base model (the genesis) before training, and the view says when.
+    const current = JSON.parse(bodies.get('/api/rounds/current')!)
+    expect(Object.keys(current.downloadedMs).sort()).toEqual(fed.sites.map((s) => s.id).sort())
+    for (const at of Object.values(current.downloadedMs)) expect(at).toBeGreaterThanOrEqual(state.rounds.get(1)!.openedMs)
     const all = [...bodies.values()].join('\n')
     // The test keys' seeds are n repeated 32 times (hub 1, sites 10+i); no seed appears.
     for (const n of [1, 10, 11]) expect(all).not.toContain(toHex(new Uint8Array(32).fill(n)))

@@ -62,7 +62,7 @@
             'div',
             {},
             h('p', { class: 'muted' }, `opened ${FL.time(round.openedMs)} · deadline ${FL.time(round.deadlineMs)} · base `, FL.hash(round.base)),
-            FL.roundSitesTable(round, { siteStatus: v.siteStatus, taskSentMs: v.current.taskSentMs }),
+            FL.roundSitesTable(round, { siteStatus: v.siteStatus, taskSentMs: v.current.taskSentMs, downloadedMs: v.current.downloadedMs }),
           )
         : h('p', { class: 'muted' }, 'No round opened yet.'),
     )

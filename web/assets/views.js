@@ -126,11 +126,13 @@
 
   /**
    * Per-site progress of one round: task sent, update accepted or refused
-   * (with its code), evaluation reported. `live` adds presence and task times.
+   * (with its code), evaluation reported. `live` adds presence, task times
+   * and when each site downloaded the round's base model.
    */
   FL.roundSitesTable = (round, live) => {
     const presence = new Map((live?.siteStatus || []).map((s) => [s.id, s]))
     const sent = live?.taskSentMs || {}
+    const downloaded = live?.downloadedMs || {}
     const ids = new Set(round.sites.map((s) => s.site))
     for (const s of presence.keys()) ids.add(s)
     const rows = [...ids].sort().map((id) => {
@@ -144,13 +146,14 @@
         h('td', {}, id),
         live ? h('td', {}, p?.online ? pill('ok', 'online') : pill('bad', 'offline')) : null,
         h('td', {}, task),
+        live ? h('td', { dataset: { downloaded: downloaded[id] ? 'yes' : 'no' } }, downloaded[id] ? `downloaded ${FL.time(downloaded[id])}` : '—') : null,
         h('td', {}, u.node),
         h('td', {}, s.accepted ? h('span', {}, `${s.accepted.examples} ex. · delta `, hash(s.accepted.delta, 8)) : '—'),
         h('td', {}, evaluationText(s.evaluation) || h('span', { class: 'muted' }, round.status === 'committed' ? 'awaited' : '—')),
         h('td', { class: 'num' }, s.reward === null ? '—' : s.reward),
       )
     })
-    return table(['site', ...(live ? ['presence'] : []), 'fit task', 'update', 'delta', 'evaluation of the committed model', { label: 'reward', num: true }], rows, {
+    return table(['site', ...(live ? ['presence'] : []), 'fit task', ...(live ? ['base model'] : []), 'update', 'delta', 'evaluation of the committed model', { label: 'reward', num: true }], rows, {
       class: 'round-sites',
       dataset: { round: round.round },
     })

@@ -12,9 +12,16 @@ import { decodeWeights, hashWeights, type StrategySpecInput } from '../../../mod
 import { createStrategy, type LineageRecord } from '../../../protocol/index.ts'
 import { draftRecords, findRecord, memorySource, signLog, syntheticStudy, withBody } from '../../helpers/audit.ts'
 
-type Spec = Extract<StrategySpecInput, { name: 'fedavgm' | 'fedadagrad' | 'fedadam' | 'fedyogi' }>
+type Spec = Extract<StrategySpecInput, { name: 'fedavgm' | 'fedadagrad' | 'fedadam' | 'fedyogi' | 'scaffold' }>
 
-const STRATEGIES: readonly Spec[] = [{ name: 'fedavgm', serverLearningRate: 1, serverMomentum: 0.9 }, { name: 'fedadagrad' }, { name: 'fedadam' }, { name: 'fedyogi' }]
+const STRATEGIES: readonly Spec[] = [
+  { name: 'fedavgm', serverLearningRate: 1, serverMomentum: 0.9 },
+  { name: 'fedadagrad' },
+  { name: 'fedadam' },
+  { name: 'fedyogi' },
+  // SCAFFOLD's state is its server control variate c; with η_g = 1 its model step is FedAvg's, so c is what the audit checks.
+  { name: 'scaffold', serverLearningRate: 1 },
+]
 
 function study(strategy: Spec) {
   const s = syntheticStudy({ study: { strategy, rounds: 3 } })
@@ -48,13 +55,24 @@ describe.each(STRATEGIES)('the audit of a 3-round $name study', (strategy) => {
     const c2 = commits[1]!
     const parent = decodeWeights(blob(c2.body.parent), s.shapes)
     const replies = c2.body.inputs.map((i) => ({ siteId: i.site, exampleCount: i.examples, delta: decodeWeights(blob(i.delta), s.shapes) }))
-    const aggregate = (state: Uint8Array | undefined) => {
-      const out = createStrategy(s.spec.strategy).aggregateRound({ round: 2, global: parent, replies, failures: [], state: state ? decodeWeights(blob(state)) : null, seed: 0 })
+    const aggregate = (state: Uint8Array | undefined, siteCount = replies.length) => {
+      const out = createStrategy(s.spec.strategy).aggregateRound({
+        round: 2,
+        global: parent,
+        replies,
+        failures: [],
+        state: state ? decodeWeights(blob(state)) : null,
+        seed: 0,
+        training: s.spec.training,
+        siteCount,
+      })
       if (out.kind !== 'model') throw new Error('no model')
       return { model: toHex(hashWeights(out.weights)), state: out.state === null ? undefined : toHex(hashWeights(out.state)) }
     }
     expect(aggregate(states[0])).toEqual({ model: toHex(c2.body.model), state: toHex(states[1]!) })
-    expect(aggregate(undefined).model).not.toBe(toHex(c2.body.model))
+    if (strategy.name !== 'scaffold') expect(aggregate(undefined).model).not.toBe(toHex(c2.body.model))
+    // SCAFFOLD's c cancels out when every site replies (c + mean(−c − Δy_i/(K·η_l))); with one of N sites absent it carries over.
+    else expect(aggregate(undefined, replies.length + 1).state).not.toBe(aggregate(states[0], replies.length + 1).state)
   })
 
   it.each([1, 3])('fails with AUDIT_SERVER_STATE_MISMATCH when the stored state of round %i was tampered with', async (round) => {

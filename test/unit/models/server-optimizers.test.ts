@@ -110,6 +110,14 @@ describe('fedAdamStep (Flower FedAdam, with its bias correction)', () => {
     expect(values(a.weights)).not.toEqual(values(b.weights))
     expect(values(a.state)).toEqual(values(b.state))
   })
+
+  it('steps by η alone without the bias correction (FLamby, older Flower)', () => {
+    // python3: Δ = [(f(0.1)+3f(0.3))/4, (f(-0.2)+3f(0.4))/4]; m = 0.1Δ; v = 0.01Δ²; f(g + 0.1·m/(√v + 1e-9))
+    const out = fedAdamStep(GLOBAL, ROUNDS[0]!, null, { eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, round: 1, biasCorrection: false })
+    expect(values(out.weights)).toEqual([['w', f32([0.6000000238418579, -0.15000000596046448])]])
+    const later = fedAdamStep(GLOBAL, ROUNDS[0]!, null, { eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, round: 7, biasCorrection: false })
+    expect(values(later.weights)).toEqual(values(out.weights))
+  })
 })
 
 describe('fedYogiStep (Flower FedYogi)', () => {

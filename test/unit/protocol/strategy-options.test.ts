@@ -41,8 +41,15 @@ describe('norm bounding (clipNorm)', () => {
 
   it('changes no bit when no delta reaches the bound, and reports an empty list', () => {
     const replies: WeightedUpdate[] = [{ siteId: 'a', exampleCount: 2, delta: vector([0.3, -0.1]) }]
-    const plain = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9 }).aggregateRound({ round: 1, global: vector([1, 1]), replies, failures: [], state: null, seed: 0 })
-    const bounded = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, clipNorm: 10 }).aggregateRound({
+    const plain = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true }).aggregateRound({
+      round: 1,
+      global: vector([1, 1]),
+      replies,
+      failures: [],
+      state: null,
+      seed: 0,
+    })
+    const bounded = createStrategy({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true, clipNorm: 10 }).aggregateRound({
       round: 1,
       global: vector([1, 1]),
       replies,
@@ -131,7 +138,7 @@ describe('study definition', () => {
   it('fills Flower defaults', () => {
     expect(StrategySpecSchema.parse({ name: 'fedavgm' })).toEqual({ name: 'fedavgm', serverLearningRate: 1, serverMomentum: 0 })
     expect(StrategySpecSchema.parse({ name: 'fedadagrad' })).toEqual({ name: 'fedadagrad', eta: 0.1, tau: 1e-9 })
-    expect(StrategySpecSchema.parse({ name: 'fedadam' })).toEqual({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9 })
+    expect(StrategySpecSchema.parse({ name: 'fedadam' })).toEqual({ name: 'fedadam', eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true })
     expect(StrategySpecSchema.parse({ name: 'fedyogi' })).toEqual({ name: 'fedyogi', eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 })
   })
 

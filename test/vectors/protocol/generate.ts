@@ -585,6 +585,8 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_APPROVAL_SPEC_MISMATCH: ['SubmitApproval'],
   COORD_APPROVAL_DUPLICATE: ['SubmitApproval'],
   COORD_DECLINE_INVALID: ['SubmitDeclined'],
+  COORD_DP_BUDGET_SPENT: ['StartRound'],
+  COORD_DP_SEED_INVALID: ['StartRound'],
   COORD_MEMBERSHIP_INVALID: ['ChangeMembership'],
   COORD_STORE_FAILED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitApproval', 'SubmitDeclined', 'StartRound', 'ChangeMembership'],
   COORD_INTERNAL: ['any'],
