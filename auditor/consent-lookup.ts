@@ -16,7 +16,7 @@
 import { GENESIS_PREV_HASH, decodeEntry, toHex, verifyEntry } from '../ledger/index.ts'
 import { AuditStatementSignatureError, entryLabel } from './errors.ts'
 import type { AuditSource } from './replay.ts'
-import { consentSummaryOf, decodeStatement, verifyStatement, ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../protocol/index.ts'
+import { consentSummaryOf, decodeStatement, isEmbeddedByBlob, resolveStatement, verifyStatement, ENTRY_KINDS, StudyState, readLineageRecord, unembedStatement } from '../protocol/index.ts'
 
 /** One site's consent in a round, as the log holds it. */
 export interface ConsentCommitment {
@@ -61,10 +61,14 @@ export async function findConsentCommitments(source: AuditSource, round: number,
     }
     if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED && record.body.round === round) {
       const key = state.sites.get(record.body.site)!
-      if (!verifyStatement(key, unembedStatement(record.body.envelope))) {
+      // An envelope embedded by reference is read back from its blob (lineage.ts).
+      const e = record.body.envelope
+      const body = isEmbeddedByBlob(e) ? await source.getBlob(e.blob) : undefined
+      const envelope = resolveStatement(e, () => body, seq)
+      if (!verifyStatement(key, envelope)) {
         throw new AuditStatementSignatureError(`${entryLabel(seq, record.kind)}: the update envelope of site "${record.body.site}" is not validly signed by ${toHex(key)}`, seq, key)
       }
-      const summary = consentSummaryOf(decodeStatement('update', record.body.envelope.body).ext)
+      const summary = consentSummaryOf(decodeStatement('update', envelope.body).ext)
       if (summary !== undefined) found.push({ site: record.body.site, seq, round, root: summary.root, count: summary.count, at: summary.at })
     }
     seq++

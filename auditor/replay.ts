@@ -106,7 +106,11 @@ import {
   withLoggedNoise,
   unembedStatement,
   decodeStatement,
+  isEmbeddedByBlob,
+  resolveStatement,
   ProtocolError,
+  type EmbeddedStatement,
+  type SignedStatement,
   blobAudience,
   mayFetch,
   replicaReader,
@@ -404,6 +408,8 @@ class Replay implements AuditProgress {
   #stepTimeMs = 0
   /** Blobs the current step wrote, by hex hash, not yet checked against the source. */
   #blobs = new Map<string, Uint8Array>()
+  /** Bodies of the statements the entry being read embeds by reference, by hash (loadEmbeddedBody). */
+  readonly #statementBodies = new Map<string, Uint8Array>()
   /** `consent-revoked` entries read ahead of the update whose step emits them. */
   #heldBack: { readonly record: LineageRecord; readonly hash: Uint8Array; readonly bytes: Uint8Array }[] = []
   /** Entries read (chain-checked) so far, some perhaps held back; `entries` counts those that passed every check. */
@@ -482,6 +488,7 @@ class Replay implements AuditProgress {
       throw new AuditRecordInvalidError((err as Error).message, seq, { cause: err })
     }
     this.#readHead = hash
+    await this.loadEmbeddedBody(record)
     const read = { record, hash, bytes }
     // A hash-only step goes on while its time does and its entries are what follows an input (its commit and rewards).
     if (this.#hashOnlyStep !== undefined && !(record.timeMs === this.#hashOnlyStep.timeMs && HASH_ONLY_TAIL_KINDS.has(record.kind))) this.#hashOnlyStep = undefined
@@ -501,7 +508,37 @@ class Replay implements AuditProgress {
       this.entries++
     }
     this.#heldBack = []
+    this.#statementBodies.clear()
     this.read++
+  }
+
+  /**
+   * Reads back the body of an update envelope an entry embeds by reference
+   * (lineage.ts) from its blob, re-hashed, so every step below sees the
+   * signed statement whole. Its audience is every participant.
+   */
+  private async loadEmbeddedBody(record: LineageRecord): Promise<void> {
+    if (record.kind !== ENTRY_KINDS.UPDATE_ACCEPTED && record.kind !== ENTRY_KINDS.UPDATE_REJECTED) return
+    const e = record.body.envelope
+    if (!isEmbeddedByBlob(e)) return
+    const what = `the update envelope of site "${record.body.site}"`
+    try {
+      this.#statementBodies.set(toHex(e.blob), await this.blob(record.seq, e.blob, what, { audience: 'participants' }))
+    } catch (err) {
+      if (!(err instanceof BlobUnavailable)) throw err
+      // Every participant may read it, but without it the step cannot even be checked hash-only (its signature covers the body).
+      throw new AuditBlobMissingError(
+        `${entryLabel(record.seq, record.kind)}: ${what} is embedded by reference as the blob ${hex(e.blob)}, which this replica does not hold (${err.message}); every participant may read it: audit with --key <the holder's key file> to fetch it`,
+        record.seq,
+        e.blob,
+        { cause: err },
+      )
+    }
+  }
+
+  /** The signed statement an entry embeds, inline or by reference (its body loaded by loadEmbeddedBody). */
+  private signedOf(e: EmbeddedStatement, seq: number): SignedStatement {
+    return resolveStatement(e, (h) => this.#statementBodies.get(toHex(h)), seq)
   }
 
   /** Re-runs the decider on the input `record` records (or a tick at its time) and keeps what it emits. */
@@ -589,7 +626,7 @@ class Replay implements AuditProgress {
   private withoutBlob(record: LineageRecord, first: LineageRecord, timeMs: number, missing: BlobUnavailable): void {
     const round = (record.body as { round?: unknown }).round
     if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED && equalBytes(missing.hash, record.body.delta)) {
-      const input: DeciderInput = { kind: 'update', envelope: unembedStatement(record.body.envelope), transport: { code: DELTA_UNAVAILABLE, reason: missing.message } }
+      const input: DeciderInput = { kind: 'update', envelope: this.signedOf(record.body.envelope, record.seq), transport: { code: DELTA_UNAVAILABLE, reason: missing.message } }
       const result = step(this.state, input, timeMs, NO_BLOBS)
       if (needsBlobs(result) || result.refusal === undefined) throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the decider accepted an update without its delta`, record.seq)
       if (result.refusal.code !== DELTA_UNAVAILABLE) throw refusedInput(first.seq, first.kind, result.refusal, this.signerKey(input))
@@ -709,7 +746,7 @@ class Replay implements AuditProgress {
         return { kind: 'round-abort', request: unembedStatement(record.body.request) }
       case ENTRY_KINDS.UPDATE_ACCEPTED: {
         // The delta the log names must be the one the site signed; only then are its bytes worth fetching.
-        const signedDelta = decodeStatement('update', record.body.envelope.body).delta
+        const signedDelta = decodeStatement('update', this.signedOf(record.body.envelope, record.seq).body).delta
         if (!equalBytes(signedDelta, record.body.delta)) {
           throw new AuditStatementMismatchError(
             `${entryLabel(record.seq, record.kind)}: the update envelope of site "${record.body.site}" signs delta ${hex(signedDelta)}, the entry says ${hex(record.body.delta)}`,
@@ -721,7 +758,7 @@ class Replay implements AuditProgress {
         }
         // Not folded yet, so the policy cannot tell whose it is: the site's own.
         const delta = await this.reader(record.seq, record.body.delta, `the delta of site "${record.body.site}"`, opened, { audience: { site: record.body.site } })
-        return { kind: 'update', envelope: unembedStatement(record.body.envelope), delta }
+        return { kind: 'update', envelope: this.signedOf(record.body.envelope, record.seq), delta }
       }
       case ENTRY_KINDS.UPDATE_REJECTED: {
         const b = record.body
@@ -729,7 +766,7 @@ class Replay implements AuditProgress {
         const byBytes = BYTE_LEVEL_CODES.has(b.code)
         if (byBytes) this.unverifiedRejections++
         const transport = byBytes ? { code: b.code, reason: b.reason } : { code: 'AUDIT_NO_BYTES', reason: 'the log holds no delta bytes for a refused update' }
-        return { kind: 'update', envelope: unembedStatement(b.envelope), transport }
+        return { kind: 'update', envelope: this.signedOf(b.envelope, record.seq), transport }
       }
       case ENTRY_KINDS.STATEMENT_REJECTED: {
         const statement = unembedStatement(record.body.statement)
@@ -779,7 +816,7 @@ class Replay implements AuditProgress {
     if (!HASH_ONLY_KINDS.has(record.kind) && !declinedFirst)
       throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: not an entry of an update or a commit, in a step replayed hash-only`, record.seq)
     if (record.kind === ENTRY_KINDS.UPDATE_ACCEPTED) {
-      const envelope = unembedStatement(record.body.envelope)
+      const envelope = this.signedOf(record.body.envelope, record.seq)
       const key = this.state.sites.get(record.body.site)
       if (key === undefined || !verifyStatement(key, envelope))
         throw new AuditStateInvalidError(`${entryLabel(record.seq, record.kind)}: the update envelope is not signed by site "${record.body.site}"`, record.seq)

@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { HubClient, NOISE_SEEDS_FILE, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
-import { checkpointVerifierKey, cosignatureVerifierKey, fromHex, loadSigner, logOrigin, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
+import { Ledger, checkpointVerifierKey, cosignatureVerifierKey, fromHex, loadSigner, logOrigin, mirrorLog, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
 import { DEMO_SITES, cohortToCsv, generateCohort, prepareDatasetFile, studyApprove, studyReview, writeSyntheticSite, type SiteConfigInput } from '../site-agent/index.ts'
 import { PassThrough } from 'node:stream'
@@ -264,6 +264,17 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))
     const auditCode = await exited(audit, 120_000)
     await writeFile(path.join(dir, 'logs', 'audit.log'), auditOut)
+    // 7b. The same log as C2SP tlog-tiles on the dashboard's port: mirrored into a store of its own,
+    //     the checkpoint's signature, every tile and every entry checked on the way.
+    const mirror = await Ledger.open(await openLevelStorage(path.join(dir, 'mirror')))
+    try {
+      const m = await mirrorLog({ url: dashboard, logKey: fromHex(hub.publicKeyHex), origin: logOrigin(STUDY_ID), into: mirror })
+      process.stdout.write(
+        `log mirrored from its tiles (${dashboard}checkpoint, ${dashboard}tile/…): ${m.checkpoint.size} entries; ${m.bundles} entry bundles and ${m.tiles} tiles checked against the signed checkpoint\n`,
+      )
+    } finally {
+      await mirror.close()
+    }
     if (opts.keepDashboard !== undefined && opts.keepDashboard > 0) {
       process.stdout.write(`\nthe study is done; the dashboard stays up at ${dashboard} for ${opts.keepDashboard} s\n`)
       await sleep(opts.keepDashboard * 1000)

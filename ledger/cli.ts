@@ -3,10 +3,11 @@
  *
  *   keygen --out DIR [--name NAME] [--force]
  *   log verify --db DIR [--author HEX...]
- *   log prove --db DIR --seq N [--size S] [--out FILE]
- *   log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]
+ *   log prove --db DIR --seq N [--size S] [--format json|tlog-proof] [--out FILE]
+ *   log check-proof --proof FILE [--coordinator-key HEX | --verifier-key VKEY | --trust-bundle-key]
  *   log checkpoint --db DIR [--size N]
  *   witness --key FILE --log VKEY [--listen HOST:PORT] [--state DIR] [--name NAME]
+ *   log mirror --url URL --out DIR (--log-key HEX | --verifier-key VKEY)
  *
  * This file holds only what help shows (names, options, examples), so that
  * `fedlineage --help` loads no LevelDB: each action imports its command from
@@ -77,20 +78,28 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
     .requiredOption('--db <dir>', "the ledger's LevelDB directory (also while its coordinator or site agent runs)")
     .requiredOption('--seq <n>', 'the entry to prove')
     .option('--size <n>', 'tree size of the signed checkpoint to prove against (default: the newest)')
-    .option('--out <file>', 'write the JSON bundle to a file instead of stdout')
-    .addHelpText('after', examples('fedlineage log prove --db hub-ledger --seq 87 --out entry-87.json'))
-    .action(async (raw: { db: string; seq: string; size?: string; out?: string }) => {
+    .option('--format <format>', 'json (a fedlineage bundle) or tlog-proof (c2sp.org/tlog-proof@v1 text, the entry as its extra data)', 'json')
+    .option('--out <file>', 'write the proof to a file instead of stdout')
+    .addHelpText('after', examples('fedlineage log prove --db hub-ledger --seq 87 --out entry-87.json', 'fedlineage log prove --db hub-ledger --seq 87 --format tlog-proof --out entry-87.tlog-proof'))
+    .action(async (raw: { db: string; seq: string; size?: string; out?: string; format?: string }) => {
       const { logProve } = await import('./commands/log-prove.ts')
       await logProve(raw, io)
     })
   log
     .command('check-proof')
     .description('check an inclusion proof bundle offline (no access to the log needed)')
-    .requiredOption('--proof <file>', 'the JSON bundle from `fedlineage log prove`')
+    .requiredOption('--proof <file>', 'the JSON bundle or tlog-proof from `fedlineage log prove`')
     .option('--coordinator-key <hex>', "the coordinator's public key the checkpoint must be signed with")
+    .option('--verifier-key <vkey>', "the log's verifier key (origin+keyid+base64), as `fedlineage log checkpoint` prints it: pins the key and the origin")
     .option('--trust-bundle-key', "accept the checkpoint key the bundle names (without it, an unpinned check fails): only when you hold the bundle's key from the coordinator")
-    .addHelpText('after', examples('fedlineage log check-proof --proof entry-87.json --coordinator-key "$(cat keys/hub.pub)"'))
-    .action(async (raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }) => {
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage log check-proof --proof entry-87.json --coordinator-key "$(cat keys/hub.pub)"',
+        'fedlineage log check-proof --proof entry-87.tlog-proof --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…"',
+      ),
+    )
+    .action(async (raw: { proof: string; coordinatorKey?: string; verifierKey?: string; trustBundleKey?: boolean }) => {
       const { logCheckProof } = await import('./commands/log-check-proof.ts')
       await logCheckProof(raw, io)
     })
@@ -103,6 +112,24 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
     .action(async (raw: { db: string; size?: string }) => {
       const { logCheckpoint } = await import('./commands/log-checkpoint.ts')
       await logCheckpoint(raw, io)
+    })
+  log
+    .command('mirror')
+    .description('fetch a log served as C2SP tlog-tiles, verify its checkpoint, every tile and every entry, and store it')
+    .requiredOption('--url <url>', "the log's URL prefix (the coordinator's --http address: it serves /checkpoint and /tile/)")
+    .requiredOption('--out <dir>', 'a new directory for the mirrored ledger store')
+    .option('--log-key <hex>', "the coordinator's public key (64 hex digits) the checkpoint must be signed with")
+    .option('--verifier-key <vkey>', "the log's verifier key (origin+keyid+base64), as `fedlineage log checkpoint` prints it")
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage log mirror --url http://127.0.0.1:8080 --out mirror --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…"',
+        'fedlineage log mirror --url http://127.0.0.1:8080 --out mirror --log-key "$(cat keys/hub.pub)" && fedlineage log verify --db mirror',
+      ),
+    )
+    .action(async (raw: { url?: string; out?: string; logKey?: string; verifierKey?: string }) => {
+      const { logMirror, parseLogMirrorOptions } = await import('./commands/log-mirror.ts')
+      await logMirror(parseLogMirrorOptions(raw), io)
     })
   return program
 }

@@ -37,6 +37,14 @@
  * inclusion proof (core/proof-bundle.ts) that `fedlineage log check-proof`
  * checks with no access to the log.
  *
+ * **Tiles.** Every entry is at most 65,535 bytes (`MAX_ENTRY_BYTES`; larger
+ * ones are refused at append with `LedgerEntryTooLargeError`), so the log
+ * can be served as c2sp.org/tlog-tiles (core/tiles.ts): `tileResponse`
+ * (tile-responses.ts) answers `/checkpoint`, `/tile/<L>/<N>` and
+ * `/tile/entries/<N>` from the stored Merkle nodes for any HTTP server, and
+ * `mirrorLog` (tile-client.ts, `fedlineage log mirror`) fetches a served log,
+ * checks every tile and entry against its signed checkpoint and stores it.
+ *
  * **Reading a store in use.** LevelDB locks its directory for one process.
  * `openStoreForReading` (read-store.ts) opens a store for the read tools: the
  * directory itself when it is free, else a consistent snapshot of it
@@ -88,6 +96,8 @@ export { MAX_WITNESS_REQUEST_BYTES, startWitness, type RunningWitness, type Witn
 export { WITNESS_LOCK_FILE, WITNESS_STATE_FILE, WitnessStateFile } from './witness/state-file.ts'
 export { addCheckpoint, type AddCheckpointCall, type AddCheckpointOutcome } from './witness/client.ts'
 export { WITNESS_SUBMIT_DEFAULTS, WitnessSubmitter, type SubmittedWitness, type WitnessSubmitterEvents, type WitnessSubmitterInit, type WitnessSubmitterLedger } from './witness/submitter.ts'
+export { CHECKPOINT_CACHE_CONTROL, FULL_TILE_CACHE_CONTROL, PARTIAL_TILE_CACHE_CONTROL, isTileRoute, tileResponse, type TileResponse } from './tile-responses.ts'
+export { mirrorLog, type MirrorLogInit, type MirroredLog } from './tile-client.ts'
 export {
   CanonicalEncodingError,
   IdentityFileError,

@@ -55,6 +55,8 @@ import {
 } from './core/checkpoint.ts'
 import { CheckpointInvalidError, CheckpointRootMismatchError } from './core/checkpoint-errors.ts'
 import { RootMismatchError } from './core/merkle-errors.ts'
+import { LedgerEntryTooLargeError } from './core/tile-errors.ts'
+import { MAX_ENTRY_BYTES, TILE_WIDTH, encodeEntryBundle, joinTileHashes, tileNodeIds, type TileId } from './core/tiles.ts'
 import { decodeCanonical, encodeCanonical } from './core/canonical.ts'
 import { toHex } from './core/hash.ts'
 import { LedgerChainBrokenError, LedgerStoreDamagedError, LedgerStoreFormatError, LedgerUntrustedAuthorError } from './errors.ts'
@@ -219,6 +221,8 @@ export class Ledger {
     const leafHashes: Uint8Array[] = []
     for (const draft of drafts) {
       const next = signEntry(signer, seq, prevHash, draft)
+      // Refused before anything is written: tile bundles cannot carry it (core/tiles.ts).
+      if (next.bytes.length > MAX_ENTRY_BYTES) throw new LedgerEntryTooLargeError(seq, draft.kind, next.bytes.length, MAX_ENTRY_BYTES)
       appended.push(next)
       entries.push({ seq, bytes: next.bytes })
       leafHashes.push(hashLeaf(next.bytes))
@@ -465,6 +469,34 @@ export class Ledger {
       if (hash === undefined) throw new LedgerSeqGapError(index << level, undefined, `Merkle node (level ${level}, index ${index}) is missing from storage`)
       return hash
     }
+  }
+
+  /**
+   * The bytes of hash tile `tile` (core/tiles.ts) read from the stored Merkle
+   * nodes: level 8·L, `width` hashes from index N·256. Requires the tree to
+   * have them (`tileWidthAt(length, L, N) >= width`; LedgerInvalidArgumentError).
+   */
+  async readTile(tile: TileId): Promise<Uint8Array> {
+    this.#assertOpen()
+    const ids = tileNodeIds(tile)
+    const last = ids.at(-1)
+    if (last === undefined || (last.index + 1) * 2 ** last.level > this.#length || tile.width > TILE_WIDTH)
+      throw new LedgerInvalidArgumentError(`tile ${tile.level}/${tile.index} of width ${tile.width} is not within the log's ${this.#length} entries`)
+    const reader = await this.#nodeReader(ids)
+    return joinTileHashes(ids.map((id) => reader(id.level, id.index)))
+  }
+
+  /**
+   * The entry bundle of level-0 tile `index` (`width` entries from index·256),
+   * each entry checked against its stored Merkle leaf as readCommitted does.
+   * Requires `(index·256 + width) <= length` (LedgerInvalidArgumentError).
+   */
+  async readEntryBundle(index: number, width: number): Promise<Uint8Array> {
+    const from = index * TILE_WIDTH
+    if (width < 1 || width > TILE_WIDTH || from + width > this.#length) throw new LedgerInvalidArgumentError(`entry bundle ${index} of width ${width} is not within the log's ${this.#length} entries`)
+    const entries: Uint8Array[] = []
+    for await (const { bytes } of this.readCommitted(from, from + width)) entries.push(bytes)
+    return encodeEntryBundle(entries)
   }
 
   #assertSize(size: number): void {

@@ -42,8 +42,8 @@ import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, che
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
 import { dpAccountAfter, dpSamplingRate } from './dp-accounting.ts'
-import { DpBudgetSpentError, DpSeedInvalidError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
-import { ENTRY_KINDS, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
+import { DpBudgetSpentError, DpSeedInvalidError, EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
+import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
@@ -143,6 +143,18 @@ const decided = (entries: DecidedEntry[], extra: Partial<Decision> = {}): Decisi
  * one is missing the result is `{ needs }` and nothing is decided.
  */
 export function step(state: StudyState, input: DeciderInput, timeMs: number, blobs: BlobView = NO_BLOBS): StepResult {
+  const result = decideInput(state, input, timeMs, blobs)
+  if (needsBlobs(result)) return result
+  // Every entry must fit a tlog-tiles bundle: an input that would make a larger one is refused, unlogged (the ledger would refuse the append).
+  for (const e of result.entries) {
+    const size = encodeCanonical(e.body).length
+    if (size > ENTRY_BODY_MAX_BYTES)
+      return refuse(new EntryTooLargeError(`${input.kind}: its ${e.kind} entry would have a body of ${size} bytes, over the ${ENTRY_BODY_MAX_BYTES} a log entry may carry; send a smaller statement`))
+  }
+  return result
+}
+
+function decideInput(state: StudyState, input: DeciderInput, timeMs: number, blobs: BlobView): StepResult {
   switch (input.kind) {
     case 'create':
       return create(state, input)
@@ -340,7 +352,11 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err
     if (refusalsCapped(state, env.site)) return refuse(err)
-    return decided([entry(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code: err.code, reason: err.message, envelope: embedStatement(signed) })], { refusal: err })
+    const logged = embedLargeStatement(signed)
+    return decided([entry(ENTRY_KINDS.UPDATE_REJECTED, { round: env.round, site: env.site, code: err.code, reason: err.message, envelope: logged.embedded })], {
+      refusal: err,
+      blobs: logged.blob === undefined ? [] : [logged.blob],
+    })
   }
   const open = state.openRound!
   // New revocations go first, so that the update that reports them is checked against them on replay.
@@ -363,7 +379,7 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   if (close !== undefined && 'needs' in close) return close
   return {
     entries: [...entries, ...(close?.entries ?? [])],
-    blobs: [input.delta!, ...(close?.blobs ?? [])],
+    blobs: [input.delta!, ...envelopeBlobs(signed), ...(close?.blobs ?? [])],
     tasks: close?.tasks ?? [],
     recordedAt: revocations.length,
   }
@@ -376,7 +392,18 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
  */
 export function updateAcceptedEntry(signed: SignedStatement): DecidedEntry {
   const env = decodeStatement('update', signed.body)
-  return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: embedStatement(signed), delta: env.delta, examples: env.examples })
+  const logged = embedLargeStatement(signed)
+  if (logged.blob === undefined) return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: logged.embedded, delta: env.delta, examples: env.examples })
+  // By reference: what the state fold reads from the envelope comes along (lineage.ts).
+  const consent = consentSummaryOf(env.ext)
+  const summary = { metrics: { ...env.metrics }, ...(consent === undefined ? {} : { consent: { at: consent.at, root: consent.root, count: consent.count, excluded: { ...consent.excluded } } }) }
+  return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: logged.embedded, delta: env.delta, examples: env.examples, summary })
+}
+
+/** The blob an accepted update's entry names for its envelope's body, when it is embedded by reference (none when inline). */
+function envelopeBlobs(signed: SignedStatement): Uint8Array[] {
+  const { blob } = embedLargeStatement(signed)
+  return blob === undefined ? [] : [blob]
 }
 
 function transportRefusal(t: TransportRefusal): ProtocolError {

@@ -77,6 +77,14 @@ export class DuplicateUpdateError extends ProtocolError {
 export class UpdateTooLargeError extends ProtocolError {
   static override readonly code = 'COORD_UPDATE_TOO_LARGE'
 }
+/**
+ * An input whose entry would not fit a tlog-tiles entry bundle (a statement
+ * of tens of KiB, say an evaluation with thousands of metrics): refused
+ * without an entry, so the log never holds one the ledger must refuse.
+ */
+export class EntryTooLargeError extends ProtocolError {
+  static override readonly code = 'COORD_ENTRY_TOO_LARGE'
+}
 export class DeltaIntegrityError extends ProtocolError {
   static override readonly code = 'COORD_DELTA_INTEGRITY'
 }

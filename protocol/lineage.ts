@@ -11,6 +11,15 @@
  *   signature stays checkable.
  * - Every blob a round depends on is named by SHA-256: the parent model, each
  *   input delta, the new model. A replay needs nothing else.
+ * - Every entry fits a tlog-tiles entry bundle (at most 65,535 bytes; the
+ *   ledger refuses larger ones). An update envelope, the one statement that
+ *   grows with the data (a consent claim carries a ~900-byte non-inclusion
+ *   proof per revoked patient), is embedded by reference when its body is
+ *   over STATEMENT_INLINE_MAX_BYTES: `{ blob, sig }`, its body stored as the
+ *   blob named by its SHA-256 (which is also the statement's hash), and the
+ *   few fields the state fold reads from it (`summary`: metrics and the
+ *   consent summary) beside it. The audit reads the body back from the blob
+ *   and re-decides the entry byte for byte, summary included.
  * - A round commit lists its inputs sorted by site id, which is also the
  *   aggregation order, and names the strategy with all of its parameters.
  * - Bodies are maps, so new optional fields (consent roots, rewards, privacy
@@ -18,7 +27,7 @@
  *   readers; unknown keys are refused only inside the fixed v1 shapes below.
  */
 import { z } from 'zod'
-import type { CanonicalValue } from '../ledger/core/index.ts'
+import { equalBytes, sha256, toHex, type CanonicalValue } from '../ledger/core/index.ts'
 import type { SignedStatement } from './statements.ts'
 import { LineageRecordError } from './errors.ts'
 
@@ -48,6 +57,21 @@ const key = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const signed = z.strictObject({ body: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes'), sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes') })
 const metrics = z.record(z.string(), z.number())
+/** A signed statement embedded by reference: its body is the blob `blob` (the body's SHA-256), its signature inline. */
+const signedByBlob = z.strictObject({ blob: hash, sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes') })
+const embedded = z.union([signed, signedByBlob])
+/** What the state fold reads from an update envelope embedded by reference (the decider copies it from the envelope). */
+const envelopeSummary = z.strictObject({
+  metrics,
+  consent: z
+    .strictObject({
+      at: count,
+      root: hash,
+      count,
+      excluded: z.strictObject({ noConsent: count, expired: count, notYetValid: count, revoked: count }),
+    })
+    .optional(),
+})
 /** Credit units: canonical CBOR integers, which decode as number when small and bigint when large. */
 const credits = z
   .union([z.bigint(), z.number().int().nonnegative()])
@@ -86,12 +110,14 @@ const BODY_SCHEMAS = {
      */
     dp: z.strictObject({ seed: hash, q: z.number() }).optional(),
   }),
+  /** `envelope` by reference (`{ blob, sig }`) when its body is over STATEMENT_INLINE_MAX_BYTES, and then with `summary`. */
   [ENTRY_KINDS.UPDATE_ACCEPTED]: z.strictObject({
     round: count,
     site: z.string(),
-    envelope: signed,
+    envelope: embedded,
     delta: hash,
     examples: count,
+    summary: envelopeSummary.optional(),
   }),
   /** A validly signed envelope of an enrolled site that was refused, embedded verbatim so the refusal can be re-decided. */
   [ENTRY_KINDS.UPDATE_REJECTED]: z.strictObject({
@@ -99,7 +125,7 @@ const BODY_SCHEMAS = {
     site: z.string(),
     code: z.string(),
     reason: z.string(),
-    envelope: signed,
+    envelope: embedded,
   }),
   /**
    * A validly signed evaluation, patient-rewards, approval or declined
@@ -272,6 +298,55 @@ export function lineageBody<K extends EntryKind>(kind: K, body: LineageBody<K>):
   if (!result.success) throw new LineageRecordError(`new ${kind} entry: ${result.error.issues[0]?.message ?? 'invalid'}`, -1)
   return result.data as CanonicalValue
 }
+
+/**
+ * Statement bodies over this many bytes are embedded by reference, as a blob
+ * (see the module comment): half the 65,535 bytes an entry may have, so the
+ * rest of the entry always fits beside an inline one.
+ */
+export const STATEMENT_INLINE_MAX_BYTES = 32 * 1024
+
+/**
+ * The largest entry body the decider emits: a tlog-tiles entry (65,535
+ * bytes) less room for the entry's own fields (version, seq, prev, kind,
+ * time, author and signature take under 300 bytes).
+ */
+export const ENTRY_BODY_MAX_BYTES = 0xffff - 512
+
+/** A signed statement as an entry embeds it: inline, or its body by blob hash. */
+export type EmbeddedStatement = { readonly body: Uint8Array; readonly sig: Uint8Array } | { readonly blob: Uint8Array; readonly sig: Uint8Array }
+
+/** The statement in the log's embedded form: inline up to STATEMENT_INLINE_MAX_BYTES, else by reference with its body as `blob`. */
+export function embedLargeStatement(s: SignedStatement): { readonly embedded: EmbeddedStatement; readonly blob?: Uint8Array } {
+  if (s.body.length <= STATEMENT_INLINE_MAX_BYTES) return { embedded: embedStatement(s) }
+  return { embedded: { blob: sha256(s.body), sig: s.signature }, blob: s.body }
+}
+
+/** True when the statement's body is a blob the entry names. */
+export function isEmbeddedByBlob(e: EmbeddedStatement): e is { readonly blob: Uint8Array; readonly sig: Uint8Array } {
+  return 'blob' in e
+}
+
+/** The statement's hash (SHA-256 of its body), which is the blob's name when it is embedded by reference. */
+export function embeddedStatementHash(e: EmbeddedStatement): Uint8Array {
+  return isEmbeddedByBlob(e) ? e.blob : sha256(e.body)
+}
+
+/**
+ * The signed statement an entry embeds, its body read through `bodyOf` when
+ * embedded by reference. Throws LineageRecordError (at `seq`) when `bodyOf`
+ * has no body for it or one that does not hash to its name.
+ */
+export function resolveStatement(e: EmbeddedStatement, bodyOf: (hash: Uint8Array) => Uint8Array | undefined, seq: number): SignedStatement {
+  if (!isEmbeddedByBlob(e)) return unembedStatement(e)
+  const body = bodyOf(e.blob)
+  if (body === undefined) throw new LineageRecordError(`entry ${seq}: the statement's body is the blob ${toHexShort(e.blob)}, which is not at hand`, seq)
+  const calculated = sha256(body)
+  if (!equalBytes(calculated, e.blob)) throw new LineageRecordError(`entry ${seq}: the statement's body blob ${toHexShort(e.blob)} hashes to ${toHexShort(calculated)}`, seq)
+  return { body, signature: e.sig }
+}
+
+const toHexShort = (h: Uint8Array) => `${toHex(h).slice(0, 16)}…`
 
 /** A signed statement in the log's embedded form. */
 export function embedStatement(s: SignedStatement): { body: Uint8Array; sig: Uint8Array } {

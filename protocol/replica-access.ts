@@ -4,7 +4,8 @@
  * replica refuse the same requests.
  *
  * - Entries (hashes, signed statements, no data): every participant, i.e. the
- *   coordinator, the hub, each enrolled site and each auditor the study names.
+ *   coordinator, the hub, each enrolled site and each auditor the study names;
+ *   so are the bodies of update envelopes an entry embeds by reference.
  * - Models (the initial one and every committed one): every participant.
  * - A site's deltas: that site, the coordinator and the study's auditors.
  * - SCAFFOLD's server control variate (the strategy state a commit names in a
@@ -49,7 +50,12 @@ export function blobAudience(state: StudyState, hash: Uint8Array): BlobAudience 
   if (toHex(state.genesis) === id || state.isSharedState(hash)) return 'participants'
   for (const r of state.rounds.values()) {
     if (r.commit !== undefined && toHex(r.commit.body.model) === id) return 'participants'
-    for (const a of r.accepted.values()) if (toHex(a.delta) === id) return { site: a.site }
+    for (const a of r.accepted.values()) {
+      if (toHex(a.delta) === id) return { site: a.site }
+      // An envelope embedded by reference is entry content, blob or not.
+      if (toHex(a.envelopeHash) === id) return 'participants'
+    }
+    for (const x of r.rejected) if (toHex(x.statementHash) === id) return 'participants'
   }
   return 'coordinator-and-auditors'
 }

@@ -16,7 +16,7 @@ import { decodeCanonical, sha256, toHex } from '../ledger/core/index.ts'
 import { StudySpecSchema, encodedSize, inputWidth, modelShapes, type StudySpec, type TensorShape } from '../models/core/index.ts'
 import type { SiteInstructions } from './strategy.ts'
 import { LineageRecordError } from './errors.ts'
-import { ENTRY_KINDS, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
+import { ENTRY_KINDS, embeddedStatementHash, isEmbeddedByBlob, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
 /** `abandoned`: closed by the rules (too few updates); `aborted`: closed by the hub's signed abort. */
 export type RoundStatus = 'collecting' | 'committed' | 'abandoned' | 'aborted'
@@ -307,16 +307,26 @@ export class StudyState {
         if (!round || round.round !== b.round) fail(`update for round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
         if (!this.sites.has(b.site)) fail(`update from unenrolled site "${b.site}"`)
         if (round!.accepted.has(b.site)) fail(`second update from "${b.site}" in round ${b.round}`)
-        const envelopeHash = sha256(b.envelope.body)
-        const envelope = decodeStatement('update', b.envelope.body)
-        const consent = consentSummaryOf(envelope.ext)
+        const envelopeHash = embeddedStatementHash(b.envelope)
+        // An envelope embedded by reference brings what the fold reads in `summary` (lineage.ts).
+        let metrics: Readonly<Record<string, number>>
+        let consent: AcceptedUpdate['consent']
+        if (isEmbeddedByBlob(b.envelope)) {
+          const summary = b.summary ?? fail(`update of "${b.site}" embeds its envelope by reference without a summary`)
+          metrics = summary.metrics
+          consent = summary.consent
+        } else {
+          const envelope = decodeStatement('update', b.envelope.body)
+          metrics = envelope.metrics
+          consent = consentSummaryOf(envelope.ext)
+        }
         round!.accepted.set(b.site, {
           seq: record.seq,
           site: b.site,
           envelopeHash,
           delta: b.delta,
           examples: b.examples,
-          metrics: envelope.metrics,
+          metrics,
           ...(consent === undefined ? {} : { consent }),
         })
         this.seenStatements.add(toHex(envelopeHash))
@@ -343,7 +353,7 @@ export class StudyState {
         const b = record.body
         if (!this.sites.has(b.site)) fail(`rejection of unenrolled site "${b.site}"`)
         this.recentRefusals.set(b.site, (this.recentRefusals.get(b.site) ?? 0) + 1)
-        const statementHash = sha256(b.envelope.body)
+        const statementHash = embeddedStatementHash(b.envelope)
         this.rounds.get(b.round)?.rejected.push({ seq: record.seq, site: b.site, code: b.code, reason: b.reason, type: 'update', statementHash })
         this.seenStatements.add(toHex(statementHash))
         return

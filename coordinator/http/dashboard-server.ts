@@ -12,11 +12,22 @@
  *   GET /api/dashboard          everything below in one object
  *   GET /api/study | /api/sites | /api/rounds | /api/rounds/current | /api/lineage | /api/refusals | /api/rewards | /api/log
  *   GET /api/events             server-sent `update` events
+ *   GET /checkpoint             the log's newest signed checkpoint (c2sp.org/tlog-tiles)
+ *   GET /tile/<L>/<N>[.p/<W>]   its Merkle tree as hash tiles
+ *   GET /tile/entries/<N>[.p/<W>]  its entries as entry bundles
+ *
+ * The tiles serve nothing a participant's replica does not already hold
+ * (every entry is replicated to every participant over libp2p), but they
+ * serve it to whoever reaches the port: entries name sites, pseudonyms of
+ * withdrawn patients, metrics and the hashes of models and deltas (never the
+ * blobs). On the default loopback bind, with its Host check, that is the
+ * operator; binding it wider publishes the log to that network, as the
+ * README's "Serving the log as tiles" says.
  */
 import type http from 'node:http'
 import type { Logger } from 'pino'
 import { isWebAsset, readDashboardPage, readWebAsset, webAssetContentType } from '../../web/index.ts'
-import { toHex, type Ledger } from '../../ledger/index.ts'
+import { isTileRoute, tileResponse, toHex, type Ledger } from '../../ledger/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SitePresence } from '../task-broker.ts'
 import { dashboardView, type DashboardView } from './dashboard-view.ts'
@@ -90,9 +101,20 @@ export async function startDashboardServer(c: DashboardServerComponents, host: s
       }
       if (path === '/metrics') return send(res, 200, c.metrics.contentType, await c.metrics.text())
       if (path === '/api/events') return events.add(req, res, { logSize: c.ledger.length })
+      if (isTileRoute(path)) {
+        const tile = await tileResponse(c.ledger, path, req.headers['accept-encoding'])
+        res.writeHead(tile.status, {
+          'Content-Type': tile.contentType,
+          'Cache-Control': tile.cacheControl,
+          'Content-Length': Buffer.byteLength(tile.body),
+          ...(tile.contentEncoding === undefined ? {} : { 'Content-Encoding': tile.contentEncoding, Vary: 'Accept-Encoding' }),
+        })
+        res.end(req.method === 'HEAD' ? undefined : tile.body)
+        return
+      }
       const slice = API_SLICES[path]
       if (slice !== undefined) return send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(slice(await view()))}\n`)
-      send(res, 404, 'text/plain; charset=utf-8', `no such page: ${path} (see / for the dashboard, /api/dashboard for its data, /metrics for Prometheus)\n`)
+      send(res, 404, 'text/plain; charset=utf-8', `no such page: ${path} (see / for the dashboard, /api/dashboard for its data, /metrics for Prometheus, /checkpoint and /tile/ for the log)\n`)
     },
     (err) => c.logger.error({ err }, 'dashboard request failed'),
   )

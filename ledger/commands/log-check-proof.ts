@@ -1,25 +1,44 @@
 /**
- * `fedlineage log check-proof --proof FILE [--coordinator-key HEX | --trust-bundle-key]`:
- * checks an inclusion proof bundle with no access to the log: the checkpoint
- * signature, then the entry's audit path to the checkpoint's root. Without a
- * pinned key the check fails (LEDGER_PROOF_UNVERIFIED) unless the caller
- * accepts the bundle's own key with --trust-bundle-key.
+ * `fedlineage log check-proof --proof FILE [--coordinator-key HEX | --verifier-key VKEY | --trust-bundle-key]`:
+ * checks an inclusion proof with no access to the log: the checkpoint
+ * signature, then the entry's audit path to the checkpoint's root. FILE is a
+ * JSON bundle or a c2sp.org/tlog-proof@v1 text (told apart by its first
+ * line). Without a pinned key the check fails (LEDGER_PROOF_UNVERIFIED)
+ * unless the caller accepts a JSON bundle's own key with --trust-bundle-key;
+ * a tlog-proof names no key at all, so it needs one.
  */
 import { readFile } from 'node:fs/promises'
 import type { CliIo } from '../../cli/index.ts'
 import { toHex } from '../core/hash.ts'
 import { checkInclusionBundle } from '../core/proof-bundle.ts'
+import { NOTE_KEY_TYPE_ED25519, parseVerifierKey } from '../core/signed-note.ts'
+import { checkTlogProof, isTlogProof } from '../core/tlog-proof.ts'
 import { LedgerInvalidArgumentError, LedgerProofUnverifiedError } from '../errors.ts'
 import { parsePublicKey } from '../identity.ts'
 
-export async function logCheckProof(raw: { proof: string; coordinatorKey?: string; trustBundleKey?: boolean }, io: CliIo): Promise<void> {
+export async function logCheckProof(raw: { proof: string; coordinatorKey?: string; verifierKey?: string; trustBundleKey?: boolean }, io: CliIo): Promise<void> {
+  let text: string
   let value: unknown
   try {
-    value = JSON.parse(await readFile(raw.proof, 'utf8'))
+    text = await readFile(raw.proof, 'utf8')
+    value = isTlogProof(text) ? undefined : JSON.parse(text)
   } catch (err) {
     throw new LedgerInvalidArgumentError(`--proof ${raw.proof}: ${(err as Error).message}`, { cause: err })
   }
-  const key = raw.coordinatorKey ? parsePublicKey(raw.coordinatorKey, '--coordinator-key') : undefined
+  if (raw.coordinatorKey !== undefined && raw.verifierKey !== undefined) throw new LedgerInvalidArgumentError('give --coordinator-key or --verifier-key, not both')
+  const vkey = raw.verifierKey === undefined ? undefined : parseVerifierKey(raw.verifierKey)
+  if (vkey !== undefined && vkey.type !== NOTE_KEY_TYPE_ED25519) throw new LedgerInvalidArgumentError(`--verifier-key: key type 0x${vkey.type.toString(16)}, want 0x01 (the log's Ed25519 key)`)
+  const key = raw.coordinatorKey ? parsePublicKey(raw.coordinatorKey, '--coordinator-key') : vkey?.publicKey
+  if (value === undefined) {
+    if (key === undefined)
+      throw new LedgerProofUnverifiedError(`${raw.proof} is a tlog-proof, which names no key: pass --coordinator-key or --verifier-key with the log's key (obtained out of band) to check it`)
+    const checked = checkTlogProof(text, key, vkey === undefined ? {} : { origin: vkey.name })
+    const cp = checked.checkpoint
+    io.stdout.write(
+      `proof verified: entry ${checked.index} (${checked.entry.kind}) is in the log of ${cp.origin} at size ${cp.size}, root ${toHex(cp.root)}, checkpoint signed by the pinned key ${toHex(key)}\n`,
+    )
+    return
+  }
   const { checkpoint, signer, entry } = checkInclusionBundle(value, key)
   const what = `entry ${entry.seq} (${entry.kind}) is in the log of ${checkpoint.origin} at size ${checkpoint.size}, root ${toHex(checkpoint.root)}`
   // Without a pinned key the bundle vouches for itself: anyone can sign a checkpoint with a key of

@@ -1,13 +1,15 @@
 /**
- * `fedlineage log prove --db DIR --seq N [--size S] [--out FILE]`: an
- * inclusion proof of entry N against the signed checkpoint of size S (default:
- * the newest checkpoint), as a JSON bundle anyone can check offline with
- * `fedlineage log check-proof`.
+ * `fedlineage log prove --db DIR --seq N [--size S] [--format json|tlog-proof] [--out FILE]`:
+ * an inclusion proof of entry N against the signed checkpoint of size S
+ * (default: the newest checkpoint, with its cosignatures), as a JSON bundle
+ * or a c2sp.org/tlog-proof@v1 text (the entry's bytes as its `extra`), which
+ * anyone can check offline with `fedlineage log check-proof`.
  */
 import { writeFile } from 'node:fs/promises'
 import type { CliIo } from '../../cli/index.ts'
 import { readCheckpoint } from '../core/checkpoint.ts'
 import { checkInclusionBundle, makeInclusionBundle } from '../core/proof-bundle.ts'
+import { checkTlogProof, formatTlogProof } from '../core/tlog-proof.ts'
 import { LedgerInvalidArgumentError, LedgerStoreDamagedError } from '../errors.ts'
 import { Ledger } from '../ledger.ts'
 import { openStoreForReading, snapshotNotice } from '../read-store.ts'
@@ -19,8 +21,13 @@ function count(raw: unknown, flag: string): number | undefined {
   return n
 }
 
-export async function logProve(raw: { db: string; seq: string; size?: string; out?: string }, io: CliIo): Promise<void> {
+/** Proof formats `log prove` writes. */
+export const PROOF_FORMATS = ['json', 'tlog-proof'] as const
+
+export async function logProve(raw: { db: string; seq: string; size?: string; out?: string; format?: string }, io: CliIo): Promise<void> {
   const seq = count(raw.seq, '--seq')!
+  const format = raw.format ?? 'json'
+  if (!(PROOF_FORMATS as readonly string[]).includes(format)) throw new LedgerInvalidArgumentError(`--format: "${format}", want one of ${PROOF_FORMATS.join(', ')}`)
   // The notice goes to stderr: stdout may be the bundle itself.
   const ledger = await Ledger.open(await openStoreForReading(raw.db, { onSnapshot: (s) => io.stderr.write(`${snapshotNotice(s)}\n`) }))
   try {
@@ -32,11 +39,16 @@ export async function logProve(raw: { db: string; seq: string; size?: string; ou
     // Every entry is authored by the coordinator, whose key also signs the checkpoints.
     const entry = await ledger.get(seq)
     const coordinatorKey = entry.entry.author
-    const bundle = makeInclusionBundle(seq, entry.bytes, await ledger.inclusionProof(seq, cp.size), checkpoint, coordinatorKey)
+    const proof = await ledger.inclusionProof(seq, cp.size)
+    const cosigned = (await ledger.cosignedCheckpointAt(cp.size)) ?? checkpoint
+    const text =
+      format === 'tlog-proof'
+        ? formatTlogProof({ index: seq, proof, checkpoint: cosigned, extra: entry.bytes })
+        : `${JSON.stringify(makeInclusionBundle(seq, entry.bytes, proof, checkpoint, coordinatorKey), null, 2)}\n`
     // Never hand out a proof that does not check: a damaged Merkle node or checkpoint would make one.
-    const text = JSON.stringify(bundle, null, 2) + '\n'
     try {
-      checkInclusionBundle(JSON.parse(text), coordinatorKey)
+      if (format === 'tlog-proof') checkTlogProof(text, coordinatorKey)
+      else checkInclusionBundle(JSON.parse(text), coordinatorKey)
     } catch (err) {
       throw new LedgerStoreDamagedError(
         `the proof of entry ${seq} at size ${cp.size}`,

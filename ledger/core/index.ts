@@ -153,5 +153,26 @@ export {
   type SyncRequest,
 } from './sync-codec.ts'
 export { SyncFrameMalformedError, SyncFrameTooLargeError } from './sync-errors.ts'
+export {
+  MAX_ENTRY_BYTES,
+  MAX_TILE_LEVEL,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  decodeEntryBundle,
+  encodeEntryBundle,
+  encodeTileIndex,
+  entryBundlePath,
+  joinTileHashes,
+  parseTilePath,
+  splitTileHashes,
+  tileNodeIds,
+  tilePath,
+  tileWidthAt,
+  tilesForSize,
+  type TileId,
+  type TilePath,
+} from './tiles.ts'
+export { EntryBundleMalformedError, LedgerEntryTooLargeError, TileFetchError, TileMismatchError, TilePathInvalidError, TlogProofMalformedError } from './tile-errors.ts'
+export { TLOG_PROOF_HEADER, checkTlogProof, formatTlogProof, isTlogProof, parseTlogProof, type CheckedTlogProof, type TlogProof } from './tlog-proof.ts'
 /** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
 export { LedgerError } from '../errors.ts'

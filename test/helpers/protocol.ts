@@ -13,6 +13,7 @@ import { readAll, sha256, toHex, type CanonicalValue, type EntryDraft, type Sign
 import { StudySpecSchema, encodeWeights, modelShapes, inputWidth, type StudySpec, type StudySpecInput, type TensorShape, type Weights } from '../../models/core/index.ts'
 import {
   StudyState,
+  isEmbeddedByBlob,
   needsBlobs,
   readLineageRecord,
   signStatement,
@@ -20,6 +21,7 @@ import {
   step,
   type Decision,
   type DeciderInput,
+  type EmbeddedStatement,
   type EvaluationStatement,
   type LineageRecord,
   type PatientRewardsStatement,
@@ -31,6 +33,12 @@ import {
 } from '../../protocol/index.ts'
 import { SYNTHETIC_REQUEST_MAX_AGE_MS, SYNTHETIC_STUDY, SYNTHETIC_T0_MS, syntheticConsentExt, syntheticDelta, syntheticSites, type SyntheticRevocation, type SyntheticSite } from './audit.ts'
 import { testSigner } from './ledger.ts'
+
+/** The body of an envelope embedded inline (small envelopes, as every test study but the large-consent one has); throws for one by reference. */
+export function inlineEnvelopeBody(e: EmbeddedStatement): Uint8Array {
+  if (isEmbeddedByBlob(e)) throw new Error('the envelope is embedded by reference: read its body from the blob it names')
+  return e.body
+}
 
 /** The study fields that make the synthetic study require consent (with a patient id column, as the spec demands). */
 export const CONSENT_STUDY: Partial<StudySpecInput> = { consent: { purpose: 'HRESCH' }, data: { ...SYNTHETIC_STUDY.data, patientIdColumn: 'pid' } }

@@ -28,6 +28,7 @@ import {
 } from '../helpers/audit.ts'
 import { testSigner } from '../helpers/ledger.ts'
 import { createStrategy, type LineageRecord, decodeStatement, signStatement } from '../../protocol/index.ts'
+import { inlineEnvelopeBody } from '../helpers/protocol.ts'
 
 const recorded = useRecordedFederation()
 
@@ -358,7 +359,7 @@ describe('audit of a dishonest copy', () => {
     const log = await recorded()
     const [, b] = siteIds(log)
     const victim = update(log, 3, b!)
-    const envelope = decodeStatement('update', victim.body.envelope.body)
+    const envelope = decodeStatement('update', inlineEnvelopeBody(victim.body.envelope))
     const examples = envelope.examples * 10
     const forged = signStatement(testSigner(99), { ...envelope, examples })
     await rewriteLog(log.dir, {

@@ -41,6 +41,7 @@ import {
   signStatement,
   type ConsentClaim,
 } from '../../protocol/index.ts'
+import { inlineEnvelopeBody } from '../helpers/protocol.ts'
 
 const PURPOSE = 'HRESCH'
 const CONSENT_STUDY: Partial<StudySpecInput> = { rounds: 3, consent: { purpose: PURPOSE }, data: { ...SYNTHETIC_SCHEMA, patientIdColumn: 'patient_id' } }
@@ -80,7 +81,7 @@ function records(entries: { entry: Parameters<typeof readLineageRecord>[0] }[]):
 
 function claimOf(r: LineageRecord): ConsentClaim {
   if (r.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) throw new Error(`entry ${r.seq} is ${r.kind}`)
-  return consentClaimOf(decodeStatement('update', r.body.envelope.body).ext)!
+  return consentClaimOf(decodeStatement('update', inlineEnvelopeBody(r.body.envelope)).ext)!
 }
 
 describe('consent across the federation', () => {
@@ -239,7 +240,7 @@ describe('consent across the federation', () => {
       const dir = path.join(await tempDir('fedlineage-consent-dishonest-'), 'ledger')
       await cp(fed.config.dataDir, dir, { recursive: true })
       const envelope = signStatement(siteA.signer, {
-        ...decodeStatement('update', (update3 as Extract<LineageRecord, { kind: 'update-accepted' }>).body.envelope.body),
+        ...decodeStatement('update', inlineEnvelopeBody((update3 as Extract<LineageRecord, { kind: 'update-accepted' }>).body.envelope)),
         ext: { consent: encodeConsentClaim(claim) },
       })
       await rewriteLog(dir, {

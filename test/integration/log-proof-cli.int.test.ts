@@ -197,3 +197,38 @@ describe('log checkpoint', () => {
     expect(openCosignatures({ note }, [witness.publicKey])).toHaveLength(1)
   })
 })
+
+describe('log prove --format tlog-proof / log check-proof', () => {
+  it('writes a c2sp.org/tlog-proof@v1 with the cosigned checkpoint; it checks under the pinned key or verifier key, and not without one', async () => {
+    // Prepare
+    const f = await createLedger()
+    await f.ledger.append(f.signer, testDrafts(40))
+    const signed = await f.ledger.checkpoint(f.signer, 'proof-test')
+    const witness = testSigner(4)
+    await f.ledger.addCosignature(40, cosignCheckpoint(witness, signed, 1_700_000_000))
+    await f.close()
+    const file = path.join(f.dir, 'entry.tlog-proof')
+    const vkey = checkpointVerifierKey('proof-test', f.signer.publicKey)
+
+    // Execute
+    await run(captureIo(), 'log', 'prove', '--db', f.dir, '--seq', String(PROVED_SEQ), '--format', 'tlog-proof', '--out', file)
+    const text = await readFile(file, 'utf8')
+    const byKey = captureIo()
+    await run(byKey, 'log', 'check-proof', '--proof', file, '--coordinator-key', toHex(f.signer.publicKey))
+    const byVkey = captureIo()
+    await run(byVkey, 'log', 'check-proof', '--proof', file, '--verifier-key', vkey)
+    const unpinned = run(captureIo(), 'log', 'check-proof', '--proof', file)
+    const otherKey = run(captureIo(), 'log', 'check-proof', '--proof', file, '--coordinator-key', toHex(testSigner(9).publicKey))
+    await writeFile(file, text.replace(`index ${PROVED_SEQ}\n`, `index ${PROVED_SEQ + 1}\n`))
+    const moved = run(captureIo(), 'log', 'check-proof', '--proof', file, '--verifier-key', vkey)
+
+    // Assert
+    expect(text).toMatch(new RegExp(`^c2sp\\.org/tlog-proof@v1\\nextra \\S+\\nindex ${PROVED_SEQ}\\n(\\S{44}\\n){6}\\nproof-test\\n40\\n`))
+    expect(openCosignatures({ note: text.slice(text.indexOf('\n\n') + 2) }, [witness.publicKey])).toHaveLength(1)
+    expect(byKey.out.join('')).toContain(`proof verified: entry ${PROVED_SEQ} (test-record) is in the log of proof-test at size 40`)
+    expect(byVkey.out.join('')).toContain(`proof verified: entry ${PROVED_SEQ} (test-record)`)
+    await expect(unpinned).rejects.toMatchObject({ code: 'LEDGER_PROOF_UNVERIFIED' })
+    await expect(otherKey).rejects.toMatchObject({ code: 'LEDGER_CHECKPOINT_INVALID' })
+    await expect(moved).rejects.toMatchObject({ code: 'LEDGER_ROOT_MISMATCH' })
+  })
+})

@@ -37,6 +37,7 @@ import {
   splitToPatients,
   type ConsentClaim,
 } from '../../protocol/index.ts'
+import { inlineEnvelopeBody } from '../helpers/protocol.ts'
 
 const PURPOSE = 'HRESCH'
 const STUDY: Partial<StudySpecInput> = {
@@ -86,7 +87,7 @@ describe('patient rewards', () => {
         const update = log.find((r): r is Rec<'update-accepted'> => r.kind === ENTRY_KINDS.UPDATE_ACCEPTED && r.body.round === round && r.body.site === site.id)!
         expect(st.amount, `round ${round} ${site.id}`).toBe(rewarded.body.allocations.find((a) => a.site === site.id)!.amount)
         expect(st.amount).toBeGreaterThan(0n)
-        expect(st.count).toBe(consentClaimOf(decodeStatement('update', update.body.envelope.body).ext)!.count)
+        expect(st.count).toBe(consentClaimOf(decodeStatement('update', inlineEnvelopeBody(update.body.envelope)).ext)!.count)
         expect(st.count).toBe(site.patients - 20)
         expect(entry.seq).toBeGreaterThan(rewarded.seq)
         expect(entry.seq).toBeLessThan(completed)

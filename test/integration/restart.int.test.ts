@@ -21,6 +21,7 @@ import { Ledger, openLevelStorage, sha256, toHex, verifyLog, writeIdentity } fro
 import { ENTRY_KINDS, decodeStatement, readLineageRecord, statementHash, type LineageRecord, type SignedStatement } from '../../protocol/index.ts'
 import { CoordinatorClient, DEMO_SITES, SiteAgent, parseSiteConfig, writeSyntheticSite } from '../../site-agent/index.ts'
 import { quietLogger, tempDir, testSigner, TEST_STUDY } from '../helpers/federation.ts'
+import { inlineEnvelopeBody } from '../helpers/protocol.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/fedlineage.mjs', import.meta.url))
 
@@ -135,7 +136,7 @@ describe('coordinator crash recovery', () => {
       const r = records.get(a.seq)
       expect(r?.kind, `seq ${a.seq}`).toBe(ENTRY_KINDS.UPDATE_ACCEPTED)
       if (r?.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) continue
-      expect({ site: r.body.site, round: r.body.round, envelope: toHex(r.body.envelope.body), sig: toHex(r.body.envelope.sig), delta: toHex(r.body.delta) }).toEqual({
+      expect({ site: r.body.site, round: r.body.round, envelope: toHex(inlineEnvelopeBody(r.body.envelope)), sig: toHex(r.body.envelope.sig), delta: toHex(r.body.delta) }).toEqual({
         site: a.site,
         round: a.round,
         envelope: toHex(a.envelope.body),

@@ -24,6 +24,7 @@ import { encodeWeights, type Weights } from '../../../models/core/index.ts'
 import { draftRecords, findRecord, memorySource, signLog, syntheticDelta, syntheticStudy, withBody, withMalleatedSignature, type SyntheticStudy } from '../../helpers/audit.ts'
 import { testSigner } from '../../helpers/ledger.ts'
 import { embedStatement, type LineageRecord, decodeStatement, signStatement } from '../../../protocol/index.ts'
+import { inlineEnvelopeBody } from '../../helpers/protocol.ts'
 
 function honest(study: SyntheticStudy = syntheticStudy()) {
   const entries = signLog(study.coordinator, study.drafts)
@@ -36,7 +37,7 @@ function withDelta(study: SyntheticStudy, round: number, siteIndex: number, byte
   const records = draftRecords(study.drafts)
   const update = findRecord(records, 'update-accepted', (r) => r.body.round === round && r.body.site === site.id)
   const commit = findRecord(records, 'round-committed', (r) => r.body.round === round)
-  const envelope = signStatement(site.signer, { ...decodeStatement('update', update.body.envelope.body), delta: sha256(bytes), size: bytes.length })
+  const envelope = signStatement(site.signer, { ...decodeStatement('update', inlineEnvelopeBody(update.body.envelope)), delta: sha256(bytes), size: bytes.length })
   const drafts = [...study.drafts]
   drafts[update.seq] = withBody(drafts[update.seq]!, { envelope: embedStatement(envelope), delta: sha256(bytes) })
   const inputs = commit.body.inputs.map((i) => (i.site === site.id ? { ...i, delta: sha256(bytes), envelope: sha256(envelope.body) } : i))

@@ -99,3 +99,24 @@ describe("a site's refusals in one round", () => {
     expect(kindsOf(next)).toEqual([ENTRY_KINDS.UPDATE_REJECTED])
   })
 })
+
+describe('an input whose entry would not fit a tlog-tiles bundle', () => {
+  it('is refused without an entry (COORD_ENTRY_TOO_LARGE), and the study goes on', () => {
+    // Prepare: a committed round, and an evaluation with 6,000 metrics (~80 KB of body).
+    const h = new DeciderHarness({ study: { rounds: 2, minSites: 2 } })
+    h.runRound()
+    const metrics = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`metric-${i}`, i / 3]))
+    const entries = h.drafts.length
+
+    // Execute
+    const refused = h.feed({ kind: 'evaluation', report: h.evaluation(0, 1, { metrics }) })
+    const accepted = h.feed({ kind: 'evaluation', report: h.evaluation(0, 1) })
+
+    // Assert
+    expect(refused.refusal?.code).toBe('COORD_ENTRY_TOO_LARGE')
+    expect(refused.refusal?.message).toMatch(/^evaluation: its evaluation-reported entry would have a body of \d+ bytes, over the 65023/)
+    expect(refused.entries).toEqual([])
+    expect(h.drafts.length).toBe(entries + kindsOf(accepted).length)
+    expect(kindsOf(accepted)).toEqual([ENTRY_KINDS.EVALUATION_REPORTED])
+  })
+})

@@ -20,6 +20,7 @@ import {
   type ConsentClaim,
   type UpdateEnvelope,
 } from '../../../protocol/index.ts'
+import { inlineEnvelopeBody } from '../../helpers/protocol.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 const CONSENT_STUDY = { consent: { purpose: 'HRESCH' }, data: { ...SYNTHETIC_STUDY.data, patientIdColumn: 'pid' } }
@@ -28,7 +29,8 @@ const CONSENT_STUDY = { consent: { purpose: 'HRESCH' }, data: { ...SYNTHETIC_STU
 const study = syntheticStudy({ study: CONSENT_STUDY, consent: { revocations: [{ site: 1, patient: 3, round: 2 }] } })
 const records = draftRecords(study.drafts)
 const site = study.sites[1]!
-const envelopeOf = (round: number): UpdateEnvelope => decodeStatement('update', findRecord(records, 'update-accepted', (r) => r.body.round === round && r.body.site === site.id).body.envelope.body)
+const envelopeOf = (round: number): UpdateEnvelope =>
+  decodeStatement('update', inlineEnvelopeBody(findRecord(records, 'update-accepted', (r) => r.body.round === round && r.body.site === site.id).body.envelope))
 /** The state just before the update of `site` in `round` (after any revocation logged with it). */
 function stateBefore(round: number): StudyState {
   const seq = findRecord(records, 'update-accepted', (r) => r.body.round === round && r.body.site === site.id).seq

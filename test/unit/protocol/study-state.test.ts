@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { encodeCanonical, sha256, toHex, type EntryDraft } from '../../../ledger/core/index.ts'
 import { ENTRY_KINDS, StudyState, readLineageRecord, step, type DeciderInput, type LineageRecord } from '../../../protocol/index.ts'
 import { draftRecords, foldDrafts, syntheticPseudonym } from '../../helpers/audit.ts'
-import { DeciderHarness, everyKindScript, REWARDED_CONSENT_STUDY, type Fed } from '../../helpers/protocol.ts'
+import { DeciderHarness, everyKindScript, REWARDED_CONSENT_STUDY, type Fed, inlineEnvelopeBody } from '../../helpers/protocol.ts'
 
 const INIT = { study: { ...REWARDED_CONSENT_STUDY, rounds: 2, minSites: 2 }, revocations: [{ site: 2, patient: 4, round: 2 }] }
 
@@ -114,7 +114,7 @@ describe('the fold reproduces the decider’s state', () => {
     // Each accepted update sits at the seq of its update-accepted entry, with the envelope's hash.
     for (const r of RECORDS) {
       if (r.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) continue
-      expect(s.rounds.get(r.body.round)?.accepted.get(r.body.site)).toMatchObject({ seq: r.seq, envelopeHash: sha256(r.body.envelope.body), delta: r.body.delta })
+      expect(s.rounds.get(r.body.round)?.accepted.get(r.body.site)).toMatchObject({ seq: r.seq, envelopeHash: sha256(inlineEnvelopeBody(r.body.envelope)), delta: r.body.delta })
     }
     // Rejections, revocations, balances, patient rewards, evaluations.
     expect(s.rounds.get(2)?.rejected).toEqual([

@@ -568,6 +568,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_DUPLICATE_UPDATE: ['UploadUpdate', 'ReportEvaluation'],
   COORD_WRONG_BASE_MODEL: ['UploadUpdate', 'ReportEvaluation'],
   COORD_UPDATE_TOO_LARGE: ['UploadUpdate'],
+  COORD_ENTRY_TOO_LARGE: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'StartRound', 'SubmitApproval', 'SubmitDeclined', 'ChangeMembership'],
   COORD_EXAMPLES_OUT_OF_RANGE: ['UploadUpdate'],
   COORD_DELTA_INTEGRITY: ['UploadUpdate'],
   COORD_DELTA_SHAPE: ['UploadUpdate'],
