@@ -605,7 +605,7 @@ describe('CLI', () => {
     registerLedgerCommands(program)
     const log = program.commands.filter((c) => c.name() === 'log')
     expect(log).toHaveLength(1)
-    expect(log[0]?.commands.map((c) => c.name()).sort()).toEqual(['check-proof', 'checkpoint', 'prove', 'replay', 'verify'])
+    expect(log[0]?.commands.map((c) => c.name()).sort()).toEqual(['check-proof', 'checkpoint', 'mirror', 'prove', 'replay', 'verify'])
   })
 })
 
