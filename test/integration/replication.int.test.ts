@@ -132,17 +132,17 @@ describe('log replication over libp2p', () => {
   })
 
   it('slows a sender down rather than overflowing: 12 MB of entries, more than libp2p buffers unread', async () => {
-    // Prepare: 60 entries of 200 kB, a checkpoint every 10 (the replica writes while they keep coming)
+    // Prepare: 200 entries of 60 kB (entries stay under tlog-tiles' 64 KiB), a checkpoint every 20 (the replica writes while they keep coming)
     const source = await createLedger()
-    const drafts = Array.from({ length: 60 }, (_, i): EntryDraft => ({ kind: 'large-record', timeMs: i, body: { n: i, pad: new Uint8Array(200_000).fill(i) } }))
-    await appendCheckpointed(source, drafts, { perCheckpoint: 10 })
+    const drafts = Array.from({ length: 200 }, (_, i): EntryDraft => ({ kind: 'large-record', timeMs: i, body: { n: i, pad: new Uint8Array(60_000).fill(i) } }))
+    await appendCheckpointed(source, drafts, { perCheckpoint: 20 })
     const coordinator = await startCoordinator(source)
 
     // Execute
     const replica = await startReplica({ peers: [coordinator] })
 
     // Assert
-    await waitForSize(replica, 60)
+    await waitForSize(replica, 200)
     await expectSameLog(replica, coordinator)
   })
 
