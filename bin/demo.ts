@@ -275,6 +275,23 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     } finally {
       await mirror.close()
     }
+    // 7c. The auditor again, now from the tiles mirror alone: the entries came over HTTP, the models and
+    //     deltas (not part of tlog-tiles) from the coordinator's replica under the auditor's key.
+    const tilesAudit = spawn(process.execPath, [BIN, 'audit', '--db', path.join(dir, 'mirror'), '--key', auditor.keyFile, '--fetch-from', replica, '--coordinator-key', hub.publicKeyHex, ...dpSeeds], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let tilesAuditOut = ''
+    tilesAudit.stdout!.on('data', (d: Buffer) => (tilesAuditOut += d.toString()))
+    tilesAudit.stderr!.on('data', (d: Buffer) => (tilesAuditOut += d.toString()))
+    const tilesAuditCode = await exited(tilesAudit, 120_000)
+    await writeFile(path.join(dir, 'logs', 'audit-tiles-mirror.log'), tilesAuditOut)
+    const tilesVerdict = tilesAuditOut
+      .trim()
+      .split('\n')
+      .filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l))
+      .pop()
+    process.stdout.write(`the tiles mirror, audited: ${tilesVerdict ?? `auditor exited with ${tilesAuditCode}`}\n`)
+    if (tilesAuditCode !== 0) throw new Error(`the audit of the tiles mirror failed: see ${path.join(dir, 'logs', 'audit-tiles-mirror.log')}`)
     if (opts.keepDashboard !== undefined && opts.keepDashboard > 0) {
       process.stdout.write(`\nthe study is done; the dashboard stays up at ${dashboard} for ${opts.keepDashboard} s\n`)
       await sleep(opts.keepDashboard * 1000)

@@ -42,6 +42,8 @@ describe('demo --dp', () => {
     expect(code, out).toBe(0)
     expect(out).toMatch(/privacy: site-level DP-FedAvg, each delta clipped to L2 norm 1, Gaussian noise multiplier [0-9.]+ .*ε ≤ 30 at δ = 1e-5 over 2 rounds/)
     expect(out).toMatch(new RegExp(`audit passed: ${ROUNDS} rounds re-derived`))
+    // The same log fetched as tlog-tiles and audited from that copy, the models and deltas fetched under the auditor's key.
+    expect(out).toMatch(new RegExp(`the tiles mirror, audited: audit passed: ${ROUNDS} rounds re-derived`))
     const seeds = path.join(dir, 'ledger', 'dp-seeds.json')
     expect((await stat(seeds)).mode & 0o777).toBe(0o600)
     const report = JSON.parse(await readFile(path.join(dir, 'audit.json'), 'utf8')) as { verdict: string; rounds: { rederived: boolean }[] }
