@@ -218,7 +218,11 @@ describe('log prove --format tlog-proof / log check-proof', () => {
     const byVkey = captureIo()
     await run(byVkey, 'log', 'check-proof', '--proof', file, '--verifier-key', vkey)
     // Each refusal is awaited before the file changes: the checks read it.
-    const refusal = (p: Promise<void>) => p.then(() => 'accepted', (err: unknown) => err)
+    const refusal = (p: Promise<void>) =>
+      p.then(
+        () => 'accepted',
+        (err: unknown) => err,
+      )
     const unpinned = await refusal(run(captureIo(), 'log', 'check-proof', '--proof', file))
     const otherKey = await refusal(run(captureIo(), 'log', 'check-proof', '--proof', file, '--coordinator-key', toHex(testSigner(9).publicKey)))
     await writeFile(file, text.replace(`index ${PROVED_SEQ}\n`, `index ${PROVED_SEQ + 1}\n`))
