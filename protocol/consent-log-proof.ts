@@ -7,7 +7,10 @@
  * bundle is checked against the log with no replica at hand: the
  * checkpoint under the log's key (pinned by the checker), the entry's
  * inclusion under the checkpoint's root, and the envelope's consent root
- * and count equal to the bundle's.
+ * and count equal to the bundle's. A bundle with a patient's reward also
+ * carries the tlog-proof of the site's `patient-rewards` entry of the
+ * round (same checkpoint), whose statement must commit to the reward's
+ * allocation root and the site's amount.
  *
  * The envelope is signed by the site; its key is enrolled in the log, not
  * in the proof, so offline the coordinator's signed (and witnessed)
@@ -35,12 +38,20 @@ export interface ConsentLogProofInput {
   readonly checkpoint: SignedCheckpoint
   /** The envelope body, when the entry names it by hash (a blob). */
   readonly envelopeBody?: Uint8Array | undefined
+  /** The site's `patient-rewards` entry of the round (index, bytes, inclusion proof under `checkpoint`), when the bundle carries a reward. */
+  readonly rewards?: { readonly index: number; readonly entryBytes: Uint8Array; readonly proof: readonly Uint8Array[] } | undefined
 }
 
 /** The bundle's `log` field. */
 export function makeConsentLogProof(input: ConsentLogProofInput): ConsentLogProofJson {
   const tlogProof = formatTlogProof({ index: input.index, proof: input.proof, checkpoint: input.checkpoint, extra: input.entryBytes })
-  return { format: CONSENT_LOG_PROOF_FORMAT, tlogProof, ...(input.envelopeBody === undefined ? {} : { envelope: toHex(input.envelopeBody) }) }
+  const r = input.rewards
+  return {
+    format: CONSENT_LOG_PROOF_FORMAT,
+    tlogProof,
+    ...(input.envelopeBody === undefined ? {} : { envelope: toHex(input.envelopeBody) }),
+    ...(r === undefined ? {} : { rewards: formatTlogProof({ index: r.index, proof: r.proof, checkpoint: input.checkpoint, extra: r.entryBytes }) }),
+  }
 }
 
 /** What the bundle's consent part claims, checked against the logged envelope. */
@@ -48,6 +59,8 @@ export interface ConsentLogClaim {
   readonly round: number
   readonly root: Uint8Array
   readonly count: number
+  /** The patient's reward, when the bundle carries one: the allocation root and the site's amount it splits. */
+  readonly reward?: { readonly root: Uint8Array; readonly siteAmount: bigint } | undefined
 }
 
 export interface ConsentLogTrust {
@@ -68,6 +81,8 @@ export interface CheckedConsentLogProof {
   readonly checkpoint: Checkpoint
   /** The policy's witnesses that cosigned the checkpoint (empty without a policy). */
   readonly cosigners: readonly string[]
+  /** The `patient-rewards` entry's index, when the bundle carries a reward. */
+  readonly rewardsSeq?: number
 }
 
 /**
@@ -91,6 +106,23 @@ export function checkConsentLogProof(log: ConsentLogProofJson, claim: ConsentLog
     throw new ConsentInvalidError(SUBJECT, 'log.tlogProof', `entry ${checked.index}: site "${record.body.site}"'s update envelope of round ${claim.round} commits to no consent`)
   if (toHex(summary.root) !== toHex(claim.root)) throw new ConsentBundleMismatchError('root', toHex(summary.root), toHex(claim.root))
   if (summary.count !== claim.count) throw new ConsentBundleMismatchError('count', String(summary.count), String(claim.count))
+  const rewardsSeq = claim.reward === undefined ? undefined : checkRewardsEntry(log, claim, claim.reward, record.body.site, checked.checkpoint, trust)
   const cosigners = trust.policy === undefined ? [] : requireCheckpointQuorum(trust.policy, parseTlogProof(log.tlogProof).checkpoint, trust.logKey, checked.checkpoint.origin)
-  return { seq: checked.index, site: record.body.site, checkpoint: checked.checkpoint, cosigners }
+  return { seq: checked.index, site: record.body.site, checkpoint: checked.checkpoint, cosigners, ...(rewardsSeq === undefined ? {} : { rewardsSeq }) }
+}
+
+/** The `patient-rewards` entry's proof: same checkpoint, the site's entry of the round, committing to the reward's root and amount. Returns its index. */
+function checkRewardsEntry(log: ConsentLogProofJson, claim: ConsentLogClaim, reward: NonNullable<ConsentLogClaim['reward']>, site: string, checkpoint: Checkpoint, trust: ConsentLogTrust): number {
+  if (log.rewards === undefined)
+    throw new ConsentInvalidError(SUBJECT, 'log.rewards', `is missing: the bundle carries a reward for round ${claim.round} but no tlog-proof of the site's patient-rewards entry`)
+  const checked = checkTlogProof(log.rewards, trust.logKey, trust.origin === undefined ? {} : { origin: trust.origin })
+  if (checked.checkpoint.size !== checkpoint.size || toHex(checked.checkpoint.root) !== toHex(checkpoint.root))
+    throw new ConsentInvalidError(SUBJECT, 'log.rewards', `is against checkpoint ${checked.checkpoint.size}, the update's proof against ${checkpoint.size}; want one checkpoint`)
+  const record = readLineageRecord(checked.entry)
+  if (record.kind !== ENTRY_KINDS.PATIENT_REWARDS || record.body.round !== claim.round || record.body.site !== site)
+    throw new ConsentInvalidError(SUBJECT, 'log.rewards', `proves entry ${checked.index}, a ${record.kind}; want site "${site}"'s patient-rewards entry of round ${claim.round}`)
+  const statement = decodeStatement('patient-rewards', record.body.statement.body)
+  if (toHex(statement.root) !== toHex(reward.root)) throw new ConsentBundleMismatchError('reward.root', toHex(statement.root), toHex(reward.root))
+  if (statement.amount !== reward.siteAmount) throw new ConsentBundleMismatchError('reward.siteAmount', String(statement.amount), String(reward.siteAmount))
+  return checked.index
 }

@@ -651,6 +651,12 @@ export interface ConsentLogProofJson {
   readonly format: typeof CONSENT_LOG_PROOF_FORMAT
   readonly tlogProof: string
   readonly envelope?: string
+  /**
+   * When the bundle carries a `reward`: the tlog-proof (same checkpoint) of
+   * the site's `patient-rewards` entry of the round, whose signed statement
+   * commits to the allocation root and the site's amount.
+   */
+  readonly rewards?: string
 }
 
 /** A patient's receipt is in the round's consent tree. Hex fields; `receipt` is `encodeSignedConsent`. */
@@ -724,7 +730,7 @@ const header = {
   round: uint.min(1),
   root: hash,
   count: uint,
-  log: z.strictObject({ format: z.literal(CONSENT_LOG_PROOF_FORMAT), tlogProof: z.string().min(1), envelope: hex.optional() }).optional(),
+  log: z.strictObject({ format: z.literal(CONSENT_LOG_PROOF_FORMAT), tlogProof: z.string().min(1), envelope: hex.optional(), rewards: z.string().min(1).optional() }).optional(),
 }
 const NeighbourSchema = z.strictObject({ index: uint, pseudonym: hash, receiptHash: hash, path: z.array(hash) }).nullable()
 const BundleSchema = z.discriminatedUnion('kind', [

@@ -80,7 +80,7 @@ export async function consentVerify(opts: ConsentVerifyOptions, io: CliIo): Prom
   const logWhat =
     log === undefined
       ? ''
-      : `; the log's tlog-proof shows site "${log.site}" committed to that root in entry ${log.seq}, in the log of ${log.checkpoint.origin} at size ${log.checkpoint.size}${opts.policy === undefined ? '' : `, cosigned by ${log.cosigners.join(', ') || 'no witness'} (the policy's quorum met)`}`
+      : `; the log's tlog-proof shows site "${log.site}" committed to that root in entry ${log.seq}${log.rewardsSeq === undefined ? '' : ` and to the reward's allocation root in its patient-rewards entry ${log.rewardsSeq}`}, in the log of ${log.checkpoint.origin} at size ${log.checkpoint.size}${opts.policy === undefined ? '' : `, cosigned by ${log.cosigners.join(', ') || 'no witness'} (the policy's quorum met)`}`
   if (opts.db === undefined) {
     io.stdout.write(
       `consent proof verified offline: ${what} the ${proof.count} consents of root ${toHex(proof.root)} for round ${proof.round}${rewardWhat}${logWhat}${log === undefined ? '; check that root against the log with --db LOG_REPLICA_DIR' : ''}\n`,

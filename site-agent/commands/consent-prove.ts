@@ -27,7 +27,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import type { CliIo } from '../../cli/index.ts'
-import { parsePublicKey, toHex } from '../../ledger/index.ts'
+import { fromHex, parsePublicKey, toHex } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { ConsentStoreCorruptError } from '../consent/errors.ts'
 import { proveConsentInLog } from '../consent/log-proof.ts'
@@ -112,9 +112,20 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
   if (format === 'tlog-proof') {
     const replica = opts.db ?? config.p2p.dataDir
     if (replica === undefined) throw new SiteConfigError(`${opts.config}: no replica of the log (p2p.dataDir) to prove from; pass --db LOG_REPLICA_DIR`)
-    const log = await proveConsentInLog(replica, { site: config.siteId, round, root: tree.root, count: tree.count }, io)
+    const log = await proveConsentInLog(
+      replica,
+      {
+        site: config.siteId,
+        round,
+        root: tree.root,
+        count: tree.count,
+        reward: bundle.kind === 'inclusion' && bundle.reward !== undefined ? { root: fromHex(bundle.reward.root), siteAmount: BigInt(bundle.reward.siteAmount) } : undefined,
+      },
+      io,
+    )
     bundle = { ...bundle, log }
-    what += `, with the log's tlog-proof of the site's update (entry ${log.tlogProof.match(/^index (\d+)$/m)?.[1]})`
+    const entryOf = (text: string) => text.match(/^index (\d+)$/m)?.[1]
+    what += `, with the log's tlog-proof of the site's update (entry ${entryOf(log.tlogProof)})${log.rewards === undefined ? '' : ` and of its patient-rewards (entry ${entryOf(log.rewards)})`}`
   }
   const json = `${JSON.stringify(bundle, null, 2)}\n`
   if (opts.out === undefined) {
