@@ -6,7 +6,20 @@
  * line or key fails with its code.
  */
 import { describe, expect, it } from 'vitest'
-import { GENESIS_PREV_HASH, RFC6962_SHA256, hashLeaf, inclusionProof, parseTlogProof, rootOf, signCheckpoint, signEntry, signerFromSeed } from '../../../ledger/core/index.ts'
+import {
+  GENESIS_PREV_HASH,
+  RFC6962_SHA256,
+  encodeCanonical,
+  hashLeaf,
+  sha256,
+  type CanonicalValue,
+  inclusionProof,
+  parseTlogProof,
+  rootOf,
+  signCheckpoint,
+  signEntry,
+  signerFromSeed,
+} from '../../../ledger/core/index.ts'
 import { CONSENT_LOG_PROOF_FORMAT, ENTRY_KINDS, checkConsentLogProof, consentSummaryOf, decodeStatement, makeConsentLogProof, readLineageRecord } from '../../../protocol/index.ts'
 import { DeciderHarness, everyKindScript, REWARDED_CONSENT_STUDY, inlineEnvelopeBody } from '../../helpers/protocol.ts'
 
@@ -77,5 +90,55 @@ describe("a consent bundle's log part", () => {
     lines[at] = `${lines[at]![0] === 'A' ? 'B' : 'A'}${lines[at]!.slice(1)}`
     expect(() => checkConsentLogProof({ ...log, tlogProof: lines.join('\n') }, UPDATE.claim, TRUST)).toThrow(expect.objectContaining({ code: 'LEDGER_ROOT_MISMATCH' }))
     expect(() => checkConsentLogProof(log, UPDATE.claim, { logKey: signerFromSeed(new Uint8Array(32).fill(22)).publicKey })).toThrow(expect.objectContaining({ code: 'LEDGER_CHECKPOINT_INVALID' }))
+  })
+
+  it('resolves an envelope embedded by blob from the bundle’s envelope, and refuses a body of another hash', () => {
+    // The update entry re-signed with its envelope by reference, as the decider logs one over 32 KiB.
+    const draft = HARNESS.drafts[UPDATE.seq]!
+    const body = draft.body as { envelope: { body: Uint8Array; sig: Uint8Array } } & Record<string, CanonicalValue>
+    const byBlob = { ...draft, body: { ...body, envelope: { blob: sha256(body.envelope.body), sig: body.envelope.sig } } }
+    const entries = ENTRIES.map((e) => e.bytes)
+    entries[UPDATE.seq] = signEntry(COORDINATOR, UPDATE.seq, UPDATE.seq === 0 ? GENESIS_PREV_HASH : ENTRIES[UPDATE.seq - 1]!.hash, byBlob).bytes
+    const leaves = entries.map(hashLeaf)
+    const checkpoint = signCheckpoint(COORDINATOR, { origin: ORIGIN, size: entries.length, root: rootOf(RFC6962_SHA256, leaves) })
+    const prove = (envelopeBody?: Uint8Array) =>
+      makeConsentLogProof({ index: UPDATE.seq, entryBytes: entries[UPDATE.seq]!, proof: inclusionProof(RFC6962_SHA256, leaves, UPDATE.seq, entries.length), checkpoint, envelopeBody })
+    expect(checkConsentLogProof(prove(body.envelope.body), UPDATE.claim, TRUST).seq).toBe(UPDATE.seq)
+    expect(() => checkConsentLogProof(prove(), UPDATE.claim, TRUST)).toThrow(expect.objectContaining({ code: 'COORD_LINEAGE_RECORD_INVALID' }))
+    expect(() => checkConsentLogProof(prove(encodeCanonical({ other: 1 })), UPDATE.claim, TRUST)).toThrow(expect.objectContaining({ code: 'COORD_LINEAGE_RECORD_INVALID' }))
+  })
+
+  it("with a reward, proves the site's patient-rewards entry under the same checkpoint and checks its root and amount", () => {
+    // A site's patient-rewards entry and its consent update of the same round.
+    const records = ENTRIES.map((e) => readLineageRecord(e.entry))
+    const rewards = records.find((r) => r.kind === ENTRY_KINDS.PATIENT_REWARDS)
+    if (rewards?.kind !== ENTRY_KINDS.PATIENT_REWARDS) throw new Error('the script logs no patient rewards')
+    const update = records.find((r) => r.kind === ENTRY_KINDS.UPDATE_ACCEPTED && r.body.round === rewards.body.round && r.body.site === rewards.body.site)
+    if (update?.kind !== ENTRY_KINDS.UPDATE_ACCEPTED) throw new Error('no update of the rewarded site and round')
+    const summary = consentSummaryOf(decodeStatement('update', inlineEnvelopeBody(update.body.envelope)).ext)!
+    const statement = decodeStatement('patient-rewards', rewards.body.statement.body)
+    const claim = { round: update.body.round, root: summary.root, count: summary.count, reward: { root: statement.root, siteAmount: statement.amount } }
+    const proofOf = (seq: number) => inclusionProof(RFC6962_SHA256, LEAVES, seq, ENTRIES.length)
+    const log = makeConsentLogProof({
+      index: update.seq,
+      entryBytes: ENTRIES[update.seq]!.bytes,
+      proof: proofOf(update.seq),
+      checkpoint: CHECKPOINT,
+      rewards: { index: rewards.seq, entryBytes: ENTRIES[rewards.seq]!.bytes, proof: proofOf(rewards.seq) },
+    })
+
+    expect(checkConsentLogProof(log, claim, TRUST)).toMatchObject({ seq: update.seq, rewardsSeq: rewards.seq })
+    const codeOf = (f: () => unknown) => {
+      try {
+        f()
+        return 'passed'
+      } catch (err) {
+        return (err as { code: string }).code
+      }
+    }
+    expect(codeOf(() => checkConsentLogProof(log, { ...claim, reward: { ...claim.reward, siteAmount: statement.amount + 1n } }, TRUST))).toBe('PROTOCOL_CONSENT_BUNDLE_MISMATCH')
+    expect(codeOf(() => checkConsentLogProof(log, { ...claim, reward: { ...claim.reward, root: new Uint8Array(32) } }, TRUST))).toBe('PROTOCOL_CONSENT_BUNDLE_MISMATCH')
+    expect(codeOf(() => checkConsentLogProof({ ...log, rewards: undefined }, claim, TRUST))).toBe('PROTOCOL_CONSENT_INVALID')
+    expect(codeOf(() => checkConsentLogProof({ ...log, rewards: log.tlogProof }, claim, TRUST))).toBe('PROTOCOL_CONSENT_INVALID')
   })
 })
