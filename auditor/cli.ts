@@ -3,7 +3,7 @@
  *
  *   audit (--db DIR [--key FILE] [--fetch-from MULTIADDR...] | --peer MULTIADDR [--study ID] [--key FILE] [--replica-dir DIR])
  *         [--report FILE] [--coordinator-key HEX]
- *   consent verify --proof FILE [--db DIR] [--site ID] [--authority HEX...]
+ *   consent verify --proof FILE [--db DIR] [--site ID] [--authority HEX...] [--coordinator-key HEX | --verifier-key VKEY] [--policy FILE]
  *
  * Only what help shows lives here; each action imports its command from
  * commands/ when it runs, so help loads no libp2p, LevelDB or TF.js.
@@ -58,8 +58,17 @@ export function registerAuditorCommands(program: Command, io: CliIo = processIo(
     .option('--db <dir>', 'a replica of the lineage log (LevelDB): also check the root and count against the logged, site-signed envelope')
     .option('--site <id>', 'with --db: the site that made the proof')
     .option('--authority <hex...>', "consent authority public keys trusted to sign the receipt (default: the receipt's own signer)")
-    .option('--coordinator-key <hex>', "with --db: the coordinator's public key (default: the author of the log's first entry)")
-    .addHelpText('after', examples('fedlineage consent verify --proof patient-1042.json', 'fedlineage consent verify --proof patient-1042.json --db hub-ledger --site st-marys'))
+    .option('--coordinator-key <hex>', "the coordinator's public key: pins the log key of a tlog-proof bundle, and with --db the log's author (default there: the author of the log's first entry)")
+    .option('--verifier-key <vkey>', "the log's verifier key (origin+keyid+base64), as `fedlineage log checkpoint` prints it: pins a tlog-proof bundle's log key and origin")
+    .option('--policy <file>', "the study's witness policy (c2sp.org/tlog-policy): a tlog-proof bundle's checkpoint must carry cosignatures meeting its quorum")
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage consent verify --proof patient-1042.json',
+        'fedlineage consent verify --proof patient-1042.json --db hub-ledger --site st-marys',
+        'fedlineage consent verify --proof patient-1042.json --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…" --policy witness-policy.txt',
+      ),
+    )
     .action(async (opts: ConsentVerifyOptions) => {
       const { consentVerify } = await import('./commands/consent-verify.ts')
       await consentVerify(opts, io)

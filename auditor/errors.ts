@@ -403,3 +403,8 @@ export class AuditPatientRewardsCountMismatchError extends AuditMismatchError {
 export class AuditPatientRewardsNotLoggedError extends AuditError {
   static override readonly code = 'AUDIT_PATIENT_REWARDS_NOT_LOGGED'
 }
+
+/** A consent bundle with a log part (a tlog-proof) and no pinned log key: a proof never vouches for its own key, so its log part cannot be checked. */
+export class AuditConsentLogUnverifiedError extends AuditError {
+  static override readonly code = 'AUDIT_CONSENT_LOG_UNVERIFIED'
+}

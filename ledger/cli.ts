@@ -4,7 +4,7 @@
  *   keygen --out DIR [--name NAME] [--force]
  *   log verify --db DIR [--author HEX...]
  *   log prove --db DIR --seq N [--size S] [--format json|tlog-proof] [--out FILE]
- *   log check-proof --proof FILE [--coordinator-key HEX | --verifier-key VKEY | --trust-bundle-key]
+ *   log check-proof --proof FILE [--coordinator-key HEX | --verifier-key VKEY | --trust-bundle-key] [--policy FILE]
  *   log checkpoint --db DIR [--size N]
  *   witness --key FILE --log VKEY [--listen HOST:PORT] [--state DIR] [--name NAME]
  *   log mirror --url URL --out DIR (--log-key HEX | --verifier-key VKEY)
@@ -92,14 +92,16 @@ export function registerLedgerCommands(program: Command, io: CliIo = processIo()
     .option('--coordinator-key <hex>', "the coordinator's public key the checkpoint must be signed with")
     .option('--verifier-key <vkey>', "the log's verifier key (origin+keyid+base64), as `fedlineage log checkpoint` prints it: pins the key and the origin")
     .option('--trust-bundle-key', "accept the checkpoint key the bundle names (without it, an unpinned check fails): only when you hold the bundle's key from the coordinator")
+    .option('--policy <file>', "a c2sp.org/tlog-policy (e.g. the study's witness policy): a tlog-proof's checkpoint must carry cosignatures meeting its quorum")
     .addHelpText(
       'after',
       examples(
         'fedlineage log check-proof --proof entry-87.json --coordinator-key "$(cat keys/hub.pub)"',
         'fedlineage log check-proof --proof entry-87.tlog-proof --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…"',
+        'fedlineage log check-proof --proof entry-87.tlog-proof --verifier-key "fedlineage.example/study/demo+1a2b3c4d+AT…" --policy witness-policy.txt',
       ),
     )
-    .action(async (raw: { proof: string; coordinatorKey?: string; verifierKey?: string; trustBundleKey?: boolean }) => {
+    .action(async (raw: { proof: string; coordinatorKey?: string; verifierKey?: string; trustBundleKey?: boolean; policy?: string }) => {
       const { logCheckProof } = await import('./commands/log-check-proof.ts')
       await logCheckProof(raw, io)
     })

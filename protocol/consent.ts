@@ -630,6 +630,33 @@ interface BundleHeader {
   /** Hex root of the round's consent tree, as the site committed it in the log. */
   readonly root: string
   readonly count: number
+  /**
+   * Optional (bundles without it stay valid): where the log holds that root,
+   * as a c2sp.org/tlog-proof of the site's `update-accepted` entry
+   * (consent-log-proof.ts), from `consent prove --format tlog-proof`.
+   */
+  readonly log?: ConsentLogProofJson
+}
+
+/** The format of `ConsentLogProofJson.tlogProof`. */
+export const CONSENT_LOG_PROOF_FORMAT = 'c2sp.org/tlog-proof@v1'
+
+/**
+ * The log part of a consent bundle: the tlog-proof text verbatim (its
+ * `extra` the entry's bytes, its checkpoint with the witnesses'
+ * cosignatures), and the site's update envelope body in hex when the entry
+ * names it by hash (a blob) rather than embedding it.
+ */
+export interface ConsentLogProofJson {
+  readonly format: typeof CONSENT_LOG_PROOF_FORMAT
+  readonly tlogProof: string
+  readonly envelope?: string
+  /**
+   * When the bundle carries a `reward`: the tlog-proof (same checkpoint) of
+   * the site's `patient-rewards` entry of the round, whose signed statement
+   * commits to the allocation root and the site's amount.
+   */
+  readonly rewards?: string
 }
 
 /** A patient's receipt is in the round's consent tree. Hex fields; `receipt` is `encodeSignedConsent`. */
@@ -703,6 +730,7 @@ const header = {
   round: uint.min(1),
   root: hash,
   count: uint,
+  log: z.strictObject({ format: z.literal(CONSENT_LOG_PROOF_FORMAT), tlogProof: z.string().min(1), envelope: hex.optional(), rewards: z.string().min(1).optional() }).optional(),
 }
 const NeighbourSchema = z.strictObject({ index: uint, pseudonym: hash, receiptHash: hash, path: z.array(hash) }).nullable()
 const BundleSchema = z.discriminatedUnion('kind', [

@@ -5,7 +5,7 @@
  *   study review [...] | study approve --spec-hash HEX --config FILE --out FILE
  *   dataset prepare --schema FILE --csv FILE --out FILE
  *   consent import (--fhir FILE [--ndjson] | --csv FILE) --store FILE --secret FILE --authority-key FILE --study ID
- *   consent prove --config FILE --patient-id ID --round N [--out FILE]
+ *   consent prove --config FILE --patient-id ID --round N [--out FILE] [--format json|tlog-proof] [--db DIR]
  *   model export --db DIR --out DIR [--round N]     predict --model DIR [--site-config FILE] [--data FILE]
  *
  * Only what help shows lives here; each action imports its command from
@@ -132,7 +132,15 @@ export function registerSiteAgentCommands(program: Command, io: CliIo = processI
     .requiredOption('--round <n>', 'the round')
     .option('--out <file>', 'write the JSON bundle here (mode 0600) instead of stdout')
     .option('--allow-unknown-patient', 'prove non-inclusion for an id the consent store has no record of (a patient who never consented)')
-    .addHelpText('after', examples('fedlineage consent prove --config site.json --patient-id P-1042 --round 3 --out patient-1042.json'))
+    .option('--format <format>', "json (the consent proof alone), or tlog-proof (it also carries the log's c2sp.org/tlog-proof@v1 of the site's update, checkable with no replica)", 'json')
+    .option('--db <dir>', "the replica of the log the tlog-proof is taken from (default: the site's, p2p.dataDir)")
+    .addHelpText(
+      'after',
+      examples(
+        'fedlineage consent prove --config site.json --patient-id P-1042 --round 3 --out patient-1042.json',
+        'fedlineage consent prove --config site.json --patient-id P-1042 --round 3 --format tlog-proof --out patient-1042.json',
+      ),
+    )
     .action(async (opts: ConsentProveOptions) => {
       const { consentProve } = await import('./commands/consent-prove.ts')
       await consentProve(opts, io)

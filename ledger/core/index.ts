@@ -123,7 +123,15 @@ export {
   type PolicyWitness,
   type WitnessPolicy,
 } from './tlog-policy.ts'
-export { WitnessPolicyInvalidError, WitnessRefusedError, WitnessRequestMalformedError, WitnessResponseInvalidError, WitnessStateInvalidError, WitnessStateLockedError } from './witness-errors.ts'
+export {
+  WitnessPolicyInvalidError,
+  WitnessQuorumNotMetError,
+  WitnessRefusedError,
+  WitnessRequestMalformedError,
+  WitnessResponseInvalidError,
+  WitnessStateInvalidError,
+  WitnessStateLockedError,
+} from './witness-errors.ts'
 export { INCLUSION_BUNDLE_FORMAT, checkInclusionBundle, makeInclusionBundle, type CheckedInclusion, type InclusionBundle } from './proof-bundle.ts'
 export {
   MAX_ERROR_MESSAGE_LENGTH,
@@ -173,6 +181,7 @@ export {
   type TilePath,
 } from './tiles.ts'
 export { EntryBundleMalformedError, LedgerEntryTooLargeError, TileFetchError, TileMismatchError, TilePathInvalidError, TlogProofMalformedError } from './tile-errors.ts'
+export { policyCosigners, requireCheckpointQuorum } from './checkpoint-quorum.ts'
 export { TLOG_PROOF_HEADER, checkTlogProof, formatTlogProof, isTlogProof, parseTlogProof, type CheckedTlogProof, type TlogProof } from './tlog-proof.ts'
 /** The base class of every ledger error, for callers of the pure core that map ledger codes to their own. */
 export { LedgerError } from '../errors.ts'

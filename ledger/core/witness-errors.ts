@@ -44,3 +44,8 @@ export class WitnessStateInvalidError extends LedgerError {
 export class WitnessStateLockedError extends LedgerError {
   static override readonly code = 'LEDGER_WITNESS_STATE_LOCKED'
 }
+
+/** A checkpoint whose verified cosignatures do not satisfy a witness policy's quorum, or a policy that does not list the log being checked. */
+export class WitnessQuorumNotMetError extends LedgerError {
+  static override readonly code = 'LEDGER_WITNESS_QUORUM_NOT_MET'
+}

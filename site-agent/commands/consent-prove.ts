@@ -15,14 +15,22 @@
  *   train on them that round.
  *
  * Anyone checks it offline with `fedlineage consent verify --proof FILE`,
- * and against the site-signed envelope in the log with `--db`. The bundle
+ * and against the site-signed envelope in the log with `--db`.
+ *
+ * With `--format tlog-proof` the bundle also carries its `log` part: a
+ * c2sp.org/tlog-proof@v1 of the site's `update-accepted` entry of the
+ * round (the entry that embeds the envelope committing to the consent
+ * root) against the newest cosigned checkpoint of the site's replica (or
+ * `--db`), so that the patient can check it against the log with no
+ * replica, under the log's key and the study's witness policy. The bundle
  * holds the patient's pseudonym and receipt: hand it to the patient only.
  */
 import { writeFile } from 'node:fs/promises'
 import type { CliIo } from '../../cli/index.ts'
-import { parsePublicKey, toHex } from '../../ledger/index.ts'
+import { fromHex, parsePublicKey, toHex } from '../../ledger/index.ts'
 import { loadSiteConfig } from '../config.ts'
 import { ConsentStoreCorruptError } from '../consent/errors.ts'
+import { proveConsentInLog } from '../consent/log-proof.ts'
 import { loadPatientRewardsRound } from '../consent/patient-rewards.ts'
 import { loadConsentRound } from '../consent/rounds.ts'
 import { loadSiteSecret } from '../consent/secret.ts'
@@ -47,12 +55,21 @@ export interface ConsentProveOptions {
   readonly out?: string
   /** Prove non-inclusion for an id the consent store has no record of (a patient who never consented). */
   readonly allowUnknownPatient?: boolean
+  /** `json` (default): the consent proof alone; `tlog-proof`: with its log part as a c2sp.org/tlog-proof@v1. */
+  readonly format?: string
+  /** The replica of the log the `tlog-proof` format proves from; default the site's (`p2p.dataDir`). */
+  readonly db?: string
 }
+
+/** Formats `consent prove` writes. */
+export const CONSENT_PROOF_FORMATS = ['json', 'tlog-proof'] as const
 
 /** Builds the bundle (see the module comment), writes or prints it, and returns it. */
 export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promise<ConsentProofBundle> {
   const round = Number(opts.round)
   if (!Number.isSafeInteger(round) || round < 1) throw new SiteConfigError(`--round is ${JSON.stringify(opts.round)}, want a round number >= 1`)
+  const format = opts.format ?? 'json'
+  if (!(CONSENT_PROOF_FORMATS as readonly string[]).includes(format)) throw new SiteConfigError(`--format is ${JSON.stringify(format)}, want one of ${CONSENT_PROOF_FORMATS.join(', ')}`)
   const config = await loadSiteConfig(opts.config)
   const consent = config.consent
   if (consent === undefined) throw new SiteConfigError(`${opts.config}: no "consent" section: this site keeps no consent leaves to prove from`)
@@ -91,6 +108,24 @@ export async function consentProve(opts: ConsentProveOptions, io: CliIo): Promis
       throw new ConsentUnknownPatientError(
         `patient id ${JSON.stringify(opts.patientId)} has no consent receipt or revocation in ${consent.store}: a mistyped id would get a valid proof about nobody; check the id against the site's records, and if it is right (a patient who never consented), rerun with --allow-unknown-patient`,
       )
+  }
+  if (format === 'tlog-proof') {
+    const replica = opts.db ?? config.p2p.dataDir
+    if (replica === undefined) throw new SiteConfigError(`${opts.config}: no replica of the log (p2p.dataDir) to prove from; pass --db LOG_REPLICA_DIR`)
+    const log = await proveConsentInLog(
+      replica,
+      {
+        site: config.siteId,
+        round,
+        root: tree.root,
+        count: tree.count,
+        reward: bundle.kind === 'inclusion' && bundle.reward !== undefined ? { root: fromHex(bundle.reward.root), siteAmount: BigInt(bundle.reward.siteAmount) } : undefined,
+      },
+      io,
+    )
+    bundle = { ...bundle, log }
+    const entryOf = (text: string) => text.match(/^index (\d+)$/m)?.[1]
+    what += `, with the log's tlog-proof of the site's update (entry ${entryOf(log.tlogProof)})${log.rewards === undefined ? '' : ` and of its patient-rewards (entry ${entryOf(log.rewards)})`}`
   }
   const json = `${JSON.stringify(bundle, null, 2)}\n`
   if (opts.out === undefined) {

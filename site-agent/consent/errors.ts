@@ -90,3 +90,8 @@ export class ConsentRoundMissingError extends SiteAgentError {
     this.round = round
   }
 }
+
+/** The site's replica of the log holds no accepted update of the site for the round with the consent root being proved, or no signed checkpoint covering it: no log proof can be made yet. */
+export class ConsentNotInLogError extends SiteAgentError {
+  static override readonly code = 'SITE_CONSENT_NOT_IN_LOG'
+}

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { registerAuditorCommands } from '../../auditor/index.ts'
 import type { CliIo } from '../../cli/index.ts'
-import { loadSigner, writeIdentity, type Signer } from '../../ledger/index.ts'
+import { loadSigner, registerLedgerCommands, writeIdentity, type Signer } from '../../ledger/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 import { registerSiteAgentCommands } from '../../site-agent/index.ts'
 import { createFederation, tempDir, type TestFederation, type TestSite } from './federation.ts'
@@ -22,11 +22,12 @@ export function captureIo(): CapturedIo {
   return { stdout: sink, stderr: sink, setExitCode: () => undefined, out } as unknown as CapturedIo
 }
 
-/** Runs `fedlineage …` in this process with the site agent's and the auditor's commands; resolves with what it printed. */
+/** Runs `fedlineage …` in this process with the site agent's, the auditor's and the ledger's commands; resolves with what it printed. */
 export async function cli(io: CapturedIo, ...args: string[]): Promise<string> {
   const program = new Command().exitOverride()
   registerSiteAgentCommands(program, io)
   registerAuditorCommands(program, io)
+  registerLedgerCommands(program, io)
   const before = io.out.length
   await program.parseAsync(['node', 'fedlineage', ...args])
   return io.out.slice(before).join('')

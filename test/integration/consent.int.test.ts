@@ -9,7 +9,9 @@
  *   the patient is left out, `consent-revoked` is logged with the site's
  *   update, and every later envelope proves the pseudonym absent.
  * - A patient's proof from `consent prove` verifies offline and against the
- *   log (`consent verify --db`), and fails when tampered with.
+ *   log (`consent verify --db`), and fails when tampered with; with
+ *   `--format tlog-proof` it carries the log's c2sp tlog-proof of the site's
+ *   update, checked under the pinned log key and a witness policy's quorum.
  * - The audit passes, and fails with AUDIT_CONSENT_* on a log whose later
  *   envelope (re-signed by the site) commits to a root holding the revoked
  *   pseudonym, or drops its non-inclusion proof.
@@ -20,7 +22,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HubClient } from '../../coordinator/index.ts'
-import { equalBytes, sha256, toHex, writeIdentity } from '../../ledger/index.ts'
+import { checkpointVerifierKey, cosignatureVerifierKey, equalBytes, openCheckpoint, parseTlogProof, sha256, toHex, writeIdentity } from '../../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema, type StudySpecInput } from '../../models/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA, SiteRequestRejectedError, loadConsentRound, loadSiteSecret, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { auditDir, draftOf, readStoredLog, rewriteLog } from '../helpers/audit.ts'
@@ -218,6 +220,47 @@ describe('consent across the federation', () => {
       await writeFile(tamperedFile, JSON.stringify(value))
       await expect(cli(io, 'consent', 'verify', '--proof', tamperedFile, ...extra), what).rejects.toMatchObject({ code: expect.stringMatching(code) })
     }
+
+    // Execute / Assert: with --format tlog-proof the bundle carries the log's c2sp tlog-proof of the site's update, checked with no replica.
+    const tlogFile = path.join(fed.dir, 'proof.tlog.json')
+    expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', `${siteA.id}-7`, '--round', '1', '--format', 'tlog-proof', '--out', tlogFile)).toMatch(
+      /with the log's tlog-proof of the site's update \(entry \d+\)/,
+    )
+    const tlogBundle = JSON.parse(await readFile(tlogFile, 'utf8'))
+    expect(tlogBundle).toMatchObject({ ...bundle, log: { format: 'c2sp.org/tlog-proof@v1', tlogProof: expect.stringMatching(/^c2sp\.org\/tlog-proof@v1\nextra /) } })
+    const logProof = parseTlogProof(tlogBundle.log.tlogProof)
+    expect(updates(1, siteA.id).seq).toBe(logProof.index)
+    const origin = openCheckpoint(logProof.checkpoint, fed.hub.publicKey).origin
+    const vkey = checkpointVerifierKey(origin, fed.hub.publicKey)
+    const offline = await cli(io, 'consent', 'verify', '--proof', tlogFile, '--verifier-key', vkey, '--site', siteA.id)
+    expect(offline).toContain(`the log's tlog-proof shows site "${siteA.id}" committed to that root in entry ${logProof.index}, in the log of ${origin}`)
+    expect(await cli(io, 'consent', 'verify', '--proof', tlogFile, '--coordinator-key', toHex(fed.hub.publicKey), '--db', fed.config.dataDir)).toContain('verified against the log')
+    // … the JSON default still verifies under a pinned key (no log part to check).
+    expect(await cli(io, 'consent', 'verify', '--proof', proofFile, '--coordinator-key', toHex(fed.hub.publicKey))).toContain('consent proof verified offline')
+    // … an unpinned log part, a tampered proof line, and another log's key fail.
+    await expect(cli(io, 'consent', 'verify', '--proof', tlogFile)).rejects.toMatchObject({ code: 'AUDIT_CONSENT_LOG_UNVERIFIED' })
+    const proofLines = tlogBundle.log.tlogProof.split('\n')
+    const line = proofLines.findIndex((l: string) => l.startsWith('index ')) + 1
+    proofLines[line] = `${proofLines[line][0] === 'A' ? 'B' : 'A'}${proofLines[line].slice(1)}`
+    const tamperedTlog = path.join(fed.dir, 'tampered.tlog.json')
+    await writeFile(tamperedTlog, JSON.stringify({ ...tlogBundle, log: { ...tlogBundle.log, tlogProof: proofLines.join('\n') } }))
+    await expect(cli(io, 'consent', 'verify', '--proof', tamperedTlog, '--verifier-key', vkey)).rejects.toMatchObject({ code: 'LEDGER_ROOT_MISMATCH' })
+    await expect(cli(io, 'consent', 'verify', '--proof', tlogFile, '--coordinator-key', toHex(testSigner(77).publicKey))).rejects.toMatchObject({ code: 'LEDGER_CHECKPOINT_INVALID' })
+    // … a policy's quorum: none required passes; a witness that never cosigned fails, for consent verify and log check-proof alike.
+    const policyFile = (quorum: string) => path.join(fed.dir, `policy-${quorum}.txt`)
+    const absentWitness = cosignatureVerifierKey(testSigner(78).publicKey)
+    await writeFile(policyFile('none'), `log ${vkey}\nwitness W ${absentWitness}\nquorum none\n`)
+    await writeFile(policyFile('W'), `log ${vkey}\nwitness W ${absentWitness}\nquorum W\n`)
+    expect(await cli(io, 'consent', 'verify', '--proof', tlogFile, '--verifier-key', vkey, '--policy', policyFile('none'))).toContain("cosigned by no witness (the policy's quorum met)")
+    await expect(cli(io, 'consent', 'verify', '--proof', tlogFile, '--verifier-key', vkey, '--policy', policyFile('W'))).rejects.toMatchObject({
+      code: 'LEDGER_WITNESS_QUORUM_NOT_MET',
+      message: expect.stringContaining('does not satisfy quorum "W"'),
+    })
+    await expect(cli(io, 'consent', 'verify', '--proof', proofFile, '--policy', policyFile('none'))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ARGUMENT' })
+    const entryProof = path.join(fed.dir, 'entry.tlog-proof')
+    await writeFile(entryProof, tlogBundle.log.tlogProof)
+    expect(await cli(io, 'log', 'check-proof', '--proof', entryProof, '--verifier-key', vkey, '--policy', policyFile('none'))).toContain("meeting the policy's quorum")
+    await expect(cli(io, 'log', 'check-proof', '--proof', entryProof, '--verifier-key', vkey, '--policy', policyFile('W'))).rejects.toMatchObject({ code: 'LEDGER_WITNESS_QUORUM_NOT_MET' })
 
     // Assert: the audit passes and reports the consent it checked.
     const honest = await auditDir(fed.config.dataDir)

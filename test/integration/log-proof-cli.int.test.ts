@@ -17,6 +17,7 @@ import type { CliIo } from '../../cli/index.ts'
 import {
   RFC6962_SHA256,
   checkpointVerifierKey,
+  cosignatureVerifierKey,
   cosignCheckpoint,
   fromHex,
   openCheckpoint,
@@ -236,5 +237,38 @@ describe('log prove --format tlog-proof / log check-proof', () => {
     expect(unpinned).toMatchObject({ code: 'LEDGER_PROOF_UNVERIFIED' })
     expect(otherKey).toMatchObject({ code: 'LEDGER_CHECKPOINT_INVALID' })
     expect(moved).toMatchObject({ code: 'LEDGER_ROOT_MISMATCH' })
+  })
+
+  it("with --policy, requires the checkpoint's cosignatures to meet the quorum; a JSON bundle, which has none, is refused", async () => {
+    // Prepare: a checkpoint cosigned by witness A; a policy of witnesses A and B.
+    const f = await createLedger()
+    await f.ledger.append(f.signer, testDrafts(40))
+    const signed = await f.ledger.checkpoint(f.signer, 'proof-test')
+    const [a, b] = [testSigner(4), testSigner(5)]
+    await f.ledger.addCosignature(40, cosignCheckpoint(a, signed, 1_700_000_000))
+    await f.close()
+    const file = path.join(f.dir, 'entry.tlog-proof')
+    const json = path.join(f.dir, 'entry.json')
+    const vkey = checkpointVerifierKey('proof-test', f.signer.publicKey)
+    const policy = async (quorum: string) => {
+      const p = path.join(f.dir, `policy-${quorum.replace(/\W/g, '-')}.txt`)
+      await writeFile(p, `log ${vkey}\nwitness A ${cosignatureVerifierKey(a.publicKey)}\nwitness B ${cosignatureVerifierKey(b.publicKey)}\ngroup both all A B\ngroup one any A B\nquorum ${quorum}\n`)
+      return p
+    }
+    await run(captureIo(), 'log', 'prove', '--db', f.dir, '--seq', String(PROVED_SEQ), '--format', 'tlog-proof', '--out', file)
+    await run(captureIo(), 'log', 'prove', '--db', f.dir, '--seq', String(PROVED_SEQ), '--out', json)
+
+    // Execute / Assert (each rejection awaited as it is made: none may go unhandled)
+    const met = captureIo()
+    await run(met, 'log', 'check-proof', '--proof', file, '--verifier-key', vkey, '--policy', await policy('one'))
+    expect(met.out.join('')).toContain("; cosigned by A, meeting the policy's quorum")
+    await expect(run(captureIo(), 'log', 'check-proof', '--proof', file, '--verifier-key', vkey, '--policy', await policy('both'))).rejects.toMatchObject({
+      code: 'LEDGER_WITNESS_QUORUM_NOT_MET',
+      message: expect.stringContaining('cosigned by A of the policy'),
+    })
+    await expect(run(captureIo(), 'log', 'check-proof', '--proof', file, '--coordinator-key', toHex(f.signer.publicKey), '--policy', await policy('none'))).resolves.toBeUndefined()
+    await expect(run(captureIo(), 'log', 'check-proof', '--proof', json, '--coordinator-key', toHex(f.signer.publicKey), '--policy', await policy('one'))).rejects.toMatchObject({
+      code: 'LEDGER_INVALID_ARGUMENT',
+    })
   })
 })

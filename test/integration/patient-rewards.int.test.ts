@@ -132,6 +132,23 @@ describe('patient rewards', () => {
       await expect(cli(io, 'consent', 'verify', '--proof', tamperedFile, ...extra), what).rejects.toMatchObject({ code: expect.stringMatching(code) })
     }
 
+    // Execute / Assert: --format tlog-proof also proves the site's patient-rewards entry, so the site's amount is checked with no replica.
+    const tlogFile = path.join(fed.dir, 'proof.tlog.json')
+    expect(await cli(io, 'consent', 'prove', '--config', siteConfig, '--patient-id', patient, '--round', '1', '--format', 'tlog-proof', '--out', tlogFile)).toContain(
+      `and of its patient-rewards (entry ${entryA1.seq})`,
+    )
+    const tlogBundle = JSON.parse(await readFile(tlogFile, 'utf8'))
+    const hubKey = ['--coordinator-key', toHex(fed.hub.publicKey)]
+    expect(await cli(io, 'consent', 'verify', '--proof', tlogFile, ...hubKey)).toContain(`to the reward's allocation root in its patient-rewards entry ${entryA1.seq}`)
+    for (const [what, value, code] of [
+      ['site amount, offline', { ...tlogBundle, reward: { ...tlogBundle.reward, siteAmount: String(stA1.amount + 1n) } }, 'PROTOCOL_CONSENT_BUNDLE_MISMATCH'],
+      ['no patient-rewards proof', { ...tlogBundle, log: { ...tlogBundle.log, rewards: undefined } }, 'PROTOCOL_CONSENT_INVALID'],
+      ["the update's proof as the patient-rewards proof", { ...tlogBundle, log: { ...tlogBundle.log, rewards: tlogBundle.log.tlogProof } }, 'PROTOCOL_CONSENT_INVALID'],
+    ] as const) {
+      await writeFile(tamperedFile, JSON.stringify(value))
+      await expect(cli(io, 'consent', 'verify', '--proof', tamperedFile, ...hubKey), what).rejects.toMatchObject({ code })
+    }
+
     // Assert: the audit passes.
     const honest = await auditDir(fed.config.dataDir)
     expect(honest.error).toBeUndefined()
