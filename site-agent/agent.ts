@@ -80,7 +80,7 @@ import { savePatientRewardsRound } from './consent/patient-rewards.ts'
 import { hashSeed } from './data/random.ts'
 import { SiteReplica } from './replica.ts'
 import { startSiteWitness } from './site-witness.ts'
-import type { RunningWitness } from '../ledger/index.ts'
+import type { Ledger, RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs } from './state-dirs.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
@@ -220,6 +220,11 @@ export class SiteAgent {
   }
 
   /** The transport this agent uses, as its log states it at start. */
+  /** The site's verified replica of the log while it runs (its tiles are served on the metrics port); undefined otherwise. */
+  replicaLedger(): Ledger | undefined {
+    return this.replica?.ledger
+  }
+
   get transport(): TransportMode {
     return transportMode(this.config.coordinator, this.components.credentials !== undefined, this.config.insecure, 'coordinator')
   }

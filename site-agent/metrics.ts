@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { startHttpServer, type RunningHttpServer } from '../web/index.ts'
+import { isTileRoute, tileResponse, type Ledger } from '../ledger/index.ts'
 import type { SiteAgentEvent } from './agent.ts'
 
 const PREFIX = 'fedlineage_site_'
@@ -79,17 +80,41 @@ export class SiteMetrics {
   }
 }
 
-/** Serves a fresh `SiteMetrics` on `listen` (`host:port`; port 0 picks a free one). */
-export async function startSiteMetrics(listen: string, onError: (err: unknown) => void): Promise<RunningSiteMetrics> {
+/**
+ * Serves a fresh `SiteMetrics` on `listen` (`host:port`; port 0 picks a free
+ * one), and, when `replica` gives the site's verified replica of the log,
+ * that replica as C2SP tlog-tiles (`/checkpoint`, `/tile/...`), so the log
+ * can be mirrored from any participant, not only from the coordinator
+ * (`fedlineage log mirror --url`). The replica holds nothing its site may
+ * not already share: every participant replicates every entry.
+ */
+export async function startSiteMetrics(listen: string, onError: (err: unknown) => void, replica?: () => Ledger | undefined): Promise<RunningSiteMetrics> {
   const metrics = new SiteMetrics()
   const at = listen.lastIndexOf(':')
   const server: RunningHttpServer = await startHttpServer(
     listen.slice(0, at),
     Number(listen.slice(at + 1)),
-    async (_req, res, url) => {
+    async (req, res, url) => {
+      if (isTileRoute(url.pathname)) {
+        const ledger = replica?.()
+        if (ledger === undefined) {
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+          res.end('this site holds no replica of the log (yet): its tiles are not served\n')
+          return
+        }
+        const tile = await tileResponse(ledger, url.pathname, req.headers['accept-encoding'])
+        res.writeHead(tile.status, {
+          'Content-Type': tile.contentType,
+          'Cache-Control': tile.cacheControl,
+          'Content-Length': Buffer.byteLength(tile.body),
+          ...(tile.contentEncoding === undefined ? {} : { 'Content-Encoding': tile.contentEncoding, Vary: 'Accept-Encoding' }),
+        })
+        res.end(req.method === 'HEAD' ? undefined : tile.body)
+        return
+      }
       if (url.pathname !== '/metrics') {
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
-        res.end('only /metrics is served here\n')
+        res.end(`no such page: ${url.pathname} (/metrics for Prometheus; /checkpoint and /tile/ for the log, once the replica runs)\n`)
         return
       }
       const body = await metrics.registry.metrics()

@@ -1,6 +1,6 @@
 /** `fedlineage site --config site.json`: run a hospital's site agent until the study is done. */
 import { pino, type Logger } from 'pino'
-import { loadSigner } from '../../ledger/index.ts'
+import { loadSigner, type Ledger } from '../../ledger/index.ts'
 import { SiteAgent, type SiteAgentEvent } from '../agent.ts'
 import { loadSiteConfig } from '../config.ts'
 import { siteCredentials } from '../credentials.ts'
@@ -47,11 +47,11 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
 }
 
 /** The metrics port, when asked for; a bad address or a port in use fails the start, naming the setting. */
-async function siteMetricsFor(listen: string | undefined, logger: Logger): Promise<RunningSiteMetrics | undefined> {
+async function siteMetricsFor(listen: string | undefined, logger: Logger, replica: () => Ledger | undefined): Promise<RunningSiteMetrics | undefined> {
   if (listen === undefined) return undefined
   if (!/^[^\s:]+:\d{1,5}$/.test(listen)) throw new SiteConfigError(`--metrics ${listen}: must be host:port, e.g. --metrics 127.0.0.1:9101`)
   try {
-    return await startSiteMetrics(listen, (err) => logger.error({ err }, 'metrics request failed'))
+    return await startSiteMetrics(listen, (err) => logger.error({ err }, 'metrics request failed'), replica)
   } catch (err) {
     throw new SiteConfigError(`metrics ${listen}: cannot bind (${(err as Error).message}); pick a free port or another address`, { cause: err })
   }
@@ -77,7 +77,7 @@ export async function runSite(opts: SiteCommandOptions): Promise<void> {
       const line = describe(config.siteId, e)
       if (line) process.stdout.write(line + '\n')
     })
-  const metrics = await siteMetricsFor(opts.metrics ?? config.metrics?.listen, logger)
+  const metrics = await siteMetricsFor(opts.metrics ?? config.metrics?.listen, logger, () => agent.replicaLedger())
   if (metrics) {
     agent.onEvent((e) => metrics.record(e))
     process.stdout.write(`[${config.siteId}] metrics on http://${metrics.address}/metrics\n`)

@@ -5,9 +5,11 @@
  * coordinator accepted, as the log records them.
  */
 import { describe, expect, it } from 'vitest'
+import { mirrorLog, toHex, type Ledger } from '../../ledger/index.ts'
 import { ENTRY_KINDS, readLineageRecord } from '../../protocol/index.ts'
 import { startSiteMetrics, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { createFederation } from '../helpers/federation.ts'
+import { createLedger, testDrafts } from '../helpers/ledger.ts'
 import { parsePrometheusText } from '../helpers/prometheus.ts'
 
 describe('site agent metrics on /metrics', () => {
@@ -52,5 +54,40 @@ describe('site agent metrics on /metrics', () => {
     expect(m.value('fedlineage_site_evaluations_total', { outcome: 'reported' })).toBeGreaterThanOrEqual(2)
     expect(m.value('fedlineage_site_last_evaluation', { metric: 'accuracy' })).toBeGreaterThan(0)
     expect(post.status).toBe(405)
+  })
+})
+
+describe('site metrics port serving the replica as tlog-tiles', () => {
+  it('serves the replica it is given as tiles that mirror to the same log, and says so when it holds none', async () => {
+    // Prepare: a replica of 300 entries (a full level-0 tile and a partial one) under a signed checkpoint.
+    const replica = await createLedger()
+    await replica.ledger.append(replica.signer, testDrafts(300))
+    await replica.ledger.checkpoint(replica.signer, 'site-tiles-test')
+    let held: Ledger | undefined
+    const metrics = await startSiteMetrics(
+      '127.0.0.1:0',
+      (err) => {
+        throw err
+      },
+      () => held,
+    )
+    const target = await createLedger()
+    try {
+      // Execute
+      const before = await fetch(`http://${metrics.address}/checkpoint`)
+      held = replica.ledger
+      const mirrored = await mirrorLog({ url: `http://${metrics.address}`, logKey: replica.signer.publicKey, origin: 'site-tiles-test', into: target.ledger })
+
+      // Assert
+      expect(before.status).toBe(404)
+      expect(await before.text()).toMatch(/holds no replica of the log/)
+      expect(mirrored.checkpoint.size).toBe(300)
+      expect(target.ledger.length).toBe(300)
+      expect(toHex(target.ledger.headHash)).toBe(toHex(replica.ledger.headHash))
+    } finally {
+      await metrics.close()
+      await target.close()
+      await replica.close()
+    }
   })
 })
