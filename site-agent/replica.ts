@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { Ledger, cosignCheckpoint, createReplicaNode, openLevelStorage, peerKeyOf, readCheckpoint, type ReplicaNode, type Signer } from '../ledger/index.ts'
 import { multiaddr } from '@multiformats/multiaddr'
-import { StudyState, readLineageRecord, studyReplicaAccess } from '../protocol/index.ts'
+import { ENTRY_KINDS, StudyState, isEmbeddedByBlob, readLineageRecord, studyReplicaAccess, type LineageRecord } from '../protocol/index.ts'
 
 export interface SiteReplicaInit {
   readonly dataDir: string
@@ -47,6 +47,12 @@ export class SiteReplica {
   private cosigned = 0
   /** The fold of the verified entries `[0, folded)`. */
   private folded = 0
+  /**
+   * Bodies of update envelopes the folded entries embed by reference (lineage.ts):
+   * entry content every participant may read, kept in the replica so that its
+   * holder's audit checks those entries without fetching anything.
+   */
+  private readonly envelopeBlobs: Uint8Array[] = []
   private readonly peers: string[]
 
   private constructor(
@@ -101,7 +107,10 @@ export class SiteReplica {
     const length = this.ledger.length
     if (this.folded < length) {
       for await (const { entry } of this.ledger.scan(this.folded, length)) {
-        this.world.apply(readLineageRecord(entry))
+        const record = readLineageRecord(entry)
+        this.world.apply(record)
+        const blob = envelopeBlobOf(record)
+        if (blob !== undefined) this.envelopeBlobs.push(blob)
         this.folded = entry.seq + 1
       }
     }
@@ -184,10 +193,29 @@ export class SiteReplica {
         backoffMs = Math.min(2 * backoffMs, FINAL_SYNC_BACKOFF_MS.max)
       }
       await this.cosignLatest()
+      await this.fetchEnvelopeBlobs(until)
       return this.ledger.length
     } finally {
       await this.node.stop()
       await this.ledger.close()
+    }
+  }
+
+  /**
+   * Fetches the envelope bodies the log embeds by reference that the replica
+   * does not hold yet, from its peers, until `until`; one it cannot get is
+   * left out (the holder's audit then names it), never fatal.
+   */
+  private async fetchEnvelopeBlobs(until: number): Promise<void> {
+    await this.view()
+    for (const hash of this.envelopeBlobs) {
+      if (Date.now() >= until) return
+      if (await this.ledger.hasBlob(hash)) continue
+      try {
+        await this.node.services.ledgerSync.fetchBlob(hash, { signal: AbortSignal.timeout(Math.max(1, until - Date.now())) })
+      } catch (err) {
+        this.init.logger.warn({ err, blob: Buffer.from(hash).toString('hex') }, 'an update envelope embedded by reference could not be fetched; the replica goes without it')
+      }
     }
   }
 
@@ -205,4 +233,11 @@ export class SiteReplica {
     }
     return false
   }
+}
+
+/** The blob an update entry names for its envelope's body when it embeds it by reference; undefined otherwise. */
+function envelopeBlobOf(record: LineageRecord): Uint8Array | undefined {
+  if (record.kind !== ENTRY_KINDS.UPDATE_ACCEPTED && record.kind !== ENTRY_KINDS.UPDATE_REJECTED) return undefined
+  const e = record.body.envelope
+  return isEmbeddedByBlob(e) ? e.blob : undefined
 }

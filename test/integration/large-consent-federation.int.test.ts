@@ -15,6 +15,7 @@ import { SYNTHETIC_SCHEMA } from '../../site-agent/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 import { ENTRY_KINDS, isEmbeddedByBlob, readLineageRecord } from '../../protocol/index.ts'
 import { auditDir, readBlob, readStoredLog } from '../helpers/audit.ts'
+import { runTool } from '../helpers/cli.ts'
 import { cli, consentFederation, consentFiles } from '../helpers/consent.ts'
 import type { TestSite } from '../helpers/federation.ts'
 
@@ -78,5 +79,12 @@ describe('a site with 200 withdrawals', () => {
     for (const e of stored) expect(e.bytes.length, `entry ${e.entry.seq}`).toBeLessThanOrEqual(MAX_ENTRY_BYTES)
     expect(out.error).toBeUndefined()
     expect(out.report.ok).toBe(true)
+    // Another site's replica fetched the envelope body at the end of its sync (every participant may read
+    // it), so its holder's audit, without any key, checks that entry and ends with the honest partial verdict.
+    const siteB = fed.sites[1]!
+    const replicaAudit = await runTool(['audit', '--db', path.join(fed.dir, `${siteB.id}-replica`)])
+    expect(replicaAudit.stderr).not.toMatch(/AUDIT_BLOB_MISSING/)
+    expect(replicaAudit.stderr).toMatch(/AUDIT_PARTIAL/)
+    expect(replicaAudit.stdout).toMatch(new RegExp(`audit PARTIAL of site "${siteB.id}"'s replica`))
   })
 })
