@@ -438,14 +438,24 @@ function closeIfDue(
   const decision = decideClose(accepted.size, open.plan.size, open.deadlineMs, state.study.minSites, timeMs, open.declined.size + (declinedNow === undefined ? 0 : 1))
   if (decision.action === 'wait') return undefined
   if (decision.action === 'abandon') {
-    return { entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason: decision.reason, accepted: accepted.size })], blobs: [], tasks: [] }
+    // Sites still training for it drop the task, as for an aborted round: nothing they send could count.
+    return {
+      entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason: decision.reason, accepted: accepted.size })],
+      blobs: [],
+      tasks: [{ siteId: null, task: { kind: 'cancel', round: open.round, reason: decision.reason } }],
+    }
   }
   const round = declinedNow === undefined ? open : { ...open, declined: new Map([...open.declined, [declinedNow.site, declinedNow]]) }
   const result = commitRound(state, round, accepted, fresh, blobs)
   if (result.kind === 'needs') return { needs: result.hashes }
   const committed = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED)
   const model = committed ? ((committed.body as { model: Uint8Array }).model as Uint8Array) : undefined
-  const tasks: AddressedTask[] = model ? [{ siteId: null, task: { kind: 'evaluate', round: open.round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }] : []
+  const abandoned = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_ABANDONED)
+  const tasks: AddressedTask[] = model
+    ? [{ siteId: null, task: { kind: 'evaluate', round: open.round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }]
+    : abandoned
+      ? [{ siteId: null, task: { kind: 'cancel', round: open.round, reason: (abandoned.body as { reason: string }).reason } }]
+      : []
   return { entries: result.entries, blobs: result.blobs, tasks }
 }
 

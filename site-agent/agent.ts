@@ -180,7 +180,7 @@ export class SiteAgent {
   private token: Uint8Array = new Uint8Array()
   private readonly models = new Map<string, Weights>()
   private readonly fitted = new Set<number>()
-  /** Rounds the hub aborted (a `cancel` task): their fit task is dropped, whenever it comes. */
+  /** Rounds closed without a model (a `cancel` task: the hub aborted it, or it was abandoned): their fit task is dropped, whenever it comes. */
   private readonly cancelled = new Map<number, string>()
   private readonly evaluated = new Set<number>()
   /** Rounds whose credit was passed on to patients (or had none to pass on). */

@@ -74,6 +74,7 @@ describe('a round the strategy cannot aggregate', () => {
     expect(closed.refusal).toBeUndefined()
     expect(kindsOf(closed)).toEqual([ENTRY_KINDS.UPDATE_ACCEPTED, ENTRY_KINDS.ROUND_ABANDONED])
     expect((closed.entries[1]!.body as { reason: string }).reason).toMatch(/the strategy could not aggregate/)
+    expect(closed.tasks).toEqual([{ siteId: null, task: { kind: 'cancel', round: 1, reason: (closed.entries[1]!.body as { reason: string }).reason } }])
     expect(h.state.openRound).toBeUndefined()
     expect(h.openRound().refusal).toBeUndefined()
   })

@@ -875,7 +875,8 @@ describe('step: tick', () => {
     // Assert
     expect(kindsOf(fed)).toEqual([ENTRY_KINDS.ROUND_ABANDONED])
     expect(only(fed, 'round-abandoned').body).toEqual({ round: 1, reason: 'deadline passed with 1 accepted updates, the study needs 2', accepted: 1 })
-    expect(fed.tasks).toEqual([])
+    // Every site still training for it is told to drop the task, with the logged reason.
+    expect(fed.tasks).toEqual([{ siteId: null, task: { kind: 'cancel', round: 1, reason: 'deadline passed with 1 accepted updates, the study needs 2' } }])
     expect(h.state.currentModel).toEqual(h.state.genesis)
     expect(kindsOf(h.openRound())).toEqual([ENTRY_KINDS.ROUND_OPENED])
   })
