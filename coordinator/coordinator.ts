@@ -24,7 +24,7 @@ import { loadPartyTls, serverCredentials, transportMode, transportNotice } from 
 import { studyReplicaAccess } from '../protocol/index.ts'
 import { readFile } from 'node:fs/promises'
 import { decodeDataset } from '../models/index.ts'
-import { CoordinatorConfigError } from './errors.ts'
+import { CoordinatorConfigError, AuthDeadlineError } from './errors.ts'
 import type { HubConfig } from './config.ts'
 import { ConnectionGate, type ConnectionGateStats } from './grpc/connection-gate.ts'
 import { firstMessageDeadline } from './grpc/first-message.ts'
@@ -202,15 +202,20 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   const metrics = config.http
     ? new CoordinatorMetrics({ runner, logLength: () => ledger.length, connectionStats: () => gate!.stats(), connectedSites: () => broker.connectedSites(), witnesses })
     : undefined
+  const refusals = new RefusalLog({ windowMs: options.refusalLogWindowMs ?? REFUSAL_LOG_WINDOW_MS }, { logger })
   const server = new Server({
     ...SERVER_OPTIONS,
     interceptors: [
-      firstMessageDeadline({ deadlineMs: limits.authDeadlineMs, onFirstMessage: (address, port) => gate?.markActive(address, port) }),
+      firstMessageDeadline({
+        deadlineMs: limits.authDeadlineMs,
+        onFirstMessage: (address, port) => gate?.markActive(address, port),
+        // No request arrived, so no site is claimed: the line names the peer and the call.
+        onDeadline: (rpc, peer, message) => refusals.refused({ rpc, site: undefined, peer, code: AuthDeadlineError.code, message }),
+      }),
       ...(metrics ? [callOutcomes((method, code) => metrics.recordCall(method, code))] : []),
     ],
   })
   const uploadBudget = new UploadBudget(limits.uploadBytesInFlight)
-  const refusals = new RefusalLog({ windowMs: options.refusalLogWindowMs ?? REFUSAL_LOG_WINDOW_MS }, { logger })
   const mode = transportMode(config.listen, tls !== undefined, config.insecure, 'listen')
   const credentials = tls ? serverCredentials(tls) : ServerCredentials.createInsecure()
   server.addService(

@@ -17,6 +17,8 @@ export interface FirstMessageDeadlineInit {
   readonly deadlineMs: number
   /** Called once per call, at its first request message, with its connection's remote end. */
   readonly onFirstMessage: (remoteAddress: string | undefined, remotePort: number | undefined) => void
+  /** Called when a call is ended at the deadline: the RPC's name, the peer (`host:port`) and the message sent back (for the refusal log). */
+  readonly onDeadline?: (rpc: string, peer: string, message: string) => void
 }
 
 export function firstMessageDeadline(init: FirstMessageDeadlineInit): ServerInterceptor {
@@ -32,6 +34,7 @@ export function firstMessageDeadline(init: FirstMessageDeadlineInit): ServerInte
           timer = undefined
           const e = toServiceError(new AuthDeadlineError(`${method.path}: no request message within ${init.deadlineMs} ms of opening the call; send the request as soon as the call opens`))
           intercepting.sendStatus({ code: e.code!, details: e.details!, metadata: e.metadata! })
+          init.onDeadline?.(method.path.slice(method.path.lastIndexOf('/') + 1), call.getPeer(), e.details!)
         }, init.deadlineMs)
         timer.unref()
         next({

@@ -111,6 +111,8 @@ describe('the deadline to send a first request', () => {
     session.on('error', () => undefined)
     expect((await rawCall(session, 'RoundStatus', new Uint8Array(0)).headers)['grpc-status']).toBe('0')
 
+    const loggedBefore = fed.coordinator.refusalStats().logged
+
     // Execute: a Tasks call with headers only.
     const t0 = performance.now()
     const headers = await within(rawCall(session, 'Tasks').headers, 5000)
@@ -123,6 +125,8 @@ describe('the deadline to send a first request', () => {
     expect(ms).toBeLessThan(2000)
     expect(session.closed).toBe(false)
     expect(fed.coordinator.connectionStats().timedOut).toBe(0)
+    // The hub sees it: one refusal line naming the peer, the call and COORD_AUTH_DEADLINE.
+    expect(fed.coordinator.refusalStats().logged).toBe(loggedBefore + 1)
     session.destroy()
   })
 
