@@ -47,10 +47,10 @@ import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement,
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
-import { decideClose, roundSeed } from './round-rules.ts'
+import { decideClose } from './round-rules.ts'
 import { decodeStatement, statementHash, verifyStatement, type MembershipStatement, type SignedStatement, type StatementType } from './statements.ts'
 import { consentSummaryOf } from './consent-claim.ts'
-import { createStudyStrategy } from './strategy.ts'
+import { planRound } from './round-plan.ts'
 import type { AcceptedUpdate, DeclineRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
 import { completionDue, fitTask, type AddressedTask, type PendingStatements } from './tasks.ts'
@@ -249,19 +249,7 @@ function roundStart(state: StudyState, input: Extract<DeciderInput, { kind: 'rou
     return refuse(err)
   }
   const study = state.study
-  const seed = roundSeed(study.seed, round)
-  // A study that requires approval plans only the sites whose approval of its spec is logged.
-  const siteIds = state.plannableSites()
-  // The plan needs the state's hash at most (a site fetches what it is told to): its tensors are read only at commit.
-  const plan = createStudyStrategy(study).configureRound({
-    round,
-    siteIds,
-    training: study.training,
-    state: null,
-    ...(state.strategyState === undefined ? {} : { stateHash: state.strategyState }),
-    seed,
-    minSites: study.minSites,
-  })
+  const { plan, eligible: siteIds, seed } = planRound(state, round)
   let dp: { seed: Uint8Array; q: number } | undefined
   if (study.dp !== undefined) {
     const q = dpSamplingRate(plan.sites.length, siteIds.length)

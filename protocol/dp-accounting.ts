@@ -12,8 +12,7 @@
  * Federated and Flower do the same); PROTOCOL.md says so.
  */
 import { DEFAULT_RDP_ORDERS, computeRdp, privacySpent, type DpSpec } from '../models/core/index.ts'
-import { roundSeed } from './round-rules.ts'
-import { createStudyStrategy } from './strategy.ts'
+import { planRound } from './round-plan.ts'
 import type { StudyState } from './study-state.ts'
 
 /** What a DP round's commit logs of the accounting. */
@@ -59,19 +58,8 @@ export function dpAccountAfter(state: StudyState, round: number, q: number, dp: 
 
 /** The sites round `round` would plan now and how many were eligible: the plan `round-start` makes (decider.ts). */
 export function roundPlanSize(state: StudyState, round: number): { planned: number; eligible: number } {
-  const study = state.study
-  // A study that requires approval plans only the sites whose approval of its spec is logged.
-  const siteIds = state.plannableSites()
-  const plan = createStudyStrategy(study).configureRound({
-    round,
-    siteIds,
-    training: study.training,
-    state: null,
-    ...(state.strategyState === undefined ? {} : { stateHash: state.strategyState }),
-    seed: roundSeed(study.seed, round),
-    minSites: study.minSites,
-  })
-  return { planned: plan.sites.length, eligible: siteIds.length }
+  const { plan, eligible } = planRound(state, round)
+  return { planned: plan.sites.length, eligible: eligible.length }
 }
 
 /**
