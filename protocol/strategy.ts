@@ -52,7 +52,6 @@ import {
   encodedSize,
   encodeHeader,
   fedAvg,
-  l2Norm,
   sortBySiteId,
   valueSlices,
   valuesFromBytes,
@@ -69,6 +68,7 @@ import { InstructionsInvalidError } from './errors.ts'
 import { cyclicSite } from './cyclic-order.ts'
 import { withStrategyOptions } from './strategies/options.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
+import { modelMetrics } from './strategies/round-metrics.ts'
 import { scaffoldStrategy } from './strategies/scaffold.ts'
 import { createRobustStrategy } from './strategies/robust.ts'
 import { withSiteDp } from './strategies/site-dp.ts'
@@ -271,26 +271,7 @@ function fedAvgStrategy(variant: FedAvgVariant): Strategy {
       assertRound(round)
       if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
       const weights = fedAvg(global, replies, serverLearningRate)
-      let examples = 0
-      let deltaNormSum = 0
-      for (const r of sortBySiteId(replies)) {
-        examples += r.exampleCount
-        deltaNormSum += l2Norm(r.delta)
-      }
-      return {
-        kind: 'model',
-        weights,
-        state: null,
-        exclusions: [],
-        metrics: {
-          sites: replies.length,
-          failures: failures.length,
-          examples,
-          // Both in float64 in site order, so they are as reproducible as the weights.
-          meanDeltaNorm: deltaNormSum / replies.length,
-          updateNorm: updateNorm(weights, global),
-        },
-      }
+      return { kind: 'model', weights, state: null, exclusions: [], metrics: modelMetrics(global, weights, replies, failures) }
     },
     aggregateStreamed: (init) => fedAvgStreamed(init, serverLearningRate),
   }
@@ -350,20 +331,6 @@ function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAg
     modelBytes,
     metrics: { sites: replies.length, failures: failures.length, examples, meanDeltaNorm: deltaNormSum / replies.length, updateNorm: Math.sqrt(updateSquare) },
   }
-}
-
-/** ‖new − global‖₂ in float64 (not rounded to float32). */
-function updateNorm(next: Weights, global: Weights): number {
-  let sum = 0
-  next.tensors.forEach((t, i) => {
-    const g = global.tensors[i]!.values
-    const v = t.values
-    for (let j = 0; j < v.length; j++) {
-      const d = v[j]! - g[j]!
-      sum += d * d
-    }
-  })
-  return Math.sqrt(sum)
 }
 
 /**

@@ -17,8 +17,9 @@
  * round-committed entry logs them. The coordinate-wise rules (median,
  * trimmed mean) leave no site out as a whole and report none.
  */
-import { StrategyPreconditionError, bulyan, coordinateMedian, krum, l2Norm, sortBySiteId, trimmedMean, type RobustStrategySpec, type Weights } from '../../models/core/index.ts'
+import { StrategyPreconditionError, bulyan, coordinateMedian, krum, trimmedMean, type RobustStrategySpec, type Weights } from '../../models/core/index.ts'
 import { planSites } from './site-plan.ts'
+import { meanDeltaNorm, updateNorm } from './round-metrics.ts'
 import { trainingInstructions, type AggregateOutcome, type AggregateRoundInit, type Exclusion, type Strategy } from '../strategy.ts'
 
 /** What one robust rule makes of a round's replies: the model, how many deltas it used, whom it left out. */
@@ -48,8 +49,6 @@ function robustStrategy(name: string, parameters: Strategy['parameters'], rule: 
         if (err instanceof StrategyPreconditionError) return { kind: 'none', reason: `${name}: ${err.message}` }
         throw err
       }
-      let deltaNormSum = 0
-      for (const r of sortBySiteId(replies)) deltaNormSum += l2Norm(r.delta)
       return {
         kind: 'model',
         weights: result.weights,
@@ -59,25 +58,12 @@ function robustStrategy(name: string, parameters: Strategy['parameters'], rule: 
           sites: replies.length,
           failures: failures.length,
           kept: result.kept,
-          meanDeltaNorm: deltaNormSum / replies.length,
+          meanDeltaNorm: meanDeltaNorm(replies),
           updateNorm: updateNorm(result.weights, global),
         },
       }
     },
   }
-}
-
-/** ‖new − global‖₂ in float64. */
-function updateNorm(next: Weights, global: Weights): number {
-  let sum = 0
-  next.tensors.forEach((t, i) => {
-    const g = global.tensors[i]!.values
-    for (let j = 0; j < t.values.length; j++) {
-      const d = t.values[j]! - g[j]!
-      sum += d * d
-    }
-  })
-  return Math.sqrt(sum)
 }
 
 /** The strategy of a robust spec. */

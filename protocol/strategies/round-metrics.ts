@@ -9,11 +9,19 @@ import type { RoundFailure, SiteReply } from '../strategy.ts'
 
 export function modelMetrics(global: Weights, next: Weights, replies: readonly SiteReply[], failures: readonly RoundFailure[]): Record<string, number> {
   let examples = 0
-  let deltaNormSum = 0
-  for (const r of sortBySiteId(replies)) {
-    examples += r.exampleCount
-    deltaNormSum += l2Norm(r.delta)
-  }
+  for (const r of sortBySiteId(replies)) examples += r.exampleCount
+  return { sites: replies.length, failures: failures.length, examples, meanDeltaNorm: meanDeltaNorm(replies), updateNorm: updateNorm(next, global) }
+}
+
+/** The mean of the replies' delta L2 norms, summed in float64 in site-id order. */
+export function meanDeltaNorm(replies: readonly SiteReply[]): number {
+  let sum = 0
+  for (const r of sortBySiteId(replies)) sum += l2Norm(r.delta)
+  return sum / replies.length
+}
+
+/** ‖next − global‖₂ in float64, element by element in layout order (not rounded to float32). */
+export function updateNorm(next: Weights, global: Weights): number {
   let sum = 0
   next.tensors.forEach((t, i) => {
     const g = global.tensors[i]!.values
@@ -23,5 +31,5 @@ export function modelMetrics(global: Weights, next: Weights, replies: readonly S
       sum += d * d
     }
   })
-  return { sites: replies.length, failures: failures.length, examples, meanDeltaNorm: deltaNormSum / replies.length, updateNorm: Math.sqrt(sum) }
+  return Math.sqrt(sum)
 }
