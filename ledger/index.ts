@@ -96,7 +96,7 @@ export { MAX_WITNESS_REQUEST_BYTES, startWitness, type RunningWitness, type Witn
 export { WITNESS_LOCK_FILE, WITNESS_STATE_FILE, WitnessStateFile } from './witness/state-file.ts'
 export { addCheckpoint, type AddCheckpointCall, type AddCheckpointOutcome } from './witness/client.ts'
 export { WITNESS_SUBMIT_DEFAULTS, WitnessSubmitter, type SubmittedWitness, type WitnessSubmitterEvents, type WitnessSubmitterInit, type WitnessSubmitterLedger } from './witness/submitter.ts'
-export { CHECKPOINT_CACHE_CONTROL, FULL_TILE_CACHE_CONTROL, PARTIAL_TILE_CACHE_CONTROL, isTileRoute, tileResponse, type TileResponse } from './tile-responses.ts'
+export { CHECKPOINT_CACHE_CONTROL, FULL_TILE_CACHE_CONTROL, PARTIAL_TILE_CACHE_CONTROL, isTileRoute, sendTile, tileResponse, type TileResponse } from './tile-responses.ts'
 export { mirrorLog, type MirrorLogInit, type MirroredLog } from './tile-client.ts'
 export {
   CanonicalEncodingError,

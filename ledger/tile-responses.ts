@@ -14,6 +14,7 @@
  * Entry bundles are gzipped for a client that accepts it (the spec asks
  * bundles to be compressed at the HTTP layer; CBOR entries shrink ~3×).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { TILE_WIDTH, parseTilePath, tileWidthAt } from './core/tiles.ts'
 import { readCheckpoint } from './core/checkpoint.ts'
@@ -78,4 +79,20 @@ function acceptsGzip(header: string): boolean {
     const [name, ...params] = part.trim().toLowerCase().split(';')
     return (name === 'gzip' || name === '*') && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p))
   })
+}
+
+/**
+ * Answers a tile route on any node:http server (the coordinator's dashboard
+ * port, a site's metrics port): `tileResponse`'s status, headers and body,
+ * the body left out for HEAD.
+ */
+export async function sendTile(ledger: Ledger, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  const tile = await tileResponse(ledger, pathname, req.headers['accept-encoding'])
+  res.writeHead(tile.status, {
+    'Content-Type': tile.contentType,
+    'Cache-Control': tile.cacheControl,
+    'Content-Length': Buffer.byteLength(tile.body),
+    ...(tile.contentEncoding === undefined ? {} : { 'Content-Encoding': tile.contentEncoding, Vary: 'Accept-Encoding' }),
+  })
+  res.end(req.method === 'HEAD' ? undefined : tile.body)
 }

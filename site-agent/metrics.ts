@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { startHttpServer, type RunningHttpServer } from '../web/index.ts'
-import { isTileRoute, tileResponse, type Ledger } from '../ledger/index.ts'
+import { isTileRoute, sendTile, type Ledger } from '../ledger/index.ts'
 import type { SiteAgentEvent } from './agent.ts'
 
 const PREFIX = 'fedlineage_site_'
@@ -102,15 +102,7 @@ export async function startSiteMetrics(listen: string, onError: (err: unknown) =
           res.end('this site holds no replica of the log (yet): its tiles are not served\n')
           return
         }
-        const tile = await tileResponse(ledger, url.pathname, req.headers['accept-encoding'])
-        res.writeHead(tile.status, {
-          'Content-Type': tile.contentType,
-          'Cache-Control': tile.cacheControl,
-          'Content-Length': Buffer.byteLength(tile.body),
-          ...(tile.contentEncoding === undefined ? {} : { 'Content-Encoding': tile.contentEncoding, Vary: 'Accept-Encoding' }),
-        })
-        res.end(req.method === 'HEAD' ? undefined : tile.body)
-        return
+        return sendTile(ledger, req, res, url.pathname)
       }
       if (url.pathname !== '/metrics') {
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })

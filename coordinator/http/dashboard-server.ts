@@ -27,7 +27,7 @@
 import type http from 'node:http'
 import type { Logger } from 'pino'
 import { isWebAsset, readDashboardPage, readWebAsset, webAssetContentType } from '../../web/index.ts'
-import { isTileRoute, tileResponse, toHex, type Ledger } from '../../ledger/index.ts'
+import { isTileRoute, sendTile, toHex, type Ledger } from '../../ledger/index.ts'
 import type { RoundRunner } from '../round-runner.ts'
 import type { SitePresence } from '../task-broker.ts'
 import { dashboardView, type DashboardView } from './dashboard-view.ts'
@@ -101,17 +101,7 @@ export async function startDashboardServer(c: DashboardServerComponents, host: s
       }
       if (path === '/metrics') return send(res, 200, c.metrics.contentType, await c.metrics.text())
       if (path === '/api/events') return events.add(req, res, { logSize: c.ledger.length })
-      if (isTileRoute(path)) {
-        const tile = await tileResponse(c.ledger, path, req.headers['accept-encoding'])
-        res.writeHead(tile.status, {
-          'Content-Type': tile.contentType,
-          'Cache-Control': tile.cacheControl,
-          'Content-Length': Buffer.byteLength(tile.body),
-          ...(tile.contentEncoding === undefined ? {} : { 'Content-Encoding': tile.contentEncoding, Vary: 'Accept-Encoding' }),
-        })
-        res.end(req.method === 'HEAD' ? undefined : tile.body)
-        return
-      }
+      if (isTileRoute(path)) return sendTile(c.ledger, req, res, path)
       const slice = API_SLICES[path]
       if (slice !== undefined) return send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(slice(await view()))}\n`)
       send(res, 404, 'text/plain; charset=utf-8', `no such page: ${path} (see / for the dashboard, /api/dashboard for its data, /metrics for Prometheus, /checkpoint and /tile/ for the log)\n`)
