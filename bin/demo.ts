@@ -69,6 +69,28 @@ function launch(args: string[], logFile: string): ChildProcess {
   return child
 }
 
+/** `fedlineage audit <args>` as a separate process (the auditor knows only what its arguments say); its output goes to `logFile` too. */
+async function runAuditor(args: readonly string[], logFile: string): Promise<{ code: number | null; out: string }> {
+  const audit = spawn(process.execPath, [BIN, 'audit', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  audit.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  audit.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const code = await exited(audit, 120_000)
+  await writeFile(logFile, out)
+  return { code, out }
+}
+
+/** The audit's verdict: its last `audit …` or `CODE: message` line. */
+function verdictOf(run: { code: number | null; out: string }): string {
+  return (
+    run.out
+      .trim()
+      .split('\n')
+      .filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l))
+      .pop() ?? `auditor exited with ${run.code}`
+  )
+}
+
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode)
   return new Promise((resolve) => {
@@ -256,14 +278,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     //    every model. Replicas serve the sites' deltas to it because the study names its key.
     // A DP study's noise seeds stay with the coordinator; the demo hands them to its authorised auditor, who then re-derives every noised model.
     const dpSeeds = opts.dp === undefined ? [] : ['--dp-seeds', path.join(dir, 'ledger', NOISE_SEEDS_FILE)]
-    const audit = spawn(process.execPath, [BIN, 'audit', '--peer', replica, '--key', auditor.keyFile, ...dpSeeds, '--report', path.join(dir, 'audit.json'), '--html', path.join(dir, 'audit.html')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let auditOut = ''
-    audit.stdout!.on('data', (d: Buffer) => (auditOut += d.toString()))
-    audit.stderr!.on('data', (d: Buffer) => (auditOut += d.toString()))
-    const auditCode = await exited(audit, 120_000)
-    await writeFile(path.join(dir, 'logs', 'audit.log'), auditOut)
+    const { code: auditCode, out: auditOut } = await runAuditor(
+      ['--peer', replica, '--key', auditor.keyFile, ...dpSeeds, '--report', path.join(dir, 'audit.json'), '--html', path.join(dir, 'audit.html')],
+      path.join(dir, 'logs', 'audit.log'),
+    )
     // 7b. The same log as C2SP tlog-tiles on the dashboard's port: mirrored into a store of its own,
     //     the checkpoint's signature, every tile and every entry checked on the way.
     const mirror = await Ledger.open(await openLevelStorage(path.join(dir, 'mirror')))
@@ -277,21 +295,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     }
     // 7c. The auditor again, now from the tiles mirror alone: the entries came over HTTP, the models and
     //     deltas (not part of tlog-tiles) from the coordinator's replica under the auditor's key.
-    const tilesAudit = spawn(process.execPath, [BIN, 'audit', '--db', path.join(dir, 'mirror'), '--key', auditor.keyFile, '--fetch-from', replica, '--coordinator-key', hub.publicKeyHex, ...dpSeeds], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let tilesAuditOut = ''
-    tilesAudit.stdout!.on('data', (d: Buffer) => (tilesAuditOut += d.toString()))
-    tilesAudit.stderr!.on('data', (d: Buffer) => (tilesAuditOut += d.toString()))
-    const tilesAuditCode = await exited(tilesAudit, 120_000)
-    await writeFile(path.join(dir, 'logs', 'audit-tiles-mirror.log'), tilesAuditOut)
-    const tilesVerdict = tilesAuditOut
-      .trim()
-      .split('\n')
-      .filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l))
-      .pop()
-    process.stdout.write(`the tiles mirror, audited: ${tilesVerdict ?? `auditor exited with ${tilesAuditCode}`}\n`)
-    if (tilesAuditCode !== 0) throw new Error(`the audit of the tiles mirror failed: see ${path.join(dir, 'logs', 'audit-tiles-mirror.log')}`)
+    const tilesAudit = await runAuditor(
+      ['--db', path.join(dir, 'mirror'), '--key', auditor.keyFile, '--fetch-from', replica, '--coordinator-key', hub.publicKeyHex, ...dpSeeds],
+      path.join(dir, 'logs', 'audit-tiles-mirror.log'),
+    )
+    process.stdout.write(`the tiles mirror, audited: ${verdictOf(tilesAudit)}\n`)
+    if (tilesAudit.code !== 0) throw new Error(`the audit of the tiles mirror failed: see ${path.join(dir, 'logs', 'audit-tiles-mirror.log')}`)
     if (opts.keepDashboard !== undefined && opts.keepDashboard > 0) {
       process.stdout.write(`\nthe study is done; the dashboard stays up at ${dashboard} for ${opts.keepDashboard} s\n`)
       await sleep(opts.keepDashboard * 1000)
@@ -324,12 +333,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const paid = opts.dp === undefined ? "exact Shapley on the hub's validation set" : 'by examples, as DP studies pay no gain-based rewards'
     process.stdout.write(`\nreward balances (${paid}, 1000 credits a round, from the log):\n`)
     for (const b of rewards.balances) process.stdout.write(`  ${b.site.padEnd(22)} ${String(b.credits).padStart(6)} credits\n`)
-    const verdict =
-      auditOut
-        .trim()
-        .split('\n')
-        .filter((l) => /^audit |^AUDIT_|^[A-Z_]+: /.test(l))
-        .pop() ?? `auditor exited with ${auditCode}`
+    const verdict = verdictOf({ code: auditCode, out: auditOut })
     const witnessing = auditOut.split('\n').find((l) => l.startsWith('witnesses: '))
     if (witnessing !== undefined) process.stdout.write(`${witnessing}\n`)
     process.stdout.write(`${verdict}\n`)
