@@ -239,7 +239,18 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   )
   // grpc-js serves the sockets the gate lets through; it binds nothing itself.
   const injector = server.createConnectionInjector(credentials)
-  gate = new ConnectionGate(limits, { inject: (socket) => injector.injectConnection(socket), logger, refusals })
+  const connections = new ConnectionGate(limits, { inject: (socket) => injector.injectConnection(socket), logger, refusals })
+  gate = connections
+  /** Stops serving and closes every part, in order: what a shutdown and a failed start share. */
+  const closeParts = async () => {
+    server.forceShutdown()
+    injector.destroy()
+    await connections.close()
+    await replica?.stop()
+    await witnesses?.close()
+    await runner.close()
+    await ledger.close()
+  }
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'))
   const port = await gate.listen(host, Number(config.listen.slice(config.listen.lastIndexOf(':') + 1)))
   const address = `${host}:${port}`
@@ -256,13 +267,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
         Number(config.http.listen.slice(at + 1)),
       )
     } catch (err) {
-      server.forceShutdown()
-      injector.destroy()
-      await gate.close()
-      await replica?.stop()
-      await witnesses?.close()
-      await runner.close()
-      await ledger.close()
+      await closeParts()
       throw new CoordinatorConfigError(`http.listen ${config.http.listen}: cannot bind (${(err as Error).message}); pick a free port or another address`, { cause: err })
     }
     logger.info({ http: http.address }, 'dashboard and metrics listening')
@@ -297,13 +302,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
             resolve()
           })
         })
-        server.forceShutdown()
-        injector.destroy()
-        await gate.close()
-        await replica?.stop()
-        await witnesses?.close()
-        await runner.close()
-        await ledger.close()
+        await closeParts()
         refusals.flush()
       })()),
   }
