@@ -368,6 +368,9 @@ const INPUT_KINDS: ReadonlySet<string> = new Set([
   ENTRY_KINDS.PATIENT_REWARDS,
   ENTRY_KINDS.APPROVAL,
   ENTRY_KINDS.TASK_DECLINED,
+  ENTRY_KINDS.SECAGG_KEYS,
+  ENTRY_KINDS.SECAGG_SHARES,
+  ENTRY_KINDS.SECAGG_UNMASK,
 ])
 
 /** The replay's state between entries. `AuditProgress` is what the report is built from. */
@@ -699,7 +702,7 @@ class Replay implements AuditProgress {
         ? input.envelope
         : input.kind === 'evaluation'
           ? input.report
-          : input.kind === 'patient-rewards' || input.kind === 'approval' || input.kind === 'declined'
+          : input.kind === 'patient-rewards' || input.kind === 'approval' || input.kind === 'declined' || input.kind === 'secagg'
             ? input.statement
             : undefined
     if (signed === undefined) return undefined
@@ -779,9 +782,17 @@ class Replay implements AuditProgress {
             return { kind: 'approval', statement }
           case 'declined':
             return { kind: 'declined', statement }
+          case 'secagg-keys':
+          case 'secagg-shares':
+          case 'secagg-unmask':
+            return { kind: 'secagg', statement }
         }
         break
       }
+      case ENTRY_KINDS.SECAGG_KEYS:
+      case ENTRY_KINDS.SECAGG_SHARES:
+      case ENTRY_KINDS.SECAGG_UNMASK:
+        return { kind: 'secagg', statement: unembedStatement(record.body.statement) }
       case ENTRY_KINDS.APPROVAL:
         return { kind: 'approval', statement: unembedStatement(record.body.statement) }
       case ENTRY_KINDS.TASK_DECLINED:

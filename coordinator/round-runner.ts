@@ -613,6 +613,11 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     return this.runGrouped({ kind: 'declined', statement: signed }).then((r) => ({ seq: r.firstSeq }))
   }
 
+  /** A site's secure-aggregation message (keys, shares or reveals), logged; it may close the round's phase. */
+  acceptSecAgg(signed: SignedStatement): Promise<{ seq: number }> {
+    return this.runGrouped({ kind: 'secagg', statement: signed }).then((r) => ({ seq: r.firstSeq }))
+  }
+
   /** Keeps a site's cosignature of a checkpoint it verified on its own replica; only an enrolled site, with its enrolled key. */
   async addCosignature(siteId: string, size: number, cosig: Cosignature): Promise<number> {
     const decision = step(this.state, { kind: 'cosignature', site: siteId, witness: cosig.witness }, this.now())

@@ -134,5 +134,11 @@ export function toProtoTask(task: SiteTask): Task {
       return { done: { rounds: String(task.rounds), finalModelHash: task.model } }
     case 'cancel':
       return { cancel: { round: String(task.round), reason: task.reason } }
+    case 'secagg': {
+      const base = { round: String(task.round), phase: task.phase, sites: [...task.sites] }
+      if (task.phase === 'shares') return { secagg: { ...base, k: task.k, t: task.t, keys: task.keys.map((k) => ({ body: k.body, signature: k.signature })) } }
+      if (task.phase === 'input') return { secagg: { ...base, boxes: task.boxes.map((b) => ({ from: b.from, box: b.box })) } }
+      return { secagg: base }
+    }
   }
 }

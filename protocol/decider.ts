@@ -42,13 +42,26 @@ import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, che
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkDelta } from './delta-checks.ts'
 import { dpAccountAfter, dpSamplingRate } from './dp-accounting.ts'
-import { DpBudgetSpentError, DpSeedInvalidError, EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
+import {
+  DpBudgetSpentError,
+  DpSeedInvalidError,
+  EntryTooLargeError,
+  ProtocolError,
+  RoundStateError,
+  SecAggMessageError,
+  SignatureInvalidError,
+  StudyMismatchError,
+  UpdateReplayedError,
+  UpdateTooLargeError,
+} from './errors.ts'
 import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
 import { decideClose } from './round-rules.ts'
-import { decodeStatement, statementHash, verifyStatement, type MembershipStatement, type SignedStatement, type StatementType } from './statements.ts'
+import { decodeSecAggStatement, decodeStatement, statementHash, verifyStatement, type MembershipStatement, type SecAggStatement, type SignedStatement, type StatementType } from './statements.ts'
+import { advanceSecAgg, checkSecAggMessage, secAggMessageEntry, type SecAggPending } from './secagg-rules.ts'
+import { commitSecAggRound } from './secagg-commit.ts'
 import { consentSummaryOf } from './consent-claim.ts'
 import { planRound } from './round-plan.ts'
 import type { AcceptedUpdate, DeclineRecord, StudyState } from './study-state.ts'
@@ -103,6 +116,8 @@ export type DeciderInput =
   | { readonly kind: 'approval'; readonly statement: SignedStatement }
   | { readonly kind: 'declined'; readonly statement: SignedStatement }
   | { readonly kind: 'membership'; readonly request: SignedStatement }
+  /** A site's signed secure-aggregation message: `secagg-keys`, `secagg-shares` or `secagg-unmask` (secagg-rules.ts). */
+  | { readonly kind: 'secagg'; readonly statement: SignedStatement }
   | { readonly kind: 'tick' }
   | { readonly kind: 'cosignature'; readonly site: string; readonly witness: Uint8Array }
 
@@ -176,6 +191,8 @@ function decideInput(state: StudyState, input: DeciderInput, timeMs: number, blo
       return declined(state, input.statement, timeMs, blobs)
     case 'membership':
       return membership(state, input.request, timeMs)
+    case 'secagg':
+      return secAgg(state, input.statement, timeMs, blobs)
     case 'tick':
       return tick(state, timeMs, blobs)
     case 'cosignature':
@@ -250,7 +267,7 @@ function roundStart(state: StudyState, input: Extract<DeciderInput, { kind: 'rou
   }
   const study = state.study
   const { plan, eligible: siteIds, seed } = planRound(state, round)
-  let dp: { seed: Uint8Array; q: number } | undefined
+  let dp: { seed?: Uint8Array; q: number } | undefined
   if (study.dp !== undefined) {
     const q = dpSamplingRate(plan.sites.length, siteIds.length)
     if (study.dp.epsilon !== undefined) {
@@ -262,14 +279,18 @@ function roundStart(state: StudyState, input: Extract<DeciderInput, { kind: 'rou
           ),
         )
     }
-    const seedHash = input.noiseSeed !== undefined ? (input.noiseSeed.length === 32 ? sha256(input.noiseSeed) : undefined) : input.noiseSeedHash
-    if (seedHash === undefined || seedHash.length !== 32)
-      return refuse(
-        new DpSeedInvalidError(
-          `study "${state.studyId}" has dp: round ${round} needs a 32-byte private noise seed (or its SHA-256 when replaying), got ${input.noiseSeed?.length ?? input.noiseSeedHash?.length ?? 'none'}`,
-        ),
-      )
-    dp = { seed: seedHash, q }
+    // Under secure aggregation the sites add the noise (distributed DP): the coordinator draws none and commits to no seed.
+    if (study.secureAggregation !== undefined) dp = { q }
+    else {
+      const seedHash = input.noiseSeed !== undefined ? (input.noiseSeed.length === 32 ? sha256(input.noiseSeed) : undefined) : input.noiseSeedHash
+      if (seedHash === undefined || seedHash.length !== 32)
+        return refuse(
+          new DpSeedInvalidError(
+            `study "${state.studyId}" has dp: round ${round} needs a 32-byte private noise seed (or its SHA-256 when replaying), got ${input.noiseSeed?.length ?? input.noiseSeedHash?.length ?? 'none'}`,
+          ),
+        )
+      dp = { seed: seedHash, q }
+    }
   }
   const deadline = timeMs + study.roundDeadlineMs
   const opened = entry(ENTRY_KINDS.ROUND_OPENED, {
@@ -336,7 +357,13 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
     checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)
     consent = checkUpdateConsent(state, env, state.study.consent !== undefined)
     if (input.transport !== undefined) throw transportRefusal(input.transport)
-    checkDelta(env, delta!, state.shapes)
+    const sa = state.openRound?.secagg
+    if (sa !== undefined && (sa.phase !== 'input' || !sa.u2!.includes(env.site)))
+      throw new SecAggMessageError(
+        `update from "${env.site}" for round ${env.round}: a masked input is taken only in the input phase (the round is in its ${sa.phase} phase) from a site whose shares were logged; wait for the input task`,
+      )
+    // A masked input is uniform words mod 2^32: its layout and size are checked, its values are not floats.
+    checkDelta(env, delta!, state.shapes, { masked: sa !== undefined })
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err
     if (refusalsCapped(state, env.site)) return refuse(err)
@@ -423,6 +450,8 @@ function closeIfDue(
   declinedNow?: DeclineRecord,
 ): { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] } | NeedsBlobs | undefined {
   const open = state.openRound!
+  if (open.secagg !== undefined)
+    return secAggCloseIfDue(state, accepted, timeMs, blobs, { ...(fresh === undefined ? {} : { acceptedFrom: fresh.site }), ...(declinedNow === undefined ? {} : { declinedFrom: declinedNow.site }) })
   const decision = decideClose(accepted.size, open.plan.size, open.deadlineMs, state.study.minSites, timeMs, open.declined.size + (declinedNow === undefined ? 0 : 1))
   if (decision.action === 'wait') return undefined
   if (decision.action === 'abandon') {
@@ -520,6 +549,69 @@ function cosignature(state: StudyState, site: string, witness: Uint8Array): Deci
   const key = state.sites.get(site)
   if (!key || !equalBytes(key, witness)) return refuse(new SignatureInvalidError(`cosignature from "${site}": witness key is not the site's enrolled key`))
   return decided([])
+}
+
+// ---- secure aggregation ------------------------------------------------------------------------
+
+/**
+ * A site's secure-aggregation message (secagg-rules.ts): refused unlogged
+ * when not binding (undecodable, unsigned by an enrolled site, replayed),
+ * logged as `statement-rejected` when it breaks the round's rules, else
+ * logged; then the phase closes if that completed it.
+ */
+function secAgg(state: StudyState, signed: SignedStatement, timeMs: number, blobs: BlobView): StepResult {
+  let message: SecAggStatement
+  try {
+    message = decodeSecAggStatement(signed.body)
+  } catch (err) {
+    return refuse(err)
+  }
+  if (!state.created || state.completed) return refuse(new RoundStateError(`${message.t} from "${message.site}": the study takes no more entries`))
+  const key = state.sites.get(message.site)
+  if (key === undefined || !verifyStatement(key, signed)) return refuse(new SignatureInvalidError(`${message.t} from "${message.site}": not signed by an enrolled site's key`))
+  if (state.seenStatements.has(toHex(statementHash(signed)))) return refuse(new UpdateReplayedError(`${message.t} from "${message.site}": this signed statement was already received`))
+  try {
+    checkSecAggMessage(state, message)
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err
+    if (refusalsCapped(state, message.site)) return refuse(err)
+    return decided([entry(ENTRY_KINDS.STATEMENT_REJECTED, { type: message.t, round: message.round, site: message.site, code: err.code, reason: err.message, statement: embedStatement(signed) })], {
+      refusal: err,
+    })
+  }
+  const logged = secAggMessageEntry(message, signed)
+  const close = secAggCloseIfDue(state, state.openRound!.accepted, timeMs, blobs, { message, signed })
+  if (close !== undefined && 'needs' in close) return close
+  return { entries: [logged, ...(close?.entries ?? [])], blobs: close?.blobs ?? [], tasks: close?.tasks ?? [], recordedAt: 0 }
+}
+
+/** The entries that advance a secure-aggregation round now, if its phase is due: the next phase, an abandon, or the commit. */
+function secAggCloseIfDue(
+  state: StudyState,
+  accepted: ReadonlyMap<string, AcceptedUpdate>,
+  timeMs: number,
+  blobs: BlobView,
+  pending: SecAggPending,
+): { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] } | NeedsBlobs | undefined {
+  const open = state.openRound!
+  const next = advanceSecAgg(state, timeMs, pending)
+  if (next.kind === 'wait') return undefined
+  if (next.kind === 'entries') return { entries: next.entries, blobs: [], tasks: next.tasks }
+  const abandon = (reason: string) => ({
+    entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason, accepted: accepted.size })],
+    blobs: [],
+    tasks: [{ siteId: null, task: { kind: 'cancel' as const, round: open.round, reason } }],
+  })
+  if (next.kind === 'abandon') return abandon(next.reason)
+  const reveals = new Map(open.secagg!.reveals)
+  if (pending.message?.t === 'secagg-unmask') reveals.set(pending.message.site, pending.message.reveals)
+  const result = commitSecAggRound(state, open, reveals, blobs)
+  if (result.kind === 'needs') return { needs: result.hashes }
+  const committed = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED)
+  if (committed === undefined)
+    return { entries: result.entries, blobs: result.blobs, tasks: [{ siteId: null, task: { kind: 'cancel', round: open.round, reason: (result.entries[0]!.body as { reason: string }).reason } }] }
+  const model = (committed.body as { model: Uint8Array }).model
+  return { entries: result.entries, blobs: result.blobs, tasks: [{ siteId: null, task: { kind: 'evaluate', round: open.round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }] }
 }
 
 // ---- refusals ----------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import { DeltaIntegrityError, DeltaShapeError, NonFiniteUpdateError } from './er
 import type { UpdateEnvelope } from './statements.ts'
 
 /** Checks the delta `source` against the admitted envelope `env`. Throws DeltaIntegrityError, DeltaShapeError or NonFiniteUpdateError. */
-export function checkDelta(env: UpdateEnvelope, source: BlobReader, shapes: readonly TensorShape[]): void {
+/** `masked`: a secure-aggregation masked input, whose words are not floats (their values are not checked). */
+export function checkDelta(env: UpdateEnvelope, source: BlobReader, shapes: readonly TensorShape[], options: { readonly masked?: boolean } = {}): void {
   const who = `update from "${env.site}" for round ${env.round}`
   if (source.size !== env.size) throw new DeltaIntegrityError(`${who}: received ${source.size} bytes, the envelope declares ${env.size}`)
   const got = sha256Reader(source)
@@ -27,13 +28,14 @@ export function checkDelta(env: UpdateEnvelope, source: BlobReader, shapes: read
     }
     throw new DeltaShapeError(`${who}: not in the study model's layout`)
   }
-  for (const { tensor, start, count, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
-    const v = valuesFromBytes(source.read(offset, 4 * count))
-    for (let j = 0; j < count; j++) {
-      const x = v[j]!
-      // x - x is 0 for every finite x and NaN for NaN and both infinities (as assertFinite).
-      if (x - x !== 0) throw new NonFiniteUpdateError(`${who} tensor "${tensor.name}" index ${start + j}: value ${x}, want a finite number`)
+  if (options.masked !== true)
+    for (const { tensor, start, count, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+      const v = valuesFromBytes(source.read(offset, 4 * count))
+      for (let j = 0; j < count; j++) {
+        const x = v[j]!
+        // x - x is 0 for every finite x and NaN for NaN and both infinities (as assertFinite).
+        if (x - x !== 0) throw new NonFiniteUpdateError(`${who} tensor "${tensor.name}" index ${start + j}: value ${x}, want a finite number`)
+      }
     }
-  }
   for (const [k, v] of Object.entries(env.metrics)) if (!Number.isFinite(v)) throw new NonFiniteUpdateError(`${who}: metric "${k}" is ${v}`)
 }

@@ -199,3 +199,8 @@ export class DpBudgetSpentError extends ProtocolError {
 export class DpSeedInvalidError extends ProtocolError {
   static override readonly code = 'COORD_DP_SEED_INVALID'
 }
+
+/** A secure-aggregation message out of its phase, from a site outside the phase's set, or addressing or revealing what the round's rules forbid. */
+export class SecAggMessageError extends ProtocolError {
+  static override readonly code = 'COORD_SECAGG_MESSAGE_INVALID'
+}

@@ -49,6 +49,10 @@ export const ENTRY_KINDS = {
   STATEMENT_REJECTED: 'statement-rejected',
   APPROVAL: 'approval',
   TASK_DECLINED: 'task-declined',
+  SECAGG_KEYS: 'secagg-keys',
+  SECAGG_SHARES: 'secagg-shares',
+  SECAGG_PHASE: 'secagg-phase',
+  SECAGG_UNMASK: 'secagg-unmask',
 } as const
 export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS]
 
@@ -106,9 +110,10 @@ const BODY_SCHEMAS = {
     /**
      * With site-level DP: `seed` commits to the round's private noise seed
      * (SHA-256 of its 32 bytes; the seed itself is never logged), and `q` is
-     * the round's sampling rate, planned / eligible sites.
+     * the round's sampling rate, planned / eligible sites. Under secure
+     * aggregation there is no seed: the sites add the noise (distributed DP).
      */
-    dp: z.strictObject({ seed: hash, q: z.number() }).optional(),
+    dp: z.strictObject({ seed: hash.optional(), q: z.number() }).optional(),
   }),
   /** `envelope` by reference (`{ blob, sig }`) when its body is over STATEMENT_INLINE_MAX_BYTES, and then with `summary`. */
   [ENTRY_KINDS.UPDATE_ACCEPTED]: z.strictObject({
@@ -133,7 +138,7 @@ const BODY_SCHEMAS = {
    * (`round` is 0 for an approval, which names no round).
    */
   [ENTRY_KINDS.STATEMENT_REJECTED]: z.strictObject({
-    type: z.enum(['evaluation', 'patient-rewards', 'approval', 'declined']),
+    type: z.enum(['evaluation', 'patient-rewards', 'approval', 'declined', 'secagg-keys', 'secagg-shares', 'secagg-unmask']),
     round: count,
     site: z.string(),
     code: z.string(),
@@ -177,8 +182,18 @@ const BODY_SCHEMAS = {
         clipNorm: z.number(),
         plannedSites: count,
         noiseStddev: z.number(),
+        /** Distributed DP under secure aggregation: the sites added the noise (each its share, discrete Gaussian), not the coordinator. */
+        distributed: z.literal(true).optional(),
       })
       .optional(),
+    /**
+     * Under secure aggregation: the survivors whose masked inputs were summed
+     * (`inputs` lists them), the sites that shared keys and then dropped out
+     * (their masks were removed with their rebuilt mask keys), and the
+     * denominator the unmasked sum was divided by (the survivors' weights'
+     * sum, or the planned sites under DP).
+     */
+    secagg: z.strictObject({ dropped: z.array(z.string()), denominator: z.number() }).optional(),
   }),
   [ENTRY_KINDS.ROUND_ABANDONED]: z.strictObject({ round: count, reason: z.string(), accepted: count }),
   /**
@@ -251,6 +266,31 @@ const BODY_SCHEMAS = {
     reason: z.string(),
     statement: signed,
   }),
+  /**
+   * Secure aggregation (secagg-rules.ts): a planned site's signed
+   * `secagg-keys`, `secagg-shares` or `secagg-unmask` statement, embedded
+   * verbatim (inline: at most SECAGG_MAX_PEERS boxes of a few hundred bytes
+   * fit an entry, and the state fold reads the boxes). The shares are secretboxes
+   * only their addressee can open; the reveals are what the unmasking needs,
+   * and nothing else (secagg-rules.ts says why that is safe to publish).
+   */
+  [ENTRY_KINDS.SECAGG_KEYS]: z.strictObject({ round: count, site: z.string(), statement: signed }),
+  [ENTRY_KINDS.SECAGG_SHARES]: z.strictObject({ round: count, site: z.string(), statement: signed }),
+  [ENTRY_KINDS.SECAGG_UNMASK]: z.strictObject({ round: count, site: z.string(), statement: signed }),
+  /**
+   * The coordinator closes a secure-aggregation phase and names who goes on,
+   * sorted: `shares` (the sites whose keys came, U1, with the round's
+   * neighbourhood size `k` and threshold `t`), `input` (those whose shares
+   * came, U2), `unmask` (those whose masked input was accepted, U3: the
+   * survivors every site reads from its own replica before it reveals).
+   */
+  [ENTRY_KINDS.SECAGG_PHASE]: z.strictObject({
+    round: count,
+    phase: z.enum(['shares', 'input', 'unmask']),
+    sites: z.array(z.string()),
+    k: count.optional(),
+    t: count.optional(),
+  }),
 } as const
 
 export type LineageBody<K extends EntryKind> = z.infer<(typeof BODY_SCHEMAS)[K]>
@@ -271,6 +311,7 @@ export type PatientRewardsBody = LineageBody<'patient-rewards'>
 export type StatementRejectedBody = LineageBody<'statement-rejected'>
 export type ApprovalBody = LineageBody<'approval'>
 export type TaskDeclinedBody = LineageBody<'task-declined'>
+export type SecAggPhaseBody = LineageBody<'secagg-phase'>
 
 /** A decoded lineage entry: its sequence number, kind, time and typed body. */
 export type LineageRecord = {

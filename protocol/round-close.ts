@@ -37,7 +37,7 @@ export interface BlobView {
   open?(hash: Uint8Array): BlobReader | undefined
 }
 
-function readerOf(blobs: BlobView, hash: Uint8Array): BlobReader | undefined {
+export function readerOf(blobs: BlobView, hash: Uint8Array): BlobReader | undefined {
   const opened = blobs.open?.(hash)
   if (opened !== undefined) return opened
   const bytes = blobs.get(hash)
@@ -59,7 +59,7 @@ function entry<K extends Parameters<typeof lineageBody>[0]>(kind: K, body: Linea
 }
 
 /** The weighted mean of the replies' signed `trainLoss`, in Float64 in site order; NaN when any site reported none. */
-function meanTrainLoss(accepted: readonly AcceptedUpdate[]): number {
+export function meanTrainLoss(accepted: readonly AcceptedUpdate[]): number {
   let sum = 0
   let n = 0
   for (const a of accepted) {
@@ -75,7 +75,7 @@ function meanTrainLoss(accepted: readonly AcceptedUpdate[]): number {
  * The failures of a round: each planned site without an accepted update,
  * with the code it declined with, or of its last refusal in the round, or `no-update`.
  */
-function failuresOf(round: RoundRecord, accepted: ReadonlyMap<string, AcceptedUpdate>): RoundFailure[] {
+export function failuresOf(round: RoundRecord, accepted: ReadonlyMap<string, AcceptedUpdate>): RoundFailure[] {
   const failures: RoundFailure[] = []
   for (const siteId of [...round.plan.keys()].sort(compareSiteIds)) {
     if (accepted.has(siteId)) continue
@@ -141,14 +141,14 @@ export function commitRound(
   const previousCommit = study.validation?.minCosine === undefined ? undefined : newestCommitBefore(state, round.round)
   const previousParentBlob = previousCommit === undefined ? undefined : want(previousCommit.parent)
   // A DP round's private noise seed comes in by its logged hash, like a blob, but from the shell's private store: it is never a blob of the log.
-  const noiseSeedReader = round.dp === undefined ? undefined : want(round.dp.seed)
+  const noiseSeedReader = round.dp?.seed === undefined ? undefined : want(round.dp.seed)
   if (needs.length > 0) return { kind: 'needs', hashes: needs }
   const seedBytes = noiseSeedReader === undefined ? undefined : readAll(noiseSeedReader)
   // Empty bytes stand for a seed the caller cannot have (the audit without the seeds): the commit is computed without noise (dp-audit.ts).
   const noiseWithheld = seedBytes !== undefined && seedBytes.length === 0
   const privateSeed = noiseWithheld ? undefined : seedBytes
-  if (privateSeed !== undefined && !equalBytes(sha256(privateSeed), round.dp!.seed))
-    throw new DpSeedInvalidError(`round ${round.round}: the noise seed given hashes to ${toHex(sha256(privateSeed))}, but round-opened commits to ${toHex(round.dp!.seed)}`)
+  if (privateSeed !== undefined && !equalBytes(sha256(privateSeed), round.dp!.seed!))
+    throw new DpSeedInvalidError(`round ${round.round}: the noise seed given hashes to ${toHex(sha256(privateSeed))}, but round-opened commits to ${toHex(round.dp!.seed!)}`)
 
   const failures = failuresOf(round, accepted)
   const strategy = createStudyStrategy(study)

@@ -171,6 +171,70 @@ const DeclinedSchema = z.strictObject({
   time: count,
 })
 
+/** An X25519 public key (32 bytes). */
+const x25519Key = bytes(32)
+/** At most this many peers a secure-aggregation message may address (an entry must fit a tlog-tiles bundle). */
+export const SECAGG_MAX_PEERS = 255
+
+/**
+ * Secure aggregation, step 1 (Bonawitz et al. 2017, AdvertiseKeys): a planned
+ * site's two X25519 public keys for the round: `cPk` to encrypt the shares
+ * it is sent, `sPk` to agree the pairwise masks. Signed by the site's
+ * enrolled key, so the coordinator cannot substitute its own.
+ */
+const SecAggKeysSchema = z.strictObject({
+  t: z.literal('secagg-keys'),
+  study: id,
+  round: count.min(1),
+  site: id,
+  cPk: x25519Key,
+  sPk: x25519Key,
+  time: count,
+})
+
+/**
+ * Step 2 (ShareKeys): Shamir shares of the site's self-mask seed and mask
+ * secret key, one secretbox per neighbour (encrypted to it, opaque to the
+ * coordinator), and `bCommit`, SHA-256 of the self-mask seed, so a share a
+ * revealer lies about is caught when the seed is rebuilt.
+ */
+const SecAggSharesSchema = z.strictObject({
+  t: z.literal('secagg-shares'),
+  study: id,
+  round: count.min(1),
+  site: id,
+  bCommit: bytes(32),
+  shares: z
+    .array(z.strictObject({ to: id, box: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length >= 40 && b.length <= 1024, 'must be 40-1024 bytes') }))
+    .max(SECAGG_MAX_PEERS),
+  time: count,
+})
+
+/**
+ * Step 4 (Unmasking): for each neighbour whose shares it holds, the share
+ * the logged survivor set calls for: the self-mask seed's (`b`) of a
+ * survivor, the mask key's (`s`) of a site that dropped out after sharing.
+ * `survivors` is SHA-256 of the survivor set it was given (the logged
+ * `secagg-phase` entry's), so a reveal made for another set is refused.
+ */
+const SecAggUnmaskSchema = z.strictObject({
+  t: z.literal('secagg-unmask'),
+  study: id,
+  round: count.min(1),
+  site: id,
+  survivors: bytes(32),
+  reveals: z
+    .array(
+      z.strictObject({
+        of: id,
+        kind: z.enum(['b', 's']),
+        share: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').refine((b) => b.length >= 2 && b.length <= 64, 'must be 2-64 bytes'),
+      }),
+    )
+    .max(SECAGG_MAX_PEERS),
+  time: count,
+})
+
 export type HelloStatement = z.infer<typeof HelloSchema>
 export type RoundStartStatement = z.infer<typeof RoundStartSchema>
 export type RoundAbortStatement = z.infer<typeof RoundAbortSchema>
@@ -180,6 +244,10 @@ export type EvaluationStatement = z.infer<typeof EvaluationSchema>
 export type PatientRewardsStatement = z.infer<typeof PatientRewardsSchema>
 export type ApprovalStatement = z.infer<typeof ApprovalSchema>
 export type DeclinedStatement = z.infer<typeof DeclinedSchema>
+export type SecAggKeysStatement = z.infer<typeof SecAggKeysSchema>
+export type SecAggSharesStatement = z.infer<typeof SecAggSharesSchema>
+export type SecAggUnmaskStatement = z.infer<typeof SecAggUnmaskSchema>
+export type SecAggStatement = SecAggKeysStatement | SecAggSharesStatement | SecAggUnmaskStatement
 export type Statement =
   | HelloStatement
   | RoundStartStatement
@@ -190,6 +258,7 @@ export type Statement =
   | PatientRewardsStatement
   | ApprovalStatement
   | DeclinedStatement
+  | SecAggStatement
 
 const SCHEMAS = {
   hello: HelloSchema,
@@ -201,6 +270,9 @@ const SCHEMAS = {
   'patient-rewards': PatientRewardsSchema,
   approval: ApprovalSchema,
   declined: DeclinedSchema,
+  'secagg-keys': SecAggKeysSchema,
+  'secagg-shares': SecAggSharesSchema,
+  'secagg-unmask': SecAggUnmaskSchema,
 } as const
 export type StatementType = keyof typeof SCHEMAS
 type StatementOf<T extends StatementType> = z.infer<(typeof SCHEMAS)[T]>
@@ -254,4 +326,21 @@ function parseStatement<T extends StatementType>(type: T, value: unknown): State
     throw new StatementInvalidError(`${type} statement: field ${where}: ${issue?.message ?? 'invalid'}`)
   }
   return result.data as StatementOf<T>
+}
+
+export const SECAGG_STATEMENT_TYPES = ['secagg-keys', 'secagg-shares', 'secagg-unmask'] as const
+export type SecAggStatementType = (typeof SECAGG_STATEMENT_TYPES)[number]
+
+/** Decodes a secure-aggregation statement of any of its three types (its `t` says which). Throws StatementInvalidError. */
+export function decodeSecAggStatement(body: Uint8Array): SecAggStatement {
+  let value: CanonicalValue
+  try {
+    value = decodeCanonical(body)
+  } catch (err) {
+    throw new StatementInvalidError(`secure-aggregation statement: ${(err as Error).message}`, { cause: err })
+  }
+  const t = (value as { t?: unknown } | null)?.t
+  if (typeof t !== 'string' || !(SECAGG_STATEMENT_TYPES as readonly string[]).includes(t))
+    throw new StatementInvalidError(`secure-aggregation statement: field t: must be one of ${SECAGG_STATEMENT_TYPES.join(', ')}, got ${JSON.stringify(t)}`)
+  return parseStatement(t as SecAggStatementType, value)
 }

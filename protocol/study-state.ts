@@ -16,6 +16,7 @@ import { decodeCanonical, sha256, toHex } from '../ledger/core/index.ts'
 import { StudySpecSchema, encodedSize, inputWidth, modelShapes, type StudySpec, type TensorShape } from '../models/core/index.ts'
 import type { SiteInstructions } from './strategy.ts'
 import { LineageRecordError } from './errors.ts'
+import { applySecAgg } from './secagg-fold.ts'
 import { ENTRY_KINDS, embeddedStatementHash, isEmbeddedByBlob, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
 /** `abandoned`: closed by the rules (too few updates); `aborted`: closed by the hub's signed abort. */
@@ -67,7 +68,7 @@ export interface RejectionRecord {
   readonly code: string
   readonly reason: string
   /** What was refused: an update envelope, an evaluation report, a patient-rewards, approval or declined statement. */
-  readonly type: 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined'
+  readonly type: 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined' | 'secagg-keys' | 'secagg-shares' | 'secagg-unmask'
   /** SHA-256 of the refused statement's body, so its signer can learn what became of it. */
   readonly statementHash: Uint8Array
 }
@@ -88,6 +89,48 @@ export interface DeclineRecord {
   readonly reason: string
 }
 
+/** A site's secure-aggregation keys for the round (its signed `secagg-keys`). */
+export interface SecAggKeysRecord {
+  readonly seq: number
+  readonly cPk: Uint8Array
+  readonly sPk: Uint8Array
+  /** The signed statement, as logged: sites verify it against the sender's enrolled key. */
+  readonly statement: { readonly body: Uint8Array; readonly signature: Uint8Array }
+}
+
+/** A site's shares (its signed `secagg-shares`): the commitment to its self-mask seed and one box per neighbour. */
+export interface SecAggSharesRecord {
+  readonly seq: number
+  readonly bCommit: Uint8Array
+  readonly boxes: ReadonlyMap<string, Uint8Array>
+}
+
+/** A revealed share (a `secagg-unmask` statement's reveal). */
+export interface SecAggRevealRecord {
+  readonly of: string
+  readonly kind: 'b' | 's'
+  readonly share: Uint8Array
+}
+
+/**
+ * A secure-aggregation round's progress (secagg-rules.ts): the phase it is
+ * in since when, what each site sent, and the sets each closed phase named.
+ */
+export interface SecAggRound {
+  phase: 'keys' | 'shares' | 'input' | 'unmask'
+  /** When the current phase began (ms): its deadline is this plus `phaseDeadlineMs`. */
+  phaseSinceMs: number
+  readonly keys: Map<string, SecAggKeysRecord>
+  readonly shares: Map<string, SecAggSharesRecord>
+  readonly reveals: Map<string, readonly SecAggRevealRecord[]>
+  /** U1, with the neighbourhood size and threshold the `shares` phase fixed. */
+  u1?: { readonly sites: readonly string[]; readonly k: number; readonly t: number }
+  /** U2: the sites whose shares came. */
+  u2?: readonly string[]
+  /** U3: the survivors, whose masked inputs were accepted. */
+  u3?: readonly string[]
+}
+
 export interface RoundRecord {
   readonly round: number
   readonly base: Uint8Array
@@ -97,7 +140,9 @@ export interface RoundRecord {
   /** The strategy's plan: each participating site's instructions. */
   readonly plan: ReadonlyMap<string, SiteInstructions>
   /** With site-level DP: the hash of the round's private noise seed and its sampling rate (`round-opened`'s `dp`). */
-  readonly dp?: { readonly seed: Uint8Array; readonly q: number }
+  readonly dp?: { readonly seed?: Uint8Array; readonly q: number }
+  /** In a study with secure aggregation: the round's secure-aggregation state. */
+  readonly secagg?: SecAggRound
   status: RoundStatus
   readonly accepted: Map<string, AcceptedUpdate>
   readonly rejected: RejectionRecord[]
@@ -290,7 +335,8 @@ export class StudyState {
           deadlineMs: b.deadline,
           seed: b.seed,
           plan: new Map(b.plan.map((p) => [p.site, p.instructions])),
-          ...(b.dp === undefined ? {} : { dp: { seed: b.dp.seed, q: b.dp.q } }),
+          ...(b.dp === undefined ? {} : { dp: { ...(b.dp.seed === undefined ? {} : { seed: b.dp.seed }), q: b.dp.q } }),
+          ...(this.#study?.secureAggregation === undefined ? {} : { secagg: { phase: 'keys' as const, phaseSinceMs: record.timeMs, keys: new Map(), shares: new Map(), reveals: new Map() } }),
           status: 'collecting',
           accepted: new Map(),
           rejected: [],
@@ -307,6 +353,8 @@ export class StudyState {
         if (!round || round.round !== b.round) fail(`update for round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
         if (!this.sites.has(b.site)) fail(`update from unenrolled site "${b.site}"`)
         if (round!.accepted.has(b.site)) fail(`second update from "${b.site}" in round ${b.round}`)
+        const sa = round!.secagg
+        if (sa !== undefined && (sa.phase !== 'input' || !sa.u2!.includes(b.site))) fail(`masked input from "${b.site}" outside the input phase or from a site that shared no keys`)
         const envelopeHash = embeddedStatementHash(b.envelope)
         // An envelope embedded by reference brings what the fold reads in `summary` (lineage.ts).
         let metrics: Readonly<Record<string, number>>
@@ -382,6 +430,9 @@ export class StudyState {
         }
         // A commit aggregates every accepted update: leaving one out would drop a site's work silently.
         if (b.inputs.length !== round!.accepted.size) fail(`commits ${b.inputs.length} inputs, but ${round!.accepted.size} updates were accepted`)
+        if (round!.secagg !== undefined && round!.secagg.phase !== 'unmask') fail(`commit of a secure-aggregation round in its ${round!.secagg.phase} phase, before the unmasking`)
+        if ((round!.secagg !== undefined) !== (b.secagg !== undefined))
+          fail(round!.secagg === undefined ? 'a secagg record in a round without secure aggregation' : 'no secagg record in a secure-aggregation round')
         round!.status = 'committed'
         round!.commit = { seq: record.seq, timeMs: record.timeMs, body: b }
         this.strategyState = b.state
@@ -470,6 +521,11 @@ export class StudyState {
         this.seenStatements.add(toHex(sha256(b.statement.body)))
         return
       }
+      case ENTRY_KINDS.SECAGG_KEYS:
+      case ENTRY_KINDS.SECAGG_SHARES:
+      case ENTRY_KINDS.SECAGG_UNMASK:
+      case ENTRY_KINDS.SECAGG_PHASE:
+        return applySecAgg(this, record, fail)
       case ENTRY_KINDS.STUDY_COMPLETED: {
         if (this.openRound) fail('study completed while a round is open')
         if (record.body.rounds !== this.committedRounds) fail(`says ${record.body.rounds} rounds, the log committed ${this.committedRounds}`)

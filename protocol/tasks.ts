@@ -5,6 +5,8 @@
  * answers a site that connects).
  */
 import { dpBudgetSpent } from './dp-accounting.ts'
+import { pendingSecAggTask, secAggPhaseDeadline } from './secagg-rules.ts'
+import type { SignedStatement } from './statements.ts'
 import type { SiteInstructions } from './strategy.ts'
 import type { RoundRecord, StudyState } from './study-state.ts'
 
@@ -27,6 +29,20 @@ export type SiteTask =
   | { readonly kind: 'done'; readonly rounds: number; readonly model: Uint8Array }
   /** The hub aborted `round`: a site drops its fit task of that round (training, or an update not yet sent). */
   | { readonly kind: 'cancel'; readonly round: number; readonly reason: string }
+  /** Secure aggregation (secagg-rules.ts), shares phase: U1's signed keys, the round's neighbourhood size k and threshold t. */
+  | {
+      readonly kind: 'secagg'
+      readonly round: number
+      readonly phase: 'shares'
+      readonly k: number
+      readonly t: number
+      readonly sites: readonly string[]
+      readonly keys: readonly SignedStatement[]
+    }
+  /** Input phase: U2, and the boxes U2 neighbours addressed to this site. */
+  | { readonly kind: 'secagg'; readonly round: number; readonly phase: 'input'; readonly sites: readonly string[]; readonly boxes: readonly { readonly from: string; readonly box: Uint8Array }[] }
+  /** Unmask phase: U3, the survivors (the site checks them against its replica before it reveals anything). */
+  | { readonly kind: 'secagg'; readonly round: number; readonly phase: 'unmask'; readonly sites: readonly string[] }
 
 /** A task for one site, or for every connected site (`siteId: null`). */
 export interface AddressedTask {
@@ -143,6 +159,8 @@ export function pendingTasks(state: StudyState, siteId: string, timeMs: number):
     const fit = fitTask(state, open, siteId)
     if (fit) tasks.push(fit)
   }
+  const secagg = pendingSecAggTask(state, siteId)
+  if (secagg !== undefined) tasks.push(secagg)
   return tasks
 }
 
@@ -159,7 +177,7 @@ export function pendingTasks(state: StudyState, siteId: string, timeMs: number):
 export function nextWakeMs(state: StudyState, timeMs: number): number | undefined {
   if (!state.created || state.completed) return undefined
   const open = state.openRound
-  if (open) return open.deadlineMs
+  if (open) return open.secagg === undefined ? open.deadlineMs : secAggPhaseDeadline(state, open)
   const latest = state.currentModelRound
   if (latest === 0) return undefined
   const deadline = evaluationDeadline(state, latest)

@@ -69,6 +69,7 @@ export type { TasksRequest, TasksRequest__Output } from './gen/fedlineage/v1/Tas
 export type { Task, Task__Output } from './gen/fedlineage/v1/Task.ts'
 export type { FitTask, FitTask__Output } from './gen/fedlineage/v1/FitTask.ts'
 export type { EvaluateTask, EvaluateTask__Output } from './gen/fedlineage/v1/EvaluateTask.ts'
+export type { SecAggTask, SecAggTask__Output } from './gen/fedlineage/v1/SecAggTask.ts'
 export type { StudyDone, StudyDone__Output } from './gen/fedlineage/v1/StudyDone.ts'
 export type { RoundCancelled, RoundCancelled__Output } from './gen/fedlineage/v1/RoundCancelled.ts'
 export type { DownloadModelRequest, DownloadModelRequest__Output } from './gen/fedlineage/v1/DownloadModelRequest.ts'

@@ -64,7 +64,7 @@ import {
   type TensorShape,
   type Weights,
 } from '../models/index.ts'
-import type { Task__Output } from '../protos/index.ts'
+import type { SecAggTask__Output, Task__Output } from '../protos/index.ts'
 import type { ChannelCredentials } from '@grpc/grpc-js'
 import { transportMode, transportNotice, type TransportMode } from '../pki/index.ts'
 import type { SiteConfig } from './config.ts'
@@ -84,7 +84,8 @@ import type { Ledger, RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs } from './state-dirs.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
-import { SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
+import { SecAggParticipant } from './secagg-participant.ts'
+import { SiteAgentError as SiteAgentErrorClass, SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteSecAggError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
 import { readApprovalFile } from './approval.ts'
 import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit } from './task-provenance.ts'
@@ -99,6 +100,7 @@ import {
   splitToPatients,
   statementHash,
   type SignedStatement,
+  type SiteTask,
   type StudyState,
 } from '../protocol/index.ts'
 
@@ -182,6 +184,8 @@ export class SiteAgent {
   private readonly fitted = new Set<number>()
   /** Rounds closed without a model (a `cancel` task: the hub aborted it, or it was abandoned): their fit task is dropped, whenever it comes. */
   private readonly cancelled = new Map<number, string>()
+  /** This site's part in each secure-aggregation round it joined (studies with `secureAggregation`). */
+  private readonly secagg = new Map<number, SecAggParticipant>()
   private readonly evaluated = new Set<number>()
   /** Rounds whose credit was passed on to patients (or had none to pass on). */
   private readonly rewardsPassed = new Set<number>()
@@ -464,7 +468,70 @@ export class SiteAgent {
 
   /** Marks a round the hub aborted as it arrives, so the fit task in hand sends nothing. */
   private noteCancel(task: Task__Output): void {
-    if (task.kind === 'cancel' && task.cancel) this.cancelled.set(Number(task.cancel.round), task.cancel.reason)
+    if (task.kind === 'cancel' && task.cancel) {
+      this.cancelled.set(Number(task.cancel.round), task.cancel.reason)
+      this.secagg.get(Number(task.cancel.round))?.cancel(task.cancel.reason)
+    }
+    // Secure aggregation's phases are answered as they arrive, while the fit task trains (it waits for them).
+    if (task.kind === 'secagg' && task.secagg) this.onSecAggTask(task.secagg)
+  }
+
+  /** Answers a secure-aggregation phase task of a round this site joined; a failure drops the site out of that round, said once. */
+  private onSecAggTask(t: SecAggTask__Output): void {
+    const round = Number(t.round)
+    const participant = this.secagg.get(round)
+    if (participant === undefined) return void this.log.warn({ round, phase: t.phase }, 'secure-aggregation task for a round this site did not join: ignored')
+    const base = { kind: 'secagg' as const, round, sites: [...t.sites] }
+    const task: Extract<SiteTask, { kind: 'secagg' }> =
+      t.phase === 'shares'
+        ? { ...base, phase: 'shares', k: t.k, t: t.t, keys: t.keys.map((k) => ({ body: new Uint8Array(k.body), signature: new Uint8Array(k.signature) })) }
+        : t.phase === 'input'
+          ? { ...base, phase: 'input', boxes: t.boxes.map((b) => ({ from: b.from, box: new Uint8Array(b.box) })) }
+          : { ...base, phase: 'unmask' }
+    participant.onTask(task).then(
+      () => this.log.info({ round, phase: t.phase }, 'secure aggregation: phase answered'),
+      (err: unknown) => {
+        const code = (err as { code?: string }).code
+        this.log.error({ round, phase: t.phase, code, err: (err as Error).message }, 'secure aggregation: this site drops out of the round')
+        this.emit({ type: 'update-refused', round, code, message: (err as Error).message })
+      },
+    )
+  }
+
+  /** Joins round `round`'s secure aggregation: its keys are sent before training starts. False when they could not be sent. */
+  private async joinSecAgg(round: number, seed: number): Promise<boolean> {
+    const participant = new SecAggParticipant({
+      spec: this.spec!,
+      site: this.config.siteId,
+      round,
+      seed,
+      shapes: this.shapes,
+      signer: this.components.signer,
+      logger: this.log,
+      submit: (statement) => this.client.submitSecAgg(statement),
+      enrolledKeys: async () => {
+        const found = await this.fromLog('the enrolled sites', (s) => (s.sites.size > 0 ? new Map(s.sites) : undefined))
+        if (found === 'unverified') return undefined
+        if ('missing' in found) throw new SiteSecAggError(found.missing)
+        return found.found
+      },
+      loggedSurvivors: async () => {
+        const found = await this.fromLog(`round ${round}'s survivor set`, (s) => s.rounds.get(round)?.secagg?.u3)
+        if (found === 'unverified') return undefined
+        if ('missing' in found) throw new SiteSecAggError(found.missing)
+        return found.found
+      },
+    })
+    this.secagg.set(round, participant)
+    try {
+      await participant.advertise()
+      return true
+    } catch (err) {
+      if (!(err instanceof SiteRequestRejectedError)) throw err
+      this.log.warn({ round, code: err.remoteCode, err: err.message }, 'secure aggregation: keys not taken, this site sits the round out')
+      this.emit({ type: 'update-refused', round, code: err.remoteCode, message: err.message })
+      return false
+    }
   }
 
   /** True (and said once) when the hub aborted `round`: its fit task is dropped and anything trained for it discarded. */
@@ -570,6 +637,7 @@ export class SiteAgent {
       const refusal = checkRoundPolicy(this.config.policy, round, data.train.count)
       if (refusal !== undefined) return this.decline(round, refusal)
       const global = await this.model(base)
+      if (spec.secureAggregation !== undefined && !this.secagg.has(round) && !(await this.joinSecAgg(round, roundSeed))) return void this.fitted.add(round)
       const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
       const result = await trainLocal({
         model: spec.model,
@@ -585,7 +653,22 @@ export class SiteAgent {
         await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
       }
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
-      const delta = encodeWeights(computeDelta(result.weights, global))
+      const participant = this.secagg.get(round)
+      let delta: Uint8Array
+      if (participant === undefined) delta = encodeWeights(computeDelta(result.weights, global))
+      else {
+        // Secure aggregation: only the masked input leaves the site, once the round's share boxes are in.
+        const waitMs = spec.roundDeadlineMs + 3 * spec.secureAggregation!.phaseDeadlineMs
+        try {
+          delta = await participant.maskedInput(computeDelta(result.weights, global), data.train.count, waitMs)
+        } catch (err) {
+          if (!(err instanceof SiteAgentErrorClass)) throw err
+          if (this.dropCancelled(round)) return
+          this.log.error({ round, code: err.code, err: err.message }, 'secure aggregation: the masked input is not sent')
+          this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
+          return void this.fitted.add(round)
+        }
+      }
       const envelope = signStatement(this.components.signer, {
         t: 'update',
         study: spec.id,

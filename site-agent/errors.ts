@@ -102,6 +102,11 @@ export class SiteTaskUnverifiedError extends SiteAgentError {
   static override readonly code = 'SITE_TASK_UNVERIFIED'
 }
 
+/** The site could not take its part in a round's secure aggregation (keys not from enrolled sites, a survivor set the log does not show, boxes that did not come): it drops out of the round, revealing nothing more. */
+export class SiteSecAggError extends SiteAgentError {
+  static override readonly code = 'SITE_SECAGG_REFUSED'
+}
+
 /** A task disagrees with the verified log (its base, instructions or model are not the logged ones): refused. */
 export class SiteTaskMismatchError extends SiteAgentError {
   static override readonly code = 'SITE_TASK_MISMATCH'

@@ -18,7 +18,7 @@ import type { UploadBudget } from './upload-budget.ts'
 import { logDisconnect } from './disconnect-log.ts'
 import type { RefusalLog } from './refusal-log.ts'
 import { requireDecoded } from './undecodable.ts'
-import { decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
+import { decodeSecAggStatement, decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
   readonly runner: RoundRunner
@@ -77,11 +77,11 @@ function requirePeer(c: FederationServiceComponents, call: CallWithAuthContext, 
 }
 
 /** The site a signed statement names, when its body decodes (the runner reports a body that does not). */
-type SiteStatementType = 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined'
+type SiteStatementType = 'update' | 'evaluation' | 'patient-rewards' | 'approval' | 'declined' | 'secagg'
 
 function statementSite(type: SiteStatementType, signed: SignedStatement): string | undefined {
   try {
-    return decodeStatement(type, signed.body).site
+    return type === 'secagg' ? decodeSecAggStatement(signed.body).site : decodeStatement(type, signed.body).site
   } catch {
     return undefined
   }
@@ -413,6 +413,7 @@ export function createFederationHandlers(c: FederationServiceComponents): Federa
     SubmitPatientRewards: siteStatement('SubmitPatientRewards', 'patient-rewards', (signed) => runner.acceptPatientRewards(signed)),
     SubmitApproval: siteStatement('SubmitApproval', 'approval', (signed) => runner.acceptApproval(signed)),
     SubmitDeclined: siteStatement('SubmitDeclined', 'declined', (signed) => runner.acceptDeclined(signed)),
+    SubmitSecAgg: siteStatement('SubmitSecAgg', 'secagg', (signed) => runner.acceptSecAgg(signed)),
 
     ChangeMembership: unary(
       c,

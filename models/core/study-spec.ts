@@ -10,6 +10,7 @@
 import { z } from 'zod'
 import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS, ScaffoldSpecSchema } from './strategy-options.ts'
 import { DP_STRATEGIES, DpSpecSchema } from './dp-spec.ts'
+import { SecAggSpecSchema } from './secagg-spec.ts'
 import type { TensorShape } from './weights.ts'
 import { krumMinimum } from './robust-aggregate.ts'
 import { BulyanSpecSchema, FedMedianSpecSchema, FedTrimmedAvgSpecSchema, KrumSpecSchema, UpdateValidationSchema, minimumUpdates } from './robust-strategy-spec.ts'
@@ -257,6 +258,17 @@ export const StudySpecSchema = z
      */
     dp: DpSpecSchema.optional(),
     /**
+     * Secure aggregation (Bonawitz et al. 2017, SecAgg+ over a k-regular
+     * graph): sites mask their quantized deltas so that the coordinator, and
+     * anyone holding the log, learns only their sum; the audit replays the
+     * sum from the logged masked inputs and reveals. Needs an averaging
+     * strategy and at least 3 sites a round; per-site checks (update
+     * validation, robust strategies, norm bounds at the hub, gain-based
+     * rewards) cannot run on masked inputs and are refused with it. With
+     * `dp`, the sites add the noise (distributed DP). Absent: plain updates.
+     */
+    secureAggregation: SecAggSpecSchema.optional(),
+    /**
      * Consent is required: each site trains only on records whose patient
      * consented to this study for `purpose` at the round's time, and every
      * update envelope commits to the consent receipts it used (`ext.consent`).
@@ -364,6 +376,19 @@ export const StudySpecSchema = z
         message: `"${spec.rewards.method}" is not allowed with dp: it scores un-noised coalitions of deltas, which would leak what the noise hides; use "examples"`,
       })
     }
+    const secagg = spec.secureAggregation
+    if (secagg !== undefined) {
+      const refuse = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message })
+      if (!SECAGG_STRATEGIES.includes(spec.strategy.name))
+        refuse(['strategy', 'name'], `"${spec.strategy.name}" is not allowed with secureAggregation: the coordinator sees only the sum of the sites' deltas, so the strategy must average; use one of ${SECAGG_STRATEGIES.join(', ')}`)
+      if (spec.validation !== undefined) refuse(['validation'], 'is not allowed with secureAggregation: update validation reads each site\'s delta, which the coordinator never sees; remove it (clippingRange bounds every coordinate instead)')
+      if (spec.strategy.clipNorm !== undefined) refuse(['strategy', 'clipNorm'], 'is not allowed with secureAggregation: the hub cannot clip a masked delta; use secureAggregation.clippingRange (per coordinate) or dp.clipNorm (clipped at each site)')
+      if (spec.rewards !== undefined && spec.rewards.method !== 'examples') refuse(['rewards', 'method'], `"${spec.rewards.method}" is not allowed with secureAggregation: it scores coalitions of individual deltas, which the coordinator never sees; use "examples"`)
+      if (spec.minSites < 3) refuse(['minSites'], `is ${spec.minSites}, want at least 3 with secureAggregation: with two sites each would learn the other's delta from the sum`)
+      if (spec.dp?.adaptiveClipping !== undefined) refuse(['dp', 'adaptiveClipping'], 'is not allowed with secureAggregation: the clipped count it needs is per site, which the coordinator never sees')
+      if (spec.dp !== undefined && secagg.clippingRange < spec.dp.clipNorm)
+        refuse(['secureAggregation', 'clippingRange'], `is ${secagg.clippingRange}, below dp.clipNorm ${spec.dp.clipNorm}: a coordinate of a delta clipped to L2 norm S can be S; set clippingRange >= dp.clipNorm`)
+    }
     // A round may aggregate as few as minSites updates: the strategy must be able to aggregate that many.
     const needed = minimumUpdates(spec.strategy)
     if (spec.minSites < needed) {
@@ -378,6 +403,9 @@ export const StudySpecSchema = z
       })
     }
   })
+/** Strategies secure aggregation may run with: those that use the deltas only through their weighted average. */
+export const SECAGG_STRATEGIES: readonly string[] = ['fedavg', 'fedprox', 'fedavgm', 'fedadagrad', 'fedadam', 'fedyogi']
+
 export type StudySpec = z.infer<typeof StudySpecSchema>
 export type StudySpecInput = z.input<typeof StudySpecSchema>
 

@@ -43,7 +43,7 @@ describe('a DP study through the coordinator', () => {
 
     // Assert: the log holds each seed's hash only; the seeds file holds the seeds, readable by its owner only.
     const opened = records.filter((r): r is Extract<LineageRecord, { kind: 'round-opened' }> => r.kind === ENTRY_KINDS.ROUND_OPENED)
-    expect(opened.map((r) => toHex(r.body.dp!.seed)).sort()).toEqual([...seeds.keys()].sort())
+    expect(opened.map((r) => toHex(r.body.dp!.seed!)).sort()).toEqual([...seeds.keys()].sort())
     const logBytes = (await readStoredLog(dir)).map((e) => toHex(e.bytes)).join('')
     for (const seed of seeds.values()) {
       expect(logBytes).not.toContain(toHex(seed))

@@ -116,6 +116,15 @@ export interface FederationClient extends grpc.Client {
   submitPatientRewards(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
   submitPatientRewards(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_PatientRewardsReceipt__Output>): grpc.ClientUnaryCall;
   
+  SubmitSecAgg(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitSecAgg(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitSecAgg(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  SubmitSecAgg(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitSecAgg(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitSecAgg(argument: _fedlineage_v1_SignedStatement, metadata: grpc.Metadata, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitSecAgg(argument: _fedlineage_v1_SignedStatement, options: grpc.CallOptions, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  submitSecAgg(argument: _fedlineage_v1_SignedStatement, callback: grpc.requestCallback<_fedlineage_v1_StatementReceipt__Output>): grpc.ClientUnaryCall;
+  
   Tasks(argument: _fedlineage_v1_TasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
   Tasks(argument: _fedlineage_v1_TasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
   tasks(argument: _fedlineage_v1_TasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_fedlineage_v1_Task__Output>;
@@ -155,6 +164,8 @@ export interface FederationHandlers extends grpc.UntypedServiceImplementation {
   
   SubmitPatientRewards: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_PatientRewardsReceipt>;
   
+  SubmitSecAgg: grpc.handleUnaryCall<_fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt>;
+  
   Tasks: grpc.handleServerStreamingCall<_fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task>;
   
   UploadUpdate: grpc.handleClientStreamingCall<_fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt>;
@@ -173,6 +184,7 @@ export interface FederationDefinition extends grpc.ServiceDefinition {
   SubmitCosignature: MethodDefinition<_fedlineage_v1_CosignatureRequest, _fedlineage_v1_CosignatureReceipt, _fedlineage_v1_CosignatureRequest__Output, _fedlineage_v1_CosignatureReceipt__Output>
   SubmitDeclined: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   SubmitPatientRewards: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_PatientRewardsReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_PatientRewardsReceipt__Output>
+  SubmitSecAgg: MethodDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_StatementReceipt, _fedlineage_v1_SignedStatement__Output, _fedlineage_v1_StatementReceipt__Output>
   Tasks: MethodDefinition<_fedlineage_v1_TasksRequest, _fedlineage_v1_Task, _fedlineage_v1_TasksRequest__Output, _fedlineage_v1_Task__Output>
   UploadUpdate: MethodDefinition<_fedlineage_v1_UpdateChunk, _fedlineage_v1_UploadReceipt, _fedlineage_v1_UpdateChunk__Output, _fedlineage_v1_UploadReceipt__Output>
 }
