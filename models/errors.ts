@@ -118,3 +118,18 @@ export class BackendUnavailableError extends ModelError {
 export class StrategyPreconditionError extends ModelError {
   static override readonly code = 'MODEL_STRATEGY_PRECONDITION'
 }
+
+/**
+ * A secure-aggregation spec (`secagg`, models/core/secagg-spec.ts) that
+ * cannot run with a round's participants: too few sites, more shares than
+ * neighbours, a threshold above the shares or not a strict majority of them,
+ * or sums that would overflow 32 bits. `field` names the spec field at fault.
+ */
+export class SecAggSpecError extends ModelError {
+  static override readonly code = 'MODEL_SECAGG_SPEC_INVALID'
+  readonly field: string
+  constructor(message: string, field: string) {
+    super(message)
+    this.field = field
+  }
+}

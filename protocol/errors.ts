@@ -204,3 +204,87 @@ export class DpSeedInvalidError extends ProtocolError {
 export class SecAggMessageError extends ProtocolError {
   static override readonly code = 'COORD_SECAGG_MESSAGE_INVALID'
 }
+
+/**
+ * Secure aggregation (protocol/secagg/): too few shares to rebuild a secret
+ * the unmasking needs, or too few survivors for a site to reveal its shares.
+ * `site` is the site whose secret could not be rebuilt (or the revealing
+ * site), `have` and `need` the counts.
+ */
+export class SecAggThresholdError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_SECAGG_THRESHOLD'
+  constructor(
+    message: string,
+    readonly site: string,
+    readonly have: number,
+    readonly need: number,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Secure aggregation: a share box that does not open or does not bind this
+ * study, round and pair of sites, or a share (or a secret rebuilt from
+ * shares) that fails its check: a self-mask seed whose SHA-256 is not the
+ * logged commitment, a mask key whose public key is not the advertised one.
+ * `site` names the sender of the box, or the site whose secret failed.
+ */
+export class SecAggShareInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_SECAGG_SHARE_INVALID'
+  constructor(
+    message: string,
+    readonly site: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+/**
+ * Secure aggregation: a second reveal asked of a site in one round, or a
+ * reveal that would hand over both secrets of one site (its self-mask share
+ * and its mask-key share), or the wrong one for the survivor set. Revealing
+ * both would let the coordinator unmask that site's input alone.
+ * `site` is the revealer.
+ */
+export class SecAggDoubleRevealError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_SECAGG_DOUBLE_REVEAL'
+  constructor(
+    message: string,
+    readonly site: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Secure aggregation: an advertised public key that is not 32 bytes, or whose
+ * X25519 shared secret is all zero (a low-order point, which would make the
+ * pair's mask and box key public). `site` is the site that advertised it.
+ */
+export class SecAggKeyInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_SECAGG_KEY_INVALID'
+  constructor(
+    message: string,
+    readonly site: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Secure aggregation: a survivor set a site cannot reveal for (it omits the
+ * site itself, repeats a site, or names a neighbour that never sent this site
+ * its shares), or one that does not fit the sites that shared (survivors not
+ * among them). `site` is the site that refused, or the offending survivor.
+ */
+export class SecAggSurvivorsInvalidError extends ProtocolError {
+  static override readonly code = 'PROTOCOL_SECAGG_SURVIVORS_INVALID'
+  constructor(
+    message: string,
+    readonly site: string,
+  ) {
+    super(message)
+  }
+}

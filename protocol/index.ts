@@ -26,6 +26,9 @@
  *   become the next model, with explicit server state; the Byzantine-robust
  *   strategies (strategies/robust.ts) and the checks of updates before any
  *   strategy aggregates them (update-validation.ts), logged as exclusions.
+ * - **Secure aggregation** (secagg/): a site's masking session, the
+ *   coordinator's and the audit's unmasking of the sum, fixed-point encoding,
+ *   the round's sharing graph, distributed discrete Gaussian noise.
  * - **Rewards** (contribution.ts, shapley.ts, reward.ts, round-rewards.ts,
  *   patient-reward-split.ts): contribution scores, the integer split of a
  *   pool, and its pass-through to patients.

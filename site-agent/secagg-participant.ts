@@ -81,7 +81,7 @@ export class SecAggParticipant {
   constructor(init: SecAggParticipantInit) {
     this.#init = init
     // k and t are fixed when the key phase closes; the session takes them at shareKeys.
-    this.#session = new SiteSecAggSession({ study: init.spec.id, round: init.round, site: init.site, seed: init.seed, params: { k: 0, t: 0 } })
+    this.#session = new SiteSecAggSession({ study: init.spec.id, round: init.round, site: init.site, seed: init.seed })
   }
 
   /** Sends this round's public keys, signed. */

@@ -21,12 +21,14 @@
  *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
+ * - `secagg-spec.ts`: the secure-aggregation spec and its resolution into a round's (k, t, quantization).
  * - `rdp-accountant.ts`: the RDP accountant of the subsampled Gaussian mechanism (ε for σ, σ for ε).
  */
 export * from './weights.ts'
 export * from './study-spec.ts'
 export * from './strategy-options.ts'
 export * from './dp-spec.ts'
+export * from './secagg-spec.ts'
 export * from './dataset.ts'
 export * from './constants.ts'
 export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'

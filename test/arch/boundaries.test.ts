@@ -63,8 +63,12 @@ const EDGES = [
   'web -> pki',
 ]
 
-/** Modules a pure `core/` file may import besides its own folder's core and errors. */
-const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg'])
+/**
+ * Modules a pure `core/` file may import besides its own folder's core and errors.
+ * tweetnacl (X25519, secretbox) and shamir-secret-sharing are pure computation with
+ * no I/O; secure aggregation (protocol/secagg/) needs them in the decider and the audit.
+ */
+const CORE_ALLOWED_PACKAGES = new Set(['node:crypto', 'zod', 'cborg', 'tweetnacl', 'shamir-secret-sharing'])
 
 /** Packages the CLI runtime may import: it parses and prints, nothing more. */
 const CLI_ALLOWED_PACKAGES = new Set(['commander'])
