@@ -143,7 +143,13 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
   let runner: RoundRunner
   try {
     runner = await RoundRunner.open(
-      { ledger, signer, logger, now, ...(config.study.dp === undefined || config.study.secureAggregation !== undefined ? {} : { noiseSeeds: await openNoiseSeedStore(path.join(config.dataDir, NOISE_SEEDS_FILE)) }) },
+      {
+        ledger,
+        signer,
+        logger,
+        now,
+        ...(config.study.dp === undefined || config.study.secureAggregation !== undefined ? {} : { noiseSeeds: await openNoiseSeedStore(path.join(config.dataDir, NOISE_SEEDS_FILE)) }),
+      },
       {
         study: config.study,
         sites: config.sites.map((s) => ({ id: s.id, publicKey: parsePublicKey(s.publicKey, `site "${s.id}" publicKey`) })),

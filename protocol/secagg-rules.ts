@@ -29,7 +29,7 @@
  */
 import { equalBytes, sha256, encodeCanonical, toHex } from '../ledger/core/index.ts'
 import { ModelError, resolveSecAggParams, type SecAggSpec } from '../models/core/index.ts'
-import { RoundStateError, SecAggMessageError, StudyMismatchError } from './errors.ts'
+import { RoundStateError, SecAggMessageError, StudyMismatchError, WrongRoundError } from './errors.ts'
 import { ENTRY_KINDS, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
 import { secAggGraph } from './secagg/index.ts'
 import type { DecidedEntry } from './round-close.ts'
@@ -74,7 +74,8 @@ export function checkSecAggMessage(state: StudyState, message: SecAggStatement):
   const who = `${message.t} from "${message.site}" for round ${message.round}`
   if (message.study !== state.studyId) throw new StudyMismatchError(`${who}: for study "${message.study}", this is "${state.studyId}"`)
   const round = state.openRound
-  if (round === undefined || round.round !== message.round) throw new RoundStateError(`${who}: the open round is ${round?.round ?? 'none'}`)
+  if (round === undefined) throw new RoundStateError(`${who}: no round is open`)
+  if (round.round !== message.round) throw new WrongRoundError(`${who}: the open round is ${round.round}`)
   const sa = round.secagg
   if (sa === undefined) throw new SecAggMessageError(`${who}: round ${round.round} does not aggregate securely`)
   const phase = message.t === 'secagg-keys' ? 'keys' : message.t === 'secagg-shares' ? 'shares' : 'unmask'

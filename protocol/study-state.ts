@@ -525,7 +525,8 @@ export class StudyState {
       case ENTRY_KINDS.SECAGG_SHARES:
       case ENTRY_KINDS.SECAGG_UNMASK:
       case ENTRY_KINDS.SECAGG_PHASE:
-        return applySecAgg(this, record, fail)
+        applySecAgg(this, record, fail)
+        return
       case ENTRY_KINDS.STUDY_COMPLETED: {
         if (this.openRound) fail('study completed while a round is open')
         if (record.body.rounds !== this.committedRounds) fail(`says ${record.body.rounds} rounds, the log committed ${this.committedRounds}`)

@@ -85,7 +85,17 @@ import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs } from './state-dirs.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
 import { SecAggParticipant } from './secagg-participant.ts'
-import { SiteAgentError as SiteAgentErrorClass, SiteConfigError, SiteCoordinatorUnavailableError, SiteRequestRejectedError, SiteSecAggError, SiteStudyMismatchError, SiteTaskMismatchError, SiteTaskUnverifiedError, type SiteAgentError } from './errors.ts'
+import {
+  SiteAgentError as SiteAgentErrorClass,
+  SiteConfigError,
+  SiteCoordinatorUnavailableError,
+  SiteRequestRejectedError,
+  SiteSecAggError,
+  SiteStudyMismatchError,
+  SiteTaskMismatchError,
+  SiteTaskUnverifiedError,
+  type SiteAgentError,
+} from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
 import { readApprovalFile } from './approval.ts'
 import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit } from './task-provenance.ts'

@@ -200,7 +200,9 @@ export class CoordinatorClient {
   /** Sends a signed secure-aggregation message (keys, shares or reveals); resolves with its log position. */
   submitSecAgg(statement: SignedStatement, timeoutMs = this.requestMs): Promise<{ logSeq: number }> {
     return new Promise((resolve, reject) =>
-      this.client.SubmitSecAgg(statement, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(rejected('secure-aggregation message', err)) : resolve({ logSeq: Number(res.logSeq) }))),
+      this.client.SubmitSecAgg(statement, { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(rejected('secure-aggregation message', err)) : resolve({ logSeq: Number(res.logSeq) }),
+      ),
     )
   }
 

@@ -108,7 +108,7 @@ export class SecAggParticipant {
     if (params.k !== task.k || params.t !== task.t)
       throw new SiteSecAggError(`round ${round}: the task says k ${task.k}, t ${task.t} for ${task.sites.length} sites, the study's spec gives k ${params.k}, t ${params.t}; not sharing`)
     const enrolled = await this.#init.enrolledKeys()
-    if (enrolled === undefined) this.#init.logger.warn({ round }, 'secure aggregation: no verified replica, the participants\' keys are checked against their own signatures only')
+    if (enrolled === undefined) this.#init.logger.warn({ round }, "secure aggregation: no verified replica, the participants' keys are checked against their own signatures only")
     const peers = new Map<string, SecAggPublicKeys>()
     for (const signed of task.keys) {
       const k = decodeStatement('secagg-keys', signed.body)
@@ -119,7 +119,8 @@ export class SecAggParticipant {
       peers.set(k.site, { cPk: k.cPk, sPk: k.sPk })
     }
     const listed = [...peers.keys()].sort()
-    if (listed.length !== task.sites.length || listed.some((s, i) => s !== [...task.sites].sort()[i])) throw new SiteSecAggError(`round ${round}: the keys sent are not those of the ${task.sites.length} participants named; not sharing`)
+    if (listed.length !== task.sites.length || listed.some((s, i) => s !== [...task.sites].sort()[i]))
+      throw new SiteSecAggError(`round ${round}: the keys sent are not those of the ${task.sites.length} participants named; not sharing`)
     this.#t = params.t
     const { shares, bCommit } = await this.#session.shareKeys(peers, { k: params.k, t: params.t })
     await this.#init.submit(signStatement(this.#init.signer, { t: 'secagg-shares', study: spec.id, round, site, bCommit, shares: shares.map((s) => ({ to: s.to, box: s.box })), time: Date.now() }))
@@ -164,7 +165,10 @@ export class SecAggParticipant {
       if (norm > clip) for (let i = 0; i < flat.length; i++) flat[i] = flat[i]! * (clip / norm)
       words = quantizeDelta(flat, 1, secagg)
     } else words = quantizeDelta(flat, weightRatio(examples, secagg.maxWeight), secagg)
-    await Promise.race([this.#boxes.promise, new Promise((_, reject) => setTimeout(() => reject(new SiteSecAggError(`round ${this.#init.round}: no share boxes came within ${waitMs} ms; the masked input is not sent`)), waitMs).unref())])
+    await Promise.race([
+      this.#boxes.promise,
+      new Promise((_, reject) => setTimeout(() => reject(new SiteSecAggError(`round ${this.#init.round}: no share boxes came within ${waitMs} ms; the masked input is not sent`)), waitMs).unref()),
+    ])
     if (spec.dp !== undefined) {
       const sigma = siteNoiseSigma(spec.dp.noiseMultiplier, spec.dp.clipNorm, scale, this.#t)
       const noise = sampleDiscreteGaussian(sigma, words.length, (n) => new Uint8Array(randomBytes(n)))
@@ -182,8 +186,15 @@ export class SecAggParticipant {
     if (logged === undefined) this.#init.logger.warn({ round }, 'secure aggregation: no verified replica, the survivor set is taken unverified')
     const reveals = this.#session.revealShares(given)
     await this.#init.submit(
-      signStatement(this.#init.signer, { t: 'secagg-unmask', study: spec.id, round, site, survivors: survivorsHash(given), reveals: reveals.map((r) => ({ of: r.of, kind: r.kind, share: r.share })), time: Date.now() }),
+      signStatement(this.#init.signer, {
+        t: 'secagg-unmask',
+        study: spec.id,
+        round,
+        site,
+        survivors: survivorsHash(given),
+        reveals: reveals.map((r) => ({ of: r.of, kind: r.kind, share: r.share })),
+        time: Date.now(),
+      }),
     )
   }
 }
-

@@ -380,14 +380,29 @@ export const StudySpecSchema = z
     if (secagg !== undefined) {
       const refuse = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message })
       if (!SECAGG_STRATEGIES.includes(spec.strategy.name))
-        refuse(['strategy', 'name'], `"${spec.strategy.name}" is not allowed with secureAggregation: the coordinator sees only the sum of the sites' deltas, so the strategy must average; use one of ${SECAGG_STRATEGIES.join(', ')}`)
-      if (spec.validation !== undefined) refuse(['validation'], 'is not allowed with secureAggregation: update validation reads each site\'s delta, which the coordinator never sees; remove it (clippingRange bounds every coordinate instead)')
-      if (spec.strategy.clipNorm !== undefined) refuse(['strategy', 'clipNorm'], 'is not allowed with secureAggregation: the hub cannot clip a masked delta; use secureAggregation.clippingRange (per coordinate) or dp.clipNorm (clipped at each site)')
-      if (spec.rewards !== undefined && spec.rewards.method !== 'examples') refuse(['rewards', 'method'], `"${spec.rewards.method}" is not allowed with secureAggregation: it scores coalitions of individual deltas, which the coordinator never sees; use "examples"`)
+        refuse(
+          ['strategy', 'name'],
+          `"${spec.strategy.name}" is not allowed with secureAggregation: the coordinator sees only the sum of the sites' deltas, so the strategy must average; use one of ${SECAGG_STRATEGIES.join(', ')}`,
+        )
+      if (spec.validation !== undefined)
+        refuse(
+          ['validation'],
+          "is not allowed with secureAggregation: update validation reads each site's delta, which the coordinator never sees; remove it (clippingRange bounds every coordinate instead)",
+        )
+      if (spec.strategy.clipNorm !== undefined)
+        refuse(
+          ['strategy', 'clipNorm'],
+          'is not allowed with secureAggregation: the hub cannot clip a masked delta; use secureAggregation.clippingRange (per coordinate) or dp.clipNorm (clipped at each site)',
+        )
+      if (spec.rewards !== undefined && spec.rewards.method !== 'examples')
+        refuse(['rewards', 'method'], `"${spec.rewards.method}" is not allowed with secureAggregation: it scores coalitions of individual deltas, which the coordinator never sees; use "examples"`)
       if (spec.minSites < 3) refuse(['minSites'], `is ${spec.minSites}, want at least 3 with secureAggregation: with two sites each would learn the other's delta from the sum`)
       if (spec.dp?.adaptiveClipping !== undefined) refuse(['dp', 'adaptiveClipping'], 'is not allowed with secureAggregation: the clipped count it needs is per site, which the coordinator never sees')
       if (spec.dp !== undefined && secagg.clippingRange < spec.dp.clipNorm)
-        refuse(['secureAggregation', 'clippingRange'], `is ${secagg.clippingRange}, below dp.clipNorm ${spec.dp.clipNorm}: a coordinate of a delta clipped to L2 norm S can be S; set clippingRange >= dp.clipNorm`)
+        refuse(
+          ['secureAggregation', 'clippingRange'],
+          `is ${secagg.clippingRange}, below dp.clipNorm ${spec.dp.clipNorm}: a coordinate of a delta clipped to L2 norm S can be S; set clippingRange >= dp.clipNorm`,
+        )
     }
     // A round may aggregate as few as minSites updates: the strategy must be able to aggregate that many.
     const needed = minimumUpdates(spec.strategy)

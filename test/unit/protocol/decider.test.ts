@@ -1088,7 +1088,12 @@ describe('step: determinism', () => {
     // Assert
     expect(a.state.completed).toBe(true)
     const kinds = new Set([...a.drafts, ...c.drafts].map((e) => e.kind))
-    expect([...kinds].sort()).toEqual(Object.values(ENTRY_KINDS).sort())
+    // The secure-aggregation kinds need a study of their own (secagg-round.test.ts checks those steps the same way).
+    expect([...kinds].sort()).toEqual(
+      Object.values(ENTRY_KINDS)
+        .filter((k) => !k.startsWith('secagg-'))
+        .sort(),
+    )
     const encoded = (h: DeciderHarness) => h.drafts.map((e) => toHex(encodeCanonical({ kind: e.kind, timeMs: e.timeMs, body: e.body })))
     expect(encoded(a)).toEqual(encoded(b))
     expect(encoded(c)).toEqual(encoded(d))

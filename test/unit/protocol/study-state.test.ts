@@ -66,7 +66,8 @@ function moved(drafts: readonly EntryDraft[], from: number, to: number): EntryDr
 
 describe('the fold reproduces the decider’s state', () => {
   it('covers every entry kind and completes the study', () => {
-    expect(new Set(LOG.drafts.map((d) => d.kind))).toEqual(new Set(Object.values(ENTRY_KINDS)))
+    // The secure-aggregation kinds need a study of their own: secagg-round.test.ts folds them the same way.
+    expect(new Set(LOG.drafts.map((d) => d.kind))).toEqual(new Set(Object.values(ENTRY_KINDS).filter((k) => !k.startsWith('secagg-'))))
     expect(LOG.state.completed).toBe(true)
     expect(LOG.state.committedRounds).toBe(2)
   })

@@ -587,6 +587,7 @@ const RPCS_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_DECLINE_INVALID: ['SubmitDeclined'],
   COORD_DP_BUDGET_SPENT: ['StartRound'],
   COORD_DP_SEED_INVALID: ['StartRound'],
+  COORD_SECAGG_MESSAGE_INVALID: ['SubmitSecAgg', 'UploadUpdate'],
   COORD_MEMBERSHIP_INVALID: ['ChangeMembership'],
   COORD_STORE_FAILED: ['UploadUpdate', 'ReportEvaluation', 'SubmitPatientRewards', 'SubmitApproval', 'SubmitDeclined', 'StartRound', 'ChangeMembership'],
   COORD_INTERNAL: ['any'],
@@ -618,6 +619,7 @@ const LOGGED_BY_CODE: Readonly<Record<string, readonly string[]>> = {
   COORD_PATIENT_REWARDS_INVALID: ['SubmitPatientRewards'],
   COORD_PATIENT_REWARDS_AMOUNT_MISMATCH: ['SubmitPatientRewards'],
   COORD_PATIENT_REWARDS_COUNT_MISMATCH: ['SubmitPatientRewards'],
+  COORD_SECAGG_MESSAGE_INVALID: ['SubmitSecAgg', 'UploadUpdate'],
 }
 
 type ErrorClass = new (message: string) => protocol.ProtocolError
