@@ -30,9 +30,13 @@ export function demoDp(epsilon: number, rounds: number): { clipNorm: number; noi
  * key, sites' approval required, the hospitals' witnesses' `witnessPolicy`
  * when given. With `dpEpsilon`, site-level DP-FedAvg
  * spends at most that ε; rewards are then by examples, since gain-based
- * rewards would score individual (un-noised) deltas.
+ * rewards would score individual (un-noised) deltas. With
+ * `secureAggregation`, the hub sees only the sum of the masked deltas
+ * (with `dpEpsilon` too, the sites add the noise: distributed DP).
  */
-export function demoStudy(rounds: number, auditorKeyHex: string, witnessPolicy?: string, dpEpsilon?: number): HubConfigInput['study'] {
+export function demoStudy(rounds: number, auditorKeyHex: string, witnessPolicy?: string, dpEpsilon?: number, secureAggregation = false): HubConfigInput['study'] {
+  // Shapley scores individual deltas: a DP study (whose deltas are noised only in sum) or one under secure aggregation (whose deltas the hub never sees) pays by examples.
+  const byExamples = dpEpsilon !== undefined || secureAggregation
   return {
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     id: STUDY_ID,
@@ -47,8 +51,9 @@ export function demoStudy(rounds: number, auditorKeyHex: string, witnessPolicy?:
     roundDeadlineMs: 60_000,
     evaluationDeadlineMs: 30_000,
     seed: 7,
-    rewards: dpEpsilon === undefined ? { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' } : { poolPerRound: '1000', method: 'examples' },
+    rewards: byExamples ? { poolPerRound: '1000', method: 'examples' } : { poolPerRound: '1000', method: 'shapley', metric: 'neg-log-loss' },
     ...(dpEpsilon === undefined ? {} : { dp: demoDp(dpEpsilon, rounds) }),
+    ...(secureAggregation ? { secureAggregation: {} } : {}),
     auditors: [{ name: 'regulator', publicKey: auditorKeyHex }],
     // Each site trains only once its data steward's approval of this exact spec is logged.
     requireApproval: true,

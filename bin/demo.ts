@@ -13,7 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { HubClient, NOISE_SEEDS_FILE, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, type HubConfigInput } from '../coordinator/index.ts'
+import { HubClient, NOISE_SEEDS_FILE, formatConsentTable, formatRoundHeader, formatRoundRow, rewardsOf, roundRow, secAggRoundsOf, type HubConfigInput } from '../coordinator/index.ts'
 import type { RoundStatusResponse__Output } from '../protos/index.ts'
 import { Ledger, checkpointVerifierKey, cosignatureVerifierKey, fromHex, loadSigner, logOrigin, mirrorLog, openLevelStorage, toHex, verifyLog, writeIdentity } from '../ledger/index.ts'
 import { CA_VALID_DAYS, PARTY_VALID_DAYS, clientCredentials, loadPartyTls, provisionStudyKit } from '../pki/index.ts'
@@ -49,6 +49,8 @@ export interface DemoOptions {
   readonly keepDashboard?: number
   /** Run site-level DP-FedAvg with this total ε (δ 1e-5); the auditor is given the noise seeds. */
   readonly dp?: number
+  /** Run secure aggregation: the hub sees only the sum of the sites' masked deltas; with `dp`, the sites add the noise. */
+  readonly secagg?: boolean
 }
 
 /** `demo --compose DIR`: writes the compose study and says what to run next. */
@@ -184,7 +186,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 
   // 3. The study, as the hub defines it.
   const hubConfig: HubConfigInput = {
-    study: demoStudy(opts.rounds, auditor.publicKeyHex, witnessPolicy, opts.dp),
+    study: demoStudy(opts.rounds, auditor.publicKeyHex, witnessPolicy, opts.dp, opts.secagg === true),
     validationDataset: 'data/hub-validation.fld',
     listen: '127.0.0.1:0',
     dataDir: 'ledger',
@@ -277,7 +279,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     //    own key, joins as a fresh replica, syncs the log and the blobs over libp2p, and re-derives
     //    every model. Replicas serve the sites' deltas to it because the study names its key.
     // A DP study's noise seeds stay with the coordinator; the demo hands them to its authorised auditor, who then re-derives every noised model.
-    const dpSeeds = opts.dp === undefined ? [] : ['--dp-seeds', path.join(dir, 'ledger', NOISE_SEEDS_FILE)]
+    // Under secure aggregation the sites add the noise: the coordinator draws no seeds.
+    const dpSeeds = opts.dp === undefined || opts.secagg === true ? [] : ['--dp-seeds', path.join(dir, 'ledger', NOISE_SEEDS_FILE)]
     const { code: auditCode, out: auditOut } = await runAuditor(
       ['--peer', replica, '--key', auditor.keyFile, ...dpSeeds, '--report', path.join(dir, 'audit.json'), '--html', path.join(dir, 'audit.html')],
       path.join(dir, 'logs', 'audit.log'),
@@ -323,14 +326,31 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       const table = formatConsentTable(last)
       if (table) process.stdout.write(`\nconsent in the last round: records each site trained on and left out; its signed envelope commits to the consent root\n${table}\n`)
     }
-    if (opts.dp !== undefined) {
+    if (opts.secagg === true) {
+      const rounds = await secAggRoundsOf(path.join(dir, 'ledger'))
+      const last = rounds.at(-1)
+      process.stdout.write(
+        `\nsecure aggregation: the coordinator saw only masked inputs; ${rounds.length} rounds each summed ${last?.survivors.length ?? 0} of them and unmasked the sum from the survivors' logged reveals (threshold t ${last?.t ?? '?'} of k ${last?.k ?? '?'} neighbours; ${rounds.reduce((n, r) => n + r.dropped.length, 0)} dropouts), and the audit re-derived every model from the masked inputs\n`,
+      )
+    }
+    if (opts.dp !== undefined && opts.secagg === true) {
+      const dp = demoDp(opts.dp, opts.rounds)
+      process.stdout.write(
+        `privacy: distributed DP under secure aggregation, each site clips its delta to L2 norm ${dp.clipNorm} and adds its share of discrete Gaussian noise, so the sum carries noise multiplier ≥ ${dp.noiseMultiplier.toFixed(3)}; ε ≤ ${dp.epsilon} at δ = ${dp.delta.toExponential()} over ${opts.rounds} rounds (each round's ε is in its commit)\n`,
+      )
+    } else if (opts.dp !== undefined) {
       const dp = demoDp(opts.dp, opts.rounds)
       process.stdout.write(
         `\nprivacy: site-level DP-FedAvg, each delta clipped to L2 norm ${dp.clipNorm}, Gaussian noise multiplier ${dp.noiseMultiplier.toFixed(3)} from a per-round seed the log commits to by hash; ε ≤ ${dp.epsilon} at δ = ${dp.delta.toExponential()} over ${opts.rounds} rounds (each round's ε is in its commit)\n`,
       )
     }
     const rewards = await rewardsOf(path.join(dir, 'ledger'))
-    const paid = opts.dp === undefined ? "exact Shapley on the hub's validation set" : 'by examples, as DP studies pay no gain-based rewards'
+    const paid =
+      opts.secagg === true
+        ? 'by examples, as the hub never sees a single delta under secure aggregation'
+        : opts.dp === undefined
+          ? "exact Shapley on the hub's validation set"
+          : 'by examples, as DP studies pay no gain-based rewards'
     process.stdout.write(`\nreward balances (${paid}, 1000 credits a round, from the log):\n`)
     for (const b of rewards.balances) process.stdout.write(`  ${b.site.padEnd(22)} ${String(b.credits).padStart(6)} credits\n`)
     const verdict = verdictOf({ code: auditCode, out: auditOut })

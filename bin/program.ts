@@ -54,6 +54,7 @@ function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'working folder for keys, data, configs, logs and the ledger (default: a new temp folder)')
     .option('--keep-dashboard <seconds>', 'keep the coordinator and its dashboard up this long after the study ends (default: until the demo ends)', (v) => Number.parseInt(v, 10))
     .option('--dp <epsilon>', 'run site-level DP-FedAvg spending at most this ε (δ 1e-5); the auditor is given the noise seeds and re-derives every model', positiveNumber)
+    .option('--secagg', "run secure aggregation: the coordinator sees only the sum of the sites' masked deltas, and the audit replays each sum from the log (with --dp, the sites add the noise)")
     .option('--compose <dir>', 'instead, write the keys, certificates, data and configs deploy/compose.yaml mounts (a hub and 3 sites) into <dir>, and exit')
     .addHelpText(
       'after',
@@ -61,6 +62,7 @@ function registerDemoCommand(program: Command): void {
         'fedlineage demo',
         'fedlineage demo --rounds 10 --dir demo-study',
         'fedlineage demo --dp 30   # differential privacy: ε ≤ 30 over the study',
+        'fedlineage demo --secagg --dp 30   # secure aggregation with distributed DP',
         'fedlineage demo --compose deploy/study   # then: docker compose -f deploy/compose.yaml up --build',
       ),
     )

@@ -26,6 +26,7 @@ export { errorCodeOf, toServiceError, ERROR_CODE_METADATA_KEY } from './grpc/sta
 export { formatConsentTable, formatRoundHeader, formatRoundRow, formatRoundTable, formatSiteControl, roundRow, type RoundRow } from './round-table.ts'
 export { registerCoordinatorCommands, registerRewardsCommand } from './cli.ts'
 export { rewardsOf, type RewardsView } from './commands/rewards.ts'
+export { secAggRoundsOf, type SecAggRoundView } from './commands/secagg-view.ts'
 export * from './errors.ts'
 export { abortRound, type RoundAbortOptions } from './commands/round-abort.ts'
 export { renderStatus, runStatus, watchStatus, type WatchInit } from './commands/status.ts'

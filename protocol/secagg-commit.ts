@@ -21,7 +21,8 @@ import { readAll, sha256, type BlobReader } from '../ledger/core/index.ts'
 import { ProtocolError } from './errors.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { failuresOf, meanTrainLoss, dpCommitRecord, readerOf, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
-import { computeRoundRewards } from './round-rewards.ts'
+import { contributionSeed } from './contribution.ts'
+import { splitRewardPool } from './reward.ts'
 import { dequantizeSum, unmaskSum, weightRatio, type SecAggReveal } from './secagg/index.ts'
 import { createStrategy } from './strategy.ts'
 import type { RoundRecord, StudyState } from './study-state.ts'
@@ -159,22 +160,26 @@ export function commitSecAggRound(state: StudyState, round: RoundRecord, reveals
     }),
   ]
   if (study.rewards !== undefined) {
-    // Only `examples` rewards are allowed with secure aggregation (study-spec.ts): scores need no site's delta.
-    const rewards = computeRoundRewards({
-      rewards: study.rewards,
-      model: study.model,
-      strategy: study.strategy,
-      studySeed: study.seed,
-      round: round.round,
-      parent,
-      updates: accepted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: reply.delta, acceptedSeq: a.seq })),
-      validation: undefined,
-      strategyState,
-      roundSeed: round.seed,
-      context,
-    })
-    const { utilityCalls: _calls, ...body } = rewards
-    entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))
+    // Only `examples` rewards are allowed with secure aggregation (study-spec.ts): the score is the declared example count. The
+    // checks that need a site's own delta (zero or copied deltas) cannot run on masked inputs, so none is excluded for them.
+    const split = splitRewardPool(
+      BigInt(study.rewards.poolPerRound),
+      accepted.map((a) => ({ siteId: a.site, payable: a.examples })),
+    )
+    entries.push(
+      entry(ENTRY_KINDS.ROUND_REWARDED, {
+        round: round.round,
+        method: 'examples',
+        metric: null,
+        pool: BigInt(study.rewards.poolPerRound),
+        seed: contributionSeed(study.seed, round.round),
+        allocations: split.allocations.map((a) => {
+          const examples = round.accepted.get(a.siteId)!.examples
+          return { site: a.siteId, amount: a.amount, raw: examples, payable: examples }
+        }),
+        unallocated: split.unallocated,
+      }),
+    )
   }
   return { kind: 'entries', entries, blobs: nextStateBytes === undefined ? [modelBytes] : [modelBytes, nextStateBytes] }
 }

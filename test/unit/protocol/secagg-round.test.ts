@@ -6,7 +6,7 @@
  * that keep a coordinator from learning one site's input.
  */
 import { describe, expect, it } from 'vitest'
-import { decodeWeights, encodeHeader, encodeWeights, type Weights } from '../../../models/core/index.ts'
+import { decodeWeights, encodeHeader, encodeWeights, type StudySpecInput, type Weights } from '../../../models/core/index.ts'
 import {
   ENTRY_KINDS,
   SiteSecAggSession,
@@ -30,8 +30,8 @@ function flat(w: Weights): Float32Array {
 }
 
 /** Four sites (the three synthetic ones and a fourth), secure aggregation with the default complete graph (k 3, t 2). */
-function harness(): DeciderHarness {
-  const h = new DeciderHarness({ study: { rounds: 2, minSites: 3, secureAggregation: { phaseDeadlineMs: 5000 } } })
+function harness(study: Partial<StudySpecInput> = {}): DeciderHarness {
+  const h = new DeciderHarness({ study: { rounds: 2, minSites: 3, secureAggregation: { phaseDeadlineMs: 5000 }, ...study } })
   h.enroll('delta-lab', 40, 70)
   return h
 }
@@ -222,6 +222,20 @@ describe('secure aggregation in the decider', () => {
 
     // Assert
     expect(fed.refusal?.code).toBe(code)
+  })
+
+  it('pays `examples` rewards by the declared example counts (no copied-delta check is possible on masked inputs)', async () => {
+    // Prepare
+    const h = harness({ rewards: { poolPerRound: '600', method: 'examples' } })
+
+    // Execute
+    await runRound(h)
+
+    // Assert
+    const rewarded = h.state.rounds.get(1)!.rewards!.body
+    expect(rewarded.allocations.map((a) => [a.site, a.raw, a.reason])).toEqual(h.sites.map((s) => [s.id, s.examples, undefined]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))))
+    expect(rewarded.allocations.reduce((n, a) => n + a.amount, 0n) + rewarded.unallocated).toBe(600n)
+    expect(rewarded.allocations.every((a) => a.amount > 0n)).toBe(true)
   })
 
   it('refuses a masked input before the input phase, and logs it', () => {
