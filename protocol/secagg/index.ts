@@ -22,7 +22,7 @@ export type { RandomBytes, SecAggPublicKeys, SecAggReveal, SecAggSecrets, SecAgg
 export { SECAGG_ENC_INFO, SECAGG_KEY_BYTES, SECAGG_MASK_INFO, SECAGG_NONCE_BYTES, SECAGG_SHARES_LABEL } from './constants.ts'
 export { dequantizeSum, quantizationScale, quantizeDelta, weightRatio } from './fixed-point.ts'
 export { expandMask } from './prg.ts'
-export { defaultRandomBytes, encInfo, generateSiteKeys, maskInfo, pairSecret, publicKeyOf } from './key-agreement.ts'
+export { assertUsablePublicKey, defaultRandomBytes, encInfo, generateSiteKeys, maskInfo, pairSecret, publicKeyOf } from './key-agreement.ts'
 export { combineShares, splitSecret } from './shamir.ts'
 export { secAggGraph } from './neighbors.ts'
 export { openShares, sealShares, type HeldShares, type ShareBinding } from './share-box.ts'

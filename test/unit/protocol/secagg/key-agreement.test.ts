@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../../../ledger/core/index.ts'
-import { encInfo, generateSiteKeys, maskInfo, pairSecret } from '../../../../protocol/index.ts'
+import { assertUsablePublicKey, encInfo, generateSiteKeys, maskInfo, pairSecret } from '../../../../protocol/index.ts'
 import { seededRandomBytes } from '../../../helpers/seeded-random-bytes.ts'
 
 // RFC 7748 §6.1.
@@ -78,5 +78,23 @@ describe('pairSecret', () => {
 
   it('refuses a public key that is not 32 bytes', () => {
     expect(() => pairSecret(ALICE_SK, new Uint8Array(31), maskInfo('s', 1, 'a', 'b'), 'b')).toThrow(expect.objectContaining({ code: 'PROTOCOL_SECAGG_KEY_INVALID', site: 'b' }))
+  })
+})
+
+describe('assertUsablePublicKey', () => {
+  it('accepts a generated key', () => {
+    const { keys } = generateSiteKeys(seededRandomBytes('usable'))
+    expect(() => assertUsablePublicKey(keys.sPk, 'a')).not.toThrow()
+    expect(() => assertUsablePublicKey(fromHex(ALICE_PK), 'a')).not.toThrow()
+  })
+
+  it.each([
+    { desc: 'the all-zero point', pk: new Uint8Array(32) },
+    { desc: 'the point u = 1', pk: fromHex('0100000000000000000000000000000000000000000000000000000000000000') },
+    { desc: 'a point of order 8', pk: fromHex('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800') },
+    { desc: 'p − 1 (order 2)', pk: fromHex('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f') },
+    { desc: 'a 33-byte key', pk: new Uint8Array(33).fill(9) },
+  ])('refuses $desc, naming the site (PROTOCOL_SECAGG_KEY_INVALID)', ({ pk }) => {
+    expect(() => assertUsablePublicKey(pk, 'evil')).toThrow(expect.objectContaining({ code: 'PROTOCOL_SECAGG_KEY_INVALID', site: 'evil' }))
   })
 })
