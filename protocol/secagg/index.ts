@@ -12,8 +12,8 @@
  * - `neighbors.ts`: the round's graph from its logged seed.
  * - `key-agreement.ts`, `share-box.ts`, `shamir.ts`, `prg.ts`: the
  *   cryptography (X25519 + HKDF, secretbox, GF(2^8) Shamir, AES-CTR masks).
- * - `distributed-dp.ts`: discrete Gaussian noise each site adds, and its
- *   accounting for the sum.
+ * - `discrete-gaussian.ts`, `distributed-dp.ts`: the discrete Gaussian noise
+ *   each site adds, and its accounting for the sum.
  *
  * The spec and its resolution into (k, t, quantization) live in
  * models/core/secagg-spec.ts; the errors in protocol/errors.ts.
@@ -22,10 +22,11 @@ export type { RandomBytes, SecAggPublicKeys, SecAggReveal, SecAggSecrets, SecAgg
 export { SECAGG_ENC_INFO, SECAGG_KEY_BYTES, SECAGG_MASK_INFO, SECAGG_NONCE_BYTES, SECAGG_SHARES_LABEL } from './constants.ts'
 export { dequantizeSum, quantizationScale, quantizeDelta, weightRatio } from './fixed-point.ts'
 export { expandMask } from './prg.ts'
-export { defaultRandomBytes, encInfo, generateSiteKeys, maskInfo, pairSecret, publicKeyOf } from './key-agreement.ts'
+export { assertUsablePublicKey, defaultRandomBytes, encInfo, generateSiteKeys, maskInfo, pairSecret, publicKeyOf } from './key-agreement.ts'
 export { combineShares, splitSecret } from './shamir.ts'
 export { secAggGraph } from './neighbors.ts'
 export { openShares, sealShares, type HeldShares, type ShareBinding } from './share-box.ts'
 export { SiteSecAggSession, type SecAggShareKeysResult, type SiteSecAggSessionInit } from './site-session.ts'
 export { unmaskSum, type UnmaskInput } from './unmask.ts'
-export { ddgTau, sampleDiscreteGaussian, siteNoiseSigma } from './distributed-dp.ts'
+export { sampleDiscreteGaussian } from './discrete-gaussian.ts'
+export { addNoiseWords, clipForRounding, ddgEpsilon, ddgRdp, ddgTau, siteNoiseSigma, type DdgRound } from './distributed-dp.ts'

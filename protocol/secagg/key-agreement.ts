@@ -56,6 +56,25 @@ export function maskInfo(study: string, round: number, a: string, b: string): Ui
   return pairInfo(SECAGG_MASK_INFO, study, round, a, b)
 }
 
+// Any clamped scalar is a multiple of 8, so X25519 with it sends exactly the
+// points of order dividing 8 (on the curve or its twist) to zero: a fixed,
+// public scalar tests a key for low order without anyone's secret.
+const PROBE_SCALAR = new Uint8Array(SECAGG_KEY_BYTES).fill(0x5a)
+
+/**
+ * Checks an advertised public key before anyone uses it: 32 bytes and not of
+ * low order (its X25519 with any secret would be zero, making the pair's box
+ * key and mask public). The coordinator calls it on each key as it arrives, so
+ * a bad key is refused in the key phase, not found by every neighbour later.
+ * Throws SecAggKeyInvalidError naming `site`.
+ */
+export function assertUsablePublicKey(pk: Uint8Array, site: string): void {
+  if (pk.length !== SECAGG_KEY_BYTES) throw new SecAggKeyInvalidError(`site "${site}": public key is ${pk.length} bytes, want ${SECAGG_KEY_BYTES}`, site)
+  let or = 0
+  for (const byte of nacl.scalarMult(PROBE_SCALAR, Uint8Array.from(pk))) or |= byte
+  if (or === 0) throw new SecAggKeyInvalidError(`site "${site}": public key is a low-order point; the site must advertise a fresh key`, site)
+}
+
 /**
  * HKDF-SHA256(X25519(mySk, theirPk), empty salt, info) → 32 bytes. Throws
  * SecAggKeyInvalidError naming `theirSite` when their key is not 32 bytes or
