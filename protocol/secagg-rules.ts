@@ -31,7 +31,7 @@ import { equalBytes, sha256, encodeCanonical, toHex } from '../ledger/core/index
 import { ModelError, resolveSecAggParams, type SecAggSpec } from '../models/core/index.ts'
 import { RoundStateError, SecAggMessageError, StudyMismatchError, WrongRoundError } from './errors.ts'
 import { ENTRY_KINDS, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
-import { secAggGraph } from './secagg/index.ts'
+import { assertUsablePublicKey, secAggGraph } from './secagg/index.ts'
 import type { DecidedEntry } from './round-close.ts'
 import type { SecAggStatement, SignedStatement } from './statements.ts'
 import type { RoundRecord, StudyState } from './study-state.ts'
@@ -84,6 +84,13 @@ export function checkSecAggMessage(state: StudyState, message: SecAggStatement):
     if (!round.plan.has(message.site)) throw new SecAggMessageError(`${who}: the round did not plan this site`)
     if (sa.keys.has(message.site)) throw new SecAggMessageError(`${who}: its keys for this round are logged already`)
     if (equalBytes(message.cPk, message.sPk)) throw new SecAggMessageError(`${who}: the encryption and mask keys are the same key; generate two key pairs`)
+    // A low-order key would make the pair secrets of all its neighbours public: refused now, not found by each neighbour later.
+    try {
+      assertUsablePublicKey(message.cPk, message.site)
+      assertUsablePublicKey(message.sPk, message.site)
+    } catch (err) {
+      throw new SecAggMessageError(`${who}: ${(err as Error).message}`, { cause: err })
+    }
     return
   }
   if (message.t === 'secagg-shares') {

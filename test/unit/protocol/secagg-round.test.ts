@@ -208,6 +208,11 @@ describe('secure aggregation in the decider', () => {
       'COORD_SECAGG_MESSAGE_INVALID',
     ],
     [
+      'keys that are a low-order point (all zero)',
+      (h) => signStatement(h.site(0).signer, { t: 'secagg-keys', study: h.spec.id, round: 1, site: h.site(0).id, cPk: new Uint8Array(32), sPk: new Uint8Array(32).fill(9), time: h.timeMs }),
+      'COORD_SECAGG_MESSAGE_INVALID',
+    ],
+    [
       'keys for another round',
       (h) => signStatement(h.site(0).signer, { t: 'secagg-keys', study: h.spec.id, round: 2, site: h.site(0).id, cPk: new Uint8Array(32).fill(1), sPk: new Uint8Array(32).fill(2), time: h.timeMs }),
       'COORD_WRONG_ROUND',
