@@ -531,9 +531,9 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     })
   }
 
-  /** A fresh private noise seed for the next round of a DP study (stored before it is used); nothing otherwise. */
+  /** A fresh private noise seed for the next round of a DP study (stored before it is used); nothing otherwise (nor under secure aggregation, where the sites add the noise). */
   private async noiseSeedFor(): Promise<{ noiseSeed?: Uint8Array }> {
-    if (this.state.study.dp === undefined) return {}
+    if (this.state.study.dp === undefined || this.state.study.secureAggregation !== undefined) return {}
     const store = this.components.noiseSeeds
     if (store === undefined)
       throw new CoordinatorConfigError('the study has dp, but this coordinator has no store for private noise seeds; start it with startCoordinator, which keeps them in <dataDir>/dp-seeds.json')
