@@ -184,10 +184,20 @@ export function buildModelCard(init: ModelCardInit): ModelCard {
 
 /** The privacy terms the spec sets, stated without overclaiming. */
 function privacyTerms(spec: StudySpec): string[] {
+  const secagg = spec.secureAggregation !== undefined
+  const dp = spec.dp
   const terms = [
-    'Records never left their sites: each site sent only a signed weight delta per round.',
-    'No differential privacy: the deltas and this model carry no formal privacy guarantee against membership or reconstruction attacks.',
-    "No secure aggregation: the coordinator saw each site's delta in the clear.",
+    secagg
+      ? 'Records never left their sites: each site sent only its masked, quantized weight delta per round.'
+      : 'Records never left their sites: each site sent only a signed weight delta per round.',
+    dp === undefined
+      ? 'No differential privacy: the deltas and this model carry no formal privacy guarantee against membership or reconstruction attacks.'
+      : secagg
+        ? `Site-level differential privacy, distributed: each site clipped its delta to L2 norm ${dp.clipNorm} and added its share of discrete Gaussian noise (noise multiplier ${dp.noiseMultiplier} on the sum), δ ${dp.delta}; each round's ε is in its commit entry.`
+        : `Site-level differential privacy (DP-FedAvg): every delta clipped to L2 norm ${dp.clipNorm}, Gaussian noise multiplier ${dp.noiseMultiplier} on the average, δ ${dp.delta}; each round's ε is in its commit entry. The deltas themselves are not noised.`,
+    secagg
+      ? "Secure aggregation: the coordinator saw only the sum of the surviving sites' masked deltas, never one site's delta; the audit replays each sum from the log."
+      : "No secure aggregation: the coordinator saw each site's delta in the clear.",
     spec.auditors?.length
       ? `Deltas are served over the log's replication only to the coordinator, the site that sent each, and the study's named auditors (${spec.auditors.map((a) => a.name).join(', ')}).`
       : "Deltas are served over the log's replication only to the coordinator and the site that sent each.",
