@@ -172,6 +172,27 @@ describe('secure aggregation in the decider', () => {
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 6)
   })
 
+  it('runs SecAgg+ over a sparse graph (6 sites, k 4, t 3) with a dropout, and commits the survivors’ sum', async () => {
+    // Prepare
+    const h = harness({ secureAggregation: { phaseDeadlineMs: 20_000, numShares: 4 } })
+    h.enroll('echo-lab', 41, 80)
+    h.enroll('fox-lab', 42, 90)
+
+    // Execute
+    const { words } = await runRound(h, ['echo-lab'])
+
+    // Assert
+    const u1 = h.state.rounds.get(1)!.secagg!.u1!
+    expect([u1.sites.length, u1.k, u1.t]).toEqual([6, 4, 3])
+    const commit = h.state.rounds.get(1)!.commit!.body
+    expect(commit.secagg?.dropped).toEqual(['echo-lab'])
+    const shares = h.records().filter((r) => r.kind === ENTRY_KINDS.SECAGG_SHARES)
+    expect(shares.every((r) => decodeStatement('secagg-shares', r.body.statement.body).shares.length === 4)).toBe(true)
+    const got = committedModel(h)
+    const want = expectedModel(h, words)
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 6)
+  })
+
   it('refuses, and logs, a reveal of the self-mask share of a site that dropped out (the share that would unmask it)', async () => {
     // Prepare: run to the unmask phase with one dropout, then forge the first survivor's reveal.
     const h = harness()
