@@ -62,6 +62,7 @@ export function formatCurrentRound(status: Pick<RoundStatusResponse__Output, 'ro
     lines.push(`  uploaded ${r.sites.length} of ${r.planned.length}: ${r.sites.length === 0 ? '(none yet)' : r.sites.join(', ')}`)
     const missing = missingSites(r)
     lines.push(`  missing: ${missing.length === 0 ? '(none)' : missing.join(', ')}`)
+    if (r.secagg) lines.push(...secAggLines(r.secagg, Number(status.nowMs)))
   } else {
     const why = r.closeReason === '' ? '' : `: ${r.closeReason}`
     lines.push(`round ${r.round}: ${r.state}${why}`)
@@ -69,6 +70,18 @@ export function formatCurrentRound(status: Pick<RoundStatusResponse__Output, 'ro
   }
   for (const d of r.declined) lines.push(`  declined: ${d.siteId} (${d.code})`)
   return lines.join('\n')
+}
+
+/** A secure-aggregation round's phase, who answered it and who it still waits for. */
+function secAggLines(p: NonNullable<RoundSummary__Output['secagg']>, nowMs: number): string[] {
+  const answered = new Set(p.answered)
+  const waiting = p.expected.filter((s) => !answered.has(s))
+  const left = Number(p.deadlineMs) - nowMs
+  const lines = [
+    `  secure aggregation: ${p.phase} phase, ${answered.size} of ${p.expected.length} answered${Number(p.deadlineMs) > 0 ? ` (${left > 0 ? `${formatDuration(left)} left` : 'deadline passed, closing'})` : ''}; waiting for: ${waiting.length === 0 ? '(none)' : waiting.join(', ')}`,
+  ]
+  if (p.dropped.length > 0) lines.push(`  dropped out after sharing their keys: ${p.dropped.join(', ')}`)
+  return lines
 }
 
 /** The example-weighted mean of `metric` over the evaluations that report it. */

@@ -81,6 +81,7 @@ export type { StartRoundResponse, StartRoundResponse__Output } from './gen/fedli
 export type { RoundStatusRequest, RoundStatusRequest__Output } from './gen/fedlineage/v1/RoundStatusRequest.ts'
 export type { RoundStatusResponse, RoundStatusResponse__Output } from './gen/fedlineage/v1/RoundStatusResponse.ts'
 export type { RoundSummary, RoundSummary__Output } from './gen/fedlineage/v1/RoundSummary.ts'
+export type { SecAggProgress, SecAggProgress__Output } from './gen/fedlineage/v1/SecAggProgress.ts'
 export type { SiteMetric, SiteMetric__Output } from './gen/fedlineage/v1/SiteMetric.ts'
 export { grpc }
 export type { CosignatureRequest, CosignatureRequest__Output } from './gen/fedlineage/v1/CosignatureRequest.ts'

@@ -5,7 +5,15 @@
  */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
-import { WIRE_CHUNK_BYTES, type FederationHandlers, type UpdateChunk__Output, type RoundStatusResponse, type RoundSummary, type SignedStatement__Output } from '../../protos/index.ts'
+import {
+  WIRE_CHUNK_BYTES,
+  type FederationHandlers,
+  type UpdateChunk__Output,
+  type RoundStatusResponse,
+  type RoundSummary,
+  type SecAggProgress,
+  type SignedStatement__Output,
+} from '../../protos/index.ts'
 import { CoordinatorStoreError, DownloadStalledError, PeerIdentityError, UploadProtocolError, UploadStalledError } from '../errors.ts'
 import { equalBytes, toHex, type BlobWriter, type FinishedBlob } from '../../ledger/index.ts'
 import { peerPublicKey, type CallWithAuthContext } from '../../pki/index.ts'
@@ -18,7 +26,19 @@ import type { UploadBudget } from './upload-budget.ts'
 import { logDisconnect } from './disconnect-log.ts'
 import type { RefusalLog } from './refusal-log.ts'
 import { requireDecoded } from './undecodable.ts'
-import { decodeSecAggStatement, decodeStatement, statementHash, specHash, type SignedStatement, checkHello, ProtocolError, UpdateTooLargeError } from '../../protocol/index.ts'
+import {
+  decodeSecAggStatement,
+  decodeStatement,
+  secAggPhaseDeadline,
+  statementHash,
+  specHash,
+  type RoundRecord,
+  type SignedStatement,
+  type StudyState,
+  checkHello,
+  ProtocolError,
+  UpdateTooLargeError,
+} from '../../protocol/index.ts'
 
 export interface FederationServiceComponents {
   readonly runner: RoundRunner
@@ -493,6 +513,7 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
       deadlineMs: String(r.deadlineMs),
       planned: [...r.plan.keys()].sort(),
       closeReason: r.abortReason ?? r.abandonReason ?? '',
+      ...(r.secagg === undefined ? {} : { secagg: secAggProgress(s, r) }),
     })
   }
   return {
@@ -509,5 +530,21 @@ export function roundStatus(runner: RoundRunner, fromRound = 0): RoundStatusResp
     requireApproval: s.created && s.study.requireApproval === true,
     nowMs: String(runner.nowMs),
     approvals: [...s.approvals.values()].sort((a, b) => (a.site < b.site ? -1 : 1)).map((a) => ({ siteId: a.site, specHash: a.spec, logSeq: String(a.seq) })),
+  }
+}
+
+/** Where a secure-aggregation round's protocol stands, for `status` and dashboards. */
+function secAggProgress(state: StudyState, r: RoundRecord): SecAggProgress {
+  const sa = r.secagg!
+  const sorted = (sites: Iterable<string>) => [...sites].sort()
+  const expected = sa.phase === 'keys' ? sorted([...r.plan.keys()].filter((x) => !r.declined.has(x))) : sa.phase === 'shares' ? [...sa.u1!.sites] : sa.phase === 'input' ? [...sa.u2!] : [...sa.u3!]
+  const answered = sa.phase === 'keys' ? sa.keys.keys() : sa.phase === 'shares' ? sa.shares.keys() : sa.phase === 'input' ? r.accepted.keys() : sa.reveals.keys()
+  const u3 = new Set(sa.u3 ?? [])
+  return {
+    phase: r.status === 'collecting' ? sa.phase : 'closed',
+    expected,
+    answered: sorted(answered),
+    deadlineMs: r.status === 'collecting' && state.openRound === r ? String(secAggPhaseDeadline(state, r)) : '0',
+    dropped: sa.u3 === undefined ? [] : sa.u2!.filter((x) => !u3.has(x)),
   }
 }

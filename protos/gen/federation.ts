@@ -17,6 +17,7 @@ import type { RoundStatusRequest as _fedlineage_v1_RoundStatusRequest, RoundStat
 import type { RoundStatusResponse as _fedlineage_v1_RoundStatusResponse, RoundStatusResponse__Output as _fedlineage_v1_RoundStatusResponse__Output } from './fedlineage/v1/RoundStatusResponse.ts';
 import type { RoundSummary as _fedlineage_v1_RoundSummary, RoundSummary__Output as _fedlineage_v1_RoundSummary__Output } from './fedlineage/v1/RoundSummary.ts';
 import type { SecAggBox as _fedlineage_v1_SecAggBox, SecAggBox__Output as _fedlineage_v1_SecAggBox__Output } from './fedlineage/v1/SecAggBox.ts';
+import type { SecAggProgress as _fedlineage_v1_SecAggProgress, SecAggProgress__Output as _fedlineage_v1_SecAggProgress__Output } from './fedlineage/v1/SecAggProgress.ts';
 import type { SecAggTask as _fedlineage_v1_SecAggTask, SecAggTask__Output as _fedlineage_v1_SecAggTask__Output } from './fedlineage/v1/SecAggTask.ts';
 import type { SignedStatement as _fedlineage_v1_SignedStatement, SignedStatement__Output as _fedlineage_v1_SignedStatement__Output } from './fedlineage/v1/SignedStatement.ts';
 import type { SiteApproval as _fedlineage_v1_SiteApproval, SiteApproval__Output as _fedlineage_v1_SiteApproval__Output } from './fedlineage/v1/SiteApproval.ts';
@@ -55,6 +56,7 @@ export interface ProtoGrpcType {
       RoundStatusResponse: MessageTypeDefinition<_fedlineage_v1_RoundStatusResponse, _fedlineage_v1_RoundStatusResponse__Output>
       RoundSummary: MessageTypeDefinition<_fedlineage_v1_RoundSummary, _fedlineage_v1_RoundSummary__Output>
       SecAggBox: MessageTypeDefinition<_fedlineage_v1_SecAggBox, _fedlineage_v1_SecAggBox__Output>
+      SecAggProgress: MessageTypeDefinition<_fedlineage_v1_SecAggProgress, _fedlineage_v1_SecAggProgress__Output>
       SecAggTask: MessageTypeDefinition<_fedlineage_v1_SecAggTask, _fedlineage_v1_SecAggTask__Output>
       SignedStatement: MessageTypeDefinition<_fedlineage_v1_SignedStatement, _fedlineage_v1_SignedStatement__Output>
       SiteApproval: MessageTypeDefinition<_fedlineage_v1_SiteApproval, _fedlineage_v1_SiteApproval__Output>

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { StudySpecSchema, resolveSecAggParams } from '../../models/index.ts'
 import { ENTRY_KINDS, SiteSecAggSession, decodeStatement, readLineageRecord, signStatement, type LineageRecord } from '../../protocol/index.ts'
+import { HubClient } from '../../coordinator/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
 import { auditDir, readBlob, readStoredLog, storeBlobAs } from '../helpers/audit.ts'
 import { TEST_STUDY, createFederation, type TestSite } from '../helpers/federation.ts'
@@ -81,6 +82,9 @@ describe('a study with secure aggregation', () => {
     const summaries = await Promise.all(fed.sites.slice(0, 3).map((s) => fed.runSite(s)))
     await crashed
     await fed.coordinator.completed
+    const hub = new HubClient(fed.coordinator.address)
+    const status = await hub.status()
+    hub.close()
     await fed.coordinator.close()
     const dir = fed.config.dataDir
     const records: LineageRecord[] = (await readStoredLog(dir)).map((e) => readLineageRecord(e.entry))
@@ -96,6 +100,11 @@ describe('a study with secure aggregation', () => {
     ])
     const commit = records.find((r): r is Extract<LineageRecord, { kind: 'round-committed' }> => r.kind === ENTRY_KINDS.ROUND_COMMITTED)!
     expect(commit.body.secagg?.dropped).toEqual([quitter.id])
+    expect(status.rounds.find((r) => r.round === '1')?.secagg).toMatchObject({
+      phase: 'closed',
+      dropped: [quitter.id],
+      answered: ['site-a', 'site-b', 'site-c'].map((_, i) => fed.sites[i]!.id).sort(),
+    })
     const reveals = records
       .filter((r): r is Extract<LineageRecord, { kind: 'secagg-unmask' }> => r.kind === ENTRY_KINDS.SECAGG_UNMASK)
       .map((r) => decodeStatement('secagg-unmask', r.body.statement.body))

@@ -48,6 +48,23 @@ describe('formatCurrentRound', () => {
     expect(missingSites(r)).toEqual(['beta'])
   })
 
+  it('shows a secure-aggregation round’s phase, who answered, who it waits for and who dropped out', () => {
+    // Prepare
+    const r = round({
+      round: '2',
+      sites: ['alpha', 'beta'],
+      planned: ['alpha', 'beta', 'gamma'],
+      deadlineMs: String(T + 60_000),
+      secagg: { phase: 'unmask', expected: ['alpha', 'beta'], answered: ['alpha'], deadlineMs: String(T + 20_000), dropped: ['gamma'] },
+    })
+
+    // Execute
+    const text = formatCurrentRound({ rounds: [r], nowMs: String(T) })
+
+    // Assert
+    expect(text.split('\n').slice(3)).toEqual(['  secure aggregation: unmask phase, 1 of 2 answered (20s left); waiting for: beta', '  dropped out after sharing their keys: gamma'])
+  })
+
   it('says why a round closed without a model', () => {
     const r = round({ round: '2', state: 'aborted', sites: ['alpha'], planned: ['alpha', 'beta'], closeReason: 'wrong cohort' })
     expect(formatCurrentRound({ rounds: [r], nowMs: String(T) })).toBe("round 2: aborted: wrong cohort\n  1 of 2 planned updates were in; the model stays at round 2's base")

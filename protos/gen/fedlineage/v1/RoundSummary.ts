@@ -4,6 +4,7 @@ import type { SiteMetric as _fedlineage_v1_SiteMetric, SiteMetric__Output as _fe
 import type { SiteConsent as _fedlineage_v1_SiteConsent, SiteConsent__Output as _fedlineage_v1_SiteConsent__Output } from '../../fedlineage/v1/SiteConsent.ts';
 import type { SiteReward as _fedlineage_v1_SiteReward, SiteReward__Output as _fedlineage_v1_SiteReward__Output } from '../../fedlineage/v1/SiteReward.ts';
 import type { SiteDecline as _fedlineage_v1_SiteDecline, SiteDecline__Output as _fedlineage_v1_SiteDecline__Output } from '../../fedlineage/v1/SiteDecline.ts';
+import type { SecAggProgress as _fedlineage_v1_SecAggProgress, SecAggProgress__Output as _fedlineage_v1_SecAggProgress__Output } from '../../fedlineage/v1/SecAggProgress.ts';
 
 export interface RoundSummary {
   'round'?: (string);
@@ -26,6 +27,7 @@ export interface RoundSummary {
   'deadlineMs'?: (string);
   'planned'?: (string)[];
   'closeReason'?: (string);
+  'secagg'?: (_fedlineage_v1_SecAggProgress | null);
 }
 
 export interface RoundSummary__Output {
@@ -49,4 +51,5 @@ export interface RoundSummary__Output {
   'deadlineMs': (string);
   'planned': (string)[];
   'closeReason': (string);
+  'secagg': (_fedlineage_v1_SecAggProgress__Output | null);
 }
