@@ -12,6 +12,7 @@
  *   claim, the pseudonym secret, per-round leaves for patients' proofs.
  */
 export { SiteAgent, type SiteAgentComponents, type SiteAgentEvent, type SiteRunSummary } from './agent.ts'
+export { SecAggParticipant, type SecAggParticipantInit } from './secagg-participant.ts'
 export { SiteMetrics, startSiteMetrics, type RunningSiteMetrics } from './metrics.ts'
 export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
 export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { StudySpecSchema, inputWidth, modelShapes, resolveSecAggParams } from '../../../models/index.ts'
 import { SiteSecAggSession, decodeStatement, signStatement, type SignedStatement } from '../../../protocol/index.ts'
-import { SecAggParticipant } from '../../../site-agent/secagg-participant.ts'
+import { SecAggParticipant } from '../../../site-agent/index.ts'
 import { TEST_STUDY, quietLogger, testSigner } from '../../helpers/federation.ts'
 
 const spec = StudySpecSchema.parse({ ...TEST_STUDY, minSites: 3, secureAggregation: {} })
