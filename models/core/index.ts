@@ -21,6 +21,7 @@
  *   mean, Krum and Multi-Krum, Bulyan) with the same determinism contract.
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
+ * - `poisson-sampling.ts`: DP-SGD's Poisson-sampled batches and their rate q.
  * - `rdp-accountant.ts`: the RDP accountant of the subsampled Gaussian mechanism (ε for σ, σ for ε).
  */
 export * from './weights.ts'
@@ -55,6 +56,7 @@ export {
 } from './server-optimizers.ts'
 export { SCAFFOLD_STATE_SLOT, nextSiteControlVariate, scaffoldStep, serverControlVariate, type ScaffoldInit } from './scaffold.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
+export { dpSgdSamplingRate, poissonBatch } from './poisson-sampling.ts'
 export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type PrivacySpent } from './rdp-accountant.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
