@@ -57,7 +57,7 @@ export {
 export { SCAFFOLD_STATE_SLOT, nextSiteControlVariate, scaffoldStep, serverControlVariate, type ScaffoldInit } from './scaffold.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
 export { dpSgdSamplingRate, poissonBatch } from './poisson-sampling.ts'
-export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type PrivacySpent } from './rdp-accountant.ts'
+export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, epsilonOfRuns, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type GaussianRun, type PrivacySpent } from './rdp-accountant.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
 export { predictLogits, predictProbabilitiesCore, portableLogLoss, evaluateCore, type CoreEvaluation } from './inference.ts'
