@@ -1,0 +1,82 @@
+/**
+ * Patient-level DP-SGD over real gRPC, LevelDB and TF.js: a site whose
+ * policy sets `dpSgd` trains with it, keeps its own account in its state
+ * folder, logs (q, σ, C, steps, δ, ε) in its update envelope, and declines
+ * (SITE_DP_BUDGET_SPENT, logged as task-declined) the round that would take
+ * it over its budget; a site whose account (from an earlier study, read
+ * from disk as after a restart) has no room left declines from the first
+ * round. The other site carries the study; the audit lists the claim with
+ * its recomputed ε.
+ */
+import { describe, expect, it } from 'vitest'
+import { formatAuditSummary } from '../../auditor/index.ts'
+import { epsilonOf } from '../../models/index.ts'
+import { ENTRY_KINDS, decodeStatement, dpSgdClaimOf, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
+import { dpSgdAccountFile, readDpSgdAccount, writeDpSgdAccount, type SiteAgentEvent } from '../../site-agent/index.ts'
+import { auditDir, readStoredLog } from '../helpers/audit.ts'
+import { createFederation } from '../helpers/federation.ts'
+
+// batchSize above every site's rows: q = 1, so ε depends only on σ and the steps (no row counts needed here).
+const STUDY = { rounds: 3, minSites: 1, training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 4096, localSteps: 5 }, evaluationDeadlineMs: 15_000 } as const
+const SIGMA = 2
+const DELTA = 1e-5
+const eps = (steps: number) => epsilonOf(1, SIGMA, steps, DELTA).epsilon
+// Room for one round (5 steps) and not two.
+const BUDGET = (eps(5) + eps(10)) / 2
+
+describe('patient-level DP-SGD at the site', () => {
+  it('trains, logs its accounting, and declines once its budget would be exceeded; the audit recomputes ε', async () => {
+    // Prepare: heart-institute has room for one round; city-general's account is already spent (an earlier study); valley-community trains plainly.
+    const dpSgd = { noiseMultiplier: SIGMA, clipNorm: 1, delta: DELTA, epsilon: BUDGET }
+    const fed = await createFederation({ siteCount: 3, study: STUDY, siteConfig: (site) => (site.id === 'valley-community' ? {} : { policy: { dpSgd } }) })
+    const [city, heart, valley] = ['city-general', 'heart-institute', 'valley-community'].map((id) => fed.sites.find((s) => s.id === id)!)
+    await writeDpSgdAccount(dpSgdAccountFile(fed.dir, city!.id), [{ study: 'an-earlier-study', round: 1, q: 1, noiseMultiplier: SIGMA, steps: 8 }])
+    const events = new Map<string, SiteAgentEvent[]>()
+
+    // Execute
+    await Promise.all(
+      [city!, heart!, valley!].map((s) => {
+        const list: SiteAgentEvent[] = []
+        events.set(s.id, list)
+        return fed.runSite(s, (e) => list.push(e))
+      }),
+    )
+    await fed.coordinator.close()
+    const log: LineageRecord[] = (await readStoredLog(fed.config.dataDir)).map((a) => readLineageRecord({ seq: a.entry.seq, kind: a.entry.kind, timeMs: a.entry.timeMs, body: a.entry.body }))
+    const audit = await auditDir(fed.config.dataDir)
+
+    // Assert: heart-institute trained round 1 with DP-SGD and logged its accounting in the envelope
+    const accepted = (site: string) => log.filter((r) => r.kind === ENTRY_KINDS.UPDATE_ACCEPTED && r.body.site === site) as Extract<LineageRecord, { kind: 'update-accepted' }>[]
+    const declined = (site: string) =>
+      log.filter((r) => r.kind === ENTRY_KINDS.TASK_DECLINED && r.body.site === site).map((r) => [(r.body as { round: number }).round, (r.body as { code: string }).code])
+    expect(accepted(heart!.id).map((r) => r.body.round)).toEqual([1])
+    const envelope = decodeStatement('update', (accepted(heart!.id)[0]!.body.envelope as { body: Uint8Array }).body)
+    const claim = dpSgdClaimOf(envelope.ext)
+    expect(claim).toEqual({ claim: { q: 1, noiseMultiplier: SIGMA, clipNorm: 1, steps: 5, delta: DELTA, epsilon: expect.closeTo(eps(5), 10) } })
+    expect(envelope.metrics).toEqual({ steps: 5 })
+    // ... and declined rounds 2 and 3 with its code, nothing sent; the reason names ε, the budget and the field
+    expect(declined(heart!.id)).toEqual([
+      [2, 'SITE_DP_BUDGET_SPENT'],
+      [3, 'SITE_DP_BUDGET_SPENT'],
+    ])
+    const reason = (log.find((r) => r.kind === ENTRY_KINDS.TASK_DECLINED && r.body.site === heart!.id)!.body as { reason: string }).reason
+    expect(reason).toContain(`from ${eps(5).toPrecision(4)} to ${eps(10).toPrecision(4)}`)
+    expect(reason).toContain(`over its budget ${BUDGET} (policy.dpSgd.epsilon)`)
+    // city-general's stored account (8 steps) leaves no room for 5 more: declined from round 1, never trained
+    expect(accepted(city!.id)).toHaveLength(0)
+    expect(declined(city!.id).map(([, code]) => code)).toEqual(['SITE_DP_BUDGET_SPENT', 'SITE_DP_BUDGET_SPENT', 'SITE_DP_BUDGET_SPENT'])
+    expect(events.get(city!.id)!.some((e) => e.type === 'trained')).toBe(false)
+    // The plain site carried the study to its end; its envelopes carry no claim
+    expect(accepted(valley!.id)).toHaveLength(3)
+    expect(log.at(-1)!.kind).toBe(ENTRY_KINDS.STUDY_COMPLETED)
+    // The accounts on disk: heart-institute charged round 1 only; city-general's unchanged
+    expect(await readDpSgdAccount(dpSgdAccountFile(fed.dir, heart!.id))).toEqual([{ study: fed.config.study.id, round: 1, q: 1, noiseMultiplier: SIGMA, steps: 5 }])
+    expect(await readDpSgdAccount(dpSgdAccountFile(fed.dir, city!.id))).toHaveLength(1)
+    // The audit passes and shows the one claim with ε recomputed from its logged numbers
+    expect(audit.error).toBeUndefined()
+    expect(audit.report.verdict).toBe('passed')
+    expect(audit.report.dpSgd?.map((c) => [c.round, c.site, c.flagged])).toEqual([[1, heart!.id, false]])
+    expect(audit.report.dpSgd![0]!.recomputed).toBeCloseTo(eps(5), 10)
+    expect(formatAuditSummary(audit.report).split('\n').at(-1)).toMatch(/^audit passed: .*1 DP-SGD claim checked/)
+  }, 120_000)
+})
