@@ -3,14 +3,15 @@
  * its run on the account (a round trained again replaces its run), a charge
  * over the budget is refused with SITE_DP_BUDGET_SPENT naming ε before and
  * after and the budget; the account survives a restart in a real temp folder
- * and a damaged account is refused rather than taken for ε = 0.
+ * and a damaged account is refused rather than taken for ε = 0; the site's
+ * metrics export its ε and budget.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { epsilonOf } from '../../../models/index.ts'
-import { checkDpSgdBudget, dpSgdAccountFile, dpSgdCharge, readDpSgdAccount, SitePolicySchema, SiteDpAccountError, writeDpSgdAccount, type DpSgdRun } from '../../../site-agent/index.ts'
+import { checkDpSgdBudget, dpSgdAccountFile, dpSgdCharge, readDpSgdAccount, SitePolicySchema, SiteDpAccountError, SiteMetrics, writeDpSgdAccount, type DpSgdRun } from '../../../site-agent/index.ts'
 
 const run = (round: number, study = 's1'): DpSgdRun => ({ study, round, q: 0.05, noiseMultiplier: 1.2, steps: 50 })
 const policy = (epsilon?: number) => SitePolicySchema.parse({ dpSgd: { noiseMultiplier: 1.2, clipNorm: 1, ...(epsilon === undefined ? {} : { epsilon }) } })
@@ -84,5 +85,18 @@ describe('the DP-SGD account file', () => {
     // Assert
     expect(bad.success).toBe(false)
     expect(policy().dpSgd?.delta).toBe(1e-5)
+  })
+})
+
+describe('the site metrics of DP-SGD', () => {
+  it("exports the site's ε after its newest round and its budget", async () => {
+    // Prepare
+    const metrics = new SiteMetrics()
+    // Execute
+    metrics.record({ type: 'dp-sgd', round: 2, q: 0.05, noiseMultiplier: 1.2, clipNorm: 1, steps: 50, delta: 1e-5, epsilon: 1.5, budget: 8 })
+    const text = await metrics.registry.metrics()
+    // Assert
+    expect(text).toMatch(/^fedlineage_site_dp_sgd_epsilon 1\.5$/m)
+    expect(text).toMatch(/^fedlineage_site_dp_sgd_epsilon_budget 8$/m)
   })
 })
