@@ -61,6 +61,7 @@ import {
   inputWidth,
   modelShapes,
   parameterCount,
+  epsilonOf,
   type ModelSpec,
   type Weights,
 } from '../../../models/core/index.ts'
@@ -71,6 +72,7 @@ import {
   consentTreeOf,
   createStrategy,
   encodeConsentClaim,
+  encodeDpSgdClaim,
   encodeInstructions,
   needsBlobs,
   pseudonymOf,
@@ -258,6 +260,16 @@ function statements(): { desc: string; signedBy: string; statement: Statement }[
       desc: 'update envelope with ext.consent (3 patients, 1 revoked and proven absent)',
       signedBy: 'site',
       statement: { ...update, nonce: nonce(0x40), ext: { consent: encodeConsentClaim(consentClaim()) } },
+    },
+    {
+      desc: 'update envelope with ext.dpSgd (patient-level DP-SGD: q 0.05, σ 1.1, C 1, 40 steps, δ 1e-5, the site ε after the round), trainLoss not sent',
+      signedBy: 'site',
+      statement: {
+        ...update,
+        nonce: nonce(0x50),
+        metrics: { steps: 40 },
+        ext: { dpSgd: encodeDpSgdClaim({ q: 0.05, noiseMultiplier: 1.1, clipNorm: 1, steps: 40, delta: 1e-5, epsilon: epsilonOf(0.05, 1.1, 40, 1e-5).epsilon }) },
+      },
     },
     {
       desc: 'evaluation (metrics that need float16, float32 and float64)',
