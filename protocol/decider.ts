@@ -40,6 +40,7 @@ import { bytesReader, encodeCanonical, equalBytes, sha256, toHex, type BlobReade
 import { encodeWeights, initialWeights, inputWidth, minimumUpdates, type StudySpec } from '../models/core/index.ts'
 import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
+import { checkUpdateDpSgd } from './dp-sgd-rules.ts'
 import { checkDelta } from './delta-checks.ts'
 import { dpAccountAfter, dpSamplingRate } from './dp-accounting.ts'
 import { DpBudgetSpentError, DpSeedInvalidError, EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
@@ -322,7 +323,8 @@ function roundAbort(state: StudyState, request: SignedStatement, timeMs: number)
 }
 
 /**
- * A site's update: the envelope checks, its consent, then the delta bytes;
+ * A site's update: the envelope checks, its consent, its DP-SGD claim
+ * (when the study requires one), then the delta bytes;
  * accepted with any revocations it first reports, then the round closes if
  * that made it complete.
  */
@@ -335,6 +337,7 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   try {
     checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)
     consent = checkUpdateConsent(state, env, state.study.consent !== undefined)
+    checkUpdateDpSgd(state, env)
     if (input.transport !== undefined) throw transportRefusal(input.transport)
     checkDelta(env, delta!, state.shapes)
   } catch (err) {

@@ -13,7 +13,8 @@
  *   the sorted consent tree and its non-inclusion proofs, the claim an update
  *   envelope carries, and the rule an update's claim must meet.
  * - **Patient-level DP-SGD** (dp-sgd-claim.ts, dp-sgd-audit.ts): the
- *   accounting a site's update envelope carries (`ext.dpSgd`) and the
+ *   accounting a site's update envelope carries (`ext.dpSgd`), the
+ *   admission rule of a study that requires it (dp-sgd-rules.ts), and the
  *   audit's recomputation of its ε.
  * - **Lineage** (lineage.ts, study-state.ts): the log's entry kinds and
  *   bodies, and the study state that is the fold of the log.
@@ -59,6 +60,7 @@ export { NOISE_DEPENDENT_METRICS, encodeNoiseSeeds, parseNoiseSeeds, withLoggedN
 export { committedDpRates, dpAccountAfter, dpSamplingRate, type DpRoundAccount } from './dp-accounting.ts'
 export { DP_SGD_EXT_KEY, dpSgdClaimOf, encodeDpSgdClaim, type DpSgdClaim } from './dp-sgd-claim.ts'
 export { checkDpSgdClaims, type DpSgdClaimCheck } from './dp-sgd-audit.ts'
+export { checkUpdateDpSgd } from './dp-sgd-rules.ts'
 export { deltasPastRetention, prunableDeltas } from './retention.ts'
 export * from './reward-errors.ts'
 export * from './contribution.ts'

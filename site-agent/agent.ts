@@ -687,7 +687,7 @@ export class SiteAgent {
     const file = dpSgdAccountFile(this.config.stateDir ?? '.', this.config.siteId)
     const run = { study: this.spec!.id, round, q: dpSgdSamplingRate(training.batchSize, rows), noiseMultiplier: dp.noiseMultiplier, steps: training.localSteps }
     const charge = dpSgdCharge(await readDpSgdAccount(file), run, dp.delta)
-    const refusal = checkDpSgdBudget(this.config.policy, charge)
+    const refusal = checkDpSgdBudget(this.config.policy, charge, this.spec!.patientDp?.maxEpsilon)
     if (refusal !== undefined) return refusal
     await writeDpSgdAccount(file, [...charge.runs, charge.run])
     const spent = { q: run.q, noiseMultiplier: dp.noiseMultiplier, clipNorm: dp.clipNorm, steps: run.steps, delta: dp.delta, epsilon: charge.epsilonAfter, budget: dp.epsilon }

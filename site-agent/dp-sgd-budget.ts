@@ -53,20 +53,26 @@ export function dpSgdCharge(runs: readonly DpSgdRun[], run: DpSgdRun, delta: num
 
 /**
  * The budget check of one fit task: a refusal (SITE_DP_BUDGET_SPENT) when the
- * charge would take the account above `policy.dpSgd.epsilon`, naming ε
- * before and after, the budget and what to do; undefined when it fits (or
- * the policy sets no budget). Requires `policy.dpSgd`.
+ * charge would take the account above `policy.dpSgd.epsilon`, or above the
+ * study's `studyMaxEpsilon` (its `patientDp.maxEpsilon`, which the
+ * coordinator would refuse anyway), naming ε before and after, the limit
+ * and what to do; undefined when it fits (or no limit is set).
  */
-export function checkDpSgdBudget(policy: SitePolicy, charge: DpSgdCharge): SiteRefusal | undefined {
-  const budget = policy.dpSgd?.epsilon
-  if (budget === undefined || charge.epsilonAfter <= budget) return undefined
+export function checkDpSgdBudget(policy: SitePolicy, charge: DpSgdCharge, studyMaxEpsilon?: number): SiteRefusal | undefined {
+  const own = policy.dpSgd?.epsilon
+  const limits = [
+    ...(own === undefined ? [] : [{ value: own, what: `its budget ${own} (policy.dpSgd.epsilon)` }]),
+    ...(studyMaxEpsilon === undefined ? [] : [{ value: studyMaxEpsilon, what: `the study's limit ${studyMaxEpsilon} (patientDp.maxEpsilon)` }]),
+  ].sort((a, b) => a.value - b.value)
+  const limit = limits[0]
+  if (limit === undefined || charge.epsilonAfter <= limit.value) return undefined
   const { run } = charge
   const fmt = (x: number) => x.toPrecision(4)
   return {
     code: SITE_REFUSAL_CODES.DP_BUDGET_SPENT,
     reason:
       `round ${run.round}: DP-SGD training (q ${fmt(run.q)}, σ ${run.noiseMultiplier}, ${run.steps} steps) would take this site's ε from ${fmt(charge.epsilonBefore)} to ${fmt(charge.epsilonAfter)} at δ ${charge.delta}, ` +
-      `over its budget ${budget} (policy.dpSgd.epsilon), spent over ${charge.runs.length} ${charge.runs.length === 1 ? 'round' : 'rounds'} so far: no update leaves the site. ` +
+      `over ${limit.what}, spent over ${charge.runs.length} ${charge.runs.length === 1 ? 'round' : 'rounds'} so far: no update leaves the site. ` +
       'The site takes part in no more training unless its data owner raises the budget; a larger policy.dpSgd.noiseMultiplier or fewer local steps spend less per round',
   }
 }

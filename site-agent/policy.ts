@@ -8,7 +8,7 @@
  * Codes (PROTOCOL.md, Site control):
  * SITE_SPEC_UNAPPROVED, SITE_POLICY_MODEL, SITE_POLICY_STRATEGY,
  * SITE_POLICY_MAX_ROUNDS, SITE_POLICY_MIN_RECORDS, SITE_POLICY_MIN_VALIDATION,
- * SITE_DP_BUDGET_SPENT (dp-sgd-budget.ts).
+ * SITE_POLICY_DP_SGD, SITE_DP_BUDGET_SPENT (dp-sgd-budget.ts).
  */
 import { z } from 'zod'
 import { toHex } from '../ledger/index.ts'
@@ -21,6 +21,7 @@ export const SITE_REFUSAL_CODES = {
   MAX_ROUNDS: 'SITE_POLICY_MAX_ROUNDS',
   MIN_RECORDS: 'SITE_POLICY_MIN_RECORDS',
   MIN_VALIDATION: 'SITE_POLICY_MIN_VALIDATION',
+  DP_SGD: 'SITE_POLICY_DP_SGD',
   DP_BUDGET_SPENT: 'SITE_DP_BUDGET_SPENT',
 } as const
 export type SiteRefusalCode = (typeof SITE_REFUSAL_CODES)[keyof typeof SITE_REFUSAL_CODES]
@@ -114,6 +115,19 @@ export function checkStudyPolicy(policy: SitePolicy, spec: StudySpec, shapes: re
     return {
       code: SITE_REFUSAL_CODES.MODEL,
       reason: `study "${spec.id}" trains a model of ${parameters} parameters, the site policy allows at most ${models.maxParameters} (policy.allowedModels.maxParameters)`,
+    }
+  }
+  const patientDp = spec.patientDp
+  if (patientDp !== undefined && policy.dpSgd === undefined) {
+    return {
+      code: SITE_REFUSAL_CODES.DP_SGD,
+      reason: `study "${spec.id}" requires patient-level DP-SGD at ε <= ${patientDp.maxEpsilon} (patientDp), the site policy trains without it: set policy.dpSgd (noiseMultiplier, clipNorm) to take part`,
+    }
+  }
+  if (patientDp !== undefined && policy.dpSgd !== undefined && policy.dpSgd.delta > patientDp.maxDelta) {
+    return {
+      code: SITE_REFUSAL_CODES.DP_SGD,
+      reason: `study "${spec.id}" requires DP-SGD at δ <= ${patientDp.maxDelta} (patientDp.maxDelta), the site policy's δ is ${policy.dpSgd.delta} (policy.dpSgd.delta)`,
     }
   }
   const strategy = spec.strategy.name

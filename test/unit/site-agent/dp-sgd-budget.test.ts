@@ -4,14 +4,28 @@
  * over the budget is refused with SITE_DP_BUDGET_SPENT naming ε before and
  * after and the budget; the account survives a restart in a real temp folder
  * and a damaged account is refused rather than taken for ε = 0; the site's
- * metrics export its ε and budget.
+ * metrics export its ε and budget. A study that requires DP-SGD
+ * (`patientDp`) is refused by a site that trains without it, and its limit
+ * declines a round as the site's own budget does.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { epsilonOf } from '../../../models/index.ts'
-import { checkDpSgdBudget, dpSgdAccountFile, dpSgdCharge, readDpSgdAccount, SitePolicySchema, SiteDpAccountError, SiteMetrics, writeDpSgdAccount, type DpSgdRun } from '../../../site-agent/index.ts'
+import { StudySpecSchema, epsilonOf } from '../../../models/index.ts'
+import { SYNTHETIC_STUDY as BASE_SPEC } from '../../helpers/audit.ts'
+import {
+  checkDpSgdBudget,
+  checkStudyPolicy,
+  dpSgdAccountFile,
+  dpSgdCharge,
+  readDpSgdAccount,
+  SitePolicySchema,
+  SiteDpAccountError,
+  SiteMetrics,
+  writeDpSgdAccount,
+  type DpSgdRun,
+} from '../../../site-agent/index.ts'
 
 const run = (round: number, study = 's1'): DpSgdRun => ({ study, round, q: 0.05, noiseMultiplier: 1.2, steps: 50 })
 const policy = (epsilon?: number) => SitePolicySchema.parse({ dpSgd: { noiseMultiplier: 1.2, clipNorm: 1, ...(epsilon === undefined ? {} : { epsilon }) } })
@@ -98,5 +112,31 @@ describe('the site metrics of DP-SGD', () => {
     // Assert
     expect(text).toMatch(/^fedlineage_site_dp_sgd_epsilon 1\.5$/m)
     expect(text).toMatch(/^fedlineage_site_dp_sgd_epsilon_budget 8$/m)
+  })
+})
+
+describe('a study that requires patient-level DP-SGD, at the site', () => {
+  const spec = (patientDp: { maxEpsilon: number; maxDelta?: number }) => StudySpecSchema.parse({ ...BASE_SPEC, patientDp })
+
+  it('is refused by a site whose policy trains without DP-SGD, or at a larger δ', () => {
+    // Execute
+    const plain = checkStudyPolicy(SitePolicySchema.parse({}), spec({ maxEpsilon: 5 }), [])
+    const looseDelta = checkStudyPolicy(SitePolicySchema.parse({ dpSgd: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-3 } }), spec({ maxEpsilon: 5 }), [])
+    const fits = checkStudyPolicy(policy(8), spec({ maxEpsilon: 5 }), [])
+    // Assert
+    expect(plain?.code).toBe('SITE_POLICY_DP_SGD')
+    expect(plain?.reason).toMatch(/requires patient-level DP-SGD at ε <= 5 \(patientDp\).*set policy\.dpSgd/)
+    expect(looseDelta?.code).toBe('SITE_POLICY_DP_SGD')
+    expect(fits).toBeUndefined()
+  })
+
+  it("declines a round over the study's limit even when the site's own budget is larger", () => {
+    // Prepare
+    const charge = dpSgdCharge([run(1)], run(2), 1e-5)
+    // Execute
+    const refusal = checkDpSgdBudget(policy(1000), charge, charge.epsilonBefore)
+    // Assert
+    expect(refusal?.code).toBe('SITE_DP_BUDGET_SPENT')
+    expect(refusal?.reason).toMatch(/over the study's limit \S+ \(patientDp\.maxEpsilon\)/)
   })
 })
