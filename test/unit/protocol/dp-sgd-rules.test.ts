@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CanonicalValue } from '../../../ledger/index.ts'
 import { epsilonOf } from '../../../models/index.ts'
-import { ENTRY_KINDS, encodeDpSgdClaim, type DpSgdClaim } from '../../../protocol/index.ts'
+import { ENTRY_KINDS, type DpSgdClaim } from '../../../protocol/index.ts'
 import { DeciderHarness, kindsOf } from '../../helpers/protocol.ts'
 
 const RUN = { q: 0.05, noiseMultiplier: 1.1, clipNorm: 1, steps: 40, delta: 1e-5 }
