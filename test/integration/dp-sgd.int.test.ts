@@ -6,7 +6,8 @@
  * it over its budget; a site whose account (from an earlier study, read
  * from disk as after a restart) has no room left declines from the first
  * round. The other site carries the study; the audit lists the claim with
- * its recomputed ε.
+ * its recomputed ε. A study that requires DP-SGD is refused by a site that
+ * trains without it and runs with the others.
  */
 import { describe, expect, it } from 'vitest'
 import { formatAuditSummary } from '../../auditor/index.ts'
@@ -78,5 +79,39 @@ describe('patient-level DP-SGD at the site', () => {
     expect(audit.report.dpSgd?.map((c) => [c.round, c.site, c.flagged])).toEqual([[1, heart!.id, false]])
     expect(audit.report.dpSgd![0]!.recomputed).toBeCloseTo(eps(5), 10)
     expect(formatAuditSummary(audit.report).split('\n').at(-1)).toMatch(/^audit passed: .*1 DP-SGD claim checked/)
+  }, 120_000)
+
+  it('in a study that requires it (patientDp), a site without policy.dpSgd refuses the study, the others train with it and every accepted update carries a claim', async () => {
+    // Prepare
+    const dpSgd = { noiseMultiplier: SIGMA, clipNorm: 1, delta: DELTA }
+    const study = { ...STUDY, rounds: 2, patientDp: { maxEpsilon: 100 } }
+    const fed = await createFederation({ siteCount: 3, study, siteConfig: (site) => (site.id === 'valley-community' ? {} : { policy: { dpSgd } }) })
+    const events = new Map<string, SiteAgentEvent[]>()
+
+    // Execute
+    await Promise.all(
+      fed.sites.map((s) => {
+        const list: SiteAgentEvent[] = []
+        events.set(s.id, list)
+        return fed.runSite(s, (e) => list.push(e))
+      }),
+    )
+    await fed.coordinator.close()
+    const log: LineageRecord[] = (await readStoredLog(fed.config.dataDir)).map((a) => readLineageRecord({ seq: a.entry.seq, kind: a.entry.kind, timeMs: a.entry.timeMs, body: a.entry.body }))
+    const audit = await auditDir(fed.config.dataDir)
+
+    // Assert: valley-community declined both rounds with SITE_POLICY_DP_SGD; the others' updates each carry a claim
+    const declines = log.filter((r) => r.kind === ENTRY_KINDS.TASK_DECLINED).map((r) => [(r.body as { site: string }).site, (r.body as { code: string }).code])
+    expect(declines).toEqual([
+      ['valley-community', 'SITE_POLICY_DP_SGD'],
+      ['valley-community', 'SITE_POLICY_DP_SGD'],
+    ])
+    const accepted = log.filter((r) => r.kind === ENTRY_KINDS.UPDATE_ACCEPTED) as Extract<LineageRecord, { kind: 'update-accepted' }>[]
+    expect(accepted).toHaveLength(4)
+    for (const r of accepted) expect(dpSgdClaimOf(decodeStatement('update', (r.body.envelope as { body: Uint8Array }).body).ext)).toHaveProperty('claim')
+    expect(log.some((r) => r.kind === ENTRY_KINDS.UPDATE_REJECTED)).toBe(false)
+    expect(log.at(-1)!.kind).toBe(ENTRY_KINDS.STUDY_COMPLETED)
+    expect(audit.report.verdict).toBe('passed')
+    expect(audit.report.dpSgd?.filter((c) => c.flagged)).toEqual([])
   }, 120_000)
 })
