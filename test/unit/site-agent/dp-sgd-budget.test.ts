@@ -19,6 +19,7 @@ import {
   checkStudyPolicy,
   dpSgdAccountFile,
   dpSgdCharge,
+  formatReview,
   readDpSgdAccount,
   SitePolicySchema,
   SiteDpAccountError,
@@ -138,5 +139,18 @@ describe('a study that requires patient-level DP-SGD, at the site', () => {
     // Assert
     expect(refusal?.code).toBe('SITE_DP_BUDGET_SPENT')
     expect(refusal?.reason).toMatch(/over the study's limit \S+ \(patientDp\.maxEpsilon\)/)
+  })
+})
+
+describe('study review of a study that requires DP-SGD', () => {
+  it('tells the steward the study requires patient-level DP-SGD, and at what ε and δ', () => {
+    // Prepare
+    const spec = StudySpecSchema.parse({ ...BASE_SPEC, patientDp: { maxEpsilon: 4 } })
+    // Execute
+    const text = formatReview({ spec, specHash: '00'.repeat(32), requireApproval: false, approvals: [] })
+    const plain = formatReview({ spec: StudySpecSchema.parse(BASE_SPEC), specHash: '00'.repeat(32), requireApproval: false, approvals: [] })
+    // Assert
+    expect(text).toMatch(/^ {2}privacy {5}no site-level DP; patient-level DP-SGD required of every site at ε <= 4, δ <= 0\.00001 \(set policy\.dpSgd\)$/m)
+    expect(plain).toMatch(/patient-level DP-SGD left to each site/)
   })
 })
