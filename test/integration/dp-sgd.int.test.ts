@@ -9,11 +9,17 @@
  * its recomputed ε. A study that requires DP-SGD is refused by a site that
  * trains without it and runs with the others.
  */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { PassThrough } from 'node:stream'
+import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
+import { runCommand, type CliIo } from '../../cli/index.ts'
+import { toHex } from '../../ledger/index.ts'
 import { formatAuditSummary } from '../../auditor/index.ts'
 import { epsilonOf } from '../../models/index.ts'
 import { ENTRY_KINDS, decodeStatement, dpSgdClaimOf, readLineageRecord, type LineageRecord } from '../../protocol/index.ts'
-import { dpSgdAccountFile, readDpSgdAccount, writeDpSgdAccount, type SiteAgentEvent } from '../../site-agent/index.ts'
+import { dpSgdAccountFile, readDpSgdAccount, registerSiteAgentCommands, writeDpSgdAccount, type SiteAgentEvent } from '../../site-agent/index.ts'
 import { auditDir, readStoredLog } from '../helpers/audit.ts'
 import { createFederation } from '../helpers/federation.ts'
 
@@ -24,6 +30,14 @@ const DELTA = 1e-5
 const eps = (steps: number) => epsilonOf(1, SIGMA, steps, DELTA).epsilon
 // Room for one round (5 steps) and not two.
 const BUDGET = (eps(5) + eps(10)) / 2
+
+/** `fedlineage <args>` in this process; resolves to its exit status. */
+async function fedlineage(args: readonly string[]): Promise<number> {
+  const io: CliIo = { stdout: new PassThrough(), stderr: new PassThrough(), setExitCode: () => undefined }
+  const program = new Command().name('fedlineage').exitOverride()
+  registerSiteAgentCommands(program, io)
+  return runCommand(() => program.parseAsync(args, { from: 'user' }), { io })
+}
 
 describe('patient-level DP-SGD at the site', () => {
   it('trains, logs its accounting, and declines once its budget would be exceeded; the audit recomputes ε', async () => {
@@ -79,6 +93,15 @@ describe('patient-level DP-SGD at the site', () => {
     expect(audit.report.dpSgd?.map((c) => [c.round, c.site, c.flagged])).toEqual([[1, heart!.id, false]])
     expect(audit.report.dpSgd![0]!.recomputed).toBeCloseTo(eps(5), 10)
     expect(formatAuditSummary(audit.report).split('\n').at(-1)).toMatch(/^audit passed: .*1 DP-SGD claim checked/)
+    // The exported model's card says which sites' updates were all trained with DP-SGD, and which were not
+    const out = path.join(fed.dir, 'model')
+    expect(await fedlineage(['model', 'export', '--db', fed.config.dataDir, '--out', out, '--coordinator-key', toHex(fed.hub.publicKey), '--round', '1'])).toBe(0)
+    const card = JSON.parse(await readFile(path.join(out, 'model-card.json'), 'utf8')) as { privacy: string[] }
+    expect(card.privacy).toContainEqual(
+      expect.stringMatching(new RegExp(`^Patient-level DP-SGD at site "${heart!.id}": every update it contributed claims it; its last claim: ε ${eps(5).toPrecision(4)} at δ 0\\.00001`)),
+    )
+    expect(card.privacy).toContain(`Without patient-level DP-SGD in at least one round: "${valley!.id}".`)
+    expect(card.privacy.join('\n')).not.toMatch(/No differential privacy/)
   }, 120_000)
 
   it('in a study that requires it (patientDp), a site without policy.dpSgd refuses the study, the others train with it and every accepted update carries a claim', async () => {
