@@ -41,6 +41,7 @@ import { encodeWeights, initialWeights, inputWidth, minimumUpdates, type StudySp
 import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
 import { checkUpdateDpSgd } from './dp-sgd-rules.ts'
+import { dpSgdClaimOf } from './dp-sgd-claim.ts'
 import { checkDelta } from './delta-checks.ts'
 import { dpAccountAfter, dpSamplingRate } from './dp-accounting.ts'
 import { DpBudgetSpentError, DpSeedInvalidError, EntryTooLargeError, ProtocolError, RoundStateError, SignatureInvalidError, StudyMismatchError, UpdateTooLargeError } from './errors.ts'
@@ -387,7 +388,12 @@ export function updateAcceptedEntry(signed: SignedStatement): DecidedEntry {
   if (logged.blob === undefined) return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: logged.embedded, delta: env.delta, examples: env.examples })
   // By reference: what the state fold reads from the envelope comes along (lineage.ts).
   const consent = consentSummaryOf(env.ext)
-  const summary = { metrics: { ...env.metrics }, ...(consent === undefined ? {} : { consent: { at: consent.at, root: consent.root, count: consent.count, excluded: { ...consent.excluded } } }) }
+  const dpSgd = dpSgdClaimOf(env.ext)
+  const summary = {
+    metrics: { ...env.metrics },
+    ...(consent === undefined ? {} : { consent: { at: consent.at, root: consent.root, count: consent.count, excluded: { ...consent.excluded } } }),
+    ...(dpSgd === undefined || !('claim' in dpSgd) ? {} : { dpSgd: { ...dpSgd.claim } }),
+  }
   return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: logged.embedded, delta: env.delta, examples: env.examples, summary })
 }
 

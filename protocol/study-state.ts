@@ -33,8 +33,8 @@ export interface AcceptedUpdate {
   readonly consent?: Pick<ConsentClaim, 'at' | 'root' | 'count' | 'excluded'>
   /**
    * The envelope's DP-SGD claim (`ext.dpSgd`, dp-sgd-claim.ts), when it
-   * carries one and is embedded inline (an envelope by reference is read
-   * through its summary, which does not carry it).
+   * carries one (an envelope by reference: its summary carries the claim
+   * when it reads, nothing when it does not).
    */
   readonly dpSgd?: NonNullable<ReturnType<typeof dpSgdClaimOf>>
 }
@@ -323,6 +323,7 @@ export class StudyState {
           const summary = b.summary ?? fail(`update of "${b.site}" embeds its envelope by reference without a summary`)
           metrics = summary.metrics
           consent = summary.consent
+          if (summary.dpSgd !== undefined) dpSgd = { claim: summary.dpSgd }
         } else {
           const envelope = decodeStatement('update', b.envelope.body)
           metrics = envelope.metrics

@@ -73,4 +73,21 @@ describe('checkUpdateDpSgd in the decider', () => {
     expect(none.refusal).toBeUndefined()
     expect(understated.refusal).toBeUndefined()
   })
+
+  it('reads the claims of envelopes embedded by reference (over 32 KiB) from their summary', () => {
+    // Prepare: round 1's envelopes carry 40 KB of padding beside the claim, so the log embeds them by reference
+    const h = new DeciderHarness({ study: { ...REQUIRED, rounds: 2 } })
+    h.openRound()
+    const padded = { ...ext(honest(1)), padding: new Uint8Array(40_000) }
+    const first = [0, 1, 2].map((i) => h.feed(h.updateInput(i, {}, { ext: padded })))
+    h.evaluate()
+    h.openRound()
+    // Execute
+    const lying = h.feed(h.updateInput(0, {}, { ext: ext(honest(1)) }))
+    // Assert
+    expect(first.map((f) => f.refusal)).toEqual([undefined, undefined, undefined])
+    expect(h.state.rounds.get(1)!.accepted.get(h.sites[0]!.id)!.dpSgd).toEqual({ claim: honest(1) })
+    expect(first[0]!.blobs.length).toBeGreaterThan(0)
+    expect(lying.refusal?.code).toBe('COORD_DP_SGD_INVALID')
+  })
 })
