@@ -94,4 +94,18 @@ describe('audit of DP-SGD claims', () => {
     expect(report.dpSgd).toBeUndefined()
     expect(formatAuditSummary(report)).not.toMatch(/DP-SGD/)
   })
+
+  it('re-derives an envelope embedded by reference with its claim in the summary, and lists it', async () => {
+    // Prepare: 40 KB of padding beside the claim puts the envelope in a blob
+    const h = new DeciderHarness({ study: { rounds: 1 } })
+    h.openRound()
+    h.feed(h.updateInput(0, {}, { ext: { dpSgd: encodeDpSgdClaim(honest(1)), padding: new Uint8Array(40_000) } }))
+    h.submit([1, 2])
+    h.evaluate()
+    // Execute
+    const { report } = await replayLog(memorySource(signLog(COORDINATOR, h.drafts), [...h.blobs.values()]))
+    // Assert
+    expect(report.verdict).toBe('passed')
+    expect(report.dpSgd?.map((c) => [c.site, c.flagged])).toEqual([[report.sites[0]!.id, false]])
+  })
 })
