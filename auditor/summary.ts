@@ -59,10 +59,50 @@ export function formatAuditVerdict(report: AuditReport): string {
     hashOnly > 0
       ? `; ${hashOnly} ${hashOnly === 1 ? 'round' : 'rounds'} hash-only (deltas deleted under the study's retention: entries and envelopes checked, models taken by hash, not re-derived)`
       : ''
+  const dpSgd = dpSgdVerdict(report)
   const n = report.unverifiedRejections
   // Said, never hidden: what the audit could not check.
   const unverified = n > 0 ? `; not checked: ${n} ${n === 1 ? 'update refusal' : 'update refusals'} for bytes the log never stored (taken on the coordinator's word)` : ''
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}, ${report.entries} entries, ${where}${pruned}${unverified}`
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}${dpSgd}, ${report.entries} entries, ${where}${pruned}${unverified}`
+}
+
+/**
+ * The DP-SGD part of the verdict line: how many claims had their ε
+ * recomputed from the site's own logged numbers, and which were flagged
+ * (said, never hidden; a flagged claim is the site's misstatement, not the
+ * log's, so it does not fail the audit).
+ */
+function dpSgdVerdict(report: AuditReport): string {
+  const checks = report.dpSgd ?? []
+  if (checks.length === 0) return ''
+  const flagged = checks.filter((c) => c.flagged)
+  const what = `, ${checks.length} DP-SGD ${checks.length === 1 ? 'claim' : 'claims'} checked (ε recomputed from each site's logged q, σ, steps, δ; clipping and noise happen at the site and cannot be)`
+  if (flagged.length === 0) return what
+  const names = flagged.map((c) => `site "${c.site}" round ${c.round}: ${c.claim === undefined ? `unreadable (${c.invalid})` : `logged ε ${fmt(c.claim.epsilon)} < ${fmt(c.recomputed!)}`}`)
+  return `${what}, ${flagged.length} FLAGGED: ${names.join('; ')}`
+}
+
+const fmt = (x: number): string => x.toPrecision(4)
+
+/** The per-site, per-round DP-SGD table. */
+function dpSgdTable(checks: NonNullable<AuditReport['dpSgd']>): string[] {
+  const rows = checks.map((c) =>
+    c.claim === undefined
+      ? [String(c.round), c.site, NONE, NONE, NONE, NONE, NONE, NONE, NONE, `FLAGGED: ${c.invalid}`]
+      : [
+          String(c.round),
+          c.site,
+          fmt(c.claim.q),
+          fmt(c.claim.noiseMultiplier),
+          fmt(c.claim.clipNorm),
+          String(c.claim.steps),
+          String(c.claim.delta),
+          fmt(c.claim.epsilon),
+          fmt(c.recomputed!),
+          c.flagged ? 'FLAGGED: understated' : 'ok',
+        ],
+  )
+  return ['patient-level DP-SGD (per site and round, as the envelopes log it):', ...table(['round', 'site', 'q', 'σ', 'C', 'steps', 'δ', 'ε logged', 'ε recomputed', 'check'], rows, new Set([1, 9]))]
 }
 
 /** What the audit held the checkpoint to: the study's witness quorum, or, plainly, nothing. */
@@ -113,6 +153,7 @@ export function formatAuditSummary(report: AuditReport): string {
       out.push(`lineage: ${steps.join(LINEAGE_ARROW)}`, '')
     }
   }
+  if (report.dpSgd !== undefined) out.push(...dpSgdTable(report.dpSgd), '')
   if (report.witnessing !== undefined) out.push(witnessingLine(report.witnessing), '')
   out.push(formatAuditVerdict(report))
   return out.join('\n')

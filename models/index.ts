@@ -22,5 +22,7 @@ export { TF_BACKEND_ENV, PREDICT_BATCH_ROWS, TRAIN_YIELD_INTERVAL_MS } from './c
 export { initBackend, backendName, type BackendPreference } from './backend.ts'
 export { buildModel, setModelWeights, getModelWeights, disposeModel, type DenseModel } from './tf-model.ts'
 export { trainLocal, type TrainInit, type TrainResult } from './train.ts'
+export { trainDpSgd, type DpSgdInit, type DpSgdParams, type DpSgdResult } from './dp-sgd.ts'
+export { clippedGradientSum, type ClippedGradientSum } from './per-example-gradients.ts'
 export { toLayersModel, fromLayersModel, LAYERS_WEIGHTS_FILE, type LayersModelFiles, type LayersModelJson, type LayersWeightSpec } from './layers-format.ts'
 export { evaluateModel, predictProbabilities, type EvaluationResult } from './evaluate.ts'

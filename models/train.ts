@@ -61,11 +61,12 @@ export interface TrainResult {
 // PyTorch's default (TF.js would use 1e-7), so Adam runs compare with PyTorch baselines such as FLamby.
 const ADAM_EPSILON = 1e-8
 
-function createOptimizer(training: TrainingSpec): tf.Optimizer {
+/** The study's optimiser (plain training and DP-SGD step with the same one). */
+export function createOptimizer(training: TrainingSpec): tf.Optimizer {
   return training.optimizer === 'adam' ? tf.train.adam(training.learningRate, 0.9, 0.999, ADAM_EPSILON) : tf.train.sgd(training.learningRate)
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /**
  * Trains locally and resolves to the new weights and the mean training loss.

@@ -40,6 +40,8 @@ import { bytesReader, encodeCanonical, equalBytes, sha256, toHex, type BlobReade
 import { encodeWeights, initialWeights, inputWidth, minimumUpdates, type StudySpec } from '../models/core/index.ts'
 import { checkEvaluation, checkMembership, checkRoundAbort, checkRoundStart, checkUpdateEnvelope } from './admission.ts'
 import { checkUpdateConsent, type ConsentAdmission } from './consent-rules.ts'
+import { checkUpdateDpSgd } from './dp-sgd-rules.ts'
+import { dpSgdClaimOf } from './dp-sgd-claim.ts'
 import { checkDelta } from './delta-checks.ts'
 import { dpAccountAfter, dpSamplingRate } from './dp-accounting.ts'
 import {
@@ -343,7 +345,8 @@ function roundAbort(state: StudyState, request: SignedStatement, timeMs: number)
 }
 
 /**
- * A site's update: the envelope checks, its consent, then the delta bytes;
+ * A site's update: the envelope checks, its consent, its DP-SGD claim
+ * (when the study requires one), then the delta bytes;
  * accepted with any revocations it first reports, then the round closes if
  * that made it complete.
  */
@@ -356,6 +359,7 @@ function update(state: StudyState, input: Extract<DeciderInput, { kind: 'update'
   try {
     checkUpdateEnvelope(state, signed, state.deltaSizeBytes, timeMs)
     consent = checkUpdateConsent(state, env, state.study.consent !== undefined)
+    checkUpdateDpSgd(state, env)
     if (input.transport !== undefined) throw transportRefusal(input.transport)
     const sa = state.openRound?.secagg
     if (sa !== undefined && (sa.phase !== 'input' || !sa.u2!.includes(env.site)))
@@ -411,7 +415,12 @@ export function updateAcceptedEntry(signed: SignedStatement): DecidedEntry {
   if (logged.blob === undefined) return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: logged.embedded, delta: env.delta, examples: env.examples })
   // By reference: what the state fold reads from the envelope comes along (lineage.ts).
   const consent = consentSummaryOf(env.ext)
-  const summary = { metrics: { ...env.metrics }, ...(consent === undefined ? {} : { consent: { at: consent.at, root: consent.root, count: consent.count, excluded: { ...consent.excluded } } }) }
+  const dpSgd = dpSgdClaimOf(env.ext)
+  const summary = {
+    metrics: { ...env.metrics },
+    ...(consent === undefined ? {} : { consent: { at: consent.at, root: consent.root, count: consent.count, excluded: { ...consent.excluded } } }),
+    ...(dpSgd === undefined || !('claim' in dpSgd) ? {} : { dpSgd: { ...dpSgd.claim } }),
+  }
   return entry(ENTRY_KINDS.UPDATE_ACCEPTED, { round: env.round, site: env.site, envelope: logged.embedded, delta: env.delta, examples: env.examples, summary })
 }
 

@@ -98,6 +98,21 @@ export class ConsentMissingError extends ProtocolError {
   static override readonly code = 'COORD_CONSENT_MISSING'
 }
 
+/** The study requires patient-level DP-SGD (`patientDp`), and the update envelope carries no `ext.dpSgd`. */
+export class DpSgdMissingError extends ProtocolError {
+  static override readonly code = 'COORD_DP_SGD_MISSING'
+}
+
+/** An update's `ext.dpSgd` does not read, or its ε is below what the site's own logged claims of this study give. */
+export class DpSgdClaimInvalidError extends ProtocolError {
+  static override readonly code = 'COORD_DP_SGD_INVALID'
+}
+
+/** An update's `ext.dpSgd` claims more than the study's `patientDp` allows (ε above `maxEpsilon`, or δ above `maxDelta`). */
+export class DpSgdOverBudgetError extends ProtocolError {
+  static override readonly code = 'COORD_DP_SGD_OVER_BUDGET'
+}
+
 export class ConsentClaimInvalidError extends ProtocolError {
   static override readonly code = 'COORD_CONSENT_INVALID'
   constructor(

@@ -12,6 +12,10 @@
  * - **Consent** (consent.ts, consent-claim.ts, consent-rules.ts): receipts,
  *   the sorted consent tree and its non-inclusion proofs, the claim an update
  *   envelope carries, and the rule an update's claim must meet.
+ * - **Patient-level DP-SGD** (dp-sgd-claim.ts, dp-sgd-audit.ts): the
+ *   accounting a site's update envelope carries (`ext.dpSgd`), the
+ *   admission rule of a study that requires it (dp-sgd-rules.ts), and the
+ *   audit's recomputation of its ε.
  * - **Lineage** (lineage.ts, study-state.ts): the log's entry kinds and
  *   bodies, and the study state that is the fold of the log.
  * - **Study view** (study-view.ts): the one reading of a study state for
@@ -57,6 +61,9 @@ export { boundNorms } from './strategies/norm-bound.ts'
 export { withSiteDp } from './strategies/site-dp.ts'
 export { NOISE_DEPENDENT_METRICS, encodeNoiseSeeds, parseNoiseSeeds, withLoggedNoise } from './dp-audit.ts'
 export { committedDpRates, dpAccountAfter, dpSamplingRate, type DpRoundAccount } from './dp-accounting.ts'
+export { DP_SGD_EXT_KEY, dpSgdClaimOf, encodeDpSgdClaim, type DpSgdClaim } from './dp-sgd-claim.ts'
+export { checkDpSgdClaims, type DpSgdClaimCheck } from './dp-sgd-audit.ts'
+export { checkUpdateDpSgd } from './dp-sgd-rules.ts'
 export { deltasPastRetention, prunableDeltas } from './retention.ts'
 export * from './reward-errors.ts'
 export * from './contribution.ts'

@@ -64,7 +64,7 @@ const metrics = z.record(z.string(), z.number())
 /** A signed statement embedded by reference: its body is the blob `blob` (the body's SHA-256), its signature inline. */
 const signedByBlob = z.strictObject({ blob: hash, sig: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes') })
 const embedded = z.union([signed, signedByBlob])
-/** What the state fold reads from an update envelope embedded by reference (the decider copies it from the envelope). */
+/** What the state fold reads from an update envelope embedded by reference (the decider copies it from the envelope): metrics, the consent summary, the DP-SGD claim. */
 const envelopeSummary = z.strictObject({
   metrics,
   consent: z
@@ -75,6 +75,8 @@ const envelopeSummary = z.strictObject({
       excluded: z.strictObject({ noConsent: count, expired: count, notYetValid: count, revoked: count }),
     })
     .optional(),
+  /** The envelope's DP-SGD claim (`ext.dpSgd`, dp-sgd-claim.ts), when it carries one that reads. */
+  dpSgd: z.strictObject({ q: z.number(), noiseMultiplier: z.number(), clipNorm: z.number(), steps: count, delta: z.number(), epsilon: z.number() }).optional(),
 })
 /** Credit units: canonical CBOR integers, which decode as number when small and bigint when large. */
 const credits = z

@@ -11,6 +11,7 @@
  * the entry. Pure: no I/O, no clock; it mutates only its own fields.
  */
 import { consentSummaryOf, type ConsentClaim } from './consent-claim.ts'
+import { dpSgdClaimOf } from './dp-sgd-claim.ts'
 import { decodeStatement } from './statements.ts'
 import { decodeCanonical, sha256, toHex } from '../ledger/core/index.ts'
 import { StudySpecSchema, encodedSize, inputWidth, modelShapes, type StudySpec, type TensorShape } from '../models/core/index.ts'
@@ -31,6 +32,12 @@ export interface AcceptedUpdate {
   readonly metrics: Readonly<Record<string, number>>
   /** The consent the signed envelope commits to (root, count, exclusions), when it carries a claim. */
   readonly consent?: Pick<ConsentClaim, 'at' | 'root' | 'count' | 'excluded'>
+  /**
+   * The envelope's DP-SGD claim (`ext.dpSgd`, dp-sgd-claim.ts), when it
+   * carries one (an envelope by reference: its summary carries the claim
+   * when it reads, nothing when it does not).
+   */
+  readonly dpSgd?: NonNullable<ReturnType<typeof dpSgdClaimOf>>
 }
 
 /** A `consent-revoked` entry: a site's patient withdrew, from `round` on. */
@@ -359,14 +366,17 @@ export class StudyState {
         // An envelope embedded by reference brings what the fold reads in `summary` (lineage.ts).
         let metrics: Readonly<Record<string, number>>
         let consent: AcceptedUpdate['consent']
+        let dpSgd: AcceptedUpdate['dpSgd']
         if (isEmbeddedByBlob(b.envelope)) {
           const summary = b.summary ?? fail(`update of "${b.site}" embeds its envelope by reference without a summary`)
           metrics = summary.metrics
           consent = summary.consent
+          if (summary.dpSgd !== undefined) dpSgd = { claim: summary.dpSgd }
         } else {
           const envelope = decodeStatement('update', b.envelope.body)
           metrics = envelope.metrics
           consent = consentSummaryOf(envelope.ext)
+          dpSgd = dpSgdClaimOf(envelope.ext)
         }
         round!.accepted.set(b.site, {
           seq: record.seq,
@@ -376,6 +386,7 @@ export class StudyState {
           examples: b.examples,
           metrics,
           ...(consent === undefined ? {} : { consent }),
+          ...(dpSgd === undefined ? {} : { dpSgd }),
         })
         this.seenStatements.add(toHex(envelopeHash))
         return

@@ -58,6 +58,8 @@ import {
   serverControlVariate,
   stateSlotShapes,
   trainLocal,
+  trainDpSgd,
+  dpSgdSamplingRate,
   type Dataset,
   type TrainingSpec,
   type StudySpec,
@@ -97,6 +99,8 @@ import {
   type SiteAgentError,
 } from './errors.ts'
 import { checkApprovalPolicy, checkEvaluationPolicy, checkRoundPolicy, checkStudyPolicy, type SiteRefusal } from './policy.ts'
+import { checkDpSgdBudget, dpSgdCharge, type DpSgdCharge } from './dp-sgd-budget.ts'
+import { dpSgdAccountFile, readDpSgdAccount, writeDpSgdAccount } from './dp-sgd-account.ts'
 import { readApprovalFile } from './approval.ts'
 import { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit } from './task-provenance.ts'
 import {
@@ -104,6 +108,8 @@ import {
   applyInstructions,
   decodeInstructions,
   encodeConsentClaim,
+  encodeDpSgdClaim,
+  DP_SGD_EXT_KEY,
   signStatement,
   specHash,
   encodeSpec,
@@ -128,6 +134,21 @@ export type SiteAgentEvent =
       readonly root: string
       /** Withdrawals reported, each with a non-inclusion proof. */
       readonly revoked: number
+    }
+  /**
+   * The round is trained with DP-SGD (policy.dpSgd) and charged to the
+   * site's account: ε at δ after it, and the budget (undefined: none).
+   */
+  | {
+      readonly type: 'dp-sgd'
+      readonly round: number
+      readonly q: number
+      readonly noiseMultiplier: number
+      readonly clipNorm: number
+      readonly steps: number
+      readonly delta: number
+      readonly epsilon: number
+      readonly budget: number | undefined
     }
   | { readonly type: 'trained'; readonly round: number; readonly trainLoss: number; readonly examples: number; readonly steps: number; readonly durationMs: number }
   | { readonly type: 'uploaded'; readonly round: number; readonly logSeq: number; readonly bytes: number; readonly durationMs: number }
@@ -646,17 +667,21 @@ export class SiteAgent {
       const data = this.data!
       const refusal = checkRoundPolicy(this.config.policy, round, data.train.count)
       if (refusal !== undefined) return this.decline(round, refusal)
+      const dp = this.config.policy.dpSgd
+      const charge = dp === undefined ? undefined : await this.chargeDpSgd(round, training, data.train.count)
+      if (charge !== undefined && 'code' in charge) return this.decline(round, charge)
       const global = await this.model(base)
       if (spec.secureAggregation !== undefined && !this.secagg.has(round) && !(await this.joinSecAgg(round, roundSeed))) return void this.fitted.add(round)
       const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
-      const result = await trainLocal({
+      const init = {
         model: spec.model,
         training,
         global,
         data: data.train,
         seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
         ...(scaffold === undefined ? {} : { correction: scaffold.correction }),
-      })
+      }
+      const result = dp === undefined ? await trainLocal(init) : await trainDpSgd({ ...init, dpSgd: dp })
       // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
       if (scaffold !== undefined) {
         const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, global, result.weights, training.localSteps, training.learningRate)
@@ -688,10 +713,11 @@ export class SiteAgent {
         delta: sha256(delta),
         size: delta.length,
         examples: data.train.count,
-        metrics: { trainLoss: result.trainLoss, steps: result.steps },
+        // Under DP-SGD the training loss is not sent: it is computed from the records without noise.
+        metrics: dp === undefined ? { trainLoss: result.trainLoss, steps: result.steps } : { steps: result.steps },
         nonce: new Uint8Array(randomBytes(16)),
         time: Date.now(),
-        ...(ext ? { ext } : {}),
+        ...(ext || charge ? { ext: { ...ext, ...(charge === undefined || dp === undefined ? {} : { [DP_SGD_EXT_KEY]: dpSgdExt(charge, dp.clipNorm) }) } } : {}),
       })
       this.pending = { round, base: toHex(base), envelope, delta }
     }
@@ -740,6 +766,27 @@ export class SiteAgent {
     const message = `this update was refused${f.seq === undefined ? '' : ` at log entry ${f.seq}`}${f.reason === undefined ? '' : `: ${f.reason}`}`
     this.log.warn({ round, code: f.code ?? err.remoteCode, err: message }, 'update refused')
     this.emit({ type: 'update-refused', round, code: f.code ?? err.remoteCode, message })
+  }
+
+  /**
+   * The DP-SGD charge of training `round` (policy.dpSgd): reads the site's
+   * account, and either refuses (SITE_DP_BUDGET_SPENT: the round would take
+   * ε above the budget) or stores the round in the account before training,
+   * so that a crash mid-round cannot leave a spent round off it.
+   */
+  private async chargeDpSgd(round: number, training: TrainingSpec, rows: number): Promise<DpSgdCharge | SiteRefusal> {
+    const dp = this.config.policy.dpSgd!
+    // parseSiteConfig always resolves stateDir (the config file's folder by default).
+    const file = dpSgdAccountFile(this.config.stateDir ?? '.', this.config.siteId)
+    const run = { study: this.spec!.id, round, q: dpSgdSamplingRate(training.batchSize, rows), noiseMultiplier: dp.noiseMultiplier, steps: training.localSteps }
+    const charge = dpSgdCharge(await readDpSgdAccount(file), run, dp.delta)
+    const refusal = checkDpSgdBudget(this.config.policy, charge, this.spec!.patientDp?.maxEpsilon)
+    if (refusal !== undefined) return refusal
+    await writeDpSgdAccount(file, [...charge.runs, charge.run])
+    const spent = { q: run.q, noiseMultiplier: dp.noiseMultiplier, clipNorm: dp.clipNorm, steps: run.steps, delta: dp.delta, epsilon: charge.epsilonAfter, budget: dp.epsilon }
+    this.log.info({ round, ...spent }, 'DP-SGD round charged to the site account')
+    this.emit({ type: 'dp-sgd', round, ...spent })
+    return charge
   }
 
   /** True when the fit task matches its round's logged opening (or no replica can tell); else refuses it, saying why. */
@@ -907,6 +954,12 @@ export class SiteAgent {
     this.evaluated.add(round)
     this.emit({ type: 'evaluated', round, metrics })
   }
+}
+
+/** The envelope's `ext.dpSgd`: what the round spent and the site's ε after it. */
+function dpSgdExt(charge: DpSgdCharge, clipNorm: number) {
+  const { run } = charge
+  return encodeDpSgdClaim({ q: run.q, noiseMultiplier: run.noiseMultiplier, clipNorm, steps: run.steps, delta: charge.delta, epsilon: charge.epsilonAfter })
 }
 
 /** A mismatch reason as the error that refuses the task. */

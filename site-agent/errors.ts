@@ -148,3 +148,8 @@ export class ConsentUnknownPatientError extends SiteAgentError {
 export class SiteControlVariateError extends SiteAgentError {
   static override readonly code = 'SITE_CONTROL_VARIATE_INVALID'
 }
+
+/** The site's DP-SGD account (its spent ε) cannot be read or stored: the site trains nothing rather than lose count. */
+export class SiteDpAccountError extends SiteAgentError {
+  static override readonly code = 'SITE_DP_ACCOUNT_INVALID'
+}

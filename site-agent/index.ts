@@ -31,3 +31,5 @@ export { consentProve, type ConsentProveOptions } from './commands/consent-prove
 export * from './consent/index.ts'
 export { readSiteRecords, type SiteRecords } from './data-source.ts'
 export { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate, type ControlVariateRecord } from './control-variate.ts'
+export { checkDpSgdBudget, dpSgdCharge, type DpSgdCharge, type DpSgdRun } from './dp-sgd-budget.ts'
+export { dpSgdAccountFile, readDpSgdAccount, writeDpSgdAccount } from './dp-sgd-account.ts'

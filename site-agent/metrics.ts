@@ -34,6 +34,8 @@ export class SiteMetrics {
   private readonly reconnects: Counter
   private readonly declined: Counter<'code'>
   private readonly round: Gauge
+  private readonly dpEpsilon: Gauge
+  private readonly dpBudget: Gauge
 
   constructor() {
     const registers = [this.registry]
@@ -47,6 +49,8 @@ export class SiteMetrics {
     this.reconnects = new Counter({ name: `${PREFIX}reconnects_total`, help: 'Reconnections to the coordinator', registers })
     this.declined = new Counter({ name: `${PREFIX}tasks_declined_total`, help: 'Tasks the site declined under its approval or policy, by code', labelNames: ['code'], registers })
     this.round = new Gauge({ name: `${PREFIX}round`, help: 'The newest round the site trained for', registers })
+    this.dpEpsilon = new Gauge({ name: `${PREFIX}dp_sgd_epsilon`, help: "The site's DP-SGD account: ε spent at policy.dpSgd.delta after its newest round (policy.dpSgd)", registers })
+    this.dpBudget = new Gauge({ name: `${PREFIX}dp_sgd_epsilon_budget`, help: "The site's DP-SGD budget policy.dpSgd.epsilon (absent: none)", registers })
   }
 
   record(e: SiteAgentEvent): void {
@@ -55,6 +59,10 @@ export class SiteMetrics {
         this.training.observe(e.durationMs / 1000)
         this.examples.inc(e.examples)
         this.round.set(e.round)
+        break
+      case 'dp-sgd':
+        this.dpEpsilon.set(e.epsilon)
+        if (e.budget !== undefined) this.dpBudget.set(e.budget)
         break
       case 'uploaded':
         this.uploads.inc({ code: 'OK' })

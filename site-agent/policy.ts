@@ -7,7 +7,8 @@
  *
  * Codes (PROTOCOL.md, Site control):
  * SITE_SPEC_UNAPPROVED, SITE_POLICY_MODEL, SITE_POLICY_STRATEGY,
- * SITE_POLICY_MAX_ROUNDS, SITE_POLICY_MIN_RECORDS, SITE_POLICY_MIN_VALIDATION.
+ * SITE_POLICY_MAX_ROUNDS, SITE_POLICY_MIN_RECORDS, SITE_POLICY_MIN_VALIDATION,
+ * SITE_POLICY_DP_SGD, SITE_DP_BUDGET_SPENT (dp-sgd-budget.ts).
  */
 import { z } from 'zod'
 import { toHex } from '../ledger/index.ts'
@@ -20,6 +21,8 @@ export const SITE_REFUSAL_CODES = {
   MAX_ROUNDS: 'SITE_POLICY_MAX_ROUNDS',
   MIN_RECORDS: 'SITE_POLICY_MIN_RECORDS',
   MIN_VALIDATION: 'SITE_POLICY_MIN_VALIDATION',
+  DP_SGD: 'SITE_POLICY_DP_SGD',
+  DP_BUDGET_SPENT: 'SITE_DP_BUDGET_SPENT',
 } as const
 export type SiteRefusalCode = (typeof SITE_REFUSAL_CODES)[keyof typeof SITE_REFUSAL_CODES]
 
@@ -59,6 +62,32 @@ export const SitePolicySchema = z
       .optional(),
     /** Aggregation strategies the site takes part in (e.g. `fedavg`). */
     allowedStrategies: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * Patient-level differential privacy: train every round with DP-SGD
+     * (each patient's gradient clipped to `clipNorm`, Gaussian noise of
+     * `noiseMultiplier · clipNorm` on the sum, batches Poisson-sampled at
+     * q = batchSize / training rows), keep the site's own RDP account over
+     * every round it trained in (in its `stateDir`), and decline a round that
+     * would take ε above `epsilon` (SITE_DP_BUDGET_SPENT). Each update
+     * envelope logs (q, σ, C, steps, δ, ε). Absent: plain training.
+     */
+    dpSgd: z
+      .strictObject({
+        /** σ: the noise's standard deviation per coordinate is σ · clipNorm. Larger: more private, noisier model. */
+        noiseMultiplier: z.number().gt(0, 'must be > 0: without noise there is no privacy').max(1e6, 'must be <= 1e6'),
+        /** C: the L2 norm each training record's gradient (all the model's tensors together) is clipped to. */
+        clipNorm: z.number().gt(0, 'must be > 0').max(1e12, 'must be <= 1e12'),
+        /** δ of the site's (ε, δ) guarantee; it should be well below 1 / (training records). */
+        delta: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(1e-5),
+        /**
+         * The site's privacy budget ε at `delta`, over every round it trains in
+         * with DP-SGD (all studies): a round whose training would take the
+         * account above it is declined, nothing leaves the site. Absent: no
+         * limit (ε is still accounted and logged every round).
+         */
+        epsilon: z.number().gt(0, 'must be > 0').max(1e6, 'must be <= 1e6').optional(),
+      })
+      .optional(),
   })
   .prefault({})
 
@@ -86,6 +115,19 @@ export function checkStudyPolicy(policy: SitePolicy, spec: StudySpec, shapes: re
     return {
       code: SITE_REFUSAL_CODES.MODEL,
       reason: `study "${spec.id}" trains a model of ${parameters} parameters, the site policy allows at most ${models.maxParameters} (policy.allowedModels.maxParameters)`,
+    }
+  }
+  const patientDp = spec.patientDp
+  if (patientDp !== undefined && policy.dpSgd === undefined) {
+    return {
+      code: SITE_REFUSAL_CODES.DP_SGD,
+      reason: `study "${spec.id}" requires patient-level DP-SGD at ε <= ${patientDp.maxEpsilon} (patientDp), the site policy trains without it: set policy.dpSgd (noiseMultiplier, clipNorm) to take part`,
+    }
+  }
+  if (patientDp !== undefined && policy.dpSgd !== undefined && policy.dpSgd.delta > patientDp.maxDelta) {
+    return {
+      code: SITE_REFUSAL_CODES.DP_SGD,
+      reason: `study "${spec.id}" requires DP-SGD at δ <= ${patientDp.maxDelta} (patientDp.maxDelta), the site policy's δ is ${policy.dpSgd.delta} (policy.dpSgd.delta)`,
     }
   }
   const strategy = spec.strategy.name

@@ -15,7 +15,7 @@
  */
 import { GENESIS_PREV_HASH, toHex } from '../../ledger/core/index.ts'
 import { AuditMismatchError, type AuditError, type AuditValue } from '../errors.ts'
-import { compareSiteIds, specHash, type RoundRecord, type RoundStatus, type StudyState } from '../../protocol/index.ts'
+import { checkDpSgdClaims, compareSiteIds, specHash, type DpSgdClaimCheck, type RoundRecord, type RoundStatus, type StudyState } from '../../protocol/index.ts'
 import type { WitnessingReport } from './witness-quorum.ts'
 
 /** One round of the study, as the log records it. */
@@ -133,6 +133,13 @@ export interface AuditReport {
    * them and takes them on the coordinator's word.
    */
   readonly unverifiedRejections: number
+  /**
+   * Every accepted update's patient-level DP-SGD claim (`ext.dpSgd`), in
+   * round then site order, with ε recomputed from the site's own logged
+   * (q, σ, steps) of this study and `flagged` when the logged ε is below it
+   * (or the claim does not read). Present only when some update carries one.
+   */
+  readonly dpSgd?: readonly DpSgdClaimCheck[]
   /** Whose replica was audited, when it is a participant's (`site "a"`): it holds only what its holder may read. */
   readonly holder?: string
   /** What could not be checked, one sentence each (a partial verdict); absent when everything was. */
@@ -229,6 +236,11 @@ function siteReport(state: StudyState, id: string): AuditSiteReport {
   return { id, updates, evaluations, rejected, approved: approval === undefined ? null : toHex(approval.spec), declined }
 }
 
+function dpSgdReport(state: StudyState): Pick<AuditReport, 'dpSgd'> {
+  const checks = checkDpSgdClaims(state)
+  return checks.length === 0 ? {} : { dpSgd: checks }
+}
+
 /** The report of an audit that got as far as `progress`, and failed with `failure` if given. */
 export function buildAuditReport(progress: AuditProgress, failure?: AuditError): AuditReport {
   const { state } = progress
@@ -255,6 +267,7 @@ export function buildAuditReport(progress: AuditProgress, failure?: AuditError):
     ...(progress.witnessing ? { witnessing: progress.witnessing } : {}),
     balances: Object.fromEntries([...state.balances.entries()].sort(([a], [b]) => compareSiteIds(a, b)).map(([site, credits]) => [site, credits.toString()])),
     unverifiedRejections: progress.unverifiedRejections,
+    ...dpSgdReport(state),
     ...(progress.holder === undefined ? {} : { holder: progress.holder }),
     ...(unchecked.length === 0 ? {} : { unchecked }),
   }

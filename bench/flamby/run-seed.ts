@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { parseHubConfig, startCoordinator, type HubConfig } from '../../coordinator/index.ts'
 import { signerFromSeed, toHex, type Signer } from '../../ledger/index.ts'
-import { SiteAgent, parseSiteConfig } from '../../site-agent/index.ts'
+import { SiteAgent, parseSiteConfig, type SiteConfigInput } from '../../site-agent/index.ts'
 import type { StudySpecInput } from '../../models/index.ts'
 import type { HeartCenter } from './heart-disease.ts'
 import { evaluatePerCenter, evaluatePooledNormalisation, loggedModel } from './check.ts'
@@ -34,6 +34,8 @@ export interface SeedResult {
   readonly meanDeltaNorms?: readonly number[]
   /** With `dp`: the ε the last commit logged (`dp.epsilon`). */
   readonly loggedEpsilon?: number
+  /** With a site policy's `dpSgd`: the largest ε the sites' last-round envelopes logged (`ext.dpSgd.epsilon`). */
+  readonly siteEpsilon?: number
 }
 
 export interface RunSeedInit {
@@ -48,6 +50,8 @@ export interface RunSeedInit {
   readonly study?: Partial<StudySpecInput>
   /** The strategy and its settings (default: FedAvg). */
   readonly strategy?: FlambyStrategy
+  /** Every site's policy (e.g. `dpSgd`, for bench:dp's patient-level rows). */
+  readonly sitePolicy?: SiteConfigInput['policy']
 }
 
 const silent = pino({ level: 'silent' })
@@ -79,7 +83,15 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
     })
     const agents = sites.map((s) => {
       const cfg = parseSiteConfig(
-        { siteId: s.id, study: config.study.id, coordinator: coordinator.address, keyFile: 'unused.key', data: { train: s.center.trainCsv, validation: s.center.testCsv }, backend: 'auto' },
+        {
+          siteId: s.id,
+          study: config.study.id,
+          coordinator: coordinator.address,
+          keyFile: 'unused.key',
+          data: { train: s.center.trainCsv, validation: s.center.testCsv },
+          backend: 'auto',
+          ...(init.sitePolicy === undefined ? {} : { policy: init.sitePolicy }),
+        },
         `bench site config (${s.id})`,
         dir,
       )
@@ -115,10 +127,17 @@ export async function runSeed(init: RunSeedInit): Promise<SeedResult> {
       finalModelHash: toHex(state.currentModel),
       logEntries: coordinator.ledger.length,
       meanDeltaNorms: [...state.rounds.values()].flatMap((r) => (r.commit === undefined ? [] : [r.commit.body.metrics['meanDeltaNorm'] ?? Number.NaN])),
+      ...siteEpsilonOf([...(state.rounds.get(init.rounds)?.accepted.values() ?? [])]),
       ...(state.rounds.get(init.rounds)?.commit?.body.dp === undefined ? {} : { loggedEpsilon: state.rounds.get(init.rounds)!.commit!.body.dp!.epsilon }),
     }
   } finally {
     await coordinator.close()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** The largest ε the sites' DP-SGD claims logged in `accepted` (nothing when none carries one). */
+function siteEpsilonOf(accepted: readonly { readonly dpSgd?: { readonly claim: { readonly epsilon: number } } | { readonly invalid: string } }[]): { siteEpsilon?: number } {
+  const epsilons = accepted.flatMap((a) => (a.dpSgd !== undefined && 'claim' in a.dpSgd ? [a.dpSgd.claim.epsilon] : []))
+  return epsilons.length === 0 ? {} : { siteEpsilon: Math.max(...epsilons) }
 }

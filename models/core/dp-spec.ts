@@ -54,3 +54,20 @@ export type DpSpec = z.infer<typeof DpSpecSchema>
 
 /** Strategies DP-FedAvg may wrap: the ones that average, whose output the noise calibration describes. */
 export const DP_STRATEGIES: readonly string[] = ['fedavg', 'fedprox', 'fedavgm', 'fedadagrad', 'fedadam', 'fedyogi']
+
+/**
+ * The study spec's `patientDp` section: every update must be trained with
+ * patient-level DP-SGD at the site (the site's `policy.dpSgd`) and claim
+ * (`ext.dpSgd`) an ε at most `maxEpsilon` at a δ at most `maxDelta`. The
+ * coordinator refuses an update without such a claim, or whose ε is below
+ * what the site's own logged claims of this study give (COORD_DP_SGD_*); a
+ * site without `policy.dpSgd` refuses the study (SITE_POLICY_DP_SGD). The
+ * coordinator checks the claim, not the training: that happens at the site.
+ */
+export const PatientDpSpecSchema = z.strictObject({
+  /** The largest ε (over all the site's DP-SGD training, as its claim states it) an update may claim. */
+  maxEpsilon: z.number().gt(0, 'must be > 0').max(1e6, 'must be <= 1e6'),
+  /** The largest δ an update's claim may state. */
+  maxDelta: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(1e-5),
+})
+export type PatientDpSpec = z.infer<typeof PatientDpSpecSchema>

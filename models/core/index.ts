@@ -22,6 +22,7 @@
  * - `init.ts`, `random.ts`: the seeded initial model and PRNG.
  * - `metrics.ts`: accuracy, ROC AUC, log loss.
  * - `secagg-spec.ts`: the secure-aggregation spec and its resolution into a round's (k, t, quantization).
+ * - `poisson-sampling.ts`: DP-SGD's Poisson-sampled batches and their rate q.
  * - `rdp-accountant.ts`: the RDP accountant of the subsampled Gaussian mechanism (ε for σ, σ for ε).
  */
 export * from './weights.ts'
@@ -57,7 +58,8 @@ export {
 } from './server-optimizers.ts'
 export { SCAFFOLD_STATE_SLOT, nextSiteControlVariate, scaffoldStep, serverControlVariate, type ScaffoldInit } from './scaffold.ts'
 export { mulberry32, nextUint32, shuffleIndices, type Random } from './random.ts'
-export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type PrivacySpent } from './rdp-accountant.ts'
+export { dpSgdSamplingRate, poissonBatch } from './poisson-sampling.ts'
+export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, epsilonOfRuns, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep, type GaussianRun, type PrivacySpent } from './rdp-accountant.ts'
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
 export { predictLogits, predictProbabilitiesCore, portableLogLoss, evaluateCore, type CoreEvaluation } from './inference.ts'

@@ -221,3 +221,22 @@ export function noiseMultiplierFor(targetEpsilon: number, q: number, steps: numb
   }
   return high
 }
+
+/** One run of the subsampled Gaussian mechanism: `steps` steps at rate `q` and noise multiplier `sigma`. */
+export interface GaussianRun {
+  readonly q: number
+  readonly sigma: number
+  readonly steps: number
+}
+
+/**
+ * ε at `delta` after all of `runs`, each composed on the others (RDP adds up
+ * at each order, whatever each run's q and σ): the account of a site that
+ * trained with DP-SGD in several rounds, each at its own rate. Runs are
+ * summed in the order given; the same runs in the same order give the same ε.
+ */
+export function epsilonOfRuns(runs: readonly GaussianRun[], delta: number, orders: readonly number[] = DEFAULT_RDP_ORDERS): PrivacySpent {
+  const total = orders.map(() => 0)
+  for (const run of runs) computeRdp(run.q, run.sigma, run.steps, orders).forEach((v, i) => (total[i]! += v))
+  return privacySpent(orders, total, delta)
+}

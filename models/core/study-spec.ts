@@ -9,7 +9,7 @@
  */
 import { z } from 'zod'
 import { SERVER_OPTIMIZER_SPECS, STRATEGY_OPTIONS, ScaffoldSpecSchema } from './strategy-options.ts'
-import { DP_STRATEGIES, DpSpecSchema } from './dp-spec.ts'
+import { DP_STRATEGIES, DpSpecSchema, PatientDpSpecSchema } from './dp-spec.ts'
 import { SecAggSpecSchema } from './secagg-spec.ts'
 import type { TensorShape } from './weights.ts'
 import { krumMinimum } from './robust-aggregate.ts'
@@ -268,6 +268,13 @@ export const StudySpecSchema = z
      * `dp`, the sites add the noise (distributed DP). Absent: plain updates.
      */
     secureAggregation: SecAggSpecSchema.optional(),
+    /**
+     * Patient-level differential privacy is required: every update must be
+     * trained with DP-SGD at its site and claim (`ext.dpSgd`) at most
+     * `maxEpsilon` at `maxDelta`; others are refused. Absent: each site
+     * decides (its `policy.dpSgd`).
+     */
+    patientDp: PatientDpSpecSchema.optional(),
     /**
      * Consent is required: each site trains only on records whose patient
      * consented to this study for `purpose` at the round's time, and every

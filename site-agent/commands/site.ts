@@ -19,6 +19,8 @@ function describe(siteId: string, e: SiteAgentEvent): string | undefined {
       const c = e.counts
       return `${p} round ${e.round}: consent at ${new Date(e.atMs).toISOString()}: ${c.consented} records of ${e.patients} consenting patients used; left out ${c.noConsent} without consent, ${c.expired} expired, ${c.notYetValid} not yet valid, ${c.revoked} revoked (${e.revoked} withdrawals proven absent); consent root ${e.root.slice(0, 16)}`
     }
+    case 'dp-sgd':
+      return `${p} round ${e.round}: DP-SGD (q ${e.q.toPrecision(3)}, σ ${e.noiseMultiplier}, C ${e.clipNorm}, ${e.steps} steps): site ε ${e.epsilon.toPrecision(4)} at δ ${e.delta}${e.budget === undefined ? '' : ` of budget ${e.budget}`}`
     case 'trained':
       return `${p} round ${e.round}: ${e.steps} local steps on ${e.examples} records, train loss ${e.trainLoss.toFixed(4)} (${(e.durationMs / 1000).toFixed(2)} s)`
     case 'uploaded':

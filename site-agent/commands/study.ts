@@ -96,6 +96,7 @@ export function formatReview(r: StudyReview): string {
       .join(', ')}`,
     `  rounds      ${s.rounds}, at least ${s.minSites} sites per round, round deadline ${s.roundDeadlineMs} ms`,
     `  rewards     ${s.rewards === undefined ? 'none' : JSON.stringify(s.rewards)}`,
+    `  privacy     ${privacyLine(s)}`,
     `  consent     ${s.consent === undefined ? 'not required: every record is used' : `required for purpose ${s.consent.purpose}`}`,
     `  approval    ${r.requireApproval ? 'required: sites train only after their approval is logged' : 'not required by the study'}; logged: ${r.approvals.length === 0 ? 'none' : r.approvals.map((a) => a.site).join(', ')}`,
     '',
@@ -103,6 +104,17 @@ export function formatReview(r: StudyReview): string {
     `approve it with: fedlineage study approve --spec-hash ${r.specHash} --config site.json --out approval.json`,
   ]
   return lines.join('\n')
+}
+
+/** What the study promises of differential privacy: site-level DP at the coordinator, and whether it requires patient-level DP-SGD of every site. */
+function privacyLine(s: StudySpec): string {
+  const site =
+    s.dp === undefined ? 'no site-level DP' : `site-level DP (σ ${s.dp.noiseMultiplier}, clip ${s.dp.clipNorm}, δ ${s.dp.delta}${s.dp.epsilon === undefined ? '' : `, budget ε ${s.dp.epsilon}`})`
+  const patient =
+    s.patientDp === undefined
+      ? 'patient-level DP-SGD left to each site (policy.dpSgd)'
+      : `patient-level DP-SGD required of every site at ε <= ${s.patientDp.maxEpsilon}, δ <= ${s.patientDp.maxDelta} (set policy.dpSgd)`
+  return `${site}; ${patient}`
 }
 
 export interface StudyApproveOptions {

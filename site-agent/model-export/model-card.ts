@@ -170,7 +170,7 @@ export function buildModelCard(init: ModelCardInit): ModelCard {
         .map((u) => ({ site: u.site, patients: u.consent!.count, root: toHex(u.consent!.root), excluded: { ...u.consent!.excluded } }))
         .sort((a, b) => (a.site < b.site ? -1 : 1)),
     },
-    privacy: privacyTerms(spec),
+    privacy: privacyTerms(spec, committed),
     log: {
       coordinatorKey: toHex(init.coordinatorKey),
       entries: state.entries,
@@ -182,19 +182,14 @@ export function buildModelCard(init: ModelCardInit): ModelCard {
   }
 }
 
-/** The privacy terms the spec sets, stated without overclaiming. */
-function privacyTerms(spec: StudySpec): string[] {
+/** The privacy terms the spec sets and the log shows (site-level DP, each site's DP-SGD claims, secure aggregation), stated without overclaiming. */
+function privacyTerms(spec: StudySpec, committed: readonly RoundRecord[]): string[] {
   const secagg = spec.secureAggregation !== undefined
-  const dp = spec.dp
   const terms = [
     secagg
       ? 'Records never left their sites: each site sent only its masked, quantized weight delta per round.'
       : 'Records never left their sites: each site sent only a signed weight delta per round.',
-    dp === undefined
-      ? 'No differential privacy: the deltas and this model carry no formal privacy guarantee against membership or reconstruction attacks.'
-      : secagg
-        ? `Site-level differential privacy, distributed: each site clipped its delta to L2 norm ${dp.clipNorm} and added its share of discrete Gaussian noise (noise multiplier ${dp.noiseMultiplier} on the sum), δ ${dp.delta}; each round's ε is in its commit entry.`
-        : `Site-level differential privacy (DP-FedAvg): every delta clipped to L2 norm ${dp.clipNorm}, Gaussian noise multiplier ${dp.noiseMultiplier} on the average, δ ${dp.delta}; each round's ε is in its commit entry. The deltas themselves are not noised.`,
+    ...differentialPrivacyTerms(spec, committed),
     secagg
       ? "Secure aggregation: the coordinator saw only the sum of the surviving sites' masked deltas, never one site's delta; the audit replays each sum from the log."
       : "No secure aggregation: the coordinator saw each site's delta in the clear.",
@@ -203,5 +198,43 @@ function privacyTerms(spec: StudySpec): string[] {
       : "Deltas are served over the log's replication only to the coordinator and the site that sent each.",
   ]
   if (spec.retention) terms.push(`Deltas are deleted once ${spec.retention.deltaRounds} later rounds have committed; models are kept.`)
+  return terms
+}
+
+/**
+ * What differential privacy covers this model: site-level DP as the last
+ * commit logged it, and per site whether every update it contributed
+ * carried a patient-level DP-SGD claim (with its last claimed ε). Said
+ * plainly when there is none.
+ */
+function differentialPrivacyTerms(spec: StudySpec, committed: readonly RoundRecord[]): string[] {
+  const terms: string[] = []
+  const lastDp = committed.at(-1)?.commit?.body.dp
+  if (spec.dp !== undefined && lastDp !== undefined)
+    terms.push(
+      lastDp.distributed === true
+        ? `Site-level differential privacy, distributed under secure aggregation (each site clipped its delta and added its share of discrete Gaussian noise): ε ${lastDp.epsilon.toPrecision(4)} at δ ${lastDp.delta} after this round, as the log accounts it.`
+        : `Site-level differential privacy (DP-FedAvg at the coordinator): ε ${lastDp.epsilon.toPrecision(4)} at δ ${lastDp.delta} after this round, as the log accounts it.`,
+    )
+  const claims = new Map<string, { epsilon: number; delta: number } | null>()
+  for (const r of committed) {
+    for (const input of r.commit!.body.inputs) {
+      const dp = r.accepted.get(input.site)?.dpSgd
+      const claim = dp !== undefined && 'claim' in dp ? dp.claim : undefined
+      if (claims.get(input.site) === null) continue
+      claims.set(input.site, claim === undefined ? null : { epsilon: claim.epsilon, delta: claim.delta })
+    }
+  }
+  const covered = [...claims].filter((c): c is [string, { epsilon: number; delta: number }] => c[1] !== null).sort(([a], [b]) => (a < b ? -1 : 1))
+  const uncovered = [...claims]
+    .filter(([, c]) => c === null)
+    .map(([site]) => site)
+    .sort()
+  for (const [site, c] of covered)
+    terms.push(
+      `Patient-level DP-SGD at site "${site}": every update it contributed claims it; its last claim: ε ${c.epsilon.toPrecision(4)} at δ ${c.delta} (the site's own account; the training itself is not checkable from the log).`,
+    )
+  if (covered.length > 0 && uncovered.length > 0) terms.push(`Without patient-level DP-SGD in at least one round: ${uncovered.map((s) => `"${s}"`).join(', ')}.`)
+  if (terms.length === 0) terms.push('No differential privacy: the deltas and this model carry no formal privacy guarantee against membership or reconstruction attacks.')
   return terms
 }

@@ -6,7 +6,7 @@
  * and against test/reference/rdp-accountant.py (scipy, written from the papers).
  */
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RDP_ORDERS, InvalidModelInputError, computeRdp, epsilonOf, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep } from '../../../models/core/index.ts'
+import { DEFAULT_RDP_ORDERS, InvalidModelInputError, computeRdp, epsilonOf, epsilonOfRuns, logErfc, noiseMultiplierFor, privacySpent, rdpOfStep } from '../../../models/core/index.ts'
 
 const close = (got: number, want: number, rtol: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(rtol * Math.abs(want))
 
@@ -114,5 +114,30 @@ describe('noiseMultiplierFor', () => {
   it('gives a smaller σ for a larger ε, and refuses a target no σ reaches', () => {
     expect(noiseMultiplierFor(8, 0.5, 20, 1e-5)).toBeLessThan(noiseMultiplierFor(1, 0.5, 20, 1e-5))
     expect(() => noiseMultiplierFor(1e-9, 1, 1_000_000, 1e-12)).toThrow(InvalidModelInputError)
+  })
+})
+
+describe('epsilonOfRuns', () => {
+  it('composes runs: two runs at one rate and σ give what their summed steps give, and a run at another rate adds to it', () => {
+    // Execute
+    const split = epsilonOfRuns(
+      [
+        { q: 0.04, sigma: 1.1, steps: 60 },
+        { q: 0.04, sigma: 1.1, steps: 40 },
+      ],
+      1e-5,
+    )
+    const mixed = epsilonOfRuns(
+      [
+        { q: 0.04, sigma: 1.1, steps: 100 },
+        { q: 0.1, sigma: 1.1, steps: 100 },
+      ],
+      1e-5,
+    )
+    // Assert
+    expect(split.epsilon).toBeCloseTo(epsilonOf(0.04, 1.1, 100, 1e-5).epsilon, 12)
+    expect(mixed.epsilon).toBeGreaterThan(epsilonOf(0.1, 1.1, 100, 1e-5).epsilon)
+    expect(mixed.epsilon).toBeLessThan(epsilonOf(0.1, 1.1, 200, 1e-5).epsilon)
+    expect(epsilonOfRuns([], 1e-5).epsilon).toBe(0)
   })
 })
