@@ -30,6 +30,8 @@ import { DataSchemaSchema, inputWidth, shuffleIndices, type Dataset } from '../.
 import { COHORT_COLUMNS, SYNTHETIC_SCHEMA, generateCohort, prepareSplits, type CohortInit, type RawTable } from '../../site-agent/index.ts'
 
 export interface BenchData {
+  /** Which task: names the results files (`byzantine.json` for heart, `byzantine-wdbc.json`) and picks the default rounds. */
+  readonly task: 'heart' | 'wdbc' | 'synthetic'
   /** What the data is, for the table header. */
   readonly source: string
   readonly sites: readonly { readonly siteId: string; readonly data: Dataset }[]
@@ -89,6 +91,7 @@ export function loadWdbc(dir: string, siteCount: number, seed: number): BenchDat
     ),
   }))
   return {
+    task: 'wdbc',
     source: `UCI Breast Cancer Wisconsin (Diagnostic), ${file}: ${train.length} training rows dealt to ${siteCount} sites, ${test.length} test rows`,
     sites,
     test: dataset(test.map(scale), WDBC_FEATURES),
@@ -142,6 +145,7 @@ export function loadHeart(dir: string, seed: number): BenchData | undefined {
   const scale = (r: { x: number[]; y: number }) => ({ x: r.x.map((v, j) => (v - mean[j]!) / (std[j]! + 1e-9)), y: r.y })
   const sites = Array.from({ length: siteIndex }, (_, s) => ({ siteId: siteIdOf(s), data: dataset(train.filter((r) => r.site === siteIdOf(s)).map(scale), width) }))
   return {
+    task: 'heart',
     source: `UCI Heart Disease (FLamby's 4 hospitals), ${dir}: ${train.length} training rows dealt to ${siteIndex} sites within their hospital, ${test.length} pooled test rows`,
     sites,
     test: dataset(test.map(scale), width),
@@ -162,5 +166,5 @@ export function syntheticData(siteCount: number, seed: number): BenchData {
     return { siteId: init.siteId, data: prepareSplits(cohortTable(init), schema, { kind: 'fraction', validationFraction: 0.2, seed: i }).train }
   })
   const test = prepareSplits(cohortTable({ siteId: 'test', seed: seed * 1000 + 999, size: 1250 }), schema, { kind: 'fraction', validationFraction: 0.8, seed: 1 }).validation
-  return { source: `synthetic cardiology cohorts (generateCohort), ${siteCount} sites, ${test.count} test rows`, sites, test, width: inputWidth(schema) }
+  return { task: 'synthetic', source: `synthetic cardiology cohorts (generateCohort), ${siteCount} sites, ${test.count} test rows`, sites, test, width: inputWidth(schema) }
 }
