@@ -95,7 +95,9 @@ export class SiteSecAggSession {
    * for each. `peers` are the advertised keys of every participant of the
    * round, this site included (with the keys it advertised). Throws
    * SecAggThresholdError when the site has fewer than t neighbours, and
-   * SecAggKeyInvalidError naming a neighbour whose key is unusable.
+   * SecAggKeyInvalidError naming a neighbour whose key is unusable. Called
+   * once; after a throw nothing has left the session, and it may be called
+   * again (say with the bad neighbour left out of `peers`).
    */
   async shareKeys(peers: ReadonlyMap<string, SecAggPublicKeys>, roundParams?: Pick<SecAggParams, 'k' | 't'>): Promise<SecAggShareKeysResult> {
     const { round, site } = this.#init
