@@ -134,4 +134,12 @@ describe('SiteSecAggSession', () => {
     expect(shares.map((s) => s.to)).toEqual(['b', 'd', 'e'])
     await expect(sessions[0]!.shareKeys(keys)).rejects.toMatchObject({ code: 'PROTOCOL_INVALID_ARGUMENT' })
   })
+
+  it('refuses a second shareKeys while the first is still splitting', async () => {
+    const sessions = FIVE.map((site) => new SiteSecAggSession({ study: 'st', round: 1, site, seed: 1, params: { k: 4, t: 3 } }))
+    const keys = new Map(sessions.map((s, i) => [FIVE[i]!, s.advertise()]))
+    const first = sessions[0]!.shareKeys(keys)
+    await expect(sessions[0]!.shareKeys(keys)).rejects.toMatchObject({ code: 'PROTOCOL_INVALID_ARGUMENT' })
+    expect((await first).shares.length).toBe(4)
+  })
 })
