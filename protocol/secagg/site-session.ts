@@ -68,6 +68,8 @@ export class SiteSecAggSession {
   readonly #keys: SecAggPublicKeys
   readonly #secrets: SecAggSecrets
   #neighbourhood: Neighbourhood | undefined
+  // Set before shareKeys awaits, so that a second call cannot start while the first is splitting.
+  #sharing = false
   #held: ReadonlyMap<string, HeldShares> | undefined
   /** k and t: from the constructor, or given to shareKeys (they are fixed only when the key phase closes, after the keys were advertised). */
   #params: Pick<SecAggParams, 'k' | 't'> | undefined
@@ -93,14 +95,28 @@ export class SiteSecAggSession {
    * for each. `peers` are the advertised keys of every participant of the
    * round, this site included (with the keys it advertised). Throws
    * SecAggThresholdError when the site has fewer than t neighbours, and
-   * SecAggKeyInvalidError naming a neighbour whose key is unusable.
+   * SecAggKeyInvalidError naming a neighbour whose key is unusable. Called
+   * once; after a throw nothing has left the session, and it may be called
+   * again (say with the bad neighbour left out of `peers`).
    */
   async shareKeys(peers: ReadonlyMap<string, SecAggPublicKeys>, roundParams?: Pick<SecAggParams, 'k' | 't'>): Promise<SecAggShareKeysResult> {
-    const { study, round, site, seed } = this.#init
+    const { round, site } = this.#init
+    if (this.#sharing) throw new ProtocolInvalidArgumentError(`site "${site}" round ${round}: shareKeys called twice`)
     if (roundParams !== undefined) this.#params = roundParams
     const params = this.#params
     if (params === undefined) throw new ProtocolInvalidArgumentError(`site "${site}" round ${round}: shareKeys without k and t`)
-    if (this.#neighbourhood !== undefined) throw new ProtocolInvalidArgumentError(`site "${site}" round ${round}: shareKeys called twice`)
+    this.#sharing = true
+    try {
+      return await this.#share(peers, params)
+    } catch (err) {
+      // Nothing left the session: a later call with other peers (the bad one left out) may share afresh.
+      this.#sharing = false
+      throw err
+    }
+  }
+
+  async #share(peers: ReadonlyMap<string, SecAggPublicKeys>, params: Pick<SecAggParams, 'k' | 't'>): Promise<SecAggShareKeysResult> {
+    const { study, round, site, seed } = this.#init
     const own = peers.get(site)
     if (own === undefined || !equalBytes(own.cPk, this.#keys.cPk) || !equalBytes(own.sPk, this.#keys.sPk)) {
       throw new ProtocolInvalidArgumentError(`site "${site}" round ${round}: the participants' keys do not list this site with the keys it advertised`)

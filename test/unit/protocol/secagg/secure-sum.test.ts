@@ -128,4 +128,28 @@ describe('secure sum', () => {
     const sum = unmaskSum({ ...played.unmaskInput, reveals: reversed, survivors: [...played.survivors].reverse() })
     expect(sum).toEqual(played.plainSum)
   })
+
+  it("reads each survivor's masked input once, in code-unit order, after every secret checked out", async () => {
+    // Prepare
+    const played = await playRound({ params: { k: 4, t: 3 }, inputs: inputsFor(5, 16), dropBeforeMasking: ['hospital-c'] })
+    const recorder = (log: string[]) => (site: string) => {
+      log.push(site)
+      return played.masked.get(site)!
+    }
+    const reads: string[] = []
+
+    // Execute
+    unmaskSum({ ...played.unmaskInput, masked: recorder(reads) })
+    const lying = new Map(played.unmaskInput.reveals)
+    lying.set(
+      'hospital-a',
+      lying.get('hospital-a')!.map((r) => ({ ...r, share: r.share.map((v) => v ^ 0xff) })),
+    )
+    const readsBeforeFailure: string[] = []
+    expect(() => unmaskSum({ ...played.unmaskInput, reveals: lying, masked: recorder(readsBeforeFailure) })).toThrow()
+
+    // Assert
+    expect(reads).toEqual(['hospital-a', 'hospital-b', 'hospital-d', 'hospital-e'])
+    expect(readsBeforeFailure).toEqual([])
+  })
 })

@@ -122,10 +122,24 @@ describe('SiteSecAggSession', () => {
     expect(() => sessions[0]!.maskInput(new Uint32Array(3))).toThrow(expect.objectContaining({ code: 'PROTOCOL_INVALID_ARGUMENT' }))
   })
 
-  it('refuses a neighbour whose advertised key is a low-order point (PROTOCOL_SECAGG_KEY_INVALID)', async () => {
+  it('refuses a neighbour whose advertised key is a low-order point (PROTOCOL_SECAGG_KEY_INVALID), and may share again without it', async () => {
     const sessions = FIVE.map((site) => new SiteSecAggSession({ study: 'st', round: 1, site, seed: 1, params: { k: 4, t: 3 } }))
     const keys = new Map(sessions.map((s, i) => [FIVE[i]!, s.advertise()]))
     keys.set('c', { cPk: keys.get('c')!.cPk, sPk: new Uint8Array(32) })
     await expect(sessions[0]!.shareKeys(keys)).rejects.toMatchObject({ code: 'PROTOCOL_SECAGG_KEY_INVALID', site: 'c' })
+
+    // Nothing was sent, so the site may share once the coordinator leaves the bad key out.
+    keys.delete('c')
+    const { shares } = await sessions[0]!.shareKeys(keys)
+    expect(shares.map((s) => s.to)).toEqual(['b', 'd', 'e'])
+    await expect(sessions[0]!.shareKeys(keys)).rejects.toMatchObject({ code: 'PROTOCOL_INVALID_ARGUMENT' })
+  })
+
+  it('refuses a second shareKeys while the first is still splitting', async () => {
+    const sessions = FIVE.map((site) => new SiteSecAggSession({ study: 'st', round: 1, site, seed: 1, params: { k: 4, t: 3 } }))
+    const keys = new Map(sessions.map((s, i) => [FIVE[i]!, s.advertise()]))
+    const first = sessions[0]!.shareKeys(keys)
+    await expect(sessions[0]!.shareKeys(keys)).rejects.toMatchObject({ code: 'PROTOCOL_INVALID_ARGUMENT' })
+    expect((await first).shares.length).toBe(4)
   })
 })
