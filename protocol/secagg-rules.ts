@@ -31,7 +31,7 @@ import { equalBytes, sha256, encodeCanonical, toHex } from '../ledger/core/index
 import { ModelError, resolveSecAggParams, type SecAggSpec } from '../models/core/index.ts'
 import { RoundStateError, SecAggMessageError, StudyMismatchError, WrongRoundError } from './errors.ts'
 import { ENTRY_KINDS, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
-import { assertUsablePublicKey, secAggGraph } from './secagg/index.ts'
+import { assertUsablePublicKey, quantizationScale, secAggGraph, siteNoiseSigma } from './secagg/index.ts'
 import type { DecidedEntry } from './round-close.ts'
 import type { SecAggStatement, SignedStatement } from './statements.ts'
 import type { RoundRecord, StudyState } from './study-state.ts'
@@ -179,6 +179,17 @@ export function advanceSecAgg(state: StudyState, timeMs: number, pending: SecAgg
     } catch (err) {
       if (!(err instanceof ModelError)) throw err
       return { kind: 'abandon', reason: `secure aggregation cannot run with the ${u1.length} sites that sent keys: ${err.message}` }
+    }
+    // Distributed DP adds each site's noise to its words: the noisy sum must still fit signed 32 bits (8 standard deviations of room).
+    const dp = state.study.dp
+    if (dp !== undefined) {
+      const sigma = siteNoiseSigma(dp.noiseMultiplier, dp.clipNorm, quantizationScale(spec), t)
+      const worst = u1.length * (spec.quantizationRange / 2) + 8 * sigma * Math.sqrt(u1.length)
+      if (worst >= 2 ** 31)
+        return {
+          kind: 'abandon',
+          reason: `secure aggregation with distributed DP would overflow 32 bits: ${u1.length} sites' words (up to ${spec.quantizationRange / 2} each) plus their noise (σ ${sigma.toPrecision(4)} units each) reach ${worst.toPrecision(4)} ≥ 2^31; lower secureAggregation.quantizationRange`,
+        }
     }
     const keys = u1.map((s) => (pending.message?.t === 'secagg-keys' && pending.message.site === s ? pending.signed! : sa.keys.get(s)!.statement))
     return {

@@ -277,6 +277,22 @@ describe('secure aggregation in the decider', () => {
     expect(kindsOf(fed)).toEqual([ENTRY_KINDS.UPDATE_REJECTED])
   })
 
+  it('abandons the round, saying what to lower, when distributed DP noise could overflow the 32-bit sum', async () => {
+    // Prepare: a quantization range near the 32-bit limit for 4 sites, and a large noise multiplier.
+    const h = harness({ secureAggregation: { phaseDeadlineMs: 5000, quantizationRange: 2 ** 29 }, dp: { clipNorm: 1, noiseMultiplier: 50, delta: 1e-5 } })
+    h.openRound()
+    let fed!: Fed
+    for (const s of h.sites) {
+      const session = new SiteSecAggSession({ study: h.spec.id, round: 1, site: s.id, seed: 1 })
+      const { cPk, sPk } = session.advertise()
+      fed = h.feed({ kind: 'secagg', statement: signStatement(s.signer, { t: 'secagg-keys', study: h.spec.id, round: 1, site: s.id, cPk, sPk, time: h.timeMs }) })
+    }
+
+    // Assert
+    expect(kindsOf(fed)).toEqual([ENTRY_KINDS.SECAGG_KEYS, ENTRY_KINDS.ROUND_ABANDONED])
+    expect(h.state.rounds.get(1)!.abandonReason).toMatch(/would overflow 32 bits.*lower secureAggregation.quantizationRange/)
+  })
+
   it('abandons the round when fewer than three sites send keys by the phase deadline', () => {
     // Prepare
     const h = harness()
