@@ -4,7 +4,8 @@
  * `bench:model-size`). Started with one JSON argument
  * (`CoordinatorProcessInit`); prints one JSON line per event on stdout:
  * `{ ready, address, port }` once listening, then `{ timing, round, phase, ms }`,
- * `{ committed, round }` and `{ abandoned, round, reason }`. It stops when its
+ * `{ committed, round }`, `{ abandoned, round, reason }` and, for each
+ * durable append of the log, `{ appended, entries }`. It stops when its
  * stdin closes or on SIGTERM.
  *
  * `root` is the checkout whose coordinator runs: this one by default, or
@@ -53,6 +54,7 @@ const say = (value: Record<string, unknown>) => process.stdout.write(`${JSON.str
 coordinator.on('timing', (round, phase, ms) => say({ timing: true, round, phase, ms }))
 coordinator.on('round-committed', (round) => say({ committed: true, round }))
 coordinator.on('round-abandoned', (round, reason) => say({ abandoned: true, round, reason }))
+coordinator.on('appended', (records) => say({ appended: true, entries: records.length }))
 say({ ready: true, address: coordinator.address, port: coordinator.port })
 
 let stopping = false

@@ -1,0 +1,71 @@
+/**
+ * Starts `coordinator-process.ts` in a child process and follows the events
+ * it prints (one JSON object a line): for benches that time a coordinator
+ * without charging it the CPU of their own clients, as a hub with remote
+ * sites runs.
+ */
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { CoordinatorProcessInit } from './coordinator-process.ts'
+
+export interface CoordinatorChild {
+  readonly pid: number
+  readonly address: string
+  /** Resolves with the first event, printed so far or later, that passes `test`. */
+  next(test: (event: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
+  /** Calls `listener` with each event printed from now on, until the returned function is called. */
+  follow(listener: (event: Record<string, unknown>) => void): () => void
+  /** Closes the coordinator (its stdin) and waits for the process to exit. */
+  stop(): Promise<void>
+}
+
+export async function startCoordinatorChild(init: CoordinatorProcessInit): Promise<CoordinatorChild> {
+  // BENCH_COORDINATOR_CPU_PROF=DIR writes the coordinator's V8 CPU profile there, to see where its time goes.
+  const profile = process.env['BENCH_COORDINATOR_CPU_PROF']
+  const child = spawn(
+    process.execPath,
+    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', fileURLToPath(new URL('./coordinator-process.ts', import.meta.url)), JSON.stringify(init)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
+  const events: Record<string, unknown>[] = []
+  const listeners = new Set<(e: Record<string, unknown>) => void>()
+  const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const event = JSON.parse(line) as Record<string, unknown>
+    events.push(event)
+    for (const l of listeners) l(event)
+    for (const w of [...waiters])
+      if (w.test(event)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(event)
+      }
+  })
+  const next = (test: (e: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = events.find(test)
+      if (seen) resolve(seen)
+      else waiters.push({ test, resolve })
+    })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const died = exited.then((code) => {
+    throw new Error(`the coordinator process exited with ${code} before listening`)
+  })
+  died.catch(() => undefined)
+  const ready = await Promise.race([next((e) => e['ready'] === true), died])
+  return {
+    pid: child.pid!,
+    address: ready['address'] as string,
+    next,
+    follow: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    stop: async () => {
+      child.stdin.end()
+      await exited
+    },
+  }
+}
