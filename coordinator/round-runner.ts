@@ -123,6 +123,12 @@ export interface RoundRunnerEvents {
   'study-completed': [rounds: number]
   /** Auto-advance found the study's privacy budget (`dp.epsilon`) spent: no more rounds open. */
   'dp-budget-spent': [message: string]
+  /**
+   * Auto-advance could not open the next round (the decider refused its
+   * start, or the log failed), so the study waits: said at each attempt,
+   * for whoever runs the coordinator without reading its log (the benches).
+   */
+  'auto-advance-failed': [error: Error]
   /** A site's approval of the study's spec was logged. */
   approval: [site: string]
   /** A site declined its fit task of `round` with `code` (logged as task-declined). */
@@ -512,7 +518,10 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
             this.dpBudgetSpent = err
             this.log.warn({ code: err.code }, err.message)
             this.emit('dp-budget-spent', err.message)
-          } else this.log.error({ err }, 'auto-advance failed')
+          } else {
+            this.log.error({ err }, 'auto-advance failed')
+            this.emit('auto-advance-failed', err instanceof Error ? err : new Error(String(err)))
+          }
         })
         .finally(() => {
           this.advancing = false

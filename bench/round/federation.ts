@@ -212,8 +212,13 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
     })
     return agent.run()
   })
+  // A round the coordinator cannot open (e.g. a plan too large for one log entry) would leave every
+  // site waiting until the study's deadlines, hours at this scale: the bench stops at once instead.
+  const advanceFailed = new Promise<never>((_, reject) =>
+    coordinator.on('auto-advance-failed', (err) => reject(new Error(`bench: the coordinator could not open the next round at ${opts.sites} sites: ${err.message}`, { cause: err }))),
+  )
   try {
-    await Promise.all([...runs, coordinator.completed])
+    await Promise.race([Promise.all([...runs, coordinator.completed]), advanceFailed])
   } catch (err) {
     // The count so far is the figure a failed run still has to show.
     console.error(`bench: ${opts.sites} sites: ${reconnects} reconnects before the failure`, Object.fromEntries(reasons))
