@@ -122,6 +122,14 @@ export const HubConfigSchema = z
         uploadBytesInFlight: z.number().int().positive().optional(),
         /** A download whose client reads nothing for this long ends with COORD_DOWNLOAD_STALLED. Default 60000. */
         downloadStallMs: z.number().int().positive().optional(),
+        /** The server pings a connection that has gone this long without one (HTTP/2 PING), to find peers that are gone. Default 30000. */
+        keepaliveTimeMs: z.number().int().positive().optional(),
+        /**
+         * A connection whose peer does not answer the ping in this time is dropped, with its calls (the site sees
+         * UNAVAILABLE "Connection dropped" and reconnects). The answer is read on the coordinator's event loop, so
+         * raise it only where that loop is shared with heavy work (sites in the same process, as in `bench:round`). Default 10000.
+         */
+        keepaliveTimeoutMs: z.number().int().positive().optional(),
       })
       .prefault({}),
   })

@@ -67,16 +67,18 @@ const SHUTDOWN_GRACE_MS = 2_000
 /**
  * The gRPC server's limits: a site needs a handful of concurrent calls (its
  * task stream, one download, one upload); idle and dead connections are
- * closed; a message is at most one upload chunk (1 MiB) plus framing, so
- * concurrent large messages cannot pile up memory.
+ * closed (keepalive pings from `limits`); a message is at most one upload
+ * chunk (1 MiB) plus framing, so concurrent large messages cannot pile up memory.
  */
-export const SERVER_OPTIONS = {
-  'grpc.max_concurrent_streams': 32,
-  'grpc.max_receive_message_length': WIRE_CHUNK_BYTES + 64 * 1024,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.max_connection_idle_ms': 30_000,
-} as const
+export function serverOptions(limits: Pick<ServerLimits, 'keepaliveTimeMs' | 'keepaliveTimeoutMs'>) {
+  return {
+    'grpc.max_concurrent_streams': 32,
+    'grpc.max_receive_message_length': WIRE_CHUNK_BYTES + 64 * 1024,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': 30_000,
+  } as const
+}
 
 export interface RunningCoordinator {
   /** host:port actually bound (port 0 resolved). */
@@ -210,7 +212,7 @@ export async function startCoordinator(config: HubConfig, options: CoordinatorOp
     : undefined
   const refusals = new RefusalLog({ windowMs: options.refusalLogWindowMs ?? REFUSAL_LOG_WINDOW_MS }, { logger })
   const server = new Server({
-    ...SERVER_OPTIONS,
+    ...serverOptions(limits),
     interceptors: [
       firstMessageDeadline({
         deadlineMs: limits.authDeadlineMs,

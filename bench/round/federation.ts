@@ -103,6 +103,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
   const hubSeed = new Uint8Array(32).fill(1)
   const hub = signerFromSeed(hubSeed)
   const kit = opts.tls ? await provisionBench(dir, hubSeed, sites) : undefined
+  const sharedDeadlineMs = opts.requestTimeoutMs ?? sharedLoopDeadlineMs(opts.sites)
   const config = parseHubConfig(
     {
       study: { ...opts.study, minSites: opts.sites },
@@ -112,9 +113,12 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleRun> {
       ...(kit ? { tls: { ca: kit.caCert, cert: kit.certs['coordinator']! } } : {}),
       sites: sites.map((s) => ({ id: s.cohort.siteId, publicKey: toHex(s.signer.publicKey) })),
       autoAdvance: true,
-      // The deadline to send a first request measures a client's promptness; here every site shares
-      // the coordinator's event loop, so it gets the same allowance as the sites' own calls.
-      limits: { authDeadlineMs: opts.requestTimeoutMs ?? sharedLoopDeadlineMs(opts.sites) },
+      // The deadline to send a first request and the keepalive ping's timeout measure a client's
+      // promptness; here every site shares the coordinator's event loop, so they get the same allowance
+      // as the sites' own calls. A ping is answered only when the loop next reads its socket: with
+      // hundreds of sites training, one turn of the loop outlasted the fixed 10 s, and the coordinator
+      // dropped live connections (the "Connection dropped" reconnects at 512 and 1,000 sites).
+      limits: { authDeadlineMs: sharedDeadlineMs, keepaliveTimeoutMs: sharedDeadlineMs },
     },
     'bench hub config',
     dir,

@@ -16,6 +16,14 @@ export const UPLOAD_RATE_WINDOW_MS = 10_000
 export const UPLOAD_BYTES_IN_FLIGHT = 1024 * 1024 * 1024
 /** A download whose client reads nothing for this long (its flow-control window stays full) is ended. */
 export const DOWNLOAD_STALL_MS = 60_000
+/** The server pings a connection after this long without a ping (HTTP/2 PING), to find dead peers. */
+export const KEEPALIVE_TIME_MS = 30_000
+/**
+ * A connection whose peer has not answered the ping in this time is dropped,
+ * with every call on it. The answer is read on the coordinator's event loop,
+ * so the timeout is also a bound on how long one turn of that loop may take.
+ */
+export const KEEPALIVE_TIMEOUT_MS = 10_000
 /** Fewest connections allowed from one address, however small the study. */
 export const MIN_CONNECTIONS_PER_ADDRESS = 64
 /** Total connections are this many times the per-address cap. */
@@ -32,6 +40,8 @@ export interface ServerLimits {
   readonly uploadRateWindowMs: number
   readonly uploadBytesInFlight: number
   readonly downloadStallMs: number
+  readonly keepaliveTimeMs: number
+  readonly keepaliveTimeoutMs: number
 }
 
 /** What `hub.json` `limits` may set; anything unset takes its default. */
@@ -53,5 +63,7 @@ export function resolveLimits(input: ServerLimitsInput, participants: number): S
     uploadRateWindowMs: input.uploadRateWindowMs ?? UPLOAD_RATE_WINDOW_MS,
     uploadBytesInFlight: input.uploadBytesInFlight ?? UPLOAD_BYTES_IN_FLIGHT,
     downloadStallMs: input.downloadStallMs ?? DOWNLOAD_STALL_MS,
+    keepaliveTimeMs: input.keepaliveTimeMs ?? KEEPALIVE_TIME_MS,
+    keepaliveTimeoutMs: input.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
   }
 }
