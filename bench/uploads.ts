@@ -18,16 +18,21 @@
  * For each, the number of durable log appends the N uploads took (group
  * commit: concurrent accepts share one batch and one fsync).
  *
- * Usage: npm run bench:uploads [-- --sites 16] [-- --trials 7] [-- --before DIR]
+ * The default delta is the logistic model's (102 bytes: stored inline in the
+ * LevelDB batch); `--hidden 256` (an MLP with one hidden layer of 256, about
+ * 4 KiB a unit) makes deltas large enough to be blob files, each written,
+ * fsynced and renamed before the batch that names it.
+ *
+ * Usage: npm run bench:uploads [-- --sites 16] [-- --trials 7] [-- --hidden N] [-- --before DIR]
  * `--before DIR` times another checkout's coordinator (e.g. main's worktree)
  * in the same run, trial for trial interleaved with this one's.
- * Writes bench/results/uploads.json.
+ * Writes bench/results/uploads.json (uploads-mlp-N.json with --hidden N).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HubClient } from '../coordinator/index.ts'
-import { sha256, signerFromSeed, toHex } from '../ledger/index.ts'
+import { INLINE_BLOB_MAX_BYTES, sha256, signerFromSeed, toHex } from '../ledger/index.ts'
 import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema } from '../models/index.ts'
 import { signStatement } from '../protocol/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
@@ -39,11 +44,15 @@ import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
 
 const here = fileURLToPath(new URL('..', import.meta.url))
-const { values: args } = parseArgs({ options: { sites: { type: 'string', default: '16' }, trials: { type: 'string', default: '7' }, before: { type: 'string' } } })
+const { values: args } = parseArgs({
+  options: { sites: { type: 'string', default: '16' }, trials: { type: 'string', default: '7' }, hidden: { type: 'string' }, before: { type: 'string' } },
+})
 const sites = Number(args.sites)
 const trials = Number(args.trials)
 if (!Number.isInteger(sites) || sites < 2 || sites > 256) throw new Error(`--sites must be 2 to 256, got ${args.sites}`)
 if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer, got ${args.trials}`)
+const hidden = args.hidden === undefined ? undefined : Number(args.hidden)
+if (hidden !== undefined && !(Number.isInteger(hidden) && hidden >= 1 && hidden <= 65536)) throw new Error(`--hidden must be 1 to 65536, got ${args.hidden}`)
 const GOAL_RATIO = 3
 /** Rounds that no upload closes end at this deadline, after the uploads they time. */
 const ROUND_DEADLINE_MS = 2000
@@ -51,7 +60,7 @@ const HUB_SEED_BYTE = 1
 
 const study = StudySpecSchema.parse({
   id: 'bench-uploads',
-  model: { kind: 'logreg' },
+  model: hidden === undefined ? { kind: 'logreg' } : { kind: 'mlp', hidden: [hidden] },
   data: SYNTHETIC_SCHEMA,
   training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 16, localSteps: 1 },
   strategy: { name: 'fedavg' },
@@ -178,7 +187,9 @@ try {
 
 const ms = (s: readonly Sample[]) => median(s.map((x) => x.ms))
 const environment = benchEnvironment()
-console.log(`bench:uploads: ${sites} sites uploading at once vs one upload (baseline, same run); coordinator in its own process; ${trials} trials each, medians; delta ${delta.length} bytes (logreg)`)
+console.log(
+  `bench:uploads: ${sites} sites uploading at once vs one upload (baseline, same run); coordinator in its own process; ${trials} trials each, medians; delta ${delta.length} bytes (${hidden === undefined ? 'logreg' : `mlp [${hidden}]`}, ${delta.length > INLINE_BLOB_MAX_BYTES ? 'a blob file each' : 'inline in the log batch'})`,
+)
 console.log(`Node ${environment.node} · ${environment.cpu}`)
 const summary: Record<string, unknown> = {}
 for (const [label, r] of results) {
@@ -222,13 +233,13 @@ for (const [label, r] of results) {
 const outDir = new URL('./results/', import.meta.url)
 await mkdir(outDir, { recursive: true })
 await writeFile(
-  new URL('uploads.json', outDir),
+  new URL(hidden === undefined ? 'uploads.json' : `uploads-mlp-${hidden}.json`, outDir),
   stableJson({
     bench: 'uploads',
     date: new Date().toISOString(),
     environment,
-    config: { sites, trials, deltaBytes: delta.length, goalRatio: GOAL_RATIO, coordinatorInOwnProcess: true, ...(args.before === undefined ? {} : { before: args.before }) },
+    config: { sites, trials, model: study.model, deltaBytes: delta.length, goalRatio: GOAL_RATIO, coordinatorInOwnProcess: true, ...(args.before === undefined ? {} : { before: args.before }) },
     results: summary,
   }),
 )
-console.log('wrote bench/results/uploads.json')
+console.log(`wrote bench/results/${hidden === undefined ? 'uploads.json' : `uploads-mlp-${hidden}.json`}`)
