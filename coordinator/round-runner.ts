@@ -288,8 +288,8 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
     try {
       return await this.commitInputsHeld(inputs)
     } finally {
-      // Uploads' temp files: the log moved the accepted ones into place; the rest go.
-      for (const input of inputs) if (input.kind === 'update' && input.delta instanceof UploadReader) await input.delta.release()
+      // Uploads' temp files: the log moved the accepted ones into place; the rest go, together.
+      await Promise.all(inputs.map((input) => (input.kind === 'update' && input.delta instanceof UploadReader ? input.delta.release() : undefined)))
     }
   }
 
@@ -324,6 +324,7 @@ export class RoundRunner extends EventEmitter<RoundRunnerEvents> {
           written.set(toHex(sha256(b)), b)
         } else if (b instanceof UploadReader) {
           // An accepted upload: its file is appended as it is, and later inputs of the group read it there.
+          b.markAppended()
           blobs.push(b.blob)
           written.set(toHex(b.blob.hash), b)
         } else throw new TypeError('the decider emitted a blob reader that is not an upload')

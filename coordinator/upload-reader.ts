@@ -11,6 +11,8 @@ import { finishedBlobReader, type BlobReader, type FinishedBlob } from '../ledge
 export class UploadReader implements BlobReader {
   readonly blob: FinishedBlob
   readonly #reader: BlobReader & { close(): void }
+  /** Set when the log appends this file: the append moves it, so there is nothing left to remove. */
+  #appended = false
 
   constructor(blob: FinishedBlob) {
     this.blob = blob
@@ -25,9 +27,19 @@ export class UploadReader implements BlobReader {
     return this.#reader.read(offset, length)
   }
 
-  /** Closes the file and removes it unless the log took it (a moved file is gone from its temp path). */
+  /** Marks the file as handed to the log's append, which moves it into place. */
+  markAppended(): void {
+    this.#appended = true
+  }
+
+  /**
+   * Closes the file and removes it unless it was handed to the log (an append
+   * that failed leaves it in the store's `tmp/`, which the store clears when it
+   * next opens). Skipping the unlink of a moved file keeps a group's
+   * acknowledgements from waiting on one failing syscall per accepted upload.
+   */
   async release(): Promise<void> {
     this.#reader.close()
-    if ('file' in this.blob) await unlink(this.blob.file).catch(() => undefined)
+    if (!this.#appended && 'file' in this.blob) await unlink(this.blob.file).catch(() => undefined)
   }
 }
