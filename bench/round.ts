@@ -25,8 +25,12 @@
  * Up to 1,000 sites (`round/cohorts.ts`). Every agent shares this one
  * event loop, so the sites' call deadlines grow with their number
  * (`sharedLoopDeadlineMs`), and so do the study's round and evaluation
- * deadlines; each scale reports its reconnects (sites that said hello again
- * after a missed deadline or a dropped stream), whose goal is 0.
+ * deadlines and the coordinator's deadline to authenticate and keepalive
+ * ping timeout; each scale reports its reconnects (sites that said hello
+ * again after a missed deadline or a dropped stream), whose goal is 0.
+ * Today a round of more than about 570 sites cannot commit and one of more
+ * than about 690 cannot open (their log entries would pass 64 KiB): the run
+ * stops with the coordinator's refusal (see README, Benchmarks).
  *
  * Usage: npm run bench:round [-- --rounds N] [-- --sites 4,16] [-- --transport plaintext,tls]
  *        [-- --out round-1000.json] [-- --request-timeout-ms MS]
