@@ -44,6 +44,22 @@ export function readerOf(blobs: BlobView, hash: Uint8Array): BlobReader | undefi
   return bytes === undefined ? undefined : bytesReader(bytes)
 }
 
+/**
+ * How a commit asks for its blobs: `want(hash)` gives a reader when the view
+ * holds the blob, else records the hash in `needs` (the step then returns
+ * them all at once, rather than one per try).
+ */
+export function blobRequests(blobs: BlobView): { want: (hash: Uint8Array | undefined) => BlobReader | undefined; needs: Uint8Array[] } {
+  const needs: Uint8Array[] = []
+  const want = (hash: Uint8Array | undefined): BlobReader | undefined => {
+    if (hash === undefined) return undefined
+    const reader = readerOf(blobs, hash)
+    if (reader === undefined) needs.push(hash)
+    return reader
+  }
+  return { want, needs }
+}
+
 /** An entry the decider emits: kind and canonical body (the shell adds seq, time, author, signature). */
 export interface DecidedEntry {
   readonly kind: string
@@ -125,13 +141,7 @@ export function commitRound(
 ): CloseResult {
   const study = state.study
   const sorted = [...accepted.values()].sort((a, b) => compareSiteIds(a.site, b.site))
-  const needs: Uint8Array[] = []
-  const want = (hash: Uint8Array | undefined): BlobReader | undefined => {
-    if (hash === undefined) return undefined
-    const reader = readerOf(blobs, hash)
-    if (reader === undefined) needs.push(hash)
-    return reader
-  }
+  const { want, needs } = blobRequests(blobs)
   const parentBlob = want(round.base)
   const stateBlob = want(state.strategyState)
   const deltaBlobs = new Map(sorted.map((a) => [a.site, a.site === fresh?.site ? fresh.delta : want(a.delta)]))

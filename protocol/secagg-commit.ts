@@ -17,10 +17,10 @@
  * Pure; blobs come in through `BlobView` as for any commit.
  */
 import { encodeHeader, encodeWeights, decodeWeights, ModelError, resolveSecAggParams, sizeOfShape, type Weights } from '../models/core/index.ts'
-import { readAll, sha256, type BlobReader } from '../ledger/core/index.ts'
+import { readAll, sha256 } from '../ledger/core/index.ts'
 import { ProtocolError } from './errors.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
-import { failuresOf, meanTrainLoss, dpCommitRecord, readerOf, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
+import { failuresOf, meanTrainLoss, dpCommitRecord, blobRequests, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
 import { contributionSeed } from './contribution.ts'
 import { splitRewardPool } from './reward.ts'
 import { dequantizeSum, unmaskSum, weightRatio, type SecAggReveal } from './secagg/index.ts'
@@ -71,13 +71,7 @@ export function commitSecAggRound(state: StudyState, round: RoundRecord, reveals
   const u1 = sa.u1!
   const u2 = sa.u2!
   const u3 = [...sa.u3!].sort(compareSiteIds)
-  const needs: Uint8Array[] = []
-  const want = (hash: Uint8Array | undefined): BlobReader | undefined => {
-    if (hash === undefined) return undefined
-    const reader = readerOf(blobs, hash)
-    if (reader === undefined) needs.push(hash)
-    return reader
-  }
+  const { want, needs } = blobRequests(blobs)
   const parentBlob = want(round.base)
   const stateBlob = want(state.strategyState)
   const masked = new Map(u3.map((s) => [s, want(round.accepted.get(s)!.delta)]))
