@@ -22,8 +22,8 @@
  *   `fedAvgRange` call walks all chunks reading the deltas where they are,
  *   and the output is allocated there too. Main memory sees each input byte
  *   once, as numpy does. When the work is large enough and the second thread
- *   (aggregate-second-thread.ts) is up, the tensor is split at a chunk
- *   boundary and each thread runs `fedAvgRange` on its half.
+ *   (aggregate-second-thread.ts) is up, both threads claim units of whole
+ *   chunks from a shared counter and run `fedAvgRange` on them.
  * - Copied (any other input): the driver copies each chunk of up to
  *   GROUP_SITES sites into the scratch (memcpy) and calls `accumulate`, as
  *   before this module had a heap; one thread.
@@ -39,7 +39,7 @@
  */
 import type { WeightedUpdate } from './aggregate.ts'
 import type { AggregationKernel, FedAvgValues } from './aggregate-kernel-js.ts'
-import { CONTROL_BYTES, SecondThread } from './aggregate-second-thread.ts'
+import { CONTROL_BYTES, SecondThread, UNIT_VALUES } from './aggregate-second-thread.ts'
 import { KERNEL_SCRATCH_BYTES, type KernelMemory, sharedKernelMemory, type WasmMemory } from './kernel-memory.ts'
 import { buildModule, F64, type FunctionDefinition, I32, op, V128, type ValueType } from './wasm-module-builder.ts'
 
@@ -68,6 +68,7 @@ const PTRS_OFFSET = COUNTS_OFFSET + 8 * GROUP_SITES
 const DELTAS_OFFSET = PTRS_OFFSET + 4 * GROUP_SITES
 const SCRATCH_END = DELTAS_OFFSET + 4 * CHUNK_VALUES * GROUP_SITES
 if (SCRATCH_END > KERNEL_SCRATCH_BYTES || CONTROL_OFFSET + CONTROL_BYTES > ACC_OFFSETS[0]) throw new Error('aggregate-kernel-simd: scratch layout exceeds KERNEL_SCRATCH_BYTES')
+if (UNIT_VALUES % CHUNK_VALUES !== 0) throw new Error('aggregate-kernel-simd: a shared unit must be whole chunks')
 const SCRATCH_PAGES = KERNEL_SCRATCH_BYTES / 65536
 /** The most a 32-bit memory can have (4 GiB); the shared memory's own maximum is lower (kernel-memory.ts). */
 const MAX_PAGES = 65536
@@ -252,17 +253,21 @@ interface KernelExports {
 export interface SimdFedAvgValues extends FedAvgValues {
   /** True if the deltas were read in place from the kernel's memory, false if copied in chunk by chunk. */
   readonly inPlace: boolean
-  /** 2 if the second thread computed half of the tensor. */
+  /** 2 if the work was shared with the second thread (which may have claimed none of it on a busy machine), else 1. */
   readonly threads: 1 | 2
+  /** The fraction of the tensor the second thread computed (0 on one thread). */
+  readonly workerShare: number
 }
 
 export interface SimdKernelOptions {
   /**
    * Use the second thread for tensors with at least this many multiply-adds
    * (sites × parameters), when it is up. Default TWO_THREAD_MIN_WORK (2^20);
-   * 0 splits any tensor longer than one chunk (tests).
+   * 0 shares any tensor longer than one unit (UNIT_VALUES; tests).
    */
   readonly twoThreadMinWork?: number
+  /** Tests only: the caller claims no unit, so the worker computes the whole shared tensor. */
+  readonly workerOnly?: boolean
 }
 
 /** The WebAssembly SIMD kernel: an `AggregationKernel` plus control of its second thread. */
@@ -308,7 +313,7 @@ class KernelState {
   }
 
   secondThread(): SecondThread | null {
-    if (this.second === undefined) this.second = this.heap === null ? null : SecondThread.start(this.module, this.memory, CONTROL_OFFSET)
+    if (this.second === undefined) this.second = this.heap === null ? null : SecondThread.start(this.module, this.memory, CONTROL_OFFSET, ACC_OFFSETS[1])
     return this.second
   }
 }
@@ -324,10 +329,12 @@ class SimdKernel implements SimdAggregationKernel {
   readonly name = 'wasm-simd'
   readonly #state: KernelState
   readonly #twoThreadMinWork: number
+  readonly #workerOnly: boolean
 
   constructor(state: KernelState, options: SimdKernelOptions) {
     this.#state = state
     this.#twoThreadMinWork = options.twoThreadMinWork ?? TWO_THREAD_MIN_WORK
+    this.#workerOnly = options.workerOnly ?? false
   }
 
   secondThreadReady(): boolean {
@@ -408,7 +415,7 @@ class SimdKernel implements SimdAggregationKernel {
       maybeNonFinite |= s0.exports.finish(OUT_OFFSET, GLOBAL_OFFSET, ACC_OFFSETS[0], lr, totalExamples, (STEP_VALUES / 4) * steps)
       values.set(s0.out.subarray(0, count), start)
     }
-    return { values, provedFinite: maybeNonFinite === 0, inPlace: false, threads: 1 }
+    return { values, provedFinite: maybeNonFinite === 0, inPlace: false, threads: 1, workerShare: 0 }
   }
 
   /** The in-place path (one or two threads), or null if the inputs are not in the heap or it is full. */
@@ -436,25 +443,24 @@ class SimdKernel implements SimdAggregationKernel {
       lr,
       total: totalExamples,
     }
-    // The split is at a chunk boundary, so the two threads never write the same bytes (the kernel writes up to the next step past a range's end).
-    const half = Math.ceil(size / 2 / CHUNK_VALUES) * CHUNK_VALUES
-    const second = sorted.length * size >= this.#twoThreadMinWork && half < size ? s0.secondThread() : null
-    const split = second?.ready === true ? half : size
-    if (split < size) second!.post({ ...job, acc: ACC_OFFSETS[1], begin: split, end: size })
-    let maybeNonFinite = s0.exports.fedAvgRange(job.out, job.global, ACC_OFFSETS[0], job.ptrs, job.counts, job.sites, lr, totalExamples, 0, split)
-    if (split < size) {
-      const theirs = second!.wait()
-      if (theirs === null) {
+    const second = sorted.length * size >= this.#twoThreadMinWork && SecondThread.splits(size) ? s0.secondThread() : null
+    const runRange = (begin: number, end: number): number => s0.exports.fedAvgRange(job.out, job.global, ACC_OFFSETS[0], job.ptrs, job.counts, job.sites, lr, totalExamples, begin, end)
+    let maybeNonFinite: number
+    let workerShare = 0
+    if (second?.ready === true) {
+      const shared = second.run({ ...job, size }, runRange, !this.#workerOnly)
+      if (shared === null) {
         // The worker failed or stalled: it may still write into `out` and read the table and global copy, so none is reused; start over on one thread.
         s0.abandoned.push(out, new Float32Array(s0.memory.buffer, table.counts, table.bytes >> 2))
         if (globalCopy !== null) s0.abandoned.push(new Float32Array(s0.memory.buffer, globalCopy, size))
         return this.fedAvgValues(global, sorted, t, lr, totalExamples)
       }
-      maybeNonFinite |= theirs
-    }
+      maybeNonFinite = shared.result
+      workerShare = shared.workerUnits / shared.units
+    } else maybeNonFinite = runRange(0, size)
     heap.releaseScratch(table.counts, table.bytes)
     if (globalCopy !== null) heap.releaseScratch(globalCopy, 4 * size)
-    return { values: out, provedFinite: maybeNonFinite === 0, inPlace: true, threads: split < size ? 2 : 1 }
+    return { values: out, provedFinite: maybeNonFinite === 0, inPlace: true, threads: second?.ready === true ? 2 : 1, workerShare }
   }
 }
 

@@ -18,14 +18,18 @@ import {
 // The in-place and two-thread paths of the WebAssembly SIMD kernel against the plain-JS reference, bit for bit.
 
 const CHUNK = 8192
+/** The second thread's unit of work (aggregate-second-thread.ts): 4 chunks. */
+const UNIT = 4 * CHUNK
 
-function kernel(options: { twoThreadMinWork: number }): SimdAggregationKernel {
+function kernel(options: { twoThreadMinWork: number; workerOnly?: boolean }): SimdAggregationKernel {
   const k = simdAggregationKernel(options)
   if (k === null) throw new Error('WebAssembly SIMD kernel unavailable on this engine')
   return k
 }
-/** Always splits a tensor longer than one chunk once the worker is up. */
+/** Shares any tensor longer than one unit with the worker, once it is up. */
 const twoThreads = kernel({ twoThreadMinWork: 0 })
+/** Leaves every unit of such a tensor to the worker, so its arithmetic is what gets compared. */
+const workerOnly = kernel({ twoThreadMinWork: 0, workerOnly: true })
 /** Never splits. */
 const oneThread = kernel({ twoThreadMinWork: Number.POSITIVE_INFINITY })
 
@@ -89,17 +93,17 @@ describe('aggregation kernel: in place and on two threads', () => {
     expect(out.inPlace).toBe(true)
   })
 
-  // Sizes off the chunk and the 8-value step, one site, many sites (past the 8-site group), tensors of size 1.
+  // Sizes off the unit, the chunk and the 8-value step; one site, many sites (past the 8-site group), tensors of size 1.
   const cases = [
-    { sites: 1, lengths: [1, 2 * CHUNK + 1, 3] },
-    { sites: 2, lengths: [CHUNK + 1] },
-    { sites: 3, lengths: [2 * CHUNK - 1, 1, 7] },
-    { sites: 9, lengths: [3 * CHUNK + 5, 1] },
-    { sites: 40, lengths: [CHUNK + 3, 1] },
+    { sites: 1, lengths: [1, 2 * UNIT + 1, 3] },
+    { sites: 2, lengths: [UNIT + 1] },
+    { sites: 3, lengths: [2 * UNIT - 1, 1, 7] },
+    { sites: 9, lengths: [3 * UNIT + CHUNK + 5, 1] },
+    { sites: 40, lengths: [UNIT + 3, 1] },
     { sites: 5, lengths: [1, 1, 1] },
   ]
 
-  it.each(cases)('fedAvg: two threads, one thread in place, copied and plain JS give the same bytes ($sites sites, lengths $lengths)', ({ sites, lengths }) => {
+  it.each(cases)('fedAvg: shared with the worker, worker only, one thread in place, copied and plain JS give the same bytes ($sites sites, lengths $lengths)', ({ sites, lengths }) => {
     // Prepare
     const random = mulberry32(sites * 31 + lengths.length)
     const global = weights(random, lengths)
@@ -115,13 +119,14 @@ describe('aggregation kernel: in place and on two threads', () => {
     }
   })
 
-  it('takes the two-thread path for a tensor longer than a chunk, and the one-thread path below it or when told to', () => {
+  it('shares a tensor longer than a unit with the worker, and not one of a unit or when told not to', () => {
     // Prepare
     const random = mulberry32(11)
-    const updates = sharedUpdates(random, 3, [CHUNK + 1, CHUNK])
-    const global = weights(random, [CHUNK + 1, CHUNK])
+    const updates = sharedUpdates(random, 3, [UNIT + 1, UNIT])
+    const global = weights(random, [UNIT + 1, UNIT])
     // Execute
     const long = twoThreads.fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 10)
+    const theirs = workerOnly.fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 10)
     const short = twoThreads.fedAvgValues(global.tensors[1]!.values, updates, 1, 1, 10)
     const told = oneThread.fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 10)
     const copied = twoThreads.fedAvgValues(
@@ -133,6 +138,8 @@ describe('aggregation kernel: in place and on two threads', () => {
     )
     // Assert
     expect([long.threads, long.inPlace]).toEqual([2, true])
+    expect([theirs.threads, theirs.workerShare]).toEqual([2, 1])
+    expect(differingBits(theirs.values, told.values)).toBe(0)
     expect([short.threads, short.inPlace]).toEqual([1, true])
     expect([told.threads, told.inPlace]).toEqual([1, true])
     expect([copied.threads, copied.inPlace]).toEqual([1, false])
@@ -143,7 +150,7 @@ describe('aggregation kernel: in place and on two threads', () => {
   it('weightedMeanDelta in place equals plain JS bit for bit', () => {
     // Prepare
     const random = mulberry32(17)
-    const lengths = [2 * CHUNK + 9, 1]
+    const lengths = [2 * UNIT + 9, 1]
     const updates = sharedUpdates(random, 10, lengths)
     const shapes = lengths.map((n, i) => ({ name: `t${i}`, shape: [n] }))
     // Execute
@@ -155,8 +162,8 @@ describe('aggregation kernel: in place and on two threads', () => {
 
   it("refuses a result past the float32 range in the worker's half, naming the index", () => {
     // Prepare: 3e38 + 3e38·2/2 rounds to +Infinity in float32, in the second half (computed by the worker).
-    const size = 2 * CHUNK + 3
-    const index = 2 * CHUNK + 1
+    const size = 2 * UNIT + 3
+    const index = 2 * UNIT + 1
     const global: Weights = { tensors: [{ name: 'w', shape: [size], values: new Float32Array(size) }] }
     global.tensors[0]!.values[index] = 3e38
     const values = kernelFloat32Array(size)
@@ -164,15 +171,15 @@ describe('aggregation kernel: in place and on two threads', () => {
     values[index] = 3e38
     const updates: WeightedUpdate[] = [{ siteId: 'a', delta: { tensors: [{ name: 'w', shape: [size], values }] }, exampleCount: 2 }]
     // Execute
-    const raw = twoThreads.fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 2)
+    const raw = workerOnly.fedAvgValues(global.tensors[0]!.values, updates, 0, 1, 2)
     let err: unknown
     try {
-      fedAvg(global, updates, 1, twoThreads)
+      fedAvg(global, updates, 1, workerOnly)
     } catch (e) {
       err = e
     }
     // Assert
-    expect([raw.threads, raw.provedFinite]).toEqual([2, false])
+    expect([raw.workerShare, raw.provedFinite]).toEqual([1, false])
     expect(err).toBeInstanceOf(NonFiniteValueError)
     expect((err as NonFiniteValueError).index).toBe(index)
   })
@@ -180,7 +187,7 @@ describe('aggregation kernel: in place and on two threads', () => {
   it('keeps each result its own: a later aggregation does not change an earlier output', () => {
     // Prepare
     const random = mulberry32(23)
-    const lengths = [CHUNK + 17]
+    const lengths = [UNIT + 17]
     const first = sharedUpdates(random, 4, lengths)
     const second = sharedUpdates(random, 4, lengths)
     const global = weights(random, lengths)
