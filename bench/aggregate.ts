@@ -204,6 +204,9 @@ async function main(): Promise<void> {
   const oursTiming = time(runs, deltaBytes, () => {
     ours = fedAvg(sharedGlobal, sharedUpdates, 1, kernel)
   })
+  // How much of the big tensor the worker computed, over a few untimed calls (it claims less when the machine is busy).
+  const shares = Array.from({ length: 5 }, () => simd?.fedAvgValues(sharedGlobal.tensors[0]!.values, sharedUpdates, 0, 1, 1).workerShare ?? 0)
+  const workerShare = shares.reduce((a, b) => a + b, 0) / shares.length
   let oursOneThread: Weights = global
   const oneThreadTiming = time(runs, deltaBytes, () => {
     oursOneThread = fedAvg(sharedGlobal, sharedUpdates, 1, oneThread ?? kernel)
@@ -294,6 +297,7 @@ async function main(): Promise<void> {
     tfBackend: backend,
     aggregationKernel: kernel.name,
     aggregationThreads: threads,
+    workerShareOfLargestTensor: workerShare,
     ...('skipped' in numpy ? { numpy: null, numpySkipped: numpy.skipped } : { python: numpy.python, pythonVersion: numpy.pythonVersion, numpy: numpy.numpy }),
     loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadAtEnd },
   }
@@ -354,6 +358,7 @@ async function main(): Promise<void> {
       sha256: r.sha256.slice(0, 16),
     })),
   ])
+  console.log(`second thread: ${threads === 2 ? `up, computed ${(100 * workerShare).toFixed(0)} % of the 999,000-value tensor (mean of 5 untimed calls)` : 'not used'}`)
   console.log('timed: the aggregation only (fedAvg call, output allocation included); not timed: decoding the inputs into shared memory (the upload path does it once per update)')
   console.log(`bit-identical to the two-thread in-place row: one thread in place ${oneThreadHash === oursHash}, copied ${copiedHash === oursHash}, plain JS ${plainHash === oursHash}`)
   for (const r of numpyRows) {
