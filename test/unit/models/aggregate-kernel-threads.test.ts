@@ -199,4 +199,29 @@ describe('aggregation kernel: in place and on two threads', () => {
     expect(differingBits(before.tensors[0]!.values, snapshot)).toBe(0)
     expect(differingBits(after.tensors[0]!.values, snapshot)).toBeGreaterThan(0)
   })
+
+  it('keeps earlier arrays intact and in place while later ones grow the shared memory', () => {
+    // Prepare: 6 × 4 MiB outgrows the first heap growth (16 MiB), so later arrays live in a grown memory.
+    const length = 1 << 20
+    const arrays = Array.from({ length: 6 }, (_, i) => {
+      const a = kernelFloat32Array(length)
+      a.fill(i + 0.5)
+      return a
+    })
+    // Execute
+    const global = new Float32Array(length)
+    const out = twoThreads.fedAvgValues(
+      global,
+      arrays.map((a, i) => ({ siteId: `s${i}`, delta: { tensors: [{ name: 'w', shape: [length], values: a }] }, exampleCount: 1 })),
+      0,
+      1,
+      6,
+    )
+    // Assert: no array overwrote another, all are read in place, and the mean of 0.5 … 5.5 is 3.
+    arrays.forEach((a, i) => {
+      expect(a.every((v) => v === i + 0.5)).toBe(true)
+    })
+    expect(out.inPlace).toBe(true)
+    expect(out.values.every((v) => v === 3)).toBe(true)
+  })
 })
