@@ -5,7 +5,20 @@
  * Measures `fedAvg` from models/core (sorted by siteId, float64 sums, one
  * rounding) with its default kernel (WebAssembly SIMD) and with the plain-JS
  * kernel, against two baselines in the same run, over the same fixed-seed
- * arrays:
+ * arrays. The SIMD kernel runs three ways:
+ *
+ * - in place, two threads (the headline row): the deltas and the global
+ *   model were decoded with `decodeWeightsShared`, as the coordinator's
+ *   commit path does, so they already live in the kernel's shared memory;
+ *   the kernel reads them there and the worker thread computes half of each
+ *   large tensor. Decoding is NOT timed (it is the upload path's work, done
+ *   once per update, as numpy's inputs are already arrays); the timed region
+ *   is the aggregation only, output allocation included.
+ * - in place, one thread: the same inputs, the worker not used.
+ * - copied: the deltas are ordinary Float32Arrays, copied into the kernel
+ *   chunk by chunk inside the timed region (the kernel before shared memory).
+ *
+ * Baselines:
  *
  * - numpy (bench/aggregate-numpy.py, spawned on the same bytes): in-place
  *   float32 FedAvg (`acc += n_i * d_i`, literally and with a reused
@@ -37,8 +50,20 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { toHex } from '../ledger/index.ts'
-import { fedAvg, hashWeights, initBackend, mulberry32, parameterCount, type StrategySpecInput, type TensorShape, type Weights, type WeightedUpdate } from '../models/index.ts'
-import { StrategySpecSchema, defaultAggregationKernel, plainAggregationKernel } from '../models/core/index.ts'
+import {
+  decodeWeightsShared,
+  encodeWeights,
+  fedAvg,
+  hashWeights,
+  initBackend,
+  mulberry32,
+  parameterCount,
+  type StrategySpecInput,
+  type TensorShape,
+  type Weights,
+  type WeightedUpdate,
+} from '../models/index.ts'
+import { StrategySpecSchema, defaultAggregationKernel, plainAggregationKernel, simdAggregationKernel } from '../models/core/index.ts'
 import { NUMPY_FORMULATIONS, runNumpyFedAvg, type NumpyFormulation } from './support/numpy-fedavg.ts'
 import { createStrategy, type ServerState } from '../protocol/index.ts'
 
@@ -162,20 +187,41 @@ async function main(): Promise<void> {
   }))
   const parameters = parameterCount(global)
   const deltaBytes = SITES * parameters * 4
+  // The same values, decoded into the kernel's shared memory as the commit path decodes them (not timed).
+  const sharedGlobal = decodeWeightsShared(encodeWeights(global))
+  const sharedUpdates: WeightedUpdate[] = updates.map((u) => ({ ...u, delta: decodeWeightsShared(encodeWeights(u.delta)) }))
 
   const loadAtStart = round1(loadavg())
   const kernel = defaultAggregationKernel()
+  const oneThread = simdAggregationKernel({ twoThreadMinWork: Number.POSITIVE_INFINITY })
+  // The worker boots asynchronously on first use; wait for it so every timed run can use it.
+  const simd = simdAggregationKernel()
+  for (let i = 0; i < 500 && simd !== null && !simd.secondThreadReady(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  const threads = simd?.fedAvgValues(sharedGlobal.tensors[0]!.values, sharedUpdates, 0, 1, 1).threads ?? 1
 
-  // Ours, with the default kernel and with the plain-JS one.
+  // Ours: the default kernel in place (two threads when up), in place on one thread, copied, and the plain-JS kernel.
   let ours: Weights = global
   const oursTiming = time(runs, deltaBytes, () => {
-    ours = fedAvg(global, updates, 1, kernel)
+    ours = fedAvg(sharedGlobal, sharedUpdates, 1, kernel)
+  })
+  // How much of the big tensor the worker computed, over a few untimed calls (it claims less when the machine is busy).
+  const shares = Array.from({ length: 5 }, () => simd?.fedAvgValues(sharedGlobal.tensors[0]!.values, sharedUpdates, 0, 1, 1).workerShare ?? 0)
+  const workerShare = shares.reduce((a, b) => a + b, 0) / shares.length
+  let oursOneThread: Weights = global
+  const oneThreadTiming = time(runs, deltaBytes, () => {
+    oursOneThread = fedAvg(sharedGlobal, sharedUpdates, 1, oneThread ?? kernel)
+  })
+  let oursCopied: Weights = global
+  const copiedTiming = time(runs, deltaBytes, () => {
+    oursCopied = fedAvg(global, updates, 1, kernel)
   })
   let oursPlain: Weights = global
   const plainTiming = time(runs, deltaBytes, () => {
     oursPlain = fedAvg(global, updates, 1, plainAggregationKernel)
   })
   const oursHash = toHex(hashWeights(ours))
+  const oneThreadHash = toHex(hashWeights(oursOneThread))
+  const copiedHash = toHex(hashWeights(oursCopied))
   const plainHash = toHex(hashWeights(oursPlain))
 
   // numpy, same bytes, same (siteId) order, in a child process while this one idles.
@@ -231,11 +277,11 @@ async function main(): Promise<void> {
   const context = { training: { optimizer: 'sgd' as const, learningRate: 0.01, batchSize: 32, localSteps: 10 }, siteCount: SITES }
   const strategyRows = strategies.map(({ label, spec }) => {
     const strategy = createStrategy(StrategySpecSchema.parse(spec))
-    const first = strategy.aggregateRound({ round: 1, global, replies: updates, failures: [], state: null, seed: 0, ...context })
+    const first = strategy.aggregateRound({ round: 1, global: sharedGlobal, replies: sharedUpdates, failures: [], state: null, seed: 0, ...context })
     const state: ServerState | null = first.kind === 'model' ? first.state : null
     let model: Weights = global
     const timing = time(runs, deltaBytes, () => {
-      const out = strategy.aggregateRound({ round: 2, global, replies: updates, failures: [], state, seed: 0, ...context })
+      const out = strategy.aggregateRound({ round: 2, global: sharedGlobal, replies: sharedUpdates, failures: [], state, seed: 0, ...context })
       if (out.kind === 'model') model = out.weights
     })
     return { label, name: strategy.name, timing, sha256: toHex(hashWeights(model)) }
@@ -250,6 +296,8 @@ async function main(): Promise<void> {
     cores: cpus().length,
     tfBackend: backend,
     aggregationKernel: kernel.name,
+    aggregationThreads: threads,
+    workerShareOfLargestTensor: workerShare,
     ...('skipped' in numpy ? { numpy: null, numpySkipped: numpy.skipped } : { python: numpy.python, pythonVersion: numpy.pythonVersion, numpy: numpy.numpy }),
     loadAverage1m5m15m: { atStart: loadAtStart, atEnd: loadAtEnd },
   }
@@ -261,11 +309,25 @@ async function main(): Promise<void> {
   else console.log(`numpy ${numpy.numpy} on ${numpy.python} (Python ${numpy.pythonVersion})`)
   console.table([
     {
-      implementation: `models/core fedAvg, ${kernel.name} (float64, sorted)`,
+      implementation: `models/core fedAvg, ${kernel.name} in place, ${threads} thread${threads === 1 ? '' : 's'} (float64, sorted)`,
       'median ms': +oursTiming.medianMs.toFixed(2),
       'min ms': +oursTiming.minMs.toFixed(2),
       'GB/s': +oursTiming.gbPerSecond.toFixed(2),
       sha256: oursHash.slice(0, 16),
+    },
+    {
+      implementation: `models/core fedAvg, ${kernel.name} in place, 1 thread`,
+      'median ms': +oneThreadTiming.medianMs.toFixed(2),
+      'min ms': +oneThreadTiming.minMs.toFixed(2),
+      'GB/s': +oneThreadTiming.gbPerSecond.toFixed(2),
+      sha256: oneThreadHash.slice(0, 16),
+    },
+    {
+      implementation: `models/core fedAvg, ${kernel.name} copied in, 1 thread`,
+      'median ms': +copiedTiming.medianMs.toFixed(2),
+      'min ms': +copiedTiming.minMs.toFixed(2),
+      'GB/s': +copiedTiming.gbPerSecond.toFixed(2),
+      sha256: copiedHash.slice(0, 16),
     },
     {
       implementation: 'models/core fedAvg, plain JS (float64, sorted)',
@@ -296,13 +358,15 @@ async function main(): Promise<void> {
       sha256: r.sha256.slice(0, 16),
     })),
   ])
-  console.log(`plain JS kernel bit-identical to ${kernel.name}: ${plainHash === oursHash}`)
+  console.log(`second thread: ${threads === 2 ? `up, computed ${(100 * workerShare).toFixed(0)} % of the 999,000-value tensor (mean of 5 untimed calls)` : 'not used'}`)
+  console.log('timed: the aggregation only (fedAvg call, output allocation included); not timed: decoding the inputs into shared memory (the upload path does it once per update)')
+  console.log(`bit-identical to the two-thread in-place row: one thread in place ${oneThreadHash === oursHash}, copied ${copiedHash === oursHash}, plain JS ${plainHash === oursHash}`)
   for (const r of numpyRows) {
     console.log(`numpy ${r.name} bit-identical: ${r.sha256 === oursHash} (${r.differing.toLocaleString('en-US')} values differ, max |diff| ${r.maxAbsDiff.toExponential(3)})`)
   }
   if (numpyF32 !== undefined && numpyF32Best !== undefined) {
     console.log(
-      `ours / numpy in-place float32: ${ratio(numpyF32)!.toFixed(2)} (literal \`acc += n*d\`), ${ratio(numpyF32Best)!.toFixed(2)} (fastest float32, ${numpyF32Best.name}); ours / numpy float64: ${ratio(numpyF64)!.toFixed(2)}`,
+      `ours (in place, ${threads} thread${threads === 1 ? '' : 's'}) / numpy in-place float32: ${ratio(numpyF32)!.toFixed(2)} (literal \`acc += n*d\`; one thread ${(oneThreadTiming.medianMs / numpyF32.timing.medianMs).toFixed(2)}, copied ${(copiedTiming.medianMs / numpyF32.timing.medianMs).toFixed(2)}), ${ratio(numpyF32Best)!.toFixed(2)} (fastest float32, ${numpyF32Best.name}); ours / numpy float64: ${ratio(numpyF64)!.toFixed(2)}`,
     )
   }
   console.log(`TF.js bit-identical: ${oursHash === tfHash} (${differing.toLocaleString('en-US')} of ${parameters.toLocaleString('en-US')} values differ, max |diff| ${maxAbsDiff.toExponential(3)})`)
@@ -313,12 +377,15 @@ async function main(): Promise<void> {
     environment,
     workload: { sites: SITES, parameters, shapes: SHAPES, seed: SEED, runs, warmupRuns: WARMUP_RUNS, deltaBytes },
     results: [
-      { implementation: 'fedAvg', kernel: kernel.name, ...oursTiming, sha256: oursHash },
+      { implementation: 'fedAvg', kernel: kernel.name, inputs: 'in place (decodeWeightsShared)', threads, ...oursTiming, sha256: oursHash },
+      { implementation: 'fedAvg', kernel: kernel.name, inputs: 'in place (decodeWeightsShared)', threads: 1, ...oneThreadTiming, sha256: oneThreadHash, bitIdentical: oneThreadHash === oursHash },
+      { implementation: 'fedAvg', kernel: kernel.name, inputs: 'copied in per chunk', threads: 1, ...copiedTiming, sha256: copiedHash, bitIdentical: copiedHash === oursHash },
       { implementation: 'fedAvg', kernel: plainAggregationKernel.name, ...plainTiming, sha256: plainHash, bitIdentical: plainHash === oursHash },
       ...numpyRows.map((r) => ({ implementation: `numpy-${r.name}`, ...r.timing, sha256: r.sha256, bitIdentical: r.sha256 === oursHash, differingValues: r.differing, maxAbsDiff: r.maxAbsDiff })),
       { implementation: `tfjs-${backend}`, ...tfTiming, sha256: tfHash },
       ...strategyRows.map((r) => ({ implementation: r.label, strategy: r.name, ...r.timing, sha256: r.sha256, vsFedAvg: r.timing.medianMs / oursTiming.medianMs })),
     ],
+    timed: 'the aggregation only (the fedAvg call, output allocation included); decoding into shared memory is not timed',
     bitIdentical: oursHash === tfHash,
     differingValues: differing,
     maxAbsDiff,
@@ -329,6 +396,9 @@ async function main(): Promise<void> {
       f32InPlace: ratio(numpyF32),
       f32Fastest: ratio(numpyF32Best),
       f64SiteOrder: ratio(numpyF64),
+      // The same ratio for the other two SIMD rows.
+      f32InPlaceOneThread: numpyF32 === undefined ? null : oneThreadTiming.medianMs / numpyF32.timing.medianMs,
+      f32InPlaceCopied: numpyF32 === undefined ? null : copiedTiming.medianMs / numpyF32.timing.medianMs,
     },
     numpyF64BitIdentical: numpyF64 === undefined ? null : numpyF64.sha256 === oursHash,
   }

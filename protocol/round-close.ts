@@ -16,7 +16,7 @@
  * never from the log's blobs. Empty bytes mean the seed is withheld (the
  * audit without the seeds): the commit is then computed without noise.
  */
-import { ModelError, encodeWeights, decodeDataset, decodeWeights, type DpSpec, type Weights } from '../models/core/index.ts'
+import { ModelError, encodeWeights, decodeDataset, decodeWeights, decodeWeightsShared, type DpSpec, type Weights } from '../models/core/index.ts'
 import { bytesReader, equalBytes, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
 import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
@@ -192,9 +192,10 @@ export function commitRound(
       })
       outcome = r.kind === 'none' ? r : { ...r, model: sha256(r.modelBytes), state: null, exclusions: [] }
     } else {
-      parent = decodeWeights(readAll(parentBlob!), state.shapes)
+      // Parent and deltas go into the aggregation kernel's shared memory, where fedAvg reads them in place (same bytes out).
+      parent = decodeWeightsShared(readAll(parentBlob!), state.shapes)
       strategyState = stateBlob === undefined ? null : decodeWeights(readAll(stateBlob))
-      replies = sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeights(readAll(deltaBlobs.get(a.site)!), state.shapes) }))
+      replies = sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: decodeWeightsShared(readAll(deltaBlobs.get(a.site)!), state.shapes) }))
       let validationExclusions: readonly Exclusion[] = []
       if (study.validation !== undefined) {
         const checked = validateUpdates({

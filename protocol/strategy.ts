@@ -52,6 +52,7 @@ import {
   encodedSize,
   encodeHeader,
   fedAvg,
+  kernelFloat32Array,
   sortBySiteId,
   valueSlices,
   valuesFromBytes,
@@ -294,8 +295,9 @@ function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAg
   let updateSquare = 0
   for (const { tensor, start, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
     const slice = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
-    const g = valuesFromBytes(global.read(offset, 4 * n))
-    const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+    // Into the aggregation kernel's shared memory, where fedAvg reads them in place (and with its second thread).
+    const g = valuesFromBytes(global.read(offset, 4 * n), kernelFloat32Array)
+    const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n), kernelFloat32Array))
     let next: Float32Array
     try {
       next = fedAvg(

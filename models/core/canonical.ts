@@ -30,6 +30,7 @@
  * Finiteness is a separate check (`assertFinite`) because it is a policy of
  * the caller, not of the format.
  */
+import { kernelFloat32Array } from './kernel-memory.ts'
 import { createHash } from 'node:crypto'
 import { ModelEncodingError } from '../errors.ts'
 import { MAX_DIM, MAX_NAME_BYTES, MAX_RANK, MAX_TENSORS, WEIGHTS_MAGIC } from './constants.ts'
@@ -160,9 +161,13 @@ export function* valueSlices(shapes: readonly TensorShape[], sliceValues: number
   }
 }
 
-/** `bytes` (4 little-endian bytes per value) as a fresh, aligned Float32Array. */
-export function valuesFromBytes(bytes: Uint8Array): Float32Array {
-  const out = new Float32Array(bytes.length >> 2)
+/**
+ * `bytes` (4 little-endian bytes per value) as a fresh, aligned Float32Array,
+ * from `allocate` (e.g. `kernelFloat32Array`, for arrays the aggregation
+ * kernel reads in place); every value is written.
+ */
+export function valuesFromBytes(bytes: Uint8Array, allocate: (length: number) => Float32Array = (length) => new Float32Array(length)): Float32Array {
+  const out = allocate(bytes.length >> 2)
   if (LITTLE_ENDIAN_HOST) bytesOf(out).set(bytes.subarray(0, out.length * 4))
   else {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -219,9 +224,11 @@ function truncated(what: string, need: number, offset: number, length: number): 
  * defects throw `ModelEncodingError`.
  *
  * The returned tensors are views into one freshly allocated, aligned
- * Float32Array; they never alias `bytes`.
+ * Float32Array; they never alias `bytes`. With `allocate`, each tensor's
+ * values are instead their own array from `allocate` (see
+ * `decodeWeightsShared`).
  */
-export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape[]): Weights {
+export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape[], allocate?: (length: number) => Float32Array): Weights {
   const length = bytes.length
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (length < PREAMBLE_BYTES) throw truncated('preamble', PREAMBLE_BYTES, 0, length)
@@ -281,6 +288,16 @@ export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape
   if (length < want) throw truncated('values', 4 * valueCount, off, length)
   if (length > want) throw new ModelEncodingError(`${length - want} trailing bytes after offset ${want}`)
 
+  if (allocate !== undefined) {
+    return {
+      tensors: shapes.map((s) => {
+        const n = sizeOfShape(s.shape)
+        const values = valuesFromBytes(bytes.subarray(off, off + 4 * n), allocate)
+        off += 4 * n
+        return { name: s.name, shape: s.shape, values }
+      }),
+    }
+  }
   const all = new Float32Array(valueCount)
   if (LITTLE_ENDIAN_HOST) {
     bytesOf(all).set(bytes.subarray(off, want))
@@ -295,6 +312,17 @@ export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape
     start += n
   }
   return { tensors }
+}
+
+/**
+ * `decodeWeights`, with each tensor's values allocated in the aggregation
+ * kernel's shared memory (kernel-memory.ts), where `fedAvg` reads them in
+ * place and can split the work over two threads; ordinary arrays where that
+ * memory is unavailable. Same values, same errors. Hand the tensors' arrays
+ * around as they are: a view made on one (`subarray`) must not outlive it.
+ */
+export function decodeWeightsShared(bytes: Uint8Array, expected?: readonly TensorShape[]): Weights {
+  return decodeWeights(bytes, expected, kernelFloat32Array)
 }
 
 /** SHA-256 of bytes, as a plain Uint8Array of 32 bytes. */

@@ -10,7 +10,10 @@
  *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with;
  *   its loops run in WebAssembly SIMD (`aggregate-kernel-simd.ts`, module bytes
  *   from `wasm-module-builder.ts`) or plain JS (`aggregate-kernel-js.ts`),
- *   byte-identical.
+ *   byte-identical. The SIMD kernel reads deltas in place when they live in
+ *   its shared memory (`kernel-memory.ts`; `decodeWeightsShared` puts them
+ *   there) and then splits large tensors with a second thread
+ *   (`aggregate-second-thread.ts`), still byte-identical.
  * - `server-optimizers.ts`: FedAvgM, FedAdagrad, FedAdam, FedYogi steps with
  *   their moments as named server-state tensors.
  * - `scaffold.ts`: SCAFFOLD's server step and a site's next control variate
@@ -32,11 +35,26 @@ export * from './dp-spec.ts'
 export * from './secagg-spec.ts'
 export * from './dataset.ts'
 export * from './constants.ts'
-export { encodeWeights, decodeWeights, encodedSize, encodeHeader, hashBytes, hashWeights, toHex, fromHex, valueSlices, valuesFromBytes, valuesIntoBytes, type ValueSlice } from './canonical.ts'
+export {
+  encodeWeights,
+  decodeWeights,
+  decodeWeightsShared,
+  encodedSize,
+  encodeHeader,
+  hashBytes,
+  hashWeights,
+  toHex,
+  fromHex,
+  valueSlices,
+  valuesFromBytes,
+  valuesIntoBytes,
+  type ValueSlice,
+} from './canonical.ts'
 export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
 export { fedAvg, weightedMeanDelta, sortBySiteId, defaultAggregationKernel, type WeightedUpdate } from './aggregate.ts'
 export { plainAggregationKernel, type AggregationKernel } from './aggregate-kernel-js.ts'
-export { simdAggregationKernel } from './aggregate-kernel-simd.ts'
+export { simdAggregationKernel, type SimdAggregationKernel, type SimdFedAvgValues, type SimdKernelOptions } from './aggregate-kernel-simd.ts'
+export { kernelFloat32Array } from './kernel-memory.ts'
 export { coordinateMedian, trimmedMean, trimCount, krum, krumScores, krumMinimum, bulyan, bulyanMinimum, type KrumScore, type RobustSelection } from './robust-aggregate.ts'
 export * from './robust-strategy-spec.ts'
 export { initialWeights } from './init.ts'

@@ -51,10 +51,19 @@ export const op = {
   localGet: (i: number) => [0x20, ...uleb128(i)],
   localSet: (i: number) => [0x21, ...uleb128(i)],
   localTee: (i: number) => [0x22, ...uleb128(i)],
+  call: (functionIndex: number) => [0x10, ...uleb128(functionIndex)],
+  select: [0x1b],
   i32Const: (n: number) => [0x41, ...sleb128(n)],
+  i32Load: (offset: number) => [0x28, 2, ...uleb128(offset)],
   i32Add: [0x6a],
+  i32Sub: [0x6b],
+  i32Or: [0x72],
   i32GeU: [0x4f],
+  i32GtU: [0x4b],
   i32Shl: [0x74],
+  i32ShrU: [0x76],
+  // Bulk memory: memory.fill(destination, byte, length) on memory 0.
+  memoryFill: [0xfc, ...uleb128(0x0b), 0x00],
   // Fixed-width SIMD: prefix 0xfd, then the opcode as unsigned LEB128, then a memarg (log2 alignment, offset).
   v128Load: (offset: number) => [0xfd, ...uleb128(0x00), 3, ...uleb128(offset)],
   v128Store: (offset: number) => [0xfd, ...uleb128(0x0b), 3, ...uleb128(offset)],
@@ -85,8 +94,15 @@ export interface FunctionDefinition {
 }
 
 export interface ModuleDefinition {
-  /** Pages (64 KiB) of the one memory, exported as `memory`; it never grows. */
+  /** Pages (64 KiB) of the one memory, exported as `memory`; it never grows. Ignored with `importedMemory`. */
   readonly memoryPages: number
+  /**
+   * Import the memory as `env.memory` instead of defining it, with these
+   * limits (pages): so that one memory, possibly shared between threads, is
+   * made by the caller and can be handed to several instances.
+   */
+  readonly importedMemory?: { readonly initialPages: number; readonly maximumPages: number; readonly shared: boolean }
+  /** In order; a function's index (for `op.call`) is its position here. */
   readonly functions: readonly FunctionDefinition[]
 }
 
@@ -94,13 +110,18 @@ const vector = (items: readonly (readonly number[])[]): number[] => [...uleb128(
 const utf8 = (s: string): number[] => [...new TextEncoder().encode(s)]
 const section = (id: number, contents: readonly number[]): number[] => [id, ...uleb128(contents.length), ...contents]
 
-/** The bytes of a module with one memory and `functions`, each with its own type and export. */
+/** The bytes of a module with one memory (defined, or imported as `env.memory`) and `functions`, each with its own type and export. */
 export function buildModule(definition: ModuleDefinition): Uint8Array {
   const fns = definition.functions
   const types = fns.map((f) => [0x60, ...vector(f.params.map((p) => [p])), ...vector(f.results.map((r) => [r]))])
   const functionIndices = fns.map((_, i) => uleb128(i))
-  const memory = [[0x00, ...uleb128(definition.memoryPages)]]
   const name = (s: string): number[] => [...uleb128(utf8(s).length), ...utf8(s)]
+  const imported = definition.importedMemory
+  // Limits: 0x00 minimum only; 0x01 minimum and maximum; 0x03 the same, shared (threads proposal).
+  const memory = [[0x00, ...uleb128(definition.memoryPages)]]
+  const importLimits = imported === undefined ? [] : [imported.shared ? 0x03 : 0x01, ...uleb128(imported.initialPages), ...uleb128(imported.maximumPages)]
+  // Import kind 0x02: memory.
+  const imports = imported === undefined ? [] : [[...name('env'), ...name('memory'), 0x02, ...importLimits]]
   // Export kinds: 0x00 function, 0x02 memory.
   const exports = [[...name('memory'), 0x02, 0x00], ...fns.map((f, i) => [...name(f.name), 0x00, ...uleb128(i)])]
   const bodies = fns.map((f) => {
@@ -112,8 +133,9 @@ export function buildModule(definition: ModuleDefinition): Uint8Array {
     ...[0x00, 0x61, 0x73, 0x6d], // "\0asm"
     ...[0x01, 0x00, 0x00, 0x00], // version 1
     ...section(1, vector(types)),
+    ...(imported === undefined ? [] : section(2, vector(imports))),
     ...section(3, vector(functionIndices)),
-    ...section(5, vector(memory)),
+    ...(imported === undefined ? section(5, vector(memory)) : []),
     ...section(7, vector(exports)),
     ...section(10, vector(bodies)),
   ])
