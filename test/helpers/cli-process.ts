@@ -65,3 +65,15 @@ export async function runRecorded(args: readonly string[], init: { readonly env?
 export function heavyPackages(modules: readonly string[]): string[] {
   return [...new Set(modules.map((m) => HEAVY_PACKAGE.exec(m)?.[1]).filter((p): p is string => p !== undefined))].sort()
 }
+
+/** Runs the launcher with `args` as a user would and gives its exit code and its stdout and stderr interleaved as they came. */
+export function runLauncher(args: readonly string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    child.on('error', reject)
+    child.on('exit', (code) => resolve({ code, out }))
+  })
+}

@@ -4,26 +4,13 @@
  * DP-FedAvg with the noise seeds kept by the coordinator and handed to the
  * demo's authorised auditor, who re-derives every noised model.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runLauncher } from '../helpers/cli-process.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ROUNDS = 2
-
-function run(args: readonly string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/fedlineage.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
-    child.on('error', reject)
-    child.on('exit', (code) => resolve({ code, out }))
-  })
-}
 
 describe('demo --dp', () => {
   let dir = ''
@@ -36,7 +23,7 @@ describe('demo --dp', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-demo-dp-'))
 
     // Execute
-    const { code, out } = await run(['demo', '--dp', '30', '--rounds', String(ROUNDS), '--dir', dir])
+    const { code, out } = await runLauncher(['demo', '--dp', '30', '--rounds', String(ROUNDS), '--dir', dir])
 
     // Assert
     expect(code, out).toBe(0)
@@ -52,7 +39,7 @@ describe('demo --dp', () => {
   }, 300_000)
 
   it('refuses a budget that is not a positive number, saying what it wants', async () => {
-    const { code, out } = await run(['demo', '--dp', 'lots'])
+    const { code, out } = await runLauncher(['demo', '--dp', 'lots'])
     expect(code).not.toBe(0)
     expect(out).toMatch(/'lots' is invalid\. want the privacy budget ε, a number > 0/)
   })

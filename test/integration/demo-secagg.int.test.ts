@@ -5,26 +5,13 @@
  * the sites add the noise, and the auditor re-derives every model from the
  * masked inputs and the logged reveals, without any seed.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runLauncher } from '../helpers/cli-process.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ROUNDS = 2
-
-function run(args: readonly string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/fedlineage.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
-    child.on('error', reject)
-    child.on('exit', (code) => resolve({ code, out }))
-  })
-}
 
 describe('demo --secagg --dp', () => {
   let dir = ''
@@ -37,7 +24,7 @@ describe('demo --secagg --dp', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'fedlineage-demo-secagg-'))
 
     // Execute
-    const { code, out } = await run(['demo', '--secagg', '--dp', '30', '--rounds', String(ROUNDS), '--dir', dir])
+    const { code, out } = await runLauncher(['demo', '--secagg', '--dp', '30', '--rounds', String(ROUNDS), '--dir', dir])
 
     // Assert
     expect(code, out).toBe(0)

@@ -43,10 +43,15 @@ function tasksOf(fed: Fed, phase: SecAggTask['phase']): Map<string, SecAggTask> 
 /**
  * Runs round 1 up to its commit: keys, shares, masked inputs from every site
  * but `drop` (which shared and then went silent), the input phase closed at
- * its deadline when someone dropped, then the reveals. Returns the last step
- * and the quantized words each survivor sent.
+ * its deadline when someone dropped, then the reveals (none with
+ * `untilUnmask`: the unmask phase is left open). Returns the last step, the
+ * quantized words each survivor sent and the sites' sessions.
  */
-async function runRound(h: DeciderHarness, drop: readonly string[] = []): Promise<{ last: Fed; words: Map<string, Uint32Array>; sessions: Map<string, SiteSecAggSession> }> {
+async function runRound(
+  h: DeciderHarness,
+  drop: readonly string[] = [],
+  opts: { readonly untilUnmask?: boolean } = {},
+): Promise<{ last: Fed; words: Map<string, Uint32Array>; sessions: Map<string, SiteSecAggSession> }> {
   h.openRound()
   const round = 1
   const seed = h.state.rounds.get(1)!.seed
@@ -75,6 +80,7 @@ async function runRound(h: DeciderHarness, drop: readonly string[] = []): Promis
     expect(fed.refusal).toBeUndefined()
   }
   if (drop.length > 0) fed = h.tick(h.state.openRound!.deadlineMs + 5000)
+  if (opts.untilUnmask === true) return { last: fed, words, sessions }
   for (const [site, task] of tasksOf(fed, 'unmask')) {
     const reveals = sessions.get(site)!.revealShares(task.sites)
     fed = h.feed({
@@ -196,8 +202,7 @@ describe('secure aggregation in the decider', () => {
   it('refuses, and logs, a reveal of the self-mask share of a site that dropped out (the share that would unmask it)', async () => {
     // Prepare: run to the unmask phase with one dropout, then forge the first survivor's reveal.
     const h = harness()
-    h.openRound()
-    const { sessions } = await runRoundUntilUnmask(h)
+    const { sessions } = await runRound(h, ['delta-lab'], { untilUnmask: true })
     const [first] = [...h.state.openRound!.secagg!.u3!]
     const honest = sessions.get(first!)!.revealShares(h.state.openRound!.secagg!.u3!)
     const forged = honest.map((r) => (r.of === 'delta-lab' ? { ...r, kind: 'b' as const } : r))
@@ -311,30 +316,3 @@ describe('secure aggregation in the decider', () => {
     expect(h.state.rounds.get(1)!.abandonReason).toMatch(/2 sites sent keys/)
   })
 })
-
-/** Round 1 (already open) through its input phase, delta-lab dropping out; the unmask phase is open. */
-async function runRoundUntilUnmask(h: DeciderHarness): Promise<{ sessions: Map<string, SiteSecAggSession> }> {
-  const round = 1
-  const seed = h.state.rounds.get(1)!.seed
-  const sessions = new Map(h.sites.map((s) => [s.id, new SiteSecAggSession({ study: h.spec.id, round, site: s.id, seed })]))
-  let fed!: Fed
-  for (const s of h.sites) {
-    const { cPk, sPk } = sessions.get(s.id)!.advertise()
-    fed = h.feed({ kind: 'secagg', statement: signStatement(s.signer, { t: 'secagg-keys', study: h.spec.id, round, site: s.id, cPk, sPk, time: h.timeMs }) })
-  }
-  for (const [site, task] of tasksOf(fed, 'shares')) {
-    if (task.phase !== 'shares') throw new Error('phase')
-    const peers = new Map(task.keys.map((k) => decodeStatement('secagg-keys', k.body)).map((k) => [k.site, { cPk: k.cPk, sPk: k.sPk }]))
-    const { shares, bCommit } = await sessions.get(site)!.shareKeys(peers, { k: task.k, t: task.t })
-    fed = h.feed({ kind: 'secagg', statement: signStatement(h.site(site).signer, { t: 'secagg-shares', study: h.spec.id, round, site, bCommit, shares: [...shares], time: h.timeMs }) })
-  }
-  for (const [site, task] of tasksOf(fed, 'input')) {
-    if (task.phase !== 'input' || site === 'delta-lab') continue
-    const session = sessions.get(site)!
-    session.receiveShares(new Map(task.boxes.map((b) => [b.from, b.box])))
-    const q = quantizeDelta(flat(syntheticDelta(h.shapes, round, 0)), 0.5, h.spec.secureAggregation!)
-    h.feed(h.updateInput(site, {}, { delta: encodeMaskedInput(encodeHeader(h.shapes), session.maskInput(q)) }))
-  }
-  h.tick(h.state.openRound!.deadlineMs + 5000)
-  return { sessions }
-}
