@@ -56,7 +56,7 @@ import {
   UpdateReplayedError,
   UpdateTooLargeError,
 } from './errors.ts'
-import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, type LineageBody } from './lineage.ts'
+import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, planFields, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
 import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
@@ -301,7 +301,7 @@ function roundStart(state: StudyState, input: Extract<DeciderInput, { kind: 'rou
     deadline,
     seed,
     request: embedStatement(request),
-    plan: plan.sites.map((p) => ({ site: p.siteId, instructions: { ...p.instructions } })),
+    ...planFields(plan.sites.map((p) => ({ site: p.siteId, instructions: p.instructions }))),
     ...(dp === undefined ? {} : { dp }),
   })
   const record = {

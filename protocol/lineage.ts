@@ -27,7 +27,7 @@
  *   readers; unknown keys are refused only inside the fixed v1 shapes below.
  */
 import { z } from 'zod'
-import { equalBytes, sha256, toHex, type CanonicalValue } from '../ledger/core/index.ts'
+import { encodeCanonical, equalBytes, sha256, toHex, type CanonicalValue } from '../ledger/core/index.ts'
 import type { SignedStatement } from './statements.ts'
 import { LineageRecordError } from './errors.ts'
 
@@ -107,8 +107,16 @@ const BODY_SCHEMAS = {
     deadline: count,
     seed: count,
     request: signed,
-    /** The strategy's plan: each participating site, sorted, with the instructions its FitTask carries. */
+    /**
+     * The strategy's plan: each participating site, sorted, with the
+     * instructions its FitTask carries. A plan of more than
+     * COMPACT_LIST_SITES sites logs the instructions every site shares once,
+     * in `shared`, and each site's entry only its own (the FitTask carries
+     * both, merged): so the entry stays within a tlog-tiles bundle at
+     * thousands of sites.
+     */
     plan: z.array(z.strictObject({ site: z.string(), instructions: params })),
+    shared: params.optional(),
     /**
      * With site-level DP: `seed` commits to the round's private noise seed
      * (SHA-256 of its 32 bytes; the seed itself is never logged), and `q` is
@@ -151,7 +159,15 @@ const BODY_SCHEMAS = {
     round: count,
     parent: hash,
     model: hash,
+    /**
+     * Every accepted update, sorted by site id (the aggregation order). A
+     * commit of more than COMPACT_LIST_SITES inputs logs `inputs: []` and
+     * `inputsHash`, SHA-256 of the list's canonical CBOR: the list is the
+     * round's accepted updates, which the log holds already, so the fold
+     * rebuilds it and checks the hash.
+     */
     inputs: z.array(z.strictObject({ site: z.string(), delta: hash, examples: count, envelope: hash })),
+    inputsHash: hash.optional(),
     strategy: z.strictObject({ name: z.string(), params }),
     metrics,
     /** Planned sites that sent no usable update, and why (their last refusal code, or `no-update`). */
@@ -340,6 +356,49 @@ export function lineageBody<K extends EntryKind>(kind: K, body: LineageBody<K>):
   const result = BODY_SCHEMAS[kind].safeParse(body)
   if (!result.success) throw new LineageRecordError(`new ${kind} entry: ${result.error.issues[0]?.message ?? 'invalid'}`, -1)
   return result.data as CanonicalValue
+}
+
+/**
+ * Above this many sites a round's plan and its commit's inputs are logged in
+ * compact form (`round-opened.shared`, `round-committed.inputsHash`): at
+ * about 100 bytes a site, a full list of more would approach the 64 KiB an
+ * entry may have. Below it the entries are as they always were.
+ */
+export const COMPACT_LIST_SITES = 256
+
+/** A commit's input, as `round-committed` lists it. */
+export interface CommitInput {
+  readonly site: string
+  readonly delta: Uint8Array
+  readonly examples: number
+  readonly envelope: Uint8Array
+}
+
+/** SHA-256 of the canonical CBOR of a commit's input list: `round-committed.inputsHash`. */
+export function inputsListHash(inputs: readonly CommitInput[]): Uint8Array {
+  return sha256(encodeCanonical(inputs.map((i) => ({ site: i.site, delta: i.delta, examples: i.examples, envelope: i.envelope }))))
+}
+
+/** The `inputs` fields of a commit: the list itself, or, past COMPACT_LIST_SITES, an empty list and its hash. */
+export function committedInputsFields(inputs: readonly CommitInput[]): { inputs: CommitInput[]; inputsHash?: Uint8Array } {
+  const list = inputs.map((i) => ({ site: i.site, delta: i.delta, examples: i.examples, envelope: i.envelope }))
+  return list.length > COMPACT_LIST_SITES ? { inputs: [], inputsHash: inputsListHash(list) } : { inputs: list }
+}
+
+/**
+ * The `plan` fields of a round opening: each site's instructions, or, past
+ * COMPACT_LIST_SITES sites, the instructions every site shares once in
+ * `shared` and each site's own beside its id.
+ */
+export function planFields(plan: readonly { readonly site: string; readonly instructions: Readonly<Record<string, number | string | boolean>> }[]): {
+  plan: { site: string; instructions: Record<string, number | string | boolean> }[]
+  shared?: Record<string, number | string | boolean>
+} {
+  const full = plan.map((p) => ({ site: p.site, instructions: { ...p.instructions } }))
+  if (full.length <= COMPACT_LIST_SITES) return { plan: full }
+  const first = full[0]!.instructions
+  const shared = Object.fromEntries(Object.entries(first).filter(([k, v]) => full.every((p) => Object.hasOwn(p.instructions, k) && p.instructions[k] === v)))
+  return { plan: full.map((p) => ({ site: p.site, instructions: Object.fromEntries(Object.entries(p.instructions).filter(([k]) => !Object.hasOwn(shared, k))) })), shared }
 }
 
 /**

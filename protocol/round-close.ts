@@ -18,7 +18,7 @@
  */
 import { ModelError, encodeWeights, decodeDataset, decodeWeights, decodeWeightsShared, type DpSpec, type Weights } from '../models/core/index.ts'
 import { bytesReader, equalBytes, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
-import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
+import { ENTRY_KINDS, committedInputsFields, lineageBody, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
 import { dpAccountAfter } from './dp-accounting.ts'
 import { DpSeedInvalidError, ProtocolInvalidArgumentError } from './errors.ts'
@@ -248,7 +248,7 @@ export function commitRound(
       round: round.round,
       parent: round.base,
       model: outcome.model,
-      inputs: sorted.map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash })),
+      ...committedInputsFields(sorted.map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash }))),
       strategy: { name: strategy.name, params: { ...strategy.parameters } },
       metrics,
       failures: failures.map((f) => ({ site: f.siteId, reason: f.reason })),

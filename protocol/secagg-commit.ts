@@ -19,7 +19,7 @@
 import { encodeHeader, encodeWeights, decodeWeights, ModelError, resolveSecAggParams, sizeOfShape, type Weights } from '../models/core/index.ts'
 import { readAll, sha256 } from '../ledger/core/index.ts'
 import { ProtocolError } from './errors.ts'
-import { ENTRY_KINDS, lineageBody, type LineageBody } from './lineage.ts'
+import { ENTRY_KINDS, committedInputsFields, lineageBody, type LineageBody } from './lineage.ts'
 import { failuresOf, meanTrainLoss, dpCommitRecord, blobRequests, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
 import { contributionSeed } from './contribution.ts'
 import { splitRewardPool } from './reward.ts'
@@ -131,7 +131,7 @@ export function commitSecAggRound(state: StudyState, round: RoundRecord, reveals
       round: round.round,
       parent: round.base,
       model: sha256(modelBytes),
-      inputs: accepted.map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash })),
+      ...committedInputsFields(accepted.map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash }))),
       strategy: { name: strategy.name, params: { ...strategy.parameters } },
       metrics,
       failures: failures.map((f) => ({ site: f.siteId, reason: f.reason })),

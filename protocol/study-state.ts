@@ -13,12 +13,12 @@
 import { consentSummaryOf, type ConsentClaim } from './consent-claim.ts'
 import { dpSgdClaimOf } from './dp-sgd-claim.ts'
 import { decodeStatement } from './statements.ts'
-import { decodeCanonical, sha256, toHex } from '../ledger/core/index.ts'
+import { decodeCanonical, equalBytes, sha256, toHex } from '../ledger/core/index.ts'
 import { StudySpecSchema, encodedSize, inputWidth, modelShapes, type StudySpec, type TensorShape } from '../models/core/index.ts'
 import type { SiteInstructions } from './strategy.ts'
 import { LineageRecordError } from './errors.ts'
 import { applySecAgg } from './secagg-fold.ts'
-import { ENTRY_KINDS, embeddedStatementHash, isEmbeddedByBlob, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
+import { ENTRY_KINDS, inputsListHash, embeddedStatementHash, isEmbeddedByBlob, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
 /** `abandoned`: closed by the rules (too few updates); `aborted`: closed by the hub's signed abort. */
 export type RoundStatus = 'collecting' | 'committed' | 'abandoned' | 'aborted'
@@ -341,7 +341,8 @@ export class StudyState {
           openedMs: record.timeMs,
           deadlineMs: b.deadline,
           seed: b.seed,
-          plan: new Map(b.plan.map((p) => [p.site, p.instructions])),
+          // A compact plan logs what every site shares once (lineage.ts planFields): each site's instructions are both, merged.
+          plan: new Map(b.plan.map((p) => [p.site, b.shared === undefined ? p.instructions : { ...b.shared, ...p.instructions }])),
           ...(b.dp === undefined ? {} : { dp: { ...(b.dp.seed === undefined ? {} : { seed: b.dp.seed }), q: b.dp.q } }),
           ...(this.#study?.secureAggregation === undefined ? {} : { secagg: { phase: 'keys' as const, phaseSinceMs: record.timeMs, keys: new Map(), shares: new Map(), reveals: new Map() } }),
           status: 'collecting',
@@ -427,9 +428,9 @@ export class StudyState {
         return
       }
       case ENTRY_KINDS.ROUND_COMMITTED: {
-        const b = record.body
         const round = this.openRound
-        if (!round || round.round !== b.round) fail(`commit of round ${b.round}, but the open round is ${round?.round ?? 'none'}`)
+        if (!round || round.round !== record.body.round) fail(`commit of round ${record.body.round}, but the open round is ${round?.round ?? 'none'}`)
+        const b = withInputs(record.body, round!, fail)
         if (toHex(b.parent) !== toHex(round!.base)) fail(`round ${b.round} parent is not the round's base model`)
         const sites = b.inputs.map((i) => i.site)
         const sorted = [...sites].sort(compareSiteIds)
@@ -547,6 +548,19 @@ export class StudyState {
       }
     }
   }
+}
+
+/**
+ * A commit body with its input list: as logged, or, for a compact commit
+ * (`inputsHash`), rebuilt from the round's accepted updates (sorted by site
+ * id) and held to the logged hash.
+ */
+function withInputs(b: RoundCommittedBody, round: RoundRecord, fail: (why: string) => never): RoundCommittedBody {
+  if (b.inputsHash === undefined) return b
+  if (b.inputs.length > 0) fail('lists its inputs and names their hash: a commit does one or the other')
+  const inputs = [...round.accepted.values()].sort((x, y) => compareSiteIds(x.site, y.site)).map((a) => ({ site: a.site, delta: a.delta, examples: a.examples, envelope: a.envelopeHash }))
+  if (!equalBytes(inputsListHash(inputs), b.inputsHash)) fail(`its inputs hash ${toHex(b.inputsHash)} is not the hash of the round's ${inputs.length} accepted updates`)
+  return { ...b, inputs }
 }
 
 /** The study spec of a `study-created` entry, parsed, or why it does not parse. */

@@ -2,8 +2,8 @@
  * A round that auto-advance cannot open is said, not only logged: the
  * runner emits `auto-advance-failed` with the decider's refusal, so a bench
  * or an embedding program stops instead of waiting for deadlines hours away.
- * Today's case: 700 enrolled sites make a round-opened entry (its plan)
- * larger than one log entry may be.
+ * Today's case: 2,000 enrolled sites make a round-opened entry (its plan,
+ * compact as it is past 256 sites) larger than one log entry may be.
  */
 import { describe, expect, it } from 'vitest'
 import { RoundRunner } from '../../coordinator/index.ts'
@@ -13,7 +13,7 @@ import { signStatement } from '../../protocol/index.ts'
 import { quietLogger, TEST_STUDY, testSigner } from '../helpers/federation.ts'
 import { createTempDir } from '../helpers/ledger.ts'
 
-const SITES = 700
+const SITES = 2000
 
 describe('auto-advance that cannot open the next round', () => {
   it('emits auto-advance-failed with the refusal', async () => {
