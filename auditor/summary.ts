@@ -60,10 +60,16 @@ export function formatAuditVerdict(report: AuditReport): string {
       ? `; ${hashOnly} ${hashOnly === 1 ? 'round' : 'rounds'} hash-only (deltas deleted under the study's retention: entries and envelopes checked, models taken by hash, not re-derived)`
       : ''
   const dpSgd = dpSgdVerdict(report)
+  const secure = report.rounds.filter((r) => r.secagg !== undefined && r.rederived)
+  const dropped = secure.reduce((n, r) => n + r.secagg!.dropped.length, 0)
+  const secagg =
+    secure.length > 0
+      ? `, ${secure.length} secure ${secure.length === 1 ? 'sum' : 'sums'} unmasked again (${secure.reduce((n, r) => n + r.secagg!.survivors, 0)} masked inputs, ${secure.reduce((n, r) => n + r.secagg!.reveals, 0)} reveals, ${dropped} ${dropped === 1 ? 'dropout' : 'dropouts'})`
+      : ''
   const n = report.unverifiedRejections
   // Said, never hidden: what the audit could not check.
   const unverified = n > 0 ? `; not checked: ${n} ${n === 1 ? 'update refusal' : 'update refusals'} for bytes the log never stored (taken on the coordinator's word)` : ''
-  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}${dpSgd}, ${report.entries} entries, ${where}${pruned}${unverified}`
+  return `audit passed: ${rederived} ${rederived === 1 ? 'round' : 'rounds'} re-derived${rewarded > 0 ? `, ${rewarded} rewards recomputed` : ''}${consent}${approvals}${dpSgd}${secagg}, ${report.entries} entries, ${where}${pruned}${unverified}`
 }
 
 /**

@@ -61,6 +61,14 @@ export interface AuditRoundReport {
    * patients it went to and the allocation root they can check their share against.
    */
   readonly patientRewards?: readonly { readonly site: string; readonly amount: string; readonly count: number; readonly root: string }[]
+  /**
+   * A secure-aggregation round that committed (present only then): the
+   * survivors whose masked inputs were summed, the sites that shared their
+   * keys and dropped out (their masks removed with their rebuilt keys), and
+   * the reveals the sum was unmasked from. A re-derived round's sum was
+   * unmasked again by the audit from these logged messages.
+   */
+  readonly secagg?: { readonly survivors: number; readonly dropped: readonly string[]; readonly reveals: number }
 }
 
 /** One enrolled site's part in the study. */
@@ -199,6 +207,7 @@ function roundReport(state: StudyState, round: number, rederived: boolean, hashO
     ...(unchecked ? { unchecked: true as const } : {}),
     ...(hashOnly ? { hashOnly: true as const } : {}),
     ...consentReport(r),
+    ...(r.secagg?.u3 === undefined || r.commit === undefined ? {} : { secagg: { survivors: r.secagg.u3.length, dropped: [...(r.commit.body.secagg?.dropped ?? [])], reveals: r.secagg.reveals.size } }),
     ...(r.patientRewards.size === 0
       ? {}
       : {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { StudySpecSchema, resolveSecAggParams } from '../../models/index.ts'
 import { ENTRY_KINDS, SiteSecAggSession, decodeStatement, readLineageRecord, signStatement, type LineageRecord } from '../../protocol/index.ts'
+import { formatAuditVerdict } from '../../auditor/index.ts'
 import { HubClient } from '../../coordinator/index.ts'
 import { CoordinatorClient } from '../../site-agent/index.ts'
 import { auditDir, readBlob, readStoredLog, storeBlobAs } from '../helpers/audit.ts'
@@ -53,6 +54,11 @@ describe('a study with secure aggregation', () => {
     expect(audit.error).toBeUndefined()
     expect(audit.report.verdict).toBe('passed')
     expect(audit.report.rounds.map((r) => r.rederived)).toEqual([true, true])
+    expect(audit.report.rounds.map((r) => r.secagg)).toEqual([
+      { survivors: 4, dropped: [], reveals: 4 },
+      { survivors: 4, dropped: [], reveals: 4 },
+    ])
+    expect(formatAuditVerdict(audit.report)).toMatch(/2 secure sums unmasked again \(8 masked inputs, 8 reveals, 0 dropouts\)/)
     // Assert: the model moved, and the sites' evaluations of it are logged.
     expect(commits.every((c) => Buffer.compare(c.body.model, c.body.parent) !== 0)).toBe(true)
     expect(records.filter((r) => r.kind === ENTRY_KINDS.EVALUATION_REPORTED && r.body.round === 2)).toHaveLength(4)
@@ -111,6 +117,7 @@ describe('a study with secure aggregation', () => {
     expect(reveals.every((r) => r.reveals.find((x) => x.of === quitter.id)?.kind === 's')).toBe(true)
     expect(audit.error).toBeUndefined()
     expect(audit.report.verdict).toBe('passed')
+    expect(audit.report.rounds[0]!.secagg).toEqual({ survivors: 3, dropped: [quitter.id], reveals: 3 })
   })
 })
 
