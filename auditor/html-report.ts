@@ -113,7 +113,12 @@ function checksTable(report: AuditReport, failedRound: number | undefined): stri
               ? '<span class="pill warn">not checked</span>'
               : '<span class="pill bad">NO</span>'
     const consent = r.consent === undefined ? '—' : `${r.consent.length} claims, ${r.consent.reduce((n, c) => n + c.count, 0)} patients${r.revocations ? `, ${r.revocations} revoked` : ''}`
-    return `<tr data-round="${r.round}" data-status="${r.status}"${r.round === failedRound ? ' class="failed-row"' : ''}><td class="num">${r.round}</td><td>${escapeHtml(r.status)}</td><td>${code(r.parent, 12)}</td><td>${code(r.model, 12)}</td><td>${escapeHtml(r.sites.join(', ') || '—')}</td><td class="num">${r.examples}</td><td>${rederived}</td><td>${r.rewarded ? 'recomputed' : '—'}</td><td>${consent}</td></tr>`
+    // Under secure aggregation the sites' deltas were never seen: the audit re-derived the sum of their masked inputs.
+    const secure =
+      r.secagg === undefined
+        ? ''
+        : `<br><span class="pill ok">secure sum</span> of ${r.secagg.survivors} masked inputs, unmasked from ${r.secagg.reveals} reveals${r.secagg.dropped.length > 0 ? `; dropped after sharing: ${escapeHtml(r.secagg.dropped.join(', '))}` : ''}`
+    return `<tr data-round="${r.round}" data-status="${r.status}"${r.round === failedRound ? ' class="failed-row"' : ''}><td class="num">${r.round}</td><td>${escapeHtml(r.status)}</td><td>${code(r.parent, 12)}</td><td>${code(r.model, 12)}</td><td>${escapeHtml(r.sites.join(', ') || '—')}${secure}</td><td class="num">${r.examples}</td><td>${rederived}</td><td>${r.rewarded ? 'recomputed' : '—'}</td><td>${consent}</td></tr>`
   })
   return `<table class="checks"><thead><tr><th class="num">round</th><th>status</th><th>parent</th><th>model</th><th>sites aggregated</th><th class="num">examples</th><th>re-derived bit for bit</th><th>rewards</th><th>consent</th></tr></thead><tbody>
 ${rows.join('\n')}

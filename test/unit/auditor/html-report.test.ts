@@ -60,6 +60,18 @@ describe('renderAuditHtml', () => {
     expect(passed).not.toContain('id="failure"')
   })
 
+  it('marks a secure-aggregation round’s sum, its reveals and its dropouts (escaped)', () => {
+    // Prepare
+    const input = { view: studyView(new StudyState()), cosigned: undefined, source: 'memory', generatedMs: 0, scripts: [], styles: [] }
+    const round = { round: 1, status: 'committed' as const, parent: '00'.repeat(32), model: '11'.repeat(32), sites: ['a', 'b', 'c'], examples: 30, rederived: true, rewarded: false }
+    const report = { ...failedReport(''), ok: true, verdict: 'passed' as const, failure: undefined, rounds: [{ ...round, secagg: { survivors: 3, reveals: 3, dropped: [HOSTILE] } }] }
+    // Execute
+    const html = renderAuditHtml({ ...input, report })
+    // Assert
+    expect(html).toContain('<span class="pill ok">secure sum</span> of 3 masked inputs, unmasked from 3 reveals; dropped after sharing: ')
+    expect(html).not.toContain('<img src=x')
+  })
+
   it('states the witness quorum the audit held the checkpoint to, or that the study set none', () => {
     // Prepare
     const input = { view: studyView(new StudyState()), cosigned: undefined, source: 'memory', generatedMs: 0, scripts: [], styles: [] }
