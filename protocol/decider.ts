@@ -59,7 +59,7 @@ import {
 import { ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, embedLargeStatement, embedStatement, lineageBody, planFields, type LineageBody } from './lineage.ts'
 import { checkPatientRewards } from './patient-rewards.ts'
 import { checkApproval, checkDeclined } from './site-control.ts'
-import { commitRound, type BlobView, type DecidedEntry } from './round-close.ts'
+import { commitRound, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
 import { decideClose } from './round-rules.ts'
 import { decodeSecAggStatement, decodeStatement, statementHash, verifyStatement, type MembershipStatement, type SecAggStatement, type SignedStatement, type StatementType } from './statements.ts'
 import { advanceSecAgg, checkSecAggMessage, secAggMessageEntry, type SecAggPending } from './secagg-rules.ts'
@@ -457,30 +457,38 @@ function closeIfDue(
   timeMs: number,
   blobs: BlobView,
   declinedNow?: DeclineRecord,
-): { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] } | NeedsBlobs | undefined {
+): Close | NeedsBlobs | undefined {
   const open = state.openRound!
   if (open.secagg !== undefined)
     return secAggCloseIfDue(state, accepted, timeMs, blobs, { ...(fresh === undefined ? {} : { acceptedFrom: fresh.site }), ...(declinedNow === undefined ? {} : { declinedFrom: declinedNow.site }) })
   const decision = decideClose(accepted.size, open.plan.size, open.deadlineMs, state.study.minSites, timeMs, open.declined.size + (declinedNow === undefined ? 0 : 1))
   if (decision.action === 'wait') return undefined
-  if (decision.action === 'abandon') {
-    // Sites still training for it drop the task, as for an aborted round: nothing they send could count.
-    return {
-      entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason: decision.reason, accepted: accepted.size })],
-      blobs: [],
-      tasks: [{ siteId: null, task: { kind: 'cancel', round: open.round, reason: decision.reason } }],
-    }
-  }
+  if (decision.action === 'abandon') return abandonedClose(open.round, decision.reason, accepted.size)
   const round = declinedNow === undefined ? open : { ...open, declined: new Map([...open.declined, [declinedNow.site, declinedNow]]) }
-  const result = commitRound(state, round, accepted, fresh, blobs)
+  return withCloseTasks(state, open.round, commitRound(state, round, accepted, fresh, blobs), timeMs)
+}
+
+type Close = { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] }
+
+/** A round closed without a model: logged with its reason; sites still training for it drop the task, as for an aborted round (nothing they send could count). */
+function abandonedClose(round: number, reason: string, accepted: number): Close {
+  return {
+    entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round, reason, accepted })],
+    blobs: [],
+    tasks: [{ siteId: null, task: { kind: 'cancel', round, reason } }],
+  }
+}
+
+/** A commit's result with what the sites are told: evaluate the new model, or drop the task of a round the commit abandoned. */
+function withCloseTasks(state: StudyState, round: number, result: CloseResult, timeMs: number): Close | NeedsBlobs {
   if (result.kind === 'needs') return { needs: result.hashes }
   const committed = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED)
-  const model = committed ? ((committed.body as { model: Uint8Array }).model as Uint8Array) : undefined
+  const model = committed ? (committed.body as { model: Uint8Array }).model : undefined
   const abandoned = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_ABANDONED)
   const tasks: AddressedTask[] = model
-    ? [{ siteId: null, task: { kind: 'evaluate', round: open.round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }]
+    ? [{ siteId: null, task: { kind: 'evaluate', round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }]
     : abandoned
-      ? [{ siteId: null, task: { kind: 'cancel', round: open.round, reason: (abandoned.body as { reason: string }).reason } }]
+      ? [{ siteId: null, task: { kind: 'cancel', round, reason: (abandoned.body as { reason: string }).reason } }]
       : []
   return { entries: result.entries, blobs: result.blobs, tasks }
 }
@@ -595,32 +603,15 @@ function secAgg(state: StudyState, signed: SignedStatement, timeMs: number, blob
 }
 
 /** The entries that advance a secure-aggregation round now, if its phase is due: the next phase, an abandon, or the commit. */
-function secAggCloseIfDue(
-  state: StudyState,
-  accepted: ReadonlyMap<string, AcceptedUpdate>,
-  timeMs: number,
-  blobs: BlobView,
-  pending: SecAggPending,
-): { entries: readonly DecidedEntry[]; blobs: readonly Uint8Array[]; tasks: readonly AddressedTask[] } | NeedsBlobs | undefined {
+function secAggCloseIfDue(state: StudyState, accepted: ReadonlyMap<string, AcceptedUpdate>, timeMs: number, blobs: BlobView, pending: SecAggPending): Close | NeedsBlobs | undefined {
   const open = state.openRound!
   const next = advanceSecAgg(state, timeMs, pending)
   if (next.kind === 'wait') return undefined
   if (next.kind === 'entries') return { entries: next.entries, blobs: [], tasks: next.tasks }
-  const abandon = (reason: string) => ({
-    entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: open.round, reason, accepted: accepted.size })],
-    blobs: [],
-    tasks: [{ siteId: null, task: { kind: 'cancel' as const, round: open.round, reason } }],
-  })
-  if (next.kind === 'abandon') return abandon(next.reason)
+  if (next.kind === 'abandon') return abandonedClose(open.round, next.reason, accepted.size)
   const reveals = new Map(open.secagg!.reveals)
   if (pending.message?.t === 'secagg-unmask') reveals.set(pending.message.site, pending.message.reveals)
-  const result = commitSecAggRound(state, open, reveals, blobs)
-  if (result.kind === 'needs') return { needs: result.hashes }
-  const committed = result.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_COMMITTED)
-  if (committed === undefined)
-    return { entries: result.entries, blobs: result.blobs, tasks: [{ siteId: null, task: { kind: 'cancel', round: open.round, reason: (result.entries[0]!.body as { reason: string }).reason } }] }
-  const model = (committed.body as { model: Uint8Array }).model
-  return { entries: result.entries, blobs: result.blobs, tasks: [{ siteId: null, task: { kind: 'evaluate', round: open.round, model, deadlineMs: timeMs + state.study.evaluationDeadlineMs } }] }
+  return withCloseTasks(state, open.round, commitSecAggRound(state, open, reveals, blobs), timeMs)
 }
 
 // ---- refusals ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@
  *
  * Pure; blobs come in through `BlobView` as for any commit.
  */
-import { encodeHeader, encodeWeights, decodeWeights, ModelError, resolveSecAggParams, sizeOfShape, type Weights } from '../models/core/index.ts'
+import { encodeHeader, encodeWeights, decodeWeights, ModelError, sizeOfShape, type Weights } from '../models/core/index.ts'
 import { readAll, sha256 } from '../ledger/core/index.ts'
 import { ProtocolError } from './errors.ts'
 import { ENTRY_KINDS, committedInputsFields, lineageBody, type LineageBody } from './lineage.ts'
@@ -98,8 +98,8 @@ export function commitSecAggRound(state: StudyState, round: RoundRecord, reveals
     if (!(err instanceof ProtocolError)) throw err
     return abandon(`secure aggregation could not unmask the sum: ${err.code}: ${err.message}`)
   }
-  const params = resolveSecAggParams(spec, u1.sites.length)
-  const weighted = dequantizeSum(sum, params)
+  // The quantization is the spec's own (k and t, the resolved part, were fixed when the key phase closed).
+  const weighted = dequantizeSum(sum, spec)
   const dp = study.dp
   const accepted = u3.map((s) => round.accepted.get(s)!)
   const denominator = dp !== undefined ? round.plan.size : accepted.reduce((n, a) => n + weightRatio(a.examples, spec.maxWeight), 0)

@@ -119,7 +119,8 @@ export class SecAggParticipant {
       peers.set(k.site, { cPk: k.cPk, sPk: k.sPk })
     }
     const listed = [...peers.keys()].sort()
-    if (listed.length !== task.sites.length || listed.some((s, i) => s !== [...task.sites].sort()[i]))
+    const named = [...task.sites].sort()
+    if (listed.length !== named.length || listed.some((s, i) => s !== named[i]))
       throw new SiteSecAggError(`round ${round}: the keys sent are not those of the ${task.sites.length} participants named; not sharing`)
     this.#t = params.t
     const { shares, bCommit } = await this.#session.shareKeys(peers, { k: params.k, t: params.t })

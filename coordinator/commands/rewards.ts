@@ -5,8 +5,9 @@
  * coordinator runs: a store it holds is read as a consistent snapshot.
  */
 import type { CliIo } from '../../cli/index.ts'
-import { Ledger, openStoreForReading, snapshotNotice, type StoreSnapshot } from '../../ledger/index.ts'
-import { StudyState, UnknownSiteError, readLineageRecord } from '../../protocol/index.ts'
+import { snapshotNotice, type StoreSnapshot } from '../../ledger/index.ts'
+import { UnknownSiteError } from '../../protocol/index.ts'
+import { foldStoredStudy } from './stored-study.ts'
 
 export interface RewardsView {
   readonly study: string
@@ -17,18 +18,12 @@ export interface RewardsView {
 
 /** Folds a log into its reward balances; a store held by a running process is read as a snapshot (`onSnapshot` says so). */
 export async function rewardsOf(dbDir: string, init: { readonly onSnapshot?: (snapshot: StoreSnapshot) => void } = {}): Promise<RewardsView> {
-  const ledger = await Ledger.open(await openStoreForReading(dbDir, init))
-  try {
-    const state = new StudyState()
-    for await (const { entry } of ledger.scan()) state.apply(readLineageRecord(entry))
-    const rounds = [...state.rounds.values()]
-      .filter((r) => r.rewards)
-      .map((r) => ({ round: r.round, method: r.rewards!.body.method, pool: r.rewards!.body.pool, allocations: r.rewards!.body.allocations.map((a) => ({ site: a.site, amount: a.amount })) }))
-    const balances = [...state.sites.keys()].sort().map((site) => ({ site, credits: state.balances.get(site) ?? 0n }))
-    return { study: state.studyId, balances, rounds, unallocated: state.unallocated }
-  } finally {
-    await ledger.close()
-  }
+  const state = await foldStoredStudy(dbDir, init)
+  const rounds = [...state.rounds.values()]
+    .filter((r) => r.rewards)
+    .map((r) => ({ round: r.round, method: r.rewards!.body.method, pool: r.rewards!.body.pool, allocations: r.rewards!.body.allocations.map((a) => ({ site: a.site, amount: a.amount })) }))
+  const balances = [...state.sites.keys()].sort().map((site) => ({ site, credits: state.balances.get(site) ?? 0n }))
+  return { study: state.studyId, balances, rounds, unallocated: state.unallocated }
 }
 
 /** Prints the balances of every site, or of one with its per-round amounts. Throws UnknownSiteError for a site the study does not have. */

@@ -4,8 +4,7 @@
  * round's k and t. Read from the log alone (a store a running process holds
  * is read as a snapshot), for the demo's summary and for people.
  */
-import { Ledger, openStoreForReading } from '../../ledger/index.ts'
-import { StudyState, readLineageRecord } from '../../protocol/index.ts'
+import { foldStoredStudy } from './stored-study.ts'
 
 export interface SecAggRoundView {
   readonly round: number
@@ -18,16 +17,10 @@ export interface SecAggRoundView {
 
 /** The committed secure-aggregation rounds of the log in `dbDir`, in round order (empty for a study without). */
 export async function secAggRoundsOf(dbDir: string): Promise<SecAggRoundView[]> {
-  const ledger = await Ledger.open(await openStoreForReading(dbDir))
-  try {
-    const state = new StudyState()
-    for await (const { entry } of ledger.scan()) state.apply(readLineageRecord(entry))
-    return [...state.rounds.values()].flatMap((r) => {
-      const sa = r.secagg
-      if (sa?.u1 === undefined || sa.u3 === undefined || r.commit === undefined) return []
-      return [{ round: r.round, survivors: sa.u3, dropped: r.commit.body.secagg?.dropped ?? [], reveals: sa.reveals.size, k: sa.u1.k, t: sa.u1.t }]
-    })
-  } finally {
-    await ledger.close()
-  }
+  const state = await foldStoredStudy(dbDir)
+  return [...state.rounds.values()].flatMap((r) => {
+    const sa = r.secagg
+    if (sa?.u1 === undefined || sa.u3 === undefined || r.commit === undefined) return []
+    return [{ round: r.round, survivors: sa.u3, dropped: r.commit.body.secagg?.dropped ?? [], reveals: sa.reveals.size, k: sa.u1.k, t: sa.u1.t }]
+  })
 }
