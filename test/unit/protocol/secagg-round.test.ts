@@ -199,6 +199,49 @@ describe('secure aggregation in the decider', () => {
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 6)
   })
 
+  it('refuses, and logs, reveals signed for a survivor set other than the logged one', async () => {
+    // Prepare: the unmask phase open; the first survivor signs the hash of a set that still names the dropped site.
+    const h = harness()
+    const { sessions } = await runRound(h, ['delta-lab'], { untilUnmask: true })
+    const u3 = h.state.openRound!.secagg!.u3!
+    const [first] = u3
+    const reveals = sessions.get(first!)!.revealShares(u3)
+
+    // Execute
+    const fed = h.feed({
+      kind: 'secagg',
+      statement: signStatement(h.site(first!).signer, { t: 'secagg-unmask', study: h.spec.id, round: 1, site: first!, survivors: survivorsHash([...u3, 'delta-lab']), reveals, time: h.timeMs }),
+    })
+
+    // Assert
+    expect(fed.refusal?.code).toBe('COORD_SECAGG_MESSAGE_INVALID')
+    expect(kindsOf(fed)).toEqual([ENTRY_KINDS.STATEMENT_REJECTED])
+    expect(fed.refusal?.message).toMatch(/reveal only for the logged set/)
+  })
+
+  it('refuses, and logs, shares addressed to a site that is not the sender’s neighbour', async () => {
+    // Prepare: the keys phase closed (all four sent keys); the first site addresses a box to an unknown site instead of a neighbour.
+    const h = harness()
+    h.openRound()
+    let fed!: Fed
+    for (const s of h.sites) {
+      const session = new SiteSecAggSession({ study: h.spec.id, round: 1, site: s.id, seed: 1 })
+      const { cPk, sPk } = session.advertise()
+      fed = h.feed({ kind: 'secagg', statement: signStatement(s.signer, { t: 'secagg-keys', study: h.spec.id, round: 1, site: s.id, cPk, sPk, time: h.timeMs }) })
+    }
+    const sender = h.site(0)
+    const neighbours = h.state.openRound!.secagg!.u1!.sites.filter((x) => x !== sender.id)
+    const shares = neighbours.map((to, i) => ({ to: i === 0 ? 'not-a-site' : to, box: new Uint8Array(64).fill(i + 1) }))
+
+    // Execute
+    fed = h.feed({ kind: 'secagg', statement: signStatement(sender.signer, { t: 'secagg-shares', study: h.spec.id, round: 1, site: sender.id, bCommit: new Uint8Array(32), shares, time: h.timeMs }) })
+
+    // Assert
+    expect(fed.refusal?.code).toBe('COORD_SECAGG_MESSAGE_INVALID')
+    expect(kindsOf(fed)).toEqual([ENTRY_KINDS.STATEMENT_REJECTED])
+    expect(fed.refusal?.message).toMatch(/send one box to each neighbour/)
+  })
+
   it('refuses, and logs, a reveal of the self-mask share of a site that dropped out (the share that would unmask it)', async () => {
     // Prepare: run to the unmask phase with one dropout, then forge the first survivor's reveal.
     const h = harness()
