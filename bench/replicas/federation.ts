@@ -177,7 +177,8 @@ async function runSite(dir: string, site: BenchSite, csv: string, coordinator: s
     if (line.startsWith('{')) reported = JSON.parse(line) as SiteOutcome
   })
   const killer = setTimeout(() => child.kill('SIGKILL'), FINISH_TIMEOUT_MS + 60 * sharedLoopDeadlineMs(sites))
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+  // 'close', not 'exit': 'exit' can fire before the last stdout line is read, which lost the reports of sites that finished well.
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)))
   clearTimeout(killer)
   return (
     reported ?? {

@@ -150,7 +150,8 @@ export function fedlineageIn(ns: string, args: readonly string[], init: { readon
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // 'close' waits for the output streams too, so output() holds the last lines once exited resolves.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   return { child, exited, output: () => out }
 }
 
