@@ -128,3 +128,38 @@ describe('signerFromSeed', () => {
     expect(verifySignature(signer.publicKey, message, a)).toBe(true)
   })
 })
+
+describe('verifySignature: the cache of valid signatures', () => {
+  it('still refuses a changed message, signature or key after the same signature verified', () => {
+    // Prepare: one valid signature, verified (and so remembered) first
+    const signer = signerFromSeed(new Uint8Array(32).fill(21))
+    const other = signerFromSeed(new Uint8Array(32).fill(22))
+    const message = new TextEncoder().encode('cached once')
+    const sig = signer.sign(message)
+    expect(verifySignature(signer.publicKey, message, sig)).toBe(true)
+    // Execute: the same bytes changed in place, and other keys and messages
+    const changedMessage = Uint8Array.from(message)
+    changedMessage[0]! ^= 1
+    const changedSig = Uint8Array.from(sig)
+    changedSig[3]! ^= 1
+    // Assert
+    expect(verifySignature(signer.publicKey, changedMessage, sig)).toBe(false)
+    expect(verifySignature(signer.publicKey, message, changedSig)).toBe(false)
+    expect(verifySignature(other.publicKey, message, sig)).toBe(false)
+    message[0]! ^= 1 // the very array that verified, changed after the fact
+    expect(verifySignature(signer.publicKey, message, sig)).toBe(false)
+    message[0]! ^= 1
+    expect(verifySignature(signer.publicKey, message, sig)).toBe(true)
+  })
+
+  it('does not remember a refusal: a forged signature is refused every time, the genuine one still verifies', () => {
+    // Prepare
+    const signer = signerFromSeed(new Uint8Array(32).fill(23))
+    const message = new TextEncoder().encode('forged first')
+    const forged = new Uint8Array(64).fill(1)
+    // Execute / Assert
+    expect(verifySignature(signer.publicKey, message, forged)).toBe(false)
+    expect(verifySignature(signer.publicKey, message, forged)).toBe(false)
+    expect(verifySignature(signer.publicKey, message, signer.sign(message))).toBe(true)
+  })
+})

@@ -258,3 +258,48 @@ describe('checkRoundStart', () => {
     expect(() => check(h, h.roundStart())).toThrow(code('COORD_ROUND_STATE'))
   })
 })
+
+describe('decodeStatement: decoded once, never stale', () => {
+  const signer = testSigner(31)
+  const update = () =>
+    signStatement(signer, {
+      t: 'update',
+      study: 'cache',
+      round: 1,
+      site: 'site-a',
+      base: new Uint8Array(32),
+      delta: new Uint8Array(32).fill(2),
+      size: 10,
+      examples: 5,
+      metrics: { trainLoss: 0.5 },
+      nonce: new Uint8Array(16),
+      time: 1,
+    })
+
+  it('hands out a frozen statement: a reader cannot change what the next reader sees', () => {
+    // Prepare
+    const signed = update()
+    // Execute
+    const a = decodeStatement('update', signed.body)
+    const b = decodeStatement('update', signed.body)
+    // Assert
+    expect(b).toEqual(a)
+    expect(Object.isFrozen(a)).toBe(true)
+    expect(Object.isFrozen(a.metrics)).toBe(true)
+    expect(() => {
+      ;(a as { examples: number }).examples = 1e9
+    }).toThrow(TypeError)
+  })
+
+  it('decodes bytes changed in place afresh, and the same bytes as another type by that type', () => {
+    // Prepare
+    const signed = update()
+    expect(decodeStatement('update', signed.body).site).toBe('site-a')
+    // Execute: the site name's last byte, changed in the very array that was decoded
+    const at = Buffer.from(signed.body).lastIndexOf(Buffer.from('site-a')) + 5
+    signed.body[at] = 'b'.charCodeAt(0)
+    // Assert
+    expect(decodeStatement('update', signed.body).site).toBe('site-b')
+    expect(() => decodeStatement('evaluation', signed.body)).toThrow(expect.objectContaining({ code: 'PROTOCOL_STATEMENT_INVALID' }))
+  })
+})
