@@ -18,6 +18,12 @@
  * For each, the number of durable log appends the N uploads took (group
  * commit: concurrent accepts share one batch and one fsync).
  *
+ * The transport floor, measured in the same trials: the same clients against
+ * a bare gRPC server (`support/bare-upload-server.ts`) that acknowledges each
+ * upload as soon as its bytes are in, with no admission, signature or log.
+ * Its ratio is what grpc-js on these two cores costs before the coordinator
+ * does anything; no coordinator can do better.
+ *
  * The default delta is the logistic model's (102 bytes: stored inline in the
  * LevelDB batch); `--hidden 256` (an MLP with one hidden layer of 256, about
  * 4 KiB a unit) makes deltas large enough to be blob files, each written,
@@ -37,6 +43,7 @@ import { encodeWeights, inputWidth, modelShapes, sizeOfShape, StudySpecSchema } 
 import { signStatement } from '../protocol/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
 import { startCoordinatorChild, type CoordinatorChild } from './support/coordinator-child.ts'
+import type { SignedStatement } from '../protocol/index.ts'
 import { benchEnvironment } from './support/environment.ts'
 import { cpuMsOf } from './support/process-cpu.ts'
 import { median } from './support/median.ts'
@@ -150,6 +157,42 @@ async function timeUploads(f: Federation, count: number): Promise<Sample> {
   return { ms, cpuMs, appends }
 }
 
+/** A bare gRPC server with one client per site: the transport floor. */
+interface Floor {
+  readonly child: CoordinatorChild
+  readonly clients: CoordinatorClient[]
+  readonly envelopes: SignedStatement[]
+}
+
+async function startFloor(): Promise<Floor> {
+  const child = await startCoordinatorChild({ study, sites: [], hubSeedByte: HUB_SEED_BYTE }, new URL('./support/bare-upload-server.ts', import.meta.url))
+  // The bare server reads no envelope: any signed one of the right size will do.
+  const envelopes = ids.map((site, i) =>
+    signStatement(signers[i]!, {
+      t: 'update',
+      study: study.id,
+      round: 1,
+      site,
+      base: new Uint8Array(32),
+      delta: sha256(delta),
+      size: delta.length,
+      examples: 50,
+      metrics: { trainLoss: 0.5 },
+      nonce: new Uint8Array(16).fill(i),
+      time: Date.now(),
+    }),
+  )
+  return { child, clients: ids.map(() => new CoordinatorClient(child.address)), envelopes }
+}
+
+/** Times `count` uploads at once against the bare server. */
+async function timeFloor(f: Floor, count: number): Promise<Sample> {
+  const cpu0 = cpuMsOf(f.child.pid)
+  const t0 = performance.now()
+  await Promise.all(f.envelopes.slice(0, count).map((e, i) => f.clients[i]!.uploadUpdate(e, delta)))
+  return { ms: performance.now() - t0, cpuMs: cpuMsOf(f.child.pid) - cpu0, appends: 0 }
+}
+
 interface CaseResults {
   one: Sample[]
   openRound: Sample[]
@@ -157,7 +200,9 @@ interface CaseResults {
 }
 
 const roots = [{ label: 'this checkout', root: here }, ...(args.before === undefined ? [] : [{ label: `before (${args.before})`, root: args.before }])]
-const progress = benchProgress(roots.length * (3 * trials + 1), 'bench:uploads')
+const progress = benchProgress(roots.length * (3 * trials + 1) + 2 * trials + 1, 'bench:uploads')
+const floorResults: { one: Sample[]; many: Sample[] } = { one: [], many: [] }
+let floor: Floor | undefined
 const results = new Map<string, CaseResults>(roots.map((r) => [r.label, { one: [], openRound: [], closingRound: [] }]))
 const federations: { label: string; open: Federation; closing: Federation }[] = []
 try {
@@ -170,7 +215,10 @@ try {
     await timeUploads(fed.closing, sites)
     progress.tick(`${r.label}: warm-up`)
   }
-  for (let t = 0; t < trials; t++)
+  floor = await startFloor()
+  await timeFloor(floor, sites)
+  progress.tick('transport floor: warm-up')
+  for (let t = 0; t < trials; t++) {
     for (const fed of federations) {
       const out = results.get(fed.label)!
       out.one.push(await timeUploads(fed.open, 1))
@@ -180,9 +228,18 @@ try {
       out.closingRound.push(await timeUploads(fed.closing, sites))
       progress.tick(`${fed.label} trial ${t + 1}: ${sites} uploads, closing round`)
     }
+    floorResults.one.push(await timeFloor(floor, 1))
+    progress.tick(`transport floor trial ${t + 1}: one upload`)
+    floorResults.many.push(await timeFloor(floor, sites))
+    progress.tick(`transport floor trial ${t + 1}: ${sites} uploads`)
+  }
 } finally {
   progress.stop()
   for (const fed of federations) await Promise.all([stopFederation(fed.open), stopFederation(fed.closing)])
+  if (floor !== undefined) {
+    for (const c of floor.clients) c.close()
+    await floor.child.stop()
+  }
 }
 
 const ms = (s: readonly Sample[]) => median(s.map((x) => x.ms))
@@ -229,6 +286,30 @@ for (const [label, r] of results) {
     ratio,
     closingRatio: closingMs / oneMs,
   }
+}
+const floorOneMs = ms(floorResults.one)
+const floorManyMs = ms(floorResults.many)
+console.table([
+  { server: 'bare gRPC (no admission, no log)', case: 'one upload', 'median ms': floorOneMs.toFixed(1), '× one': '1.0', 'server CPU ms': median(floorResults.one.map((x) => x.cpuMs)).toFixed(1) },
+  {
+    server: 'bare gRPC (no admission, no log)',
+    case: `${sites} simultaneous`,
+    'median ms': floorManyMs.toFixed(1),
+    '× one': (floorManyMs / floorOneMs).toFixed(1),
+    'server CPU ms': median(floorResults.many.map((x) => x.cpuMs)).toFixed(1),
+  },
+])
+console.log(
+  `transport floor: ${sites} simultaneous uploads to a server that does nothing take ${(floorManyMs / floorOneMs).toFixed(1)}× one (${floorManyMs.toFixed(1)} ms vs ${floorOneMs.toFixed(1)} ms)`,
+)
+summary['transport floor'] = {
+  oneMs: floorResults.one.map((x) => x.ms),
+  manyMs: floorResults.many.map((x) => x.ms),
+  oneCpuMs: floorResults.one.map((x) => x.cpuMs),
+  manyCpuMs: floorResults.many.map((x) => x.cpuMs),
+  oneMedianMs: floorOneMs,
+  manyMedianMs: floorManyMs,
+  ratio: floorManyMs / floorOneMs,
 }
 const outDir = new URL('./results/', import.meta.url)
 await mkdir(outDir, { recursive: true })

@@ -20,16 +20,17 @@ export interface CoordinatorChild {
   stop(): Promise<void>
 }
 
-export async function startCoordinatorChild(init: CoordinatorProcessInit): Promise<CoordinatorChild> {
+/**
+ * `script` is the process to run (default: `coordinator-process.ts` with
+ * `init`); any script that prints the same `{ ready, address }` line and
+ * stops when its stdin closes will do (e.g. `bare-upload-server.ts`).
+ */
+export async function startCoordinatorChild(init: CoordinatorProcessInit, script: URL = new URL('./coordinator-process.ts', import.meta.url)): Promise<CoordinatorChild> {
   // BENCH_COORDINATOR_CPU_PROF=DIR writes the coordinator's V8 CPU profile there, to see where its time goes.
   const profile = process.env['BENCH_COORDINATOR_CPU_PROF']
-  const child = spawn(
-    process.execPath,
-    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', fileURLToPath(new URL('./coordinator-process.ts', import.meta.url)), JSON.stringify(init)],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  )
+  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', fileURLToPath(script), JSON.stringify(init)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
   const events: Record<string, unknown>[] = []
   const listeners = new Set<(e: Record<string, unknown>) => void>()
   const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
