@@ -235,6 +235,14 @@ const BODY_SCHEMAS = {
     pool: credits,
     seed: count,
     allocations: z.array(z.strictObject({ site: z.string(), amount: credits, raw: z.number(), payable: z.number(), reason: z.string().optional() })),
+    /**
+     * Past COMPACT_LIST_SITES allocations: the same list as columns (one
+     * array per field, in input order; `reason` null where there is none),
+     * with `allocations: []`. The keys of each allocation are then not
+     * repeated per site: ~17 bytes a site instead of ~41, so the list stops
+     * at ~1,580 sites and the columns at ~3,800, past the ~1,800 a round holds.
+     */
+    columns: z.strictObject({ site: z.array(z.string()), amount: z.array(credits), raw: z.array(z.number()), payable: z.array(z.number()), reason: z.array(z.string().nullable()) }).optional(),
     unallocated: credits,
   }),
   /**
@@ -399,6 +407,55 @@ export function planFields(plan: readonly { readonly site: string; readonly inst
   const first = full[0]!.instructions
   const shared = Object.fromEntries(Object.entries(first).filter(([k, v]) => full.every((p) => Object.hasOwn(p.instructions, k) && p.instructions[k] === v)))
   return { plan: full.map((p) => ({ site: p.site, instructions: Object.fromEntries(Object.entries(p.instructions).filter(([k]) => !Object.hasOwn(shared, k))) })), shared }
+}
+
+/** One site's allocation in a `round-rewarded` entry. */
+export interface LoggedAllocation {
+  readonly site: string
+  readonly amount: bigint
+  readonly raw: number
+  readonly payable: number
+  readonly reason?: string
+}
+
+/** The `allocations` fields of a `round-rewarded` entry: the list itself, or, past COMPACT_LIST_SITES, an empty list and the same as columns. */
+export function rewardedAllocationsFields(allocations: readonly LoggedAllocation[]): {
+  allocations: LoggedAllocation[]
+  columns?: { site: string[]; amount: bigint[]; raw: number[]; payable: number[]; reason: (string | null)[] }
+} {
+  const list = allocations.map((a) => ({ ...a }))
+  if (list.length <= COMPACT_LIST_SITES) return { allocations: list }
+  return {
+    allocations: [],
+    columns: {
+      site: list.map((a) => a.site),
+      amount: list.map((a) => a.amount),
+      raw: list.map((a) => a.raw),
+      payable: list.map((a) => a.payable),
+      reason: list.map((a) => a.reason ?? null),
+    },
+  }
+}
+
+/**
+ * A `round-rewarded` body with its allocations as a list, whichever form was
+ * logged; a string naming the fault when its columns do not line up or sit
+ * beside a non-empty list (the fold fails the entry with it).
+ */
+export function expandRewardedAllocations(body: RoundRewardedBody): RoundRewardedBody | string {
+  const c = body.columns
+  if (c === undefined) return body
+  if (body.allocations.length > 0) return `both allocations (${body.allocations.length}) and columns: a compact entry lists its allocations only as columns`
+  const n = c.site.length
+  if ([c.amount, c.raw, c.payable, c.reason].some((col) => col.length !== n))
+    return `allocation columns of unequal lengths (site ${n}, amount ${c.amount.length}, raw ${c.raw.length}, payable ${c.payable.length}, reason ${c.reason.length})`
+  if (n <= COMPACT_LIST_SITES) return `${n} allocations as columns: only a round of more than ${COMPACT_LIST_SITES} inputs logs them so`
+  const allocations = c.site.map((site, i) => {
+    const reason = c.reason[i]
+    return { site, amount: c.amount[i]!, raw: c.raw[i]!, payable: c.payable[i]!, ...(reason === null || reason === undefined ? {} : { reason }) }
+  })
+  const { columns: _columns, ...rest } = body
+  return { ...rest, allocations }
 }
 
 /**

@@ -18,7 +18,7 @@
  */
 import { ModelError, encodeWeights, decodeDataset, decodeWeights, decodeWeightsShared, type DpSpec, type Weights } from '../models/core/index.ts'
 import { bytesReader, equalBytes, readAll, sha256, toHex, type BlobReader, type CanonicalValue } from '../ledger/core/index.ts'
-import { ENTRY_KINDS, committedInputsFields, lineageBody, type LineageBody } from './lineage.ts'
+import { ENTRY_KINDS, committedInputsFields, lineageBody, rewardedAllocationsFields, type LineageBody } from './lineage.ts'
 import { computeRoundRewards } from './round-rewards.ts'
 import { dpAccountAfter } from './dp-accounting.ts'
 import { DpSeedInvalidError, ProtocolInvalidArgumentError } from './errors.ts'
@@ -281,7 +281,7 @@ export function commitRound(
       context,
     })
     const { utilityCalls: _calls, ...body } = r
-    entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, allocations: body.allocations.map((a) => ({ ...a })) }))
+    entries.push(entry(ENTRY_KINDS.ROUND_REWARDED, { ...body, ...rewardedAllocationsFields(body.allocations) }))
   }
   return { kind: 'entries', entries, blobs: nextStateBytes === undefined ? [modelBytes] : [modelBytes, nextStateBytes] }
 }

@@ -19,7 +19,7 @@
 import { encodeHeader, encodeWeights, decodeWeights, ModelError, sizeOfShape, type Weights } from '../models/core/index.ts'
 import { readAll, sha256 } from '../ledger/core/index.ts'
 import { ProtocolError } from './errors.ts'
-import { ENTRY_KINDS, committedInputsFields, lineageBody, type LineageBody } from './lineage.ts'
+import { ENTRY_KINDS, committedInputsFields, lineageBody, rewardedAllocationsFields, type LineageBody } from './lineage.ts'
 import { failuresOf, meanTrainLoss, dpCommitRecord, blobRequests, type BlobView, type CloseResult, type DecidedEntry } from './round-close.ts'
 import { contributionSeed } from './contribution.ts'
 import { splitRewardPool } from './reward.ts'
@@ -167,10 +167,12 @@ export function commitSecAggRound(state: StudyState, round: RoundRecord, reveals
         metric: null,
         pool: BigInt(study.rewards.poolPerRound),
         seed: contributionSeed(study.seed, round.round),
-        allocations: split.allocations.map((a) => {
-          const examples = round.accepted.get(a.siteId)!.examples
-          return { site: a.siteId, amount: a.amount, raw: examples, payable: examples }
-        }),
+        ...rewardedAllocationsFields(
+          split.allocations.map((a) => {
+            const examples = round.accepted.get(a.siteId)!.examples
+            return { site: a.siteId, amount: a.amount, raw: examples, payable: examples }
+          }),
+        ),
         unallocated: split.unallocated,
       }),
     )

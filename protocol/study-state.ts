@@ -18,7 +18,7 @@ import { StudySpecSchema, encodedSize, inputWidth, modelShapes, type StudySpec, 
 import type { SiteInstructions } from './strategy.ts'
 import { LineageRecordError } from './errors.ts'
 import { applySecAgg } from './secagg-fold.ts'
-import { ENTRY_KINDS, inputsListHash, embeddedStatementHash, isEmbeddedByBlob, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
+import { ENTRY_KINDS, expandRewardedAllocations, inputsListHash, embeddedStatementHash, isEmbeddedByBlob, type LineageRecord, type RoundCommittedBody, type RoundRewardedBody } from './lineage.ts'
 
 /** `abandoned`: closed by the rules (too few updates); `aborted`: closed by the hub's signed abort. */
 export type RoundStatus = 'collecting' | 'committed' | 'abandoned' | 'aborted'
@@ -484,7 +484,9 @@ export class StudyState {
         return
       }
       case ENTRY_KINDS.ROUND_REWARDED: {
-        const b = record.body
+        // Past 256 inputs the allocations are logged as columns: the state holds them as the list either way.
+        const expanded = expandRewardedAllocations(record.body)
+        const b = typeof expanded === 'string' ? fail(`round ${record.body.round} rewards: ${expanded}`) : expanded
         const round = this.rounds.get(b.round)
         if (!round?.commit) fail(`rewards round ${b.round}, which has not committed`)
         if (round!.rewards) fail(`round ${b.round} rewarded twice`)

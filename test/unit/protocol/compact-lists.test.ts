@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../../ledger/core/index.ts'
-import { COMPACT_LIST_SITES, ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, encodeInstructions, fitTask, inputsListHash, type LineageRecord } from '../../../protocol/index.ts'
+import { COMPACT_LIST_SITES, ENTRY_BODY_MAX_BYTES, ENTRY_KINDS, encodeInstructions, fitTask, inputsListHash, rewardedAllocationsFields, type LineageRecord } from '../../../protocol/index.ts'
 import { foldDrafts } from '../../helpers/audit.ts'
 import { DeciderHarness, kindsOf } from '../../helpers/protocol.ts'
 
@@ -81,5 +81,62 @@ describe('rounds of many sites', () => {
 
     // Assert
     expect(folding).toThrow(/inputs hash .* is not the hash of the round's 600 accepted updates/)
+  })
+})
+
+describe('rewarded rounds of many sites', () => {
+  /** A rewarded study of `n` sites (examples method): one allocation per input. */
+  function rewardedSites(n: number): DeciderHarness {
+    const h = new DeciderHarness({ study: { rounds: 1, minSites: 2, roundDeadlineMs: 86_400_000, rewards: { poolPerRound: '1000000', method: 'examples' } } })
+    for (let i = 3; i < n; i++) h.enroll(`lab-${String(i).padStart(4, '0')}`, 1000 + i, 30 + (i % 17))
+    return h
+  }
+
+  it('logs the allocations of 1,700 sites as columns within an entry’s size (a list would not fit), and the fold pays each site', () => {
+    // Prepare
+    const h = rewardedSites(1700)
+    h.openRound()
+
+    // Execute
+    const committed = h.submit()
+
+    // Assert: the entry is compact and fits; the same allocations as a list would not.
+    const rewarded = committed.entries.find((e) => e.kind === ENTRY_KINDS.ROUND_REWARDED)
+    expect(rewarded).toBeDefined()
+    const body = rewarded!.body as { allocations: unknown[]; columns: { site: string[]; amount: bigint[] } }
+    expect(body.allocations).toEqual([])
+    expect(body.columns.site).toHaveLength(1700)
+    expect(encodeCanonical(rewarded!.body).length).toBeLessThan(ENTRY_BODY_MAX_BYTES)
+    const folded = h.state.rounds.get(1)!.rewards!.body
+    expect(folded.columns).toBeUndefined()
+    expect(folded.allocations).toHaveLength(1700)
+    const { columns: _columns, ...asList } = body
+    expect(encodeCanonical({ ...asList, allocations: folded.allocations } as never).length).toBeGreaterThan(ENTRY_BODY_MAX_BYTES)
+    // Assert: every site is credited its column's amount, and the fold of the drafts is the decider's state.
+    expect(h.state.balances.get('lab-1699')).toBe(body.columns.amount[body.columns.site.indexOf('lab-1699')])
+    expect(foldDrafts(h.drafts)).toEqual(h.state)
+  })
+
+  it('keeps the list below 257 allocations', () => {
+    // Prepare / Execute
+    const fields = rewardedAllocationsFields([{ site: 'a', amount: 3n, raw: 1, payable: 1 }])
+    // Assert
+    expect(fields).toEqual({ allocations: [{ site: 'a', amount: 3n, raw: 1, payable: 1 }] })
+  })
+
+  it('does not fold allocation columns that do not line up', () => {
+    // Prepare
+    const h = rewardedSites(300)
+    h.openRound()
+    h.submit()
+    const at = h.drafts.findIndex((d) => d.kind === ENTRY_KINDS.ROUND_REWARDED)
+    const body = h.drafts[at]!.body as { columns: { amount: bigint[] } }
+    const forged = h.drafts.map((d, i) => (i === at ? { ...d, body: { ...body, columns: { ...body.columns, amount: body.columns.amount.slice(1) } } } : d))
+
+    // Execute
+    const folding = () => foldDrafts(forged as typeof h.drafts)
+
+    // Assert
+    expect(folding).toThrow(/allocation columns of unequal lengths \(site 300, amount 299/)
   })
 })
