@@ -88,6 +88,27 @@ export interface ContributionUpdate extends WeightedUpdate {
   readonly acceptedSeq?: number
 }
 
+/**
+ * An update as the `examples` method needs it when its delta was streamed
+ * rather than held (a commit that sums deltas slice by slice): its L2 norm
+ * (float64 sum of squares in element order, as `l2Norm`) and the SHA-256 of
+ * its canonical bytes (as `hashWeights`, i.e. the delta blob's name). The
+ * other methods build coalition models and need the delta itself.
+ */
+export interface SummarizedUpdate {
+  readonly siteId: string
+  readonly exampleCount: number
+  readonly acceptedSeq?: number
+  readonly deltaNorm: number
+  readonly deltaHash: Uint8Array
+}
+
+type AnyUpdate = ContributionUpdate | SummarizedUpdate
+
+function isSummarized(u: AnyUpdate): u is SummarizedUpdate {
+  return 'deltaNorm' in u
+}
+
 /** How a coalition is valued. */
 export type CoalitionUtility =
   | {
@@ -120,7 +141,8 @@ export interface ContributionParams extends Partial<GtgShapleyParams> {
 export interface ContributionInit {
   /** Default `examples`. */
   readonly method?: ContributionMethod
-  readonly updates: readonly ContributionUpdate[]
+  /** Summarized updates are taken by `examples` only. */
+  readonly updates: readonly (ContributionUpdate | SummarizedUpdate)[]
   /** Required unless `method` is `examples`. */
   readonly utility?: CoalitionUtility
   /** Seed of GTG-Shapley's permutations (ignored by the other methods), an integer in [0, 2^32). See `contributionSeed`. */
@@ -175,22 +197,22 @@ interface Exclusion {
 }
 
 /** The excluded updates of `sorted` (in site-id order), as the module doc says. */
-function findExclusions(sorted: readonly ContributionUpdate[], zeroDeltaNorm: number): Map<string, Exclusion> {
+function findExclusions(sorted: readonly AnyUpdate[], zeroDeltaNorm: number): Map<string, Exclusion> {
   const out = new Map<string, Exclusion>()
-  const byContent = new Map<string, ContributionUpdate[]>()
+  const byContent = new Map<string, AnyUpdate[]>()
   for (const u of sorted) {
-    if (l2Norm(u.delta) < zeroDeltaNorm) {
+    if ((isSummarized(u) ? u.deltaNorm : l2Norm(u.delta)) < zeroDeltaNorm) {
       out.set(u.siteId, { reason: 'zero-delta' })
       continue
     }
-    const key = toHex(hashWeights(u.delta))
+    const key = toHex(isSummarized(u) ? u.deltaHash : hashWeights(u.delta))
     const group = byContent.get(key)
     if (group) group.push(u)
     else byContent.set(key, [u])
   }
   for (const group of byContent.values()) {
     if (group.length < 2) continue
-    let original: ContributionUpdate | undefined
+    let original: AnyUpdate | undefined
     // The group is in site-id order, so `<` keeps the lowest site id among equal seqs.
     for (const u of group) if (u.acceptedSeq !== undefined && (original === undefined || u.acceptedSeq < original.acceptedSeq!)) original = u
     for (const u of group) {
@@ -207,7 +229,7 @@ function checkNumber(name: string, value: number, integer: boolean, min: number)
   }
 }
 
-function checkInit(init: ContributionInit & { readonly method: ContributionMethod }, sorted: readonly ContributionUpdate[]): void {
+function checkInit(init: ContributionInit & { readonly method: ContributionMethod }, sorted: readonly AnyUpdate[]): void {
   if (!(CONTRIBUTION_METHODS as readonly string[]).includes(init.method)) {
     throw new ContributionInputError(`method "${String(init.method)}", want one of ${CONTRIBUTION_METHODS.join(', ')}`)
   }
@@ -220,6 +242,10 @@ function checkInit(init: ContributionInit & { readonly method: ContributionMetho
     if (u.acceptedSeq !== undefined && (!Number.isSafeInteger(u.acceptedSeq) || u.acceptedSeq < 0)) {
       throw new ContributionInputError(`site "${u.siteId}": acceptedSeq ${u.acceptedSeq}, want a non-negative integer`)
     }
+  }
+  const summarized = sorted.find(isSummarized)
+  if (init.method !== 'examples' && summarized !== undefined) {
+    throw new ContributionInputError(`site "${summarized.siteId}": method "${init.method}" builds coalition models and needs the delta itself, not its norm and hash`)
   }
   if (init.method !== 'examples' && init.utility === undefined) {
     throw new ContributionInputError(`method "${init.method}" needs a utility (validation set or function)`)
@@ -275,7 +301,7 @@ export function scoreContributions(input: ContributionInit): ContributionResult 
   const params: Record<string, number> = { zeroDeltaNorm, ...(gtgParams ?? {}) }
   const metric = init.method !== 'examples' && init.utility?.kind === 'validation' ? (init.utility.metric ?? 'neg-log-loss') : null
 
-  const excluded = (u: ContributionUpdate): SiteContribution => {
+  const excluded = (u: AnyUpdate): SiteContribution => {
     const e = exclusions.get(u.siteId)!
     return { siteId: u.siteId, raw: 0, payable: 0, reason: e.reason, ...(e.duplicateOf === undefined ? {} : { duplicateOf: e.duplicateOf }) }
   }
@@ -286,7 +312,8 @@ export function scoreContributions(input: ContributionInit): ContributionResult 
   }
 
   // The cached utility over site ids, and the game over player indices.
-  const utility = utilityFunction(init.utility!, players)
+  // checkInit refused summarized updates for every method but `examples`.
+  const utility = utilityFunction(init.utility!, players as readonly ContributionUpdate[])
   const cache = new Map<string, number>()
   const evaluate = (ids: readonly string[]): number => {
     const key = JSON.stringify(ids)

@@ -164,8 +164,10 @@ export function commitRound(
   const strategy = createStudyStrategy(study)
   // N counts the sites the round could have planned, never fewer than it did (a site removed mid-round still counts).
   const context = { training: study.training, siteCount: Math.max(state.plannableSites().length, round.plan.size) }
-  // Rewards score coalitions of whole deltas; only a study without them is aggregated slice by slice.
-  const streamed = strategy.aggregateStreamed !== undefined && study.rewards === undefined && stateBlob === undefined && study.validation === undefined
+  // Gain-based rewards score coalitions of whole deltas; a study without them (or paying by examples, which needs each
+  // delta's norm and hash only) is aggregated slice by slice, one slice of each input in memory.
+  const streamed = strategy.aggregateStreamed !== undefined && !gainRewards && stateBlob === undefined && study.validation === undefined
+  let deltaNorms: ReadonlyMap<string, number> | undefined
   let parent: Weights | undefined
   let strategyState: Weights | null = null
   let replies: SiteReply[] = []
@@ -190,7 +192,8 @@ export function commitRound(
         failures,
         seed: round.seed,
       })
-      outcome = r.kind === 'none' ? r : { ...r, model: sha256(r.modelBytes), state: null, exclusions: [] }
+      if (r.kind === 'model') deltaNorms = r.deltaNorms
+      outcome = r.kind === 'none' ? r : { kind: 'model', modelBytes: r.modelBytes, metrics: r.metrics, model: sha256(r.modelBytes), state: null, exclusions: [] }
     } else {
       // Parent and deltas go into the aggregation kernel's shared memory, where fedAvg reads them in place (same bytes out).
       parent = decodeWeightsShared(readAll(parentBlob!), state.shapes)
@@ -266,7 +269,12 @@ export function commitRound(
           }),
     }),
   ]
-  if (study.rewards && parent !== undefined) {
+  if (study.rewards && (parent !== undefined || deltaNorms !== undefined)) {
+    // Streamed: each delta by its norm and its logged hash (the hash of its canonical bytes, as hashWeights gives).
+    const updates =
+      deltaNorms === undefined
+        ? replies.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq }))
+        : sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, acceptedSeq: a.seq, deltaNorm: deltaNorms!.get(a.site)!, deltaHash: a.delta }))
     const r = computeRoundRewards({
       rewards: study.rewards,
       model: study.model,
@@ -274,7 +282,7 @@ export function commitRound(
       studySeed: study.seed,
       round: round.round,
       parent,
-      updates: replies.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq })),
+      updates,
       validation: validationBlob === undefined ? undefined : decodeDataset(readAll(validationBlob)),
       strategyState,
       roundSeed: round.seed,

@@ -7,7 +7,8 @@
  * only differ from its recomputation if someone changed it.
  */
 import type { RewardSpec, StrategySpec, Weights, Dataset, ModelSpec, WeightedUpdate } from '../models/core/index.ts'
-import { contributionSeed, scoreContributions, type ContributionUpdate } from './contribution.ts'
+import { contributionSeed, scoreContributions, type ContributionUpdate, type SummarizedUpdate } from './contribution.ts'
+import { ContributionInputError } from './reward-errors.ts'
 import { splitRewardPool } from './reward.ts'
 import { coalitionModel, createStrategy, type AggregateRoundInit, type ServerState } from './strategy.ts'
 
@@ -17,9 +18,10 @@ export interface RoundRewardsInput {
   readonly strategy: StrategySpec
   readonly studySeed: number
   readonly round: number
-  readonly parent: Weights
-  /** The round's accepted updates, each with the log seq it was accepted at. */
-  readonly updates: readonly ContributionUpdate[]
+  /** The round's parent model; required unless the method is `examples`. */
+  readonly parent?: Weights
+  /** The round's accepted updates, each with the log seq it was accepted at (`examples` takes them summarized, by norm and hash). */
+  readonly updates: readonly (ContributionUpdate | SummarizedUpdate)[]
   /** The hub's validation set; required unless the method is `examples`. */
   readonly validation: Dataset | undefined
   /** The strategy's server state the round started from (null for stateless strategies). */
@@ -45,14 +47,16 @@ export function computeRoundRewards(input: RoundRewardsInput): RoundRewards {
   const seed = contributionSeed(input.studySeed, input.round)
   const { method, metric } = input.rewards
   const strategy = createStrategy(input.strategy)
-  const build = (updates: readonly WeightedUpdate[]) => coalitionModel(strategy, input.round, input.parent, updates, input.strategyState ?? null, input.roundSeed ?? 0, input.context)
+  const parent = input.parent
+  if (method !== 'examples' && parent === undefined) throw new ContributionInputError(`method "${method}" scores coalition models and needs the round's parent model`)
+  const build = (updates: readonly WeightedUpdate[]) => coalitionModel(strategy, input.round, parent!, updates, input.strategyState ?? null, input.roundSeed ?? 0, input.context)
   const result = scoreContributions({
     method,
     updates: input.updates,
     seed,
     ...(method === 'examples' || !input.validation
       ? {}
-      : { utility: { kind: 'validation' as const, model: input.model, parent: input.parent, validation: input.validation, metric, coalitionModel: build } }),
+      : { utility: { kind: 'validation' as const, model: input.model, parent: parent!, validation: input.validation, metric, coalitionModel: build } }),
   })
   const pool = BigInt(input.rewards.poolPerRound)
   const split = splitRewardPool(

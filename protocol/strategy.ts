@@ -185,7 +185,15 @@ export interface StreamedAggregateInit {
 }
 
 /** A slice-by-slice aggregation's result: the next model's canonical bytes, or none. */
-export type StreamedOutcome = { readonly kind: 'model'; readonly modelBytes: Uint8Array; readonly metrics: Readonly<Record<string, number>> } | { readonly kind: 'none'; readonly reason: string }
+export type StreamedOutcome =
+  | {
+      readonly kind: 'model'
+      readonly modelBytes: Uint8Array
+      readonly metrics: Readonly<Record<string, number>>
+      /** Each input's L2 norm by site id, summed as `l2Norm` sums it (what `examples` rewards check for zero deltas). */
+      readonly deltaNorms: ReadonlyMap<string, number>
+    }
+  | { readonly kind: 'none'; readonly reason: string }
 
 export type AggregateOutcome =
   | {
@@ -324,14 +332,18 @@ function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAg
   }
   let examples = 0
   let deltaNormSum = 0
+  const deltaNorms = new Map<string, number>()
   sorted.forEach((r, i) => {
     examples += r.exampleCount
-    deltaNormSum += Math.sqrt(normSquares[i]!)
+    const norm = Math.sqrt(normSquares[i]!)
+    deltaNormSum += norm
+    deltaNorms.set(r.siteId, norm)
   })
   return {
     kind: 'model',
     modelBytes,
     metrics: { sites: replies.length, failures: failures.length, examples, meanDeltaNorm: deltaNormSum / replies.length, updateNorm: Math.sqrt(updateSquare) },
+    deltaNorms,
   }
 }
 
