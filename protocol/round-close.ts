@@ -166,7 +166,8 @@ export function commitRound(
   const context = { training: study.training, siteCount: Math.max(state.plannableSites().length, round.plan.size) }
   // Gain-based rewards score coalitions of whole deltas; a study without them (or paying by examples, which needs each
   // delta's norm and hash only) is aggregated slice by slice, one slice of each input in memory.
-  const streamed = strategy.aggregateStreamed !== undefined && !gainRewards && stateBlob === undefined && study.validation === undefined
+  // The server optimisers stream too, reading their state a slice at a time beside the model's.
+  const streamed = strategy.aggregateStreamed !== undefined && !gainRewards && study.validation === undefined
   let deltaNorms: ReadonlyMap<string, number> | undefined
   let parent: Weights | undefined
   let strategyState: Weights | null = null
@@ -177,23 +178,27 @@ export function commitRound(
         modelBytes: Uint8Array
         model: Uint8Array
         metrics: Readonly<Record<string, number>>
-        state: Weights | null
+        /** The next server state's canonical bytes (none for stateless strategies). */
+        stateBytes: Uint8Array | undefined
         exclusions: readonly Exclusion[]
         clipped?: readonly ClippedUpdate[]
       }
     | { kind: 'none'; reason: string }
   try {
-    if (streamed) {
-      const r = strategy.aggregateStreamed!({
-        round: round.round,
-        shapes: state.shapes,
-        global: parentBlob!,
-        replies: sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: deltaBlobs.get(a.site)! })),
-        failures,
-        seed: round.seed,
-      })
+    const r = streamed
+      ? strategy.aggregateStreamed!({
+          round: round.round,
+          shapes: state.shapes,
+          global: parentBlob!,
+          replies: sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: deltaBlobs.get(a.site)! })),
+          failures,
+          seed: round.seed,
+          ...(stateBlob === undefined ? {} : { state: stateBlob }),
+        })
+      : undefined
+    if (r !== undefined) {
       if (r.kind === 'model') deltaNorms = r.deltaNorms
-      outcome = r.kind === 'none' ? r : { kind: 'model', modelBytes: r.modelBytes, metrics: r.metrics, model: sha256(r.modelBytes), state: null, exclusions: [] }
+      outcome = r.kind === 'none' ? r : { kind: 'model', modelBytes: r.modelBytes, metrics: r.metrics, model: sha256(r.modelBytes), stateBytes: r.stateBytes, exclusions: [] }
     } else {
       // Parent and deltas go into the aggregation kernel's shared memory, where fedAvg reads them in place (same bytes out).
       parent = decodeWeightsShared(readAll(parentBlob!), state.shapes)
@@ -230,7 +235,8 @@ export function commitRound(
       else {
         // A model's hash is its canonical bytes' hash (hashWeights by construction): encoded once, hashed once.
         const modelBytes = encodeWeights(r.weights)
-        outcome = { ...r, modelBytes, model: sha256(modelBytes), exclusions: [...validationExclusions, ...r.exclusions] }
+        const { state: nextState, ...made } = r
+        outcome = { ...made, modelBytes, model: sha256(modelBytes), stateBytes: nextState === null ? undefined : encodeWeights(nextState), exclusions: [...validationExclusions, ...r.exclusions] }
       }
     }
   } catch (err) {
@@ -242,7 +248,7 @@ export function commitRound(
     return { kind: 'entries', entries: [entry(ENTRY_KINDS.ROUND_ABANDONED, { round: round.round, reason: outcome.reason, accepted: accepted.size })], blobs: [] }
   }
   const modelBytes = outcome.modelBytes
-  const nextStateBytes = outcome.state === null ? undefined : encodeWeights(outcome.state)
+  const nextStateBytes = outcome.stateBytes
   const trainLoss = meanTrainLoss(sorted)
   const metrics: Record<string, number> = { ...outcome.metrics, examples: sorted.reduce((n, a) => n + a.examples, 0) }
   if (Number.isFinite(trainLoss)) metrics['trainLoss'] = trainLoss

@@ -68,6 +68,7 @@ import { READ_SLICE_BYTES, decodeCanonical, encodeCanonical, type BlobReader } f
 import { InstructionsInvalidError } from './errors.ts'
 import { cyclicSite } from './cyclic-order.ts'
 import { withStrategyOptions } from './strategies/options.ts'
+import { StreamedMetrics } from './strategies/streamed-metrics.ts'
 import { serverOptimizerStrategy } from './strategies/server-optimizers.ts'
 import { modelMetrics } from './strategies/round-metrics.ts'
 import { scaffoldStrategy } from './strategies/scaffold.ts'
@@ -182,9 +183,11 @@ export interface StreamedAggregateInit {
   readonly replies: readonly { readonly siteId: string; readonly exampleCount: number; readonly delta: BlobReader }[]
   readonly failures: readonly RoundFailure[]
   readonly seed: number
+  /** The server state the round starts from (its canonical bytes), for the strategies that keep one; absent before the first. */
+  readonly state?: BlobReader
 }
 
-/** A slice-by-slice aggregation's result: the next model's canonical bytes, or none. */
+/** A slice-by-slice aggregation's result: the next model's canonical bytes (and the next state's), or none. */
 export type StreamedOutcome =
   | {
       readonly kind: 'model'
@@ -192,6 +195,8 @@ export type StreamedOutcome =
       readonly metrics: Readonly<Record<string, number>>
       /** Each input's L2 norm by site id, summed as `l2Norm` sums it (what `examples` rewards check for zero deltas). */
       readonly deltaNorms: ReadonlyMap<string, number>
+      /** The next server state's canonical bytes, for the strategies that keep one. */
+      readonly stateBytes?: Uint8Array
     }
   | { readonly kind: 'none'; readonly reason: string }
 
@@ -222,9 +227,11 @@ export interface Strategy {
    * The same aggregation read and written a slice of parameters at a time,
    * for stateless element-wise strategies: the same model bytes and metrics
    * as `aggregateRound`, bit for bit, holding one slice of each input.
-   * Absent where a strategy needs whole updates at once.
+   * Absent where a strategy needs whole updates at once; undefined for a
+   * round it cannot take slice by slice after all (then `aggregateRound`
+   * decides it, with its own errors and reasons).
    */
-  aggregateStreamed?(init: StreamedAggregateInit): StreamedOutcome
+  aggregateStreamed?(init: StreamedAggregateInit): StreamedOutcome | undefined
 }
 
 function assertRound(round: number): void {
@@ -299,8 +306,7 @@ function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAg
   const sorted = sortBySiteId(replies)
   const modelBytes = new Uint8Array(encodedSize(shapes))
   modelBytes.set(encodeHeader(shapes))
-  const normSquares = new Float64Array(sorted.length)
-  let updateSquare = 0
+  const metrics = new StreamedMetrics(sorted)
   for (const { tensor, start, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
     const slice = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
     // Into the aggregation kernel's shared memory, where fedAvg reads them in place (and with its second thread).
@@ -320,31 +326,9 @@ function fedAvgStreamed({ round, shapes, global, replies, failures }: StreamedAg
       throw err
     }
     valuesIntoBytes(modelBytes, offset, next)
-    deltas.forEach((d, i) => {
-      let sum = normSquares[i]!
-      for (let j = 0; j < n; j++) sum += d[j]! * d[j]!
-      normSquares[i] = sum
-    })
-    for (let j = 0; j < n; j++) {
-      const d = next[j]! - g[j]!
-      updateSquare += d * d
-    }
+    metrics.add(g, deltas, next)
   }
-  let examples = 0
-  let deltaNormSum = 0
-  const deltaNorms = new Map<string, number>()
-  sorted.forEach((r, i) => {
-    examples += r.exampleCount
-    const norm = Math.sqrt(normSquares[i]!)
-    deltaNormSum += norm
-    deltaNorms.set(r.siteId, norm)
-  })
-  return {
-    kind: 'model',
-    modelBytes,
-    metrics: { sites: replies.length, failures: failures.length, examples, meanDeltaNorm: deltaNormSum / replies.length, updateNorm: Math.sqrt(updateSquare) },
-    deltaNorms,
-  }
+  return { kind: 'model', modelBytes, ...metrics.result(failures) }
 }
 
 /**

@@ -11,9 +11,13 @@
 import { fedAdagradStep, fedAdamStep, fedAvgMStep, fedYogiStep, type ServerOptimizerSpec, type ServerStep, type WeightedUpdate, type Weights } from '../../models/core/index.ts'
 import { trainingInstructions, type AggregateRoundInit, type ConfigureRoundInit, type RoundPlan, type ServerState, type Strategy } from '../strategy.ts'
 import { modelMetrics } from './round-metrics.ts'
+import { serverStepStreamed } from './server-optimizers-streamed.ts'
 import { planSites } from './site-plan.ts'
 
 type StepFn = (global: Weights, updates: readonly WeightedUpdate[], state: ServerState | null, round: number) => ServerStep
+
+/** The state slots each optimiser keeps (models/core/server-optimizers.ts), in their stored order. */
+const SLOTS: Record<ServerOptimizerSpec['name'], readonly string[]> = { fedavgm: ['momentum'], fedadagrad: ['v'], fedadam: ['m', 'v'], fedyogi: ['m', 'v'] }
 
 function stepOf(spec: ServerOptimizerSpec): StepFn {
   switch (spec.name) {
@@ -52,5 +56,6 @@ export function serverOptimizerStrategy(spec: ServerOptimizerSpec): Strategy {
       const next = step(global, replies, state, round)
       return { kind: 'model', weights: next.weights, state: next.state, exclusions: [], metrics: modelMetrics(global, next.weights, replies, failures) }
     },
+    aggregateStreamed: (init) => serverStepStreamed(init, SLOTS[spec.name], step),
   }
 }

@@ -178,25 +178,83 @@ describe('FedAvg slice by slice (aggregateStreamed)', () => {
     })),
   })
 
-  it('makes the same model bytes and metrics as aggregateRound, bit for bit', () => {
+  it.each([
+    { name: 'fedavg', serverLearningRate: 0.7 },
+    { name: 'fedavgm', serverLearningRate: 0.7, serverMomentum: 0.9 },
+    { name: 'fedadagrad', eta: 0.1, tau: 1e-3 },
+    { name: 'fedadam', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99 },
+    { name: 'fedyogi', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99 },
+  ])('$name: makes the same model bytes, state bytes and metrics as aggregateRound, bit for bit, two rounds running', (spec) => {
     // Prepare
-    const strategy = createStrategy({ name: 'fedavg', serverLearningRate: 0.7 })
+    const strategy = createStrategy(StrategySpecSchema.parse(spec))
+    const failures = [{ siteId: 'site-d', reason: 'no-update' }]
+    let global = weights(1)
+    let wholeState: Weights | null = null
+    let streamedState: Uint8Array | undefined
+    for (const round of [3, 4]) {
+      const replies = ['site-c', 'site-a', 'site-b'].map((siteId, i) => ({ siteId, exampleCount: 17 + 100 * i, delta: weights(round * 10 + i) }))
+      // Execute
+      const whole = strategy.aggregateRound({ round, global, replies, failures, state: wholeState, seed: 0 })
+      const streamed = strategy.aggregateStreamed!({
+        round,
+        shapes,
+        global: bytesReader(encodeWeights(global)),
+        replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: bytesReader(encodeWeights(r.delta)) })),
+        failures,
+        seed: 0,
+        ...(streamedState === undefined ? {} : { state: bytesReader(streamedState) }),
+      })
+      // Assert
+      if (whole.kind !== 'model' || streamed?.kind !== 'model') throw new Error('both should make a model')
+      expect(Buffer.from(streamed.modelBytes).equals(Buffer.from(encodeWeights(whole.weights)))).toBe(true)
+      expect(streamed.metrics).toEqual(whole.metrics)
+      if (whole.state === null) expect(streamed.stateBytes).toBeUndefined()
+      else expect(Buffer.from(streamed.stateBytes!).equals(Buffer.from(encodeWeights(whole.state)))).toBe(true)
+      global = whole.weights
+      wholeState = whole.state
+      streamedState = streamed.stateBytes
+    }
+  })
+
+  it('leaves a round with a value that is not finite to the whole-model path, which names it', () => {
+    // Prepare: a FedAvgM step that overflows float32 in the last tensor's last value
+    const avgm = createStrategy(StrategySpecSchema.parse({ name: 'fedavgm', serverLearningRate: 1, serverMomentum: 0.5 }))
     const global = weights(1)
-    const replies = ['site-c', 'site-a', 'site-b'].map((siteId, i) => ({ siteId, exampleCount: 17 + 100 * i, delta: weights(2 + i) }))
+    const delta = weights(2)
+    const last = global.tensors.at(-1)!.values
+    last[last.length - 1] = 3e38
+    delta.tensors.at(-1)!.values[last.length - 1] = 3e38
+    const replies = [{ siteId: 'a', exampleCount: 1, delta }]
     // Execute
-    const whole = strategy.aggregateRound({ round: 3, global, replies, failures: [{ siteId: 'site-d', reason: 'no-update' }], state: null, seed: 0 })
-    const streamed = strategy.aggregateStreamed!({
-      round: 3,
+    const streamed = avgm.aggregateStreamed!({
+      round: 1,
       shapes,
       global: bytesReader(encodeWeights(global)),
-      replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: bytesReader(encodeWeights(r.delta)) })),
-      failures: [{ siteId: 'site-d', reason: 'no-update' }],
+      replies: [{ siteId: 'a', exampleCount: 1, delta: bytesReader(encodeWeights(delta)) }],
+      failures: [],
       seed: 0,
     })
     // Assert
-    if (whole.kind !== 'model' || streamed.kind !== 'model') throw new Error('both should make a model')
-    expect(Buffer.from(streamed.modelBytes).equals(Buffer.from(encodeWeights(whole.weights)))).toBe(true)
-    expect(streamed.metrics).toEqual(whole.metrics)
+    expect(streamed).toBeUndefined()
+    expect(() => avgm.aggregateRound({ round: 1, global, replies, failures: [], state: null, seed: 0 })).toThrow(expect.objectContaining({ code: 'MODEL_NON_FINITE' }))
+  })
+
+  it('leaves a round whose state is not laid out as the strategy’s slots to the whole-model path', () => {
+    // Prepare: an FedAdam round given a FedAvgM state (one slot, not two)
+    const adam = createStrategy(StrategySpecSchema.parse({ name: 'fedadam', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99 }))
+    const momentum = encodeWeights({ tensors: shapes.map((s) => ({ name: `momentum/${s.name}`, shape: s.shape, values: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) })) })
+    // Execute
+    const streamed = adam.aggregateStreamed!({
+      round: 1,
+      shapes,
+      global: bytesReader(encodeWeights(weights(1))),
+      replies: [{ siteId: 'a', exampleCount: 1, delta: bytesReader(encodeWeights(weights(2))) }],
+      failures: [],
+      seed: 0,
+      state: bytesReader(momentum),
+    })
+    // Assert
+    expect(streamed).toBeUndefined()
   })
 
   it('names a value that overflows by its tensor and its index in the whole tensor, as the whole-model check does', () => {
