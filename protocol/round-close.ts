@@ -25,7 +25,7 @@ import { DpSeedInvalidError, ProtocolInvalidArgumentError } from './errors.ts'
 import { createStudyStrategy, type ClippedUpdate, type Exclusion, type RoundFailure, type SiteReply } from './strategy.ts'
 import type { AcceptedUpdate, RoundRecord, StudyState } from './study-state.ts'
 import { compareSiteIds } from './study-state.ts'
-import { validateUpdates } from './update-validation.ts'
+import { validateStreamed, validateUpdates } from './update-validation.ts'
 
 /**
  * The blobs the shell can give this step: whole bytes (`get`), or readers
@@ -167,8 +167,11 @@ export function commitRound(
   // Gain-based rewards score coalitions of whole deltas; a study without them (or paying by examples, which needs each
   // delta's norm and hash only) is aggregated slice by slice, one slice of each input in memory.
   // The server optimisers stream too, reading their state a slice at a time beside the model's.
-  const streamed = strategy.aggregateStreamed !== undefined && !gainRewards && study.validation === undefined
+  // With validation, its norms and dot products are read slice by slice first, and the kept deltas then aggregated.
+  const streamed = strategy.aggregateStreamed !== undefined && !gainRewards
   let deltaNorms: ReadonlyMap<string, number> | undefined
+  // The accepted updates the strategy aggregated (validation may leave some out): what examples rewards pay.
+  let kept = sorted
   let parent: Weights | undefined
   let strategyState: Weights | null = null
   let replies: SiteReply[] = []
@@ -185,20 +188,35 @@ export function commitRound(
       }
     | { kind: 'none'; reason: string }
   try {
-    const r = streamed
-      ? strategy.aggregateStreamed!({
-          round: round.round,
-          shapes: state.shapes,
-          global: parentBlob!,
-          replies: sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: deltaBlobs.get(a.site)! })),
-          failures,
-          seed: round.seed,
-          ...(stateBlob === undefined ? {} : { state: stateBlob }),
-        })
-      : undefined
+    const checked =
+      streamed && study.validation !== undefined
+        ? validateStreamed({
+            spec: study.validation,
+            shapes: state.shapes,
+            replies: sorted.map((a) => ({ siteId: a.site, delta: deltaBlobs.get(a.site)!, deltaHash: a.delta })),
+            ...(previousParentBlob === undefined ? {} : { previous: { model: parentBlob!, parent: previousParentBlob } }),
+            earlierDeltas: earlierDeltaHashes(state, round.round),
+          })
+        : undefined
+    const keptSites = checked === undefined ? undefined : new Set(checked.kept)
+    const streamedKept = keptSites === undefined ? sorted : sorted.filter((a) => keptSites.has(a.site))
+    const r = !streamed
+      ? undefined
+      : streamedKept.length === 0
+        ? { kind: 'none' as const, reason: allLeftOut(checked!.exclusions) }
+        : strategy.aggregateStreamed!({
+            round: round.round,
+            shapes: state.shapes,
+            global: parentBlob!,
+            replies: streamedKept.map((a) => ({ siteId: a.site, exampleCount: a.examples, delta: deltaBlobs.get(a.site)! })),
+            failures,
+            seed: round.seed,
+            ...(stateBlob === undefined ? {} : { state: stateBlob }),
+          })
     if (r !== undefined) {
       if (r.kind === 'model') deltaNorms = r.deltaNorms
-      outcome = r.kind === 'none' ? r : { kind: 'model', modelBytes: r.modelBytes, metrics: r.metrics, model: sha256(r.modelBytes), stateBytes: r.stateBytes, exclusions: [] }
+      kept = streamedKept
+      outcome = r.kind === 'none' ? r : { kind: 'model', modelBytes: r.modelBytes, metrics: r.metrics, model: sha256(r.modelBytes), stateBytes: r.stateBytes, exclusions: checked?.exclusions ?? [] }
     } else {
       // Parent and deltas go into the aggregation kernel's shared memory, where fedAvg reads them in place (same bytes out).
       parent = decodeWeightsShared(readAll(parentBlob!), state.shapes)
@@ -218,7 +236,7 @@ export function commitRound(
       }
       const r =
         replies.length === 0
-          ? { kind: 'none' as const, reason: `validation left out every accepted update (${validationExclusions.map((e) => `${e.siteId}: ${e.reason}`).join(', ')})` }
+          ? { kind: 'none' as const, reason: allLeftOut(validationExclusions) }
           : strategy.aggregateRound({
               round: round.round,
               global: parent,
@@ -280,7 +298,7 @@ export function commitRound(
     const updates =
       deltaNorms === undefined
         ? replies.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq }))
-        : sorted.map((a) => ({ siteId: a.site, exampleCount: a.examples, acceptedSeq: a.seq, deltaNorm: deltaNorms!.get(a.site)!, deltaHash: a.delta }))
+        : kept.map((a) => ({ siteId: a.site, exampleCount: a.examples, acceptedSeq: a.seq, deltaNorm: deltaNorms!.get(a.site)!, deltaHash: a.delta }))
     const r = computeRoundRewards({
       rewards: study.rewards,
       model: study.model,
@@ -316,4 +334,9 @@ export function dpCommitRecord(
   if (clipNorm === undefined || plannedSites === undefined || noiseStddev === undefined)
     throw new ProtocolInvalidArgumentError(`round ${round}: the DP strategy reported no clip norm, planned sites or noise scale`)
   return { ...dpAccountAfter(state, round, q, dp), clipNorm, plannedSites, noiseStddev }
+}
+
+/** Why a round whose every accepted update validation left out makes no model. */
+function allLeftOut(exclusions: readonly Exclusion[]): string {
+  return `validation left out every accepted update (${exclusions.map((e) => `${e.siteId}: ${e.reason}`).join(', ')})`
 }

@@ -30,8 +30,8 @@
  * All sums are float64 in layout order; medians of an even count are the mean
  * of the two middle values. Pure.
  */
-import { toHex } from '../ledger/core/index.ts'
-import { sortBySiteId, type UpdateValidationSpec, type Weights } from '../models/core/index.ts'
+import { READ_SLICE_BYTES, toHex, type BlobReader } from '../ledger/core/index.ts'
+import { sortBySiteId, valueSlices, valuesFromBytes, type TensorShape, type UpdateValidationSpec, type Weights } from '../models/core/index.ts'
 import type { Exclusion } from './strategy.ts'
 
 /** The normal-consistency constant of the MAD: 1 / Φ⁻¹(3/4). */
@@ -82,13 +82,41 @@ function dotWithStep(delta: Weights, previous: NonNullable<ValidationInit['previ
   return { dot, stepSquare }
 }
 
+/**
+ * What the checks read of one update: its delta hash, its L2 norm and, with
+ * a previous step, its dot product with that step (each summed in float64 in
+ * layout order). `validateStreamed` gathers these a slice at a time.
+ */
+export interface UpdateSummary {
+  readonly siteId: string
+  readonly deltaHash: Uint8Array
+  readonly norm: number
+  readonly dot?: number
+}
+
 /** The updates of a round that pass `spec`, and the exclusions of the rest. */
 export function validateUpdates({ spec, replies, previous, earlierDeltas }: ValidationInit): ValidationResult {
-  const sorted = sortBySiteId(replies)
+  let stepSquare: number | undefined
+  const summaries = replies.map((r): UpdateSummary => {
+    if (spec.minCosine === undefined || previous === undefined) return { siteId: r.siteId, deltaHash: r.deltaHash, norm: norm(r.delta) }
+    const d = dotWithStep(r.delta, previous)
+    stepSquare = d.stepSquare
+    return { siteId: r.siteId, deltaHash: r.deltaHash, norm: norm(r.delta), dot: d.dot }
+  })
+  return validateSummaries(spec, summaries, stepSquare, earlierDeltas)
+}
+
+/**
+ * The checks over summaries: `stepSquare` is ‖g‖² of the previous step
+ * (undefined when there is none or minCosine is off), each summary's `dot`
+ * then its Δ·g.
+ */
+export function validateSummaries(spec: UpdateValidationSpec, summaries: readonly UpdateSummary[], stepSquare: number | undefined, earlierDeltas: ReadonlyMap<string, number>): ValidationResult {
+  const sorted = sortBySiteId(summaries)
   const hashes = sorted.map((r) => toHex(r.deltaHash))
   const copies = new Map<string, number>()
   for (const h of hashes) copies.set(h, (copies.get(h) ?? 0) + 1)
-  const norms = sorted.map((r) => norm(r.delta))
+  const norms = sorted.map((r) => r.norm)
   const med = norms.length > 0 ? median(norms) : 0
   const mad = norms.length > 0 ? median(norms.map((n) => Math.abs(n - med))) : 0
 
@@ -114,8 +142,8 @@ export function validateUpdates({ spec, replies, previous, earlierDeltas }: Vali
       const score = Math.abs(norms[i]! - med) / (MAD_NORMAL_SCALE * mad)
       if (score > spec.normZ) return { siteId, reason: 'norm-outlier', evidence: { norm: norms[i]!, median: med, mad, score, threshold: spec.normZ } }
     }
-    if (spec.minCosine !== undefined && previous !== undefined) {
-      const { dot, stepSquare } = dotWithStep(sorted[i]!.delta, previous)
+    const dot = sorted[i]!.dot
+    if (spec.minCosine !== undefined && stepSquare !== undefined && dot !== undefined) {
       if (stepSquare > 0) {
         const cosine = norms[i]! === 0 ? 0 : dot / (norms[i]! * Math.sqrt(stepSquare))
         if (cosine < spec.minCosine) return { siteId, reason: 'cosine-below-minimum', evidence: { cosine, threshold: spec.minCosine } }
@@ -123,4 +151,46 @@ export function validateUpdates({ spec, replies, previous, earlierDeltas }: Vali
     }
     return undefined
   }
+}
+
+/**
+ * `validateUpdates` reading every delta (and the previous step's two models)
+ * a slice at a time: the same sums in the same order, so the same exclusions
+ * and evidence, with one slice of each in memory.
+ */
+export function validateStreamed(init: {
+  readonly spec: UpdateValidationSpec
+  readonly shapes: readonly TensorShape[]
+  readonly replies: readonly { readonly siteId: string; readonly delta: BlobReader; readonly deltaHash: Uint8Array }[]
+  readonly previous?: { readonly model: BlobReader; readonly parent: BlobReader }
+  readonly earlierDeltas: ReadonlyMap<string, number>
+}): ValidationResult {
+  const { spec, shapes, replies, previous, earlierDeltas } = init
+  const withStep = spec.minCosine !== undefined && previous !== undefined
+  const squares = new Float64Array(replies.length)
+  const dots = new Float64Array(replies.length)
+  let stepSquare = 0
+  for (const { count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+    const m = withStep ? valuesFromBytes(previous!.model.read(offset, 4 * n)) : undefined
+    const p = withStep ? valuesFromBytes(previous!.parent.read(offset, 4 * n)) : undefined
+    const g = m === undefined ? undefined : new Float64Array(n)
+    if (g !== undefined)
+      for (let j = 0; j < n; j++) {
+        g[j] = m![j]! - p![j]!
+        stepSquare += g[j]! * g[j]!
+      }
+    replies.forEach((r, i) => {
+      const d = valuesFromBytes(r.delta.read(offset, 4 * n))
+      let sum = squares[i]!
+      for (let j = 0; j < n; j++) sum += d[j]! * d[j]!
+      squares[i] = sum
+      if (g !== undefined) {
+        let dot = dots[i]!
+        for (let j = 0; j < n; j++) dot += d[j]! * g[j]!
+        dots[i] = dot
+      }
+    })
+  }
+  const summaries = replies.map((r, i) => ({ siteId: r.siteId, deltaHash: r.deltaHash, norm: Math.sqrt(squares[i]!), ...(withStep ? { dot: dots[i]! } : {}) }))
+  return validateSummaries(spec, summaries, withStep ? stepSquare : undefined, earlierDeltas)
 }

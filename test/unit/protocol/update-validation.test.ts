@@ -4,9 +4,9 @@
  * the z-scores) or exact by construction.
  */
 import { describe, expect, it } from 'vitest'
-import { sha256, toHex } from '../../../ledger/core/index.ts'
-import { UpdateValidationSchema, type Weights } from '../../../models/core/index.ts'
-import { validateUpdates } from '../../../protocol/index.ts'
+import { bytesReader, sha256, toHex } from '../../../ledger/core/index.ts'
+import { UpdateValidationSchema, encodeWeights, type Weights } from '../../../models/core/index.ts'
+import { validateStreamed, validateUpdates } from '../../../protocol/index.ts'
 
 function vector(values: number[]): Weights {
   return { tensors: [{ name: 'v', shape: [values.length], values: Float32Array.from(values) }] }
@@ -83,5 +83,67 @@ describe('validateUpdates', () => {
       { siteId: 'old', reason: 'replayed-delta', evidence: { firstRound: 2 } },
     ])
     expect(off.exclusions).toEqual([])
+  })
+})
+
+describe('validateStreamed', () => {
+  /** Fixed-seed float32 values of varied magnitude, so a different summation order would show in the last bits. */
+  function values(n: number, seed: number, scale = 1): Float32Array {
+    let x = seed >>> 0
+    const out = new Float32Array(n)
+    for (let j = 0; j < n; j++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+      out[j] = (x / 2 ** 32 - 0.45) * 10 ** ((x % 5) - 2) * scale
+    }
+    return out
+  }
+  // One tensor longer than a read slice (1M values), so slices meet inside it, and a small one.
+  const shapes = [
+    { name: 'dense/kernel', shape: [1_050_001] },
+    { name: 'out/bias', shape: [3] },
+  ]
+  const model = (seed: number, scale = 1): Weights => ({ tensors: shapes.map((s, i) => ({ name: s.name, shape: s.shape, values: values(s.shape[0]!, seed * 7 + i, scale) })) })
+
+  it('gives the same kept sites, exclusions and evidence as validateUpdates, bit for bit', () => {
+    // Prepare: six sites, one scaled ×40, one a copy of another, one replaying an earlier delta; a previous step for the cosine.
+    const deltas: Record<string, Weights> = { 'site-a': model(1), 'site-b': model(2), 'site-c': model(3, 40), 'site-d': model(4), 'site-e': model(2), 'site-f': model(6) }
+    const hashOf = (w: Weights) => sha256(encodeWeights(w))
+    const earlier = new Map([[toHex(hashOf(deltas['site-f']!)), 2]])
+    const previous = { model: model(10), parent: model(11) }
+    const s = spec({ normZ: 3, minCosine: -0.001, rejectDuplicates: true })
+    // Execute
+    const whole = validateUpdates({ spec: s, replies: Object.entries(deltas).map(([siteId, delta]) => ({ siteId, delta, deltaHash: hashOf(delta) })), previous, earlierDeltas: earlier })
+    const streamed = validateStreamed({
+      spec: s,
+      shapes,
+      replies: Object.entries(deltas).map(([siteId, delta]) => ({ siteId, delta: bytesReader(encodeWeights(delta)), deltaHash: hashOf(delta) })),
+      previous: { model: bytesReader(encodeWeights(previous.model)), parent: bytesReader(encodeWeights(previous.parent)) },
+      earlierDeltas: earlier,
+    })
+    // Assert
+    expect(whole.exclusions.map((e) => e.reason).sort()).toEqual(['duplicate-delta', 'duplicate-delta', 'norm-outlier', 'norm-outlier', 'replayed-delta'])
+    expect(streamed).toEqual(whole)
+  })
+
+  it('leaves out by cosine as validateUpdates does, with the same cosine to the last bit', () => {
+    // Prepare: a delta against the previous step (negated step) and one along it.
+    const previous = { model: model(10), parent: model(11) }
+    const step: Weights = { tensors: previous.model.tensors.map((t, i) => ({ ...t, values: t.values.map((v, j) => v - previous.parent.tensors[i]!.values[j]!) })) }
+    const against: Weights = { tensors: step.tensors.map((t) => ({ ...t, values: t.values.map((v) => -v) })) }
+    const deltas: Record<string, Weights> = { along: step, against, other: model(5) }
+    const hashOf = (w: Weights) => sha256(encodeWeights(w))
+    const s = spec({ minCosine: 0 })
+    // Execute
+    const whole = validateUpdates({ spec: s, replies: Object.entries(deltas).map(([siteId, delta]) => ({ siteId, delta, deltaHash: hashOf(delta) })), previous, earlierDeltas: new Map() })
+    const streamed = validateStreamed({
+      spec: s,
+      shapes,
+      replies: Object.entries(deltas).map(([siteId, delta]) => ({ siteId, delta: bytesReader(encodeWeights(delta)), deltaHash: hashOf(delta) })),
+      previous: { model: bytesReader(encodeWeights(previous.model)), parent: bytesReader(encodeWeights(previous.parent)) },
+      earlierDeltas: new Map(),
+    })
+    // Assert
+    expect(whole.exclusions.some((e) => e.siteId === 'against' && e.reason === 'cosine-below-minimum')).toBe(true)
+    expect(streamed).toEqual(whole)
   })
 })
