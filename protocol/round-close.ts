@@ -216,7 +216,18 @@ export function commitRound(
     if (r !== undefined) {
       if (r.kind === 'model') deltaNorms = r.deltaNorms
       kept = streamedKept
-      outcome = r.kind === 'none' ? r : { kind: 'model', modelBytes: r.modelBytes, metrics: r.metrics, model: sha256(r.modelBytes), stateBytes: r.stateBytes, exclusions: checked?.exclusions ?? [] }
+      outcome =
+        r.kind === 'none'
+          ? r
+          : {
+              kind: 'model',
+              modelBytes: r.modelBytes,
+              metrics: r.metrics,
+              model: sha256(r.modelBytes),
+              stateBytes: r.stateBytes,
+              exclusions: checked?.exclusions ?? [],
+              ...(r.clipped === undefined ? {} : { clipped: r.clipped }),
+            }
     } else {
       // Parent and deltas go into the aggregation kernel's shared memory, where fedAvg reads them in place (same bytes out).
       parent = decodeWeightsShared(readAll(parentBlob!), state.shapes)

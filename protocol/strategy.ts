@@ -197,6 +197,8 @@ export type StreamedOutcome =
       readonly deltaNorms: ReadonlyMap<string, number>
       /** The next server state's canonical bytes, for the strategies that keep one. */
       readonly stateBytes?: Uint8Array
+      /** With a norm bound (`clipNorm`): the deltas it scaled down, in site-id order. */
+      readonly clipped?: readonly ClippedUpdate[]
     }
   | { readonly kind: 'none'; readonly reason: string }
 

@@ -11,8 +11,10 @@
  * passed on untouched (the same object), so a bound no delta reaches
  * changes no bit of the model.
  */
-import { l2Norm, sortBySiteId, type Weights } from '../../models/core/index.ts'
-import type { ClippedUpdate, SiteReply, Strategy } from '../strategy.ts'
+import type { BlobReader } from '../../ledger/core/index.ts'
+import { InvalidModelInputError, encodeHeader, l2Norm, sortBySiteId, valuesFromBytes, type Weights } from '../../models/core/index.ts'
+import type { ClippedUpdate, SiteReply, Strategy, StreamedAggregateInit, StreamedOutcome } from '../strategy.ts'
+import { streamedNorms } from './streamed-metrics.ts'
 
 function scaled(delta: Weights, scale: number): Weights {
   return {
@@ -39,11 +41,30 @@ export function boundNorms(replies: readonly SiteReply[], clipNorm: number): { r
 }
 
 /**
- * `inner` with every reply's delta bounded to norm `clipNorm` first. It
- * drops `aggregateStreamed`: a norm is known only after a whole delta was read.
+ * A delta's reader whose values come out multiplied by `scale`, each rounded
+ * once to float32 as `scaled` rounds them. Reads must be of whole values past
+ * the header (as a slice-by-slice aggregation reads).
+ */
+function scaledReader(delta: BlobReader, scale: number, headerBytes: number): BlobReader {
+  return {
+    size: delta.size,
+    read(offset, length) {
+      if (offset < headerBytes || (offset - headerBytes) % 4 !== 0 || length % 4 !== 0)
+        throw new InvalidModelInputError(`a scaled delta is read by whole values past its header, not ${length} bytes at ${offset}`)
+      const v = valuesFromBytes(delta.read(offset, length))
+      for (let j = 0; j < v.length; j++) v[j] = v[j]! * scale
+      return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    },
+  }
+}
+
+/**
+ * `inner` with every reply's delta bounded to norm `clipNorm` first. Slice by
+ * slice when `inner` can: a first pass reads each delta's norm, the second
+ * hands `inner` the bounded deltas as readers that scale what they read.
  */
 export function withNormBound(inner: Strategy, clipNorm: number): Strategy {
-  const { aggregateStreamed: _streamed, ...rest } = inner
+  const { aggregateStreamed: innerStreamed, ...rest } = inner
   return {
     ...rest,
     parameters: { ...inner.parameters, clipNorm },
@@ -53,5 +74,25 @@ export function withNormBound(inner: Strategy, clipNorm: number): Strategy {
       if (outcome.kind === 'none') return outcome
       return { ...outcome, clipped, metrics: { ...outcome.metrics, clippedSites: clipped.length } }
     },
+    ...(innerStreamed === undefined
+      ? {}
+      : {
+          aggregateStreamed(init: StreamedAggregateInit): StreamedOutcome | undefined {
+            const norms = streamedNorms(init.shapes, init.replies)
+            const headerBytes = encodeHeader(init.shapes).length
+            const clipped: ClippedUpdate[] = []
+            const replies = init.replies.map((r) => {
+              const norm = norms.get(r.siteId)!
+              if (norm <= clipNorm) return r
+              const scale = clipNorm / norm
+              clipped.push({ siteId: r.siteId, norm, scale })
+              return { ...r, delta: scaledReader(r.delta, scale, headerBytes) }
+            })
+            const outcome = innerStreamed.call(inner, { ...init, replies })
+            if (outcome === undefined || outcome.kind === 'none') return outcome
+            // The norms a round's rewards check are the uploads' own, before any bound (as the whole path's replies are).
+            return { ...outcome, deltaNorms: norms, clipped: sortBySiteId(clipped), metrics: { ...outcome.metrics, clippedSites: clipped.length } }
+          },
+        }),
   }
 }

@@ -5,6 +5,8 @@
  * square roots in site-id order, and ‖new − global‖₂ element by element in
  * layout order. The same numbers, bit for bit, holding one slice at a time.
  */
+import { READ_SLICE_BYTES, type BlobReader } from '../../ledger/core/index.ts'
+import { valueSlices, valuesFromBytes, type TensorShape } from '../../models/core/index.ts'
 import type { RoundFailure } from '../strategy.ts'
 
 export class StreamedMetrics {
@@ -45,4 +47,21 @@ export class StreamedMetrics {
     const n = this.#sorted.length
     return { metrics: { sites: n, failures: failures.length, examples, meanDeltaNorm: deltaNormSum / n, updateNorm: Math.sqrt(this.#updateSquare) }, deltaNorms }
   }
+}
+
+/**
+ * Each delta's L2 norm, read a slice at a time: the float64 sum of squares in
+ * layout order and one square root, as `l2Norm` computes it on a whole delta.
+ */
+export function streamedNorms(shapes: readonly TensorShape[], replies: readonly { readonly siteId: string; readonly delta: BlobReader }[]): Map<string, number> {
+  const squares = new Float64Array(replies.length)
+  for (const { count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+    replies.forEach((r, i) => {
+      const d = valuesFromBytes(r.delta.read(offset, 4 * n))
+      let sum = squares[i]!
+      for (let j = 0; j < n; j++) sum += d[j]! * d[j]!
+      squares[i] = sum
+    })
+  }
+  return new Map(replies.map((r, i) => [r.siteId, Math.sqrt(squares[i]!)]))
 }

@@ -184,7 +184,10 @@ describe('FedAvg slice by slice (aggregateStreamed)', () => {
     { name: 'fedadagrad', eta: 0.1, tau: 1e-3 },
     { name: 'fedadam', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99 },
     { name: 'fedyogi', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99 },
-  ])('$name: makes the same model bytes, state bytes and metrics as aggregateRound, bit for bit, two rounds running', (spec) => {
+    // A norm bound between the first round's deltas' norms (114,793 to 115,022 here): some are scaled, some not.
+    { name: 'fedavg', serverLearningRate: 0.7, clipNorm: 114_900 },
+    { name: 'fedadam', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99, clipNorm: 114_900 },
+  ])('$name (clipNorm $clipNorm): makes the same model bytes, state bytes and metrics as aggregateRound, bit for bit, two rounds running', (spec) => {
     // Prepare
     const strategy = createStrategy(StrategySpecSchema.parse(spec))
     const failures = [{ siteId: 'site-d', reason: 'no-update' }]
@@ -208,6 +211,9 @@ describe('FedAvg slice by slice (aggregateStreamed)', () => {
       if (whole.kind !== 'model' || streamed?.kind !== 'model') throw new Error('both should make a model')
       expect(Buffer.from(streamed.modelBytes).equals(Buffer.from(encodeWeights(whole.weights)))).toBe(true)
       expect(streamed.metrics).toEqual(whole.metrics)
+      expect(streamed.clipped).toEqual(whole.clipped)
+      // In the first round the bound falls between the deltas' norms: some are scaled, one is not.
+      if ('clipNorm' in spec && round === 3) expect(whole.clipped!.map((c) => c.siteId)).toEqual(['site-b', 'site-c'])
       if (whole.state === null) expect(streamed.stateBytes).toBeUndefined()
       else expect(Buffer.from(streamed.stateBytes!).equals(Buffer.from(encodeWeights(whole.state)))).toBe(true)
       global = whole.weights
