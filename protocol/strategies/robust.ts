@@ -17,10 +17,28 @@
  * round-committed entry logs them. The coordinate-wise rules (median,
  * trimmed mean) leave no site out as a whole and report none.
  */
-import { StrategyPreconditionError, bulyan, coordinateMedian, krum, trimmedMean, type RobustStrategySpec, type Weights } from '../../models/core/index.ts'
+import { READ_SLICE_BYTES } from '../../ledger/core/index.ts'
+import {
+  NonFiniteValueError,
+  StrategyPreconditionError,
+  bulyan,
+  coordinateMedian,
+  encodedSize,
+  encodeHeader,
+  krum,
+  sortBySiteId,
+  trimmedMean,
+  valueSlices,
+  valuesFromBytes,
+  valuesIntoBytes,
+  type RobustStrategySpec,
+  type WeightedUpdate,
+  type Weights,
+} from '../../models/core/index.ts'
 import { planSites } from './site-plan.ts'
 import { meanDeltaNorm, updateNorm } from './round-metrics.ts'
-import { trainingInstructions, type AggregateOutcome, type AggregateRoundInit, type Exclusion, type Strategy } from '../strategy.ts'
+import { StreamedMetrics } from './streamed-metrics.ts'
+import { trainingInstructions, type AggregateOutcome, type AggregateRoundInit, type Exclusion, type Strategy, type StreamedAggregateInit, type StreamedOutcome } from '../strategy.ts'
 
 /** What one robust rule makes of a round's replies: the model, how many deltas it used, whom it left out. */
 interface RuleResult {
@@ -29,8 +47,52 @@ interface RuleResult {
   readonly exclusions: readonly Exclusion[]
 }
 
-function robustStrategy(name: string, parameters: Strategy['parameters'], rule: (init: AggregateRoundInit) => RuleResult): Strategy {
+/**
+ * A coordinate-wise rule's round slice by slice: each slice of the model
+ * and of every delta through the same rule (every coordinate is decided on
+ * its own values), the metrics summed as over whole models. A value that is
+ * not finite goes back to the whole path, which names it.
+ */
+function coordinateWiseStreamed(name: string, rule: (global: Weights, replies: readonly WeightedUpdate[]) => Weights) {
+  return (init: StreamedAggregateInit): StreamedOutcome | undefined => {
+    const { shapes, global, replies, failures } = init
+    if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
+    const sorted = sortBySiteId(replies)
+    const modelBytes = new Uint8Array(encodedSize(shapes))
+    modelBytes.set(encodeHeader(shapes))
+    const metrics = new StreamedMetrics(sorted)
+    for (const { tensor, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+      const one = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
+      const g = valuesFromBytes(global.read(offset, 4 * n))
+      const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+      let next: Float32Array
+      try {
+        next = rule(
+          one(g),
+          sorted.map((r, i) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: one(deltas[i]!) })),
+        ).tensors[0]!.values
+      } catch (err) {
+        if (err instanceof StrategyPreconditionError) return { kind: 'none', reason: `${name}: ${err.message}` }
+        if (err instanceof NonFiniteValueError) return undefined
+        throw err
+      }
+      valuesIntoBytes(modelBytes, offset, next)
+      metrics.add(g, deltas, next)
+    }
+    const { metrics: m, deltaNorms } = metrics.result(failures)
+    // As aggregateRound logs them: no example count (the rules are unweighted), every delta kept.
+    return { kind: 'model', modelBytes, deltaNorms, metrics: { sites: m['sites']!, failures: m['failures']!, kept: sorted.length, meanDeltaNorm: m['meanDeltaNorm']!, updateNorm: m['updateNorm']! } }
+  }
+}
+
+function robustStrategy(
+  name: string,
+  parameters: Strategy['parameters'],
+  rule: (init: AggregateRoundInit) => RuleResult,
+  streamed?: (init: StreamedAggregateInit) => StreamedOutcome | undefined,
+): Strategy {
   return {
+    ...(streamed === undefined ? {} : { aggregateStreamed: streamed }),
     name,
     parameters,
     phases: [],
@@ -70,9 +132,19 @@ function robustStrategy(name: string, parameters: Strategy['parameters'], rule: 
 export function createRobustStrategy(spec: RobustStrategySpec): Strategy {
   switch (spec.name) {
     case 'fedmedian':
-      return robustStrategy('fedmedian', {}, ({ global, replies }) => ({ weights: coordinateMedian(global, replies), kept: replies.length, exclusions: [] }))
+      return robustStrategy(
+        'fedmedian',
+        {},
+        ({ global, replies }) => ({ weights: coordinateMedian(global, replies), kept: replies.length, exclusions: [] }),
+        coordinateWiseStreamed('fedmedian', coordinateMedian),
+      )
     case 'fedtrimmedavg':
-      return robustStrategy('fedtrimmedavg', { beta: spec.beta }, ({ global, replies }) => ({ weights: trimmedMean(global, replies, spec.beta), kept: replies.length, exclusions: [] }))
+      return robustStrategy(
+        'fedtrimmedavg',
+        { beta: spec.beta },
+        ({ global, replies }) => ({ weights: trimmedMean(global, replies, spec.beta), kept: replies.length, exclusions: [] }),
+        coordinateWiseStreamed('fedtrimmedavg', (g, r) => trimmedMean(g, r, spec.beta)),
+      )
     case 'krum': {
       const f = spec.numMaliciousClients
       const m = spec.numClientsToKeep

@@ -187,6 +187,9 @@ describe('FedAvg slice by slice (aggregateStreamed)', () => {
     // A norm bound between the first round's deltas' norms (114,793 to 115,022 here): some are scaled, some not.
     { name: 'fedavg', serverLearningRate: 0.7, clipNorm: 114_900 },
     { name: 'fedadam', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99, clipNorm: 114_900 },
+    { name: 'fedmedian' },
+    { name: 'fedtrimmedavg', beta: 0.34 },
+    { name: 'fedmedian', clipNorm: 114_900 },
   ])('$name (clipNorm $clipNorm): makes the same model bytes, state bytes and metrics as aggregateRound, bit for bit, two rounds running', (spec) => {
     // Prepare
     const strategy = createStrategy(StrategySpecSchema.parse(spec))
