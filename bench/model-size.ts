@@ -15,7 +15,12 @@
  * this process (time, and memory above its start as a multiple of a delta),
  * and SHA-256 over one delta (the least work per byte a checked transfer does).
  *
- * Usage: npm run bench:model-size [-- --params 1,10,50] [-- --downloads 56]
+ * `--defended` runs the same round as a hardened study would: FedAdam with
+ * a hub-side clipNorm, update validation (normZ, rejectDuplicates) and
+ * rewards paid by examples, all of which the commit now reads slice by
+ * slice; it writes model-size-defended.json.
+ *
+ * Usage: npm run bench:model-size [-- --params 1,10,50] [-- --downloads 56] [-- --defended]
  * (millions of parameters). Writes bench/results/model-size.json.
  */
 import { spawn } from 'node:child_process'
@@ -37,7 +42,16 @@ import { benchEnvironment } from './support/environment.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
 
-const { values: args } = parseArgs({ options: { params: { type: 'string', default: '1,10,50' }, downloads: { type: 'string', default: '56' } } })
+const { values: args } = parseArgs({
+  options: { params: { type: 'string', default: '1,10,50' }, downloads: { type: 'string', default: '56' }, defended: { type: 'boolean', default: false } },
+})
+/** With --defended: what a hardened study adds to the plain FedAvg one (see the module doc). */
+const DEFENDED = {
+  strategy: { name: 'fedadam', clipNorm: 1e6 },
+  validation: { normZ: 3, rejectDuplicates: true },
+  rewards: { poolPerRound: '1000', method: 'examples' },
+}
+const resultsFile = args.defended ? 'model-size-defended.json' : 'model-size.json'
 const sizes = args.params.split(',').map(Number)
 const downloads = Number(args.downloads)
 for (const m of sizes) if (!(m > 0 && m <= 60)) throw new Error(`--params: millions of parameters, each in (0, 60], got ${args.params}`)
@@ -61,6 +75,7 @@ function studyWith(model: { kind: 'logreg' } | { kind: 'mlp'; hidden: number[] }
     rounds: 2,
     minSites: SITES,
     roundDeadlineMs: 3_600_000,
+    ...(args.defended ? DEFENDED : {}),
   })
 }
 
@@ -247,7 +262,9 @@ try {
 }
 const environment = benchEnvironment()
 const x = (v: number) => `${v.toFixed(2)}×`
-console.log(`bench:model-size: one round, ${SITES} sites, synthetic deltas, coordinator in its own process; memory = peak RSS above idle ÷ one delta (goal < ${GOAL_PEAK_DELTAS}×)`)
+console.log(
+  `bench:model-size: one round, ${SITES} sites, synthetic deltas, ${args.defended ? 'FedAdam + clipNorm + validation + examples rewards' : 'FedAvg'}, coordinator in its own process; memory = peak RSS above idle ÷ one delta (goal < ${GOAL_PEAK_DELTAS}×)`,
+)
 console.log(`Node ${environment.node} · ${environment.cpu}`)
 console.table(
   results.map((r) => ({
@@ -281,7 +298,13 @@ for (const r of results) {
 const outDir = new URL('./results/', import.meta.url)
 await mkdir(outDir, { recursive: true })
 await writeFile(
-  new URL('model-size.json', outDir),
-  stableJson({ bench: 'model-size', date: new Date().toISOString(), environment, config: { sizes, sites: SITES, downloads, goalPeakDeltas: GOAL_PEAK_DELTAS }, results }),
+  new URL(resultsFile, outDir),
+  stableJson({
+    bench: 'model-size',
+    date: new Date().toISOString(),
+    environment,
+    config: { sizes, sites: SITES, downloads, goalPeakDeltas: GOAL_PEAK_DELTAS, ...(args.defended ? { defended: DEFENDED } : {}) },
+    results,
+  }),
 )
-console.log('wrote bench/results/model-size.json')
+console.log(`wrote bench/results/${resultsFile}`)
