@@ -140,7 +140,7 @@ export async function trainDpSgd(init: DpSgdInit): Promise<DpSgdResult> {
         lastYield = performance.now()
       }
     }
-    const weights = getModelWeights(model)
+    const weights = getModelWeights(model, init.into)
     assertFinite(weights, 'trained weights')
     return {
       weights,

@@ -58,21 +58,41 @@ export function buildModel(spec: ModelSpec, inputDim: number): DenseModel {
 /**
  * Loads canonical weights into the network. Throws `ModelShapeMismatchError`
  * unless `weights` has the model's layout.
+ *
+ * One tensor at a time, so the backend holds the model once plus one
+ * tensor while loading, not twice (at 50M parameters, 191 MiB of WASM heap,
+ * which never shrinks once grown).
  */
 export function setModelWeights(model: DenseModel, weights: Weights): void {
   assertShapes(weights, model.shapes, 'weights')
-  // slice(): the cpu backend would otherwise adopt the caller's array as the variable's storage.
-  const tensors = weights.tensors.map((t) => tf.tensor(t.values.slice(), [...t.shape], 'float32'))
-  try {
-    // setWeights copies into the layer variables, so the temporary tensors can go.
-    model.network.setWeights(tensors)
-  } finally {
-    tf.dispose(tensors)
-  }
+  // The cpu backend adopts the caller's array as the variable's storage, so it gets a copy; WASM and
+  // tfjs-node copy into their own memory anyway, and a copy here would only add one more model.
+  const adopts = tf.getBackend() === 'cpu'
+  model.network.weights.forEach((variable, i) => {
+    const t = weights.tensors[i]!
+    const tensor = tf.tensor(adopts ? t.values.slice() : t.values, [...t.shape], 'float32')
+    try {
+      // The variable takes the tensor's data (no copy); disposing the tensor leaves it the variable's.
+      variable.write(tensor)
+    } finally {
+      tensor.dispose()
+    }
+  })
 }
 
-/** The network's current weights, canonically named and ordered, as fresh arrays. */
-export function getModelWeights(model: DenseModel): Weights {
+/**
+ * The network's current weights, canonically named and ordered. Into
+ * `into`'s arrays when given (writable arrays of the model's layout, e.g. a
+ * `WeightsEncoder`'s, so the trained model lands in its encoding without
+ * another copy; `into` is returned), else into fresh arrays.
+ */
+export function getModelWeights(model: DenseModel, into?: Weights): Weights {
+  if (into !== undefined) {
+    assertShapes(into, model.shapes, 'trained weights output')
+    // dataSync may return the backend's own storage (cpu backend), and is a fresh copy elsewhere: either way set() copies it once.
+    model.network.weights.forEach((v, i) => into.tensors[i]!.values.set(v.read().dataSync() as Float32Array))
+    return into
+  }
   return {
     tensors: model.network.weights.map((v, i): Tensor => {
       const shape = model.shapes[i]!

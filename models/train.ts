@@ -46,9 +46,16 @@ export interface TrainInit {
   readonly correction?: Weights
   /** Called after each optimiser step with (steps done, steps in total). */
   readonly onProgress?: (step: number, total: number) => void
+  /**
+   * Writable arrays in the layout of `global` to read the trained weights
+   * into (e.g. a `WeightsEncoder`'s, so a site turns them into its encoded
+   * delta in place); `weights` is then this object. Absent: fresh arrays.
+   */
+  readonly into?: Weights
 }
 
 export interface TrainResult {
+  /** The trained weights (`init.into` when given). */
   readonly weights: Weights
   /** Mean over all steps of the batch-mean binary cross-entropy. */
   readonly trainLoss: number
@@ -154,7 +161,7 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
       }
     }
     const trainLoss = (await lossSum.data())[0]! / total
-    const weights = getModelWeights(model)
+    const weights = getModelWeights(model, init.into)
     assertFinite(weights, 'trained weights')
     return { weights, trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
   } finally {

@@ -45,10 +45,12 @@ import type { Logger } from 'pino'
 import { decodeCanonical, fromHex, logOrigin, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
-  computeDelta,
+  allocateEncoding,
+  computeDeltaInto,
+  createWeightsEncoder,
+  decodeWeightsInPlace,
   decodeWeights,
   encodedSize,
-  encodeWeights,
   evaluateModel,
   initBackend,
   inputWidth,
@@ -211,7 +213,12 @@ export class SiteAgent {
   /** The consent files, in a study with consent. */
   private consent: SiteConsent | undefined
   private token: Uint8Array = new Uint8Array()
-  private readonly models = new Map<string, Weights>()
+  /**
+   * The last global model fetched, by hash: a round's base is scored and then
+   * trained from, one download for both. One model, never two: a new one
+   * replaces it before its download starts (at 50M parameters each is 191 MiB).
+   */
+  private lastModel: { readonly key: string; readonly weights: Weights } | undefined
   private readonly fitted = new Set<number>()
   /** Rounds closed without a model (a `cancel` task: the hub aborted it, or it was abandoned): their fit task is dropped, whenever it comes. */
   private readonly cancelled = new Map<number, string>()
@@ -609,15 +616,16 @@ export class SiteAgent {
     return undefined
   }
 
+  /** A global model by hash, downloaded into the buffer its weights are then read from in place (one copy of it). */
   private async model(hash: Uint8Array): Promise<Weights> {
     const key = toHex(hash)
-    let w = this.models.get(key)
-    if (!w) {
-      w = decodeWeights(await this.client.downloadModel(this.token, hash, encodedSize(this.shapes)), this.shapes)
-      if (this.models.size >= 2) this.models.delete(this.models.keys().next().value!)
-      this.models.set(key, w)
-    }
-    return w
+    if (this.lastModel?.key === key) return this.lastModel.weights
+    this.lastModel = undefined
+    const shapes = this.shapes
+    const bytes = await this.client.downloadModel(this.token, hash, encodedSize(shapes), (total) => (total === encodedSize(shapes) ? allocateEncoding(shapes) : new Uint8Array(total)))
+    const weights = decodeWeightsInPlace(bytes, shapes)
+    this.lastModel = { key, weights }
+    return weights
   }
 
   /**
@@ -673,12 +681,15 @@ export class SiteAgent {
       const global = await this.model(base)
       if (spec.secureAggregation !== undefined && !this.secagg.has(round) && !(await this.joinSecAgg(round, roundSeed))) return void this.fitted.add(round)
       const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
+      // The trained weights are read out of TF.js into the delta's own encoding, and become the delta there (computeDeltaInto).
+      const encoder = createWeightsEncoder(this.shapes)
       const init = {
         model: spec.model,
         training,
         global,
         data: data.train,
         seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
+        into: encoder.weights,
         ...(scaffold === undefined ? {} : { correction: scaffold.correction }),
       }
       const result = dp === undefined ? await trainLocal(init) : await trainDpSgd({ ...init, dpSgd: dp })
@@ -689,13 +700,14 @@ export class SiteAgent {
       }
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
       const participant = this.secagg.get(round)
+      computeDeltaInto(encoder.weights, result.weights, global)
       let delta: Uint8Array
-      if (participant === undefined) delta = encodeWeights(computeDelta(result.weights, global))
+      if (participant === undefined) delta = encoder.finish()
       else {
         // Secure aggregation: only the masked input leaves the site, once the round's share boxes are in.
         const waitMs = spec.roundDeadlineMs + 3 * spec.secureAggregation!.phaseDeadlineMs
         try {
-          delta = await participant.maskedInput(computeDelta(result.weights, global), data.train.count, waitMs)
+          delta = await participant.maskedInput(encoder.weights, data.train.count, waitMs)
         } catch (err) {
           if (!(err instanceof SiteAgentErrorClass)) throw err
           if (this.dropCancelled(round)) return

@@ -107,8 +107,15 @@ export class CoordinatorClient {
    * bounds the whole transfer, but one that stalls for DOWNLOAD_IDLE_MS is
    * cancelled, so a large model over a slow link is never cut off for its size.
    * `maxBytes` bounds what the coordinator may announce (the study model's size).
+   * `allocate` makes the buffer for the announced size (e.g. `allocateEncoding`,
+   * whose values can then be decoded in place); a plain Uint8Array by default.
    */
-  async downloadModel(sessionToken: Uint8Array, modelHash: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
+  async downloadModel(
+    sessionToken: Uint8Array,
+    modelHash: Uint8Array,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+    allocate: (totalBytes: number) => Uint8Array = (totalBytes) => new Uint8Array(totalBytes),
+  ): Promise<Uint8Array> {
     const call = this.client.DownloadModel({ sessionToken, modelHash })
     let idle: NodeJS.Timeout | undefined
     const watch = () => {
@@ -125,7 +132,7 @@ export class CoordinatorClient {
         watch()
         const total = Number(chunk.totalBytes)
         if (!Number.isSafeInteger(total) || total < 0 || total > maxBytes) throw new SiteModelIntegrityError(`${what}: announced ${chunk.totalBytes} bytes, at most ${maxBytes} expected`)
-        bytes ??= new Uint8Array(total)
+        bytes ??= allocate(total)
         if (total !== bytes.length || received + chunk.data.length > total) throw new SiteModelIntegrityError(`${what}: more bytes than the ${bytes.length} announced`)
         bytes.set(chunk.data, received)
         received += chunk.data.length
@@ -145,15 +152,33 @@ export class CoordinatorClient {
     return bytes
   }
 
-  /** Uploads a signed envelope and then the delta bytes, in chunks under gRPC's message limit. */
+  /**
+   * Uploads a signed envelope and then the delta bytes, in chunks under
+   * gRPC's message limit. Each chunk is a view of `delta` and the next is
+   * written only once the stream has taken the last (its 'drain'): written
+   * all at once, gRPC would serialise every chunk into a buffer of its own
+   * before sending any, one more copy of the delta (191 MiB at 50M parameters).
+   */
   uploadUpdate(envelope: SignedStatement, delta: Uint8Array, timeoutMs = transferDeadlineMs(delta.length)): Promise<{ round: number; logSeq: number }> {
     return new Promise((resolve, reject) => {
-      const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) =>
-        err || !res ? reject(rejected('upload', err)) : resolve({ round: Number(res.round), logSeq: Number(res.logSeq) }),
-      )
-      call.write({ envelope })
-      for (let offset = 0; offset < delta.length; offset += WIRE_CHUNK_BYTES) call.write({ data: delta.subarray(offset, offset + WIRE_CHUNK_BYTES) })
-      call.end()
+      let settled = false
+      const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) => {
+        settled = true
+        if (err || !res) reject(rejected('upload', err))
+        else resolve({ round: Number(res.round), logSeq: Number(res.logSeq) })
+      })
+      let offset = 0
+      const send = () => {
+        // A call that already ended (refused early, deadline) takes no more writes.
+        while (!settled && offset < delta.length) {
+          const chunk = delta.subarray(offset, offset + WIRE_CHUNK_BYTES)
+          offset += chunk.length
+          if (!call.write({ data: chunk })) return void call.once('drain', send)
+        }
+        if (!settled) call.end()
+      }
+      if (call.write({ envelope })) send()
+      else call.once('drain', send)
     })
   }
 
