@@ -29,7 +29,7 @@ import { dpSgdSamplingRate, poissonBatch } from './core/poisson-sampling.ts'
 import { mulberry32 } from './core/random.ts'
 import { InvalidModelInputError } from './errors.ts'
 import { clippedGradientSum } from './per-example-gradients.ts'
-import { buildModel, disposeModel, getModelWeights, setModelWeights } from './tf-model.ts'
+import { buildModel, disposeModel, getModelWeights, loadModelWeights } from './tf-model.ts'
 import { createOptimizer, yieldToEventLoop, type TrainInit, type TrainResult } from './train.ts'
 
 /** DP-SGD's two knobs. */
@@ -85,7 +85,7 @@ export async function trainDpSgd(init: DpSgdInit): Promise<DpSgdResult> {
   let clippedExamples = 0
   let sampledExamples = 0
   try {
-    setModelWeights(model, init.global)
+    await loadModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
     const sizes = variables.map((v) => v.size)
     const parameters = sizes.reduce((a, b) => a + b, 0)

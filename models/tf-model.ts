@@ -80,6 +80,18 @@ export function setModelWeights(model: DenseModel, weights: Weights): void {
   })
 }
 
+/** Weights, or a function that reads them (see `loadModelWeights`). */
+export type WeightsSource = Weights | (() => Promise<Weights>)
+
+/**
+ * `setModelWeights` from `source`. A function is called here and its
+ * weights are unreachable once this returns, so the caller's training loop
+ * holds no copy of them beside TF.js's variables.
+ */
+export async function loadModelWeights(model: DenseModel, source: WeightsSource): Promise<void> {
+  setModelWeights(model, typeof source === 'function' ? await source() : source)
+}
+
 /**
  * The network's current weights, canonically named and ordered. Into
  * `into`'s arrays when given (writable arrays of the model's layout, e.g. a

@@ -32,13 +32,18 @@ import { assertFinite, assertShapes } from './core/delta.ts'
 import { mulberry32, nextUint32, shuffleIndices } from './core/random.ts'
 import type { ModelSpec, TrainingSpec } from './core/study-spec.ts'
 import type { Weights } from './core/weights.ts'
-import { buildModel, disposeModel, getModelWeights, setModelWeights } from './tf-model.ts'
+import { buildModel, disposeModel, getModelWeights, loadModelWeights, type WeightsSource } from './tf-model.ts'
 
 export interface TrainInit {
   readonly model: ModelSpec
   readonly training: TrainingSpec
-  /** Starting point; must have the layout of `modelShapes(model, data.width)`. */
-  readonly global: Weights
+  /**
+   * Starting point; must have the layout of `modelShapes(model, data.width)`.
+   * Or a function that reads it: called once, when the weights are loaded
+   * into TF.js, and not kept, so that nothing holds a copy while training
+   * (a site reads it from its model file; 191 MiB at 50M parameters).
+   */
+  readonly global: WeightsSource
   readonly data: Dataset
   /** Seeds the batch order (the initial weights come from `global`). */
   readonly seed: number
@@ -97,7 +102,7 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
   let anchors: tf.Tensor[] = []
   let corrections: tf.Tensor[] = []
   try {
-    setModelWeights(model, init.global)
+    await loadModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
     const mu = training.proximalMu ?? 0
     // The proximal term's centre: the round's starting weights, copied once before any step moves them.

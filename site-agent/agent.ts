@@ -39,16 +39,15 @@
  * backoff, up to `reconnectTimeoutMs`), and a trained update that could not be
  * uploaded is kept and re-sent for the same round rather than retrained.
  */
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { decodeCanonical, fromHex, logOrigin, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
-  allocateEncoding,
   computeDeltaInto,
   createWeightsEncoder,
-  decodeWeightsInPlace,
   decodeWeights,
   encodedSize,
   evaluateModel,
@@ -86,7 +85,8 @@ import { SiteReplica } from './replica.ts'
 import { startSiteWitness } from './site-witness.ts'
 import type { Ledger, RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
-import { ensureStateDirs } from './state-dirs.ts'
+import { ensureStateDirs, modelDirOf } from './state-dirs.ts'
+import { ModelFile } from './model-file.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
 import { SecAggParticipant } from './secagg-participant.ts'
 import {
@@ -214,11 +214,12 @@ export class SiteAgent {
   private consent: SiteConsent | undefined
   private token: Uint8Array = new Uint8Array()
   /**
-   * The last global model fetched, by hash: a round's base is scored and then
-   * trained from, one download for both. One model, never two: a new one
-   * replaces it before its download starts (at 50M parameters each is 191 MiB).
+   * The last global model fetched, in a file of the state folder: a round's
+   * base is scored and then trained from, one download for both. One model,
+   * never two, and never held in memory between uses (at 50M parameters each
+   * is 191 MiB): a new one replaces it.
    */
-  private lastModel: { readonly key: string; readonly weights: Weights } | undefined
+  private lastModel: ModelFile | undefined
   private readonly fitted = new Set<number>()
   /** Rounds closed without a model (a `cancel` task: the hub aborted it, or it was abandoned): their fit task is dropped, whenever it comes. */
   private readonly cancelled = new Map<number, string>()
@@ -616,16 +617,16 @@ export class SiteAgent {
     return undefined
   }
 
-  /** A global model by hash, downloaded into the buffer its weights are then read from in place (one copy of it). */
-  private async model(hash: Uint8Array): Promise<Weights> {
+  /** A global model by hash, as a checked file of the state folder (downloaded straight to disk, hashed as it arrives). */
+  private async model(hash: Uint8Array): Promise<ModelFile> {
     const key = toHex(hash)
-    if (this.lastModel?.key === key) return this.lastModel.weights
+    if (this.lastModel?.hash === key) return this.lastModel
+    await this.lastModel?.remove()
     this.lastModel = undefined
-    const shapes = this.shapes
-    const bytes = await this.client.downloadModel(this.token, hash, encodedSize(shapes), (total) => (total === encodedSize(shapes) ? allocateEncoding(shapes) : new Uint8Array(total)))
-    const weights = decodeWeightsInPlace(bytes, shapes)
-    this.lastModel = { key, weights }
-    return weights
+    const file = path.join(modelDirOf(this.config), `${key}.flw`)
+    await this.client.downloadModelToFile(this.token, hash, file, encodedSize(this.shapes))
+    this.lastModel = await ModelFile.open(file, key, this.shapes)
+    return this.lastModel
   }
 
   /**
@@ -678,7 +679,7 @@ export class SiteAgent {
       const dp = this.config.policy.dpSgd
       const charge = dp === undefined ? undefined : await this.chargeDpSgd(round, training, data.train.count)
       if (charge !== undefined && 'code' in charge) return this.decline(round, charge)
-      const global = await this.model(base)
+      const baseModel = await this.model(base)
       if (spec.secureAggregation !== undefined && !this.secagg.has(round) && !(await this.joinSecAgg(round, roundSeed))) return void this.fitted.add(round)
       const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
       // The trained weights are read out of TF.js into the delta's own encoding, and become the delta there (computeDeltaInto).
@@ -686,7 +687,8 @@ export class SiteAgent {
       const init = {
         model: spec.model,
         training,
-        global,
+        // Read from its file when TF.js loads it, and not held while training.
+        global: () => baseModel.readWeights(),
         data: data.train,
         seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
         into: encoder.weights,
@@ -695,12 +697,16 @@ export class SiteAgent {
       const result = dp === undefined ? await trainLocal(init) : await trainDpSgd({ ...init, dpSgd: dp })
       // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
       if (scaffold !== undefined) {
-        const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, global, result.weights, training.localSteps, training.learningRate)
+        const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, await baseModel.readWeights(), result.weights, training.localSteps, training.learningRate)
         await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
       }
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
       const participant = this.secagg.get(round)
-      computeDeltaInto(encoder.weights, result.weights, global)
+      // The delta where the trained weights stand, against the base read back one tensor at a time.
+      await baseModel.forEachTensor((i, values) => {
+        const g = baseModel.shapes[i]!
+        computeDeltaInto({ tensors: [encoder.weights.tensors[i]!] }, { tensors: [result.weights.tensors[i]!] }, { tensors: [{ name: g.name, shape: g.shape, values }] })
+      })
       let delta: Uint8Array
       if (participant === undefined) delta = encoder.finish()
       else {
@@ -943,7 +949,7 @@ export class SiteAgent {
     const refusal = checkEvaluationPolicy(this.config.policy, round, this.data!.train.count, this.data!.validation.count)
     if (refusal !== undefined) return this.refuseEvaluation(round, refusal)
     const spec = this.spec!
-    const result = await evaluateModel(spec.model, await this.model(modelHash), this.data!.validation)
+    const result = await evaluateModel(spec.model, await (await this.model(modelHash)).readWeights(), this.data!.validation)
     const metrics: Record<string, number> = { loss: result.loss, accuracy: result.accuracy }
     if (Number.isFinite(result.auc)) metrics['auc'] = result.auc
     const report = signStatement(this.components.signer, {

@@ -4,8 +4,10 @@
  * trailers) and nothing of training; errors come back as
  * `SiteRequestRejectedError` carrying the coordinator's stable code.
  */
+import { createHash } from 'node:crypto'
+import { open, rename, rm } from 'node:fs/promises'
 import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js'
-import { equalBytes, sha256, toHex } from '../ledger/index.ts'
+import { equalBytes, toHex } from '../ledger/index.ts'
 import { createFederationClient, errorCodeOf, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
 import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
 import type { SignedStatement } from '../protocol/index.ts'
@@ -54,6 +56,12 @@ export const REQUEST_TIMEOUT_MS = 10_000
  */
 export interface ClientDeadlines {
   readonly requestMs: number
+}
+
+/** Where a download's bytes go: `begin` once with the announced size, then each chunk at its offset, in order. */
+interface ModelSink {
+  begin(totalBytes: number): void
+  write(chunk: Uint8Array, offset: number): void | Promise<void>
 }
 
 export class CoordinatorClient {
@@ -107,15 +115,45 @@ export class CoordinatorClient {
    * bounds the whole transfer, but one that stalls for DOWNLOAD_IDLE_MS is
    * cancelled, so a large model over a slow link is never cut off for its size.
    * `maxBytes` bounds what the coordinator may announce (the study model's size).
-   * `allocate` makes the buffer for the announced size (e.g. `allocateEncoding`,
-   * whose values can then be decoded in place); a plain Uint8Array by default.
    */
-  async downloadModel(
-    sessionToken: Uint8Array,
-    modelHash: Uint8Array,
-    maxBytes = Number.MAX_SAFE_INTEGER,
-    allocate: (totalBytes: number) => Uint8Array = (totalBytes) => new Uint8Array(totalBytes),
-  ): Promise<Uint8Array> {
+  async downloadModel(sessionToken: Uint8Array, modelHash: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
+    let bytes: Uint8Array | undefined
+    await this.receiveModel(sessionToken, modelHash, maxBytes, {
+      begin: (total) => void (bytes = new Uint8Array(total)),
+      write: (chunk, offset) => bytes!.set(chunk, offset),
+    })
+    return bytes ?? new Uint8Array(0)
+  }
+
+  /**
+   * Downloads a model into the file `file` (created with mode 0600, or
+   * replaced), as `downloadModel` does, but holding at most one chunk of it in
+   * memory: hashed as it arrives, each chunk written before the next is
+   * read. The file is written to `file + '.part'` and renamed into place
+   * only once its hash checks; a failed download leaves no file. Resolves
+   * with the model's size in bytes.
+   */
+  async downloadModelToFile(sessionToken: Uint8Array, modelHash: Uint8Array, file: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<number> {
+    const partial = `${file}.part`
+    const handle = await open(partial, 'w', 0o600)
+    let total = 0
+    try {
+      await this.receiveModel(sessionToken, modelHash, maxBytes, {
+        begin: (bytes) => void (total = bytes),
+        write: async (chunk, offset) => void (await handle.write(chunk, 0, chunk.length, offset)),
+      })
+      await handle.close()
+      await rename(partial, file)
+      return total
+    } catch (err) {
+      await handle.close().catch(() => undefined)
+      await rm(partial, { force: true })
+      throw err
+    }
+  }
+
+  /** The download loop: announced size checked against `maxBytes`, idle watchdog, every byte hashed, then the hash checked. */
+  private async receiveModel(sessionToken: Uint8Array, modelHash: Uint8Array, maxBytes: number, sink: ModelSink): Promise<void> {
     const call = this.client.DownloadModel({ sessionToken, modelHash })
     let idle: NodeJS.Timeout | undefined
     const watch = () => {
@@ -124,7 +162,8 @@ export class CoordinatorClient {
       idle.unref()
     }
     const what = `model ${toHex(modelHash).slice(0, 16)}…`
-    let bytes: Uint8Array | undefined
+    const hash = createHash('sha256')
+    let announced: number | undefined
     let received = 0
     try {
       watch()
@@ -132,9 +171,13 @@ export class CoordinatorClient {
         watch()
         const total = Number(chunk.totalBytes)
         if (!Number.isSafeInteger(total) || total < 0 || total > maxBytes) throw new SiteModelIntegrityError(`${what}: announced ${chunk.totalBytes} bytes, at most ${maxBytes} expected`)
-        bytes ??= allocate(total)
-        if (total !== bytes.length || received + chunk.data.length > total) throw new SiteModelIntegrityError(`${what}: more bytes than the ${bytes.length} announced`)
-        bytes.set(chunk.data, received)
+        if (announced === undefined) {
+          announced = total
+          sink.begin(total)
+        }
+        if (total !== announced || received + chunk.data.length > total) throw new SiteModelIntegrityError(`${what}: more bytes than the ${announced} announced`)
+        hash.update(chunk.data)
+        await sink.write(chunk.data, received)
         received += chunk.data.length
       }
     } catch (err) {
@@ -146,10 +189,10 @@ export class CoordinatorClient {
     } finally {
       clearTimeout(idle)
     }
-    bytes ??= new Uint8Array(0)
-    if (received !== bytes.length) throw new SiteModelIntegrityError(`${what}: received ${received} bytes, announced ${bytes.length}`)
-    if (!equalBytes(sha256(bytes), modelHash)) throw new SiteModelIntegrityError(`model ${toHex(modelHash).slice(0, 16)}…: downloaded bytes hash to ${toHex(sha256(bytes)).slice(0, 16)}…`)
-    return bytes
+    if (announced === undefined) sink.begin(0)
+    if (received !== (announced ?? 0)) throw new SiteModelIntegrityError(`${what}: received ${received} bytes, announced ${announced}`)
+    const digest = new Uint8Array(hash.digest())
+    if (!equalBytes(digest, modelHash)) throw new SiteModelIntegrityError(`${what}: downloaded bytes hash to ${toHex(digest).slice(0, 16)}…`)
   }
 
   /**

@@ -1,0 +1,99 @@
+/**
+ * A global model as the site keeps it: in a file in its state folder, not in
+ * memory. Training loads it into TF.js and then needs it again only for the
+ * delta, tensor by tensor; held in memory all along it would be one more
+ * model-sized copy beside TF.js's own (191 MiB at 50M parameters,
+ * bench:site-memory). The page cache, not the agent's heap, keeps it warm.
+ *
+ * The file is written by `CoordinatorClient.downloadModelToFile`, which
+ * checks its hash, and opened here only if its header is exactly the
+ * study layout's and its size is exactly that layout's encoded size: the
+ * encoding is canonical, so that is the check `decodeWeights` makes with the
+ * layout expected.
+ */
+import { open, rm, stat } from 'node:fs/promises'
+import { allocateEncoding, decodeWeightsInPlace, encodedSize, encodeHeader, sizeOfShape, toHex, valuesFromBytes, type TensorShape, type Weights } from '../models/index.ts'
+import { SiteModelIntegrityError } from './errors.ts'
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+
+export class ModelFile {
+  /** Byte offset of each tensor's values in the file. */
+  readonly #offsets: readonly number[]
+
+  private constructor(
+    readonly path: string,
+    readonly hash: string,
+    readonly shapes: readonly TensorShape[],
+  ) {
+    let offset = encodeHeader(shapes).length
+    this.#offsets = shapes.map((s) => {
+      const at = offset
+      offset += 4 * sizeOfShape(s.shape)
+      return at
+    })
+  }
+
+  /**
+   * Opens the model file at `path` (the model `hash`, hex), checked against
+   * the study's layout; `SiteModelIntegrityError` names what does not fit.
+   */
+  static async open(path: string, hash: string, shapes: readonly TensorShape[]): Promise<ModelFile> {
+    const what = `model ${hash.slice(0, 16)}… (${path})`
+    const want = encodeHeader(shapes)
+    const size = (await stat(path)).size
+    if (size !== encodedSize(shapes)) throw new SiteModelIntegrityError(`${what}: ${size} bytes, the study's model has ${encodedSize(shapes)}`)
+    const header = new Uint8Array(want.length)
+    const handle = await open(path, 'r')
+    try {
+      await handle.read(header, 0, header.length, 0)
+    } finally {
+      await handle.close()
+    }
+    if (!Buffer.from(header).equals(Buffer.from(want))) throw new SiteModelIntegrityError(`${what}: its header ${toHex(header).slice(0, 32)}… is not the study layout's ${toHex(want).slice(0, 32)}…`)
+    return new ModelFile(path, hash, shapes)
+  }
+
+  /** The whole model in memory (one copy, its tensors views of one buffer): to score it or load it into TF.js. */
+  async readWeights(): Promise<Weights> {
+    const bytes = allocateEncoding(this.shapes)
+    const handle = await open(this.path, 'r')
+    try {
+      await readFully(handle, bytes, 0)
+    } finally {
+      await handle.close()
+    }
+    return decodeWeightsInPlace(bytes, this.shapes)
+  }
+
+  /** Calls `each` with every tensor's values in order, one tensor in memory at a time. */
+  async forEachTensor(each: (index: number, values: Float32Array) => void): Promise<void> {
+    const handle = await open(this.path, 'r')
+    try {
+      for (let i = 0; i < this.shapes.length; i++) {
+        const values = new Float32Array(sizeOfShape(this.shapes[i]!.shape))
+        const bytes = new Uint8Array(values.buffer)
+        await readFully(handle, bytes, this.#offsets[i]!)
+        // The file's values are little-endian; a big-endian host converts them (a copy of one tensor).
+        each(i, LITTLE_ENDIAN_HOST ? values : valuesFromBytes(bytes))
+      }
+    } finally {
+      await handle.close()
+    }
+  }
+
+  /** Deletes the file. */
+  async remove(): Promise<void> {
+    await rm(this.path, { force: true })
+  }
+}
+
+/** Reads `into.length` bytes at `position`; a file that ends first is refused (it changed since it was opened). */
+async function readFully(handle: Awaited<ReturnType<typeof open>>, into: Uint8Array, position: number): Promise<void> {
+  let done = 0
+  while (done < into.length) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done)
+    if (bytesRead === 0) throw new SiteModelIntegrityError(`model file ends at byte ${position + done}, want ${position + into.length}`)
+    done += bytesRead
+  }
+}
