@@ -20,7 +20,7 @@
 export * from './core/index.ts'
 export { TF_BACKEND_ENV, PREDICT_BATCH_ROWS, TRAIN_YIELD_INTERVAL_MS } from './constants.ts'
 export { initBackend, backendName, type BackendPreference } from './backend.ts'
-export { buildModel, setModelWeights, loadModelWeights, getModelWeights, disposeModel, type DenseModel, type WeightsSource } from './tf-model.ts'
+export { buildModel, setModelWeights, getModelWeights, disposeModel, type DenseModel, type WeightsSource, type TensorReader } from './tf-model.ts'
 export { trainLocal, type TrainInit, type TrainResult } from './train.ts'
 export { trainDpSgd, type DpSgdInit, type DpSgdParams, type DpSgdResult } from './dp-sgd.ts'
 export { clippedGradientSum, type ClippedGradientSum } from './per-example-gradients.ts'

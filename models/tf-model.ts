@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs'
 import { assertShapes } from './core/delta.ts'
 import { checkLayout } from './core/layout.ts'
 import { modelShapes, type ModelSpec } from './core/study-spec.ts'
-import type { Tensor, TensorShape, Weights } from './core/weights.ts'
+import { sizeOfShape, type Tensor, type TensorShape, type Weights } from './core/weights.ts'
+import { InvalidModelInputError, ModelShapeMismatchError } from './errors.ts'
 
 /** A built network with the layout it was built for. Dispose it when done. */
 export interface DenseModel {
@@ -23,27 +24,82 @@ export interface DenseModel {
 }
 
 /**
- * Builds the network for `spec` over `inputDim` inputs. Variables start at
- * zero (callers always load weights next; skipping TF.js's own random
- * initialiser keeps building cheap and free of unseeded randomness).
- * Requires the TF.js backend to be initialised (`initBackend`).
+ * tfjs-layers exports initializer factories but not their base class, which
+ * `getInitializer` requires custom initializers to extend; the class of one
+ * of its own instances is a subclass of it.
  */
-export function buildModel(spec: ModelSpec, inputDim: number): DenseModel {
+const InitializerBase = tf.initializers.zeros().constructor as new () => { apply(shape: number[], dtype?: tf.DataType): tf.Tensor }
+
+type DenseInitializer = NonNullable<Parameters<typeof tf.layers.dense>[0]>['kernelInitializer']
+
+/**
+ * Starts a variable at given values. The variable takes the tensor's data
+ * as its own (tfjs-core's Variable shares its initial value's storage), so
+ * building from weights allocates each tensor once, where zeros then
+ * `setModelWeights` would allocate it twice and leave holes in the WASM heap.
+ */
+class FromValues extends InitializerBase {
+  constructor(
+    private readonly name: string,
+    private read: (() => Float32Array) | undefined,
+  ) {
+    super()
+  }
+  override apply(shape: number[]): tf.Tensor {
+    const read = this.read
+    if (read === undefined) throw new InvalidModelInputError('an initial-values initializer was applied twice; a layer is built once')
+    // The layer keeps its initializer as long as the model lives: once used, it lets go of the caller's
+    // array (the whole model, when it is a view of one buffer) so that training does not hold it.
+    this.read = undefined
+    const values = read()
+    if (values.length !== sizeOfShape(shape))
+      throw new ModelShapeMismatchError(`initial weights: tensor "${this.name}" has ${values.length} values, want ${sizeOfShape(shape)} for shape [${shape.join(',')}]`, this.name, null, null)
+    // The backends copy the values into their own memory, except cpu, which adopts the array: it gets a copy.
+    return tf.tensor(tf.getBackend() === 'cpu' ? values.slice() : values, shape, 'float32')
+  }
+}
+
+/**
+ * Reads tensor `index` (canonical order) of a model's starting weights. The
+ * array returned may be reused by the next call: it is copied into TF.js
+ * first. What lets a site load a model from its file one tensor at a time.
+ */
+export type TensorReader = (index: number) => Float32Array
+
+/** Starting weights: in memory, or read tensor by tensor. */
+export type WeightsSource = Weights | TensorReader
+
+/**
+ * Builds the network for `spec` over `inputDim` inputs. Variables start at
+ * `initial` (which must have the model's layout, else
+ * `ModelShapeMismatchError`; a reader is called once per tensor, in order,
+ * while building), or at zero without it (callers then load
+ * weights next; skipping TF.js's own random initialiser keeps building cheap
+ * and free of unseeded randomness). Requires the TF.js backend to be
+ * initialised (`initBackend`).
+ */
+export function buildModel(spec: ModelSpec, inputDim: number, initial?: WeightsSource): DenseModel {
   const shapes = modelShapes(spec, inputDim)
+  if (initial !== undefined && typeof initial !== 'function') assertShapes(initial, shapes, 'weights')
+  const read = (k: number) => (initial === undefined ? undefined : typeof initial === 'function' ? () => initial(k) : () => initial.tensors[k]!.values)
+  // FromValues is an Initializer at run time (getInitializer checks instanceof); its TypeScript type cannot say so.
+  const start = (k: number): DenseInitializer => (initial === undefined ? 'zeros' : (new FromValues(shapes[k]!.name, read(k)) as unknown as DenseInitializer))
   const network = tf.sequential()
   const hidden = spec.kind === 'mlp' ? spec.hidden : []
   const activation = spec.kind === 'mlp' ? spec.activation : undefined
   let fanIn = inputDim
   for (const units of [...hidden, 1]) {
-    const last = network.layers.length === hidden.length
+    const layer = network.layers.length
+    const last = layer === hidden.length
     network.add(
       tf.layers.dense({
         units,
         inputShape: [fanIn],
         activation: last ? 'linear' : activation,
         useBias: true,
-        kernelInitializer: 'zeros',
-        biasInitializer: 'zeros',
+        // The canonical layout lists each dense layer's kernel, then its bias.
+        kernelInitializer: start(2 * layer),
+        biasInitializer: start(2 * layer + 1),
       }),
     )
     fanIn = units
@@ -78,18 +134,6 @@ export function setModelWeights(model: DenseModel, weights: Weights): void {
       tensor.dispose()
     }
   })
-}
-
-/** Weights, or a function that reads them (see `loadModelWeights`). */
-export type WeightsSource = Weights | (() => Promise<Weights>)
-
-/**
- * `setModelWeights` from `source`. A function is called here and its
- * weights are unreachable once this returns, so the caller's training loop
- * holds no copy of them beside TF.js's variables.
- */
-export async function loadModelWeights(model: DenseModel, source: WeightsSource): Promise<void> {
-  setModelWeights(model, typeof source === 'function' ? await source() : source)
 }
 
 /**

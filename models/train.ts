@@ -32,16 +32,16 @@ import { assertFinite, assertShapes } from './core/delta.ts'
 import { mulberry32, nextUint32, shuffleIndices } from './core/random.ts'
 import type { ModelSpec, TrainingSpec } from './core/study-spec.ts'
 import type { Weights } from './core/weights.ts'
-import { buildModel, disposeModel, getModelWeights, loadModelWeights, type WeightsSource } from './tf-model.ts'
+import { buildModel, disposeModel, getModelWeights, type WeightsSource } from './tf-model.ts'
 
 export interface TrainInit {
   readonly model: ModelSpec
   readonly training: TrainingSpec
   /**
    * Starting point; must have the layout of `modelShapes(model, data.width)`.
-   * Or a function that reads it: called once, when the weights are loaded
-   * into TF.js, and not kept, so that nothing holds a copy while training
-   * (a site reads it from its model file; 191 MiB at 50M parameters).
+   * Or a reader of it, called once per tensor while the model is built and
+   * not kept, so that nothing holds a copy while training (a site reads its
+   * model file; 191 MiB at 50M parameters).
    */
   readonly global: WeightsSource
   readonly data: Dataset
@@ -92,7 +92,8 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
   assertDataset(data, 'training data')
   await initBackend()
   const started = performance.now()
-  const model = buildModel(init.model, data.width)
+  // Built at the starting weights (each tensor allocated once); a shape mismatch throws here, before anything needs freeing.
+  const model = buildModel(init.model, data.width, init.global)
   const optimizer = createOptimizer(training)
   const features = tf.tensor2d(data.features, [data.count, data.width])
   const labels = tf.tensor2d(data.labels, [data.count, 1])
@@ -102,7 +103,6 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
   let anchors: tf.Tensor[] = []
   let corrections: tf.Tensor[] = []
   try {
-    await loadModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
     const mu = training.proximalMu ?? 0
     // The proximal term's centre: the round's starting weights, copied once before any step moves them.

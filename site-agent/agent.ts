@@ -687,8 +687,8 @@ export class SiteAgent {
       const init = {
         model: spec.model,
         training,
-        // Read from its file when TF.js loads it, and not held while training.
-        global: () => baseModel.readWeights(),
+        // Read from its file one tensor at a time as TF.js builds the model, and not held while training.
+        global: baseModel.tensorReader(),
         data: data.train,
         seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
         into: encoder.weights,
@@ -703,9 +703,9 @@ export class SiteAgent {
       this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
       const participant = this.secagg.get(round)
       // The delta where the trained weights stand, against the base read back one tensor at a time.
-      await baseModel.forEachTensor((i, values) => {
-        const g = baseModel.shapes[i]!
-        computeDeltaInto({ tensors: [encoder.weights.tensors[i]!] }, { tensors: [result.weights.tensors[i]!] }, { tensors: [{ name: g.name, shape: g.shape, values }] })
+      const readBase = baseModel.tensorReader()
+      baseModel.shapes.forEach((g, i) => {
+        computeDeltaInto({ tensors: [encoder.weights.tensors[i]!] }, { tensors: [result.weights.tensors[i]!] }, { tensors: [{ name: g.name, shape: g.shape, values: readBase(i) }] })
       })
       let delta: Uint8Array
       if (participant === undefined) delta = encoder.finish()
@@ -949,7 +949,7 @@ export class SiteAgent {
     const refusal = checkEvaluationPolicy(this.config.policy, round, this.data!.train.count, this.data!.validation.count)
     if (refusal !== undefined) return this.refuseEvaluation(round, refusal)
     const spec = this.spec!
-    const result = await evaluateModel(spec.model, await (await this.model(modelHash)).readWeights(), this.data!.validation)
+    const result = await evaluateModel(spec.model, (await this.model(modelHash)).tensorReader(), this.data!.validation)
     const metrics: Record<string, number> = { loss: result.loss, accuracy: result.accuracy }
     if (Number.isFinite(result.auc)) metrics['auc'] = result.auc
     const report = signStatement(this.components.signer, {

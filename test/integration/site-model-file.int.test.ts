@@ -42,15 +42,16 @@ describe('a global model kept in a file of the state folder', () => {
     const size = await client.downloadModelToFile(token, model, file)
     const opened = await ModelFile.open(file, toHex(model), shapes)
     const whole = await opened.readWeights()
-    const byTensor: Float32Array[] = []
-    await opened.forEachTensor((i, values) => void (byTensor[i] = values))
+    const read = opened.tensorReader()
+    // Copied as read: the reader fills one buffer for every tensor.
+    const byTensor = shapes.map((_, i) => Array.from(read(i)))
     // Assert
     const inMemory = await client.downloadModel(token, model)
     expect(size).toBe(inMemory.length)
     expect(Buffer.from(await readFile(file)).equals(Buffer.from(inMemory))).toBe(true)
     const want = decodeWeights(inMemory, shapes)
     expect(whole.tensors.map((t) => [t.name, t.shape, Array.from(t.values)])).toEqual(want.tensors.map((t) => [t.name, t.shape, Array.from(t.values)]))
-    expect(byTensor.map((v) => Array.from(v))).toEqual(want.tensors.map((t) => Array.from(t.values)))
+    expect(byTensor).toEqual(want.tensors.map((t) => Array.from(t.values)))
     expect(await readdir(dir)).toEqual([`${toHex(model)}.flw`])
   })
 
