@@ -8,7 +8,7 @@
  * tensors are matched by position in `model.weights`, never by TF.js name.
  */
 import * as tf from '@tensorflow/tfjs'
-import { assertShapes } from './core/delta.ts'
+import { assertFinite, assertShapes } from './core/delta.ts'
 import { checkLayout } from './core/layout.ts'
 import { modelShapes, type ModelSpec } from './core/study-spec.ts'
 import { sizeOfShape, type Tensor, type TensorShape, type Weights } from './core/weights.ts'
@@ -156,6 +156,47 @@ export function getModelWeights(model: DenseModel, into?: Weights): Weights {
       return { name: shape.name, shape: shape.shape, values: new Float32Array(v.read().dataSync()) }
     }),
   }
+}
+
+/**
+ * Where trained weights go one tensor at a time: called with each tensor's
+ * index and values in canonical order; the values are valid only during the
+ * call (copy or consume them there).
+ */
+export type TensorWriter = (index: number, values: Float32Array) => void
+
+/** The slice of the WASM backend read here: where a tensor's data sits in its heap. */
+interface WasmHeapAccess {
+  getMemoryOffset(dataId: object): number
+  readonly wasm: { readonly HEAPU8: Uint8Array }
+}
+
+/**
+ * A float32 tensor's values without copying them, where the backend allows:
+ * on WASM a view of its heap (`dataSync` would copy it, one model-sized
+ * allocation more over a whole model), valid until the backend next
+ * allocates; elsewhere `dataSync`.
+ */
+function valuesInPlace(tensor: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as Partial<WasmHeapAccess>
+  if (tf.getBackend() === 'wasm' && typeof backend.getMemoryOffset === 'function' && backend.wasm !== undefined) {
+    return new Float32Array(backend.wasm.HEAPU8.buffer, backend.getMemoryOffset(tensor.dataId), tensor.size)
+  }
+  return tensor.dataSync() as Float32Array
+}
+
+/**
+ * Hands the network's current weights to `writer`, one tensor at a time,
+ * each checked finite first. The values may be a view of the backend's own
+ * memory: the writer must not keep them, and must not use TF.js meanwhile.
+ */
+export function writeModelWeights(model: DenseModel, writer: TensorWriter): void {
+  model.network.weights.forEach((v, i) => {
+    const shape = model.shapes[i]!
+    const values = valuesInPlace(v.read())
+    assertFinite({ tensors: [{ name: shape.name, shape: shape.shape, values }] }, 'trained weights')
+    writer(i, values)
+  })
 }
 
 /** Frees the network's variables. */

@@ -32,7 +32,7 @@ import { assertFinite, assertShapes } from './core/delta.ts'
 import { mulberry32, nextUint32, shuffleIndices } from './core/random.ts'
 import type { ModelSpec, TrainingSpec } from './core/study-spec.ts'
 import type { Weights } from './core/weights.ts'
-import { buildModel, disposeModel, getModelWeights, type WeightsSource } from './tf-model.ts'
+import { buildModel, disposeModel, getModelWeights, writeModelWeights, type TensorWriter, type WeightsSource } from './tf-model.ts'
 
 export interface TrainInit {
   readonly model: ModelSpec
@@ -58,6 +58,19 @@ export interface TrainInit {
    */
   readonly into?: Weights
 }
+
+/** `TrainInit` whose trained weights go to a writer, one tensor at a time, instead of into memory. */
+export interface StreamingTrainInit extends Omit<TrainInit, 'into'> {
+  /**
+   * Called with each trained tensor in order (after its finiteness check):
+   * a site computes its delta there and writes it to a file, so no
+   * model-sized array of the trained weights ever exists outside TF.js.
+   */
+  readonly into: TensorWriter
+}
+
+/** What `trainLocal` with a `TensorWriter` resolves to: the result without the weights, which went to the writer. */
+export type TrainStats = Omit<TrainResult, 'weights'>
 
 export interface TrainResult {
   /** The trained weights (`init.into` when given). */
@@ -87,7 +100,9 @@ export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => se
  * `NonFiniteValueError` when training diverged to NaN or infinity. Frees
  * every tensor it creates, also on failure.
  */
-export async function trainLocal(init: TrainInit): Promise<TrainResult> {
+export async function trainLocal(init: StreamingTrainInit): Promise<TrainStats>
+export async function trainLocal(init: TrainInit): Promise<TrainResult>
+export async function trainLocal(init: TrainInit | StreamingTrainInit): Promise<TrainResult | TrainStats> {
   const { training, data } = init
   assertDataset(data, 'training data')
   await initBackend()
@@ -166,9 +181,14 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
       }
     }
     const trainLoss = (await lossSum.data())[0]! / total
+    const stats = { trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
+    if (typeof init.into === 'function') {
+      writeModelWeights(model, init.into)
+      return stats
+    }
     const weights = getModelWeights(model, init.into)
     assertFinite(weights, 'trained weights')
-    return { weights, trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
+    return { weights, ...stats }
   } finally {
     tf.dispose([features, labels, lossSum, ...anchors, ...corrections, ...[epochFeatures, epochLabels].filter((t) => t !== undefined)])
     optimizer.dispose()

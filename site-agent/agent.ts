@@ -61,7 +61,10 @@ import {
   trainLocal,
   trainDpSgd,
   dpSgdSamplingRate,
+  sizeOfShape,
   type Dataset,
+  type TrainInit,
+  type TrainStats,
   type TrainingSpec,
   type StudySpec,
   type TensorShape,
@@ -87,6 +90,7 @@ import type { Ledger, RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
 import { ensureStateDirs, modelDirOf } from './state-dirs.ts'
 import { ModelFile } from './model-file.ts'
+import { DeltaFileWriter, type DeltaFile } from './delta-file.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
 import { SecAggParticipant } from './secagg-participant.ts'
 import {
@@ -229,7 +233,7 @@ export class SiteAgent {
   /** Rounds whose credit was passed on to patients (or had none to pass on). */
   private readonly rewardsPassed = new Set<number>()
   /** A trained update not yet acknowledged, kept to re-send instead of retraining. */
-  private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array } | undefined
+  private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array | DeltaFile } | undefined
   private accepted = 0
   private replica: SiteReplica | undefined
   /** The site's C2SP witness (site.json `witness`), started at the first hello. */
@@ -577,7 +581,8 @@ export class SiteAgent {
   private dropCancelled(round: number): boolean {
     const reason = this.cancelled.get(round)
     if (reason === undefined) return false
-    if (this.pending?.round === round) this.pending = undefined
+    // The delta file goes with it (in the background: this check is synchronous).
+    if (this.pending?.round === round) void this.dropPending().catch((err: unknown) => this.log.warn({ round, err }, 'could not delete the dropped delta file'))
     if (!this.fitted.has(round)) {
       this.fitted.add(round)
       this.log.warn({ round, reason }, 'round aborted by the hub: its fit task is dropped, nothing is sent')
@@ -682,8 +687,7 @@ export class SiteAgent {
       const baseModel = await this.model(base)
       if (spec.secureAggregation !== undefined && !this.secagg.has(round) && !(await this.joinSecAgg(round, roundSeed))) return void this.fitted.add(round)
       const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
-      // The trained weights are read out of TF.js into the delta's own encoding, and become the delta there (computeDeltaInto).
-      const encoder = createWeightsEncoder(this.shapes)
+      const participant = this.secagg.get(round)
       const init = {
         model: spec.model,
         training,
@@ -691,35 +695,45 @@ export class SiteAgent {
         global: baseModel.tensorReader(),
         data: data.train,
         seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
-        into: encoder.weights,
         ...(scaffold === undefined ? {} : { correction: scaffold.correction }),
       }
-      const result = dp === undefined ? await trainLocal(init) : await trainDpSgd({ ...init, dpSgd: dp })
-      // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
-      if (scaffold !== undefined) {
-        const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, await baseModel.readWeights(), result.weights, training.localSteps, training.learningRate)
-        await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
-      }
-      this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
-      const participant = this.secagg.get(round)
-      // The delta where the trained weights stand, against the base read back one tensor at a time.
-      const readBase = baseModel.tensorReader()
-      baseModel.shapes.forEach((g, i) => {
-        computeDeltaInto({ tensors: [encoder.weights.tensors[i]!] }, { tensors: [result.weights.tensors[i]!] }, { tensors: [{ name: g.name, shape: g.shape, values: readBase(i) }] })
-      })
-      let delta: Uint8Array
-      if (participant === undefined) delta = encoder.finish()
-      else {
-        // Secure aggregation: only the masked input leaves the site, once the round's share boxes are in.
-        const waitMs = spec.roundDeadlineMs + 3 * spec.secureAggregation!.phaseDeadlineMs
-        try {
-          delta = await participant.maskedInput(encoder.weights, data.train.count, waitMs)
-        } catch (err) {
-          if (!(err instanceof SiteAgentErrorClass)) throw err
-          if (this.dropCancelled(round)) return
-          this.log.error({ round, code: err.code, err: err.message }, 'secure aggregation: the masked input is not sent')
-          this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
-          return void this.fitted.add(round)
+      let result: TrainStats
+      let delta: Uint8Array | DeltaFile
+      if (dp === undefined && scaffold === undefined && participant === undefined) {
+        // Plain training: each trained tensor becomes its delta and goes to a file as TF.js hands it over, so no
+        // model-sized array exists outside TF.js's heap at its largest (SCAFFOLD, DP-SGD and secure aggregation
+        // need the trained weights or the delta whole, below).
+        ;({ result, delta } = await this.trainToDeltaFile(round, init, baseModel))
+        this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
+      } else {
+        // The trained weights are read out of TF.js into the delta's own encoding, and become the delta there (computeDeltaInto).
+        const encoder = createWeightsEncoder(this.shapes)
+        const trained = dp === undefined ? await trainLocal({ ...init, into: encoder.weights }) : await trainDpSgd({ ...init, into: encoder.weights, dpSgd: dp })
+        result = trained
+        // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
+        if (scaffold !== undefined) {
+          const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, await baseModel.readWeights(), trained.weights, training.localSteps, training.learningRate)
+          await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
+        }
+        this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
+        // The delta where the trained weights stand, against the base read back one tensor at a time.
+        const readBase = baseModel.tensorReader()
+        baseModel.shapes.forEach((g, i) => {
+          computeDeltaInto({ tensors: [encoder.weights.tensors[i]!] }, { tensors: [trained.weights.tensors[i]!] }, { tensors: [{ name: g.name, shape: g.shape, values: readBase(i) }] })
+        })
+        if (participant === undefined) delta = encoder.finish()
+        else {
+          // Secure aggregation: only the masked input leaves the site, once the round's share boxes are in.
+          const waitMs = spec.roundDeadlineMs + 3 * spec.secureAggregation!.phaseDeadlineMs
+          try {
+            delta = await participant.maskedInput(encoder.weights, data.train.count, waitMs)
+          } catch (err) {
+            if (!(err instanceof SiteAgentErrorClass)) throw err
+            if (this.dropCancelled(round)) return
+            this.log.error({ round, code: err.code, err: err.message }, 'secure aggregation: the masked input is not sent')
+            this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
+            return void this.fitted.add(round)
+          }
         }
       }
       const envelope = signStatement(this.components.signer, {
@@ -728,7 +742,7 @@ export class SiteAgent {
         round,
         site: this.config.siteId,
         base,
-        delta: sha256(delta),
+        delta: delta instanceof Uint8Array ? sha256(delta) : delta.hash,
         size: delta.length,
         examples: data.train.count,
         // Under DP-SGD the training loss is not sent: it is computed from the records without noise.
@@ -759,8 +773,45 @@ export class SiteAgent {
         this.log.warn({ round, code: err.remoteCode, err: err.message }, 'update refused')
       }
     }
-    this.pending = undefined
+    await this.dropPending()
     this.fitted.add(round)
+  }
+
+  /**
+   * Trains from `baseModel` with the trained weights handed over one tensor
+   * at a time; each becomes its delta (against the base, read back from its
+   * file) and is appended to the round's delta file, hashed on the way.
+   */
+  private async trainToDeltaFile(round: number, init: Omit<TrainInit, 'into'>, baseModel: ModelFile): Promise<{ result: TrainStats; delta: DeltaFile }> {
+    const writer = new DeltaFileWriter(path.join(modelDirOf(this.config), `delta-round-${round}.flw`), this.shapes)
+    const readBase = baseModel.tensorReader()
+    const scratch = new Float32Array(Math.max(...this.shapes.map((s) => sizeOfShape(s.shape))))
+    try {
+      const result = await trainLocal({
+        ...init,
+        into: (i, trained) => {
+          const g = this.shapes[i]!
+          const out = scratch.subarray(0, trained.length)
+          computeDeltaInto(
+            { tensors: [{ name: g.name, shape: g.shape, values: out }] },
+            { tensors: [{ name: g.name, shape: g.shape, values: trained }] },
+            { tensors: [{ name: g.name, shape: g.shape, values: readBase(i) }] },
+          )
+          writer.write(i, out)
+        },
+      })
+      return { result, delta: await writer.finish() }
+    } catch (err) {
+      await writer.abandon()
+      throw err
+    }
+  }
+
+  /** Forgets the update in hand, and deletes its delta file if it has one. */
+  private async dropPending(): Promise<void> {
+    const delta = this.pending?.delta
+    this.pending = undefined
+    if (delta !== undefined && !(delta instanceof Uint8Array)) await delta.remove()
   }
 
   /**

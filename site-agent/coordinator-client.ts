@@ -58,6 +58,18 @@ export interface ClientDeadlines {
   readonly requestMs: number
 }
 
+/** A delta to upload: its bytes, or a file of them read chunk by chunk (`DeltaFile`, with the bytes' length and SHA-256). */
+export type DeltaSource = Uint8Array | { readonly length: number; readonly hash: Uint8Array; chunks(): AsyncIterable<Uint8Array> }
+
+/** The chunks of an upload: views of bytes in memory, or the file's own chunks. */
+async function* chunksOf(delta: DeltaSource): AsyncGenerator<Uint8Array> {
+  if (!(delta instanceof Uint8Array)) {
+    yield* delta.chunks()
+    return
+  }
+  for (let offset = 0; offset < delta.length; offset += WIRE_CHUNK_BYTES) yield delta.subarray(offset, offset + WIRE_CHUNK_BYTES)
+}
+
 /** Where a download's bytes go: `begin` once with the announced size, then each chunk at its offset, in order. */
 interface ModelSink {
   begin(totalBytes: number): void
@@ -197,12 +209,13 @@ export class CoordinatorClient {
 
   /**
    * Uploads a signed envelope and then the delta bytes, in chunks under
-   * gRPC's message limit. Each chunk is a view of `delta` and the next is
-   * written only once the stream has taken the last (its 'drain'): written
-   * all at once, gRPC would serialise every chunk into a buffer of its own
-   * before sending any, one more copy of the delta (191 MiB at 50M parameters).
+   * gRPC's message limit: views of `delta` when it is in memory, read one at
+   * a time from its file otherwise (a `DeltaFile`). The next chunk is written
+   * only once the stream has taken the last (its 'drain'): written all at
+   * once, gRPC would serialise every chunk into a buffer of its own before
+   * sending any, one more copy of the delta (191 MiB at 50M parameters).
    */
-  uploadUpdate(envelope: SignedStatement, delta: Uint8Array, timeoutMs = transferDeadlineMs(delta.length)): Promise<{ round: number; logSeq: number }> {
+  uploadUpdate(envelope: SignedStatement, delta: DeltaSource, timeoutMs = transferDeadlineMs(delta.length)): Promise<{ round: number; logSeq: number }> {
     return new Promise((resolve, reject) => {
       let settled = false
       const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) => {
@@ -210,18 +223,24 @@ export class CoordinatorClient {
         if (err || !res) reject(rejected('upload', err))
         else resolve({ round: Number(res.round), logSeq: Number(res.logSeq) })
       })
-      let offset = 0
-      const send = () => {
-        // A call that already ended (refused early, deadline) takes no more writes.
-        while (!settled && offset < delta.length) {
-          const chunk = delta.subarray(offset, offset + WIRE_CHUNK_BYTES)
-          offset += chunk.length
-          if (!call.write({ data: chunk })) return void call.once('drain', send)
+      const drained = () => new Promise<void>((done) => call.once('drain', done))
+      const send = async () => {
+        if (!call.write({ envelope })) await drained()
+        for await (const chunk of chunksOf(delta)) {
+          // A call that already ended (refused early, deadline) takes no more writes.
+          if (settled) return
+          if (!call.write({ data: chunk })) await drained()
         }
         if (!settled) call.end()
       }
-      if (call.write({ envelope })) send()
-      else call.once('drain', send)
+      send().catch((err: unknown) => {
+        // Reading the delta failed (its file went away): the upload is abandoned, and the caller told why.
+        call.cancel()
+        if (!settled) {
+          settled = true
+          reject(err)
+        }
+      })
     })
   }
 

@@ -17,6 +17,7 @@ export { SiteMetrics, startSiteMetrics, type RunningSiteMetrics } from './metric
 export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
 export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'
 export { ModelFile } from './model-file.ts'
+export { DeltaFile, DeltaFileWriter } from './delta-file.ts'
 export { siteCredentials } from './credentials.ts'
 export { COORDINATOR_BUSY_CODE, isCoordinatorBusy, retryWhileBusy, type BusyRetryInit } from './busy-retry.ts'
 export { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit, type LoggedUpdate } from './task-provenance.ts'

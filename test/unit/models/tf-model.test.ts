@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildModel, disposeModel, encodeWeights, getModelWeights, initBackend, initialWeights, ModelShapeMismatchError, type ModelSpec } from '../../../models/index.ts'
+import { buildModel, disposeModel, encodeWeights, getModelWeights, initBackend, initialWeights, ModelShapeMismatchError, trainLocal, type ModelSpec } from '../../../models/index.ts'
 
 const SPEC: ModelSpec = { kind: 'mlp', hidden: [64, 48], activation: 'relu' }
 const INPUTS = 13
@@ -61,5 +61,22 @@ describe('buildModel from starting weights', () => {
     const other = initialWeights({ kind: 'mlp', hidden: [8], activation: 'relu' }, INPUTS, 1)
     expect(() => buildModel(SPEC, INPUTS, other)).toThrow(ModelShapeMismatchError)
     expect(() => buildModel(SPEC, INPUTS, () => new Float32Array(3))).toThrow(/tensor "[^"]+" has 3 values/)
+  })
+})
+
+describe('trainLocal with a tensor writer', () => {
+  it('hands over, one tensor at a time and in order, exactly the weights it would return', async () => {
+    // Prepare
+    const data = { count: 40, width: INPUTS, features: Float32Array.from({ length: 40 * INPUTS }, (_, i) => Math.sin(i)), labels: Float32Array.from({ length: 40 }, (_, i) => i % 2) }
+    const init = { model: SPEC, training: { optimizer: 'sgd', learningRate: 0.1, batchSize: 4, localSteps: 5 } as const, global: initialWeights(SPEC, INPUTS, 9), data, seed: 3 }
+    const written: { index: number; values: number[] }[] = []
+    // Execute
+    const inMemory = await trainLocal(init)
+    const streamed = await trainLocal({ ...init, into: (index, values) => void written.push({ index, values: Array.from(values) }) })
+    // Assert
+    expect(written.map((w) => w.index)).toEqual(inMemory.weights.tensors.map((_, i) => i))
+    expect(written.map((w) => w.values)).toEqual(inMemory.weights.tensors.map((t) => Array.from(t.values)))
+    expect(streamed.trainLoss).toBe(inMemory.trainLoss)
+    expect('weights' in streamed).toBe(false)
   })
 })
