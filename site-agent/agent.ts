@@ -61,7 +61,6 @@ import {
   trainLocal,
   trainDpSgd,
   dpSgdSamplingRate,
-  sizeOfShape,
   type Dataset,
   type TrainInit,
   type TrainStats,
@@ -198,6 +197,8 @@ export interface SiteRunSummary {
 
 /** How often a site tries to start its log replica before it trains on without one. */
 const MAX_REPLICA_ATTEMPTS = 8
+/** Values per slice when the trained weights become the delta file (1 MiB of base read, subtracted and written at a time). */
+const DELTA_SLICE_VALUES = 1 << 18
 /** The longest pause between two attempts to start the replica. */
 const REPLICA_RETRY_MAX_MS = 30_000
 
@@ -779,25 +780,26 @@ export class SiteAgent {
 
   /**
    * Trains from `baseModel` with the trained weights handed over one tensor
-   * at a time; each becomes its delta (against the base, read back from its
-   * file) and is appended to the round's delta file, hashed on the way.
+   * at a time; each becomes its delta a slice at a time (against the base,
+   * read back from its file) and is appended to the round's delta file,
+   * hashed on the way.
    */
   private async trainToDeltaFile(round: number, init: Omit<TrainInit, 'into'>, baseModel: ModelFile): Promise<{ result: TrainStats; delta: DeltaFile }> {
     const writer = new DeltaFileWriter(path.join(modelDirOf(this.config), `delta-round-${round}.flw`), this.shapes)
-    const readBase = baseModel.tensorReader()
-    const scratch = new Float32Array(Math.max(...this.shapes.map((s) => sizeOfShape(s.shape))))
     try {
       const result = await trainLocal({
         ...init,
         into: (i, trained) => {
           const g = this.shapes[i]!
-          const out = scratch.subarray(0, trained.length)
-          computeDeltaInto(
-            { tensors: [{ name: g.name, shape: g.shape, values: out }] },
-            { tensors: [{ name: g.name, shape: g.shape, values: trained }] },
-            { tensors: [{ name: g.name, shape: g.shape, values: readBase(i) }] },
-          )
-          writer.write(i, out)
+          // A slice at a time: one tensor may be most of the model (a 3,155² kernel is 99% of a 10M MLP).
+          for (let start = 0; start < trained.length; start += DELTA_SLICE_VALUES) {
+            const count = Math.min(DELTA_SLICE_VALUES, trained.length - start)
+            const base = baseModel.readSlice(i, start, count)
+            const slice = (values: Float32Array) => ({ tensors: [{ name: g.name, shape: [count], values }] })
+            // Written over the base slice just read: computeDeltaInto reads each value before it writes it.
+            computeDeltaInto(slice(base), slice(trained.subarray(start, start + count)), slice(base))
+            writer.append(base)
+          }
         },
       })
       return { result, delta: await writer.finish() }

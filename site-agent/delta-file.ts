@@ -10,7 +10,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
-import { encodedSize, encodeHeader, sizeOfShape, valuesIntoBytes, type TensorShape } from '../models/index.ts'
+import { encodedSize, encodeHeader, valuesIntoBytes, type TensorShape } from '../models/index.ts'
 import { SiteModelIntegrityError } from './errors.ts'
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
@@ -47,15 +47,15 @@ export class DeltaFile {
 }
 
 /**
- * Writes the encoding of a delta laid out as `shapes` to `path`: `write`
- * each tensor's values in order, then `finish`. Writes are synchronous (they
+ * Writes the encoding of a delta laid out as `shapes` to `path`: `append`
+ * the tensors' values in order, then `finish`. Writes are synchronous (they
  * run inside TF.js's read-back of the trained weights, one tensor at a time)
  * and go to `path + '.part'`, renamed into place by `finish`.
  */
 export class DeltaFileWriter {
   readonly #fd: number
   readonly #hash: Hash = createHash('sha256')
-  #next = 0
+  readonly #size: number
   #offset = 0
   #closed = false
 
@@ -63,15 +63,18 @@ export class DeltaFileWriter {
     readonly path: string,
     readonly shapes: readonly TensorShape[],
   ) {
+    this.#size = encodedSize(shapes)
     this.#fd = openSync(`${path}.part`, 'w', 0o600)
     this.#append(encodeHeader(shapes))
   }
 
-  /** Appends tensor `index`'s values; tensors must come in order, each of its shape's size. */
-  write(index: number, values: Float32Array): void {
-    const shape = this.shapes[index]
-    if (index !== this.#next || shape === undefined || values.length !== sizeOfShape(shape.shape)) {
-      throw new SiteModelIntegrityError(`delta file: tensor ${index} with ${values.length} values, want tensor ${this.#next} of the study's ${this.shapes.length}`)
+  /**
+   * Appends values: the tensors' values in order, in as many pieces as the
+   * caller likes (a tensor may come in slices). `finish` checks the total.
+   */
+  append(values: Float32Array): void {
+    if (this.#offset + values.byteLength > this.#size) {
+      throw new SiteModelIntegrityError(`delta file: ${values.length} more values would pass the encoding's ${this.#size} bytes (at byte ${this.#offset})`)
     }
     let bytes: Uint8Array
     if (LITTLE_ENDIAN_HOST) bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
@@ -80,16 +83,14 @@ export class DeltaFileWriter {
       valuesIntoBytes(bytes, 0, values)
     }
     this.#append(bytes)
-    this.#next++
   }
 
   /** Closes the file, checks it is whole, and renames it into place. */
   async finish(): Promise<DeltaFile> {
     this.#close()
-    const want = encodedSize(this.shapes)
-    if (this.#next !== this.shapes.length || this.#offset !== want) {
+    if (this.#offset !== this.#size) {
       await rm(`${this.path}.part`, { force: true })
-      throw new SiteModelIntegrityError(`delta file: ${this.#next} of ${this.shapes.length} tensors written (${this.#offset} of ${want} bytes)`)
+      throw new SiteModelIntegrityError(`delta file: ${this.#offset} of the encoding's ${this.#size} bytes written`)
     }
     await rename(`${this.path}.part`, this.path)
     return new DeltaFile(this.path, this.#offset, new Uint8Array(this.#hash.digest()))

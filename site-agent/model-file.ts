@@ -21,6 +21,8 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 export class ModelFile {
   /** Byte offset of each tensor's values in the file. */
   readonly #offsets: readonly number[]
+  /** `readSlice`'s buffer. */
+  #slice: Uint8Array | undefined
 
   private constructor(
     readonly path: string,
@@ -82,18 +84,38 @@ export class ModelFile {
       const bytes = 4 * sizeOfShape(shape.shape)
       scratch ??= new Uint8Array(Math.max(...this.shapes.map((s) => 4 * sizeOfShape(s.shape))))
       const into = scratch.subarray(0, bytes)
-      const fd = openSync(this.path, 'r')
-      try {
-        for (let done = 0; done < bytes; ) {
-          const read = readSync(fd, into, done, bytes - done, this.#offsets[index]! + done)
-          if (read === 0) throw new SiteModelIntegrityError(`model file ${this.path} ends inside tensor "${shape.name}"`)
-          done += read
-        }
-      } finally {
-        closeSync(fd)
-      }
+      this.#readSync(into, this.#offsets[index]!, shape.name)
       // The file's values are little-endian; a big-endian host converts them (a copy of one tensor).
       return LITTLE_ENDIAN_HOST ? new Float32Array(into.buffer, 0, bytes / 4) : valuesFromBytes(into)
+    }
+  }
+
+  /**
+   * Values `[start, start + count)` of tensor `index`, read synchronously into
+   * a buffer that the next call reuses (sized for the largest slice asked):
+   * how the delta is computed a slice at a time.
+   */
+  readSlice(index: number, start: number, count: number): Float32Array {
+    const shape = this.shapes[index]
+    if (shape === undefined || start < 0 || count < 0 || start + count > sizeOfShape(shape.shape)) {
+      throw new SiteModelIntegrityError(`model ${this.hash.slice(0, 16)}…: no values [${start}, ${start + count}) in tensor ${index}`)
+    }
+    if (this.#slice === undefined || this.#slice.length < 4 * count) this.#slice = new Uint8Array(4 * count)
+    const into = this.#slice.subarray(0, 4 * count)
+    this.#readSync(into, this.#offsets[index]! + 4 * start, shape.name)
+    return LITTLE_ENDIAN_HOST ? new Float32Array(into.buffer, 0, count) : valuesFromBytes(into)
+  }
+
+  #readSync(into: Uint8Array, position: number, tensor: string): void {
+    const fd = openSync(this.path, 'r')
+    try {
+      for (let done = 0; done < into.length; ) {
+        const read = readSync(fd, into, done, into.length - done, position + done)
+        if (read === 0) throw new SiteModelIntegrityError(`model file ${this.path} ends inside tensor "${tensor}"`)
+        done += read
+      }
+    } finally {
+      closeSync(fd)
     }
   }
 

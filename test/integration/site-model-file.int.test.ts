@@ -52,6 +52,11 @@ describe('a global model kept in a file of the state folder', () => {
     const want = decodeWeights(inMemory, shapes)
     expect(whole.tensors.map((t) => [t.name, t.shape, Array.from(t.values)])).toEqual(want.tensors.map((t) => [t.name, t.shape, Array.from(t.values)]))
     expect(byTensor).toEqual(want.tensors.map((t) => Array.from(t.values)))
+    const last = want.tensors.length - 1
+    const n = want.tensors[last]!.values.length
+    expect(Array.from(opened.readSlice(0, 3, 4))).toEqual(Array.from(want.tensors[0]!.values.subarray(3, 7)))
+    expect(Array.from(opened.readSlice(last, n - 1, 1))).toEqual([want.tensors[last]!.values[n - 1]])
+    expect(() => opened.readSlice(last, n - 1, 2)).toThrow(SiteModelIntegrityError)
     expect(await readdir(dir)).toEqual([`${toHex(model)}.flw`])
   })
 

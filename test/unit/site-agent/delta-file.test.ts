@@ -16,7 +16,8 @@ describe('DeltaFileWriter', () => {
     const file = path.join(await tempDir(), 'delta.flw')
     // Execute
     const writer = new DeltaFileWriter(file, SHAPES)
-    weights.tensors.forEach((t, i) => writer.write(i, t.values))
+    // In pieces of any size, across tensor boundaries too.
+    for (const t of weights.tensors) for (let j = 0; j < t.values.length; j += 5) writer.append(t.values.subarray(j, j + 5))
     const delta = await writer.finish()
     const chunks: Uint8Array[] = []
     for await (const c of delta.chunks()) chunks.push(c)
@@ -28,14 +29,14 @@ describe('DeltaFileWriter', () => {
     expect(Buffer.concat(chunks).equals(Buffer.from(want))).toBe(true)
   })
 
-  it('refuses tensors out of order or of the wrong size, and an unfinished file, leaving nothing behind', async () => {
+  it('refuses values past the encoding, and an unfinished file, leaving nothing behind', async () => {
     const weights = initialWeights(SPEC, 5, 12)
     const dir = await tempDir()
     const writer = new DeltaFileWriter(path.join(dir, 'delta.flw'), SHAPES)
-    expect(() => writer.write(1, weights.tensors[1]!.values)).toThrow(SiteModelIntegrityError)
-    expect(() => writer.write(0, new Float32Array(2))).toThrow(SiteModelIntegrityError)
-    writer.write(0, weights.tensors[0]!.values)
-    await expect(writer.finish()).rejects.toThrow(/1 of 6 tensors/)
+    const total = weights.tensors.reduce((n, t) => n + t.values.length, 0)
+    expect(() => writer.append(new Float32Array(total + 1))).toThrow(SiteModelIntegrityError)
+    writer.append(weights.tensors[0]!.values)
+    await expect(writer.finish()).rejects.toThrow(/of the encoding's \d+ bytes written/)
     const { readdir } = await import('node:fs/promises')
     expect(await readdir(dir)).toEqual([])
   })
