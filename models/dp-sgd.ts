@@ -29,7 +29,7 @@ import { dpSgdSamplingRate, poissonBatch } from './core/poisson-sampling.ts'
 import { mulberry32 } from './core/random.ts'
 import { InvalidModelInputError } from './errors.ts'
 import { clippedGradientSum } from './per-example-gradients.ts'
-import { buildModel, disposeModel, getModelWeights, setModelWeights } from './tf-model.ts'
+import { buildModel, disposeModel, getModelWeights } from './tf-model.ts'
 import { createOptimizer, yieldToEventLoop, type TrainInit, type TrainResult } from './train.ts'
 
 /** DP-SGD's two knobs. */
@@ -75,7 +75,8 @@ export async function trainDpSgd(init: DpSgdInit): Promise<DpSgdResult> {
   const normals = init.normals ?? cryptoNormals
   await initBackend()
   const started = performance.now()
-  const model = buildModel(init.model, data.width)
+  // Built at the starting weights (each tensor allocated once); a shape mismatch throws here, before anything needs freeing.
+  const model = buildModel(init.model, data.width, init.global)
   const optimizer = createOptimizer(training)
   const features = tf.tensor2d(data.features, [data.count, data.width])
   const labels = tf.tensor2d(data.labels, [data.count, 1])
@@ -85,7 +86,6 @@ export async function trainDpSgd(init: DpSgdInit): Promise<DpSgdResult> {
   let clippedExamples = 0
   let sampledExamples = 0
   try {
-    setModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
     const sizes = variables.map((v) => v.size)
     const parameters = sizes.reduce((a, b) => a + b, 0)
@@ -140,7 +140,7 @@ export async function trainDpSgd(init: DpSgdInit): Promise<DpSgdResult> {
         lastYield = performance.now()
       }
     }
-    const weights = getModelWeights(model)
+    const weights = getModelWeights(model, init.into)
     assertFinite(weights, 'trained weights')
     return {
       weights,

@@ -9,8 +9,7 @@ import { PREDICT_BATCH_ROWS } from './constants.ts'
 import { assertDataset, type Dataset } from './core/dataset.ts'
 import { binaryAccuracy, logLoss, rocAuc } from './core/metrics.ts'
 import type { ModelSpec } from './core/study-spec.ts'
-import type { Weights } from './core/weights.ts'
-import { buildModel, disposeModel, setModelWeights } from './tf-model.ts'
+import { buildModel, disposeModel, type WeightsSource } from './tf-model.ts'
 
 export interface EvaluationResult {
   /** Mean binary cross-entropy of the clipped probabilities (`logLoss`). */
@@ -28,12 +27,12 @@ export interface EvaluationResult {
  * inconsistent dataset and `ModelShapeMismatchError` when `weights` does not
  * fit `model` over `data.width` inputs.
  */
-export async function predictProbabilities(model: ModelSpec, weights: Weights, data: Dataset): Promise<Float32Array> {
+export async function predictProbabilities(model: ModelSpec, weights: WeightsSource, data: Dataset): Promise<Float32Array> {
   assertDataset(data, 'evaluation data')
   await initBackend()
-  const built = buildModel(model, data.width)
+  // Built at `weights` (each tensor allocated once); a shape mismatch throws here, before anything needs freeing.
+  const built = buildModel(model, data.width, weights)
   try {
-    setModelWeights(built, weights)
     const out = new Float32Array(data.count)
     for (let start = 0; start < data.count; start += PREDICT_BATCH_ROWS) {
       const rows = Math.min(PREDICT_BATCH_ROWS, data.count - start)
@@ -54,7 +53,7 @@ export async function predictProbabilities(model: ModelSpec, weights: Weights, d
 }
 
 /** Loss, accuracy and AUC of `weights` on `data`. Same errors as `predictProbabilities`. */
-export async function evaluateModel(model: ModelSpec, weights: Weights, data: Dataset): Promise<EvaluationResult> {
+export async function evaluateModel(model: ModelSpec, weights: WeightsSource, data: Dataset): Promise<EvaluationResult> {
   const probs = await predictProbabilities(model, weights, data)
   return {
     loss: logLoss(probs, data.labels),

@@ -32,13 +32,18 @@ import { assertFinite, assertShapes } from './core/delta.ts'
 import { mulberry32, nextUint32, shuffleIndices } from './core/random.ts'
 import type { ModelSpec, TrainingSpec } from './core/study-spec.ts'
 import type { Weights } from './core/weights.ts'
-import { buildModel, disposeModel, getModelWeights, setModelWeights } from './tf-model.ts'
+import { buildModel, disposeModel, getModelWeights, writeModelWeights, type TensorWriter, type WeightsSource } from './tf-model.ts'
 
 export interface TrainInit {
   readonly model: ModelSpec
   readonly training: TrainingSpec
-  /** Starting point; must have the layout of `modelShapes(model, data.width)`. */
-  readonly global: Weights
+  /**
+   * Starting point; must have the layout of `modelShapes(model, data.width)`.
+   * Or a reader of it, called once per tensor while the model is built and
+   * not kept, so that nothing holds a copy while training (a site reads its
+   * model file; 191 MiB at 50M parameters).
+   */
+  readonly global: WeightsSource
   readonly data: Dataset
   /** Seeds the batch order (the initial weights come from `global`). */
   readonly seed: number
@@ -46,9 +51,29 @@ export interface TrainInit {
   readonly correction?: Weights
   /** Called after each optimiser step with (steps done, steps in total). */
   readonly onProgress?: (step: number, total: number) => void
+  /**
+   * Writable arrays in the layout of `global` to read the trained weights
+   * into (e.g. a `WeightsEncoder`'s, so a site turns them into its encoded
+   * delta in place); `weights` is then this object. Absent: fresh arrays.
+   */
+  readonly into?: Weights
 }
 
+/** `TrainInit` whose trained weights go to a writer, one tensor at a time, instead of into memory. */
+export interface StreamingTrainInit extends Omit<TrainInit, 'into'> {
+  /**
+   * Called with each trained tensor in order (after its finiteness check):
+   * a site computes its delta there and writes it to a file, so no
+   * model-sized array of the trained weights ever exists outside TF.js.
+   */
+  readonly into: TensorWriter
+}
+
+/** What `trainLocal` with a `TensorWriter` resolves to: the result without the weights, which went to the writer. */
+export type TrainStats = Omit<TrainResult, 'weights'>
+
 export interface TrainResult {
+  /** The trained weights (`init.into` when given). */
   readonly weights: Weights
   /** Mean over all steps of the batch-mean binary cross-entropy. */
   readonly trainLoss: number
@@ -75,12 +100,15 @@ export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => se
  * `NonFiniteValueError` when training diverged to NaN or infinity. Frees
  * every tensor it creates, also on failure.
  */
-export async function trainLocal(init: TrainInit): Promise<TrainResult> {
+export async function trainLocal(init: StreamingTrainInit): Promise<TrainStats>
+export async function trainLocal(init: TrainInit): Promise<TrainResult>
+export async function trainLocal(init: TrainInit | StreamingTrainInit): Promise<TrainResult | TrainStats> {
   const { training, data } = init
   assertDataset(data, 'training data')
   await initBackend()
   const started = performance.now()
-  const model = buildModel(init.model, data.width)
+  // Built at the starting weights (each tensor allocated once); a shape mismatch throws here, before anything needs freeing.
+  const model = buildModel(init.model, data.width, init.global)
   const optimizer = createOptimizer(training)
   const features = tf.tensor2d(data.features, [data.count, data.width])
   const labels = tf.tensor2d(data.labels, [data.count, 1])
@@ -90,7 +118,6 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
   let anchors: tf.Tensor[] = []
   let corrections: tf.Tensor[] = []
   try {
-    setModelWeights(model, init.global)
     const variables = model.network.trainableWeights.map((w) => w.read() as tf.Variable)
     const mu = training.proximalMu ?? 0
     // The proximal term's centre: the round's starting weights, copied once before any step moves them.
@@ -154,9 +181,14 @@ export async function trainLocal(init: TrainInit): Promise<TrainResult> {
       }
     }
     const trainLoss = (await lossSum.data())[0]! / total
-    const weights = getModelWeights(model)
+    const stats = { trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
+    if (typeof init.into === 'function') {
+      writeModelWeights(model, init.into)
+      return stats
+    }
+    const weights = getModelWeights(model, init.into)
     assertFinite(weights, 'trained weights')
-    return { weights, trainLoss, steps: total, examples: data.count, durationMs: performance.now() - started }
+    return { weights, ...stats }
   } finally {
     tf.dispose([features, labels, lossSum, ...anchors, ...corrections, ...[epochFeatures, epochLabels].filter((t) => t !== undefined)])
     optimizer.dispose()

@@ -39,16 +39,17 @@
  * backoff, up to `reconnectTimeoutMs`), and a trained update that could not be
  * uploaded is kept and re-sent for the same round rather than retrained.
  */
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { decodeCanonical, fromHex, logOrigin, sha256, toHex, type CanonicalValue, type Signer } from '../ledger/index.ts'
 import {
   StudySpecSchema,
-  computeDelta,
+  computeDeltaInto,
+  createWeightsEncoder,
   decodeWeights,
   encodedSize,
-  encodeWeights,
   evaluateModel,
   initBackend,
   inputWidth,
@@ -61,6 +62,8 @@ import {
   trainDpSgd,
   dpSgdSamplingRate,
   type Dataset,
+  type TrainInit,
+  type TrainStats,
   type TrainingSpec,
   type StudySpec,
   type TensorShape,
@@ -84,7 +87,9 @@ import { SiteReplica } from './replica.ts'
 import { startSiteWitness } from './site-witness.ts'
 import type { Ledger, RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
-import { ensureStateDirs } from './state-dirs.ts'
+import { ensureStateDirs, modelDirOf } from './state-dirs.ts'
+import { ModelFile } from './model-file.ts'
+import { DeltaFileWriter, type DeltaFile } from './delta-file.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
 import { SecAggParticipant } from './secagg-participant.ts'
 import {
@@ -192,6 +197,8 @@ export interface SiteRunSummary {
 
 /** How often a site tries to start its log replica before it trains on without one. */
 const MAX_REPLICA_ATTEMPTS = 8
+/** Values per slice when the trained weights become the delta file (1 MiB of base read, subtracted and written at a time). */
+const DELTA_SLICE_VALUES = 1 << 18
 /** The longest pause between two attempts to start the replica. */
 const REPLICA_RETRY_MAX_MS = 30_000
 
@@ -211,7 +218,13 @@ export class SiteAgent {
   /** The consent files, in a study with consent. */
   private consent: SiteConsent | undefined
   private token: Uint8Array = new Uint8Array()
-  private readonly models = new Map<string, Weights>()
+  /**
+   * The last global model fetched, in a file of the state folder: a round's
+   * base is scored and then trained from, one download for both. One model,
+   * never two, and never held in memory between uses (at 50M parameters each
+   * is 191 MiB): a new one replaces it.
+   */
+  private lastModel: ModelFile | undefined
   private readonly fitted = new Set<number>()
   /** Rounds closed without a model (a `cancel` task: the hub aborted it, or it was abandoned): their fit task is dropped, whenever it comes. */
   private readonly cancelled = new Map<number, string>()
@@ -221,7 +234,7 @@ export class SiteAgent {
   /** Rounds whose credit was passed on to patients (or had none to pass on). */
   private readonly rewardsPassed = new Set<number>()
   /** A trained update not yet acknowledged, kept to re-send instead of retraining. */
-  private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array } | undefined
+  private pending: { round: number; base: string; envelope: SignedStatement; delta: Uint8Array | DeltaFile } | undefined
   private accepted = 0
   private replica: SiteReplica | undefined
   /** The site's C2SP witness (site.json `witness`), started at the first hello. */
@@ -569,7 +582,8 @@ export class SiteAgent {
   private dropCancelled(round: number): boolean {
     const reason = this.cancelled.get(round)
     if (reason === undefined) return false
-    if (this.pending?.round === round) this.pending = undefined
+    // The delta file goes with it (in the background: this check is synchronous).
+    if (this.pending?.round === round) void this.dropPending().catch((err: unknown) => this.log.warn({ round, err }, 'could not delete the dropped delta file'))
     if (!this.fitted.has(round)) {
       this.fitted.add(round)
       this.log.warn({ round, reason }, 'round aborted by the hub: its fit task is dropped, nothing is sent')
@@ -609,15 +623,16 @@ export class SiteAgent {
     return undefined
   }
 
-  private async model(hash: Uint8Array): Promise<Weights> {
+  /** A global model by hash, as a checked file of the state folder (downloaded straight to disk, hashed as it arrives). */
+  private async model(hash: Uint8Array): Promise<ModelFile> {
     const key = toHex(hash)
-    let w = this.models.get(key)
-    if (!w) {
-      w = decodeWeights(await this.client.downloadModel(this.token, hash, encodedSize(this.shapes)), this.shapes)
-      if (this.models.size >= 2) this.models.delete(this.models.keys().next().value!)
-      this.models.set(key, w)
-    }
-    return w
+    if (this.lastModel?.hash === key) return this.lastModel
+    await this.lastModel?.remove()
+    this.lastModel = undefined
+    const file = path.join(modelDirOf(this.config), `${key}.flw`)
+    await this.client.downloadModelToFile(this.token, hash, file, encodedSize(this.shapes))
+    this.lastModel = await ModelFile.open(file, key, this.shapes)
+    return this.lastModel
   }
 
   /**
@@ -670,38 +685,56 @@ export class SiteAgent {
       const dp = this.config.policy.dpSgd
       const charge = dp === undefined ? undefined : await this.chargeDpSgd(round, training, data.train.count)
       if (charge !== undefined && 'code' in charge) return this.decline(round, charge)
-      const global = await this.model(base)
+      const baseModel = await this.model(base)
       if (spec.secureAggregation !== undefined && !this.secagg.has(round) && !(await this.joinSecAgg(round, roundSeed))) return void this.fitted.add(round)
       const scaffold = training.serverControlVariate === undefined ? undefined : await this.controlVariates(round, training.serverControlVariate)
+      const participant = this.secagg.get(round)
       const init = {
         model: spec.model,
         training,
-        global,
+        // Read from its file one tensor at a time as TF.js builds the model, and not held while training.
+        global: baseModel.tensorReader(),
         data: data.train,
         seed: (roundSeed ^ hashSeed(this.config.siteId)) >>> 0,
         ...(scaffold === undefined ? {} : { correction: scaffold.correction }),
       }
-      const result = dp === undefined ? await trainLocal(init) : await trainDpSgd({ ...init, dpSgd: dp })
-      // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
-      if (scaffold !== undefined) {
-        const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, global, result.weights, training.localSteps, training.learningRate)
-        await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
-      }
-      this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
-      const participant = this.secagg.get(round)
-      let delta: Uint8Array
-      if (participant === undefined) delta = encodeWeights(computeDelta(result.weights, global))
-      else {
-        // Secure aggregation: only the masked input leaves the site, once the round's share boxes are in.
-        const waitMs = spec.roundDeadlineMs + 3 * spec.secureAggregation!.phaseDeadlineMs
-        try {
-          delta = await participant.maskedInput(computeDelta(result.weights, global), data.train.count, waitMs)
-        } catch (err) {
-          if (!(err instanceof SiteAgentErrorClass)) throw err
-          if (this.dropCancelled(round)) return
-          this.log.error({ round, code: err.code, err: err.message }, 'secure aggregation: the masked input is not sent')
-          this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
-          return void this.fitted.add(round)
+      let result: TrainStats
+      let delta: Uint8Array | DeltaFile
+      if (dp === undefined && scaffold === undefined && participant === undefined) {
+        // Plain training: each trained tensor becomes its delta and goes to a file as TF.js hands it over, so no
+        // model-sized array exists outside TF.js's heap at its largest (SCAFFOLD, DP-SGD and secure aggregation
+        // need the trained weights or the delta whole, below).
+        ;({ result, delta } = await this.trainToDeltaFile(round, init, baseModel))
+        this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
+      } else {
+        // The trained weights are read out of TF.js into the delta's own encoding, and become the delta there (computeDeltaInto).
+        const encoder = createWeightsEncoder(this.shapes)
+        const trained = dp === undefined ? await trainLocal({ ...init, into: encoder.weights }) : await trainDpSgd({ ...init, into: encoder.weights, dpSgd: dp })
+        result = trained
+        // SCAFFOLD: c_i advances with this round's training and is stored before anything is sent (it never leaves the site).
+        if (scaffold !== undefined) {
+          const after = nextSiteControlVariate(scaffold.siteC, scaffold.serverC, await baseModel.readWeights(), trained.weights, training.localSteps, training.learningRate)
+          await writeControlVariate(scaffold.file, { round, before: scaffold.siteC, after })
+        }
+        this.emit({ type: 'trained', round, trainLoss: result.trainLoss, examples: result.examples, steps: result.steps, durationMs: result.durationMs })
+        // The delta where the trained weights stand, against the base read back one tensor at a time.
+        const readBase = baseModel.tensorReader()
+        baseModel.shapes.forEach((g, i) => {
+          computeDeltaInto({ tensors: [encoder.weights.tensors[i]!] }, { tensors: [trained.weights.tensors[i]!] }, { tensors: [{ name: g.name, shape: g.shape, values: readBase(i) }] })
+        })
+        if (participant === undefined) delta = encoder.finish()
+        else {
+          // Secure aggregation: only the masked input leaves the site, once the round's share boxes are in.
+          const waitMs = spec.roundDeadlineMs + 3 * spec.secureAggregation!.phaseDeadlineMs
+          try {
+            delta = await participant.maskedInput(encoder.weights, data.train.count, waitMs)
+          } catch (err) {
+            if (!(err instanceof SiteAgentErrorClass)) throw err
+            if (this.dropCancelled(round)) return
+            this.log.error({ round, code: err.code, err: err.message }, 'secure aggregation: the masked input is not sent')
+            this.emit({ type: 'update-refused', round, code: err.code, message: err.message })
+            return void this.fitted.add(round)
+          }
         }
       }
       const envelope = signStatement(this.components.signer, {
@@ -710,7 +743,7 @@ export class SiteAgent {
         round,
         site: this.config.siteId,
         base,
-        delta: sha256(delta),
+        delta: delta instanceof Uint8Array ? sha256(delta) : delta.hash,
         size: delta.length,
         examples: data.train.count,
         // Under DP-SGD the training loss is not sent: it is computed from the records without noise.
@@ -741,8 +774,46 @@ export class SiteAgent {
         this.log.warn({ round, code: err.remoteCode, err: err.message }, 'update refused')
       }
     }
-    this.pending = undefined
+    await this.dropPending()
     this.fitted.add(round)
+  }
+
+  /**
+   * Trains from `baseModel` with the trained weights handed over one tensor
+   * at a time; each becomes its delta a slice at a time (against the base,
+   * read back from its file) and is appended to the round's delta file,
+   * hashed on the way.
+   */
+  private async trainToDeltaFile(round: number, init: Omit<TrainInit, 'into'>, baseModel: ModelFile): Promise<{ result: TrainStats; delta: DeltaFile }> {
+    const writer = new DeltaFileWriter(path.join(modelDirOf(this.config), `delta-round-${round}.flw`), this.shapes)
+    try {
+      const result = await trainLocal({
+        ...init,
+        into: (i, trained) => {
+          const g = this.shapes[i]!
+          // A slice at a time: one tensor may be most of the model (a 3,155² kernel is 99% of a 10M MLP).
+          for (let start = 0; start < trained.length; start += DELTA_SLICE_VALUES) {
+            const count = Math.min(DELTA_SLICE_VALUES, trained.length - start)
+            const base = baseModel.readSlice(i, start, count)
+            const slice = (values: Float32Array) => ({ tensors: [{ name: g.name, shape: [count], values }] })
+            // Written over the base slice just read: computeDeltaInto reads each value before it writes it.
+            computeDeltaInto(slice(base), slice(trained.subarray(start, start + count)), slice(base))
+            writer.append(base)
+          }
+        },
+      })
+      return { result, delta: await writer.finish() }
+    } catch (err) {
+      await writer.abandon()
+      throw err
+    }
+  }
+
+  /** Forgets the update in hand, and deletes its delta file if it has one. */
+  private async dropPending(): Promise<void> {
+    const delta = this.pending?.delta
+    this.pending = undefined
+    if (delta !== undefined && !(delta instanceof Uint8Array)) await delta.remove()
   }
 
   /**
@@ -931,7 +1002,7 @@ export class SiteAgent {
     const refusal = checkEvaluationPolicy(this.config.policy, round, this.data!.train.count, this.data!.validation.count)
     if (refusal !== undefined) return this.refuseEvaluation(round, refusal)
     const spec = this.spec!
-    const result = await evaluateModel(spec.model, await this.model(modelHash), this.data!.validation)
+    const result = await evaluateModel(spec.model, (await this.model(modelHash)).tensorReader(), this.data!.validation)
     const metrics: Record<string, number> = { loss: result.loss, accuracy: result.accuracy }
     if (Number.isFinite(result.auc)) metrics['auc'] = result.auc
     const report = signStatement(this.components.signer, {

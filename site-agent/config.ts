@@ -54,7 +54,10 @@ export const SiteConfigSchema = z.strictObject({
   /** TF.js backend: auto tries tfjs-node, then WASM, then plain JS. */
   backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
   /**
-   * The folder the agent writes to: its replica of the log (`<stateDir>/<siteId>-replica`)
+   * The folder the agent writes to: the global model it works on and its
+   * delta before upload (`<stateDir>/<siteId>-models`, one model and one delta
+   * at a time, so the agent's memory holds neither: at most the model's size
+   * twice on disk), its replica of the log (`<stateDir>/<siteId>-replica`)
    * and its consent rounds (`<replica>-consent`), unless `p2p.dataDir` or
    * `consent.roundsDir` say otherwise, and in a SCAFFOLD study its control
    * variate (`<stateDir>/<siteId>-control-variate-<studyId>-<spec hash, 16 hex>.cbor`). Default: the config file's folder. Set

@@ -4,8 +4,10 @@
  * trailers) and nothing of training; errors come back as
  * `SiteRequestRejectedError` carrying the coordinator's stable code.
  */
+import { createHash } from 'node:crypto'
+import { open, rename, rm } from 'node:fs/promises'
 import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js'
-import { equalBytes, sha256, toHex } from '../ledger/index.ts'
+import { equalBytes, toHex } from '../ledger/index.ts'
 import { createFederationClient, errorCodeOf, WIRE_CHUNK_BYTES, type FederationClient, type HelloResponse__Output, type RoundStatusResponse__Output, type Task__Output } from '../protos/index.ts'
 import { SiteModelIntegrityError, SiteRequestRejectedError } from './errors.ts'
 import type { SignedStatement } from '../protocol/index.ts'
@@ -54,6 +56,24 @@ export const REQUEST_TIMEOUT_MS = 10_000
  */
 export interface ClientDeadlines {
   readonly requestMs: number
+}
+
+/** A delta to upload: its bytes, or a file of them read chunk by chunk (`DeltaFile`, with the bytes' length and SHA-256). */
+export type DeltaSource = Uint8Array | { readonly length: number; readonly hash: Uint8Array; chunks(): AsyncIterable<Uint8Array> }
+
+/** The chunks of an upload: views of bytes in memory, or the file's own chunks. */
+async function* chunksOf(delta: DeltaSource): AsyncGenerator<Uint8Array> {
+  if (!(delta instanceof Uint8Array)) {
+    yield* delta.chunks()
+    return
+  }
+  for (let offset = 0; offset < delta.length; offset += WIRE_CHUNK_BYTES) yield delta.subarray(offset, offset + WIRE_CHUNK_BYTES)
+}
+
+/** Where a download's bytes go: `begin` once with the announced size, then each chunk at its offset, in order. */
+interface ModelSink {
+  begin(totalBytes: number): void
+  write(chunk: Uint8Array, offset: number): void | Promise<void>
 }
 
 export class CoordinatorClient {
@@ -109,6 +129,43 @@ export class CoordinatorClient {
    * `maxBytes` bounds what the coordinator may announce (the study model's size).
    */
   async downloadModel(sessionToken: Uint8Array, modelHash: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
+    let bytes: Uint8Array | undefined
+    await this.receiveModel(sessionToken, modelHash, maxBytes, {
+      begin: (total) => void (bytes = new Uint8Array(total)),
+      write: (chunk, offset) => bytes!.set(chunk, offset),
+    })
+    return bytes ?? new Uint8Array(0)
+  }
+
+  /**
+   * Downloads a model into the file `file` (created with mode 0600, or
+   * replaced), as `downloadModel` does, but holding at most one chunk of it in
+   * memory: hashed as it arrives, each chunk written before the next is
+   * read. The file is written to `file + '.part'` and renamed into place
+   * only once its hash checks; a failed download leaves no file. Resolves
+   * with the model's size in bytes.
+   */
+  async downloadModelToFile(sessionToken: Uint8Array, modelHash: Uint8Array, file: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<number> {
+    const partial = `${file}.part`
+    const handle = await open(partial, 'w', 0o600)
+    let total = 0
+    try {
+      await this.receiveModel(sessionToken, modelHash, maxBytes, {
+        begin: (bytes) => void (total = bytes),
+        write: async (chunk, offset) => void (await handle.write(chunk, 0, chunk.length, offset)),
+      })
+      await handle.close()
+      await rename(partial, file)
+      return total
+    } catch (err) {
+      await handle.close().catch(() => undefined)
+      await rm(partial, { force: true })
+      throw err
+    }
+  }
+
+  /** The download loop: announced size checked against `maxBytes`, idle watchdog, every byte hashed, then the hash checked. */
+  private async receiveModel(sessionToken: Uint8Array, modelHash: Uint8Array, maxBytes: number, sink: ModelSink): Promise<void> {
     const call = this.client.DownloadModel({ sessionToken, modelHash })
     let idle: NodeJS.Timeout | undefined
     const watch = () => {
@@ -117,7 +174,8 @@ export class CoordinatorClient {
       idle.unref()
     }
     const what = `model ${toHex(modelHash).slice(0, 16)}…`
-    let bytes: Uint8Array | undefined
+    const hash = createHash('sha256')
+    let announced: number | undefined
     let received = 0
     try {
       watch()
@@ -125,9 +183,13 @@ export class CoordinatorClient {
         watch()
         const total = Number(chunk.totalBytes)
         if (!Number.isSafeInteger(total) || total < 0 || total > maxBytes) throw new SiteModelIntegrityError(`${what}: announced ${chunk.totalBytes} bytes, at most ${maxBytes} expected`)
-        bytes ??= new Uint8Array(total)
-        if (total !== bytes.length || received + chunk.data.length > total) throw new SiteModelIntegrityError(`${what}: more bytes than the ${bytes.length} announced`)
-        bytes.set(chunk.data, received)
+        if (announced === undefined) {
+          announced = total
+          sink.begin(total)
+        }
+        if (total !== announced || received + chunk.data.length > total) throw new SiteModelIntegrityError(`${what}: more bytes than the ${announced} announced`)
+        hash.update(chunk.data)
+        await sink.write(chunk.data, received)
         received += chunk.data.length
       }
     } catch (err) {
@@ -139,21 +201,46 @@ export class CoordinatorClient {
     } finally {
       clearTimeout(idle)
     }
-    bytes ??= new Uint8Array(0)
-    if (received !== bytes.length) throw new SiteModelIntegrityError(`${what}: received ${received} bytes, announced ${bytes.length}`)
-    if (!equalBytes(sha256(bytes), modelHash)) throw new SiteModelIntegrityError(`model ${toHex(modelHash).slice(0, 16)}…: downloaded bytes hash to ${toHex(sha256(bytes)).slice(0, 16)}…`)
-    return bytes
+    if (announced === undefined) sink.begin(0)
+    if (received !== (announced ?? 0)) throw new SiteModelIntegrityError(`${what}: received ${received} bytes, announced ${announced}`)
+    const digest = new Uint8Array(hash.digest())
+    if (!equalBytes(digest, modelHash)) throw new SiteModelIntegrityError(`${what}: downloaded bytes hash to ${toHex(digest).slice(0, 16)}…`)
   }
 
-  /** Uploads a signed envelope and then the delta bytes, in chunks under gRPC's message limit. */
-  uploadUpdate(envelope: SignedStatement, delta: Uint8Array, timeoutMs = transferDeadlineMs(delta.length)): Promise<{ round: number; logSeq: number }> {
+  /**
+   * Uploads a signed envelope and then the delta bytes, in chunks under
+   * gRPC's message limit: views of `delta` when it is in memory, read one at
+   * a time from its file otherwise (a `DeltaFile`). The next chunk is written
+   * only once the stream has taken the last (its 'drain'): written all at
+   * once, gRPC would serialise every chunk into a buffer of its own before
+   * sending any, one more copy of the delta (191 MiB at 50M parameters).
+   */
+  uploadUpdate(envelope: SignedStatement, delta: DeltaSource, timeoutMs = transferDeadlineMs(delta.length)): Promise<{ round: number; logSeq: number }> {
     return new Promise((resolve, reject) => {
-      const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) =>
-        err || !res ? reject(rejected('upload', err)) : resolve({ round: Number(res.round), logSeq: Number(res.logSeq) }),
-      )
-      call.write({ envelope })
-      for (let offset = 0; offset < delta.length; offset += WIRE_CHUNK_BYTES) call.write({ data: delta.subarray(offset, offset + WIRE_CHUNK_BYTES) })
-      call.end()
+      let settled = false
+      const call = this.client.UploadUpdate({ deadline: Date.now() + timeoutMs }, (err, res) => {
+        settled = true
+        if (err || !res) reject(rejected('upload', err))
+        else resolve({ round: Number(res.round), logSeq: Number(res.logSeq) })
+      })
+      const drained = () => new Promise<void>((done) => call.once('drain', done))
+      const send = async () => {
+        if (!call.write({ envelope })) await drained()
+        for await (const chunk of chunksOf(delta)) {
+          // A call that already ended (refused early, deadline) takes no more writes.
+          if (settled) return
+          if (!call.write({ data: chunk })) await drained()
+        }
+        if (!settled) call.end()
+      }
+      send().catch((err: unknown) => {
+        // Reading the delta failed (its file went away): the upload is abandoned, and the caller told why.
+        call.cancel()
+        if (!settled) {
+          settled = true
+          reject(err)
+        }
+      })
     })
   }
 

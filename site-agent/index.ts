@@ -16,6 +16,8 @@ export { SecAggParticipant, type SecAggParticipantInit } from './secagg-particip
 export { SiteMetrics, startSiteMetrics, type RunningSiteMetrics } from './metrics.ts'
 export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, type SiteConfigInput, type SiteDataSource } from './config.ts'
 export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'
+export { ModelFile } from './model-file.ts'
+export { DeltaFile, DeltaFileWriter } from './delta-file.ts'
 export { siteCredentials } from './credentials.ts'
 export { COORDINATOR_BUSY_CODE, isCoordinatorBusy, retryWhileBusy, type BusyRetryInit } from './busy-retry.ts'
 export { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit, type LoggedUpdate } from './task-provenance.ts'

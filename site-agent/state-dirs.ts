@@ -12,9 +12,19 @@ import path from 'node:path'
 import type { SiteConfig } from './config.ts'
 import { SiteConfigError } from './errors.ts'
 
+/** Where the agent keeps the global model it is working on (model-file.ts): `<stateDir>/<siteId>-models`. */
+export function modelDirOf(config: SiteConfig): string {
+  // parseSiteConfig always resolves stateDir (the config file's folder by default).
+  return path.join(config.stateDir ?? '.', `${config.siteId}-models`)
+}
+
 /** The folders `config` makes the agent write to, with the field each comes from. */
 export function stateDirsOf(config: SiteConfig): { readonly field: string; readonly dir: string }[] {
-  return [...(config.p2p.enabled ? [{ field: 'p2p.dataDir', dir: config.p2p.dataDir! }] : []), ...(config.consent ? [{ field: 'consent.roundsDir', dir: config.consent.roundsDir! }] : [])]
+  return [
+    { field: 'stateDir', dir: modelDirOf(config) },
+    ...(config.p2p.enabled ? [{ field: 'p2p.dataDir', dir: config.p2p.dataDir! }] : []),
+    ...(config.consent ? [{ field: 'consent.roundsDir', dir: config.consent.roundsDir! }] : []),
+  ]
 }
 
 /**
@@ -44,7 +54,7 @@ export async function ensureStateDirs(config: SiteConfig): Promise<void> {
     } catch (err) {
       const code = (await blockingReason(dir)) ?? (err as NodeJS.ErrnoException).code ?? (err as Error).message
       throw new SiteConfigError(
-        `${field} ${dir}: cannot write there (${code}); the site keeps its verified replica of the log and its consent rounds there. Set "stateDir" in the site config to a writable folder (the container image's is /state: "stateDir": "/state"), or give ${field} explicitly`,
+        `${field} ${dir}: cannot write there (${code}); the site keeps the model it trains from, its verified replica of the log and its consent rounds there. Set "stateDir" in the site config to a writable folder (the container image's is /state: "stateDir": "/state"), or give ${field} explicitly`,
         { cause: err },
       )
     }

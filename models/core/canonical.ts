@@ -214,21 +214,20 @@ function truncated(what: string, need: number, offset: number, length: number): 
   return new ModelEncodingError(`truncated at ${what}: need ${need} bytes at offset ${offset}, have ${length - offset}`)
 }
 
+/** Where the values of an encoding start, and the names and shapes its header declares. */
+export interface DecodedLayout {
+  readonly shapes: readonly TensorShape[]
+  /** Byte offset of the first value (the header's length). */
+  readonly valuesOffset: number
+  readonly valueCount: number
+}
+
 /**
- * Decodes canonical weights bytes. Safe on hostile input: every read is
- * bounds-checked, counts, ranks and dims are capped before anything is
- * allocated, and the total length must match the headers exactly.
- *
- * With `expected`, names and shapes must equal it in order, else
- * `ModelShapeMismatchError` (checked before the values are copied). Other
- * defects throw `ModelEncodingError`.
- *
- * The returned tensors are views into one freshly allocated, aligned
- * Float32Array; they never alias `bytes`. With `allocate`, each tensor's
- * values are instead their own array from `allocate` (see
- * `decodeWeightsShared`).
+ * Checks an encoding's header and length as `decodeWeights` does (the same
+ * errors, the same bounds on hostile input) without reading its values:
+ * what `decodeWeights` and `decodeWeightsInPlace` share.
  */
-export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape[], allocate?: (length: number) => Float32Array): Weights {
+export function decodeLayout(bytes: Uint8Array, expected?: readonly TensorShape[]): DecodedLayout {
   const length = bytes.length
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (length < PREAMBLE_BYTES) throw truncated('preamble', PREAMBLE_BYTES, 0, length)
@@ -287,7 +286,27 @@ export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape
   const want = off + 4 * valueCount
   if (length < want) throw truncated('values', 4 * valueCount, off, length)
   if (length > want) throw new ModelEncodingError(`${length - want} trailing bytes after offset ${want}`)
+  return { shapes, valuesOffset: off, valueCount }
+}
 
+/**
+ * Decodes canonical weights bytes. Safe on hostile input: every read is
+ * bounds-checked, counts, ranks and dims are capped before anything is
+ * allocated, and the total length must match the headers exactly.
+ *
+ * With `expected`, names and shapes must equal it in order, else
+ * `ModelShapeMismatchError` (checked before the values are copied). Other
+ * defects throw `ModelEncodingError`.
+ *
+ * The returned tensors are views into one freshly allocated, aligned
+ * Float32Array; they never alias `bytes`. With `allocate`, each tensor's
+ * values are instead their own array from `allocate` (see
+ * `decodeWeightsShared`).
+ */
+export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape[], allocate?: (length: number) => Float32Array): Weights {
+  const { shapes, valuesOffset, valueCount } = decodeLayout(bytes, expected)
+  let off = valuesOffset
+  const want = valuesOffset + 4 * valueCount
   if (allocate !== undefined) {
     return {
       tensors: shapes.map((s) => {
@@ -302,6 +321,7 @@ export function decodeWeights(bytes: Uint8Array, expected?: readonly TensorShape
   if (LITTLE_ENDIAN_HOST) {
     bytesOf(all).set(bytes.subarray(off, want))
   } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     for (let j = 0; j < valueCount; j++, off += 4) all[j] = view.getFloat32(off, true)
   }
   const tensors: Tensor[] = []

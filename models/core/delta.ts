@@ -61,6 +61,27 @@ export function computeDelta(local: Weights, global: Weights): Weights {
 }
 
 /**
+ * `computeDelta`, written into `out`'s arrays instead of fresh ones, so a
+ * site turns its trained weights into the delta where they stand (one model
+ * copy fewer: 191 MiB at 50M parameters). `out` may be `local` itself: each
+ * value is read before it is written. Same bits as `computeDelta`. Requires
+ * `local` and `out` to have the layout of `global` (else
+ * `ModelShapeMismatchError`). The one function here that writes into an
+ * argument: what it writes is exactly what `computeDelta` would return.
+ */
+export function computeDeltaInto(out: Weights, local: Weights, global: Weights): void {
+  assertShapes(global, global.tensors, 'global')
+  assertShapes(local, global.tensors, 'local')
+  assertShapes(out, global.tensors, 'delta output')
+  global.tensors.forEach((g, i) => {
+    const l = local.tensors[i]!.values
+    const gv = g.values
+    const o = out.tensors[i]!.values
+    for (let j = 0; j < gv.length; j++) o[j] = l[j]! - gv[j]!
+  })
+}
+
+/**
  * `global + scale * delta` per element: Math.fround(global[j] + scale *
  * delta[j]) computed in float64. Requires `delta` to have the layout of
  * `global`. With scale 1, `applyDelta(g, computeDelta(l, g))` equals `l`

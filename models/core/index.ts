@@ -5,6 +5,8 @@
  *
  * - `weights.ts`, `study-spec.ts`, `dataset.ts`: the plain data model.
  * - `canonical.ts`: the one byte encoding of weights and its SHA-256.
+ * - `in-place-encoding.ts`: the same bytes, built and read in place (a site
+ *   holds each model once).
  * - `delta.ts`: delta/apply and the checks on received updates.
  * - `aggregate.ts`: deterministic FedAvg (sorted by siteId, float64 sums, one
  *   rounding), the arithmetic protocol/strategy.ts's strategies aggregate with;
@@ -37,6 +39,7 @@ export * from './dataset.ts'
 export * from './constants.ts'
 export {
   encodeWeights,
+  decodeLayout,
   decodeWeights,
   decodeWeightsShared,
   encodedSize,
@@ -49,8 +52,10 @@ export {
   valuesFromBytes,
   valuesIntoBytes,
   type ValueSlice,
+  type DecodedLayout,
 } from './canonical.ts'
-export { computeDelta, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
+export { allocateEncoding, createWeightsEncoder, decodeWeightsInPlace, type WeightsEncoder } from './in-place-encoding.ts'
+export { computeDelta, computeDeltaInto, applyDelta, assertShapes, assertFinite, l2Norm } from './delta.ts'
 export { fedAvg, weightedMeanDelta, sortBySiteId, defaultAggregationKernel, type WeightedUpdate } from './aggregate.ts'
 export { plainAggregationKernel, type AggregationKernel } from './aggregate-kernel-js.ts'
 export { simdAggregationKernel, type SimdAggregationKernel, type SimdFedAvgValues, type SimdKernelOptions } from './aggregate-kernel-simd.ts'

@@ -4,6 +4,8 @@
  * initial model to the last round, and every committed round re-derives,
  * from the deltas stored by hash, to exactly the model hash in the log.
  */
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openLevelStorage, sha256, toHex, verifyLog } from '../../ledger/index.ts'
 import { decodeWeights, fedAvg, hashWeights, inputWidth, modelShapes, StudySpecSchema } from '../../models/index.ts'
@@ -24,6 +26,9 @@ describe('federation over gRPC', () => {
     expect(state.completed).toBe(true)
     expect(state.committedRounds).toBe(3)
     for (const s of summaries) expect(s.finalModel).toBe(toHex(state.currentModel))
+
+    // Each site kept one global model at a time, on disk in its state folder: at the end, the last one it scored.
+    for (const site of fed.sites) expect(await readdir(path.join(fed.dir, `${site.id}-models`))).toEqual([`${toHex(state.currentModel)}.flw`])
 
     // Every site ends with a verified replica of the whole log, and witnessed it.
     const logLength = fed.coordinator.ledger.length
