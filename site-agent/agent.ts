@@ -87,7 +87,7 @@ import { SiteReplica } from './replica.ts'
 import { startSiteWitness } from './site-witness.ts'
 import type { Ledger, RunningWitness } from '../ledger/index.ts'
 import { tasksAhead } from './tasks-ahead.ts'
-import { ensureStateDirs, modelDirOf } from './state-dirs.ts'
+import { clearModelDir, ensureStateDirs, modelDirOf } from './state-dirs.ts'
 import { ModelFile } from './model-file.ts'
 import { DeltaFileWriter, type DeltaFile } from './delta-file.ts'
 import { controlVariateFile, controlVariateFor, readControlVariate, writeControlVariate } from './control-variate.ts'
@@ -293,6 +293,8 @@ export class SiteAgent {
   async run(signal?: AbortSignal): Promise<SiteRunSummary> {
     // Before any contact: a site that cannot keep its replica must say so, not train on unverified.
     await ensureStateDirs(this.config)
+    const stale = await clearModelDir(this.config)
+    if (stale.length > 0) this.log.info({ files: stale }, 'removed the model files an earlier run left in the state folder')
     const notice = transportNotice(this.transport)
     this.log[notice.level]({ coordinator: this.config.coordinator, transport: this.transport }, notice.message)
     let lastContact = Date.now()

@@ -18,6 +18,7 @@ export { SiteConfigSchema, loadSiteConfig, parseSiteConfig, type SiteConfig, typ
 export { CoordinatorClient, remoteCodeOf } from './coordinator-client.ts'
 export { ModelFile } from './model-file.ts'
 export { DeltaFile, DeltaFileWriter } from './delta-file.ts'
+export { clearModelDir, modelDirOf } from './state-dirs.ts'
 export { siteCredentials } from './credentials.ts'
 export { COORDINATOR_BUSY_CODE, isCoordinatorBusy, retryWhileBusy, type BusyRetryInit } from './busy-retry.ts'
 export { checkEvaluateTask, checkFitTask, loggedCredit, loggedModel, loggedUpdate, openedRound, type LoggedCredit, type LoggedUpdate } from './task-provenance.ts'

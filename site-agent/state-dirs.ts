@@ -7,7 +7,7 @@
  * instead, naming the field and what to change.
  */
 import { constants } from 'node:fs'
-import { access, mkdir, stat } from 'node:fs/promises'
+import { access, mkdir, readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { SiteConfig } from './config.ts'
 import { SiteConfigError } from './errors.ts'
@@ -59,4 +59,18 @@ export async function ensureStateDirs(config: SiteConfig): Promise<void> {
       )
     }
   }
+}
+
+/**
+ * Empties the model folder of what an earlier run left: the model it was
+ * working on, a delta it had not uploaded, a download or a write cut off
+ * (`.part`). A run starts without a model and fetches the one its task names,
+ * so none of these is read again; left alone they would fill the disk by up
+ * to two models per crash. Returns the names removed.
+ */
+export async function clearModelDir(config: SiteConfig): Promise<string[]> {
+  const dir = modelDirOf(config)
+  const stale = (await readdir(dir)).filter((name) => name.endsWith('.flw') || name.endsWith('.part'))
+  await Promise.all(stale.map((name) => rm(path.join(dir, name), { force: true })))
+  return stale
 }
