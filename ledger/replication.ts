@@ -112,6 +112,7 @@ export {
   ReplicaUnavailableError,
   StoredEntryLeafMismatchError,
   SyncFrameTruncatedError,
+  SyncStreamClosedError,
   SyncNoPeersError,
   SyncOriginMismatchError,
   SyncPeerBehindError,
