@@ -18,7 +18,20 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { startBlobPeer } from '../../bench/support/blob-peer-child.ts'
-import { BLOB_CHUNK_BYTES, BLOB_DIR, BLOB_PROTOCOL, Ledger, ReplicaUnavailableError, encodeBlobFrame, encodeFrame, openLevelStorage, sha256, toHex, type BlobFrame } from '../../ledger/index.ts'
+import {
+  BLOB_CHUNK_BYTES,
+  BLOB_DIR,
+  BLOB_PROTOCOL,
+  Ledger,
+  createReplicaNode,
+  ReplicaUnavailableError,
+  encodeBlobFrame,
+  encodeFrame,
+  openLevelStorage,
+  sha256,
+  toHex,
+  type BlobFrame,
+} from '../../ledger/index.ts'
 import { blobFile, createLedger, createTempDir, flipBlob } from '../helpers/ledger.ts'
 import { COORDINATOR, ORIGIN, startReplica, type Replica } from '../helpers/replica.ts'
 import { seededRandomBytes } from '../helpers/seeded-random-bytes.ts'
@@ -152,8 +165,39 @@ describe('blob transfers over libp2p', () => {
     expect(await tempFiles(fetcher)).toEqual([])
   })
 
+  it('refuses a blob larger than maxBlobBytes from its announced size, before writing any of it', async () => {
+    // Prepare: a holder of 3 MiB; a fetcher that takes at most 1 MiB
+    const blob = seededRandomBytes('too-large')(3 * MIB)
+    const hash = sha256(blob)
+    const holder = await holderOf(blob)
+    const fixture = await createLedger()
+    const node = await createReplicaNode({
+      ledger: fixture.ledger,
+      origin: ORIGIN,
+      coordinatorKey: COORDINATOR.publicKey,
+      peers: holder.addrs.slice(0, 1),
+      syncOnConnect: false,
+      maxBlobBytes: 1 * MIB,
+    })
+    onTestFinished(() => node.stop())
+
+    // Execute
+    const refused = await node.services.ledgerSync.fetchBlob(hash).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+
+    // Assert
+    expect(refused).toBeInstanceOf(ReplicaUnavailableError)
+    expect((refused as ReplicaUnavailableError).causes.map((c) => (c as { code?: string }).code)).toEqual(['LEDGER_REMOTE_BLOB_TOO_LARGE'])
+    expect(await fixture.ledger.hasBlob(hash)).toBe(false)
+    expect(await readdir(path.join(fixture.dir, BLOB_DIR, 'tmp'))).toEqual([])
+  })
+
   it('serves a 64 MiB blob to 4 fetchers at once holding well under one copy of it', async () => {
-    // Prepare: the store, written here and closed; the server in a process of its own, so its memory is its own
+    // Prepare: the store, written here and closed; the server in a process of its own, so its memory is its own.
+    // The 4 fetchers share this process, whose reads lag: before FrameReader re-paused after a resume, libp2p
+    // reset their streams here (read buffer past 32 MiB); before sendFrame waited for every drain, the server grew 4 copies.
     const blob = seededRandomBytes('sixty-four-mib')(64 * MIB)
     const hash = sha256(blob)
     const dir = await createTempDir()
