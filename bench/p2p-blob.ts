@@ -105,6 +105,7 @@ try {
       'server RSS growth ÷ blob': (m((x) => x.serverRssGrowthBytes) / sizeBytes).toFixed(2),
       'server ArrayBuffers growth ÷ blob': (m((x) => x.serverArrayBuffersGrowthBytes) / sizeBytes).toFixed(2),
       [`${fetchers} fetchers RSS growth ÷ blob`]: (m((x) => x.fetchersRssGrowthBytes) / sizeBytes).toFixed(2),
+      [`${fetchers} fetchers ArrayBuffers growth ÷ blob`]: (m((x) => x.fetchersArrayBuffersGrowthBytes) / sizeBytes).toFixed(2),
       'MiB/s': ((fetchers * sizeMib) / (m((x) => x.ms) / 1000)).toFixed(1),
     }
   })
