@@ -86,12 +86,15 @@ export async function openPeerAuditSource(init: PeerSourceInit): Promise<OpenedA
         getBlob: (hash) => ledger.getBlob(hash),
         openBlob: (hash) => ledger.openBlobReader(hash, { verify: true }),
         holder: { key: init.identity.publicKey },
-        fetchBlob: async (hash) => void (await sync.fetchBlob(hash)),
+        fetchBlob: (hash) => sync.fetchBlob(hash),
       }
     : {
         ...common,
         // Blobs come from the local replica when already fetched, else from the peers (re-hashed, then kept).
-        getBlob: async (hash) => ((await ledger.hasBlob(hash)) ? ledger.getBlob(hash) : sync.fetchBlob(hash)),
+        getBlob: async (hash) => {
+          if (!(await ledger.hasBlob(hash))) await sync.fetchBlob(hash)
+          return ledger.getBlob(hash)
+        },
         openBlob: async (hash) => {
           if (!(await ledger.hasBlob(hash))) await sync.fetchBlob(hash)
           return ledger.openBlobReader(hash, { verify: true })

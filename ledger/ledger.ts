@@ -636,12 +636,19 @@ export class Ledger {
     await this.#enqueue(() => this.#storage.writeBatch({ entries: [{ seq, bytes }], blobs: [] }))
   }
 
-  /** Stores `bytes` as the blob `hash` only if they hash to it (a copy fetched from a peer). */
-  async putBlobVerified(hash: Uint8Array, bytes: Uint8Array): Promise<void> {
+  /**
+   * Stores a blob written through `createBlobWriter` as the blob `hash` (a
+   * copy fetched from a peer, replacing a damaged local one), only if the
+   * writer hashed its bytes to `hash` (`LedgerBlobCorruptError`). Its temp
+   * file is moved into place, never read back into memory; on a refusal or a
+   * failed write the caller discards the writer.
+   */
+  async putFinishedBlob(hash: Uint8Array, finished: FinishedBlob): Promise<void> {
+    this.#assertOpen()
     assertHash(hash)
-    const calculated = sha256(bytes)
-    if (!equalBytes(calculated, hash)) throw new LedgerBlobCorruptError(hash, calculated)
-    await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [{ hash, bytes }] }))
+    if (!equalBytes(finished.hash, hash)) throw new LedgerBlobCorruptError(hash, finished.hash)
+    const blob = 'file' in finished ? { hash, file: finished.file } : { hash, bytes: finished.bytes }
+    await this.#enqueue(() => this.#storage.writeBatch({ entries: [], blobs: [blob] }))
   }
 
   // ---- whose replica this is ---------------------------------------------------------

@@ -43,8 +43,11 @@
  *   head, or to a checkpoint announced meanwhile) is requested while the
  *   previous round's entries are being written: one store in flight, in
  *   order, and the pull ends once all have landed.
- * - `/fl/blob/1.0.0`: a SHA-256 → the blob in chunks, or not-found. The
- *   client re-hashes before storing.
+ * - `/fl/blob/1.0.0`: a SHA-256 → the blob in chunks, or not-found. Both
+ *   ends hold one chunk at a time: the server re-hashes its file, then
+ *   reads and sends it chunk by chunk; the client writes chunks to a temp
+ *   file as they arrive, hashing them, and stores the blob only when it
+ *   hashes to its name.
  * - `/fl/checkpoint/1.0.0`: the server's latest checkpoint and a consistency
  *   proof from the client's size, verified (core/merkle.ts) before the client
  *   pulls anything. Used when a peer connects.
@@ -109,6 +112,7 @@ export {
   ReplicaUnavailableError,
   StoredEntryLeafMismatchError,
   SyncFrameTruncatedError,
+  SyncStreamClosedError,
   SyncNoPeersError,
   SyncOriginMismatchError,
   SyncPeerBehindError,
@@ -290,12 +294,14 @@ export interface LedgerSync extends TypedEventTarget<LedgerSyncEvents> {
   checkpointOf(peer: PeerId | Multiaddr, options?: AbortOptions): Promise<SignedCheckpoint | undefined>
 
   /**
-   * Fetches the blob `hash` from connected peers, one after another, checks
-   * that the bytes hash to it, stores them (replacing a damaged local copy)
-   * and resolves with them. Throws `SyncNoPeersError` or
-   * `ReplicaUnavailableError` (each peer's failure in `causes`).
+   * Fetches the blob `hash` from connected peers, one after another, writing
+   * it to disk a chunk at a time as it arrives (never whole in memory),
+   * checks that the bytes hash to it and stores it (replacing a damaged local
+   * copy); read it from the ledger once this resolves. Throws
+   * `SyncNoPeersError` or `ReplicaUnavailableError` (each peer's failure in
+   * `causes`).
    */
-  fetchBlob(hash: Uint8Array, options?: AbortOptions): Promise<Uint8Array>
+  fetchBlob(hash: Uint8Array, options?: AbortOptions): Promise<void>
 
   /**
    * Checks the whole local log and the blobs it names, and repairs what is

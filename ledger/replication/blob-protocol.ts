@@ -1,11 +1,16 @@
 /**
- * `/fl/blob/1.0.0`: both ends. The server re-hashes the blob before sending
- * (the ledger's `getBlob` does), so a damaged local copy is answered
- * not-found rather than passed on; the client re-hashes what arrives.
+ * `/fl/blob/1.0.0`: both ends, each holding one chunk of the blob at a time.
+ * The server re-hashes its copy in one pass over the file before sending
+ * (`openBlobReader` with `verify`), so a damaged local copy is answered
+ * not-found rather than passed on, then reads and sends it a chunk at a
+ * time: N peers fetching a 200 MB model cost N chunks, not N models. The
+ * client writes chunks as they arrive into a blob writer (hashing them on the
+ * way into a temp file), and stores the blob only when it hashes to its name;
+ * a refused or interrupted transfer leaves no temp file behind.
  */
 import type { AbortOptions, Stream } from '@libp2p/interface'
+import type { BlobWriter, FinishedBlob } from '../blob-files.ts'
 import { equalBytes } from '../core/canonical.ts'
-import { sha256 } from '../core/hash.ts'
 import { decodeBlobFrame, decodeBlobRequest, encodeBlobFrame, encodeBlobRequest, errorFrame, type BlobFrame } from '../core/sync-codec.ts'
 import { LedgerBlobCorruptError, LedgerBlobMissingError, LedgerError } from '../errors.ts'
 import type { Ledger } from '../ledger.ts'
@@ -22,7 +27,7 @@ export interface BlobServerContext {
   readonly authorize?: (hash: Uint8Array) => void
 }
 
-/** Answers one blob request: the blob in chunks, not-found, or an error frame. */
+/** Answers one blob request: the blob in chunks read from disk, not-found, or an error frame. */
 export async function serveBlob(ctx: BlobServerContext, stream: Stream, reader: FrameReader, options: AbortOptions): Promise<void> {
   const send = (frame: BlobFrame): Promise<void> => sendFrame(stream, encodeBlobFrame(frame), options)
   try {
@@ -30,9 +35,9 @@ export async function serveBlob(ctx: BlobServerContext, stream: Stream, reader: 
     if (payload === undefined) return
     const { hash } = decodeBlobRequest(payload)
     ctx.authorize?.(hash)
-    let bytes: Uint8Array
+    let blob: Awaited<ReturnType<Ledger['openBlobReader']>>
     try {
-      bytes = await ctx.ledger.getBlob(hash)
+      blob = await ctx.ledger.openBlobReader(hash, { verify: true })
     } catch (err) {
       if (err instanceof LedgerBlobMissingError || err instanceof LedgerBlobCorruptError) {
         await send({ type: 'not-found' })
@@ -40,9 +45,14 @@ export async function serveBlob(ctx: BlobServerContext, stream: Stream, reader: 
       }
       throw err
     }
-    await send({ type: 'blob', sizeBytes: bytes.length })
-    for (let offset = 0; offset < bytes.length; offset += ctx.chunkBytes) {
-      await send({ type: 'chunk', data: bytes.subarray(offset, offset + ctx.chunkBytes) })
+    try {
+      await send({ type: 'blob', sizeBytes: blob.size })
+      for (let offset = 0; offset < blob.size; offset += ctx.chunkBytes) {
+        // A read may be a view valid until the next read: encodeBlobFrame copies it into the frame before we read again.
+        await send({ type: 'chunk', data: blob.read(offset, Math.min(ctx.chunkBytes, blob.size - offset)) })
+      }
+    } finally {
+      blob.close()
     }
   } catch (err) {
     if (!(err instanceof LedgerError) || stream.writeStatus !== 'writable') throw err
@@ -50,13 +60,22 @@ export async function serveBlob(ctx: BlobServerContext, stream: Stream, reader: 
   }
 }
 
+/** Where a fetched blob goes: the ledger's blob writer, then its store. */
+export interface BlobSink {
+  createBlobWriter(): Promise<BlobWriter>
+  /** Stores the finished blob as `hash`; throws when it does not hash to it. */
+  putFinishedBlob(hash: Uint8Array, finished: FinishedBlob): Promise<void>
+}
+
 /**
- * Asks for blob `hash` and resolves with its bytes, checked against the hash,
- * or undefined when the peer does not hold a good copy. Throws
+ * Asks for blob `hash`, writes its chunks into `sink` as they arrive and
+ * stores it there once its bytes hash to `hash`. Resolves true when stored,
+ * false when the peer does not hold a good copy. Throws
  * `RemoteBlobTooLargeError` (before receiving it), `RemoteBlobCorruptError`,
- * `SyncRemoteError`, or `SyncProtocolError` for chunks that do not add up.
+ * `SyncRemoteError`, or `SyncProtocolError` for chunks that do not add up;
+ * whatever was written of a blob that is not stored is discarded.
  */
-export async function requestBlob(stream: Stream, reader: FrameReader, hash: Uint8Array, peer: string, maxBlobBytes: number, options: AbortOptions): Promise<Uint8Array | undefined> {
+export async function requestBlob(stream: Stream, reader: FrameReader, hash: Uint8Array, peer: string, maxBlobBytes: number, sink: BlobSink, options: AbortOptions): Promise<boolean> {
   const fail = (problem: string): never => {
     throw new SyncProtocolError(peer, BLOB_PROTOCOL, problem)
   }
@@ -69,19 +88,24 @@ export async function requestBlob(stream: Stream, reader: FrameReader, hash: Uin
   }
   await sendFrame(stream, encodeBlobRequest({ hash }), options)
   const header = await next()
-  if (header.type === 'not-found') return undefined
+  if (header.type === 'not-found') return false
   if (header.type !== 'blob') return fail(`first frame is ${header.type}, want blob or not-found`)
   if (header.sizeBytes > maxBlobBytes) throw new RemoteBlobTooLargeError(peer, hash, maxBlobBytes, header.sizeBytes)
-  const bytes = new Uint8Array(header.sizeBytes)
-  let received = 0
-  while (received < bytes.length) {
-    const frame = await next()
-    if (frame.type !== 'chunk') return fail(`frame ${frame.type} after ${received} of ${bytes.length} bytes, want chunk`)
-    if (frame.data.length > bytes.length - received) fail(`chunk of ${frame.data.length} bytes after ${received} of ${bytes.length}, which is more than announced`)
-    bytes.set(frame.data, received)
-    received += frame.data.length
+  const writer = await sink.createBlobWriter()
+  try {
+    while (writer.size < header.sizeBytes) {
+      const frame = await next()
+      if (frame.type !== 'chunk') return fail(`frame ${frame.type} after ${writer.size} of ${header.sizeBytes} bytes, want chunk`)
+      if (frame.data.length > header.sizeBytes - writer.size) fail(`chunk of ${frame.data.length} bytes after ${writer.size} of ${header.sizeBytes}, which is more than announced`)
+      await writer.write(frame.data)
+    }
+    const finished = await writer.finish()
+    if (!equalBytes(finished.hash, hash)) throw new RemoteBlobCorruptError(peer, hash, finished.hash)
+    await sink.putFinishedBlob(hash, finished)
+    return true
+  } catch (err) {
+    // Refused, cut off or not stored: its temp file goes (after a stored blob's rename there is none left to remove).
+    await writer.discard()
+    throw err
   }
-  const calculated = sha256(bytes)
-  if (!equalBytes(calculated, hash)) throw new RemoteBlobCorruptError(peer, hash, calculated)
-  return bytes
 }

@@ -30,6 +30,14 @@ export class SyncFrameTruncatedError extends LedgerError {
   }
 }
 
+/** A stream that closed while we waited to send more on it (the peer went away or reset it). */
+export class SyncStreamClosedError extends LedgerError {
+  static override readonly code = 'LEDGER_SYNC_STREAM_CLOSED'
+  constructor(what: string) {
+    super(`${what}: the stream closed before its buffer drained; the peer closed or reset it, try again or another peer`)
+  }
+}
+
 /**
  * A peer answered with an error frame. `remoteCode` is the peer's error code
  * (what it would have thrown), `remoteMessage` its message.

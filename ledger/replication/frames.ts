@@ -13,7 +13,7 @@
  */
 import type { AbortOptions, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { encodeFrame, frameSize, splitFrames } from '../core/sync-codec.ts'
-import { SyncFrameTruncatedError } from './errors.ts'
+import { SyncFrameTruncatedError, SyncStreamClosedError } from './errors.ts'
 
 /** Reads whole frames from a stream, one at a time. Nothing else may listen for the stream's messages meanwhile. */
 export class FrameReader {
@@ -29,6 +29,8 @@ export class FrameReader {
   #ended = false
   #error: Error | undefined
   #wake: (() => void) | undefined
+  /** Inside `stream.resume()`, which delivers what it buffered: pausing waits until it returns (see #resume). */
+  #resuming = false
 
   /**
    * @param maxFrameBytes the largest payload accepted
@@ -66,7 +68,7 @@ export class FrameReader {
         return undefined
       }
       // We need more bytes than we hold: never wait while paused.
-      if (this.#stream.readStatus === 'paused') this.#stream.resume()
+      if (this.#stream.readStatus === 'paused') this.#resume()
       await new Promise<void>((resolve) => {
         this.#wake = resolve
       })
@@ -89,14 +91,32 @@ export class FrameReader {
     this.#chunks = rest.length === 0 ? [] : [frames.length === 0 ? rest : Uint8Array.from(rest)]
     this.#bufferedBytes = rest.length
     this.#nextFrameBytes = rest.length === 0 ? 0 : (frameSize(rest, this.#maxFrameBytes) ?? rest.length + 1)
-    if (this.#bufferedBytes <= this.#highWaterBytes && this.#stream.readStatus === 'paused') this.#stream.resume()
+    if (this.#bufferedBytes <= this.#highWaterBytes && this.#stream.readStatus === 'paused') this.#resume()
+  }
+
+  /**
+   * Resumes the stream, then pauses it again if what it had buffered took us
+   * past the high-water mark. Not from inside the delivery: in @libp2p/utils
+   * 7.4.1 `resume()` delivers the buffered bytes *before* it tells the muxer
+   * to grant the sender more window, so a pause made during the delivery is
+   * undone at once; the stream stays 'paused' for us while Yamux keeps
+   * granting window, and its read buffer grows until libp2p resets it.
+   */
+  #resume(): void {
+    this.#resuming = true
+    try {
+      this.#stream.resume()
+    } finally {
+      this.#resuming = false
+    }
+    if (this.#bufferedBytes > this.#highWaterBytes && this.#stream.readStatus === 'readable') this.#stream.pause()
   }
 
   readonly #onMessage = (evt: StreamMessageEvent): void => {
     const chunk = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()
     this.#chunks.push(chunk)
     this.#bufferedBytes += chunk.length
-    if (this.#bufferedBytes > this.#highWaterBytes && this.#stream.readStatus === 'readable') this.#stream.pause()
+    if (!this.#resuming && this.#bufferedBytes > this.#highWaterBytes && this.#stream.readStatus === 'readable') this.#stream.pause()
     this.#notify()
   }
 
@@ -121,10 +141,46 @@ export class FrameReader {
 
 /**
  * Sends one frame and, when the stream asks for it, waits for its buffer to
- * drain before resolving, so a fast sender never queues a whole log in memory.
+ * drain (`drained`) before resolving, so a fast sender never queues a whole log in memory.
  */
 export async function sendFrame(stream: Stream, payload: Uint8Array, options: AbortOptions): Promise<void> {
-  if (!stream.send(encodeFrame(payload))) await stream.onDrain(options)
+  if (!stream.send(encodeFrame(payload))) await drained(stream, options)
+}
+
+/**
+ * Resolves at the stream's next `drain` event (at once when it needs none);
+ * rejects when it closes or `options.signal` aborts. Not `stream.onDrain()`:
+ * in @libp2p/utils 7.4.1 it keeps the promise of the first drain and
+ * resolves every later call at once, so a sender that waits on it waits
+ * once, then queues everything it sends (a 200 MB blob was queued whole in
+ * the stream's write buffer).
+ */
+export function drained(stream: Stream, options: AbortOptions): Promise<void> {
+  if (!stream.writableNeedsDrain) return Promise.resolve()
+  return new Promise<void>((resolve, reject) => {
+    const signal = options.signal
+    const done = (): void => {
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const onDrain = (): void => {
+      done()
+      resolve()
+    }
+    const onClose = (evt: StreamCloseEvent): void => {
+      done()
+      reject(evt.error ?? new SyncStreamClosedError(`sending on stream ${stream.id}`))
+    }
+    const onAbort = (): void => {
+      done()
+      reject(signal?.reason as Error)
+    }
+    if (signal?.aborted === true) return onAbort()
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+    signal?.addEventListener('abort', onAbort)
+  })
 }
 
 /**
@@ -162,7 +218,7 @@ export class FrameWriter {
     const data = this.#frames.length === 1 ? (this.#frames[0] as Uint8Array) : concat(this.#frames, this.#bytes)
     this.#frames = []
     this.#bytes = 0
-    if (!this.#stream.send(data)) await this.#stream.onDrain(this.#options)
+    if (!this.#stream.send(data)) await drained(this.#stream, this.#options)
   }
 }
 

@@ -224,15 +224,13 @@ export class LedgerSyncService extends TypedEventEmitter<LedgerSyncEvents> imple
     return remote?.signed
   }
 
-  async fetchBlob(hash: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+  async fetchBlob(hash: Uint8Array, options: AbortOptions = {}): Promise<void> {
     if (!(hash instanceof Uint8Array) || hash.length !== HASH_LENGTH_BYTES)
       throw new LedgerInvalidArgumentError(`blob hash is ${hash instanceof Uint8Array ? `${hash.length} bytes` : typeof hash}, want ${HASH_LENGTH_BYTES}`)
     const what = `blob ${toHex(hash)}`
     return this.#fromAnyPeer(what, options, async (peer) => {
-      const bytes = await this.#request(peer, BLOB_PROTOCOL, options, (stream, reader, label, o) => requestBlob(stream, reader, hash, label, this.#maxBlobBytes, o))
-      if (bytes === undefined) throw new RemoteBlobMissingError(peer.toString(), hash)
-      await this.#ledger.putBlobVerified(hash, bytes)
-      return bytes
+      const stored = await this.#request(peer, BLOB_PROTOCOL, options, (stream, reader, label, o) => requestBlob(stream, reader, hash, label, this.#maxBlobBytes, this.#ledger, o))
+      if (!stored) throw new RemoteBlobMissingError(peer.toString(), hash)
     })
   }
 

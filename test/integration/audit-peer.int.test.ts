@@ -81,8 +81,10 @@ describe('audit over libp2p', () => {
       const sync = node.services.ledgerSync
       await sync.syncWith(multiaddr(peer))
       expect(fixture.ledger.length).toBe(fed.coordinator.ledger.length)
-      expect(toHex(await sync.fetchBlob(model))).toBe(toHex(await fed.coordinator.ledger.getBlob(model)))
-      expect(toHex(await sync.fetchBlob(deltaOf(a!.id)))).toBe(toHex(await fed.coordinator.ledger.getBlob(deltaOf(a!.id))))
+      await sync.fetchBlob(model)
+      await sync.fetchBlob(deltaOf(a!.id))
+      expect(toHex(await fixture.ledger.getBlob(model))).toBe(toHex(await fed.coordinator.ledger.getBlob(model)))
+      expect(toHex(await fixture.ledger.getBlob(deltaOf(a!.id)))).toBe(toHex(await fed.coordinator.ledger.getBlob(deltaOf(a!.id))))
       await expect(sync.fetchBlob(deltaOf(b!.id))).rejects.toThrow()
       expect(await fixture.ledger.hasBlob(deltaOf(b!.id))).toBe(false)
     } finally {

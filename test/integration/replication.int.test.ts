@@ -333,7 +333,7 @@ describe('peer identity and access', () => {
 
     // Execute
     await friend.sync.syncWith(coordinator.node.peerId)
-    const fetched = await friend.sync.fetchBlob(hash)
+    await friend.sync.fetchBlob(hash)
     const strangerSync = await stranger.sync.syncWith(coordinator.node.peerId).then(
       () => undefined,
       (err: Error) => err,
@@ -345,7 +345,7 @@ describe('peer identity and access', () => {
 
     // Assert
     expect(friend.fixture.ledger.length).toBe(1)
-    expect(toHex(fetched)).toBe(toHex(blob))
+    expect(toHex(await friend.fixture.ledger.getBlob(hash))).toBe(toHex(blob))
     expect(stranger.fixture.ledger.length).toBe(0)
     expect(strangerSync?.message).toMatch(/LEDGER_ACCESS_DENIED/)
     expect(strangerBlob).toBeInstanceOf(Error)
