@@ -60,7 +60,24 @@ export { fedAvg, weightedMeanDelta, sortBySiteId, defaultAggregationKernel, type
 export { plainAggregationKernel, type AggregationKernel } from './aggregate-kernel-js.ts'
 export { simdAggregationKernel, type SimdAggregationKernel, type SimdFedAvgValues, type SimdKernelOptions } from './aggregate-kernel-simd.ts'
 export { kernelFloat32Array } from './kernel-memory.ts'
-export { coordinateMedian, trimmedMean, trimCount, krum, krumScores, krumMinimum, bulyan, bulyanMinimum, type KrumScore, type RobustSelection } from './robust-aggregate.ts'
+export {
+  addSquaredDistances,
+  bulyan,
+  bulyanChoice,
+  bulyanMinimum,
+  bulyanReduce,
+  coordinateMedian,
+  coordinateWise,
+  emptyDistances,
+  krum,
+  krumChoice,
+  krumMinimum,
+  krumScores,
+  trimCount,
+  trimmedMean,
+  type KrumScore,
+  type RobustSelection,
+} from './robust-aggregate.ts'
 export * from './robust-strategy-spec.ts'
 export { initialWeights } from './init.ts'
 export {

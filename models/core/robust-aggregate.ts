@@ -42,7 +42,7 @@ function prepare(global: Weights, updates: readonly WeightedUpdate[]): WeightedU
  * values of coordinate j given in site order in a reused Float64Array, and
  * one rounding to float32.
  */
-function coordinateWise(global: Weights, sorted: readonly WeightedUpdate[], reduce: (values: Float64Array) => number): Weights {
+export function coordinateWise(global: Weights, sorted: readonly WeightedUpdate[], reduce: (values: Float64Array) => number): Weights {
   const column = new Float64Array(sorted.length)
   const tensors = global.tensors.map((g, t): Tensor => {
     const gv = g.values
@@ -168,21 +168,62 @@ function scoresAmong(distances: readonly Float64Array[], members: readonly numbe
   return scored.map((s) => ({ ...s, rank: rank.get(s.index)! }))
 }
 
+/** Krum's preconditions, in the order they are checked: f, then n ≥ 2f + 3. */
+function checkKrum(n: number, f: number): void {
+  if (!Number.isSafeInteger(f) || f < 0) throw new StrategyPreconditionError(`Krum: ${f} malicious sites, want a non-negative integer`)
+  if (n < krumMinimum(f)) throw new StrategyPreconditionError(`Krum with ${f} malicious sites needs at least ${krumMinimum(f)} updates (n ≥ 2f + 3), got ${n}`)
+}
+
 /**
  * The Krum score of every update (Blanchard et al. 2017), in site order.
  * Requires n ≥ 2f + 3 (`StrategyPreconditionError`), distinct site ids and
  * deltas of one layout (checked against the first).
  */
 export function krumScores(updates: readonly WeightedUpdate[], f: number): KrumScore[] {
-  if (!Number.isSafeInteger(f) || f < 0) throw new StrategyPreconditionError(`Krum: ${f} malicious sites, want a non-negative integer`)
-  if (updates.length < krumMinimum(f)) throw new StrategyPreconditionError(`Krum with ${f} malicious sites needs at least ${krumMinimum(f)} updates (n ≥ 2f + 3), got ${updates.length}`)
+  checkKrum(updates.length, f)
   const sorted = prepare(updates[0]!.delta, updates)
-  const scores = scoresAmong(
+  return krumScoresFrom(
+    sorted.map((u) => u.siteId),
     distanceMatrix(sorted),
-    sorted.map((_, i) => i),
     f,
   )
-  return scores.map((s) => ({ siteId: sorted[s.index]!.siteId, score: s.score, rank: s.rank }))
+}
+
+/** Krum scores of the deltas of `sortedIds` (site order) from their pairwise squared distances. */
+function krumScoresFrom(sortedIds: readonly string[], distances: readonly Float64Array[], f: number): KrumScore[] {
+  const scores = scoresAmong(
+    distances,
+    sortedIds.map((_, i) => i),
+    f,
+  )
+  return scores.map((s) => ({ siteId: sortedIds[s.index]!, score: s.score, rank: s.rank }))
+}
+
+/**
+ * Adds one slice of each delta to a matrix of pairwise squared distances
+ * (`deltas` in site order, the slices in layout order): each pair's sum goes
+ * on from where the last slice left it, so over all slices it is the sum
+ * `squaredDistance` makes over whole deltas, bit for bit.
+ */
+export function addSquaredDistances(distances: Float64Array[], deltas: readonly Float32Array[]): void {
+  const n = deltas.length
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      const x = deltas[i]!
+      const y = deltas[j]!
+      let sum = distances[i]![j]!
+      for (let k = 0; k < x.length; k++) {
+        const d = x[k]! - y[k]!
+        sum += d * d
+      }
+      distances[i]![j] = sum
+      distances[j]![i] = sum
+    }
+}
+
+/** An n × n matrix of zeros, for `addSquaredDistances`. */
+export function emptyDistances(n: number): Float64Array[] {
+  return Array.from({ length: n }, () => new Float64Array(n))
 }
 
 /** The result of a Krum-family aggregation: the model, and the kept and left-out sites with their scores. */
@@ -201,14 +242,38 @@ export interface RobustSelection {
  */
 export function krum(global: Weights, updates: readonly WeightedUpdate[], f: number, keep: number): RobustSelection {
   const sorted = prepare(global, updates)
-  if (!Number.isSafeInteger(keep) || keep < 0 || keep > sorted.length - f)
-    throw new StrategyPreconditionError(`Multi-Krum keeps ${keep} of ${sorted.length} updates with ${f} malicious sites, want 0 ≤ keep ≤ n − f = ${sorted.length - f}`)
-  const scores = krumScores(sorted, f)
+  checkKrumKeep(sorted.length, f, keep)
+  checkKrum(sorted.length, f)
+  const choice = krumChoice(
+    sorted.map((u) => u.siteId),
+    distanceMatrix(sorted),
+    f,
+    keep,
+  )
+  const kept = choice.kept.map((i) => sorted[i]!)
+  const weights = keep === 0 ? addDelta(global, kept[0]!.delta) : fedAvg(global, kept)
+  return { weights, kept: kept.map((u) => u.siteId), excluded: choice.excluded }
+}
+
+/** Multi-Krum's `keep` against n and f (checked before Krum's own preconditions). */
+export function checkKrumKeep(n: number, f: number, keep: number): void {
+  if (!Number.isSafeInteger(keep) || keep < 0 || keep > n - f)
+    throw new StrategyPreconditionError(`Multi-Krum keeps ${keep} of ${n} updates with ${f} malicious sites, want 0 ≤ keep ≤ n − f = ${n - f}`)
+}
+
+/**
+ * Whom Krum (keep = 0: the best-scored one) or Multi-Krum (the `keep` best)
+ * keeps, from the pairwise squared distances of the deltas of `sortedIds`:
+ * the kept indices in site order, and the others with their scores. Checks
+ * `keep` and Krum's preconditions as `krum` does.
+ */
+export function krumChoice(sortedIds: readonly string[], distances: readonly Float64Array[], f: number, keep: number): { readonly kept: readonly number[]; readonly excluded: readonly KrumScore[] } {
+  checkKrumKeep(sortedIds.length, f, keep)
+  checkKrum(sortedIds.length, f)
+  const scores = krumScoresFrom(sortedIds, distances, f)
   const m = keep === 0 ? 1 : keep
   const keptIds = new Set(scores.filter((s) => s.rank <= m).map((s) => s.siteId))
-  const kept = sorted.filter((u) => keptIds.has(u.siteId))
-  const weights = keep === 0 ? addDelta(global, kept[0]!.delta) : fedAvg(global, kept)
-  return { weights, kept: kept.map((u) => u.siteId), excluded: scores.filter((s) => !keptIds.has(s.siteId)) }
+  return { kept: sortedIds.flatMap((id, i) => (keptIds.has(id) ? [i] : [])), excluded: scores.filter((s) => !keptIds.has(s.siteId)) }
 }
 
 /** global + delta in float64, rounded once. */
@@ -239,12 +304,34 @@ function addDelta(global: Weights, delta: Weights): Weights {
  * Requires n ≥ 4f + 3 (`StrategyPreconditionError`).
  */
 export function bulyan(global: Weights, updates: readonly WeightedUpdate[], f: number): RobustSelection {
-  if (!Number.isSafeInteger(f) || f < 0) throw new StrategyPreconditionError(`Bulyan: ${f} malicious sites, want a non-negative integer`)
-  if (updates.length < bulyanMinimum(f)) throw new StrategyPreconditionError(`Bulyan with ${f} malicious sites needs at least ${bulyanMinimum(f)} updates (n ≥ 4f + 3), got ${updates.length}`)
+  checkBulyan(updates.length, f)
   const sorted = prepare(global, updates)
-  const distances = distanceMatrix(sorted)
-  const theta = sorted.length - 2 * f
-  let remaining = sorted.map((_, i) => i)
+  const choice = bulyanChoice(
+    sorted.map((u) => u.siteId),
+    distanceMatrix(sorted),
+    f,
+  )
+  const chosen = choice.picked.map((i) => sorted[i]!)
+  const weights = coordinateWise(global, chosen, bulyanReduce(choice.picked.length, f))
+  return { weights, kept: chosen.map((u) => u.siteId), excluded: choice.excluded }
+}
+
+/** Bulyan's preconditions, in the order they are checked: f, then n ≥ 4f + 3. */
+function checkBulyan(n: number, f: number): void {
+  if (!Number.isSafeInteger(f) || f < 0) throw new StrategyPreconditionError(`Bulyan: ${f} malicious sites, want a non-negative integer`)
+  if (n < bulyanMinimum(f)) throw new StrategyPreconditionError(`Bulyan with ${f} malicious sites needs at least ${bulyanMinimum(f)} updates (n ≥ 4f + 3), got ${n}`)
+}
+
+/**
+ * Bulyan's step 1 from the pairwise squared distances of the deltas of
+ * `sortedIds`: the θ = n − 2f picked indices in site order, and the 2f never
+ * picked with their score and rank in the last selection round. Checks
+ * Bulyan's preconditions as `bulyan` does.
+ */
+export function bulyanChoice(sortedIds: readonly string[], distances: readonly Float64Array[], f: number): { readonly picked: readonly number[]; readonly excluded: readonly KrumScore[] } {
+  checkBulyan(sortedIds.length, f)
+  const theta = sortedIds.length - 2 * f
+  let remaining = sortedIds.map((_, i) => i)
   const picked: number[] = []
   let last: { index: number; score: number; rank: number }[] = []
   for (let t = 0; t < theta; t++) {
@@ -254,10 +341,22 @@ export function bulyan(global: Weights, updates: readonly WeightedUpdate[], f: n
     remaining = remaining.filter((i) => i !== best)
   }
   picked.sort((a, b) => a - b)
-  const chosen = picked.map((i) => sorted[i]!)
+  const excluded = last
+    .filter((s) => !picked.includes(s.index))
+    .map((s) => ({ siteId: sortedIds[s.index]!, score: s.score, rank: s.rank }))
+    .sort((a, b) => (a.siteId < b.siteId ? -1 : a.siteId > b.siteId ? 1 : 0))
+  return { picked, excluded }
+}
+
+/**
+ * Bulyan's step 2 for one coordinate of the θ picked deltas (in site order):
+ * the mean of the β = θ − 2f values closest to their median, added closest
+ * first in float64 (equal distances to the lowest site id).
+ */
+export function bulyanReduce(theta: number, f: number): (values: Float64Array) => number {
   const beta = theta - 2 * f
   const order = new Int32Array(theta)
-  const weights = coordinateWise(global, chosen, (values) => {
+  return (values) => {
     const copy = Float64Array.from(values)
     const med = medianInPlace(copy)
     for (let i = 0; i < theta; i++) order[i] = i
@@ -266,10 +365,5 @@ export function bulyan(global: Weights, updates: readonly WeightedUpdate[], f: n
     let sum = 0
     for (let c = 0; c < beta; c++) sum += values[byDistance[c]!]!
     return sum / beta
-  })
-  const excluded = last
-    .filter((s) => !picked.includes(s.index))
-    .map((s) => ({ siteId: sorted[s.index]!.siteId, score: s.score, rank: s.rank }))
-    .sort((a, b) => (a.siteId < b.siteId ? -1 : a.siteId > b.siteId ? 1 : 0))
-  return { weights, kept: chosen.map((u) => u.siteId), excluded }
+  }
 }
