@@ -225,7 +225,7 @@ export function commitRound(
               metrics: r.metrics,
               model: sha256(r.modelBytes),
               stateBytes: r.stateBytes,
-              exclusions: checked?.exclusions ?? [],
+              exclusions: [...(checked?.exclusions ?? []), ...(r.exclusions ?? [])],
               ...(r.clipped === undefined ? {} : { clipped: r.clipped }),
             }
     } else {

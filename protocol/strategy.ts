@@ -199,6 +199,8 @@ export type StreamedOutcome =
       readonly stateBytes?: Uint8Array
       /** With a norm bound (`clipNorm`): the deltas it scaled down, in site-id order. */
       readonly clipped?: readonly ClippedUpdate[]
+      /** The updates the strategy left out (Krum, Bulyan), with the numbers that decided it. */
+      readonly exclusions?: readonly Exclusion[]
     }
   | { readonly kind: 'none'; readonly reason: string }
 

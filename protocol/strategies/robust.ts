@@ -21,16 +21,24 @@ import { READ_SLICE_BYTES } from '../../ledger/core/index.ts'
 import {
   NonFiniteValueError,
   StrategyPreconditionError,
+  addSquaredDistances,
   bulyan,
+  bulyanChoice,
+  bulyanReduce,
   coordinateMedian,
+  coordinateWise,
+  emptyDistances,
   encodedSize,
   encodeHeader,
+  fedAvg,
   krum,
+  krumChoice,
   sortBySiteId,
   trimmedMean,
   valueSlices,
   valuesFromBytes,
   valuesIntoBytes,
+  type KrumScore,
   type RobustStrategySpec,
   type WeightedUpdate,
   type Weights,
@@ -82,6 +90,69 @@ function coordinateWiseStreamed(name: string, rule: (global: Weights, replies: r
     const { metrics: m, deltaNorms } = metrics.result(failures)
     // As aggregateRound logs them: no example count (the rules are unweighted), every delta kept.
     return { kind: 'model', modelBytes, deltaNorms, metrics: { sites: m['sites']!, failures: m['failures']!, kept: sorted.length, meanDeltaNorm: m['meanDeltaNorm']!, updateNorm: m['updateNorm']! } }
+  }
+}
+
+/** Whom a Krum-family rule keeps, from the pairwise squared distances of the deltas of `sortedIds` (site order). */
+type Choice = (sortedIds: readonly string[], distances: readonly Float64Array[]) => { readonly kept: readonly number[]; readonly excluded: readonly KrumScore[] }
+
+/**
+ * A Krum-family round slice by slice: a first pass sums every pair's squared
+ * distance (and each delta's norm) a slice at a time, in the order the
+ * whole-model rule sums them; the rule chooses from that matrix; a second
+ * pass aggregates the chosen deltas slice by slice with `combine`. The same
+ * choice, model, exclusions and metrics as the whole path; a value that is
+ * not finite goes back to it.
+ */
+function selectionStreamed(name: string, choose: Choice, combine: (global: Weights, chosen: readonly WeightedUpdate[]) => Weights, evidence: (e: KrumScore, kept: number) => Exclusion) {
+  return (init: StreamedAggregateInit): StreamedOutcome | undefined => {
+    const { shapes, global, replies, failures } = init
+    if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
+    const sorted = sortBySiteId(replies)
+    const metrics = new StreamedMetrics(sorted)
+    const distances = emptyDistances(sorted.length)
+    for (const { count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+      const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+      addSquaredDistances(distances, deltas)
+      metrics.addDeltas(deltas)
+    }
+    let choice: ReturnType<Choice>
+    try {
+      choice = choose(
+        sorted.map((r) => r.siteId),
+        distances,
+      )
+    } catch (err) {
+      if (err instanceof StrategyPreconditionError) return { kind: 'none', reason: `${name}: ${err.message}` }
+      throw err
+    }
+    const chosen = choice.kept.map((i) => sorted[i]!)
+    const modelBytes = new Uint8Array(encodedSize(shapes))
+    modelBytes.set(encodeHeader(shapes))
+    for (const { tensor, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+      const one = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
+      const g = valuesFromBytes(global.read(offset, 4 * n))
+      let next: Float32Array
+      try {
+        next = combine(
+          one(g),
+          chosen.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: one(valuesFromBytes(r.delta.read(offset, 4 * n))) })),
+        ).tensors[0]!.values
+      } catch (err) {
+        if (err instanceof NonFiniteValueError) return undefined
+        throw err
+      }
+      valuesIntoBytes(modelBytes, offset, next)
+      metrics.addUpdate(g, next)
+    }
+    const { metrics: m, deltaNorms } = metrics.result(failures)
+    return {
+      kind: 'model',
+      modelBytes,
+      deltaNorms,
+      metrics: { sites: m['sites']!, failures: m['failures']!, kept: chosen.length, meanDeltaNorm: m['meanDeltaNorm']!, updateNorm: m['updateNorm']! },
+      exclusions: choice.excluded.map((e) => evidence(e, chosen.length)),
+    }
   }
 }
 
@@ -148,25 +219,47 @@ export function createRobustStrategy(spec: RobustStrategySpec): Strategy {
     case 'krum': {
       const f = spec.numMaliciousClients
       const m = spec.numClientsToKeep
-      return robustStrategy('krum', { numMaliciousClients: f, numClientsToKeep: m }, ({ global, replies }) => {
-        const s = krum(global, replies, f, m)
-        return {
-          weights: s.weights,
-          kept: s.kept.length,
-          exclusions: s.excluded.map((e) => ({ siteId: e.siteId, reason: 'krum-score', evidence: { score: e.score, rank: e.rank, numMaliciousClients: f, kept: s.kept.length } })),
-        }
-      })
+      const evidence = (e: KrumScore, kept: number): Exclusion => ({ siteId: e.siteId, reason: 'krum-score', evidence: { score: e.score, rank: e.rank, numMaliciousClients: f, kept } })
+      return robustStrategy(
+        'krum',
+        { numMaliciousClients: f, numClientsToKeep: m },
+        ({ global, replies }) => {
+          const s = krum(global, replies, f, m)
+          return { weights: s.weights, kept: s.kept.length, exclusions: s.excluded.map((e) => evidence(e, s.kept.length)) }
+        },
+        selectionStreamed(
+          'krum',
+          (ids, distances) => krumChoice(ids, distances, f, m),
+          // Krum alone: global + the chosen delta; Multi-Krum: the example-weighted mean of the chosen.
+          (g, chosen) => (m === 0 ? coordinateWise(g, chosen, (v) => v[0]!) : fedAvg(g, chosen)),
+          evidence,
+        ),
+      )
     }
     case 'bulyan': {
       const f = spec.numMaliciousClients
-      return robustStrategy('bulyan', { numMaliciousClients: f }, ({ global, replies }) => {
-        const s = bulyan(global, replies, f)
-        return {
-          weights: s.weights,
-          kept: s.kept.length,
-          exclusions: s.excluded.map((e) => ({ siteId: e.siteId, reason: 'bulyan-not-selected', evidence: { score: e.score, rank: e.rank, numMaliciousClients: f, selected: s.kept.length } })),
-        }
+      const evidence = (e: KrumScore, selected: number): Exclusion => ({
+        siteId: e.siteId,
+        reason: 'bulyan-not-selected',
+        evidence: { score: e.score, rank: e.rank, numMaliciousClients: f, selected },
       })
+      return robustStrategy(
+        'bulyan',
+        { numMaliciousClients: f },
+        ({ global, replies }) => {
+          const s = bulyan(global, replies, f)
+          return { weights: s.weights, kept: s.kept.length, exclusions: s.excluded.map((e) => evidence(e, s.kept.length)) }
+        },
+        selectionStreamed(
+          'bulyan',
+          (ids, distances) => {
+            const c = bulyanChoice(ids, distances, f)
+            return { kept: c.picked, excluded: c.excluded }
+          },
+          (g, chosen) => coordinateWise(g, chosen, bulyanReduce(chosen.length, f)),
+          evidence,
+        ),
+      )
     }
   }
 }

@@ -22,11 +22,21 @@ export class StreamedMetrics {
 
   /** Adds one slice: the global model's values, each input's delta values (in site-id order), the new model's values. */
   add(global: Float32Array, deltas: readonly Float32Array[], next: Float32Array): void {
+    this.addDeltas(deltas)
+    this.addUpdate(global, next)
+  }
+
+  /** Adds one slice of every input's delta (in site-id order) to their norms. */
+  addDeltas(deltas: readonly Float32Array[]): void {
     deltas.forEach((d, i) => {
       let sum = this.#normSquares[i]!
       for (let j = 0; j < d.length; j++) sum += d[j]! * d[j]!
       this.#normSquares[i] = sum
     })
+  }
+
+  /** Adds one slice of the global and the new model to ‖new − global‖. */
+  addUpdate(global: Float32Array, next: Float32Array): void {
     for (let j = 0; j < next.length; j++) {
       const d = next[j]! - global[j]!
       this.#updateSquare += d * d

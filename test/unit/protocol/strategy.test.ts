@@ -225,6 +225,61 @@ describe('FedAvg slice by slice (aggregateStreamed)', () => {
     }
   })
 
+  it.each([
+    { name: 'krum', numMaliciousClients: 1, numClientsToKeep: 0 },
+    { name: 'krum', numMaliciousClients: 1, numClientsToKeep: 3 },
+    { name: 'bulyan', numMaliciousClients: 1 },
+    { name: 'krum', numMaliciousClients: 1, numClientsToKeep: 3, clipNorm: 114_900 },
+  ])('$name (keep $numClientsToKeep, clipNorm $clipNorm): chooses, aggregates and reports as aggregateRound does, bit for bit', (spec) => {
+    // Prepare: seven sites, one of them far off (scaled ×30), so the rule has someone to leave out.
+    const strategy = createStrategy(StrategySpecSchema.parse(spec))
+    const global = weights(1)
+    const replies = ['site-g', 'site-c', 'site-a', 'site-e', 'site-b', 'site-f', 'site-d'].map((siteId, i) => {
+      const delta = weights(30 + i)
+      if (siteId === 'site-e') for (const t of delta.tensors) t.values.forEach((v, j) => (t.values[j] = v * 30))
+      return { siteId, exampleCount: 11 + 7 * i, delta }
+    })
+    const failures = [{ siteId: 'site-h', reason: 'no-update' }]
+    // Execute
+    const whole = strategy.aggregateRound({ round: 2, global, replies, failures, state: null, seed: 0 })
+    const streamed = strategy.aggregateStreamed!({
+      round: 2,
+      shapes,
+      global: bytesReader(encodeWeights(global)),
+      replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: bytesReader(encodeWeights(r.delta)) })),
+      failures,
+      seed: 0,
+    })
+    // Assert
+    if (whole.kind !== 'model' || streamed?.kind !== 'model') throw new Error('both should make a model')
+    // Without a bound the far-off site is left out; with one it is scaled down first, and the rule weighs it like the rest.
+    if (!('clipNorm' in spec)) expect(whole.exclusions.map((e) => e.siteId)).toContain('site-e')
+    else expect(whole.clipped!.map((c) => c.siteId)).toContain('site-e')
+    expect(Buffer.from(streamed.modelBytes).equals(Buffer.from(encodeWeights(whole.weights)))).toBe(true)
+    expect(streamed.metrics).toEqual(whole.metrics)
+    expect(streamed.exclusions).toEqual(whole.exclusions)
+    expect(streamed.clipped).toEqual(whole.clipped)
+  })
+
+  it('reports too few updates for Krum as the whole path does: no model, the same reason', () => {
+    // Prepare: Krum with f = 1 needs 5 updates; 4 come.
+    const strategy = createStrategy(StrategySpecSchema.parse({ name: 'krum', numMaliciousClients: 1, numClientsToKeep: 0 }))
+    const replies = ['a', 'b', 'c', 'd'].map((siteId, i) => ({ siteId, exampleCount: 1, delta: weights(40 + i) }))
+    // Execute
+    const whole = strategy.aggregateRound({ round: 1, global: weights(1), replies, failures: [], state: null, seed: 0 })
+    const streamed = strategy.aggregateStreamed!({
+      round: 1,
+      shapes,
+      global: bytesReader(encodeWeights(weights(1))),
+      replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: 1, delta: bytesReader(encodeWeights(r.delta)) })),
+      failures: [],
+      seed: 0,
+    })
+    // Assert
+    expect(whole.kind).toBe('none')
+    expect(streamed).toEqual(whole)
+  })
+
   it('leaves a round with a value that is not finite to the whole-model path, which names it', () => {
     // Prepare: a FedAvgM step that overflows float32 in the last tensor's last value
     const avgm = createStrategy(StrategySpecSchema.parse({ name: 'fedavgm', serverLearningRate: 1, serverMomentum: 0.5 }))
