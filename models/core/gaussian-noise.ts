@@ -51,17 +51,36 @@ function uniforms(seed: Uint8Array): () => number {
 /** `count` standard normal values from `seed` (see the module doc), in float64. */
 export function standardNormals(seed: Uint8Array, count: number): Float64Array {
   if (!Number.isSafeInteger(count) || count < 0) throw new InvalidModelInputError(`noise count ${count}, want a non-negative integer`)
+  return normalStream(seed)(count)
+}
+
+/**
+ * The same normals as `standardNormals(seed, …)`, taken `count` at a time:
+ * call k returns the next `count` values of the one sequence (the second
+ * value of a pair cut by a call's end is the next call's first), so a model
+ * noised a slice at a time gets the values a whole-model draw gives it.
+ */
+export function normalStream(seed: Uint8Array): (count: number) => Float64Array {
   const next = uniforms(seed)
-  const out = new Float64Array(count)
-  let i = 0
-  while (i < count) {
-    const v1 = 2 * next() - 1
-    const v2 = 2 * next() - 1
-    const s = v1 * v1 + v2 * v2
-    if (s >= 1 || s === 0) continue
-    const f = Math.sqrt((-2 * portableLog(s)) / s)
-    out[i++] = v1 * f
-    if (i < count) out[i++] = v2 * f
+  let pending: number | undefined
+  return (count) => {
+    if (!Number.isSafeInteger(count) || count < 0) throw new InvalidModelInputError(`noise count ${count}, want a non-negative integer`)
+    const out = new Float64Array(count)
+    let i = 0
+    if (pending !== undefined && count > 0) {
+      out[i++] = pending
+      pending = undefined
+    }
+    while (i < count) {
+      const v1 = 2 * next() - 1
+      const v2 = 2 * next() - 1
+      const s = v1 * v1 + v2 * v2
+      if (s >= 1 || s === 0) continue
+      const f = Math.sqrt((-2 * portableLog(s)) / s)
+      out[i++] = v1 * f
+      if (i < count) out[i++] = v2 * f
+      else pending = v2 * f
+    }
+    return out
   }
-  return out
 }

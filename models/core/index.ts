@@ -103,6 +103,6 @@ export { DEFAULT_RDP_ORDERS, computeRdp, epsilonOf, epsilonOfRuns, logErfc, nois
 export { binaryAccuracy, rocAuc, logLoss } from './metrics.ts'
 export * from '../errors.ts'
 export { predictLogits, predictProbabilitiesCore, portableLogLoss, evaluateCore, type CoreEvaluation } from './inference.ts'
-export { standardNormals } from './gaussian-noise.ts'
+export { normalStream, standardNormals } from './gaussian-noise.ts'
 export { portableExp, portableLog, portableTanh, portableSigmoid } from './portable-math.ts'
 export { decodeDataset, encodeDataset } from './dataset-codec.ts'

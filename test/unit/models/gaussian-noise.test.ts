@@ -5,7 +5,7 @@
  */
 import { createCipheriv } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { InvalidModelInputError, standardNormals } from '../../../models/core/index.ts'
+import { InvalidModelInputError, normalStream, standardNormals } from '../../../models/core/index.ts'
 
 describe('standardNormals', () => {
   it('reads the ChaCha20 keystream of RFC 8439 (key 0, nonce 0, counter 0) as its first uniforms', () => {
@@ -47,5 +47,30 @@ describe('standardNormals', () => {
 
   it('refuses a seed that is not 32 bytes', () => {
     expect(() => standardNormals(new Uint8Array(16), 1)).toThrow(InvalidModelInputError)
+  })
+})
+
+describe('normalStream', () => {
+  it('gives, taken in pieces of any size (pairs cut in two included), the values of one whole draw', () => {
+    // Prepare
+    const seed = new Uint8Array(32).fill(9)
+    const whole = standardNormals(seed, 1000)
+    const take = normalStream(seed)
+    // Execute: pieces of 1, 2, 3, 0, 7, … summing to 1000
+    const pieces: Float64Array[] = []
+    let taken = 0
+    for (let k = 0; taken < 1000; k++) {
+      const n = Math.min([1, 2, 3, 0, 7, 64, 5][k % 7]!, 1000 - taken)
+      pieces.push(take(n))
+      taken += n
+    }
+    // Assert
+    const joined = new Float64Array(1000)
+    let at = 0
+    for (const p of pieces) {
+      joined.set(p, at)
+      at += p.length
+    }
+    expect(Buffer.from(joined.buffer).equals(Buffer.from(whole.buffer))).toBe(true)
   })
 })
