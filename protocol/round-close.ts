@@ -212,6 +212,9 @@ export function commitRound(
             failures,
             seed: round.seed,
             ...(stateBlob === undefined ? {} : { state: stateBlob }),
+            plannedSites: round.plan.size,
+            ...(privateSeed === undefined ? {} : { privateSeed }),
+            ...(noiseWithheld ? { noiseWithheld } : {}),
           })
     if (r !== undefined) {
       if (r.kind === 'model') deltaNorms = r.deltaNorms

@@ -185,6 +185,10 @@ export interface StreamedAggregateInit {
   readonly seed: number
   /** The server state the round starts from (its canonical bytes), for the strategies that keep one; absent before the first. */
   readonly state?: BlobReader
+  /** As in `AggregateRoundInit`: the round's private seed, the planned sites, and whether the seed is withheld. */
+  readonly privateSeed?: Uint8Array
+  readonly plannedSites?: number
+  readonly noiseWithheld?: boolean
 }
 
 /** A slice-by-slice aggregation's result: the next model's canonical bytes (and the next state's), or none. */

@@ -27,9 +27,25 @@
  * unless told the seed is withheld (`noiseWithheld`, the audit without the
  * seeds), when it aggregates without noise: see protocol/dp-audit.ts.
  */
-import { StrategyPreconditionError, l2Norm, portableExp, sortBySiteId, standardNormals, type DpSpec, type Weights } from '../../models/core/index.ts'
-import type { ServerState, Strategy } from '../strategy.ts'
+import { READ_SLICE_BYTES, bytesReader } from '../../ledger/core/index.ts'
+import {
+  StrategyPreconditionError,
+  encodedSize,
+  encodeHeader,
+  l2Norm,
+  normalStream,
+  portableExp,
+  sortBySiteId,
+  standardNormals,
+  valueSlices,
+  valuesFromBytes,
+  valuesIntoBytes,
+  type DpSpec,
+  type Weights,
+} from '../../models/core/index.ts'
+import type { ClippedUpdate, ServerState, Strategy, StreamedAggregateInit, StreamedOutcome } from '../strategy.ts'
 import { boundNorms } from './norm-bound.ts'
+import { streamedNorms } from './streamed-metrics.ts'
 
 /** The site id under which the private average reaches the inner strategy. */
 const DP_AVERAGE = '~dp-average'
@@ -46,7 +62,7 @@ function splitState(state: ServerState | null, dp: DpSpec): { clipNorm: number; 
 
 /** `inner` made site-level differentially private with `dp` (see the module doc). */
 export function withSiteDp(inner: Strategy, dp: DpSpec): Strategy {
-  const { aggregateStreamed: _streamed, ...rest } = inner
+  const { aggregateStreamed: innerStreamed, ...rest } = inner
   const z = dp.noiseMultiplier
   const adaptive = dp.adaptiveClipping
   // The deltas' share of the noise when the clipped count takes the rest (Andrew et al. 2021, Theorem 1).
@@ -61,6 +77,8 @@ export function withSiteDp(inner: Strategy, dp: DpSpec): Strategy {
       ...(adaptive === undefined ? {} : { dpTargetQuantile: adaptive.targetQuantile, dpClipLearningRate: adaptive.learningRate, dpClippedCountStddev: adaptive.clippedCountStddev }),
     },
     needsPrivateSeed: true,
+    // Slice by slice where the inner strategy can, with the clip norm fixed (adaptive clipping keeps it in the state, read whole).
+    ...(innerStreamed === undefined || adaptive !== undefined ? {} : { aggregateStreamed: (init: StreamedAggregateInit) => siteDpStreamed(init, innerStreamed.bind(inner), dp.clipNorm, zDelta) }),
     aggregateRound(init) {
       if (init.privateSeed === undefined && init.noiseWithheld !== true) throw new StrategyPreconditionError(`round ${init.round}: DP-FedAvg needs the round's private noise seed, and none was given`)
       if (init.replies.length === 0) return inner.aggregateRound(init)
@@ -111,6 +129,76 @@ export function withSiteDp(inner: Strategy, dp: DpSpec): Strategy {
           dpNoiseStddev: (zDelta * C) / planned,
         },
       }
+    },
+  }
+}
+
+/**
+ * DP-FedAvg with a fixed clip norm C, a slice at a time: a first pass reads
+ * each delta's norm (the clip scales); the second sums the clipped values in
+ * site-id order, adds the noise from `normalStream` in the same tensor and
+ * element order as the whole-model draw, divides by the planned sites, and
+ * keeps each clipped delta's norm. The private average (one model, float32)
+ * then goes to the inner strategy as its one reply, read slice by slice too.
+ * The same model, state, clipped list and metrics as `aggregateRound`.
+ */
+function siteDpStreamed(init: StreamedAggregateInit, innerStreamed: NonNullable<Strategy['aggregateStreamed']>, C: number, zDelta: number): StreamedOutcome | undefined {
+  if (init.privateSeed === undefined && init.noiseWithheld !== true) throw new StrategyPreconditionError(`round ${init.round}: DP-FedAvg needs the round's private noise seed, and none was given`)
+  if (init.replies.length === 0) return innerStreamed(init)
+  const { shapes, replies } = init
+  const planned = Math.max(init.plannedSites ?? replies.length + init.failures.length, replies.length)
+  const sorted = sortBySiteId(replies)
+  const norms = streamedNorms(shapes, sorted)
+  const clipped: ClippedUpdate[] = []
+  const scales = sorted.map((r) => {
+    const norm = norms.get(r.siteId)!
+    if (norm <= C) return undefined
+    clipped.push({ siteId: r.siteId, norm, scale: C / norm })
+    return C / norm
+  })
+  // Withheld (an audit without the seeds): no noise, as in the whole-model path.
+  const noise = init.privateSeed === undefined ? (n: number) => new Float64Array(n) : normalStream(init.privateSeed)
+  const averageBytes = new Uint8Array(encodedSize(shapes))
+  averageBytes.set(encodeHeader(shapes))
+  const clippedSquares = new Float64Array(sorted.length)
+  for (const { count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+    const deltas = sorted.map((r, i) => {
+      const v = valuesFromBytes(r.delta.read(offset, 4 * n))
+      const scale = scales[i]
+      // fround(Δ[j] · scale) per value, as boundNorms scales a whole delta.
+      if (scale !== undefined) for (let j = 0; j < n; j++) v[j] = v[j]! * scale
+      let sq = clippedSquares[i]!
+      for (let j = 0; j < n; j++) sq += v[j]! * v[j]!
+      clippedSquares[i] = sq
+      return v
+    })
+    const normals = noise(n)
+    const out = new Float32Array(n)
+    for (let j = 0; j < n; j++) {
+      let sum = 0
+      for (const d of deltas) sum += d[j]!
+      out[j] = (sum + zDelta * C * normals[j]!) / planned
+    }
+    valuesIntoBytes(averageBytes, offset, out)
+  }
+  const outcome = innerStreamed({ ...init, replies: [{ siteId: DP_AVERAGE, exampleCount: 1, delta: bytesReader(averageBytes) }] })
+  if (outcome === undefined || outcome.kind === 'none') return outcome
+  let clippedNormSum = 0
+  for (let i = 0; i < sorted.length; i++) clippedNormSum += Math.sqrt(clippedSquares[i]!)
+  return {
+    ...outcome,
+    // The norms a round's rewards check are the uploads' own, before the clip (as the whole path's replies are).
+    deltaNorms: norms,
+    clipped: sortBySiteId(clipped),
+    metrics: {
+      ...outcome.metrics,
+      sites: replies.length,
+      failures: init.failures.length,
+      meanDeltaNorm: clippedNormSum / sorted.length,
+      clippedSites: clipped.length,
+      dpClipNorm: C,
+      dpPlannedSites: planned,
+      dpNoiseStddev: (zDelta * C) / planned,
     },
   }
 }

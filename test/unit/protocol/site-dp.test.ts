@@ -38,7 +38,8 @@ describe('DP-FedAvg strategy', () => {
     expect(out.clipped).toEqual([{ siteId: 'a', norm: 5, scale: 0.2 }])
     expect(out.metrics).toMatchObject({ sites: 2, failures: 1, dpPlannedSites: 3, dpNoiseStddev: 0.5 / 3 })
     expect(strategy.needsPrivateSeed).toBe(true)
-    expect(strategy.aggregateStreamed).toBeUndefined()
+    // With a fixed clip norm it also commits slice by slice (strategy.test.ts holds the two paths equal).
+    expect(strategy.aggregateStreamed).toBeDefined()
   })
 
   it('has noise of standard deviation z·S/planned on the average', () => {

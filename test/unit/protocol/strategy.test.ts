@@ -12,7 +12,7 @@ import {
   type WeightedUpdate,
 } from '../../../models/core/index.ts'
 import { bytesReader } from '../../../ledger/core/index.ts'
-import { applyInstructions, coalitionModel, createStrategy, decodeInstructions, encodeInstructions, InstructionsInvalidError } from '../../../protocol/index.ts'
+import { applyInstructions, coalitionModel, createStrategy, decodeInstructions, encodeInstructions, InstructionsInvalidError, withSiteDp } from '../../../protocol/index.ts'
 
 function vector(values: number[]): Weights {
   return { tensors: [{ name: 'v', shape: [values.length], values: Float32Array.from(values) }] }
@@ -259,6 +259,47 @@ describe('FedAvg slice by slice (aggregateStreamed)', () => {
     expect(streamed.metrics).toEqual(whole.metrics)
     expect(streamed.exclusions).toEqual(whole.exclusions)
     expect(streamed.clipped).toEqual(whole.clipped)
+  })
+
+  it.each([
+    { inner: { name: 'fedavg' }, seed: true },
+    { inner: { name: 'fedadam', eta: 0.1, tau: 1e-3, beta1: 0.9, beta2: 0.99 }, seed: true },
+    { inner: { name: 'fedavg' }, seed: false },
+  ])('site-level DP around $inner.name (seed given: $seed): the same clipping, noise, model, state and metrics as aggregateRound, bit for bit', ({ inner, seed }) => {
+    // Prepare: a clip norm between the deltas' norms (114,793 to 115,022), 5 planned sites of which 3 answered.
+    const strategy = withSiteDp(createStrategy(StrategySpecSchema.parse(inner)), { clipNorm: 114_900, noiseMultiplier: 1.1, delta: 1e-5 })
+    const global = weights(1)
+    const replies = ['site-c', 'site-a', 'site-b'].map((siteId, i) => ({ siteId, exampleCount: 17 + 100 * i, delta: weights(30 + i) }))
+    const failures = [
+      { siteId: 'site-d', reason: 'no-update' },
+      { siteId: 'site-e', reason: 'no-update' },
+    ]
+    const secret = seed ? { privateSeed: new Uint8Array(32).fill(5) } : { noiseWithheld: true }
+    // Execute
+    const whole = strategy.aggregateRound({ round: 3, global, replies, failures, state: null, seed: 0, plannedSites: 5, ...secret })
+    const streamed = strategy.aggregateStreamed!({
+      round: 3,
+      shapes,
+      global: bytesReader(encodeWeights(global)),
+      replies: replies.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: bytesReader(encodeWeights(r.delta)) })),
+      failures,
+      seed: 0,
+      plannedSites: 5,
+      ...secret,
+    })
+    // Assert
+    if (whole.kind !== 'model' || streamed?.kind !== 'model') throw new Error('both should make a model')
+    expect(whole.clipped!.length).toBeGreaterThan(0)
+    expect(Buffer.from(streamed.modelBytes).equals(Buffer.from(encodeWeights(whole.weights)))).toBe(true)
+    expect(streamed.metrics).toEqual(whole.metrics)
+    expect(streamed.clipped).toEqual(whole.clipped)
+    if (whole.state === null) expect(streamed.stateBytes).toBeUndefined()
+    else expect(Buffer.from(streamed.stateBytes!).equals(Buffer.from(encodeWeights(whole.state)))).toBe(true)
+  })
+
+  it('keeps site-level DP with adaptive clipping on the whole-model path (its clip norm is server state)', () => {
+    const dp = { clipNorm: 1, noiseMultiplier: 1, delta: 1e-5, adaptiveClipping: { targetQuantile: 0.5, learningRate: 0.2, clippedCountStddev: 1 } }
+    expect(withSiteDp(createStrategy(StrategySpecSchema.parse({ name: 'fedavg' })), dp as never).aggregateStreamed).toBeUndefined()
   })
 
   it('reports too few updates for Krum as the whole path does: no model, the same reason', () => {
