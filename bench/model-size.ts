@@ -39,6 +39,7 @@ import type { CoordinatorProcessInit } from './support/coordinator-process.ts'
 import { ownClient } from './support/own-client.ts'
 import { memoryOf } from './support/process-memory.ts'
 import { benchEnvironment } from './support/environment.ts'
+import { hiddenFor } from './support/mlp-width.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
 
@@ -79,17 +80,6 @@ function studyWith(model: { kind: 'logreg' } | { kind: 'mlp'; hidden: number[] }
   })
 }
 
-/** Hidden layers of equal width w, as many as needed (≤ 4096 wide, the spec's cap) to reach about `millions` parameters. */
-function hiddenFor(millions: number): number[] {
-  const target = millions * 1e6
-  const width = inputWidth(studyWith({ kind: 'logreg' }).data)
-  for (let layers = 1; layers <= 8; layers++) {
-    // Parameters of `layers` hidden layers of width w: (in+1)w + (layers−1)(w+1)w + (w+1).
-    for (let w = 16; w <= 4096; w++) if ((width + 1) * w + (layers - 1) * (w + 1) * w + w + 1 >= target) return Array(layers).fill(w)
-  }
-  throw new Error(`no MLP of ≤ 8 layers of ≤ 4096 units has ${millions}M parameters`)
-}
-
 /** A delta of the model's layout, every value `v` (distinct per site, so the mean is real work). */
 function syntheticDelta(shapes: readonly TensorShape[], v: number): Uint8Array {
   return encodeWeights({ tensors: shapes.map((s) => ({ name: s.name, shape: [...s.shape], values: new Float32Array(sizeOfShape(s.shape)).fill(v) })) })
@@ -126,7 +116,7 @@ interface SizeResult {
 }
 
 async function runSize(millions: number, tick: (label: string) => void): Promise<SizeResult> {
-  const hidden = hiddenFor(millions)
+  const hidden = hiddenFor(millions, inputWidth(studyWith({ kind: 'logreg' }).data))
   const study = studyWith({ kind: 'mlp', hidden })
   const shapes = modelShapes(study.model, inputWidth(study.data))
   const deltaBytes = encodedSize(shapes)

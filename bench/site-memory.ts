@@ -38,6 +38,7 @@ import { SITE_SPLIT } from './round/federation.ts'
 import type { SiteProcessInit } from './site-memory/site-process.ts'
 import { startCoordinatorChild } from './support/coordinator-child.ts'
 import { benchEnvironment } from './support/environment.ts'
+import { hiddenFor } from './support/mlp-width.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
 
@@ -71,16 +72,6 @@ function studyWith(model: { kind: 'logreg' } | { kind: 'mlp'; hidden: number[] }
   })
 }
 
-/** Hidden layers of equal width w, as many as needed (≤ 4096 wide, the spec's cap) to reach about `millions` parameters (as bench:model-size). */
-function hiddenFor(millions: number): number[] {
-  const target = millions * 1e6
-  const width = inputWidth(studyWith({ kind: 'logreg' }).data)
-  for (let layers = 1; layers <= 8; layers++) {
-    for (let w = 16; w <= 4096; w++) if ((width + 1) * w + (layers - 1) * (w + 1) * w + w + 1 >= target) return Array(layers).fill(w)
-  }
-  throw new Error(`no MLP of ≤ 8 layers of ≤ 4096 units has ${millions}M parameters`)
-}
-
 interface PhasePeaks {
   readonly evaluateBase: number
   readonly train: number
@@ -104,7 +95,7 @@ interface RunResult {
 }
 
 async function runOne(root: { label: string; root: string }, millions: number, dir: string, csv: string): Promise<RunResult> {
-  const hidden = hiddenFor(millions)
+  const hidden = hiddenFor(millions, inputWidth(studyWith({ kind: 'logreg' }).data))
   const study = studyWith({ kind: 'mlp', hidden })
   const shapes = modelShapes(study.model, inputWidth(study.data))
   const deltaBytes = encodedSize(shapes)

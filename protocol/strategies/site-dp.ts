@@ -118,16 +118,13 @@ export function withSiteDp(inner: Strategy, dp: DpSpec): Strategy {
         ...outcome,
         state,
         clipped,
-        metrics: {
-          ...outcome.metrics,
-          sites: init.replies.length,
-          failures: init.failures.length,
-          meanDeltaNorm: clippedNormSum / sorted.length,
-          clippedSites: clipped.length,
-          dpClipNorm: C,
-          dpPlannedSites: planned,
-          dpNoiseStddev: (zDelta * C) / planned,
-        },
+        metrics: dpMetrics(
+          outcome.metrics,
+          { sites: init.replies.length, failures: init.failures.length, meanDeltaNorm: clippedNormSum / sorted.length, clippedSites: clipped.length },
+          C,
+          zDelta,
+          planned,
+        ),
       }
     },
   }
@@ -190,15 +187,17 @@ function siteDpStreamed(init: StreamedAggregateInit, innerStreamed: NonNullable<
     // The norms a round's rewards check are the uploads' own, before the clip (as the whole path's replies are).
     deltaNorms: norms,
     clipped: sortBySiteId(clipped),
-    metrics: {
-      ...outcome.metrics,
-      sites: replies.length,
-      failures: init.failures.length,
-      meanDeltaNorm: clippedNormSum / sorted.length,
-      clippedSites: clipped.length,
-      dpClipNorm: C,
-      dpPlannedSites: planned,
-      dpNoiseStddev: (zDelta * C) / planned,
-    },
+    metrics: dpMetrics(outcome.metrics, { sites: replies.length, failures: init.failures.length, meanDeltaNorm: clippedNormSum / sorted.length, clippedSites: clipped.length }, C, zDelta, planned),
   }
+}
+
+/** The commit's metrics of a DP round: the inner strategy's, with the round's own counts and its privacy figures over them. */
+function dpMetrics(
+  inner: Readonly<Record<string, number>>,
+  own: { readonly sites: number; readonly failures: number; readonly meanDeltaNorm: number; readonly clippedSites: number },
+  C: number,
+  zDelta: number,
+  planned: number,
+): Record<string, number> {
+  return { ...inner, ...own, dpClipNorm: C, dpPlannedSites: planned, dpNoiseStddev: (zDelta * C) / planned }
 }
