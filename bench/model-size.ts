@@ -23,11 +23,8 @@
  * Usage: npm run bench:model-size [-- --params 1,10,50] [-- --downloads 56] [-- --defended]
  * (millions of parameters). Writes bench/results/model-size.json.
  */
-import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HubClient } from '../coordinator/index.ts'
 import { sha256, signerFromSeed, toHex } from '../ledger/index.ts'
@@ -35,6 +32,7 @@ import { decodeWeights, encodedSize, encodeWeights, fedAvg, inputWidth, modelSha
 import { signStatement } from '../protocol/index.ts'
 import { CoordinatorClient, SYNTHETIC_SCHEMA } from '../site-agent/index.ts'
 import { rssOf, RssSampler } from './model-size/rss.ts'
+import { startCoordinatorChild } from './support/coordinator-child.ts'
 import type { CoordinatorProcessInit } from './support/coordinator-process.ts'
 import { ownClient } from './support/own-client.ts'
 import { memoryOf } from './support/process-memory.ts'
@@ -121,28 +119,15 @@ async function runSize(millions: number, tick: (label: string) => void): Promise
   const shapes = modelShapes(study.model, inputWidth(study.data))
   const deltaBytes = encodedSize(shapes)
   const init: CoordinatorProcessInit = { study, sites: ids.map((id, i) => ({ id, publicKey: toHex(signers[i]!.publicKey) })), hubSeedByte: HUB_SEED_BYTE }
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/coordinator-process.ts', import.meta.url)), JSON.stringify(init)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const events: Record<string, unknown>[] = []
-  const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const e = JSON.parse(line) as Record<string, unknown>
-    events.push(e)
-    for (const w of [...waiters])
-      if (w.test(e)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(e)
-      }
-  })
-  const next = (test: (e: Record<string, unknown>) => boolean) => new Promise<Record<string, unknown>>((resolve) => (events.some(test) ? resolve(events.find(test)!) : waiters.push({ test, resolve })))
-  const sampler = new RssSampler(child.pid!)
+  const child = await startCoordinatorChild(init)
+  const { events, next } = child
+  const sampler = new RssSampler(child.pid)
   const clients = ids.map(() => undefined as CoordinatorClient | undefined)
   let hubClient: HubClient | undefined
   try {
-    const { address } = (await next((e) => e['ready'] === true)) as { address: string }
+    const { address } = child
     await new Promise((r) => setTimeout(r, 500))
-    const idle = rssOf(child.pid!)
+    const idle = rssOf(child.pid)
     tick(`${millions}M: started`)
     hubClient = new HubClient(address)
     const tokens: Uint8Array[] = []
@@ -218,7 +203,7 @@ async function runSize(millions: number, tick: (label: string) => void): Promise
     sha256(deltas[0]!)
     const sha256MiBps = deltaBytes / MiB / ((performance.now() - h0) / 1000)
     tick(`${millions}M: baseline`)
-    const hwm = memoryOf(child.pid!).hwmBytes
+    const hwm = memoryOf(child.pid).hwmBytes
     // The kernel's own high-water mark, unless the process is gone (then the sampled peak).
     const overall = (hwm === 0 ? sampler.peak() : hwm) - idle
     return {
@@ -237,9 +222,7 @@ async function runSize(millions: number, tick: (label: string) => void): Promise
     sampler.stop()
     for (const c of clients) c?.close()
     hubClient?.close()
-    const exited = new Promise((r) => child.once('exit', r))
-    child.stdin.end()
-    await exited
+    await child.stop()
   }
 }
 

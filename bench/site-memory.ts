@@ -26,7 +26,6 @@ import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HubClient } from '../coordinator/index.ts'
@@ -38,6 +37,7 @@ import { SITE_SPLIT } from './round/federation.ts'
 import type { SiteProcessInit } from './site-memory/site-process.ts'
 import { startCoordinatorChild } from './support/coordinator-child.ts'
 import { benchEnvironment } from './support/environment.ts'
+import { followEventLines } from './support/event-lines.ts'
 import { hiddenFor } from './support/mlp-width.ts'
 import { benchProgress } from './support/progress.ts'
 import { stableJson } from './support/stable-json.ts'
@@ -120,24 +120,11 @@ async function runOne(root: { label: string; root: string }, millions: number, d
   )
   const init: SiteProcessInit = { root: root.root, configFile, seedHex: toHex(site!.seed) }
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SITE_PROCESS, JSON.stringify(init)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root.root })
-  const events: Record<string, unknown>[] = []
-  const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (!line.startsWith('{')) return
-    const e = JSON.parse(line) as Record<string, unknown>
-    events.push(e)
-    for (const w of [...waiters])
-      if (w.test(e)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(e)
-      }
-  })
+  const lines = followEventLines(child.stdout)
+  const { events } = lines
   const closed = new Promise<number | null>((resolve) => child.once('close', resolve))
   const next = (test: (e: Record<string, unknown>) => boolean) =>
-    Promise.race([
-      new Promise<Record<string, unknown>>((resolve) => (events.some(test) ? resolve(events.find(test)!) : waiters.push({ test, resolve }))),
-      closed.then((code) => events.find(test) ?? Promise.reject(new Error(`the site process exited with ${code}: ${JSON.stringify(events.at(-1))}`))),
-    ])
+    Promise.race([lines.next(test), closed.then((code) => events.find(test) ?? Promise.reject(new Error(`the site process exited with ${code}: ${JSON.stringify(events.at(-1))}`)))])
   try {
     const idle = await next((e) => e['idle'] === true)
     const started = performance.now()

@@ -5,13 +5,15 @@
  * sites runs.
  */
 import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { CoordinatorProcessInit } from './coordinator-process.ts'
+import { followEventLines } from './event-lines.ts'
 
 export interface CoordinatorChild {
   readonly pid: number
   readonly address: string
+  /** Every event printed so far, in order. */
+  readonly events: readonly Record<string, unknown>[]
   /** Resolves with the first event, printed so far or later, that passes `test`. */
   next(test: (event: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
   /** Calls `listener` with each event printed from now on, until the returned function is called. */
@@ -31,25 +33,7 @@ export async function startCoordinatorChild(init: CoordinatorProcessInit, script
   const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', fileURLToPath(script), JSON.stringify(init)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
-  const events: Record<string, unknown>[] = []
-  const listeners = new Set<(e: Record<string, unknown>) => void>()
-  const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = []
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const event = JSON.parse(line) as Record<string, unknown>
-    events.push(event)
-    for (const l of listeners) l(event)
-    for (const w of [...waiters])
-      if (w.test(event)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(event)
-      }
-  })
-  const next = (test: (e: Record<string, unknown>) => boolean) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = events.find(test)
-      if (seen) resolve(seen)
-      else waiters.push({ test, resolve })
-    })
+  const { events, next, follow } = followEventLines(child.stdout)
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   const died = exited.then((code) => {
     throw new Error(`the coordinator process exited with ${code} before listening`)
@@ -59,11 +43,9 @@ export async function startCoordinatorChild(init: CoordinatorProcessInit, script
   return {
     pid: child.pid!,
     address: ready['address'] as string,
+    events,
     next,
-    follow: (listener) => {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
+    follow,
     stop: async () => {
       child.stdin.end()
       await exited
