@@ -164,14 +164,12 @@ export function commitRound(
   const strategy = createStudyStrategy(study)
   // N counts the sites the round could have planned, never fewer than it did (a site removed mid-round still counts).
   const context = { training: study.training, siteCount: Math.max(state.plannableSites().length, round.plan.size) }
-  // Gain-based rewards score coalitions of whole deltas; a study without them (or paying by examples, which needs each
-  // delta's norm and hash only) is aggregated slice by slice, one slice of each input in memory.
-  // The server optimisers stream too, reading their state a slice at a time beside the model's.
-  // With validation, its norms and dot products are read slice by slice first, and the kept deltas then aggregated.
+  // A strategy that can is fed slice by slice, one slice of each input in memory (validation, when the study has it, reads
+  // the deltas the same way first); only gain-based rewards, which score coalitions of whole deltas, need them decoded.
   const streamed = strategy.aggregateStreamed !== undefined && !gainRewards
   let deltaNorms: ReadonlyMap<string, number> | undefined
   // The accepted updates the strategy aggregated (validation may leave some out): what examples rewards pay.
-  let kept = sorted
+  let aggregated = sorted
   let parent: Weights | undefined
   let strategyState: Weights | null = null
   let replies: SiteReply[] = []
@@ -218,7 +216,7 @@ export function commitRound(
           })
     if (r !== undefined) {
       if (r.kind === 'model') deltaNorms = r.deltaNorms
-      kept = streamedKept
+      aggregated = streamedKept
       outcome =
         r.kind === 'none'
           ? r
@@ -312,7 +310,7 @@ export function commitRound(
     const updates =
       deltaNorms === undefined
         ? replies.map((u) => ({ ...u, acceptedSeq: accepted.get(u.siteId)!.seq }))
-        : kept.map((a) => ({ siteId: a.site, exampleCount: a.examples, acceptedSeq: a.seq, deltaNorm: deltaNorms!.get(a.site)!, deltaHash: a.delta }))
+        : aggregated.map((a) => ({ siteId: a.site, exampleCount: a.examples, acceptedSeq: a.seq, deltaNorm: deltaNorms!.get(a.site)!, deltaHash: a.delta }))
     const r = computeRoundRewards({
       rewards: study.rewards,
       model: study.model,

@@ -12,7 +12,7 @@
  * changes no bit of the model.
  */
 import type { BlobReader } from '../../ledger/core/index.ts'
-import { InvalidModelInputError, encodeHeader, l2Norm, sortBySiteId, valuesFromBytes, type Weights } from '../../models/core/index.ts'
+import { InvalidModelInputError, encodeHeader, l2Norm, sortBySiteId, valuesFromBytes, type TensorShape, type Weights } from '../../models/core/index.ts'
 import type { ClippedUpdate, SiteReply, Strategy, StreamedAggregateInit, StreamedOutcome } from '../strategy.ts'
 import { streamedNorms } from './streamed-metrics.ts'
 
@@ -59,6 +59,30 @@ function scaledReader(delta: BlobReader, scale: number, headerBytes: number): Bl
 }
 
 /**
+ * `boundNorms` for deltas read slice by slice: a first pass reads each
+ * delta's norm; each delta over `clipNorm` is then handed on as a reader that
+ * scales what it reads. Also returns the norms (the uploads' own, before the
+ * bound), and the bounded ones in site-id order.
+ */
+export function boundNormsStreamed<R extends { readonly siteId: string; readonly delta: BlobReader }>(
+  shapes: readonly TensorShape[],
+  replies: readonly R[],
+  clipNorm: number,
+): { norms: Map<string, number>; replies: R[]; clipped: ClippedUpdate[] } {
+  const norms = streamedNorms(shapes, replies)
+  const headerBytes = encodeHeader(shapes).length
+  const clipped: ClippedUpdate[] = []
+  const out = replies.map((r) => {
+    const norm = norms.get(r.siteId)!
+    if (norm <= clipNorm) return r
+    const scale = clipNorm / norm
+    clipped.push({ siteId: r.siteId, norm, scale })
+    return { ...r, delta: scaledReader(r.delta, scale, headerBytes) }
+  })
+  return { norms, replies: out, clipped: sortBySiteId(clipped) }
+}
+
+/**
  * `inner` with every reply's delta bounded to norm `clipNorm` first. Slice by
  * slice when `inner` can: a first pass reads each delta's norm, the second
  * hands `inner` the bounded deltas as readers that scale what they read.
@@ -78,20 +102,11 @@ export function withNormBound(inner: Strategy, clipNorm: number): Strategy {
       ? {}
       : {
           aggregateStreamed(init: StreamedAggregateInit): StreamedOutcome | undefined {
-            const norms = streamedNorms(init.shapes, init.replies)
-            const headerBytes = encodeHeader(init.shapes).length
-            const clipped: ClippedUpdate[] = []
-            const replies = init.replies.map((r) => {
-              const norm = norms.get(r.siteId)!
-              if (norm <= clipNorm) return r
-              const scale = clipNorm / norm
-              clipped.push({ siteId: r.siteId, norm, scale })
-              return { ...r, delta: scaledReader(r.delta, scale, headerBytes) }
-            })
+            const { norms, replies, clipped } = boundNormsStreamed(init.shapes, init.replies, clipNorm)
             const outcome = innerStreamed.call(inner, { ...init, replies })
             if (outcome === undefined || outcome.kind === 'none') return outcome
             // The norms a round's rewards check are the uploads' own, before any bound (as the whole path's replies are).
-            return { ...outcome, deltaNorms: norms, clipped: sortBySiteId(clipped), metrics: { ...outcome.metrics, clippedSites: clipped.length } }
+            return { ...outcome, deltaNorms: norms, clipped, metrics: { ...outcome.metrics, clippedSites: clipped.length } }
           },
         }),
   }

@@ -43,9 +43,9 @@ import {
   type DpSpec,
   type Weights,
 } from '../../models/core/index.ts'
-import type { ClippedUpdate, ServerState, Strategy, StreamedAggregateInit, StreamedOutcome } from '../strategy.ts'
-import { boundNorms } from './norm-bound.ts'
-import { streamedNorms } from './streamed-metrics.ts'
+import type { ServerState, Strategy, StreamedAggregateInit, StreamedOutcome } from '../strategy.ts'
+import { boundNorms, boundNormsStreamed } from './norm-bound.ts'
+import { StreamedMetrics } from './streamed-metrics.ts'
 
 /** The site id under which the private average reaches the inner strategy. */
 const DP_AVERAGE = '~dp-average'
@@ -144,31 +144,16 @@ function siteDpStreamed(init: StreamedAggregateInit, innerStreamed: NonNullable<
   if (init.replies.length === 0) return innerStreamed(init)
   const { shapes, replies } = init
   const planned = Math.max(init.plannedSites ?? replies.length + init.failures.length, replies.length)
-  const sorted = sortBySiteId(replies)
-  const norms = streamedNorms(shapes, sorted)
-  const clipped: ClippedUpdate[] = []
-  const scales = sorted.map((r) => {
-    const norm = norms.get(r.siteId)!
-    if (norm <= C) return undefined
-    clipped.push({ siteId: r.siteId, norm, scale: C / norm })
-    return C / norm
-  })
+  const { norms, replies: bounded, clipped } = boundNormsStreamed(shapes, sortBySiteId(replies), C)
   // Withheld (an audit without the seeds): no noise, as in the whole-model path.
   const noise = init.privateSeed === undefined ? (n: number) => new Float64Array(n) : normalStream(init.privateSeed)
   const averageBytes = new Uint8Array(encodedSize(shapes))
   averageBytes.set(encodeHeader(shapes))
-  const clippedSquares = new Float64Array(sorted.length)
+  // The bounded deltas' norms, for the commit's meanDeltaNorm (as the whole path takes it after the clip).
+  const boundedNorms = new StreamedMetrics(bounded)
   for (const { count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
-    const deltas = sorted.map((r, i) => {
-      const v = valuesFromBytes(r.delta.read(offset, 4 * n))
-      const scale = scales[i]
-      // fround(Δ[j] · scale) per value, as boundNorms scales a whole delta.
-      if (scale !== undefined) for (let j = 0; j < n; j++) v[j] = v[j]! * scale
-      let sq = clippedSquares[i]!
-      for (let j = 0; j < n; j++) sq += v[j]! * v[j]!
-      clippedSquares[i] = sq
-      return v
-    })
+    const deltas = bounded.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+    boundedNorms.addDeltas(deltas)
     const normals = noise(n)
     const out = new Float32Array(n)
     for (let j = 0; j < n; j++) {
@@ -180,14 +165,13 @@ function siteDpStreamed(init: StreamedAggregateInit, innerStreamed: NonNullable<
   }
   const outcome = innerStreamed({ ...init, replies: [{ siteId: DP_AVERAGE, exampleCount: 1, delta: bytesReader(averageBytes) }] })
   if (outcome === undefined || outcome.kind === 'none') return outcome
-  let clippedNormSum = 0
-  for (let i = 0; i < sorted.length; i++) clippedNormSum += Math.sqrt(clippedSquares[i]!)
+  const meanDeltaNorm = boundedNorms.result(init.failures).metrics['meanDeltaNorm']!
   return {
     ...outcome,
     // The norms a round's rewards check are the uploads' own, before the clip (as the whole path's replies are).
     deltaNorms: norms,
-    clipped: sortBySiteId(clipped),
-    metrics: dpMetrics(outcome.metrics, { sites: replies.length, failures: init.failures.length, meanDeltaNorm: clippedNormSum / sorted.length, clippedSites: clipped.length }, C, zDelta, planned),
+    clipped,
+    metrics: dpMetrics(outcome.metrics, { sites: replies.length, failures: init.failures.length, meanDeltaNorm, clippedSites: clipped.length }, C, zDelta, planned),
   }
 }
 
