@@ -55,41 +55,70 @@ interface RuleResult {
   readonly exclusions: readonly Exclusion[]
 }
 
+type StreamedReply = StreamedAggregateInit['replies'][number]
+
+/**
+ * `combine` on each slice of the global model and of `chosen`'s deltas (site
+ * order), written into the new model's canonical bytes; each slice's update
+ * (and, with `countDeltas`, its deltas) added to `metrics`. Undefined when a
+ * value is not finite: the whole path then decides, and names it.
+ */
+function combineSlices(
+  init: StreamedAggregateInit,
+  chosen: readonly StreamedReply[],
+  combine: (global: Weights, chosen: readonly WeightedUpdate[]) => Weights,
+  metrics: StreamedMetrics,
+  countDeltas: boolean,
+): Uint8Array | undefined {
+  const { shapes, global } = init
+  const modelBytes = new Uint8Array(encodedSize(shapes))
+  modelBytes.set(encodeHeader(shapes))
+  for (const { tensor, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
+    const one = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
+    const g = valuesFromBytes(global.read(offset, 4 * n))
+    const deltas = chosen.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
+    let next: Float32Array
+    try {
+      next = combine(
+        one(g),
+        chosen.map((r, i) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: one(deltas[i]!) })),
+      ).tensors[0]!.values
+    } catch (err) {
+      if (err instanceof NonFiniteValueError) return undefined
+      throw err
+    }
+    valuesIntoBytes(modelBytes, offset, next)
+    if (countDeltas) metrics.addDeltas(deltas)
+    metrics.addUpdate(g, next)
+  }
+  return modelBytes
+}
+
+/** The metrics a robust rule logs (as `aggregateRound` does): no example count, the deltas it kept. */
+function robustMetrics(metrics: StreamedMetrics, failures: StreamedAggregateInit['failures'], kept: number): { metrics: Record<string, number>; deltaNorms: Map<string, number> } {
+  const { metrics: m, deltaNorms } = metrics.result(failures)
+  return { metrics: { sites: m['sites']!, failures: m['failures']!, kept, meanDeltaNorm: m['meanDeltaNorm']!, updateNorm: m['updateNorm']! }, deltaNorms }
+}
+
 /**
  * A coordinate-wise rule's round slice by slice: each slice of the model
  * and of every delta through the same rule (every coordinate is decided on
- * its own values), the metrics summed as over whole models. A value that is
- * not finite goes back to the whole path, which names it.
+ * its own values), the metrics summed as over whole models.
  */
 function coordinateWiseStreamed(name: string, rule: (global: Weights, replies: readonly WeightedUpdate[]) => Weights) {
   return (init: StreamedAggregateInit): StreamedOutcome | undefined => {
-    const { shapes, global, replies, failures } = init
+    const { replies, failures } = init
     if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
     const sorted = sortBySiteId(replies)
-    const modelBytes = new Uint8Array(encodedSize(shapes))
-    modelBytes.set(encodeHeader(shapes))
     const metrics = new StreamedMetrics(sorted)
-    for (const { tensor, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
-      const one = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
-      const g = valuesFromBytes(global.read(offset, 4 * n))
-      const deltas = sorted.map((r) => valuesFromBytes(r.delta.read(offset, 4 * n)))
-      let next: Float32Array
-      try {
-        next = rule(
-          one(g),
-          sorted.map((r, i) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: one(deltas[i]!) })),
-        ).tensors[0]!.values
-      } catch (err) {
-        if (err instanceof StrategyPreconditionError) return { kind: 'none', reason: `${name}: ${err.message}` }
-        if (err instanceof NonFiniteValueError) return undefined
-        throw err
-      }
-      valuesIntoBytes(modelBytes, offset, next)
-      metrics.add(g, deltas, next)
+    let modelBytes: Uint8Array | undefined
+    try {
+      modelBytes = combineSlices(init, sorted, rule, metrics, true)
+    } catch (err) {
+      if (err instanceof StrategyPreconditionError) return { kind: 'none', reason: `${name}: ${err.message}` }
+      throw err
     }
-    const { metrics: m, deltaNorms } = metrics.result(failures)
-    // As aggregateRound logs them: no example count (the rules are unweighted), every delta kept.
-    return { kind: 'model', modelBytes, deltaNorms, metrics: { sites: m['sites']!, failures: m['failures']!, kept: sorted.length, meanDeltaNorm: m['meanDeltaNorm']!, updateNorm: m['updateNorm']! } }
+    return modelBytes === undefined ? undefined : { kind: 'model', modelBytes, ...robustMetrics(metrics, failures, sorted.length) }
   }
 }
 
@@ -101,12 +130,11 @@ type Choice = (sortedIds: readonly string[], distances: readonly Float64Array[])
  * distance (and each delta's norm) a slice at a time, in the order the
  * whole-model rule sums them; the rule chooses from that matrix; a second
  * pass aggregates the chosen deltas slice by slice with `combine`. The same
- * choice, model, exclusions and metrics as the whole path; a value that is
- * not finite goes back to it.
+ * choice, model, exclusions and metrics as the whole path.
  */
 function selectionStreamed(name: string, choose: Choice, combine: (global: Weights, chosen: readonly WeightedUpdate[]) => Weights, evidence: (e: KrumScore, kept: number) => Exclusion) {
   return (init: StreamedAggregateInit): StreamedOutcome | undefined => {
-    const { shapes, global, replies, failures } = init
+    const { shapes, replies, failures } = init
     if (replies.length === 0) return { kind: 'none', reason: `no update to aggregate (${failures.length} planned sites failed)` }
     const sorted = sortBySiteId(replies)
     const metrics = new StreamedMetrics(sorted)
@@ -127,32 +155,9 @@ function selectionStreamed(name: string, choose: Choice, combine: (global: Weigh
       throw err
     }
     const chosen = choice.kept.map((i) => sorted[i]!)
-    const modelBytes = new Uint8Array(encodedSize(shapes))
-    modelBytes.set(encodeHeader(shapes))
-    for (const { tensor, count: n, offset } of valueSlices(shapes, READ_SLICE_BYTES >> 2)) {
-      const one = (values: Float32Array): Weights => ({ tensors: [{ name: tensor.name, shape: [n], values }] })
-      const g = valuesFromBytes(global.read(offset, 4 * n))
-      let next: Float32Array
-      try {
-        next = combine(
-          one(g),
-          chosen.map((r) => ({ siteId: r.siteId, exampleCount: r.exampleCount, delta: one(valuesFromBytes(r.delta.read(offset, 4 * n))) })),
-        ).tensors[0]!.values
-      } catch (err) {
-        if (err instanceof NonFiniteValueError) return undefined
-        throw err
-      }
-      valuesIntoBytes(modelBytes, offset, next)
-      metrics.addUpdate(g, next)
-    }
-    const { metrics: m, deltaNorms } = metrics.result(failures)
-    return {
-      kind: 'model',
-      modelBytes,
-      deltaNorms,
-      metrics: { sites: m['sites']!, failures: m['failures']!, kept: chosen.length, meanDeltaNorm: m['meanDeltaNorm']!, updateNorm: m['updateNorm']! },
-      exclusions: choice.excluded.map((e) => evidence(e, chosen.length)),
-    }
+    const modelBytes = combineSlices(init, chosen, combine, metrics, false)
+    if (modelBytes === undefined) return undefined
+    return { kind: 'model', modelBytes, ...robustMetrics(metrics, failures, chosen.length), exclusions: choice.excluded.map((e) => evidence(e, chosen.length)) }
   }
 }
 
